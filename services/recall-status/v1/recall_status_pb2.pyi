@@ -1,0 +1,164 @@
+from verinet.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RegisterProductRequest(_message.Message):
+    __slots__ = ("caller", "gtin", "name")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    gtin: str
+    name: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RegisterProductResponse(_message.Message):
+    __slots__ = ("gtin", "owner_partner_id", "name", "created")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    owner_partner_id: str
+    name: str
+    created: bool
+    def __init__(self, gtin: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., name: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class CommissionPacksRequest(_message.Message):
+    __slots__ = ("caller", "packs")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PACKS_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ...) -> None: ...
+
+class CommissionPacksResponse(_message.Message):
+    __slots__ = ("results", "stored", "unchanged", "refused")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
+    stored: int
+    unchanged: int
+    refused: int
+    def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ..., stored: _Optional[int] = ..., unchanged: _Optional[int] = ..., refused: _Optional[int] = ...) -> None: ...
+
+class GetPackStatusRequest(_message.Message):
+    __slots__ = ("packs",)
+    PACKS_FIELD_NUMBER: _ClassVar[int]
+    packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
+    def __init__(self, packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ...) -> None: ...
+
+class PackStatus(_message.Message):
+    __slots__ = ("found", "lot", "expiry", "pack_state", "lot_state", "product_state", "owner_partner_id")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    LOT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    PACK_STATE_FIELD_NUMBER: _ClassVar[int]
+    LOT_STATE_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_STATE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    lot: str
+    expiry: str
+    pack_state: _common_pb2.PackState
+    lot_state: _common_pb2.PackState
+    product_state: _common_pb2.PackState
+    owner_partner_id: str
+    def __init__(self, found: _Optional[bool] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., pack_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., lot_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., product_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., owner_partner_id: _Optional[str] = ...) -> None: ...
+
+class GetPackStatusResponse(_message.Message):
+    __slots__ = ("statuses",)
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedCompositeFieldContainer[PackStatus]
+    def __init__(self, statuses: _Optional[_Iterable[_Union[PackStatus, _Mapping]]] = ...) -> None: ...
+
+class ChangePackStatesRequest(_message.Message):
+    __slots__ = ("caller", "packs", "target_state", "transaction_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PACKS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_STATE_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
+    target_state: _common_pb2.PackState
+    transaction_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., target_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., transaction_id: _Optional[str] = ...) -> None: ...
+
+class ChangePackStatesResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ...) -> None: ...
+
+class WithdrawProductRequest(_message.Message):
+    __slots__ = ("caller", "gtin", "reason")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    gtin: str
+    reason: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class WithdrawProductResponse(_message.Message):
+    __slots__ = ("gtin", "withdrawn_at")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_AT_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    withdrawn_at: str
+    def __init__(self, gtin: _Optional[str] = ..., withdrawn_at: _Optional[str] = ...) -> None: ...
+
+class CreateRecallRequest(_message.Message):
+    __slots__ = ("caller", "gtins", "lots", "packs", "line", "window_start", "window_end", "recall_class", "reason", "depth", "mock")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    GTINS_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    PACKS_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    RECALL_CLASS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MOCK_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    gtins: _containers.RepeatedScalarFieldContainer[str]
+    lots: _containers.RepeatedScalarFieldContainer[str]
+    packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
+    line: str
+    window_start: str
+    window_end: str
+    recall_class: str
+    reason: str
+    depth: str
+    mock: bool
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtins: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., line: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ...) -> None: ...
+
+class CreateRecallResponse(_message.Message):
+    __slots__ = ("recall_id", "units")
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    recall_id: str
+    units: int
+    def __init__(self, recall_id: _Optional[str] = ..., units: _Optional[int] = ...) -> None: ...
+
+class GetRecallRequest(_message.Message):
+    __slots__ = ("caller", "recall_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ...) -> None: ...
+
+class GetRecallResponse(_message.Message):
+    __slots__ = ("recall_json",)
+    RECALL_JSON_FIELD_NUMBER: _ClassVar[int]
+    recall_json: bytes
+    def __init__(self, recall_json: _Optional[bytes] = ...) -> None: ...

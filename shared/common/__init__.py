@@ -1,0 +1,1 @@
+"""Messages shared by every service (generated code under v1)."""
