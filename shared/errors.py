@@ -1,0 +1,162 @@
+"""One small error hierarchy for every verinet service.
+
+Each error carries a stable ``code`` (machine-readable, e.g. ``gtin.check_digit``) and a
+biip-style message: what failed, the input's repr, expected vs got. A ``kind`` groups errors
+for the boundary tables: ``verinet.rpc`` maps kinds to gRPC status codes and the gateway maps
+gRPC status codes to HTTP. Transport-free on purpose: domain code raises these.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class ErrorKind(enum.Enum):
+    """How a failure is seen from outside; one boundary table maps each kind."""
+
+    INVALID = "invalid"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    TIMEOUT = "timeout"
+    BAD_UPSTREAM = "bad_upstream"
+    INTERNAL = "internal"
+
+
+class VerinetError(Exception):
+    """Base of every error verinet raises on purpose."""
+
+    kind: ErrorKind = ErrorKind.INTERNAL
+    default_code: str = "internal"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.field = field
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        """The error as the JSON members of a problem document."""
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        for key, value in self.details.items():
+            if value is not None:
+                out[key] = value
+        return out
+
+
+class InvalidInput(VerinetError):
+    """The request is malformed or a value is out of range."""
+
+    kind = ErrorKind.INVALID
+    default_code = "invalid"
+
+
+class IdentifierError(InvalidInput):
+    """A GS1 identifier (GTIN, GLN, AI element string, Digital Link) failed to parse.
+
+    ``ai`` is the Application Identifier at fault, ``position`` the 0-based character
+    offset in the input, ``hint`` a suggestion when a known scanner fault fits.
+    """
+
+    default_code = "identifier.invalid"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        ai: str | None = None,
+        position: int | None = None,
+        hint: str | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, code=code, field=field, **details)
+        self.ai = ai
+        self.position = position
+        self.hint = hint
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        for key in ("ai", "position", "hint"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+class Unauthenticated(VerinetError):
+    """No credentials, or credentials that are not (or no longer) valid."""
+
+    kind = ErrorKind.UNAUTHENTICATED
+    default_code = "auth.unauthenticated"
+
+
+class Forbidden(VerinetError):
+    """The caller is known but may not do this."""
+
+    kind = ErrorKind.FORBIDDEN
+    default_code = "auth.forbidden"
+
+
+class NotFound(VerinetError):
+    """The thing asked for does not exist."""
+
+    kind = ErrorKind.NOT_FOUND
+    default_code = "not_found"
+
+
+class Conflict(VerinetError):
+    """The request contradicts what is stored."""
+
+    kind = ErrorKind.CONFLICT
+    default_code = "conflict"
+
+
+class RateLimited(VerinetError):
+    """Too many requests; retry later."""
+
+    kind = ErrorKind.RATE_LIMITED
+    default_code = "rate_limited"
+
+
+class Unavailable(VerinetError):
+    """A dependency (Redis, a service, a remote network) cannot be reached."""
+
+    kind = ErrorKind.UNAVAILABLE
+    default_code = "unavailable"
+
+
+class UpstreamTimeout(VerinetError):
+    """A dependency did not answer within its deadline."""
+
+    kind = ErrorKind.TIMEOUT
+    default_code = "upstream.timeout"
+
+
+class BadUpstream(VerinetError):
+    """A remote network answered with something unusable."""
+
+    kind = ErrorKind.BAD_UPSTREAM
+    default_code = "upstream.bad_response"
+
+
+class ConfigError(VerinetError):
+    """A setting is missing or malformed; the message names the variable and an example."""
+
+    kind = ErrorKind.INTERNAL
+    default_code = "config.invalid"
