@@ -1,0 +1,280 @@
+"""The verinet REST API: partners, products, commissioning, directory, identifiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from verinet.common.v1 import common_pb2 as common_pb
+from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
+from verinet.gateway.clients import CLIENTS
+from verinet.gateway.inputs import json_object, pack_from_json, packs_body
+from verinet.gateway.lms import caller_message
+from verinet.gateway.routing import ALL_PARTNER_ROLES, PARTNER_STORE, route
+from verinet.gateway.settings import Settings
+from verinet.identifiers import parse, validate_gln, validate_gtin
+from verinet.lookup.v1 import lookup_pb2 as lookup_pb
+from verinet.partners import NewPartner, Partner
+from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
+from verinet.rpc import call
+
+SETTINGS = web.AppKey("settings", Settings)
+COMMISSION_CHUNK = 5_000
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+
+
+def string_list(body: dict[str, Any], name: str) -> list[str]:
+    value = body.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f'Failed to read "{name}": expected a list of strings.', code="body.field_type", field=name)
+    return value
+
+
+def owns_gtin(partner: Partner, gtin: str) -> bool:
+    return any(gtin[1:].startswith(prefix) for prefix in partner.company_prefixes)
+
+
+def require_own_gtin(partner: Partner, gtin: str, field: str = "gtin") -> None:
+    if partner.has_role("admin") or owns_gtin(partner, gtin):
+        return
+    raise Forbidden(
+        f"GTIN {gtin} is not under your GS1 company prefixes {list(partner.company_prefixes)!r}.",
+        code="product.foreign_prefix",
+        field=field,
+    )
+
+
+# -- partners ---------------------------------------------------------------------------------
+
+
+@route("POST", "/v1/partners", roles=("admin",), tag="Partners", summary="Create a partner and its token (shown once)")
+async def create_partner(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise InvalidInput('Failed to read "name": expected a string.', code="partner.name", field="name")
+    glns = [validate_gln(g) for g in string_list(body, "glns")]
+    new = NewPartner(
+        name=name,
+        roles=string_list(body, "roles"),
+        glns=glns,
+        company_prefixes=string_list(body, "company_prefixes"),
+    )
+    created, token = await request.app[PARTNER_STORE].create(new, dt.datetime.now(dt.UTC))
+    return json_response({**created.as_dict(), "token": token}, status=201)
+
+
+@route("GET", "/v1/partners", roles=("admin",), tag="Partners", summary="List partners")
+async def list_partners(request: web.Request, partner: Partner) -> web.Response:
+    partners = await request.app[PARTNER_STORE].list()
+    return json_response({"partners": [p.as_dict() for p in partners]})
+
+
+@route("GET", "/v1/partners/me", roles=ALL_PARTNER_ROLES, tag="Partners", summary="The calling partner")
+async def whoami(request: web.Request, partner: Partner) -> web.Response:
+    return json_response(partner.as_dict())
+
+
+@route("POST", "/v1/partners/{id}/revoke", roles=("admin",), tag="Partners", summary="Revoke a partner's token")
+async def revoke_partner(request: web.Request, partner: Partner) -> web.Response:
+    revoked = await request.app[PARTNER_STORE].revoke(request.match_info["id"], dt.datetime.now(dt.UTC))
+    return json_response(revoked.as_dict())
+
+
+# -- products and commissioning -----------------------------------------------------------------
+
+
+@route("PUT", "/v1/products/{gtin}", roles=("manufacturer",), tag="Manufacturers", summary="Register a hosted product under an own company prefix")
+async def put_product(request: web.Request, partner: Partner) -> web.Response:
+    gtin = validate_gtin(request.match_info["gtin"])
+    require_own_gtin(partner, gtin)
+    body = await json_object(request) if request.can_read_body else {}
+    name = body.get("name", "")
+    if not isinstance(name, str) or len(name) > 200:
+        raise InvalidInput('Failed to read "name": expected a string of at most 200 characters.', field="name")
+    clients = request.app[CLIENTS]
+    caller = caller_message(partner)
+    product = await call(
+        clients.recall_status.RegisterProduct,
+        rs_pb.RegisterProductRequest(caller=caller, gtin=gtin, name=name),
+        timeout=clients.rpc_timeout,
+    )
+    await call(
+        clients.lookup.PutDirectoryEntry,
+        lookup_pb.PutDirectoryEntryRequest(
+            caller=caller,
+            entry=lookup_pb.DirectoryEntry(
+                kind=lookup_pb.ENTRY_KIND_GTIN,
+                key=gtin,
+                owner_partner_id=partner.id,
+                route=lookup_pb.ROUTE_KIND_HOSTED,
+                responder_gln=partner.glns[0] if partner.glns else "",
+            ),
+        ),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response(
+        {"gtin": gtin, "name": product.name, "owner": product.owner_partner_id, "route": "hosted"},
+        status=201 if product.created else 200,
+    )
+
+
+@route("POST", "/v1/packs/commission", roles=("manufacturer",), tag="Manufacturers", summary="Commission packs (JSON or NDJSON), idempotently")
+async def commission(request: web.Request, partner: Partner) -> web.Response:
+    settings = request.app[SETTINGS]
+    items, _ = await packs_body(request, settings.max_commission_packs)
+    refused: list[dict[str, Any]] = []
+    valid: list[tuple[int, common_pb.PackIdentifier]] = []
+    for index, item in enumerate(items):
+        try:
+            pack = pack_from_json(item, index, need_lot_and_expiry=True)
+        except VerinetError as error:
+            refused.append({"index": index, "ok": False, **error.as_dict()})
+            continue
+        require_own_gtin(partner, pack.gtin, field=f"packs[{index}].gtin")
+        valid.append((index, pack))
+    clients = request.app[CLIENTS]
+    stored = unchanged = 0
+    caller = caller_message(partner)
+    for start in range(0, len(valid), COMMISSION_CHUNK):
+        chunk = valid[start : start + COMMISSION_CHUNK]
+        answer = await call(
+            clients.recall_status.CommissionPacks,
+            rs_pb.CommissionPacksRequest(caller=caller, packs=[pack for _, pack in chunk]),
+            timeout=max(clients.rpc_timeout, 10.0),
+        )
+        stored += answer.stored
+        unchanged += answer.unchanged
+        for result in answer.results:
+            index, pack = chunk[result.index]
+            refused.append(
+                {
+                    "index": index,
+                    "ok": False,
+                    "code": result.code,
+                    "message": result.message,
+                    "gtin": pack.gtin,
+                    "serial": pack.serial,
+                }
+            )
+    refused.sort(key=lambda r: r["index"])
+    return json_response(
+        {"received": len(items), "stored": stored, "unchanged": unchanged, "refused": len(refused), "errors": refused}
+    )
+
+
+# -- directory --------------------------------------------------------------------------------
+
+ENTRY_KINDS = {"gtins": lookup_pb.ENTRY_KIND_GTIN, "prefixes": lookup_pb.ENTRY_KIND_PREFIX}
+ROUTE_KINDS = {"hosted": lookup_pb.ROUTE_KIND_HOSTED, "remote": lookup_pb.ROUTE_KIND_REMOTE}
+ROUTE_NAMES = {v: k for k, v in ROUTE_KINDS.items()}
+
+
+def directory_key(request: web.Request) -> tuple[int, str]:
+    kind = ENTRY_KINDS[request.match_info["kind"]]
+    key = request.match_info["key"]
+    if kind == lookup_pb.ENTRY_KIND_GTIN:
+        key = validate_gtin(key)
+    elif not (key.isdigit() and 4 <= len(key) <= 12):
+        raise InvalidInput(f"Failed to parse {key!r} as a GS1 company prefix: expected 4 to 12 digits.", code="prefix.format", field="prefix")
+    return kind, key
+
+
+def entry_json(entry: lookup_pb.DirectoryEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": "gtin" if entry.kind == lookup_pb.ENTRY_KIND_GTIN else "prefix",
+        "key": entry.key,
+        "owner": entry.owner_partner_id,
+        "route": ROUTE_NAMES.get(entry.route, ""),
+        "responder_gln": entry.responder_gln,
+        "updated_at": entry.updated_at,
+    }
+    if entry.remote_base_url:
+        out["url"] = entry.remote_base_url
+    if entry.expires_at:
+        out["expires_at"] = entry.expires_at
+    return out
+
+
+def require_directory_reader(partner: Partner, kind: int, key: str) -> None:
+    if partner.has_role("admin"):
+        return
+    digits = key[1:] if kind == lookup_pb.ENTRY_KIND_GTIN else key
+    if any(digits.startswith(p) for p in partner.company_prefixes):
+        return
+    raise Forbidden(f"Directory entry {key!r} is not under your company prefixes.", code="directory.foreign_prefix")
+
+
+@route("PUT", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Create or replace a directory entry")
+async def put_directory_entry(request: web.Request, partner: Partner) -> web.Response:
+    kind, key = directory_key(request)
+    body = await json_object(request)
+    route_name = body.get("route", "")
+    if route_name not in ROUTE_KINDS:
+        raise InvalidInput(f"Failed to read route {route_name!r}: expected 'hosted' or 'remote'.", code="route.invalid", field="route")
+    responder_gln = body.get("responder_gln", "")
+    if responder_gln:
+        responder_gln = validate_gln(str(responder_gln))
+    owner = body.get("owner", "") if partner.has_role("admin") else partner.id
+    entry = lookup_pb.DirectoryEntry(
+        kind=kind,
+        key=key,
+        owner_partner_id=str(owner or partner.id),
+        route=ROUTE_KINDS[route_name],
+        remote_base_url=str(body.get("url", "")),
+        responder_gln=responder_gln,
+        remote_credential=str(body.get("credential", "")),
+        expires_at=str(body.get("expires_at", "")),
+    )
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.PutDirectoryEntry,
+        lookup_pb.PutDirectoryEntryRequest(caller=caller_message(partner), entry=entry),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response(entry_json(answer.entry), status=201 if answer.created else 200)
+
+
+@route("GET", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Read a directory entry")
+async def get_directory_entry(request: web.Request, partner: Partner) -> web.Response:
+    kind, key = directory_key(request)
+    require_directory_reader(partner, kind, key)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.GetDirectoryEntry,
+        lookup_pb.GetDirectoryEntryRequest(kind=kind, key=key),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response(entry_json(answer.entry))
+
+
+@route("DELETE", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Delete a directory entry")
+async def delete_directory_entry(request: web.Request, partner: Partner) -> web.Response:
+    kind, key = directory_key(request)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.DeleteDirectoryEntry,
+        lookup_pb.DeleteDirectoryEntryRequest(caller=caller_message(partner), kind=kind, key=key),
+        timeout=clients.rpc_timeout,
+    )
+    if not answer.deleted:
+        raise NotFound(f"No directory entry for {key!r}.", code="directory.not_found")
+    return web.Response(status=204)
+
+
+# -- identifiers ------------------------------------------------------------------------------
+
+
+@route("POST", "/v1/identifiers/parse", roles=ALL_PARTNER_ROLES, tag="Identifiers", summary="Parse a scan, HRI text or Digital Link into its GS1 fields")
+async def parse_identifier(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    data = body.get("data")
+    if not isinstance(data, str):
+        raise InvalidInput('Failed to read "data": expected the scanned text as a string.', code="body.field_type", field="data")
+    return json_response(parse(data).as_dict())

@@ -1,0 +1,64 @@
+"""The gateway's clients: gRPC stubs and Redis, created in the app's cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
+from verinet.partners import PartnerStore
+from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
+from verinet.rpc import channel
+from verinet.store import connect
+from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
+
+
+@dataclass
+class Clients:
+    redis: aioredis.Redis
+    verifier: verifier_grpc.VerifierServiceStub
+    lookup: lookup_grpc.LookupServiceStub
+    recall_status: rs_grpc.RecallStatusServiceStub
+    channels: dict[str, grpc.aio.Channel]
+    rpc_timeout: float
+
+
+CLIENTS = web.AppKey("clients", Clients)
+
+
+def clients_context(
+    redis_url: str,
+    redis_timeout: float,
+    verifier_addr: str,
+    lookup_addr: str,
+    recall_status_addr: str,
+    rpc_timeout: float,
+) -> object:
+    from verinet.gateway.routing import PARTNER_STORE
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        redis = connect(redis_url, timeout=redis_timeout)
+        channels = {
+            "verifier": channel(verifier_addr),
+            "lookup": channel(lookup_addr),
+            "recall-status": channel(recall_status_addr),
+        }
+        app[CLIENTS] = Clients(
+            redis=redis,
+            verifier=verifier_grpc.VerifierServiceStub(channels["verifier"]),
+            lookup=lookup_grpc.LookupServiceStub(channels["lookup"]),
+            recall_status=rs_grpc.RecallStatusServiceStub(channels["recall-status"]),
+            channels=channels,
+            rpc_timeout=rpc_timeout,
+        )
+        app[PARTNER_STORE] = PartnerStore(redis)
+        yield
+        for ch in channels.values():
+            await ch.close()
+        await redis.aclose()
+
+    return context

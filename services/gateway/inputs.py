@@ -1,0 +1,127 @@
+"""Reading partner input: JSON bodies, NDJSON uploads and packs given three ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from verinet.common.v1 import common_pb2 as common_pb
+from verinet.errors import IdentifierError, InvalidInput, VerinetError
+from verinet.identifiers import parse, parse_expiry, validate_gtin, validate_lot, validate_serial
+
+
+async def json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        raise InvalidInput("The request body is empty: expected a JSON object.", code="body.empty")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(
+            f"Failed to parse the request body as JSON: {error}.", code="body.json"
+        ) from None
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            f"Failed to read the request body: expected a JSON object, got {type(body).__name__}.",
+            code="body.shape",
+        )
+    return body
+
+
+async def packs_body(request: web.Request, limit: int) -> tuple[list[Any], dict[str, Any]]:
+    """Packs from ``{"packs": [...]}`` JSON, or one pack a line with application/x-ndjson."""
+    if request.content_type in ("application/x-ndjson", "application/jsonlines"):
+        packs = []
+        raw = await request.read()
+        for line_number, line in enumerate(raw.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                packs.append(orjson.loads(line))
+            except orjson.JSONDecodeError as error:
+                raise InvalidInput(
+                    f"Failed to parse line {line_number} as JSON: {error}.",
+                    code="body.json",
+                    field=f"line {line_number}",
+                ) from None
+            if len(packs) > limit:
+                break
+        body: dict[str, Any] = {}
+    else:
+        body = await json_object(request)
+        packs = body.get("packs")
+        if not isinstance(packs, list):
+            raise InvalidInput(
+                'Failed to read "packs": expected a list of packs.', code="packs.missing", field="packs"
+            )
+    if not packs:
+        raise InvalidInput('Failed to read "packs": expected at least one pack.', code="packs.empty", field="packs")
+    if len(packs) > limit:
+        raise InvalidInput(
+            f'Failed to read "packs": expected at most {limit} packs a request, got more.',
+            code="packs.too_many",
+            field="packs",
+        )
+    return packs, body
+
+
+def _text(item: dict[str, Any], name: str, index: int) -> str:
+    value = item.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(
+            f'Failed to read "{name}" of pack {index}: expected a string, got {type(value).__name__}.',
+            code="pack.field_type",
+            field=f"packs[{index}].{name}",
+        )
+    return value
+
+
+def pack_from_json(item: Any, index: int, *, need_lot_and_expiry: bool) -> common_pb.PackIdentifier:
+    """A pack given as fields, as ``scan`` (Data Matrix text) or as ``uri`` (Digital Link)."""
+    where = f"packs[{index}]"
+    if not isinstance(item, dict):
+        raise InvalidInput(
+            f"Failed to read pack {index}: expected an object, got {type(item).__name__}.",
+            code="pack.shape",
+            field=where,
+        )
+    try:
+        if "scan" in item or "uri" in item:
+            text = _text(item, "scan" if "scan" in item else "uri", index)
+            parsed = parse(text)
+            gtin, serial, lot, expiry = parsed.gtin, parsed.serial, parsed.lot, parsed.expiry
+            if not gtin or not serial:
+                raise IdentifierError(
+                    f"Failed to read pack {index}: the scan has no GTIN (01) and serial (21).",
+                    code="pack.incomplete",
+                    field=where,
+                )
+            lot, expiry = lot or "", expiry or ""
+        else:
+            gtin = validate_gtin(_text(item, "gtin", index))
+            serial = validate_serial(_text(item, "serial", index))
+            lot = _text(item, "lot", index)
+            expiry = _text(item, "expiry", index)
+            if lot or need_lot_and_expiry:
+                lot = validate_lot(lot)
+            if expiry or need_lot_and_expiry:
+                parse_expiry(expiry)
+        if need_lot_and_expiry and not (lot and expiry):
+            raise InvalidInput(
+                f"Failed to read pack {index}: expected lot (10) and expiry (17).",
+                code="pack.incomplete",
+                field=where,
+            )
+    except VerinetError as error:
+        if error.field is None or not error.field.startswith("packs["):
+            error.field = f"{where}.{error.field}" if error.field else where
+        raise
+    return common_pb.PackIdentifier(gtin=gtin, serial=serial, lot=lot, expiry=expiry)

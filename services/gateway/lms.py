@@ -1,0 +1,165 @@
+"""DSCSA LMS 1.3 routes: verify (alpha and numeric Digital Link forms) and checkConnectivity.
+
+The verifier signs the body; this module sends status, headers and body bytes unchanged.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from verinet.common.v1 import common_pb2 as common_pb
+from verinet.errors import Forbidden, InvalidInput
+from verinet.gateway.clients import CLIENTS
+from verinet.gateway.routing import TRADING_ROLES, route
+from verinet.identifiers import parse_expiry, validate_gln, validate_gtin, validate_lot, validate_serial
+from verinet.partners import Partner
+from verinet.rpc import call
+from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+
+LINK_TYPES = ("verificationService", "gs1:verificationService")
+MAX_PARAM_LENGTH = 256
+
+
+def caller_message(partner: Partner, location_gln: str = "") -> common_pb.Caller:
+    return common_pb.Caller(
+        partner_id=partner.id,
+        roles=partner.roles,
+        glns=partner.glns,
+        company_prefixes=partner.company_prefixes,
+        location_gln=location_gln,
+    )
+
+
+def lms_gtin(value: str) -> str:
+    if len(value) != 14 or not value.isdigit():
+        raise InvalidInput(
+            f"Failed to parse {value!r} as GTIN: expected 14 digits (GTIN-14), got {len(value)} characters.",
+            code="gtin.length",
+            field="gtin",
+        )
+    return validate_gtin(value)
+
+
+def requestor_gln(request: web.Request, partner: Partner) -> str:
+    """reqGLN is required and must be one of the caller's GLNs (networks relay for others)."""
+    value = request.query.get("reqGLN", "")
+    if not value:
+        raise InvalidInput("Missing query parameter reqGLN: expected the requestor's GLN-13.", field="reqGLN", code="gln.missing")
+    gln = validate_gln(value)
+    if not partner.has_role("network") and gln not in partner.glns:
+        raise Forbidden(
+            f"reqGLN {gln} is not one of the GLNs of the authenticated partner.",
+            code="auth.gln",
+            field="reqGLN",
+        )
+    return gln
+
+
+def query_params(request: web.Request) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, value in request.query.items():
+        if len(value) > MAX_PARAM_LENGTH:
+            raise InvalidInput(
+                f"Query parameter {name} is too long: expected at most {MAX_PARAM_LENGTH} characters, got {len(value)}.",
+                code="query.too_long",
+                field=name,
+            )
+        params[name] = value
+    return params
+
+
+def signed_response(answer: verifier_pb.SignedHttpResponse) -> web.Response:
+    response = web.Response(status=answer.http_status, body=answer.body)
+    for name, value in answer.headers.items():
+        response.headers[name] = value
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+async def answer_verify(
+    request: web.Request, partner: Partner, gtin: str, lot: str, serial: str, exp_param: str
+) -> web.Response:
+    pack = common_pb.PackIdentifier(
+        gtin=lms_gtin(gtin),
+        lot=validate_lot(lot),
+        serial=validate_serial(serial),
+    )
+    expiry = request.query.get(exp_param, "")
+    if not expiry:
+        raise InvalidInput(
+            f"Missing query parameter {exp_param}: expected the expiry as YYMMDD.",
+            code="date.missing",
+            field=exp_param,
+        )
+    parse_expiry(expiry)
+    pack.expiry = expiry
+    link_type = request.query.get("linkType", "")
+    if link_type not in LINK_TYPES:
+        raise InvalidInput(
+            f"Failed to read linkType {link_type!r}: expected 'verificationService'.",
+            code="query.link_type",
+            field="linkType",
+        )
+    gln = requestor_gln(request, partner)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.verifier.VerifyLms,
+        verifier_pb.VerifyLmsRequest(
+            caller=caller_message(partner, gln),
+            pack=pack,
+            req_gln=gln,
+            corr_uuid=request.query.get("corrUUID", ""),
+            context=request.query.get("context", ""),
+            query=query_params(request),
+        ),
+        timeout=clients.rpc_timeout,
+    )
+    return signed_response(answer.response)
+
+
+@route(
+    "GET",
+    "/verify/gtin/{gtin}/lot/{lot}/ser/{serial}",
+    roles=TRADING_ROLES,
+    lms=True,
+    tag="LMS",
+    summary="LMS 1.3 verification of one product identifier (legacy alpha Digital Link form)",
+)
+async def verify_alpha(request: web.Request, partner: Partner) -> web.Response:
+    info = request.match_info
+    return await answer_verify(request, partner, info["gtin"], info["lot"], info["serial"], "exp")
+
+
+@route(
+    "GET",
+    "/01/{gtin}/10/{lot}/21/{serial}",
+    roles=TRADING_ROLES,
+    lms=True,
+    tag="LMS",
+    summary="LMS 1.3 verification of one product identifier (numeric GS1 Digital Link form)",
+)
+async def verify_numeric(request: web.Request, partner: Partner) -> web.Response:
+    info = request.match_info
+    return await answer_verify(request, partner, info["gtin"], info["lot"], info["serial"], "17")
+
+
+@route(
+    "GET",
+    "/checkConnectivity",
+    roles=TRADING_ROLES,
+    lms=True,
+    tag="LMS",
+    summary="LMS connectivity check: which responder answers for a GTIN",
+)
+async def check_connectivity(request: web.Request, partner: Partner) -> web.Response:
+    gtin = lms_gtin(request.query.get("gtin", ""))
+    gln = requestor_gln(request, partner)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.verifier.CheckConnectivity,
+        verifier_pb.CheckConnectivityRequest(
+            caller=caller_message(partner, gln), gtin=gtin, req_gln=gln, query=query_params(request)
+        ),
+        timeout=clients.rpc_timeout,
+    )
+    return signed_response(answer.response)

@@ -1,0 +1,76 @@
+"""HTTP error answers: the one table from error kinds to HTTP status, and RFC 9457 bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from verinet.errors import ErrorKind, VerinetError
+
+#: The one table from error kinds to HTTP status codes.
+HTTP_STATUS_BY_KIND: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.BAD_UPSTREAM: 502,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.TIMEOUT: 504,
+    ErrorKind.INTERNAL: 500,
+}
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def status_for(error: VerinetError) -> int:
+    return HTTP_STATUS_BY_KIND[error.kind]
+
+
+def problem(status: int, code: str, detail: str, **members: Any) -> web.Response:
+    body: dict[str, Any] = {
+        "type": f"https://verinet.dev/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update({k: v for k, v in members.items() if v is not None})
+    headers = {"WWW-Authenticate": 'Bearer realm="verinet"'} if status == 401 else None
+    return web.Response(
+        status=status,
+        body=orjson.dumps(body),
+        content_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def problem_from_error(error: VerinetError) -> web.Response:
+    members = error.as_dict()
+    members.pop("message", None)
+    code = members.pop("code")
+    return problem(status_for(error), code, error.message, **members)
+
+
+def lms_error(error: VerinetError) -> web.Response:
+    """LMS carries JSON only with 200: errors are plain text with the precise reason."""
+    status = status_for(error)
+    headers = {"WWW-Authenticate": 'Bearer realm="verinet"'} if status == 401 else None
+    return web.Response(status=status, text=error.message + "\n", headers=headers)

@@ -1,0 +1,135 @@
+"""Route declarations: every route names its roles, so authorization is never forgotten.
+
+``ROUTES`` is the single list that the app registers, the OpenAPI document describes and the
+authorization tests walk.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import Counter, Histogram
+
+from verinet.errors import Forbidden, Unauthenticated, VerinetError
+from verinet.gateway.problems import lms_error, problem, problem_from_error
+from verinet.partners import Partner, PartnerStore
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AuthedHandler = Callable[[web.Request, Partner], Awaitable[web.StreamResponse]]
+
+PARTNER_STORE = web.AppKey("partner_store", PartnerStore)
+
+HTTP_SECONDS = Histogram(
+    "verinet_http_request_seconds",
+    "Time to answer one HTTP request",
+    ["route", "method"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+)
+HTTP_RESPONSES = Counter(
+    "verinet_http_responses_total", "HTTP responses by route and status", ["route", "status"]
+)
+
+ALL_PARTNER_ROLES = ("manufacturer", "wholesaler", "dispenser", "network", "admin")
+TRADING_ROLES = ("manufacturer", "wholesaler", "dispenser", "network")
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    handler: Handler
+    roles: tuple[str, ...]  # empty: public, no token needed
+    summary: str
+    lms: bool = False
+    tag: str = "verinet"
+    params: tuple[dict[str, Any], ...] = ()
+    request_body: dict[str, Any] | None = None
+    responses: dict[str, str] = field(default_factory=dict)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "Missing bearer token: send 'Authorization: Bearer <token>'.", code="auth.missing"
+        )
+    return token.strip()
+
+
+def route(
+    method: str,
+    path: str,
+    *,
+    roles: tuple[str, ...],
+    summary: str,
+    lms: bool = False,
+    tag: str = "verinet",
+    params: tuple[dict[str, Any], ...] = (),
+    request_body: dict[str, Any] | None = None,
+    responses: dict[str, str] | None = None,
+) -> Callable[[AuthedHandler], AuthedHandler]:
+    """Declares a route: authenticates, checks roles, maps errors, records metrics."""
+
+    def decorate(handler: AuthedHandler) -> AuthedHandler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            started = time.perf_counter()
+            status = 500
+            try:
+                partner: Partner | None = None
+                if roles:
+                    token = bearer_token(request)
+                    partner = await request.app[PARTNER_STORE].authenticate(token)
+                    if not partner.has_role(*roles):
+                        raise Forbidden(
+                            f"This route needs one of the roles {', '.join(roles)}; "
+                            f"the partner has {', '.join(partner.roles)}.",
+                            code="auth.role",
+                        )
+                response = await handler(request, partner)  # type: ignore[arg-type]
+                status = response.status
+                return response
+            except VerinetError as error:
+                response = lms_error(error) if lms else problem_from_error(error)
+                status = response.status
+                if status >= 500:
+                    log.warning("Request failed: %s", error.message, extra={"code": error.code})
+                return response
+            except web.HTTPException:
+                raise
+            except Exception:
+                log.exception("Unhandled error on %s %s", method, path)
+                return problem(500, "internal", "Internal error; it has been logged.")
+            finally:
+                HTTP_SECONDS.labels(path, method).observe(time.perf_counter() - started)
+                HTTP_RESPONSES.labels(path, str(status)).inc()
+
+        ROUTES.append(
+            RouteSpec(
+                method=method,
+                path=path,
+                handler=wrapped,
+                roles=roles,
+                summary=summary,
+                lms=lms,
+                tag=tag,
+                params=params,
+                request_body=request_body,
+                responses=responses or {},
+            )
+        )
+        return handler
+
+    return decorate

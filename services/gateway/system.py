@@ -1,0 +1,82 @@
+"""Public system routes: health, readiness, metrics, JWKS, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+from aiohttp import web
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from verinet.gateway.clients import CLIENTS
+from verinet.gateway.routing import ROUTES, route
+from verinet.rpc import call
+from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+
+DRAINING = web.AppKey("draining", asyncio.Event)
+JWKS_CACHE = web.AppKey("jwks_cache", dict)
+JWKS_CACHE_SECONDS = 60.0
+
+
+@route("GET", "/healthz", roles=(), tag="System", summary="Liveness: the gateway process answers")
+async def healthz(request: web.Request, partner: None) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@route("GET", "/readyz", roles=(), tag="System", summary="Readiness: Redis and every internal service answer")
+async def readyz(request: web.Request, partner: None) -> web.Response:
+    if request.app[DRAINING].is_set():
+        return web.json_response({"status": "draining"}, status=503)
+    clients = request.app[CLIENTS]
+    checks: dict[str, str] = {}
+
+    async def check_redis() -> None:
+        await asyncio.wait_for(clients.redis.ping(), clients.rpc_timeout)
+
+    async def check_service(name: str) -> None:
+        stub = health_pb2_grpc.HealthStub(clients.channels[name])
+        answer = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=clients.rpc_timeout)
+        if answer.status != health_pb2.HealthCheckResponse.SERVING:
+            raise RuntimeError(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
+
+    async def run(name: str, check: object) -> None:
+        try:
+            await check  # type: ignore[misc]
+            checks[name] = "ok"
+        except Exception as error:  # noqa: BLE001 - reported, not raised
+            checks[name] = f"failing: {type(error).__name__}"
+
+    await asyncio.gather(
+        run("redis", check_redis()),
+        *(run(name, check_service(name)) for name in clients.channels),
+    )
+    ready = all(v == "ok" for v in checks.values())
+    return web.json_response({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
+
+
+@route("GET", "/metrics", roles=(), tag="System", summary="Prometheus metrics")
+async def metrics(request: web.Request, partner: None) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@route("GET", "/.well-known/jwks.json", roles=(), tag="System", summary="Public keys that sign verdicts (JWKS)")
+async def jwks(request: web.Request, partner: None) -> web.Response:
+    cache = request.app[JWKS_CACHE]
+    if cache.get("expires", 0.0) < time.monotonic():
+        clients = request.app[CLIENTS]
+        answer = await call(clients.verifier.GetJwks, verifier_pb.GetJwksRequest(), timeout=clients.rpc_timeout)
+        cache.update(body=answer.jwks_json, expires=time.monotonic() + JWKS_CACHE_SECONDS)
+    return web.Response(
+        body=cache["body"],
+        content_type="application/jwk-set+json",
+        headers={"Cache-Control": f"public, max-age={int(JWKS_CACHE_SECONDS)}"},
+    )
+
+
+@route("GET", "/openapi.json", roles=(), tag="System", summary="This API's OpenAPI document")
+async def openapi(request: web.Request, partner: None) -> web.Response:
+    from verinet.gateway.openapi import build
+
+    return web.Response(body=orjson.dumps(build(ROUTES)), content_type="application/json")

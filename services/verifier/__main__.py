@@ -1,0 +1,59 @@
+"""Runs the verifier service: ``python -m verinet.verifier``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from prometheus_client import start_http_server
+
+from verinet import logs
+from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
+from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
+from verinet.rpc import channel, install_event_loop_policy, run_until_signalled, start_server
+from verinet.signing import KeyRing
+from verinet.verifier.servicer import VerifierServicer
+from verinet.verifier.settings import Settings
+from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
+
+log = logging.getLogger("verinet.verifier")
+
+
+async def serve(settings: Settings) -> None:
+    keys = KeyRing.load_or_create(settings.signing_key_dir)
+    lookup_channel = channel(settings.lookup_addr)
+    recall_status_channel = channel(settings.recall_status_addr)
+    servicer = VerifierServicer(
+        lookup=lookup_grpc.LookupServiceStub(lookup_channel),
+        recall_status=rs_grpc.RecallStatusServiceStub(recall_status_channel),
+        keys=keys,
+        responder_gln=settings.responder_gln,
+        rpc_timeout=settings.rpc_timeout,
+    )
+    handle = await start_server(
+        "verinet.verifier.v1.VerifierService",
+        [lambda server: verifier_grpc.add_VerifierServiceServicer_to_server(servicer, server)],
+        settings.port,
+        settings.bind_host,
+    )
+    log.info("verifier listening", extra={"port": handle.port})
+
+    async def close_channels() -> None:
+        await lookup_channel.close()
+        await recall_status_channel.close()
+
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=close_channels)
+
+
+def main() -> None:
+    settings = Settings.from_env(os.environ)
+    logs.configure("verifier", settings.log_level)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.bind_host)
+    install_event_loop_policy()
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

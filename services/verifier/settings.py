@@ -1,0 +1,39 @@
+"""verifier settings, read once from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from verinet.config import Env
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int
+    bind_host: str
+    metrics_port: int
+    lookup_addr: str
+    recall_status_addr: str
+    signing_key_dir: Path
+    responder_gln: str
+    rpc_timeout: float
+    shutdown_grace: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        env = Env(environ)
+        return cls(
+            port=env.int("PORT", 50051, maximum=65535),
+            bind_host=env.str("BIND_HOST", "0.0.0.0"),
+            metrics_port=env.int("METRICS_PORT", 0, maximum=65535),
+            lookup_addr=env.str("LOOKUP_ADDR", example="lookup:50052"),
+            recall_status_addr=env.str("RECALL_STATUS_ADDR", example="recall-status:50053"),
+            signing_key_dir=env.path("SIGNING_KEY_DIR", "/var/run/verinet/keys"),
+            responder_gln=env.str("RESPONDER_GLN", ""),
+            rpc_timeout=env.float("RPC_TIMEOUT_SECONDS", 0.8),
+            shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
+            log_level=env.str("LOG_LEVEL", "INFO"),
+        )

@@ -1,0 +1,87 @@
+"""LMS verdicts for hosted packs (ARCHITECTURE.md, "Verdicts for hosted packs").
+
+Order of evaluation: an unknown (gtin, serial) is ``No_match_GTIN_Serial`` and nothing else is
+looked at; then lot and expiry are compared (expiry ``YYMM00`` as text and as end of month);
+then the state, where suspect flags (stolen, illegitimate) come first because a pack that may
+be counterfeit or stolen must never read as verified, then product withdrawal and batch recall
+(product over batch over pack), then expiry, then the pack's own decommissioned states.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import orjson
+
+from verinet.identifiers import expiry_matches, parse_expiry
+from verinet.packs import DECOMMISSIONED_STATES, PackRecord, PackState
+
+NO_MATCH_SERIAL = "No_match_GTIN_Serial"
+NO_MATCH_LOT = "No_match_GTIN_Serial_Lot"
+NO_MATCH_EXPIRY = "No_match_GTIN_Serial_Expiry"
+NO_MATCH_LOT_EXPIRY = "No_match_GTIN_Serial_Lot_Expiry"
+NOT_FOR_REDISTRIBUTION = "Not_for_re-distribution"
+
+
+@dataclass(frozen=True, slots=True)
+class LmsVerdict:
+    verified: bool
+    failure_reason: str | None = None
+    additional_info: str | None = None
+
+    def data(self) -> dict[str, object]:
+        out: dict[str, object] = {"verified": self.verified}
+        if self.failure_reason:
+            out["verificationFailureReason"] = self.failure_reason
+        if self.additional_info:
+            out["additionalInfo"] = self.additional_info
+        return out
+
+
+def lms_verdict(record: PackRecord | None, lot: str, expiry: str, today: dt.date) -> LmsVerdict:
+    if record is None:
+        return LmsVerdict(False, NO_MATCH_SERIAL)
+    lot_ok = record.lot == lot
+    expiry_ok = expiry_matches(record.expiry, expiry)
+    if not lot_ok and not expiry_ok:
+        return LmsVerdict(False, NO_MATCH_LOT_EXPIRY)
+    if not lot_ok:
+        return LmsVerdict(False, NO_MATCH_LOT)
+    if not expiry_ok:
+        return LmsVerdict(False, NO_MATCH_EXPIRY)
+    state = record.pack_state
+    if state is PackState.STOLEN:
+        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, "Suspect")
+    if state is PackState.ILLEGITIMATE:
+        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, "Illegitimate")
+    if PackState.WITHDRAWN in (record.product_state, state) or PackState.RECALLED in (
+        record.lot_state,
+        state,
+    ):
+        return LmsVerdict(True, None, "Recalled")
+    if parse_expiry(record.expiry, today=today) < today:
+        return LmsVerdict(True, None, "Expired")
+    if state in DECOMMISSIONED_STATES:
+        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION)
+    return LmsVerdict(True)
+
+
+def timestamp(now: dt.datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a Z, as LMS examples show."""
+    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def lms_body(verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.datetime) -> bytes:
+    body: dict[str, object] = {
+        "verificationTimestamp": timestamp(now),
+        "responderGLN": responder_gln,
+        "data": verdict.data(),
+    }
+    if corr_uuid:
+        body["corrUUID"] = corr_uuid
+    return orjson.dumps(body)
+
+
+def connectivity_body(responder_gln: str) -> bytes:
+    return orjson.dumps({"responderGLN": responder_gln})

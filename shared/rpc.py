@@ -1,0 +1,209 @@
+"""gRPC plumbing shared by the services: server lifecycle, error mapping, client channels.
+
+Transport lives here and in each service's ``servicer`` module; domain code never imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+import orjson
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from prometheus_client import Counter, Histogram
+
+from verinet.errors import (
+    BadUpstream,
+    Conflict,
+    ErrorKind,
+    Forbidden,
+    IdentifierError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+    UpstreamTimeout,
+    VerinetError,
+)
+
+log = logging.getLogger(__name__)
+
+#: Trailing metadata key carrying the error's code, field and details as JSON.
+ERROR_METADATA_KEY = "verinet-error-bin"
+
+#: The one table from error kinds to gRPC status codes.
+STATUS_BY_KIND: dict[ErrorKind, grpc.StatusCode] = {
+    ErrorKind.INVALID: grpc.StatusCode.INVALID_ARGUMENT,
+    ErrorKind.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
+    ErrorKind.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,
+    ErrorKind.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    ErrorKind.CONFLICT: grpc.StatusCode.ALREADY_EXISTS,
+    ErrorKind.RATE_LIMITED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ErrorKind.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+    ErrorKind.TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
+    ErrorKind.BAD_UPSTREAM: grpc.StatusCode.ABORTED,
+    ErrorKind.INTERNAL: grpc.StatusCode.INTERNAL,
+}
+
+_ERROR_CLASS_BY_STATUS: dict[grpc.StatusCode, type[VerinetError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidInput,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: Forbidden,
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: Conflict,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: RateLimited,
+    grpc.StatusCode.UNAVAILABLE: Unavailable,
+    grpc.StatusCode.DEADLINE_EXCEEDED: UpstreamTimeout,
+    grpc.StatusCode.ABORTED: BadUpstream,
+}
+
+RPC_SECONDS = Histogram(
+    "verinet_rpc_server_seconds",
+    "Time spent serving one gRPC call",
+    ["method"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+)
+RPC_ERRORS = Counter(
+    "verinet_rpc_server_errors_total", "gRPC calls that ended in an error", ["method", "code"]
+)
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+
+
+def translate_errors(method: Handler) -> Handler:
+    """Maps VerinetError to its gRPC status (with details), anything else to INTERNAL."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        started = time.perf_counter()
+        try:
+            return await method(self, request, context)
+        except VerinetError as error:
+            RPC_ERRORS.labels(name, error.code).inc()
+            context.set_trailing_metadata(((ERROR_METADATA_KEY, orjson.dumps(error.as_dict())),))
+            await context.abort(STATUS_BY_KIND[error.kind], error.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the boundary: log, answer generically
+            if isinstance(error, grpc.aio.AbortError):
+                raise
+            RPC_ERRORS.labels(name, "internal").inc()
+            log.exception("Unhandled error in %s", name)
+            await context.abort(grpc.StatusCode.INTERNAL, "Internal error")
+        finally:
+            RPC_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def error_from_rpc(error: grpc.aio.AioRpcError) -> VerinetError:
+    """Rebuilds the VerinetError a service raised, from status and trailing metadata."""
+    status = error.code()
+    details: dict[str, Any] = {}
+    for key, value in error.trailing_metadata() or ():
+        if key == ERROR_METADATA_KEY:
+            details = orjson.loads(value)
+    message = details.pop("message", None) or error.details() or status.name
+    code = details.pop("code", None)
+    field = details.pop("field", None)
+    if status == grpc.StatusCode.DEADLINE_EXCEEDED and code is None:
+        return UpstreamTimeout("Failed to get an answer from an internal service in time.")
+    if status == grpc.StatusCode.UNAVAILABLE and code is None:
+        return Unavailable("An internal service is unavailable.")
+    error_class = _ERROR_CLASS_BY_STATUS.get(status, VerinetError)
+    if error_class is VerinetError:
+        return VerinetError("Internal error", code="internal")
+    if status == grpc.StatusCode.INVALID_ARGUMENT and {"ai", "position", "hint"} & details.keys():
+        return IdentifierError(message, code=code, field=field, **details)
+    return error_class(message, code=code, field=field, **details)
+
+
+async def call(stub_method: Callable[..., Any], request: Any, *, timeout: float) -> Any:
+    """Calls a unary RPC with a deadline, turning gRPC errors into VerinetError."""
+    try:
+        return await stub_method(request, timeout=timeout)
+    except grpc.aio.AioRpcError as error:
+        raise error_from_rpc(error) from None
+
+
+def channel(address: str) -> grpc.aio.Channel:
+    """An insecure channel for in-cluster calls, with keepalive and round robin."""
+    options = [
+        ("grpc.lb_policy_name", "round_robin"),
+        ("grpc.keepalive_time_ms", 20_000),
+        ("grpc.keepalive_timeout_ms", 5_000),
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ]
+    return grpc.aio.insecure_channel(address, options=options)
+
+
+@dataclass
+class ServerHandle:
+    """A running gRPC server and its health servicer."""
+
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    port: int
+
+
+async def start_server(
+    service_name: str,
+    add_servicers: Iterable[Callable[[grpc.aio.Server], None]],
+    port: int,
+    host: str = "0.0.0.0",
+) -> ServerHandle:
+    """Starts a grpc.aio server with the standard health service reporting SERVING."""
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.so_reuseport", 0),
+        ]
+    )
+    for add in add_servicers:
+        add(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    for name in ("", service_name):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return ServerHandle(server=server, health=health_servicer, port=bound)
+
+
+async def run_until_signalled(
+    handle: ServerHandle,
+    grace_seconds: float,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Serves until SIGTERM or SIGINT, then drains: NOT_SERVING, finish in-flight, stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("Draining: health NOT_SERVING, grace %.1fs", grace_seconds)
+    await handle.health.enter_graceful_shutdown()
+    await handle.server.stop(grace_seconds)
+    if on_stop is not None:
+        await on_stop()
+    log.info("Stopped")
+
+
+def install_event_loop_policy() -> None:
+    """Uses uvloop when installed; the standard loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

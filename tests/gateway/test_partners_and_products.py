@@ -1,0 +1,164 @@
+"""Partners, products and commissioning through the gateway, with their authorization rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from verinet.network import with_check_digit
+
+
+def gtin_under(prefix: str, item: int = 1) -> str:
+    return with_check_digit("0" + prefix + str(item).rjust(12 - len(prefix), "0"))
+
+
+def test_an_admin_creates_a_partner_whose_token_works_at_once(network: Any) -> None:
+    created, client = network.add_partner(["dispenser"])
+    assert created["token"].startswith("vn_")
+    me = client.get("/v1/partners/me")
+    assert me.status_code == 200
+    assert me.json()["id"] == created["id"]
+    assert "token" not in me.json()
+
+
+def test_the_partner_list_never_shows_tokens(network: Any) -> None:
+    created, _ = network.add_partner(["wholesaler"])
+    listing = network.admin.get("/v1/partners")
+    assert listing.status_code == 200
+    assert created["id"] in {p["id"] for p in listing.json()["partners"]}
+    assert created["token"] not in listing.text
+
+
+@pytest.mark.parametrize("role", ["manufacturer", "wholesaler", "dispenser", "network"])
+def test_only_an_admin_may_create_list_or_revoke_partners(network: Any, role: str) -> None:
+    created, client = network.add_partner([role])
+    assert client.post("/v1/partners", json={"name": "x", "roles": ["admin"]}).status_code == 403
+    assert client.get("/v1/partners").status_code == 403
+    assert client.post(f"/v1/partners/{created['id']}/revoke").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["wholesaler", "dispenser", "network", "admin"])
+def test_only_a_manufacturer_may_register_products_or_commission(network: Any, role: str) -> None:
+    client = network.admin if role == "admin" else network.add_partner([role])[1]
+    gtin = gtin_under("0614141")
+    assert client.put(f"/v1/products/{gtin}", json={}).status_code == 403
+    pack = {"gtin": gtin, "serial": "S1", "lot": "L1", "expiry": "290101"}
+    assert client.post("/v1/packs/commission", json={"packs": [pack]}).status_code == 403
+
+
+def test_a_revoked_token_gets_401(network: Any) -> None:
+    created, client = network.add_partner(["wholesaler"])
+    assert client.get("/v1/partners/me").status_code == 200
+    revoked = network.admin.post(f"/v1/partners/{created['id']}/revoke")
+    assert revoked.status_code == 200
+    assert revoked.json()["status"] == "revoked"
+    answer = client.get("/v1/partners/me")
+    assert answer.status_code == 401
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["code"] == "auth.token"
+
+
+def test_partner_input_is_validated_with_a_code_per_field(network: Any) -> None:
+    answer = network.admin.post("/v1/partners", json={"name": "x", "roles": ["pirate"]})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "partner.role"
+    answer = network.admin.post("/v1/partners", json={"name": "x", "roles": ["wholesaler"], "glns": ["1234567890123"]})
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "gln" or "gln" in answer.json()["code"]
+    answer = network.admin.post("/v1/partners", json={"name": "x", "roles": ["manufacturer"]})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "partner.prefixes"
+
+
+def test_a_manufacturer_cannot_register_a_gtin_outside_its_prefixes(network: Any) -> None:
+    manufacturer, client = network.add_partner(["manufacturer"])
+    other, _ = network.add_partner(["manufacturer"])
+    answer = client.put(f"/v1/products/{gtin_under(other['company_prefixes'][0])}", json={})
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "product.foreign_prefix"
+
+
+def test_a_manufacturer_cannot_commission_a_gtin_outside_its_prefixes(network: Any) -> None:
+    _, client = network.add_partner(["manufacturer"])
+    other, other_client = network.add_partner(["manufacturer"])
+    foreign = gtin_under(other["company_prefixes"][0])
+    assert other_client.put(f"/v1/products/{foreign}", json={}).status_code == 201
+    pack = {"gtin": foreign, "serial": "S1", "lot": "L1", "expiry": "290101"}
+    answer = client.post("/v1/packs/commission", json={"packs": [pack]})
+    assert answer.status_code == 403
+
+
+def test_commissioning_is_idempotent_and_refuses_conflicts_per_pack(network: Any) -> None:
+    manufacturer, client = network.add_partner(["manufacturer"])
+    gtin = gtin_under(manufacturer["company_prefixes"][0])
+    assert client.put(f"/v1/products/{gtin}", json={"name": "P"}).status_code == 201
+    assert client.put(f"/v1/products/{gtin}", json={"name": "P"}).status_code == 200
+    packs = [{"gtin": gtin, "serial": f"S{n}", "lot": "L1", "expiry": "290101"} for n in range(5)]
+    first = client.post("/v1/packs/commission", json={"packs": packs}).json()
+    assert (first["stored"], first["unchanged"], first["refused"]) == (5, 0, 0)
+    again = client.post("/v1/packs/commission", json={"packs": packs}).json()
+    assert (again["stored"], again["unchanged"], again["refused"]) == (0, 5, 0)
+    conflicting = [
+        {"gtin": gtin, "serial": "S1", "lot": "L2", "expiry": "290101"},
+        {"gtin": gtin, "serial": "S9", "lot": "L1", "expiry": "290101"},
+    ]
+    answer = client.post("/v1/packs/commission", json={"packs": conflicting}).json()
+    assert (answer["stored"], answer["unchanged"], answer["refused"]) == (1, 0, 1)
+    error = answer["errors"][0]
+    assert error["index"] == 0
+    assert error["code"] == "pack.conflict"
+    assert "'L1'" in error["message"] and "'L2'" in error["message"]
+
+
+def test_a_bad_pack_is_refused_alone_with_its_field(network: Any) -> None:
+    manufacturer, client = network.add_partner(["manufacturer"])
+    gtin = gtin_under(manufacturer["company_prefixes"][0])
+    client.put(f"/v1/products/{gtin}", json={})
+    packs = [
+        {"gtin": gtin, "serial": "OK1", "lot": "L1", "expiry": "290101"},
+        {"gtin": gtin, "serial": "BAD SERIAL", "lot": "L1", "expiry": "290101"},
+        {"gtin": gtin, "serial": "OK2", "lot": "L1", "expiry": "291301"},
+        {"gtin": gtin, "serial": "OK3"},
+    ]
+    answer = client.post("/v1/packs/commission", json={"packs": packs}).json()
+    assert answer["stored"] == 1
+    assert [e["index"] for e in answer["errors"]] == [1, 2, 3]
+    assert all(e["field"].startswith(f"packs[{e['index']}]") for e in answer["errors"])
+
+
+def test_commissioning_an_unregistered_product_is_refused_per_pack(network: Any) -> None:
+    manufacturer, client = network.add_partner(["manufacturer"])
+    gtin = gtin_under(manufacturer["company_prefixes"][0], 7)
+    pack = {"gtin": gtin, "serial": "S1", "lot": "L1", "expiry": "290101"}
+    answer = client.post("/v1/packs/commission", json={"packs": [pack]}).json()
+    assert answer["refused"] == 1
+    assert answer["errors"][0]["code"] == "product.not_registered"
+
+
+def test_commissioning_accepts_ndjson_uploads(network: Any) -> None:
+    manufacturer, client = network.add_partner(["manufacturer"])
+    gtin = gtin_under(manufacturer["company_prefixes"][0])
+    client.put(f"/v1/products/{gtin}", json={})
+    lines = "\n".join(
+        f'{{"gtin": "{gtin}", "serial": "N{n}", "lot": "L1", "expiry": "290100"}}' for n in range(300)
+    )
+    answer = client.post(
+        "/v1/packs/commission", data=lines, headers={"Content-Type": "application/x-ndjson"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["stored"] == 300
+
+
+def test_a_malformed_body_is_a_400_problem(network: Any) -> None:
+    _, client = network.add_partner(["manufacturer"])
+    answer = client.post("/v1/packs/commission", data="{not json", headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["code"] == "body.json"
+
+
+def test_unknown_routes_answer_with_a_problem_document(network: Any) -> None:
+    answer = network.admin.get("/v1/nothing-here")
+    assert answer.status_code == 404
+    assert answer.json()["status"] == 404

@@ -1,0 +1,65 @@
+"""The one-machine network: bootstrap, durability across restarts, clean stops, secret-free logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import requests
+
+from verinet.embedded_redis import free_port
+from verinet.network import DEMO_EXPIRY, DEMO_GTIN, DEMO_LOT, Network, demo_serial
+
+
+def verify_demo(network: Network, serial: str) -> requests.Response:
+    wholesaler = network.info["partners"]["wholesaler"]
+    return requests.get(
+        f"{network.gateway_url}/verify/gtin/{DEMO_GTIN}/lot/{DEMO_LOT}/ser/{serial}",
+        params={"exp": DEMO_EXPIRY, "linkType": "verificationService", "reqGLN": wholesaler["glns"][0]},
+        headers={"Authorization": f"Bearer {wholesaler['token']}"},
+        timeout=10,
+    )
+
+
+def test_a_demo_network_survives_sigterm_and_restart_with_all_its_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    first = Network(data_dir=data_dir, gateway_port=free_port())
+    first.start(demo=True)
+    try:
+        network_file = data_dir / "network.json"
+        assert stat.S_IMODE(os.stat(network_file).st_mode) == 0o600
+        info = json.loads(network_file.read_text())
+        assert info["gateway_url"] == first.gateway_url
+        assert set(info["partners"]) == {"manufacturer", "wholesaler", "dispenser"}
+        assert verify_demo(first, demo_serial(1)).json()["data"] == {"verified": True}
+        assert verify_demo(first, demo_serial(1000)).json()["data"] == {"verified": True}
+        keys_before = sorted(p.name for p in (data_dir / "keys").iterdir())
+    finally:
+        first.stop()
+    assert all(p.poll() is not None for p in first.processes.values())
+
+    second = Network(data_dir=data_dir, gateway_port=free_port())
+    second.start(demo=True)
+    try:
+        assert second.info["admin_token"] == info["admin_token"]
+        assert second.info["partners"] == info["partners"]  # reused, not re-created
+        assert verify_demo(second, demo_serial(500)).json()["data"] == {"verified": True}
+        assert verify_demo(second, "DEMO999999").json()["data"]["verified"] is False
+        assert sorted(p.name for p in (data_dir / "keys").iterdir()) == keys_before
+        partners = requests.get(
+            second.gateway_url + "/v1/partners",
+            headers={"Authorization": f"Bearer {info['admin_token']}"},
+            timeout=10,
+        ).json()["partners"]
+        assert len(partners) == 4
+        tokens = [info["admin_token"]] + [p["token"] for p in info["partners"].values()]
+    finally:
+        second.stop()
+    logs = "".join(p.read_text() for p in (data_dir / "logs").glob("*.log"))
+    assert logs, "services wrote no logs"
+    for token in tokens:
+        assert token not in logs
+    for line in logs.splitlines():
+        json.loads(line)  # every log line is structured JSON
