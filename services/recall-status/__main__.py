@@ -9,6 +9,7 @@ import os
 from prometheus_client import start_http_server
 
 from verinet import logs
+from verinet.recall_status.alerts import AlertStore
 from verinet.recall_status.packs import PackRepository
 from verinet.recall_status.servicer import RecallStatusServicer
 from verinet.recall_status.settings import Settings
@@ -22,7 +23,9 @@ log = logging.getLogger("verinet.recall_status")
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
     await redis.ping()
-    servicer = RecallStatusServicer(PackRepository(redis), settings.max_packs_per_request)
+    servicer = RecallStatusServicer(
+        PackRepository(redis), AlertStore(redis), settings.max_packs_per_request
+    )
     handle = await start_server(
         "verinet.recall_status.v1.RecallStatusService",
         [lambda server: rs_grpc.add_RecallStatusServiceServicer_to_server(servicer, server)],

@@ -6,6 +6,9 @@ that touch one GTIN stay in one Redis Cluster slot):
 ``prod:{G}``           hash  owner, name, state (A or W), created_at, withdrawn_at
 ``lotstate:{G}``       hash  lot -> state code (R when the whole lot is recalled)
 ``pk:{G}:<bucket>``    hash  serial -> <state code><expiry YYMMDD><lot>
+``pd:{G}:<bucket>``    hash  serial -> last decommission "<state>|<unix time>|<partner>|<gln>"
+``audit:{G}``          stream the tamper-evident chain of state changes of the GTIN's packs
+``audithead:{G}``      string hash of the chain's last entry
 
 Packs are spread over ``BUCKETS`` hashes per GTIN by a CRC of the serial, so each hash stays
 small enough for Redis's compact listpack/ziplist encoding (see ``embedded_redis``): a pack
@@ -40,6 +43,74 @@ def lot_state_key(gtin: str) -> str:
 def bucket_key(gtin: str, serial: str) -> str:
     bucket = zlib.crc32(serial.encode()) & _BUCKET_MASK
     return f"pk:{{{gtin}}}:{bucket:04x}"
+
+
+def decommission_key(gtin: str, serial: str) -> str:
+    bucket = zlib.crc32(serial.encode()) & _BUCKET_MASK
+    return f"pd:{{{gtin}}}:{bucket:04x}"
+
+
+def audit_key(gtin: str) -> str:
+    return f"audit:{{{gtin}}}"
+
+
+def audit_head_key(gtin: str) -> str:
+    return f"audithead:{{{gtin}}}"
+
+
+# Applies one decided change only if the pack is as it was read, together with its audit
+# entry; each entry carries the hash of the one before it (SHA-1 is what Redis scripts offer;
+# the chain is re-verified outside Redis by `verinet audit verify`).
+APPLY_CHANGE_SCRIPT = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] == '' then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+else
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+end
+local previous = redis.call('GET', KEYS[4]) or ''
+local hash = redis.sha1hex(previous .. '\n' .. ARGV[5])
+redis.call('XADD', KEYS[3], '*', 'entry', ARGV[5], 'prev', previous, 'hash', hash)
+redis.call('SET', KEYS[4], hash)
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DecommissionRecord:
+    state: PackState
+    at: float
+    partner_id: str
+    location_gln: str
+
+    def encode(self) -> bytes:
+        return f"{self.state.stored}|{self.at:.3f}|{self.partner_id}|{self.location_gln}".encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> DecommissionRecord:
+        state, at, partner, gln = raw.decode().split("|", 3)
+        return cls(PackState.from_stored(state), float(at), partner, gln)
+
+
+@dataclass(frozen=True, slots=True)
+class PackChange:
+    gtin: str
+    serial: str
+    expected_revision: bytes
+    new_state: PackState
+    decommission: DecommissionRecord | None
+    audit_entry: bytes  # JSON of the audit event
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPack:
+    """A pack record with what an operation needs to decide and to write back safely."""
+
+    record: PackRecord
+    last_decommission: DecommissionRecord | None
+    revision: bytes
 
 
 def encode_pack(state: PackState, expiry: str, lot: str) -> bytes:
@@ -166,24 +237,29 @@ class PackRepository:
                     outcomes[i] = CommissionOutcome("conflict", lot, expiry)
         return [outcome for outcome in outcomes if outcome is not None]
 
-    async def statuses(self, keys: Sequence[tuple[str, str]]) -> list[PackRecord | None]:
+    async def statuses(
+        self, keys: Sequence[tuple[str, str]], *, with_decommission: bool = False
+    ) -> list[StoredPack | None]:
         """Records for (gtin, serial) pairs; one round trip for the whole batch."""
+        per_pack = 4 if with_decommission else 3
         pipe = self.redis.pipeline(transaction=False)
         for gtin, serial in keys:
             pipe.hget(bucket_key(gtin, serial), serial)
             pipe.hmget(product_key(gtin), "state", "owner")
             pipe.hgetall(lot_state_key(gtin))
+            if with_decommission:
+                pipe.hget(decommission_key(gtin, serial), serial)
         replies = await pipe.execute()
-        records: list[PackRecord | None] = []
+        records: list[StoredPack | None] = []
         for n, (gtin, serial) in enumerate(keys):
-            value, (product_state, owner), lot_states = replies[3 * n : 3 * n + 3]
+            value, (product_state, owner), lot_states = replies[per_pack * n : per_pack * n + 3]
+            decommission = replies[per_pack * n + 3] if with_decommission else None
             if value is None:
                 records.append(None)
                 continue
             pack_state, expiry, lot = decode_pack(gtin, serial, value)
             lot_state = lot_states.get(lot.encode()) if lot_states else None
-            records.append(
-                PackRecord(
+            record = PackRecord(
                     gtin=gtin,
                     serial=serial,
                     lot=lot,
@@ -195,8 +271,38 @@ class PackRepository:
                     else PackState.ACTIVE,
                     owner_partner_id=owner.decode() if owner else "",
                 )
+            records.append(
+                StoredPack(
+                    record=record,
+                    last_decommission=DecommissionRecord.decode(decommission) if decommission else None,
+                    revision=value,
+                )
             )
         return records
+
+    async def apply(self, changes: Sequence[PackChange]) -> list[bool]:
+        """Applies each change atomically with its audit entry, if the pack is unchanged."""
+        script = self.redis.register_script(APPLY_CHANGE_SCRIPT)
+        pipe = self.redis.pipeline(transaction=False)
+        for change in changes:
+            _, expiry, lot = decode_pack(change.gtin, change.serial, change.expected_revision)
+            await script(
+                keys=[
+                    bucket_key(change.gtin, change.serial),
+                    decommission_key(change.gtin, change.serial),
+                    audit_key(change.gtin),
+                    audit_head_key(change.gtin),
+                ],
+                args=[
+                    change.serial,
+                    change.expected_revision,
+                    encode_pack(change.new_state, expiry, lot),
+                    change.decommission.encode() if change.decommission else b"",
+                    change.audit_entry,
+                ],
+                client=pipe,
+            )
+        return [bool(applied) for applied in await pipe.execute()]
 
 
 def require_packs(packs: Sequence[NewPack], limit: int) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import grpc
 
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.errors import NotFound
+from verinet.errors import InvalidInput, NotFound
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.packs import PackRecord, PackState
@@ -16,6 +16,8 @@ from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import call, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
+from verinet.verifier.lifecycle import Caller, LastDecommission, Operation
+from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.verifier.routes import RouteCache
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
@@ -24,6 +26,27 @@ from verinet.verifier.verdicts import connectivity_body, lms_body, lms_verdict
 STATE_FROM_PROTO = {
     common_pb.PackState.Value(f"PACK_STATE_{state.name}"): state for state in PackState
 }
+
+
+PROTO_FROM_STATE = {state: value for value, state in STATE_FROM_PROTO.items()}
+OPERATION_NAMES = {
+    Operation.VERIFY: "verify",
+    Operation.DECOMMISSION: "decommission",
+    Operation.REACTIVATE: "reactivate",
+}
+
+
+def read_pack(gtin: str, serial: str, status: rs_pb.PackStatus) -> ReadPack:
+    last = None
+    if status.HasField("last_decommission"):
+        d = status.last_decommission
+        last = LastDecommission(
+            state=STATE_FROM_PROTO[d.state],
+            partner_id=d.partner_id,
+            location_gln=d.location_gln,
+            at=dt.datetime.fromtimestamp(d.at, dt.UTC),
+        )
+    return ReadPack(record_from_status(gtin, serial, status), last, status.revision)
 
 
 def record_from_status(gtin: str, serial: str, status: rs_pb.PackStatus) -> PackRecord | None:
@@ -120,6 +143,135 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             raise no_route(request.gtin)
         body = connectivity_body(route.responder_gln or self.responder_gln)
         return verifier_pb.CheckConnectivityResponse(response=self._signed(body))
+
+    async def _pack_operation(
+        self,
+        operation: Operation,
+        caller: common_pb.Caller,
+        packs: Sequence[common_pb.PackIdentifier],
+        target: PackState | None = None,
+        transaction_id: str = "",
+    ) -> list[common_pb.PackResult]:
+        now = self.now()
+        actor = Caller(partner_id=caller.partner_id, roles=tuple(caller.roles), location_gln=caller.location_gln)
+        questions = [PackQuestion(p.gtin, p.serial, p.lot, p.expiry) for p in packs]
+
+        async def read(batch: Sequence[PackQuestion]) -> list[ReadPack]:
+            answer = await call(
+                self.recall_status.GetPackStatus,
+                rs_pb.GetPackStatusRequest(
+                    packs=[common_pb.PackIdentifier(gtin=q.gtin, serial=q.serial) for q in batch],
+                    with_decommission=True,
+                ),
+                timeout=self.rpc_timeout,
+            )
+            return [read_pack(q.gtin, q.serial, s) for q, s in zip(batch, answer.statuses, strict=True)]
+
+        async def write(changes: Sequence[Change]) -> list[bool]:
+            messages = []
+            for change in changes:
+                record = change.read.record
+                assert record is not None and change.decision.new_pack_state is not None
+                new_state = change.decision.new_pack_state
+                decommission = None
+                if new_state is not PackState.ACTIVE:
+                    decommission = rs_pb.Decommission(
+                        state=PROTO_FROM_STATE[new_state],
+                        partner_id=actor.partner_id,
+                        location_gln=actor.location_gln,
+                        at=now.timestamp(),
+                    )
+                messages.append(
+                    rs_pb.PackChange(
+                        gtin=change.question.gtin,
+                        serial=change.question.serial,
+                        expected_revision=change.read.revision,
+                        new_state=PROTO_FROM_STATE[new_state],
+                        decommission=decommission,
+                        audit=rs_pb.AuditEvent(
+                            action=OPERATION_NAMES[operation],
+                            partner_id=actor.partner_id,
+                            location_gln=actor.location_gln,
+                            previous_state=PROTO_FROM_STATE[record.pack_state],
+                            new_state=PROTO_FROM_STATE[new_state],
+                            transaction_id=transaction_id,
+                            at=now.timestamp(),
+                        ),
+                    )
+                )
+            answer = await call(
+                self.recall_status.ApplyPackChanges,
+                rs_pb.ApplyPackChangesRequest(changes=messages),
+                timeout=self.rpc_timeout,
+            )
+            return list(answer.applied)
+
+        outcomes = await run_operation(operation, questions, actor, now, read, write, target)
+        alerts = [
+            rs_pb.Alert(
+                pack=packs[i],
+                code=decision.code,
+                message=decision.message,
+                partner_id=actor.partner_id,
+                location_gln=actor.location_gln,
+                owner_partner_id=stored.record.owner_partner_id if stored.record else "",
+                operation=OPERATION_NAMES[operation],
+            )
+            for i, (decision, stored) in enumerate(outcomes)
+            if decision.alert
+        ]
+        alert_ids: list[str] = []
+        if alerts:
+            recorded = await call(
+                self.recall_status.RecordAlerts,
+                rs_pb.RecordAlertsRequest(alerts=alerts),
+                timeout=self.rpc_timeout,
+            )
+            alert_ids = list(recorded.ids)
+        results = []
+        next_alert = iter(alert_ids)
+        for i, (decision, _) in enumerate(outcomes):
+            results.append(
+                common_pb.PackResult(
+                    index=i,
+                    pack=packs[i],
+                    ok=decision.ok,
+                    code=decision.code,
+                    message=decision.message,
+                    state=PROTO_FROM_STATE[decision.state_after] if decision.state_after else 0,
+                    alert_id=next(next_alert) if decision.alert else "",
+                    warning=decision.warning,
+                )
+            )
+        return results
+
+    @translate_errors
+    async def VerifyPacks(
+        self, request: verifier_pb.VerifyPacksRequest, context: grpc.aio.ServicerContext
+    ) -> verifier_pb.VerifyPacksResponse:
+        results = await self._pack_operation(Operation.VERIFY, request.caller, request.packs)
+        return verifier_pb.VerifyPacksResponse(results=results)
+
+    @translate_errors
+    async def DecommissionPacks(
+        self, request: verifier_pb.DecommissionPacksRequest, context: grpc.aio.ServicerContext
+    ) -> verifier_pb.DecommissionPacksResponse:
+        target = STATE_FROM_PROTO.get(request.state)
+        if target is None or target is PackState.ACTIVE:
+            raise InvalidInput("Decommissioning needs a target state such as supplied.", code="state.invalid", field="state")
+        results = await self._pack_operation(
+            Operation.DECOMMISSION, request.caller, request.packs, target, request.transaction_id
+        )
+        return verifier_pb.DecommissionPacksResponse(results=results)
+
+    @translate_errors
+    async def ReactivatePacks(
+        self, request: verifier_pb.ReactivatePacksRequest, context: grpc.aio.ServicerContext
+    ) -> verifier_pb.ReactivatePacksResponse:
+        results = await self._pack_operation(
+            Operation.REACTIVATE, request.caller, request.packs, None, request.transaction_id
+        )
+        return verifier_pb.ReactivatePacksResponse(results=results)
 
     @translate_errors
     async def GetJwks(

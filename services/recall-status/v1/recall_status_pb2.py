@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from verinet.common.v1 import common_pb2 as verinet_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,verinet/recall_status/v1/recall_status.proto\x12\x18verinet.recall_status.v1\x1a\x1everinet/common/v1/common.proto\"_\n\x16RegisterProductRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x0c\n\x04gtin\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"`\n\x17RegisterProductResponse\x12\x0c\n\x04gtin\x18\x01 \x01(\t\x12\x18\n\x10owner_partner_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\"u\n\x16\x43ommissionPacksRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\"}\n\x17\x43ommissionPacksResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\x12\x0e\n\x06stored\x18\x02 \x01(\r\x12\x11\n\tunchanged\x18\x03 \x01(\r\x12\x0f\n\x07refused\x18\x04 \x01(\r\"H\n\x14GetPackStatusRequest\x12\x30\n\x05packs\x18\x01 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\"\xea\x01\n\nPackStatus\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0b\n\x03lot\x18\x02 \x01(\t\x12\x0e\n\x06\x65xpiry\x18\x03 \x01(\t\x12\x30\n\npack_state\x18\x04 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12/\n\tlot_state\x18\x05 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x33\n\rproduct_state\x18\x06 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x18\n\x10owner_partner_id\x18\x07 \x01(\t\"O\n\x15GetPackStatusResponse\x12\x36\n\x08statuses\x18\x01 \x03(\x0b\x32$.verinet.recall_status.v1.PackStatus\"\xc2\x01\n\x17\x43hangePackStatesRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x32\n\x0ctarget_state\x18\x03 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x16\n\x0etransaction_id\x18\x04 \x01(\t\"J\n\x18\x43hangePackStatesResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\"a\n\x16WithdrawProductRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x0c\n\x04gtin\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"=\n\x17WithdrawProductResponse\x12\x0c\n\x04gtin\x18\x01 \x01(\t\x12\x14\n\x0cwithdrawn_at\x18\x02 \x01(\t\"\x8a\x02\n\x13\x43reateRecallRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\r\n\x05gtins\x18\x02 \x03(\t\x12\x0c\n\x04lots\x18\x03 \x03(\t\x12\x30\n\x05packs\x18\x04 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x0c\n\x04line\x18\x05 \x01(\t\x12\x14\n\x0cwindow_start\x18\x06 \x01(\t\x12\x12\n\nwindow_end\x18\x07 \x01(\t\x12\x14\n\x0crecall_class\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\x12\r\n\x05\x64\x65pth\x18\n \x01(\t\x12\x0c\n\x04mock\x18\x0b \x01(\x08\"8\n\x14\x43reateRecallResponse\x12\x11\n\trecall_id\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\x04\"P\n\x10GetRecallRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x11\n\trecall_id\x18\x02 \x01(\t\"(\n\x11GetRecallResponse\x12\x13\n\x0brecall_json\x18\x01 \x01(\x0c\x32\xbf\x06\n\x13RecallStatusService\x12v\n\x0fRegisterProduct\x12\x30.verinet.recall_status.v1.RegisterProductRequest\x1a\x31.verinet.recall_status.v1.RegisterProductResponse\x12v\n\x0f\x43ommissionPacks\x12\x30.verinet.recall_status.v1.CommissionPacksRequest\x1a\x31.verinet.recall_status.v1.CommissionPacksResponse\x12p\n\rGetPackStatus\x12..verinet.recall_status.v1.GetPackStatusRequest\x1a/.verinet.recall_status.v1.GetPackStatusResponse\x12y\n\x10\x43hangePackStates\x12\x31.verinet.recall_status.v1.ChangePackStatesRequest\x1a\x32.verinet.recall_status.v1.ChangePackStatesResponse\x12v\n\x0fWithdrawProduct\x12\x30.verinet.recall_status.v1.WithdrawProductRequest\x1a\x31.verinet.recall_status.v1.WithdrawProductResponse\x12m\n\x0c\x43reateRecall\x12-.verinet.recall_status.v1.CreateRecallRequest\x1a..verinet.recall_status.v1.CreateRecallResponse\x12\x64\n\tGetRecall\x12*.verinet.recall_status.v1.GetRecallRequest\x1a+.verinet.recall_status.v1.GetRecallResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,verinet/recall_status/v1/recall_status.proto\x12\x18verinet.recall_status.v1\x1a\x1everinet/common/v1/common.proto\"_\n\x16RegisterProductRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x0c\n\x04gtin\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"`\n\x17RegisterProductResponse\x12\x0c\n\x04gtin\x18\x01 \x01(\t\x12\x18\n\x10owner_partner_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\"u\n\x16\x43ommissionPacksRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\"}\n\x17\x43ommissionPacksResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\x12\x0e\n\x06stored\x18\x02 \x01(\r\x12\x11\n\tunchanged\x18\x03 \x01(\r\x12\x0f\n\x07refused\x18\x04 \x01(\r\"c\n\x14GetPackStatusRequest\x12\x30\n\x05packs\x18\x01 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x19\n\x11with_decommission\x18\x02 \x01(\x08\"\xbf\x02\n\nPackStatus\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0b\n\x03lot\x18\x02 \x01(\t\x12\x0e\n\x06\x65xpiry\x18\x03 \x01(\t\x12\x30\n\npack_state\x18\x04 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12/\n\tlot_state\x18\x05 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x33\n\rproduct_state\x18\x06 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x18\n\x10owner_partner_id\x18\x07 \x01(\t\x12\x41\n\x11last_decommission\x18\x08 \x01(\x0b\x32&.verinet.recall_status.v1.Decommission\x12\x10\n\x08revision\x18\t \x01(\x0c\"q\n\x0c\x44\x65\x63ommission\x12+\n\x05state\x18\x01 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x12\n\npartner_id\x18\x02 \x01(\t\x12\x14\n\x0clocation_gln\x18\x03 \x01(\t\x12\n\n\x02\x61t\x18\x04 \x01(\x01\"\xe9\x01\n\nPackChange\x12\x0c\n\x04gtin\x18\x01 \x01(\t\x12\x0e\n\x06serial\x18\x02 \x01(\t\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\x0c\x12/\n\tnew_state\x18\x04 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12<\n\x0c\x64\x65\x63ommission\x18\x05 \x01(\x0b\x32&.verinet.recall_status.v1.Decommission\x12\x33\n\x05\x61udit\x18\x06 \x01(\x0b\x32$.verinet.recall_status.v1.AuditEvent\"\xd1\x01\n\nAuditEvent\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\x12\x14\n\x0clocation_gln\x18\x03 \x01(\t\x12\x34\n\x0eprevious_state\x18\x04 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12/\n\tnew_state\x18\x05 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x16\n\x0etransaction_id\x18\x06 \x01(\t\x12\n\n\x02\x61t\x18\x07 \x01(\x01\"O\n\x15GetPackStatusResponse\x12\x36\n\x08statuses\x18\x01 \x03(\x0b\x32$.verinet.recall_status.v1.PackStatus\"P\n\x17\x41pplyPackChangesRequest\x12\x35\n\x07\x63hanges\x18\x01 \x03(\x0b\x32$.verinet.recall_status.v1.PackChange\"+\n\x18\x41pplyPackChangesResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x03(\x08\"\x99\x02\n\x05\x41lert\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x04pack\x18\x02 \x01(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x12\n\npartner_id\x18\x05 \x01(\t\x12\x14\n\x0clocation_gln\x18\x06 \x01(\t\x12\x18\n\x10owner_partner_id\x18\x07 \x01(\t\x12\x11\n\toperation\x18\x08 \x01(\t\x12\x0e\n\x06status\x18\t \x01(\t\x12\x11\n\traised_at\x18\n \x01(\t\x12\x14\n\x0c\x63lose_reason\x18\x0b \x01(\t\x12\x11\n\tclosed_at\x18\x0c \x01(\t\x12\x11\n\tclosed_by\x18\r \x01(\t\"F\n\x13RecordAlertsRequest\x12/\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1f.verinet.recall_status.v1.Alert\"#\n\x14RecordAlertsResponse\x12\x0b\n\x03ids\x18\x01 \x03(\t\"\x8d\x01\n\x11ListAlertsRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x0c\n\x04gtin\x18\x02 \x01(\t\x12\x12\n\npartner_id\x18\x03 \x01(\t\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\r\n\x05limit\x18\x06 \x01(\r\"E\n\x12ListAlertsResponse\x12/\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1f.verinet.recall_status.v1.Alert\"`\n\x11\x43loseAlertRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x10\n\x08\x61lert_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"D\n\x12\x43loseAlertResponse\x12.\n\x05\x61lert\x18\x01 \x01(\x0b\x32\x1f.verinet.recall_status.v1.Alert\"a\n\x16WithdrawProductRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x0c\n\x04gtin\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"=\n\x17WithdrawProductResponse\x12\x0c\n\x04gtin\x18\x01 \x01(\t\x12\x14\n\x0cwithdrawn_at\x18\x02 \x01(\t\"\x8a\x02\n\x13\x43reateRecallRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\r\n\x05gtins\x18\x02 \x03(\t\x12\x0c\n\x04lots\x18\x03 \x03(\t\x12\x30\n\x05packs\x18\x04 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x0c\n\x04line\x18\x05 \x01(\t\x12\x14\n\x0cwindow_start\x18\x06 \x01(\t\x12\x12\n\nwindow_end\x18\x07 \x01(\t\x12\x14\n\x0crecall_class\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\x12\r\n\x05\x64\x65pth\x18\n \x01(\t\x12\x0c\n\x04mock\x18\x0b \x01(\x08\"8\n\x14\x43reateRecallResponse\x12\x11\n\trecall_id\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\x04\"P\n\x10GetRecallRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x11\n\trecall_id\x18\x02 \x01(\t\"(\n\x11GetRecallResponse\x12\x13\n\x0brecall_json\x18\x01 \x01(\x0c\x32\x80\t\n\x13RecallStatusService\x12v\n\x0fRegisterProduct\x12\x30.verinet.recall_status.v1.RegisterProductRequest\x1a\x31.verinet.recall_status.v1.RegisterProductResponse\x12v\n\x0f\x43ommissionPacks\x12\x30.verinet.recall_status.v1.CommissionPacksRequest\x1a\x31.verinet.recall_status.v1.CommissionPacksResponse\x12p\n\rGetPackStatus\x12..verinet.recall_status.v1.GetPackStatusRequest\x1a/.verinet.recall_status.v1.GetPackStatusResponse\x12y\n\x10\x41pplyPackChanges\x12\x31.verinet.recall_status.v1.ApplyPackChangesRequest\x1a\x32.verinet.recall_status.v1.ApplyPackChangesResponse\x12m\n\x0cRecordAlerts\x12-.verinet.recall_status.v1.RecordAlertsRequest\x1a..verinet.recall_status.v1.RecordAlertsResponse\x12g\n\nListAlerts\x12+.verinet.recall_status.v1.ListAlertsRequest\x1a,.verinet.recall_status.v1.ListAlertsResponse\x12g\n\nCloseAlert\x12+.verinet.recall_status.v1.CloseAlertRequest\x1a,.verinet.recall_status.v1.CloseAlertResponse\x12v\n\x0fWithdrawProduct\x12\x30.verinet.recall_status.v1.WithdrawProductRequest\x1a\x31.verinet.recall_status.v1.WithdrawProductResponse\x12m\n\x0c\x43reateRecall\x12-.verinet.recall_status.v1.CreateRecallRequest\x1a..verinet.recall_status.v1.CreateRecallResponse\x12\x64\n\tGetRecall\x12*.verinet.recall_status.v1.GetRecallRequest\x1a+.verinet.recall_status.v1.GetRecallResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,27 +41,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMMISSIONPACKSRESPONSE']._serialized_start=420
   _globals['_COMMISSIONPACKSRESPONSE']._serialized_end=545
   _globals['_GETPACKSTATUSREQUEST']._serialized_start=547
-  _globals['_GETPACKSTATUSREQUEST']._serialized_end=619
-  _globals['_PACKSTATUS']._serialized_start=622
-  _globals['_PACKSTATUS']._serialized_end=856
-  _globals['_GETPACKSTATUSRESPONSE']._serialized_start=858
-  _globals['_GETPACKSTATUSRESPONSE']._serialized_end=937
-  _globals['_CHANGEPACKSTATESREQUEST']._serialized_start=940
-  _globals['_CHANGEPACKSTATESREQUEST']._serialized_end=1134
-  _globals['_CHANGEPACKSTATESRESPONSE']._serialized_start=1136
-  _globals['_CHANGEPACKSTATESRESPONSE']._serialized_end=1210
-  _globals['_WITHDRAWPRODUCTREQUEST']._serialized_start=1212
-  _globals['_WITHDRAWPRODUCTREQUEST']._serialized_end=1309
-  _globals['_WITHDRAWPRODUCTRESPONSE']._serialized_start=1311
-  _globals['_WITHDRAWPRODUCTRESPONSE']._serialized_end=1372
-  _globals['_CREATERECALLREQUEST']._serialized_start=1375
-  _globals['_CREATERECALLREQUEST']._serialized_end=1641
-  _globals['_CREATERECALLRESPONSE']._serialized_start=1643
-  _globals['_CREATERECALLRESPONSE']._serialized_end=1699
-  _globals['_GETRECALLREQUEST']._serialized_start=1701
-  _globals['_GETRECALLREQUEST']._serialized_end=1781
-  _globals['_GETRECALLRESPONSE']._serialized_start=1783
-  _globals['_GETRECALLRESPONSE']._serialized_end=1823
-  _globals['_RECALLSTATUSSERVICE']._serialized_start=1826
-  _globals['_RECALLSTATUSSERVICE']._serialized_end=2657
+  _globals['_GETPACKSTATUSREQUEST']._serialized_end=646
+  _globals['_PACKSTATUS']._serialized_start=649
+  _globals['_PACKSTATUS']._serialized_end=968
+  _globals['_DECOMMISSION']._serialized_start=970
+  _globals['_DECOMMISSION']._serialized_end=1083
+  _globals['_PACKCHANGE']._serialized_start=1086
+  _globals['_PACKCHANGE']._serialized_end=1319
+  _globals['_AUDITEVENT']._serialized_start=1322
+  _globals['_AUDITEVENT']._serialized_end=1531
+  _globals['_GETPACKSTATUSRESPONSE']._serialized_start=1533
+  _globals['_GETPACKSTATUSRESPONSE']._serialized_end=1612
+  _globals['_APPLYPACKCHANGESREQUEST']._serialized_start=1614
+  _globals['_APPLYPACKCHANGESREQUEST']._serialized_end=1694
+  _globals['_APPLYPACKCHANGESRESPONSE']._serialized_start=1696
+  _globals['_APPLYPACKCHANGESRESPONSE']._serialized_end=1739
+  _globals['_ALERT']._serialized_start=1742
+  _globals['_ALERT']._serialized_end=2023
+  _globals['_RECORDALERTSREQUEST']._serialized_start=2025
+  _globals['_RECORDALERTSREQUEST']._serialized_end=2095
+  _globals['_RECORDALERTSRESPONSE']._serialized_start=2097
+  _globals['_RECORDALERTSRESPONSE']._serialized_end=2132
+  _globals['_LISTALERTSREQUEST']._serialized_start=2135
+  _globals['_LISTALERTSREQUEST']._serialized_end=2276
+  _globals['_LISTALERTSRESPONSE']._serialized_start=2278
+  _globals['_LISTALERTSRESPONSE']._serialized_end=2347
+  _globals['_CLOSEALERTREQUEST']._serialized_start=2349
+  _globals['_CLOSEALERTREQUEST']._serialized_end=2445
+  _globals['_CLOSEALERTRESPONSE']._serialized_start=2447
+  _globals['_CLOSEALERTRESPONSE']._serialized_end=2515
+  _globals['_WITHDRAWPRODUCTREQUEST']._serialized_start=2517
+  _globals['_WITHDRAWPRODUCTREQUEST']._serialized_end=2614
+  _globals['_WITHDRAWPRODUCTRESPONSE']._serialized_start=2616
+  _globals['_WITHDRAWPRODUCTRESPONSE']._serialized_end=2677
+  _globals['_CREATERECALLREQUEST']._serialized_start=2680
+  _globals['_CREATERECALLREQUEST']._serialized_end=2946
+  _globals['_CREATERECALLRESPONSE']._serialized_start=2948
+  _globals['_CREATERECALLRESPONSE']._serialized_end=3004
+  _globals['_GETRECALLREQUEST']._serialized_start=3006
+  _globals['_GETRECALLREQUEST']._serialized_end=3086
+  _globals['_GETRECALLRESPONSE']._serialized_start=3088
+  _globals['_GETRECALLRESPONSE']._serialized_end=3128
+  _globals['_RECALLSTATUSSERVICE']._serialized_start=3131
+  _globals['_RECALLSTATUSSERVICE']._serialized_end=4283
 # @@protoc_insertion_point(module_scope)

@@ -50,13 +50,15 @@ class CommissionPacksResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ..., stored: _Optional[int] = ..., unchanged: _Optional[int] = ..., refused: _Optional[int] = ...) -> None: ...
 
 class GetPackStatusRequest(_message.Message):
-    __slots__ = ("packs",)
+    __slots__ = ("packs", "with_decommission")
     PACKS_FIELD_NUMBER: _ClassVar[int]
+    WITH_DECOMMISSION_FIELD_NUMBER: _ClassVar[int]
     packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
-    def __init__(self, packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ...) -> None: ...
+    with_decommission: bool
+    def __init__(self, packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., with_decommission: _Optional[bool] = ...) -> None: ...
 
 class PackStatus(_message.Message):
-    __slots__ = ("found", "lot", "expiry", "pack_state", "lot_state", "product_state", "owner_partner_id")
+    __slots__ = ("found", "lot", "expiry", "pack_state", "lot_state", "product_state", "owner_partner_id", "last_decommission", "revision")
     FOUND_FIELD_NUMBER: _ClassVar[int]
     LOT_FIELD_NUMBER: _ClassVar[int]
     EXPIRY_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +66,8 @@ class PackStatus(_message.Message):
     LOT_STATE_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_STATE_FIELD_NUMBER: _ClassVar[int]
     OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_DECOMMISSION_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     found: bool
     lot: str
     expiry: str
@@ -71,7 +75,55 @@ class PackStatus(_message.Message):
     lot_state: _common_pb2.PackState
     product_state: _common_pb2.PackState
     owner_partner_id: str
-    def __init__(self, found: _Optional[bool] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., pack_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., lot_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., product_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., owner_partner_id: _Optional[str] = ...) -> None: ...
+    last_decommission: Decommission
+    revision: bytes
+    def __init__(self, found: _Optional[bool] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., pack_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., lot_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., product_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., owner_partner_id: _Optional[str] = ..., last_decommission: _Optional[_Union[Decommission, _Mapping]] = ..., revision: _Optional[bytes] = ...) -> None: ...
+
+class Decommission(_message.Message):
+    __slots__ = ("state", "partner_id", "location_gln", "at")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_GLN_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    state: _common_pb2.PackState
+    partner_id: str
+    location_gln: str
+    at: float
+    def __init__(self, state: _Optional[_Union[_common_pb2.PackState, str]] = ..., partner_id: _Optional[str] = ..., location_gln: _Optional[str] = ..., at: _Optional[float] = ...) -> None: ...
+
+class PackChange(_message.Message):
+    __slots__ = ("gtin", "serial", "expected_revision", "new_state", "decommission", "audit")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    NEW_STATE_FIELD_NUMBER: _ClassVar[int]
+    DECOMMISSION_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    serial: str
+    expected_revision: bytes
+    new_state: _common_pb2.PackState
+    decommission: Decommission
+    audit: AuditEvent
+    def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., expected_revision: _Optional[bytes] = ..., new_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., decommission: _Optional[_Union[Decommission, _Mapping]] = ..., audit: _Optional[_Union[AuditEvent, _Mapping]] = ...) -> None: ...
+
+class AuditEvent(_message.Message):
+    __slots__ = ("action", "partner_id", "location_gln", "previous_state", "new_state", "transaction_id", "at")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_GLN_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATE_FIELD_NUMBER: _ClassVar[int]
+    NEW_STATE_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    partner_id: str
+    location_gln: str
+    previous_state: _common_pb2.PackState
+    new_state: _common_pb2.PackState
+    transaction_id: str
+    at: float
+    def __init__(self, action: _Optional[str] = ..., partner_id: _Optional[str] = ..., location_gln: _Optional[str] = ..., previous_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., new_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., transaction_id: _Optional[str] = ..., at: _Optional[float] = ...) -> None: ...
 
 class GetPackStatusResponse(_message.Message):
     __slots__ = ("statuses",)
@@ -79,23 +131,97 @@ class GetPackStatusResponse(_message.Message):
     statuses: _containers.RepeatedCompositeFieldContainer[PackStatus]
     def __init__(self, statuses: _Optional[_Iterable[_Union[PackStatus, _Mapping]]] = ...) -> None: ...
 
-class ChangePackStatesRequest(_message.Message):
-    __slots__ = ("caller", "packs", "target_state", "transaction_id")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
-    PACKS_FIELD_NUMBER: _ClassVar[int]
-    TARGET_STATE_FIELD_NUMBER: _ClassVar[int]
-    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
-    caller: _common_pb2.Caller
-    packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
-    target_state: _common_pb2.PackState
-    transaction_id: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., target_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., transaction_id: _Optional[str] = ...) -> None: ...
+class ApplyPackChangesRequest(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[PackChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[PackChange, _Mapping]]] = ...) -> None: ...
 
-class ChangePackStatesResponse(_message.Message):
-    __slots__ = ("results",)
-    RESULTS_FIELD_NUMBER: _ClassVar[int]
-    results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
-    def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ...) -> None: ...
+class ApplyPackChangesResponse(_message.Message):
+    __slots__ = ("applied",)
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    applied: _containers.RepeatedScalarFieldContainer[bool]
+    def __init__(self, applied: _Optional[_Iterable[bool]] = ...) -> None: ...
+
+class Alert(_message.Message):
+    __slots__ = ("id", "pack", "code", "message", "partner_id", "location_gln", "owner_partner_id", "operation", "status", "raised_at", "close_reason", "closed_at", "closed_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PACK_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_GLN_FIELD_NUMBER: _ClassVar[int]
+    OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RAISED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_REASON_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    pack: _common_pb2.PackIdentifier
+    code: str
+    message: str
+    partner_id: str
+    location_gln: str
+    owner_partner_id: str
+    operation: str
+    status: str
+    raised_at: str
+    close_reason: str
+    closed_at: str
+    closed_by: str
+    def __init__(self, id: _Optional[str] = ..., pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., partner_id: _Optional[str] = ..., location_gln: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[str] = ..., raised_at: _Optional[str] = ..., close_reason: _Optional[str] = ..., closed_at: _Optional[str] = ..., closed_by: _Optional[str] = ...) -> None: ...
+
+class RecordAlertsRequest(_message.Message):
+    __slots__ = ("alerts",)
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+
+class RecordAlertsResponse(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListAlertsRequest(_message.Message):
+    __slots__ = ("caller", "gtin", "partner_id", "code", "status", "limit")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    gtin: str
+    partner_id: str
+    code: str
+    status: str
+    limit: int
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., partner_id: _Optional[str] = ..., code: _Optional[str] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListAlertsResponse(_message.Message):
+    __slots__ = ("alerts",)
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+
+class CloseAlertRequest(_message.Message):
+    __slots__ = ("caller", "alert_id", "reason")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    alert_id: str
+    reason: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., alert_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CloseAlertResponse(_message.Message):
+    __slots__ = ("alert",)
+    ALERT_FIELD_NUMBER: _ClassVar[int]
+    alert: Alert
+    def __init__(self, alert: _Optional[_Union[Alert, _Mapping]] = ...) -> None: ...
 
 class WithdrawProductRequest(_message.Message):
     __slots__ = ("caller", "gtin", "reason")

@@ -50,10 +50,25 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusResponse.FromString,
                 _registered_method=True)
-        self.ChangePackStates = channel.unary_unary(
-                '/verinet.recall_status.v1.RecallStatusService/ChangePackStates',
-                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ChangePackStatesRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ChangePackStatesResponse.FromString,
+        self.ApplyPackChanges = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/ApplyPackChanges',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ApplyPackChangesRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ApplyPackChangesResponse.FromString,
+                _registered_method=True)
+        self.RecordAlerts = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/RecordAlerts',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordAlertsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordAlertsResponse.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/ListAlerts',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
+        self.CloseAlert = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/CloseAlert',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertResponse.FromString,
                 _registered_method=True)
         self.WithdrawProduct = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/WithdrawProduct',
@@ -97,8 +112,29 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ChangePackStates(self, request, context):
-        """Changes pack states (decommission, reactivate) under the EU FMD rules.
+    def ApplyPackChanges(self, request, context):
+        """Applies state changes decided by the verifier, each only if the pack is unchanged since read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAlerts(self, request, context):
+        """Stores alerts raised by pack operations.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """Lists alerts visible to the caller.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseAlert(self, request, context):
+        """Closes an alert with a reason.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -143,10 +179,25 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusResponse.SerializeToString,
             ),
-            'ChangePackStates': grpc.unary_unary_rpc_method_handler(
-                    servicer.ChangePackStates,
-                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ChangePackStatesRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ChangePackStatesResponse.SerializeToString,
+            'ApplyPackChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyPackChanges,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ApplyPackChangesRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ApplyPackChangesResponse.SerializeToString,
+            ),
+            'RecordAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAlerts,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordAlertsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordAlertsResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAlertsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAlertsResponse.SerializeToString,
+            ),
+            'CloseAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseAlert,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertResponse.SerializeToString,
             ),
             'WithdrawProduct': grpc.unary_unary_rpc_method_handler(
                     servicer.WithdrawProduct,
@@ -257,7 +308,7 @@ class RecallStatusService:
             _registered_method=True)
 
     @staticmethod
-    def ChangePackStates(request,
+    def ApplyPackChanges(request,
             target,
             options=(),
             channel_credentials=None,
@@ -270,9 +321,90 @@ class RecallStatusService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/verinet.recall_status.v1.RecallStatusService/ChangePackStates',
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ChangePackStatesRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ChangePackStatesResponse.FromString,
+            '/verinet.recall_status.v1.RecallStatusService/ApplyPackChanges',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ApplyPackChangesRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ApplyPackChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/RecordAlerts',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordAlertsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/ListAlerts',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAlertsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/CloseAlert',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -92,6 +92,40 @@ class VerifyPacksResponse(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
     def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ...) -> None: ...
 
+class DecommissionPacksRequest(_message.Message):
+    __slots__ = ("caller", "packs", "state", "transaction_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PACKS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
+    state: _common_pb2.PackState
+    transaction_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., state: _Optional[_Union[_common_pb2.PackState, str]] = ..., transaction_id: _Optional[str] = ...) -> None: ...
+
+class DecommissionPacksResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ...) -> None: ...
+
+class ReactivatePacksRequest(_message.Message):
+    __slots__ = ("caller", "packs", "transaction_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PACKS_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
+    transaction_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., transaction_id: _Optional[str] = ...) -> None: ...
+
+class ReactivatePacksResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ...) -> None: ...
+
 class GetJwksRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -50,6 +50,16 @@ class VerifierServiceStub:
                 request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyPacksRequest.SerializeToString,
                 response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyPacksResponse.FromString,
                 _registered_method=True)
+        self.DecommissionPacks = channel.unary_unary(
+                '/verinet.verifier.v1.VerifierService/DecommissionPacks',
+                request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.DecommissionPacksRequest.SerializeToString,
+                response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.DecommissionPacksResponse.FromString,
+                _registered_method=True)
+        self.ReactivatePacks = channel.unary_unary(
+                '/verinet.verifier.v1.VerifierService/ReactivatePacks',
+                request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksRequest.SerializeToString,
+                response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksResponse.FromString,
+                _registered_method=True)
         self.GetJwks = channel.unary_unary(
                 '/verinet.verifier.v1.VerifierService/GetJwks',
                 request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.GetJwksRequest.SerializeToString,
@@ -82,6 +92,20 @@ class VerifierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DecommissionPacks(self, request, context):
+        """EU FMD decommission of one or many packs to a state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReactivatePacks(self, request, context):
+        """EU FMD undo (reactivation) of one or many packs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetJwks(self, request, context):
         """Publishes the public signing keys.
         """
@@ -106,6 +130,16 @@ def add_VerifierServiceServicer_to_server(servicer, server):
                     servicer.VerifyPacks,
                     request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyPacksRequest.FromString,
                     response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyPacksResponse.SerializeToString,
+            ),
+            'DecommissionPacks': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecommissionPacks,
+                    request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.DecommissionPacksRequest.FromString,
+                    response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.DecommissionPacksResponse.SerializeToString,
+            ),
+            'ReactivatePacks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReactivatePacks,
+                    request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksRequest.FromString,
+                    response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksResponse.SerializeToString,
             ),
             'GetJwks': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJwks,
@@ -195,6 +229,60 @@ class VerifierService:
             '/verinet.verifier.v1.VerifierService/VerifyPacks',
             verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyPacksRequest.SerializeToString,
             verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyPacksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecommissionPacks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.verifier.v1.VerifierService/DecommissionPacks',
+            verinet_dot_verifier_dot_v1_dot_verifier__pb2.DecommissionPacksRequest.SerializeToString,
+            verinet_dot_verifier_dot_v1_dot_verifier__pb2.DecommissionPacksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReactivatePacks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.verifier.v1.VerifierService/ReactivatePacks',
+            verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksRequest.SerializeToString,
+            verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -65,7 +65,7 @@ class Caller(_message.Message):
     def __init__(self, partner_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., glns: _Optional[_Iterable[str]] = ..., company_prefixes: _Optional[_Iterable[str]] = ..., location_gln: _Optional[str] = ...) -> None: ...
 
 class PackResult(_message.Message):
-    __slots__ = ("index", "pack", "ok", "code", "message", "state", "alert_id")
+    __slots__ = ("index", "pack", "ok", "code", "message", "state", "alert_id", "warning")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     PACK_FIELD_NUMBER: _ClassVar[int]
     OK_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,7 @@ class PackResult(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
     index: int
     pack: PackIdentifier
     ok: bool
@@ -80,4 +81,5 @@ class PackResult(_message.Message):
     message: str
     state: PackState
     alert_id: str
-    def __init__(self, index: _Optional[int] = ..., pack: _Optional[_Union[PackIdentifier, _Mapping]] = ..., ok: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., state: _Optional[_Union[PackState, str]] = ..., alert_id: _Optional[str] = ...) -> None: ...
+    warning: bool
+    def __init__(self, index: _Optional[int] = ..., pack: _Optional[_Union[PackIdentifier, _Mapping]] = ..., ok: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., state: _Optional[_Union[PackState, str]] = ..., alert_id: _Optional[str] = ..., warning: _Optional[bool] = ...) -> None: ...

@@ -1,0 +1,206 @@
+"""EU FMD pack operations and alerts: verify, decommission, reactivate; list and close alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from verinet.common.v1 import common_pb2 as common_pb
+from verinet.errors import Forbidden, InvalidInput, VerinetError
+from verinet.gateway.api import SETTINGS, json_response
+from verinet.gateway.clients import CLIENTS
+from verinet.gateway.idempotency import fingerprint, once, validate_transaction_id
+from verinet.gateway.inputs import json_object, pack_from_json, packs_body
+from verinet.gateway.lms import caller_message
+from verinet.gateway.routing import route
+from verinet.identifiers import validate_gln, validate_gtin
+from verinet.packs import PackState
+from verinet.partners import Partner
+from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
+from verinet.rpc import call
+from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+
+PACK_ROLES = ("manufacturer", "wholesaler", "dispenser")
+STATE_NAMES = {common_pb.PackState.Value(f"PACK_STATE_{s.name}"): s.value for s in PackState}
+DECOMMISSION_STATES = {s.value: common_pb.PackState.Value(f"PACK_STATE_{s.name}") for s in PackState}
+
+
+def location_of(partner: Partner, body: dict[str, Any]) -> str:
+    """The partner's GLN named in the request, else its first GLN."""
+    named = body.get("location_gln")
+    if named:
+        gln = validate_gln(str(named))
+        if gln not in partner.glns:
+            raise Forbidden(f"GLN {gln} is not one of your locations.", code="auth.gln", field="location_gln")
+        return gln
+    if not partner.glns:
+        raise InvalidInput("Pack operations need a location: the partner has no GLN.", code="location.missing")
+    return partner.glns[0]
+
+
+def result_json(result: common_pb.PackResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "index": result.index,
+        "gtin": result.pack.gtin,
+        "serial": result.pack.serial,
+        "lot": result.pack.lot,
+        "expiry": result.pack.expiry,
+        "ok": result.ok,
+        "state": STATE_NAMES.get(result.state) if result.state else None,
+        "code": result.code,
+        "message": result.message,
+    }
+    if result.alert_id:
+        out["alert_id"] = result.alert_id
+    if result.warning:
+        out["warning"] = True
+    return out
+
+
+async def pack_operation(request: web.Request, partner: Partner, operation: str) -> web.Response:
+    raw = await request.read()
+    settings = request.app[SETTINGS]
+    items, body = await packs_body(request, settings.max_packs_per_request)
+    transaction_id = validate_transaction_id(body.get("transaction_id"))
+    location = location_of(partner, body)
+    state = 0
+    if operation == "decommission":
+        state_name = body.get("state")
+        if state_name not in DECOMMISSION_STATES or state_name in ("active", "expired", "recalled", "withdrawn"):
+            allowed = sorted(set(DECOMMISSION_STATES) - {"active", "expired", "recalled", "withdrawn"})
+            raise InvalidInput(
+                f"Failed to read state {state_name!r}: expected one of {', '.join(allowed)}.",
+                code="state.invalid",
+                field="state",
+            )
+        state = DECOMMISSION_STATES[state_name]
+
+    async def run() -> tuple[int, bytes]:
+        results: list[dict[str, Any] | None] = [None] * len(items)
+        valid: list[tuple[int, common_pb.PackIdentifier]] = []
+        for index, item in enumerate(items):
+            try:
+                valid.append((index, pack_from_json(item, index, need_lot_and_expiry=False)))
+            except VerinetError as error:
+                results[index] = {"index": index, "ok": False, "state": None, **error.as_dict()}
+        if valid:
+            clients = request.app[CLIENTS]
+            caller = caller_message(partner, location)
+            packs = [p for _, p in valid]
+            if operation == "verify":
+                answer = await call(clients.verifier.VerifyPacks, verifier_pb.VerifyPacksRequest(caller=caller, packs=packs), timeout=clients.rpc_timeout * 5)
+            elif operation == "decommission":
+                answer = await call(
+                    clients.verifier.DecommissionPacks,
+                    verifier_pb.DecommissionPacksRequest(caller=caller, packs=packs, state=state, transaction_id=transaction_id),
+                    timeout=clients.rpc_timeout * 5,
+                )
+            else:
+                answer = await call(
+                    clients.verifier.ReactivatePacks,
+                    verifier_pb.ReactivatePacksRequest(caller=caller, packs=packs, transaction_id=transaction_id),
+                    timeout=clients.rpc_timeout * 5,
+                )
+            for (index, _), result in zip(valid, answer.results, strict=True):
+                entry = result_json(result)
+                entry["index"] = index
+                results[index] = entry
+        done = [r for r in results if r is not None]
+        summary = {
+            "operation": operation,
+            "location_gln": location,
+            "count": len(done),
+            "ok": sum(1 for r in done if r["ok"]),
+            "alerts": sum(1 for r in done if r.get("alert_id")),
+            "results": done,
+        }
+        if transaction_id:
+            summary["transaction_id"] = transaction_id
+        return 200, orjson.dumps(summary)
+
+    if transaction_id:
+        status, payload = await once(
+            request.app[CLIENTS].redis, partner.id, transaction_id, fingerprint(request.path, raw), run
+        )
+    else:
+        status, payload = await run()
+    return web.Response(status=status, body=payload, content_type="application/json")
+
+
+@route("POST", "/v1/packs/verify", roles=PACK_ROLES, tag="Packs", summary="EU FMD verify of 1 to 1,000 packs")
+async def verify_packs(request: web.Request, partner: Partner) -> web.Response:
+    return await pack_operation(request, partner, "verify")
+
+
+@route("POST", "/v1/packs/decommission", roles=PACK_ROLES, tag="Packs", summary="Decommission 1 to 1,000 packs to a state (supplied, destroyed, ...)")
+async def decommission_packs(request: web.Request, partner: Partner) -> web.Response:
+    return await pack_operation(request, partner, "decommission")
+
+
+@route("POST", "/v1/packs/reactivate", roles=PACK_ROLES, tag="Packs", summary="Undo a decommission (Art. 13 rules)")
+async def reactivate_packs(request: web.Request, partner: Partner) -> web.Response:
+    return await pack_operation(request, partner, "reactivate")
+
+
+def alert_json(alert: rs_pb.Alert) -> dict[str, Any]:
+    out = {
+        "id": alert.id,
+        "gtin": alert.pack.gtin,
+        "serial": alert.pack.serial,
+        "lot": alert.pack.lot,
+        "expiry": alert.pack.expiry,
+        "code": alert.code,
+        "message": alert.message,
+        "partner": alert.partner_id,
+        "location_gln": alert.location_gln,
+        "owner": alert.owner_partner_id,
+        "operation": alert.operation,
+        "status": alert.status,
+        "raised_at": alert.raised_at,
+    }
+    if alert.status == "closed":
+        out.update(close_reason=alert.close_reason, closed_at=alert.closed_at, closed_by=alert.closed_by)
+    return out
+
+
+@route("GET", "/v1/alerts", roles=("admin",) + PACK_ROLES, tag="Alerts", summary="Alerts raised by you or on your products (filters: gtin, partner, code, status, limit)")
+async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
+    query = request.query
+    gtin = validate_gtin(query["gtin"]) if query.get("gtin") else ""
+    try:
+        limit = int(query.get("limit", "100"))
+    except ValueError:
+        raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
+    if not 1 <= limit <= 1000:
+        raise InvalidInput(f"Failed to read limit {limit}: expected 1 to 1000.", field="limit")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.ListAlerts,
+        rs_pb.ListAlertsRequest(
+            caller=caller_message(partner),
+            gtin=gtin,
+            partner_id=query.get("partner", ""),
+            code=query.get("code", ""),
+            status=query.get("status", ""),
+            limit=limit,
+        ),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response({"alerts": [alert_json(a) for a in answer.alerts]})
+
+
+@route("POST", "/v1/alerts/{id}/close", roles=("admin",) + PACK_ROLES, tag="Alerts", summary="Close an alert with a reason")
+async def close_alert(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        raise InvalidInput('Failed to read "reason": expected a string.', code="alert.reason", field="reason")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.CloseAlert,
+        rs_pb.CloseAlertRequest(caller=caller_message(partner), alert_id=request.match_info["id"], reason=reason),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response(alert_json(answer.alert))

@@ -1,0 +1,88 @@
+"""EU FMD pack operations: read each pack, decide with the lifecycle rules, write back safely.
+
+A decision is applied only if the pack is unchanged since it was read (compare-and-set in
+recall-status); a pack that changed in between is read and decided again, so two concurrent
+dispenses of one pack yield one state change and one refusal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from verinet.errors import Conflict
+from verinet.packs import PackRecord, PackState
+from verinet.verifier.lifecycle import Caller, Decision, LastDecommission, Operation, decide
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PackQuestion:
+    gtin: str
+    serial: str
+    lot: str
+    expiry: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPack:
+    record: PackRecord | None
+    last_decommission: LastDecommission | None
+    revision: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    index: int
+    question: PackQuestion
+    read: ReadPack
+    decision: Decision
+
+
+Reader = Callable[[Sequence[PackQuestion]], Awaitable[list[ReadPack]]]
+Writer = Callable[[Sequence[Change]], Awaitable[list[bool]]]
+
+
+async def run_operation(
+    operation: Operation,
+    questions: Sequence[PackQuestion],
+    caller: Caller,
+    now: dt.datetime,
+    read: Reader,
+    write: Writer,
+    target: PackState | None = None,
+) -> list[tuple[Decision, ReadPack]]:
+    """Decides every pack and applies the state changes; returns decisions in order."""
+    outcomes: list[tuple[Decision, ReadPack] | None] = [None] * len(questions)
+    pending = list(range(len(questions)))
+    for _ in range(MAX_ATTEMPTS):
+        reads = await read([questions[i] for i in pending])
+        changes: list[Change] = []
+        for i, stored in zip(pending, reads, strict=True):
+            q = questions[i]
+            decision = decide(
+                operation,
+                record=stored.record,
+                caller=caller,
+                now=now,
+                target=target,
+                lot=q.lot,
+                expiry=q.expiry,
+                last_decommission=stored.last_decommission,
+            )
+            outcomes[i] = (decision, stored)
+            if decision.new_pack_state is not None and stored.record is not None:
+                changes.append(Change(i, q, stored, decision))
+        if not changes:
+            break
+        applied = await write(changes)
+        pending = [c.index for c, ok in zip(changes, applied, strict=True) if not ok]
+        if not pending:
+            break
+    else:
+        raise Conflict(
+            "Packs kept changing while being updated; retry the request.", code="pack.contention"
+        )
+    return [o for o in outcomes if o is not None]

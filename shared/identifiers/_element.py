@@ -1,0 +1,205 @@
+"""GS1 element strings (``0109506000134352172612311 0ABC123<GS>21SN0001``) and their HRI form.
+
+A token is ``(ai, value, value_offset)``: the offset is where the value starts in the caller's
+input, for error positions.
+
+FNC1 separators. Scanners send FNC1 as GS (ASCII 29). Because GS cannot be typed, it also arrives
+spelled out; we accept, case-insensitively: ``<GS>``, ``{GS}``, ``[GS]``, ``<FNC1>``, ``{FNC1}``,
+``^]`` (caret notation for Ctrl+]) and the escape texts ``\\x1d`` and ``\\u001d``. Apart from
+``<GS>`` and ``<FNC1>`` none of these can occur in GS1 data (``{ [ ^ ] \\`` are not CSET 82);
+``<GS>`` is CSET 82 text, and we take the risk that no real value contains it.
+A separator is tolerated after any element, at the start and at the end (General Specifications
+§7.8.6).
+
+HRI. ``(01)09506000134352(17)261231(10)ABC123``. Every ``(`` followed by digits and ``)`` starts
+an AI; a literal ``(`` in a value that would look like one is written ``\\(``, as the GS1 Syntax
+Engine does. A value running up to the next AI is taken verbatim: spaces are not stripped.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Mapping
+from typing import Final, TypeAlias
+
+from verinet.errors import IdentifierError
+from verinet.identifiers import _hints
+from verinet.identifiers._tables import AI_TABLE, lookup_ai
+from verinet.identifiers._values import validate_value
+
+Token: TypeAlias = tuple[str, str, int | None]
+
+SEPARATOR_RE: Final = re.compile(
+    r"\x1d|<GS>|\{GS\}|\[GS\]|<FNC1>|\{FNC1\}|\^\]|\\x1d|\\u001d", re.IGNORECASE
+)
+_HRI_AI: Final = re.compile(r"\(([0-9]+)\)")
+_HRI_ESCAPE: Final = re.compile(r"\((?=[0-9]+\))")
+# AIs worth proposing first when a separator seems to be missing: what a pack carries.
+_PACK_AIS: Final = ("21", "10", "17", "11", "15", "22", "710", "711", "712", "713", "714", "715",
+                    "716", "717", "91", "92", "93", "94", "95", "96", "97", "98", "99")  # fmt: skip
+_MAX_SEARCH: Final = 200
+
+
+def _unknown_ai(data: str, pos: int, base: int) -> IdentifierError:
+    found = data[pos : pos + 4]
+    if not found[:1].isdigit() and pos == 0:
+        return IdentifierError(
+            f"Failed to parse {data!r}: expected an element string, HRI '(01)...', a GS1 "
+            f"Digital Link URI or a GTIN, got {found!r} at position {base}.",
+            code="input.unrecognised",
+            position=base,
+        )
+    return IdentifierError(
+        f"Failed to parse {data!r}: expected a GS1 Application Identifier at position "
+        f"{base + pos}, got {found!r}.",
+        code="ai.unknown",
+        position=base + pos,
+    )
+
+
+def tokenize_element_string(data: str, base: int = 0) -> list[Token]:
+    """Split an element string into AI values by the AI table and FNC1 separators.
+
+    Values are not validated here, except that a known AI must start each element.
+    """
+    seps = [(m.start(), m.end()) for m in SEPARATOR_RE.finditer(data)]
+    sep_starts = [start for start, _ in seps]
+    sep_end = dict(seps)
+    n = len(data)
+    tokens: list[Token] = []
+    pos = 0
+    while pos in sep_end:
+        pos = sep_end[pos]
+    while pos < n:
+        spec = lookup_ai(data, pos)
+        if spec is None:
+            raise _unknown_ai(data, pos, base)
+        vstart = pos + len(spec.ai)
+        i = bisect_left(sep_starts, vstart)
+        next_sep = sep_starts[i] if i < len(sep_starts) else n
+        vend = min(vstart + spec.max_len, next_sep) if spec.fixed else next_sep
+        value = data[vstart:vend]
+        if not value:
+            got = "a separator" if vend < n else "the end of the data"
+            raise IdentifierError(
+                f"Failed to parse {data!r}: expected a value for AI ({spec.ai}) at position "
+                f"{base + vstart}, got {got}.",
+                code="ai.missing_value",
+                ai=spec.ai,
+                position=base + vstart,
+            )
+        tokens.append((spec.ai, value, base + vstart))
+        pos = vend
+        while pos in sep_end:
+            pos = sep_end[pos]
+    return tokens
+
+
+def element_string_fits(data: str) -> bool:
+    """Whether ``data`` splits into known AIs with values of allowed lengths (no other checks)."""
+    try:
+        tokens = tokenize_element_string(data)
+    except IdentifierError:
+        return False
+    return all(
+        AI_TABLE[ai].min_len <= len(value) <= AI_TABLE[ai].max_len for ai, value, _ in tokens
+    )
+
+
+def _next_hri_ai(data: str, start: int) -> re.Match[str] | None:
+    for match in _HRI_AI.finditer(data, start):
+        if match.start() == 0 or data[match.start() - 1] != "\\":
+            return match
+    return None
+
+
+def tokenize_hri(data: str, base: int = 0) -> list[Token]:
+    """Split ``(01)...(10)...`` into AI values."""
+    match = _HRI_AI.match(data) if data.startswith("(") else None
+    if match is None:
+        raise IdentifierError(
+            f"Failed to parse {data!r} as HRI: expected '(' AI ')' at position {base}, "
+            f"got {data[:6]!r}.",
+            code="input.unrecognised" if not data.startswith("(") else "ai.unknown",
+            position=base,
+        )
+    tokens: list[Token] = []
+    while match is not None:
+        ai = match.group(1)
+        if ai not in AI_TABLE:
+            raise IdentifierError(
+                f"Failed to parse {data!r} as HRI: expected a GS1 Application Identifier at "
+                f"position {base + match.start()}, got ({ai}).",
+                code="ai.unknown",
+                ai=ai,
+                position=base + match.start(),
+            )
+        following = _next_hri_ai(data, match.end())
+        vend = following.start() if following is not None else len(data)
+        value = data[match.end() : vend]
+        if "\\(" in value:
+            value = value.replace("\\(", "(")
+        tokens.append((ai, value, base + match.end()))
+        match = following
+    return tokens
+
+
+def write_element_string(ais: Mapping[str, str], separator: str = "\x1d") -> str:
+    """Predefined-length AIs first, then the others, each but the last followed by GS."""
+    fixed = [ai + value for ai, value in ais.items() if AI_TABLE[ai].fixed]
+    variable = [ai + value for ai, value in ais.items() if not AI_TABLE[ai].fixed]
+    return "".join(fixed) + separator.join(variable)
+
+
+def write_hri(ais: Mapping[str, str]) -> str:
+    """``(01)...(10)...`` in the order given; a ``(`` in a value that looks like an AI is escaped."""
+    return "".join(f"({ai}){_HRI_ESCAPE.sub(_escaped, value)}" for ai, value in ais.items())
+
+
+def _escaped(_: re.Match[str]) -> str:
+    return "\\("
+
+
+def _splits(value: str, ais: tuple[str, ...] | None) -> list[tuple[int, str]]:
+    out = []
+    for k in range(1, len(value) - 2):
+        if "0" <= value[k] <= "9":
+            spec = lookup_ai(value, k)
+            if spec is not None and (ais is None or spec.ai in ais):
+                out.append((k, spec.ai))
+    return out
+
+
+def embedded_element(
+    ai: str,
+    value: str,
+    *,
+    year_now: int,
+    only: tuple[str, ...] | None = None,
+    min_len: int = 1,
+) -> str | None:
+    """A hint if ``value`` reads as a valid ``ai`` value followed by valid element strings.
+
+    That is the mark of a dropped GS separator. Pack AIs (21, 10, 17...) are tried first; with
+    ``only``, nothing else is. The next element's value must have ``min_len`` characters.
+    """
+    if len(value) > _MAX_SEARCH:
+        return None
+    spec = AI_TABLE[ai]
+    passes = (only,) if only is not None else (_PACK_AIS, None)
+    for restrict in passes:
+        for k, next_ai in _splits(value, restrict):
+            head, rest = value[:k], value[k:]
+            if spec.pattern.fullmatch(head) is None:
+                continue
+            try:
+                tokens = tokenize_element_string(rest)
+                for tok_ai, tok_value, _ in tokens:
+                    validate_value(AI_TABLE[tok_ai], tok_value, offset=None, year_now=year_now)
+            except IdentifierError:
+                continue
+            if len(tokens[0][1]) < min_len:
+                continue
+            return _hints.missing_separator(ai, head, next_ai, tokens[0][1])
+    return None

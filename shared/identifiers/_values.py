@@ -1,0 +1,271 @@
+"""Validation of single values: GTIN, GLN, check digits, and any AI's value by its format."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from verinet.errors import IdentifierError
+from verinet.identifiers import _dates, _hints
+from verinet.identifiers._tables import (
+    CHARSET_NAMES,
+    FIELDS,
+    GLN_AIS,
+    GTIN_AIS,
+    AISpec,
+    label,
+    mod10,
+)
+
+_GTIN_LENGTHS = (8, 12, 13, 14)
+
+
+def _first_non_digit(text: str) -> int:
+    return next(i for i, ch in enumerate(text) if not ("0" <= ch <= "9"))
+
+
+def _is_digits(text: str) -> bool:
+    # str.isdigit() alone accepts superscripts and other Unicode digits.
+    return text.isascii() and text.isdigit()
+
+
+def check_digit(digits_without_check: str) -> int:
+    """The GS1 mod-10 check digit for a GTIN, GLN, SSCC... payload (all digits but the last).
+
+    >>> check_digit("950600013435")
+    2
+    """
+    if not _is_digits(digits_without_check):
+        if not digits_without_check:
+            raise IdentifierError(
+                "Failed to compute a check digit for '': expected at least one digit, got none.",
+                code="value.too_short",
+            )
+        at = _first_non_digit(digits_without_check)
+        raise IdentifierError(
+            f"Failed to compute a check digit for {digits_without_check!r}: expected only "
+            f"digits, got {digits_without_check[at]!r} at position {at}.",
+            code="value.charset",
+            position=at,
+        )
+    return mod10(digits_without_check)
+
+
+def validate_gtin(text: str) -> str:
+    """Validate a GTIN-8, -12, -13 or -14 and return it as GTIN-14.
+
+    >>> validate_gtin("5901234123457")
+    '05901234123457'
+    >>> validate_gtin("0950600013435")
+    Traceback (most recent call last):
+    ...
+    verinet.errors.IdentifierError: Failed to parse '0950600013435' as GTIN: expected a check digit of 2, got 5.
+    """
+    if not _is_digits(text):
+        if not text:
+            raise IdentifierError(
+                "Failed to parse '' as GTIN: expected 8, 12, 13 or 14 digits, got nothing.",
+                code="gtin.length",
+                field="gtin",
+            )
+        at = _first_non_digit(text)
+        raise IdentifierError(
+            f"Failed to parse {text!r} as GTIN: expected only digits, got {text[at]!r} "
+            f"at position {at}.",
+            code="gtin.charset",
+            position=at,
+            field="gtin",
+        )
+    if len(text) not in _GTIN_LENGTHS:
+        raise IdentifierError(
+            f"Failed to parse {text!r} as GTIN: expected 8, 12, 13 or 14 digits, "
+            f"got {len(text)}.",
+            code="gtin.length",
+            field="gtin",
+        )
+    expected = mod10(text[:-1])
+    if expected != ord(text[-1]) - 48:
+        raise IdentifierError(
+            f"Failed to parse {text!r} as GTIN: expected a check digit of {expected}, "
+            f"got {text[-1]}.",
+            code="gtin.check_digit",
+            position=len(text) - 1,
+            field="gtin",
+        )
+    return text.zfill(14)
+
+
+def validate_gln(text: str) -> str:
+    """Validate a GLN (13 digits with a mod-10 check digit) and return it.
+
+    >>> validate_gln("1234567890128")
+    '1234567890128'
+    """
+    if not _is_digits(text):
+        if not text:
+            raise IdentifierError(
+                "Failed to parse '' as GLN: expected 13 digits, got nothing.",
+                code="gln.length",
+            )
+        at = _first_non_digit(text)
+        raise IdentifierError(
+            f"Failed to parse {text!r} as GLN: expected only digits, got {text[at]!r} "
+            f"at position {at}.",
+            code="gln.charset",
+            position=at,
+        )
+    if len(text) != 13:
+        raise IdentifierError(
+            f"Failed to parse {text!r} as GLN: expected 13 digits, got {len(text)}.",
+            code="gln.length",
+        )
+    expected = mod10(text[:-1])
+    if expected != ord(text[-1]) - 48:
+        raise IdentifierError(
+            f"Failed to parse {text!r} as GLN: expected a check digit of {expected}, "
+            f"got {text[-1]}.",
+            code="gln.check_digit",
+            position=12,
+        )
+    return text
+
+
+def _family(ai: str) -> str:
+    if ai in GTIN_AIS:
+        return "gtin"
+    if ai in GLN_AIS:
+        return "gln"
+    return "value"
+
+
+def _length_code(family: str, *, too_long: bool) -> str:
+    if family != "value":
+        return f"{family}.length"
+    return "value.too_long" if too_long else "value.too_short"
+
+
+def _bad_char(spec: AISpec, value: str) -> tuple[int, str] | None:
+    """The first character outside its component's character set, with that set's name."""
+    pos = 0
+    n = len(value)
+    for component in spec.components:
+        if pos >= n:
+            return None
+        end = min(n, pos + component.max_len)
+        charset = component.charset
+        for i in range(pos, end):
+            if value[i] not in charset:
+                if component.optional and component.kind == "-":
+                    break
+                return i, CHARSET_NAMES[component.kind]
+        pos = end
+    return None
+
+
+def value_error(
+    spec: AISpec, value: str, *, offset: int | None, year_now: int
+) -> IdentifierError:
+    """Why ``value`` does not match the AI's format, as an error with a stable code."""
+    ai = spec.ai
+    family = _family(ai)
+    what = label(ai)
+    field = FIELDS.get(ai)
+    n = len(value)
+    numeric_fixed = spec.min_len == spec.max_len and all(c.kind == "N" for c in spec.components)
+    expected_len = (
+        f"{spec.max_len} digits" if numeric_fixed else f"at most {spec.max_len} characters"
+    )
+    if n > spec.max_len:
+        return IdentifierError(
+            f"Failed to parse {value!r} as {what}: expected {expected_len}, got {n}.",
+            code=_length_code(family, too_long=True),
+            ai=ai,
+            position=None if offset is None else offset + spec.max_len,
+            field=field,
+        )
+    bad = _bad_char(spec, value)
+    if bad is not None:
+        at, charset = bad
+        hint = None
+        for repaired in (value.translate(_hints.DE_TO_US), value.translate(_hints.US_TO_DE)):
+            if repaired != value and spec.pattern.fullmatch(repaired):
+                hint = _hints.KEYBOARD_LAYOUT
+                break
+        return IdentifierError(
+            f"Failed to parse {value!r} as {what}: expected only {charset} characters, "
+            f"got {value[at]!r} at position {at}.",
+            code=f"{family}.charset",
+            ai=ai,
+            position=None if offset is None else offset + at,
+            field=field,
+            hint=hint,
+        )
+    if n < spec.min_len:
+        expected = (
+            f"{spec.min_len} digits" if numeric_fixed else f"at least {spec.min_len} characters"
+        )
+        return IdentifierError(
+            f"Failed to parse {value!r} as {what}: expected {expected}, got {n}.",
+            code=_length_code(family, too_long=False),
+            ai=ai,
+            position=offset,
+            field=field,
+        )
+    if spec.date is not None and _is_digits(value[:6]) and len(value) >= 6:
+        resolved = _dates.resolve(value, spec.date, year_now)
+        if isinstance(resolved, str):
+            return IdentifierError(
+                f"Failed to parse {value!r} as {what}: {resolved}.",
+                code="date.invalid",
+                ai=ai,
+                position=offset,
+                field=field,
+            )
+    fmt = "+".join(
+        f"{'[' if c.optional else ''}{c.kind}{'' if c.min_len == c.max_len else '..'}"
+        f"{c.max_len}{']' if c.optional else ''}"
+        for c in spec.components
+    )
+    return IdentifierError(
+        f"Failed to parse {value!r} as {what}: expected the format {fmt}, got a value that "
+        "does not fit it.",
+        code="value.format",
+        ai=ai,
+        position=offset,
+        field=field,
+    )
+
+
+def validate_value(
+    spec: AISpec, value: str, *, offset: int | None, year_now: int
+) -> dt.date | None:
+    """Check one AI value strictly; return the date it stands for if it is a date AI.
+
+    ``offset`` is where the value starts in the input, for error positions (None if unknown).
+    """
+    if spec.pattern.fullmatch(value) is None:
+        raise value_error(spec, value, offset=offset, year_now=year_now)
+    if spec.check_digits:
+        digits = value[: spec.check_digits]
+        expected = mod10(digits[:-1])
+        if expected != ord(digits[-1]) - 48:
+            family = _family(spec.ai)
+            raise IdentifierError(
+                f"Failed to parse {value!r} as {label(spec.ai)}: expected a check digit of "
+                f"{expected}, got {digits[-1]}.",
+                code=f"{family}.check_digit",
+                ai=spec.ai,
+                position=None if offset is None else offset + spec.check_digits - 1,
+                field=FIELDS.get(spec.ai),
+            )
+    if spec.date is None:
+        return None
+    resolved = _dates.resolve(value, spec.date, year_now)
+    if isinstance(resolved, str):
+        raise IdentifierError(
+            f"Failed to parse {value!r} as {label(spec.ai)}: {resolved}.",
+            code="date.invalid",
+            ai=spec.ai,
+            position=offset,
+            field=FIELDS.get(spec.ai),
+        )
+    return resolved
