@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -36,6 +37,15 @@ def string_list(body: dict[str, Any], name: str) -> list[str]:
     return value
 
 
+def at_field(validate: Callable[[str], str], value: str, field: str) -> str:
+    """Runs a validator and names the request field in its error."""
+    try:
+        return validate(value)
+    except VerinetError as error:
+        error.field = field
+        raise
+
+
 def owns_gtin(partner: Partner, gtin: str) -> bool:
     return any(gtin[1:].startswith(prefix) for prefix in partner.company_prefixes)
 
@@ -59,7 +69,7 @@ async def create_partner(request: web.Request, partner: Partner) -> web.Response
     name = body.get("name")
     if not isinstance(name, str):
         raise InvalidInput('Failed to read "name": expected a string.', code="partner.name", field="name")
-    glns = [validate_gln(g) for g in string_list(body, "glns")]
+    glns = [at_field(validate_gln, gln, f"glns[{i}]") for i, gln in enumerate(string_list(body, "glns"))]
     new = NewPartner(
         name=name,
         roles=string_list(body, "roles"),
@@ -167,6 +177,29 @@ async def commission(request: web.Request, partner: Partner) -> web.Response:
     return json_response(
         {"received": len(items), "stored": stored, "unchanged": unchanged, "refused": len(refused), "errors": refused}
     )
+
+
+@route("POST", "/v1/products/{gtin}/withdraw", roles=("manufacturer",), tag="Manufacturers", summary="Withdraw a product (irreversible; confirm with the GTIN in the body)")
+async def withdraw_product(request: web.Request, partner: Partner) -> web.Response:
+    gtin = validate_gtin(request.match_info["gtin"])
+    require_own_gtin(partner, gtin)
+    body = await json_object(request)
+    if body.get("confirm") != gtin:
+        raise InvalidInput(
+            f'Withdrawal is irreversible: confirm it with {{"confirm": "{gtin}"}} in the body.',
+            code="withdraw.unconfirmed",
+            field="confirm",
+        )
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise InvalidInput('Failed to read "reason": expected 1 to 500 characters.', code="withdraw.reason", field="reason")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.WithdrawProduct,
+        rs_pb.WithdrawProductRequest(caller=caller_message(partner), gtin=gtin, reason=reason),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response({"gtin": answer.gtin, "state": "withdrawn", "withdrawn_at": answer.withdrawn_at})
 
 
 # -- directory --------------------------------------------------------------------------------

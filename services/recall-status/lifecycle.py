@@ -98,8 +98,7 @@ NMVS_CODES: Mapping[str, str] = MappingProxyType(
         NO_HISTORY: "Undo refused: no record of who decommissioned the pack, so the undo "
         "rules cannot be checked.",
         ROLE_OPERATION: "Refused: the caller's roles do not allow this operation.",
-        ROLE_STATE: "Refused: the caller's roles do not allow setting this state (on this "
-        "pack).",
+        ROLE_STATE: "Refused: the caller's roles do not allow setting this state (on this pack).",
     }
 )
 
@@ -268,13 +267,17 @@ def effective_state(record: PackRecord, today: dt.date) -> PackState:
 _BLOCKED_ADVICE = {
     PackState.WITHDRAWN: (
         PRODUCT_WITHDRAWN,
-        "The product is withdrawn: do not supply the pack; return or destroy it as your "
-        "NMVO and the manufacturer instruct.",
+        (
+            "The product is withdrawn: do not supply the pack; return or destroy it as your "
+            "NMVO and the manufacturer instruct."
+        ),
     ),
     PackState.RECALLED: (
         BATCH_RECALLED,
-        "The batch is recalled: do not supply the pack; quarantine it and follow the recall "
-        "notice.",
+        (
+            "The batch is recalled: do not supply the pack; quarantine it and follow the "
+            "recall notice."
+        ),
     ),
     PackState.EXPIRED: (
         PACK_EXPIRED,
@@ -432,8 +435,7 @@ _INACTIVE_ADVICE = {
     PackState.EXPORTED: "It was recorded as exported from the EU.",
     PackState.LOCKED: "It is locked (quarantined); the partner that locked it can unlock it.",
     PackState.CHECKED_OUT: "It was checked out for repackaging.",
-    PackState.ILLEGITIMATE: "Its manufacturer flagged it as illegitimate: report it to your "
-    "NMVO.",
+    PackState.ILLEGITIMATE: "Its manufacturer flagged it as illegitimate: report it to your NMVO.",
 }
 
 

@@ -61,7 +61,7 @@ def audit_head_key(gtin: str) -> str:
 # Applies one decided change only if the pack is as it was read, together with its audit
 # entry; each entry carries the hash of the one before it (SHA-1 is what Redis scripts offer;
 # the chain is re-verified outside Redis by `verinet audit verify`).
-APPLY_CHANGE_SCRIPT = """
+APPLY_CHANGE_SCRIPT = r"""
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -74,6 +74,19 @@ local previous = redis.call('GET', KEYS[4]) or ''
 local hash = redis.sha1hex(previous .. '\n' .. ARGV[5])
 redis.call('XADD', KEYS[3], '*', 'entry', ARGV[5], 'prev', previous, 'hash', hash)
 redis.call('SET', KEYS[4], hash)
+return 1
+"""
+
+
+# Sets one field of a product- or lot-level hash and appends the audit entry, atomically;
+# answers 0 when the field already holds the value (nothing to do, nothing audited).
+SET_LEVEL_STATE_SCRIPT = r"""
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local previous = redis.call('GET', KEYS[3]) or ''
+local hash = redis.sha1hex(previous .. '\n' .. ARGV[3])
+redis.call('XADD', KEYS[2], '*', 'entry', ARGV[3], 'prev', previous, 'hash', hash)
+redis.call('SET', KEYS[3], hash)
 return 1
 """
 
@@ -279,6 +292,15 @@ class PackRepository:
                 )
             )
         return records
+
+    async def withdraw_product(self, gtin: str, audit_entry: bytes) -> bool:
+        """Marks a product withdrawn: one write, whatever the number of packs. Irreversible."""
+        script = self.redis.register_script(SET_LEVEL_STATE_SCRIPT)
+        changed = await script(
+            keys=[product_key(gtin), audit_key(gtin), audit_head_key(gtin)],
+            args=["state", PackState.WITHDRAWN.stored, audit_entry],
+        )
+        return bool(changed)
 
     async def apply(self, changes: Sequence[PackChange]) -> list[bool]:
         """Applies each change atomically with its audit entry, if the pack is unchanged."""

@@ -9,7 +9,7 @@ import grpc
 import orjson
 
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.errors import Forbidden, VerinetError
+from verinet.errors import Conflict, Forbidden, VerinetError
 from verinet.packs import PackState
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.packs import (
@@ -252,3 +252,26 @@ class RecallStatusServicer(rs_grpc.RecallStatusServiceServicer):
             now=self.now(),
         )
         return rs_pb.CloseAlertResponse(alert=alert_message(closed))
+
+    @translate_errors
+    async def WithdrawProduct(
+        self, request: rs_pb.WithdrawProductRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.WithdrawProductResponse:
+        await self.repository.require_owned_product(
+            request.gtin, request.caller.partner_id, is_admin="admin" in request.caller.roles
+        )
+        now = self.now()
+        entry = orjson.dumps(
+            {
+                "at": now.timestamp(),
+                "action": "withdraw",
+                "gtin": request.gtin,
+                "partner": request.caller.partner_id,
+                "reason": request.reason,
+                "from": PackState.ACTIVE.value,
+                "to": PackState.WITHDRAWN.value,
+            }
+        )
+        if not await self.repository.withdraw_product(request.gtin, entry):
+            raise Conflict(f"Product {request.gtin} is already withdrawn.", code="product.withdrawn")
+        return rs_pb.WithdrawProductResponse(gtin=request.gtin, withdrawn_at=now.isoformat())

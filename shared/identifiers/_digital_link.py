@@ -95,7 +95,9 @@ def _check_path(
     primary = _path_key(segments[i])
     allowed = DL_PRIMARY_KEYS[primary]
     qualifiers = [_path_key(segments[j]) for j in range(i + 2, len(segments), 2)]
-    if qualifiers and not allowed:
+    if not qualifiers:
+        return None
+    if not allowed:
         return _fail(
             data,
             f"expected no key qualifier after primary key ({primary}), got {segments[i + 2]!r}",

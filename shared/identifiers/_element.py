@@ -35,9 +35,10 @@ SEPARATOR_RE: Final = re.compile(
 )
 _HRI_AI: Final = re.compile(r"\(([0-9]+)\)")
 _HRI_ESCAPE: Final = re.compile(r"\((?=[0-9]+\))")
-# AIs worth proposing first when a separator seems to be missing: what a pack carries.
-_PACK_AIS: Final = ("21", "10", "17", "11", "15", "22", "710", "711", "712", "713", "714", "715",
-                    "716", "717", "91", "92", "93", "94", "95", "96", "97", "98", "99")  # fmt: skip
+# The AIs a missing-separator hint may propose: what a pack carries. Proposing any AI would turn
+# every long numeric value into a false alarm.
+_PACK_AIS: Final = ("21", "10", "17", "11", "15", "16", "22", "710", "711", "712", "713", "714",
+                    "715", "716", "717")  # fmt: skip
 _MAX_SEARCH: Final = 200
 
 
@@ -161,12 +162,12 @@ def _escaped(_: re.Match[str]) -> str:
     return "\\("
 
 
-def _splits(value: str, ais: tuple[str, ...] | None) -> list[tuple[int, str]]:
+def _splits(value: str, ais: tuple[str, ...]) -> list[tuple[int, str]]:
     out = []
     for k in range(1, len(value) - 2):
         if "0" <= value[k] <= "9":
             spec = lookup_ai(value, k)
-            if spec is not None and (ais is None or spec.ai in ais):
+            if spec is not None and spec.ai in ais:
                 out.append((k, spec.ai))
     return out
 
@@ -181,25 +182,22 @@ def embedded_element(
 ) -> str | None:
     """A hint if ``value`` reads as a valid ``ai`` value followed by valid element strings.
 
-    That is the mark of a dropped GS separator. Pack AIs (21, 10, 17...) are tried first; with
-    ``only``, nothing else is. The next element's value must have ``min_len`` characters.
+    That is the mark of a dropped GS separator. The element found must start with one of the
+    pack AIs (21, 10, 17...), or of ``only``, and have a value of ``min_len`` characters or more.
     """
     if len(value) > _MAX_SEARCH:
         return None
     spec = AI_TABLE[ai]
-    passes = (only,) if only is not None else (_PACK_AIS, None)
-    for restrict in passes:
-        for k, next_ai in _splits(value, restrict):
-            head, rest = value[:k], value[k:]
-            if spec.pattern.fullmatch(head) is None:
-                continue
-            try:
-                tokens = tokenize_element_string(rest)
-                for tok_ai, tok_value, _ in tokens:
-                    validate_value(AI_TABLE[tok_ai], tok_value, offset=None, year_now=year_now)
-            except IdentifierError:
-                continue
-            if len(tokens[0][1]) < min_len:
-                continue
+    for k, next_ai in _splits(value, only if only is not None else _PACK_AIS):
+        head, rest = value[:k], value[k:]
+        if spec.pattern.fullmatch(head) is None:
+            continue
+        try:
+            tokens = tokenize_element_string(rest)
+            for tok_ai, tok_value, _ in tokens:
+                validate_value(AI_TABLE[tok_ai], tok_value, offset=None, year_now=year_now)
+        except IdentifierError:
+            continue
+        if len(tokens[0][1]) >= min_len:
             return _hints.missing_separator(ai, head, next_ai, tokens[0][1])
     return None

@@ -55,10 +55,10 @@ def validate_gtin(text: str) -> str:
 
     >>> validate_gtin("5901234123457")
     '05901234123457'
-    >>> validate_gtin("0950600013435")
+    >>> validate_gtin("9506000134355")
     Traceback (most recent call last):
     ...
-    verinet.errors.IdentifierError: Failed to parse '0950600013435' as GTIN: expected a check digit of 2, got 5.
+    verinet.errors.IdentifierError: Failed to parse '9506000134355' as GTIN: expected a check digit of 2, got 5.
     """
     if not _is_digits(text):
         if not text:
@@ -186,10 +186,11 @@ def value_error(
     if bad is not None:
         at, charset = bad
         hint = None
-        for repaired in (value.translate(_hints.DE_TO_US), value.translate(_hints.US_TO_DE)):
-            if repaired != value and spec.pattern.fullmatch(repaired):
-                hint = _hints.KEYBOARD_LAYOUT
-                break
+        # Only a non-ASCII character (ß, ü, Ö...) is the unmistakable mark of a US scanner on a
+        # German computer; an ASCII one such as '^' has likelier causes (a conflated FNC1).
+        repaired = value.translate(_hints.DE_TO_US)
+        if not value[at].isascii() and spec.pattern.fullmatch(repaired):
+            hint = _hints.KEYBOARD_LAYOUT
         return IdentifierError(
             f"Failed to parse {value!r} as {what}: expected only {charset} characters, "
             f"got {value[at]!r} at position {at}.",

@@ -108,13 +108,13 @@ def read_grid(text: str) -> dict[tuple[str, str], str]:
 def full_code(cell: str) -> str:
     """``PCK22!`` -> ``NMVS_NC_PCK_22``."""
     letters = cell.rstrip("!0123456789")
-    return f"{CODE_PREFIX[letters]}{letters}_{cell.rstrip('!')[len(letters):]}"
+    return f"{CODE_PREFIX[letters]}{letters}_{cell.rstrip('!')[len(letters) :]}"
 
 
 # -- building blocks ----------------------------------------------------------------------------
 
 
-def pack(state: PackState = PackState.ACTIVE, **changes: object) -> PackRecord:
+def pack(state: PackState = PackState.ACTIVE, /, **changes: object) -> PackRecord:
     fields: dict[str, object] = {
         "gtin": GTIN,
         "serial": "SN0001",
@@ -206,7 +206,7 @@ def test_each_role_gets_the_answer_of_the_grids_for_each_state_and_operation(
         now=NOW,
         target=target,
         lot=LOT,
-        expiry=EXPIRY,
+        expiry=EXPIRY if record is None else record.expiry,
         last_decommission=last,
     )
 
@@ -231,7 +231,13 @@ def test_each_role_gets_the_answer_of_the_grids_for_each_state_and_operation(
         expected = (True, current_state, None, "OK", False)
     else:
         expected = (False, current_state, None, full_code(cell), cell.endswith("!"))
-    got = (decision.ok, decision.state_after, decision.new_pack_state, decision.code, decision.alert)
+    got = (
+        decision.ok,
+        decision.state_after,
+        decision.new_pack_state,
+        decision.code,
+        decision.alert,
+    )
     assert got == expected
     assert not decision.warning
 
@@ -243,7 +249,12 @@ def test_every_answer_has_a_documented_code_that_alone_decides_the_alert(
     operation, target = COLUMNS[column]
     record, last = pack_in(current)
     decision = decide(
-        operation, record=record, caller=caller(role), now=NOW, target=target, last_decommission=last
+        operation,
+        record=record,
+        caller=caller(role),
+        now=NOW,
+        target=target,
+        last_decommission=last,
     )
     assert decision.code in NMVS_CODES
     assert decision.alert is (decision.code in ALERT_CODES)
@@ -521,12 +532,20 @@ def test_an_unknown_serial_wins_over_any_lot_or_expiry() -> None:
             PackState.WITHDRAWN,
             "NMVS_FE_LOT_08",
         ),
-        ({"lot_state": PackState.RECALLED, "expiry": PAST_EXPIRY}, PackState.RECALLED, "NMVS_FE_LOT_01"),
+        (
+            {"lot_state": PackState.RECALLED, "expiry": PAST_EXPIRY},
+            PackState.RECALLED,
+            "NMVS_FE_LOT_01",
+        ),
         ({"expiry": PAST_EXPIRY}, PackState.EXPIRED, "NMVS_NC_PCK_02"),
         ({"pack_state": PackState.RECALLED}, PackState.RECALLED, "NMVS_FE_LOT_01"),
         ({"pack_state": PackState.EXPIRED}, PackState.EXPIRED, "NMVS_NC_PCK_02"),
         ({"lot_state": PackState.EXPIRED}, PackState.EXPIRED, "NMVS_NC_PCK_02"),
-        ({"pack_state": PackState.STOLEN, "lot_state": PackState.RECALLED}, PackState.RECALLED, "NMVS_FE_LOT_01"),
+        (
+            {"pack_state": PackState.STOLEN, "lot_state": PackState.RECALLED},
+            PackState.RECALLED,
+            "NMVS_FE_LOT_01",
+        ),
     ],
     ids=[
         "withdrawn over recalled and expired",
@@ -578,7 +597,7 @@ def test_a_manufacturer_may_flag_only_its_own_packs() -> None:
         assert decommission(target, pack(), who=caller("manufacturer")).ok
 
 
-def test_a_manufacturer_that_is_also_a_wholesaler_keeps_its_wholesaler_rights_on_foreign_packs() -> None:
+def test_a_manufacturer_that_is_also_a_wholesaler_keeps_wholesaler_rights_on_any_pack() -> None:
     foreign = pack(owner_partner_id=SOMEONE_ELSE)
     both = caller("manufacturer", "wholesaler")
     assert decommission(PackState.STOLEN, foreign, who=both).ok
