@@ -407,7 +407,7 @@ def _fast_element_string(text: str, today: dt.date | None) -> ProductIdentifier 
     if mod10(gtin[:13]) != ord(gtin[13]) - 48:
         return None
     ais = {"01": gtin}
-    year_now = _dates.current_year(today)
+    year_now = 0  # looked up only when needed: date.today() is a noticeable part of the cost
     expiry_date: dt.date | None = None
     n = len(text)
     pos += 16
@@ -419,6 +419,7 @@ def _fast_element_string(text: str, today: dt.date | None) -> ProductIdentifier 
             value = text[pos + 2 : pos + 8]
             if len(value) != 6 or not (value.isascii() and value.isdigit()):
                 return None
+            year_now = year_now or _dates.current_year(today)
             resolved = _dates.resolve(value, "yymmd0", year_now)
             if isinstance(resolved, str):
                 return None
@@ -435,15 +436,23 @@ def _fast_element_string(text: str, today: dt.date | None) -> ProductIdentifier 
         else:
             return None
         ais[ai] = value
+    lot = ais.get("10")
+    if len(ais) == 4 and (lot is None or len(lot) < 13):
+        hints: tuple[str, ...] = ()  # what advisories() returns for a complete pack, cheaper
+    else:
+        hints = advisories(ais, year_now or _dates.current_year(today))
+    # Positional arguments are measurably faster; the field order is ProductIdentifier's.
     return ProductIdentifier(
-        form="element_string",
-        gtin=gtin,
-        serial=ais.get("21"),
-        lot=ais.get("10"),
-        expiry=ais.get("17"),
-        expiry_date=expiry_date,
-        ais=ais,
-        dates={} if expiry_date is None else {"17": expiry_date},
-        symbology=symbology,
-        hints=advisories(ais, year_now),
+        "element_string",
+        gtin,
+        ais.get("21"),
+        lot,
+        ais.get("17"),
+        expiry_date,
+        {},
+        ais,
+        {} if expiry_date is None else {"17": expiry_date},
+        symbology,
+        {},
+        hints,
     )

@@ -32,7 +32,7 @@ _CHARSETS: Final = MappingProxyType(
     {"N": DIGITS, "X": CSET82, "Y": CSET39, "Z": CSET64, "-": frozenset("-")}
 )
 CHARSET_NAMES: Final = MappingProxyType(
-    {"N": "digits", "X": "CSET 82", "Y": "CSET 39", "Z": "CSET 64", "-": "'-'"}
+    {"N": "digit", "X": "CSET 82", "Y": "CSET 39", "Z": "CSET 64", "-": "'-'"}
 )
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import subprocess
+import sys
 
 import pytest
 
 from verinet.errors import InvalidInput
 from verinet.packs import PackRecord, PackState
-from verinet.recall_status.lifecycle import (
+from verinet.verifier.lifecycle import (
     ALERT_CODES,
     ALLOWED_STATES_BY_ROLE,
     NMVS_CODES,
@@ -647,3 +649,15 @@ def test_a_target_state_is_ignored_by_verify_and_reactivate() -> None:
         Operation.VERIFY, record=pack(), caller=caller(), now=NOW, target=PackState.ACTIVE
     )
     assert decision.code == "OK"
+
+
+def test_the_decision_core_imports_no_transport_storage_or_generated_code() -> None:
+    probe = (
+        "import sys, verinet.verifier.lifecycle; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'aiohttp', 'redis') "
+        "or m.endswith('_pb2')))"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert answer.stdout.strip() == "[]"

@@ -1,0 +1,237 @@
+"""EU FMD pack operations end to end: verify, decommission, undo, alerts, idempotency, audit."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+from typing import Any
+
+import pytest
+import redis
+
+from verinet.network import with_check_digit
+
+LOT, EXPIRY = "B1", "301231"
+
+
+@pytest.fixture(scope="module")
+def world(network: Any) -> dict[str, Any]:
+    manufacturer, mclient = network.add_partner(["manufacturer"])
+    prefix = manufacturer["company_prefixes"][0]
+    gtin = with_check_digit("0" + prefix + "1".rjust(12 - len(prefix), "0"))
+    assert mclient.put(f"/v1/products/{gtin}", json={}).status_code == 201
+    packs = [{"gtin": gtin, "serial": f"P{n:05d}", "lot": LOT, "expiry": EXPIRY} for n in range(3000)]
+    assert mclient.post("/v1/packs/commission", json={"packs": packs}).json()["stored"] == 3000
+    pharmacy, pclient = network.add_partner(["dispenser"])
+    other_pharmacy, oclient = network.add_partner(["dispenser"])
+    wholesaler, wclient = network.add_partner(["wholesaler"])
+    return {
+        "gtin": gtin,
+        "manufacturer": mclient,
+        "pharmacy": pclient,
+        "other_pharmacy": oclient,
+        "wholesaler": wclient,
+        "wholesaler_gln": wholesaler["glns"][0],
+        "serials": iter(f"P{n:05d}" for n in range(3000)),
+    }
+
+
+def pack(world: dict[str, Any], serial: str | None = None) -> dict[str, str]:
+    return {"gtin": world["gtin"], "serial": serial or next(world["serials"]), "lot": LOT, "expiry": EXPIRY}
+
+
+def operate(client: Any, operation: str, packs: list[dict[str, str]], **extra: Any) -> Any:
+    answer = client.post(f"/v1/packs/{operation}", json={"packs": packs, **extra})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def lms(world: dict[str, Any], serial: str) -> dict[str, Any]:
+    answer = world["wholesaler"].get(
+        f"/verify/gtin/{world['gtin']}/lot/{LOT}/ser/{serial}",
+        params={"exp": EXPIRY, "linkType": "verificationService", "reqGLN": world["wholesaler_gln"]},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]
+
+
+def test_a_pharmacy_dispenses_a_pack_and_the_networks_see_it_inactive(world: dict[str, Any]) -> None:
+    p = pack(world)
+    assert operate(world["pharmacy"], "verify", [p])["results"][0]["code"] == "OK"
+    result = operate(world["pharmacy"], "decommission", [p], state="supplied")["results"][0]
+    assert (result["ok"], result["state"], result["code"]) == (True, "supplied", "OK")
+    assert lms(world, p["serial"]) == {"verified": False, "verificationFailureReason": "Not_for_re-distribution"}
+    again = operate(world["wholesaler"], "verify", [p])["results"][0]
+    assert (again["ok"], again["state"]) == (False, "supplied")
+
+
+def test_dispensing_a_pack_twice_elsewhere_raises_an_alert_only_the_parties_see(world: dict[str, Any], network: Any) -> None:
+    p = pack(world)
+    operate(world["pharmacy"], "decommission", [p], state="supplied")
+    second = operate(world["other_pharmacy"], "decommission", [p], state="supplied")["results"][0]
+    assert (second["ok"], second["code"]) == (False, "NMVS_NC_PCK_22")
+    alert_id = second["alert_id"]
+    for viewer in ("other_pharmacy", "manufacturer"):
+        listed = world[viewer].get("/v1/alerts", params={"gtin": world["gtin"], "code": "NMVS_NC_PCK_22"}).json()["alerts"]
+        assert alert_id in {a["id"] for a in listed}
+    outsider = world["pharmacy"].get("/v1/alerts").json()["alerts"]
+    assert alert_id not in {a["id"] for a in outsider}
+    assert world["pharmacy"].post(f"/v1/alerts/{alert_id}/close", json={"reason": "x"}).status_code == 404
+    closed = world["manufacturer"].post(f"/v1/alerts/{alert_id}/close", json={"reason": "06b End User - technical error"})
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
+    assert network.admin.get("/v1/alerts", params={"status": "closed"}).status_code == 200
+
+
+def test_a_repeated_scan_at_the_same_till_is_a_warning_not_an_alert(world: dict[str, Any]) -> None:
+    p = pack(world)
+    operate(world["pharmacy"], "decommission", [p], state="supplied")
+    repeat = operate(world["pharmacy"], "decommission", [p], state="supplied")["results"][0]
+    assert repeat["warning"] is True
+    assert "alert_id" not in repeat
+
+
+def test_an_unknown_serial_raises_the_a3_alert(world: dict[str, Any]) -> None:
+    result = operate(world["pharmacy"], "verify", [pack(world, "NOT-THERE")])["results"][0]
+    assert (result["ok"], result["code"]) == (False, "NMVS_NC_PC_02")
+    assert result["alert_id"]
+
+
+def test_undo_works_for_the_same_pharmacy_and_is_refused_to_another(world: dict[str, Any]) -> None:
+    p = pack(world)
+    operate(world["pharmacy"], "decommission", [p], state="supplied")
+    refused = operate(world["other_pharmacy"], "reactivate", [p])["results"][0]
+    assert (refused["ok"], refused["code"]) == (False, "NMVS_NC_PCK_21")
+    undone = operate(world["pharmacy"], "reactivate", [p])["results"][0]
+    assert (undone["ok"], undone["state"]) == (True, "active")
+    assert lms(world, p["serial"]) == {"verified": True}
+
+
+def test_a_wholesaler_reports_a_stolen_pack_and_lms_answers_suspect(world: dict[str, Any]) -> None:
+    p = pack(world)
+    assert operate(world["wholesaler"], "decommission", [p], state="stolen")["results"][0]["ok"]
+    assert lms(world, p["serial"]) == {
+        "verified": False,
+        "verificationFailureReason": "Not_for_re-distribution",
+        "additionalInfo": "Suspect",
+    }
+    refused = operate(world["wholesaler"], "reactivate", [p])["results"][0]
+    assert (refused["ok"], refused["code"]) == (False, "NMVS_NC_PCK_06")
+
+
+def test_a_pharmacy_may_not_set_states_reserved_to_wholesalers(world: dict[str, Any]) -> None:
+    p = pack(world)
+    result = operate(world["pharmacy"], "decommission", [p], state="exported")["results"][0]
+    assert (result["ok"], result["code"]) == (False, "VERINET_ROLE_STATE")
+    assert lms(world, p["serial"]) == {"verified": True}
+
+
+@pytest.mark.parametrize("role", ["admin", "network"])
+def test_admins_and_networks_may_not_operate_on_packs(network: Any, world: dict[str, Any], role: str) -> None:
+    client = network.admin if role == "admin" else network.add_partner([role])[1]
+    for operation in ("verify", "decommission", "reactivate"):
+        answer = client.post(f"/v1/packs/{operation}", json={"packs": [pack(world)], "state": "supplied"})
+        assert answer.status_code == 403
+
+
+def test_a_bulk_request_of_1000_mixed_packs_gets_1000_precise_results(world: dict[str, Any]) -> None:
+    packs: list[dict[str, Any]] = []
+    for n in range(1000):
+        if n % 4 == 0:
+            packs.append(pack(world, f"UNKNOWN{n}"))
+        elif n % 4 == 1:
+            packs.append({"gtin": world["gtin"], "serial": "bad serial"})
+        elif n % 4 == 2:
+            packs.append({**pack(world), "lot": "WRONG"})
+        else:
+            packs.append(pack(world))
+    body = operate(world["wholesaler"], "decommission", packs, state="supplied")
+    results = body["results"]
+    assert [r["index"] for r in results] == list(range(1000))
+    codes = [r["code"] for r in results]
+    assert codes[0::4] == ["NMVS_NC_PC_02"] * 250
+    assert all(c.startswith("value.") for c in codes[1::4])
+    assert codes[2::4] == ["NMVS_FE_LOT_13"] * 250
+    assert codes[3::4] == ["OK"] * 250
+    assert body["ok"] == 250
+
+
+def test_more_than_1000_packs_is_a_400(world: dict[str, Any]) -> None:
+    answer = world["wholesaler"].post("/v1/packs/verify", json={"packs": [pack(world, "X")] * 1001})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "packs.too_many"
+
+
+def test_an_unknown_target_state_is_a_400(world: dict[str, Any]) -> None:
+    answer = world["wholesaler"].post("/v1/packs/decommission", json={"packs": [pack(world)], "state": "vanished"})
+    assert answer.status_code == 400
+    assert answer.json()["field"] == "state"
+
+
+def test_a_repeated_transaction_id_returns_the_first_answer_and_changes_state_once(world: dict[str, Any]) -> None:
+    p = pack(world)
+    body = {"packs": [p], "state": "supplied", "transaction_id": "tx-seq-1"}
+    first = world["pharmacy"].post("/v1/packs/decommission", json=body)
+    second = world["pharmacy"].post("/v1/packs/decommission", json=body)
+    assert first.content == second.content
+    assert first.json()["results"][0]["code"] == "OK"
+    reused = world["pharmacy"].post("/v1/packs/decommission", json={**body, "state": "destroyed"})
+    assert reused.status_code == 409
+
+
+def test_concurrent_duplicates_change_state_once(world: dict[str, Any]) -> None:
+    packs = [pack(world) for _ in range(50)]
+    body = {"packs": packs, "state": "supplied", "transaction_id": "tx-concurrent-1"}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: world["wholesaler"].post("/v1/packs/decommission", json=body), range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert answers[0].json()["ok"] == 50
+
+
+def test_concurrent_dispenses_of_one_pack_without_transaction_ids_succeed_once(world: dict[str, Any]) -> None:
+    p = pack(world)
+    clients = [world["pharmacy"], world["other_pharmacy"]] * 4
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda c: operate(c, "decommission", [p], state="supplied"), clients))
+    oks = [a["results"][0] for a in answers if a["results"][0]["code"] == "OK"]
+    assert len(oks) == 1
+
+
+def test_a_withdrawn_product_verifies_as_recalled_and_cannot_be_decommissioned(network: Any) -> None:
+    manufacturer, mclient = network.add_partner(["manufacturer"])
+    _, pclient = network.add_partner(["dispenser"])
+    prefix = manufacturer["company_prefixes"][0]
+    gtin = with_check_digit("0" + prefix + "2".rjust(12 - len(prefix), "0"))
+    mclient.put(f"/v1/products/{gtin}", json={})
+    mclient.post("/v1/packs/commission", json={"packs": [{"gtin": gtin, "serial": "W1", "lot": LOT, "expiry": EXPIRY}]})
+    unconfirmed = mclient.post(f"/v1/products/{gtin}/withdraw", json={"reason": "quality"})
+    assert unconfirmed.status_code == 400
+    assert pclient.post(f"/v1/products/{gtin}/withdraw", json={"confirm": gtin, "reason": "x"}).status_code == 403
+    done = mclient.post(f"/v1/products/{gtin}/withdraw", json={"confirm": gtin, "reason": "quality"})
+    assert done.status_code == 200
+    assert mclient.post(f"/v1/products/{gtin}/withdraw", json={"confirm": gtin, "reason": "again"}).status_code == 409
+    result = operate(pclient, "decommission", [{"gtin": gtin, "serial": "W1", "lot": LOT, "expiry": EXPIRY}], state="supplied")["results"][0]
+    assert (result["ok"], result["state"], result["code"]) == (False, "withdrawn", "NMVS_NC_PCK_30")
+    assert "alert_id" not in result
+
+
+def test_every_state_change_is_on_a_hash_chained_audit_stream(network: Any, world: dict[str, Any]) -> None:
+    p = pack(world)
+    operate(world["pharmacy"], "decommission", [p], state="supplied")
+    operate(world["pharmacy"], "reactivate", [p])
+    client = redis.Redis.from_url(network.network.redis_url)
+    entries = client.xrange(f"audit:{{{world['gtin']}}}")
+    previous = b""
+    for _, fields in entries:
+        assert fields[b"prev"] == previous
+        expected = hashlib.sha1(previous + b"\n" + fields[b"entry"]).hexdigest().encode()
+        assert fields[b"hash"] == expected
+        previous = fields[b"hash"]
+    mine = [json.loads(f[b"entry"]) for _, f in entries if json.loads(f[b"entry"])["serial"] == p["serial"]]
+    assert [(e["action"], e["from"], e["to"]) for e in mine] == [
+        ("decommission", "active", "supplied"),
+        ("reactivate", "supplied", "active"),
+    ]
+    assert all(e["partner"] and e["location"] and e["at"] for e in mine)
