@@ -12,6 +12,7 @@ from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, VerinetError
 from verinet.packs import PackState
 from verinet.recall_status.alerts import Alert, AlertStore
+from verinet.recall_status.notification_rpcs import NotificationRpcs
 from verinet.recall_status.packs import (
     DecommissionRecord,
     NewPack,
@@ -91,7 +92,7 @@ def alert_message(alert: Alert) -> rs_pb.Alert:
     )
 
 
-class RecallStatusServicer(rs_grpc.RecallStatusServiceServicer):
+class RecallStatusServicer(NotificationRpcs, rs_grpc.RecallStatusServiceServicer):
     def __init__(
         self,
         repository: PackRepository,

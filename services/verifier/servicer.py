@@ -274,6 +274,15 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         return verifier_pb.ReactivatePacksResponse(results=results)
 
     @translate_errors
+    async def SignRequest(
+        self, request: verifier_pb.SignRequestRequest, context: grpc.aio.ServicerContext
+    ) -> verifier_pb.SignRequestResponse:
+        headers = self.signer.sign_request(
+            request.method, request.url, request.body, content_type=request.content_type or "application/json"
+        )
+        return verifier_pb.SignRequestResponse(headers=headers)
+
+    @translate_errors
     async def GetJwks(
         self, request: verifier_pb.GetJwksRequest, context: grpc.aio.ServicerContext
     ) -> verifier_pb.GetJwksResponse:

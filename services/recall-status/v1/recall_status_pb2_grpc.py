@@ -70,6 +70,21 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertResponse.FromString,
                 _registered_method=True)
+        self.PutSubscription = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/PutSubscription',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutSubscriptionRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ListSubscriptions = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/ListSubscriptions',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListSubscriptionsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.ListDeliveries = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/ListDeliveries',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListDeliveriesRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
         self.WithdrawProduct = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/WithdrawProduct',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.WithdrawProductRequest.SerializeToString,
@@ -140,6 +155,27 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutSubscription(self, request, context):
+        """Creates or replaces a partner's webhook subscription.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriptions(self, request, context):
+        """Lists the caller's subscriptions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveries(self, request, context):
+        """Lists webhook deliveries of a recall.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WithdrawProduct(self, request, context):
         """Withdraws a product (irreversible).
         """
@@ -198,6 +234,21 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.CloseAlert,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertResponse.SerializeToString,
+            ),
+            'PutSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutSubscription,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutSubscriptionRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutSubscriptionResponse.SerializeToString,
+            ),
+            'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptions,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListSubscriptionsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListSubscriptionsResponse.SerializeToString,
+            ),
+            'ListDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveries,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListDeliveriesRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListDeliveriesResponse.SerializeToString,
             ),
             'WithdrawProduct': grpc.unary_unary_rpc_method_handler(
                     servicer.WithdrawProduct,
@@ -405,6 +456,87 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/CloseAlert',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseAlertResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/PutSubscription',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutSubscriptionRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/ListSubscriptions',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListSubscriptionsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/ListDeliveries',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListDeliveriesRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,244 @@
+"""What every pod must be: locked down, probed the way the service answers, sized, drained
+within its grace period, and, in prod, scaled, budgeted and spread."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVICES = {"gateway": "gateway", "verifier": "verifier", "lookup": "lookup", "recall-status": "recall_status"}
+GRPC_SERVICES = ("verifier", "lookup", "recall-status")
+SIGNING_KEYS_SECRET = "verinet-signing-keys"
+#: Key file modes the verifier's key loader accepts (verinet.signing).
+KEY_FILE_MODES = {0o400, 0o440, 0o600}
+
+
+def env_value(container: dict[str, Any], name: str) -> str | None:
+    for entry in container.get("env", []):
+        if entry["name"] == name:
+            return entry.get("value")
+    return None
+
+
+# --- security -----------------------------------------------------------------------------
+
+
+def test_every_pod_runs_locked_down(manifests: Any) -> None:
+    for workload in manifests.workloads().values():
+        pod = workload.pod
+        pod_context = pod["securityContext"]
+        assert pod_context["runAsNonRoot"] is True, workload.name
+        assert pod_context["runAsUser"] != 0, workload.name
+        assert pod_context["seccompProfile"]["type"] == "RuntimeDefault", workload.name
+        assert pod["automountServiceAccountToken"] is False, workload.name
+        assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+        for container in pod["containers"] + pod.get("initContainers", []):
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, container["name"]
+            assert context["readOnlyRootFilesystem"] is True, container["name"]
+            assert context["capabilities"]["drop"] == ["ALL"], container["name"]
+            assert not context["capabilities"].get("add"), container["name"]
+            assert not context.get("privileged"), container["name"]
+
+
+def test_every_pod_has_a_service_account_of_its_own_without_a_token(manifests: Any) -> None:
+    accounts = [workload.pod["serviceAccountName"] for workload in manifests.workloads().values()]
+    assert len(accounts) == len(set(accounts)), "service accounts are shared"
+    for name in accounts:
+        account = manifests.one("ServiceAccount", name)
+        assert account["automountServiceAccountToken"] is False, name
+
+
+def test_the_pods_of_the_image_run_as_the_image_user(manifests: Any) -> None:
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    user = re.findall(r"^USER\s+(\d+)(?::(\d+))?\s*$", dockerfile, re.M)[-1]
+    for name in SERVICES:
+        context = manifests.workload(name).pod["securityContext"]
+        assert str(context["runAsUser"]) == user[0]
+        assert str(context["runAsGroup"]) == (user[1] or user[0])
+
+
+def test_the_signing_keys_are_mounted_into_the_verifier_alone(manifests: Any) -> None:
+    users = {}
+    for workload in manifests.workloads().values():
+        pod = workload.pod
+        named = set()
+        for volume in pod.get("volumes", []):
+            if "secret" in volume:
+                named.add(volume["secret"]["secretName"])
+            for source in volume.get("projected", {}).get("sources", []):
+                if "secret" in source:
+                    named.add(source["secret"]["name"])
+        for container in pod["containers"] + pod.get("initContainers", []):
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    named.add(ref["name"])
+            for source in container.get("envFrom", []):
+                if "secretRef" in source:
+                    named.add(source["secretRef"]["name"])
+        if SIGNING_KEYS_SECRET in named:
+            users[workload.name] = workload
+    assert list(users) == ["verifier"]
+    verifier = users["verifier"]
+    volume = next(v for v in verifier.pod["volumes"] if v.get("secret", {}).get("secretName") == SIGNING_KEYS_SECRET)
+    assert volume["secret"]["defaultMode"] in KEY_FILE_MODES
+    # Secret files belong to root; fsGroup makes them the verifier's group, mode 0440.
+    assert verifier.pod["securityContext"]["fsGroup"] == verifier.pod["securityContext"]["runAsGroup"]
+    mounts = [m for m in verifier.container["volumeMounts"] if m["name"] == volume["name"]]
+    assert len(mounts) == 1 and mounts[0]["readOnly"] is True
+    assert "subPath" not in mounts[0], "a subPath mount never sees a rotated key"
+    assert mounts[0]["mountPath"] == env_value(verifier.container, "SIGNING_KEY_DIR")
+
+
+def test_no_signing_key_is_committed(manifests: Any) -> None:
+    assert not [s for s in manifests.of_kind("Secret") if s["metadata"]["name"].startswith(SIGNING_KEYS_SECRET)]
+    assert not list((REPO_ROOT / "deploy").rglob("*.pem"))
+    for item in manifests.objects:
+        assert "PRIVATE KEY" not in str(item), f"{item['kind']}/{item['metadata']['name']}"
+
+
+# --- probes, drain, resources, metrics ----------------------------------------------------
+
+
+@pytest.mark.parametrize("service", GRPC_SERVICES)
+def test_grpc_services_are_probed_with_native_grpc_health_checks(manifests: Any, service: str) -> None:
+    container = manifests.workload(service).container
+    grpc_port = container["ports"][0]["containerPort"]
+    readiness, liveness = container["readinessProbe"], container["livenessProbe"]
+    assert readiness["grpc"]["port"] == liveness["grpc"]["port"] == grpc_port
+    assert liveness["grpc"].get("service", "") == ""
+    # Readiness asks for the service by its full proto name, as the server registers it.
+    module = SERVICES[service]
+    generated = importlib.import_module(f"verinet.{module}.v1.{module}_pb2")
+    full_names = {s.full_name for s in generated.DESCRIPTOR.services_by_name.values()}
+    assert readiness["grpc"]["service"] in full_names
+    main = (REPO_ROOT / "services" / service / "__main__.py").read_text()
+    assert f'"{readiness["grpc"]["service"]}"' in main
+
+
+def test_the_gateway_is_probed_on_healthz_and_readyz(manifests: Any) -> None:
+    container = manifests.workload("gateway").container
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_grace_period_covers_the_prestop_sleep_and_the_drain(manifests: Any, contracts: Any, service: str) -> None:
+    workload = manifests.workload(service)
+    command = workload.container["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep" and len(command) == 2
+    sleep = float(command[1])
+    drain = contracts[service].parse({**{n: "x" for n in contracts[service].required}, **{
+        e["name"]: e["value"] for e in workload.container["env"] if "value" in e
+    }}).shutdown_grace
+    grace = workload.pod["terminationGracePeriodSeconds"]
+    assert 2 <= sleep <= 10
+    # Room to close clients after the drain, but not so much that a stuck pod lingers.
+    assert sleep + drain + 3 <= grace <= sleep + drain + 15
+
+
+def test_every_container_has_requests_and_limits(manifests: Any) -> None:
+    for workload in manifests.workloads().values():
+        for container in workload.containers:
+            resources = container["resources"]
+            for key in ("cpu", "memory"):
+                assert key in resources["requests"] and key in resources["limits"], container["name"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_is_annotated_for_prometheus_on_a_port_it_declares(manifests: Any, service: str) -> None:
+    workload = manifests.workload(service)
+    annotations = workload.pod_annotations
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert int(annotations["prometheus.io/port"]) in {number for number, _ in workload.ports().values()}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_grpc_services_are_headless_and_the_gateway_is_not(manifests: Any, service: str) -> None:
+    spec = manifests.one("Service", service)["spec"]
+    if service in GRPC_SERVICES:
+        assert spec["clusterIP"] == "None", "client-side round robin needs every pod in DNS"
+    else:
+        assert spec.get("clusterIP") != "None"
+    ports = manifests.workload(service).ports()
+    for port in spec["ports"]:
+        assert port["targetPort"] in ports
+
+
+# --- one image, one module per service ----------------------------------------------------
+
+
+def test_every_service_runs_the_one_image_with_its_own_module(manifests: Any) -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    package_dirs = pyproject["tool"]["setuptools"]["package-dir"]
+    packages = pyproject["tool"]["setuptools"]["packages"]
+    images = set()
+    for service, module in SERVICES.items():
+        container = manifests.workload(service).container
+        images.add(container["image"])
+        assert container["command"] == ["python", "-m", f"verinet.{module}"]
+        assert f"verinet.{module}" in packages
+        folder = REPO_ROOT / package_dirs[f"verinet.{module}"]
+        assert folder == REPO_ROOT / "services" / service
+        assert (folder / "__main__.py").is_file()
+    assert len(images) == 1, images
+    (image,) = images
+    assert not image.endswith(":latest") and ":" in image.rsplit("/", 1)[-1], image
+
+
+# --- per overlay --------------------------------------------------------------------------
+
+
+def test_prod_scales_each_service_with_an_autoscaler_a_budget_and_a_spread(rendered: Any) -> None:
+    prod = rendered["prod"]
+    for service in SERVICES:
+        workload = prod.workload(service)
+        assert "replicas" not in workload.obj["spec"], "the autoscaler owns the replica count"
+        autoscaler = prod.one("HorizontalPodAutoscaler", service)
+        target = autoscaler["spec"]["scaleTargetRef"]
+        assert (target["kind"], target["name"]) == ("Deployment", service)
+        assert 2 <= autoscaler["spec"]["minReplicas"] < autoscaler["spec"]["maxReplicas"]
+        budget = prod.one("PodDisruptionBudget", service)
+        selected = [
+            w.name
+            for w in prod.workloads().values()
+            if all(w.pod_labels.get(k) == v for k, v in budget["spec"]["selector"]["matchLabels"].items())
+        ]
+        assert selected == [service]
+        assert budget["spec"].get("maxUnavailable", 0) >= 1 or budget["spec"]["minAvailable"] < autoscaler["spec"]["minReplicas"]
+        spread = {c["topologyKey"]: c for c in workload.pod["topologySpreadConstraints"]}
+        assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+        for constraint in spread.values():
+            assert constraint["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": service}
+
+
+def test_prod_keeps_state_in_an_external_redis(rendered: Any) -> None:
+    prod = rendered["prod"]
+    assert not prod.of_kind("StatefulSet") and not prod.of_kind("PersistentVolumeClaim")
+    assert prod.get("Service", "redis") is None
+
+
+def test_dev_runs_one_of_each_and_a_redis_that_fsyncs_every_write_to_a_volume(rendered: Any) -> None:
+    dev = rendered["dev"]
+    for service in SERVICES:
+        assert dev.workload(service).obj["spec"]["replicas"] == 1
+    assert not dev.of_kind("HorizontalPodAutoscaler") and not dev.of_kind("PodDisruptionBudget")
+    redis = dev.workload("redis")
+    assert redis.kind == "StatefulSet" and redis.obj["spec"]["replicas"] == 1
+    command = redis.container["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    assert options["--appendonly"] == "yes"
+    assert options["--appendfsync"] == "always"
+    claims = {claim["metadata"]["name"] for claim in redis.obj["spec"]["volumeClaimTemplates"]}
+    mounts = {m["name"]: m["mountPath"] for m in redis.container["volumeMounts"]}
+    assert mounts.get(next(iter(claims))) == options["--dir"]
+    image = redis.container["image"]
+    assert re.fullmatch(r"redis:\d+\.\d+\.\d+-\w+", image), image
