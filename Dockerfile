@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every verinet service. Each Kubernetes Deployment picks its process:
 #   python -m verinet.gateway | verinet.verifier | verinet.lookup | verinet.recall_status
 # Build: docker build -t verinet:dev .      Run: docker run -p 8080:8080 --env-file ... verinet:dev
@@ -10,8 +9,7 @@ ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 # --- builder: wheels of verinet and of everything it needs, then a venv from them -------
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PIP_NO_CACHE_DIR=1
 WORKDIR /src
 # Only what the distribution is built from (.dockerignore keeps the rest out as well).
 COPY pyproject.toml README.md ./
@@ -19,9 +17,10 @@ COPY shared/ shared/
 COPY services/ services/
 RUN python -m pip wheel --wheel-dir /wheels ".[runtime]"
 # A venv without pip: the final stage gets the packages and nothing to install more with.
+# Bytecode is compiled here, since the containers' root filesystem is read-only.
 RUN python -m venv --without-pip /opt/verinet \
- && python -m pip --python /opt/verinet/bin/python install --no-index --find-links /wheels \
-      "verinet[runtime]" \
+ && python -m pip --python /opt/verinet/bin/python install --compile --no-index \
+      --find-links /wheels "verinet[runtime]" \
  && /opt/verinet/bin/python -c "import verinet.gateway.__main__, verinet.verifier.__main__, verinet.lookup.__main__, verinet.recall_status.__main__"
 
 # --- runtime: the venv, a non-root user, no compilers, no pip ------------------------------

@@ -168,6 +168,10 @@ async def start_server(
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
             ("grpc.so_reuseport", 0),
+            # Clients re-resolve DNS when a connection ages out, so new pods behind a
+            # headless Service get traffic without a restart of the callers.
+            ("grpc.max_connection_age_ms", 300_000),
+            ("grpc.max_connection_age_grace_ms", 30_000),
         ]
     )
     for add in add_servicers:

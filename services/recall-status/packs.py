@@ -5,7 +5,10 @@ that touch one GTIN stay in one Redis Cluster slot):
 
 ``prod:{G}``           hash  owner, name, state (A or W), created_at, withdrawn_at
 ``lotstate:{G}``       hash  lot -> state code (R when the whole lot is recalled)
-``pk:{G}:<bucket>``    hash  serial -> <state code><expiry YYMMDD><lot>
+``pk:{G}:<bucket>``    hash  serial -> <state code><expiry YYMMDD><lot>[US<line>US<minute>]
+``pr:{G}:<bucket>``    hash  serial -> recall id, for units recalled one by one
+``loc:{G}:<bucket>``   hash  serial -> last known location "<unix time>|<event>|<partner>|<gln>"
+``hist:{G}:<serial>``  list  the pack's events (JSON), newest last, capped
 ``pd:{G}:<bucket>``    hash  serial -> last decommission "<state>|<unix time>|<partner>|<gln>"
 ``audit:{G}``          stream the tamper-evident chain of state changes of the GTIN's packs
 ``audithead:{G}``      string hash of the chain's last entry
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+import orjson
 import redis.asyncio as aioredis
 
 from verinet.errors import Forbidden, InvalidInput, NotFound
@@ -40,14 +44,36 @@ def lot_state_key(gtin: str) -> str:
     return f"lotstate:{{{gtin}}}"
 
 
+def bucket_of(serial: str) -> int:
+    return zlib.crc32(serial.encode()) & _BUCKET_MASK
+
+
 def bucket_key(gtin: str, serial: str) -> str:
-    bucket = zlib.crc32(serial.encode()) & _BUCKET_MASK
+    return f"pk:{{{gtin}}}:{bucket_of(serial):04x}"
+
+
+def bucket_key_at(gtin: str, bucket: int) -> str:
     return f"pk:{{{gtin}}}:{bucket:04x}"
 
 
 def decommission_key(gtin: str, serial: str) -> str:
-    bucket = zlib.crc32(serial.encode()) & _BUCKET_MASK
-    return f"pd:{{{gtin}}}:{bucket:04x}"
+    return f"pd:{{{gtin}}}:{bucket_of(serial):04x}"
+
+
+def pack_recall_key(gtin: str, serial: str) -> str:
+    return f"pr:{{{gtin}}}:{bucket_of(serial):04x}"
+
+
+def location_key(gtin: str, serial: str) -> str:
+    return f"loc:{{{gtin}}}:{bucket_of(serial):04x}"
+
+
+def history_key(gtin: str, serial: str) -> str:
+    return f"hist:{{{gtin}}}:{serial}"
+
+
+HISTORY_LIMIT = 200
+_FIELD_SEPARATOR = "\x1f"  # never in CSET 82 lots, so it cannot be confused with data
 
 
 def audit_key(gtin: str) -> str:
@@ -126,13 +152,76 @@ class StoredPack:
     revision: bytes
 
 
-def encode_pack(state: PackState, expiry: str, lot: str) -> bytes:
-    return f"{state.stored}{expiry:<6.6}{lot}".encode()
+@dataclass(frozen=True, slots=True)
+class PackValue:
+    """One stored pack, packed into a short string: state, expiry, lot and production context."""
+
+    state: PackState
+    expiry: str
+    lot: str
+    line: str = ""
+    commissioned_minute: int = 0  # minutes since the Unix epoch; 0 when unknown
+
+    def encode(self) -> bytes:
+        text = f"{self.state.stored}{self.expiry:<6.6}{self.lot}"
+        if self.line or self.commissioned_minute:
+            text += f"{_FIELD_SEPARATOR}{self.line}{_FIELD_SEPARATOR}{self.commissioned_minute:x}"
+        return text.encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> PackValue:
+        text = raw.decode()
+        lot, _, production = text[7:].partition(_FIELD_SEPARATOR)
+        line, _, minute = production.partition(_FIELD_SEPARATOR)
+        return cls(
+            PackState.from_stored(text[0]),
+            text[1:7].strip(),
+            lot,
+            line,
+            int(minute, 16) if minute else 0,
+        )
+
+    @property
+    def commissioned_at(self) -> float:
+        return self.commissioned_minute * 60.0
+
+    def with_state(self, state: PackState) -> PackValue:
+        return PackValue(state, self.expiry, self.lot, self.line, self.commissioned_minute)
 
 
-def decode_pack(gtin: str, serial: str, value: bytes) -> tuple[PackState, str, str]:
-    text = value.decode()
-    return PackState.from_stored(text[0]), text[1:7].strip(), text[7:]
+@dataclass(frozen=True, slots=True)
+class PackEventData:
+    """Where a pack was seen: the partner, the GLN, when and by which event."""
+
+    gtin: str
+    serial: str
+    event: str
+    partner_id: str
+    gln: str
+    at: float
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "event": self.event,
+            "partner": self.partner_id,
+            "gln": self.gln,
+            "at": dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat(),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    at: float
+    event: str
+    partner_id: str
+    gln: str
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Location:
+        at, event, partner, gln = raw.decode().split("|", 3)
+        return cls(float(at), event, partner, gln)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +248,13 @@ class NewPack:
     serial: str
     lot: str
     expiry: str
+    line: str = ""
+    commissioned_at: float = 0.0
+
+    def value(self) -> bytes:
+        return PackValue(
+            PackState.ACTIVE, self.expiry, self.lot, self.line, int(self.commissioned_at // 60)
+        ).encode()
 
 
 class PackRepository:
@@ -229,11 +325,7 @@ class PackRepository:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for pack in packs:
-            pipe.hsetnx(
-                bucket_key(pack.gtin, pack.serial),
-                pack.serial,
-                encode_pack(PackState.ACTIVE, pack.expiry, pack.lot),
-            )
+            pipe.hsetnx(bucket_key(pack.gtin, pack.serial), pack.serial, pack.value())
         created = await pipe.execute()
         existing_indexes = [i for i, was_set in enumerate(created) if not was_set]
         outcomes = [CommissionOutcome("stored") if was_set else None for was_set in created]
@@ -243,7 +335,8 @@ class PackRepository:
                 pipe.hget(bucket_key(packs[i].gtin, packs[i].serial), packs[i].serial)
             values = await pipe.execute()
             for i, value in zip(existing_indexes, values, strict=True):
-                _, expiry, lot = decode_pack(packs[i].gtin, packs[i].serial, value)
+                stored = PackValue.decode(value)
+                lot, expiry = stored.lot, stored.expiry
                 if lot == packs[i].lot and expiry == packs[i].expiry:
                     outcomes[i] = CommissionOutcome("unchanged")
                 else:
@@ -254,24 +347,30 @@ class PackRepository:
         self, keys: Sequence[tuple[str, str]], *, with_decommission: bool = False
     ) -> list[StoredPack | None]:
         """Records for (gtin, serial) pairs; one round trip for the whole batch."""
-        per_pack = 4 if with_decommission else 3
+        per_pack = 5 if with_decommission else 4
         pipe = self.redis.pipeline(transaction=False)
         for gtin, serial in keys:
             pipe.hget(bucket_key(gtin, serial), serial)
             pipe.hmget(product_key(gtin), "state", "owner")
             pipe.hgetall(lot_state_key(gtin))
+            pipe.hexists(pack_recall_key(gtin, serial), serial)
             if with_decommission:
                 pipe.hget(decommission_key(gtin, serial), serial)
         replies = await pipe.execute()
         records: list[StoredPack | None] = []
         for n, (gtin, serial) in enumerate(keys):
-            value, (product_state, owner), lot_states = replies[per_pack * n : per_pack * n + 3]
-            decommission = replies[per_pack * n + 3] if with_decommission else None
+            value, (product_state, owner), lot_states, unit_recalled = replies[
+                per_pack * n : per_pack * n + 4
+            ]
+            decommission = replies[per_pack * n + 4] if with_decommission else None
             if value is None:
                 records.append(None)
                 continue
-            pack_state, expiry, lot = decode_pack(gtin, serial, value)
+            stored_value = PackValue.decode(value)
+            pack_state, expiry, lot = stored_value.state, stored_value.expiry, stored_value.lot
             lot_state = lot_states.get(lot.encode()) if lot_states else None
+            if unit_recalled:
+                lot_state = PackState.RECALLED.stored.encode()
             record = PackRecord(
                     gtin=gtin,
                     serial=serial,
@@ -307,7 +406,7 @@ class PackRepository:
         script = self.redis.register_script(APPLY_CHANGE_SCRIPT)
         pipe = self.redis.pipeline(transaction=False)
         for change in changes:
-            _, expiry, lot = decode_pack(change.gtin, change.serial, change.expected_revision)
+            new_value = PackValue.decode(change.expected_revision).with_state(change.new_state)
             await script(
                 keys=[
                     bucket_key(change.gtin, change.serial),
@@ -318,7 +417,7 @@ class PackRepository:
                 args=[
                     change.serial,
                     change.expected_revision,
-                    encode_pack(change.new_state, expiry, lot),
+                    new_value.encode(),
                     change.decommission.encode() if change.decommission else b"",
                     change.audit_entry,
                 ],
@@ -336,3 +435,51 @@ def require_packs(packs: Sequence[NewPack], limit: int) -> None:
             code="packs.too_many",
             field="packs",
         )
+
+    async def record_events(self, events: Sequence[PackEventData]) -> int:
+        """Last known location and history of each pack; events for unknown packs are kept
+        only in their history when the pack exists (checked by the caller)."""
+        if not events:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        for e in events:
+            pipe.hset(location_key(e.gtin, e.serial), e.serial, f"{e.at:.3f}|{e.event}|{e.partner_id}|{e.gln}")
+            history = history_key(e.gtin, e.serial)
+            pipe.rpush(history, orjson.dumps(e.as_dict()))
+            pipe.ltrim(history, -HISTORY_LIMIT, -1)
+        await pipe.execute()
+        return len(events)
+
+    async def locations(self, keys: Sequence[tuple[str, str]]) -> list[Location | None]:
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin, serial in keys:
+            pipe.hget(location_key(gtin, serial), serial)
+        return [Location.decode(raw) if raw else None for raw in await pipe.execute()]
+
+    async def history(self, gtin: str, serial: str) -> list[dict[str, object]]:
+        return [orjson.loads(raw) for raw in await self.redis.lrange(history_key(gtin, serial), 0, -1)]
+
+    async def scan_gtin(self, gtin: str, chunk: int = 1024) -> AsyncIterator[tuple[str, PackValue]]:
+        """Every pack of a GTIN, bucket by bucket (for recall scopes)."""
+        for start in range(0, BUCKETS, chunk):
+            pipe = self.redis.pipeline(transaction=False)
+            for bucket in range(start, min(start + chunk, BUCKETS)):
+                pipe.hgetall(bucket_key_at(gtin, bucket))
+            for packs in await pipe.execute():
+                for serial, value in packs.items():
+                    yield serial.decode(), PackValue.decode(value)
+
+    async def recall_units(self, units: Sequence[tuple[str, str]], recall_id: str) -> None:
+        """Marks units recalled one by one (pipelined; lot recalls use ``recall_lots``)."""
+        for start in range(0, len(units), 10_000):
+            pipe = self.redis.pipeline(transaction=False)
+            for gtin, serial in units[start : start + 10_000]:
+                pipe.hset(pack_recall_key(gtin, serial), serial, recall_id)
+            await pipe.execute()
+
+    async def recall_lots(self, lots: Sequence[tuple[str, str]]) -> None:
+        """A lot recall is one write per (GTIN, lot), whatever the number of packs."""
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin, lot in lots:
+            pipe.hset(lot_state_key(gtin), lot, PackState.RECALLED.stored)
+        await pipe.execute()

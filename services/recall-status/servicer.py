@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 import orjson
 
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.errors import Conflict, Forbidden, VerinetError
+from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.packs import PackState
+from verinet.recall_status import audit
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.notification_rpcs import NotificationRpcs
 from verinet.recall_status.packs import (
     DecommissionRecord,
     NewPack,
     PackChange,
+    PackValue,
     PackRepository,
     StoredPack,
+    PackEventData,
     require_packs,
 )
+from verinet.recall_status.recalls import RecallScope, RecallService, parse_time, require_manufacturer, validate_line
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import translate_errors
@@ -99,9 +104,35 @@ class RecallStatusServicer(NotificationRpcs, rs_grpc.RecallStatusServiceServicer
         alerts: AlertStore,
         max_packs_per_request: int,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        notifier: Any = None,
+        subscriptions: Any = None,
     ) -> None:
         self.repository = repository
         self.alerts = alerts
+        self.notifier = notifier
+        self.subscriptions = subscriptions
+        redis = repository.redis
+
+        async def audit_recall(recall_id: str, entry: dict[str, Any]) -> None:
+            await audit.append(redis, audit.chain_key(recall_id=recall_id), entry)
+
+        async def no_subscribers(event: str) -> list[str]:
+            return []
+
+        async def nobody(*args: Any, **kwargs: Any) -> None:
+            return None
+
+        async def no_deliveries(recall_id: str) -> dict[str, float]:
+            return {}
+
+        self.recalls = RecallService(
+            redis=redis,
+            packs=repository,
+            enqueue=notifier.enqueue if notifier is not None else nobody,
+            subscribers=notifier.subscribers if notifier is not None else no_subscribers,
+            audit=audit_recall,
+            delivered_at=getattr(notifier, "delivered_at", None) or no_deliveries,
+        )
         self.max_packs = max_packs_per_request
         self.now = now
 
@@ -125,7 +156,21 @@ class RecallStatusServicer(NotificationRpcs, rs_grpc.RecallStatusServiceServicer
     async def CommissionPacks(
         self, request: rs_pb.CommissionPacksRequest, context: grpc.aio.ServicerContext
     ) -> rs_pb.CommissionPacksResponse:
-        packs = [NewPack(p.gtin, p.serial, p.lot, p.expiry) for p in request.packs]
+        production = list(request.production)
+        if production and len(production) != len(request.packs):
+            raise InvalidInput("production must be empty or have one entry per pack.", field="production")
+        now = self.now().timestamp()
+        packs = [
+            NewPack(
+                p.gtin,
+                p.serial,
+                p.lot,
+                p.expiry,
+                validate_line(production[i].line) if production else "",
+                (production[i].commissioned_at or now) if production else now,
+            )
+            for i, p in enumerate(request.packs)
+        ]
         require_packs(packs, self.max_packs)
         is_admin = "admin" in request.caller.roles
         refusals: dict[int, tuple[str, str]] = {}
@@ -276,3 +321,175 @@ class RecallStatusServicer(NotificationRpcs, rs_grpc.RecallStatusServiceServicer
         if not await self.repository.withdraw_product(request.gtin, entry):
             raise Conflict(f"Product {request.gtin} is already withdrawn.", code="product.withdrawn")
         return rs_pb.WithdrawProductResponse(gtin=request.gtin, withdrawn_at=now.isoformat())
+
+    # -- recalls ----------------------------------------------------------------------------
+
+    def _json(self, value: Any) -> rs_pb.JsonResponse:
+        return rs_pb.JsonResponse(json=orjson.dumps(value))
+
+    @staticmethod
+    def _scope(request: rs_pb.CreateRecallRequest) -> RecallScope:
+        return RecallScope(
+            gtins=tuple(dict.fromkeys(request.gtins)),
+            lots=tuple(dict.fromkeys(request.lots)),
+            packs=tuple(dict.fromkeys((p.gtin, p.serial) for p in request.packs)),
+            line=validate_line(request.line),
+            window_start=parse_time(request.window_start, "window_start"),
+            window_end=parse_time(request.window_end, "window_end"),
+        )
+
+    @translate_errors
+    async def CreateRecall(
+        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.CreateRecallResponse:
+        require_manufacturer(request.caller.roles)
+        recall = await self.recalls.create(
+            owner=request.caller.partner_id,
+            is_admin="admin" in request.caller.roles,
+            scope=self._scope(request),
+            recall_class=request.recall_class,
+            reason=request.reason,
+            depth=request.depth or "retail",
+            mock=request.mock,
+        )
+        return rs_pb.CreateRecallResponse(
+            recall_id=recall["id"], units=recall["units"], recall_json=orjson.dumps(recall)
+        )
+
+    @translate_errors
+    async def GetRecall(
+        self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.GetRecallResponse:
+        recall = await self.recalls.get(
+            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles
+        )
+        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+
+    @translate_errors
+    async def ExtendRecall(
+        self, request: rs_pb.ExtendRecallRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.GetRecallResponse:
+        require_manufacturer(request.caller.roles)
+        recall = await self.recalls.extend(
+            request.recall_id,
+            request.caller.partner_id,
+            "admin" in request.caller.roles,
+            self._scope(request.scope),
+        )
+        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+
+    @translate_errors
+    async def CloseRecall(
+        self, request: rs_pb.CloseRecallRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.GetRecallResponse:
+        require_manufacturer(request.caller.roles)
+        recall = await self.recalls.close(
+            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, request.reason
+        )
+        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+
+    @translate_errors
+    async def GetRecallReport(
+        self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.GetRecallReportResponse:
+        report = await self.recalls.report(
+            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles
+        )
+        return rs_pb.GetRecallReportResponse(report_json=orjson.dumps(report))
+
+    @translate_errors
+    async def AcknowledgeRecall(
+        self, request: rs_pb.AcknowledgeRecallRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.AcknowledgeRecallResponse:
+        outcomes = await self.recalls.acknowledge(
+            request.recall_id,
+            request.caller.partner_id,
+            [(p.gtin, p.serial) for p in request.packs],
+            request.action,
+        )
+        return rs_pb.AcknowledgeRecallResponse(
+            results=[
+                common_pb.PackResult(index=i, pack=request.packs[i], ok=ok, code=code, message=message)
+                for i, (ok, code, message) in enumerate(outcomes)
+            ]
+        )
+
+    @translate_errors
+    async def ListRecallTasks(
+        self, request: rs_pb.ListRecallTasksRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.JsonResponse:
+        return self._json({"tasks": await self.recalls.tasks(request.caller.partner_id)})
+
+    # -- locations, history, audit ----------------------------------------------------------
+
+    @translate_errors
+    async def RecordPackEvents(
+        self, request: rs_pb.RecordPackEventsRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.RecordPackEventsResponse:
+        events = [
+            PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail)
+            for e in request.events
+        ]
+        return rs_pb.RecordPackEventsResponse(recorded=await self.repository.record_events(events))
+
+    @translate_errors
+    async def GetPackHistory(
+        self, request: rs_pb.GetPackHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.JsonResponse:
+        caller = request.caller
+        stored = (await self.repository.statuses([(request.gtin, request.serial)]))[0]
+        not_found = NotFound(
+            f"No history for serial {request.serial!r} of GTIN {request.gtin} that you may see.",
+            code="pack.not_found",
+        )
+        if stored is None:
+            raise not_found
+        events = await self.repository.history(request.gtin, request.serial)
+        owner = stored.record.owner_partner_id
+        handled = any(e.get("partner") == caller.partner_id for e in events)
+        if not ("admin" in caller.roles or owner == caller.partner_id or handled):
+            raise not_found
+        value = PackValue.decode(stored.revision)
+        commissioned = {
+            "event": "commissioning",
+            "partner": owner,
+            "gln": "",
+            "at": dt.datetime.fromtimestamp(value.commissioned_at, dt.UTC).isoformat() if value.commissioned_minute else "",
+            "detail": f"line {value.line}" if value.line else "",
+        }
+        return self._json(
+            {
+                "gtin": request.gtin,
+                "serial": request.serial,
+                "lot": stored.record.lot,
+                "expiry": stored.record.expiry,
+                "state": stored.record.pack_state.value,
+                "events": [commissioned, *events],
+            }
+        )
+
+    @translate_errors
+    async def ListAudit(
+        self, request: rs_pb.ListAuditRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.JsonResponse:
+        caller = request.caller
+        is_admin = "admin" in caller.roles
+        if bool(request.gtin) == bool(request.recall_id):
+            raise InvalidInput("Name exactly one chain: gtin or recall.", code="audit.chain")
+        if request.gtin:
+            await self.repository.require_owned_product(request.gtin, caller.partner_id, is_admin=is_admin)
+        else:
+            recall = await self.recalls.get(request.recall_id, caller.partner_id, is_admin)
+            if not is_admin and recall["owner"] != caller.partner_id:
+                raise NotFound(f"No recall with id {request.recall_id!r}.", code="recall.not_found")
+        key = audit.chain_key(gtin=request.gtin, recall_id=request.recall_id)
+        limit = min(request.limit or 100, 10_000)
+        return self._json({"chain": key, "entries": await audit.entries(self.repository.redis, key, limit)})
+
+    @translate_errors
+    async def VerifyAudit(
+        self, request: rs_pb.VerifyAuditRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.JsonResponse:
+        if "admin" not in request.caller.roles:
+            raise Forbidden("Only admins verify the audit chains.", code="auth.role")
+        return self._json(await audit.verify_all(self.repository.redis))

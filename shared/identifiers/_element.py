@@ -94,6 +94,12 @@ def tokenize_element_string(data: str, base: int = 0) -> list[Token]:
         pos = vend
         while pos in sep_end:
             pos = sep_end[pos]
+    if not tokens:
+        raise IdentifierError(
+            f"Failed to parse {data!r}: expected at least one element string, got only separators.",
+            code="input.empty",
+            position=base,
+        )
     return tokens
 
 
@@ -154,7 +160,7 @@ def write_element_string(ais: Mapping[str, str], separator: str = "\x1d") -> str
 
 
 def write_hri(ais: Mapping[str, str]) -> str:
-    """``(01)...(10)...`` in the order given; a ``(`` in a value that looks like an AI is escaped."""
+    """``(01)...(10)...`` in the order given; a ``(`` that would look like an AI is escaped."""
     return "".join(f"({ai}){_HRI_ESCAPE.sub(_escaped, value)}" for ai, value in ais.items())
 
 

@@ -90,6 +90,4 @@ class ProductIdentifier:
         """The AIs as a GS1 Digital Link URI with numeric AIs (the canonical form at the
         default domain). ``domain`` may carry a path prefix. With ``extra_query``, the non-AI
         query parameters read from a Digital Link are appended."""
-        return write_digital_link(
-            self.ais, domain, self.extra_query if extra_query else None
-        )
+        return write_digital_link(self.ais, domain, self.extra_query if extra_query else None)

@@ -212,9 +212,7 @@ def _element_string(
     return _assemble(body, tokens, "element_string", symbology, {}, year_now)
 
 
-def _digital_link(
-    body: str, base: int, symbology: str | None, year_now: int
-) -> ProductIdentifier:
+def _digital_link(body: str, base: int, symbology: str | None, year_now: int) -> ProductIdentifier:
     tokens, extra = tokenize_digital_link(body, base)
     return _assemble(body, tokens, "digital_link", symbology, extra, year_now)
 
@@ -399,8 +397,10 @@ def _fast_element_string(text: str, today: dt.date | None) -> ProductIdentifier 
         if symbology not in _ELEMENT_STRING_SYMBOLOGIES:
             return None
         pos = 3
-    if text[pos : pos + 2] != "01" or "<" in text:  # "<GS>" spelled out: general path
+    if text[pos : pos + 2] != "01":
         return None
+    if "<" in text and ("<gs>" in (lowered := text.lower()) or "<fnc1>" in lowered):
+        return None  # FNC1 spelled out: left to the general path
     gtin = text[pos + 2 : pos + 16]
     if len(gtin) != 14 or not (gtin.isascii() and gtin.isdigit()):
         return None
@@ -425,7 +425,7 @@ def _fast_element_string(text: str, today: dt.date | None) -> ProductIdentifier 
                 return None
             expiry_date = resolved
             pos += 8
-        elif ai == "10" or ai == "21":
+        elif ai in ("10", "21"):
             end = text.find("\x1d", pos + 2)
             if end < 0:
                 end = n

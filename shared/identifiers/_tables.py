@@ -25,9 +25,7 @@ CSET82: Final = frozenset(
     "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 )
 CSET39: Final = frozenset("#-/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-CSET64: Final = frozenset(
-    "-0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-)
+CSET64: Final = frozenset("-0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
 _CHARSETS: Final = MappingProxyType(
     {"N": DIGITS, "X": CSET82, "Y": CSET39, "Z": CSET64, "-": frozenset("-")}
 )
@@ -104,8 +102,7 @@ NAMES: Final = MappingProxyType(
     }
 )  # fmt: skip
 FIELDS: Final = MappingProxyType(
-    {"01": "gtin", "10": "lot", "21": "serial", "17": "expiry"}
-    | {ai: "nhrn" for ai in NHRN_AIS}
+    {"01": "gtin", "10": "lot", "21": "serial", "17": "expiry"} | dict.fromkeys(NHRN_AIS, "nhrn")
 )
 
 
@@ -220,8 +217,9 @@ def _build_requires() -> MappingProxyType[str, tuple[tuple[str, ...], ...]]:
         "8020": (("415",),),
         "8200": (("01",),),
     }
-    requires |= {ai: (("01",),) for ai in NHRN_AIS}
-    requires |= {ai: _TRADE_ITEM for ai in AI_TABLE if ai[:2] in ("31", "32", "33", "34", "35", "36")}
+    requires |= dict.fromkeys(NHRN_AIS, (("01",),))
+    measures = ("31", "32", "33", "34", "35", "36")
+    requires |= dict.fromkeys((ai for ai in AI_TABLE if ai[:2] in measures), _TRADE_ITEM)
     return MappingProxyType(requires)
 
 
@@ -267,7 +265,7 @@ DL_QUERY_ALPHAS: Final = MappingProxyType({"exp": "17", "expdt": "7003"})
 
 
 def mod10(payload: str) -> int:
-    """The GS1 mod-10 check digit for a string of ASCII digits (weights 3,1,3,... from the right)."""
+    """The GS1 mod-10 check digit of ASCII digits (weights 3, 1, 3... from the right)."""
     raw = payload.encode("ascii")
     n = len(raw)
     odd = sum(raw[-1::-2]) - 48 * ((n + 1) // 2)

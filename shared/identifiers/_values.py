@@ -77,8 +77,7 @@ def validate_gtin(text: str) -> str:
         )
     if len(text) not in _GTIN_LENGTHS:
         raise IdentifierError(
-            f"Failed to parse {text!r} as GTIN: expected 8, 12, 13 or 14 digits, "
-            f"got {len(text)}.",
+            f"Failed to parse {text!r} as GTIN: expected 8, 12, 13 or 14 digits, got {len(text)}.",
             code="gtin.length",
             field="gtin",
         )
@@ -161,9 +160,7 @@ def _bad_char(spec: AISpec, value: str) -> tuple[int, str] | None:
     return None
 
 
-def value_error(
-    spec: AISpec, value: str, *, offset: int | None, year_now: int
-) -> IdentifierError:
+def value_error(spec: AISpec, value: str, *, offset: int | None, year_now: int) -> IdentifierError:
     """Why ``value`` does not match the AI's format, as an error with a stable code."""
     ai = spec.ai
     family = _family(ai)

@@ -28,14 +28,22 @@ def resolved_env(manifests: Any, container: dict[str, Any]) -> dict[str, str]:
             continue
         source = entry["valueFrom"]
         if "secretKeyRef" in source or "configMapKeyRef" in source:
-            kind, ref = ("Secret", source["secretKeyRef"]) if "secretKeyRef" in source else ("ConfigMap", source["configMapKeyRef"])
+            kind, ref = (
+                ("Secret", source["secretKeyRef"])
+                if "secretKeyRef" in source
+                else ("ConfigMap", source["configMapKeyRef"])
+            )
             data = manifests.data_of(kind, ref["name"])
             if data is None:
                 base_name = re.sub(r"-[a-z0-9]{10}$", "", ref["name"])
-                assert base_name in OUT_OF_BAND, f"{entry['name']} refers to a missing {kind} {ref['name']!r}"
+                assert base_name in OUT_OF_BAND, (
+                    f"{entry['name']} refers to a missing {kind} {ref['name']!r}"
+                )
                 environ[entry["name"]] = f"<{base_name}/{ref['key']}>"
             else:
-                assert ref["key"] in data, f"{entry['name']}: {kind} {ref['name']} has no key {ref['key']!r}"
+                assert ref["key"] in data, (
+                    f"{entry['name']}: {kind} {ref['name']} has no key {ref['key']!r}"
+                )
                 environ[entry["name"]] = data[ref["key"]]
         else:
             pytest.fail(f"{entry['name']}: unexpected valueFrom {source}")
@@ -43,7 +51,9 @@ def resolved_env(manifests: Any, container: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_variable_the_manifest_sets_is_read_by_the_service(manifests: Any, contracts: Any, service: str) -> None:
+def test_every_variable_the_manifest_sets_is_read_by_the_service(
+    manifests: Any, contracts: Any, service: str
+) -> None:
     container = manifests.workload(service).container
     assert "envFrom" not in container, "name each variable: envFrom hides the contract"
     unread = env_names(container) - contracts[service].reads
@@ -51,13 +61,17 @@ def test_every_variable_the_manifest_sets_is_read_by_the_service(manifests: Any,
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_variable_without_a_default_is_set(manifests: Any, contracts: Any, service: str) -> None:
+def test_every_variable_without_a_default_is_set(
+    manifests: Any, contracts: Any, service: str
+) -> None:
     missing = contracts[service].required - env_names(manifests.workload(service).container)
     assert not missing, f"{service} lacks required settings: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_values_parse_and_name_the_ports_the_pod_serves(manifests: Any, contracts: Any, service: str) -> None:
+def test_the_values_parse_and_name_the_ports_the_pod_serves(
+    manifests: Any, contracts: Any, service: str
+) -> None:
     workload = manifests.workload(service)
     settings = contracts[service].parse(resolved_env(manifests, workload.container))
     ports = workload.ports()
@@ -72,12 +86,16 @@ def test_the_values_parse_and_name_the_ports_the_pod_serves(manifests: Any, cont
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_addresses_name_headless_services_that_reach_the_callee(manifests: Any, contracts: Any, service: str) -> None:
+def test_addresses_name_headless_services_that_reach_the_callee(
+    manifests: Any, contracts: Any, service: str
+) -> None:
     environ = resolved_env(manifests, manifests.workload(service).container)
     addresses = {name: value for name, value in environ.items() if name.endswith("_ADDR")}
     for name, value in addresses.items():
         match = ADDRESS.match(value)
-        assert match, f"{name}={value!r}: expected dns:///<service>:<port> (client-side round robin)"
+        assert match, (
+            f"{name}={value!r}: expected dns:///<service>:<port> (client-side round robin)"
+        )
         host, port = match["host"], int(match["port"])
         callee = manifests.workload(host)
         assert f"{callee.container['command'][-1].rsplit('.', 1)[-1].upper()}_ADDR" == name
@@ -92,7 +110,9 @@ def test_addresses_name_headless_services_that_reach_the_callee(manifests: Any, 
         selected = [
             other
             for other in manifests.workloads().values()
-            if all(other.pod_labels.get(k) == v for k, v in kube_service["spec"]["selector"].items())
+            if all(
+                other.pod_labels.get(k) == v for k, v in kube_service["spec"]["selector"].items()
+            )
         ]
         assert [w.name for w in selected] == [host]
 

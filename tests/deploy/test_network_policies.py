@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -48,7 +48,11 @@ def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) ->
         if labels.get(key) != value:
             return False
     for expression in selector.get("matchExpressions", []):
-        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        key, operator, values = (
+            expression["key"],
+            expression["operator"],
+            expression.get("values", []),
+        )
         if operator == "In" and labels.get(key) not in values:
             return False
         if operator == "NotIn" and key in labels and labels[key] in values:
@@ -125,7 +129,9 @@ class Policies:
             and selector_matches(policy["spec"]["podSelector"], pod.labels)
         ]
 
-    def _allows(self, pod: Pod, kind: str, other: Peer, destination: Peer, port: int, protocol: str) -> bool:
+    def _allows(
+        self, pod: Pod, kind: str, other: Peer, destination: Peer, port: int, protocol: str
+    ) -> bool:
         selecting = self._selecting(pod, kind)
         if not selecting:
             return True
@@ -141,18 +147,28 @@ class Policies:
 
     def allows(self, source: Peer, destination: Peer, port: int, protocol: str = "TCP") -> bool:
         """Whether a connection from source to destination:port gets through both ends."""
-        if isinstance(source, Pod) and source.namespace == self.namespace:
-            if not self._allows(source, "Egress", destination, destination, port, protocol):
-                return False
-        if isinstance(destination, Pod) and destination.namespace == self.namespace:
-            if not self._allows(destination, "Ingress", source, destination, port, protocol):
-                return False
-        return True
+        if (
+            isinstance(source, Pod)
+            and source.namespace == self.namespace
+            and not self._allows(source, "Egress", destination, destination, port, protocol)
+        ):
+            return False
+        return not (
+            isinstance(destination, Pod)
+            and destination.namespace == self.namespace
+            and not self._allows(destination, "Ingress", source, destination, port, protocol)
+        )
 
 
 def our_pods(manifests: Any) -> dict[str, Pod]:
     return {
-        name: Pod(name, manifests.namespace, manifests.namespace_labels, workload.pod_labels, workload.ports())
+        name: Pod(
+            name,
+            manifests.namespace,
+            manifests.namespace_labels,
+            workload.pod_labels,
+            workload.ports(),
+        )
         for name, workload in manifests.workloads().items()
     }
 
@@ -193,7 +209,10 @@ def test_every_pod_is_under_default_deny(manifests: Any) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    [Address(OUTSIDE_IP), elsewhere("ingress-nginx", **{"app.kubernetes.io/name": "ingress-nginx"})],
+    [
+        Address(OUTSIDE_IP),
+        elsewhere("ingress-nginx", **{"app.kubernetes.io/name": "ingress-nginx"}),
+    ],
     ids=["internet", "ingress-controller"],
 )
 def test_only_the_gateway_accepts_traffic_from_outside(manifests: Any, source: Peer) -> None:
@@ -222,7 +241,11 @@ def test_prometheus_reaches_the_metrics_ports_and_nothing_else(manifests: Any) -
         annotations = workload.pod_annotations
         if annotations.get("prometheus.io/scrape") == "true":
             port = int(annotations["prometheus.io/port"])
-            scraped |= {(name, port_name) for port_name, (number, _) in pods[name].ports.items() if number == port}
+            scraped |= {
+                (name, port_name)
+                for port_name, (number, _) in pods[name].ports.items()
+                if number == port
+            }
     assert scraped == reachable
 
 
@@ -245,7 +268,9 @@ def test_only_lookup_leaves_the_cluster_and_only_for_https_and_an_external_redis
     redis_in_cluster = "redis" in pods
     expected = {("lookup", 443)}
     if not redis_in_cluster:
-        expected |= {(name, 6379) for name, contract in contracts.items() if "redis" in contract.callees()}
+        expected |= {
+            (name, 6379) for name, contract in contracts.items() if "redis" in contract.callees()
+        }
     probes = [443, 80, 6379, 6380, 8080, 50051, 5432]
     leaving = {
         (pod.name, port)
@@ -261,16 +286,24 @@ def test_the_evaluator_sees_a_missing_egress_rule() -> None:
 
     class Fake:
         namespace = "ns"
-        namespace_labels = {"kubernetes.io/metadata.name": "ns"}
+        namespace_labels: ClassVar[dict[str, str]] = {"kubernetes.io/metadata.name": "ns"}
 
         def of_kind(self, kind: str) -> list[dict[str, Any]]:
-            deny = {"metadata": {"name": "deny", "namespace": "ns"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+            deny = {
+                "metadata": {"name": "deny", "namespace": "ns"},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            }
             open_b = {
                 "metadata": {"name": "b", "namespace": "ns"},
                 "spec": {
                     "podSelector": {"matchLabels": {"app": "b"}},
                     "policyTypes": ["Ingress"],
-                    "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}], "ports": [{"port": "grpc"}]}],
+                    "ingress": [
+                        {
+                            "from": [{"podSelector": {"matchLabels": {"app": "a"}}}],
+                            "ports": [{"port": "grpc"}],
+                        }
+                    ],
                 },
             }
             return [deny, open_b]
@@ -282,7 +315,11 @@ def test_the_evaluator_sees_a_missing_egress_rule() -> None:
     policies.policies.append(
         {
             "metadata": {"name": "a", "namespace": "ns"},
-            "spec": {"podSelector": {"matchLabels": {"app": "a"}}, "policyTypes": ["Egress"], "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "b"}}}]}]},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "a"}},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "b"}}}]}],
+            },
         }
     )
     assert policies.allows(a, b, 50051)

@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"gateway": "gateway", "verifier": "verifier", "lookup": "lookup", "recall-status": "recall_status"}
+SERVICES = {
+    "gateway": "gateway",
+    "verifier": "verifier",
+    "lookup": "lookup",
+    "recall-status": "recall_status",
+}
 GRPC_SERVICES = ("verifier", "lookup", "recall-status")
 SIGNING_KEYS_SECRET = "verinet-signing-keys"
 #: Key file modes the verifier's key loader accepts (verinet.signing).
@@ -22,7 +27,8 @@ KEY_FILE_MODES = {0o400, 0o440, 0o600}
 def env_value(container: dict[str, Any], name: str) -> str | None:
     for entry in container.get("env", []):
         if entry["name"] == name:
-            return entry.get("value")
+            value = entry.get("value")
+            return None if value is None else str(value)
     return None
 
 
@@ -57,7 +63,7 @@ def test_every_pod_has_a_service_account_of_its_own_without_a_token(manifests: A
 
 def test_the_pods_of_the_image_run_as_the_image_user(manifests: Any) -> None:
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
-    user = re.findall(r"^USER\s+(\d+)(?::(\d+))?\s*$", dockerfile, re.M)[-1]
+    user = re.findall(r"^USER\s+(\d+)(?::(\d+))?\s*$", dockerfile, re.MULTILINE)[-1]
     for name in SERVICES:
         context = manifests.workload(name).pod["securityContext"]
         assert str(context["runAsUser"]) == user[0]
@@ -87,10 +93,16 @@ def test_the_signing_keys_are_mounted_into_the_verifier_alone(manifests: Any) ->
             users[workload.name] = workload
     assert list(users) == ["verifier"]
     verifier = users["verifier"]
-    volume = next(v for v in verifier.pod["volumes"] if v.get("secret", {}).get("secretName") == SIGNING_KEYS_SECRET)
+    volume = next(
+        v
+        for v in verifier.pod["volumes"]
+        if v.get("secret", {}).get("secretName") == SIGNING_KEYS_SECRET
+    )
     assert volume["secret"]["defaultMode"] in KEY_FILE_MODES
     # Secret files belong to root; fsGroup makes them the verifier's group, mode 0440.
-    assert verifier.pod["securityContext"]["fsGroup"] == verifier.pod["securityContext"]["runAsGroup"]
+    assert (
+        verifier.pod["securityContext"]["fsGroup"] == verifier.pod["securityContext"]["runAsGroup"]
+    )
     mounts = [m for m in verifier.container["volumeMounts"] if m["name"] == volume["name"]]
     assert len(mounts) == 1 and mounts[0]["readOnly"] is True
     assert "subPath" not in mounts[0], "a subPath mount never sees a rotated key"
@@ -98,7 +110,11 @@ def test_the_signing_keys_are_mounted_into_the_verifier_alone(manifests: Any) ->
 
 
 def test_no_signing_key_is_committed(manifests: Any) -> None:
-    assert not [s for s in manifests.of_kind("Secret") if s["metadata"]["name"].startswith(SIGNING_KEYS_SECRET)]
+    assert not [
+        s
+        for s in manifests.of_kind("Secret")
+        if s["metadata"]["name"].startswith(SIGNING_KEYS_SECRET)
+    ]
     assert not list((REPO_ROOT / "deploy").rglob("*.pem"))
     for item in manifests.objects:
         assert "PRIVATE KEY" not in str(item), f"{item['kind']}/{item['metadata']['name']}"
@@ -108,7 +124,9 @@ def test_no_signing_key_is_committed(manifests: Any) -> None:
 
 
 @pytest.mark.parametrize("service", GRPC_SERVICES)
-def test_grpc_services_are_probed_with_native_grpc_health_checks(manifests: Any, service: str) -> None:
+def test_grpc_services_are_probed_with_native_grpc_health_checks(
+    manifests: Any, service: str
+) -> None:
     container = manifests.workload(service).container
     grpc_port = container["ports"][0]["containerPort"]
     readiness, liveness = container["readinessProbe"], container["livenessProbe"]
@@ -130,14 +148,23 @@ def test_the_gateway_is_probed_on_healthz_and_readyz(manifests: Any) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_grace_period_covers_the_prestop_sleep_and_the_drain(manifests: Any, contracts: Any, service: str) -> None:
+def test_the_grace_period_covers_the_prestop_sleep_and_the_drain(
+    manifests: Any, contracts: Any, service: str
+) -> None:
     workload = manifests.workload(service)
     command = workload.container["lifecycle"]["preStop"]["exec"]["command"]
     assert command[0] == "sleep" and len(command) == 2
     sleep = float(command[1])
-    drain = contracts[service].parse({**{n: "x" for n in contracts[service].required}, **{
-        e["name"]: e["value"] for e in workload.container["env"] if "value" in e
-    }}).shutdown_grace
+    drain = (
+        contracts[service]
+        .parse(
+            {
+                **{n: "x" for n in contracts[service].required},
+                **{e["name"]: e["value"] for e in workload.container["env"] if "value" in e},
+            }
+        )
+        .shutdown_grace
+    )
     grace = workload.pod["terminationGracePeriodSeconds"]
     assert 2 <= sleep <= 10
     # Room to close clients after the drain, but not so much that a stuck pod lingers.
@@ -149,16 +176,22 @@ def test_every_container_has_requests_and_limits(manifests: Any) -> None:
         for container in workload.containers:
             resources = container["resources"]
             for key in ("cpu", "memory"):
-                assert key in resources["requests"] and key in resources["limits"], container["name"]
+                assert key in resources["requests"] and key in resources["limits"], container[
+                    "name"
+                ]
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_every_service_is_annotated_for_prometheus_on_a_port_it_declares(manifests: Any, service: str) -> None:
+def test_every_service_is_annotated_for_prometheus_on_a_port_it_declares(
+    manifests: Any, service: str
+) -> None:
     workload = manifests.workload(service)
     annotations = workload.pod_annotations
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/path"] == "/metrics"
-    assert int(annotations["prometheus.io/port"]) in {number for number, _ in workload.ports().values()}
+    assert int(annotations["prometheus.io/port"]) in {
+        number for number, _ in workload.ports().values()
+    }
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -210,10 +243,16 @@ def test_prod_scales_each_service_with_an_autoscaler_a_budget_and_a_spread(rende
         selected = [
             w.name
             for w in prod.workloads().values()
-            if all(w.pod_labels.get(k) == v for k, v in budget["spec"]["selector"]["matchLabels"].items())
+            if all(
+                w.pod_labels.get(k) == v
+                for k, v in budget["spec"]["selector"]["matchLabels"].items()
+            )
         ]
         assert selected == [service]
-        assert budget["spec"].get("maxUnavailable", 0) >= 1 or budget["spec"]["minAvailable"] < autoscaler["spec"]["minReplicas"]
+        assert (
+            budget["spec"].get("maxUnavailable", 0) >= 1
+            or budget["spec"]["minAvailable"] < autoscaler["spec"]["minReplicas"]
+        )
         spread = {c["topologyKey"]: c for c in workload.pod["topologySpreadConstraints"]}
         assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
         for constraint in spread.values():
@@ -226,7 +265,9 @@ def test_prod_keeps_state_in_an_external_redis(rendered: Any) -> None:
     assert prod.get("Service", "redis") is None
 
 
-def test_dev_runs_one_of_each_and_a_redis_that_fsyncs_every_write_to_a_volume(rendered: Any) -> None:
+def test_dev_runs_one_of_each_and_a_redis_that_fsyncs_every_write_to_a_volume(
+    rendered: Any,
+) -> None:
     dev = rendered["dev"]
     for service in SERVICES:
         assert dev.workload(service).obj["spec"]["replicas"] == 1

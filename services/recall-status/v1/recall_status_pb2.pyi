@@ -30,12 +30,22 @@ class RegisterProductResponse(_message.Message):
     def __init__(self, gtin: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., name: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class CommissionPacksRequest(_message.Message):
-    __slots__ = ("caller", "packs")
+    __slots__ = ("caller", "packs", "production")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     PACKS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTION_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ...) -> None: ...
+    production: _containers.RepeatedCompositeFieldContainer[Production]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., production: _Optional[_Iterable[_Union[Production, _Mapping]]] = ...) -> None: ...
+
+class Production(_message.Message):
+    __slots__ = ("line", "commissioned_at")
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    COMMISSIONED_AT_FIELD_NUMBER: _ClassVar[int]
+    line: str
+    commissioned_at: float
+    def __init__(self, line: _Optional[str] = ..., commissioned_at: _Optional[float] = ...) -> None: ...
 
 class CommissionPacksResponse(_message.Message):
     __slots__ = ("results", "stored", "unchanged", "refused")
@@ -268,12 +278,128 @@ class CreateRecallRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtins: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., line: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ...) -> None: ...
 
 class CreateRecallResponse(_message.Message):
-    __slots__ = ("recall_id", "units")
+    __slots__ = ("recall_id", "units", "recall_json")
     RECALL_ID_FIELD_NUMBER: _ClassVar[int]
     UNITS_FIELD_NUMBER: _ClassVar[int]
+    RECALL_JSON_FIELD_NUMBER: _ClassVar[int]
     recall_id: str
     units: int
-    def __init__(self, recall_id: _Optional[str] = ..., units: _Optional[int] = ...) -> None: ...
+    recall_json: bytes
+    def __init__(self, recall_id: _Optional[str] = ..., units: _Optional[int] = ..., recall_json: _Optional[bytes] = ...) -> None: ...
+
+class ExtendRecallRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "scope")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    scope: CreateRecallRequest
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., scope: _Optional[_Union[CreateRecallRequest, _Mapping]] = ...) -> None: ...
+
+class CloseRecallRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "reason")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    reason: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetRecallReportResponse(_message.Message):
+    __slots__ = ("report_json",)
+    REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
+    report_json: bytes
+    def __init__(self, report_json: _Optional[bytes] = ...) -> None: ...
+
+class AcknowledgeRecallRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "packs", "action")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    PACKS_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
+    action: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., action: _Optional[str] = ...) -> None: ...
+
+class AcknowledgeRecallResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ...) -> None: ...
+
+class ListRecallTasksRequest(_message.Message):
+    __slots__ = ("caller",)
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
+
+class JsonResponse(_message.Message):
+    __slots__ = ("json",)
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    json: bytes
+    def __init__(self, json: _Optional[bytes] = ...) -> None: ...
+
+class PackEvent(_message.Message):
+    __slots__ = ("gtin", "serial", "event", "partner_id", "gln", "at", "detail")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    GLN_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    serial: str
+    event: str
+    partner_id: str
+    gln: str
+    at: float
+    detail: str
+    def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., event: _Optional[str] = ..., partner_id: _Optional[str] = ..., gln: _Optional[str] = ..., at: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class RecordPackEventsRequest(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[PackEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[PackEvent, _Mapping]]] = ...) -> None: ...
+
+class RecordPackEventsResponse(_message.Message):
+    __slots__ = ("recorded",)
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    recorded: int
+    def __init__(self, recorded: _Optional[int] = ...) -> None: ...
+
+class GetPackHistoryRequest(_message.Message):
+    __slots__ = ("caller", "gtin", "serial")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    gtin: str
+    serial: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., serial: _Optional[str] = ...) -> None: ...
+
+class ListAuditRequest(_message.Message):
+    __slots__ = ("caller", "gtin", "recall_id", "limit")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    gtin: str
+    recall_id: str
+    limit: int
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., recall_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class VerifyAuditRequest(_message.Message):
+    __slots__ = ("caller",)
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
 
 class GetRecallRequest(_message.Message):
     __slots__ = ("caller", "recall_id")

@@ -100,6 +100,51 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
                 _registered_method=True)
+        self.ExtendRecall = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/ExtendRecall',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+                _registered_method=True)
+        self.CloseRecall = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/CloseRecall',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+                _registered_method=True)
+        self.GetRecallReport = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/GetRecallReport',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallReportResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeRecall = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/AcknowledgeRecall',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.AcknowledgeRecallRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.AcknowledgeRecallResponse.FromString,
+                _registered_method=True)
+        self.ListRecallTasks = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/ListRecallTasks',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
+        self.RecordPackEvents = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/RecordPackEvents',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.FromString,
+                _registered_method=True)
+        self.GetPackHistory = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/GetPackHistory',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/ListAudit',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
+        self.VerifyAudit = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/VerifyAudit',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
 
 
 class RecallStatusServiceServicer:
@@ -197,6 +242,69 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExtendRecall(self, request, context):
+        """Adds units to a recall's scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseRecall(self, request, context):
+        """Closes a recall (units stay recalled; nothing is deleted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecallReport(self, request, context):
+        """One row per unit: lot, state, last location, notified and acknowledged times.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeRecall(self, request, context):
+        """A partner confirms quarantine, return or destruction of units it holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRecallTasks(self, request, context):
+        """A partner's open recall tasks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordPackEvents(self, request, context):
+        """Records where packs were seen (verification, decommission, custody).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPackHistory(self, request, context):
+        """The history of one pack.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudit(self, request, context):
+        """Entries of the audit chains, filtered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyAudit(self, request, context):
+        """Recomputes every audit chain and names the first broken link.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecallStatusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -264,6 +372,51 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.GetRecall,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
+            ),
+            'ExtendRecall': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendRecall,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
+            ),
+            'CloseRecall': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseRecall,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
+            ),
+            'GetRecallReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecallReport,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallReportResponse.SerializeToString,
+            ),
+            'AcknowledgeRecall': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeRecall,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.AcknowledgeRecallRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.AcknowledgeRecallResponse.SerializeToString,
+            ),
+            'ListRecallTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRecallTasks,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+            ),
+            'RecordPackEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPackEvents,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.SerializeToString,
+            ),
+            'GetPackHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPackHistory,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+            ),
+            'VerifyAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyAudit,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -618,6 +771,249 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/GetRecall',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendRecall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/ExtendRecall',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseRecall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/CloseRecall',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecallReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/GetRecallReport',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeRecall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/AcknowledgeRecall',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.AcknowledgeRecallRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.AcknowledgeRecallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRecallTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/ListRecallTasks',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPackEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/RecordPackEvents',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPackHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/GetPackHistory',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/ListAudit',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/VerifyAudit',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
             options,
             channel_credentials,
             insecure,

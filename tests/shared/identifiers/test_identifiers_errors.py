@@ -160,9 +160,7 @@ def test_digital_link_without_a_primary_key_is_invalid() -> None:
 
 
 def test_digital_link_with_lot_before_cpv_breaks_qualifier_order() -> None:
-    fails(
-        lambda: parse(f"https://id.gs1.org/01/{GTIN}/10/ABC/22/X"), "dl.qualifier_order"
-    )
+    fails(lambda: parse(f"https://id.gs1.org/01/{GTIN}/10/ABC/22/X"), "dl.qualifier_order")
 
 
 def test_digital_link_with_a_broken_percent_escape_is_an_encoding_error() -> None:

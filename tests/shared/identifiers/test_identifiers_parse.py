@@ -53,7 +53,7 @@ def test_each_form_of_the_same_pack_reads_the_same_fields(
 ) -> None:
     pi = parse(text, today=JAN_2026)
     assert (pi.form, pi.symbology) == (form, symbology)
-    assert pi.ais == PACK_AIS or dict(sorted(pi.ais.items())) == dict(sorted(PACK_AIS.items()))
+    assert pi.ais == PACK_AIS
     assert (pi.gtin, pi.lot, pi.serial, pi.expiry) == (GTIN, "ABC123", "SN0001", "261200")
     assert pi.expiry_date == dt.date(2026, 12, 31)
 
@@ -65,7 +65,7 @@ def test_each_form_of_the_same_pack_reads_the_same_fields(
         ("036000291452", "00036000291452"),  # GTIN-12
         ("5901234123457", "05901234123457"),  # GTIN-13
         ("4006381333931", "04006381333931"),  # GTIN-13 that also reads as AI (400)
-        ("17123456101238", "17123456101238"),  # GTIN-14 that also reads as (17)(10)
+        ("17123456101234", "17123456101234"),  # GTIN-14 that also reads as (17)(10)
         (GTIN, GTIN),
         (f"]E0{GTIN[1:]}", GTIN),
         ("]E496385074", "00000096385074"),
@@ -252,8 +252,9 @@ def test_product_identifier_is_frozen_and_hashable() -> None:
     pi = parse(f"01{GTIN}")
     with pytest.raises(dataclasses.FrozenInstanceError):
         pi.gtin = "x"  # type: ignore[misc]
-    assert hash(pi) == hash(parse(f"(01){GTIN}").__class__(form="element_string", ais={"01": GTIN}))
-    assert isinstance(pi, ProductIdentifier)
+    assert hash(pi) == hash(parse(f"\x1d01{GTIN}"))
+    assert pi == ProductIdentifier(form="element_string", gtin=GTIN, ais={"01": GTIN})
+    assert len({pi, parse(f"01{GTIN}")}) == 1
 
 
 # -- dates -------------------------------------------------------------------------------------
@@ -334,8 +335,9 @@ def test_check_digit_of_a_gtin_payload() -> None:
 
 
 def test_serial_and_lot_validators_accept_all_of_cset_82() -> None:
-    assert validate_serial("!\"%&'()*+,-./:;<=>?_z") == "!\"%&'()*+,-./:;<=>?_z"[:20] or True
-    assert validate_lot("AB-12/3.x_Y") == "AB-12/3.x_Y"
+    for text in ("!\"%&'()*+,-./:;<=>?", "_09AZaz", "A" * 20):
+        assert validate_serial(text) == text
+        assert validate_lot(text) == text
 
 
 def test_lot_validator_reports_the_offending_character_position() -> None:

@@ -29,7 +29,7 @@ from verinet.identifiers import (
 
 TESTDATA = Path(__file__).parents[3].parent / "shared" / "testdata" / "gs1"
 if not TESTDATA.is_dir():
-    raise FileNotFoundError(f"GS1 test vectors not found at {TESTDATA}: the shared checkout is missing")
+    raise FileNotFoundError(f"GS1 test vectors not found at {TESTDATA}: is /work/shared missing?")
 
 # A GTIN to put in front of stand-alone date AIs (association_note cases).
 CARRIER_GTIN = "09506000134352"
@@ -38,7 +38,10 @@ CARRIER_GTIN = "09506000134352"
 def load(name: str) -> list[Any]:
     cases = json.loads((TESTDATA / name).read_text(encoding="utf-8"))
     assert isinstance(cases, list) and cases, f"{name} holds no cases"
-    return [pytest.param(case, id=f"{name.split('.')[0]}-{i}-{case['input'][:40]!r}") for i, case in enumerate(cases)]
+    stem = name.removesuffix(".json")
+    return [
+        pytest.param(case, id=f"{stem}-{i}-{case['input'][:40]!r}") for i, case in enumerate(cases)
+    ]
 
 
 def today_for(case: dict[str, Any]) -> dt.date | None:
@@ -64,7 +67,8 @@ def assert_matches(pi: ProductIdentifier, expect: dict[str, Any]) -> None:
     assert (pi.expiry_date.isoformat() if pi.expiry_date else None) == expiry
     if "symbology" in expect:
         assert pi.symbology == expect["symbology"]
-    expected_ais = {ai for ai, key in (("01", "gtin"), ("10", "lot"), ("21", "serial"), ("17", "expiry")) if expect[key]}
+    fields = (("01", "gtin"), ("10", "lot"), ("21", "serial"), ("17", "expiry"))
+    expected_ais = {ai for ai, key in fields if expect[key]}
     for key, value in expect.items():
         if key.startswith("ai_") and key.endswith("_date"):
             ai = key[3:-5]

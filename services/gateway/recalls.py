@@ -1,0 +1,203 @@
+"""Recalls, recall tasks, pack history and the audit chains."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from verinet.common.v1 import common_pb2 as common_pb
+from verinet.errors import InvalidInput
+from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
+from verinet.gateway.clients import CLIENTS
+from verinet.gateway.inputs import json_object, pack_from_json
+from verinet.gateway.lms import caller_message
+from verinet.gateway.routing import route
+from verinet.identifiers import validate_gtin, validate_serial
+from verinet.partners import Partner
+from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
+from verinet.rpc import call
+
+HOLDER_ROLES = ("wholesaler", "dispenser", "manufacturer")
+VIEWER_ROLES = ("admin", "manufacturer", "wholesaler", "dispenser")
+MAX_RECALL_UNITS = 1_000_000
+REPORT_COLUMNS = ("gtin", "serial", "lot", "state", "last_location", "last_partner", "last_seen", "notified_at", "acknowledged_at", "action")
+# Long recalls scan many packs; their RPCs get more time than a verification.
+RECALL_RPC_SECONDS = 120.0
+
+
+def units_from(body: dict[str, Any], name: str = "units") -> list[common_pb.PackIdentifier]:
+    items = body.get(name, [])
+    if not isinstance(items, list):
+        raise InvalidInput(f'Failed to read "{name}": expected a list of units.', code="body.field_type", field=name)
+    if len(items) > MAX_RECALL_UNITS:
+        raise InvalidInput(f'Failed to read "{name}": expected at most {MAX_RECALL_UNITS} units.', code="recall.too_many", field=name)
+    units = []
+    for index, item in enumerate(items):
+        pack = pack_from_json(item, index, need_lot_and_expiry=False)
+        units.append(common_pb.PackIdentifier(gtin=pack.gtin, serial=pack.serial))
+    return units
+
+
+def scope_from(body: dict[str, Any], partner: Partner) -> rs_pb.CreateRecallRequest:
+    gtins = [at_field(validate_gtin, g, f"gtins[{i}]") for i, g in enumerate(string_list(body, "gtins"))]
+    units = units_from(body)
+    for gtin in {*gtins, *(u.gtin for u in units)}:
+        require_own_gtin(partner, gtin)
+    window = body.get("window") or {}
+    if not isinstance(window, dict):
+        raise InvalidInput('Failed to read "window": expected {"start": ..., "end": ...}.', field="window")
+    line = body.get("line", "")
+    if not isinstance(line, str):
+        raise InvalidInput('Failed to read "line": expected a string.', field="line")
+    return rs_pb.CreateRecallRequest(
+        caller=caller_message(partner),
+        gtins=gtins,
+        lots=string_list(body, "lots"),
+        packs=units,
+        line=line,
+        window_start=str(window.get("start", "")),
+        window_end=str(window.get("end", "")),
+        recall_class=str(body.get("class", "")),
+        reason=str(body.get("reason", "")),
+        depth=str(body.get("depth", "retail")),
+        mock=bool(body.get("mock", False)),
+    )
+
+
+@route("POST", "/v1/recalls", roles=("manufacturer",), tag="Recalls", summary="Publish a recall (or a drill with mock: true) by lots, units, or line and time window")
+async def create_recall(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    clients = request.app[CLIENTS]
+    answer = await call(clients.recall_status.CreateRecall, scope_from(body, partner), timeout=RECALL_RPC_SECONDS)
+    return web.Response(status=201, body=answer.recall_json, content_type="application/json")
+
+
+@route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
+async def get_recall(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.GetRecall,
+        rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"]),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(body=answer.recall_json, content_type="application/json")
+
+
+@route("POST", "/v1/recalls/{id}/extend", roles=("manufacturer",), tag="Recalls", summary="Add lots, units, or a line and window to a recall")
+async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.ExtendRecall,
+        rs_pb.ExtendRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], scope=scope_from({"class": "I", "reason": "extend", **body}, partner)),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(body=answer.recall_json, content_type="application/json")
+
+
+@route("POST", "/v1/recalls/{id}/close", roles=("manufacturer",), tag="Recalls", summary="Close a recall; its units stay recalled")
+async def close_recall(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput('Failed to read "reason": expected a non-empty string.', field="reason")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.CloseRecall,
+        rs_pb.CloseRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], reason=reason),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(body=answer.recall_json, content_type="application/json")
+
+
+@route("GET", "/v1/recalls/{id}/report", roles=VIEWER_ROLES, tag="Recalls", summary="One row per unit, as JSON or ?format=csv")
+async def recall_report(request: web.Request, partner: Partner) -> web.Response:
+    output = request.query.get("format", "json")
+    if output not in ("json", "csv"):
+        raise InvalidInput(f"Failed to read format {output!r}: expected json or csv.", field="format")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.GetRecallReport,
+        rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"]),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    if output == "json":
+        return web.Response(body=answer.report_json, content_type="application/json")
+    report = orjson.loads(answer.report_json)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(report["rows"])
+    return web.Response(
+        text=buffer.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{request.match_info["id"]}.csv"'},
+    )
+
+
+@route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Confirm units you hold as quarantined, returned or destroyed")
+async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    units = units_from(body)
+    if not units:
+        raise InvalidInput('Failed to read "units": expected at least one unit.', field="units")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.AcknowledgeRecall,
+        rs_pb.AcknowledgeRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=str(body.get("action", ""))),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    results = [
+        {"index": r.index, "gtin": r.pack.gtin, "serial": r.pack.serial, "ok": r.ok, "code": r.code, "message": r.message}
+        for r in answer.results
+    ]
+    return json_response({"acknowledged": sum(1 for r in results if r["ok"]), "results": results})
+
+
+@route("GET", "/v1/recall-tasks", roles=HOLDER_ROLES, tag="Recalls", summary="Your open recall tasks: units you hold that are not yet acknowledged")
+async def recall_tasks(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    answer = await call(clients.recall_status.ListRecallTasks, rs_pb.ListRecallTasksRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
+    return web.Response(body=answer.json, content_type="application/json")
+
+
+@route("GET", "/v1/packs/{gtin}/{serial}/history", roles=VIEWER_ROLES, tag="Packs", summary="Where a pack was seen (to its manufacturer and partners that handled it)")
+async def pack_history(request: web.Request, partner: Partner) -> web.Response:
+    gtin = validate_gtin(request.match_info["gtin"])
+    serial = validate_serial(request.match_info["serial"])
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.GetPackHistory,
+        rs_pb.GetPackHistoryRequest(caller=caller_message(partner), gtin=gtin, serial=serial),
+        timeout=clients.rpc_timeout,
+    )
+    return web.Response(body=answer.json, content_type="application/json")
+
+
+@route("GET", "/v1/audit", roles=("admin", "manufacturer"), tag="Audit", summary="Entries of an audit chain (?gtin= or ?recall=), newest first")
+async def list_audit(request: web.Request, partner: Partner) -> web.Response:
+    gtin = validate_gtin(request.query["gtin"]) if request.query.get("gtin") else ""
+    try:
+        limit = int(request.query.get("limit", "100"))
+    except ValueError:
+        raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.ListAudit,
+        rs_pb.ListAuditRequest(caller=caller_message(partner), gtin=gtin, recall_id=request.query.get("recall", ""), limit=max(1, min(limit, 10_000))),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(body=answer.json, content_type="application/json")
+
+
+@route("POST", "/v1/audit/verify", roles=("admin",), tag="Audit", summary="Recompute every audit chain and name the first broken link")
+async def verify_audit(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    answer = await call(clients.recall_status.VerifyAudit, rs_pb.VerifyAuditRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
+    return web.Response(body=answer.json, content_type="application/json")
+
+
