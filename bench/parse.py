@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import platform
 import shlex
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, float]] = []
     print(f"verinet.identifiers.parse, {pinning}")
     for label, text in CASES:
-        rate = scans_per_second(lambda text=text: parse(text), args.seconds)
+        rate = scans_per_second(functools.partial(parse, text), args.seconds)
         rows.append((label, rate))
         print(f"  {label:45s} {rate:12,.0f} scans/s")
     baseline = biip_baseline()

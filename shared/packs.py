@@ -5,6 +5,21 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from verinet.errors import InvalidInput
+
+LINE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def validate_line(line: str, field: str = "line") -> str:
+    """A production line id: up to 32 letters, digits, '.', '_' or '-'; empty means unknown."""
+    if line and (len(line) > 32 or not set(line) <= LINE_CHARACTERS):
+        raise InvalidInput(
+            f"Failed to read line {line!r}: expected up to 32 letters, digits, '.', '_' or '-'.",
+            code="line.format",
+            field=field,
+        )
+    return line
+
 
 class PackState(enum.Enum):
     """EU FMD pack states (Delegated Regulation 2016/161), plus the illegitimate flag."""

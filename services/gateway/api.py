@@ -12,7 +12,7 @@ from aiohttp import web
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.inputs import json_object, pack_from_json, packs_body
+from verinet.gateway.inputs import json_object, pack_from_json, packs_body, production_from_json
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import ALL_PARTNER_ROLES, PARTNER_STORE, route
 from verinet.gateway.settings import Settings
@@ -141,14 +141,17 @@ async def commission(request: web.Request, partner: Partner) -> web.Response:
     items, _ = await packs_body(request, settings.max_commission_packs)
     refused: list[dict[str, Any]] = []
     valid: list[tuple[int, common_pb.PackIdentifier]] = []
+    production: dict[int, rs_pb.Production] = {}
     for index, item in enumerate(items):
         try:
             pack = pack_from_json(item, index, need_lot_and_expiry=True)
+            line, commissioned_at = production_from_json(item, index)
         except VerinetError as error:
             refused.append({"index": index, "ok": False, **error.as_dict()})
             continue
         require_own_gtin(partner, pack.gtin, field=f"packs[{index}].gtin")
         valid.append((index, pack))
+        production[index] = rs_pb.Production(line=line, commissioned_at=commissioned_at)
     clients = request.app[CLIENTS]
     stored = unchanged = 0
     caller = caller_message(partner)
@@ -156,7 +159,11 @@ async def commission(request: web.Request, partner: Partner) -> web.Response:
         chunk = valid[start : start + COMMISSION_CHUNK]
         answer = await call(
             clients.recall_status.CommissionPacks,
-            rs_pb.CommissionPacksRequest(caller=caller, packs=[pack for _, pack in chunk]),
+            rs_pb.CommissionPacksRequest(
+                caller=caller,
+                packs=[pack for _, pack in chunk],
+                production=[production[index] for index, _ in chunk],
+            ),
             timeout=max(clients.rpc_timeout, 10.0),
         )
         stored += answer.stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -9,6 +10,7 @@ from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import IdentifierError, InvalidInput, VerinetError
+from verinet.packs import validate_line
 from verinet.identifiers import parse, parse_expiry, validate_gtin, validate_lot, validate_serial
 
 
@@ -125,3 +127,28 @@ def pack_from_json(item: Any, index: int, *, need_lot_and_expiry: bool) -> commo
             error.field = f"{where}.{error.field}" if error.field else where
         raise
     return common_pb.PackIdentifier(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
+
+
+def production_from_json(item: Any, index: int) -> tuple[str, float]:
+    """Optional production context of a commissioned pack: ``line`` and ``commissioned_at``."""
+    if not isinstance(item, dict):
+        return "", 0.0
+    line = item.get("line", "")
+    if not isinstance(line, str):
+        raise InvalidInput(f'Failed to read "line" of pack {index}: expected a string.', code="line.format", field=f"packs[{index}].line")
+    validate_line(line, f"packs[{index}].line")
+    at = item.get("commissioned_at")
+    if at in (None, ""):
+        return line, 0.0
+    try:
+        parsed = dt.datetime.fromisoformat(str(at))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidInput(
+            f'Failed to read "commissioned_at" of pack {index}: expected an RFC 3339 time with an '
+            f"offset such as 2026-11-25T08:00:00Z, got {at!r}.",
+            code="time.format",
+            field=f"packs[{index}].commissioned_at",
+        )
+    return line, parsed.timestamp()

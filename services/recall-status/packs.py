@@ -426,16 +426,6 @@ class PackRepository:
         return [bool(applied) for applied in await pipe.execute()]
 
 
-def require_packs(packs: Sequence[NewPack], limit: int) -> None:
-    if not packs:
-        raise InvalidInput("Failed to commission: expected at least one pack, got none.", field="packs")
-    if len(packs) > limit:
-        raise InvalidInput(
-            f"Failed to commission: expected at most {limit} packs a request, got {len(packs)}.",
-            code="packs.too_many",
-            field="packs",
-        )
-
     async def record_events(self, events: Sequence[PackEventData]) -> int:
         """Last known location and history of each pack; events for unknown packs are kept
         only in their history when the pack exists (checked by the caller)."""
@@ -483,3 +473,14 @@ def require_packs(packs: Sequence[NewPack], limit: int) -> None:
         for gtin, lot in lots:
             pipe.hset(lot_state_key(gtin), lot, PackState.RECALLED.stored)
         await pipe.execute()
+
+
+def require_packs(packs: Sequence[NewPack], limit: int) -> None:
+    if not packs:
+        raise InvalidInput("Failed to commission: expected at least one pack, got none.", field="packs")
+    if len(packs) > limit:
+        raise InvalidInput(
+            f"Failed to commission: expected at most {limit} packs a request, got {len(packs)}.",
+            code="packs.too_many",
+            field="packs",
+        )

@@ -27,7 +27,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
-from verinet.packs import PackState
+from verinet.packs import PackState, validate_line
 from verinet.recall_status.packs import PackRepository, PackValue
 
 CLASSES = ("I", "II", "III")
@@ -35,7 +35,6 @@ DEPTHS = ("wholesale", "retail", "consumer")
 ACTIONS = ("quarantined", "returned", "destroyed")
 UNIT_BUCKETS = 256
 MAX_EXPLICIT_UNITS = 1_000_000
-LINE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 Enqueue = Callable[..., Awaitable[str | None]]
 AuditAppend = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -56,16 +55,6 @@ def partner_units_key(recall_id: str, partner_id: str) -> str:
 
 def partners_key(recall_id: str) -> str:
     return f"rcpartners:{{rc:{recall_id}}}"
-
-
-def validate_line(line: str) -> str:
-    if line and (len(line) > 32 or not set(line) <= LINE_CHARACTERS):
-        raise InvalidInput(
-            f"Failed to read line {line!r}: expected 1 to 32 letters, digits, '.', '_' or '-'.",
-            code="line.format",
-            field="line",
-        )
-    return line
 
 
 def parse_time(value: str, name: str) -> float | None:

@@ -25,7 +25,8 @@ from verinet.recall_status.packs import (
     PackEventData,
     require_packs,
 )
-from verinet.recall_status.recalls import RecallScope, RecallService, parse_time, require_manufacturer, validate_line
+from verinet.packs import validate_line
+from verinet.recall_status.recalls import RecallScope, RecallService, parse_time, require_manufacturer
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import translate_errors

@@ -40,6 +40,7 @@ async def serve(settings: Settings) -> None:
     log.info("verifier listening", extra={"port": handle.port})
 
     async def close_channels() -> None:
+        await servicer.events.close()
         await lookup_channel.close()
         await recall_status_channel.close()
 

@@ -16,6 +16,7 @@ from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import call, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
+from verinet.verifier.events import EventBatcher
 from verinet.verifier.lifecycle import Caller, LastDecommission, Operation
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.verifier.routes import RouteCache
@@ -90,6 +91,14 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self.rpc_timeout = rpc_timeout
         self.now = now
         self.routes: RouteCache[lookup_pb.DirectoryEntry] = RouteCache(self._load_route)
+        self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events)
+
+    async def _send_events(self, events: Sequence[rs_pb.PackEvent]) -> None:
+        await call(
+            self.recall_status.RecordPackEvents,
+            rs_pb.RecordPackEventsRequest(events=events),
+            timeout=self.rpc_timeout,
+        )
 
     async def _load_route(self, gtin: str) -> tuple[lookup_pb.DirectoryEntry | None, float]:
         answer = await call(
@@ -130,6 +139,18 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         now = self.now()
         record = record_from_status(pack.gtin, pack.serial, statuses.statuses[0])
         verdict = lms_verdict(record, pack.lot, pack.expiry, now.date())
+        if record is not None:
+            self.events.add(
+                rs_pb.PackEvent(
+                    gtin=pack.gtin,
+                    serial=pack.serial,
+                    event="verification",
+                    partner_id=request.caller.partner_id,
+                    gln=request.req_gln,
+                    at=now.timestamp(),
+                    detail=request.context,
+                )
+            )
         responder = route.responder_gln or self.responder_gln
         body = lms_body(verdict, responder, request.corr_uuid, now)
         return verifier_pb.VerifyLmsResponse(response=self._signed(body))
@@ -207,6 +228,21 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             return list(answer.applied)
 
         outcomes = await run_operation(operation, questions, actor, now, read, write, target)
+        seen = [
+            rs_pb.PackEvent(
+                gtin=packs[i].gtin,
+                serial=packs[i].serial,
+                event=OPERATION_NAMES[operation],
+                partner_id=actor.partner_id,
+                gln=actor.location_gln,
+                at=now.timestamp(),
+                detail=decision.code,
+            )
+            for i, (decision, stored) in enumerate(outcomes)
+            if stored.record is not None
+        ]
+        if seen:
+            await self._send_events(seen)
         alerts = [
             rs_pb.Alert(
                 pack=packs[i],

@@ -50,9 +50,19 @@ def looks_like_uri(data: str) -> bool:
     return _SCHEME.match(data) is not None
 
 
-def _fail(data: str, reason: str, code: str = "dl.invalid", **details: object) -> IdentifierError:
+def _fail(
+    data: str,
+    reason: str,
+    code: str = "dl.invalid",
+    *,
+    position: int | None = None,
+    ai: str | None = None,
+) -> IdentifierError:
     return IdentifierError(
-        f"Failed to parse {data!r} as GS1 Digital Link: {reason}.", code=code, **details
+        f"Failed to parse {data!r} as GS1 Digital Link: {reason}.",
+        code=code,
+        position=position,
+        ai=ai,
     )
 
 
@@ -234,7 +244,7 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
     if query_at >= 0:
         for param in _PARAM.finditer(data, query_at + 1, end):
             key, _, raw = param.group().partition("=")
-            ai: str | None = None
+            query_ai: str | None = None
             if key.isascii() and key.isdigit():
                 if key not in AI_TABLE:
                     raise IdentifierError(
@@ -244,12 +254,13 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
                         ai=key,
                         position=base + param.start(),
                     )
-                ai = key
+                query_ai = key
             elif key in DL_QUERY_ALPHAS:
-                ai = DL_QUERY_ALPHAS[key]
-            if ai is None:
+                query_ai = DL_QUERY_ALPHAS[key]
+            if query_ai is None:
                 extra[unquote(key)] = unquote(raw)
                 continue
+            ai = query_ai
             value_at = base + param.start() + len(key) + 1
             value = _decode(data, raw, value_at)
             if not value:

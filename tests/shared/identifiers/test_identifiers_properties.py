@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from biip.checksums import gs1_standard_check_digit
+from biip.gs1_messages import GS1Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,3 +204,21 @@ def test_fast_path_never_disagrees_with_the_general_path(text: str, today: dt.da
     fast = _fast_element_string(text, today)
     if fast is not None:
         assert fast == general_path(text, today)
+
+
+# -- agreement with biip -----------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.text("0123456789", min_size=1, max_size=30))
+def test_check_digit_agrees_with_biip(digits: str) -> None:
+    assert check_digit(digits) == gs1_standard_check_digit(digits)
+
+
+@SETTINGS
+@given(identifiers)
+def test_valid_element_string_reads_like_biip_reads_it(ais: dict[str, str]) -> None:
+    fixed = "".join(ai + ais[ai] for ai in ("01", "17") if ai in ais)
+    variable = "\x1d".join(ai + value for ai, value in ais.items() if ai not in ("01", "17"))
+    message = GS1Message.parse(fixed + variable)
+    assert {es.ai.ai: es.value for es in message.element_strings} == parse(fixed + variable).ais

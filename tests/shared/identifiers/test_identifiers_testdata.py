@@ -84,9 +84,10 @@ def assert_matches(pi: ProductIdentifier, expect: dict[str, Any]) -> None:
 
 
 def with_carrier_gtin(case: dict[str, Any]) -> str:
+    text: str = case["input"]
     if case["input_format"] == "hri":
-        return f"(01){CARRIER_GTIN}" + case["input"]
-    return "01" + CARRIER_GTIN + case["input"]
+        return f"(01){CARRIER_GTIN}{text}"
+    return f"01{CARRIER_GTIN}{text}"
 
 
 @pytest.mark.parametrize("case", load("element_strings.json") + load("digital_link.json"))

@@ -1,0 +1,265 @@
+"""Recalls at unit precision, reproducing the field case: one line, one day, exactly its units."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import datetime as dt
+import io
+import zlib
+from typing import Any
+
+import pytest
+import redis
+
+from verinet.network import with_check_digit
+
+LINES = 5
+DAYS = 3
+PACKS_PER_LINE_DAY = 200  # 3,000 packs here; bench/recall runs the 100,000-pack case
+PHARMACIES = 10
+WHOLESALERS = 3
+DAY0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+EXPIRY = "301231"
+
+
+def lot_of(day: int) -> str:
+    return f"LOT-D{day}"
+
+
+@pytest.fixture(scope="module")
+def field_case(network: Any) -> dict[str, Any]:
+    manufacturer, mclient = network.add_partner(["manufacturer"])
+    prefix = manufacturer["company_prefixes"][0]
+    gtin = with_check_digit("0" + prefix + "5".rjust(12 - len(prefix), "0"))
+    assert mclient.put(f"/v1/products/{gtin}", json={"name": "Recall case"}).status_code == 201
+    packs = []
+    for line in range(1, LINES + 1):
+        for day in range(DAYS):
+            for n in range(PACKS_PER_LINE_DAY):
+                at = DAY0 + dt.timedelta(days=day, hours=6, seconds=n * 30)
+                packs.append(
+                    {
+                        "gtin": gtin,
+                        "serial": f"S{line}{day}{n:05d}",
+                        "lot": lot_of(day),
+                        "expiry": EXPIRY,
+                        "line": f"L{line}",
+                        "commissioned_at": at.isoformat(),
+                    }
+                )
+    answer = mclient.post("/v1/packs/commission", json={"packs": packs})
+    assert answer.status_code == 200 and answer.json()["stored"] == len(packs), answer.text
+    holders = [network.add_partner(["dispenser"]) for _ in range(PHARMACIES)]
+    holders += [network.add_partner(["wholesaler"]) for _ in range(WHOLESALERS)]
+    holder_of: dict[str, int] = {}
+    batches: dict[int, list[dict[str, str]]] = collections.defaultdict(list)
+    for p in packs:
+        slot = zlib.crc32(p["serial"].encode()) % (len(holders) + 2)
+        if slot < len(holders):  # the rest stay at the manufacturer, not yet shipped
+            holder_of[p["serial"]] = slot
+            batches[slot].append({k: p[k] for k in ("gtin", "serial", "lot", "expiry")})
+    for slot, batch in batches.items():
+        for start in range(0, len(batch), 1000):
+            body = holders[slot][1].post("/v1/packs/verify", json={"packs": batch[start : start + 1000]})
+            assert body.status_code == 200, body.text
+    return {
+        "gtin": gtin,
+        "manufacturer": mclient,
+        "manufacturer_info": manufacturer,
+        "packs": packs,
+        "holders": holders,
+        "holder_of": holder_of,
+    }
+
+
+def in_line3_day2(pack: dict[str, Any]) -> bool:
+    return pack["line"] == "L3" and pack["lot"] == lot_of(1)
+
+
+def publish(case: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    body = {
+        "gtins": [case["gtin"]],
+        "line": "L3",
+        "window": {"start": (DAY0 + dt.timedelta(days=1)).isoformat(), "end": (DAY0 + dt.timedelta(days=2)).isoformat()},
+        "class": "I",
+        "reason": "Contamination traced to line 3",
+        "depth": "retail",
+        **extra,
+    }
+    answer = case["manufacturer"].post("/v1/recalls", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+@pytest.fixture(scope="module")
+def recall(field_case: dict[str, Any]) -> dict[str, Any]:
+    return publish(field_case)
+
+
+def lms_data(case: dict[str, Any], serial: str, lot: str) -> dict[str, Any]:
+    holder, client = case["holders"][0]
+    answer = client.get(
+        f"/verify/gtin/{case['gtin']}/lot/{lot}/ser/{serial}",
+        params={"exp": EXPIRY, "linkType": "verificationService", "reqGLN": holder["glns"][0]},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]
+
+
+def test_a_recall_of_one_line_on_one_day_targets_exactly_its_units(field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    expected = [p for p in field_case["packs"] if in_line3_day2(p)]
+    assert recall["units"] == len(expected) == PACKS_PER_LINE_DAY
+    shipped = [p for p in expected if p["serial"] in field_case["holder_of"]]
+    assert recall["units_not_yet_shipped"] == len(expected) - len(shipped)
+    by_gln = collections.Counter(field_case["holders"][field_case["holder_of"][p["serial"]]][0]["glns"][0] for p in shipped)
+    assert {entry["gln"]: entry["units"] for entry in recall["units_by_location"]} == dict(by_gln)
+
+
+def test_recalled_and_untouched_units_of_the_same_lot_answer_differently(field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    recalled = next(p for p in field_case["packs"] if in_line3_day2(p))
+    same_lot_other_line = next(p for p in field_case["packs"] if p["lot"] == lot_of(1) and p["line"] == "L2")
+    assert lms_data(field_case, recalled["serial"], recalled["lot"]) == {"verified": True, "additionalInfo": "Recalled"}
+    assert lms_data(field_case, same_lot_other_line["serial"], same_lot_other_line["lot"]) == {"verified": True}
+    holder, client = field_case["holders"][1]
+    fmd = client.post("/v1/packs/decommission", json={"packs": [{k: recalled[k] for k in ("gtin", "serial", "lot", "expiry")}], "state": "destroyed"}).json()
+    assert (fmd["results"][0]["ok"], fmd["results"][0]["code"]) == (False, "NMVS_NC_PCK_30")
+
+
+def test_holders_see_their_units_as_tasks_and_acknowledgements_drive_effectiveness(field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    units_of: dict[int, list[dict[str, Any]]] = collections.defaultdict(list)
+    for p in field_case["packs"]:
+        if in_line3_day2(p) and p["serial"] in field_case["holder_of"]:
+            units_of[field_case["holder_of"][p["serial"]]].append(p)
+    acknowledging = sorted(units_of)[: len(units_of) // 2]
+    acknowledged = 0
+    for slot in acknowledging:
+        holder, client = field_case["holders"][slot]
+        tasks = client.get("/v1/recall-tasks").json()["tasks"]
+        task = next(t for t in tasks if t["recall"]["id"] == recall["id"])
+        assert sorted(u["serial"] for u in task["units_open"]) == sorted(p["serial"] for p in units_of[slot])
+        answer = client.post(
+            f"/v1/recalls/{recall['id']}/acknowledgements",
+            json={"units": [{"gtin": p["gtin"], "serial": p["serial"]} for p in units_of[slot]], "action": "quarantined"},
+        )
+        assert answer.status_code == 200
+        assert answer.json()["acknowledged"] == len(units_of[slot])
+        acknowledged += len(units_of[slot])
+        assert not [t for t in client.get("/v1/recall-tasks").json()["tasks"] if t["recall"]["id"] == recall["id"]]
+    state = field_case["manufacturer"].get(f"/v1/recalls/{recall['id']}").json()
+    assert state["acknowledged"] == acknowledged
+    assert state["located"] == sum(len(u) for u in units_of.values())
+    assert state["effectiveness"][-1]["acknowledged"] == round(acknowledged / recall["units"], 4)
+
+
+def test_a_partner_cannot_acknowledge_units_it_does_not_hold(network: Any, field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    in_scope = [p for p in field_case["packs"] if in_line3_day2(p) and p["serial"] in field_case["holder_of"]]
+    mine, foreign = in_scope[0], next(p for p in in_scope if field_case["holder_of"][p["serial"]] != field_case["holder_of"][in_scope[0]["serial"]])
+    _, client = field_case["holders"][field_case["holder_of"][mine["serial"]]]
+    answer = client.post(
+        f"/v1/recalls/{recall['id']}/acknowledgements",
+        json={"units": [{"gtin": foreign["gtin"], "serial": foreign["serial"]}], "action": "returned"},
+    )
+    assert answer.status_code == 200
+    assert (answer.json()["acknowledged"], answer.json()["results"][0]["code"]) == (0, "recall.not_holder")
+    _, uninvolved = network.add_partner(["dispenser"])
+    refused = uninvolved.post(
+        f"/v1/recalls/{recall['id']}/acknowledgements",
+        json={"units": [{"gtin": mine["gtin"], "serial": mine["serial"]}], "action": "returned"},
+    )
+    assert refused.status_code == 404
+
+
+def test_the_csv_report_has_one_row_per_unit_matching_the_json(field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    report = field_case["manufacturer"].get(f"/v1/recalls/{recall['id']}/report").json()
+    as_csv = field_case["manufacturer"].get(f"/v1/recalls/{recall['id']}/report", params={"format": "csv"})
+    assert as_csv.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert len(rows) == len(report["rows"]) == recall["units"]
+    assert rows == [{k: str(v) for k, v in row.items()} for row in report["rows"]]
+    assert {r["state"] for r in rows} == {"recalled"}
+    acked = [r for r in rows if r["acknowledged_at"]]
+    assert acked and all(r["action"] == "quarantined" for r in acked)
+    for row in rows:
+        holder = field_case["holder_of"].get(row["serial"])
+        expected_gln = field_case["holders"][holder][0]["glns"][0] if holder is not None else ""
+        assert row["last_location"] == expected_gln
+
+
+def test_a_drill_changes_no_pack_and_reports_its_timings(field_case: dict[str, Any]) -> None:
+    drill = publish(field_case, line="L1", mock=True)
+    assert drill["mock"] is True and drill["units"] == PACKS_PER_LINE_DAY
+    unit = next(p for p in field_case["packs"] if p["line"] == "L1" and p["lot"] == lot_of(1))
+    assert lms_data(field_case, unit["serial"], unit["lot"]) == {"verified": True}
+    state = field_case["manufacturer"].get(f"/v1/recalls/{drill['id']}").json()
+    assert state["drill"]["seconds_to_scope"] is not None and state["drill"]["seconds_to_scope"] >= 0
+    report = field_case["manufacturer"].get(f"/v1/recalls/{drill['id']}/report").json()
+    assert {row["state"] for row in report["rows"]} == {"active"}
+
+
+def test_only_the_owning_manufacturer_may_recall_and_others_cannot_read_it(network: Any, field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    _, other_manufacturer = network.add_partner(["manufacturer"])
+    body = {"gtins": [field_case["gtin"]], "lots": ["LOT-D0"], "class": "II", "reason": "x"}
+    assert other_manufacturer.post("/v1/recalls", json=body).status_code == 403
+    _, pharmacy = field_case["holders"][0]
+    assert pharmacy.post("/v1/recalls", json=body).status_code == 403
+    assert network.admin.post("/v1/recalls", json=body).status_code == 403
+    assert other_manufacturer.get(f"/v1/recalls/{recall['id']}").status_code == 404
+    _, uninvolved = network.add_partner(["dispenser"])
+    assert uninvolved.get(f"/v1/recalls/{recall['id']}").status_code == 404
+
+
+def test_a_recall_without_a_scope_is_refused_precisely(field_case: dict[str, Any]) -> None:
+    answer = field_case["manufacturer"].post("/v1/recalls", json={"gtins": [field_case["gtin"]], "class": "I", "reason": "x"})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "recall.scope"
+    answer = field_case["manufacturer"].post("/v1/recalls", json={"gtins": [field_case["gtin"]], "lots": ["X"], "class": "IV", "reason": "x"})
+    assert answer.json()["code"] == "recall.class"
+
+
+def test_a_lot_recall_is_a_single_write_and_covers_every_pack_of_the_lot(network: Any, field_case: dict[str, Any]) -> None:
+    client = redis.Redis.from_url(network.network.redis_url)
+    before = client.info("commandstats")
+    recall = field_case["manufacturer"].post(
+        "/v1/recalls", json={"gtins": [field_case["gtin"]], "lots": [lot_of(2)], "class": "II", "reason": "stability"}
+    ).json()
+    after = client.info("commandstats")
+    assert recall["units"] == LINES * PACKS_PER_LINE_DAY
+    hset_calls = after["cmdstat_hset"]["calls"] - before["cmdstat_hset"]["calls"]
+    assert hset_calls < 10, "a lot recall must not write per pack"
+    unit = next(p for p in field_case["packs"] if p["lot"] == lot_of(2))
+    assert lms_data(field_case, unit["serial"], unit["lot"])["additionalInfo"] == "Recalled"
+
+
+def test_pack_history_shows_commissioning_and_handling_to_the_right_partners(network: Any, field_case: dict[str, Any]) -> None:
+    serial, slot = next(iter(field_case["holder_of"].items()))
+    holder, client = field_case["holders"][slot]
+    history = client.get(f"/v1/packs/{field_case['gtin']}/{serial}/history")
+    assert history.status_code == 200
+    events = history.json()["events"]
+    assert events[0]["event"] == "commissioning" and "line" in events[0]["detail"]
+    assert any(e["partner"] == holder["id"] and e["gln"] == holder["glns"][0] for e in events)
+    assert field_case["manufacturer"].get(f"/v1/packs/{field_case['gtin']}/{serial}/history").status_code == 200
+    other_slot = (slot + 1) % len(field_case["holders"])
+    assert field_case["holders"][other_slot][1].get(f"/v1/packs/{field_case['gtin']}/{serial}/history").status_code == 404
+
+
+def test_tampering_with_one_audit_entry_is_detected(network: Any, field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    admin = network.admin
+    assert admin.post("/v1/audit/verify").json()["ok"] is True
+    entries = field_case["manufacturer"].get("/v1/audit", params={"recall": recall["id"]}).json()["entries"]
+    assert entries and entries[-1]["action"] == "recall.published"
+    client = redis.Redis.from_url(network.network.redis_url)
+    key = f"audit:{{rc:{recall['id']}}}"
+    stored = client.xrange(key)
+    tampered_id = stored[0][0]
+    client.delete(key)
+    for entry_id, fields in stored:
+        if entry_id == tampered_id:
+            fields = {**fields, b"entry": fields[b"entry"].replace(b'"class":"I"', b'"class":"III"')}
+        client.xadd(key, fields, id=entry_id)
+    verdict = admin.post("/v1/audit/verify").json()
+    assert verdict["ok"] is False
+    broken = [c for c in verdict["broken"] if c["chain"] == key]
+    assert broken and broken[0]["first_broken_entry"] == tampered_id.decode()
+    assert field_case["manufacturer"].post("/v1/audit/verify").status_code == 403
