@@ -39,7 +39,7 @@ CASES = [
         "element string + NHRN (714), general path",
         f"]d201{GTIN}1726123110ABC123\x1d21SN0001A2B3C4D5\x1d7141234567",
     ),
-    ("element string, GS spelled <GS>", f"01{GTIN}1726123110ABC123<GS>21SN0001A2B3C4D5"),
+    ("element string, GS spelled `<GS>`", f"01{GTIN}1726123110ABC123<GS>21SN0001A2B3C4D5"),
     ("HRI", f"(01){GTIN}(17)261231(10)ABC123(21)SN0001A2B3C4D5"),
     ("Digital Link, numeric", f"https://id.gs1.org/01/{GTIN}/10/ABC123/21/SN0001A2B3C4D5?17=261231"),
     (

@@ -117,6 +117,17 @@ def cmd_partners_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    verdict = _call(args, "POST", "/v1/audit/verify")
+    if verdict["ok"]:
+        print(f"OK: {verdict['chains']} chains, {verdict['entries_checked']} entries, every link holds.")
+        return 0
+    for chain in verdict["broken"]:
+        where = chain["first_broken_entry"] or "(end of chain)"
+        print(f"BROKEN: {chain['chain']} at entry {where}: {chain['problem']}")
+    return 1
+
+
 def unescape_scan(text: str) -> str:
     """GS may be typed as \\x1d, <GS> or {GS} on a command line."""
     for spelled in ("\\x1d", "\\x1D", "<GS>", "{GS}", "\\u001d"):
@@ -160,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = psub.add_parser("revoke", help="revoke a partner's token")
     revoke.add_argument("id")
     revoke.set_defaults(func=cmd_partners_revoke)
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit chains (admin)")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="recompute every chain; name the first broken link").set_defaults(func=cmd_audit_verify)
 
     parse = sub.add_parser("parse", help="parse a scan, HRI text or Digital Link")
     parse.add_argument("data", help="GS may be typed as \\x1d or <GS>")

@@ -737,6 +737,12 @@ class DeliveryWorker:
                 count=free,
                 block=max(1, int(self.settings.poll_interval * 1000)),
             )
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            log.warning("The stream %s or its group was removed; creating them again", NOTIFY_STREAM)
+            await self.ensure_group(self.redis)
+            return 0.0
         finally:
             self._reserved -= free
         for _, entries in replies or []:

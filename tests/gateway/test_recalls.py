@@ -6,6 +6,9 @@ import collections
 import csv
 import datetime as dt
 import io
+import os
+import subprocess
+import sys
 import zlib
 from typing import Any
 
@@ -263,3 +266,8 @@ def test_tampering_with_one_audit_entry_is_detected(network: Any, field_case: di
     broken = [c for c in verdict["broken"] if c["chain"] == key]
     assert broken and broken[0]["first_broken_entry"] == tampered_id.decode()
     assert field_case["manufacturer"].post("/v1/audit/verify").status_code == 403
+    env = {**os.environ, "VERINET_URL": network.url, "VERINET_TOKEN": network.network.info["admin_token"]}
+    cli = subprocess.run([sys.executable, "-m", "verinet.cli", "audit", "verify"], env=env, capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 1, cli.stdout + cli.stderr
+    assert f"BROKEN: {key} at entry {tampered_id.decode()}" in cli.stdout
+
