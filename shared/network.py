@@ -145,6 +145,8 @@ class Network:
                 SIGNING_KEY_DIR=str(self.key_dir),
             )
             del env["REDIS_URL"]  # the verifier holds the key, not the data
+        if name == "recall-status":
+            env.update(VERIFIER_ADDR=addr["verifier"])  # webhook deliveries are signed there
         if name == "gateway":
             env.update(
                 VERIFIER_ADDR=addr["verifier"],

@@ -1,4 +1,9 @@
-"""Runs the recall-status service: ``python -m verinet.recall_status``."""
+"""Runs the recall-status service: ``python -m verinet.recall_status``.
+
+Besides the gRPC server it runs the webhook delivery worker as a background task; on SIGTERM
+the server drains first, then the worker finishes the deliveries in flight (within the grace
+period) and leaves anything else in the stream for another replica.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +15,57 @@ from prometheus_client import start_http_server
 
 from verinet import logs
 from verinet.recall_status.alerts import AlertStore
+from verinet.recall_status.notifications import (
+    DeliveryWorker,
+    Notifier,
+    Sign,
+    SubscriptionStore,
+)
 from verinet.recall_status.packs import PackRepository
 from verinet.recall_status.servicer import RecallStatusServicer
 from verinet.recall_status.settings import Settings
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import install_event_loop_policy, run_until_signalled, start_server
+from verinet.rpc import call, channel, install_event_loop_policy, run_until_signalled, start_server
 from verinet.store import connect
+from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
 log = logging.getLogger("verinet.recall_status")
+
+
+def verifier_signer(stub: verifier_grpc.VerifierServiceStub, timeout: float) -> Sign:
+    """Signs webhook requests with the network key, which only the verifier holds."""
+
+    async def sign(method: str, url: str, body: bytes) -> dict[str, str]:
+        answer = await call(
+            stub.SignRequest,
+            verifier_pb.SignRequestRequest(
+                method=method, url=url, body=body, content_type="application/json"
+            ),
+            timeout=timeout,
+        )
+        return dict(answer.headers)
+
+    return sign
 
 
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
     await redis.ping()
+    verifier_channel = channel(settings.verifier_addr)
+    subscriptions = SubscriptionStore(redis)
+    notifier = Notifier(redis, subscriptions)
+    worker = DeliveryWorker(
+        redis,
+        verifier_signer(verifier_grpc.VerifierServiceStub(verifier_channel), settings.rpc_timeout),
+        settings.notify,
+    )
     servicer = RecallStatusServicer(
-        PackRepository(redis), AlertStore(redis), settings.max_packs_per_request
+        PackRepository(redis),
+        AlertStore(redis),
+        settings.max_packs_per_request,
+        notifier=notifier,
+        subscriptions=subscriptions,
     )
     handle = await start_server(
         "verinet.recall_status.v1.RecallStatusService",
@@ -32,8 +73,15 @@ async def serve(settings: Settings) -> None:
         settings.port,
         settings.bind_host,
     )
+    await worker.start()
     log.info("recall-status listening", extra={"port": handle.port})
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=redis.aclose)
+
+    async def stop() -> None:
+        await worker.drain(settings.shutdown_grace)
+        await verifier_channel.close()
+        await redis.aclose()
+
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop)
 
 
 def main() -> None:

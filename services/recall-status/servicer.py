@@ -14,6 +14,7 @@ from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetE
 from verinet.packs import PackState
 from verinet.recall_status import audit
 from verinet.recall_status.alerts import Alert, AlertStore
+from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.notification_rpcs import NotificationRpcs
 from verinet.recall_status.packs import (
     DecommissionRecord,
@@ -98,7 +99,7 @@ def alert_message(alert: Alert) -> rs_pb.Alert:
     )
 
 
-class RecallStatusServicer(NotificationRpcs, rs_grpc.RecallStatusServiceServicer):
+class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusServiceServicer):
     def __init__(
         self,
         repository: PackRepository,

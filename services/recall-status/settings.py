@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from verinet.config import Env
+from verinet.errors import ConfigError
+from verinet.recall_status.notifications import DeliverySettings
 
 
 @dataclass(frozen=True)
@@ -18,17 +20,53 @@ class Settings:
     shutdown_grace: float
     max_packs_per_request: int
     log_level: str
+    verifier_addr: str
+    rpc_timeout: float
+    notify: DeliverySettings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         env = Env(environ)
+        redis_timeout = env.float("REDIS_TIMEOUT_SECONDS", 2.0)
+        rpc_timeout = env.float("RPC_TIMEOUT_SECONDS", 0.8, minimum=0.01)
+        notify = DeliverySettings(
+            backoff_base=env.float("NOTIFY_BACKOFF_BASE_SECONDS", 5.0, minimum=0.001),
+            backoff_max=env.float("NOTIFY_BACKOFF_MAX_SECONDS", 3600.0, minimum=0.001),
+            max_attempts=env.int("NOTIFY_MAX_ATTEMPTS", 15, minimum=1),
+            delivery_timeout=env.float("NOTIFY_DELIVERY_TIMEOUT_SECONDS", 10.0, minimum=0.01),
+            sign_timeout=rpc_timeout,
+            concurrency=env.int("NOTIFY_CONCURRENCY", 32, minimum=1),
+            claim_idle=env.float("NOTIFY_CLAIM_IDLE_SECONDS", 60.0, minimum=0.01),
+            poll_interval=env.float("NOTIFY_POLL_SECONDS", 1.0, minimum=0.01),
+        )
+        if notify.backoff_max < notify.backoff_base:
+            raise ConfigError(
+                f"Failed to read NOTIFY_BACKOFF_MAX_SECONDS={notify.backoff_max:g}: expected at "
+                f"least NOTIFY_BACKOFF_BASE_SECONDS ({notify.backoff_base:g})."
+            )
+        if notify.claim_idle <= notify.delivery_timeout + rpc_timeout:
+            raise ConfigError(
+                f"Failed to read NOTIFY_CLAIM_IDLE_SECONDS={notify.claim_idle:g}: expected more "
+                f"than NOTIFY_DELIVERY_TIMEOUT_SECONDS + RPC_TIMEOUT_SECONDS "
+                f"({notify.delivery_timeout + rpc_timeout:g}), or live deliveries are taken over "
+                f"and sent twice; for example NOTIFY_CLAIM_IDLE_SECONDS=60"
+            )
+        if notify.poll_interval >= redis_timeout:
+            raise ConfigError(
+                f"Failed to read NOTIFY_POLL_SECONDS={notify.poll_interval:g}: expected less than "
+                f"REDIS_TIMEOUT_SECONDS ({redis_timeout:g}), which bounds the blocking read; "
+                f"for example NOTIFY_POLL_SECONDS=1"
+            )
         return cls(
             port=env.int("PORT", 50053, maximum=65535),
             bind_host=env.str("BIND_HOST", "0.0.0.0"),
             metrics_port=env.int("METRICS_PORT", 0, maximum=65535),
             redis_url=env.str("REDIS_URL", example="redis://127.0.0.1:6379/0"),
-            redis_timeout=env.float("REDIS_TIMEOUT_SECONDS", 2.0),
+            redis_timeout=redis_timeout,
             shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
             max_packs_per_request=env.int("MAX_PACKS_PER_REQUEST", 10_000, minimum=1),
             log_level=env.str("LOG_LEVEL", "INFO"),
+            verifier_addr=env.str("VERIFIER_ADDR", example="verifier:50051"),
+            rpc_timeout=rpc_timeout,
+            notify=notify,
         )
