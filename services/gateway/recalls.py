@@ -76,6 +76,18 @@ async def create_recall(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(status=201, body=answer.recall_json, content_type="application/json")
 
 
+@route("POST", "/v1/recalls/preview", roles=("manufacturer",), tag="Recalls", summary="The scope a recall would have (units, by location, not yet shipped); writes nothing")
+async def preview_recall(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.PreviewRecall,
+        scope_from({"class": "I", "reason": "preview", **body}, partner),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(body=answer.json, content_type="application/json")
+
+
 @route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
 async def get_recall(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]

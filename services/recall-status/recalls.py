@@ -211,6 +211,13 @@ class RecallService:
                 )
         return found, unknown
 
+    async def preview(self, owner: str, is_admin: bool, scope: RecallScope) -> dict[str, Any]:
+        """What ``create`` would scope, with nothing written."""
+        scope.validate()
+        await self._require_owner(scope, owner, is_admin)
+        units, unknown = await self._collect_units(scope)
+        return {"preview": True, **self.scope_summary(units), "unknown_units": unknown[:1000]}
+
     async def create(
         self,
         owner: str,

@@ -359,6 +359,17 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
+    async def PreviewRecall(
+        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.JsonResponse:
+        require_manufacturer(request.caller.roles)
+        return self._json(
+            await self.recalls.preview(
+                request.caller.partner_id, "admin" in request.caller.roles, self._scope(request)
+            )
+        )
+
+    @translate_errors
     async def GetRecall(
         self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext
     ) -> rs_pb.GetRecallResponse:

@@ -100,6 +100,19 @@ def recall(field_case: dict[str, Any]) -> dict[str, Any]:
     return publish(field_case)
 
 
+def test_a_preview_shows_the_scope_and_writes_nothing(field_case: dict[str, Any]) -> None:
+    body = {
+        "gtins": [field_case["gtin"]],
+        "line": "L4",
+        "window": {"start": DAY0.isoformat(), "end": (DAY0 + dt.timedelta(days=1)).isoformat()},
+    }
+    preview = field_case["manufacturer"].post("/v1/recalls/preview", json=body)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["units"] == PACKS_PER_LINE_DAY
+    unit = next(p for p in field_case["packs"] if p["line"] == "L4" and p["lot"] == lot_of(0))
+    assert lms_data(field_case, unit["serial"], unit["lot"]) == {"verified": True}
+
+
 def lms_data(case: dict[str, Any], serial: str, lot: str) -> dict[str, Any]:
     holder, client = case["holders"][0]
     answer = client.get(

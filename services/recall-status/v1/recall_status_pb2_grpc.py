@@ -95,6 +95,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallResponse.FromString,
                 _registered_method=True)
+        self.PreviewRecall = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/PreviewRecall',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
         self.GetRecall = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetRecall',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
@@ -235,6 +240,13 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewRecall(self, request, context):
+        """The scope a recall would have (units, by location), without writing anything.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRecall(self, request, context):
         """Reads a recall and its effectiveness figures.
         """
@@ -367,6 +379,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.CreateRecall,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallResponse.SerializeToString,
+            ),
+            'PreviewRecall': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewRecall,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
             ),
             'GetRecall': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRecall,
@@ -744,6 +761,33 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/CreateRecall',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewRecall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/PreviewRecall',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
             options,
             channel_credentials,
             insecure,
