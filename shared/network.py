@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -86,7 +87,8 @@ class Network:
 
     @property
     def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['gateway']}"
+        scheme = "https" if self.extra_env.get("TLS_CERT_FILE") else "http"
+        return f"{scheme}://127.0.0.1:{self.ports['gateway']}"
 
     @property
     def network_file(self) -> Path:
@@ -178,7 +180,7 @@ class Network:
                         f"{name} exited with code {process.returncode}; see {self.log_dir / (name + '.log')}"
                     )
             try:
-                with urllib.request.urlopen(self.gateway_url + "/readyz", timeout=2) as answer:
+                with urllib.request.urlopen(self.gateway_url + "/readyz", timeout=2, context=self.tls_client_context()) as answer:
                     if answer.status == 200:
                         return
             except urllib.error.HTTPError as error:
@@ -187,6 +189,12 @@ class Network:
                 last = str(error)
             time.sleep(0.1)
         raise Unavailable(f"The network was not ready within {timeout}s: {last}")
+
+    def tls_client_context(self) -> ssl.SSLContext | None:
+        """Trusts the gateway's own certificate when TLS is on (a CA file in TLS_CA_FILE)."""
+        if not self.extra_env.get("TLS_CERT_FILE"):
+            return None
+        return ssl.create_default_context(cafile=self.extra_env.get("TLS_CA_FILE") or None)
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM each service (gateway first), wait for each to drain, then stop Redis."""
@@ -238,7 +246,7 @@ class Network:
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(req, timeout=60) as answer:
+            with urllib.request.urlopen(req, timeout=60, context=self.tls_client_context()) as answer:
                 raw = answer.read()
                 return answer.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as error:

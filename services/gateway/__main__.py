@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import ssl
 
 from aiohttp import web
 
 from verinet import logs
+from verinet.errors import ConfigError
 from verinet.gateway.app import create_app
 from verinet.gateway.settings import Settings
 from verinet.rpc import install_event_loop_policy
@@ -25,7 +27,20 @@ def main() -> None:
         shutdown_timeout=settings.shutdown_grace,
         access_log=None,
         print=None,
+        ssl_context=tls_context(settings),
     )
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """HTTPS when a certificate and key are configured (TLS 1.2 or later)."""
+    if not settings.tls_cert_file and not settings.tls_key_file:
+        return None
+    if not (settings.tls_cert_file and settings.tls_key_file):
+        raise ConfigError("Set both TLS_CERT_FILE and TLS_KEY_FILE, e.g. TLS_CERT_FILE=/tls/tls.crt TLS_KEY_FILE=/tls/tls.key")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    return context
 
 
 if __name__ == "__main__":

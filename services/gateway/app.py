@@ -6,14 +6,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from prometheus_client import Counter
 
 from verinet.gateway import api, epcis, lms, packs, recalls, subscriptions, system  # noqa: F401 - modules declare their routes
 from verinet.gateway.api import SETTINGS
 from verinet.gateway.clients import clients_context
 from verinet.gateway.problems import problem
-from verinet.gateway.routing import ROUTES
+from verinet.gateway.limits import Limits
+from verinet.gateway.routing import LIMITS, ROUTES
 from verinet.gateway.settings import Settings
 from verinet.gateway.system import DRAINING, JWKS_CACHE
+
+
+OVERLOAD_REFUSALS = Counter("verinet_http_overload_refusals_total", "Requests refused by the overload guard")
 
 
 @web.middleware
@@ -35,8 +40,40 @@ async def problem_for_http_errors(
         return response
 
 
+def overload_guard(max_in_flight: int) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Past ``max_in_flight`` requests in progress, answer 503 at once instead of queueing."""
+    in_flight = 0
+
+    @web.middleware
+    async def guard(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        nonlocal in_flight
+        if in_flight >= max_in_flight and request.path not in ("/healthz", "/readyz", "/metrics"):
+            OVERLOAD_REFUSALS.inc()
+            response = problem(503, "overloaded", "The gateway is at capacity; retry shortly.")
+            response.headers["Retry-After"] = "1"
+            return response
+        in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            in_flight -= 1
+
+    return guard
+
+
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[problem_for_http_errors])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[overload_guard(settings.max_in_flight), problem_for_http_errors],
+    )
+    app[LIMITS] = Limits(
+        rate_per_second=settings.rate_limit_per_second,
+        burst=settings.rate_limit_burst,
+        concurrency=settings.partner_concurrency,
+        auth_failures_per_minute=settings.auth_failures_per_minute,
+    )
     app[SETTINGS] = settings
     app[DRAINING] = asyncio.Event()
     app[JWKS_CACHE] = {}

@@ -44,6 +44,15 @@ def status_for(error: VerinetError) -> int:
     return HTTP_STATUS_BY_KIND[error.kind]
 
 
+def _headers(status: int, retry_after: object) -> dict[str, str] | None:
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="verinet"'
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return headers or None
+
+
 def problem(status: int, code: str, detail: str, **members: Any) -> web.Response:
     body: dict[str, Any] = {
         "type": f"https://verinet.dev/problems/{code}",
@@ -53,7 +62,7 @@ def problem(status: int, code: str, detail: str, **members: Any) -> web.Response
         "code": code,
     }
     body.update({k: v for k, v in members.items() if v is not None})
-    headers = {"WWW-Authenticate": 'Bearer realm="verinet"'} if status == 401 else None
+    headers = _headers(status, members.get("retry_after"))
     return web.Response(
         status=status,
         body=orjson.dumps(body),
@@ -72,5 +81,5 @@ def problem_from_error(error: VerinetError) -> web.Response:
 def lms_error(error: VerinetError) -> web.Response:
     """LMS carries JSON only with 200: errors are plain text with the precise reason."""
     status = status_for(error)
-    headers = {"WWW-Authenticate": 'Bearer realm="verinet"'} if status == 401 else None
+    headers = _headers(status, error.details.get("retry_after"))
     return web.Response(status=status, text=error.message + "\n", headers=headers)

@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import Counter, Histogram
 
 from verinet.errors import Forbidden, Unauthenticated, VerinetError
+from verinet.gateway.limits import Limits
 from verinet.gateway.problems import lms_error, problem, problem_from_error
 from verinet.partners import Partner, PartnerStore
 
@@ -26,6 +27,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AuthedHandler = Callable[[web.Request, Partner], Awaitable[web.StreamResponse]]
 
 PARTNER_STORE = web.AppKey("partner_store", PartnerStore)
+LIMITS = web.AppKey("limits", Limits)
 
 HTTP_SECONDS = Histogram(
     "verinet_http_request_seconds",
@@ -68,6 +70,20 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
+async def authenticate(request: web.Request) -> Partner:
+    """The partner behind the bearer token. Failures are counted per address and, past the
+    allowance, answered 429: probing slows down, while valid tokens behind the same address
+    (a pharmacy chain's NAT) keep working."""
+    limits = request.app[LIMITS]
+    client = request.remote or "unknown"
+    try:
+        return await request.app[PARTNER_STORE].authenticate(bearer_token(request))
+    except Unauthenticated:
+        limits.check_auth_allowed(client)
+        limits.auth_failed(client)
+        raise
+
+
 def route(
     method: str,
     path: str,
@@ -88,17 +104,23 @@ def route(
             started = time.perf_counter()
             status = 500
             try:
-                partner: Partner | None = None
-                if roles:
-                    token = bearer_token(request)
-                    partner = await request.app[PARTNER_STORE].authenticate(token)
-                    if not partner.has_role(*roles):
-                        raise Forbidden(
-                            f"This route needs one of the roles {', '.join(roles)}; "
-                            f"the partner has {', '.join(partner.roles)}.",
-                            code="auth.role",
-                        )
-                response = await handler(request, partner)  # type: ignore[arg-type]
+                if not roles:
+                    response = await handler(request, None)  # type: ignore[arg-type]
+                    status = response.status
+                    return response
+                partner = await authenticate(request)
+                if not partner.has_role(*roles):
+                    raise Forbidden(
+                        f"This route needs one of the roles {', '.join(roles)}; "
+                        f"the partner has {', '.join(partner.roles)}.",
+                        code="auth.role",
+                    )
+                limits = request.app[LIMITS]
+                limits.admit(partner.id)
+                try:
+                    response = await handler(request, partner)
+                finally:
+                    limits.release(partner.id)
                 status = response.status
                 return response
             except VerinetError as error:

@@ -23,6 +23,13 @@ class Settings:
     max_commission_packs: int
     shutdown_grace: float
     log_level: str
+    rate_limit_per_second: float
+    rate_limit_burst: int
+    partner_concurrency: int
+    max_in_flight: int
+    auth_failures_per_minute: int
+    tls_cert_file: str
+    tls_key_file: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -41,4 +48,11 @@ class Settings:
             max_commission_packs=env.int("MAX_COMMISSION_PACKS", 200_000, minimum=1),
             shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
             log_level=env.str("LOG_LEVEL", "INFO"),
+            rate_limit_per_second=env.float("RATE_LIMIT_PER_SECOND", 5000.0, minimum=0.001),
+            rate_limit_burst=env.int("RATE_LIMIT_BURST", 10000, minimum=1),
+            partner_concurrency=env.int("PARTNER_CONCURRENCY", 256, minimum=1),
+            max_in_flight=env.int("MAX_IN_FLIGHT", 4096, minimum=1),
+            auth_failures_per_minute=env.int("AUTH_FAILURES_PER_MINUTE", 60, minimum=1),
+            tls_cert_file=env.str("TLS_CERT_FILE", ""),
+            tls_key_file=env.str("TLS_KEY_FILE", ""),
         )

@@ -622,8 +622,9 @@ def _short(text: str) -> str:
 
 
 class DeliveryWorker:
-    """Delivers queued notifications: a reader, a retry mover and a reclaimer, with at most
-    ``concurrency`` deliveries in flight. ``start()`` then ``drain(grace)`` on shutdown."""
+    """Delivers queued notifications with at most ``concurrency`` in flight: one loop takes
+    work (stale entries of dead consumers, then new ones), one moves due retries back to the
+    stream. ``start()``, then ``drain(grace)`` on shutdown."""
 
     def __init__(
         self,
@@ -647,7 +648,7 @@ class DeliveryWorker:
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._inflight: dict[asyncio.Task[None], bytes] = {}
-        self._reserved = 0
+        self._next_claim = 0.0
         self._session: aiohttp.ClientSession | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -659,9 +660,8 @@ class DeliveryWorker:
             timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout),
         )
         self._loops = [
-            asyncio.create_task(self._forever(self._read_once), name="webhooks-read"),
+            asyncio.create_task(self._forever(self._take_once), name="webhooks-take"),
             asyncio.create_task(self._forever(self._move_due_once), name="webhooks-retry"),
-            asyncio.create_task(self._forever(self._claim_once), name="webhooks-claim"),
         ]
         log.info("Webhook worker started", extra={"consumer": self.consumer})
 
@@ -721,14 +721,22 @@ class DeliveryWorker:
     # -- taking work ----------------------------------------------------------------------
 
     def _free(self) -> int:
-        return self.settings.concurrency - len(self._inflight) - self._reserved
+        return self.settings.concurrency - len(self._inflight)
 
-    async def _read_once(self) -> float:
+    async def _take_once(self) -> float:
+        """Fills free delivery slots: first (now and then) with entries that another consumer
+        read but never finished because it died, then with new entries."""
         free = self._free()
         if free <= 0:
-            await asyncio.wait(list(self._inflight), timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                list(self._inflight), timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
             return 0.0
-        self._reserved += free
+        if time.monotonic() >= self._next_claim:
+            self._next_claim = time.monotonic() + max(self.settings.poll_interval, self.settings.claim_idle / 4)
+            free -= await self._claim_stale(free)
+            if free <= 0:
+                return 0.0
         try:
             replies = await self.redis.xreadgroup(
                 GROUP,
@@ -743,41 +751,33 @@ class DeliveryWorker:
             log.warning("The stream %s or its group was removed; creating them again", NOTIFY_STREAM)
             await self.ensure_group(self.redis)
             return 0.0
-        finally:
-            self._reserved -= free
         for _, entries in replies or []:
             for entry_id, fields in entries:
                 self._spawn(entry_id, fields)
         return 0.0
 
-    async def _claim_once(self) -> float:
-        """Takes over entries another consumer read but did not finish (it died)."""
-        pause = max(self.settings.poll_interval, self.settings.claim_idle / 4)
-        free = self._free()
-        if free <= 0:
-            return pause
-        start = "0-0"
-        self._reserved += free
-        try:
-            answer = await self.redis.xautoclaim(
-                NOTIFY_STREAM,
-                GROUP,
-                self.consumer,
-                min_idle_time=int(self.settings.claim_idle * 1000),
-                start_id=start,
-                count=free,
-            )
-        finally:
-            self._reserved -= free
+    async def _claim_stale(self, count: int) -> int:
+        answer = await self.redis.xautoclaim(
+            NOTIFY_STREAM,
+            GROUP,
+            self.consumer,
+            min_idle_time=int(self.settings.claim_idle * 1000),
+            start_id="0-0",
+            count=count,
+        )
+        taken = 0
         for entry_id, fields in answer[1]:
             if entry_id is None:
                 continue
             if fields is None:  # deleted while pending: nothing left to deliver
                 await self.redis.xack(NOTIFY_STREAM, GROUP, entry_id)
                 continue
+            if entry_id in self._inflight.values():
+                continue
             log.info("Took over a stale notification", extra={"entry_id": entry_id.decode()})
             self._spawn(entry_id, fields)
-        return pause
+            taken += 1
+        return taken
 
     async def _move_due_once(self) -> float:
         limit = 500
@@ -787,8 +787,6 @@ class DeliveryWorker:
         return 0.0 if int(moved) >= limit else min(self.settings.poll_interval, self.settings.backoff_base)
 
     def _spawn(self, entry_id: bytes, fields: Mapping[bytes, bytes]) -> None:
-        if entry_id in self._inflight.values():
-            return
         task = asyncio.create_task(self._handle(entry_id, fields), name=f"webhook-{entry_id.decode()}")
         self._inflight[task] = entry_id
         task.add_done_callback(self._inflight.pop)  # type: ignore[arg-type]

@@ -1,0 +1,99 @@
+"""Admission control: per-partner rate and concurrency limits, throttling of failed sign-ins,
+and a global overload guard, so one partner or one attacker cannot starve the others.
+
+Limits are per gateway process (no Redis round trip on the hot path); with N gateway replicas
+the network admits up to N times the configured rates.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from verinet.errors import RateLimited
+
+
+@dataclass
+class TokenBucket:
+    rate: float
+    burst: float
+    tokens: float
+    updated: float
+
+    def take(self, now: float) -> float:
+        """Takes one token; returns 0 when allowed, else seconds until one is available."""
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class Limits:
+    rate_per_second: float
+    burst: int
+    concurrency: int
+    auth_failures_per_minute: int
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    _in_flight: dict[str, int] = field(default_factory=dict)
+    _failures: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def admit(self, partner_id: str) -> None:
+        """Counts a request of a partner in; raises RateLimited with a Retry-After."""
+        now = self.clock()
+        bucket = self._buckets.get(partner_id)
+        if bucket is None:
+            if len(self._buckets) > 100_000:
+                self._buckets.clear()
+            bucket = self._buckets[partner_id] = TokenBucket(self.rate_per_second, self.burst, self.burst, now)
+        wait = bucket.take(now)
+        if wait:
+            raise RateLimited(
+                f"Rate limit of {self.rate_per_second:g} requests a second exceeded; retry later.",
+                code="rate_limited",
+                retry_after=max(1, math.ceil(wait)),
+            )
+        if self._in_flight.get(partner_id, 0) >= self.concurrency:
+            raise RateLimited(
+                f"At most {self.concurrency} requests of one partner run at once; retry later.",
+                code="rate_limited.concurrency",
+                retry_after=1,
+            )
+        self._in_flight[partner_id] = self._in_flight.get(partner_id, 0) + 1
+
+    def release(self, partner_id: str) -> None:
+        left = self._in_flight.get(partner_id, 0) - 1
+        if left > 0:
+            self._in_flight[partner_id] = left
+        else:
+            self._in_flight.pop(partner_id, None)
+
+    def check_auth_allowed(self, client: str) -> None:
+        """Refuses a client (IP) whose failed sign-ins used up its allowance."""
+        bucket = self._failures.get(client)
+        if bucket is None:
+            return
+        now = self.clock()
+        bucket.tokens = min(bucket.burst, bucket.tokens + (now - bucket.updated) * bucket.rate)
+        bucket.updated = now
+        if bucket.tokens < 1:
+            raise RateLimited(
+                "Too many failed sign-ins from this address; retry later.",
+                code="rate_limited.auth",
+                retry_after=max(1, math.ceil((1 - bucket.tokens) / bucket.rate)),
+            )
+
+    def auth_failed(self, client: str) -> None:
+        now = self.clock()
+        bucket = self._failures.get(client)
+        if bucket is None:
+            if len(self._failures) > 100_000:
+                self._failures.clear()
+            per_minute = self.auth_failures_per_minute
+            bucket = self._failures[client] = TokenBucket(per_minute / 60.0, per_minute, per_minute, now)
+        bucket.take(now)

@@ -1,0 +1,142 @@
+"""Admission control and transport security: rate, concurrency and body limits, throttled
+sign-in failures, the overload guard, and HTTPS with a certificate the test makes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import requests
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.conftest import RunningNetwork, start_network
+from verinet.embedded_redis import free_port
+from verinet.gateway.app import overload_guard
+
+
+@pytest.fixture(scope="module")
+def strict_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
+    env = {
+        "RATE_LIMIT_PER_SECOND": "2",
+        "RATE_LIMIT_BURST": "5",
+        "AUTH_FAILURES_PER_MINUTE": "3",
+        "MAX_BODY_BYTES": "4096",
+    }
+    network = start_network(tmp_path_factory.mktemp("strict"), extra_env=env)
+    try:
+        yield RunningNetwork(network)
+    finally:
+        network.stop()
+
+
+def test_a_partner_over_its_rate_gets_429_with_retry_after_and_others_are_unaffected(strict_network: RunningNetwork) -> None:
+    _, busy = strict_network.add_partner(["wholesaler"])
+    _, calm = strict_network.add_partner(["wholesaler"])
+    statuses = [busy.get("/v1/partners/me") for _ in range(8)]
+    assert [s.status_code for s in statuses[:5]] == [200] * 5
+    refused = statuses[-1]
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["code"] == "rate_limited"
+    assert calm.get("/v1/partners/me").status_code == 200
+
+
+def test_repeated_failed_sign_ins_from_one_address_are_throttled(strict_network: RunningNetwork) -> None:
+    forged = strict_network.client("vn_not-a-real-token")
+    statuses = [forged.get("/v1/partners/me").status_code for _ in range(5)]
+    assert statuses[:3] == [401, 401, 401]
+    assert statuses[-1] == 429
+    _, valid = strict_network.add_partner(["dispenser"])
+    assert valid.get("/v1/partners/me").status_code == 200  # same address, real token
+
+
+def test_an_oversized_body_is_refused_with_413(strict_network: RunningNetwork) -> None:
+    # The admin is rate limited too; a fresh manufacturer keeps this test independent.
+    _, manufacturer = strict_network.add_partner(["manufacturer"])
+    big = {"packs": [{"gtin": "0" * 14, "serial": "X" * 20, "lot": "L", "expiry": "300101"}] * 200}
+    answer = manufacturer.post("/v1/packs/commission", json=big)
+    assert answer.status_code == 413
+    assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+def test_the_overload_guard_answers_503_instead_of_queueing() -> None:
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="done")
+
+    async def scenario() -> list[int]:
+        app = web.Application(middlewares=[overload_guard(2)])
+        app.router.add_get("/slow", slow)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                first = [asyncio.create_task(session.get(f"http://127.0.0.1:{port}/slow")) for _ in range(2)]
+                await asyncio.sleep(0.2)
+                async with session.get(f"http://127.0.0.1:{port}/slow") as third:
+                    refused = [third.status, int(third.headers["Retry-After"])]
+                release.set()
+                done = [(await task).status for task in first]
+                return refused + done
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(scenario()) == [503, 1, 200, 200]
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "verinet test")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "tls.crt", directory / "tls.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_file.chmod(0o600)
+    return cert_file, key_file
+
+
+def test_the_gateway_serves_https_with_the_configured_certificate(tmp_path: Path) -> None:
+    cert_file, key_file = make_certificate(tmp_path)
+    env = {"TLS_CERT_FILE": str(cert_file), "TLS_KEY_FILE": str(key_file), "TLS_CA_FILE": str(cert_file)}
+    network = start_network(tmp_path / "net", extra_env=env)
+    try:
+        assert network.gateway_url.startswith("https://")
+        answer = requests.get(network.gateway_url + "/healthz", verify=str(cert_file), timeout=10)
+        assert answer.status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(network.gateway_url + "/healthz", timeout=10)  # untrusted without the CA
+        plain = network.gateway_url.replace("https://", "http://")
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(plain + "/healthz", timeout=5)
+    finally:
+        network.stop()
+
+
