@@ -62,6 +62,7 @@ class EmbeddedRedis:
         self.port = port or free_port()
         self.binary = find_redis_server(binary)
         self.fsync = fsync
+        self.extra_args: list[str] = []
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,6 +83,7 @@ class EmbeddedRedis:
             "--logfile", str(self.data_dir / "redis.log"),
             *("--" + COMPACT_HASH_SETTINGS[0], COMPACT_HASH_SETTINGS[1]),
             *("--" + COMPACT_HASH_SETTINGS[2], COMPACT_HASH_SETTINGS[3]),
+            *self.extra_args,
         ]
 
     def start(self, timeout: float = 20.0) -> None:
@@ -131,6 +133,72 @@ class EmbeddedRedis:
             self.process.wait()
 
     def __enter__(self) -> EmbeddedRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(20_000, 45_000)
+        try:
+            for candidate in (port, port + 10_000):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise Unavailable("No free pair of ports for a Redis Cluster node")
+
+
+class EmbeddedRedisCluster:
+    """A real Redis Cluster of ``masters`` nodes on loopback ports (for tests)."""
+
+    def __init__(self, data_dir: Path, masters: int = 3, *, binary: str | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.nodes = [
+            EmbeddedRedis(self.data_dir / f"node{n}", free_cluster_port(), binary=binary) for n in range(masters)
+        ]
+
+    @property
+    def url(self) -> str:
+        return f"redis-cluster://127.0.0.1:{self.nodes[0].port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        import redis
+
+        for node in self.nodes:
+            node.extra_args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]
+            node.start()
+        per_node = 16384 // len(self.nodes)
+        clients = [redis.Redis(port=node.port, socket_timeout=5) for node in self.nodes]
+        try:
+            for n, client in enumerate(clients):
+                first = n * per_node
+                last = 16383 if n == len(clients) - 1 else first + per_node - 1
+                client.execute_command("CLUSTER ADDSLOTS", *range(first, last + 1))
+            for client in clients[1:]:
+                client.execute_command("CLUSTER MEET", "127.0.0.1", self.nodes[0].port)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if all(c.cluster("INFO").get("cluster_state") == "ok" for c in clients):
+                    return
+                time.sleep(0.1)
+            raise Unavailable(f"The Redis Cluster did not reach cluster_state:ok within {timeout}s")
+        finally:
+            for client in clients:
+                client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> EmbeddedRedisCluster:
         self.start()
         return self
 

@@ -130,7 +130,9 @@ class PartnerStore:
             created_at=now.isoformat(),
         )
         token = new_token()
-        pipe = self.redis.pipeline(transaction=True)
+        # Three keys in three cluster slots: the partner first, so a token never points at
+        # nothing; a crash in between leaves at most a partner without a token.
+        pipe = self.redis.pipeline(transaction=False)
         pipe.hset(
             f"partner:{partner.id}",
             mapping={
@@ -176,10 +178,9 @@ class PartnerStore:
         raw = await self.redis.hgetall(f"partner:{partner_id}")
         if not raw:
             raise NotFound(f"No partner with id {partner_id!r}.", code="partner.not_found")
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(f"partner:{partner_id}", mapping={"status": "revoked", "revoked_at": now.isoformat()})
-        pipe.delete(f"token:{raw[b'token'].decode()}")
-        await pipe.execute()
+        # Status first: authenticate() refuses a revoked partner even while its token key lives.
+        await self.redis.hset(f"partner:{partner_id}", mapping={"status": "revoked", "revoked_at": now.isoformat()})
+        await self.redis.delete(f"token:{raw[b'token'].decode()}")
         return await self.get(partner_id)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from verinet.embedded_redis import EmbeddedRedis, free_port
+from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster, free_port
 from verinet.network import Network, with_check_digit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +23,23 @@ def redis_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
     """A private Redis on a free port, with AOF under a temp dir."""
     with EmbeddedRedis(tmp_path / "redis") as server:
         yield server
+
+
+def sync_redis(url: str) -> Any:
+    """A synchronous client for tests that inspect or tamper with Redis directly."""
+    import redis
+
+    if url.startswith("redis-cluster://"):
+        return redis.RedisCluster.from_url(url.replace("redis-cluster://", "redis://", 1))
+    return redis.Redis.from_url(url)
+
+
+def hset_calls(client: Any) -> int:
+    """HSET calls served so far, summed over every node of a cluster."""
+    if hasattr(client, "get_nodes"):
+        stats = client.info("commandstats", target_nodes=client.ALL_NODES)
+        return sum(node.get("cmdstat_hset", {}).get("calls", 0) for node in stats.values())
+    return int(client.info("commandstats").get("cmdstat_hset", {}).get("calls", 0))
 
 
 @dataclass
@@ -89,11 +106,28 @@ def start_network(data_dir: Path, **kwargs: Any) -> Network:
     return network
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules naming ``REDIS_BACKENDS = ("standalone", "cluster")`` run against both a single
+    Redis and a real 3-master Redis Cluster."""
+    if "network" in metafunc.fixturenames:
+        backends = getattr(metafunc.module, "REDIS_BACKENDS", ("standalone",))
+        metafunc.parametrize("network", backends, indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    """A whole network (embedded Redis and the four services) shared by a test module."""
-    started = start_network(tmp_path_factory.mktemp("network"))
+def network(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
+    """A whole network (Redis and the four services) shared by a test module."""
+    data_dir = tmp_path_factory.mktemp("network")
+    cluster = None
+    if getattr(request, "param", "standalone") == "cluster":
+        cluster = EmbeddedRedisCluster(data_dir / "cluster")
+        cluster.start()
     try:
-        yield RunningNetwork(started)
+        started = start_network(data_dir, redis_url=cluster.url if cluster else None)
+        try:
+            yield RunningNetwork(started)
+        finally:
+            started.stop()
     finally:
-        started.stop()
+        if cluster is not None:
+            cluster.stop()

@@ -31,12 +31,21 @@ SUBSCRIPTION_BODY = {
                 "type": "object",
                 "required": ["url", "events"],
                 "properties": {
-                    "url": {"type": "string", "format": "uri", "description": "http(s) URL receiving signed POSTs"},
+                    "url": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": "http(s) URL receiving signed POSTs",
+                    },
                     "events": {
                         "type": "array",
                         "items": {
                             "type": "string",
-                            "enum": ["recall.published", "recall.updated", "recall.closed", "recall.drill"],
+                            "enum": [
+                                "recall.published",
+                                "recall.updated",
+                                "recall.closed",
+                                "recall.drill",
+                            ],
                         },
                     },
                 },
@@ -99,14 +108,24 @@ async def put_subscription(request: web.Request, partner: Partner) -> web.Respon
         clients.recall_status.PutSubscription,
         rs_pb.PutSubscriptionRequest(
             caller=caller_message(partner),
-            subscription=rs_pb.Subscription(name=request.match_info["name"], url=url, events=events),
+            subscription=rs_pb.Subscription(
+                name=request.match_info["name"], url=url, events=events
+            ),
         ),
         timeout=clients.rpc_timeout,
     )
-    return json_response(subscription_json(answer.subscription), status=201 if answer.created else 200)
+    return json_response(
+        subscription_json(answer.subscription), status=201 if answer.created else 200
+    )
 
 
-@route("GET", "/v1/subscriptions", roles=SUBSCRIBER_ROLES, tag="Webhooks", summary="Your webhook subscriptions")
+@route(
+    "GET",
+    "/v1/subscriptions",
+    roles=SUBSCRIBER_ROLES,
+    tag="Webhooks",
+    summary="Your webhook subscriptions",
+)
 async def list_subscriptions(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(
@@ -132,4 +151,6 @@ async def list_deliveries(request: web.Request, partner: Partner) -> web.Respons
         rs_pb.ListDeliveriesRequest(caller=caller_message(partner), recall_id=recall_id),
         timeout=clients.rpc_timeout,
     )
-    return json_response({"recall_id": recall_id, "deliveries": [delivery_json(d) for d in answer.deliveries]})
+    return json_response(
+        {"recall_id": recall_id, "deliveries": [delivery_json(d) for d in answer.deliveries]}
+    )

@@ -92,9 +92,10 @@ class Directory:
         validate_entry(entry)
         stored = replace(entry, updated_at=now.isoformat())
         key = entry_key(entry.kind, entry.key)
-        pipe = self.redis.pipeline(transaction=True)
+        # One HSET writes every field, so the entry is replaced atomically without MULTI (the
+        # version counter lives in another cluster slot).
+        pipe = self.redis.pipeline(transaction=False)
         pipe.exists(key)
-        pipe.delete(key)
         pipe.hset(
             key,
             mapping={
@@ -116,7 +117,7 @@ class Directory:
         return _entry(kind, key, raw) if raw else None
 
     async def delete(self, kind: str, key: str) -> bool:
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = self.redis.pipeline(transaction=False)
         pipe.delete(entry_key(kind, key))
         pipe.incr(VERSION_KEY)
         deleted, _ = await pipe.execute()

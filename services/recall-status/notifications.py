@@ -240,7 +240,9 @@ class Subscription:
     updated_at: str = ""
 
     def to_json(self) -> bytes:
-        return orjson.dumps({"url": self.url, "events": list(self.events), "updated_at": self.updated_at})
+        return orjson.dumps(
+            {"url": self.url, "events": list(self.events), "updated_at": self.updated_at}
+        )
 
     @classmethod
     def from_json(cls, partner_id: str, name: str, raw: bytes) -> Subscription:
@@ -298,7 +300,9 @@ def validate_url(url: object) -> str:
     return url
 
 
-def validate_subscription(name: object, url: object, events: object) -> tuple[str, str, tuple[str, ...]]:
+def validate_subscription(
+    name: object, url: object, events: object
+) -> tuple[str, str, tuple[str, ...]]:
     """Checks a subscription as given by a partner; each error names its field."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidInput(
@@ -348,7 +352,12 @@ class SubscriptionStore:
         subscription = Subscription(name, partner_id, url, checked, now.isoformat())
         answer = await self._put(
             keys=[subscriptions_key(partner_id), *(event_index_key(e) for e in EVENTS)],
-            args=[partner_id, name, subscription.to_json(), *("1" if e in checked else "0" for e in EVENTS)],
+            args=[
+                partner_id,
+                name,
+                subscription.to_json(),
+                *("1" if e in checked else "0" for e in EVENTS),
+            ],
         )
         status = answer[0].decode()
         if status == "taken":
@@ -356,18 +365,12 @@ class SubscriptionStore:
             holder = answer[2].decode()
             raise Conflict(
                 f"Failed to subscribe {name!r} to {event!r}: your subscription {holder!r} already "
-                f"receives it; remove it there first (each event goes to one URL).",
+                "receives it and each event goes to one URL; change the URL or the events of "
+                f"{holder!r} instead.",
                 code="subscription.event_taken",
                 field=f"events[{checked.index(event)}]",
             )
         return subscription, answer[1] == b"0"
-
-    async def list(self, partner_id: str) -> list[Subscription]:
-        raw = await self.redis.hgetall(subscriptions_key(partner_id))
-        return sorted(
-            (Subscription.from_json(partner_id, k.decode(), v) for k, v in raw.items()),
-            key=lambda s: s.name,
-        )
 
     async def for_event(self, partner_id: str, event: str) -> Subscription | None:
         """The partner's subscription that receives ``event``, if any."""
@@ -381,6 +384,14 @@ class SubscriptionStore:
     async def subscribers(self, event: str) -> list[str]:
         require_event(event)
         return sorted(p.decode() for p in await self.redis.hkeys(event_index_key(event)))
+
+    async def list(self, partner_id: str) -> list[Subscription]:  # last: it shadows list
+        """The partner's subscriptions by name."""
+        raw = await self.redis.hgetall(subscriptions_key(partner_id))
+        return sorted(
+            (Subscription.from_json(partner_id, k.decode(), v) for k, v in raw.items()),
+            key=lambda s: s.name,
+        )
 
 
 # --- notifications and the delivery log -----------------------------------------------------
@@ -545,7 +556,12 @@ class Notifier:
         ENQUEUED.labels(event).inc()
         log.info(
             "Notification queued",
-            extra={"notification_id": notification.id, "recall_id": recall_id, "partner_id": partner_id, "event": event},
+            extra={
+                "notification_id": notification.id,
+                "recall_id": recall_id,
+                "partner_id": partner_id,
+                "event": event,
+            },
         )
         return notification.id
 
@@ -553,7 +569,9 @@ class Notifier:
         """Partner ids subscribed to ``event``."""
         return await self.subscriptions.subscribers(event)
 
-    async def deliveries(self, recall_id: str, *, limit: int = MAX_LISTED_DELIVERIES) -> list[Delivery]:
+    async def deliveries(
+        self, recall_id: str, *, limit: int = MAX_LISTED_DELIVERIES
+    ) -> list[Delivery]:
         """Attempts of the recall's deliveries, oldest first."""
         key = deliveries_key(validate_recall_id(recall_id))
         found: list[Delivery] = []
@@ -583,7 +601,9 @@ class Notifier:
         if not (is_admin or (owner_id is not None and owner_id == viewer_id)):
             deliveries = [d for d in deliveries if d.partner_id == viewer_id]
             if not deliveries:
-                raise NotFound(f"No recall {recall_id!r} with deliveries to you.", code="recall.not_found")
+                raise NotFound(
+                    f"No recall {recall_id!r} with deliveries to you.", code="recall.not_found"
+                )
         elif owner_id is None and not deliveries:
             raise NotFound(f"No recall {recall_id!r} with deliveries.", code="recall.not_found")
         return deliveries
@@ -688,7 +708,9 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
             if unfinished:
-                log.warning("Drain left %d deliveries pending for another consumer", len(unfinished))
+                log.warning(
+                    "Drain left %d deliveries pending for another consumer", len(unfinished)
+                )
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -729,11 +751,15 @@ class DeliveryWorker:
         free = self._free()
         if free <= 0:
             await asyncio.wait(
-                list(self._inflight), timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                list(self._inflight),
+                timeout=self.settings.poll_interval,
+                return_when=asyncio.FIRST_COMPLETED,
             )
             return 0.0
         if time.monotonic() >= self._next_claim:
-            self._next_claim = time.monotonic() + max(self.settings.poll_interval, self.settings.claim_idle / 4)
+            self._next_claim = time.monotonic() + max(
+                self.settings.poll_interval, self.settings.claim_idle / 4
+            )
             free -= await self._claim_stale(free)
             if free <= 0:
                 return 0.0
@@ -748,7 +774,9 @@ class DeliveryWorker:
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
-            log.warning("The stream %s or its group was removed; creating them again", NOTIFY_STREAM)
+            log.warning(
+                "The stream %s or its group was removed; creating them again", NOTIFY_STREAM
+            )
             await self.ensure_group(self.redis)
             return 0.0
         for _, entries in replies or []:
@@ -784,12 +812,18 @@ class DeliveryWorker:
         moved = await self._move_due(
             keys=[RETRY_KEY, NOTIFY_STREAM], args=[f"{self.now().timestamp():.3f}", limit]
         )
-        return 0.0 if int(moved) >= limit else min(self.settings.poll_interval, self.settings.backoff_base)
+        return (
+            0.0
+            if int(moved) >= limit
+            else min(self.settings.poll_interval, self.settings.backoff_base)
+        )
 
     def _spawn(self, entry_id: bytes, fields: Mapping[bytes, bytes]) -> None:
-        task = asyncio.create_task(self._handle(entry_id, fields), name=f"webhook-{entry_id.decode()}")
+        task = asyncio.create_task(
+            self._handle(entry_id, fields), name=f"webhook-{entry_id.decode()}"
+        )
         self._inflight[task] = entry_id
-        task.add_done_callback(self._inflight.pop)  # type: ignore[arg-type]
+        task.add_done_callback(self._inflight.pop)
 
     # -- one delivery ---------------------------------------------------------------------
 
@@ -845,13 +879,25 @@ class DeliveryWorker:
         member = ""
         if outcome == "failed":
             due = delivery.at + backoff_delay(
-                notification.attempt, self.settings.backoff_base, self.settings.backoff_max, self.rng
+                notification.attempt,
+                self.settings.backoff_base,
+                self.settings.backoff_max,
+                self.rng,
             )
             retry = dataclasses.replace(notification, attempt=notification.attempt + 1)
-            member = orjson.dumps([item for pair in retry.fields().items() for item in pair]).decode()
+            member = orjson.dumps(
+                [item for pair in retry.fields().items() for item in pair]
+            ).decode()
         dead = (
             [item for pair in notification.fields().items() for item in pair]
-            + ["dead_at", f"{delivery.at:.3f}", "dead_error", delivery.error, "dead_http_status", str(status)]
+            + [
+                "dead_at",
+                f"{delivery.at:.3f}",
+                "dead_error",
+                delivery.error,
+                "dead_http_status",
+                str(status),
+            ]
             if outcome == "dead"
             else []
         )

@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 
 from verinet.errors import Forbidden, InvalidInput, NotFound
 from verinet.packs import PackRecord, PackState
+from verinet.store import run_script_batch
 
 BUCKETS = 16384
 _BUCKET_MASK = BUCKETS - 1
@@ -404,26 +405,24 @@ class PackRepository:
     async def apply(self, changes: Sequence[PackChange]) -> list[bool]:
         """Applies each change atomically with its audit entry, if the pack is unchanged."""
         script = self.redis.register_script(APPLY_CHANGE_SCRIPT)
-        pipe = self.redis.pipeline(transaction=False)
+        calls = []
         for change in changes:
             new_value = PackValue.decode(change.expected_revision).with_state(change.new_state)
-            await script(
-                keys=[
-                    bucket_key(change.gtin, change.serial),
-                    decommission_key(change.gtin, change.serial),
-                    audit_key(change.gtin),
-                    audit_head_key(change.gtin),
-                ],
-                args=[
-                    change.serial,
-                    change.expected_revision,
-                    new_value.encode(),
-                    change.decommission.encode() if change.decommission else b"",
-                    change.audit_entry,
-                ],
-                client=pipe,
-            )
-        return [bool(applied) for applied in await pipe.execute()]
+            keys = [
+                bucket_key(change.gtin, change.serial),
+                decommission_key(change.gtin, change.serial),
+                audit_key(change.gtin),
+                audit_head_key(change.gtin),
+            ]
+            args = [
+                change.serial,
+                change.expected_revision,
+                new_value.encode(),
+                change.decommission.encode() if change.decommission else b"",
+                change.audit_entry,
+            ]
+            calls.append((keys, args))
+        return [bool(applied) for applied in await run_script_batch(self.redis, script, calls)]
 
 
     async def record_events(self, events: Sequence[PackEventData]) -> int:

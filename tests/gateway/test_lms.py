@@ -10,6 +10,8 @@ import pytest
 
 from verinet.network import with_check_digit
 
+REDIS_BACKENDS = ("standalone", "cluster")
+
 LOT = "A1/B2"  # a "/" must travel percent-encoded
 EXPIRY = "281231"
 DAY00_EXPIRY = "281100"  # stored with day 00

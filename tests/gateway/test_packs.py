@@ -8,9 +8,11 @@ import json
 from typing import Any
 
 import pytest
-import redis
 
+from tests.conftest import sync_redis
 from verinet.network import with_check_digit
+
+REDIS_BACKENDS = ("standalone", "cluster")
 
 LOT, EXPIRY = "B1", "301231"
 
@@ -221,7 +223,7 @@ def test_every_state_change_is_on_a_hash_chained_audit_stream(network: Any, worl
     p = pack(world)
     operate(world["pharmacy"], "decommission", [p], state="supplied")
     operate(world["pharmacy"], "reactivate", [p])
-    client = redis.Redis.from_url(network.network.redis_url)
+    client = sync_redis(network.network.redis_url)
     entries = client.xrange(f"audit:{{{world['gtin']}}}")
     previous = b""
     for _, fields in entries:

@@ -39,10 +39,14 @@ class Partner:
     base_url: str
     session: requests.Session = field(default_factory=requests.Session)
 
-    def request(self, method: str, path: str, token: str | None = "", **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, token: str | None = "", **kwargs: Any
+    ) -> requests.Response:
         token = self.token if token == "" else token
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        return self.session.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+        return self.session.request(
+            method, self.base_url + path, headers=headers, timeout=30, **kwargs
+        )
 
 
 @dataclass
@@ -64,7 +68,14 @@ class World:
         assert created.status_code == 201, created.text
         return Partner(created.json()["id"], created.json()["token"], self.network.gateway_url)
 
-    def enqueue(self, recall_id: str, partner_id: str, event: str, payload: dict[str, Any], drill: bool = False) -> str | None:
+    def enqueue(
+        self,
+        recall_id: str,
+        partner_id: str,
+        event: str,
+        payload: dict[str, Any],
+        drill: bool = False,
+    ) -> str | None:
         """What the recall code does on publish, against the network's Redis."""
 
         async def run() -> str | None:
@@ -82,11 +93,18 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     network = Network(
-        data_dir=tmp_path_factory.mktemp("webhooks"), gateway_port=free_port(), extra_env=FAST_WEBHOOKS
+        data_dir=tmp_path_factory.mktemp("webhooks"),
+        gateway_port=free_port(),
+        extra_env=FAST_WEBHOOKS,
     )
     network.start()
     try:
-        yield World(network, Partner(network.info["admin_partner_id"], network.info["admin_token"], network.gateway_url))
+        yield World(
+            network,
+            Partner(
+                network.info["admin_partner_id"], network.info["admin_token"], network.gateway_url
+            ),
+        )
     finally:
         network.stop()
 
@@ -111,7 +129,15 @@ class Receiver:
             kid, error = verify_request("POST", str(request.url), request.headers, body, jwks), None
         except InvalidInput as failure:
             kid, error = None, failure.code
-        self.received.append({"headers": dict(request.headers), "body": orjson.loads(body), "kid": kid, "error": error, "jwks": jwks})
+        self.received.append(
+            {
+                "headers": dict(request.headers),
+                "body": orjson.loads(body),
+                "kid": kid,
+                "error": error,
+                "jwks": jwks,
+            }
+        )
         return web.Response(status=self.answer(len(self.received)))
 
 
@@ -149,7 +175,12 @@ def receiver(world: World) -> Iterator[Callable[[Callable[[int], int]], Receiver
     loop.close()
 
 
-def deliveries(partner: Partner, recall_id: str, settled: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0) -> list[dict[str, Any]]:
+def deliveries(
+    partner: Partner,
+    recall_id: str,
+    settled: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 15.0,
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
         answer = partner.request("GET", f"/v1/recalls/{recall_id}/deliveries")
@@ -157,7 +188,9 @@ def deliveries(partner: Partner, recall_id: str, settled: Callable[[list[dict[st
         if settled(found):
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"deliveries of {recall_id} never settled: {answer.status_code} {answer.text}")
+            raise AssertionError(
+                f"deliveries of {recall_id} never settled: {answer.status_code} {answer.text}"
+            )
         time.sleep(0.05)
 
 
@@ -169,9 +202,18 @@ def ended(found: list[dict[str, Any]]) -> bool:
 
 
 @pytest.mark.parametrize("roles", [["wholesaler"], ["dispenser"], ["manufacturer"], ["network"]])
-def test_a_trading_partner_creates_replaces_and_lists_its_subscription(world: World, roles: list[str]) -> None:
+def test_a_trading_partner_creates_replaces_and_lists_its_subscription(
+    world: World, roles: list[str]
+) -> None:
     partner = world.partner(roles)
-    created = partner.request("PUT", "/v1/subscriptions/ops", json={"url": "https://hooks.example/recalls", "events": ["recall.published", "recall.closed"]})
+    created = partner.request(
+        "PUT",
+        "/v1/subscriptions/ops",
+        json={
+            "url": "https://hooks.example/recalls",
+            "events": ["recall.published", "recall.closed"],
+        },
+    )
     assert created.status_code == 201, created.text
     assert created.json() | {"updated_at": ""} == {
         "name": "ops",
@@ -180,7 +222,11 @@ def test_a_trading_partner_creates_replaces_and_lists_its_subscription(world: Wo
         "events": ["recall.published", "recall.closed"],
         "updated_at": "",
     }
-    replaced = partner.request("PUT", "/v1/subscriptions/ops", json={"url": "https://hooks.example/v2", "events": ["recall.drill"]})
+    replaced = partner.request(
+        "PUT",
+        "/v1/subscriptions/ops",
+        json={"url": "https://hooks.example/v2", "events": ["recall.drill"]},
+    )
     assert replaced.status_code == 200 and replaced.json()["url"] == "https://hooks.example/v2"
     listed = partner.request("GET", "/v1/subscriptions")
     assert listed.status_code == 200
@@ -189,21 +235,38 @@ def test_a_trading_partner_creates_replaces_and_lists_its_subscription(world: Wo
 
 def test_a_partner_sees_only_its_own_subscriptions(world: World) -> None:
     one, other = world.partner(["dispenser"]), world.partner(["dispenser"])
-    one.request("PUT", "/v1/subscriptions/mine", json={"url": "https://one.example/", "events": ["recall.published"]})
+    one.request(
+        "PUT",
+        "/v1/subscriptions/mine",
+        json={"url": "https://one.example/", "events": ["recall.published"]},
+    )
     assert other.request("GET", "/v1/subscriptions").json() == {"subscriptions": []}
 
 
 def test_subscriptions_need_a_token(world: World) -> None:
     partner = world.partner(["wholesaler"])
-    for method, path in [("PUT", "/v1/subscriptions/ops"), ("GET", "/v1/subscriptions"), ("GET", "/v1/recalls/rc_1/deliveries")]:
-        answer = partner.request(method, path, token=None, json={"url": "https://x.example/", "events": ["recall.closed"]})
+    for method, path in [
+        ("PUT", "/v1/subscriptions/ops"),
+        ("GET", "/v1/subscriptions"),
+        ("GET", "/v1/recalls/rc_1/deliveries"),
+    ]:
+        answer = partner.request(
+            method,
+            path,
+            token=None,
+            json={"url": "https://x.example/", "events": ["recall.closed"]},
+        )
         assert answer.status_code == 401, (method, path)
         assert answer.json()["code"] == "auth.missing"
         assert partner.request(method, path, token="vn_not-a-token").status_code == 401
 
 
 def test_admin_has_no_subscriptions(world: World) -> None:
-    put = world.admin.request("PUT", "/v1/subscriptions/ops", json={"url": "https://x.example/", "events": ["recall.closed"]})
+    put = world.admin.request(
+        "PUT",
+        "/v1/subscriptions/ops",
+        json={"url": "https://x.example/", "events": ["recall.closed"]},
+    )
     assert put.status_code == 403 and put.json()["code"] == "auth.role"
     listed = world.admin.request("GET", "/v1/subscriptions")
     assert listed.status_code == 403 and listed.json()["code"] == "auth.role"
@@ -214,18 +277,55 @@ def test_admin_has_no_subscriptions(world: World) -> None:
     [
         ("ops", {"events": ["recall.closed"]}, "subscription.url", "url"),
         ("ops", {"url": 7, "events": ["recall.closed"]}, "subscription.url", "url"),
-        ("ops", {"url": "ftp://x.example/", "events": ["recall.closed"]}, "subscription.url", "url"),
-        ("ops", {"url": "https://u:p@x.example/", "events": ["recall.closed"]}, "subscription.url", "url"),
+        (
+            "ops",
+            {"url": "ftp://x.example/", "events": ["recall.closed"]},
+            "subscription.url",
+            "url",
+        ),
+        (
+            "ops",
+            {"url": "https://u:p@x.example/", "events": ["recall.closed"]},
+            "subscription.url",
+            "url",
+        ),
         ("ops", {"url": "https://x.example/"}, "subscription.events", "events"),
-        ("ops", {"url": "https://x.example/", "events": "recall.closed"}, "subscription.events", "events"),
+        (
+            "ops",
+            {"url": "https://x.example/", "events": "recall.closed"},
+            "subscription.events",
+            "events",
+        ),
         ("ops", {"url": "https://x.example/", "events": []}, "subscription.events", "events"),
-        ("ops", {"url": "https://x.example/", "events": ["recall.closed", "recall.lost"]}, "subscription.event_unknown", "events[1]"),
-        ("ops", {"url": "https://x.example/", "events": ["recall.closed", "recall.closed"]}, "subscription.event_duplicate", "events[1]"),
-        ("not%20ok", {"url": "https://x.example/", "events": ["recall.closed"]}, "subscription.name", "name"),
-        ("x" * 65, {"url": "https://x.example/", "events": ["recall.closed"]}, "subscription.name", "name"),
+        (
+            "ops",
+            {"url": "https://x.example/", "events": ["recall.closed", "recall.lost"]},
+            "subscription.event_unknown",
+            "events[1]",
+        ),
+        (
+            "ops",
+            {"url": "https://x.example/", "events": ["recall.closed", "recall.closed"]},
+            "subscription.event_duplicate",
+            "events[1]",
+        ),
+        (
+            "not%20ok",
+            {"url": "https://x.example/", "events": ["recall.closed"]},
+            "subscription.name",
+            "name",
+        ),
+        (
+            "x" * 65,
+            {"url": "https://x.example/", "events": ["recall.closed"]},
+            "subscription.name",
+            "name",
+        ),
     ],
 )
-def test_a_malformed_subscription_is_a_problem_with_a_code_and_field(world: World, name: str, body: dict[str, Any], code: str, field: str) -> None:
+def test_a_malformed_subscription_is_a_problem_with_a_code_and_field(
+    world: World, name: str, body: dict[str, Any], code: str, field: str
+) -> None:
     partner = world.partner(["dispenser"])
     answer = partner.request("PUT", f"/v1/subscriptions/{name}", json=body)
     assert answer.status_code == 400, answer.text
@@ -235,21 +335,39 @@ def test_a_malformed_subscription_is_a_problem_with_a_code_and_field(world: Worl
 
 def test_a_body_that_is_not_a_json_object_is_refused(world: World) -> None:
     partner = world.partner(["dispenser"])
-    assert partner.request("PUT", "/v1/subscriptions/ops", data=b"[1]").json()["code"] == "body.shape"
+    assert (
+        partner.request("PUT", "/v1/subscriptions/ops", data=b"[1]").json()["code"] == "body.shape"
+    )
     assert partner.request("PUT", "/v1/subscriptions/ops", data=b"{").json()["code"] == "body.json"
 
 
 def test_an_event_already_sent_to_another_subscription_is_a_conflict(world: World) -> None:
     partner = world.partner(["wholesaler"])
-    partner.request("PUT", "/v1/subscriptions/ops", json={"url": "https://x.example/ops", "events": ["recall.published"]})
-    answer = partner.request("PUT", "/v1/subscriptions/qa", json={"url": "https://x.example/qa", "events": ["recall.published"]})
+    partner.request(
+        "PUT",
+        "/v1/subscriptions/ops",
+        json={"url": "https://x.example/ops", "events": ["recall.published"]},
+    )
+    answer = partner.request(
+        "PUT",
+        "/v1/subscriptions/qa",
+        json={"url": "https://x.example/qa", "events": ["recall.published"]},
+    )
     assert answer.status_code == 409
-    assert (answer.json()["code"], answer.json()["field"]) == ("subscription.event_taken", "events[0]")
+    assert (answer.json()["code"], answer.json()["field"]) == (
+        "subscription.event_taken",
+        "events[0]",
+    )
 
 
 def test_the_routes_are_in_the_openapi_document_with_their_roles(world: World) -> None:
     paths = requests.get(world.network.gateway_url + "/openapi.json", timeout=10).json()["paths"]
-    assert paths["/v1/subscriptions/{name}"]["put"]["x-verinet-roles"] == ["manufacturer", "wholesaler", "dispenser", "network"]
+    assert paths["/v1/subscriptions/{name}"]["put"]["x-verinet-roles"] == [
+        "manufacturer",
+        "wholesaler",
+        "dispenser",
+        "network",
+    ]
     assert "admin" not in paths["/v1/subscriptions"]["get"]["x-verinet-roles"]
     assert "admin" in paths["/v1/recalls/{id}/deliveries"]["get"]["x-verinet-roles"]
 
@@ -257,16 +375,31 @@ def test_the_routes_are_in_the_openapi_document_with_their_roles(world: World) -
 # -- deliveries, end to end ------------------------------------------------------------------
 
 
-def test_a_webhook_signed_by_the_verifier_is_retried_then_delivered_and_logged(world: World, receiver: Any) -> None:
+def test_a_webhook_signed_by_the_verifier_is_retried_then_delivered_and_logged(
+    world: World, receiver: Any
+) -> None:
     hook = receiver(lambda n: 500 if n == 1 else 200)
     pharmacy, stranger = world.partner(["dispenser"]), world.partner(["dispenser"])
-    assert pharmacy.request("PUT", "/v1/subscriptions/recalls", json={"url": hook.url, "events": ["recall.published"]}).status_code == 201
-    payload = {"recall": {"id": "rc_e2e1", "class": "I"}, "units": [{"gtin": "09506000134352", "serial": "S1"}]}
+    assert (
+        pharmacy.request(
+            "PUT",
+            "/v1/subscriptions/recalls",
+            json={"url": hook.url, "events": ["recall.published"]},
+        ).status_code
+        == 201
+    )
+    payload = {
+        "recall": {"id": "rc_e2e1", "class": "I"},
+        "units": [{"gtin": "09506000134352", "serial": "S1"}],
+    }
     notification_id = world.enqueue("rc_e2e1", pharmacy.id, "recall.published", payload)
     assert notification_id
 
     log = deliveries(pharmacy, "rc_e2e1", ended)
-    assert [(d["attempt"], d["outcome"], d["http_status"]) for d in log] == [(1, "failed", 500), (2, "delivered", 200)]
+    assert [(d["attempt"], d["outcome"], d["http_status"]) for d in log] == [
+        (1, "failed", 500),
+        (2, "delivered", 200),
+    ]
     assert {d["notification_id"] for d in log} == {notification_id}
     assert all(d["partner"] == pharmacy.id and d["url"] == hook.url and not d["drill"] for d in log)
     assert log[0]["error"] == "HTTP 500" and log[1]["error"] == ""
@@ -283,19 +416,32 @@ def test_a_webhook_signed_by_the_verifier_is_retried_then_delivered_and_logged(w
     assert hidden.status_code == 404 and hidden.json()["code"] == "recall.not_found"
 
 
-def test_a_drill_webhook_that_always_fails_is_dead_lettered_and_each_partner_sees_its_own(world: World, receiver: Any) -> None:
+def test_a_drill_webhook_that_always_fails_is_dead_lettered_and_each_partner_sees_its_own(
+    world: World, receiver: Any
+) -> None:
     hook = receiver(lambda n: 503)
     good = receiver(lambda n: 200)
     wholesaler, pharmacy = world.partner(["wholesaler"]), world.partner(["dispenser"])
-    wholesaler.request("PUT", "/v1/subscriptions/drills", json={"url": hook.url, "events": ["recall.drill"]})
-    pharmacy.request("PUT", "/v1/subscriptions/drills", json={"url": good.url, "events": ["recall.drill"]})
+    wholesaler.request(
+        "PUT", "/v1/subscriptions/drills", json={"url": hook.url, "events": ["recall.drill"]}
+    )
+    pharmacy.request(
+        "PUT", "/v1/subscriptions/drills", json={"url": good.url, "events": ["recall.drill"]}
+    )
     world.enqueue("rc_drill9", wholesaler.id, "recall.drill", {"units": []}, drill=True)
     world.enqueue("rc_drill9", pharmacy.id, "recall.drill", {"units": []}, drill=True)
 
     log = deliveries(wholesaler, "rc_drill9", ended)
-    assert [(d["attempt"], d["outcome"], d["http_status"]) for d in log] == [(1, "failed", 503), (2, "failed", 503), (3, "dead", 503)]
+    assert [(d["attempt"], d["outcome"], d["http_status"]) for d in log] == [
+        (1, "failed", 503),
+        (2, "failed", 503),
+        (3, "dead", 503),
+    ]
     assert all(d["drill"] for d in log)
-    assert all(got["headers"]["Verinet-Drill"] == "true" and got["body"]["drill"] is True for got in hook.received)
+    assert all(
+        got["headers"]["Verinet-Drill"] == "true" and got["body"]["drill"] is True
+        for got in hook.received
+    )
     own = deliveries(pharmacy, "rc_drill9", ended)
     assert [(d["partner"], d["outcome"]) for d in own] == [(pharmacy.id, "delivered")]
     everything = world.admin.request("GET", "/v1/recalls/rc_drill9/deliveries").json()["deliveries"]

