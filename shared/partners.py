@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -115,8 +116,23 @@ def _split(value: bytes | None) -> tuple[str, ...]:
 
 
 class PartnerStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    """Partners in Redis, with a short in-process cache of authenticated tokens.
+
+    The cache keeps the hot path off Redis; it lives ``cache_seconds`` (default 2 s), so a
+    revocation made through another gateway takes effect within that time, and at once on the
+    gateway that revoked.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        cache_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.redis = redis
+        self.cache_seconds = cache_seconds
+        self.clock = clock
+        self._cache: dict[str, tuple[Partner, float]] = {}
 
     async def create(self, new: NewPartner, now: dt.datetime) -> tuple[Partner, str]:
         """Stores a partner and returns it with its token (the only time the token exists)."""
@@ -166,7 +182,19 @@ class PartnerStore:
     async def authenticate(self, token: str) -> Partner:
         if not token.startswith(TOKEN_PREFIX):
             raise Unauthenticated("The bearer token is not a verinet token.", code="auth.token")
-        partner_id = await self.redis.get(f"token:{token_hash(token)}")
+        digest = token_hash(token)
+        cached = self._cache.get(digest)
+        now = self.clock()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        partner = await self._authenticate(digest)
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[digest] = (partner, now + self.cache_seconds)
+        return partner
+
+    async def _authenticate(self, digest: str) -> Partner:
+        partner_id = await self.redis.get(f"token:{digest}")
         if partner_id is None:
             raise Unauthenticated("The bearer token is unknown or revoked.", code="auth.token")
         partner = await self.get(partner_id.decode())
@@ -181,6 +209,7 @@ class PartnerStore:
         # Status first: authenticate() refuses a revoked partner even while its token key lives.
         await self.redis.hset(f"partner:{partner_id}", mapping={"status": "revoked", "revoked_at": now.isoformat()})
         await self.redis.delete(f"token:{raw[b'token'].decode()}")
+        self._cache.pop(raw[b"token"].decode(), None)
         return await self.get(partner_id)
 
 

@@ -182,6 +182,7 @@ async def start_server(
     await server.start()
     for name in ("", service_name):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    freeze_startup_objects()
     return ServerHandle(server=server, health=health_servicer, port=bound)
 
 
@@ -202,6 +203,15 @@ async def run_until_signalled(
     if on_stop is not None:
         await on_stop()
     log.info("Stopped")
+
+
+def freeze_startup_objects() -> None:
+    """Moves everything allocated at start-up out of the garbage collector's generations, so
+    collections during serving scan only request garbage (shorter pauses, lower p99)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def install_event_loop_policy() -> None:

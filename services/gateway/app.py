@@ -13,6 +13,7 @@ from verinet.gateway.api import SETTINGS
 from verinet.gateway.clients import clients_context
 from verinet.gateway.problems import problem
 from verinet.gateway.limits import Limits
+from verinet.rpc import freeze_startup_objects
 from verinet.gateway.routing import LIMITS, ROUTES
 from verinet.gateway.settings import Settings
 from verinet.gateway.system import DRAINING, JWKS_CACHE
@@ -92,6 +93,11 @@ def create_app(settings: Settings) -> web.Application:
         app[DRAINING].set()
 
     app.on_shutdown.append(start_draining)
+
+    async def freeze(app: web.Application) -> None:
+        freeze_startup_objects()
+
+    app.on_startup.append(freeze)
     for spec in ROUTES:
         app.router.add_route(spec.method, spec.path, spec.handler)
     return app
