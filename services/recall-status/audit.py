@@ -54,8 +54,7 @@ async def verify_chain(redis: aioredis.Redis, key: str) -> dict[str, Any]:
         if len(batch) < CHUNK:
             break
         start = batch[-1][0].decode()
-    head_key = "audithead:" + key.split(":", 1)[1]
-    head = await redis.get(head_key) or b""
+    head = await redis.get(head_key(key)) or b""
     if head != previous:
         return {"chain": key, "ok": False, "entries_checked": checked, "first_broken_entry": None, "problem": "the chain's last entry is missing or its head was changed"}
     return {"chain": key, "ok": True, "entries_checked": checked}
@@ -69,17 +68,26 @@ async def verify_all(redis: aioredis.Redis) -> dict[str, Any]:
     return {"ok": all(c["ok"] for c in chains), "chains": len(chains), "broken": [c for c in chains if not c["ok"]], "entries_checked": sum(c["entries_checked"] for c in chains)}
 
 
-# Appends one entry to a chain atomically with its link (SHA-1 is what Redis scripts offer).
-APPEND_SCRIPT = r"""
-local previous = redis.call('GET', KEYS[2]) or ''
-local hash = redis.sha1hex(previous .. '\n' .. ARGV[1])
-redis.call('XADD', KEYS[1], '*', 'entry', ARGV[1], 'prev', previous, 'hash', hash)
-redis.call('SET', KEYS[2], hash)
-return hash
+def chain_append_lua(stream: str, head: str, entry: str) -> str:
+    """Lua that appends ``entry`` to a chain with its link, for scripts that also change state
+    in the same atomic step (SHA-1 is the hash Redis scripts offer); leaves ``hash`` set."""
+    return f"""
+local previous = redis.call('GET', {head}) or ''
+local hash = redis.sha1hex(previous .. '\\n' .. {entry})
+redis.call('XADD', {stream}, '*', 'entry', {entry}, 'prev', previous, 'hash', hash)
+redis.call('SET', {head}, hash)
 """
 
 
-async def append(redis: aioredis.Redis, key: str, entry: dict[str, Any]) -> None:
+#: Appends one entry. KEYS: chain stream, chain head. ARGV: entry JSON. Returns the new hash.
+APPEND_SCRIPT = chain_append_lua("KEYS[1]", "KEYS[2]", "ARGV[1]") + "return hash\n"
+
+
+def head_key(key: str) -> str:
+    return "audithead:" + key.split(":", 1)[1]
+
+
+async def append(redis: aioredis.Redis, key: str, entry: dict[str, Any]) -> str:
     """Appends ``entry`` to the chain ``key`` (``audit:{...}``) with its hash link."""
-    head = "audithead:" + key.split(":", 1)[1]
-    await redis.eval(APPEND_SCRIPT, 2, key, head, orjson.dumps(entry))
+    head = await redis.eval(APPEND_SCRIPT, 2, key, head_key(key), orjson.dumps(entry))
+    return head.decode() if isinstance(head, bytes) else str(head)

@@ -49,6 +49,7 @@ from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError, ResponseError
 
 from verinet.errors import Conflict, InvalidInput, NotFound
+from verinet.recall_status import audit
 
 __all__ = [
     "DEAD_STREAM",
@@ -67,6 +68,7 @@ __all__ = [
     "SubscriptionStore",
     "append_recall_audit",
     "backoff_delay",
+    "rfc3339",
     "validate_recall_id",
     "validate_subscription",
 ]
@@ -122,16 +124,9 @@ def rfc3339(at: float) -> str:
 
 # --- the recall audit chain ---------------------------------------------------------------
 
-# Appends one entry to a chain with the hash of the entry before it: hash = SHA-1 hex of
-# prev + "\n" + entry (as in recall_status.packs, so one verifier recomputes every chain).
-# KEYS: audit stream, audit head. ARGV: entry JSON.
-APPEND_AUDIT_SCRIPT = r"""
-local previous = redis.call('GET', KEYS[2]) or ''
-local hash = redis.sha1hex(previous .. '\n' .. ARGV[1])
-redis.call('XADD', KEYS[1], '*', 'entry', ARGV[1], 'prev', previous, 'hash', hash)
-redis.call('SET', KEYS[2], hash)
-return hash
-"""
+# The recall's chain uses the one append of recall_status.audit, so one verifier
+# recomputes every chain.
+APPEND_AUDIT_SCRIPT = audit.APPEND_SCRIPT
 
 # One delivery attempt: its log entry and its audit entry, atomically (one slot: {rc:<id>}).
 # KEYS: audit stream, audit head, deliveries stream. ARGV: audit entry JSON, then the log
@@ -189,11 +184,11 @@ return {'ok', tostring(existed)}
 
 
 def audit_key(recall_id: str) -> str:
-    return f"audit:{{rc:{recall_id}}}"
+    return audit.chain_key(recall_id=recall_id)
 
 
 def audit_head_key(recall_id: str) -> str:
-    return f"audithead:{{rc:{recall_id}}}"
+    return audit.head_key(audit_key(recall_id))
 
 
 def deliveries_key(recall_id: str) -> str:

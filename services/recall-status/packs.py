@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 
 from verinet.errors import Forbidden, InvalidInput, NotFound
 from verinet.packs import PackRecord, PackState
+from verinet.recall_status.audit import chain_append_lua
 from verinet.store import run_script_batch
 
 BUCKETS = 16384
@@ -97,12 +98,7 @@ if ARGV[4] == '' then
 else
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 end
-local previous = redis.call('GET', KEYS[4]) or ''
-local hash = redis.sha1hex(previous .. '\n' .. ARGV[5])
-redis.call('XADD', KEYS[3], '*', 'entry', ARGV[5], 'prev', previous, 'hash', hash)
-redis.call('SET', KEYS[4], hash)
-return 1
-"""
+""" + chain_append_lua("KEYS[3]", "KEYS[4]", "ARGV[5]") + "return 1\n"
 
 
 # Sets one field of a product- or lot-level hash and appends the audit entry, atomically;
@@ -110,12 +106,7 @@ return 1
 SET_LEVEL_STATE_SCRIPT = r"""
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-local previous = redis.call('GET', KEYS[3]) or ''
-local hash = redis.sha1hex(previous .. '\n' .. ARGV[3])
-redis.call('XADD', KEYS[2], '*', 'entry', ARGV[3], 'prev', previous, 'hash', hash)
-redis.call('SET', KEYS[3], hash)
-return 1
-"""
+""" + chain_append_lua("KEYS[2]", "KEYS[3]", "ARGV[3]") + "return 1\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from verinet.packs import PackState
 from verinet.recall_status import audit
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
+from verinet.recall_status.notifications import append_recall_audit
 from verinet.recall_status.notification_rpcs import NotificationRpcs
 from verinet.recall_status.packs import (
     DecommissionRecord,
@@ -27,7 +28,13 @@ from verinet.recall_status.packs import (
     require_packs,
 )
 from verinet.packs import validate_line
-from verinet.recall_status.recalls import RecallScope, RecallService, parse_time, require_manufacturer
+from verinet.recall_status.recalls import (
+    RecallScope,
+    RecallService,
+    parse_time,
+    recall_key,
+    require_manufacturer,
+)
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import translate_errors
@@ -116,7 +123,13 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         redis = repository.redis
 
         async def audit_recall(recall_id: str, entry: dict[str, Any]) -> None:
-            await audit.append(redis, audit.chain_key(recall_id=recall_id), entry)
+            await append_recall_audit(redis, recall_id, entry)
+
+        async def recall_owner(recall_id: str) -> str | None:
+            owner = await redis.hget(recall_key(recall_id), "owner")
+            return owner.decode() if owner else None
+
+        self.recall_owner = recall_owner
 
         async def no_subscribers(event: str) -> list[str]:
             return []

@@ -260,13 +260,13 @@ def test_every_pod_resolves_names_through_the_cluster_dns_only(manifests: Any) -
             assert not policies.allows(pod, Address(OUTSIDE_IP), 53, protocol)
 
 
-def test_only_lookup_leaves_the_cluster_and_only_for_https_and_an_external_redis(
+def test_only_lookup_and_webhooks_leave_the_cluster_and_only_for_https_and_an_external_redis(
     manifests: Any, contracts: Any
 ) -> None:
     policies = Policies(manifests)
     pods = our_pods(manifests)
     redis_in_cluster = "redis" in pods
-    expected = {("lookup", 443)}
+    expected = {("lookup", 443), ("recall-status", 443)}
     if not redis_in_cluster:
         expected |= {
             (name, 6379) for name, contract in contracts.items() if "redis" in contract.callees()
@@ -324,3 +324,13 @@ def test_the_evaluator_sees_a_missing_egress_rule() -> None:
     )
     assert policies.allows(a, b, 50051)
     assert not policies.allows(a, b, 9090)
+
+
+@pytest.mark.parametrize("private_ip", ["10.1.2.3", "172.20.0.5", "192.168.1.1", "169.254.169.254", "fd00::1"])
+def test_webhooks_cannot_be_pointed_into_private_networks(manifests: Any, private_ip: str) -> None:
+    """Partners choose webhook URLs: recall-status must not reach the cloud metadata service
+    or anything else on a private address through them."""
+    policies = Policies(manifests)
+    recall_status = our_pods(manifests)["recall-status"]
+    assert policies.allows(recall_status, Address(OUTSIDE_IP), 443)
+    assert not policies.allows(recall_status, Address(private_ip), 443)

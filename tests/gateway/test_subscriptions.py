@@ -15,7 +15,7 @@ import pytest
 import requests
 from aiohttp import web
 
-from verinet.embedded_redis import free_port
+from verinet.embedded_redis import EmbeddedRedisCluster, free_port
 from verinet.errors import InvalidInput
 from verinet.network import Network, with_check_digit
 from verinet.recall_status.notifications import Notifier, SubscriptionStore
@@ -90,23 +90,31 @@ class World:
         return asyncio.run(run())
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+@pytest.fixture(scope="module", params=["standalone", "cluster"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """A network with fast webhook retries, on one Redis or on a real 3-master cluster."""
+    data_dir = tmp_path_factory.mktemp("webhooks")
+    cluster = EmbeddedRedisCluster(data_dir / "cluster") if request.param == "cluster" else None
+    if cluster is not None:
+        cluster.start()
     network = Network(
-        data_dir=tmp_path_factory.mktemp("webhooks"),
+        data_dir=data_dir,
         gateway_port=free_port(),
+        redis_url=cluster.url if cluster is not None else None,
         extra_env=FAST_WEBHOOKS,
     )
-    network.start()
     try:
-        yield World(
-            network,
-            Partner(
-                network.info["admin_partner_id"], network.info["admin_token"], network.gateway_url
-            ),
+        network.start()
+        admin = Partner(
+            network.info["admin_partner_id"], network.info["admin_token"], network.gateway_url
         )
+        yield World(network, admin)
     finally:
         network.stop()
+        if cluster is not None:
+            cluster.stop()
 
 
 # -- a real receiver, in a thread of its own -------------------------------------------------

@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,11 +17,11 @@ from typing import Any
 
 import orjson
 import pytest
-import redis.asyncio as aioredis
+import redis
 from aiohttp import web
 from redis.crc import key_slot
 
-from verinet.embedded_redis import EmbeddedRedis
+from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
 from verinet.errors import ConfigError, Conflict, InvalidInput, NotFound
 from verinet.recall_status.notifications import (
     DEAD_STREAM,
@@ -127,7 +127,7 @@ def answering(*statuses: int, then: int = 200) -> Callable[[int], Awaitable[int]
 
 @dataclass
 class Parts:
-    redis: aioredis.Redis
+    redis: Any  # redis.asyncio.Redis or RedisCluster
     subscriptions: SubscriptionStore
     notifier: Notifier
     keys: KeyRing
@@ -158,22 +158,45 @@ class Parts:
             await asyncio.sleep(0.02)
 
 
-def run(
-    redis_server: EmbeddedRedis, tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]]
-) -> None:
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedisCluster]:
+    cluster = EmbeddedRedisCluster(tmp_path_factory.mktemp("cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["standalone", "cluster"])
+def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A private Redis, or an emptied real 3-master Redis Cluster (where a script whose keys
+    are not in one slot is refused with CROSSSLOT)."""
+    if request.param == "standalone":
+        with EmbeddedRedis(tmp_path / "redis") as server:
+            yield server.url
+        return
+    cluster: EmbeddedRedisCluster = request.getfixturevalue("redis_cluster")
+    for node in cluster.nodes:
+        with redis.Redis(port=node.port, socket_timeout=5) as client:
+            client.flushall()
+    yield cluster.url
+
+
+def run(redis_url: str, tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]]) -> None:
     async def main() -> None:
-        redis = connect(redis_server.url)
-        store = SubscriptionStore(redis)
+        client = connect(redis_url)
+        store = SubscriptionStore(client)
         parts = Parts(
-            redis,
+            client,
             store,
-            Notifier(redis, store, now=lambda: NOW),
+            Notifier(client, store, now=lambda: NOW),
             KeyRing.load_or_create(tmp_path / "keys"),
         )
         try:
             await scenario(parts)
         finally:
-            await redis.aclose()
+            await client.aclose()
 
     asyncio.run(main())
 
@@ -231,7 +254,7 @@ def settled(deliveries: list[Delivery]) -> bool:
     ],
 )
 def test_a_subscription_is_refused_with_a_code_and_the_field_at_fault(
-    redis_server: EmbeddedRedis,
+    redis_url: str,
     tmp_path: Path,
     name: str,
     url: str,
@@ -245,12 +268,10 @@ def test_a_subscription_is_refused_with_a_code_and_the_field_at_fault(
         assert (refused.value.code, refused.value.field) == (code, field)
         assert await parts.subscriptions.list("p_pharmacy") == []
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
-def test_a_subscription_is_created_then_replaced_and_listed(
-    redis_server: EmbeddedRedis, tmp_path: Path
-) -> None:
+def test_a_subscription_is_created_then_replaced_and_listed(redis_url: str, tmp_path: Path) -> None:
     async def scenario(parts: Parts) -> None:
         first, created = await parts.subscriptions.put(
             "p_a", "ops", "https://a.example/hook", ["recall.published"], NOW
@@ -268,11 +289,11 @@ def test_a_subscription_is_created_then_replaced_and_listed(
         assert await parts.subscriptions.subscribers("recall.published") == []
         assert await parts.subscriptions.subscribers("recall.closed") == ["p_a"]
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_each_event_of_a_partner_goes_to_one_of_its_subscriptions(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         await parts.subscriptions.put(
@@ -295,11 +316,11 @@ def test_each_event_of_a_partner_goes_to_one_of_its_subscriptions(
         assert await parts.notifier.subscribers("recall.closed") == ["p_a", "p_b"]
         assert await parts.notifier.subscribers("recall.published") == ["p_a"]
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_a_partner_without_a_subscription_to_the_event_is_not_queued(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         await parts.subscribe("p_a", "https://a.example/hook", ("recall.closed",))
@@ -332,7 +353,7 @@ def test_a_partner_without_a_subscription_to_the_event_is_not_queued(
             "attempt": "1",
         }
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_keys_a_script_touches_together_share_one_cluster_slot() -> None:
@@ -350,7 +371,7 @@ def test_keys_a_script_touches_together_share_one_cluster_slot() -> None:
 
 
 def test_a_subscriber_receives_a_signed_notification_that_verifies_with_the_jwks(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
@@ -397,11 +418,11 @@ def test_a_subscriber_receives_a_signed_notification_that_verifies_with_the_jwks
             "consumers": [],
         }
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_a_drill_notification_carries_the_drill_header_and_flag(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
@@ -420,11 +441,11 @@ def test_a_drill_notification_carries_the_drill_header_and_flag(
         assert got.json["drill"] is True and got.signature_error is None
         assert delivery.drill and delivery.outcome == "delivered"
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_failed_deliveries_are_retried_with_backoff_until_delivered(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering(500, 503)) as receiver:
@@ -453,11 +474,11 @@ def test_failed_deliveries_are_retried_with_backoff_until_delivered(
         assert await parts.redis.zcard(RETRY_KEY) == 0
         assert await parts.redis.xlen(DEAD_STREAM) == 0
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_a_receiver_that_hangs_is_cut_off_at_the_delivery_deadline(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         release = asyncio.Event()
@@ -484,11 +505,11 @@ def test_a_receiver_that_hangs_is_cut_off_at_the_delivery_deadline(
         assert deliveries[0].error == "No answer within 0.5 s."
         assert 450 <= deliveries[0].latency_ms < 3000
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_a_notification_that_always_fails_is_dead_lettered_after_the_last_attempt(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering(then=500)) as receiver:
@@ -513,11 +534,11 @@ def test_a_notification_that_always_fails_is_dead_lettered_after_the_last_attemp
         assert await parts.redis.xlen(NOTIFY_STREAM) == 0
         assert await parts.notifier.delivered_at("rc_1") == {}
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         await parts.subscriptions.put(
@@ -548,11 +569,11 @@ def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(
             "Failed to sign the delivery: verifier down",
         )
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_a_notification_left_pending_by_a_dead_consumer_is_taken_over(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
@@ -580,11 +601,11 @@ def test_a_notification_left_pending_by_a_dead_consumer_is_taken_over(
         }
         assert entry_id
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_draining_finishes_the_deliveries_in_flight_and_takes_no_new_work(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         arrived = asyncio.Event()
@@ -611,11 +632,11 @@ def test_draining_finishes_the_deliveries_in_flight_and_takes_no_new_work(
         assert groups[0]["consumers"] == 0  # the drained consumer removed itself
         assert len(receiver.received) == 1
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_many_notifications_are_delivered_concurrently_and_each_once(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         open_requests = [0]
@@ -646,14 +667,14 @@ def test_many_notifications_are_delivered_concurrently_and_each_once(
         assert sorted(r.json["data"]["partner"] for r in receiver.received) == partners
         assert 1 < peak[0] <= 10  # in parallel, never more than NOTIFY_CONCURRENCY
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 # -- the delivery log and the audit chain ------------------------------------------------------------
 
 
 def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         first_hash = await append_recall_audit(
@@ -710,12 +731,10 @@ def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(
             "drill": False,
         }
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
-def test_tampering_with_an_audit_entry_breaks_its_link(
-    redis_server: EmbeddedRedis, tmp_path: Path
-) -> None:
+def test_tampering_with_an_audit_entry_breaks_its_link(redis_url: str, tmp_path: Path) -> None:
     async def scenario(parts: Parts) -> None:
         await append_recall_audit(parts.redis, "rc_1", {"action": "a"})
         await append_recall_audit(parts.redis, "rc_1", {"action": "b"})
@@ -724,11 +743,11 @@ def test_tampering_with_an_audit_entry_breaks_its_link(
         forged = b'{"action":"x"}'
         assert hashlib.sha1(first[b"prev"] + b"\n" + forged).hexdigest().encode() != first[b"hash"]
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 def test_deliveries_are_shown_in_full_to_admin_and_the_manufacturer_and_otherwise_only_ones_own(
-    redis_server: EmbeddedRedis, tmp_path: Path
+    redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
@@ -770,7 +789,7 @@ def test_deliveries_are_shown_in_full_to_admin_and_the_manufacturer_and_otherwis
             await parts.notifier.deliveries("rc}{x")
         assert bad.value.code == "recall.id"
 
-    run(redis_server, tmp_path, scenario)
+    run(redis_url, tmp_path, scenario)
 
 
 # -- backoff and settings ----------------------------------------------------------------------------
@@ -821,3 +840,44 @@ def test_settings_refuse_values_that_cannot_work_and_name_the_variable(
     with pytest.raises(ConfigError) as refused:
         Settings.from_env({"REDIS_URL": "redis://r:6379/0"} | extra)
     assert named in refused.value.message
+
+
+def test_a_malformed_queue_entry_is_dead_lettered_instead_of_blocking_the_queue(
+    redis_url: str, tmp_path: Path
+) -> None:
+    async def scenario(parts: Parts) -> None:
+        async with receiving(parts.keys.jwks(), answering()) as receiver:
+            await parts.subscribe("p_pharmacy", receiver.url)
+            await parts.redis.xadd(NOTIFY_STREAM, {"id": "nt_broken", "attempt": "one"})
+            await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {}, drill=False)
+            worker = parts.worker()
+            await worker.start()
+            try:
+                [delivery] = await parts.deliveries_until("rc_1", settled)
+            finally:
+                await worker.drain(5.0)
+        assert delivery.outcome == "delivered"
+        [(_, dead)] = await parts.redis.xrange(DEAD_STREAM)
+        assert dead[b"id"] == b"nt_broken" and dead[b"dead_error"].startswith(b"malformed")
+        assert await parts.redis.xlen(NOTIFY_STREAM) == 0
+
+    run(redis_url, tmp_path, scenario)
+
+
+def test_the_worker_recreates_a_deleted_queue_and_goes_on(redis_url: str, tmp_path: Path) -> None:
+    async def scenario(parts: Parts) -> None:
+        async with receiving(parts.keys.jwks(), answering()) as receiver:
+            await parts.subscribe("p_pharmacy", receiver.url)
+            worker = parts.worker()
+            await worker.start()
+            try:
+                await parts.redis.delete(NOTIFY_STREAM)
+                await parts.notifier.enqueue(
+                    "rc_1", "p_pharmacy", "recall.published", {}, drill=False
+                )
+                [delivery] = await parts.deliveries_until("rc_1", settled)
+            finally:
+                await worker.drain(5.0)
+        assert delivery.outcome == "delivered"
+
+    run(redis_url, tmp_path, scenario)

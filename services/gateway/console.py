@@ -1,0 +1,123 @@
+"""The web console: static files under ``console/`` served at ``/console``.
+
+The console is a page for people (pharmacists, returns clerks, quality managers) that calls the
+same public API as everyone else with the partner's bearer token, which it keeps in the
+browser's sessionStorage only. These routes are public because they serve no data: the files
+are the same for everyone.
+
+Every answer carries a strict Content-Security-Policy (scripts, styles and requests from this
+origin only, no inline code, no frames), ``nosniff``, ``no-referrer`` and cache headers:
+``index.html`` is revalidated on every load and names its assets with a content hash
+(``/console/app.js?v=<hash>``), so an asset requested with its current hash is cached for a year.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from verinet.gateway.routing import route
+
+CONSOLE_DIR = Path(__file__).resolve().parent / "console"
+
+CONTENT_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
+
+#: Everything from this origin only; no inline script or style, no plugins, no frames, no
+#: form posts elsewhere. The console draws charts as inline SVG through the DOM, which CSP allows.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "manifest-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    )
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+ASSETS = ("app.js", "app.css", "favicon.svg")
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    content_type: str
+    etag: str
+
+    @property
+    def version(self) -> str:
+        return self.etag.strip('"')
+
+
+@dataclass(frozen=True)
+class Console:
+    index: Asset
+    assets: dict[str, Asset]
+
+
+def _asset(body: bytes, suffix: str) -> Asset:
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    return Asset(body=body, content_type=CONTENT_TYPES[suffix], etag=f'"{digest}"')
+
+
+@functools.cache
+def load_console(directory: Path = CONSOLE_DIR) -> Console:
+    """The files, read once: they are part of the installed package and never change while the
+    gateway runs. ``index.html`` gets each asset's hash put into its URL."""
+    assets = {name: _asset((directory / name).read_bytes(), Path(name).suffix) for name in ASSETS}
+    html = (directory / "index.html").read_text(encoding="utf-8")
+    for name, asset in assets.items():
+        html = html.replace(f"/console/{name}\"", f"/console/{name}?v={asset.version}\"")
+    return Console(index=_asset(html.encode(), ".html"), assets=assets)
+
+
+def _answer(request: web.Request, asset: Asset, cache_control: str) -> web.Response:
+    headers = {**SECURITY_HEADERS, "Cache-Control": cache_control, "ETag": asset.etag}
+    if asset.etag in (t.strip() for t in request.headers.get("If-None-Match", "").split(",")):
+        return web.Response(status=304, headers=headers)
+    charset = "utf-8" if asset.content_type.startswith("text/") or asset.content_type.endswith("+xml") else None
+    return web.Response(body=asset.body, content_type=asset.content_type, charset=charset, headers=headers)
+
+
+@route("GET", "/console", roles=(), tag="Console", summary="The web console (a page; it signs in with a partner token)")
+async def console_page(request: web.Request, partner: None) -> web.Response:
+    return _answer(request, load_console().index, REVALIDATE)
+
+
+@route("GET", "/console/{asset:[^/]*}", roles=(), tag="Console", summary="The web console's script, style sheet and icon")
+async def console_asset(request: web.Request, partner: None) -> web.StreamResponse:
+    name = request.match_info["asset"]
+    if name in ("", "index.html"):
+        raise web.HTTPPermanentRedirect("/console")
+    console = load_console()
+    asset = console.assets.get(name)
+    if asset is None:
+        raise web.HTTPNotFound(reason=f"No console file named {name!r}.")
+    versioned = request.query.get("v") == asset.version
+    return _answer(request, asset, IMMUTABLE if versioned else REVALIDATE)
