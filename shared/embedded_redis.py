@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Self
 
 from verinet.errors import ConfigError, Unavailable
 
@@ -132,7 +133,7 @@ class EmbeddedRedis:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> EmbeddedRedis:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -198,7 +199,7 @@ class EmbeddedRedisCluster:
         for node in self.nodes:
             node.stop()
 
-    def __enter__(self) -> EmbeddedRedisCluster:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

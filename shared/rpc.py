@@ -93,7 +93,7 @@ def translate_errors(method: Handler) -> Handler:
             await context.abort(STATUS_BY_KIND[error.kind], error.message)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - the boundary: log, answer generically
+        except Exception as error:
             if isinstance(error, grpc.aio.AbortError):
                 raise
             RPC_ERRORS.labels(name, "internal").inc()

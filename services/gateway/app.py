@@ -11,13 +11,12 @@ from prometheus_client import Counter
 from verinet.gateway import api, console, epcis, lms, packs, recalls, subscriptions, system  # noqa: F401 - modules declare their routes
 from verinet.gateway.api import SETTINGS
 from verinet.gateway.clients import clients_context
-from verinet.gateway.problems import problem
 from verinet.gateway.limits import Limits
-from verinet.rpc import freeze_startup_objects
+from verinet.gateway.problems import problem
 from verinet.gateway.routing import LIMITS, ROUTES
 from verinet.gateway.settings import Settings
 from verinet.gateway.system import DRAINING, JWKS_CACHE
-
+from verinet.rpc import freeze_startup_objects
 
 OVERLOAD_REFUSALS = Counter("verinet_http_overload_refusals_total", "Requests refused by the overload guard")
 

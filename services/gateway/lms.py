@@ -11,7 +11,13 @@ from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.routing import TRADING_ROLES, route
-from verinet.identifiers import parse_expiry, validate_gln, validate_gtin, validate_lot, validate_serial
+from verinet.identifiers import (
+    parse_expiry,
+    validate_gln,
+    validate_gtin,
+    validate_lot,
+    validate_serial,
+)
 from verinet.partners import Partner
 from verinet.rpc import call
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb

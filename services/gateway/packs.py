@@ -165,7 +165,7 @@ def alert_json(alert: rs_pb.Alert) -> dict[str, Any]:
     return out
 
 
-@route("GET", "/v1/alerts", roles=("admin",) + PACK_ROLES, tag="Alerts", summary="Alerts raised by you or on your products (filters: gtin, partner, code, status, limit)")
+@route("GET", "/v1/alerts", roles=("admin", *PACK_ROLES), tag="Alerts", summary="Alerts raised by you or on your products (filters: gtin, partner, code, status, limit)")
 async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
     query = request.query
     gtin = validate_gtin(query["gtin"]) if query.get("gtin") else ""
@@ -191,7 +191,7 @@ async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
     return json_response({"alerts": [alert_json(a) for a in answer.alerts]})
 
 
-@route("POST", "/v1/alerts/{id}/close", roles=("admin",) + PACK_ROLES, tag="Alerts", summary="Close an alert with a reason")
+@route("POST", "/v1/alerts/{id}/close", roles=("admin", *PACK_ROLES), tag="Alerts", summary="Close an alert with a reason")
 async def close_alert(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = body.get("reason")

@@ -22,7 +22,7 @@ def chain_key(gtin: str = "", recall_id: str = "") -> str:
 
 
 def link_hash(previous: bytes, entry: bytes) -> bytes:
-    return hashlib.sha1(previous + b"\n" + entry).hexdigest().encode()  # noqa: S324 - chain, not secrecy
+    return hashlib.sha1(previous + b"\n" + entry).hexdigest().encode()
 
 
 async def entries(redis: aioredis.Redis, key: str, limit: int) -> list[dict[str, Any]]:

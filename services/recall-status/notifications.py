@@ -28,6 +28,7 @@ production that asks the verifier (the only holder of the key), in tests a local
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -730,10 +731,8 @@ class DeliveryWorker:
                 log.exception("Webhook worker step %s failed; retrying", step.__name__)
                 pause = self.settings.poll_interval
             if pause > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), pause)
-                except TimeoutError:
-                    pass
 
     # -- taking work ----------------------------------------------------------------------
 

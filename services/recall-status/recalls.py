@@ -27,7 +27,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
-from verinet.packs import PackState, validate_line
+from verinet.packs import PackState
 from verinet.recall_status.packs import PackRepository, PackValue
 
 CLASSES = ("I", "II", "III")
@@ -114,9 +114,7 @@ class RecallScope:
         at = value.commissioned_at
         if self.window_start is not None and (not at or at < self.window_start):
             return False
-        if self.window_end is not None and (not at or at >= self.window_end):
-            return False
-        return True
+        return not (self.window_end is not None and (not at or at >= self.window_end))
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"gtins": list(self.gtins)}
@@ -332,7 +330,7 @@ class RecallService:
         existing = await self._existing_keys(recall_id, [u.key for u in units])
         new_units = [u for u in units if u.key not in existing]
         await self._add_units(recall_id, scope, new_units, bool(meta["mock"]))
-        scopes = orjson.loads(meta["scopes"]) + [scope.as_dict()]
+        scopes = [*orjson.loads(meta["scopes"]), scope.as_dict()]
         await self.redis.hset(recall_key(recall_id), "scopes", orjson.dumps(scopes).decode())
         await self.audit(recall_id, {"at": self.clock(), "action": "recall.extended", "recall": recall_id, "partner": owner, "scope": scope.as_dict(), "units": len(new_units)})
         await self._notify(recall_id, meta, new_units, "recall.drill" if meta["mock"] else "recall.updated", bool(meta["mock"]))

@@ -11,23 +11,22 @@ import orjson
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
-from verinet.packs import PackState
+from verinet.packs import PackState, validate_line
 from verinet.recall_status import audit
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
-from verinet.recall_status.notifications import append_recall_audit
 from verinet.recall_status.notification_rpcs import NotificationRpcs
+from verinet.recall_status.notifications import append_recall_audit
 from verinet.recall_status.packs import (
     DecommissionRecord,
     NewPack,
     PackChange,
-    PackValue,
-    PackRepository,
-    StoredPack,
     PackEventData,
+    PackRepository,
+    PackValue,
+    StoredPack,
     require_packs,
 )
-from verinet.packs import validate_line
 from verinet.recall_status.recalls import (
     RecallScope,
     RecallService,

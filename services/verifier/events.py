@@ -62,7 +62,7 @@ class EventBatcher(Generic[Event]):
         try:
             await self._send(batch)
             EVENTS_SENT.inc(len(batch))
-        except Exception:  # noqa: BLE001 - best effort; counted and logged
+        except Exception:
             EVENTS_LOST.inc(len(batch))
             log.warning("Failed to record %d pack events", len(batch), exc_info=True)
 

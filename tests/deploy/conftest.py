@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from verinet.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

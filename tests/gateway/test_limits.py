@@ -8,7 +8,6 @@ import datetime as dt
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest

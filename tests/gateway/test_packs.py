@@ -25,8 +25,8 @@ def world(network: Any) -> dict[str, Any]:
     assert mclient.put(f"/v1/products/{gtin}", json={}).status_code == 201
     packs = [{"gtin": gtin, "serial": f"P{n:05d}", "lot": LOT, "expiry": EXPIRY} for n in range(3000)]
     assert mclient.post("/v1/packs/commission", json={"packs": packs}).json()["stored"] == 3000
-    pharmacy, pclient = network.add_partner(["dispenser"])
-    other_pharmacy, oclient = network.add_partner(["dispenser"])
+    _pharmacy, pclient = network.add_partner(["dispenser"])
+    _other_pharmacy, oclient = network.add_partner(["dispenser"])
     wholesaler, wclient = network.add_partner(["wholesaler"])
     return {
         "gtin": gtin,

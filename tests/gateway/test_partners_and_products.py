@@ -72,7 +72,7 @@ def test_partner_input_is_validated_with_a_code_per_field(network: Any) -> None:
 
 
 def test_a_manufacturer_cannot_register_a_gtin_outside_its_prefixes(network: Any) -> None:
-    manufacturer, client = network.add_partner(["manufacturer"])
+    _manufacturer, client = network.add_partner(["manufacturer"])
     other, _ = network.add_partner(["manufacturer"])
     answer = client.put(f"/v1/products/{gtin_under(other['company_prefixes'][0])}", json={})
     assert answer.status_code == 403
