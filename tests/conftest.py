@@ -123,7 +123,8 @@ def network(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         cluster = EmbeddedRedisCluster(data_dir / "cluster")
         cluster.start()
     try:
-        started = start_network(data_dir, redis_url=cluster.url if cluster else None)
+        env = getattr(request.module, "NETWORK_ENV", {})
+        started = start_network(data_dir, redis_url=cluster.url if cluster else None, extra_env=dict(env))
         try:
             yield RunningNetwork(started)
         finally:

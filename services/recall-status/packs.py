@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 import orjson
@@ -107,6 +108,44 @@ SET_LEVEL_STATE_SCRIPT = r"""
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 """ + chain_append_lua("KEYS[2]", "KEYS[3]", "ARGV[3]") + "return 1\n"
+
+
+# Reads a chunk of one GTIN's packs. KEYS: product, lot states, then per pack its bucket,
+# unit-recall and decommission hashes. ARGV: "1" to read decommissions, then the serials.
+# Returns product state, owner, the lot states (flat), then per pack value, recalled, decommission.
+STATUS_SCRIPT = r"""
+local product = redis.call('HMGET', KEYS[1], 'state', 'owner')
+local out = {product[1], product[2], redis.call('HGETALL', KEYS[2])}
+local with_decommission = ARGV[1] == '1'
+for i = 2, #ARGV do
+  local base = 3 + (i - 2) * 3
+  local value = redis.call('HGET', KEYS[base], ARGV[i])
+  out[#out + 1] = value
+  if value then
+    out[#out + 1] = redis.call('HEXISTS', KEYS[base + 1], ARGV[i])
+    out[#out + 1] = with_decommission and redis.call('HGET', KEYS[base + 2], ARGV[i]) or false
+  else
+    out[#out + 1] = 0
+    out[#out + 1] = false
+  end
+end
+return out
+"""
+
+# Records where a chunk of one GTIN's packs were seen. KEYS: per pack its location hash and
+# history list. ARGV: history limit, then per pack serial, location, history entry.
+RECORD_EVENTS_SCRIPT = r"""
+local limit = tonumber(ARGV[1])
+for i = 0, (#ARGV - 1) / 3 - 1 do
+  local serial, location, entry = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
+  redis.call('HSET', KEYS[1 + 2 * i], serial, location)
+  redis.call('RPUSH', KEYS[2 + 2 * i], entry)
+  redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
+end
+return 1
+"""
+
+STATUS_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,51 +377,73 @@ class PackRepository:
     async def statuses(
         self, keys: Sequence[tuple[str, str]], *, with_decommission: bool = False
     ) -> list[StoredPack | None]:
-        """Records for (gtin, serial) pairs; one round trip for the whole batch."""
-        per_pack = 5 if with_decommission else 4
-        pipe = self.redis.pipeline(transaction=False)
-        for gtin, serial in keys:
-            pipe.hget(bucket_key(gtin, serial), serial)
-            pipe.hmget(product_key(gtin), "state", "owner")
-            pipe.hgetall(lot_state_key(gtin))
-            pipe.hexists(pack_recall_key(gtin, serial), serial)
-            if with_decommission:
-                pipe.hget(decommission_key(gtin, serial), serial)
-        replies = await pipe.execute()
-        records: list[StoredPack | None] = []
-        for n, (gtin, serial) in enumerate(keys):
-            value, (product_state, owner), lot_states, unit_recalled = replies[
-                per_pack * n : per_pack * n + 4
-            ]
-            decommission = replies[per_pack * n + 4] if with_decommission else None
-            if value is None:
-                records.append(None)
-                continue
-            stored_value = PackValue.decode(value)
-            pack_state, expiry, lot = stored_value.state, stored_value.expiry, stored_value.lot
-            lot_state = lot_states.get(lot.encode()) if lot_states else None
-            if unit_recalled:
-                lot_state = PackState.RECALLED.stored.encode()
-            record = PackRecord(
-                    gtin=gtin,
-                    serial=serial,
-                    lot=lot,
-                    expiry=expiry,
-                    pack_state=pack_state,
-                    lot_state=PackState.from_stored(lot_state.decode()) if lot_state else PackState.ACTIVE,
-                    product_state=PackState.from_stored(product_state.decode())
-                    if product_state
-                    else PackState.ACTIVE,
-                    owner_partner_id=owner.decode() if owner else "",
+        """Records for (gtin, serial) pairs: one script call per GTIN and chunk, all sent in
+        one round trip (a pipeline; concurrent calls on a cluster)."""
+        groups: dict[str, list[int]] = {}
+        for index, (gtin, _) in enumerate(keys):
+            groups.setdefault(gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[tuple[str, list[int]]] = []
+        for gtin, indexes in groups.items():
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                chunk = indexes[start : start + STATUS_CHUNK]
+                script_keys = [product_key(gtin), lot_state_key(gtin)]
+                for i in chunk:
+                    serial = keys[i][1]
+                    script_keys += [
+                        bucket_key(gtin, serial),
+                        pack_recall_key(gtin, serial),
+                        decommission_key(gtin, serial),
+                    ]
+                args = ["1" if with_decommission else "0", *(keys[i][1] for i in chunk)]
+                calls.append((script_keys, args))
+                chunks.append((gtin, chunk))
+        replies = await run_script_batch(self.redis, self.redis.register_script(STATUS_SCRIPT), calls)
+        records: list[StoredPack | None] = [None] * len(keys)
+        for (gtin, chunk), reply in zip(chunks, replies, strict=True):
+            product_state, owner, lot_flat = reply[0], reply[1], reply[2]
+            lot_states = dict(zip(lot_flat[::2], lot_flat[1::2], strict=True))
+            for n, i in enumerate(chunk):
+                value, unit_recalled, decommission = reply[3 + 3 * n : 6 + 3 * n]
+                if value is None:
+                    continue
+                records[i] = self._stored(
+                    gtin, keys[i][1], value, unit_recalled, decommission, product_state, owner, lot_states
                 )
-            records.append(
-                StoredPack(
-                    record=record,
-                    last_decommission=DecommissionRecord.decode(decommission) if decommission else None,
-                    revision=value,
-                )
-            )
         return records
+
+    @staticmethod
+    def _stored(
+        gtin: str,
+        serial: str,
+        value: bytes,
+        unit_recalled: int,
+        decommission: bytes | None,
+        product_state: bytes | None,
+        owner: bytes | None,
+        lot_states: dict[bytes, bytes],
+    ) -> StoredPack:
+        stored = PackValue.decode(value)
+        if unit_recalled:
+            lot_state = PackState.RECALLED
+        else:
+            code = lot_states.get(stored.lot.encode())
+            lot_state = PackState.from_stored(code.decode()) if code else PackState.ACTIVE
+        record = PackRecord(
+            gtin=gtin,
+            serial=serial,
+            lot=stored.lot,
+            expiry=stored.expiry,
+            pack_state=stored.state,
+            lot_state=lot_state,
+            product_state=PackState.from_stored(product_state.decode()) if product_state else PackState.ACTIVE,
+            owner_partner_id=owner.decode() if owner else "",
+        )
+        return StoredPack(
+            record=record,
+            last_decommission=DecommissionRecord.decode(decommission) if decommission else None,
+            revision=value,
+        )
 
     async def withdraw_product(self, gtin: str, audit_entry: bytes) -> bool:
         """Marks a product withdrawn: one write, whatever the number of packs. Irreversible."""
@@ -417,17 +478,23 @@ class PackRepository:
 
 
     async def record_events(self, events: Sequence[PackEventData]) -> int:
-        """Last known location and history of each pack; events for unknown packs are kept
-        only in their history when the pack exists (checked by the caller)."""
-        if not events:
-            return 0
-        pipe = self.redis.pipeline(transaction=False)
-        for e in events:
-            pipe.hset(location_key(e.gtin, e.serial), e.serial, f"{e.at:.3f}|{e.event}|{e.partner_id}|{e.gln}")
-            history = history_key(e.gtin, e.serial)
-            pipe.rpush(history, orjson.dumps(e.as_dict()))
-            pipe.ltrim(history, -HISTORY_LIMIT, -1)
-        await pipe.execute()
+        """Last known location and history of each pack (the caller checks the pack exists):
+        one script call per GTIN and chunk, all in one round trip."""
+        groups: dict[str, list[PackEventData]] = {}
+        for event in events:
+            groups.setdefault(event.gtin, []).append(event)
+        calls: list[tuple[list[str], list[Any]]] = []
+        for gtin, group in groups.items():
+            for start in range(0, len(group), STATUS_CHUNK):
+                chunk = group[start : start + STATUS_CHUNK]
+                script_keys: list[str] = []
+                args: list[Any] = [HISTORY_LIMIT]
+                for e in chunk:
+                    script_keys += [location_key(gtin, e.serial), history_key(gtin, e.serial)]
+                    args += [e.serial, f"{e.at:.3f}|{e.event}|{e.partner_id}|{e.gln}", orjson.dumps(e.as_dict())]
+                calls.append((script_keys, args))
+        if calls:
+            await run_script_batch(self.redis, self.redis.register_script(RECORD_EVENTS_SCRIPT), calls)
         return len(events)
 
     async def locations(self, keys: Sequence[tuple[str, str]]) -> list[Location | None]:

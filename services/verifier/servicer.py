@@ -30,6 +30,7 @@ STATE_FROM_PROTO = {
 
 
 PROTO_FROM_STATE = {state: value for value, state in STATE_FROM_PROTO.items()}
+BULK_SECONDS_PER_PACK = 0.002
 OPERATION_NAMES = {
     Operation.VERIFY: "verify",
     Operation.DECOMMISSION: "decommission",
@@ -97,7 +98,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         await call(
             self.recall_status.RecordPackEvents,
             rs_pb.RecordPackEventsRequest(events=events),
-            timeout=self.rpc_timeout,
+            timeout=self.rpc_timeout + BULK_SECONDS_PER_PACK * len(events),
         )
 
     async def _load_route(self, gtin: str) -> tuple[lookup_pb.DirectoryEntry | None, float]:
@@ -176,6 +177,8 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         now = self.now()
         actor = Caller(partner_id=caller.partner_id, roles=tuple(caller.roles), location_gln=caller.location_gln)
         questions = [PackQuestion(p.gtin, p.serial, p.lot, p.expiry) for p in packs]
+        # A bulk call moves more data: its deadlines grow with the number of packs.
+        timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(packs)
 
         async def read(batch: Sequence[PackQuestion]) -> list[ReadPack]:
             answer = await call(
@@ -184,7 +187,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
                     packs=[common_pb.PackIdentifier(gtin=q.gtin, serial=q.serial) for q in batch],
                     with_decommission=True,
                 ),
-                timeout=self.rpc_timeout,
+                timeout=timeout,
             )
             return [read_pack(q.gtin, q.serial, s) for q, s in zip(batch, answer.statuses, strict=True)]
 
@@ -223,7 +226,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             answer = await call(
                 self.recall_status.ApplyPackChanges,
                 rs_pb.ApplyPackChangesRequest(changes=messages),
-                timeout=self.rpc_timeout,
+                timeout=timeout,
             )
             return list(answer.applied)
 
@@ -261,7 +264,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             recorded = await call(
                 self.recall_status.RecordAlerts,
                 rs_pb.RecordAlertsRequest(alerts=alerts),
-                timeout=self.rpc_timeout,
+                timeout=timeout,
             )
             alert_ids = list(recorded.ids)
         results = []

@@ -9,21 +9,31 @@ import io
 import os
 import subprocess
 import sys
+import time
 import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import hset_calls, sync_redis
+from tests.webhook_receiver import WebhookReceiver
 from verinet.network import with_check_digit
 
 REDIS_BACKENDS = ("standalone", "cluster")
+# Webhook retries fast enough for a test.
+NETWORK_ENV = {
+    "NOTIFY_BACKOFF_BASE_SECONDS": "0.05",
+    "NOTIFY_BACKOFF_MAX_SECONDS": "0.2",
+    "NOTIFY_POLL_SECONDS": "0.05",
+    "NOTIFY_DELIVERY_TIMEOUT_SECONDS": "2",
+}
 
 LINES = 5
 DAYS = 3
-PACKS_PER_LINE_DAY = 200  # 3,000 packs here; bench/recall runs the 100,000-pack case
-PHARMACIES = 10
-WHOLESALERS = 3
+PACKS_PER_LINE_DAY = 6667  # 100,005 packs: the field case of issue 6
+PHARMACIES = 50
+WHOLESALERS = 5
 DAY0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 EXPIRY = "301231"
 
@@ -33,7 +43,14 @@ def lot_of(day: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def field_case(network: Any) -> dict[str, Any]:
+def receiver(network: Any) -> Iterator[WebhookReceiver]:
+    """Partners' webhook endpoint; every second partner's first delivery fails with 500."""
+    with WebhookReceiver(network.url + "/.well-known/jwks.json", lambda name, n: 500 if n == 1 and name.endswith("-retry") else 200) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def field_case(network: Any, receiver: WebhookReceiver) -> dict[str, Any]:
     manufacturer, mclient = network.add_partner(["manufacturer"])
     prefix = manufacturer["company_prefixes"][0]
     gtin = with_check_digit("0" + prefix + "5".rjust(12 - len(prefix), "0"))
@@ -42,7 +59,7 @@ def field_case(network: Any) -> dict[str, Any]:
     for line in range(1, LINES + 1):
         for day in range(DAYS):
             for n in range(PACKS_PER_LINE_DAY):
-                at = DAY0 + dt.timedelta(days=day, hours=6, seconds=n * 30)
+                at = DAY0 + dt.timedelta(days=day, hours=6, seconds=n * 5)
                 packs.append(
                     {
                         "gtin": gtin,
@@ -57,6 +74,13 @@ def field_case(network: Any) -> dict[str, Any]:
     assert answer.status_code == 200 and answer.json()["stored"] == len(packs), answer.text
     holders = [network.add_partner(["dispenser"]) for _ in range(PHARMACIES)]
     holders += [network.add_partner(["wholesaler"]) for _ in range(WHOLESALERS)]
+    hooks: dict[str, str] = {}
+    for slot, (holder, client) in enumerate(holders):
+        if slot % 5 == 4:
+            continue  # no webhook: this partner finds its recall tasks at /v1/recall-tasks
+        hooks[holder["id"]] = f"{holder['id']}-retry" if slot % 2 else holder["id"]
+        subscribed = client.put("/v1/subscriptions/recalls", json={"url": receiver.url(hooks[holder["id"]]), "events": ["recall.published", "recall.closed"]})
+        assert subscribed.status_code == 201, subscribed.text
     holder_of: dict[str, int] = {}
     batches: dict[int, list[dict[str, str]]] = collections.defaultdict(list)
     for p in packs:
@@ -75,6 +99,7 @@ def field_case(network: Any) -> dict[str, Any]:
         "packs": packs,
         "holders": holders,
         "holder_of": holder_of,
+        "hooks": hooks,
     }
 
 
@@ -132,6 +157,46 @@ def test_a_recall_of_one_line_on_one_day_targets_exactly_its_units(field_case: d
     assert recall["units_not_yet_shipped"] == len(expected) - len(shipped)
     by_gln = collections.Counter(field_case["holders"][field_case["holder_of"][p["serial"]]][0]["glns"][0] for p in shipped)
     assert {entry["gln"]: entry["units"] for entry in recall["units_by_location"]} == dict(by_gln)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_exactly_the_partners_holding_units_are_notified_with_their_own_units_signed(
+    field_case: dict[str, Any], recall: dict[str, Any], receiver: WebhookReceiver
+) -> None:
+    expected: dict[str, set[str]] = collections.defaultdict(set)
+    for p in field_case["packs"]:
+        if in_line3_day2(p) and p["serial"] in field_case["holder_of"]:
+            holder = field_case["holders"][field_case["holder_of"][p["serial"]]][0]
+            expected[holder["id"]].add(p["serial"])
+    subscribed = {pid: hook for pid, hook in field_case["hooks"].items() if pid in expected}
+
+    def delivered(hook: str) -> list[dict[str, Any]]:
+        return [
+            got for got in receiver.received.get(hook, [])
+            if got["body"]["recall_id"] == recall["id"] and got["body"]["event"] == "recall.published"
+        ]
+
+    wait_for(lambda: all(len(delivered(hook)) >= (2 if hook.endswith("-retry") else 1) for hook in subscribed.values()))
+    for partner_id, hook in subscribed.items():
+        got = delivered(hook)
+        assert all(g["error"] is None for g in got), [g["error"] for g in got]
+        assert {u["serial"] for u in got[-1]["body"]["data"]["units"]} == expected[partner_id]
+    with_units = {
+        hook for hook, deliveries in receiver.received.items()
+        for got in deliveries
+        if got["body"]["recall_id"] == recall["id"] and got["body"]["data"]["units"]
+    }
+    assert with_units == set(subscribed.values())
+    log = field_case["manufacturer"].get(f"/v1/recalls/{recall['id']}/deliveries").json()["deliveries"]
+    retried = [d for d in log if d["outcome"] == "failed"]
+    assert retried and all(d["http_status"] == 500 for d in retried)
+    wait_for(lambda: field_case["manufacturer"].get(f"/v1/recalls/{recall['id']}").json()["notified"] == sum(len(expected[p]) for p in subscribed))
 
 
 def test_recalled_and_untouched_units_of_the_same_lot_answer_differently(field_case: dict[str, Any], recall: dict[str, Any]) -> None:

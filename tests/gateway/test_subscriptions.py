@@ -4,22 +4,18 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pytest
 import requests
-from aiohttp import web
 
+from tests.webhook_receiver import WebhookReceiver
 from verinet.embedded_redis import EmbeddedRedisCluster, free_port
-from verinet.errors import InvalidInput
 from verinet.network import Network, with_check_digit
 from verinet.recall_status.notifications import Notifier, SubscriptionStore
-from verinet.signing import verify_request
 from verinet.store import connect
 
 FAST_WEBHOOKS = {
@@ -120,67 +116,24 @@ def world(
 # -- a real receiver, in a thread of its own -------------------------------------------------
 
 
-@dataclass
-class Receiver:
-    """An HTTP server answering each POST with ``answer(n)`` (n from 1) and checking its
-    signature against the network's published JWKS."""
-
-    jwks_url: str
-    answer: Callable[[int], int]
-    received: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        jwks = await asyncio.to_thread(lambda: requests.get(self.jwks_url, timeout=10).json())
-        try:
-            kid, error = verify_request("POST", str(request.url), request.headers, body, jwks), None
-        except InvalidInput as failure:
-            kid, error = None, failure.code
-        self.received.append(
-            {
-                "headers": dict(request.headers),
-                "body": orjson.loads(body),
-                "kid": kid,
-                "error": error,
-                "jwks": jwks,
-            }
-        )
-        return web.Response(status=self.answer(len(self.received)))
-
-
 @pytest.fixture
-def receiver(world: World) -> Iterator[Callable[[Callable[[int], int]], Receiver]]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runners: list[web.AppRunner] = []
+def receiver(world: World) -> Iterator[Callable[[Callable[[int], int]], Any]]:
+    """Starts receivers answering each POST with ``answer(n)``; each gets its own path."""
+    with WebhookReceiver(world.network.gateway_url + "/.well-known/jwks.json") as server:
+        answers: dict[str, Callable[[int], int]] = {}
+        server.answer = lambda name, n: answers[name](n)
 
-    def start(answer: Callable[[int], int]) -> Receiver:
-        receiver = Receiver(world.network.gateway_url + "/.well-known/jwks.json", answer)
+        @dataclass
+        class Hook:
+            url: str
+            received: list[dict[str, Any]]
 
-        async def serve() -> None:
-            app = web.Application()
-            app.router.add_post("/webhooks/{name}", receiver.handle)
-            runner = web.AppRunner(app, shutdown_timeout=1.0)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            runners.append(runner)
-            receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks/recalls"
+        def start(answer: Callable[[int], int]) -> Hook:
+            name = f"recalls{len(answers)}"
+            answers[name] = answer
+            return Hook(server.url(name), server.received[name])
 
-        asyncio.run_coroutine_threadsafe(serve(), loop).result(10)
-        return receiver
-
-    yield start
-
-    async def cleanup() -> None:
-        for runner in runners:
-            await runner.cleanup()
-
-    asyncio.run_coroutine_threadsafe(cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
+        yield start
 
 
 def deliveries(
