@@ -33,20 +33,19 @@ CONTENT_TYPES = {
 
 #: Everything from this origin only; no inline script or style, no plugins, no frames, no
 #: form posts elsewhere. The console draws charts as inline SVG through the DOM, which CSP allows.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "connect-src 'self'",
-        "manifest-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "object-src 'none'",
-    )
+CSP_DIRECTIVES = (
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "manifest-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
 )
+CONTENT_SECURITY_POLICY = "; ".join(CSP_DIRECTIVES)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -105,9 +104,16 @@ def _answer(request: web.Request, asset: Asset, cache_control: str) -> web.Respo
     return web.Response(body=asset.body, content_type=asset.content_type, charset=charset, headers=headers)
 
 
+def installed_console() -> Console:
+    try:
+        return load_console()
+    except OSError:
+        raise web.HTTPNotFound(reason="The console's files are not installed with this gateway.") from None
+
+
 @route("GET", "/console", roles=(), tag="Console", summary="The web console (a page; it signs in with a partner token)")
 async def console_page(request: web.Request, partner: None) -> web.Response:
-    return _answer(request, load_console().index, REVALIDATE)
+    return _answer(request, installed_console().index, REVALIDATE)
 
 
 @route("GET", "/console/{asset:[^/]*}", roles=(), tag="Console", summary="The web console's script, style sheet and icon")
@@ -115,8 +121,7 @@ async def console_asset(request: web.Request, partner: None) -> web.StreamRespon
     name = request.match_info["asset"]
     if name in ("", "index.html"):
         raise web.HTTPPermanentRedirect("/console")
-    console = load_console()
-    asset = console.assets.get(name)
+    asset = installed_console().assets.get(name)
     if asset is None:
         raise web.HTTPNotFound(reason=f"No console file named {name!r}.")
     versioned = request.query.get("v") == asset.version

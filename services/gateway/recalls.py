@@ -88,6 +88,21 @@ async def preview_recall(request: web.Request, partner: Partner) -> web.Response
     return web.Response(body=answer.json, content_type="application/json")
 
 
+@route("GET", "/v1/recalls", roles=("manufacturer", "admin"), tag="Recalls", summary="Recalls, newest first: a manufacturer's own, all for admin (?status=open|closed&limit=)")
+async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
+    try:
+        limit = int(request.query.get("limit", "100"))
+    except ValueError:
+        raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.ListRecalls,
+        rs_pb.ListRecallsRequest(caller=caller_message(partner), status=request.query.get("status", ""), limit=max(1, min(limit, 1000))),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(body=answer.json, content_type="application/json")
+
+
 @route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
 async def get_recall(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]

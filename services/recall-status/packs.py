@@ -412,6 +412,14 @@ class PackRepository:
                 )
         return records
 
+    async def product_owners(self, gtins: Sequence[str]) -> dict[str, str]:
+        """Owner partner id of each registered product among ``gtins``."""
+        unique = list(dict.fromkeys(gtins))
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin in unique:
+            pipe.hget(product_key(gtin), "owner")
+        return {g: o.decode() for g, o in zip(unique, await pipe.execute(), strict=True) if o}
+
     @staticmethod
     def _stored(
         gtin: str,

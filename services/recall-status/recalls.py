@@ -252,6 +252,7 @@ class RecallService:
         }
         await self.redis.hset(recall_key(recall_id), mapping=meta)
         await self.redis.zadd(f"recalls:owner:{owner}", {recall_id: started})
+        await self.redis.zadd("recalls:all", {recall_id: started})
         await self._add_units(recall_id, scope, units, mock)
         await self.audit(
             recall_id,
@@ -358,6 +359,31 @@ class RecallService:
             await self.enqueue(recall_id, partner_id, "recall.closed", {"recall": {k: meta[k] for k in ("id", "class", "reason", "depth")}, "units": []}, drill=bool(meta["mock"]))
 
     # -- reading ----------------------------------------------------------------------------
+
+    async def list(self, viewer: str, is_admin: bool, status: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        if status not in ("", "open", "closed"):
+            raise InvalidInput(f"Failed to read status {status!r}: expected open or closed.", field="status")
+        index = "recalls:all" if is_admin else f"recalls:owner:{viewer}"
+        out: list[dict[str, Any]] = []
+        for member in await self.redis.zrevrange(index, 0, -1):
+            meta = await self._meta(member.decode(), viewer, is_admin, manufacturer_only=True)
+            if status and meta["status"] != status:
+                continue
+            out.append(
+                {
+                    "id": meta["id"],
+                    "class": meta["class"],
+                    "reason": meta["reason"],
+                    "depth": meta["depth"],
+                    "mock": bool(meta["mock"]),
+                    "status": meta["status"],
+                    "published_at": iso(float(meta["published_at"])),
+                    "units": int(meta.get("units", 0)),
+                }
+            )
+            if len(out) >= min(limit or 100, 1000):
+                break
+        return out
 
     async def _meta(self, recall_id: str, viewer: str, is_admin: bool, *, manufacturer_only: bool = False) -> dict[str, str]:
         raw = await self.redis.hgetall(recall_key(recall_id))
@@ -529,5 +555,6 @@ class RecallService:
 
 
 def require_manufacturer(roles: Sequence[str]) -> None:
+    """Recall publishing and listing are for manufacturers (admin may list and read)."""
     if "manufacturer" not in roles and "admin" not in roles:
         raise Forbidden("Only manufacturers publish recalls.", code="auth.role")

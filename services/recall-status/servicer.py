@@ -237,7 +237,13 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             [(p.gtin, p.serial) for p in request.packs],
             with_decommission=request.with_decommission,
         )
-        return rs_pb.GetPackStatusResponse(statuses=[status_message(r) for r in records])
+        statuses = [status_message(r) for r in records]
+        unknown = [i for i, r in enumerate(records) if r is None]
+        if unknown:  # the product's owner still learns of scans of serials it never made
+            owners = await self.repository.product_owners([request.packs[i].gtin for i in unknown])
+            for i in unknown:
+                statuses[i].owner_partner_id = owners.get(request.packs[i].gtin, "")
+        return rs_pb.GetPackStatusResponse(statuses=statuses)
 
     @translate_errors
     async def ApplyPackChanges(
@@ -380,6 +386,16 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
                 request.caller.partner_id, "admin" in request.caller.roles, self._scope(request)
             )
         )
+
+    @translate_errors
+    async def ListRecalls(
+        self, request: rs_pb.ListRecallsRequest, context: grpc.aio.ServicerContext
+    ) -> rs_pb.JsonResponse:
+        require_manufacturer(request.caller.roles)
+        recalls = await self.recalls.list(
+            request.caller.partner_id, "admin" in request.caller.roles, request.status, request.limit
+        )
+        return self._json({"recalls": recalls})
 
     @translate_errors
     async def GetRecall(

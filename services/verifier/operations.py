@@ -31,6 +31,7 @@ class ReadPack:
     record: PackRecord | None
     last_decommission: LastDecommission | None
     revision: bytes
+    owner_partner_id: str = ""  # the product's owner, known even when the serial is not
 
 
 @dataclass(frozen=True, slots=True)

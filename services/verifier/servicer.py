@@ -48,7 +48,7 @@ def read_pack(gtin: str, serial: str, status: rs_pb.PackStatus) -> ReadPack:
             location_gln=d.location_gln,
             at=dt.datetime.fromtimestamp(d.at, dt.UTC),
         )
-    return ReadPack(record_from_status(gtin, serial, status), last, status.revision)
+    return ReadPack(record_from_status(gtin, serial, status), last, status.revision, status.owner_partner_id)
 
 
 def record_from_status(gtin: str, serial: str, status: rs_pb.PackStatus) -> PackRecord | None:
@@ -253,7 +253,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
                 message=decision.message,
                 partner_id=actor.partner_id,
                 location_gln=actor.location_gln,
-                owner_partner_id=stored.record.owner_partner_id if stored.record else "",
+                owner_partner_id=stored.owner_partner_id,
                 operation=OPERATION_NAMES[operation],
             )
             for i, (decision, stored) in enumerate(outcomes)

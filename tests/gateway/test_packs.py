@@ -94,10 +94,12 @@ def test_a_repeated_scan_at_the_same_till_is_a_warning_not_an_alert(world: dict[
     assert "alert_id" not in repeat
 
 
-def test_an_unknown_serial_raises_the_a3_alert(world: dict[str, Any]) -> None:
+def test_an_unknown_serial_raises_the_a3_alert_that_the_manufacturer_sees(world: dict[str, Any]) -> None:
     result = operate(world["pharmacy"], "verify", [pack(world, "NOT-THERE")])["results"][0]
     assert (result["ok"], result["code"]) == (False, "NMVS_NC_PC_02")
     assert result["alert_id"]
+    seen = world["manufacturer"].get("/v1/alerts", params={"code": "NMVS_NC_PC_02"}).json()["alerts"]
+    assert result["alert_id"] in {a["id"] for a in seen}
 
 
 def test_undo_works_for_the_same_pharmacy_and_is_refused_to_another(world: dict[str, Any]) -> None:

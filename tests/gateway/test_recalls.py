@@ -292,6 +292,15 @@ def test_only_the_owning_manufacturer_may_recall_and_others_cannot_read_it(netwo
     assert uninvolved.get(f"/v1/recalls/{recall['id']}").status_code == 404
 
 
+def test_a_manufacturer_lists_its_own_recalls_newest_first(network: Any, field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    listed = field_case["manufacturer"].get("/v1/recalls").json()["recalls"]
+    assert recall["id"] in [r["id"] for r in listed]
+    assert [r["published_at"] for r in listed] == sorted((r["published_at"] for r in listed), reverse=True)
+    _, other = network.add_partner(["manufacturer"])
+    assert other.get("/v1/recalls").json()["recalls"] == []
+    assert recall["id"] in [r["id"] for r in network.admin.get("/v1/recalls").json()["recalls"]]
+
+
 def test_a_recall_without_a_scope_is_refused_precisely(field_case: dict[str, Any]) -> None:
     answer = field_case["manufacturer"].post("/v1/recalls", json={"gtins": [field_case["gtin"]], "class": "I", "reason": "x"})
     assert answer.status_code == 400

@@ -105,6 +105,13 @@
     }
   }
 
+  /** Replaces an element's children; like h(), skips null and flattens arrays. */
+  function fill(el, ...children) {
+    el.replaceChildren();
+    appendAll(el, children);
+    return el;
+  }
+
   function announce(text) {
     const region = $('announcer');
     region.textContent = '';
@@ -204,7 +211,7 @@
 
   function showPageError(error) {
     const box = $('page-error');
-    box.replaceChildren(h('strong', { text: error.message || String(error) }));
+    fill(box, h('strong', { text: error.message || String(error) }));
     box.hidden = false;
   }
 
@@ -406,7 +413,7 @@
     if (echo) {
       input.addEventListener('input', () => {
         const text = normalizeScan(input.value);
-        echo.replaceChildren(...(text ? ['Read as: ', ...visibleScan(text)] : []));
+        fill(echo, ...(text ? ['Read as: ', ...visibleScan(text)] : []));
       });
     }
   }
@@ -430,10 +437,10 @@
     const entries = loadHistory();
     const box = $('history-table');
     if (!entries.length) {
-      box.replaceChildren(h('p', { class: 'empty', text: 'No scans yet in this session.' }));
+      fill(box, h('p', { class: 'empty', text: 'No scans yet in this session.' }));
       return;
     }
-    box.replaceChildren(table('Scans, newest first', ['Time', 'Action', 'Pack', 'Result', 'Code', 'Alert'], entries.map((e) => [
+    fill(box, table('Scans, newest first', ['Time', 'Action', 'Pack', 'Result', 'Code', 'Alert'], entries.map((e) => [
       h('time', { datetime: e.at, text: clockTime(e.at) }),
       opLabel(e.op, e.target),
       e.gtin ? h('span', { class: 'mono' }, e.gtin, h('br'), e.serial) : h('span', { class: 'mono' }, visibleScan(e.text || '')),
@@ -548,7 +555,7 @@
     panel.className = `result ${KIND_PANEL[pillKind]}`;
     panel.dataset.kind = view.kind;
     panel.setAttribute('data-icon', KIND_ICON[view.kind] || '!');
-    panel.replaceChildren(
+    fill(panel,
       h('p', { class: 'result-title', text: view.title }),
       view.subtitle ? h('p', { class: 'result-subtitle', text: view.subtitle }) : null,
       h('p', { class: 'result-next', text: view.next }),
@@ -561,7 +568,9 @@
   async function viewFor(op, r, text, target) {
     const kind = classify(op, r);
     const { title, next } = describe(op, r, kind, target);
-    const view = { kind, title, next, message: r.message, hints: [], meta: resultMeta(r, op === 'decommission' ? target : '') };
+    // The verdict's own message where it adds to the title; not where it only repeats it.
+    const message = ['genuine', 'recalled', 'withdrawn', 'expired'].includes(kind) ? '' : r.message;
+    const view = { kind, title, next, message, hints: [], meta: resultMeta(r, op === 'decommission' ? target : '') };
     if (kind === 'alert') view.subtitle = `Alert ${r.alert_id}`;
     if (r.hint) view.hints.push(r.hint);
     if (text && (kind === 'badscan' || (kind === 'alert' && ['NMVS_NC_PC_02', 'NMVS_FE_LOT_13', 'NMVS_FE_LOT_12'].includes(r.code)))) {
@@ -592,14 +601,14 @@
   function fillStateSelects() {
     const states = settableStates();
     for (const select of document.querySelectorAll('.state-select')) {
-      select.replaceChildren(...states.map((st) => h('option', { value: st, text: STATE_LABELS[st] || st })));
+      fill(select, ...states.map((st) => h('option', { value: st, text: STATE_LABELS[st] || st })));
     }
   }
 
   function fillLocationSelects() {
     const glns = (app.me && app.me.glns) || [];
     for (const select of document.querySelectorAll('.location-select')) {
-      select.replaceChildren(...glns.map((gln) => h('option', { value: gln, text: gln })));
+      fill(select, ...glns.map((gln) => h('option', { value: gln, text: gln })));
       select.closest('.field').hidden = glns.length <= 1;
     }
   }
@@ -630,6 +639,7 @@
       const r = answer.results[0];
       const view = await viewFor(op, r, text, target);
       renderResult(panel, view);
+      panel.scrollIntoView({ block: 'nearest' });
       addHistory([historyEntry(op, r, text, target, view)]);
       app.last = { op, result: r, kind: view.kind, target };
     } catch (error) {
@@ -670,7 +680,7 @@
         }));
       }
     }
-    box.replaceChildren(...buttons);
+    fill(box, ...buttons);
   }
 
   async function act(op, r, target) {
@@ -691,6 +701,7 @@
         return;
       }
       input.value = '';
+      fill($('scan-echo'), 'Last scan read as: ', visibleScan(text));
       const op = scanMode();
       await runSingle(op, packOf(text), text, $('scan-state').value);
       input.focus();
@@ -733,7 +744,7 @@
     $('tote-clear').addEventListener('click', () => {
       app.tote = [];
       app.toteTransaction = null;
-      $('tote-summary').replaceChildren();
+      fill($('tote-summary'));
       renderTote();
       $('tote-input').focus();
     });
@@ -751,7 +762,7 @@
 
   function renderTote() {
     const list = $('tote-list');
-    list.replaceChildren(...app.tote.map((item, index) => h('li', {},
+    fill(list, ...app.tote.map((item, index) => h('li', {},
       h('div', {},
         h('span', { class: 'mono' }, visibleScan(item.text)),
         h('button', {
@@ -778,12 +789,12 @@
     const summary = $('tote-summary');
     const button = $('tote-send');
     button.disabled = true;
-    summary.replaceChildren(h('p', { text: `Sending ${items.length} packs…` }));
+    fill(summary, h('p', { text: `Sending ${items.length} packs…` }));
     try {
       const answer = await api('POST', `/v1/packs/${op}`, body);
       renderToteSummary(op, target, items, answer);
     } catch (error) {
-      summary.replaceChildren(problemView(error), h('p', { text: 'Nothing is lost: the tote is still here. Send it again; a decommission is not applied twice.' }));
+      fill(summary, problemView(error), h('p', { text: 'Nothing is lost: the tote is still here. Send it again; a decommission is not applied twice.' }));
     } finally {
       updateToteButton();
     }
@@ -811,7 +822,7 @@
       .map(([kind, label, count]) => h('li', { class: `tile-${kind}` }, h('strong', { text: fmtNumber(count) }), label));
     const undoable = rows.filter((row) => row.kind === 'decommissioned');
     const summary = $('tote-summary');
-    summary.replaceChildren(
+    fill(summary,
       h('h2', { id: 'tote-summary-title', tabindex: '-1', text: `${opLabel(op, target)}: ${answer.ok} of ${answer.count} packs OK` }),
       h('ul', { class: 'summary-tiles', 'aria-label': 'Summary' }, tiles),
       table('Every pack of the tote', ['#', 'Pack', 'Result', 'Code', 'What it means'], rows.map(({ r, kind, title, text }) => [
@@ -845,7 +856,7 @@
     try {
       const { tasks } = await api('GET', '/v1/recall-tasks');
       const badge = $('tasks-badge');
-      badge.replaceChildren(String(tasks.length), h('span', { class: 'visually-hidden', text: ' open' }));
+      fill(badge, String(tasks.length), h('span', { class: 'visually-hidden', text: ' open' }));
       badge.hidden = tasks.length === 0;
     } catch { /* the page shows the error when opened */ }
   }
@@ -853,17 +864,17 @@
   async function loadTasks() {
     const list = $('tasks-list');
     const status = $('tasks-status');
-    list.replaceChildren(h('p', { class: 'help', text: 'Loading your recall tasks…' }));
+    fill(list, h('p', { class: 'help', text: 'Loading your recall tasks…' }));
     try {
       const { tasks } = await api('GET', '/v1/recall-tasks');
       refreshTaskBadge();
       if (!tasks.length) {
-        list.replaceChildren(notice('ok', 'No open recall tasks: nothing you hold is under an open recall.'));
+        fill(list, notice('ok', 'No open recall tasks: nothing you hold is under an open recall.'));
         return;
       }
-      list.replaceChildren(...tasks.map(taskCard));
+      fill(list, ...tasks.map(taskCard));
     } catch (error) {
-      list.replaceChildren(problemView(error));
+      fill(list, problemView(error));
     }
     status.textContent = '';
   }
@@ -887,7 +898,7 @@
       type: 'button', class: 'primary', text: 'Acknowledge the selected units',
       onclick: async () => {
         const units = checkboxes.filter((box) => box.checked).map((box) => ({ gtin: box.dataset.gtin, serial: box.dataset.serial }));
-        if (!units.length) { result.replaceChildren(notice('warn', 'Select at least one unit.')); return; }
+        if (!units.length) { fill(result, notice('warn', 'Select at least one unit.')); return; }
         button.disabled = true;
         try {
           const answer = await api('POST', `/v1/recalls/${encodeURIComponent(recall.id)}/acknowledgements`, { units, action: action.value });
@@ -896,11 +907,11 @@
             h('strong', { text: `Acknowledged ${answer.acknowledged} of ${units.length} units as ${action.value}.` }),
             failed.map((r) => h('p', {}, h('code', { text: r.code }), ` ${r.message}`)));
           await loadTasks();
-          $('tasks-status').replaceChildren(done);
+          fill($('tasks-status'), done);
           announce(`Acknowledged ${answer.acknowledged} units of recall ${recall.id}.`);
           $('tasks-status').focus();
         } catch (error) {
-          result.replaceChildren(problemView(error));
+          fill(result, problemView(error));
           button.disabled = false;
         }
       },
@@ -940,16 +951,16 @@
       const status = $('product-status');
       const gtin = $('product-gtin').value.trim();
       if (!/^\d{14}$/.test(gtin)) {
-        status.replaceChildren(notice('error', 'Enter the GTIN as 14 digits (pad shorter GTINs with leading zeros).'));
+        fill(status, notice('error', 'Enter the GTIN as 14 digits (pad shorter GTINs with leading zeros).'));
         $('product-gtin').focus();
         return;
       }
       try {
         const answer = await request('PUT', `/v1/products/${gtin}`, { name: $('product-name').value.trim() });
-        status.replaceChildren(notice('ok', h('strong', { text: answer.status === 201 ? 'Product registered. ' : 'Product updated. ' }),
+        fill(status, notice('ok', h('strong', { text: answer.status === 201 ? 'Product registered. ' : 'Product updated. ' }),
           `${answer.data.gtin} “${answer.data.name || 'no name'}” is hosted here: verifications of its packs are answered by verinet.`));
       } catch (error) {
-        status.replaceChildren(problemView(error));
+        fill(status, problemView(error));
       }
     });
     $('directory-lookup').addEventListener('submit', async (event) => {
@@ -963,9 +974,9 @@
         $('directory-route').value = entry.route || 'hosted';
         $('directory-url').value = entry.url || '';
         $('directory-gln').value = entry.responder_gln || '';
-        status.replaceChildren(entryView(entry, 'Found'));
+        fill(status, entryView(entry, 'Found'));
       } catch (error) {
-        status.replaceChildren(error.status === 404
+        fill(status, error.status === 404
           ? notice('info', `No directory entry for ${key} yet. Fill in the form above to create one.`)
           : problemView(error));
       }
@@ -975,15 +986,15 @@
       const status = $('directory-status');
       const kind = $('directory-kind').value;
       const key = $('directory-key').value.trim();
-      if (!key) { status.replaceChildren(notice('error', 'Enter the GTIN or prefix first.')); $('directory-key').focus(); return; }
+      if (!key) { fill(status, notice('error', 'Enter the GTIN or prefix first.')); $('directory-key').focus(); return; }
       const body = { route: $('directory-route').value };
       if ($('directory-url').value.trim()) body.url = $('directory-url').value.trim();
       if ($('directory-gln').value.trim()) body.responder_gln = $('directory-gln').value.trim();
       try {
         const answer = await request('PUT', `/v1/directory/${kind}/${encodeURIComponent(key)}`, body);
-        status.replaceChildren(entryView(answer.data, answer.status === 201 ? 'Created' : 'Saved'));
+        fill(status, entryView(answer.data, answer.status === 201 ? 'Created' : 'Saved'));
       } catch (error) {
-        status.replaceChildren(problemView(error));
+        fill(status, problemView(error));
       }
     });
   }
@@ -1087,7 +1098,7 @@
       const file = $('commission-file').files[0];
       const report = $('commission-report');
       if (!file) {
-        report.replaceChildren(notice('error', 'Choose a CSV or JSON lines file first.'));
+        fill(report, notice('error', 'Choose a CSV or JSON lines file first.'));
         $('commission-file').focus();
         return;
       }
@@ -1106,7 +1117,7 @@
     const progress = $('commission-progress');
     const status = $('commission-status');
     $('commission-progress-card').hidden = false;
-    report.replaceChildren();
+    fill(report);
     const { rows, errors, format } = readPacksFile(await file.text());
     const totals = { read: rows.length, stored: 0, unchanged: 0, refused: 0 };
     progress.max = Math.max(rows.length, 1);
@@ -1153,7 +1164,7 @@
   function renderCommissionReport(totals, errors, stopped, filename) {
     const report = $('commission-report');
     const shown = errors.slice(0, 500);
-    report.replaceChildren(
+    fill(report,
       h('h2', { text: 'Upload report' }),
       stopped ? notice('error', h('strong', { text: `The upload stopped at line ${stopped.line}: ${stopped.error.message}` }),
         h('p', { text: 'Packs before that line are stored. Uploading the same file again is safe: stored packs count as already there.' })) : null,
@@ -1204,10 +1215,10 @@
       }
     }
     if (!recalls.length) {
-      box.replaceChildren(h('p', { class: 'empty', text: 'No recalls published from this console yet. Open an earlier one by its id below.' }));
+      fill(box, h('p', { class: 'empty', text: 'No recalls published from this console yet. Open an earlier one by its id below.' }));
       return;
     }
-    box.replaceChildren(table(app.recallsListSupported ? 'Recent recalls' : 'Recalls opened in this session', ['Recall', 'Class', 'Units', 'Reason'], recalls.map((r) => [
+    fill(box, table(app.recallsListSupported ? 'Recent recalls' : 'Recalls opened in this session', ['Recall', 'Class', 'Units', 'Reason'], recalls.map((r) => [
       h('span', {}, h('a', { href: `#/recall/${encodeURIComponent(r.id)}` }, h('code', { text: r.id })), r.mock ? [' ', pill('info', 'drill')] : null, r.status === 'closed' ? [' ', pill('ok', 'closed')] : null),
       r.class || '', fmtNumber(r.units), r.reason || '',
     ]), { numeric: [2] }));
@@ -1259,7 +1270,7 @@
     const body = recallBody();
     const out = $('recall-preview-body');
     if (!hasScope(body)) {
-      out.replaceChildren(h('p', { class: 'help', text: 'Fill in GTINs and at least one filter (lots, line or window), or list units, to see the scope.' }));
+      fill(out, h('p', { class: 'help', text: 'Fill in GTINs and at least one filter (lots, line or window), or list units, to see the scope.' }));
       return;
     }
     const seq = ++app.previewSeq;
@@ -1267,10 +1278,10 @@
     try {
       const preview = await api('POST', '/v1/recalls/preview', body);
       if (seq !== app.previewSeq) return;
-      out.replaceChildren(...previewView(preview));
+      fill(out, ...previewView(preview));
     } catch (error) {
       if (seq !== app.previewSeq) return;
-      out.replaceChildren(error.status === 404 || error.status === 405
+      fill(out, error.status === 404 || error.status === 405
         ? notice('warn', 'This network cannot preview a recall yet; publish a drill to see its scope.')
         : problemView(error));
     } finally {
@@ -1312,7 +1323,7 @@
       if (!body.reason) problems.push(['recall-reason', 'Give the reason: partners see it with the recall.']);
       for (const id of ['recall-gtins', 'recall-reason']) $(id).removeAttribute('aria-invalid');
       if (problems.length) {
-        err.replaceChildren(...problems.map(([, text]) => h('p', { text })));
+        fill(err, ...problems.map(([, text]) => h('p', { text })));
         err.hidden = false;
         for (const [id] of problems) $(id).setAttribute('aria-invalid', 'true');
         $(problems[0][0]).focus();
@@ -1334,7 +1345,7 @@
         updatePublishButton();
         location.hash = `#/recall/${encodeURIComponent(recall.id)}`;
       } catch (error) {
-        err.replaceChildren(problemView(error));
+        fill(err, problemView(error));
         err.hidden = false;
       } finally {
         button.disabled = false;
@@ -1351,23 +1362,23 @@
 
   async function loadRecall(id) {
     const bodyBox = $('recall-body');
-    $('recall-title').replaceChildren('Recall ', h('code', { text: id }));
+    fill($('recall-title'), 'Recall ', h('code', { text: id }));
     $('recall-back').parentElement.hidden = !hasRole('manufacturer');
-    bodyBox.replaceChildren(h('p', { class: 'help', text: 'Loading the recall…' }));
+    fill(bodyBox, h('p', { class: 'help', text: 'Loading the recall…' }));
     let recall;
     try {
       recall = await api('GET', `/v1/recalls/${encodeURIComponent(id)}`);
     } catch (error) {
-      bodyBox.replaceChildren(error.status === 404 ? notice('error', `No recall ${id} that you may see.`) : problemView(error));
+      fill(bodyBox, error.status === 404 ? notice('error', `No recall ${id} that you may see.`) : problemView(error));
       return;
     }
     if (recall.owner === app.me.id) rememberRecall(recall);
-    $('recall-title').replaceChildren(recall.mock ? 'Recall drill ' : 'Recall ', h('code', { text: recall.id }));
+    fill($('recall-title'), recall.mock ? 'Recall drill ' : 'Recall ', h('code', { text: recall.id }));
     const total = recall.units || 0;
     const share = (n) => (total ? ` (${pct(n / total)})` : '');
     const deliveries = h('div', { id: 'recall-deliveries' }, h('p', { class: 'help', text: 'Loading deliveries…' }));
     const owner = recall.owner === app.me.id || hasRole('admin');
-    bodyBox.replaceChildren(
+    fill(bodyBox,
       h('div', { class: 'recall-head' },
         pill(recall.class === 'I' ? 'bad' : 'warn', `Class ${recall.class}`),
         pill('info', `Depth: ${recall.depth}`),
@@ -1418,15 +1429,15 @@
       const answer = await api('GET', `/v1/recalls/${encodeURIComponent(id)}/deliveries`);
       const list = (answer && answer.deliveries) || [];
       if (!list.length) {
-        box.replaceChildren(h('p', { class: 'empty', text: 'No webhook deliveries (yet). Partners without a webhook see the recall as a task in their console.' }));
+        fill(box, h('p', { class: 'empty', text: 'No webhook deliveries (yet). Partners without a webhook see the recall as a task in their console.' }));
         return;
       }
-      box.replaceChildren(table('', ['When', 'Partner', 'Attempt', 'Outcome', 'HTTP', 'Error'], list.map((d) => [
+      fill(box, table('', ['When', 'Partner', 'Attempt', 'Outcome', 'HTTP', 'Error'], list.map((d) => [
         fmtTime(d.at), h('span', { class: 'mono', text: d.partner }), String(d.attempt),
         pill(d.outcome === 'delivered' ? 'ok' : d.outcome === 'dead' ? 'bad' : 'warn', d.outcome), d.http_status ? String(d.http_status) : '', d.error || '',
       ]), { numeric: [2] }));
     } catch (error) {
-      box.replaceChildren(error.status === 404 || error.status === 405
+      fill(box, error.status === 404 || error.status === 405
         ? h('p', { class: 'empty', text: 'The delivery log is not available on this network.' })
         : problemView(error));
     }
@@ -1452,13 +1463,13 @@
       class: 'card', novalidate: true, 'aria-labelledby': 'close-title',
       onsubmit: async (event) => {
         event.preventDefault();
-        if (!reason.value.trim()) { out.replaceChildren(notice('error', 'Give the reason for closing.')); reason.focus(); return; }
+        if (!reason.value.trim()) { fill(out, notice('error', 'Give the reason for closing.')); reason.focus(); return; }
         try {
           await api('POST', `/v1/recalls/${encodeURIComponent(recall.id)}/close`, { reason: reason.value.trim() });
           await loadRecall(recall.id);
           announce(`Recall ${recall.id} closed.`);
         } catch (error) {
-          out.replaceChildren(problemView(error));
+          fill(out, problemView(error));
         }
       },
     },
@@ -1509,16 +1520,16 @@
   async function loadAlerts() {
     const list = $('alerts-list');
     const status = $('alerts-status').value;
-    list.replaceChildren(h('p', { class: 'help', text: 'Loading alerts…' }));
+    fill(list, h('p', { class: 'help', text: 'Loading alerts…' }));
     try {
       const query = new URLSearchParams({ limit: '200' });
       if (status) query.set('status', status);
       const { alerts } = await api('GET', `/v1/alerts?${query}`);
       if (!alerts.length) {
-        list.replaceChildren(notice('ok', status === 'open' ? 'No open alerts.' : 'No alerts.'));
+        fill(list, notice('ok', status === 'open' ? 'No open alerts.' : 'No alerts.'));
         return;
       }
-      list.replaceChildren(table(`${alerts.length} alert${alerts.length === 1 ? '' : 's'}`, ['Raised', 'Alert', 'Pack', 'Where', 'Status'], alerts.map((a) => [
+      fill(list, table(`${alerts.length} alert${alerts.length === 1 ? '' : 's'}`, ['Raised', 'Alert', 'Pack', 'Where', 'Status'], alerts.map((a) => [
         fmtTime(a.raised_at),
         h('span', {}, h('code', { text: a.id }), h('br'), h('code', { text: a.code }), ` ${CODE_MEANINGS[a.code] || ''}`, h('br'), h('span', { class: 'help', text: a.message })),
         h('span', { class: 'mono' }, a.gtin, h('br'), a.serial, a.lot ? [h('br'), `batch ${a.lot}`] : null),
@@ -1528,7 +1539,7 @@
           : closeAlertControl(a),
       ])));
     } catch (error) {
-      list.replaceChildren(problemView(error));
+      fill(list, problemView(error));
     }
   }
 
@@ -1544,7 +1555,7 @@
         if (!reason) { note.focus(); return; }
         try {
           await api('POST', `/v1/alerts/${encodeURIComponent(alert.id)}/close`, { reason });
-          $('alerts-status-text').replaceChildren(notice('ok', `Alert ${alert.id} closed: ${reason}.`));
+          fill($('alerts-status-text'), notice('ok', `Alert ${alert.id} closed: ${reason}.`));
           await loadAlerts();
           $('alerts-title').focus();
         } catch (error) {
@@ -1563,8 +1574,8 @@
   }
 
   function setupAlerts() {
-    $('alerts-filter').addEventListener('submit', (event) => { event.preventDefault(); $('alerts-status-text').replaceChildren(); loadAlerts(); });
-    $('alerts-status').addEventListener('change', () => { $('alerts-status-text').replaceChildren(); loadAlerts(); });
+    $('alerts-filter').addEventListener('submit', (event) => { event.preventDefault(); fill($('alerts-status-text')); loadAlerts(); });
+    $('alerts-status').addEventListener('change', () => { fill($('alerts-status-text')); loadAlerts(); });
   }
 
   // -- start -----------------------------------------------------------------------------------
@@ -1577,6 +1588,8 @@
     setupCommission();
     setupRecallForm();
     setupAlerts();
+    // The pages live in the URL fragment, so the skip link moves the focus itself.
+    document.querySelector('.skip-link').addEventListener('click', (event) => { event.preventDefault(); $('main').focus(); });
     $('history-clear').addEventListener('click', () => { sessionStorage.removeItem(HISTORY_KEY); renderHistory(); announce('History cleared.'); });
     $('tasks-refresh').addEventListener('click', loadTasks);
     window.addEventListener('hashchange', route);

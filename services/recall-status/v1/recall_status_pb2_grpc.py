@@ -100,6 +100,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
                 _registered_method=True)
+        self.ListRecalls = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/ListRecalls',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
         self.GetRecall = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetRecall',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
@@ -247,6 +252,13 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRecalls(self, request, context):
+        """Lists recalls: a manufacturer's own, or all for admin; newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRecall(self, request, context):
         """Reads a recall and its effectiveness figures.
         """
@@ -383,6 +395,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'PreviewRecall': grpc.unary_unary_rpc_method_handler(
                     servicer.PreviewRecall,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+            ),
+            'ListRecalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRecalls,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
             ),
             'GetRecall': grpc.unary_unary_rpc_method_handler(
@@ -787,6 +804,33 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/PreviewRecall',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRecalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/ListRecalls',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
             options,
             channel_credentials,
