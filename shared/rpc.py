@@ -18,6 +18,7 @@ import grpc
 import orjson
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import Counter, Histogram
+from redis.exceptions import RedisError
 
 from verinet.errors import (
     BadUpstream,
@@ -93,7 +94,12 @@ def translate_errors(method: Handler) -> Handler:
             await context.abort(STATUS_BY_KIND[error.kind], error.message)
         except asyncio.CancelledError:
             raise
-        except Exception as error:
+        except RedisError as error:
+            # The store is down or overloaded: a retryable UNAVAILABLE, not a bug.
+            RPC_ERRORS.labels(name, "store_unavailable").inc()
+            log.warning("Redis failed in %s: %s", name, type(error).__name__)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "The data store is unavailable; retry shortly.")
+        except Exception as error:  # noqa: BLE001 - the boundary: log, answer generically
             if isinstance(error, grpc.aio.AbortError):
                 raise
             RPC_ERRORS.labels(name, "internal").inc()

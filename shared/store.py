@@ -11,6 +11,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0
 CLUSTER_SCHEMES = {"redis-cluster": "redis", "rediss-cluster": "rediss"}
@@ -30,12 +33,16 @@ def connect(url: str, *, timeout: float = DEFAULT_REDIS_TIMEOUT_SECONDS) -> Any:
             socket_connect_timeout=timeout,
             max_connections=256,
         )
+    # A pooled connection that died with a Redis restart fails on send, before anything is
+    # applied: retry those on a fresh connection (never on timeouts, which may have applied).
     return aioredis.Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         health_check_interval=30,
         max_connections=256,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.01), 3),
+        retry_on_error=[RedisConnectionError],
     )
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import Counter, Histogram
+from redis.exceptions import RedisError
 
-from verinet.errors import Forbidden, Unauthenticated, VerinetError
+from verinet.errors import Forbidden, Unauthenticated, Unavailable, VerinetError
 from verinet.gateway.limits import Limits
 from verinet.gateway.problems import lms_error, problem, problem_from_error
 from verinet.partners import Partner, PartnerStore
@@ -131,6 +132,12 @@ def route(
                 return response
             except web.HTTPException:
                 raise
+            except RedisError as error:
+                log.warning("Redis failed on %s %s: %s", method, path, type(error).__name__)
+                response = lms_error(Unavailable("The data store is unavailable; retry shortly.")) if lms else problem(503, "store.unavailable", "The data store is unavailable; retry shortly.")
+                response.headers["Retry-After"] = "1"
+                status = response.status
+                return response
             except Exception:
                 log.exception("Unhandled error on %s %s", method, path)
                 return problem(500, "internal", "Internal error; it has been logged.")
