@@ -21,6 +21,7 @@ class ErrorKind(enum.Enum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     RATE_LIMITED = "rate_limited"
+    REQUEST_TIMEOUT = "request_timeout"
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
     BAD_UPSTREAM = "bad_upstream"
@@ -132,6 +133,13 @@ class RateLimited(VerinetError):
 
     kind = ErrorKind.RATE_LIMITED
     default_code = "rate_limited"
+
+
+class RequestTimeout(VerinetError):
+    """The client did not send its request in time."""
+
+    kind = ErrorKind.REQUEST_TIMEOUT
+    default_code = "request.timeout"
 
 
 class Unavailable(VerinetError):

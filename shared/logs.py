@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import sys
 from typing import Any
 
@@ -13,6 +14,14 @@ import orjson
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
+
+
+# Bearer tokens must never reach a log, even when a library logs part of a bad request.
+_TOKEN = re.compile(r"vn_[A-Za-z0-9_\-]{8,}")
+
+
+def redact(text: str) -> str:
+    return _TOKEN.sub("vn_[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,13 +39,13 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -35,15 +35,18 @@ def connect(url: str, *, timeout: float = DEFAULT_REDIS_TIMEOUT_SECONDS) -> Any:
         )
     # A pooled connection that died with a Redis restart fails on send, before anything is
     # applied: retry those on a fresh connection (never on timeouts, which may have applied).
-    return aioredis.Redis.from_url(
+    # Under overload, wait up to ``timeout`` for a pooled connection instead of failing.
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         health_check_interval=30,
         max_connections=256,
+        timeout=timeout,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.01), 3),
         retry_on_error=[RedisConnectionError],
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 async def run_script_batch(

@@ -40,7 +40,7 @@ async def problem_for_http_errors(
         return response
 
 
-def overload_guard(max_in_flight: int) -> Callable[..., Awaitable[web.StreamResponse]]:
+def overload_guard(max_in_flight: int, max_body_bytes: int = 1 << 30) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Past ``max_in_flight`` requests in progress, answer 503 at once instead of queueing."""
     in_flight = 0
 
@@ -49,6 +49,9 @@ def overload_guard(max_in_flight: int) -> Callable[..., Awaitable[web.StreamResp
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         nonlocal in_flight
+        if request.content_length is not None and request.content_length > max_body_bytes:
+            # Refused before authentication or reading: an oversized upload costs nothing.
+            return problem(413, "body.too_large", f"The body is {request.content_length} bytes; at most {max_body_bytes} are accepted.")
         if in_flight >= max_in_flight and request.path not in ("/healthz", "/readyz", "/metrics"):
             OVERLOAD_REFUSALS.inc()
             response = problem(503, "overloaded", "The gateway is at capacity; retry shortly.")
@@ -66,7 +69,7 @@ def overload_guard(max_in_flight: int) -> Callable[..., Awaitable[web.StreamResp
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[overload_guard(settings.max_in_flight), problem_for_http_errors],
+        middlewares=[overload_guard(settings.max_in_flight, settings.max_body_bytes), problem_for_http_errors],
     )
     app[LIMITS] = Limits(
         rate_per_second=settings.rate_limit_per_second,

@@ -16,7 +16,10 @@ import redis.asyncio as aioredis
 
 from verinet.errors import Conflict, InvalidInput, UpstreamTimeout
 
-PENDING_SECONDS = 120
+# The claim of a running request is a short lease its runner keeps renewing, so a crashed
+# gateway (or a lost release) blocks retries for seconds, not minutes.
+LEASE_SECONDS = 10
+RENEW_EVERY_SECONDS = 3
 KEEP_SECONDS = 30 * 24 * 3600
 MAX_ID_LENGTH = 128
 
@@ -47,13 +50,24 @@ async def once(
 ) -> tuple[int, bytes]:
     """Runs ``run`` once per (partner, transaction id); repeats get the stored answer."""
     key = f"txn:{partner_id}:{transaction_id}"
-    claimed = await redis.set(key, f"pending|{request_fingerprint}", nx=True, ex=PENDING_SECONDS)
+    pending = f"pending|{request_fingerprint}"
+    claimed = await redis.set(key, pending, nx=True, ex=LEASE_SECONDS)
     if claimed:
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(RENEW_EVERY_SECONDS)
+                await redis.set(key, pending, xx=True, ex=LEASE_SECONDS)
+
+        renewer = asyncio.get_running_loop().create_task(renew())
         try:
             status, body = await run()
         except BaseException:
+            renewer.cancel()
             await redis.delete(key)
             raise
+        finally:
+            renewer.cancel()
         if status < 500:
             await redis.set(key, f"done|{request_fingerprint}|{status}|".encode() + body, ex=KEEP_SECONDS)
         else:

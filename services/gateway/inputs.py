@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -9,13 +10,42 @@ import orjson
 from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.errors import IdentifierError, InvalidInput, VerinetError
-from verinet.packs import validate_line
+from verinet.errors import IdentifierError, InvalidInput, RequestTimeout, VerinetError
 from verinet.identifiers import parse, parse_expiry, validate_gtin, validate_lot, validate_serial
+from verinet.packs import validate_line
+
+
+BODY_READ_SECONDS = 30.0
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body, refused with 408 when a client trickles it slower than BODY_READ_SECONDS."""
+    try:
+        async with asyncio.timeout(BODY_READ_SECONDS):
+            return await request.read()
+    except TimeoutError:
+        raise RequestTimeout(
+            f"The request body did not arrive within {BODY_READ_SECONDS:g} seconds.",
+            code="body.timeout",
+        ) from None
+
+
+def text_of(body: dict[str, Any], name: str, default: str = "") -> str:
+    """A string member of a JSON object; anything else is a 400 naming the member."""
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InvalidInput(
+            f'Failed to read "{name}": expected a string, got {type(value).__name__}.',
+            code="body.field_type",
+            field=name,
+        )
+    return value
 
 
 async def json_body(request: web.Request) -> Any:
-    raw = await request.read()
+    raw = await read_body(request)
     if not raw:
         raise InvalidInput("The request body is empty: expected a JSON object.", code="body.empty")
     try:
@@ -40,7 +70,7 @@ async def packs_body(request: web.Request, limit: int) -> tuple[list[Any], dict[
     """Packs from ``{"packs": [...]}`` JSON, or one pack a line with application/x-ndjson."""
     if request.content_type in ("application/x-ndjson", "application/jsonlines"):
         packs = []
-        raw = await request.read()
+        raw = await read_body(request)
         for line_number, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -140,6 +170,8 @@ def production_from_json(item: Any, index: int) -> tuple[str, float]:
     at = item.get("commissioned_at")
     if at in (None, ""):
         return line, 0.0
+    if not isinstance(at, str):  # str() or repr() of a deeply nested JSON value raises RecursionError
+        at = f"a JSON {type(at).__name__}"
     try:
         parsed = dt.datetime.fromisoformat(str(at))
     except ValueError:

@@ -26,6 +26,22 @@ LINK_TYPES = ("verificationService", "gs1:verificationService")
 MAX_PARAM_LENGTH = 256
 
 
+def query_param(name: str, description: str, required: bool = False, pattern: str | None = None) -> dict[str, object]:
+    schema: dict[str, object] = {"type": "string"}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+COMMON_LMS_PARAMS = (
+    query_param("linkType", "verificationService", True),
+    query_param("reqGLN", "requestor GLN-13", True, "^[0-9]{13}$"),
+    query_param("context", "e.g. dscsaSaleableReturn"),
+    query_param("corrUUID", "correlation id, echoed"),
+    query_param("ctrlPossessAtt", "requestor attests possession (LMS 1.2+)"),
+)
+
+
 def caller_message(partner: Partner, location_gln: str = "") -> common_pb.Caller:
     return common_pb.Caller(
         partner_id=partner.id,
@@ -34,6 +50,25 @@ def caller_message(partner: Partner, location_gln: str = "") -> common_pb.Caller
         company_prefixes=partner.company_prefixes,
         location_gln=location_gln,
     )
+
+
+def relayed_by_verinet(request: web.Request) -> bool:
+    """Whether a verinet network relayed this question (its lookup sends ``Via: 1.1 verinet``)."""
+    return any(
+        hop.strip().split()[-1:] == ["verinet"]
+        for value in request.headers.getall("Via", ())
+        for hop in value.split(",")
+    )
+
+
+def lms_caller(request: web.Request, partner: Partner, gln: str) -> common_pb.Caller:
+    """The caller of an LMS question. A question relayed by another verinet network counts as
+    one from a network (role ``network``) even when the credential it came with has another
+    role: such questions are answered only for hosted GTINs, never forwarded again."""
+    caller = caller_message(partner, gln)
+    if "network" not in caller.roles and relayed_by_verinet(request):
+        caller.roles.append("network")
+    return caller
 
 
 def lms_gtin(value: str) -> str:
@@ -111,7 +146,7 @@ async def answer_verify(
     answer = await call(
         clients.verifier.VerifyLms,
         verifier_pb.VerifyLmsRequest(
-            caller=caller_message(partner, gln),
+            caller=lms_caller(request, partner, gln),
             pack=pack,
             req_gln=gln,
             corr_uuid=request.query.get("corrUUID", ""),
@@ -130,6 +165,7 @@ async def answer_verify(
     lms=True,
     tag="LMS",
     summary="LMS 1.3 verification of one product identifier (legacy alpha Digital Link form)",
+    params=(query_param("exp", "expiry YYMMDD (DD may be 00)", True, "^[0-9]{6}$"), *COMMON_LMS_PARAMS),
 )
 async def verify_alpha(request: web.Request, partner: Partner) -> web.Response:
     info = request.match_info
@@ -143,6 +179,7 @@ async def verify_alpha(request: web.Request, partner: Partner) -> web.Response:
     lms=True,
     tag="LMS",
     summary="LMS 1.3 verification of one product identifier (numeric GS1 Digital Link form)",
+    params=(query_param("17", "expiry YYMMDD (DD may be 00)", True, "^[0-9]{6}$"), *COMMON_LMS_PARAMS),
 )
 async def verify_numeric(request: web.Request, partner: Partner) -> web.Response:
     info = request.match_info
@@ -156,6 +193,11 @@ async def verify_numeric(request: web.Request, partner: Partner) -> web.Response
     lms=True,
     tag="LMS",
     summary="LMS connectivity check: which responder answers for a GTIN",
+    params=(
+        query_param("gtin", "GTIN-14", True, "^[0-9]{14}$"),
+        query_param("reqGLN", "requestor GLN-13", True, "^[0-9]{13}$"),
+        query_param("context", "e.g. dscsaSaleableReturn"),
+    ),
 )
 async def check_connectivity(request: web.Request, partner: Partner) -> web.Response:
     gtin = lms_gtin(request.query.get("gtin", ""))
@@ -164,7 +206,7 @@ async def check_connectivity(request: web.Request, partner: Partner) -> web.Resp
     answer = await call(
         clients.verifier.CheckConnectivity,
         verifier_pb.CheckConnectivityRequest(
-            caller=caller_message(partner, gln), gtin=gtin, req_gln=gln, query=query_params(request)
+            caller=lms_caller(request, partner, gln), gtin=gtin, req_gln=gln, query=query_params(request)
         ),
         timeout=clients.rpc_timeout,
     )

@@ -26,9 +26,10 @@ def operation(spec: RouteSpec) -> dict[str, Any]:
         responses["401"] = {"description": "Missing, unknown or revoked token"}
         responses["403"] = {"description": "Role or company prefix not allowed"}
     if spec.lms:
+        schema = "LmsConnectivity" if spec.path == "/checkConnectivity" else "LmsVerification"
         responses["200"] = {
             "description": "LMS answer, signed (RFC 9421)",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LmsVerification"}}},
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
         }
         for status in ("400", "404", "502", "504"):
             responses[status] = {"description": "LMS error; plain-text reason"}
@@ -81,6 +82,11 @@ def build(routes: list[RouteSpec]) -> dict[str, Any]:
                         "field": {"type": "string"},
                     },
                     "required": ["type", "title", "status", "detail", "code"],
+                },
+                "LmsConnectivity": {
+                    "type": "object",
+                    "properties": {"responderGLN": {"type": "string", "pattern": "^[0-9]{13}$"}},
+                    "required": ["responderGLN"],
                 },
                 "LmsVerification": {
                     "type": "object",

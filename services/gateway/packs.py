@@ -12,7 +12,7 @@ from verinet.errors import Forbidden, InvalidInput, VerinetError
 from verinet.gateway.api import SETTINGS, json_response
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.idempotency import fingerprint, once, validate_transaction_id
-from verinet.gateway.inputs import json_object, pack_from_json, packs_body
+from verinet.gateway.inputs import json_object, pack_from_json, packs_body, read_body, text_of
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gln, validate_gtin
@@ -29,7 +29,7 @@ DECOMMISSION_STATES = {s.value: common_pb.PackState.Value(f"PACK_STATE_{s.name}"
 
 def location_of(partner: Partner, body: dict[str, Any]) -> str:
     """The partner's GLN named in the request, else its first GLN."""
-    named = body.get("location_gln")
+    named = text_of(body, "location_gln")
     if named:
         gln = validate_gln(str(named))
         if gln not in partner.glns:
@@ -60,14 +60,14 @@ def result_json(result: common_pb.PackResult) -> dict[str, Any]:
 
 
 async def pack_operation(request: web.Request, partner: Partner, operation: str) -> web.Response:
-    raw = await request.read()
+    raw = await read_body(request)
     settings = request.app[SETTINGS]
     items, body = await packs_body(request, settings.max_packs_per_request)
     transaction_id = validate_transaction_id(body.get("transaction_id"))
     location = location_of(partner, body)
     state = 0
     if operation == "decommission":
-        state_name = body.get("state")
+        state_name = text_of(body, "state")
         if state_name not in DECOMMISSION_STATES or state_name in ("active", "expired", "recalled", "withdrawn"):
             allowed = sorted(set(DECOMMISSION_STATES) - {"active", "expired", "recalled", "withdrawn"})
             raise InvalidInput(
@@ -194,9 +194,7 @@ async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
 @route("POST", "/v1/alerts/{id}/close", roles=("admin", *PACK_ROLES), tag="Alerts", summary="Close an alert with a reason")
 async def close_alert(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
-    reason = body.get("reason")
-    if not isinstance(reason, str):
-        raise InvalidInput('Failed to read "reason": expected a string.', code="alert.reason", field="reason")
+    reason = text_of(body, "reason")
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.CloseAlert,

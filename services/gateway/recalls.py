@@ -13,7 +13,7 @@ from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import InvalidInput
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.inputs import json_object, pack_from_json
+from verinet.gateway.inputs import json_object, pack_from_json, text_of
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
@@ -50,21 +50,19 @@ def scope_from(body: dict[str, Any], partner: Partner) -> rs_pb.CreateRecallRequ
     window = body.get("window") or {}
     if not isinstance(window, dict):
         raise InvalidInput('Failed to read "window": expected {"start": ..., "end": ...}.', field="window")
-    line = body.get("line", "")
-    if not isinstance(line, str):
-        raise InvalidInput('Failed to read "line": expected a string.', field="line")
+    line = text_of(body, "line")
     return rs_pb.CreateRecallRequest(
         caller=caller_message(partner),
         gtins=gtins,
         lots=string_list(body, "lots"),
         packs=units,
         line=line,
-        window_start=str(window.get("start", "")),
-        window_end=str(window.get("end", "")),
-        recall_class=str(body.get("class", "")),
-        reason=str(body.get("reason", "")),
-        depth=str(body.get("depth", "retail")),
-        mock=bool(body.get("mock", False)),
+        window_start=text_of(window, "start"),
+        window_end=text_of(window, "end"),
+        recall_class=text_of(body, "class"),
+        reason=text_of(body, "reason"),
+        depth=text_of(body, "depth", "retail"),
+        mock=body.get("mock", False) is True,
     )
 
 
@@ -129,8 +127,8 @@ async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
 @route("POST", "/v1/recalls/{id}/close", roles=("manufacturer",), tag="Recalls", summary="Close a recall; its units stay recalled")
 async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
+    reason = text_of(body, "reason")
+    if not reason.strip():
         raise InvalidInput('Failed to read "reason": expected a non-empty string.', field="reason")
     clients = request.app[CLIENTS]
     answer = await call(
@@ -175,7 +173,7 @@ async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Resp
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.AcknowledgeRecall,
-        rs_pb.AcknowledgeRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=str(body.get("action", ""))),
+        rs_pb.AcknowledgeRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=text_of(body, "action")),
         timeout=RECALL_RPC_SECONDS,
     )
     results = [
