@@ -179,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     parse = sub.add_parser("parse", help="parse a scan, HRI text or Digital Link")
     parse.add_argument("data", help="GS may be typed as \\x1d or <GS>")
     parse.set_defaults(func=cmd_parse)
+
+    from verinet.cli_directory import add_directory_commands
+
+    add_directory_commands(sub)
+    from verinet.cli_events import add_events_parser
+
+    add_events_parser(sub)
     return parser
 
 

@@ -212,21 +212,26 @@ async def withdraw_product(request: web.Request, partner: Partner) -> web.Respon
 # -- directory --------------------------------------------------------------------------------
 
 ENTRY_KINDS = {"gtins": lookup_pb.ENTRY_KIND_GTIN, "prefixes": lookup_pb.ENTRY_KIND_PREFIX}
+KIND_NAMES = {"gtin": lookup_pb.ENTRY_KIND_GTIN, "prefix": lookup_pb.ENTRY_KIND_PREFIX}
 ROUTE_KINDS = {"hosted": lookup_pb.ROUTE_KIND_HOSTED, "remote": lookup_pb.ROUTE_KIND_REMOTE}
 ROUTE_NAMES = {v: k for k, v in ROUTE_KINDS.items()}
+ENTRY_FIELDS = ("route", "url", "responder_gln", "credential", "expires_at", "owner")
+MAX_FIELD_LENGTH = 4096
+MAX_IMPORT_LINES = 10_000
 
 
 def directory_key(request: web.Request) -> tuple[int, str]:
     kind = ENTRY_KINDS[request.match_info["kind"]]
     key = request.match_info["key"]
     if kind == lookup_pb.ENTRY_KIND_GTIN:
-        key = validate_gtin(key)
-    elif not (key.isdigit() and 4 <= len(key) <= 12):
-        raise InvalidInput(f"Failed to parse {key!r} as a GS1 company prefix: expected 4 to 12 digits.", code="prefix.format", field="prefix")
+        key = at_field(validate_gtin, key, "gtin")
+    elif not (key.isascii() and key.isdigit() and 4 <= len(key) <= 12):
+        raise InvalidInput(f"Failed to parse {key[:40]!r} as a GS1 company prefix: expected 4 to 12 digits.", code="prefix.format", field="prefix")
     return kind, key
 
 
 def entry_json(entry: lookup_pb.DirectoryEntry) -> dict[str, Any]:
+    """An entry as answered: the credential itself never, only whether one is stored."""
     out: dict[str, Any] = {
         "kind": "gtin" if entry.kind == lookup_pb.ENTRY_KIND_GTIN else "prefix",
         "key": entry.key,
@@ -235,11 +240,46 @@ def entry_json(entry: lookup_pb.DirectoryEntry) -> dict[str, Any]:
         "responder_gln": entry.responder_gln,
         "updated_at": entry.updated_at,
     }
-    if entry.remote_base_url:
+    if entry.route == lookup_pb.ROUTE_KIND_REMOTE:
         out["url"] = entry.remote_base_url
+        out["credential_set"] = entry.has_credential
     if entry.expires_at:
         out["expires_at"] = entry.expires_at
     return out
+
+
+def entry_text(body: dict[str, Any], name: str, field: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f'Failed to read "{name}": expected a string, got {type(value).__name__}.', code="body.field_type", field=field)
+    if len(value) > MAX_FIELD_LENGTH:
+        raise InvalidInput(f'Failed to read "{name}": expected at most {MAX_FIELD_LENGTH} characters, got {len(value)}.', code="body.field_length", field=field)
+    return value
+
+
+def entry_from_json(body: dict[str, Any], kind: int, key: str, partner: Partner, where: str = "") -> lookup_pb.DirectoryEntry:
+    """The entry a request body describes. The lookup service checks the values (URL, GLN,
+    expiry, owner) and who may write the key; here only the shape is checked."""
+    unknown = sorted(str(name)[:40] for name in body if name not in ENTRY_FIELDS and name not in ("kind", "key"))
+    if unknown:
+        raise InvalidInput(f"Unknown directory entry fields {unknown!r}: expected some of {list(ENTRY_FIELDS)!r}.", code="body.unknown_field", field=where + unknown[0])
+    values = {name: entry_text(body, name, where + name) for name in ENTRY_FIELDS}
+    if values["route"] not in ROUTE_KINDS:
+        raise InvalidInput(f"Failed to read route {values['route'][:40]!r}: expected 'hosted' or 'remote'.", code="route.invalid", field=where + "route")
+    if values["owner"] and values["owner"] != partner.id and not partner.has_role("admin"):
+        raise Forbidden("Only admins set the owner of a directory entry; leave it out to own the entry.", code="directory.owner", field=where + "owner")
+    return lookup_pb.DirectoryEntry(
+        kind=kind,
+        key=key,
+        owner_partner_id=values["owner"],
+        route=ROUTE_KINDS[values["route"]],
+        remote_base_url=values["url"],
+        responder_gln=values["responder_gln"],
+        remote_credential=values["credential"],
+        expires_at=values["expires_at"],
+    )
 
 
 def require_directory_reader(partner: Partner, kind: int, key: str) -> None:
@@ -248,30 +288,13 @@ def require_directory_reader(partner: Partner, kind: int, key: str) -> None:
     digits = key[1:] if kind == lookup_pb.ENTRY_KIND_GTIN else key
     if any(digits.startswith(p) for p in partner.company_prefixes):
         return
-    raise Forbidden(f"Directory entry {key!r} is not under your company prefixes.", code="directory.foreign_prefix")
+    raise Forbidden(f"Directory entry {key!r} is not under your company prefixes {list(partner.company_prefixes)!r}.", code="directory.foreign_prefix", field="key")
 
 
-@route("PUT", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Create or replace a directory entry")
+@route("PUT", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Create or replace a directory entry (route hosted, or remote with url, responder_gln and credential)")
 async def put_directory_entry(request: web.Request, partner: Partner) -> web.Response:
     kind, key = directory_key(request)
-    body = await json_object(request)
-    route_name = body.get("route", "")
-    if route_name not in ROUTE_KINDS:
-        raise InvalidInput(f"Failed to read route {route_name!r}: expected 'hosted' or 'remote'.", code="route.invalid", field="route")
-    responder_gln = body.get("responder_gln", "")
-    if responder_gln:
-        responder_gln = validate_gln(str(responder_gln))
-    owner = body.get("owner", "") if partner.has_role("admin") else partner.id
-    entry = lookup_pb.DirectoryEntry(
-        kind=kind,
-        key=key,
-        owner_partner_id=str(owner or partner.id),
-        route=ROUTE_KINDS[route_name],
-        remote_base_url=str(body.get("url", "")),
-        responder_gln=responder_gln,
-        remote_credential=str(body.get("credential", "")),
-        expires_at=str(body.get("expires_at", "")),
-    )
+    entry = entry_from_json(await json_object(request), kind, key, partner)
     clients = request.app[CLIENTS]
     answer = await call(
         clients.lookup.PutDirectoryEntry,
@@ -281,7 +304,7 @@ async def put_directory_entry(request: web.Request, partner: Partner) -> web.Res
     return json_response(entry_json(answer.entry), status=201 if answer.created else 200)
 
 
-@route("GET", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Read a directory entry")
+@route("GET", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Read a directory entry (never its credential)")
 async def get_directory_entry(request: web.Request, partner: Partner) -> web.Response:
     kind, key = directory_key(request)
     require_directory_reader(partner, kind, key)
@@ -306,6 +329,127 @@ async def delete_directory_entry(request: web.Request, partner: Partner) -> web.
     if not answer.deleted:
         raise NotFound(f"No directory entry for {key!r}.", code="directory.not_found")
     return web.Response(status=204)
+
+
+def import_item(item: Any, index: int, partner: Partner) -> lookup_pb.DirectoryEntry:
+    where = f"entries[{index}]."
+    if isinstance(item, _BadLine):
+        raise item.error
+    if not isinstance(item, dict):
+        raise InvalidInput(f"Failed to read entry {index}: expected a JSON object, got {type(item).__name__}.", code="body.shape", field=f"entries[{index}]")
+    key = entry_text(item, "key", where + "key")
+    kind_name = entry_text(item, "kind", where + "kind") or ("gtin" if len(key) == 14 else "prefix")
+    if kind_name not in KIND_NAMES:
+        raise InvalidInput(f"Failed to read kind {kind_name[:40]!r}: expected 'gtin' or 'prefix'.", code="directory.kind", field=where + "kind")
+    return entry_from_json(item, KIND_NAMES[kind_name], key, partner, where)
+
+
+class _BadLine:
+    """An NDJSON line that is not JSON: refused on its own, the other lines still count."""
+
+    def __init__(self, error: InvalidInput) -> None:
+        self.error = error
+
+
+async def entries_body(request: web.Request) -> list[Any]:
+    """Entries from ``{"entries": [...]}`` JSON, or one entry a line with application/x-ndjson
+    (blank lines skipped; a line that is not JSON is refused on its own)."""
+    if request.content_type in ("application/x-ndjson", "application/jsonlines"):
+        items: list[Any] = []
+        for line_number, line in enumerate((await request.read()).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError as error:
+                items.append(_BadLine(InvalidInput(f"Failed to parse line {line_number} as JSON: {error}.", code="body.json", field=f"line {line_number}")))
+            if len(items) > MAX_IMPORT_LINES:
+                break
+    else:
+        entries = (await json_object(request)).get("entries")
+        if not isinstance(entries, list):
+            raise InvalidInput('Failed to read "entries": expected a list of directory entries.', code="directory.entries", field="entries")
+        items = entries
+    if not items:
+        raise InvalidInput('Failed to read "entries": expected at least one entry.', code="directory.entries", field="entries")
+    if len(items) > MAX_IMPORT_LINES:
+        raise InvalidInput(f"Failed to import more than {MAX_IMPORT_LINES} entries in one request: send the file in chunks.", code="directory.import_too_large", field="entries")
+    return items
+
+
+@route("POST", "/v1/directory/import", roles=("admin", "manufacturer"), tag="Directory", summary="Create or replace many directory entries (JSON {entries: [...]} or NDJSON), with one result per entry")
+async def import_directory(request: web.Request, partner: Partner) -> web.Response:
+    items = await entries_body(request)
+    results: dict[int, dict[str, Any]] = {}
+    sent: list[tuple[int, lookup_pb.DirectoryEntry]] = []
+    for index, item in enumerate(items):
+        try:
+            sent.append((index, import_item(item, index, partner)))
+        except VerinetError as error:
+            results[index] = {"index": index, "ok": False, **error.as_dict()}
+    if sent:
+        clients = request.app[CLIENTS]
+        answer = await call(
+            clients.lookup.ImportDirectoryEntries,
+            lookup_pb.ImportDirectoryEntriesRequest(caller=caller_message(partner), entries=[e for _, e in sent]),
+            timeout=max(clients.rpc_timeout, 10.0),
+        )
+        for result in answer.results:
+            index, entry = sent[result.index]
+            kind = "gtin" if entry.kind == lookup_pb.ENTRY_KIND_GTIN else "prefix"
+            if result.ok:
+                results[index] = {"index": index, "ok": True, "kind": kind, "key": entry.key, "created": result.created}
+            else:
+                refused: dict[str, Any] = {"index": index, "ok": False, "kind": kind, "key": entry.key, "code": result.code, "message": result.message}
+                if result.field:
+                    refused["field"] = f"entries[{index}].{result.field}"
+                results[index] = refused
+    ordered = [results[i] for i in sorted(results)]
+    stored = [r for r in ordered if r["ok"]]
+    return json_response(
+        {
+            "received": len(items),
+            "stored": len(stored),
+            "created": sum(1 for r in stored if r["created"]),
+            "replaced": sum(1 for r in stored if not r["created"]),
+            "refused": len(ordered) - len(stored),
+            "results": ordered,
+        }
+    )
+
+
+@route("POST", "/v1/directory/check", roles=("admin",), tag="Directory", summary="Probe every remote endpoint of the directory: reachability, status, latency, circuit breaker")
+async def check_directory(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request) if request.can_read_body else {}
+    req_gln = body.get("req_gln") or ""
+    if not isinstance(req_gln, str):
+        raise InvalidInput('Failed to read "req_gln": expected a GLN-13 string.', code="body.field_type", field="req_gln")
+    if req_gln:
+        req_gln = at_field(validate_gln, req_gln, "req_gln")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.ProbeRemoteEndpoints,
+        lookup_pb.ProbeRemoteEndpointsRequest(req_gln=req_gln),
+        timeout=max(clients.rpc_timeout, 5.0),
+    )
+    return json_response(
+        {
+            "endpoints": [
+                {
+                    "url": probe.base_url,
+                    "entries": list(probe.entries),
+                    "gtin": probe.gtin,
+                    "reachable": probe.reachable,
+                    "status": probe.http_status or None,
+                    "latency_ms": round(probe.latency_seconds * 1000, 1),
+                    "outcome": probe.outcome,
+                    "detail": probe.detail,
+                    "breaker": probe.breaker_state,
+                }
+                for probe in answer.endpoints
+            ]
+        }
+    )
 
 
 # -- identifiers ------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from verinet.gateway.settings import Settings
 from verinet.gateway.system import DRAINING, JWKS_CACHE
 from verinet.rpc import freeze_startup_objects
 
+# Routes that stream their body and enforce their own, larger limit (EPCIS documents).
+STREAMED_UPLOADS = frozenset({"/v1/events"})
 OVERLOAD_REFUSALS = Counter("verinet_http_overload_refusals_total", "Requests refused by the overload guard")
 
 
@@ -49,7 +51,11 @@ def overload_guard(max_in_flight: int, max_body_bytes: int = 1 << 30) -> Callabl
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         nonlocal in_flight
-        if request.content_length is not None and request.content_length > max_body_bytes:
+        if (
+            request.content_length is not None
+            and request.content_length > max_body_bytes
+            and request.path not in STREAMED_UPLOADS
+        ):
             # Refused before authentication or reading: an oversized upload costs nothing.
             return problem(413, "body.too_large", f"The body is {request.content_length} bytes; at most {max_body_bytes} are accepted.")
         if in_flight >= max_in_flight and request.path not in ("/healthz", "/readyz", "/metrics"):

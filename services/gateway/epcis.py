@@ -1,3 +1,726 @@
-"""EPCIS 2.0 capture (routes declared here)."""
+"""EPCIS 2.0 capture: ``POST /v1/events``.
+
+The body is an EPCISDocument in JSON or JSON-LD (``application/json``,
+``application/ld+json``), read incrementally with ijson so a document of any size streams
+through; or, as an alternative, one EPCIS event per line (``application/x-ndjson``), which
+skips the document header. Each event is checked on its own here (the subset of the EPCIS 2.0
+JSON schema in ``verinet/epcis-capture.schema.json``, then verinet's rules: supported event
+types, business steps and dispositions, EPC schemes, the caller's own locations, own GTINs for
+commissioning), reduced to a ``CustodyEvent`` and streamed to recall-status in chunks, which
+checks it against stored state and writes the whole document only if every event passed.
+
+Who may submit what: the caller's GLNs must include the event's readPoint and bizLocation; for
+shipping, every source of type ``location`` or ``possessing_party``; for receiving, every such
+destination (an ``owning_party`` may be someone else, e.g. the owner of goods a 3PL ships).
+Commissioning is for manufacturers, on GTINs under their own company prefixes.
+
+A refused document answers with the status of its first refused event (400 invalid, 403 not
+the caller's, 409 contradicts stored state) and ``errors``: each with the event's ``index`` in
+eventList, its ``eventID``, a ``code`` and a precise ``message``. Nothing is written.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import hashlib
+import importlib.resources
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import ijson
+import jsonschema_rs
+import orjson
+from aiohttp import web
+
+from verinet.epc import Gln, Sgtin, parse_epc, parse_location
+from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, VerinetError
+from verinet.gateway.api import json_response, owns_gtin
+from verinet.gateway.clients import CLIENTS
+from verinet.gateway.lms import caller_message
+from verinet.gateway.problems import HTTP_STATUS_BY_KIND, problem, problem_from_error
+from verinet.gateway.routing import route
+from verinet.identifiers import parse_expiry, validate_lot
+from verinet.partners import Partner
+from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
+from verinet.rpc import error_from_rpc
+
+CAPTURE_ROLES = ("manufacturer", "wholesaler", "dispenser")
+JSON_TYPES = ("application/json", "application/ld+json")
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonlines", "application/jsonl")
+MAX_DOCUMENT_BYTES = 2 * 1024**3
+BODY_IDLE_SECONDS = 30.0
+MAX_EVENTS = 2_000_000
+MAX_LISTED_ERRORS = 100
+CHUNK_EVENTS = 2_000
+CHUNK_EPCS = 20_000
+# A document of 100,000 events with a million unit-events takes about a minute.
+CAPTURE_RPC_SECONDS = 1800.0
+EVENT_LIST = "epcisBody.eventList.item"
+REQUIRED_HEADER = frozenset({"@context", "type", "schemaVersion", "creationDate"})
+TIME_MEMBERS = ("eventTime", "recordTime", "creationDate", "declarationTime")
+# The common shapes of SGTIN EPCs, whose serials need no unescaping: read without the general
+# parser once their company prefix and item reference (or GTIN) were read by it.
+_PLAIN_SGTIN_URN = re.compile(r"urn:epc:id:sgtin:([0-9]{6,12}\.[0-9]{1,7})\.([0-9A-Za-z_.-]{1,20})\Z")
+_PLAIN_SGTIN_LINK = re.compile(r"(https?://[^/?#]+/01/[0-9]{14}/21/)([0-9A-Za-z_.-]{1,20})\Z")
+_CACHE_LIMIT = 10_000
+_XSD_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?")
+
+CUSTODY_STEPS = ("shipping", "receiving")
+STATE_STEPS = ("decommissioning", "destroying", "dispensing", "retail_selling", "sampling")
+DECOMMISSION_DISPOSITIONS = ("dispensed", "retail_sold", "destroyed", "disposed", "stolen")
+OWN_PARTY_TYPES = ("location", "possessing_party")
+
+# CBV values may be bare words (EPCIS 2.0 JSON), URNs (EPCIS 1.x and XML) or Web URIs.
+_VOCABULARY_PREFIXES = {
+    "bizstep": ("urn:epcglobal:cbv:bizstep:", "https://ns.gs1.org/cbv/BizStep-", "https://ref.gs1.org/cbv/BizStep-"),
+    "disp": ("urn:epcglobal:cbv:disp:", "https://ns.gs1.org/cbv/Disp-", "https://ref.gs1.org/cbv/Disp-"),
+    "sdt": ("urn:epcglobal:cbv:sdt:", "https://ns.gs1.org/cbv/SDT-", "https://ref.gs1.org/cbv/SDT-"),
+    "btt": ("urn:epcglobal:cbv:btt:", "https://ns.gs1.org/cbv/BTT-", "https://ref.gs1.org/cbv/BTT-"),
+}
+_LOT_KEYS = ("cbvmda:lotNumber", "urn:epcglobal:cbv:mda:lotNumber", "urn:epcglobal:cbv:mda#lotNumber", "https://ref.gs1.org/cbv/mda/lotNumber")
+_EXPIRY_KEYS = (
+    "cbvmda:itemExpirationDate",
+    "urn:epcglobal:cbv:mda:itemExpirationDate",
+    "urn:epcglobal:cbv:mda#itemExpirationDate",
+    "https://ref.gs1.org/cbv/mda/itemExpirationDate",
+)
+
+
+@functools.cache
+def validators() -> tuple[Any, Any]:
+    """The document-header and event validators, compiled once from the packaged schema."""
+    text = importlib.resources.files("verinet").joinpath("epcis-capture.schema.json").read_bytes()
+    schema = orjson.loads(text)
+    document = jsonschema_rs.validator_for({"$ref": "#/definitions/document", "definitions": schema["definitions"]})
+    event = jsonschema_rs.validator_for({"$ref": "#/definitions/event", "definitions": schema["definitions"]})
+    return document, event
+
+
+class EventError(Exception):
+    """One event's refusal, found while reading it."""
+
+    def __init__(self, code: str, message: str, kind: ErrorKind = ErrorKind.INVALID, field: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.kind = kind
+        self.field = field
+
+
+def vocabulary(value: Any, kind: str) -> str:
+    """A CBV value as its bare word; other URIs stay as given."""
+    text = str(value or "")
+    for prefix in _VOCABULARY_PREFIXES[kind]:
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def schema_error(validator: Any, value: Any) -> tuple[str, str] | None:
+    """(path, reason) of the first way ``value`` breaks the schema, or ``None``."""
+    try:
+        if validator.is_valid(value):
+            return None
+        error = next(iter(validator.iter_errors(value)))
+    except ValueError:  # jsonschema_rs refuses values nested deeper than its recursion limit
+        return "", "a value is nested too deeply"
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.instance_path).lstrip(".")
+    last = error.instance_path[-1] if error.instance_path else ""
+    if last in TIME_MEMBERS and "pattern" in error.schema_path:
+        reason = f"expected a date and time with offset such as 2026-11-25T10:00:00.000+01:00, got {error.instance!r}"
+    else:
+        reason = error.message
+        shown = orjson.dumps(error.instance).decode()
+        if len(shown) > 80 and shown in reason:
+            size = f" of {len(error.instance)} items" if isinstance(error.instance, list | dict) else ""
+            reason = reason.replace(shown, f"the {type(error.instance).__name__}{size}")
+        if len(reason) > 300:
+            reason = reason[:300] + "..."
+    return path, reason
+
+
+def event_time(value: str, where: str) -> float:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise EventError("epcis.time", f"{where}: {value!r} is not a valid date and time.", field=where) from None
+    return parsed.timestamp()
+
+
+def expiry_from_date(value: Any) -> str:
+    """cbvmda:itemExpirationDate (xsd:date: YYYY-MM-DD, optionally a time zone) as AI (17) YYMMDD."""
+    text = str(value)
+    date: dt.date | None = None
+    if _XSD_DATE.fullmatch(text):
+        try:
+            date = dt.date.fromisoformat(text[:10])
+        except ValueError:
+            date = None
+    if date is None:
+        raise EventError(
+            "epcis.ilmd",
+            f"ilmd cbvmda:itemExpirationDate: expected a date such as 2027-12-31, got {value!r}.",
+            field="ilmd",
+        )
+    return date.strftime("%y%m%d")
+
+
+@dataclass
+class Reader:
+    """Reads a document's events one by one for a partner, collecting what is wrong."""
+
+    partner: Partner
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    refused: int = 0
+    events: int = 0
+    document_error: VerinetError | None = None
+    header: dict[str, Any] = field(default_factory=dict)
+    saw_event_list: bool = False
+    # Locations, and the GTIN part of SGTINs, repeat from event to event: read each once.
+    _locations: dict[str, Gln] = field(default_factory=dict)
+    _gtins: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.refused or self.document_error)
+
+    def refuse(self, index: int, raw: Any, error: EventError) -> None:
+        self.refused += 1
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            event_id = raw.get("eventID") if isinstance(raw, dict) else None
+            entry: dict[str, Any] = {"index": index, "code": error.code, "message": error.message, "kind": error.kind.value}
+            if isinstance(event_id, str):
+                entry["eventID"] = event_id
+            if error.field:
+                entry["field"] = f"epcisBody.eventList[{index}].{error.field}"
+            self.errors.append(entry)
+
+    def read(self, index: int, raw: Any) -> rs_pb.CustodyEvent | None:
+        self.events += 1
+        if self.events > MAX_EVENTS:
+            raise InvalidInput(f"A document may hold at most {MAX_EVENTS:,} events.", code="epcis.too_many_events")
+        try:
+            return self._event(index, raw)
+        except EventError as error:
+            self.refuse(index, raw, error)
+            return None
+
+    def check_header(self) -> None:
+        """The document's members other than the events, once the whole document was read."""
+        if not self.saw_event_list:
+            self.header.setdefault("epcisBody", {})
+        problem = schema_error(validators()[0], self.header)
+        if problem is not None:
+            path, reason = problem
+            raise InvalidInput(
+                f"The EPCISDocument does not match the EPCIS 2.0 schema at {path or 'the top level'}: {reason}.",
+                code="epcis.schema",
+                field=path or None,
+            )
+
+    # -- one event ------------------------------------------------------------------------------
+
+    def _location(self, value: str, where: str) -> Gln:
+        location = self._locations.get(value)
+        if location is not None:
+            return location
+        try:
+            location = parse_location(value)
+        except VerinetError as error:
+            raise EventError(error.code, f"{where}: {error.message}", field=where) from None
+        if len(self._locations) >= _CACHE_LIMIT:
+            self._locations.clear()
+        self._locations[value] = location
+        return location
+
+    def _sgtin_key(self, value: str) -> str | None:
+        """GTIN-14 + serial of a plain SGTIN whose GTIN part was read before, else ``None``."""
+        plain = _PLAIN_SGTIN_URN.match(value) or _PLAIN_SGTIN_LINK.match(value)
+        if plain is None:
+            return None
+        gtin = self._gtins.get(plain.group(1))
+        return None if gtin is None else gtin + plain.group(2)
+
+    def _remember_gtin(self, value: str, gtin: str) -> None:
+        plain = _PLAIN_SGTIN_URN.match(value) or _PLAIN_SGTIN_LINK.match(value)
+        if plain is not None:
+            if len(self._gtins) >= _CACHE_LIMIT:
+                self._gtins.clear()
+            self._gtins[plain.group(1)] = gtin
+
+    def _own_location(self, value: str, where: str) -> Gln:
+        location = self._location(value, where)
+        if location.gln not in self.partner.glns:
+            raise EventError(
+                "epcis.foreign_location",
+                f"{where}: GLN {location.gln} is not one of your GLNs ({', '.join(self.partner.glns) or 'none'}); "
+                "only the partner at a location may submit its events.",
+                ErrorKind.FORBIDDEN,
+                where,
+            )
+        return location
+
+    def _epcs(self, values: list[str], where: str) -> tuple[list[str], list[str]]:
+        units: list[str] = []
+        containers: list[str] = []
+        for n, value in enumerate(values):
+            known = self._sgtin_key(value)
+            if known is not None:
+                units.append(known)
+                continue
+            try:
+                epc = parse_epc(value)
+            except VerinetError as error:
+                raise EventError(error.code, f"{where}[{n}]: {error.message}", field=f"{where}[{n}]") from None
+            if isinstance(epc, Sgtin):
+                units.append(epc.gtin + epc.serial)
+                self._remember_gtin(value, epc.gtin)
+            else:
+                containers.append(epc.sscc)
+        return units, containers
+
+    def _parties(self, raw: dict[str, Any], name: str, member: str, step: str) -> list[rs_pb.CustodyParty]:
+        parties = []
+        for n, entry in enumerate(raw.get(name, ())):
+            where = f"{name}[{n}]"
+            kind = vocabulary(entry["type"], "sdt")
+            location = self._location(entry[member], f"{where}.{member}")
+            own = (step == "shipping" and name == "sourceList") or (step == "receiving" and name == "destinationList")
+            if own and kind in OWN_PARTY_TYPES and location.gln not in self.partner.glns:
+                raise EventError(
+                    "epcis.foreign_location",
+                    f"{where}: the {kind} GLN {location.gln} is not one of your GLNs; for {step}, "
+                    f"the {'source' if name == 'sourceList' else 'destination'} must be yours.",
+                    ErrorKind.FORBIDDEN,
+                    where,
+                )
+            parties.append(rs_pb.CustodyParty(type=kind, gln=location.gln))
+        return parties
+
+    def _event(self, index: int, raw: Any) -> rs_pb.CustodyEvent:
+        problem = schema_error(validators()[1], raw)
+        if problem is not None:
+            path, reason = problem
+            raise EventError(
+                "epcis.schema", f"The event does not match the EPCIS 2.0 schema at {path or 'the event'}: {reason}.", field=path
+            )
+        if "ilmd" in raw and raw["action"] != "ADD":
+            raise EventError("epcis.schema", f"ilmd is only allowed with action ADD, got {raw['action']}.", field="ilmd")
+        if "errorDeclaration" in raw:
+            raise EventError(
+                "epcis.unsupported",
+                "errorDeclaration is not supported: capture a corrective event instead.",
+                field="errorDeclaration",
+            )
+        kind, action = raw["type"], raw["action"]
+        step = vocabulary(raw.get("bizStep"), "bizstep")
+        disposition = vocabulary(raw.get("disposition"), "disp")
+        parent = ""
+        if kind == "ObjectEvent":
+            for name in ("parentID", "childEPCs"):
+                if name in raw:
+                    raise EventError("epcis.schema", f"An ObjectEvent has no {name}.", field=name)
+            units, containers = self._epcs(raw.get("epcList", []), "epcList")
+            if not units and not containers:
+                raise EventError(
+                    "epcis.no_epcs",
+                    "epcList is empty: verinet applies instance-level events (quantityList alone is not enough).",
+                    field="epcList",
+                )
+            self._check_step(kind, action, step, disposition)
+        else:
+            if "epcList" in raw:
+                raise EventError("epcis.schema", "An AggregationEvent has childEPCs, not epcList.", field="epcList")
+            units, containers = self._epcs(raw.get("childEPCs", []), "childEPCs")
+            if "parentID" in raw:
+                parent_epc = self._epcs([raw["parentID"]], "parentID")
+                if not parent_epc[1]:
+                    raise EventError(
+                        "epcis.parent",
+                        f"parentID {raw['parentID']!r} is not an SSCC: cases and pallets are SSCCs.",
+                        field="parentID",
+                    )
+                parent = parent_epc[1][0]
+            if action == "ADD" and not (units or containers):
+                raise EventError("epcis.no_epcs", "Packing (action ADD) needs childEPCs.", field="childEPCs")
+            if action == "OBSERVE":
+                if not parent and not (units or containers):
+                    raise EventError("epcis.no_epcs", "The event names no parentID and no childEPCs.", field="childEPCs")
+                self._check_step(kind, action, step, disposition)
+            else:
+                step = "packing" if action == "ADD" else "unpacking"
+
+        read_point = self._own_location(raw["readPoint"]["id"], "readPoint.id") if "readPoint" in raw else None
+        biz_location = self._own_location(raw["bizLocation"]["id"], "bizLocation.id") if "bizLocation" in raw else None
+        where = biz_location or read_point
+        if where is None:
+            raise EventError("epcis.location", "The event names no location: give a bizLocation or a readPoint (one of your GLNs).", field="bizLocation")
+        sources = self._parties(raw, "sourceList", "source", step)
+        destinations = self._parties(raw, "destinationList", "destination", step)
+        transactions = [
+            f"{vocabulary(t.get('type', ''), 'btt')} {t['bizTransaction']}".strip() for t in raw.get("bizTransactionList", ())
+        ]
+        lot = expiry = ""
+        if step == "commissioning":
+            lot, expiry = self._commissioning(raw, units)
+        when = event_time(raw["eventTime"], "eventTime")
+        normalized = orjson.dumps(
+            [
+                kind, action, step, disposition, round(when * 1000), sorted(units), sorted(containers), parent,
+                read_point.gln if read_point else "", read_point.extension if read_point else "",
+                where.gln, where.extension, sorted((p.type, p.gln) for p in sources),
+                sorted((p.type, p.gln) for p in destinations), sorted(transactions), lot, expiry,
+            ]
+        )  # fmt: skip
+        event_id = raw.get("eventID", "")
+        return rs_pb.CustodyEvent(
+            index=index,
+            event_id=event_id,
+            event_hash=hashlib.sha256(normalized).digest(),
+            type=kind,
+            action=action,
+            biz_step=step,
+            disposition=disposition,
+            event_time=when,
+            location_gln=where.gln,
+            units=units,
+            containers=containers,
+            parent=parent,
+            sources=sources,
+            destinations=destinations,
+            biz_transactions=transactions,
+            lot=lot,
+            expiry=expiry,
+        )
+
+    def _check_step(self, kind: str, action: str, step: str, disposition: str) -> None:
+        supported = ("commissioning", *CUSTODY_STEPS, *STATE_STEPS) if kind == "ObjectEvent" else (*CUSTODY_STEPS, *STATE_STEPS)
+        if step not in supported:
+            got = f"{step!r}" if step else "none"
+            raise EventError(
+                "epcis.biz_step",
+                f"bizStep {got} is not applied by verinet for an {kind} with action {action}: "
+                f"expected one of {', '.join(supported)}"
+                + ("; packing and unpacking are AggregationEvents (ADD, DELETE)." if kind == "ObjectEvent" else "."),
+                field="bizStep",
+            )
+        if step == "commissioning" and action != "ADD":
+            raise EventError("epcis.action", f"Commissioning has action ADD, got {action}.", field="action")
+        if step != "commissioning" and action == "ADD":
+            raise EventError("epcis.action", f"Action ADD is for commissioning, got bizStep {step!r}.", field="action")
+        if step == "decommissioning" and disposition not in DECOMMISSION_DISPOSITIONS:
+            raise EventError(
+                "epcis.disposition",
+                f"Decommissioning needs a disposition naming the pack's new state: dispensed or retail_sold "
+                f"(supplied), destroyed or disposed (destroyed), stolen (stolen); got {disposition or 'none'!r}.",
+                field="disposition",
+            )
+
+    def _commissioning(self, raw: dict[str, Any], units: list[str]) -> tuple[str, str]:
+        if not self.partner.has_role("manufacturer"):
+            raise EventError("auth.role", "Only manufacturers commission packs.", ErrorKind.FORBIDDEN)
+        for gtin in sorted({u[:14] for u in units}):
+            if not owns_gtin(self.partner, gtin):
+                raise EventError(
+                    "product.foreign_prefix",
+                    f"GTIN {gtin} is not under your GS1 company prefixes {list(self.partner.company_prefixes)!r}.",
+                    ErrorKind.FORBIDDEN,
+                    "epcList",
+                )
+        ilmd = raw.get("ilmd", {})
+        lot = next((ilmd[k] for k in _LOT_KEYS if k in ilmd), None)
+        expiry = next((ilmd[k] for k in _EXPIRY_KEYS if k in ilmd), None)
+        if lot is None or expiry is None:
+            raise EventError(
+                "epcis.ilmd",
+                "Commissioning needs the lot and expiry in ilmd: cbvmda:lotNumber and cbvmda:itemExpirationDate.",
+                field="ilmd",
+            )
+        try:
+            lot = validate_lot(str(lot))
+        except VerinetError as error:
+            raise EventError(error.code, f"ilmd cbvmda:lotNumber: {error.message}", field="ilmd") from None
+        expiry = expiry_from_date(expiry)
+        parse_expiry(expiry)
+        return lot, expiry
+
+
+# -- reading the body ---------------------------------------------------------------------------
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class CountingReader:
+    """The request body with a byte limit (a streamed body skips aiohttp's client_max_size)
+    and an idle limit: a client that sends nothing for BODY_IDLE_SECONDS is answered 408."""
+
+    def __init__(self, content: Any, limit: int = MAX_DOCUMENT_BYTES) -> None:
+        self.content = content
+        self.limit = limit
+        self.read_bytes = 0
+
+    async def read(self, n: int = -1) -> bytes:
+        if n == 0:  # ijson asks for nothing to learn whether the stream gives bytes
+            return b""
+        try:
+            async with asyncio.timeout(BODY_IDLE_SECONDS):
+                data: bytes = await self.content.read(n if n > 0 else 65536)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The document stopped arriving: nothing came for {BODY_IDLE_SECONDS:g} seconds "
+                f"after {self.read_bytes:,} bytes.",
+                code="body.timeout",
+            ) from None
+        self.read_bytes += len(data)
+        if self.read_bytes > self.limit:
+            raise BodyTooLarge
+        return data
+
+
+class Follower:
+    """A second reader of the body: gets each chunk the first reader read, in order."""
+
+    def __init__(self) -> None:
+        self.chunks: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)  # bounded: back-pressure
+        self.closed = False
+        self.ended = False
+
+    async def read(self, n: int = -1) -> bytes:
+        if n == 0 or self.ended:
+            return b""
+        data = await self.chunks.get()
+        self.ended = not data
+        return data
+
+    def close(self) -> None:
+        """The follower stopped reading: drop what waits, and take nothing more."""
+        self.closed = True
+        while not self.chunks.empty():
+            self.chunks.get_nowait()
+
+
+class Leader:
+    """The body, read for the events parser, handing every chunk to a follower as well."""
+
+    def __init__(self, body: CountingReader, follower: Follower) -> None:
+        self.body = body
+        self.follower = follower
+        self.done = False
+
+    async def read(self, n: int = -1) -> bytes:
+        if n == 0:
+            return b""
+        data = await self.body.read(n)
+        if not self.done and not self.follower.closed:
+            await self.follower.chunks.put(data)
+            self.done = not data
+        return data
+
+
+async def read_header(follower: Follower, reader: Reader) -> None:
+    """The document's members other than the events. When the required ones (@context, type,
+    schemaVersion, creationDate) come before epcisBody, as in the GS1 examples and most
+    documents, this parse stops where the events start and only drains the rest; otherwise it
+    follows the whole document, skipping the events' tokens (``ijson.items`` builds them)."""
+    builder: Any = None
+    building = ""
+    first = True
+    async for prefix, event, value in ijson.parse_async(follower, use_float=True):
+        if prefix.startswith(EVENT_LIST):
+            continue
+        if first:
+            first = False
+            if event != "start_map":
+                raise InvalidInput("The body is not a JSON object: expected an EPCISDocument.", code="epcis.schema")
+            continue
+        if builder is not None:
+            builder.event(event, value)
+            if prefix == building and event in ("end_map", "end_array"):
+                reader.header[building] = builder.value
+                builder = None
+        elif prefix == "epcisBody.eventList":
+            reader.saw_event_list = True
+            shapes: dict[str, Any] = {"start_array": [], "start_map": {}}
+            if event in shapes or event not in ("end_array", "end_map", "map_key"):
+                reader.header.setdefault("epcisBody", {})["eventList"] = shapes.get(event, value)
+            if event == "start_array" and reader.header.keys() >= REQUIRED_HEADER:
+                break
+        elif prefix == "epcisBody":
+            if event in ("start_map", "start_array") or event not in ("map_key", "end_map", "end_array"):
+                reader.header["epcisBody"] = {"start_map": {}, "start_array": []}.get(event, value)
+        elif prefix and not prefix.startswith("epcisBody."):  # a top-level member
+            if event in ("start_map", "start_array"):
+                builder, building = ijson.ObjectBuilder(), prefix
+                builder.event(event, value)
+            else:
+                reader.header[prefix] = value
+    while not follower.ended:  # the events' parse reads on; keep pace with it
+        await follower.read()
+
+
+async def json_events(body: CountingReader, reader: Reader) -> AsyncIterator[tuple[int, Any]]:
+    """Events of an EPCISDocument as they arrive; the other members go to ``reader.header``."""
+    follower = Follower()
+    header = asyncio.ensure_future(read_header(follower, reader))
+    header.add_done_callback(lambda _: follower.close())
+    try:
+        index = 0
+        async for item in ijson.items_async(Leader(body, follower), EVENT_LIST, use_float=True):
+            if header.done():
+                header.result()  # the header parse failed: raise its error now
+            yield index, item
+            index += 1
+        await header
+    finally:
+        if not header.done():
+            header.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await header
+
+
+async def ndjson_events(body: CountingReader) -> AsyncIterator[tuple[int, Any]]:
+    """One event per line; blank lines are skipped."""
+    index = 0
+    line_number = 0
+    rest = b""
+    while True:
+        data = await body.read(1 << 20)
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop() if data else b""
+        for line in lines:
+            line_number += 1
+            if not line.strip():
+                continue
+            try:
+                yield index, orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                raise InvalidInput(
+                    f"Failed to parse line {line_number} (event {index}) as JSON: {error}.",
+                    code="body.json",
+                    field=f"line {line_number}",
+                ) from None
+            index += 1
+        if not data:
+            return
+
+
+# -- the route --------------------------------------------------------------------------------
+
+
+def refused_response(reader: Reader, answer: rs_pb.CaptureEventsResponse | None) -> web.Response:
+    errors = list(reader.errors)
+    refused = reader.refused
+    if answer is not None:
+        refused += answer.refused
+        for r in answer.refusals:
+            entry: dict[str, Any] = {"index": r.index, "code": r.code, "message": r.message, "kind": r.kind}
+            if r.event_id:
+                entry["eventID"] = r.event_id
+            errors.append(entry)
+    errors.sort(key=lambda e: e["index"])
+    errors = errors[:MAX_LISTED_ERRORS]
+    first = errors[0] if errors else {"kind": "invalid", "index": 0, "message": "The document was refused."}
+    status = HTTP_STATUS_BY_KIND[ErrorKind(first["kind"])]
+    detail = (
+        f"Refused the whole document: {refused} event(s) failed and nothing was written. "
+        f"First, event {first['index']}: {first['message']}"
+    )
+    return problem(status, "epcis.refused", detail, events=reader.events, refused=refused, errors=errors)
+
+
+@route(
+    "POST",
+    "/v1/events",
+    roles=CAPTURE_ROLES,
+    tag="Custody",
+    summary="Capture an EPCIS 2.0 document (JSON / JSON-LD streamed, or NDJSON of events): all or nothing",
+    request_body={
+        "content": {
+            "application/ld+json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
+            "application/json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
+            "application/x-ndjson": {"schema": {"type": "string", "description": "one EPCIS event per line"}},
+        }
+    },
+    responses={
+        "200": "Applied: counts of events, duplicates ignored, unit-events, commissioned packs, state changes",
+        "400": "Refused: a schema or rule error (errors[] with index, code, message)",
+        "403": "Refused: an event at a location (or for a GTIN) that is not the caller's",
+        "409": "Refused: an event contradicts stored state (e.g. receiving a unit never shipped)",
+    },
+)
+async def capture_events(request: web.Request, partner: Partner) -> web.StreamResponse:
+    if request.content_type in JSON_TYPES:
+        ndjson = False
+    elif request.content_type in NDJSON_TYPES:
+        ndjson = True
+    else:
+        return problem(
+            415,
+            "body.media_type",
+            f"Expected application/ld+json, application/json or application/x-ndjson, got {request.content_type!r}.",
+        )
+    reader = Reader(partner)
+    body = CountingReader(request.content)
+    caller = caller_message(partner)
+    too_large = False
+
+    async def chunks() -> AsyncIterator[rs_pb.CaptureEventsRequest]:
+        nonlocal too_large
+        batch: list[rs_pb.CustodyEvent] = []
+        epcs = 0
+        try:
+            source = ndjson_events(body) if ndjson else json_events(body, reader)
+            async for index, raw in source:
+                event = reader.read(index, raw)
+                if event is None or reader.failed:
+                    batch.clear()
+                    continue
+                batch.append(event)
+                epcs += len(event.units) + len(event.containers) + 1
+                if len(batch) >= CHUNK_EVENTS or epcs >= CHUNK_EPCS:
+                    yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
+                    batch, epcs = [], 0
+            if not ndjson:
+                reader.check_header()
+        except BodyTooLarge:
+            too_large = True
+            reader.document_error = InvalidInput("The document is too large.", code="body.too_large")
+        except VerinetError as error:
+            reader.document_error = error
+        except ijson.JSONError as error:
+            reader.document_error = InvalidInput(
+                f"Failed to parse the body as JSON after {body.read_bytes} bytes: {error}.", code="body.json"
+            )
+        if batch and not reader.failed:
+            yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
+        yield rs_pb.CaptureEventsRequest(caller=caller, commit=not reader.failed)
+
+    clients = request.app[CLIENTS]
+    try:
+        answer = await clients.recall_status.CaptureEvents(chunks(), timeout=CAPTURE_RPC_SECONDS)
+    except grpc.aio.AioRpcError as error:
+        raise error_from_rpc(error) from None
+    if too_large:
+        return problem(413, "body.too_large", f"The document is larger than {MAX_DOCUMENT_BYTES:,} bytes.")
+    if reader.document_error is not None:
+        return problem_from_error(reader.document_error)
+    if reader.failed or not answer.applied:
+        return refused_response(reader, answer)
+    return json_response(
+        {
+            "applied": True,
+            "events": answer.events,
+            "duplicates": answer.duplicates,
+            "unit_events": answer.unit_events,
+            "commissioned": answer.commissioned,
+            "state_changes": answer.state_changes,
+        }
+    )

@@ -3,34 +3,86 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 
+import aiohttp
 from prometheus_client import start_http_server
 
 from verinet import logs
 from verinet.lookup.directory import Directory
+from verinet.lookup.forwarding import Forwarder
 from verinet.lookup.servicer import LookupServicer
 from verinet.lookup.settings import Settings
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
-from verinet.rpc import install_event_loop_policy, run_until_signalled, start_server
+from verinet.lookup.watch import DirectoryWatch
+from verinet.partners import PartnerStore
+from verinet.rpc import install_event_loop_policy, start_server
 from verinet.store import connect
 
 log = logging.getLogger("verinet.lookup")
 
 
+def client_session(settings: Settings) -> aiohttp.ClientSession:
+    """The one HTTP client of the process: pooled, keep-alive connections to every remote
+    network. Deadlines are set per question, not here."""
+    connector = aiohttp.TCPConnector(
+        limit=settings.forward_pool_size,
+        limit_per_host=settings.forward_pool_size,
+        ttl_dns_cache=60,
+        keepalive_timeout=30,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=None),
+        trust_env=False,
+        raise_for_status=False,
+    )
+
+
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
     await redis.ping()
-    servicer = LookupServicer(Directory(redis), settings.route_cache_seconds)
+    directory = Directory(redis)
+    watch = DirectoryWatch(directory.version, settings.directory_poll_seconds)
+    watch.publish(await directory.version())
+    session = client_session(settings)
+    servicer = LookupServicer(
+        directory,
+        settings.route_cache_seconds,
+        forwarder=Forwarder(session, settings.forward),
+        watch=watch,
+        partners=PartnerStore(redis),
+        network_gln=settings.network_gln,
+    )
     handle = await start_server(
         "verinet.lookup.v1.LookupService",
         [lambda server: lookup_grpc.add_LookupServiceServicer_to_server(servicer, server)],
         settings.port,
         settings.bind_host,
     )
+    poller = asyncio.create_task(watch.run())
     log.info("lookup listening", extra={"port": handle.port})
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=redis.aclose)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    # Draining: end the directory watch streams first (they never finish on their own, and
+    # verifiers reconnect to another replica), then NOT_SERVING, then in-flight calls.
+    log.info("Draining: health NOT_SERVING, grace %.1fs", settings.shutdown_grace)
+    watch.close()
+    poller.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await poller
+    await handle.health.enter_graceful_shutdown()
+    await handle.server.stop(settings.shutdown_grace)
+    await session.close()
+    await redis.aclose()
+    log.info("Stopped")
 
 
 def main() -> None:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from verinet.config import Env
+from verinet.errors import ConfigError
+from verinet.lookup.forwarding import ForwardSettings
 
 
 @dataclass(frozen=True)
@@ -17,11 +19,29 @@ class Settings:
     redis_timeout: float
     shutdown_grace: float
     route_cache_seconds: int
+    directory_poll_seconds: float
+    forward: ForwardSettings
+    forward_pool_size: int
+    network_gln: str
     log_level: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         env = Env(environ)
+        forward = ForwardSettings(
+            timeout=env.float("FORWARD_TIMEOUT_SECONDS", 0.6, minimum=0.05),
+            max_attempts=env.int("FORWARD_MAX_ATTEMPTS", 3, minimum=1, maximum=10),
+            backoff_base=env.float("FORWARD_BACKOFF_SECONDS", 0.05),
+            backoff_max=env.float("FORWARD_BACKOFF_MAX_SECONDS", 0.2),
+            breaker_failures=env.int("BREAKER_FAILURES", 5, minimum=1),
+            breaker_open_seconds=env.float("BREAKER_OPEN_SECONDS", 30.0),
+            max_body_bytes=env.int("FORWARD_MAX_BODY_BYTES", 65536, minimum=1024),
+        )
+        if forward.timeout > 30:
+            raise ConfigError(
+                f"Failed to read FORWARD_TIMEOUT_SECONDS={forward.timeout}: expected at most 30 "
+                "(LMS round trips aim at under a second), for example FORWARD_TIMEOUT_SECONDS=0.6"
+            )
         return cls(
             port=env.int("PORT", 50052, maximum=65535),
             bind_host=env.str("BIND_HOST", "0.0.0.0"),
@@ -29,6 +49,10 @@ class Settings:
             redis_url=env.str("REDIS_URL", example="redis://127.0.0.1:6379/0"),
             redis_timeout=env.float("REDIS_TIMEOUT_SECONDS", 2.0),
             shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
-            route_cache_seconds=env.int("ROUTE_CACHE_SECONDS", 5),
+            route_cache_seconds=env.int("ROUTE_CACHE_SECONDS", 30),
+            directory_poll_seconds=env.float("DIRECTORY_POLL_SECONDS", 0.25, minimum=0.01),
+            forward=forward,
+            forward_pool_size=env.int("FORWARD_POOL_SIZE", 100, minimum=1),
+            network_gln=env.str("NETWORK_GLN", ""),
             log_level=env.str("LOG_LEVEL", "INFO"),
         )

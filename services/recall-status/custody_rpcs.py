@@ -1,7 +1,109 @@
-"""gRPC methods of recall-status for EPCIS custody capture (mixin)."""
+"""gRPC methods of recall-status for EPCIS custody capture (mixin).
+
+``RecallStatusServicer`` inherits :class:`CustodyRpcs`; ``CaptureEvents`` only translates the
+streamed messages and drives a :class:`~verinet.recall_status.custody.Capture`. It uses, on
+the servicer instance, ``repository`` (a ``PackRepository``) and ``now`` (the clock).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+
+from verinet.common.v1 import common_pb2 as common_pb
+from verinet.errors import Forbidden, InvalidInput
+from verinet.recall_status.custody import (
+    Actor,
+    Capture,
+    CaptureOutcome,
+    CustodyEvent,
+    Party,
+)
+from verinet.recall_status.packs import PackRepository
+from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
+from verinet.rpc import translate_errors
+
+#: Roles that may capture custody events (trading partners holding goods).
+CAPTURE_ROLES = ("manufacturer", "wholesaler", "dispenser")
+
+
+def actor_from(caller: common_pb.Caller) -> Actor:
+    if not any(role in CAPTURE_ROLES for role in caller.roles):
+        raise Forbidden(
+            f"Only partners with one of the roles {', '.join(CAPTURE_ROLES)} capture EPCIS events.",
+            code="auth.role",
+        )
+    return Actor(caller.partner_id, tuple(caller.roles), tuple(caller.glns))
+
+
+def event_from(message: rs_pb.CustodyEvent) -> CustodyEvent:
+    return CustodyEvent(
+        index=message.index,
+        event_id=message.event_id,
+        event_hash=message.event_hash,
+        type=message.type,
+        action=message.action,
+        biz_step=message.biz_step,
+        disposition=message.disposition,
+        event_time=message.event_time,
+        location_gln=message.location_gln,
+        units=tuple(message.units),
+        containers=tuple(message.containers),
+        parent=message.parent,
+        sources=tuple(Party(p.type, p.gln) for p in message.sources),
+        destinations=tuple(Party(p.type, p.gln) for p in message.destinations),
+        biz_transactions=tuple(message.biz_transactions),
+        lot=message.lot,
+        expiry=message.expiry,
+    )
+
+
+def outcome_message(outcome: CaptureOutcome) -> rs_pb.CaptureEventsResponse:
+    return rs_pb.CaptureEventsResponse(
+        applied=outcome.applied,
+        events=outcome.events,
+        duplicates=outcome.duplicates,
+        unit_events=outcome.unit_events,
+        commissioned=outcome.commissioned,
+        state_changes=outcome.state_changes,
+        refused=outcome.refused,
+        refusals=[
+            rs_pb.EventRefusal(
+                index=r.index, event_id=r.event_id, code=r.code, message=r.message, kind=r.kind
+            )
+            for r in outcome.refusals
+        ],
+    )
+
 
 class CustodyRpcs:
-    """Filled in by the EPCIS work."""
+    """CaptureEvents; see the module docstring."""
+
+    repository: PackRepository
+    now: Callable[[], dt.datetime]
+
+    @translate_errors
+    async def CaptureEvents(
+        self,
+        request_iterator: AsyncIterator[rs_pb.CaptureEventsRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> rs_pb.CaptureEventsResponse:
+        capture: Capture | None = None
+        commit = False
+        try:
+            async for chunk in request_iterator:
+                if capture is None:
+                    capture = Capture(self.repository, actor_from(chunk.caller), self.now())
+                    await capture.begin()
+                await capture.add([event_from(e) for e in chunk.events])
+                if chunk.commit:
+                    commit = True
+                    break
+            if capture is None:
+                raise InvalidInput("The capture stream was empty.", code="epcis.empty")
+            return outcome_message(await capture.finish(commit))
+        finally:
+            if capture is not None:
+                await capture.release()

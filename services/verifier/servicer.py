@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import grpc
 
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.errors import InvalidInput, NotFound
+from verinet.errors import BadUpstream, Conflict, InvalidInput, NotFound
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.packs import PackRecord, PackState
@@ -19,7 +19,13 @@ from verinet.signing import KeyRing, ResponseSigner
 from verinet.verifier.events import EventBatcher
 from verinet.verifier.lifecycle import Caller, LastDecommission, Operation
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
-from verinet.verifier.routes import RouteCache
+from verinet.verifier.routes import (
+    RouteCache,
+    connectivity_responder,
+    is_relayed,
+    relay_headers,
+    relayed_content_type,
+)
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 from verinet.verifier.verdicts import connectivity_body, lms_body, lms_verdict
@@ -66,6 +72,21 @@ def record_from_status(gtin: str, serial: str, status: rs_pb.PackStatus) -> Pack
     )
 
 
+#: Time the verifier allows lookup beyond its per-hop forwarding deadline, to answer.
+FORWARD_MARGIN_SECONDS = 0.2
+#: How long one directory watch stream lives before it is renewed.
+WATCH_STREAM_SECONDS = 240.0
+
+
+def not_hosted(gtin: str) -> NotFound:
+    return NotFound(
+        f"GTIN {gtin} is not hosted by this network, and questions from other networks are "
+        "answered only for hosted GTINs (they are not forwarded again, so networks cannot loop).",
+        code="route.not_hosted",
+        field="gtin",
+    )
+
+
 def no_route(gtin: str) -> NotFound:
     return NotFound(
         f"No route for GTIN {gtin}: it is not in the lookup directory of this network.",
@@ -91,7 +112,11 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self.responder_gln = responder_gln
         self.rpc_timeout = rpc_timeout
         self.now = now
-        self.routes: RouteCache[lookup_pb.DirectoryEntry] = RouteCache(self._load_route)
+        self.routes: RouteCache[lookup_pb.DirectoryEntry] = RouteCache(
+            self._load_route, watch=self._watch_directory
+        )
+        # Lookup's per-hop forwarding deadline, learnt from its route answers.
+        self.forward_timeout = rpc_timeout
         self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events)
 
     async def _send_events(self, events: Sequence[rs_pb.PackEvent]) -> None:
@@ -107,7 +132,84 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             lookup_pb.ResolveRouteRequest(gtin=gtin),
             timeout=self.rpc_timeout,
         )
+        if answer.forward_timeout_seconds > 0:
+            self.forward_timeout = answer.forward_timeout_seconds
         return (answer.entry if answer.found else None), float(answer.cache_seconds)
+
+    async def _watch_directory(self) -> AsyncIterator[int]:
+        """Directory versions from lookup; each is acknowledged once the cache applied it."""
+        stream = self.lookup.WatchDirectory(timeout=WATCH_STREAM_SECONDS)
+        try:
+            await stream.write(lookup_pb.WatchDirectoryRequest())
+            async for message in stream:
+                yield message.version  # resumed once the route cache has applied it
+                await stream.write(lookup_pb.WatchDirectoryRequest(applied_sequence=message.sequence))
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # renewed, not failed
+                raise
+        finally:
+            stream.cancel()
+
+    async def _route(self, gtin: str, *, fresh: bool = False) -> lookup_pb.DirectoryEntry:
+        if fresh:
+            self.routes.drop(gtin)
+        route = await self.routes.get(gtin)
+        if route is None:
+            raise no_route(gtin)
+        return route
+
+    def _signed_relay(
+        self,
+        status: int,
+        body: bytes,
+        remote_headers: dict[str, str],
+        remote: lookup_pb.DirectoryEntry,
+        *,
+        unchanged: bool = True,
+    ) -> verifier_pb.SignedHttpResponse:
+        """Signs a remote network's answer as the routing network, naming the remote party
+        and carrying its own signature along (when the body is its own, unchanged)."""
+        extra = relay_headers(
+            remote.remote_base_url, remote.responder_gln, remote_headers, with_remote_signature=unchanged
+        )
+        content_type = relayed_content_type(remote_headers) if unchanged else "application/json"
+        try:
+            headers = self.signer.sign(body, status=status, content_type=content_type, extra_headers=extra)
+        except InvalidInput as error:
+            raise BadUpstream(
+                f"Remote network {remote.remote_base_url} answered with headers that cannot be "
+                f"signed on: {error.message}",
+                code="upstream.bad_response",
+            ) from None
+        return verifier_pb.SignedHttpResponse(http_status=status, body=body, headers=headers)
+
+    async def _forward_verification(
+        self, request: verifier_pb.VerifyLmsRequest
+    ) -> verifier_pb.SignedHttpResponse:
+        forwarded = await call(
+            self.lookup.ForwardVerification,
+            lookup_pb.ForwardVerificationRequest(pack=request.pack, query=dict(request.query)),
+            timeout=self.forward_timeout + FORWARD_MARGIN_SECONDS,
+        )
+        return self._signed_relay(
+            forwarded.http_status, forwarded.body, dict(forwarded.headers), forwarded.remote
+        )
+
+    async def _forward_connectivity(
+        self, request: verifier_pb.CheckConnectivityRequest
+    ) -> verifier_pb.SignedHttpResponse:
+        forwarded = await call(
+            self.lookup.ForwardConnectivityCheck,
+            lookup_pb.ForwardConnectivityCheckRequest(gtin=request.gtin, query=dict(request.query)),
+            timeout=self.forward_timeout + FORWARD_MARGIN_SECONDS,
+        )
+        headers = dict(forwarded.headers)
+        if forwarded.http_status == 200 and connectivity_responder(forwarded.body) is None:
+            # Reachable, but no responderGLN in the answer (LMS gives checkConnectivity no
+            # body): report the responder the directory names for that network.
+            body = connectivity_body(forwarded.remote.responder_gln)
+            return self._signed_relay(200, body, headers, forwarded.remote, unchanged=False)
+        return self._signed_relay(forwarded.http_status, forwarded.body, headers, forwarded.remote)
 
     def _signed(self, body: bytes, status: int = 200) -> verifier_pb.SignedHttpResponse:
         headers = self.signer.sign(body, status=status)
@@ -118,18 +220,18 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self, request: verifier_pb.VerifyLmsRequest, context: grpc.aio.ServicerContext
     ) -> verifier_pb.VerifyLmsResponse:
         pack = request.pack
-        route = await self.routes.get(pack.gtin)
-        if route is None:
-            raise no_route(pack.gtin)
+        route = await self._route(pack.gtin)
         if route.route == lookup_pb.ROUTE_KIND_REMOTE:
-            forwarded = await call(
-                self.lookup.ForwardVerification,
-                lookup_pb.ForwardVerificationRequest(pack=pack, query=dict(request.query)),
-                timeout=self.rpc_timeout,
-            )
-            return verifier_pb.VerifyLmsResponse(
-                response=self._signed(forwarded.body, forwarded.http_status)
-            )
+            if is_relayed(request.caller.roles):
+                raise not_hosted(pack.gtin)
+            try:
+                return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request))
+            except Conflict as error:
+                if error.code != "route.changed":
+                    raise
+            route = await self._route(pack.gtin, fresh=True)  # the cached route was stale
+            if route.route == lookup_pb.ROUTE_KIND_REMOTE:
+                return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request))
         statuses = await call(
             self.recall_status.GetPackStatus,
             rs_pb.GetPackStatusRequest(
@@ -160,9 +262,18 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     async def CheckConnectivity(
         self, request: verifier_pb.CheckConnectivityRequest, context: grpc.aio.ServicerContext
     ) -> verifier_pb.CheckConnectivityResponse:
-        route = await self.routes.get(request.gtin)
-        if route is None:
-            raise no_route(request.gtin)
+        route = await self._route(request.gtin)
+        if route.route == lookup_pb.ROUTE_KIND_REMOTE:
+            if is_relayed(request.caller.roles):
+                raise not_hosted(request.gtin)
+            try:
+                return verifier_pb.CheckConnectivityResponse(response=await self._forward_connectivity(request))
+            except Conflict as error:
+                if error.code != "route.changed":
+                    raise
+            route = await self._route(request.gtin, fresh=True)
+            if route.route == lookup_pb.ROUTE_KIND_REMOTE:
+                return verifier_pb.CheckConnectivityResponse(response=await self._forward_connectivity(request))
         body = connectivity_body(route.responder_gln or self.responder_gln)
         return verifier_pb.CheckConnectivityResponse(response=self._signed(body))
 

@@ -3,7 +3,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -27,7 +27,7 @@ ENTRY_KIND_GTIN: EntryKind
 ENTRY_KIND_PREFIX: EntryKind
 
 class DirectoryEntry(_message.Message):
-    __slots__ = ("kind", "key", "owner_partner_id", "route", "remote_base_url", "responder_gln", "remote_credential", "expires_at", "updated_at")
+    __slots__ = ("kind", "key", "owner_partner_id", "route", "remote_base_url", "responder_gln", "remote_credential", "expires_at", "updated_at", "has_credential")
     KIND_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +37,7 @@ class DirectoryEntry(_message.Message):
     REMOTE_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    HAS_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     kind: EntryKind
     key: str
     owner_partner_id: str
@@ -46,7 +47,8 @@ class DirectoryEntry(_message.Message):
     remote_credential: str
     expires_at: str
     updated_at: str
-    def __init__(self, kind: _Optional[_Union[EntryKind, str]] = ..., key: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., route: _Optional[_Union[RouteKind, str]] = ..., remote_base_url: _Optional[str] = ..., responder_gln: _Optional[str] = ..., remote_credential: _Optional[str] = ..., expires_at: _Optional[str] = ..., updated_at: _Optional[str] = ...) -> None: ...
+    has_credential: bool
+    def __init__(self, kind: _Optional[_Union[EntryKind, str]] = ..., key: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., route: _Optional[_Union[RouteKind, str]] = ..., remote_base_url: _Optional[str] = ..., responder_gln: _Optional[str] = ..., remote_credential: _Optional[str] = ..., expires_at: _Optional[str] = ..., updated_at: _Optional[str] = ..., has_credential: _Optional[bool] = ...) -> None: ...
 
 class ResolveRouteRequest(_message.Message):
     __slots__ = ("gtin",)
@@ -55,14 +57,18 @@ class ResolveRouteRequest(_message.Message):
     def __init__(self, gtin: _Optional[str] = ...) -> None: ...
 
 class ResolveRouteResponse(_message.Message):
-    __slots__ = ("found", "entry", "cache_seconds")
+    __slots__ = ("found", "entry", "cache_seconds", "forward_timeout_seconds", "directory_version")
     FOUND_FIELD_NUMBER: _ClassVar[int]
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     CACHE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FORWARD_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DIRECTORY_VERSION_FIELD_NUMBER: _ClassVar[int]
     found: bool
     entry: DirectoryEntry
     cache_seconds: int
-    def __init__(self, found: _Optional[bool] = ..., entry: _Optional[_Union[DirectoryEntry, _Mapping]] = ..., cache_seconds: _Optional[int] = ...) -> None: ...
+    forward_timeout_seconds: float
+    directory_version: int
+    def __init__(self, found: _Optional[bool] = ..., entry: _Optional[_Union[DirectoryEntry, _Mapping]] = ..., cache_seconds: _Optional[int] = ..., forward_timeout_seconds: _Optional[float] = ..., directory_version: _Optional[int] = ...) -> None: ...
 
 class PutDirectoryEntryRequest(_message.Message):
     __slots__ = ("caller", "entry")
@@ -73,12 +79,14 @@ class PutDirectoryEntryRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., entry: _Optional[_Union[DirectoryEntry, _Mapping]] = ...) -> None: ...
 
 class PutDirectoryEntryResponse(_message.Message):
-    __slots__ = ("entry", "created")
+    __slots__ = ("entry", "created", "directory_version")
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    DIRECTORY_VERSION_FIELD_NUMBER: _ClassVar[int]
     entry: DirectoryEntry
     created: bool
-    def __init__(self, entry: _Optional[_Union[DirectoryEntry, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+    directory_version: int
+    def __init__(self, entry: _Optional[_Union[DirectoryEntry, _Mapping]] = ..., created: _Optional[bool] = ..., directory_version: _Optional[int] = ...) -> None: ...
 
 class GetDirectoryEntryRequest(_message.Message):
     __slots__ = ("kind", "key")
@@ -105,10 +113,44 @@ class DeleteDirectoryEntryRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., kind: _Optional[_Union[EntryKind, str]] = ..., key: _Optional[str] = ...) -> None: ...
 
 class DeleteDirectoryEntryResponse(_message.Message):
-    __slots__ = ("deleted",)
+    __slots__ = ("deleted", "directory_version")
     DELETED_FIELD_NUMBER: _ClassVar[int]
+    DIRECTORY_VERSION_FIELD_NUMBER: _ClassVar[int]
     deleted: bool
-    def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
+    directory_version: int
+    def __init__(self, deleted: _Optional[bool] = ..., directory_version: _Optional[int] = ...) -> None: ...
+
+class ImportDirectoryEntriesRequest(_message.Message):
+    __slots__ = ("caller", "entries")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    entries: _containers.RepeatedCompositeFieldContainer[DirectoryEntry]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[DirectoryEntry, _Mapping]]] = ...) -> None: ...
+
+class DirectoryImportResult(_message.Message):
+    __slots__ = ("index", "ok", "created", "code", "message", "field")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    ok: bool
+    created: bool
+    code: str
+    message: str
+    field: str
+    def __init__(self, index: _Optional[int] = ..., ok: _Optional[bool] = ..., created: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
+
+class ImportDirectoryEntriesResponse(_message.Message):
+    __slots__ = ("results", "directory_version")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    DIRECTORY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[DirectoryImportResult]
+    directory_version: int
+    def __init__(self, results: _Optional[_Iterable[_Union[DirectoryImportResult, _Mapping]]] = ..., directory_version: _Optional[int] = ...) -> None: ...
 
 class ForwardVerificationRequest(_message.Message):
     __slots__ = ("pack", "query")
@@ -126,7 +168,7 @@ class ForwardVerificationRequest(_message.Message):
     def __init__(self, pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., query: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ForwardVerificationResponse(_message.Message):
-    __slots__ = ("http_status", "body", "headers", "remote")
+    __slots__ = ("http_status", "body", "headers", "remote", "attempts")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -138,8 +180,94 @@ class ForwardVerificationResponse(_message.Message):
     BODY_FIELD_NUMBER: _ClassVar[int]
     HEADERS_FIELD_NUMBER: _ClassVar[int]
     REMOTE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     http_status: int
     body: bytes
     headers: _containers.ScalarMap[str, str]
     remote: DirectoryEntry
-    def __init__(self, http_status: _Optional[int] = ..., body: _Optional[bytes] = ..., headers: _Optional[_Mapping[str, str]] = ..., remote: _Optional[_Union[DirectoryEntry, _Mapping]] = ...) -> None: ...
+    attempts: int
+    def __init__(self, http_status: _Optional[int] = ..., body: _Optional[bytes] = ..., headers: _Optional[_Mapping[str, str]] = ..., remote: _Optional[_Union[DirectoryEntry, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
+
+class ForwardConnectivityCheckRequest(_message.Message):
+    __slots__ = ("gtin", "query")
+    class QueryEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    query: _containers.ScalarMap[str, str]
+    def __init__(self, gtin: _Optional[str] = ..., query: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ForwardConnectivityCheckResponse(_message.Message):
+    __slots__ = ("http_status", "body", "headers", "remote", "attempts")
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    http_status: int
+    body: bytes
+    headers: _containers.ScalarMap[str, str]
+    remote: DirectoryEntry
+    attempts: int
+    def __init__(self, http_status: _Optional[int] = ..., body: _Optional[bytes] = ..., headers: _Optional[_Mapping[str, str]] = ..., remote: _Optional[_Union[DirectoryEntry, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
+
+class ProbeRemoteEndpointsRequest(_message.Message):
+    __slots__ = ("req_gln",)
+    REQ_GLN_FIELD_NUMBER: _ClassVar[int]
+    req_gln: str
+    def __init__(self, req_gln: _Optional[str] = ...) -> None: ...
+
+class RemoteEndpointProbe(_message.Message):
+    __slots__ = ("base_url", "entries", "gtin", "reachable", "http_status", "latency_seconds", "outcome", "detail", "breaker_state")
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    BREAKER_STATE_FIELD_NUMBER: _ClassVar[int]
+    base_url: str
+    entries: _containers.RepeatedScalarFieldContainer[str]
+    gtin: str
+    reachable: bool
+    http_status: int
+    latency_seconds: float
+    outcome: str
+    detail: str
+    breaker_state: str
+    def __init__(self, base_url: _Optional[str] = ..., entries: _Optional[_Iterable[str]] = ..., gtin: _Optional[str] = ..., reachable: _Optional[bool] = ..., http_status: _Optional[int] = ..., latency_seconds: _Optional[float] = ..., outcome: _Optional[str] = ..., detail: _Optional[str] = ..., breaker_state: _Optional[str] = ...) -> None: ...
+
+class ProbeRemoteEndpointsResponse(_message.Message):
+    __slots__ = ("endpoints",)
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    endpoints: _containers.RepeatedCompositeFieldContainer[RemoteEndpointProbe]
+    def __init__(self, endpoints: _Optional[_Iterable[_Union[RemoteEndpointProbe, _Mapping]]] = ...) -> None: ...
+
+class WatchDirectoryRequest(_message.Message):
+    __slots__ = ("applied_sequence",)
+    APPLIED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    applied_sequence: int
+    def __init__(self, applied_sequence: _Optional[int] = ...) -> None: ...
+
+class WatchDirectoryResponse(_message.Message):
+    __slots__ = ("version", "sequence")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    sequence: int
+    def __init__(self, version: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...

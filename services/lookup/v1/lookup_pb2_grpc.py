@@ -55,10 +55,30 @@ class LookupServiceStub:
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteDirectoryEntryRequest.SerializeToString,
                 response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteDirectoryEntryResponse.FromString,
                 _registered_method=True)
+        self.ImportDirectoryEntries = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ImportDirectoryEntries',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportDirectoryEntriesRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportDirectoryEntriesResponse.FromString,
+                _registered_method=True)
         self.ForwardVerification = channel.unary_unary(
                 '/verinet.lookup.v1.LookupService/ForwardVerification',
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardVerificationRequest.SerializeToString,
                 response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardVerificationResponse.FromString,
+                _registered_method=True)
+        self.ForwardConnectivityCheck = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ForwardConnectivityCheck',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardConnectivityCheckRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardConnectivityCheckResponse.FromString,
+                _registered_method=True)
+        self.ProbeRemoteEndpoints = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ProbeRemoteEndpoints',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ProbeRemoteEndpointsRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ProbeRemoteEndpointsResponse.FromString,
+                _registered_method=True)
+        self.WatchDirectory = channel.stream_stream(
+                '/verinet.lookup.v1.LookupService/WatchDirectory',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.FromString,
                 _registered_method=True)
 
 
@@ -94,8 +114,39 @@ class LookupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportDirectoryEntries(self, request, context):
+        """Creates or replaces many directory entries, each judged on its own (bulk import).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ForwardVerification(self, request, context):
         """Forwards an LMS verification to the remote network that owns the GTIN.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForwardConnectivityCheck(self, request, context):
+        """Forwards an LMS checkConnectivity to the remote network that owns the GTIN.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProbeRemoteEndpoints(self, request, context):
+        """Probes every remote endpoint in the directory: reachability, status, latency, breaker.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchDirectory(self, request_iterator, context):
+        """Streams the directory version: the current one at once, then each change, so route
+        caches drop their entries the moment the directory changes. The watcher acknowledges
+        each change once applied; a directory write answers after the acknowledgements (bounded
+        wait), so the next question through a connected verifier sees the new route.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -124,10 +175,30 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteDirectoryEntryRequest.FromString,
                     response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteDirectoryEntryResponse.SerializeToString,
             ),
+            'ImportDirectoryEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportDirectoryEntries,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportDirectoryEntriesRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportDirectoryEntriesResponse.SerializeToString,
+            ),
             'ForwardVerification': grpc.unary_unary_rpc_method_handler(
                     servicer.ForwardVerification,
                     request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardVerificationRequest.FromString,
                     response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardVerificationResponse.SerializeToString,
+            ),
+            'ForwardConnectivityCheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForwardConnectivityCheck,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardConnectivityCheckRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardConnectivityCheckResponse.SerializeToString,
+            ),
+            'ProbeRemoteEndpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProbeRemoteEndpoints,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ProbeRemoteEndpointsRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ProbeRemoteEndpointsResponse.SerializeToString,
+            ),
+            'WatchDirectory': grpc.stream_stream_rpc_method_handler(
+                    servicer.WatchDirectory,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -250,6 +321,33 @@ class LookupService:
             _registered_method=True)
 
     @staticmethod
+    def ImportDirectoryEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ImportDirectoryEntries',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportDirectoryEntriesRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportDirectoryEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ForwardVerification(request,
             target,
             options=(),
@@ -266,6 +364,87 @@ class LookupService:
             '/verinet.lookup.v1.LookupService/ForwardVerification',
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardVerificationRequest.SerializeToString,
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardVerificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForwardConnectivityCheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ForwardConnectivityCheck',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardConnectivityCheckRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ForwardConnectivityCheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProbeRemoteEndpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ProbeRemoteEndpoints',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ProbeRemoteEndpointsRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ProbeRemoteEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchDirectory(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/verinet.lookup.v1.LookupService/WatchDirectory',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

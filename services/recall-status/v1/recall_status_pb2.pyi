@@ -502,3 +502,93 @@ class ListRecallsRequest(_message.Message):
     status: str
     limit: int
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class CaptureEventsRequest(_message.Message):
+    __slots__ = ("caller", "events", "commit")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    events: _containers.RepeatedCompositeFieldContainer[CustodyEvent]
+    commit: bool
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., events: _Optional[_Iterable[_Union[CustodyEvent, _Mapping]]] = ..., commit: _Optional[bool] = ...) -> None: ...
+
+class CustodyEvent(_message.Message):
+    __slots__ = ("index", "event_id", "event_hash", "type", "action", "biz_step", "disposition", "event_time", "location_gln", "units", "containers", "parent", "sources", "destinations", "biz_transactions", "lot", "expiry")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    BIZ_STEP_FIELD_NUMBER: _ClassVar[int]
+    DISPOSITION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_GLN_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    BIZ_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    LOT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    event_id: str
+    event_hash: bytes
+    type: str
+    action: str
+    biz_step: str
+    disposition: str
+    event_time: float
+    location_gln: str
+    units: _containers.RepeatedScalarFieldContainer[str]
+    containers: _containers.RepeatedScalarFieldContainer[str]
+    parent: str
+    sources: _containers.RepeatedCompositeFieldContainer[CustodyParty]
+    destinations: _containers.RepeatedCompositeFieldContainer[CustodyParty]
+    biz_transactions: _containers.RepeatedScalarFieldContainer[str]
+    lot: str
+    expiry: str
+    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., event_hash: _Optional[bytes] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., biz_step: _Optional[str] = ..., disposition: _Optional[str] = ..., event_time: _Optional[float] = ..., location_gln: _Optional[str] = ..., units: _Optional[_Iterable[str]] = ..., containers: _Optional[_Iterable[str]] = ..., parent: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., destinations: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., biz_transactions: _Optional[_Iterable[str]] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ...) -> None: ...
+
+class CustodyParty(_message.Message):
+    __slots__ = ("type", "gln")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    GLN_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    gln: str
+    def __init__(self, type: _Optional[str] = ..., gln: _Optional[str] = ...) -> None: ...
+
+class EventRefusal(_message.Message):
+    __slots__ = ("index", "event_id", "code", "message", "kind")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    event_id: str
+    code: str
+    message: str
+    kind: str
+    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class CaptureEventsResponse(_message.Message):
+    __slots__ = ("applied", "events", "duplicates", "unit_events", "commissioned", "state_changes", "refusals", "refused")
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    UNIT_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    COMMISSIONED_FIELD_NUMBER: _ClassVar[int]
+    STATE_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    applied: bool
+    events: int
+    duplicates: int
+    unit_events: int
+    commissioned: int
+    state_changes: int
+    refusals: _containers.RepeatedCompositeFieldContainer[EventRefusal]
+    refused: int
+    def __init__(self, applied: _Optional[bool] = ..., events: _Optional[int] = ..., duplicates: _Optional[int] = ..., unit_events: _Optional[int] = ..., commissioned: _Optional[int] = ..., state_changes: _Optional[int] = ..., refusals: _Optional[_Iterable[_Union[EventRefusal, _Mapping]]] = ..., refused: _Optional[int] = ...) -> None: ...

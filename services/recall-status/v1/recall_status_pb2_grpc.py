@@ -155,6 +155,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
                 _registered_method=True)
+        self.CaptureEvents = channel.stream_unary(
+                '/verinet.recall_status.v1.RecallStatusService/CaptureEvents',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RecallStatusServiceServicer:
@@ -329,6 +334,13 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CaptureEvents(self, request_iterator, context):
+        """Captures an EPCIS document's custody events, streamed in chunks, all or nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecallStatusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -451,6 +463,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.VerifyAudit,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+            ),
+            'CaptureEvents': grpc.stream_unary_rpc_method_handler(
+                    servicer.CaptureEvents,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1102,6 +1119,33 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/VerifyAudit',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CaptureEvents(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/CaptureEvents',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

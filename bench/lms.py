@@ -1,0 +1,270 @@
+"""LMS single-pack verification over HTTP: closed loop with wrk at 16, 64 and 256 connections
+and at 1 connection, open loop at fixed rates, CPU per request per process, and a py-spy
+profile of the services under the 64-connection load.
+
+    python bench/lms.py                 # 1,000,000 packs, every run, profile; appends to RESULTS.md
+    python bench/lms.py --packs 100000 --seconds 5 --no-write   # a quick look
+
+It starts its own network (as ``verinet up`` does), commissions the packs through the NDJSON
+API (reporting that rate too), then verifies 80% known and 20% unknown serials, spread over
+8 trading partners (4 wholesalers, 4 dispensers, each with its own token and reqGLN).
+Targets (issue 8): >= 5,000/s with p99 <= 10 ms at 64 connections; p99 <= 2 ms at 1 connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import common
+from common import OUT, Report, fmt_ms, verdict
+
+TARGET_RATE = 5_000
+TARGET_P99_64 = 0.010
+TARGET_P99_1 = 0.002
+CORR_UUID = "21EC2020-3AEA-4069-A2DD-08002B30309D"
+
+
+def lms_path(gtin: str, lot: str, serial: str, expiry: str, gln: str) -> str:
+    q = urllib.parse.quote
+    return (
+        f"/verify/gtin/{gtin}/lot/{q(lot, safe='')}/ser/{q(serial, safe='')}?exp={expiry}"
+        f"&linkType=verificationService&context=dscsaSaleableReturn&reqGLN={gln}&corrUUID={CORR_UUID}"
+    )
+
+
+def write_paths(packs: common.PackSet, traders: list[dict], count: int, known_share: float, seed: int = 5) -> tuple[Path, list[tuple[str, str, bool]]]:
+    """A file of "<token>\\t<path>" lines: ``known_share`` of commissioned packs, the rest
+    unknown serials of the same GTINs and lots."""
+    rng = random.Random(seed)
+    unknown_serials = common.random_serials(count, seed=999_983)
+    lines: list[tuple[str, str, bool]] = []
+    for n in range(count):
+        partner = traders[n % len(traders)]
+        if rng.random() < known_share:
+            i = rng.randrange(len(packs))
+            lot = packs.lots[packs.lot_index[i]]
+            serial, known = packs.serials[i], True
+        else:
+            lot = packs.lots[rng.randrange(len(packs.lots))]
+            serial, known = "X" + unknown_serials[n][1:], False  # known serials never start with X? they may: checked below
+        lines.append((partner["token"], lms_path(lot.gtin, lot.lot, serial, lot.expiry, partner["glns"][0]), known))
+    known_set = set(packs.serials)
+    lines = [(t, p, k or p.split("/ser/")[1].split("?")[0] in known_set) for t, p, k in lines]
+    path = OUT / "lms-paths.tsv"
+    path.write_text("".join(f"{t}\t{p}\n" for t, p, _ in lines))
+    return path, lines
+
+
+def check_answers(bench: common.BenchNetwork, lines: list[tuple[str, str, bool]], sample: int = 300) -> tuple[int, int, list[str]]:
+    """Asks a sample of the paths one by one: known must verify, unknown must be No_match."""
+    bad: list[str] = []
+    known = unknown = 0
+    for token, path, is_known in lines[:sample]:
+        status, body, _ = bench.request("GET", path, token)
+        data = body.get("data", {}) if isinstance(body, dict) else {}
+        if status != 200:
+            bad.append(f"{status} {str(body)[:200]} for {path}")
+        elif is_known and data != {"verified": True}:
+            bad.append(f"known pack answered {data} for {path}")
+        elif not is_known and data.get("verificationFailureReason") != "No_match_GTIN_Serial":
+            bad.append(f"unknown pack answered {data} for {path}")
+        known += is_known
+        unknown += not is_known
+    return known, unknown, bad
+
+
+def redis_commandstats(bench: common.BenchNetwork) -> dict[str, int]:
+    stats = bench.redis().info("commandstats")
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+
+
+def cpu_cells(meter: common.CpuMeter, requests: int) -> list[str]:
+    names = ["gateway", "verifier", "lookup", "recall-status", "redis"]
+    cells = [f"{meter.seconds[n] / requests * 1e6:,.0f}" for n in names]
+    total = sum(meter.seconds[n] for n in names)
+    cells.append(f"**{total / requests * 1e6:,.0f}**")
+    gen = meter.seconds.get("wrk (load generator)", meter.seconds.get("open-loop generator", 0.0))
+    cells.append(f"{gen / requests * 1e6:,.0f}")
+    cells.append(f"{meter.machine_util:.0%}")
+    cells.append(f"{meter.other_load():.2f}")
+    return cells
+
+
+CPU_HEAD = ["gateway µs", "verifier µs", "lookup µs", "recall-status µs", "redis µs", "network µs", "load gen µs", "machine busy", "other load (cores)"]
+
+
+def run_open_loop(bench: common.BenchNetwork, paths: Path, rate: float, seconds: float, offset: int) -> tuple[dict, common.CpuMeter]:
+    import os
+
+    command = [sys.executable, str(Path(__file__).with_name("openloop.py")), "--port", str(bench.port), "--paths", str(paths),
+               "--rate", f"{rate:g}", "--seconds", f"{seconds:g}", "--offset", str(offset)]
+    meter = common.CpuMeter(bench.pids()).start()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    meter.stop()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    out, err = process.communicate()
+    line = next((x for x in out.splitlines() if x.startswith("OPENLOOP_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"openloop failed ({process.returncode}): {out[-1500:]} {err[-1500:]}")
+    result = json.loads(line[len("OPENLOOP_JSON "):])
+    meter.seconds["open-loop generator"] = usage.ru_utime + usage.ru_stime
+    return result, meter
+
+
+def profile_section(report: Report, profiles: dict[str, Path], meter: common.CpuMeter, requests: int,
+                    perf: dict[str, list[tuple[str, float]]] | None = None, where: str = "the 64-connection closed loop") -> None:
+    report.add("", f"### Profile under {where}", "",
+               "py-spy 0.4 `record --nonblocking --rate 97 --format raw`, one per process, during a separate wrk run "
+               "(the figures above were measured without the profiler). Shares are of the samples in which the "
+               "process's Python threads were running (idle excluded); the CPU column is what /proc says the whole "
+               "process used, all threads, per request. A leaf `Runner.run` is time in C code called from the "
+               "event loop with no Python frame above it (uvloop, grpc's cython callbacks, socket syscalls); a leaf "
+               "`Thread.run` is grpc's aio poller thread. `perf` (cpu-clock, 499 Hz, all threads) splits each "
+               "process's CPU by shared object: libpython is the interpreter running Python code, cygrpc is grpc "
+               "C-core and its cython layer, [kernel] is syscalls and loopback TCP.")
+    for name, path in profiles.items():
+        total = common.summarize_profile(path)["samples"]
+        cpu = meter.seconds.get(name, 0.0)
+        threads = getattr(meter, "thread_seconds", {}).get(name, {})
+        thread_text = ", ".join(f"{t} {s / requests * 1e6:.0f} µs" for t, s in sorted(threads.items(), key=lambda kv: -kv[1]) if s > 0.05 * cpu) if threads else ""
+        report.add("", f"#### {name}: {cpu / requests * 1e6:,.0f} µs CPU per request; {total:,} samples"
+                   + (f"; by thread: {thread_text}" if thread_text else ""), "")
+        common.profile_tables(report, path, top=14)
+        if perf and perf.get(name):
+            report.add("perf, CPU by shared object: " + ", ".join(f"{dso} {share:.1f}%" for dso, share in perf[name]),
+                       "", "perf, top symbols: " + ", ".join(f"`{sym}` {share:.1f}%" for sym, share in perf.get(name + " symbols", [])[:8]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packs", type=int, default=1_000_000)
+    parser.add_argument("--gtins", type=int, default=10)
+    parser.add_argument("--lots-per-gtin", type=int, default=4)
+    parser.add_argument("--chunk", type=int, default=50_000, help="packs per commission request")
+    parser.add_argument("--paths", type=int, default=200_000, help="distinct LMS requests cycled through")
+    parser.add_argument("--known", type=float, default=0.8)
+    parser.add_argument("--seconds", type=float, default=15.0, help="each closed-loop run")
+    parser.add_argument("--connections", default="16,64,256")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--open-rates", default="auto", help="requests/s, comma-separated, or auto: 25,50,80%% of the 64-connection rate")
+    parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the network's data directory")
+    args = parser.parse_args(argv)
+    common.require_wrk()
+    report = Report("LMS single-pack verification")
+    report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics; "
+               f"{args.paths:,} distinct requests, {args.known:.0%} known / {1 - args.known:.0%} unknown serials, "
+               "8 partners (4 wholesalers, 4 dispensers); wrk 4.1.0 (Debian), closed loop, keep-alive")
+    with common.running_network(keep=args.keep) as bench:
+        manufacturer = bench.add_partner(["manufacturer"])
+        traders = [bench.add_partner(["wholesaler"]) for _ in range(4)] + [bench.add_partner(["dispenser"]) for _ in range(4)]
+        gtins = bench.add_products(manufacturer, args.gtins)
+        lots = common.make_lots(gtins, args.lots_per_gtin)
+        packs = common.make_packs(lots, args.packs)
+        print(f"commissioning {len(packs):,} packs", flush=True)
+        common.wait_quiet(bench.pids().values())
+        result = common.commission(bench, manufacturer["token"], packs, chunk=args.chunk)
+        common.commission_report(report, result, args.chunk, 1)
+
+        paths, lines = write_paths(packs, traders, args.paths, args.known)
+        known, unknown, bad = check_answers(bench, lines)
+        report.add(f"- answers checked before the load: {known} known verified, {unknown} unknown answered No_match_GTIN_Serial, "
+                   f"{len(bad)} wrong" + (f"; first: `{bad[0]}`" if bad else ""))
+        print("warming up (5 s at 64 connections)", flush=True)
+        common.run_wrk(bench, paths, 64, 5, args.threads, offset=7)
+
+        rows = []
+        closed: dict[int, common.WrkResult] = {}
+        redis_per_request = ""
+        for k, conns in enumerate([int(c) for c in args.connections.split(",")] + [1]):
+            def closed_run(conns: int = conns, k: int = k) -> tuple[common.WrkResult, dict[str, int]]:
+                before = redis_commandstats(bench)
+                run = common.run_wrk(bench, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=k + 1, thread_cpu_detail=conns == 64)
+                after = redis_commandstats(bench)
+                return run, {c: after[c] - before.get(c, 0) for c in after if after[c] - before.get(c, 0) > 0}
+
+            run, calls = common.quiet_run(closed_run, list(bench.pids().values()), lambda r: r[0].cpu)
+            if conns == 64:
+                redis_per_request = ", ".join(f"{c} {n / run.requests:.2f}" for c, n in sorted(calls.items(), key=lambda kv: -kv[1]))
+            closed[conns] = run
+            lat = run.latency_us
+            print(f"  {conns} connections: {run.rate:,.0f}/s p50 {lat['p50'] / 1000:.2f} ms p99 {lat['p99'] / 1000:.2f} ms errors {run.errors}", flush=True)
+            rows.append([f"closed, {conns} conn", f"{run.rate:,.0f}", f"{lat['p50'] / 1000:.2f}", f"{lat['p99'] / 1000:.2f}",
+                         f"{lat['p999'] / 1000:.2f}", f"{lat['max'] / 1000:.1f}",
+                         f"{run.error_count}" + (f" ({', '.join(f'{k2} {v}' for k2, v in run.errors.items() if v)})" if run.error_count else ""),
+                         *cpu_cells(run.cpu, max(1, run.requests))])
+
+        best = closed[64].rate
+        rates = ([round(best * f / 50) * 50 for f in (0.25, 0.5, 0.8)] if args.open_rates == "auto"
+                 else [float(r) for r in args.open_rates.split(",")])
+        open_results = []
+        for n, rate in enumerate(rates):
+            result_ol, meter = common.quiet_run(lambda rate=rate, n=n: run_open_loop(bench, paths, rate, args.seconds, offset=50_000 + n * 20_000),
+                                                list(bench.pids().values()), lambda r: r[1])
+            open_results.append(result_ol)
+            lat = result_ol["latency"]
+            answered = max(1, result_ol["answered"])
+            errors = result_ol["answered"] - result_ol["ok"] + result_ol["lost"] + result_ol["unanswered"]
+            achieved = result_ol["answered"] / result_ol["seconds"]
+            print(f"  open loop {rate:g}/s: achieved {achieved:,.0f}/s p50 {fmt_ms(lat['50'])} ms p99 {fmt_ms(lat['99'])} ms", flush=True)
+            rows.append([f"open, {rate:g}/s scheduled", f"{achieved:,.0f}", fmt_ms(lat["50"]), fmt_ms(lat["99"]), fmt_ms(lat["99.9"]),
+                         f"{(lat['max'] or 0) * 1000:.1f}", str(errors), *cpu_cells(meter, answered)])
+
+        report.add("", "Latency in ms; CPU in µs per request, per process (utime+stime from /proc, all threads); "
+                   "'other load' is CPU used meanwhile by processes outside this benchmark (others' tests share the machine).")
+        report.table(["run", "req/s", "p50", "p99", "p99.9", "max", "errors", *CPU_HEAD], rows)
+        if redis_per_request:
+            report.add(f"- Redis commands per request at 64 connections: {redis_per_request}")
+        for r, result_ol in zip(rates, open_results, strict=True):
+            s, lag = result_ol["service"], result_ol["send_lag"]
+            report.add(f"- open loop {r:g}/s: {result_ol['connections_used']} connections used; latency from the scheduled send; "
+                       f"service time (from the actual send) p50 {fmt_ms(s['50'])} / p99 {fmt_ms(s['99'])} ms; "
+                       f"generator send lag p99 {fmt_ms(lag['99'])} ms; generator CPU {result_ol['cpu_seconds']:.2f} s "
+                       f"= {result_ol['cpu_seconds'] / result_ol['cpu_wall_seconds']:.1%} of a core")
+        c64, c1 = closed[64], closed[1]
+        report.add(
+            "",
+            f"- **64 connections: {c64.rate:,.0f} req/s** (target >= {TARGET_RATE:,}: {verdict(c64.rate, TARGET_RATE)}; aim 8,000), "
+            f"**p99 {c64.latency_us['p99'] / 1000:.2f} ms** (target <= 10 ms: {verdict(c64.latency_us['p99'] / 1e6, TARGET_P99_64, False)})",
+            f"- **1 connection: p99 {c1.latency_us['p99'] / 1000:.2f} ms** (target <= 2 ms: {verdict(c1.latency_us['p99'] / 1e6, TARGET_P99_1, False)}), "
+            f"{c1.rate:,.0f} req/s",
+        )
+
+        if not args.no_profile:
+            print(f"profiling for {args.profile_seconds:g} s at 64 connections", flush=True)
+            pids = {n: p for n, p in bench.pids().items() if n != "redis"}
+            common.wait_quiet(bench.pids().values())
+            running: dict = {}
+
+            def start() -> None:
+                time.sleep(1.0)  # let wrk ramp up
+                running.update(common.start_profiles(pids, args.profile_seconds - 2, "lms64"))
+                running["perf"] = common.start_perf(bench.pids(), args.profile_seconds - 3, "lms64")
+
+            prof = common.run_wrk(bench, paths, 64, args.profile_seconds, args.threads, offset=90, during=start, thread_cpu_detail=True)
+            perf_run = running.pop("perf", {})
+            profiles = common.finish_profiles(running)
+            perf = common.finish_perf(perf_run)
+            report.add(f"- during the profile: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profiler attached)")
+            profile_section(report, profiles, c64.cpu, c64.requests, perf)
+            if perf.get("redis"):
+                report.add("", "redis, perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf["redis"]),
+                           "", "redis, top symbols: " + ", ".join(f"`{sym}` {v:.1f}%" for sym, v in perf.get("redis symbols", [])[:8]))
+            report.add("- raw profiles: bench/out/profile-lms64-<service>.txt (git-ignored; `py-spy` raw collapsed stacks)")
+        common.check_logs(bench, report)
+    report.write(enabled=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,426 @@
+"""Forwarding LMS questions to other networks over HTTP(S).
+
+One ``aiohttp.ClientSession`` per lookup process (created in ``__main__``) pools connections
+to every remote endpoint. Each forwarded question has a per-hop deadline that covers every
+attempt; only 408, 502, 503, 504 and connection failures are retried, after a jittered
+backoff that must still fit inside the deadline. A circuit breaker per endpoint (base URL)
+stops sending to an endpoint that keeps failing and lets one probe through later.
+
+Outcomes, as the caller sees them:
+
+==============================================  ===========================================
+remote answer                                   result
+==============================================  ===========================================
+200 with an LMS body (verify), any 200 (check)  :class:`RemoteAnswer`, body and signature
+                                                headers unchanged
+4xx                                             :class:`RemoteAnswer` with the same status
+no answer within the deadline, or a final 504   :class:`~verinet.errors.UpstreamTimeout`
+connection refused/reset, DNS, TLS              :class:`~verinet.errors.BadUpstream`
+                                                ``upstream.unreachable``
+circuit open                                    ``BadUpstream`` ``upstream.circuit_open``
+5xx, 3xx, other 2xx                             ``BadUpstream`` ``upstream.status``
+200 that is not JSON or not LMS-shaped, a body  ``BadUpstream`` ``upstream.bad_response``
+over the size limit, a corrUUID not echoed
+==============================================  ===========================================
+
+A failure is never turned into a verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+import orjson
+from prometheus_client import Counter, Gauge, Histogram
+from yarl import URL
+
+from verinet import __version__
+from verinet.errors import BadUpstream, UpstreamTimeout, VerinetError
+from verinet.lookup.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from verinet.lookup.directory import DirectoryEntry
+
+log = logging.getLogger(__name__)
+
+#: Statuses worth another attempt: the remote (or a proxy before it) may answer next time.
+RETRY_STATUSES = frozenset({408, 502, 503, 504})
+#: Headers taken from a remote answer: what a receiver needs to check the remote's signature.
+PASSED_HEADERS = ("content-type", "content-digest", "signature-input", "signature")
+MAX_HEADER_LENGTH = 8192
+#: No attempt starts with less time than this left before the deadline.
+MIN_ATTEMPT_SECONDS = 0.05
+LMS_VERSION = "1.3.0"
+
+REMOTE_REQUESTS = Counter(
+    "verinet_remote_requests_total",
+    "HTTP requests sent to remote networks (each attempt, retries included)",
+    ["endpoint", "operation"],
+)
+REMOTE_OUTCOMES = Counter(
+    "verinet_remote_outcomes_total",
+    "Forwarded questions by final outcome: ok, client_error, timeout, unreachable, "
+    "bad_status, bad_response, circuit_open",
+    ["endpoint", "operation", "outcome"],
+)
+REMOTE_SECONDS = Histogram(
+    "verinet_remote_seconds",
+    "Time to answer one forwarded question, retries included",
+    ["endpoint", "operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0),
+)
+REMOTE_BREAKER_STATE = Gauge(
+    "verinet_remote_breaker_state",
+    "Circuit breaker per remote endpoint: 0 closed, 1 half-open, 2 open",
+    ["endpoint"],
+)
+BREAKER_VALUE = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
+
+
+@dataclass(frozen=True)
+class ForwardSettings:
+    """How lookup talks to other networks (see ``verinet.lookup.settings``)."""
+
+    timeout: float = 0.6
+    max_attempts: int = 3
+    backoff_base: float = 0.05
+    backoff_max: float = 0.2
+    breaker_failures: int = 5
+    breaker_open_seconds: float = 30.0
+    max_body_bytes: int = 65536
+
+
+@dataclass(frozen=True)
+class RemoteAnswer:
+    """What a remote network answered: a 200 to pass on, or a 4xx to pass on."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One connectivity probe of an endpoint."""
+
+    reachable: bool
+    status: int
+    seconds: float
+    outcome: str  # ok, reachable, refused, error, timeout, unreachable
+    detail: str
+
+
+class _Failed(Exception):
+    """One failed question, before it becomes a VerinetError."""
+
+    def __init__(self, outcome: str, detail: str, status: int = 0) -> None:
+        super().__init__(detail)
+        self.outcome = outcome
+        self.detail = detail
+        self.status = status
+
+
+def _header_value(value: str) -> str | None:
+    value = value.strip()
+    if len(value) > MAX_HEADER_LENGTH or not value.isascii() or not value.isprintable():
+        return None
+    return value or None
+
+
+def passed_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The remote's content type and signature headers, lowercase, only when header-safe."""
+    out = {}
+    for name in PASSED_HEADERS:
+        raw = headers.get(name)
+        value = _header_value(raw) if raw is not None else None
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def lms_query(query: Mapping[str, str]) -> str:
+    """The query string to send: every parameter as received, in order, with the numeric
+    Digital Link expiry ``17`` renamed ``exp`` for the alpha path form.
+
+    >>> lms_query({"17": "281231", "reqGLN": "0614141000005", "corrUUID": "a b"})
+    'exp=281231&reqGLN=0614141000005&corrUUID=a%20b'
+    """
+    items = [("exp" if k == "17" and "exp" not in query else k, v) for k, v in query.items()]
+    return urlencode(items, quote_via=quote, safe="")
+
+
+def verify_path(gtin: str, lot: str, serial: str) -> str:
+    return f"/verify/gtin/{gtin}/lot/{quote(lot, safe='')}/ser/{quote(serial, safe='')}"
+
+
+def lms_verification_problem(body: bytes, corr_uuid: str) -> str | None:
+    """Why a 200 body is not an LMS verification answer; None when it is one."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return f"expected JSON, got {body[:60]!r}"
+    if not isinstance(doc, dict):
+        return f"expected a JSON object, got {type(doc).__name__}"
+    data = doc.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("verified"), bool):
+        return "expected data.verified to be true or false"
+    for name in ("verificationTimestamp", "responderGLN"):
+        if not isinstance(doc.get(name), str):
+            return f"expected {name} to be a string"
+    echoed = doc.get("corrUUID")
+    if corr_uuid and echoed is not None and echoed != corr_uuid:
+        return f"expected corrUUID {corr_uuid!r} echoed, got {echoed!r}"
+    return None
+
+
+def connectivity_problem(body: bytes, corr_uuid: str) -> str | None:
+    """Any 200 proves connectivity; the body is optional and checked by the verifier."""
+    return None
+
+
+class Forwarder:
+    """Sends LMS questions to remote networks, with deadlines, retries and breakers."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: ForwardSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.breakers: dict[str, CircuitBreaker] = {}
+        self.user_agent = f"verinet-lookup/{__version__}"
+
+    def breaker(self, endpoint: str) -> CircuitBreaker:
+        breaker = self.breakers.get(endpoint)
+        if breaker is None:
+            breaker = CircuitBreaker(
+                self.settings.breaker_failures, self.settings.breaker_open_seconds, self.clock
+            )
+            self.breakers[endpoint] = breaker
+            REMOTE_BREAKER_STATE.labels(endpoint).set(0)
+        return breaker
+
+    def breaker_state(self, endpoint: str) -> str:
+        breaker = self.breakers.get(endpoint)
+        return breaker.state if breaker is not None else CLOSED
+
+    def headers(self, entry: DirectoryEntry) -> dict[str, str]:
+        headers = {
+            "Accept": "application/json",
+            "GS1US-Version": LMS_VERSION,
+            # Marks the request as relayed by a verinet network: a verinet receiving it
+            # answers only for GTINs it hosts, so two networks cannot bounce it forever.
+            "Via": "1.1 verinet",
+            "User-Agent": self.user_agent,
+        }
+        if entry.remote_credential:
+            headers["Authorization"] = f"Bearer {entry.remote_credential}"
+        return headers
+
+    async def verify(
+        self,
+        entry: DirectoryEntry,
+        gtin: str,
+        lot: str,
+        serial: str,
+        query: Mapping[str, str],
+        timeout: float,
+    ) -> RemoteAnswer:
+        url = entry.remote_base_url + verify_path(gtin, lot, serial)
+        if query:
+            url += "?" + lms_query(query)
+        corr_uuid = query.get("corrUUID", "")
+        return await self._ask(entry, "verify", url, timeout, corr_uuid, lms_verification_problem)
+
+    async def check_connectivity(
+        self, entry: DirectoryEntry, gtin: str, query: Mapping[str, str], timeout: float
+    ) -> RemoteAnswer:
+        params = {"gtin": gtin, **{k: v for k, v in query.items() if k != "gtin"}}
+        url = entry.remote_base_url + "/checkConnectivity?" + lms_query(params)
+        return await self._ask(entry, "check_connectivity", url, timeout, "", connectivity_problem)
+
+    async def _ask(
+        self,
+        entry: DirectoryEntry,
+        operation: str,
+        url: str,
+        timeout: float,
+        corr_uuid: str,
+        problem_with_200: Callable[[bytes, str], str | None],
+    ) -> RemoteAnswer:
+        endpoint = entry.remote_base_url
+        breaker = self.breaker(endpoint)
+        started = self.clock()
+        if not breaker.allow():
+            self._finish(endpoint, operation, "circuit_open", started)
+            raise BadUpstream(
+                f"Remote network {endpoint} is not asked: its circuit breaker is open after "
+                f"{breaker.consecutive_failures} consecutive failures; the next probe goes in "
+                f"{breaker.retry_in():.1f} s.",
+                code="upstream.circuit_open",
+            )
+        settled = False
+        try:
+            try:
+                answer = await self._attempts(entry, operation, url, started + timeout, corr_uuid, problem_with_200)
+            except _Failed as failure:
+                breaker.record_failure()
+                settled = True
+                self._finish(endpoint, operation, failure.outcome, started)
+                raise self._error(endpoint, failure, timeout) from None
+            breaker.record_success()
+            settled = True
+            self._finish(endpoint, operation, "ok" if answer.status < 300 else "client_error", started)
+            return answer
+        finally:
+            if not settled:
+                breaker.release()  # cancelled mid-flight: the outcome is unknown
+            REMOTE_BREAKER_STATE.labels(endpoint).set(BREAKER_VALUE[breaker.state])
+
+    async def _attempts(
+        self,
+        entry: DirectoryEntry,
+        operation: str,
+        url: str,
+        deadline: float,
+        corr_uuid: str,
+        problem_with_200: Callable[[bytes, str], str | None],
+    ) -> RemoteAnswer:
+        settings = self.settings
+        headers = self.headers(entry)
+        target = URL(url, encoded=True)
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise _Failed("timeout", f"no answer within the deadline ({attempt - 1} attempts)")
+            REMOTE_REQUESTS.labels(entry.remote_base_url, operation).inc()
+            last: RemoteAnswer | None = None
+            try:
+                status, body, answer_headers = await self._one(target, headers, remaining)
+            except TimeoutError:
+                raise _Failed("timeout", f"no answer within the deadline ({attempt} attempts)") from None
+            except _Failed as failure:
+                if failure.outcome != "unreachable":
+                    raise
+                failed = failure
+            else:
+                if status == 200:
+                    problem = problem_with_200(body, corr_uuid)
+                    if problem is not None:
+                        raise _Failed("bad_response", f"answered 200 with a body that is not an LMS answer: {problem}", 200)
+                    return RemoteAnswer(200, body, answer_headers, attempt)
+                if status not in RETRY_STATUSES:
+                    if 400 <= status < 500:
+                        return RemoteAnswer(status, body, answer_headers, attempt)
+                    raise _Failed("bad_status", f"answered {status}: expected 200 or a 4xx", status)
+                last = RemoteAnswer(status, body, answer_headers, attempt)
+                failed = _Failed("timeout" if status == 504 else "bad_status", f"answered {status}", status)
+            ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** (attempt - 1))
+            delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+            if attempt >= settings.max_attempts or self.clock() + delay + MIN_ATTEMPT_SECONDS >= deadline:
+                if last is not None and last.status == 408:
+                    return last  # still 408 at the end: passed on like any other 4xx
+                failed.detail += f" after {attempt} attempt{'s' if attempt > 1 else ''}"
+                raise failed
+            await asyncio.sleep(delay)
+
+    async def _one(
+        self, target: URL, headers: Mapping[str, str], remaining: float
+    ) -> tuple[int, bytes, dict[str, str]]:
+        try:
+            async with asyncio.timeout(remaining):
+                async with self.session.get(target, headers=headers, allow_redirects=False) as response:
+                    body = await self._read(response)
+                    return response.status, body, passed_headers(response.headers)
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as error:
+            raise _Failed("unreachable", f"unreachable ({type(error).__name__}: {error})") from None
+        except OSError as error:
+            raise _Failed("unreachable", f"unreachable ({type(error).__name__}: {error})") from None
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        limit = self.settings.max_body_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise _Failed("bad_response", f"announced a body of {response.content_length} bytes: expected at most {limit}", response.status)
+        chunks = []
+        total = 0
+        async for chunk in response.content.iter_any():
+            total += len(chunk)
+            if total > limit:
+                raise _Failed("bad_response", f"sent a body over {limit} bytes", response.status)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _finish(self, endpoint: str, operation: str, outcome: str, started: float) -> None:
+        REMOTE_OUTCOMES.labels(endpoint, operation, outcome).inc()
+        REMOTE_SECONDS.labels(endpoint, operation).observe(self.clock() - started)
+        if outcome not in ("ok", "client_error"):
+            log.warning(
+                "Forwarding to %s failed: %s", endpoint, outcome,
+                extra={"endpoint": endpoint, "operation": operation, "outcome": outcome},
+            )
+
+    def _error(self, endpoint: str, failure: _Failed, timeout: float) -> VerinetError:
+        if failure.outcome == "timeout":
+            return UpstreamTimeout(
+                f"Remote network {endpoint} did not answer in time (per-hop deadline "
+                f"{timeout:.2f} s): {failure.detail}.",
+                code="upstream.timeout",
+            )
+        code = {
+            "unreachable": "upstream.unreachable",
+            "bad_status": "upstream.status",
+            "bad_response": "upstream.bad_response",
+        }[failure.outcome]
+        return BadUpstream(f"Remote network {endpoint} {failure.detail}.", code=code)
+
+    async def probe(self, entry: DirectoryEntry, req_gln: str, timeout: float) -> ProbeResult:
+        """One checkConnectivity request, no retries and no breaker: for operators."""
+        params = {"gtin": entry.sample_gtin()}
+        if req_gln:
+            params["reqGLN"] = req_gln
+        target = URL(entry.remote_base_url + "/checkConnectivity?" + lms_query(params), encoded=True)
+        started = self.clock()
+        REMOTE_REQUESTS.labels(entry.remote_base_url, "probe").inc()
+        try:
+            status, body, _ = await self._one(target, self.headers(entry), timeout)
+        except TimeoutError:
+            return ProbeResult(False, 0, self.clock() - started, "timeout", f"no answer within {timeout:.2f} s")
+        except _Failed as failure:
+            return ProbeResult(False, 0, self.clock() - started, "unreachable", failure.detail)
+        seconds = self.clock() - started
+        if status == 200:
+            return ProbeResult(True, status, seconds, "ok", _responder_of(body))
+        text = body[:200].decode(errors="replace").strip()
+        if status in (401, 403):
+            return ProbeResult(True, status, seconds, "refused", f"answered {status}, the credential was refused: {text}")
+        if 400 <= status < 500:
+            # It answered: the connection and the credential work, the sample GTIN is unknown there.
+            return ProbeResult(True, status, seconds, "reachable", f"answered {status} for the sample GTIN: {text}")
+        return ProbeResult(True, status, seconds, "error", f"answered {status}: {text}")
+
+
+def _responder_of(body: bytes) -> str:
+    try:
+        doc: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return "answered 200"
+    if isinstance(doc, dict) and isinstance(doc.get("responderGLN"), str):
+        return f"responderGLN {doc['responderGLN']}"
+    return "answered 200"

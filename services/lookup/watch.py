@@ -1,0 +1,115 @@
+"""Directory change notification for route caches.
+
+Every directory write bumps ``dir:version``. A lookup process tells its watchers (verifier
+route caches, over the ``WatchDirectory`` stream) the version at once when they connect and
+again after every change:
+
+- a write made through this process is announced at once, and the write's RPC answers only
+  when every connected watcher has acknowledged that it applied the change (a bounded wait,
+  ``NOTIFY_WAIT_SECONDS`` in the servicer), so the next question through any verifier
+  connected here sees the new route;
+- a write made through another lookup replica is noticed by polling ``dir:version`` every
+  ``poll_seconds`` (one GET per replica, whatever the traffic; no pub/sub connection to keep
+  and cluster-safe).
+
+A watcher that loses its stream must stop trusting its cache until it reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Watcher:
+    """One connected route cache."""
+
+    acked: int = -1  # the last change sequence number it has applied
+
+
+class DirectoryWatch:
+    def __init__(
+        self, read_version: Callable[[], Awaitable[int]], poll_seconds: float = 0.25
+    ) -> None:
+        self._read_version = read_version
+        self.poll_seconds = poll_seconds
+        self.version = 0
+        self.sequence = 0
+        self._changed = asyncio.Event()
+        self._acked = asyncio.Event()
+        self._watchers: set[Watcher] = set()
+        self._closed = False
+
+    @property
+    def watchers(self) -> int:
+        return len(self._watchers)
+
+    async def run(self) -> None:
+        """Polls the version until closed (run as a task)."""
+        while not self._closed:
+            try:
+                self.publish(await self._read_version())
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - Redis hiccup: keep polling
+                log.warning("Failed to read the directory version: %s", error)
+            await asyncio.sleep(self.poll_seconds)
+
+    def publish(self, version: int) -> int:
+        """Records the version; returns the change sequence number to wait for."""
+        if version != self.version:
+            self.version = version
+            self.sequence += 1
+            changed, self._changed = self._changed, asyncio.Event()
+            changed.set()
+        return self.sequence
+
+    async def applied(self, sequence: int, timeout: float) -> bool:
+        """Waits (at most ``timeout``) until every connected watcher has applied ``sequence``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(w.acked < sequence for w in self._watchers):
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closed:
+                return False
+            acked = self._acked
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(acked.wait(), remaining)
+        return True
+
+    def subscribe(self) -> Watcher:
+        watcher = Watcher()
+        self._watchers.add(watcher)
+        return watcher
+
+    def unsubscribe(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+        self._wake_writers()
+
+    def ack(self, watcher: Watcher, sequence: int) -> None:
+        watcher.acked = max(watcher.acked, sequence)
+        self._wake_writers()
+
+    def _wake_writers(self) -> None:
+        acked, self._acked = self._acked, asyncio.Event()
+        acked.set()
+
+    async def updates(self, watcher: Watcher) -> AsyncIterator[tuple[int, int]]:
+        """(sequence, version) now, then after each change, until the watch closes."""
+        while not self._closed:
+            sequence, version, changed = self.sequence, self.version, self._changed
+            yield sequence, version
+            if self.sequence == sequence and not self._closed:
+                await changed.wait()
+
+    def close(self) -> None:
+        """Ends every stream (watchers reconnect elsewhere) and the polling."""
+        self._closed = True
+        self._changed.set()
+        self._wake_writers()

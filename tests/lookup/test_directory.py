@@ -1,0 +1,124 @@
+"""The directory in a private Redis: which entry answers for a GTIN, expiry, the index of
+remote entries the endpoint check walks, the version every write bumps, and validation."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from verinet.embedded_redis import EmbeddedRedis
+from verinet.errors import InvalidInput
+from verinet.lookup.directory import Directory, DirectoryEntry, validate_entry
+from verinet.network import with_check_digit
+from verinet.store import connect
+
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+GTIN = "00614141000012"
+GLN = "0614141000005"
+
+
+def hosted(kind: str, key: str, **extra: str) -> DirectoryEntry:
+    return DirectoryEntry(kind=kind, key=key, owner_partner_id="p_1", route="hosted", responder_gln=GLN, **extra)
+
+
+def remote(kind: str, key: str, url: str = "https://vrs.example.net", **extra: str) -> DirectoryEntry:
+    return DirectoryEntry(kind=kind, key=key, owner_partner_id="p_1", route="remote", remote_base_url=url, responder_gln=GLN, remote_credential="tok", **extra)
+
+
+def run(tmp_path: Path, scenario: Callable[[Directory], Awaitable[None]]) -> None:
+    async def main() -> None:
+        with EmbeddedRedis(tmp_path / "redis") as server:
+            redis = connect(server.url)
+            try:
+                await scenario(Directory(redis))
+            finally:
+                await redis.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_gtin_entry_wins_over_any_prefix_and_the_longest_prefix_over_shorter_ones(tmp_path: Path) -> None:
+    async def scenario(directory: Directory) -> None:
+        await directory.put(remote("prefix", "0614"), NOW)
+        assert (await directory.resolve(GTIN, NOW)).key == "0614"  # type: ignore[union-attr]
+        await directory.put(remote("prefix", "0614141", url="https://other.example"), NOW)
+        assert (await directory.resolve(GTIN, NOW)).key == "0614141"  # type: ignore[union-attr]
+        await directory.put(hosted("gtin", GTIN), NOW)
+        found = await directory.resolve(GTIN, NOW)
+        assert found is not None and found.kind == "gtin" and found.route == "hosted"
+        assert await directory.resolve("00999999000017", NOW) is None
+
+    run(tmp_path, scenario)
+
+
+def test_an_expired_entry_is_skipped_for_the_next_one_that_covers_the_gtin(tmp_path: Path) -> None:
+    async def scenario(directory: Directory) -> None:
+        await directory.put(remote("prefix", "0614141"), NOW)
+        await directory.put(hosted("gtin", GTIN, expires_at=(NOW + dt.timedelta(hours=1)).isoformat()), NOW)
+        assert (await directory.resolve(GTIN, NOW)).kind == "gtin"  # type: ignore[union-attr]
+        later = NOW + dt.timedelta(hours=2)
+        assert (await directory.resolve(GTIN, later)).kind == "prefix"  # type: ignore[union-attr]
+
+    run(tmp_path, scenario)
+
+
+def test_every_write_bumps_the_version_and_the_remote_index_follows_the_route(tmp_path: Path) -> None:
+    async def scenario(directory: Directory) -> None:
+        assert await directory.version() == 0
+        _, created, v1 = await directory.put(remote("prefix", "0614141"), NOW)
+        _, created_again, v2 = await directory.put(remote("gtin", GTIN), NOW)
+        assert created and created_again and v2 == v1 + 1
+        assert [e.member for e in await directory.remote_entries()] == [f"gtin:{GTIN}", "prefix:0614141"]
+        _, replaced, _ = await directory.put(hosted("gtin", GTIN), NOW)
+        assert not replaced
+        assert [e.member for e in await directory.remote_entries()] == ["prefix:0614141"]
+        deleted, v3 = await directory.delete("prefix", "0614141")
+        assert deleted and v3 > v2
+        assert await directory.remote_entries() == []
+        assert await directory.delete("prefix", "0614141") == (False, v3)  # nothing changed
+
+    run(tmp_path, scenario)
+
+
+def test_many_entries_are_stored_in_one_round_trip_with_one_version(tmp_path: Path) -> None:
+    async def scenario(directory: Directory) -> None:
+        entries = [remote("prefix", f"06141{n:02d}") for n in range(50)] + [remote("prefix", "0614100")]
+        stored, version = await directory.put_many(entries, NOW)
+        assert version == 1
+        assert [created for _, created in stored] == [True] * 50 + [False]
+        assert len(await directory.remote_entries()) == 50
+
+    run(tmp_path, scenario)
+
+
+def test_a_stored_entry_is_normalized() -> None:
+    entry = validate_entry(remote("prefix", "0614141", url="https://vrs.example.net/lms/"))
+    assert entry.remote_base_url == "https://vrs.example.net/lms"
+    assert entry.public().remote_credential == ""
+    assert hosted("prefix", "0614141").sample_gtin() == with_check_digit("0061414100000")
+    assert validate_entry(hosted("gtin", GTIN)).sample_gtin() == GTIN
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        (hosted("prefix", "061"), "prefix"),
+        (hosted("prefix", "06141410000000"), "prefix"),
+        (hosted("gtin", "00614141000013"), "gtin"),
+        (DirectoryEntry(kind="gtin", key=GTIN, owner_partner_id="p_1", route="elsewhere"), "route"),
+        (DirectoryEntry(kind="gtin", key=GTIN, owner_partner_id="", route="hosted"), "owner"),
+        (remote("gtin", GTIN, url="https://vrs.example.net#x"), "url"),
+        (remote("gtin", GTIN, url="https://"), "url"),
+        (remote("gtin", GTIN, url="https://vrs.example.net:99999"), "url"),
+        (hosted("gtin", GTIN, remote_credential="tok"), "credential"),
+        (hosted("gtin", GTIN, expires_at="tomorrow"), "expires_at"),
+    ],
+)
+def test_an_invalid_entry_is_refused_naming_its_field(entry: DirectoryEntry, field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        validate_entry(entry)
+    assert refused.value.field == field
