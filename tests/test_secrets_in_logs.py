@@ -152,7 +152,7 @@ def day(network: RunningNetwork) -> dict[str, Any]:
     # Directory: a remote route with its credential, read back
     seen.keep(network.admin.put("/v1/directory/prefixes/0999999", json={"route": "remote", "url": "https://127.0.0.1:9", "responder_gln": gln, "credential": CREDENTIAL}))
     directory = seen.keep(network.admin.get("/v1/directory/prefixes/0999999"))
-    # a credential put in the URL, where it does not belong (pinned by an xfail test below)
+    # a credential put in the URL, where it does not belong
     in_url = network.admin.put("/v1/directory/prefixes/0999998", json={"route": "remote", "url": f"https://user:{CREDENTIAL}@127.0.0.1:9"})
 
     # Recalls with webhooks to a receiver here
@@ -255,11 +255,6 @@ def test_a_directory_entry_never_shows_its_credential(day: dict[str, Any]) -> No
     assert CREDENTIAL not in day["directory"]
 
 
-@pytest.mark.xfail(
-    reason="bug: a directory URL refused for carrying user:password is echoed whole in the 400 "
-    "(services/lookup/directory.py remote URL validation); the message should drop the userinfo",
-    strict=True,
-)
 def test_a_refused_directory_url_is_not_echoed_with_its_credential(day: dict[str, Any]) -> None:
     answer = day["credential_in_url"]
     assert answer.status_code == 400

@@ -88,8 +88,31 @@ def _header_safe(value: str) -> bool:
     return value.isascii() and value.isprintable() and value == value.strip()
 
 
+def redacted(url: str) -> str:
+    """A URL fit for messages and logs: ``user:password@``, query and fragment (where tokens
+    hide) are replaced, and it is cut short.
+
+    >>> redacted("https://alice:s3cret@vrs.example.net/lms?token=abc")
+    'https://***@vrs.example.net/lms?***'
+    """
+    for mark in ("?", "#"):
+        if mark in url:
+            url = url.partition(mark)[0] + mark + "***"
+            break
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        authority, slash, path = rest.partition("/")
+        if "@" in authority:
+            rest = "***@" + authority.rpartition("@")[2] + slash + path
+        url = scheme + sep + rest
+    elif "@" in url:
+        url = "***@" + url.rpartition("@")[2]
+    return url[:200]
+
+
 def validate_url(url: str) -> str:
     """A remote base URL: absolute http(s), a host, no credentials, query or fragment.
+    Messages never repeat a ``user:password`` the URL carried.
 
     >>> validate_url("https://vrs.example.net/lms/")
     'https://vrs.example.net/lms'
@@ -103,7 +126,7 @@ def validate_url(url: str) -> str:
         )
     if len(url) > MAX_URL_LENGTH or not _header_safe(url) or " " in url:
         raise _invalid(
-            f"Failed to read remote URL {url[:100]!r}: expected printable ASCII without spaces, "
+            f"Failed to read remote URL {redacted(url)!r}: expected printable ASCII without spaces, "
             f"at most {MAX_URL_LENGTH} characters.",
             "route.url",
             "url",
@@ -115,20 +138,20 @@ def validate_url(url: str) -> str:
         port, parts = -1, None
     if parts is None or port == -1 or parts.scheme not in ("http", "https") or not parts.hostname:
         raise _invalid(
-            f"Failed to read remote URL {url!r}: expected an absolute http(s) URL with a host.",
+            f"Failed to read remote URL {redacted(url)!r}: expected an absolute http(s) URL with a host.",
             "route.url",
             "url",
         )
     if parts.username is not None or parts.password is not None:
         raise _invalid(
-            f"Failed to read remote URL {url!r}: expected no user or password in the URL; "
+            f"Failed to read remote URL {redacted(url)!r}: expected no user or password in the URL; "
             "put the credential in 'credential'.",
             "route.url",
             "url",
         )
     if parts.query or parts.fragment or "?" in url or "#" in url:
         raise _invalid(
-            f"Failed to read remote URL {url!r}: expected a base URL without query or fragment "
+            f"Failed to read remote URL {redacted(url)!r}: expected a base URL without query or fragment "
             "(verinet appends /verify/gtin/... and the LMS query itself).",
             "route.url",
             "url",

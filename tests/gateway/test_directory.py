@@ -185,6 +185,14 @@ def test_a_malformed_entry_is_refused_with_400_naming_the_field(parties: dict[st
     assert answer.json()["field"] == field
 
 
+@pytest.mark.parametrize("url", ["https://alice:s3cret-pw@vrs.example.net", "https://vrs.example.net/?token=s3cret-pw", "https://vrs.example.net/#s3cret-pw"])
+def test_a_refused_url_is_not_echoed_with_the_secret_it_carries(parties: dict[str, Any], url: str) -> None:
+    answer = parties["admin"].put(f"/v1/directory/prefixes/{parties['prefix']}3", json={"route": "remote", "url": url, "responder_gln": REMOTE_GLN})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "route.url"
+    assert "s3cret-pw" not in answer.text
+
+
 @pytest.mark.parametrize(
     ("path", "field"),
     [("/v1/directory/gtins/00614141000013", "gtin"), ("/v1/directory/gtins/123", "gtin"), ("/v1/directory/prefixes/12a4", "prefix"), ("/v1/directory/prefixes/123", "prefix")],
