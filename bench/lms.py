@@ -80,6 +80,21 @@ def check_answers(bench: common.BenchNetwork, lines: list[tuple[str, str, bool]]
     return known, unknown, bad
 
 
+def coalesced(bench: common.BenchNetwork) -> tuple[float, float]:
+    """(calls, questions) the gateway has sent to the verifier so far, from its
+    ``verinet_coalesced_batch_size`` histogram (0, 0 when it does not coalesce)."""
+    import urllib.request
+
+    with urllib.request.urlopen(bench.url + "/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    found = {"count": 0.0, "sum": 0.0}
+    for line in text.splitlines():
+        for kind in found:
+            if line.startswith(f"verinet_coalesced_batch_size_{kind}{{") and 'call="VerifyLmsBatch"' in line:
+                found[kind] = float(line.rsplit(" ", 1)[1])
+    return found["count"], found["sum"]
+
+
 def redis_commandstats(bench: common.BenchNetwork) -> dict[str, int]:
     stats = bench.redis().info("commandstats")
     return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
@@ -159,13 +174,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the network's data directory")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for the services, e.g. LMS_BATCH_IN_FLIGHT=1 (repeatable)")
     args = parser.parse_args(argv)
     common.require_wrk()
     report = Report("LMS single-pack verification")
     report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics; "
                f"{args.paths:,} distinct requests, {args.known:.0%} known / {1 - args.known:.0%} unknown serials, "
                "8 partners (4 wholesalers, 4 dispensers); wrk 4.1.0 (Debian), closed loop, keep-alive")
-    with common.running_network(keep=args.keep) as bench:
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    if extra_env:
+        report.add(f"- service environment: {', '.join(f'{k}={v}' for k, v in extra_env.items())}")
+    with common.running_network(keep=args.keep, extra_env=extra_env) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         traders = [bench.add_partner(["wholesaler"]) for _ in range(4)] + [bench.add_partner(["dispenser"]) for _ in range(4)]
         gtins = bench.add_products(manufacturer, args.gtins)
@@ -186,14 +206,21 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         closed: dict[int, common.WrkResult] = {}
         redis_per_request = ""
+        batch_means: list[str] = []
         for k, conns in enumerate([int(c) for c in args.connections.split(",")] + [1]):
             def closed_run(conns: int = conns, k: int = k) -> tuple[common.WrkResult, dict[str, int]]:
-                before = redis_commandstats(bench)
+                before, sent = redis_commandstats(bench), coalesced(bench)
                 run = common.run_wrk(bench, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=k + 1, thread_cpu_detail=conns == 64)
-                after = redis_commandstats(bench)
-                return run, {c: after[c] - before.get(c, 0) for c in after if after[c] - before.get(c, 0) > 0}
+                after, sent_after = redis_commandstats(bench), coalesced(bench)
+                calls = {c: after[c] - before.get(c, 0) for c in after if after[c] - before.get(c, 0) > 0}
+                calls["(gateway->verifier calls)"] = int(sent_after[0] - sent[0])
+                calls["(questions in them)"] = int(sent_after[1] - sent[1])
+                return run, calls
 
             run, calls = common.quiet_run(closed_run, list(bench.pids().values()), lambda r: r[0].cpu)
+            batches, questions = calls.pop("(gateway->verifier calls)"), calls.pop("(questions in them)")
+            if batches:
+                batch_means.append(f"{conns} connections {questions / batches:.1f}")
             if conns == 64:
                 redis_per_request = ", ".join(f"{c} {n / run.requests:.2f}" for c, n in sorted(calls.items(), key=lambda kv: -kv[1]))
             closed[conns] = run
@@ -225,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         report.table(["run", "req/s", "p50", "p99", "p99.9", "max", "errors", *CPU_HEAD], rows)
         if redis_per_request:
             report.add(f"- Redis commands per request at 64 connections: {redis_per_request}")
+        if batch_means:
+            report.add(f"- questions per gateway->verifier call (coalesced, mean): {', '.join(batch_means)}")
         for r, result_ol in zip(rates, open_results, strict=True):
             s, lag = result_ol["service"], result_ol["send_lag"]
             report.add(f"- open loop {r:g}/s: {result_ol['connections_used']} connections used; latency from the scheduled send; "

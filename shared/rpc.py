@@ -80,46 +80,66 @@ RPC_ERRORS = Counter(
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 
+def error_status(error: Exception, method: str) -> tuple[grpc.StatusCode, str, bytes]:
+    """What a call that failed with ``error`` answers: the status, its details, and the
+    error as JSON for the trailing metadata (empty when none). Counts the failure, and logs
+    it when it is not a VerinetError. One place for unary calls and for batch items alike."""
+    if isinstance(error, VerinetError):
+        RPC_ERRORS.labels(method, error.code).inc()
+        return STATUS_BY_KIND[error.kind], error.message, orjson.dumps(error.as_dict())
+    if isinstance(error, RedisError):
+        # The store is down or overloaded: a retryable UNAVAILABLE, not a bug.
+        RPC_ERRORS.labels(method, "store_unavailable").inc()
+        log.warning("Redis failed in %s: %s", method, type(error).__name__)
+        return grpc.StatusCode.UNAVAILABLE, "The data store is unavailable; retry shortly.", b""
+    RPC_ERRORS.labels(method, "internal").inc()
+    log.error("Unhandled error in %s", method, exc_info=error)
+    return grpc.StatusCode.INTERNAL, "Internal error", b""
+
+
 def translate_errors(method: Handler) -> Handler:
     """Maps VerinetError to its gRPC status (with details), anything else to INTERNAL."""
     name = method.__name__
+    seconds = RPC_SECONDS.labels(name)
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         started = time.perf_counter()
         try:
             return await method(self, request, context)
-        except VerinetError as error:
-            RPC_ERRORS.labels(name, error.code).inc()
-            context.set_trailing_metadata(((ERROR_METADATA_KEY, orjson.dumps(error.as_dict())),))
-            await context.abort(STATUS_BY_KIND[error.kind], error.message)
         except asyncio.CancelledError:
             raise
-        except RedisError as error:
-            # The store is down or overloaded: a retryable UNAVAILABLE, not a bug.
-            RPC_ERRORS.labels(name, "store_unavailable").inc()
-            log.warning("Redis failed in %s: %s", name, type(error).__name__)
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "The data store is unavailable; retry shortly.")
-        except Exception as error:  # noqa: BLE001 - the boundary: log, answer generically
+        except Exception as error:
             if isinstance(error, grpc.aio.AbortError):
                 raise
-            RPC_ERRORS.labels(name, "internal").inc()
-            log.exception("Unhandled error in %s", name)
-            await context.abort(grpc.StatusCode.INTERNAL, "Internal error")
+            status, details, error_json = error_status(error, name)
+            if error_json:
+                context.set_trailing_metadata(((ERROR_METADATA_KEY, error_json),))
+            await context.abort(status, details)
         finally:
-            RPC_SECONDS.labels(name).observe(time.perf_counter() - started)
+            seconds.observe(time.perf_counter() - started)
 
     return wrapper  # type: ignore[return-value]
 
 
+#: gRPC status codes by number, as a batch item carries them.
+STATUS_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
+
+
 def error_from_rpc(error: grpc.aio.AioRpcError) -> VerinetError:
     """Rebuilds the VerinetError a service raised, from status and trailing metadata."""
-    status = error.code()
-    details: dict[str, Any] = {}
+    error_json = b""
     for key, value in error.trailing_metadata() or ():
         if key == ERROR_METADATA_KEY:
-            details = orjson.loads(value)
-    message = details.pop("message", None) or error.details() or status.name
+            error_json = value
+    return error_from_status(error.code(), error.details(), error_json)
+
+
+def error_from_status(status: grpc.StatusCode, message_text: str | None, error_json: bytes | str) -> VerinetError:
+    """Rebuilds the VerinetError a service raised, from a status, its details and the
+    error's JSON (the ``verinet-error-bin`` metadata, or a batch item's copy of it)."""
+    details: dict[str, Any] = orjson.loads(error_json) if error_json else {}
+    message = details.pop("message", None) or message_text or status.name
     code = details.pop("code", None)
     field = details.pop("field", None)
     if status == grpc.StatusCode.DEADLINE_EXCEEDED and code is None:

@@ -14,6 +14,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 
 DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0
 CLUSTER_SCHEMES = {"redis-cluster": "redis", "rediss-cluster": "rediss"}
@@ -59,7 +60,23 @@ async def run_script_batch(
         import asyncio
 
         return list(await asyncio.gather(*(script(keys=keys, args=args) for keys, args in calls)))
+    # EVALSHA straight away: a script pipeline would first ask SCRIPT EXISTS, one more round
+    # trip on every call. A NOSCRIPT reply (Redis restarted or flushed its scripts) ran
+    # nothing, so only those calls are sent again, once the script is loaded.
     pipe = redis.pipeline(transaction=False)
     for keys, args in calls:
-        await script(keys=keys, args=args, client=pipe)
-    return list(await pipe.execute())
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+    replies = list(await pipe.execute(raise_on_error=False))
+    missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+    if missing:
+        await redis.script_load(script.script)
+        pipe = redis.pipeline(transaction=False)
+        for i in missing:
+            keys, args = calls[i]
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        for i, reply in zip(missing, await pipe.execute(raise_on_error=False), strict=True):
+            replies[i] = reply
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies

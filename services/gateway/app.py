@@ -94,6 +94,8 @@ def create_app(settings: Settings) -> web.Application:
             settings.lookup_addr,
             settings.recall_status_addr,
             settings.rpc_timeout,
+            settings.lms_batch_in_flight,
+            settings.lms_batch_max,
         )
     )
 

@@ -9,6 +9,7 @@ import grpc
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from verinet.gateway.lms_batches import LmsVerifier
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.partners import PartnerStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
@@ -25,6 +26,7 @@ class Clients:
     recall_status: rs_grpc.RecallStatusServiceStub
     channels: dict[str, grpc.aio.Channel]
     rpc_timeout: float
+    lms: LmsVerifier
 
 
 CLIENTS = web.AppKey("clients", Clients)
@@ -37,6 +39,8 @@ def clients_context(
     lookup_addr: str,
     recall_status_addr: str,
     rpc_timeout: float,
+    lms_batch_in_flight: int = 2,
+    lms_batch_max: int = 64,
 ) -> object:
     from verinet.gateway.routing import PARTNER_STORE
 
@@ -47,16 +51,20 @@ def clients_context(
             "lookup": channel(lookup_addr),
             "recall-status": channel(recall_status_addr),
         }
+        verifier = verifier_grpc.VerifierServiceStub(channels["verifier"])
+        lms = LmsVerifier(verifier, rpc_timeout, in_flight=lms_batch_in_flight, max_batch=lms_batch_max)
         app[CLIENTS] = Clients(
             redis=redis,
-            verifier=verifier_grpc.VerifierServiceStub(channels["verifier"]),
+            verifier=verifier,
             lookup=lookup_grpc.LookupServiceStub(channels["lookup"]),
             recall_status=rs_grpc.RecallStatusServiceStub(channels["recall-status"]),
             channels=channels,
             rpc_timeout=rpc_timeout,
+            lms=lms,
         )
         app[PARTNER_STORE] = PartnerStore(redis)
         yield
+        await lms.aclose()
         for ch in channels.values():
             await ch.close()
         await redis.aclose()

@@ -110,11 +110,9 @@ def query_params(request: web.Request) -> dict[str, str]:
 
 
 def signed_response(answer: verifier_pb.SignedHttpResponse) -> web.Response:
-    response = web.Response(status=answer.http_status, body=answer.body)
-    for name, value in answer.headers.items():
-        response.headers[name] = value
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    headers = dict(answer.headers)
+    headers["Cache-Control"] = "private, no-store"
+    return web.Response(status=answer.http_status, body=answer.body, headers=headers)
 
 
 async def answer_verify(
@@ -142,9 +140,7 @@ async def answer_verify(
             field="linkType",
         )
     gln = requestor_gln(request, partner)
-    clients = request.app[CLIENTS]
-    answer = await call(
-        clients.verifier.VerifyLms,
+    answer = await request.app[CLIENTS].lms.verify(
         verifier_pb.VerifyLmsRequest(
             caller=lms_caller(request, partner, gln),
             pack=pack,
@@ -152,10 +148,9 @@ async def answer_verify(
             corr_uuid=request.query.get("corrUUID", ""),
             context=request.query.get("context", ""),
             query=query_params(request),
-        ),
-        timeout=clients.rpc_timeout,
+        )
     )
-    return signed_response(answer.response)
+    return signed_response(answer)
 
 
 @route(

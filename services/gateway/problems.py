@@ -48,6 +48,10 @@ def status_for(error: VerinetError) -> int:
 
 def _headers(status: int, retry_after: object) -> dict[str, str] | None:
     headers: dict[str, str] = {}
+    if status == 503 and retry_after is None:
+        # Unavailable is retryable, whichever part of the network found out (the gateway
+        # itself, or a service behind it whose store is down): say when to come back.
+        retry_after = 1
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="verinet"'
     if retry_after is not None:

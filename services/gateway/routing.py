@@ -100,6 +100,9 @@ def route(
     """Declares a route: authenticates, checks roles, maps errors, records metrics."""
 
     def decorate(handler: AuthedHandler) -> AuthedHandler:
+        seconds = HTTP_SECONDS.labels(path, method)  # bound once: no label lookup per request
+        responses_by_status: dict[int, Any] = {}
+
         @functools.wraps(handler)
         async def wrapped(request: web.Request) -> web.StreamResponse:
             started = time.perf_counter()
@@ -142,8 +145,11 @@ def route(
                 log.exception("Unhandled error on %s %s", method, path)
                 return problem(500, "internal", "Internal error; it has been logged.")
             finally:
-                HTTP_SECONDS.labels(path, method).observe(time.perf_counter() - started)
-                HTTP_RESPONSES.labels(path, str(status)).inc()
+                seconds.observe(time.perf_counter() - started)
+                counter = responses_by_status.get(status)
+                if counter is None:
+                    counter = responses_by_status[status] = HTTP_RESPONSES.labels(path, str(status))
+                counter.inc()
 
         ROUTES.append(
             RouteSpec(

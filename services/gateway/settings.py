@@ -30,6 +30,8 @@ class Settings:
     auth_failures_per_minute: int
     tls_cert_file: str
     tls_key_file: str
+    lms_batch_in_flight: int
+    lms_batch_max: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -55,4 +57,9 @@ class Settings:
             auth_failures_per_minute=env.int("AUTH_FAILURES_PER_MINUTE", 60, minimum=1),
             tls_cert_file=env.str("TLS_CERT_FILE", ""),
             tls_key_file=env.str("TLS_KEY_FILE", ""),
+            # Concurrent LMS questions travel together to the verifier: at most this many
+            # batches in flight (0: one VerifyLms call per question), each of at most
+            # LMS_BATCH_MAX questions.
+            lms_batch_in_flight=env.int("LMS_BATCH_IN_FLIGHT", 2, maximum=64),
+            lms_batch_max=env.int("LMS_BATCH_MAX", 64, minimum=1, maximum=1000),
         )

@@ -375,10 +375,15 @@ class PackRepository:
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def statuses(
-        self, keys: Sequence[tuple[str, str]], *, with_decommission: bool = False
+        self,
+        keys: Sequence[tuple[str, str]],
+        *,
+        with_decommission: bool = False,
+        owners: dict[str, str] | None = None,
     ) -> list[StoredPack | None]:
         """Records for (gtin, serial) pairs: one script call per GTIN and chunk, all sent in
-        one round trip (a pipeline; concurrent calls on a cluster)."""
+        one round trip (a pipeline; concurrent calls on a cluster). ``owners``, when given,
+        receives the owner of each registered product among them (read by the same calls)."""
         groups: dict[str, list[int]] = {}
         for index, (gtin, _) in enumerate(keys):
             groups.setdefault(gtin, []).append(index)
@@ -402,6 +407,8 @@ class PackRepository:
         records: list[StoredPack | None] = [None] * len(keys)
         for (gtin, chunk), reply in zip(chunks, replies, strict=True):
             product_state, owner, lot_flat = reply[0], reply[1], reply[2]
+            if owners is not None and owner:
+                owners[gtin] = owner.decode()
             lot_states = dict(zip(lot_flat[::2], lot_flat[1::2], strict=True))
             for n, i in enumerate(chunk):
                 value, unit_recalled, decommission = reply[3 + 3 * n : 6 + 3 * n]

@@ -233,15 +233,15 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     async def GetPackStatus(
         self, request: rs_pb.GetPackStatusRequest, context: grpc.aio.ServicerContext
     ) -> rs_pb.GetPackStatusResponse:
+        owners: dict[str, str] = {}
         records = await self.repository.statuses(
             [(p.gtin, p.serial) for p in request.packs],
             with_decommission=request.with_decommission,
+            owners=owners,
         )
         statuses = [status_message(r) for r in records]
-        unknown = [i for i, r in enumerate(records) if r is None]
-        if unknown:  # the product's owner still learns of scans of serials it never made
-            owners = await self.repository.product_owners([request.packs[i].gtin for i in unknown])
-            for i in unknown:
+        for i, record in enumerate(records):
+            if record is None:  # the product's owner still learns of scans of serials it never made
                 statuses[i].owner_partner_id = owners.get(request.packs[i].gtin, "")
         return rs_pb.GetPackStatusResponse(statuses=statuses)
 

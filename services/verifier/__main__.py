@@ -30,6 +30,8 @@ async def serve(settings: Settings) -> None:
         keys=keys,
         responder_gln=settings.responder_gln,
         rpc_timeout=settings.rpc_timeout,
+        status_batch_in_flight=settings.status_batch_in_flight,
+        status_batch_max=settings.status_batch_max,
     )
     handle = await start_server(
         "verinet.verifier.v1.VerifierService",
@@ -40,7 +42,7 @@ async def serve(settings: Settings) -> None:
     log.info("verifier listening", extra={"port": handle.port})
 
     async def close_channels() -> None:
-        await servicer.events.close()
+        await servicer.aclose()
         await lookup_channel.close()
         await recall_status_channel.close()
 

@@ -87,6 +87,17 @@ class RouteCache(Generic[Route]):
             self._entries[gtin] = _Cached(route, now + ttl)
         return route
 
+    def cached(self, gtin: str) -> Route | None:
+        """The route of ``gtin`` when a live one is cached, without waiting; None means
+        ask :meth:`get` (which loads it)."""
+        if not self._live:
+            return None
+        cached = self._entries.get(gtin)
+        if cached is None or cached.expires <= self._clock():
+            return None
+        self.hits += 1
+        return cached.route
+
     def drop(self, gtin: str) -> None:
         """Forgets one route (lookup said it changed)."""
         self._entries.pop(gtin, None)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import grpc
 
+from verinet.coalesce import Coalescer
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.errors import BadUpstream, Conflict, InvalidInput, NotFound
+from verinet.errors import BadUpstream, Conflict, InvalidInput, NotFound, UpstreamTimeout
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import call, translate_errors
+from verinet.rpc import call, error_status, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
 from verinet.verifier.events import EventBatcher
 from verinet.verifier.lifecycle import Caller, LastDecommission, Operation
@@ -78,6 +80,19 @@ FORWARD_MARGIN_SECONDS = 0.2
 WATCH_STREAM_SECONDS = 240.0
 
 
+def status_timeout() -> UpstreamTimeout:
+    """What a GetPackStatus call past its deadline fails with (as ``verinet.rpc.call`` says it)."""
+    return UpstreamTimeout("Failed to get an answer from an internal service in time.")
+
+
+def set_item_error(result: verifier_pb.VerifyLmsResult, error: Exception) -> None:
+    """A batch item's error, carried as a failed VerifyLms call would carry it."""
+    status, details, error_json = error_status(error, "VerifyLmsBatch")
+    result.error.status_code = status.value[0]
+    result.error.details = details
+    result.error.error_json = error_json
+
+
 def not_hosted(gtin: str) -> NotFound:
     return NotFound(
         f"GTIN {gtin} is not hosted by this network, and questions from other networks are "
@@ -104,6 +119,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         responder_gln: str,
         rpc_timeout: float,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        *,
+        status_batch_in_flight: int = 2,
+        status_batch_max: int = 256,
     ) -> None:
         self.lookup = lookup
         self.recall_status = recall_status
@@ -118,6 +136,43 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         # Lookup's per-hop forwarding deadline, learnt from its route answers.
         self.forward_timeout = rpc_timeout
         self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events)
+        # Pack status reads of LMS questions: concurrent ones share one GetPackStatus call
+        # (0 in flight: one call each).
+        self.statuses: Coalescer[tuple[str, str], rs_pb.PackStatus] | None = None
+        if status_batch_in_flight > 0:
+            self.statuses = Coalescer(
+                self._send_status_batch,
+                name="GetPackStatus",
+                timeout_error=status_timeout,
+                max_in_flight=status_batch_in_flight,
+                max_batch=status_batch_max,
+            )
+
+    async def _send_status_batch(
+        self, keys: list[tuple[str, str]], timeout: float
+    ) -> list[rs_pb.PackStatus]:
+        answer = await call(
+            self.recall_status.GetPackStatus,
+            rs_pb.GetPackStatusRequest(
+                packs=[common_pb.PackIdentifier(gtin=gtin, serial=serial) for gtin, serial in keys]
+            ),
+            timeout=timeout,
+        )
+        return list(answer.statuses)
+
+    async def _pack_statuses(self, keys: list[tuple[str, str]]) -> list[rs_pb.PackStatus]:
+        """Stored statuses of LMS questions' packs, read together with concurrent questions'."""
+        if self.statuses is None:
+            return await self._send_status_batch(keys, self.rpc_timeout)
+        if len(keys) == 1:
+            return [await self.statuses.submit(keys[0], self.rpc_timeout)]
+        return await self.statuses.submit_many(keys, self.rpc_timeout)
+
+    async def aclose(self) -> None:
+        """Waits for the reads in flight, then sends the pending events (on SIGTERM)."""
+        if self.statuses is not None:
+            await self.statuses.aclose()
+        await self.events.close()
 
     async def _send_events(self, events: Sequence[rs_pb.PackEvent]) -> None:
         await call(
@@ -215,6 +270,38 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         headers = self.signer.sign(body, status=status)
         return verifier_pb.SignedHttpResponse(http_status=status, body=body, headers=headers)
 
+    def _hosted_answer(
+        self,
+        request: verifier_pb.VerifyLmsRequest,
+        route: lookup_pb.DirectoryEntry,
+        status: rs_pb.PackStatus,
+        now: dt.datetime,
+        into: verifier_pb.SignedHttpResponse,
+    ) -> None:
+        """Writes the signed verdict for a hosted pack, from its stored status, into ``into``
+        (untouched if it fails); records where the pack was seen."""
+        pack = request.pack
+        record = record_from_status(pack.gtin, pack.serial, status)
+        verdict = lms_verdict(record, pack.lot, pack.expiry, now.date())
+        responder = route.responder_gln or self.responder_gln
+        body = lms_body(verdict, responder, request.corr_uuid, now)
+        headers = self.signer.sign(body, status=200)
+        into.http_status = 200
+        into.body = body
+        into.headers.update(headers)
+        if record is not None:
+            self.events.add(
+                rs_pb.PackEvent(
+                    gtin=pack.gtin,
+                    serial=pack.serial,
+                    event="verification",
+                    partner_id=request.caller.partner_id,
+                    gln=request.req_gln,
+                    at=now.timestamp(),
+                    detail=request.context,
+                )
+            )
+
     @translate_errors
     async def VerifyLms(
         self, request: verifier_pb.VerifyLmsRequest, context: grpc.aio.ServicerContext
@@ -232,31 +319,69 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             route = await self._route(pack.gtin, fresh=True)  # the cached route was stale
             if route.route == lookup_pb.ROUTE_KIND_REMOTE:
                 return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request))
-        statuses = await call(
-            self.recall_status.GetPackStatus,
-            rs_pb.GetPackStatusRequest(
-                packs=[common_pb.PackIdentifier(gtin=pack.gtin, serial=pack.serial)]
-            ),
-            timeout=self.rpc_timeout,
-        )
-        now = self.now()
-        record = record_from_status(pack.gtin, pack.serial, statuses.statuses[0])
-        verdict = lms_verdict(record, pack.lot, pack.expiry, now.date())
-        if record is not None:
-            self.events.add(
-                rs_pb.PackEvent(
-                    gtin=pack.gtin,
-                    serial=pack.serial,
-                    event="verification",
-                    partner_id=request.caller.partner_id,
-                    gln=request.req_gln,
-                    at=now.timestamp(),
-                    detail=request.context,
+        (status,) = await self._pack_statuses([(pack.gtin, pack.serial)])
+        answer = verifier_pb.VerifyLmsResponse()
+        self._hosted_answer(request, route, status, self.now(), answer.response)
+        return answer
+
+    async def _routes_of(self, gtins: set[str]) -> dict[str, lookup_pb.DirectoryEntry | Exception]:
+        """The route of each GTIN from the cache, loading the missing ones concurrently; a
+        GTIN whose route cannot be had maps to the error VerifyLms would raise for it."""
+        routes: dict[str, lookup_pb.DirectoryEntry | Exception] = {}
+        missing = []
+        for gtin in gtins:
+            cached = self.routes.cached(gtin)
+            if cached is None:
+                missing.append(gtin)
+            else:
+                routes[gtin] = cached
+        if missing:
+            loaded = await asyncio.gather(*(self._route(gtin) for gtin in missing), return_exceptions=True)
+            for gtin, route in zip(missing, loaded, strict=True):
+                if isinstance(route, BaseException) and not isinstance(route, Exception):
+                    raise route  # cancelled
+                routes[gtin] = route
+        return routes
+
+    @translate_errors
+    async def VerifyLmsBatch(
+        self, request: verifier_pb.VerifyLmsBatchRequest, context: grpc.aio.ServicerContext
+    ) -> verifier_pb.VerifyLmsBatchResponse:
+        """Each question gets what VerifyLms would answer it, except that questions for
+        GTINs routed to another network are answered ``remote`` (the caller asks VerifyLms
+        for those), so no answer waits for a remote network. Hosted packs are read in one
+        GetPackStatus call, shared with concurrent questions."""
+        questions = request.requests
+        answer = verifier_pb.VerifyLmsBatchResponse()
+        results = [answer.results.add() for _ in questions]  # filled in place: no copies
+        routes = await self._routes_of({q.pack.gtin for q in questions})
+        hosted: list[tuple[int, lookup_pb.DirectoryEntry]] = []
+        for i, question in enumerate(questions):
+            route = routes[question.pack.gtin]
+            if isinstance(route, Exception):
+                set_item_error(results[i], route)
+            elif route.route != lookup_pb.ROUTE_KIND_REMOTE:
+                hosted.append((i, route))
+            elif is_relayed(question.caller.roles):
+                set_item_error(results[i], not_hosted(question.pack.gtin))
+            else:
+                results[i].remote = True
+        if hosted:
+            try:
+                statuses = await self._pack_statuses(
+                    [(questions[i].pack.gtin, questions[i].pack.serial) for i, _ in hosted]
                 )
-            )
-        responder = route.responder_gln or self.responder_gln
-        body = lms_body(verdict, responder, request.corr_uuid, now)
-        return verifier_pb.VerifyLmsResponse(response=self._signed(body))
+            except Exception as error:  # noqa: BLE001 - each hosted question fails with it
+                for i, _ in hosted:
+                    set_item_error(results[i], error)
+            else:
+                now = self.now()
+                for (i, route), status in zip(hosted, statuses, strict=True):
+                    try:
+                        self._hosted_answer(questions[i], route, status, now, results[i].response)
+                    except Exception as error:  # noqa: BLE001 - one question's fault stays its own
+                        set_item_error(results[i], error)
+        return answer
 
     @translate_errors
     async def CheckConnectivity(

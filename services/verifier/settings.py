@@ -21,6 +21,8 @@ class Settings:
     rpc_timeout: float
     shutdown_grace: float
     log_level: str
+    status_batch_in_flight: int
+    status_batch_max: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -36,4 +38,8 @@ class Settings:
             rpc_timeout=env.float("RPC_TIMEOUT_SECONDS", 0.8),
             shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
             log_level=env.str("LOG_LEVEL", "INFO"),
+            # Concurrent LMS pack reads share GetPackStatus calls: at most this many in
+            # flight (0: one call per question), each with at most STATUS_BATCH_MAX packs.
+            status_batch_in_flight=env.int("STATUS_BATCH_IN_FLIGHT", 2, maximum=64),
+            status_batch_max=env.int("STATUS_BATCH_MAX", 256, minimum=1, maximum=10_000),
         )

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
 
+import grpc
 import pytest
 
+from tests.conftest import sync_redis
+from tests.gateway.lms_load import (
+    Question,
+    answer_key,
+    ask_concurrently,
+    ask_one_by_one,
+    batch_sizes,
+)
+from verinet.common.v1 import common_pb2 as common_pb
+from verinet.errors import VerinetError
+from verinet.gateway.lms_batches import outcome
 from verinet.network import with_check_digit
+from verinet.rpc import error_from_rpc
+from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
 REDIS_BACKENDS = ("standalone", "cluster")
 
 LOT = "A1/B2"  # a "/" must travel percent-encoded
 EXPIRY = "281231"
 DAY00_EXPIRY = "281100"  # stored with day 00
+EXPIRED_LOT, PAST_EXPIRY = "OLD-1", "200131"
+RECALLED_LOT = "RC-1"
 GS1_LMS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
@@ -28,10 +46,18 @@ def hosted(network: Any) -> dict[str, Any]:
     packs = [
         {"gtin": gtin, "serial": "SER-1", "lot": LOT, "expiry": EXPIRY},
         {"gtin": gtin, "serial": "SER-2", "lot": LOT, "expiry": DAY00_EXPIRY},
+        {"gtin": gtin, "serial": "EXP-1", "lot": EXPIRED_LOT, "expiry": PAST_EXPIRY},
+        {"gtin": gtin, "serial": "REC-1", "lot": RECALLED_LOT, "expiry": EXPIRY},
+        {"gtin": gtin, "serial": "DEC-1", "lot": LOT, "expiry": EXPIRY},
     ]
     answer = mclient.post("/v1/packs/commission", json={"packs": packs})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["stored"] == 2
+    assert answer.json()["stored"] == len(packs)
+    recall = mclient.post("/v1/recalls", json={"gtins": [gtin], "lots": [RECALLED_LOT], "class": "II", "reason": "Coalescing tests"})
+    assert recall.status_code == 201, recall.text
+    _, pharmacy = network.add_partner(["dispenser"])
+    supplied = pharmacy.post("/v1/packs/decommission", json={"packs": [{"gtin": gtin, "serial": "DEC-1", "lot": LOT, "expiry": EXPIRY}], "state": "supplied"})
+    assert supplied.status_code == 200 and supplied.json()["results"][0]["ok"], supplied.text
     return {
         "gtin": gtin,
         "manufacturer": manufacturer,
@@ -179,3 +205,145 @@ def test_check_connectivity_for_an_unrouted_gtin_is_404(hosted: dict[str, Any]) 
         "/checkConnectivity", params={"gtin": with_check_digit("0999999900001"), "reqGLN": hosted["gln"]}
     )
     assert answer.status_code == 404
+
+
+# -- coalesced questions: the same answers as alone ---------------------------------------------
+
+#: One question per kind of answer the verifier gives for a hosted GTIN: (serial, lot, exp).
+HOSTED_CASES = {
+    "known": ("SER-1", LOT, EXPIRY),
+    "known, expiry day 00": ("SER-2", LOT, "281130"),
+    "unknown serial": ("NOPE-1", LOT, EXPIRY),
+    "lot mismatch": ("SER-1", "OTHER", EXPIRY),
+    "expiry mismatch": ("SER-1", LOT, "281130"),
+    "lot and expiry mismatch": ("SER-1", "OTHER", "281130"),
+    "expired": ("EXP-1", EXPIRED_LOT, PAST_EXPIRY),
+    "recalled": ("REC-1", RECALLED_LOT, EXPIRY),
+    "decommissioned": ("DEC-1", LOT, EXPIRY),
+}
+
+
+def mixed_questions(network: Any, hosted: dict[str, Any]) -> list[Question]:
+    """Every hosted case, plus questions the verifier refuses (no route) and questions the
+    gateway refuses before asking it (malformed, foreign reqGLN), each with its own corrUUID."""
+    token = hosted["client"].token
+    questions = [
+        Question(token, verify_path(hosted["gtin"], lot, serial), lms_query(hosted, exp, corrUUID=f"c-{name}"))
+        for name, (serial, lot, exp) in HOSTED_CASES.items()
+    ]
+    questions += [
+        Question(token, verify_path(with_check_digit("0999999900001"), LOT, "SER-1"), lms_query(hosted, EXPIRY)),
+        Question(token, verify_path(hosted["gtin"], LOT, "S N"), lms_query(hosted, EXPIRY)),
+        Question(token, verify_path(hosted["gtin"], LOT, "SER-1"), lms_query(hosted, EXPIRY, reqGLN=hosted["manufacturer"]["glns"][0])),
+    ]
+    return questions
+
+
+def test_each_hosted_case_gets_its_documented_verdict(hosted: dict[str, Any]) -> None:
+    expected = {
+        "expired": {"verified": True, "additionalInfo": "Expired"},
+        "recalled": {"verified": True, "additionalInfo": "Recalled"},
+        "decommissioned": {"verified": False, "verificationFailureReason": "Not_for_re-distribution"},
+    }
+    for name, data in expected.items():
+        serial, lot, exp = HOSTED_CASES[name]
+        answer = verify(hosted, serial, lot=lot, exp=exp)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"] == data, name
+
+
+def test_a_question_at_low_load_is_sent_at_once_alone(network: Any, hosted: dict[str, Any]) -> None:
+    before = batch_sizes(network.url)
+    answer = verify(hosted, "SER-1")
+    assert answer.status_code == 200 and answer.json()["data"] == {"verified": True}
+    after = batch_sizes(network.url)
+    assert after == (before[0] + 1, before[1] + 1), "one batch, of one question"
+
+
+def test_concurrent_questions_travel_in_batches_and_get_the_answers_they_get_alone(
+    network: Any, hosted: dict[str, Any]
+) -> None:
+    questions = mixed_questions(network, hosted)
+    alone = ask_one_by_one(network.url, questions)
+    assert {key[0] for key in alone} == {200, 400, 403, 404}
+    before = batch_sizes(network.url)
+    burst = questions * 40
+    answers = ask_concurrently(network.url, burst, concurrency=48)
+    after = batch_sizes(network.url)
+    for n, (question, answer) in enumerate(zip(burst, answers, strict=True)):
+        assert answer == alone[n % len(questions)], f"{question.path} {question.params}"
+    batches, single = after[0] - before[0], after[1] - before[1]
+    assert batches - single > 0, "some questions travelled together"
+    assert batches < len(burst), "fewer batch calls than questions"
+
+
+def verifier_stub(network: Any) -> tuple[grpc.aio.Channel, verifier_grpc.VerifierServiceStub]:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{network.network.ports['verifier']}")
+    return channel, verifier_grpc.VerifierServiceStub(channel)
+
+
+def rpc_question(hosted: dict[str, Any], gtin: str, serial: str, lot: str, exp: str, roles: tuple[str, ...] = ("wholesaler",)) -> verifier_pb.VerifyLmsRequest:
+    wholesaler = hosted["wholesaler"]
+    return verifier_pb.VerifyLmsRequest(
+        caller=common_pb.Caller(partner_id=wholesaler["id"], roles=roles, glns=wholesaler["glns"], location_gln=hosted["gln"]),
+        pack=common_pb.PackIdentifier(gtin=gtin, lot=lot, serial=serial, expiry=exp),
+        req_gln=hosted["gln"],
+        corr_uuid=f"c-{serial}",
+        context="dscsaSaleableReturn",
+        query={"exp": exp, "linkType": "verificationService", "reqGLN": hosted["gln"]},
+    )
+
+
+def rpc_answer_key(answer: verifier_pb.SignedHttpResponse | VerinetError) -> tuple[Any, ...]:
+    if isinstance(answer, VerinetError):
+        return (type(answer), answer.as_dict())
+    return ("answer", *answer_key(answer.http_status, dict(answer.headers), answer.body))
+
+
+def test_the_verifier_answers_each_question_of_a_batch_as_it_answers_it_alone(hosted: dict[str, Any], network: Any) -> None:
+    questions = [rpc_question(hosted, hosted["gtin"], *case) for case in HOSTED_CASES.values()]
+    questions.append(rpc_question(hosted, with_check_digit("0999999900001"), "SER-1", LOT, EXPIRY))  # no route
+    questions.append(rpc_question(hosted, hosted["gtin"], "SER-1", LOT, EXPIRY, roles=("network",)))  # hosted: answered
+
+    async def ask() -> tuple[list[Any], list[Any]]:
+        channel, stub = verifier_stub(network)
+        async with channel:
+            alone: list[Any] = []
+            for question in questions:
+                try:
+                    alone.append((await stub.VerifyLms(question, timeout=5)).response)
+                except grpc.aio.AioRpcError as error:
+                    alone.append(error_from_rpc(error))
+            batch = await stub.VerifyLmsBatch(verifier_pb.VerifyLmsBatchRequest(requests=questions), timeout=5)
+            return alone, [outcome(result) for result in batch.results]
+
+    alone, batched = asyncio.run(ask())
+    assert [rpc_answer_key(a) for a in batched] == [rpc_answer_key(a) for a in alone]
+    assert isinstance(alone[-2], VerinetError) and alone[-2].code == "route.not_found"
+
+
+def status_script_calls(network: Any) -> int:
+    """Runs of the pack status script so far (it calls HMGET once; nothing else on the
+    verification path does), summed over every node of a cluster."""
+    client = sync_redis(network.network.redis_url)
+    if hasattr(client, "get_nodes"):
+        stats = client.info("commandstats", target_nodes=client.ALL_NODES)
+        return sum(node.get("cmdstat_hmget", {}).get("calls", 0) for node in stats.values())
+    return int(client.info("commandstats").get("cmdstat_hmget", {}).get("calls", 0))
+
+
+def test_concurrent_single_calls_to_the_verifier_share_pack_status_reads(hosted: dict[str, Any], network: Any) -> None:
+    serial, lot, exp = HOSTED_CASES["known"]
+    question = rpc_question(hosted, hosted["gtin"], serial, lot, exp)
+
+    async def ask(n: int) -> list[verifier_pb.VerifyLmsResponse]:
+        channel, stub = verifier_stub(network)
+        async with channel:
+            await stub.VerifyLms(question, timeout=5)  # the route is cached from here on
+            return list(await asyncio.gather(*(stub.VerifyLms(question, timeout=10) for _ in range(n))))
+
+    before = status_script_calls(network)
+    answers = asyncio.run(ask(64))
+    reads = status_script_calls(network) - before
+    assert all(b'"data":{"verified":true}' in a.response.body for a in answers)
+    assert reads < 64, f"65 questions, {reads} status reads: concurrent reads were shared"

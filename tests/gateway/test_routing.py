@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 
 from tests.conftest import Client, RunningNetwork, start_network
+from tests.gateway.lms_load import Question, ask_concurrently, ask_one_by_one, batch_sizes
 from tests.lookup.fake_remote import FAKE_GLN, FakeRemote, serving_in_thread
 from verinet.embedded_redis import free_port
 from verinet.network import with_check_digit
@@ -446,6 +447,93 @@ def test_an_expired_route_is_404_at_once(world: dict[str, Any], a: RunningNetwor
     assert ask(world["w_at_a"], world, gtin_under(prefix), "S-1").status_code == 200
     time.sleep(2.2)
     assert ask(world["w_at_a"], world, gtin_under(prefix), "S-1").status_code == 404
+
+
+# -- coalesced questions -------------------------------------------------------------------------
+
+
+def question(client: Client, world: dict[str, Any], gtin: str, serial: str, lot: str = LOT, exp: str = EXPIRY, headers: dict[str, str] | None = None, **extra: str) -> Question:
+    assert client.token is not None
+    return Question(client.token, verify_path(gtin, lot, serial), lms_query(world, exp, **extra), headers or {})
+
+
+def assert_same_answers_in_a_burst(network: RunningNetwork, questions: list[Question], repeat: int = 30) -> None:
+    """Asked concurrently, every question gets the answer it gets alone, and questions
+    travelled together to the verifier."""
+    alone = ask_one_by_one(network.url, questions)
+    before = batch_sizes(network.url)
+    burst = questions * repeat
+    answers = ask_concurrently(network.url, burst, concurrency=32)
+    after = batch_sizes(network.url)
+    for n, answer in enumerate(answers):
+        assert answer == alone[n % len(questions)], f"{burst[n].path} {burst[n].params} {burst[n].headers}"
+    assert (after[0] - before[0]) - (after[1] - before[1]) > 0, "some questions travelled together"
+
+
+def test_concurrent_questions_through_a_get_the_answers_they_get_alone(world: dict[str, Any], a: RunningNetwork) -> None:
+    """Remote questions (to B) and hosted ones (at A) mixed in batches: each as alone."""
+    hosted_at_a = gtin_under(str(next(_fault_prefixes)))
+    assert a.admin.put(f"/v1/directory/gtins/{hosted_at_a}", json={"route": "hosted", "responder_gln": FAKE_GLN}).status_code == 201
+    w = world["w_at_a"]
+    questions = [
+        question(w, world, world["gtin"], "R-1", corrUUID="c-r1"),
+        question(w, world, world["gtin"], "NOPE-1", corrUUID="c-nope"),
+        question(w, world, world["gtin"], "R-1", lot="OTHER"),
+        question(w, world, gtin_under("7999999"), "S-1"),  # no route anywhere: 404 at A
+        question(w, world, gtin_under(world["prefix"], 99), "S-1"),  # routed to B, unknown there: B's 404
+        question(w, world, hosted_at_a, "S-1", corrUUID="c-hosted"),
+        question(w, world, hosted_at_a, "S-1", headers={"Via": "1.1 verinet"}),  # relayed, but hosted: answered
+    ]
+    assert_same_answers_in_a_burst(a, questions)
+
+
+def test_relayed_questions_in_a_burst_are_refused_for_every_gtin_the_network_does_not_host(
+    world: dict[str, Any], a: RunningNetwork, b: RunningNetwork, fake: FakeRemote
+) -> None:
+    routed_elsewhere = str(next(_fault_prefixes))
+    assert b.admin.put(f"/v1/directory/prefixes/{routed_elsewhere}", json={"route": "remote", "url": fake.url("ok"), "responder_gln": FAKE_GLN}).status_code == 201
+    remote_at_a = fault_gtin(a, fake.url("ok"))
+    network_partner = b.client(world["a_network_token_at_b"])
+    w = world["w_at_a"]
+    before = fake.hits["ok"]
+    at_b = [
+        question(network_partner, world, world["gtin"], "R-1", corrUUID="c-net"),
+        question(network_partner, world, gtin_under(routed_elsewhere), "S-1"),
+        question(network_partner, world, gtin_under(routed_elsewhere), "S-2", corrUUID="c-2"),
+    ]
+    assert_same_answers_in_a_burst(b, at_b)
+    at_a = [
+        question(w, world, remote_at_a, "S-1", headers={"Via": "1.1 proxy.example, 1.1 verinet"}),
+        question(w, world, gtin_under("7999999"), "S-1", headers={"Via": "1.1 verinet"}),
+    ]
+    assert_same_answers_in_a_burst(a, at_a)
+    assert fake.hits["ok"] == before, "a relayed question is never forwarded, alone or in a batch"
+
+
+def test_after_each_route_change_a_concurrent_burst_follows_the_new_route(world: dict[str, Any], a: RunningNetwork, fake: FakeRemote) -> None:
+    prefix = str(next(_fault_prefixes))
+    gtin = gtin_under(prefix)
+    fake.responder_gln["ok"] = FAKE_GLN
+    fake.responder_gln["other"] = with_check_digit("061414199998")
+    burst = [question(world["w_at_a"], world, gtin, f"S-{n}") for n in range(60)]
+
+    def answers() -> list[tuple[Any, ...]]:
+        return ask_concurrently(a.url, burst, concurrency=32)
+
+    def data(answer: tuple[Any, ...]) -> Any:
+        return answer[3]
+
+    for _ in range(2):
+        remote_route(a, prefix, fake.url("ok"))
+        assert {(x[0], x[1]) for x in answers()} == {(200, (("Content-Type", "application/json"), ("Cache-Control", "private, no-store"), ("Retry-After", None), ("Verinet-Responder-Network", fake.url("ok")), ("Verinet-Responder-GLN", FAKE_GLN)))}
+        remote_route(a, prefix, fake.url("other"))
+        assert all(FAKE_GLN not in data(x) and fake.responder_gln["other"] in data(x) for x in answers())
+        assert a.admin.put(f"/v1/directory/gtins/{gtin}", json={"route": "hosted", "responder_gln": FAKE_GLN}).status_code == 201
+        hosted = answers()
+        assert all(x[0] == 200 and "No_match_GTIN_Serial" in data(x) and x[1][3] == ("Verinet-Responder-Network", None) for x in hosted)
+        assert a.admin.delete(f"/v1/directory/gtins/{gtin}").status_code == 204
+        assert a.admin.delete(f"/v1/directory/prefixes/{prefix}").status_code == 204
+        assert {x[0] for x in answers()} == {404}
 
 
 # -- operators -----------------------------------------------------------------------------------

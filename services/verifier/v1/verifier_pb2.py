@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from verinet.common.v1 import common_pb2 as verinet_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"verinet/verifier/v1/verifier.proto\x12\x13verinet.verifier.v1\x1a\x1everinet/common/v1/common.proto\"\x92\x02\n\x10VerifyLmsRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12/\n\x04pack\x18\x02 \x01(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x0f\n\x07req_gln\x18\x03 \x01(\t\x12\x11\n\tcorr_uuid\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x05 \x01(\t\x12?\n\x05query\x18\x06 \x03(\x0b\x32\x30.verinet.verifier.v1.VerifyLmsRequest.QueryEntry\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xae\x01\n\x12SignedHttpResponse\x12\x13\n\x0bhttp_status\x18\x01 \x01(\r\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x45\n\x07headers\x18\x03 \x03(\x0b\x32\x34.verinet.verifier.v1.SignedHttpResponse.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"N\n\x11VerifyLmsResponse\x12\x39\n\x08response\x18\x01 \x01(\x0b\x32\'.verinet.verifier.v1.SignedHttpResponse\"\xdb\x01\n\x18\x43heckConnectivityRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x0c\n\x04gtin\x18\x02 \x01(\t\x12\x0f\n\x07req_gln\x18\x03 \x01(\t\x12G\n\x05query\x18\x04 \x03(\x0b\x32\x38.verinet.verifier.v1.CheckConnectivityRequest.QueryEntry\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"V\n\x19\x43heckConnectivityResponse\x12\x39\n\x08response\x18\x01 \x01(\x0b\x32\'.verinet.verifier.v1.SignedHttpResponse\"q\n\x12VerifyPacksRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\"E\n\x13VerifyPacksResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\"\xbc\x01\n\x18\x44\x65\x63ommissionPacksRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x16\n\x0etransaction_id\x18\x04 \x01(\t\"K\n\x19\x44\x65\x63ommissionPacksResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\"\x8d\x01\n\x16ReactivatePacksRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x16\n\x0etransaction_id\x18\x03 \x01(\t\"I\n\x17ReactivatePacksResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\"U\n\x12SignRequestRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\"\x8d\x01\n\x13SignRequestResponse\x12\x46\n\x07headers\x18\x01 \x03(\x0b\x32\x35.verinet.verifier.v1.SignRequestResponse.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x10\n\x0eGetJwksRequest\"$\n\x0fGetJwksResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\x0c\x32\xdd\x05\n\x0fVerifierService\x12Z\n\tVerifyLms\x12%.verinet.verifier.v1.VerifyLmsRequest\x1a&.verinet.verifier.v1.VerifyLmsResponse\x12r\n\x11\x43heckConnectivity\x12-.verinet.verifier.v1.CheckConnectivityRequest\x1a..verinet.verifier.v1.CheckConnectivityResponse\x12`\n\x0bVerifyPacks\x12\'.verinet.verifier.v1.VerifyPacksRequest\x1a(.verinet.verifier.v1.VerifyPacksResponse\x12r\n\x11\x44\x65\x63ommissionPacks\x12-.verinet.verifier.v1.DecommissionPacksRequest\x1a..verinet.verifier.v1.DecommissionPacksResponse\x12l\n\x0fReactivatePacks\x12+.verinet.verifier.v1.ReactivatePacksRequest\x1a,.verinet.verifier.v1.ReactivatePacksResponse\x12`\n\x0bSignRequest\x12\'.verinet.verifier.v1.SignRequestRequest\x1a(.verinet.verifier.v1.SignRequestResponse\x12T\n\x07GetJwks\x12#.verinet.verifier.v1.GetJwksRequest\x1a$.verinet.verifier.v1.GetJwksResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"verinet/verifier/v1/verifier.proto\x12\x13verinet.verifier.v1\x1a\x1everinet/common/v1/common.proto\"\x92\x02\n\x10VerifyLmsRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12/\n\x04pack\x18\x02 \x01(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x0f\n\x07req_gln\x18\x03 \x01(\t\x12\x11\n\tcorr_uuid\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x05 \x01(\t\x12?\n\x05query\x18\x06 \x03(\x0b\x32\x30.verinet.verifier.v1.VerifyLmsRequest.QueryEntry\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xae\x01\n\x12SignedHttpResponse\x12\x13\n\x0bhttp_status\x18\x01 \x01(\r\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x45\n\x07headers\x18\x03 \x03(\x0b\x32\x34.verinet.verifier.v1.SignedHttpResponse.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"N\n\x11VerifyLmsResponse\x12\x39\n\x08response\x18\x01 \x01(\x0b\x32\'.verinet.verifier.v1.SignedHttpResponse\"P\n\x15VerifyLmsBatchRequest\x12\x37\n\x08requests\x18\x01 \x03(\x0b\x32%.verinet.verifier.v1.VerifyLmsRequest\"O\n\x16VerifyLmsBatchResponse\x12\x35\n\x07results\x18\x01 \x03(\x0b\x32$.verinet.verifier.v1.VerifyLmsResult\"\x9b\x01\n\x0fVerifyLmsResult\x12;\n\x08response\x18\x01 \x01(\x0b\x32\'.verinet.verifier.v1.SignedHttpResponseH\x00\x12.\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1d.verinet.verifier.v1.RpcErrorH\x00\x12\x10\n\x06remote\x18\x03 \x01(\x08H\x00\x42\t\n\x07outcome\"D\n\x08RpcError\x12\x13\n\x0bstatus_code\x18\x01 \x01(\r\x12\x0f\n\x07\x64\x65tails\x18\x02 \x01(\t\x12\x12\n\nerror_json\x18\x03 \x01(\x0c\"\xdb\x01\n\x18\x43heckConnectivityRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x0c\n\x04gtin\x18\x02 \x01(\t\x12\x0f\n\x07req_gln\x18\x03 \x01(\t\x12G\n\x05query\x18\x04 \x03(\x0b\x32\x38.verinet.verifier.v1.CheckConnectivityRequest.QueryEntry\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"V\n\x19\x43heckConnectivityResponse\x12\x39\n\x08response\x18\x01 \x01(\x0b\x32\'.verinet.verifier.v1.SignedHttpResponse\"q\n\x12VerifyPacksRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\"E\n\x13VerifyPacksResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\"\xbc\x01\n\x18\x44\x65\x63ommissionPacksRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\x12+\n\x05state\x18\x03 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x16\n\x0etransaction_id\x18\x04 \x01(\t\"K\n\x19\x44\x65\x63ommissionPacksResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\"\x8d\x01\n\x16ReactivatePacksRequest\x12)\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x19.verinet.common.v1.Caller\x12\x30\n\x05packs\x18\x02 \x03(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\x16\n\x0etransaction_id\x18\x03 \x01(\t\"I\n\x17ReactivatePacksResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.verinet.common.v1.PackResult\"U\n\x12SignRequestRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\"\x8d\x01\n\x13SignRequestResponse\x12\x46\n\x07headers\x18\x01 \x03(\x0b\x32\x35.verinet.verifier.v1.SignRequestResponse.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x10\n\x0eGetJwksRequest\"$\n\x0fGetJwksResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\x0c\x32\xc8\x06\n\x0fVerifierService\x12Z\n\tVerifyLms\x12%.verinet.verifier.v1.VerifyLmsRequest\x1a&.verinet.verifier.v1.VerifyLmsResponse\x12i\n\x0eVerifyLmsBatch\x12*.verinet.verifier.v1.VerifyLmsBatchRequest\x1a+.verinet.verifier.v1.VerifyLmsBatchResponse\x12r\n\x11\x43heckConnectivity\x12-.verinet.verifier.v1.CheckConnectivityRequest\x1a..verinet.verifier.v1.CheckConnectivityResponse\x12`\n\x0bVerifyPacks\x12\'.verinet.verifier.v1.VerifyPacksRequest\x1a(.verinet.verifier.v1.VerifyPacksResponse\x12r\n\x11\x44\x65\x63ommissionPacks\x12-.verinet.verifier.v1.DecommissionPacksRequest\x1a..verinet.verifier.v1.DecommissionPacksResponse\x12l\n\x0fReactivatePacks\x12+.verinet.verifier.v1.ReactivatePacksRequest\x1a,.verinet.verifier.v1.ReactivatePacksResponse\x12`\n\x0bSignRequest\x12\'.verinet.verifier.v1.SignRequestRequest\x1a(.verinet.verifier.v1.SignRequestResponse\x12T\n\x07GetJwks\x12#.verinet.verifier.v1.GetJwksRequest\x1a$.verinet.verifier.v1.GetJwksResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,34 +50,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNEDHTTPRESPONSE_HEADERSENTRY']._serialized_end=543
   _globals['_VERIFYLMSRESPONSE']._serialized_start=545
   _globals['_VERIFYLMSRESPONSE']._serialized_end=623
-  _globals['_CHECKCONNECTIVITYREQUEST']._serialized_start=626
-  _globals['_CHECKCONNECTIVITYREQUEST']._serialized_end=845
+  _globals['_VERIFYLMSBATCHREQUEST']._serialized_start=625
+  _globals['_VERIFYLMSBATCHREQUEST']._serialized_end=705
+  _globals['_VERIFYLMSBATCHRESPONSE']._serialized_start=707
+  _globals['_VERIFYLMSBATCHRESPONSE']._serialized_end=786
+  _globals['_VERIFYLMSRESULT']._serialized_start=789
+  _globals['_VERIFYLMSRESULT']._serialized_end=944
+  _globals['_RPCERROR']._serialized_start=946
+  _globals['_RPCERROR']._serialized_end=1014
+  _globals['_CHECKCONNECTIVITYREQUEST']._serialized_start=1017
+  _globals['_CHECKCONNECTIVITYREQUEST']._serialized_end=1236
   _globals['_CHECKCONNECTIVITYREQUEST_QUERYENTRY']._serialized_start=322
   _globals['_CHECKCONNECTIVITYREQUEST_QUERYENTRY']._serialized_end=366
-  _globals['_CHECKCONNECTIVITYRESPONSE']._serialized_start=847
-  _globals['_CHECKCONNECTIVITYRESPONSE']._serialized_end=933
-  _globals['_VERIFYPACKSREQUEST']._serialized_start=935
-  _globals['_VERIFYPACKSREQUEST']._serialized_end=1048
-  _globals['_VERIFYPACKSRESPONSE']._serialized_start=1050
-  _globals['_VERIFYPACKSRESPONSE']._serialized_end=1119
-  _globals['_DECOMMISSIONPACKSREQUEST']._serialized_start=1122
-  _globals['_DECOMMISSIONPACKSREQUEST']._serialized_end=1310
-  _globals['_DECOMMISSIONPACKSRESPONSE']._serialized_start=1312
-  _globals['_DECOMMISSIONPACKSRESPONSE']._serialized_end=1387
-  _globals['_REACTIVATEPACKSREQUEST']._serialized_start=1390
-  _globals['_REACTIVATEPACKSREQUEST']._serialized_end=1531
-  _globals['_REACTIVATEPACKSRESPONSE']._serialized_start=1533
-  _globals['_REACTIVATEPACKSRESPONSE']._serialized_end=1606
-  _globals['_SIGNREQUESTREQUEST']._serialized_start=1608
-  _globals['_SIGNREQUESTREQUEST']._serialized_end=1693
-  _globals['_SIGNREQUESTRESPONSE']._serialized_start=1696
-  _globals['_SIGNREQUESTRESPONSE']._serialized_end=1837
+  _globals['_CHECKCONNECTIVITYRESPONSE']._serialized_start=1238
+  _globals['_CHECKCONNECTIVITYRESPONSE']._serialized_end=1324
+  _globals['_VERIFYPACKSREQUEST']._serialized_start=1326
+  _globals['_VERIFYPACKSREQUEST']._serialized_end=1439
+  _globals['_VERIFYPACKSRESPONSE']._serialized_start=1441
+  _globals['_VERIFYPACKSRESPONSE']._serialized_end=1510
+  _globals['_DECOMMISSIONPACKSREQUEST']._serialized_start=1513
+  _globals['_DECOMMISSIONPACKSREQUEST']._serialized_end=1701
+  _globals['_DECOMMISSIONPACKSRESPONSE']._serialized_start=1703
+  _globals['_DECOMMISSIONPACKSRESPONSE']._serialized_end=1778
+  _globals['_REACTIVATEPACKSREQUEST']._serialized_start=1781
+  _globals['_REACTIVATEPACKSREQUEST']._serialized_end=1922
+  _globals['_REACTIVATEPACKSRESPONSE']._serialized_start=1924
+  _globals['_REACTIVATEPACKSRESPONSE']._serialized_end=1997
+  _globals['_SIGNREQUESTREQUEST']._serialized_start=1999
+  _globals['_SIGNREQUESTREQUEST']._serialized_end=2084
+  _globals['_SIGNREQUESTRESPONSE']._serialized_start=2087
+  _globals['_SIGNREQUESTRESPONSE']._serialized_end=2228
   _globals['_SIGNREQUESTRESPONSE_HEADERSENTRY']._serialized_start=497
   _globals['_SIGNREQUESTRESPONSE_HEADERSENTRY']._serialized_end=543
-  _globals['_GETJWKSREQUEST']._serialized_start=1839
-  _globals['_GETJWKSREQUEST']._serialized_end=1855
-  _globals['_GETJWKSRESPONSE']._serialized_start=1857
-  _globals['_GETJWKSRESPONSE']._serialized_end=1893
-  _globals['_VERIFIERSERVICE']._serialized_start=1896
-  _globals['_VERIFIERSERVICE']._serialized_end=2629
+  _globals['_GETJWKSREQUEST']._serialized_start=2230
+  _globals['_GETJWKSREQUEST']._serialized_end=2246
+  _globals['_GETJWKSRESPONSE']._serialized_start=2248
+  _globals['_GETJWKSRESPONSE']._serialized_end=2284
+  _globals['_VERIFIERSERVICE']._serialized_start=2287
+  _globals['_VERIFIERSERVICE']._serialized_end=3127
 # @@protoc_insertion_point(module_scope)

@@ -53,6 +53,38 @@ class VerifyLmsResponse(_message.Message):
     response: SignedHttpResponse
     def __init__(self, response: _Optional[_Union[SignedHttpResponse, _Mapping]] = ...) -> None: ...
 
+class VerifyLmsBatchRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[VerifyLmsRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[VerifyLmsRequest, _Mapping]]] = ...) -> None: ...
+
+class VerifyLmsBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[VerifyLmsResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[VerifyLmsResult, _Mapping]]] = ...) -> None: ...
+
+class VerifyLmsResult(_message.Message):
+    __slots__ = ("response", "error", "remote")
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_FIELD_NUMBER: _ClassVar[int]
+    response: SignedHttpResponse
+    error: RpcError
+    remote: bool
+    def __init__(self, response: _Optional[_Union[SignedHttpResponse, _Mapping]] = ..., error: _Optional[_Union[RpcError, _Mapping]] = ..., remote: _Optional[bool] = ...) -> None: ...
+
+class RpcError(_message.Message):
+    __slots__ = ("status_code", "details", "error_json")
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
+    status_code: int
+    details: str
+    error_json: bytes
+    def __init__(self, status_code: _Optional[int] = ..., details: _Optional[str] = ..., error_json: _Optional[bytes] = ...) -> None: ...
+
 class CheckConnectivityRequest(_message.Message):
     __slots__ = ("caller", "gtin", "req_gln", "query")
     class QueryEntry(_message.Message):

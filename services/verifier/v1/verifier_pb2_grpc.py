@@ -40,6 +40,11 @@ class VerifierServiceStub:
                 request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsRequest.SerializeToString,
                 response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsResponse.FromString,
                 _registered_method=True)
+        self.VerifyLmsBatch = channel.unary_unary(
+                '/verinet.verifier.v1.VerifierService/VerifyLmsBatch',
+                request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.SerializeToString,
+                response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.FromString,
+                _registered_method=True)
         self.CheckConnectivity = channel.unary_unary(
                 '/verinet.verifier.v1.VerifierService/CheckConnectivity',
                 request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.CheckConnectivityRequest.SerializeToString,
@@ -78,6 +83,14 @@ class VerifierServiceServicer:
 
     def VerifyLms(self, request, context):
         """Answers an LMS 1.3 verify request (DSCSA).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyLmsBatch(self, request, context):
+        """Answers many LMS 1.3 verify requests in one call: what the gateway sends when it
+        coalesces concurrent questions. Each item gets what VerifyLms would have answered it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -132,6 +145,11 @@ def add_VerifierServiceServicer_to_server(servicer, server):
                     servicer.VerifyLms,
                     request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsRequest.FromString,
                     response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsResponse.SerializeToString,
+            ),
+            'VerifyLmsBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyLmsBatch,
+                    request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.FromString,
+                    response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.SerializeToString,
             ),
             'CheckConnectivity': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckConnectivity,
@@ -192,6 +210,33 @@ class VerifierService:
             '/verinet.verifier.v1.VerifierService/VerifyLms',
             verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsRequest.SerializeToString,
             verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyLmsBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.verifier.v1.VerifierService/VerifyLmsBatch',
+            verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.SerializeToString,
+            verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

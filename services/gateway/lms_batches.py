@@ -1,0 +1,126 @@
+"""LMS verify questions to the verifier: concurrent ones travel together in VerifyLmsBatch.
+
+At low load a question is sent at once, alone, as a plain VerifyLms call (the path and the
+answer of a network without coalescing). Under load, questions that arrive while
+``in_flight`` batches are out are sent together by the first batch slot to free up
+(``verinet.coalesce``). Each question gets exactly what VerifyLms would have answered it:
+the same signed response, or the same error (class, code, message, field). A question for a
+GTIN routed to another network comes back ``remote`` from a batch and is then asked on its
+own, so that no answer in a batch waits for a remote network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import grpc
+
+from verinet.coalesce import Coalescer
+from verinet.errors import UpstreamTimeout, VerinetError
+from verinet.rpc import STATUS_BY_NUMBER, call, error_from_rpc, error_from_status
+from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
+
+log = logging.getLogger(__name__)
+
+Answer: TypeAlias = verifier_pb.SignedHttpResponse
+
+
+class _Remote:
+    """A batch's answer for a question that VerifyLms must forward to another network."""
+
+
+REMOTE = _Remote()
+
+
+def rpc_timeout_error() -> UpstreamTimeout:
+    """What a question past its deadline fails with: what a VerifyLms call past its
+    deadline fails with (``verinet.rpc.error_from_status``)."""
+    return UpstreamTimeout("Failed to get an answer from an internal service in time.")
+
+
+class LmsVerifier:
+    """Asks the verifier LMS verify questions, coalescing concurrent ones.
+
+    ``in_flight`` 0 turns coalescing off: every question is its own VerifyLms call.
+    """
+
+    def __init__(
+        self,
+        verifier: verifier_grpc.VerifierServiceStub,
+        rpc_timeout: float,
+        *,
+        in_flight: int = 2,
+        max_batch: int = 64,
+    ) -> None:
+        self.verifier = verifier
+        self.rpc_timeout = rpc_timeout
+        self.batches: Coalescer[verifier_pb.VerifyLmsRequest, Answer | _Remote] | None = None
+        if in_flight > 0:
+            self.batches = Coalescer(
+                self._send,
+                name="VerifyLmsBatch",
+                timeout_error=rpc_timeout_error,
+                max_in_flight=in_flight,
+                max_batch=max_batch,
+            )
+
+    async def verify(self, question: verifier_pb.VerifyLmsRequest) -> Answer:
+        """The verifier's signed answer; raises the VerinetError VerifyLms would raise."""
+        if self.batches is None:
+            return await self._single(question, self.rpc_timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.rpc_timeout
+        answer = await self.batches.submit(question, self.rpc_timeout)
+        if isinstance(answer, _Remote):
+            # Forwarded on its own, within what is left of the question's deadline.
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise rpc_timeout_error()
+            return await self._single(question, remaining)
+        return answer
+
+    async def _single(self, question: verifier_pb.VerifyLmsRequest, timeout: float) -> Answer:
+        answer = await call(self.verifier.VerifyLms, question, timeout=timeout)
+        return answer.response  # type: ignore[no-any-return]
+
+    async def _send(
+        self, questions: list[verifier_pb.VerifyLmsRequest], timeout: float
+    ) -> Sequence[Answer | _Remote | BaseException]:
+        if len(questions) == 1:  # alone: the plain call, which also forwards remote GTINs
+            try:
+                return [await self._single(questions[0], timeout)]
+            except VerinetError as error:
+                return [error]
+        try:
+            answer = await self.verifier.VerifyLmsBatch(
+                verifier_pb.VerifyLmsBatchRequest(requests=questions), timeout=timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            return [error_from_rpc(error) for _ in questions]
+        if len(answer.results) != len(questions):
+            log.error("The verifier answered %d results for %d questions", len(answer.results), len(questions))
+            raise VerinetError("Internal error", code="internal")
+        return [outcome(result) for result in answer.results]
+
+    async def aclose(self) -> None:
+        if self.batches is not None:
+            await self.batches.aclose()
+
+
+def outcome(result: verifier_pb.VerifyLmsResult) -> Answer | _Remote | VerinetError:
+    """One batch result as VerifyLms would have ended: its answer, or its very error."""
+    kind = result.WhichOneof("outcome")
+    if kind == "response":
+        return result.response
+    if kind == "error":
+        error = result.error
+        status = STATUS_BY_NUMBER.get(error.status_code, grpc.StatusCode.UNKNOWN)
+        return error_from_status(status, error.details, error.error_json)
+    if kind == "remote":
+        return REMOTE
+    log.error("The verifier sent a batch result without an outcome")
+    return VerinetError("Internal error", code="internal")

@@ -1,0 +1,131 @@
+"""A batch item's error is the very error a VerifyLms call ends with: same class, code,
+message, field and details, so the gateway answers it with the same status and text.
+
+A real gRPC server on a free port whose VerifyLms raises the error (through
+``translate_errors``, as the verifier does) and whose VerifyLmsBatch carries it as an item
+(``set_item_error``, as the verifier does); the gateway side rebuilds both."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from verinet.errors import (
+    BadUpstream,
+    Forbidden,
+    IdentifierError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unavailable,
+    UpstreamTimeout,
+    VerinetError,
+)
+from verinet.gateway.lms_batches import REMOTE, LmsVerifier, outcome
+from verinet.gateway.problems import lms_error
+from verinet.rpc import call, translate_errors
+from verinet.verifier.servicer import set_item_error
+from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
+
+ERRORS: list[Exception] = [
+    InvalidInput("Failed to read lot 'x': expected at most 20 characters, got 21.", code="lot.length", field="lot"),
+    IdentifierError("Failed to parse '123' as GTIN: expected 14 digits.", code="gtin.length", field="gtin", ai="01", position=3, hint="rescan"),
+    NotFound("No route for GTIN 09999999000016.", code="route.not_found", field="gtin"),
+    NotFound("GTIN 09999999000016 is not hosted by this network.", code="route.not_hosted", field="gtin"),
+    Forbidden("The remote network refused the credential.", code="upstream.forbidden"),
+    RateLimited("Slow down.", code="rate_limited", retry_after=3),
+    Unavailable("Remote network https://b.example is unreachable.", code="upstream.unreachable"),
+    UpstreamTimeout("Remote network https://b.example did not answer in time.", code="upstream.timeout"),
+    BadUpstream("Remote network answered with something that is not an LMS answer.", code="upstream.bad_response"),
+    RedisConnectionError("connection refused"),
+    RuntimeError("a bug"),
+]
+
+
+class Raising(verifier_grpc.VerifierServiceServicer):
+    def __init__(self) -> None:
+        self.error: Exception = RuntimeError("unset")
+        self.batches: list[int] = []
+        self.singles = 0
+
+    @translate_errors
+    async def VerifyLms(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        self.singles += 1
+        raise self.error
+
+    @translate_errors
+    async def VerifyLmsBatch(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        self.batches.append(len(request.requests))
+        answer = verifier_pb.VerifyLmsBatchResponse()
+        for _ in request.requests:
+            set_item_error(answer.results.add(), self.error)
+        if len(answer.results) > 1:
+            answer.results[-1].remote = True
+        return answer
+
+
+def shape(error: VerinetError) -> tuple[Any, ...]:
+    answer = lms_error(error)
+    return type(error), error.as_dict(), answer.status, answer.text, answer.headers.get("Retry-After")
+
+
+async def serve() -> tuple[grpc.aio.Server, Raising, int]:
+    servicer = Raising()
+    server = grpc.aio.server()
+    verifier_grpc.add_VerifierServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, servicer, port
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda e: getattr(e, "code", type(e).__name__))
+def test_a_batch_item_error_is_rebuilt_as_the_error_of_a_single_call(error: Exception) -> None:
+    async def scenario() -> tuple[VerinetError, VerinetError | Any]:
+        server, servicer, port = await serve()
+        servicer.error = error
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = verifier_grpc.VerifierServiceStub(channel)
+                try:
+                    await call(stub.VerifyLms, verifier_pb.VerifyLmsRequest(), timeout=5)
+                except VerinetError as single:
+                    alone = single
+                batch = await stub.VerifyLmsBatch(verifier_pb.VerifyLmsBatchRequest(requests=[verifier_pb.VerifyLmsRequest()]), timeout=5)
+                return alone, outcome(batch.results[0])
+        finally:
+            await server.stop(0)
+
+    alone, batched = asyncio.run(scenario())
+    assert isinstance(batched, VerinetError)
+    assert shape(batched) == shape(alone)
+
+
+def test_the_gateway_asks_a_remote_question_of_a_batch_again_on_its_own() -> None:
+    async def scenario() -> tuple[list[Any], list[int], int]:
+        server, servicer, port = await serve()
+        servicer.error = NotFound("No route.", code="route.not_found", field="gtin")
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                lms = LmsVerifier(verifier_grpc.VerifierServiceStub(channel), 5.0, in_flight=1)
+                questions = [lms.verify(verifier_pb.VerifyLmsRequest(corr_uuid=str(n))) for n in range(4)]
+                outcomes = await asyncio.gather(*questions, return_exceptions=True)
+                await lms.aclose()
+                return outcomes, servicer.batches, servicer.singles
+        finally:
+            await server.stop(0)
+
+    outcomes, batches, singles = asyncio.run(scenario())
+    assert batches == [3], "the first question went alone (VerifyLms), the next three together"
+    assert singles == 2, "the first question, and the remote one of the batch asked again"
+    assert all(isinstance(o, NotFound) and o.code == "route.not_found" for o in outcomes)
+
+
+def test_an_empty_or_remote_outcome_reads_as_what_it_is() -> None:
+    assert outcome(verifier_pb.VerifyLmsResult(remote=True)) is REMOTE
+    empty = outcome(verifier_pb.VerifyLmsResult())
+    assert isinstance(empty, VerinetError) and empty.code == "internal" and empty.message == "Internal error"
