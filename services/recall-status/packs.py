@@ -147,6 +147,92 @@ return 1
 
 STATUS_CHUNK = 500
 
+# A recall scope is computed inside Redis, SCOPE_GROUP buckets of one GTIN a call, so that a
+# million packs never travel to Python one by one. KEYS: per bucket its packs, locations and
+# unit-recall hashes. ARGV: mode ("count", "list", or "mark" to also record each match as
+# recalled by recall id ARGV[2], atomically with reading it), line ("" for any), first and
+# end minute of the window ("" for open), then the lots (none for any).
+# Returns the number of matches, their serials joined by newlines ("list" and "mark"), and per
+# match with a known location: serial, pack value, location.
+SCOPE_SCRIPT = r"""
+local mode, recall_id, line = ARGV[1], ARGV[2], ARGV[3]
+local first, stop = tonumber(ARGV[4]), tonumber(ARGV[5])
+local timed = first ~= nil or stop ~= nil
+local lots = nil
+if #ARGV > 5 then
+  lots = {}
+  for i = 6, #ARGV do lots[ARGV[i]] = true end
+end
+local listing, marking = mode ~= 'count', mode == 'mark'
+local count, members, located = 0, {}, {}
+for b = 1, #KEYS, 3 do
+  local packs = redis.call('HGETALL', KEYS[b])
+  local seen = nil
+  for i = 1, #packs, 2 do
+    local value = packs[i + 1]
+    local lot, pack_line, minute = nil, '', 0
+    local sep = string.find(value, '\31', 8, true)
+    if sep then
+      lot = string.sub(value, 8, sep - 1)
+      local sep2 = string.find(value, '\31', sep + 1, true) or (#value + 1)
+      pack_line = string.sub(value, sep + 1, sep2 - 1)
+      minute = tonumber(string.sub(value, sep2 + 1), 16) or 0
+    else
+      lot = string.sub(value, 8)
+    end
+    if (lots == nil or lots[lot]) and (line == '' or pack_line == line)
+      and (not timed or (minute ~= 0 and (first == nil or minute >= first) and (stop == nil or minute < stop))) then
+      local serial = packs[i]
+      count = count + 1
+      if listing then members[#members + 1] = serial end
+      if marking then redis.call('HSET', KEYS[b + 2], serial, recall_id) end
+      if seen == nil then
+        seen = {}
+        local flat = redis.call('HGETALL', KEYS[b + 1])
+        for j = 1, #flat, 2 do seen[flat[j]] = flat[j + 1] end
+      end
+      local where = seen[serial]
+      if where then
+        located[#located + 1] = serial
+        located[#located + 1] = value
+        located[#located + 1] = where
+      end
+    end
+  end
+end
+return {count, table.concat(members, '\n'), located}
+"""
+
+SCOPE_GROUP = 128  # buckets a scope call reads: about 8,000 packs of a 1,000,000-pack GTIN
+SCOPE_GROUPS = BUCKETS // SCOPE_GROUP
+
+
+def scope_group_of(serial: str) -> int:
+    """The scope call (and recall member group) that covers ``serial``."""
+    return bucket_of(serial) // SCOPE_GROUP
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFilter:
+    """Which packs of a GTIN a recall scope takes: by lots, line and commissioning minutes
+    (``first_minute`` included, ``end_minute`` excluded); empty means any."""
+
+    lots: tuple[str, ...] = ()
+    line: str = ""
+    first_minute: int | None = None
+    end_minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeGroup:
+    """The packs of one scope group that match: how many, their serials joined by newlines,
+    and those with a last known location."""
+
+    group: int
+    count: int
+    serials: bytes
+    located: list[tuple[str, PackValue, Location]]
+
 
 @dataclass(frozen=True, slots=True)
 class DecommissionRecord:
@@ -523,6 +609,39 @@ class PackRepository:
             for packs in await pipe.execute():
                 for serial, value in packs.items():
                     yield serial.decode(), PackValue.decode(value)
+
+    async def scan_scope(
+        self, gtin: str, where: ScopeFilter, *, mode: str = "count", recall_id: str = "", batch: int = 16
+    ) -> AsyncIterator[ScopeGroup]:
+        """The packs of a GTIN matching ``where``, filtered inside Redis a group of buckets at a
+        time. ``mode="mark"`` also marks each match recalled by ``recall_id`` in the same step."""
+        script = self.redis.register_script(SCOPE_SCRIPT)
+        args: list[Any] = [
+            mode,
+            recall_id,
+            where.line,
+            "" if where.first_minute is None else where.first_minute,
+            "" if where.end_minute is None else where.end_minute,
+            *where.lots,
+        ]
+        for start in range(0, SCOPE_GROUPS, batch):
+            groups = range(start, min(start + batch, SCOPE_GROUPS))
+            calls = []
+            for group in groups:
+                keys: list[str] = []
+                for bucket in range(group * SCOPE_GROUP, (group + 1) * SCOPE_GROUP):
+                    keys += [f"pk:{{{gtin}}}:{bucket:04x}", f"loc:{{{gtin}}}:{bucket:04x}", f"pr:{{{gtin}}}:{bucket:04x}"]
+                calls.append((keys, args))
+            for group, (count, serials, flat) in zip(groups, await run_script_batch(self.redis, script, calls), strict=True):
+                yield ScopeGroup(
+                    group,
+                    int(count),
+                    serials,
+                    [
+                        (flat[i].decode(), PackValue.decode(flat[i + 1]), Location.decode(flat[i + 2]))
+                        for i in range(0, len(flat), 3)
+                    ],
+                )
 
     async def recall_units(self, units: Sequence[tuple[str, str]], recall_id: str) -> None:
         """Marks units recalled one by one (pipelined; lot recalls use ``recall_lots``)."""
