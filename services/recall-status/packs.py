@@ -7,6 +7,8 @@ that touch one GTIN stay in one Redis Cluster slot):
 ``lotstate:{G}``       hash  lot -> state code (R when the whole lot is recalled)
 ``pk:{G}:<bucket>``    hash  serial -> <state code><expiry YYMMDD><lot>[US<line>US<minute>]
 ``pr:{G}:<bucket>``    hash  serial -> recall id, for units recalled one by one
+``rcrule:{G}``         hash  "<recall id>:<n>" -> a recall's filter (lots, line, window), see SCOPE_SCRIPT
+``rcs:{G}:<recall id>`` hash  bucket -> serials (newline-joined) the recall took when published
 ``loc:{G}:<bucket>``   hash  serial -> last known location "<unix time>|<event>|<partner>|<gln>"
 ``hist:{G}:<serial>``  list  the pack's events (JSON), newest last, capped
 ``pd:{G}:<bucket>``    hash  serial -> last decommission "<state>|<unix time>|<partner>|<gln>"
@@ -16,7 +18,9 @@ that touch one GTIN stay in one Redis Cluster slot):
 Packs are spread over ``BUCKETS`` hashes per GTIN by a CRC of the serial, so each hash stays
 small enough for Redis's compact listpack/ziplist encoding (see ``embedded_redis``): a pack
 costs its serial, lot and expiry plus a few bytes. A lot recall or a product withdrawal is a
-single field write, never one write per pack.
+single field write, never one write per pack. A recall by line and window is one rule write
+plus its member lists (one write per bucket): a pack is recalled by it when it matches the
+rule and is a member, so a pack commissioned after the recall into its window is not.
 """
 
 from __future__ import annotations
@@ -67,6 +71,14 @@ def pack_recall_key(gtin: str, serial: str) -> str:
     return f"pr:{{{gtin}}}:{bucket_of(serial):04x}"
 
 
+def recall_rules_key(gtin: str) -> str:
+    return f"rcrule:{{{gtin}}}"
+
+
+def recall_members_key(gtin: str, recall_id: str) -> str:
+    return f"rcs:{{{gtin}}}:{recall_id}"
+
+
 def location_key(gtin: str, serial: str) -> str:
     return f"loc:{{{gtin}}}:{bucket_of(serial):04x}"
 
@@ -113,16 +125,68 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 # Reads a chunk of one GTIN's packs. KEYS: product, lot states, then per pack its bucket,
 # unit-recall and decommission hashes. ARGV: "1" to read decommissions, then the serials.
 # Returns product state, owner, the lot states (flat), then per pack value, recalled, decommission.
-STATUS_SCRIPT = r"""
+# A pack value's lot, line and commissioning minute, and the filters of a recall scope
+# ("<line>US<first minute>US<end minute>[US<lot>...]", empty for any) matched against them.
+_SCOPE_MATCH_LUA = r"""
+local function pack_fields(value)
+  local sep = string.find(value, '\31', 8, true)
+  if not sep then return string.sub(value, 8), '', 0 end
+  local sep2 = string.find(value, '\31', sep + 1, true) or (#value + 1)
+  return string.sub(value, 8, sep - 1), string.sub(value, sep + 1, sep2 - 1), tonumber(string.sub(value, sep2 + 1), 16) or 0
+end
+local function parse_rule(text)
+  local parts = {}
+  for part in string.gmatch(text .. '\31', '([^\31]*)\31') do parts[#parts + 1] = part end
+  local rule = {line = parts[1], first = tonumber(parts[2]), stop = tonumber(parts[3])}
+  if #parts > 3 then
+    rule.lots = {}
+    for i = 4, #parts do rule.lots[parts[i]] = true end
+  end
+  return rule
+end
+local function rule_matches(rule, lot, line, minute)
+  if rule.lots and not rule.lots[lot] then return false end
+  if rule.line ~= '' and line ~= rule.line then return false end
+  if rule.first == nil and rule.stop == nil then return true end
+  return minute ~= 0 and (rule.first == nil or minute >= rule.first) and (rule.stop == nil or minute < rule.stop)
+end
+"""
+
+# A pack is recalled one by one (its unit-recall field), by its lot (lot states), or by a recall
+# rule it matches when the recall's member list of its bucket names it; the rule and member
+# keys share the GTIN's hash tag with the declared keys.
+STATUS_SCRIPT = _SCOPE_MATCH_LUA + r"""
 local product = redis.call('HMGET', KEYS[1], 'state', 'owner')
 local out = {product[1], product[2], redis.call('HGETALL', KEYS[2])}
 local with_decommission = ARGV[1] == '1'
+local tag = string.sub(KEYS[1], 6)
+local rules = nil
+local rule_flat = redis.call('HGETALL', 'rcrule:' .. tag)
+if #rule_flat > 0 then
+  rules = {}
+  for i = 1, #rule_flat, 2 do
+    rules[#rules + 1] = {'rcs:' .. tag .. ':' .. string.match(rule_flat[i], '^[^:]+'), parse_rule(rule_flat[i + 1])}
+  end
+end
 for i = 2, #ARGV do
   local base = 3 + (i - 2) * 3
   local value = redis.call('HGET', KEYS[base], ARGV[i])
   out[#out + 1] = value
   if value then
-    out[#out + 1] = redis.call('HEXISTS', KEYS[base + 1], ARGV[i])
+    local recalled = redis.call('HEXISTS', KEYS[base + 1], ARGV[i])
+    if recalled == 0 and rules then
+      local lot, line, minute = pack_fields(value)
+      for _, rule in ipairs(rules) do
+        if rule_matches(rule[2], lot, line, minute) then
+          local members = redis.call('HGET', rule[1], string.sub(KEYS[base], -4))
+          if members and string.find('\n' .. members .. '\n', '\n' .. ARGV[i] .. '\n', 1, true) then
+            recalled = 1
+            break
+          end
+        end
+      end
+    end
+    out[#out + 1] = recalled
     out[#out + 1] = with_decommission and redis.call('HGET', KEYS[base + 2], ARGV[i]) or false
   else
     out[#out + 1] = 0
@@ -148,44 +212,30 @@ return 1
 STATUS_CHUNK = 500
 
 # A recall scope is computed inside Redis, SCOPE_GROUP buckets of one GTIN a call, so that a
-# million packs never travel to Python one by one. KEYS: per bucket its packs, locations and
-# unit-recall hashes. ARGV: mode ("count", "list", or "mark" to also record each match as
-# recalled by recall id ARGV[2], atomically with reading it), line ("" for any), first and
-# end minute of the window ("" for open), then the lots (none for any).
+# million packs never travel to Python one by one. KEYS: the recall's member hash of the GTIN,
+# then per bucket its packs and locations. ARGV: mode ("count", "list", or "mark" to also add
+# each match to the member hash in the same atomic step as reading it), the filter.
 # Returns the number of matches, their serials joined by newlines ("list" and "mark"), and per
 # match with a known location: serial, pack value, location.
-SCOPE_SCRIPT = r"""
-local mode, recall_id, line = ARGV[1], ARGV[2], ARGV[3]
-local first, stop = tonumber(ARGV[4]), tonumber(ARGV[5])
-local timed = first ~= nil or stop ~= nil
-local lots = nil
-if #ARGV > 5 then
-  lots = {}
-  for i = 6, #ARGV do lots[ARGV[i]] = true end
-end
+SCOPE_SCRIPT = _SCOPE_MATCH_LUA + r"""
+local mode = ARGV[1]
+local rule = parse_rule(ARGV[2])
 local listing, marking = mode ~= 'count', mode == 'mark'
 local count, members, located = 0, {}, {}
-for b = 1, #KEYS, 3 do
+for b = 2, #KEYS, 2 do
   local packs = redis.call('HGETALL', KEYS[b])
-  local seen = nil
+  local seen, matched = nil, nil
   for i = 1, #packs, 2 do
     local value = packs[i + 1]
-    local lot, pack_line, minute = nil, '', 0
-    local sep = string.find(value, '\31', 8, true)
-    if sep then
-      lot = string.sub(value, 8, sep - 1)
-      local sep2 = string.find(value, '\31', sep + 1, true) or (#value + 1)
-      pack_line = string.sub(value, sep + 1, sep2 - 1)
-      minute = tonumber(string.sub(value, sep2 + 1), 16) or 0
-    else
-      lot = string.sub(value, 8)
-    end
-    if (lots == nil or lots[lot]) and (line == '' or pack_line == line)
-      and (not timed or (minute ~= 0 and (first == nil or minute >= first) and (stop == nil or minute < stop))) then
+    local lot, line, minute = pack_fields(value)
+    if rule_matches(rule, lot, line, minute) then
       local serial = packs[i]
       count = count + 1
       if listing then members[#members + 1] = serial end
-      if marking then redis.call('HSET', KEYS[b + 2], serial, recall_id) end
+      if marking then
+        matched = matched or {}
+        matched[#matched + 1] = serial
+      end
       if seen == nil then
         seen = {}
         local flat = redis.call('HGETALL', KEYS[b + 1])
@@ -197,6 +247,21 @@ for b = 1, #KEYS, 3 do
         located[#located + 1] = value
         located[#located + 1] = where
       end
+    end
+  end
+  if matched then
+    local field = string.sub(KEYS[b], -4)
+    local before = redis.call('HGET', KEYS[1], field)
+    if before then
+      local known = {}
+      for serial in string.gmatch(before, '[^\n]+') do known[serial] = true end
+      local merged = {before}
+      for _, serial in ipairs(matched) do
+        if not known[serial] then merged[#merged + 1] = serial end
+      end
+      if #merged > 1 then redis.call('HSET', KEYS[1], field, table.concat(merged, '\n')) end
+    else
+      redis.call('HSET', KEYS[1], field, table.concat(matched, '\n'))
     end
   end
 end
@@ -221,6 +286,10 @@ class ScopeFilter:
     line: str = ""
     first_minute: int | None = None
     end_minute: int | None = None
+
+    def encode(self) -> str:
+        bounds = ("" if m is None else str(m) for m in (self.first_minute, self.end_minute))
+        return _FIELD_SEPARATOR.join((self.line, *bounds, *self.lots))
 
 
 @dataclass(frozen=True, slots=True)
@@ -614,23 +683,17 @@ class PackRepository:
         self, gtin: str, where: ScopeFilter, *, mode: str = "count", recall_id: str = "", batch: int = 16
     ) -> AsyncIterator[ScopeGroup]:
         """The packs of a GTIN matching ``where``, filtered inside Redis a group of buckets at a
-        time. ``mode="mark"`` also marks each match recalled by ``recall_id`` in the same step."""
+        time. ``mode="mark"`` also makes each match a member of ``recall_id`` in the same
+        atomic step, which with ``add_recall_rule`` makes it recalled."""
         script = self.redis.register_script(SCOPE_SCRIPT)
-        args: list[Any] = [
-            mode,
-            recall_id,
-            where.line,
-            "" if where.first_minute is None else where.first_minute,
-            "" if where.end_minute is None else where.end_minute,
-            *where.lots,
-        ]
+        args = [mode, where.encode()]
         for start in range(0, SCOPE_GROUPS, batch):
             groups = range(start, min(start + batch, SCOPE_GROUPS))
             calls = []
             for group in groups:
-                keys: list[str] = []
+                keys = [recall_members_key(gtin, recall_id)]
                 for bucket in range(group * SCOPE_GROUP, (group + 1) * SCOPE_GROUP):
-                    keys += [f"pk:{{{gtin}}}:{bucket:04x}", f"loc:{{{gtin}}}:{bucket:04x}", f"pr:{{{gtin}}}:{bucket:04x}"]
+                    keys += [bucket_key_at(gtin, bucket), f"loc:{{{gtin}}}:{bucket:04x}"]
                 calls.append((keys, args))
             for group, (count, serials, flat) in zip(groups, await run_script_batch(self.redis, script, calls), strict=True):
                 yield ScopeGroup(
@@ -642,6 +705,11 @@ class PackRepository:
                         for i in range(0, len(flat), 3)
                     ],
                 )
+
+    async def add_recall_rule(self, gtin: str, recall_id: str, index: int, where: ScopeFilter) -> None:
+        """Makes the packs of ``gtin`` that match ``where`` AND are members of the recall (see
+        ``scan_scope``) recalled: one write, whatever the number of packs."""
+        await self.redis.hset(recall_rules_key(gtin), f"{recall_id}:{index}", where.encode())
 
     async def recall_units(self, units: Sequence[tuple[str, str]], recall_id: str) -> None:
         """Marks units recalled one by one (pipelined; lot recalls use ``recall_lots``)."""

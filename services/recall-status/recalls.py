@@ -12,8 +12,10 @@ Keys (``{rc:<id>}`` hash-tags a recall's keys into one cluster slot):
 ``rctasks:<partner>``             set   recall ids in which a partner holds units
 
 The scope is fixed when the recall is published: the units are the packs that match it then
-(each group of pack buckets is read, and for a published recall marked, in one atomic step);
-a pack commissioned later is not in the recall even if it matches. Members are stored as a
+(each group of pack buckets is read, and for a published recall its members recorded, in one
+atomic step); a pack commissioned later is not in the recall even if it matches. A recall by
+line or window recalls its packs with one rule per GTIN plus those member lists (see
+``recall_status.packs``), a lot recall with one write per lot. Members are stored as a
 few compact lists, and per-unit rows only for units with a last known location (what a
 holder acknowledges and is notified of): a 1,000,000-unit recall writes about 100 member
 lists and one row per located unit.
@@ -231,7 +233,7 @@ class RecallService:
         self, scope: RecallScope, *, mode: str = "list", recall_id: str = "", skip: frozenset[str] = frozenset()
     ) -> Collected:
         """The units in scope, minus ``skip`` ("<gtin>|<serial>"). Filters are evaluated in
-        Redis; ``mode="mark"`` marks each matching pack recalled as it is read."""
+        Redis; ``mode="mark"`` records each match as a member of the recall as it is read."""
         found = Collected()
         listed: set[str] = set()
         if scope.packs:
@@ -316,7 +318,7 @@ class RecallService:
         await self.redis.hset(recall_key(recall_id), mapping=meta)
         await self.redis.zadd(f"recalls:owner:{owner}", {recall_id: started})
         await self.redis.zadd("recalls:all", {recall_id: started})
-        found = await self._mark_and_collect(recall_id, scope, mock)
+        found = await self._mark_and_collect(recall_id, scope, mock, rule_index=0)
         meta["scoped_at"] = f"{self.clock():.3f}"
         await self.redis.hset(recall_key(recall_id), "scoped_at", meta["scoped_at"])
         await self._add_units(recall_id, found)
@@ -338,11 +340,11 @@ class RecallService:
         return {"id": recall_id, "mock": mock, "status": "open", **summary, "unknown_units": found.unknown[:1000]}
 
     async def _mark_and_collect(
-        self, recall_id: str, scope: RecallScope, mock: bool, skip: frozenset[str] = frozenset()
+        self, recall_id: str, scope: RecallScope, mock: bool, rule_index: int, skip: frozenset[str] = frozenset()
     ) -> Collected:
         """Collects the units and, unless a drill, makes them recalled before answering: a lot
-        recall is one write per lot, a filtered scope is marked pack by pack inside Redis as it
-        is read, listed units are marked by a pipeline."""
+        recall is one write per lot; a line or window scope one rule per GTIN, then its member
+        lists, each bucket's written as it is read; listed units are marked by a pipeline."""
         if mock:
             return await self._collect_units(scope, skip=skip)
         if scope.lot_only:
@@ -351,6 +353,10 @@ class RecallService:
             found = await self._collect_units(scope, skip=skip)
         else:
             lot_recalled = set()
+            if scope.has_filters:
+                # the rule first: a pack matching it is recalled once its bucket's members name it
+                for gtin in scope.gtins:
+                    await self.packs.add_recall_rule(gtin, recall_id, rule_index, scope.pack_filter())
             found = await self._collect_units(scope, mode="mark", recall_id=recall_id, skip=skip)
         await self.packs.recall_units(
             [(u.gtin, u.serial) for u in found.listed if (u.gtin, u.lot) not in lot_recalled], recall_id
@@ -434,9 +440,9 @@ class RecallService:
         scope.validate()
         await self._require_owner(scope, meta["owner"], is_admin)
         existing = frozenset(f"{g}|{s}" for g, s in await self._members(recall_id))
-        found = await self._mark_and_collect(recall_id, scope, bool(meta["mock"]), skip=existing)
-        await self._add_units(recall_id, found)
         scopes = [*orjson.loads(meta["scopes"]), scope.as_dict()]
+        found = await self._mark_and_collect(recall_id, scope, bool(meta["mock"]), len(scopes) - 1, skip=existing)
+        await self._add_units(recall_id, found)
         await self.redis.hset(recall_key(recall_id), "scopes", orjson.dumps(scopes).decode())
         await self.audit(recall_id, {"at": self.clock(), "action": "recall.extended", "recall": recall_id, "partner": owner, "scope": scope.as_dict(), "units": found.count})
         await self._notify(recall_id, meta, found.located, "recall.drill" if meta["mock"] else "recall.updated", bool(meta["mock"]))

@@ -113,8 +113,8 @@ def in_line3_day2(pack: dict[str, Any]) -> bool:
     return pack["line"] == "L3" and pack["lot"] == lot_of(1)
 
 
-def publish(case: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    body = {
+def publish_body(case: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
         "gtins": [case["gtin"]],
         "line": "L3",
         "window": {"start": (DAY0 + dt.timedelta(days=1)).isoformat(), "end": (DAY0 + dt.timedelta(days=2)).isoformat()},
@@ -123,7 +123,10 @@ def publish(case: dict[str, Any], **extra: Any) -> dict[str, Any]:
         "depth": "retail",
         **extra,
     }
-    answer = case["manufacturer"].post("/v1/recalls", json=body)
+
+
+def publish(case: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    answer = case["manufacturer"].post("/v1/recalls", json=publish_body(case, **extra))
     assert answer.status_code == 201, answer.text
     return answer.json()
 
@@ -367,3 +370,59 @@ def test_tampering_with_one_audit_entry_is_detected(network: Any, field_case: di
     assert cli.returncode == 1, cli.stdout + cli.stderr
     assert f"BROKEN: {key} at entry {tampered_id.decode()}" in cli.stdout
 
+
+
+def test_a_pack_commissioned_into_a_recalled_window_after_the_recall_is_not_in_it(field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    late = {
+        "gtin": field_case["gtin"],
+        "serial": "LATE31",
+        "lot": lot_of(1),
+        "expiry": EXPIRY,
+        "line": "L3",
+        "commissioned_at": (DAY0 + dt.timedelta(days=1, hours=7)).isoformat(),
+    }
+    stored = field_case["manufacturer"].post("/v1/packs/commission", json={"packs": [late]})
+    assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
+    assert lms_data(field_case, late["serial"], late["lot"]) == {"verified": True}
+    assert field_case["manufacturer"].get(f"/v1/recalls/{recall['id']}").json()["units"] == PACKS_PER_LINE_DAY
+    report = field_case["manufacturer"].get(f"/v1/recalls/{recall['id']}/report").json()
+    assert late["serial"] not in {row["serial"] for row in report["rows"]}
+    # the same scope published now takes it
+    preview = field_case["manufacturer"].post("/v1/recalls/preview", json={k: v for k, v in publish_body(field_case).items() if k in ("gtins", "line", "window")})
+    assert preview.json()["units"] == PACKS_PER_LINE_DAY + 1
+
+
+def test_an_unlocated_unit_of_a_recall_is_acknowledged_by_nobody_and_a_unit_outside_it_is_not_in_scope(
+    field_case: dict[str, Any], recall: dict[str, Any]
+) -> None:
+    unshipped = next(p for p in field_case["packs"] if in_line3_day2(p) and p["serial"] not in field_case["holder_of"])
+    outside = next(p for p in field_case["packs"] if p["line"] == "L2" and p["lot"] == lot_of(1))
+    _, client = field_case["holders"][0]
+    answer = client.post(
+        f"/v1/recalls/{recall['id']}/acknowledgements",
+        json={"units": [{"gtin": p["gtin"], "serial": p["serial"]} for p in (unshipped, outside)], "action": "returned"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert [r["code"] for r in answer.json()["results"]] == ["recall.not_holder", "recall.not_in_scope"]
+
+
+def test_extending_a_recall_adds_and_recalls_only_units_not_already_in_it(field_case: dict[str, Any]) -> None:
+    def units_of(line: str, day: int) -> list[dict[str, Any]]:
+        return [p for p in field_case["packs"] if p["line"] == line and p["lot"] == lot_of(day)]
+
+    day0 = {"start": DAY0.isoformat(), "end": (DAY0 + dt.timedelta(days=1)).isoformat()}
+    first = publish(field_case, line="L5", window=day0)
+    assert first["units"] == PACKS_PER_LINE_DAY
+    already, listed = units_of("L5", 0)[0], units_of("L5", 1)[0]
+    untouched = units_of("L5", 1)[1]
+    extended = field_case["manufacturer"].post(
+        f"/v1/recalls/{first['id']}/extend",
+        json={"gtins": [field_case["gtin"]], "lots": [lot_of(0)], "line": "L5",
+              "units": [{"gtin": p["gtin"], "serial": p["serial"]} for p in (already, listed)]},
+    )
+    assert extended.status_code == 200, extended.text
+    assert (extended.json()["added_units"], extended.json()["units"]) == (1, PACKS_PER_LINE_DAY + 1)
+    assert lms_data(field_case, listed["serial"], listed["lot"]) == {"verified": True, "additionalInfo": "Recalled"}
+    assert lms_data(field_case, untouched["serial"], untouched["lot"]) == {"verified": True}
+    report = field_case["manufacturer"].get(f"/v1/recalls/{first['id']}/report").json()
+    assert len(report["rows"]) == PACKS_PER_LINE_DAY + 1 and {r["state"] for r in report["rows"]} == {"recalled"}
