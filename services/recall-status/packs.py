@@ -8,7 +8,7 @@ that touch one GTIN stay in one Redis Cluster slot):
 ``pk:{G}:<bucket>``    hash  serial -> <state code><expiry YYMMDD><lot>[US<line>US<minute>]
 ``pr:{G}:<bucket>``    hash  serial -> recall id, for units recalled one by one
 ``rcrule:{G}``         hash  "<recall id>:<n>" -> a recall's filter (lots, line, window), see SCOPE_SCRIPT
-``rcs:{G}:<recall id>`` hash  bucket -> serials (newline-joined) the recall took when published
+``rcs:{G}:<recall id>`` hash  span of 16 buckets -> serials (newline-joined) the recall took when published
 ``loc:{G}:<bucket>``   hash  serial -> last known location "<unix time>|<event>|<partner>|<gln>"
 ``hist:{G}:<serial>``  list  the pack's events (JSON), newest last, capped
 ``pd:{G}:<bucket>``    hash  serial -> last decommission "<state>|<unix time>|<partner>|<gln>"
@@ -19,7 +19,7 @@ Packs are spread over ``BUCKETS`` hashes per GTIN by a CRC of the serial, so eac
 small enough for Redis's compact listpack/ziplist encoding (see ``embedded_redis``): a pack
 costs its serial, lot and expiry plus a few bytes. A lot recall or a product withdrawal is a
 single field write, never one write per pack. A recall by line and window is one rule write
-plus its member lists (one write per bucket): a pack is recalled by it when it matches the
+plus its member lists (at most one write per 16 buckets): a pack is recalled by it when it matches the
 rule and is a member, so a pack commissioned after the recall into its window is not.
 """
 
@@ -144,6 +144,20 @@ local function parse_rule(text)
   end
   return rule
 end
+local function member_field(bucket_key)
+  return string.format('%03x', math.floor(tonumber(string.sub(bucket_key, -4), 16) / 16))
+end
+local function listed(members, serial)
+  local from = 1
+  while true do
+    local first, last = string.find(members, serial, from, true)
+    if not first then return false end
+    if (first == 1 or string.byte(members, first - 1) == 10) and (last == #members or string.byte(members, last + 1) == 10) then
+      return true
+    end
+    from = first + 1
+  end
+end
 local function rule_matches(rule, lot, line, minute)
   if rule.lots and not rule.lots[lot] then return false end
   if rule.line ~= '' and line ~= rule.line then return false end
@@ -178,8 +192,8 @@ for i = 2, #ARGV do
       local lot, line, minute = pack_fields(value)
       for _, rule in ipairs(rules) do
         if rule_matches(rule[2], lot, line, minute) then
-          local members = redis.call('HGET', rule[1], string.sub(KEYS[base], -4))
-          if members and string.find('\n' .. members .. '\n', '\n' .. ARGV[i] .. '\n', 1, true) then
+          local members = redis.call('HGET', rule[1], member_field(KEYS[base]))
+          if members and listed(members, ARGV[i]) then
             recalled = 1
             break
           end
@@ -221,10 +235,10 @@ SCOPE_SCRIPT = _SCOPE_MATCH_LUA + r"""
 local mode = ARGV[1]
 local rule = parse_rule(ARGV[2])
 local listing, marking = mode ~= 'count', mode == 'mark'
-local count, members, located = 0, {}, {}
+local count, members, located, matched = 0, {}, {}, {}
 for b = 2, #KEYS, 2 do
   local packs = redis.call('HGETALL', KEYS[b])
-  local seen, matched = nil, nil
+  local seen = nil
   for i = 1, #packs, 2 do
     local value = packs[i + 1]
     local lot, line, minute = pack_fields(value)
@@ -233,8 +247,9 @@ for b = 2, #KEYS, 2 do
       count = count + 1
       if listing then members[#members + 1] = serial end
       if marking then
-        matched = matched or {}
-        matched[#matched + 1] = serial
+        local field = member_field(KEYS[b])
+        matched[field] = matched[field] or {}
+        table.insert(matched[field], serial)
       end
       if seen == nil then
         seen = {}
@@ -249,20 +264,19 @@ for b = 2, #KEYS, 2 do
       end
     end
   end
-  if matched then
-    local field = string.sub(KEYS[b], -4)
-    local before = redis.call('HGET', KEYS[1], field)
-    if before then
-      local known = {}
-      for serial in string.gmatch(before, '[^\n]+') do known[serial] = true end
-      local merged = {before}
-      for _, serial in ipairs(matched) do
-        if not known[serial] then merged[#merged + 1] = serial end
-      end
-      if #merged > 1 then redis.call('HSET', KEYS[1], field, table.concat(merged, '\n')) end
-    else
-      redis.call('HSET', KEYS[1], field, table.concat(matched, '\n'))
+end
+for field, serials in pairs(matched) do
+  local before = redis.call('HGET', KEYS[1], field)
+  if before then
+    local known = {}
+    for serial in string.gmatch(before, '[^\n]+') do known[serial] = true end
+    local merged = {before}
+    for _, serial in ipairs(serials) do
+      if not known[serial] then merged[#merged + 1] = serial end
     end
+    if #merged > 1 then redis.call('HSET', KEYS[1], field, table.concat(merged, '\n')) end
+  else
+    redis.call('HSET', KEYS[1], field, table.concat(serials, '\n'))
   end
 end
 return {count, table.concat(members, '\n'), located}

@@ -344,7 +344,7 @@ class RecallService:
     ) -> Collected:
         """Collects the units and, unless a drill, makes them recalled before answering: a lot
         recall is one write per lot; a line or window scope one rule per GTIN, then its member
-        lists, each bucket's written as it is read; listed units are marked by a pipeline."""
+        lists, written as each group of buckets is read; listed units are marked by a pipeline."""
         if mock:
             return await self._collect_units(scope, skip=skip)
         if scope.lot_only:
