@@ -5,8 +5,8 @@ locations of a recall of 1,000,000 units.
     python bench/recall.py                          # both parts, 1,000,000 units; appends
     python bench/recall.py --units 100000 --trials 3 --no-write
 
-(a) For each trial a recall is published (by lot, then by line and time window, i.e. unit by
-unit) while a background client verifies a unit of it in a tight loop; right after the 201
+(a) For each trial a recall is published (by lot, then by line and time window: a rule and
+member lists) while a background client verifies a unit of it in a tight loop; right after the 201
 the main client also verifies another unit in scope in a tight loop until it reads Recalled.
 Target (issue 6): under 100 ms.
 (b) 1,000,000 packs are commissioned on one line within one day, 100,000 of them are
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 pack["commissioned_at"] = (DAY + dt.timedelta(hours=1, seconds=i % 3000)).strftime("%Y-%m-%dT%H:%M:%SZ")
             body_lines.append(orjson.dumps(pack))
         bench.must("POST", "/v1/packs/commission", manufacturer["token"], raw=b"\n".join(body_lines), content_type="application/x-ndjson")
-        results: dict[str, list[dict]] = {"lot": [], "line and window (unit by unit)": []}
+        results: dict[str, list[dict]] = {"lot": [], "line and window (rule + member lists)": []}
         common.wait_quiet(bench.pids().values())
         for t in range(trials * 2):
             members = packs_by_lot[t]
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                 kind = "lot"
                 body = {"gtins": [gtin_small], "lots": [lots[t].lot], "class": "II", "reason": "bench: lot recall", "depth": "retail"}
             else:
-                kind = "line and window (unit by unit)"
+                kind = "line and window (rule + member lists)"
                 body = {"gtins": [gtin_small], "line": f"U{t}", "window": {"start": DAY.isoformat(), "end": (DAY + dt.timedelta(days=1)).isoformat()},
                         "class": "I", "reason": "bench: line recall", "depth": "retail"}
             result = visibility_trial(bench, manufacturer, holders[0], body, watched, probe)

@@ -183,9 +183,7 @@ class Unit:
         return f"{self.gtin}|{self.serial}"
 
     def row(self) -> bytes:
-        return orjson.dumps(
-            {k: v for k, v in self.__dict__.items() if k not in ("gtin", "serial") and v not in ("", 0.0)}
-        )
+        return orjson.dumps({name: value for name in _ROW_FIELDS if (value := getattr(self, name))})
 
     @classmethod
     def from_row(cls, key: str, raw: bytes) -> Unit:
@@ -207,6 +205,9 @@ class Collected:
     def add(self, gtin: str, group: int, serials: str, count: int) -> None:
         self.members.setdefault((gtin, group), []).append(serials)
         self.count += count
+
+
+_ROW_FIELDS = tuple(name for name in Unit.__dataclass_fields__ if name not in ("gtin", "serial"))
 
 
 def iso(at: float) -> str:
