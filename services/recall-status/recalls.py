@@ -15,10 +15,10 @@ The scope is fixed when the recall is published: the units are the packs that ma
 (each group of pack buckets is read, and for a published recall its members recorded, in one
 atomic step); a pack commissioned later is not in the recall even if it matches. A recall by
 line or window recalls its packs with one rule per GTIN plus those member lists (see
-``recall_status.packs``), a lot recall with one write per lot. Members are stored as a
-few compact lists, and per-unit rows only for units with a last known location (what a
-holder acknowledges and is notified of): a 1,000,000-unit recall writes about 100 member
-lists and one row per located unit.
+``recall_status.packs``), a lot recall with one write per lot. Members are stored as
+compact lists (at most 128 per GTIN here), and per-unit rows only for units with a last known
+location (what a holder is notified of and acknowledges); the report builds the rows of the
+other units when it is read.
 """
 
 from __future__ import annotations
@@ -587,7 +587,7 @@ class RecallService:
         ordered = sorted(acked)
         ninety = ordered[math.ceil(0.9 * total) - 1] if total and len(ordered) >= math.ceil(0.9 * total) else None
         return {
-            "seconds_to_scope": after(float(meta["scoped_at"])),
+            "seconds_to_scope": after(float(meta.get("scoped_at") or 0)),
             "seconds_to_first_notification": after(min(notified)) if notified else None,
             "seconds_to_first_acknowledgement": after(ordered[0]) if ordered else None,
             "seconds_to_90_percent_acknowledged": after(ninety),
