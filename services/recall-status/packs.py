@@ -683,16 +683,6 @@ class PackRepository:
     async def history(self, gtin: str, serial: str) -> list[dict[str, object]]:
         return [orjson.loads(raw) for raw in await self.redis.lrange(history_key(gtin, serial), 0, -1)]
 
-    async def scan_gtin(self, gtin: str, chunk: int = 1024) -> AsyncIterator[tuple[str, PackValue]]:
-        """Every pack of a GTIN, bucket by bucket (for recall scopes)."""
-        for start in range(0, BUCKETS, chunk):
-            pipe = self.redis.pipeline(transaction=False)
-            for bucket in range(start, min(start + chunk, BUCKETS)):
-                pipe.hgetall(bucket_key_at(gtin, bucket))
-            for packs in await pipe.execute():
-                for serial, value in packs.items():
-                    yield serial.decode(), PackValue.decode(value)
-
     async def scan_scope(
         self, gtin: str, where: ScopeFilter, *, mode: str = "count", recall_id: str = "", batch: int = 16
     ) -> AsyncIterator[ScopeGroup]:
