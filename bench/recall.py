@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--report", action="store_true", help="also time the big recall's JSON report")
     args = parser.parse_args(argv)
     report = Report("recalls: publish to Recalled, scope of 1,000,000 units")
     with common.running_network(keep=args.keep) as bench:
@@ -202,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
             unit = big.ident(len(big) - 1)
             _, answer, seconds = bench.request("GET", lms_path(unit["gtin"], unit["lot"], unit["serial"], unit["expiry"], holders[0]["glns"][0]), holders[0]["token"])
             report.add(f"- a verification of one of its units right after: {answer.get('data') if isinstance(answer, dict) else answer} in {seconds * 1000:.1f} ms")
+            status, state, seconds = bench.request("GET", f"/v1/recalls/{created['id']}", manufacturer["token"])
+            report.add(f"- GET /v1/recalls/{{id}} (summary and effectiveness): HTTP {status} in {seconds:.2f} s")
+            if args.report:
+                status, rows, seconds = bench.request("GET", f"/v1/recalls/{created['id']}/report", manufacturer["token"])
+                count = len(rows["rows"]) if isinstance(rows, dict) and "rows" in rows else None
+                report.add(f"- GET /v1/recalls/{{id}}/report (JSON): HTTP {status}, {count} rows in {seconds:.2f} s")
         report.table(["process", "CPU s", "CPU/wall", "CPU µs per unit"], common.cpu_rows(meter, len(big), "unit"))
         if running:
             common.interrupt(running)

@@ -19,8 +19,9 @@ Packs are spread over ``BUCKETS`` hashes per GTIN by a CRC of the serial, so eac
 small enough for Redis's compact listpack/ziplist encoding (see ``embedded_redis``): a pack
 costs its serial, lot and expiry plus a few bytes. A lot recall or a product withdrawal is a
 single field write, never one write per pack. A recall by line and window is one rule write
-plus its member lists (at most one write per 16 buckets): a pack is recalled by it when it matches the
-rule and is a member, so a pack commissioned after the recall into its window is not.
+plus its member lists (at most one write per 16 buckets): a pack is recalled by it when it
+matches the rule and is a member, so a pack commissioned after the recall into its window is
+not.
 """
 
 from __future__ import annotations
@@ -122,9 +123,6 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 """ + chain_append_lua("KEYS[2]", "KEYS[3]", "ARGV[3]") + "return 1\n"
 
 
-# Reads a chunk of one GTIN's packs. KEYS: product, lot states, then per pack its bucket,
-# unit-recall and decommission hashes. ARGV: "1" to read decommissions, then the serials.
-# Returns product state, owner, the lot states (flat), then per pack value, recalled, decommission.
 # A pack value's lot, line and commissioning minute, and the filters of a recall scope
 # ("<line>US<first minute>US<end minute>[US<lot>...]", empty for any) matched against them.
 _SCOPE_MATCH_LUA = r"""
@@ -166,9 +164,12 @@ local function rule_matches(rule, lot, line, minute)
 end
 """
 
+# Reads a chunk of one GTIN's packs. KEYS: product, lot states, then per pack its bucket,
+# unit-recall and decommission hashes. ARGV: "1" to read decommissions, then the serials.
+# Returns product state, owner, the lot states (flat), then per pack value, recalled, decommission.
 # A pack is recalled one by one (its unit-recall field), by its lot (lot states), or by a recall
 # rule it matches when the recall's member list of its bucket names it; the rule and member
-# keys share the GTIN's hash tag with the declared keys.
+# keys are not declared (they depend on the rules) but share the GTIN's hash tag, so its slot.
 STATUS_SCRIPT = _SCOPE_MATCH_LUA + r"""
 local product = redis.call('HMGET', KEYS[1], 'state', 'owner')
 local out = {product[1], product[2], redis.call('HGETALL', KEYS[2])}

@@ -38,7 +38,7 @@ import redis.asyncio as aioredis
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.packs import PackState
-from verinet.recall_status.packs import PackRepository, ScopeFilter, scope_group_of
+from verinet.recall_status.packs import PackRepository, ScopeFilter, StoredPack, scope_group_of
 
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
@@ -79,6 +79,7 @@ return redis.call('HSET', KEYS[1], unpack(updated))
 MEMBER_WRITE_BYTES = 1 << 20  # bounds one member-append call...
 MEMBER_WRITE_FIELDS = 1_000  # ...and its fields (Lua's unpack takes a few thousand values)
 ROW_WRITE_UNITS = 20_000  # bounds one pipeline of unit rows
+REPORT_STATUS_UNITS = 50_000  # units whose states one report round trip reads, well within the Redis timeout
 
 
 def partner_units_key(recall_id: str, partner_id: str) -> str:
@@ -602,7 +603,9 @@ class RecallService:
             by_key = {u.key: u for u in stored_rows}
             units = [by_key.get(f"{g}|{s}") or Unit(g, s, "", "") for g, s in await self._members(recall_id)]
         delivered = await self.delivered_at(recall_id)
-        states = await self.packs.statuses([(u.gtin, u.serial) for u in units])
+        states: list[StoredPack | None] = []
+        for start in range(0, len(units), REPORT_STATUS_UNITS):
+            states += await self.packs.statuses([(u.gtin, u.serial) for u in units[start : start + REPORT_STATUS_UNITS]])
         rows = []
         for unit, stored in zip(units, states, strict=True):
             state = ""
