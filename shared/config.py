@@ -6,6 +6,7 @@ built on :class:`Env`; only ``__main__`` modules pass ``os.environ`` in.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,7 +14,11 @@ from verinet.errors import ConfigError
 
 
 class Env:
-    """Typed access to an environment mapping; every error names the variable and an example."""
+    """Typed access to an environment mapping; every error names the variable and an example.
+
+    Its methods are named after the types they return, so below ``def str`` the class body
+    spells the builtin as ``builtins.str``.
+    """
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
@@ -34,10 +39,12 @@ class Env:
             return default
         return value
 
-    def optional_str(self, name: str) -> str | None:
+    def optional_str(self, name: builtins.str) -> builtins.str | None:
         return self._raw(name)
 
-    def int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    def int(
+        self, name: builtins.str, default: int, *, minimum: int = 0, maximum: int | None = None
+    ) -> int:
         value = self._raw(name)
         if value is None:
             return default
@@ -54,7 +61,7 @@ class Env:
             )
         return number
 
-    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+    def float(self, name: builtins.str, default: float, *, minimum: float = 0.0) -> float:
         value = self._raw(name)
         if value is None:
             return default
@@ -68,7 +75,7 @@ class Env:
             raise ConfigError(f"Failed to read {name}={value!r}: expected at least {minimum}")
         return number
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: bool) -> bool:
         value = self._raw(name)
         if value is None:
             return default
@@ -79,5 +86,5 @@ class Env:
             return False
         raise ConfigError(f"Failed to read {name}={value!r}: expected true or false")
 
-    def path(self, name: str, default: str) -> Path:
+    def path(self, name: builtins.str, default: builtins.str) -> Path:
         return Path(self.str(name, default))
