@@ -100,7 +100,7 @@ def split(findings: list[tuple[str, str]], tool: str) -> list[str]:
     print(f"\n{tool}: {len(findings)} findings, {sum(allowed.values())} in allowed paths")
     for path in sorted(ALLOWED):
         print(f"  {path}: {allowed[path] or 'clean'} ({ALLOWED[path]})")
-    return [f"{path}: {text}" for path, text in findings if path not in ALLOWED]
+    return [f"{path}:{text}" for path, text in findings if path not in ALLOWED]
 
 
 def test_mypy_strict_finds_no_errors_outside_the_allowed_modules(
