@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,3 +148,41 @@ def test_internal_tls_needs_all_three_files_and_names_the_missing_ones(tmp_path:
         InternalTls.from_env(
             Env({"INTERNAL_TLS_CA_FILE": missing, "INTERNAL_TLS_CERT_FILE": missing, "INTERNAL_TLS_KEY_FILE": missing})
         )
+
+
+def run_verinet_up(data_dir: Path, port: int) -> tuple[list[str], dict[str, bytes]]:
+    """Runs ``verinet up --internal-mtls`` until it is up, asks /readyz, then stops it with
+    SIGTERM; answers what it printed and the certificate files it left."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "verinet.cli", "up", "--internal-mtls", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 90
+        while not any(line.startswith("Ctrl-C stops") for line in lines):
+            assert time.monotonic() < deadline, lines
+            line = process.stdout.readline()
+            assert line, f"verinet up exited: {lines}"
+            lines.append(line.strip())
+        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    tls_dir = data_dir / "internal-tls"
+    return lines, {path.name: path.read_bytes() for path in sorted(tls_dir.iterdir())}
+
+
+def test_verinet_up_internal_mtls_makes_certificates_once_and_reuses_them(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    printed, first = run_verinet_up(data_dir, free_port())
+    assert any("mutual TLS" in line for line in printed)
+    assert set(first) == {"ca.crt", "ca.key"} | {f"{name}.{ext}" for name in ("gateway", *INTERNAL_SERVICES) for ext in ("crt", "key")}
+    for name in first:
+        if name.endswith(".key"):
+            assert stat.S_IMODE(os.stat(data_dir / "internal-tls" / name).st_mode) == 0o600, name
+    _, second = run_verinet_up(data_dir, free_port())
+    assert second == first
