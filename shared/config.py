@@ -110,7 +110,7 @@ class InternalTls:
                 f"{', '.join(INTERNAL_TLS_VARIABLES)}, for example INTERNAL_TLS_CA_FILE=/tls/ca.crt "
                 "INTERNAL_TLS_CERT_FILE=/tls/tls.crt INTERNAL_TLS_KEY_FILE=/tls/tls.key"
             )
-        contents = {}
+        contents: dict[str, bytes] = {}
         for name, value in files.items():
             try:
                 contents[name] = Path(str(value)).read_bytes()

@@ -54,7 +54,7 @@ def ensure_certificates(directory: Path, services: Iterable[str]) -> dict[str, S
         ca = _new_ca(now)
         _write(ca_cert_file, ca_key_file, *ca)
     ca_cert, ca_key = ca
-    files = {}
+    files: dict[str, ServiceFiles] = {}
     for service in services:
         cert_file, key_file = directory / f"{service}.crt", directory / f"{service}.key"
         leaf = None if renewed_ca else _load(cert_file, key_file, now)

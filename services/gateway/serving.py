@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from verinet.gateway.problems import problem
 
@@ -48,7 +49,7 @@ class HeadLimitsRequestHandler(RequestHandler):
 
     def handle_error(
         self,
-        request: Any,
+        request: BaseRequest,
         status: int = 500,
         exc: BaseException | None = None,
         message: str | None = None,

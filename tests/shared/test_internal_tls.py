@@ -141,10 +141,10 @@ def test_a_health_only_port_answers_probes_in_plain_text_while_the_service_port_
 
 def test_internal_tls_needs_all_three_files_and_names_the_missing_ones(tmp_path: Path) -> None:
     assert InternalTls.from_env(Env({})) is None
-    with pytest.raises(ConfigError, match="^Missing setting INTERNAL_TLS_KEY_FILE: mutual TLS needs all of"):
+    with pytest.raises(ConfigError, match=r"^Missing setting INTERNAL_TLS_KEY_FILE: mutual TLS needs all of"):
         InternalTls.from_env(Env({"INTERNAL_TLS_CA_FILE": "/tls/ca.crt", "INTERNAL_TLS_CERT_FILE": "/tls/tls.crt"}))
     missing = str(tmp_path / "absent.crt")
-    with pytest.raises(ConfigError, match="Failed to read INTERNAL_TLS_CA_FILE='.*absent.crt'"):
+    with pytest.raises(ConfigError, match=r"Failed to read INTERNAL_TLS_CA_FILE='.*absent\.crt'"):
         InternalTls.from_env(
             Env({"INTERNAL_TLS_CA_FILE": missing, "INTERNAL_TLS_CERT_FILE": missing, "INTERNAL_TLS_KEY_FILE": missing})
         )
