@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from verinet.errors import ConfigError
@@ -88,3 +89,46 @@ class Env:
 
     def path(self, name: builtins.str, default: builtins.str) -> Path:
         return Path(self.str(name, default))
+
+
+#: The three settings of mutual TLS between services; all or none.
+INTERNAL_TLS_VARIABLES = ("INTERNAL_TLS_CA_FILE", "INTERNAL_TLS_CERT_FILE", "INTERNAL_TLS_KEY_FILE")
+
+
+@dataclass(frozen=True)
+class InternalTls:
+    """Mutual TLS between services: the internal CA, and this service's certificate and key
+    (PEM), which it presents as a server and as a client alike."""
+
+    ca: bytes
+    cert: bytes
+    key: bytes
+
+    @classmethod
+    def from_env(cls, env: Env) -> InternalTls | None:
+        """None when no INTERNAL_TLS_* variable is set (plain text inside the cluster)."""
+        files = {name: env.optional_str(name) for name in INTERNAL_TLS_VARIABLES}
+        if not any(files.values()):
+            return None
+        missing = [name for name, value in files.items() if value is None]
+        if missing:
+            raise ConfigError(
+                f"Missing setting {', '.join(missing)}: mutual TLS needs all of "
+                f"{', '.join(INTERNAL_TLS_VARIABLES)}, for example INTERNAL_TLS_CA_FILE=/tls/ca.crt "
+                "INTERNAL_TLS_CERT_FILE=/tls/tls.crt INTERNAL_TLS_KEY_FILE=/tls/tls.key"
+            )
+        contents: dict[str, bytes] = {}
+        for name, value in files.items():
+            try:
+                contents[name] = Path(str(value)).read_bytes()
+            except OSError as error:
+                raise ConfigError(
+                    f"Failed to read {name}={value!r}: {error.strerror or error}"
+                ) from None
+            if b"-----BEGIN " not in contents[name]:
+                raise ConfigError(f"Failed to read {name}={value!r}: expected a PEM file")
+        return cls(
+            ca=contents["INTERNAL_TLS_CA_FILE"],
+            cert=contents["INTERNAL_TLS_CERT_FILE"],
+            key=contents["INTERNAL_TLS_KEY_FILE"],
+        )
