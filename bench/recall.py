@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             unit = big.ident(len(big) - 1)
             _, answer, seconds = bench.request("GET", lms_path(unit["gtin"], unit["lot"], unit["serial"], unit["expiry"], holders[0]["glns"][0]), holders[0]["token"])
             report.add(f"- a verification of one of its units right after: {answer.get('data') if isinstance(answer, dict) else answer} in {seconds * 1000:.1f} ms")
-            status, state, seconds = bench.request("GET", f"/v1/recalls/{created['id']}", manufacturer["token"])
+            status, _, seconds = bench.request("GET", f"/v1/recalls/{created['id']}", manufacturer["token"])
             report.add(f"- GET /v1/recalls/{{id}} (summary and effectiveness): HTTP {status} in {seconds:.2f} s")
             if args.report:
                 status, rows, seconds = bench.request("GET", f"/v1/recalls/{created['id']}/report", manufacturer["token"])

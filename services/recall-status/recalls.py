@@ -23,22 +23,25 @@ other units when it is read.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import math
 import secrets
 import time
 import zlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.packs import PackState
 from verinet.recall_status.packs import PackRepository, ScopeFilter, StoredPack, scope_group_of
+from verinet.store import reply_bytes, reply_fields
 
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
@@ -80,6 +83,11 @@ MEMBER_WRITE_BYTES = 1 << 20  # bounds one member-append call...
 MEMBER_WRITE_FIELDS = 1_000  # ...and its fields (Lua's unpack takes a few thousand values)
 ROW_WRITE_UNITS = 20_000  # bounds one pipeline of unit rows
 REPORT_STATUS_UNITS = 50_000  # units whose states one report round trip reads, well within the Redis timeout
+
+
+def hash_fields(values: Mapping[str, str] | Mapping[str, bytes]) -> dict[FieldT, EncodableT]:
+    """Values as the fields of a Redis hash (for the client's types)."""
+    return dict(values.items())
 
 
 def partner_units_key(recall_id: str, partner_id: str) -> str:
@@ -240,7 +248,7 @@ class RecallService:
         listed: set[str] = set()
         if scope.packs:
             stored = await self.packs.statuses(list(scope.packs))
-            present: list[Unit] = []
+            present: builtins.list[Unit] = []
             for (gtin, serial), record in zip(scope.packs, stored, strict=True):
                 if record is None:
                     found.unknown.append(f"{gtin}|{serial}")
@@ -317,7 +325,7 @@ class RecallService:
             "published_at": f"{started:.3f}",
             "scopes": orjson.dumps([scope.as_dict()]).decode(),
         }
-        await self.redis.hset(recall_key(recall_id), mapping=meta)
+        await self.redis.hset(recall_key(recall_id), mapping=hash_fields(meta))
         await self.redis.zadd(f"recalls:owner:{owner}", {recall_id: started})
         await self.redis.zadd("recalls:all", {recall_id: started})
         found = await self._mark_and_collect(recall_id, scope, mock, rule_index=0)
@@ -368,7 +376,7 @@ class RecallService:
     async def _add_units(self, recall_id: str, found: Collected) -> None:
         """Stores the members and the rows of located units, in bounded writes."""
         append = self.redis.register_script(APPEND_MEMBERS_SCRIPT)
-        args: list[str] = []
+        args: builtins.list[str] = []
         size = 0
         for (gtin, group), serials in found.members.items():
             joined = "\n".join(serials)
@@ -388,7 +396,7 @@ class RecallService:
         pipe = self.redis.pipeline(transaction=False)
         queued = 0
         for key, mapping in rows.items():
-            pipe.hset(key, mapping=mapping)
+            pipe.hset(key, mapping=hash_fields(mapping))
             queued += len(mapping)
             if queued >= ROW_WRITE_UNITS:
                 await pipe.execute()
@@ -405,7 +413,7 @@ class RecallService:
         pipe.hincrby(recall_key(recall_id), "units", found.count)
         await pipe.execute()
 
-    async def _notify(self, recall_id: str, meta: dict[str, str], units: list[Unit], event: str, drill: bool) -> None:
+    async def _notify(self, recall_id: str, meta: dict[str, str], units: builtins.list[Unit], event: str, drill: bool) -> None:
         recall = {k: meta[k] for k in ("id", "class", "reason", "depth")}
         by_holder: dict[str, list[Unit]] = {}
         for unit in units:
@@ -462,17 +470,17 @@ class RecallService:
         return await self.get(recall_id, owner, is_admin)
 
     async def _notify_closed(self, recall_id: str, meta: dict[str, str]) -> None:
-        for partner_id in sorted(m.decode() for m in await self.redis.smembers(partners_key(recall_id))):
+        for partner_id in sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partners_key(recall_id))):
             await self.enqueue(recall_id, partner_id, "recall.closed", {"recall": {k: meta[k] for k in ("id", "class", "reason", "depth")}, "units": []}, drill=bool(meta["mock"]))
 
     # -- reading ----------------------------------------------------------------------------
 
-    async def list(self, viewer: str, is_admin: bool, status: str = "", limit: int = 100) -> list[dict[str, Any]]:
+    async def list(self, viewer: str, is_admin: bool, status: str = "", limit: int = 100) -> builtins.list[dict[str, Any]]:
         if status not in ("", "open", "closed"):
             raise InvalidInput(f"Failed to read status {status!r}: expected open or closed.", field="status")
         index = "recalls:all" if is_admin else f"recalls:owner:{viewer}"
-        out: list[dict[str, Any]] = []
-        for member in await self.redis.zrevrange(index, 0, -1):
+        out: builtins.list[dict[str, Any]] = []
+        for member in cast("builtins.list[bytes]", await self.redis.zrevrange(index, 0, -1)):
             meta = await self._meta(member.decode(), viewer, is_admin, manufacturer_only=True)
             if status and meta["status"] != status:
                 continue
@@ -496,29 +504,29 @@ class RecallService:
         raw = await self.redis.hgetall(recall_key(recall_id))
         if not raw:
             raise NotFound(f"No recall with id {recall_id!r}.", code="recall.not_found")
-        meta = {k.decode(): v.decode() for k, v in raw.items()}
+        meta = {k.decode(): v.decode() for k, v in reply_fields(raw).items()}
         if is_admin or meta["owner"] == viewer:
             return meta
         if not manufacturer_only and await self.redis.sismember(partners_key(recall_id), viewer):
             return meta
         raise NotFound(f"No recall with id {recall_id!r}.", code="recall.not_found")
 
-    async def rows(self, recall_id: str) -> list[Unit]:
+    async def rows(self, recall_id: str) -> builtins.list[Unit]:
         """The stored rows: one per located unit (recalls published before member lists
         existed have one per unit)."""
         pipe = self.redis.pipeline(transaction=False)
         for bucket in range(UNIT_BUCKETS):
             pipe.hgetall(f"rcu:{{rc:{recall_id}}}:{bucket:02x}")
-        units: list[Unit] = []
+        units: builtins.list[Unit] = []
         for rows in await pipe.execute():
             units.extend(Unit.from_row(k.decode(), v) for k, v in rows.items())
         units.sort(key=lambda u: (u.gtin, u.serial))
         return units
 
-    async def _members(self, recall_id: str) -> list[tuple[str, str]]:
+    async def _members(self, recall_id: str) -> builtins.list[tuple[str, str]]:
         """Every unit of the recall, sorted."""
         members: set[tuple[str, str]] = set()
-        for field_name, serials in (await self.redis.hgetall(members_key(recall_id))).items():
+        for field_name, serials in reply_fields(await self.redis.hgetall(members_key(recall_id))).items():
             gtin = field_name.decode().split(":", 1)[0]
             members.update((gtin, serial) for serial in serials.decode().split("\n"))
         members.update((u.gtin, u.serial) for u in await self.rows(recall_id))
@@ -530,7 +538,7 @@ class RecallService:
         if not fields:
             return set()
         lists = dict(zip(fields, await self.redis.hmget(members_key(recall_id), fields), strict=True))
-        serials = {name: set(raw.decode().split("\n")) if raw else set() for name, raw in lists.items()}
+        serials = {name: set(reply_bytes(raw).decode().split("\n")) if raw else set() for name, raw in lists.items()}
         return {(g, s) for g, s in keys if s in serials[f"{g}:{scope_group_of(s)}"]}
 
     async def get(self, recall_id: str, viewer: str, is_admin: bool) -> dict[str, Any]:
@@ -550,7 +558,7 @@ class RecallService:
         hours = max(1, math.ceil((now - published) / 3600))
         points = sorted({0, *range(1, min(hours, 72) + 1), hours})
 
-        def share(times: list[float], until: float) -> float:
+        def share(times: builtins.list[float], until: float) -> float:
             return round(sum(1 for t in times if t <= until) / total, 4) if total else 0.0
 
         result: dict[str, Any] = {
@@ -579,13 +587,13 @@ class RecallService:
         return result
 
     @staticmethod
-    def drill_timings(meta: dict[str, str], notified: list[float], acked: list[float], total: int) -> dict[str, float | None]:
+    def drill_timings(meta: dict[str, str], notified: builtins.list[float], acked: builtins.list[float], total: int) -> dict[str, float | None]:
         published = float(meta["published_at"])
 
         def after(at: float | None) -> float | None:
             return round(at - published, 3) if at else None
 
-        ordered = sorted(acked)
+        ordered: builtins.list[float] = sorted(acked)
         ninety = ordered[math.ceil(0.9 * total) - 1] if total and len(ordered) >= math.ceil(0.9 * total) else None
         return {
             "seconds_to_scope": after(float(meta.get("scoped_at") or 0)),
@@ -603,7 +611,7 @@ class RecallService:
             by_key = {u.key: u for u in stored_rows}
             units = [by_key.get(f"{g}|{s}") or Unit(g, s, "", "") for g, s in await self._members(recall_id)]
         delivered = await self.delivered_at(recall_id)
-        states: list[StoredPack | None] = []
+        states: builtins.list[StoredPack | None] = []
         for start in range(0, len(units), REPORT_STATUS_UNITS):
             states += await self.packs.statuses([(u.gtin, u.serial) for u in units[start : start + REPORT_STATUS_UNITS]])
         rows = []
@@ -636,7 +644,7 @@ class RecallService:
 
     # -- partners -----------------------------------------------------------------------------
 
-    async def acknowledge(self, recall_id: str, partner_id: str, units: Sequence[tuple[str, str]], action: str) -> list[tuple[bool, str, str]]:
+    async def acknowledge(self, recall_id: str, partner_id: str, units: Sequence[tuple[str, str]], action: str) -> builtins.list[tuple[bool, str, str]]:
         if action not in ACTIONS:
             raise InvalidInput(f"Failed to read action {action!r}: expected quarantined, returned or destroyed.", code="recall.action", field="action")
         await self._meta(recall_id, partner_id, False)  # not found unless the partner is involved
@@ -648,7 +656,7 @@ class RecallService:
         rows = await pipe.execute()
         # units without a row are members only if their member list names them (not located)
         members = await self._member_keys_among(recall_id, [u for u, raw in zip(units, rows, strict=True) if raw is None])
-        results: list[tuple[bool, str, str]] = []
+        results: builtins.list[tuple[bool, str, str]] = []
         pipe = self.redis.pipeline(transaction=False)
         acknowledged = 0
         for unit_id, key, raw in zip(units, keys, rows, strict=True):
@@ -670,11 +678,11 @@ class RecallService:
             await self.audit(recall_id, {"at": now, "action": "recall.acknowledged", "recall": recall_id, "partner": partner_id, "units_action": action, "units": acknowledged})
         return results
 
-    async def tasks(self, partner_id: str) -> list[dict[str, Any]]:
+    async def tasks(self, partner_id: str) -> builtins.list[dict[str, Any]]:
         out = []
-        for recall_id in sorted(m.decode() for m in await self.redis.smembers(f"rctasks:{partner_id}")):
+        for recall_id in sorted(reply_bytes(m).decode() for m in await self.redis.smembers(f"rctasks:{partner_id}")):
             meta = await self._meta(recall_id, partner_id, False)
-            keys = sorted(m.decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
+            keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
             pipe = self.redis.pipeline(transaction=False)
             for key in keys:
                 pipe.hget(unit_bucket_key(recall_id, key), key)
