@@ -30,7 +30,7 @@ import secrets
 import time
 import zlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -82,7 +82,8 @@ return redis.call('HSET', KEYS[1], unpack(updated))
 MEMBER_WRITE_BYTES = 1 << 20  # bounds one member-append call...
 MEMBER_WRITE_FIELDS = 1_000  # ...and its fields (Lua's unpack takes a few thousand values)
 ROW_WRITE_UNITS = 20_000  # bounds one pipeline of unit rows
-REPORT_STATUS_UNITS = 50_000  # units whose states one report round trip reads, well within the Redis timeout
+REPORT_CHUNK_ROWS = 5_000  # rows a report chunk carries: one round trip for their rows, one for their states
+REPORT_MEMBER_FIELDS = 16  # member lists (about 8,000 serials each at most) one report read fetches
 
 
 def hash_fields(values: Mapping[str, str] | Mapping[str, bytes]) -> dict[FieldT, EncodableT]:
@@ -602,45 +603,101 @@ class RecallService:
             "seconds_to_90_percent_acknowledged": after(ninety),
         }
 
-    async def report(self, recall_id: str, viewer: str, is_admin: bool) -> dict[str, Any]:
+    async def report(self, recall_id: str, viewer: str, is_admin: bool) -> tuple[dict[str, Any], AsyncIterator[builtins.list[dict[str, Any]]]]:
+        """The recall (its summary and effectiveness), and its report rows in chunks of at most
+        ``REPORT_CHUNK_ROWS``, in GTIN and serial order: every unit for its manufacturer or
+        admin, a partner's own units for a partner. Errors (unknown recall, not visible to
+        ``viewer``) are raised here, before any row is read."""
         recall = await self.get(recall_id, viewer, is_admin)
-        stored_rows = await self.rows(recall_id)
-        if not is_admin and recall["owner"] != viewer:
-            units = [u for u in stored_rows if u.holder == viewer]
-        else:
-            by_key = {u.key: u for u in stored_rows}
-            units = [by_key.get(f"{g}|{s}") or Unit(g, s, "", "") for g, s in await self._members(recall_id)]
         delivered = await self.delivered_at(recall_id)
-        states: builtins.list[StoredPack | None] = []
-        for start in range(0, len(units), REPORT_STATUS_UNITS):
-            states += await self.packs.statuses([(u.gtin, u.serial) for u in units[start : start + REPORT_STATUS_UNITS]])
-        rows = []
-        for unit, stored in zip(units, states, strict=True):
-            state = ""
-            if stored is not None:
-                record = stored.record
-                unit.lot = unit.lot or record.lot
-                if record.product_state is PackState.WITHDRAWN:
-                    state = PackState.WITHDRAWN.value
-                elif record.lot_state is PackState.RECALLED:
-                    state = PackState.RECALLED.value
-                else:
-                    state = record.pack_state.value
-            rows.append(
-                {
-                    "gtin": unit.gtin,
-                    "serial": unit.serial,
-                    "lot": unit.lot,
-                    "state": state,
-                    "last_location": unit.gln,
-                    "last_partner": unit.holder,
-                    "last_seen": iso(unit.seen),
-                    "notified_at": iso(delivered.get(unit.holder, 0.0)),
-                    "acknowledged_at": iso(unit.ack),
-                    "action": unit.action,
-                }
-            )
-        return {"recall": recall, "rows": rows}
+        if not is_admin and recall["owner"] != viewer:
+            units = self._partner_units(recall_id, viewer)
+        else:
+            units = self._member_units(recall_id)
+        return recall, self._report_rows(units, delivered)
+
+    async def _member_units(self, recall_id: str) -> AsyncIterator[builtins.list[Unit]]:
+        """Every unit of the recall in chunks, sorted; one GTIN's serials are held at a time
+        (as the member lists store them), rows and states only a chunk at a time."""
+        fields = [reply_bytes(f).decode() for f in await self.redis.hkeys(members_key(recall_id))]
+        if not fields:  # published before member lists existed: a row per unit
+            stored = await self.rows(recall_id)
+            for start in range(0, len(stored), REPORT_CHUNK_ROWS):
+                yield stored[start : start + REPORT_CHUNK_ROWS]
+            return
+        by_gtin: dict[str, builtins.list[str]] = {}
+        for name in fields:
+            by_gtin.setdefault(name.split(":", 1)[0], []).append(name)
+        for gtin, names in sorted(by_gtin.items()):
+            serials: set[str] = set()
+            for start in range(0, len(names), REPORT_MEMBER_FIELDS):
+                for raw in await self.redis.hmget(members_key(recall_id), names[start : start + REPORT_MEMBER_FIELDS]):
+                    if raw:
+                        serials.update(reply_bytes(raw).decode().split("\n"))
+            ordered = sorted(serials)
+            del serials
+            for start in range(0, len(ordered), REPORT_CHUNK_ROWS):
+                chunk = [f"{gtin}|{serial}" for serial in ordered[start : start + REPORT_CHUNK_ROWS]]
+                rows = await self._stored_rows(recall_id, chunk)
+                yield [rows.get(key) or Unit(gtin, key.split("|", 1)[1], "", "") for key in chunk]
+
+    async def _partner_units(self, recall_id: str, partner_id: str) -> AsyncIterator[builtins.list[Unit]]:
+        """The units ``partner_id`` held when the recall was published, in chunks, sorted."""
+        keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
+        for start in range(0, len(keys), REPORT_CHUNK_ROWS):
+            rows = await self._stored_rows(recall_id, keys[start : start + REPORT_CHUNK_ROWS])
+            yield [unit for key in keys[start : start + REPORT_CHUNK_ROWS] if (unit := rows.get(key)) and unit.holder == partner_id]
+
+    async def _stored_rows(self, recall_id: str, keys: Sequence[str]) -> dict[str, Unit]:
+        """The stored rows of ``keys`` ("<gtin>|<serial>") that have one, in one round trip."""
+        by_bucket: dict[str, builtins.list[str]] = {}
+        for key in keys:
+            by_bucket.setdefault(unit_bucket_key(recall_id, key), []).append(key)
+        pipe = self.redis.pipeline(transaction=False)
+        for bucket, names in by_bucket.items():
+            pipe.hmget(bucket, names)
+        found: dict[str, Unit] = {}
+        for names, values in zip(by_bucket.values(), await pipe.execute(), strict=True):
+            for key, raw in zip(names, values, strict=True):
+                if raw is not None:
+                    found[key] = Unit.from_row(key, reply_bytes(raw))
+        return found
+
+    async def _report_rows(
+        self, chunks: AsyncIterator[builtins.list[Unit]], delivered: Mapping[str, float]
+    ) -> AsyncIterator[builtins.list[dict[str, Any]]]:
+        """Report rows of each chunk of units, with the packs' current states."""
+        async for units in chunks:
+            if not units:
+                continue
+            states = await self.packs.statuses([(u.gtin, u.serial) for u in units])
+            yield [self._report_row(unit, stored, delivered) for unit, stored in zip(units, states, strict=True)]
+
+    @staticmethod
+    def _report_row(unit: Unit, stored: StoredPack | None, delivered: Mapping[str, float]) -> dict[str, Any]:
+        state = ""
+        lot = unit.lot
+        if stored is not None:
+            record = stored.record
+            lot = lot or record.lot
+            if record.product_state is PackState.WITHDRAWN:
+                state = PackState.WITHDRAWN.value
+            elif record.lot_state is PackState.RECALLED:
+                state = PackState.RECALLED.value
+            else:
+                state = record.pack_state.value
+        return {
+            "gtin": unit.gtin,
+            "serial": unit.serial,
+            "lot": lot,
+            "state": state,
+            "last_location": unit.gln,
+            "last_partner": unit.holder,
+            "last_seen": iso(unit.seen),
+            "notified_at": iso(delivered.get(unit.holder, 0.0)),
+            "acknowledged_at": iso(unit.ack),
+            "action": unit.action,
+        }
 
     # -- partners -----------------------------------------------------------------------------
 

@@ -430,13 +430,17 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
 
     @translate_errors
-    async def GetRecallReport(
+    async def StreamRecallReport(
         self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext
-    ) -> rs_pb.GetRecallReportResponse:
-        report = await self.recalls.report(
+    ) -> None:
+        """The recall first, then its rows chunk by chunk; a failure midway ends the stream
+        with an error status, never with a short report that looks complete."""
+        recall, chunks = await self.recalls.report(
             request.recall_id, request.caller.partner_id, "admin" in request.caller.roles
         )
-        return rs_pb.GetRecallReportResponse(report_json=orjson.dumps(report))
+        await context.write(rs_pb.StreamRecallReportResponse(recall_json=orjson.dumps(recall)))
+        async for rows in chunks:
+            await context.write(rs_pb.StreamRecallReportResponse(rows_json=orjson.dumps(rows)))
 
     @translate_errors
     async def AcknowledgeRecall(

@@ -307,11 +307,13 @@ class CloseRecallRequest(_message.Message):
     reason: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
-class GetRecallReportResponse(_message.Message):
-    __slots__ = ("report_json",)
-    REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
-    report_json: bytes
-    def __init__(self, report_json: _Optional[bytes] = ...) -> None: ...
+class StreamRecallReportResponse(_message.Message):
+    __slots__ = ("recall_json", "rows_json")
+    RECALL_JSON_FIELD_NUMBER: _ClassVar[int]
+    ROWS_JSON_FIELD_NUMBER: _ClassVar[int]
+    recall_json: bytes
+    rows_json: bytes
+    def __init__(self, recall_json: _Optional[bytes] = ..., rows_json: _Optional[bytes] = ...) -> None: ...
 
 class AcknowledgeRecallRequest(_message.Message):
     __slots__ = ("caller", "recall_id", "packs", "action")
