@@ -6,6 +6,7 @@ import collections
 import csv
 import datetime as dt
 import io
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import sync_redis
 from tests.webhook_receiver import WebhookReceiver
@@ -276,6 +278,61 @@ def test_the_csv_report_has_one_row_per_unit_matching_the_json(field_case: dict[
         holder = field_case["holder_of"].get(row["serial"])
         expected_gln = field_case["holders"][holder][0]["glns"][0] if holder is not None else ""
         assert row["last_location"] == expected_gln
+
+
+def line_drill(case: dict[str, Any], line: str, days: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A drill (no pack changes) of one line over ``days`` days, and the packs it should take."""
+    window = {"start": DAY0.isoformat(), "end": (DAY0 + dt.timedelta(days=days)).isoformat()}
+    drill = publish(case, line=line, window=window, mock=True)
+    return drill, [p for p in case["packs"] if p["line"] == line and p["lot"] in {lot_of(d) for d in range(days)}]
+
+
+def test_a_report_of_many_chunks_has_every_unit_once_in_order_as_json_and_csv(field_case: dict[str, Any]) -> None:
+    drill, expected = line_drill(field_case, "L4", 2)  # 13,334 units: three chunks of rows
+    assert drill["units"] == len(expected) == 2 * PACKS_PER_LINE_DAY
+    path = f"/v1/recalls/{drill['id']}/report"
+    as_json = field_case["manufacturer"].get(path)
+    assert as_json.status_code == 200 and as_json.headers["Content-Type"].startswith("application/json")
+    report = as_json.json()
+    assert report["recall"]["id"] == drill["id"] and report["recall"]["units"] == len(expected)
+    serials = [row["serial"] for row in report["rows"]]
+    assert serials == sorted({p["serial"] for p in expected})
+    assert {row["lot"] for row in report["rows"]} == {lot_of(0), lot_of(1)}
+    for fmt in ({"params": {"format": "csv"}}, {"headers": {"Accept": "text/csv"}}):
+        as_csv = field_case["manufacturer"].get(path, **fmt)
+        assert as_csv.headers["Content-Type"].startswith("text/csv")
+        assert as_csv.text.splitlines()[0] == "gtin,serial,lot,state,last_location,last_partner,last_seen,notified_at,acknowledged_at,action"
+        assert list(csv.DictReader(io.StringIO(as_csv.text))) == [{k: str(v) for k, v in row.items()} for row in report["rows"]]
+
+
+def test_a_holder_reads_a_report_of_only_its_own_units(field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    holder, client = field_case["holders"][3]
+    report = client.get(f"/v1/recalls/{recall['id']}/report").json()
+    held = sorted(p["serial"] for p in field_case["packs"] if in_line3_day2(p) and field_case["holder_of"].get(p["serial"]) == 3)
+    assert held and [row["serial"] for row in report["rows"]] == held
+    assert {row["last_partner"] for row in report["rows"]} == {holder["id"]}
+    assert report["recall"]["units"] == len(held)
+
+
+def test_an_unknown_report_format_or_recall_is_a_problem_before_any_row(field_case: dict[str, Any]) -> None:
+    refused = field_case["manufacturer"].get("/v1/recalls/rc_missing/report", params={"format": "xml"})
+    assert (refused.status_code, refused.json()["field"]) == (400, "format")
+    missing = field_case["manufacturer"].get("/v1/recalls/rc_missing/report", params={"format": "csv"})
+    assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
+    assert missing.json()["code"] == "recall.not_found"
+
+
+def test_a_report_failing_midway_ends_as_an_incomplete_transfer_not_a_short_document(network: Any, field_case: dict[str, Any]) -> None:
+    drill, expected = line_drill(field_case, "L1", 2)
+    located = sorted(p["serial"] for p in expected if p["serial"] in field_case["holder_of"])
+    broken = f"{field_case['gtin']}|{located[-1]}"  # in the last chunk, after rows were sent
+    store = sync_redis(network.network.redis_url)
+    bucket = f"rcu:{{rc:{drill['id']}}}:{zlib.crc32(broken.encode()) % 256:02x}"
+    row = json.loads(store.hget(bucket, broken))
+    store.hset(bucket, broken, json.dumps({**row, "seen": "yesterday"}))  # read only when its row is written
+    for params in ({}, {"format": "csv"}):
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            field_case["manufacturer"].get(f"/v1/recalls/{drill['id']}/report", params=params)
 
 
 def test_a_drill_changes_no_pack_and_reports_its_timings(field_case: dict[str, Any]) -> None:
