@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import statistics
 import sys
 import threading
 import time
+from typing import Any
 
 import common
 import orjson
@@ -86,6 +88,54 @@ def visibility_trial(bench: common.BenchNetwork, manufacturer: dict, holder: dic
         "poller_last_not_recalled_sent": max((s - t201 for s, _, r in seen if not r), default=None),
         "units": created.get("units"),
     }
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def timed_report(bench: common.BenchNetwork, path: str, token: str, output: str) -> dict[str, Any]:
+    """Reads a streamed report chunk by chunk (never holding it): status, rows, bytes, seconds
+    to the first byte and to the end, and the resident memory of the gateway and recall-status
+    before and at their peak while it streamed (sampled every 50 ms)."""
+    pids = {name: pid for name, pid in bench.pids().items() if name in ("gateway", "recall-status")}
+    before = {name: rss_mb(pid) for name, pid in pids.items()}
+    peak = dict(before)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            for name, pid in pids.items():
+                peak[name] = max(peak[name], rss_mb(pid))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    conn = http.client.HTTPConnection("127.0.0.1", bench.port, timeout=600)
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    answer = conn.getresponse()
+    # a row is a line of CSV (less the header), or an object starting {"gtin": in the JSON rows
+    marker = b"\n" if output == "csv" else b'{"gtin":'
+    first_byte, size, rows, tail = 0.0, 0, -1 if output == "csv" else 0, b""
+    while chunk := answer.read1(1 << 20):
+        first_byte = first_byte or time.perf_counter() - started
+        size += len(chunk)
+        joined = tail + chunk
+        rows += joined.count(marker)
+        tail = joined[-(len(marker) - 1):] if len(marker) > 1 else b""
+        complete = joined.endswith(b"]}") if output == "json" else joined.endswith(b"\n")
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    conn.close()
+    if size and not complete:
+        rows = -1  # an incomplete document
+    return {"status": answer.status, "rows": rows, "bytes": size, "first_byte": first_byte, "seconds": seconds,
+            "rss": {name: (before[name], peak[name]) for name in pids}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,9 +256,13 @@ def main(argv: list[str] | None = None) -> int:
             status, _, seconds = bench.request("GET", f"/v1/recalls/{created['id']}", manufacturer["token"])
             report.add(f"- GET /v1/recalls/{{id}} (summary and effectiveness): HTTP {status} in {seconds:.2f} s")
             if args.report:
-                status, rows, seconds = bench.request("GET", f"/v1/recalls/{created['id']}/report", manufacturer["token"])
-                count = len(rows["rows"]) if isinstance(rows, dict) and "rows" in rows else None
-                report.add(f"- GET /v1/recalls/{{id}}/report (JSON): HTTP {status}, {count} rows in {seconds:.2f} s")
+                common.wait_quiet(bench.pids().values())
+                for output in ("json", "csv"):
+                    timed = timed_report(bench, f"/v1/recalls/{created['id']}/report?format={output}", manufacturer["token"], output)
+                    report.add(f"- GET /v1/recalls/{{id}}/report ({output.upper()}, streamed): HTTP {timed['status']}, {timed['rows']:,} rows, "
+                               f"{timed['bytes'] / 1e6:.0f} MB, first byte after {timed['first_byte']:.2f} s, **all in {timed['seconds']:.2f} s**; "
+                               f"resident memory before / peak during: " + ", ".join(
+                                   f"{name} {before:.0f} / {peak:.0f} MB" for name, (before, peak) in timed["rss"].items()))
         report.table(["process", "CPU s", "CPU/wall", "CPU µs per unit"], common.cpu_rows(meter, len(big), "unit"))
         if running:
             common.interrupt(running)
