@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--report", action="store_true", help="also time the big recall's JSON report")
+    parser.add_argument("--report", action="store_true", help="also time the big recall's report, streamed as JSON and as CSV")
     args = parser.parse_args(argv)
     report = Report("recalls: publish to Recalled, scope of 1,000,000 units")
     with common.running_network(keep=args.keep) as bench:
