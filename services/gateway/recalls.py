@@ -17,7 +17,7 @@ from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.inputs import json_object, pack_from_json, text_of
-from verinet.gateway.lms import caller_message
+from verinet.gateway.lms import caller_message, query_param
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
 from verinet.partners import Partner
@@ -154,6 +154,7 @@ async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     roles=VIEWER_ROLES,
     tag="Recalls",
     summary="One row per unit, streamed: JSON {recall, rows}, or CSV with ?format=csv or Accept: text/csv",
+    params=(query_param("format", "json (the default) or csv; without it, Accept: text/csv asks for CSV", False, "^(json|csv)$"),),
 )
 async def recall_report(request: web.Request, partner: Partner) -> web.StreamResponse:
     output = report_format(request)
@@ -250,7 +251,7 @@ async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
 def abort_report(request: web.Request, response: web.StreamResponse, reason: str) -> web.StreamResponse:
     """Ends a report that failed after its first byte by dropping the connection: the client
     sees an incomplete transfer rather than a short document that looks whole."""
-    log.warning("Recall report %s aborted: %s", request.match_info["id"], reason)
+    log.warning("Recall report %s cut off: %s", request.match_info["id"], reason)
     if request.transport is not None:
         request.transport.abort()
     return response
