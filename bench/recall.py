@@ -258,7 +258,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.report:
                 common.wait_quiet(bench.pids().values())
                 for output in ("json", "csv"):
+                    report_meter = common.CpuMeter(bench.pids()).start()
                     timed = timed_report(bench, f"/v1/recalls/{created['id']}/report?format={output}", manufacturer["token"], output)
+                    report_meter.stop()
+                    report.add(f"- CPU during the {output.upper()} report: " + ", ".join(
+                        f"{row[0]} {row[1]} s ({row[2]})" for row in common.cpu_rows(report_meter, timed["rows"], "row")))
                     report.add(f"- GET /v1/recalls/{{id}}/report ({output.upper()}, streamed): HTTP {timed['status']}, {timed['rows']:,} rows, "
                                f"{timed['bytes'] / 1e6:.0f} MB, first byte after {timed['first_byte']:.2f} s, **all in {timed['seconds']:.2f} s**; "
                                f"resident memory before / peak during: " + ", ".join(

@@ -23,6 +23,7 @@ other units when it is read.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import datetime as dt
 import math
@@ -30,7 +31,7 @@ import secrets
 import time
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -194,6 +195,12 @@ class Unit:
 
     def row(self) -> bytes:
         return orjson.dumps({name: value for name in _ROW_FIELDS if (value := getattr(self, name))})
+
+    @classmethod
+    def unlocated(cls, key: str) -> Unit:
+        """A unit without a stored row: no last known location, lot read from its pack."""
+        gtin, serial = key.split("|", 1)
+        return cls(gtin=gtin, serial=serial, lot="", expiry="")
 
     @classmethod
     def from_row(cls, key: str, raw: bytes) -> Unit:
@@ -603,7 +610,7 @@ class RecallService:
             "seconds_to_90_percent_acknowledged": after(ninety),
         }
 
-    async def report(self, recall_id: str, viewer: str, is_admin: bool) -> tuple[dict[str, Any], AsyncIterator[builtins.list[dict[str, Any]]]]:
+    async def report(self, recall_id: str, viewer: str, is_admin: bool) -> tuple[dict[str, Any], AsyncGenerator[builtins.list[dict[str, Any]]]]:
         """The recall (its summary and effectiveness), and its report rows in chunks of at most
         ``REPORT_CHUNK_ROWS``, in GTIN and serial order: every unit for its manufacturer or
         admin, a partner's own units for a partner. Errors (unknown recall, not visible to
@@ -611,19 +618,17 @@ class RecallService:
         recall = await self.get(recall_id, viewer, is_admin)
         delivered = await self.delivered_at(recall_id)
         if not is_admin and recall["owner"] != viewer:
-            units = self._partner_units(recall_id, viewer)
-        else:
-            units = self._member_units(recall_id)
-        return recall, self._report_rows(units, delivered)
+            return recall, self._report_rows(recall_id, self._partner_units(recall_id, viewer), delivered, holder=viewer)
+        return recall, self._report_rows(recall_id, self._member_units(recall_id), delivered)
 
-    async def _member_units(self, recall_id: str) -> AsyncIterator[builtins.list[Unit]]:
-        """Every unit of the recall in chunks, sorted; one GTIN's serials are held at a time
-        (as the member lists store them), rows and states only a chunk at a time."""
+    async def _member_units(self, recall_id: str) -> AsyncIterator[builtins.list[str]]:
+        """Every unit of the recall ("<gtin>|<serial>") in sorted chunks; one GTIN's serials are
+        held at a time, as the member lists store them."""
         fields = [reply_bytes(f).decode() for f in await self.redis.hkeys(members_key(recall_id))]
         if not fields:  # published before member lists existed: a row per unit
-            stored = await self.rows(recall_id)
-            for start in range(0, len(stored), REPORT_CHUNK_ROWS):
-                yield stored[start : start + REPORT_CHUNK_ROWS]
+            keys = sorted(unit.key for unit in await self.rows(recall_id))
+            for start in range(0, len(keys), REPORT_CHUNK_ROWS):
+                yield keys[start : start + REPORT_CHUNK_ROWS]
             return
         by_gtin: dict[str, builtins.list[str]] = {}
         for name in fields:
@@ -637,16 +642,13 @@ class RecallService:
             ordered = sorted(serials)
             del serials
             for start in range(0, len(ordered), REPORT_CHUNK_ROWS):
-                chunk = [f"{gtin}|{serial}" for serial in ordered[start : start + REPORT_CHUNK_ROWS]]
-                rows = await self._stored_rows(recall_id, chunk)
-                yield [rows.get(key) or Unit(gtin, key.split("|", 1)[1], "", "") for key in chunk]
+                yield [f"{gtin}|{serial}" for serial in ordered[start : start + REPORT_CHUNK_ROWS]]
 
-    async def _partner_units(self, recall_id: str, partner_id: str) -> AsyncIterator[builtins.list[Unit]]:
-        """The units ``partner_id`` held when the recall was published, in chunks, sorted."""
+    async def _partner_units(self, recall_id: str, partner_id: str) -> AsyncIterator[builtins.list[str]]:
+        """The units ``partner_id`` held when the recall was published, in sorted chunks."""
         keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
         for start in range(0, len(keys), REPORT_CHUNK_ROWS):
-            rows = await self._stored_rows(recall_id, keys[start : start + REPORT_CHUNK_ROWS])
-            yield [unit for key in keys[start : start + REPORT_CHUNK_ROWS] if (unit := rows.get(key)) and unit.holder == partner_id]
+            yield keys[start : start + REPORT_CHUNK_ROWS]
 
     async def _stored_rows(self, recall_id: str, keys: Sequence[str]) -> dict[str, Unit]:
         """The stored rows of ``keys`` ("<gtin>|<serial>") that have one, in one round trip."""
@@ -664,14 +666,31 @@ class RecallService:
         return found
 
     async def _report_rows(
-        self, chunks: AsyncIterator[builtins.list[Unit]], delivered: Mapping[str, float]
-    ) -> AsyncIterator[builtins.list[dict[str, Any]]]:
-        """Report rows of each chunk of units, with the packs' current states."""
-        async for units in chunks:
-            if not units:
-                continue
+        self, recall_id: str, chunks: AsyncIterator[builtins.list[str]], delivered: Mapping[str, float], holder: str = ""
+    ) -> AsyncGenerator[builtins.list[dict[str, Any]]]:
+        """Report rows of each chunk of units (only ``holder``'s when given), with the packs'
+        current states. The next chunk is read while the caller sends this one."""
+
+        async def read(keys: builtins.list[str]) -> builtins.list[dict[str, Any]]:
+            rows = await self._stored_rows(recall_id, keys)
+            units = [rows.get(key) or Unit.unlocated(key) for key in keys]
+            if holder:
+                units = [unit for unit in units if unit.holder == holder]
             states = await self.packs.statuses([(u.gtin, u.serial) for u in units])
-            yield [self._report_row(unit, stored, delivered) for unit, stored in zip(units, states, strict=True)]
+            return [self._report_row(unit, stored, delivered) for unit, stored in zip(units, states, strict=True)]
+
+        pending: builtins.list[asyncio.Task[builtins.list[dict[str, Any]]]] = []
+        try:
+            async for keys in chunks:
+                pending.append(asyncio.ensure_future(read(keys)))
+                if len(pending) > 1 and (rows := await pending.pop(0)):
+                    yield rows
+            while pending:
+                if rows := await pending.pop(0):
+                    yield rows
+        finally:
+            for task in pending:
+                task.cancel()
 
     @staticmethod
     def _report_row(unit: Unit, stored: StoredPack | None, delivered: Mapping[str, float]) -> dict[str, Any]:

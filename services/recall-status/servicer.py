@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -438,9 +439,10 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         recall, chunks = await self.recalls.report(
             request.recall_id, request.caller.partner_id, "admin" in request.caller.roles
         )
-        await context.write(rs_pb.StreamRecallReportResponse(recall_json=orjson.dumps(recall)))
-        async for rows in chunks:
-            await context.write(rs_pb.StreamRecallReportResponse(rows_json=orjson.dumps(rows)))
+        async with contextlib.aclosing(chunks):  # a cancelled call stops its reads at once
+            await context.write(rs_pb.StreamRecallReportResponse(recall_json=orjson.dumps(recall)))
+            async for rows in chunks:
+                await context.write(rs_pb.StreamRecallReportResponse(rows_json=orjson.dumps(rows)))
 
     @translate_errors
     async def AcknowledgeRecall(
