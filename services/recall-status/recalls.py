@@ -84,6 +84,7 @@ MEMBER_WRITE_BYTES = 1 << 20  # bounds one member-append call...
 MEMBER_WRITE_FIELDS = 1_000  # ...and its fields (Lua's unpack takes a few thousand values)
 ROW_WRITE_UNITS = 20_000  # bounds one pipeline of unit rows
 REPORT_CHUNK_ROWS = 5_000  # rows a report chunk carries: one round trip for their rows, one for their states
+REPORT_READ_AHEAD = 2  # chunks a report reads while the current one is sent
 REPORT_MEMBER_FIELDS = 16  # member lists (about 8,000 serials each at most) one report read fetches
 
 
@@ -669,7 +670,7 @@ class RecallService:
         self, recall_id: str, chunks: AsyncIterator[builtins.list[str]], delivered: Mapping[str, float], holder: str = ""
     ) -> AsyncGenerator[builtins.list[dict[str, Any]]]:
         """Report rows of each chunk of units (only ``holder``'s when given), with the packs'
-        current states. The next chunk is read while the caller sends this one."""
+        current states. The next chunks are read while the caller sends this one."""
 
         async def read(keys: builtins.list[str]) -> builtins.list[dict[str, Any]]:
             rows = await self._stored_rows(recall_id, keys)
@@ -683,7 +684,7 @@ class RecallService:
         try:
             async for keys in chunks:
                 pending.append(asyncio.ensure_future(read(keys)))
-                if len(pending) > 1 and (rows := await pending.pop(0)):
+                if len(pending) > REPORT_READ_AHEAD and (rows := await pending.pop(0)):
                     yield rows
             while pending:
                 if rows := await pending.pop(0):
