@@ -139,8 +139,26 @@ local limit = tonumber(ARGV[1])
 for i = 0, (#ARGV - 1) / 3 - 1 do
   local serial, location, entry = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
   redis.call('HSET', KEYS[1 + 2 * i], serial, location)
-  redis.call('RPUSH', KEYS[2 + 2 * i], entry)
-  redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
+  if redis.call('RPUSH', KEYS[2 + 2 * i], entry) > limit then
+    redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
+  end
+end
+return 1
+"""
+
+# The same for a batch of packs seen in one operation: they share the location, and their
+# history entries come from a short table. KEYS: per pack its location hash and history
+# list. ARGV: history limit, location, the number of entries, the entries, then per pack its
+# serial and the (1-based) number of its entry.
+RECORD_EVENT_BATCH_SCRIPT = r"""
+local limit, location, entries = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local base = 3 + entries
+for i = 1, #KEYS / 2 do
+  redis.call('HSET', KEYS[2 * i - 1], ARGV[base + 2 * i - 1], location)
+  local history = KEYS[2 * i]
+  if redis.call('RPUSH', history, ARGV[3 + tonumber(ARGV[base + 2 * i])]) > limit then
+    redis.call('LTRIM', history, -limit, -1)
+  end
 end
 return 1
 """
@@ -240,6 +258,25 @@ class PackEventData:
             "at": dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat(),
             "detail": self.detail,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PackEventBatchData:
+    """One event seen on many packs at once: the same partner, location, time and event,
+    with each pack's GTIN, serial and detail (columns of equal length)."""
+
+    event: str
+    partner_id: str
+    gln: str
+    at: float
+    gtins: Sequence[str]
+    serials: Sequence[str]
+    details: Sequence[str]
+
+    def history_entry(self, detail: str) -> bytes:
+        return orjson.dumps(
+            PackEventData("", "", self.event, self.partner_id, self.gln, self.at, detail).as_dict()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,6 +541,44 @@ class PackRepository:
         if calls:
             await run_script_batch(self.redis, self.redis.register_script(RECORD_EVENTS_SCRIPT), calls)
         return len(events)
+
+    async def record_event_batch(self, batch: PackEventBatchData) -> int:
+        """Records ``batch`` exactly as :meth:`record_events` would record its events one by
+        one, with one script call per GTIN and chunk and no per-pack formatting."""
+        if not len(batch.gtins) == len(batch.serials) == len(batch.details):
+            raise InvalidInput(
+                f"Failed to record a batch of pack events: expected as many serials and details "
+                f"as GTINs ({len(batch.gtins)}), got {len(batch.serials)} and {len(batch.details)}.",
+                code="events.columns",
+            )
+        location = f"{batch.at:.3f}|{batch.event}|{batch.partner_id}|{batch.gln}"
+        history = {detail: batch.history_entry(detail) for detail in set(batch.details)}
+        groups: dict[str, list[int]] = {}
+        for index, gtin in enumerate(batch.gtins):
+            groups.setdefault(gtin, []).append(index)
+        serials, details = batch.serials, batch.details
+        calls: list[tuple[list[str], list[Any]]] = []
+        for gtin, indexes in groups.items():
+            location_prefix, history_prefix = f"loc:{{{gtin}}}:", f"hist:{{{gtin}}}:"
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                script_keys: list[str] = []
+                numbers: list[Any] = []
+                chunk_entries: dict[str, int] = {}
+                for i in indexes[start : start + STATUS_CHUNK]:
+                    serial = serials[i]
+                    script_keys.append(f"{location_prefix}{bucket_of(serial):04x}")
+                    script_keys.append(history_prefix + serial)
+                    number = chunk_entries.get(details[i])
+                    if number is None:
+                        number = chunk_entries[details[i]] = len(chunk_entries) + 1
+                    numbers.append(serial)
+                    numbers.append(number)
+                entries = [history[detail] for detail in chunk_entries]
+                calls.append((script_keys, [HISTORY_LIMIT, location, len(entries), *entries, *numbers]))
+        if calls:
+            script = self.redis.register_script(RECORD_EVENT_BATCH_SCRIPT)
+            await run_script_batch(self.redis, script, calls)
+        return len(batch.gtins)
 
     async def locations(self, keys: Sequence[tuple[str, str]]) -> list[Location | None]:
         pipe = self.redis.pipeline(transaction=False)

@@ -21,6 +21,7 @@ from verinet.recall_status.packs import (
     DecommissionRecord,
     NewPack,
     PackChange,
+    PackEventBatchData,
     PackEventData,
     PackRepository,
     PackValue,
@@ -471,7 +472,12 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail)
             for e in request.events
         ]
-        return rs_pb.RecordPackEventsResponse(recorded=await self.repository.record_events(events))
+        recorded = await self.repository.record_events(events) if events else 0
+        for b in request.batches:
+            recorded += await self.repository.record_event_batch(
+                PackEventBatchData(b.event, b.partner_id, b.gln, b.at, list(b.gtins), list(b.serials), list(b.details))
+            )
+        return rs_pb.RecordPackEventsResponse(recorded=recorded)
 
     @translate_errors
     async def GetPackHistory(
