@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from verinet.errors import InvalidInput
@@ -64,6 +65,9 @@ _STORED_CODE = {
     PackState.ILLEGITIMATE: "I",
 }
 _STATE_BY_CODE = {code: state for state, code in _STORED_CODE.items()}
+#: The state of each stored one-character code (``PackState.from_stored`` as a plain lookup,
+#: for loops over every pack of a bulk call).
+STATE_BY_STORED_CODE: Mapping[str, PackState] = _STATE_BY_CODE
 
 #: Pack-level states that take a pack out of the supply chain (decommissioned).
 DECOMMISSIONED_STATES = frozenset(

@@ -31,7 +31,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from verinet.errors import Forbidden, InvalidInput, NotFound
-from verinet.packs import PackRecord, PackState
+from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
 from verinet.recall_status.audit import chain_append_lua
 from verinet.store import run_script_batch
 
@@ -425,21 +425,25 @@ class PackRepository:
             for start in range(0, len(indexes), STATUS_CHUNK):
                 chunk = indexes[start : start + STATUS_CHUNK]
                 script_keys = [product_key(gtin), lot_state_key(gtin)]
+                pack_prefix, recall_prefix, decommission_prefix = (
+                    f"pk:{{{gtin}}}:", f"pr:{{{gtin}}}:", f"pd:{{{gtin}}}:"
+                )
                 for i in chunk:
-                    serial = keys[i][1]
-                    script_keys += [
-                        bucket_key(gtin, serial),
-                        pack_recall_key(gtin, serial),
-                        decommission_key(gtin, serial),
-                    ]
+                    bucket = f"{bucket_of(keys[i][1]):04x}"  # the three hashes share a bucket
+                    script_keys += [pack_prefix + bucket, recall_prefix + bucket, decommission_prefix + bucket]
                 args = ["1" if with_decommission else "0", *(keys[i][1] for i in chunk)]
                 calls.append((script_keys, args))
                 chunks.append((gtin, chunk))
         replies = await run_script_batch(self.redis, self.redis.register_script(STATUS_SCRIPT), calls)
         records: list[StoredPack | None] = [None] * len(keys)
         for (gtin, chunk), reply in zip(chunks, replies, strict=True):
-            product_state, owner, lot_flat = reply[0], reply[1], reply[2]
-            lot_states = dict(zip(lot_flat[::2], lot_flat[1::2], strict=True))
+            product_state = PackState.from_stored(reply[0].decode()) if reply[0] else PackState.ACTIVE
+            owner = reply[1].decode() if reply[1] else ""
+            lot_flat = reply[2]
+            lot_states = {
+                lot.decode(): PackState.from_stored(code.decode()) if code else PackState.ACTIVE
+                for lot, code in zip(lot_flat[::2], lot_flat[1::2], strict=True)
+            }
             for n, i in enumerate(chunk):
                 value, unit_recalled, decommission = reply[3 + 3 * n : 6 + 3 * n]
                 if value is None:
@@ -464,31 +468,26 @@ class PackRepository:
         value: bytes,
         unit_recalled: int,
         decommission: bytes | None,
-        product_state: bytes | None,
-        owner: bytes | None,
-        lot_states: dict[bytes, bytes],
+        product_state: PackState,
+        owner: str,
+        lot_states: dict[str, PackState],
     ) -> StoredPack:
-        stored = PackValue.decode(value)
-        if unit_recalled:
-            lot_state = PackState.RECALLED
-        else:
-            code = lot_states.get(stored.lot.encode())
-            lot_state = PackState.from_stored(code.decode()) if code else PackState.ACTIVE
+        # PackValue.decode, without the object: this runs for every pack of a bulk call.
+        text = value.decode()
+        lot = text[7:]
+        if _FIELD_SEPARATOR in lot:
+            lot = lot.partition(_FIELD_SEPARATOR)[0]
         record = PackRecord(
-            gtin=gtin,
-            serial=serial,
-            lot=stored.lot,
-            expiry=stored.expiry,
-            pack_state=stored.state,
-            lot_state=lot_state,
-            product_state=PackState.from_stored(product_state.decode()) if product_state else PackState.ACTIVE,
-            owner_partner_id=owner.decode() if owner else "",
+            gtin,
+            serial,
+            lot,
+            text[1:7].strip(),
+            STATE_BY_STORED_CODE[text[0]],
+            PackState.RECALLED if unit_recalled else lot_states.get(lot, PackState.ACTIVE),
+            product_state,
+            owner,
         )
-        return StoredPack(
-            record=record,
-            last_decommission=DecommissionRecord.decode(decommission) if decommission else None,
-            revision=value,
-        )
+        return StoredPack(record, DecommissionRecord.decode(decommission) if decommission else None, value)
 
     async def withdraw_product(self, gtin: str, audit_entry: bytes) -> bool:
         """Marks a product withdrawn: one write, whatever the number of packs. Irreversible."""

@@ -61,15 +61,16 @@ def read_pack(gtin: str, serial: str, status: rs_pb.PackStatus) -> ReadPack:
 def record_from_status(gtin: str, serial: str, status: rs_pb.PackStatus) -> PackRecord | None:
     if not status.found:
         return None
+    # Positional: this runs for every pack of a bulk call.
     return PackRecord(
-        gtin=gtin,
-        serial=serial,
-        lot=status.lot,
-        expiry=status.expiry,
-        pack_state=STATE_FROM_PROTO[status.pack_state],
-        lot_state=STATE_FROM_PROTO.get(status.lot_state, PackState.ACTIVE),
-        product_state=STATE_FROM_PROTO.get(status.product_state, PackState.ACTIVE),
-        owner_partner_id=status.owner_partner_id,
+        gtin,
+        serial,
+        status.lot,
+        status.expiry,
+        STATE_FROM_PROTO[status.pack_state],
+        STATE_FROM_PROTO.get(status.lot_state, PackState.ACTIVE),
+        STATE_FROM_PROTO.get(status.product_state, PackState.ACTIVE),
+        status.owner_partner_id,
     )
 
 
