@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from verinet.errors import InvalidInput
 
@@ -85,9 +85,11 @@ DECOMMISSIONED_STATES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PackRecord:
-    """What the repository holds for one commissioned pack, with batch and product state."""
+class PackRecord(NamedTuple):
+    """What the repository holds for one commissioned pack, with batch and product state.
+
+    A named tuple, not a frozen dataclass: bulk calls make one per pack, and a tuple is
+    several times cheaper to create."""
 
     gtin: str
     serial: str

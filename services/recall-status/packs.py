@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from dataclasses import dataclass
 
 import orjson
@@ -192,9 +192,9 @@ class PackChange:
     audit_entry: bytes  # JSON of the audit event
 
 
-@dataclass(frozen=True, slots=True)
-class StoredPack:
-    """A pack record with what an operation needs to decide and to write back safely."""
+class StoredPack(NamedTuple):
+    """A pack record with what an operation needs to decide and to write back safely (a named
+    tuple: one is made per pack read)."""
 
     record: PackRecord
     last_decommission: DecommissionRecord | None

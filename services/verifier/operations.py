@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from verinet.errors import Conflict
 from verinet.packs import PackRecord, PackState
@@ -18,16 +19,16 @@ from verinet.verifier.lifecycle import Caller, Decision, LastDecommission, Opera
 MAX_ATTEMPTS = 5
 
 
-@dataclass(frozen=True, slots=True)
-class PackQuestion:
+# Named tuples, not frozen dataclasses: a bulk call makes one of each per pack, and a tuple
+# is several times cheaper to create.
+class PackQuestion(NamedTuple):
     gtin: str
     serial: str
     lot: str
     expiry: str
 
 
-@dataclass(frozen=True, slots=True)
-class ReadPack:
+class ReadPack(NamedTuple):
     record: PackRecord | None
     last_decommission: LastDecommission | None
     revision: bytes
