@@ -14,7 +14,6 @@ from verinet.errors import IdentifierError, InvalidInput, RequestTimeout, Verine
 from verinet.identifiers import parse, parse_expiry, validate_gtin, validate_lot, validate_serial
 from verinet.packs import validate_line
 
-
 BODY_READ_SECONDS = 30.0
 
 

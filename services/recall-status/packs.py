@@ -87,19 +87,32 @@ def audit_head_key(gtin: str) -> str:
     return f"audithead:{{{gtin}}}"
 
 
-# Applies one decided change only if the pack is as it was read, together with its audit
-# entry; each entry carries the hash of the one before it (SHA-1 is what Redis scripts offer;
-# the chain is re-verified outside Redis by `verinet audit verify`).
-APPLY_CHANGE_SCRIPT = r"""
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] == '' then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-else
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+# Applies decided changes to a chunk of one GTIN's packs, each only if the pack is as it was
+# read, together with its audit entry; each entry carries the hash of the one before it (SHA-1
+# is what Redis scripts offer; the chain is re-verified outside Redis by `verinet audit verify`).
+# KEYS: audit stream, audit head, then per change its bucket and decommission hashes. ARGV: per
+# change serial, expected value, new value, decommission ('' to clear), audit entry. Returns
+# 1 (applied) or 0 (the pack changed since it was read) per change, in order.
+APPLY_CHANGES_SCRIPT = r"""
+local applied = {}
+for i = 0, (#KEYS - 2) / 2 - 1 do
+  local bucket, decommissions = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
+  local serial, entry = ARGV[1 + 5 * i], ARGV[5 + 5 * i]
+  if redis.call('HGET', bucket, serial) ~= ARGV[2 + 5 * i] then
+    applied[i + 1] = 0
+  else
+    redis.call('HSET', bucket, serial, ARGV[3 + 5 * i])
+    if ARGV[4 + 5 * i] == '' then
+      redis.call('HDEL', decommissions, serial)
+    else
+      redis.call('HSET', decommissions, serial, ARGV[4 + 5 * i])
+    end
+""" + chain_append_lua("KEYS[1]", "KEYS[2]", "entry") + """
+    applied[i + 1] = 1
+  end
 end
-""" + chain_append_lua("KEYS[3]", "KEYS[4]", "ARGV[5]") + "return 1\n"
+return applied
+"""
 
 
 # Sets one field of a product- or lot-level hash and appends the audit entry, atomically;
@@ -499,27 +512,39 @@ class PackRepository:
         return bool(changed)
 
     async def apply(self, changes: Sequence[PackChange]) -> list[bool]:
-        """Applies each change atomically with its audit entry, if the pack is unchanged."""
-        script = self.redis.register_script(APPLY_CHANGE_SCRIPT)
-        calls = []
-        for change in changes:
-            new_value = PackValue.decode(change.expected_revision).with_state(change.new_state)
-            keys = [
-                bucket_key(change.gtin, change.serial),
-                decommission_key(change.gtin, change.serial),
-                audit_key(change.gtin),
-                audit_head_key(change.gtin),
-            ]
-            args = [
-                change.serial,
-                change.expected_revision,
-                new_value.encode(),
-                change.decommission.encode() if change.decommission else b"",
-                change.audit_entry,
-            ]
-            calls.append((keys, args))
-        return [bool(applied) for applied in await run_script_batch(self.redis, script, calls)]
-
+        """Applies each change atomically with its audit entry, if the pack is unchanged: one
+        script call per GTIN and chunk, changes of a GTIN applied and audited in order."""
+        groups: dict[str, list[int]] = {}
+        for index, change in enumerate(changes):
+            groups.setdefault(change.gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[list[int]] = []
+        for gtin, indexes in groups.items():
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                chunk = indexes[start : start + STATUS_CHUNK]
+                keys = [audit_key(gtin), audit_head_key(gtin)]
+                args: list[Any] = []
+                for i in chunk:
+                    change = changes[i]
+                    bucket = f"{bucket_of(change.serial):04x}"
+                    keys += [f"pk:{{{gtin}}}:{bucket}", f"pd:{{{gtin}}}:{bucket}"]
+                    new_value = PackValue.decode(change.expected_revision).with_state(change.new_state)
+                    args += [
+                        change.serial,
+                        change.expected_revision,
+                        new_value.encode(),
+                        change.decommission.encode() if change.decommission else b"",
+                        change.audit_entry,
+                    ]
+                calls.append((keys, args))
+                chunks.append(chunk)
+        applied = [False] * len(changes)
+        if calls:
+            replies = await run_script_batch(self.redis, self.redis.register_script(APPLY_CHANGES_SCRIPT), calls)
+            for chunk, reply in zip(chunks, replies, strict=True):
+                for i, done in zip(chunk, reply, strict=True):
+                    applied[i] = bool(done)
+        return applied
 
     async def record_events(self, events: Sequence[PackEventData]) -> int:
         """Last known location and history of each pack (the caller checks the pack exists):

@@ -282,3 +282,23 @@ def test_a_bulk_verify_answers_each_pack_exactly_as_a_verify_of_that_pack_alone(
     codes = {r["code"] for r in bulk["results"]}
     assert {"OK", "NMVS_NC_PC_02", "NMVS_FE_LOT_13", "NMVS_FE_LOT_12", "NMVS_NC_PCK_02", "NMVS_NC_PCK_30", "NMVS_FE_LOT_01"} <= codes
     assert bulk["ok"] == sum(r["ok"] for r in alone) == 7
+
+
+def test_a_bulk_decommission_changes_and_audits_each_pack_once_even_when_listed_twice(network: Any, world: dict[str, Any]) -> None:
+    packs = [pack(world) for _ in range(600)]  # more than one script call's chunk
+    body = operate(world["wholesaler"], "decommission", [*packs, packs[0]], state="supplied")
+    twice = [(r["ok"], r["code"], r["state"], r.get("warning", False)) for r in (body["results"][0], body["results"][600])]
+    # Which of the two goes first is up to Redis Cluster, whose script calls run concurrently.
+    assert sorted(twice) == [(True, "NMVS_NC_PCK_30", "supplied", True), (True, "OK", "supplied", False)]
+    assert body["ok"] == 601
+    client = sync_redis(network.network.redis_url)
+    entries = [(fields, json.loads(fields[b"entry"])) for _, fields in client.xrange(f"audit:{{{world['gtin']}}}")]
+    serials = {p["serial"] for p in packs}
+    mine = [entry["serial"] for _, entry in entries if entry["serial"] in serials]
+    assert sorted(mine) == sorted(serials)
+    previous = b""
+    for fields, _ in entries:
+        assert fields[b"prev"] == previous
+        assert fields[b"hash"] == hashlib.sha1(previous + b"\n" + fields[b"entry"]).hexdigest().encode()
+        previous = fields[b"hash"]
+    assert client.get(f"audithead:{{{world['gtin']}}}") == previous

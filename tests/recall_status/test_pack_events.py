@@ -80,12 +80,12 @@ def test_a_batch_of_events_is_stored_like_the_same_events_one_by_one(redis_url: 
     async def scenario(repository: PackRepository) -> None:
         count = 1_203  # more than two script chunks per GTIN
         gtins, serials, details = columns("ONE", count)
-        singles = [PackEventData(g, s, "verify", "pharmacy", GLN, AT, d) for g, s, d in zip(gtins, serials, details)]
+        singles = [PackEventData(g, s, "verify", "pharmacy", GLN, AT, d) for g, s, d in zip(gtins, serials, details, strict=True)]
         assert await repository.record_events(singles) == count
         batch_serials = [s.replace("ONE", "BAT") for s in serials]
         batch = PackEventBatchData("verify", "pharmacy", GLN, AT, gtins, batch_serials, details)
         assert await repository.record_event_batch(batch) == count
-        for g, one, many in zip(gtins, serials, batch_serials):
+        for g, one, many in zip(gtins, serials, batch_serials, strict=True):
             assert await stored(repository, g, many) == await stored(repository, g, one)
         location, history = await stored(repository, gtins[2], batch_serials[2])
         assert location == f"{AT:.3f}|verify|pharmacy|{GLN}".encode()
