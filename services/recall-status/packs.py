@@ -178,6 +178,22 @@ return 1
 
 STATUS_CHUNK = 500
 
+# Commissions a chunk of one GTIN's packs. KEYS: per pack its bucket hash. ARGV: per pack
+# serial and value. Returns per pack 1 when stored, else the value already there.
+COMMISSION_SCRIPT = r"""
+local out = {}
+for i = 1, #KEYS do
+  local serial = ARGV[2 * i - 1]
+  if redis.call('HSETNX', KEYS[i], serial, ARGV[2 * i]) == 1 then
+    out[i] = 1
+  else
+    out[i] = redis.call('HGET', KEYS[i], serial)
+  end
+end
+return out
+"""
+COMMISSION_CHUNK = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class DecommissionRecord:
@@ -400,29 +416,41 @@ class PackRepository:
     async def commission(self, packs: Sequence[NewPack]) -> list[CommissionOutcome]:
         """Stores packs as ACTIVE; a repeat with the same lot and expiry is a no-op.
 
-        Two round trips at most: HSETNX for all, then a read of the ones already there.
-        """
+        One round trip: a script call per GTIN and chunk stores what is new and answers what
+        was already there."""
         if not packs:
             return []
-        pipe = self.redis.pipeline(transaction=False)
-        for pack in packs:
-            pipe.hsetnx(bucket_key(pack.gtin, pack.serial), pack.serial, pack.value())
-        created = await pipe.execute()
-        existing_indexes = [i for i, was_set in enumerate(created) if not was_set]
-        outcomes = [CommissionOutcome("stored") if was_set else None for was_set in created]
-        if existing_indexes:
-            pipe = self.redis.pipeline(transaction=False)
-            for i in existing_indexes:
-                pipe.hget(bucket_key(packs[i].gtin, packs[i].serial), packs[i].serial)
-            values = await pipe.execute()
-            for i, value in zip(existing_indexes, values, strict=True):
-                stored = PackValue.decode(value)
-                lot, expiry = stored.lot, stored.expiry
-                if lot == packs[i].lot and expiry == packs[i].expiry:
-                    outcomes[i] = CommissionOutcome("unchanged")
+        groups: dict[str, list[int]] = {}
+        for index, pack in enumerate(packs):
+            groups.setdefault(pack.gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[list[int]] = []
+        for gtin, indexes in groups.items():
+            prefix = f"pk:{{{gtin}}}:"
+            for start in range(0, len(indexes), COMMISSION_CHUNK):
+                chunk = indexes[start : start + COMMISSION_CHUNK]
+                keys: list[str] = []
+                args: list[Any] = []
+                for i in chunk:
+                    pack = packs[i]
+                    keys.append(f"{prefix}{bucket_of(pack.serial):04x}")
+                    args += [pack.serial, pack.value()]
+                calls.append((keys, args))
+                chunks.append(chunk)
+        replies = await run_script_batch(self.redis, self.redis.register_script(COMMISSION_SCRIPT), calls)
+        stored = CommissionOutcome("stored")
+        unchanged = CommissionOutcome("unchanged")
+        outcomes: list[CommissionOutcome] = [stored] * len(packs)
+        for chunk, reply in zip(chunks, replies, strict=True):
+            for i, answer in zip(chunk, reply, strict=True):
+                if answer == 1:
+                    continue
+                existing = PackValue.decode(answer)
+                if existing.lot == packs[i].lot and existing.expiry == packs[i].expiry:
+                    outcomes[i] = unchanged
                 else:
-                    outcomes[i] = CommissionOutcome("conflict", lot, expiry)
-        return [outcome for outcome in outcomes if outcome is not None]
+                    outcomes[i] = CommissionOutcome("conflict", existing.lot, existing.expiry)
+        return outcomes
 
     async def statuses(
         self, keys: Sequence[tuple[str, str]], *, with_decommission: bool = False
