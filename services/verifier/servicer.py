@@ -405,7 +405,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
                 fields = fields_of[id(decision)] = result_fields(decision)
             if decision.alert:
                 fields = {**fields, "alert_id": next(next_alert)}
-            add(index=i, pack=packs[i], **fields)
+            add(index=i, **fields)  # no copy of the pack: the caller sent it (common.proto)
 
     @translate_errors
     async def VerifyPacks(
