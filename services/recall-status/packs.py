@@ -32,7 +32,7 @@ import redis.asyncio as aioredis
 
 from verinet.errors import Forbidden, InvalidInput, NotFound
 from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
-from verinet.recall_status.audit import chain_append_lua
+from verinet.recall_status.audit import chain_append_lua, chain_link_lua
 from verinet.store import run_script_batch
 
 BUCKETS = 16384
@@ -95,6 +95,8 @@ def audit_head_key(gtin: str) -> str:
 # 1 (applied) or 0 (the pack changed since it was read) per change, in order.
 APPLY_CHANGES_SCRIPT = r"""
 local applied = {}
+local previous = redis.call('GET', KEYS[2]) or ''
+local head = previous
 for i = 0, (#KEYS - 2) / 2 - 1 do
   local bucket, decommissions = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
   local serial, entry = ARGV[1 + 5 * i], ARGV[5 + 5 * i]
@@ -107,10 +109,12 @@ for i = 0, (#KEYS - 2) / 2 - 1 do
     else
       redis.call('HSET', decommissions, serial, ARGV[4 + 5 * i])
     end
-""" + chain_append_lua("KEYS[1]", "KEYS[2]", "entry") + """
+""" + chain_link_lua("KEYS[1]", "entry") + """
+    previous = hash
     applied[i + 1] = 1
   end
 end
+if previous ~= head then redis.call('SET', KEYS[2], previous) end
 return applied
 """
 
