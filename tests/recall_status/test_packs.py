@@ -1,5 +1,6 @@
-"""Where packs were seen, against a private Redis and a real Redis Cluster: a batch of events
-from one bulk operation is stored exactly as the same events sent one by one."""
+"""The hosted repository against a private Redis and a real Redis Cluster: bulk commissioning
+in script calls per GTIN and chunk answers each pack like one-by-one commissioning, and a
+batch of events from one bulk operation is stored exactly as the same events sent one by one."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
 from verinet.errors import InvalidInput
 from verinet.network import with_check_digit
 from verinet.recall_status.packs import (
+    COMMISSION_CHUNK,
     HISTORY_LIMIT,
+    CommissionOutcome,
+    NewPack,
     PackEventBatchData,
     PackEventData,
     PackRepository,
@@ -117,5 +121,30 @@ def test_a_batch_whose_columns_differ_in_length_is_refused_and_writes_nothing(re
         with pytest.raises(InvalidInput, match=r"expected as many serials and details as GTINs \(2\), got 2 and 1"):
             await repository.record_event_batch(batch)
         assert await stored(repository, GTINS[0], "S1") == (None, [])
+
+    run(redis_url, scenario)
+
+
+def test_bulk_commissioning_stores_new_packs_and_tells_repeats_from_conflicts_in_order(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        count = COMMISSION_CHUNK + 10  # two script calls for each GTIN
+        packs = [NewPack(GTINS[n % 2], f"C{n:06d}", "L1", "301231") for n in range(2 * count)]
+        assert await repository.commission(packs) == [CommissionOutcome("stored")] * len(packs)
+        again = [
+            packs[0],  # the same pack: unchanged
+            NewPack(GTINS[1], packs[1].serial, "L2", "301231"),  # another lot: a conflict
+            NewPack(GTINS[0], "NEW1", "L1", "301231"),
+            NewPack(GTINS[0], "NEW1", "L9", "301231"),  # twice in one call: the first one wins
+            NewPack(GTINS[0], "NEW1", "L1", "301231"),
+        ]
+        assert await repository.commission(again) == [
+            CommissionOutcome("unchanged"),
+            CommissionOutcome("conflict", "L1", "301231"),
+            CommissionOutcome("stored"),
+            CommissionOutcome("conflict", "L1", "301231"),
+            CommissionOutcome("unchanged"),
+        ]
+        statuses = await repository.statuses([(p.gtin, p.serial) for p in packs[-3:]])
+        assert [(s.record.lot, s.record.expiry) for s in statuses if s] == [("L1", "301231")] * 3
 
     run(redis_url, scenario)
