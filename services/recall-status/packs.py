@@ -51,6 +51,11 @@ def bucket_of(serial: str) -> int:
     return zlib.crc32(serial.encode()) & _BUCKET_MASK
 
 
+# Bucket suffixes of keys as bytes, for loops over every pack of a bulk call: Redis clients
+# pass bytes on as they are, and encode every str argument again.
+_BUCKET_SUFFIXES = tuple(b"%04x" % bucket for bucket in range(BUCKETS))
+
+
 def bucket_key(gtin: str, serial: str) -> str:
     return f"pk:{{{gtin}}}:{bucket_of(serial):04x}"
 
@@ -464,19 +469,21 @@ class PackRepository:
         groups: dict[str, list[int]] = {}
         for index, (gtin, _) in enumerate(keys):
             groups.setdefault(gtin, []).append(index)
-        calls: list[tuple[list[str], list[Any]]] = []
+        calls: list[tuple[list[Any], list[Any]]] = []
         chunks: list[tuple[str, list[int]]] = []
         for gtin, indexes in groups.items():
+            pack_prefix, recall_prefix, decommission_prefix = (
+                f"pk:{{{gtin}}}:".encode(), f"pr:{{{gtin}}}:".encode(), f"pd:{{{gtin}}}:".encode()
+            )
             for start in range(0, len(indexes), STATUS_CHUNK):
                 chunk = indexes[start : start + STATUS_CHUNK]
-                script_keys = [product_key(gtin), lot_state_key(gtin)]
-                pack_prefix, recall_prefix, decommission_prefix = (
-                    f"pk:{{{gtin}}}:", f"pr:{{{gtin}}}:", f"pd:{{{gtin}}}:"
-                )
+                script_keys: list[Any] = [product_key(gtin), lot_state_key(gtin)]
+                args: list[Any] = ["1" if with_decommission else "0"]
                 for i in chunk:
-                    bucket = f"{bucket_of(keys[i][1]):04x}"  # the three hashes share a bucket
+                    serial = keys[i][1].encode()
+                    bucket = _BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK]  # shared by the three
                     script_keys += [pack_prefix + bucket, recall_prefix + bucket, decommission_prefix + bucket]
-                args = ["1" if with_decommission else "0", *(keys[i][1] for i in chunk)]
+                    args.append(serial)
                 calls.append((script_keys, args))
                 chunks.append((gtin, chunk))
         replies = await run_script_batch(self.redis, self.redis.register_script(STATUS_SCRIPT), calls)
@@ -615,14 +622,14 @@ class PackRepository:
         serials, details = batch.serials, batch.details
         calls: list[tuple[list[str], list[Any]]] = []
         for gtin, indexes in groups.items():
-            location_prefix, history_prefix = f"loc:{{{gtin}}}:", f"hist:{{{gtin}}}:"
+            location_prefix, history_prefix = f"loc:{{{gtin}}}:".encode(), f"hist:{{{gtin}}}:".encode()
             for start in range(0, len(indexes), STATUS_CHUNK):
-                script_keys: list[str] = []
+                script_keys: list[Any] = []
                 numbers: list[Any] = []
                 chunk_entries: dict[str, int] = {}
                 for i in indexes[start : start + STATUS_CHUNK]:
-                    serial = serials[i]
-                    script_keys.append(f"{location_prefix}{bucket_of(serial):04x}")
+                    serial = serials[i].encode()
+                    script_keys.append(location_prefix + _BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK])
                     script_keys.append(history_prefix + serial)
                     number = chunk_entries.get(details[i])
                     if number is None:
