@@ -182,9 +182,9 @@ class EmbeddedRedisCluster:
             for n, client in enumerate(clients):
                 first = n * per_node
                 last = 16383 if n == len(clients) - 1 else first + per_node - 1
-                client.execute_command("CLUSTER ADDSLOTS", *range(first, last + 1))
+                client.cluster("ADDSLOTS", *range(first, last + 1))
             for client in clients[1:]:
-                client.execute_command("CLUSTER MEET", "127.0.0.1", self.nodes[0].port)
+                client.cluster("MEET", "127.0.0.1", self.nodes[0].port)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if all(c.cluster("INFO").get("cluster_state") == "ok" for c in clients):

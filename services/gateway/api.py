@@ -219,7 +219,7 @@ MAX_FIELD_LENGTH = 4096
 MAX_IMPORT_LINES = 10_000
 
 
-def directory_key(request: web.Request) -> tuple[int, str]:
+def directory_key(request: web.Request) -> tuple[lookup_pb.EntryKind, str]:
     kind = ENTRY_KINDS[request.match_info["kind"]]
     key = request.match_info["key"]
     if kind == lookup_pb.ENTRY_KIND_GTIN:
@@ -258,7 +258,7 @@ def entry_text(body: dict[str, Any], name: str, field: str) -> str:
     return value
 
 
-def entry_from_json(body: dict[str, Any], kind: int, key: str, partner: Partner, where: str = "") -> lookup_pb.DirectoryEntry:
+def entry_from_json(body: dict[str, Any], kind: lookup_pb.EntryKind, key: str, partner: Partner, where: str = "") -> lookup_pb.DirectoryEntry:
     """The entry a request body describes. The lookup service checks the values (URL, GLN,
     expiry, owner) and who may write the key; here only the shape is checked."""
     unknown = sorted(str(name)[:40] for name in body if name not in ENTRY_FIELDS and name not in ("kind", "key"))
@@ -281,7 +281,7 @@ def entry_from_json(body: dict[str, Any], kind: int, key: str, partner: Partner,
     )
 
 
-def require_directory_reader(partner: Partner, kind: int, key: str) -> None:
+def require_directory_reader(partner: Partner, kind: lookup_pb.EntryKind, key: str) -> None:
     if partner.has_role("admin"):
         return
     digits = key[1:] if kind == lookup_pb.ENTRY_KIND_GTIN else key

@@ -94,6 +94,7 @@ def create_app(settings: Settings) -> web.Application:
             settings.lookup_addr,
             settings.recall_status_addr,
             settings.rpc_timeout,
+            settings.internal_tls,
         )
     )
 

@@ -9,6 +9,7 @@ import grpc
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from verinet.config import InternalTls
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.partners import PartnerStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
@@ -37,15 +38,16 @@ def clients_context(
     lookup_addr: str,
     recall_status_addr: str,
     rpc_timeout: float,
+    internal_tls: InternalTls | None = None,
 ) -> object:
     from verinet.gateway.routing import PARTNER_STORE
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         redis = connect(redis_url, timeout=redis_timeout)
         channels = {
-            "verifier": channel(verifier_addr),
-            "lookup": channel(lookup_addr),
-            "recall-status": channel(recall_status_addr),
+            "verifier": channel(verifier_addr, internal_tls),
+            "lookup": channel(lookup_addr, internal_tls),
+            "recall-status": channel(recall_status_addr, internal_tls),
         }
         app[CLIENTS] = Clients(
             redis=redis,
