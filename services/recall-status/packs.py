@@ -567,11 +567,13 @@ class PackRepository:
                     change = changes[i]
                     bucket = f"{bucket_of(change.serial):04x}"
                     keys += [f"pk:{{{gtin}}}:{bucket}", f"pd:{{{gtin}}}:{bucket}"]
-                    new_value = PackValue.decode(change.expected_revision).with_state(change.new_state)
+                    # PackValue(...).with_state(...).encode() without the objects: the state is
+                    # the value's first character, the rest stays as it is.
+                    new_value = change.new_state.stored.encode() + change.expected_revision[1:]
                     args += [
                         change.serial,
                         change.expected_revision,
-                        new_value.encode(),
+                        new_value,
                         change.decommission.encode() if change.decommission else b"",
                         change.audit_entry,
                     ]

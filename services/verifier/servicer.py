@@ -74,6 +74,33 @@ def record_from_status(gtin: str, serial: str, status: rs_pb.PackStatus) -> Pack
     )
 
 
+def change_parts(
+    operation: Operation, actor: Caller, transaction_id: str, at: float, before: PackState, after: PackState
+) -> dict[str, Any]:
+    """The ``PackChange`` fields besides the pack: new state, audit entry and, unless the pack
+    becomes active again, who decommissioned it."""
+    parts: dict[str, Any] = {
+        "new_state": PROTO_FROM_STATE[after],
+        "audit": rs_pb.AuditEvent(
+            action=OPERATION_NAMES[operation],
+            partner_id=actor.partner_id,
+            location_gln=actor.location_gln,
+            previous_state=PROTO_FROM_STATE[before],
+            new_state=PROTO_FROM_STATE[after],
+            transaction_id=transaction_id,
+            at=at,
+        ),
+    }
+    if after is not PackState.ACTIVE:
+        parts["decommission"] = rs_pb.Decommission(
+            state=PROTO_FROM_STATE[after],
+            partner_id=actor.partner_id,
+            location_gln=actor.location_gln,
+            at=at,
+        )
+    return parts
+
+
 def result_fields(decision: Decision) -> dict[str, Any]:
     """The ``PackResult`` fields a decision sets; fields at their default are left out."""
     fields: dict[str, Any] = {"ok": decision.ok, "code": decision.code, "message": decision.message}
@@ -320,31 +347,22 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             request = rs_pb.ApplyPackChangesRequest()
             add = request.changes.add
             at = now.timestamp()
+            # The changes of one call share all but the pack and its previous state: their
+            # audit and decommission messages are built once per pair of states and copied.
+            parts: dict[tuple[PackState, PackState], dict[str, Any]] = {}
             for change in changes:
                 record = change.read.record
                 assert record is not None and change.decision.new_pack_state is not None
-                new_state = change.decision.new_pack_state
-                message = add(
+                states = (record.pack_state, change.decision.new_pack_state)
+                shared = parts.get(states)
+                if shared is None:
+                    shared = parts[states] = change_parts(operation, actor, transaction_id, at, *states)
+                add(
                     gtin=change.question.gtin,
                     serial=change.question.serial,
                     expected_revision=change.read.revision,
-                    new_state=PROTO_FROM_STATE[new_state],
-                    audit=rs_pb.AuditEvent(
-                        action=OPERATION_NAMES[operation],
-                        partner_id=actor.partner_id,
-                        location_gln=actor.location_gln,
-                        previous_state=PROTO_FROM_STATE[record.pack_state],
-                        new_state=PROTO_FROM_STATE[new_state],
-                        transaction_id=transaction_id,
-                        at=at,
-                    ),
+                    **shared,
                 )
-                if new_state is not PackState.ACTIVE:
-                    decommission = message.decommission
-                    decommission.state = PROTO_FROM_STATE[new_state]
-                    decommission.partner_id = actor.partner_id
-                    decommission.location_gln = actor.location_gln
-                    decommission.at = at
             answer = await call(self.recall_status.ApplyPackChanges, request, timeout=timeout)
             return list(answer.applied)
 

@@ -15,6 +15,7 @@ import redis
 from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
 from verinet.errors import InvalidInput
 from verinet.network import with_check_digit
+from verinet.packs import PackState
 from verinet.recall_status.packs import (
     COMMISSION_CHUNK,
     HISTORY_LIMIT,
@@ -23,6 +24,7 @@ from verinet.recall_status.packs import (
     PackEventBatchData,
     PackEventData,
     PackRepository,
+    PackValue,
     history_key,
     location_key,
 )
@@ -148,3 +150,18 @@ def test_bulk_commissioning_stores_new_packs_and_tells_repeats_from_conflicts_in
         assert [(s.record.lot, s.record.expiry) for s in statuses if s] == [("L1", "301231")] * 3
 
     run(redis_url, scenario)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        PackValue(PackState.ACTIVE, "301231", "L1"),
+        PackValue(PackState.SUPPLIED, "3012", "LOT-20-CHARACTERS-XY"),
+        PackValue(PackState.LOCKED, "301200", "L1", "line-7", 29_000_000),
+        PackValue(PackState.ACTIVE, "301231", "L1", "", 1),
+    ],
+)
+def test_a_state_change_rewrites_only_the_first_character_of_a_stored_pack(value: PackValue) -> None:
+    # PackRepository.apply relies on it instead of decoding and encoding each value.
+    for state in PackState:
+        assert state.stored.encode() + value.encode()[1:] == value.with_state(state).encode()
