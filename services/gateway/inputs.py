@@ -86,11 +86,12 @@ async def packs_body(request: web.Request, limit: int) -> tuple[list[Any], dict[
         body: dict[str, Any] = {}
     else:
         body = await json_object(request)
-        packs = body.get("packs")
-        if not isinstance(packs, list):
+        listed = body.get("packs")
+        if not isinstance(listed, list):
             raise InvalidInput(
                 'Failed to read "packs": expected a list of packs.', code="packs.missing", field="packs"
             )
+        packs = listed
     if not packs:
         raise InvalidInput('Failed to read "packs": expected at least one pack.', code="packs.empty", field="packs")
     if len(packs) > limit:

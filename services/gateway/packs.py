@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -24,7 +24,10 @@ from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
 PACK_ROLES = ("manufacturer", "wholesaler", "dispenser")
 STATE_NAMES = {common_pb.PackState.Value(f"PACK_STATE_{s.name}"): s.value for s in PackState}
-DECOMMISSION_STATES = {s.value: common_pb.PackState.Value(f"PACK_STATE_{s.name}") for s in PackState}
+# protoc's stubs type Value() as int; each of these ints is a member of the PackState enum.
+DECOMMISSION_STATES = {
+    s.value: cast(common_pb.PackState, common_pb.PackState.Value(f"PACK_STATE_{s.name}")) for s in PackState
+}
 
 
 def location_of(partner: Partner, body: dict[str, Any]) -> str:
@@ -68,7 +71,7 @@ async def pack_operation(request: web.Request, partner: Partner, operation: str)
     items, body = await packs_body(request, settings.max_packs_per_request)
     transaction_id = validate_transaction_id(body.get("transaction_id"))
     location = location_of(partner, body)
-    state = 0
+    state = cast(common_pb.PackState, 0)  # unset: verify and reactivate name no state
     if operation == "decommission":
         state_name = text_of(body, "state")
         if state_name not in DECOMMISSION_STATES or state_name in ("active", "expired", "recalled", "withdrawn"):
