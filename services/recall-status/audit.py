@@ -75,9 +75,17 @@ def chain_append_lua(stream: str, head: str, entry: str) -> str:
     in the same atomic step (SHA-1 is the hash Redis scripts offer); leaves ``hash`` set."""
     return f"""
 local previous = redis.call('GET', {head}) or ''
+{chain_link_lua(stream, entry)}
+redis.call('SET', {head}, hash)
+"""
+
+
+def chain_link_lua(stream: str, entry: str) -> str:
+    """Lua that appends ``entry`` after the hash in the variable ``previous`` and sets ``hash``
+    to its own; scripts appending many entries read the head once and write it once."""
+    return f"""
 local hash = redis.sha1hex(previous .. '\\n' .. {entry})
 redis.call('XADD', {stream}, '*', 'entry', {entry}, 'prev', previous, 'hash', hash)
-redis.call('SET', {head}, hash)
 """
 
 

@@ -29,15 +29,15 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from dataclasses import dataclass
 
 import orjson
 import redis.asyncio as aioredis
 
 from verinet.errors import Forbidden, InvalidInput, NotFound
-from verinet.packs import PackRecord, PackState
-from verinet.recall_status.audit import chain_append_lua
+from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
+from verinet.recall_status.audit import chain_append_lua, chain_link_lua
 from verinet.store import run_script_batch
 
 BUCKETS = 16384
@@ -54,6 +54,11 @@ def lot_state_key(gtin: str) -> str:
 
 def bucket_of(serial: str) -> int:
     return zlib.crc32(serial.encode()) & _BUCKET_MASK
+
+
+# Bucket suffixes of keys as bytes, for loops over every pack of a bulk call: Redis clients
+# pass bytes on as they are, and encode every str argument again.
+_BUCKET_SUFFIXES = tuple(b"%04x" % bucket for bucket in range(BUCKETS))
 
 
 def bucket_key(gtin: str, serial: str) -> str:
@@ -100,19 +105,36 @@ def audit_head_key(gtin: str) -> str:
     return f"audithead:{{{gtin}}}"
 
 
-# Applies one decided change only if the pack is as it was read, together with its audit
-# entry; each entry carries the hash of the one before it (SHA-1 is what Redis scripts offer;
-# the chain is re-verified outside Redis by `verinet audit verify`).
-APPLY_CHANGE_SCRIPT = r"""
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] == '' then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-else
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+# Applies decided changes to a chunk of one GTIN's packs, each only if the pack is as it was
+# read, together with its audit entry; each entry carries the hash of the one before it (SHA-1
+# is what Redis scripts offer; the chain is re-verified outside Redis by `verinet audit verify`).
+# KEYS: audit stream, audit head, then per change its bucket and decommission hashes. ARGV: per
+# change serial, expected value, new value, decommission ('' to clear), audit entry. Returns
+# 1 (applied) or 0 (the pack changed since it was read) per change, in order.
+APPLY_CHANGES_SCRIPT = r"""
+local applied = {}
+local previous = redis.call('GET', KEYS[2]) or ''
+local head = previous
+for i = 0, (#KEYS - 2) / 2 - 1 do
+  local bucket, decommissions = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
+  local serial, entry = ARGV[1 + 5 * i], ARGV[5 + 5 * i]
+  if redis.call('HGET', bucket, serial) ~= ARGV[2 + 5 * i] then
+    applied[i + 1] = 0
+  else
+    redis.call('HSET', bucket, serial, ARGV[3 + 5 * i])
+    if ARGV[4 + 5 * i] == '' then
+      redis.call('HDEL', decommissions, serial)
+    else
+      redis.call('HSET', decommissions, serial, ARGV[4 + 5 * i])
+    end
+""" + chain_link_lua("KEYS[1]", "entry") + """
+    previous = hash
+    applied[i + 1] = 1
+  end
 end
-""" + chain_append_lua("KEYS[3]", "KEYS[4]", "ARGV[5]") + "return 1\n"
+if previous ~= head then redis.call('SET', KEYS[2], previous) end
+return applied
+"""
 
 
 # Sets one field of a product- or lot-level hash and appends the audit entry, atomically;
@@ -218,8 +240,26 @@ local limit = tonumber(ARGV[1])
 for i = 0, (#ARGV - 1) / 3 - 1 do
   local serial, location, entry = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
   redis.call('HSET', KEYS[1 + 2 * i], serial, location)
-  redis.call('RPUSH', KEYS[2 + 2 * i], entry)
-  redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
+  if redis.call('RPUSH', KEYS[2 + 2 * i], entry) > limit then
+    redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
+  end
+end
+return 1
+"""
+
+# The same for a batch of packs seen in one operation: they share the location, and their
+# history entries come from a short table. KEYS: per pack its location hash and history
+# list. ARGV: history limit, location, the number of entries, the entries, then per pack its
+# serial and the (1-based) number of its entry.
+RECORD_EVENT_BATCH_SCRIPT = r"""
+local limit, location, entries = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local base = 3 + entries
+for i = 1, #KEYS / 2 do
+  redis.call('HSET', KEYS[2 * i - 1], ARGV[base + 2 * i - 1], location)
+  local history = KEYS[2 * i]
+  if redis.call('RPUSH', history, ARGV[3 + tonumber(ARGV[base + 2 * i])]) > limit then
+    redis.call('LTRIM', history, -limit, -1)
+  end
 end
 return 1
 """
@@ -317,6 +357,22 @@ class ScopeGroup:
     serials: bytes
     located: list[tuple[str, PackValue, Location]]
 
+# Commissions a chunk of one GTIN's packs. KEYS: per pack its bucket hash. ARGV: per pack
+# serial and value. Returns per pack 1 when stored, else the value already there.
+COMMISSION_SCRIPT = r"""
+local out = {}
+for i = 1, #KEYS do
+  local serial = ARGV[2 * i - 1]
+  if redis.call('HSETNX', KEYS[i], serial, ARGV[2 * i]) == 1 then
+    out[i] = 1
+  else
+    out[i] = redis.call('HGET', KEYS[i], serial)
+  end
+end
+return out
+"""
+COMMISSION_CHUNK = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class DecommissionRecord:
@@ -344,9 +400,9 @@ class PackChange:
     audit_entry: bytes  # JSON of the audit event
 
 
-@dataclass(frozen=True, slots=True)
-class StoredPack:
-    """A pack record with what an operation needs to decide and to write back safely."""
+class StoredPack(NamedTuple):
+    """A pack record with what an operation needs to decide and to write back safely (a named
+    tuple: one is made per pack read)."""
 
     record: PackRecord
     last_decommission: DecommissionRecord | None
@@ -410,6 +466,25 @@ class PackEventData:
             "at": dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat(),
             "detail": self.detail,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PackEventBatchData:
+    """One event seen on many packs at once: the same partner, location, time and event,
+    with each pack's GTIN, serial and detail (columns of equal length)."""
+
+    event: str
+    partner_id: str
+    gln: str
+    at: float
+    gtins: Sequence[str]
+    serials: Sequence[str]
+    details: Sequence[str]
+
+    def history_entry(self, detail: str) -> bytes:
+        return orjson.dumps(
+            PackEventData("", "", self.event, self.partner_id, self.gln, self.at, detail).as_dict()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,29 +595,41 @@ class PackRepository:
     async def commission(self, packs: Sequence[NewPack]) -> list[CommissionOutcome]:
         """Stores packs as ACTIVE; a repeat with the same lot and expiry is a no-op.
 
-        Two round trips at most: HSETNX for all, then a read of the ones already there.
-        """
+        One round trip: a script call per GTIN and chunk stores what is new and answers what
+        was already there."""
         if not packs:
             return []
-        pipe = self.redis.pipeline(transaction=False)
-        for pack in packs:
-            pipe.hsetnx(bucket_key(pack.gtin, pack.serial), pack.serial, pack.value())
-        created = await pipe.execute()
-        existing_indexes = [i for i, was_set in enumerate(created) if not was_set]
-        outcomes = [CommissionOutcome("stored") if was_set else None for was_set in created]
-        if existing_indexes:
-            pipe = self.redis.pipeline(transaction=False)
-            for i in existing_indexes:
-                pipe.hget(bucket_key(packs[i].gtin, packs[i].serial), packs[i].serial)
-            values = await pipe.execute()
-            for i, value in zip(existing_indexes, values, strict=True):
-                stored = PackValue.decode(value)
-                lot, expiry = stored.lot, stored.expiry
-                if lot == packs[i].lot and expiry == packs[i].expiry:
-                    outcomes[i] = CommissionOutcome("unchanged")
+        groups: dict[str, list[int]] = {}
+        for index, pack in enumerate(packs):
+            groups.setdefault(pack.gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[list[int]] = []
+        for gtin, indexes in groups.items():
+            prefix = f"pk:{{{gtin}}}:"
+            for start in range(0, len(indexes), COMMISSION_CHUNK):
+                chunk = indexes[start : start + COMMISSION_CHUNK]
+                keys: list[str] = []
+                args: list[Any] = []
+                for i in chunk:
+                    pack = packs[i]
+                    keys.append(f"{prefix}{bucket_of(pack.serial):04x}")
+                    args += [pack.serial, pack.value()]
+                calls.append((keys, args))
+                chunks.append(chunk)
+        replies = await run_script_batch(self.redis, self.redis.register_script(COMMISSION_SCRIPT), calls)
+        stored = CommissionOutcome("stored")
+        unchanged = CommissionOutcome("unchanged")
+        outcomes: list[CommissionOutcome] = [stored] * len(packs)
+        for chunk, reply in zip(chunks, replies, strict=True):
+            for i, answer in zip(chunk, reply, strict=True):
+                if answer == 1:
+                    continue
+                existing = PackValue.decode(answer)
+                if existing.lot == packs[i].lot and existing.expiry == packs[i].expiry:
+                    outcomes[i] = unchanged
                 else:
-                    outcomes[i] = CommissionOutcome("conflict", lot, expiry)
-        return [outcome for outcome in outcomes if outcome is not None]
+                    outcomes[i] = CommissionOutcome("conflict", existing.lot, existing.expiry)
+        return outcomes
 
     async def statuses(
         self, keys: Sequence[tuple[str, str]], *, with_decommission: bool = False
@@ -552,27 +639,33 @@ class PackRepository:
         groups: dict[str, list[int]] = {}
         for index, (gtin, _) in enumerate(keys):
             groups.setdefault(gtin, []).append(index)
-        calls: list[tuple[list[str], list[Any]]] = []
+        calls: list[tuple[list[Any], list[Any]]] = []
         chunks: list[tuple[str, list[int]]] = []
         for gtin, indexes in groups.items():
+            pack_prefix, recall_prefix, decommission_prefix = (
+                f"pk:{{{gtin}}}:".encode(), f"pr:{{{gtin}}}:".encode(), f"pd:{{{gtin}}}:".encode()
+            )
             for start in range(0, len(indexes), STATUS_CHUNK):
                 chunk = indexes[start : start + STATUS_CHUNK]
-                script_keys = [product_key(gtin), lot_state_key(gtin)]
+                script_keys: list[Any] = [product_key(gtin), lot_state_key(gtin)]
+                args: list[Any] = ["1" if with_decommission else "0"]
                 for i in chunk:
-                    serial = keys[i][1]
-                    script_keys += [
-                        bucket_key(gtin, serial),
-                        pack_recall_key(gtin, serial),
-                        decommission_key(gtin, serial),
-                    ]
-                args = ["1" if with_decommission else "0", *(keys[i][1] for i in chunk)]
+                    serial = keys[i][1].encode()
+                    bucket = _BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK]  # shared by the three
+                    script_keys += [pack_prefix + bucket, recall_prefix + bucket, decommission_prefix + bucket]
+                    args.append(serial)
                 calls.append((script_keys, args))
                 chunks.append((gtin, chunk))
         replies = await run_script_batch(self.redis, self.redis.register_script(STATUS_SCRIPT), calls)
         records: list[StoredPack | None] = [None] * len(keys)
         for (gtin, chunk), reply in zip(chunks, replies, strict=True):
-            product_state, owner, lot_flat = reply[0], reply[1], reply[2]
-            lot_states = dict(zip(lot_flat[::2], lot_flat[1::2], strict=True))
+            product_state = PackState.from_stored(reply[0].decode()) if reply[0] else PackState.ACTIVE
+            owner = reply[1].decode() if reply[1] else ""
+            lot_flat = reply[2]
+            lot_states = {
+                lot.decode(): PackState.from_stored(code.decode()) if code else PackState.ACTIVE
+                for lot, code in zip(lot_flat[::2], lot_flat[1::2], strict=True)
+            }
             for n, i in enumerate(chunk):
                 value, unit_recalled, decommission = reply[3 + 3 * n : 6 + 3 * n]
                 if value is None:
@@ -597,31 +690,26 @@ class PackRepository:
         value: bytes,
         unit_recalled: int,
         decommission: bytes | None,
-        product_state: bytes | None,
-        owner: bytes | None,
-        lot_states: dict[bytes, bytes],
+        product_state: PackState,
+        owner: str,
+        lot_states: dict[str, PackState],
     ) -> StoredPack:
-        stored = PackValue.decode(value)
-        if unit_recalled:
-            lot_state = PackState.RECALLED
-        else:
-            code = lot_states.get(stored.lot.encode())
-            lot_state = PackState.from_stored(code.decode()) if code else PackState.ACTIVE
+        # PackValue.decode, without the object: this runs for every pack of a bulk call.
+        text = value.decode()
+        lot = text[7:]
+        if _FIELD_SEPARATOR in lot:
+            lot = lot.partition(_FIELD_SEPARATOR)[0]
         record = PackRecord(
-            gtin=gtin,
-            serial=serial,
-            lot=stored.lot,
-            expiry=stored.expiry,
-            pack_state=stored.state,
-            lot_state=lot_state,
-            product_state=PackState.from_stored(product_state.decode()) if product_state else PackState.ACTIVE,
-            owner_partner_id=owner.decode() if owner else "",
+            gtin,
+            serial,
+            lot,
+            text[1:7].strip(),
+            STATE_BY_STORED_CODE[text[0]],
+            PackState.RECALLED if unit_recalled else lot_states.get(lot, PackState.ACTIVE),
+            product_state,
+            owner,
         )
-        return StoredPack(
-            record=record,
-            last_decommission=DecommissionRecord.decode(decommission) if decommission else None,
-            revision=value,
-        )
+        return StoredPack(record, DecommissionRecord.decode(decommission) if decommission else None, value)
 
     async def withdraw_product(self, gtin: str, audit_entry: bytes) -> bool:
         """Marks a product withdrawn: one write, whatever the number of packs. Irreversible."""
@@ -633,27 +721,41 @@ class PackRepository:
         return bool(changed)
 
     async def apply(self, changes: Sequence[PackChange]) -> list[bool]:
-        """Applies each change atomically with its audit entry, if the pack is unchanged."""
-        script = self.redis.register_script(APPLY_CHANGE_SCRIPT)
-        calls = []
-        for change in changes:
-            new_value = PackValue.decode(change.expected_revision).with_state(change.new_state)
-            keys = [
-                bucket_key(change.gtin, change.serial),
-                decommission_key(change.gtin, change.serial),
-                audit_key(change.gtin),
-                audit_head_key(change.gtin),
-            ]
-            args = [
-                change.serial,
-                change.expected_revision,
-                new_value.encode(),
-                change.decommission.encode() if change.decommission else b"",
-                change.audit_entry,
-            ]
-            calls.append((keys, args))
-        return [bool(applied) for applied in await run_script_batch(self.redis, script, calls)]
-
+        """Applies each change atomically with its audit entry, if the pack is unchanged: one
+        script call per GTIN and chunk, changes of a GTIN applied and audited in order."""
+        groups: dict[str, list[int]] = {}
+        for index, change in enumerate(changes):
+            groups.setdefault(change.gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[list[int]] = []
+        for gtin, indexes in groups.items():
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                chunk = indexes[start : start + STATUS_CHUNK]
+                keys = [audit_key(gtin), audit_head_key(gtin)]
+                args: list[Any] = []
+                for i in chunk:
+                    change = changes[i]
+                    bucket = f"{bucket_of(change.serial):04x}"
+                    keys += [f"pk:{{{gtin}}}:{bucket}", f"pd:{{{gtin}}}:{bucket}"]
+                    # PackValue(...).with_state(...).encode() without the objects: the state is
+                    # the value's first character, the rest stays as it is.
+                    new_value = change.new_state.stored.encode() + change.expected_revision[1:]
+                    args += [
+                        change.serial,
+                        change.expected_revision,
+                        new_value,
+                        change.decommission.encode() if change.decommission else b"",
+                        change.audit_entry,
+                    ]
+                calls.append((keys, args))
+                chunks.append(chunk)
+        applied = [False] * len(changes)
+        if calls:
+            replies = await run_script_batch(self.redis, self.redis.register_script(APPLY_CHANGES_SCRIPT), calls)
+            for chunk, reply in zip(chunks, replies, strict=True):
+                for i, done in zip(chunk, reply, strict=True):
+                    applied[i] = bool(done)
+        return applied
 
     async def record_events(self, events: Sequence[PackEventData]) -> int:
         """Last known location and history of each pack (the caller checks the pack exists):
@@ -674,6 +776,44 @@ class PackRepository:
         if calls:
             await run_script_batch(self.redis, self.redis.register_script(RECORD_EVENTS_SCRIPT), calls)
         return len(events)
+
+    async def record_event_batch(self, batch: PackEventBatchData) -> int:
+        """Records ``batch`` exactly as :meth:`record_events` would record its events one by
+        one, with one script call per GTIN and chunk and no per-pack formatting."""
+        if not len(batch.gtins) == len(batch.serials) == len(batch.details):
+            raise InvalidInput(
+                f"Failed to record a batch of pack events: expected as many serials and details "
+                f"as GTINs ({len(batch.gtins)}), got {len(batch.serials)} and {len(batch.details)}.",
+                code="events.columns",
+            )
+        location = f"{batch.at:.3f}|{batch.event}|{batch.partner_id}|{batch.gln}"
+        history = {detail: batch.history_entry(detail) for detail in set(batch.details)}
+        groups: dict[str, list[int]] = {}
+        for index, gtin in enumerate(batch.gtins):
+            groups.setdefault(gtin, []).append(index)
+        serials, details = batch.serials, batch.details
+        calls: list[tuple[list[str], list[Any]]] = []
+        for gtin, indexes in groups.items():
+            location_prefix, history_prefix = f"loc:{{{gtin}}}:".encode(), f"hist:{{{gtin}}}:".encode()
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                script_keys: list[Any] = []
+                numbers: list[Any] = []
+                chunk_entries: dict[str, int] = {}
+                for i in indexes[start : start + STATUS_CHUNK]:
+                    serial = serials[i].encode()
+                    script_keys.append(location_prefix + _BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK])
+                    script_keys.append(history_prefix + serial)
+                    number = chunk_entries.get(details[i])
+                    if number is None:
+                        number = chunk_entries[details[i]] = len(chunk_entries) + 1
+                    numbers.append(serial)
+                    numbers.append(number)
+                entries = [history[detail] for detail in chunk_entries]
+                calls.append((script_keys, [HISTORY_LIMIT, location, len(entries), *entries, *numbers]))
+        if calls:
+            script = self.redis.register_script(RECORD_EVENT_BATCH_SCRIPT)
+            await run_script_batch(self.redis, script, calls)
+        return len(batch.gtins)
 
     async def locations(self, keys: Sequence[tuple[str, str]]) -> list[Location | None]:
         pipe = self.redis.pipeline(transaction=False)

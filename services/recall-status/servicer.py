@@ -22,6 +22,7 @@ from verinet.recall_status.packs import (
     DecommissionRecord,
     NewPack,
     PackChange,
+    PackEventBatchData,
     PackEventData,
     PackRepository,
     PackValue,
@@ -71,11 +72,13 @@ def decommission_message(record: DecommissionRecord | None) -> rs_pb.Decommissio
     )
 
 
-def status_message(stored: StoredPack | None) -> rs_pb.PackStatus:
+def add_status(stored: StoredPack | None, add: Callable[..., rs_pb.PackStatus]) -> None:
+    """Appends one ``PackStatus`` with ``add`` (a response's field, built in place)."""
     if stored is None:
-        return rs_pb.PackStatus(found=False)
+        add()
+        return
     record = stored.record
-    return rs_pb.PackStatus(
+    add(
         found=True,
         lot=record.lot,
         expiry=record.expiry,
@@ -238,13 +241,17 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             [(p.gtin, p.serial) for p in request.packs],
             with_decommission=request.with_decommission,
         )
-        statuses = [status_message(r) for r in records]
+        response = rs_pb.GetPackStatusResponse()
+        add = response.statuses.add
+        for record in records:
+            add_status(record, add)
         unknown = [i for i, r in enumerate(records) if r is None]
         if unknown:  # the product's owner still learns of scans of serials it never made
             owners = await self.repository.product_owners([request.packs[i].gtin for i in unknown])
+            statuses = response.statuses
             for i in unknown:
                 statuses[i].owner_partner_id = owners.get(request.packs[i].gtin, "")
-        return rs_pb.GetPackStatusResponse(statuses=statuses)
+        return response
 
     @translate_errors
     async def ApplyPackChanges(
@@ -477,7 +484,12 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail)
             for e in request.events
         ]
-        return rs_pb.RecordPackEventsResponse(recorded=await self.repository.record_events(events))
+        recorded = await self.repository.record_events(events) if events else 0
+        for b in request.batches:
+            recorded += await self.repository.record_event_batch(
+                PackEventBatchData(b.event, b.partner_id, b.gln, b.at, list(b.gtins), list(b.serials), list(b.details))
+            )
+        return rs_pb.RecordPackEventsResponse(recorded=recorded)
 
     @translate_errors
     async def GetPackHistory(
