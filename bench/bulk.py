@@ -102,10 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,4", help="concurrent clients, one run each")
     parser.add_argument("--seconds", type=float, default=20.0, help="each run (decommission also stops when packs run out)")
     parser.add_argument("--profile-seconds", type=float, default=12.0, help="py-spy/perf of bulk verify at the most clients; 0 to skip")
+    parser.add_argument("--max-wait", type=float, default=common.QUIET_MAX_WAIT,
+                        help="seconds to wait at most for a quiet machine before each run (0 for quick looks)")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     client_counts = [int(c) for c in args.clients.split(",")]
+    common.QUIET_MAX_WAIT = args.max_wait
     report = Report("bulk verify and decommission (EU FMD)")
     report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics; "
                f"{args.size:,} packs a request, all packs known and active; clients: {args.clients}; {args.seconds:g} s a run")

@@ -464,11 +464,15 @@ class CpuMeter:
         return max(0.0, self.machine_busy_seconds - ours) / self.wall
 
 
-def wait_quiet(own_pids: Sequence[int], max_wait: float = 300.0, threshold: float = 0.15) -> float:
+#: How long ``wait_quiet`` waits at most; scripts lower it with ``--max-wait`` for quick looks.
+QUIET_MAX_WAIT = 300.0
+
+
+def wait_quiet(own_pids: Sequence[int], max_wait: float | None = None, threshold: float = 0.15) -> float:
     """Waits until processes other than ours use under ``threshold`` cores (1 s samples), at
     most ``max_wait`` seconds; returns the last foreign load seen (cores)."""
     own = [*own_pids, os.getpid()]
-    deadline = time.monotonic() + max_wait
+    deadline = time.monotonic() + (QUIET_MAX_WAIT if max_wait is None else max_wait)
     warned = False
     while True:
         b0, c0 = machine_busy()[0], sum(_safe_cpu(p) for p in own)

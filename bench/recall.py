@@ -5,8 +5,8 @@ locations of a recall of 1,000,000 units.
     python bench/recall.py                          # both parts, 1,000,000 units; appends
     python bench/recall.py --units 100000 --trials 3 --no-write
 
-(a) For each trial a recall is published (by lot, then by line and time window, i.e. unit by
-unit) while a background client verifies a unit of it in a tight loop; right after the 201
+(a) For each trial a recall is published (by lot, then by line and time window: a rule and
+member lists) while a background client verifies a unit of it in a tight loop; right after the 201
 the main client also verifies another unit in scope in a tight loop until it reads Recalled.
 Target (issue 6): under 100 ms.
 (b) 1,000,000 packs are commissioned on one line within one day, 100,000 of them are
@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import statistics
 import sys
 import threading
 import time
+from typing import Any
 
 import common
 import orjson
@@ -88,6 +90,54 @@ def visibility_trial(bench: common.BenchNetwork, manufacturer: dict, holder: dic
     }
 
 
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def timed_report(bench: common.BenchNetwork, path: str, token: str, output: str) -> dict[str, Any]:
+    """Reads a streamed report chunk by chunk (never holding it): status, rows, bytes, seconds
+    to the first byte and to the end, and the resident memory of the gateway and recall-status
+    before and at their peak while it streamed (sampled every 50 ms)."""
+    pids = {name: pid for name, pid in bench.pids().items() if name in ("gateway", "recall-status")}
+    before = {name: rss_mb(pid) for name, pid in pids.items()}
+    peak = dict(before)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            for name, pid in pids.items():
+                peak[name] = max(peak[name], rss_mb(pid))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    conn = http.client.HTTPConnection("127.0.0.1", bench.port, timeout=600)
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    answer = conn.getresponse()
+    # a row is a line of CSV (less the header), or an object starting {"gtin": in the JSON rows
+    marker = b"\n" if output == "csv" else b'{"gtin":'
+    first_byte, size, rows, tail = 0.0, 0, -1 if output == "csv" else 0, b""
+    while chunk := answer.read1(1 << 20):
+        first_byte = first_byte or time.perf_counter() - started
+        size += len(chunk)
+        joined = tail + chunk
+        rows += joined.count(marker)
+        tail = joined[-(len(marker) - 1):] if len(marker) > 1 else b""
+        complete = joined.endswith(b"]}") if output == "json" else joined.endswith(b"\n")
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    conn.close()
+    if size and not complete:
+        rows = -1  # an incomplete document
+    return {"status": answer.status, "rows": rows, "bytes": size, "first_byte": first_byte, "seconds": seconds,
+            "rss": {name: (before[name], peak[name]) for name in pids}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=1_000_000, help="packs in the big recall's scope")
@@ -97,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--report", action="store_true", help="also time the big recall's report, streamed as JSON and as CSV")
     args = parser.parse_args(argv)
     report = Report("recalls: publish to Recalled, scope of 1,000,000 units")
     with common.running_network(keep=args.keep) as bench:
@@ -122,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 pack["commissioned_at"] = (DAY + dt.timedelta(hours=1, seconds=i % 3000)).strftime("%Y-%m-%dT%H:%M:%SZ")
             body_lines.append(orjson.dumps(pack))
         bench.must("POST", "/v1/packs/commission", manufacturer["token"], raw=b"\n".join(body_lines), content_type="application/x-ndjson")
-        results: dict[str, list[dict]] = {"lot": [], "line and window (unit by unit)": []}
+        results: dict[str, list[dict]] = {"lot": [], "line and window (rule + member lists)": []}
         common.wait_quiet(bench.pids().values())
         for t in range(trials * 2):
             members = packs_by_lot[t]
@@ -131,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 kind = "lot"
                 body = {"gtins": [gtin_small], "lots": [lots[t].lot], "class": "II", "reason": "bench: lot recall", "depth": "retail"}
             else:
-                kind = "line and window (unit by unit)"
+                kind = "line and window (rule + member lists)"
                 body = {"gtins": [gtin_small], "line": f"U{t}", "window": {"start": DAY.isoformat(), "end": (DAY + dt.timedelta(days=1)).isoformat()},
                         "class": "I", "reason": "bench: line recall", "depth": "retail"}
             result = visibility_trial(bench, manufacturer, holders[0], body, watched, probe)
@@ -202,6 +253,20 @@ def main(argv: list[str] | None = None) -> int:
             unit = big.ident(len(big) - 1)
             _, answer, seconds = bench.request("GET", lms_path(unit["gtin"], unit["lot"], unit["serial"], unit["expiry"], holders[0]["glns"][0]), holders[0]["token"])
             report.add(f"- a verification of one of its units right after: {answer.get('data') if isinstance(answer, dict) else answer} in {seconds * 1000:.1f} ms")
+            status, _, seconds = bench.request("GET", f"/v1/recalls/{created['id']}", manufacturer["token"])
+            report.add(f"- GET /v1/recalls/{{id}} (summary and effectiveness): HTTP {status} in {seconds:.2f} s")
+            if args.report:
+                common.wait_quiet(bench.pids().values())
+                for output in ("json", "csv"):
+                    report_meter = common.CpuMeter(bench.pids()).start()
+                    timed = timed_report(bench, f"/v1/recalls/{created['id']}/report?format={output}", manufacturer["token"], output)
+                    report_meter.stop()
+                    report.add(f"- CPU during the {output.upper()} report: " + ", ".join(
+                        f"{row[0]} {row[1]} s ({row[2]})" for row in common.cpu_rows(report_meter, timed["rows"], "row")))
+                    report.add(f"- GET /v1/recalls/{{id}}/report ({output.upper()}, streamed): HTTP {timed['status']}, {timed['rows']:,} rows, "
+                               f"{timed['bytes'] / 1e6:.0f} MB, first byte after {timed['first_byte']:.2f} s, **all in {timed['seconds']:.2f} s**; "
+                               f"resident memory before / peak during: " + ", ".join(
+                                   f"{name} {before:.0f} / {peak:.0f} MB" for name, (before, peak) in timed["rss"].items()))
         report.table(["process", "CPU s", "CPU/wall", "CPU µs per unit"], common.cpu_rows(meter, len(big), "unit"))
         if running:
             common.interrupt(running)

@@ -26,6 +26,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         gateway_port=args.port,
         redis_url=os.environ.get("REDIS_URL") or None,
         bind_host=args.host,
+        internal_mtls=args.internal_mtls,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -35,6 +36,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     info = network.info
     print(f"\nverinet is up: {network.gateway_url}")
     print(f"  network file (mode 0600): {network.network_file}")
+    if network.internal_tls:
+        print(f"  services talk mutual TLS; CA and certificates in {network.internal_tls_dir}")
     print(f"  Redis: {network.redis_url}{' (embedded, append-only)' if network.redis else ''}")
     print(f"  admin token: {info['admin_token']}")
     for role, partner in info.get("partners", {}).items():
@@ -157,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8080, help="gateway port (default 8080)")
     up.add_argument("--host", default="127.0.0.1", help="address services bind (default 127.0.0.1)")
     up.add_argument("--demo", action="store_true", help="create demo partners and 1,000 packs")
+    up.add_argument(
+        "--internal-mtls",
+        action="store_true",
+        help="mutual TLS between the services, with a private CA made (once) in the data directory",
+    )
     up.set_defaults(func=cmd_up)
 
     partners = sub.add_parser("partners", help="manage partners (admin)")

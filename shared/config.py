@@ -6,14 +6,20 @@ built on :class:`Env`; only ``__main__`` modules pass ``os.environ`` in.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from verinet.errors import ConfigError
 
 
 class Env:
-    """Typed access to an environment mapping; every error names the variable and an example."""
+    """Typed access to an environment mapping; every error names the variable and an example.
+
+    Its methods are named after the types they return, so below ``def str`` the class body
+    spells the builtin as ``builtins.str``.
+    """
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
@@ -34,10 +40,12 @@ class Env:
             return default
         return value
 
-    def optional_str(self, name: str) -> str | None:
+    def optional_str(self, name: builtins.str) -> builtins.str | None:
         return self._raw(name)
 
-    def int(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    def int(
+        self, name: builtins.str, default: int, *, minimum: int = 0, maximum: int | None = None
+    ) -> int:
         value = self._raw(name)
         if value is None:
             return default
@@ -54,7 +62,7 @@ class Env:
             )
         return number
 
-    def float(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+    def float(self, name: builtins.str, default: float, *, minimum: float = 0.0) -> float:
         value = self._raw(name)
         if value is None:
             return default
@@ -68,7 +76,7 @@ class Env:
             raise ConfigError(f"Failed to read {name}={value!r}: expected at least {minimum}")
         return number
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: bool) -> bool:
         value = self._raw(name)
         if value is None:
             return default
@@ -79,5 +87,48 @@ class Env:
             return False
         raise ConfigError(f"Failed to read {name}={value!r}: expected true or false")
 
-    def path(self, name: str, default: str) -> Path:
+    def path(self, name: builtins.str, default: builtins.str) -> Path:
         return Path(self.str(name, default))
+
+
+#: The three settings of mutual TLS between services; all or none.
+INTERNAL_TLS_VARIABLES = ("INTERNAL_TLS_CA_FILE", "INTERNAL_TLS_CERT_FILE", "INTERNAL_TLS_KEY_FILE")
+
+
+@dataclass(frozen=True)
+class InternalTls:
+    """Mutual TLS between services: the internal CA, and this service's certificate and key
+    (PEM), which it presents as a server and as a client alike."""
+
+    ca: bytes
+    cert: bytes
+    key: bytes
+
+    @classmethod
+    def from_env(cls, env: Env) -> InternalTls | None:
+        """None when no INTERNAL_TLS_* variable is set (plain text inside the cluster)."""
+        files = {name: env.optional_str(name) for name in INTERNAL_TLS_VARIABLES}
+        if not any(files.values()):
+            return None
+        missing = [name for name, value in files.items() if value is None]
+        if missing:
+            raise ConfigError(
+                f"Missing setting {', '.join(missing)}: mutual TLS needs all of "
+                f"{', '.join(INTERNAL_TLS_VARIABLES)}, for example INTERNAL_TLS_CA_FILE=/tls/ca.crt "
+                "INTERNAL_TLS_CERT_FILE=/tls/tls.crt INTERNAL_TLS_KEY_FILE=/tls/tls.key"
+            )
+        contents: dict[str, bytes] = {}
+        for name, value in files.items():
+            try:
+                contents[name] = Path(str(value)).read_bytes()
+            except OSError as error:
+                raise ConfigError(
+                    f"Failed to read {name}={value!r}: {error.strerror or error}"
+                ) from None
+            if b"-----BEGIN " not in contents[name]:
+                raise ConfigError(f"Failed to read {name}={value!r}: expected a PEM file")
+        return cls(
+            ca=contents["INTERNAL_TLS_CA_FILE"],
+            cert=contents["INTERNAL_TLS_CERT_FILE"],
+            key=contents["INTERNAL_TLS_KEY_FILE"],
+        )

@@ -24,6 +24,7 @@ from typing import Any
 
 from verinet.embedded_redis import EmbeddedRedis, free_port
 from verinet.errors import Unavailable
+from verinet.internal_tls import ServiceFiles, ensure_certificates
 
 SERVICES = ("recall-status", "lookup", "verifier", "gateway")
 STOP_ORDER = ("gateway", "verifier", "lookup", "recall-status")
@@ -80,10 +81,13 @@ class Network:
     redis_url: str | None = None
     bind_host: str = "127.0.0.1"
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: Mutual TLS between the services, with a private CA kept in the data directory.
+    internal_mtls: bool = False
     redis: EmbeddedRedis | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    internal_tls: dict[str, ServiceFiles] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -102,6 +106,10 @@ class Network:
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
+    @property
+    def internal_tls_dir(self) -> Path:
+        return self.data_dir / "internal-tls"
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, *, demo: bool = False, timeout: float = 60.0) -> None:
@@ -114,6 +122,8 @@ class Network:
             self.redis.start()
             self.redis_url = self.redis.url
         self.ports = {name: free_port() for name in SERVICES}
+        if self.internal_mtls:
+            self.internal_tls = ensure_certificates(self.internal_tls_dir, SERVICES)
         if self.gateway_port:
             self.ports["gateway"] = self.gateway_port
         try:
@@ -155,6 +165,8 @@ class Network:
                 LOOKUP_ADDR=addr["lookup"],
                 RECALL_STATUS_ADDR=addr["recall-status"],
             )
+        if name in self.internal_tls:
+            env.update(self.internal_tls[name].as_env())
         env.update(self.extra_env)
         return env
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from verinet.errors import InvalidInput, NotFound, Unauthenticated
+from verinet.store import reply_bytes, reply_fields
 
 ROLES = ("manufacturer", "wholesaler", "dispenser", "network", "admin")
 TOKEN_PREFIX = "vn_"
@@ -167,13 +168,13 @@ class PartnerStore:
         return partner, token
 
     async def get(self, partner_id: str) -> Partner:
-        raw = await self.redis.hgetall(f"partner:{partner_id}")
+        raw = reply_fields(await self.redis.hgetall(f"partner:{partner_id}"))
         if not raw:
             raise NotFound(f"No partner with id {partner_id!r}.", code="partner.not_found")
         return _partner(partner_id, raw)
 
     async def list(self) -> list[Partner]:
-        ids = sorted(member.decode() for member in await self.redis.smembers(PARTNERS_KEY))
+        ids = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(PARTNERS_KEY))
         pipe = self.redis.pipeline(transaction=False)
         for partner_id in ids:
             pipe.hgetall(f"partner:{partner_id}")
@@ -194,7 +195,7 @@ class PartnerStore:
         return partner
 
     async def _authenticate(self, digest: str) -> Partner:
-        partner_id = await self.redis.get(f"token:{digest}")
+        partner_id = reply_bytes(await self.redis.get(f"token:{digest}"))
         if partner_id is None:
             raise Unauthenticated("The bearer token is unknown or revoked.", code="auth.token")
         partner = await self.get(partner_id.decode())
@@ -203,7 +204,7 @@ class PartnerStore:
         return partner
 
     async def revoke(self, partner_id: str, now: dt.datetime) -> Partner:
-        raw = await self.redis.hgetall(f"partner:{partner_id}")
+        raw = reply_fields(await self.redis.hgetall(f"partner:{partner_id}"))
         if not raw:
             raise NotFound(f"No partner with id {partner_id!r}.", code="partner.not_found")
         # Status first: authenticate() refuses a revoked partner even while its token key lives.

@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
+from verinet.config import InternalTls
 from verinet.errors import (
     BadUpstream,
     Conflict,
@@ -162,8 +163,9 @@ async def call(stub_method: Callable[..., Any], request: Any, *, timeout: float)
         raise error_from_rpc(error) from None
 
 
-def channel(address: str) -> grpc.aio.Channel:
-    """An insecure channel for in-cluster calls, with keepalive and round robin."""
+def channel(address: str, tls: InternalTls | None = None) -> grpc.aio.Channel:
+    """A channel for in-cluster calls, with keepalive and round robin: plain text, or with
+    ``tls`` mutual TLS (presents this service's certificate, trusts only the internal CA)."""
     options = [
         ("grpc.lb_policy_name", "round_robin"),
         ("grpc.keepalive_time_ms", 20_000),
@@ -171,16 +173,39 @@ def channel(address: str) -> grpc.aio.Channel:
         ("grpc.max_receive_message_length", 64 * 1024 * 1024),
         ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ]
-    return grpc.aio.insecure_channel(address, options=options)
+    if tls is None:
+        return grpc.aio.insecure_channel(address, options=options)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=tls.ca, private_key=tls.key, certificate_chain=tls.cert
+    )
+    return grpc.aio.secure_channel(address, credentials, options=options)
 
 
 @dataclass
 class ServerHandle:
-    """A running gRPC server and its health servicer."""
+    """A running gRPC server and its health servicer (also on a plain-text health-only
+    server when one was asked for)."""
 
     server: grpc.aio.Server
     health: health.aio.HealthServicer
     port: int
+    health_server: grpc.aio.Server | None = None
+    health_port: int = 0
+
+    async def stop(self, grace: float) -> None:
+        servers = [self.server] + ([self.health_server] if self.health_server else [])
+        await asyncio.gather(*(server.stop(grace) for server in servers))
+
+
+SERVER_OPTIONS = [
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.so_reuseport", 0),
+    # Clients re-resolve DNS when a connection ages out, so new pods behind a
+    # headless Service get traffic without a restart of the callers.
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
+]
 
 
 async def start_server(
@@ -188,29 +213,45 @@ async def start_server(
     add_servicers: Iterable[Callable[[grpc.aio.Server], None]],
     port: int,
     host: str = "0.0.0.0",
+    *,
+    tls: InternalTls | None = None,
+    health_port: int = 0,
 ) -> ServerHandle:
-    """Starts a grpc.aio server with the standard health service reporting SERVING."""
-    server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
-            ("grpc.so_reuseport", 0),
-            # Clients re-resolve DNS when a connection ages out, so new pods behind a
-            # headless Service get traffic without a restart of the callers.
-            ("grpc.max_connection_age_ms", 300_000),
-            ("grpc.max_connection_age_grace_ms", 30_000),
-        ]
-    )
+    """Starts a grpc.aio server with the standard health service reporting SERVING.
+
+    With ``tls`` the port speaks only mutual TLS: a client must present a certificate signed
+    by the internal CA. ``health_port`` adds a plain-text server carrying nothing but
+    grpc.health.v1, for probes that cannot present a certificate (the kubelet's)."""
+    server = grpc.aio.server(options=SERVER_OPTIONS)
     for add in add_servicers:
         add(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if tls is None:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    else:
+        credentials = grpc.ssl_server_credentials(
+            [(tls.key, tls.cert)], root_certificates=tls.ca, require_client_auth=True
+        )
+        bound = server.add_secure_port(f"{host}:{port}", credentials)
+    health_server = None
+    health_bound = 0
+    if health_port:
+        health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
+        health_bound = health_server.add_insecure_port(f"{host}:{health_port}")
+        await health_server.start()
     await server.start()
     for name in ("", service_name):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     freeze_startup_objects()
-    return ServerHandle(server=server, health=health_servicer, port=bound)
+    return ServerHandle(
+        server=server,
+        health=health_servicer,
+        port=bound,
+        health_server=health_server,
+        health_port=health_bound,
+    )
 
 
 async def run_until_signalled(
@@ -226,7 +267,7 @@ async def run_until_signalled(
     await stop.wait()
     log.info("Draining: health NOT_SERVING, grace %.1fs", grace_seconds)
     await handle.health.enter_graceful_shutdown()
-    await handle.server.stop(grace_seconds)
+    await handle.stop(grace_seconds)
     if on_stop is not None:
         await on_stop()
     log.info("Stopped")

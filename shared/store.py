@@ -7,7 +7,7 @@ Every key layout in verinet is cluster-safe: keys a script touches share a hash 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast, overload
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -18,6 +18,46 @@ from redis.exceptions import NoScriptError
 
 DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0
 CLUSTER_SCHEMES = {"redis-cluster": "redis", "rediss-cluster": "rediss"}
+
+
+#: A Redis hash as verinet's clients read it.
+Fields = dict[bytes, bytes]
+#: The entries of one stream (XRANGE, XREVRANGE, XAUTOCLAIM, one stream of XREADGROUP).
+StreamEntries = list[tuple[bytes, Fields]]
+
+# redis-py types every reply as ``bytes | str`` (stream entries as optional, ranges as any of
+# their shapes) because ``decode_responses`` is chosen when a client is made. verinet's clients
+# (see connect) never decode, so replies are bytes. The reply_* casts below say so in one place;
+# they change nothing at run time.
+
+
+@overload
+def reply_bytes(reply: bytes | str) -> bytes: ...
+@overload
+def reply_bytes(reply: bytes | str | None) -> bytes | None: ...
+def reply_bytes(reply: bytes | str | None) -> bytes | None:
+    """A string reply (GET, HGET, a set member, a key) as the bytes it is."""
+    return cast("bytes | None", reply)
+
+
+def reply_fields(reply: object) -> Fields:
+    """An HGETALL reply, or the fields of one stream entry."""
+    return cast(Fields, reply)
+
+
+def reply_entries(reply: object) -> StreamEntries:
+    """An XRANGE or XREVRANGE reply."""
+    return cast(StreamEntries, reply)
+
+
+def reply_streams(reply: object) -> list[tuple[bytes, StreamEntries]] | None:
+    """An XREADGROUP reply: per stream, its entries; None when BLOCK timed out."""
+    return cast("list[tuple[bytes, StreamEntries]] | None", reply)
+
+
+def reply_scored(reply: object) -> list[tuple[bytes, float]]:
+    """A sorted-set range read WITHSCORES."""
+    return cast("list[tuple[bytes, float]]", reply)
 
 
 def is_cluster_url(url: str) -> bool:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
-
-from aiohttp import web
 
 from verinet import logs
 from verinet.errors import ConfigError
 from verinet.gateway.app import create_app
+from verinet.gateway.serving import serve
 from verinet.gateway.settings import Settings
 from verinet.rpc import install_event_loop_policy
 
@@ -18,16 +18,16 @@ def main() -> None:
     settings = Settings.from_env(os.environ)
     logs.configure("gateway", settings.log_level)
     install_event_loop_policy()
-    # run_app turns SIGTERM/SIGINT into a graceful stop: readiness goes 503, in-flight
-    # requests get shutdown_timeout seconds, then clients close.
-    web.run_app(
-        create_app(settings),
-        host=settings.bind_host,
-        port=settings.port,
-        shutdown_timeout=settings.shutdown_grace,
-        access_log=None,
-        print=None,
-        ssl_context=tls_context(settings),
+    # SIGTERM/SIGINT stop it gracefully: readiness goes 503, in-flight requests get
+    # shutdown_grace seconds, then clients close.
+    asyncio.run(
+        serve(
+            create_app(settings),
+            settings.bind_host,
+            settings.port,
+            ssl_context=tls_context(settings),
+            shutdown_timeout=settings.shutdown_grace,
+        )
     )
 
 

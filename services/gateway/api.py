@@ -9,10 +9,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.inputs import json_object, pack_from_json, packs_body, production_from_json
+from verinet.gateway.inputs import json_object, pack_fields, packs_body, production_from_json
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import ALL_PARTNER_ROLES, PARTNER_STORE, route
 from verinet.gateway.settings import Settings
@@ -140,44 +139,44 @@ async def commission(request: web.Request, partner: Partner) -> web.Response:
     settings = request.app[SETTINGS]
     items, _ = await packs_body(request, settings.max_commission_packs)
     refused: list[dict[str, Any]] = []
-    valid: list[tuple[int, common_pb.PackIdentifier]] = []
-    production: dict[int, rs_pb.Production] = {}
+    valid: list[tuple[int, tuple[str, str, str, str], str, float]] = []
+    own_gtins: set[str] = set()
     for index, item in enumerate(items):
         try:
-            pack = pack_from_json(item, index, need_lot_and_expiry=True)
+            pack = pack_fields(item, index, need_lot_and_expiry=True)
             line, commissioned_at = production_from_json(item, index)
         except VerinetError as error:
             refused.append({"index": index, "ok": False, **error.as_dict()})
             continue
-        require_own_gtin(partner, pack.gtin, field=f"packs[{index}].gtin")
-        valid.append((index, pack))
-        production[index] = rs_pb.Production(line=line, commissioned_at=commissioned_at)
+        if pack[0] not in own_gtins:  # an upload names few GTINs: each is checked once
+            require_own_gtin(partner, pack[0], field=f"packs[{index}].gtin")
+            own_gtins.add(pack[0])
+        valid.append((index, pack, line, commissioned_at))
     clients = request.app[CLIENTS]
     stored = unchanged = 0
     caller = caller_message(partner)
     for start in range(0, len(valid), COMMISSION_CHUNK):
         chunk = valid[start : start + COMMISSION_CHUNK]
+        message = rs_pb.CommissionPacksRequest(caller=caller)
+        add_pack, add_production = message.packs.add, message.production.add
+        for _, (gtin, serial, lot, expiry), line, commissioned_at in chunk:
+            add_pack(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
+            add_production(line=line, commissioned_at=commissioned_at)
         answer = await call(
-            clients.recall_status.CommissionPacks,
-            rs_pb.CommissionPacksRequest(
-                caller=caller,
-                packs=[pack for _, pack in chunk],
-                production=[production[index] for index, _ in chunk],
-            ),
-            timeout=max(clients.rpc_timeout, 10.0),
+            clients.recall_status.CommissionPacks, message, timeout=max(clients.rpc_timeout, 10.0)
         )
         stored += answer.stored
         unchanged += answer.unchanged
         for result in answer.results:
-            index, pack = chunk[result.index]
+            index, pack, _, _ = chunk[result.index]
             refused.append(
                 {
                     "index": index,
                     "ok": False,
                     "code": result.code,
                     "message": result.message,
-                    "gtin": pack.gtin,
-                    "serial": pack.serial,
+                    "gtin": pack[0],
+                    "serial": pack[1],
                 }
             )
     refused.sort(key=lambda r: r["index"])
@@ -220,7 +219,7 @@ MAX_FIELD_LENGTH = 4096
 MAX_IMPORT_LINES = 10_000
 
 
-def directory_key(request: web.Request) -> tuple[int, str]:
+def directory_key(request: web.Request) -> tuple[lookup_pb.EntryKind, str]:
     kind = ENTRY_KINDS[request.match_info["kind"]]
     key = request.match_info["key"]
     if kind == lookup_pb.ENTRY_KIND_GTIN:
@@ -259,7 +258,7 @@ def entry_text(body: dict[str, Any], name: str, field: str) -> str:
     return value
 
 
-def entry_from_json(body: dict[str, Any], kind: int, key: str, partner: Partner, where: str = "") -> lookup_pb.DirectoryEntry:
+def entry_from_json(body: dict[str, Any], kind: lookup_pb.EntryKind, key: str, partner: Partner, where: str = "") -> lookup_pb.DirectoryEntry:
     """The entry a request body describes. The lookup service checks the values (URL, GLN,
     expiry, owner) and who may write the key; here only the shape is checked."""
     unknown = sorted(str(name)[:40] for name in body if name not in ENTRY_FIELDS and name not in ("kind", "key"))
@@ -282,7 +281,7 @@ def entry_from_json(body: dict[str, Any], kind: int, key: str, partner: Partner,
     )
 
 
-def require_directory_reader(partner: Partner, kind: int, key: str) -> None:
+def require_directory_reader(partner: Partner, kind: lookup_pb.EntryKind, key: str) -> None:
     if partner.has_role("admin"):
         return
     digits = key[1:] if kind == lookup_pb.ENTRY_KIND_GTIN else key

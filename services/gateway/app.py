@@ -94,8 +94,9 @@ def create_app(settings: Settings) -> web.Application:
             settings.lookup_addr,
             settings.recall_status_addr,
             settings.rpc_timeout,
-            settings.lms_batch_in_flight,
-            settings.lms_batch_max,
+            settings.internal_tls,
+            lms_batch_in_flight=settings.lms_batch_in_flight,
+            lms_batch_max=settings.lms_batch_max,
         )
     )
 

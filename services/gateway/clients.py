@@ -9,6 +9,7 @@ import grpc
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from verinet.config import InternalTls
 from verinet.gateway.lms_batches import LmsVerifier
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.partners import PartnerStore
@@ -39,6 +40,7 @@ def clients_context(
     lookup_addr: str,
     recall_status_addr: str,
     rpc_timeout: float,
+    internal_tls: InternalTls | None = None,
     lms_batch_in_flight: int = 2,
     lms_batch_max: int = 64,
 ) -> object:
@@ -47,9 +49,9 @@ def clients_context(
     async def context(app: web.Application) -> AsyncIterator[None]:
         redis = connect(redis_url, timeout=redis_timeout)
         channels = {
-            "verifier": channel(verifier_addr),
-            "lookup": channel(lookup_addr),
-            "recall-status": channel(recall_status_addr),
+            "verifier": channel(verifier_addr, internal_tls),
+            "lookup": channel(lookup_addr, internal_tls),
+            "recall-status": channel(recall_status_addr, internal_tls),
         }
         verifier = verifier_grpc.VerifierServiceStub(channels["verifier"])
         lms = LmsVerifier(verifier, rpc_timeout, in_flight=lms_batch_in_flight, max_batch=lms_batch_max)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 
 from verinet.errors import Conflict, InvalidInput, UpstreamTimeout
+from verinet.store import reply_bytes
 
 # The claim of a running request is a short lease its runner keeps renewing, so a crashed
 # gateway (or a lost release) blocks retries for seconds, not minutes.
@@ -75,7 +76,7 @@ async def once(
         return status, body
     deadline = time.monotonic() + wait_seconds
     while True:
-        stored = await redis.get(key)
+        stored = reply_bytes(await redis.get(key))
         if stored is None:  # the first attempt failed and released the id: run it now
             return await once(redis, partner_id, transaction_id, request_fingerprint, run, wait_seconds)
         parts = stored.split(b"|", 3)  # pending|fp or done|fp|status|body

@@ -14,7 +14,6 @@ from verinet.errors import IdentifierError, InvalidInput, RequestTimeout, Verine
 from verinet.identifiers import parse, parse_expiry, validate_gtin, validate_lot, validate_serial
 from verinet.packs import validate_line
 
-
 BODY_READ_SECONDS = 30.0
 
 
@@ -87,11 +86,12 @@ async def packs_body(request: web.Request, limit: int) -> tuple[list[Any], dict[
         body: dict[str, Any] = {}
     else:
         body = await json_object(request)
-        packs = body.get("packs")
-        if not isinstance(packs, list):
+        listed = body.get("packs")
+        if not isinstance(listed, list):
             raise InvalidInput(
                 'Failed to read "packs": expected a list of packs.', code="packs.missing", field="packs"
             )
+        packs = listed
     if not packs:
         raise InvalidInput('Failed to read "packs": expected at least one pack.', code="packs.empty", field="packs")
     if len(packs) > limit:
@@ -118,12 +118,18 @@ def _text(item: dict[str, Any], name: str, index: int) -> str:
 
 def pack_from_json(item: Any, index: int, *, need_lot_and_expiry: bool) -> common_pb.PackIdentifier:
     """A pack given as fields, as ``scan`` (Data Matrix text) or as ``uri`` (Digital Link)."""
-    where = f"packs[{index}]"
+    gtin, serial, lot, expiry = pack_fields(item, index, need_lot_and_expiry=need_lot_and_expiry)
+    return common_pb.PackIdentifier(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
+
+
+def pack_fields(item: Any, index: int, *, need_lot_and_expiry: bool) -> tuple[str, str, str, str]:
+    """GTIN-14, serial, lot and expiry of a pack given as fields, ``scan`` or ``uri``; lot and
+    expiry are empty when not given (and ``need_lot_and_expiry`` is false)."""
     if not isinstance(item, dict):
         raise InvalidInput(
             f"Failed to read pack {index}: expected an object, got {type(item).__name__}.",
             code="pack.shape",
-            field=where,
+            field=f"packs[{index}]",
         )
     try:
         if "scan" in item or "uri" in item:
@@ -134,14 +140,17 @@ def pack_from_json(item: Any, index: int, *, need_lot_and_expiry: bool) -> commo
                 raise IdentifierError(
                     f"Failed to read pack {index}: the scan has no GTIN (01) and serial (21).",
                     code="pack.incomplete",
-                    field=where,
+                    field=f"packs[{index}]",
                 )
             lot, expiry = lot or "", expiry or ""
         else:
-            gtin = validate_gtin(_text(item, "gtin", index))
-            serial = validate_serial(_text(item, "serial", index))
-            lot = _text(item, "lot", index)
-            expiry = _text(item, "expiry", index)
+            # Bulk requests are a thousand of these: plain strings skip _text's checks.
+            gtin, serial = item.get("gtin"), item.get("serial")
+            lot, expiry = item.get("lot"), item.get("expiry")
+            gtin = validate_gtin(gtin if gtin.__class__ is str else _text(item, "gtin", index))
+            serial = validate_serial(serial if serial.__class__ is str else _text(item, "serial", index))
+            lot = lot if lot.__class__ is str else _text(item, "lot", index)
+            expiry = expiry if expiry.__class__ is str else _text(item, "expiry", index)
             if lot or need_lot_and_expiry:
                 lot = validate_lot(lot)
             if expiry or need_lot_and_expiry:
@@ -150,13 +159,14 @@ def pack_from_json(item: Any, index: int, *, need_lot_and_expiry: bool) -> commo
             raise InvalidInput(
                 f"Failed to read pack {index}: expected lot (10) and expiry (17).",
                 code="pack.incomplete",
-                field=where,
+                field=f"packs[{index}]",
             )
     except VerinetError as error:
         if error.field is None or not error.field.startswith("packs["):
+            where = f"packs[{index}]"
             error.field = f"{where}.{error.field}" if error.field else where
         raise
-    return common_pb.PackIdentifier(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
+    return gtin, serial, lot, expiry
 
 
 def production_from_json(item: Any, index: int) -> tuple[str, float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -12,7 +12,7 @@ from verinet.errors import Forbidden, InvalidInput, VerinetError
 from verinet.gateway.api import SETTINGS, json_response
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.idempotency import fingerprint, once, validate_transaction_id
-from verinet.gateway.inputs import json_object, pack_from_json, packs_body, read_body, text_of
+from verinet.gateway.inputs import json_object, pack_fields, packs_body, read_body, text_of
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gln, validate_gtin
@@ -24,7 +24,10 @@ from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
 PACK_ROLES = ("manufacturer", "wholesaler", "dispenser")
 STATE_NAMES = {common_pb.PackState.Value(f"PACK_STATE_{s.name}"): s.value for s in PackState}
-DECOMMISSION_STATES = {s.value: common_pb.PackState.Value(f"PACK_STATE_{s.name}") for s in PackState}
+# protoc's stubs type Value() as int; each of these ints is a member of the PackState enum.
+DECOMMISSION_STATES = {
+    s.value: cast(common_pb.PackState, common_pb.PackState.Value(f"PACK_STATE_{s.name}")) for s in PackState
+}
 
 
 def location_of(partner: Partner, body: dict[str, Any]) -> str:
@@ -40,15 +43,18 @@ def location_of(partner: Partner, body: dict[str, Any]) -> str:
     return partner.glns[0]
 
 
-def result_json(result: common_pb.PackResult) -> dict[str, Any]:
+def result_json(index: int, pack: tuple[str, str, str, str], result: common_pb.PackResult) -> dict[str, Any]:
+    """One pack's result; ``pack`` is the pack as the gateway read it (the verifier's
+    ``result.pack`` echoes the same, and reading it back costs more than the rest)."""
+    state = result.state
     out: dict[str, Any] = {
-        "index": result.index,
-        "gtin": result.pack.gtin,
-        "serial": result.pack.serial,
-        "lot": result.pack.lot,
-        "expiry": result.pack.expiry,
+        "index": index,
+        "gtin": pack[0],
+        "serial": pack[1],
+        "lot": pack[2],
+        "expiry": pack[3],
         "ok": result.ok,
-        "state": STATE_NAMES.get(result.state) if result.state else None,
+        "state": STATE_NAMES.get(state) if state else None,
         "code": result.code,
         "message": result.message,
     }
@@ -65,7 +71,7 @@ async def pack_operation(request: web.Request, partner: Partner, operation: str)
     items, body = await packs_body(request, settings.max_packs_per_request)
     transaction_id = validate_transaction_id(body.get("transaction_id"))
     location = location_of(partner, body)
-    state = 0
+    state = cast(common_pb.PackState, 0)  # unset: verify and reactivate name no state
     if operation == "decommission":
         state_name = text_of(body, "state")
         if state_name not in DECOMMISSION_STATES or state_name in ("active", "expired", "recalled", "withdrawn"):
@@ -79,34 +85,31 @@ async def pack_operation(request: web.Request, partner: Partner, operation: str)
 
     async def run() -> tuple[int, bytes]:
         results: list[dict[str, Any] | None] = [None] * len(items)
-        valid: list[tuple[int, common_pb.PackIdentifier]] = []
+        valid: list[tuple[int, tuple[str, str, str, str]]] = []
         for index, item in enumerate(items):
             try:
-                valid.append((index, pack_from_json(item, index, need_lot_and_expiry=False)))
+                valid.append((index, pack_fields(item, index, need_lot_and_expiry=False)))
             except VerinetError as error:
                 results[index] = {"index": index, "ok": False, "state": None, **error.as_dict()}
         if valid:
             clients = request.app[CLIENTS]
             caller = caller_message(partner, location)
-            packs = [p for _, p in valid]
+            message: Any
             if operation == "verify":
-                answer = await call(clients.verifier.VerifyPacks, verifier_pb.VerifyPacksRequest(caller=caller, packs=packs), timeout=clients.rpc_timeout * 5)
+                message = verifier_pb.VerifyPacksRequest(caller=caller)
+                method = clients.verifier.VerifyPacks
             elif operation == "decommission":
-                answer = await call(
-                    clients.verifier.DecommissionPacks,
-                    verifier_pb.DecommissionPacksRequest(caller=caller, packs=packs, state=state, transaction_id=transaction_id),
-                    timeout=clients.rpc_timeout * 5,
-                )
+                message = verifier_pb.DecommissionPacksRequest(caller=caller, state=state, transaction_id=transaction_id)
+                method = clients.verifier.DecommissionPacks
             else:
-                answer = await call(
-                    clients.verifier.ReactivatePacks,
-                    verifier_pb.ReactivatePacksRequest(caller=caller, packs=packs, transaction_id=transaction_id),
-                    timeout=clients.rpc_timeout * 5,
-                )
-            for (index, _), result in zip(valid, answer.results, strict=True):
-                entry = result_json(result)
-                entry["index"] = index
-                results[index] = entry
+                message = verifier_pb.ReactivatePacksRequest(caller=caller, transaction_id=transaction_id)
+                method = clients.verifier.ReactivatePacks
+            add = message.packs.add  # in place: no PackIdentifier copied into the request
+            for _, (gtin, serial, lot, expiry) in valid:
+                add(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
+            answer = await call(method, message, timeout=clients.rpc_timeout * 5)
+            for (index, pack), result in zip(valid, answer.results, strict=True):
+                results[index] = result_json(index, pack, result)
         done = [r for r in results if r is not None]
         summary = {
             "operation": operation,

@@ -33,8 +33,10 @@ TITLES = {
     408: "Request Timeout",
     409: "Conflict",
     413: "Content Too Large",
+    414: "URI Too Long",
     415: "Unsupported Media Type",
     429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
@@ -54,6 +56,8 @@ def _headers(status: int, retry_after: object) -> dict[str, str] | None:
         retry_after = 1
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="verinet"'
+    if retry_after is None and status == 503:
+        retry_after = 1  # every 503 says when to come back, whichever service raised it
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return headers or None

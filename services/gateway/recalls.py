@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from typing import Any
+import logging
+from typing import Any, cast
 
+import grpc
 import orjson
 from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.errors import InvalidInput
+from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.inputs import json_object, pack_from_json, text_of
-from verinet.gateway.lms import caller_message
+from verinet.gateway.lms import caller_message, query_param
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
+from verinet.rpc import call, error_from_rpc
+
+log = logging.getLogger(__name__)
 
 HOLDER_ROLES = ("wholesaler", "dispenser", "manufacturer")
 VIEWER_ROLES = ("admin", "manufacturer", "wholesaler", "dispenser")
@@ -27,6 +32,10 @@ MAX_RECALL_UNITS = 1_000_000
 REPORT_COLUMNS = ("gtin", "serial", "lot", "state", "last_location", "last_partner", "last_seen", "notified_at", "acknowledged_at", "action")
 # Long recalls scan many packs; their RPCs get more time than a verification.
 RECALL_RPC_SECONDS = 120.0
+# A report streams for as long as its size needs: the recall's time plus this per unit (as bulk
+# pack calls scale theirs), up to the cap the report RPC is called with.
+REPORT_SECONDS_PER_UNIT = 0.0005
+REPORT_MAX_SECONDS = RECALL_RPC_SECONDS + REPORT_SECONDS_PER_UNIT * 10 * MAX_RECALL_UNITS
 
 
 def units_from(body: dict[str, Any], name: str = "units") -> list[common_pb.PackIdentifier]:
@@ -139,29 +148,113 @@ async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.recall_json, content_type="application/json")
 
 
-@route("GET", "/v1/recalls/{id}/report", roles=VIEWER_ROLES, tag="Recalls", summary="One row per unit, as JSON or ?format=csv")
-async def recall_report(request: web.Request, partner: Partner) -> web.Response:
-    output = request.query.get("format", "json")
+@route(
+    "GET",
+    "/v1/recalls/{id}/report",
+    roles=VIEWER_ROLES,
+    tag="Recalls",
+    summary="One row per unit, streamed: JSON {recall, rows}, or CSV with ?format=csv or Accept: text/csv",
+    params=(query_param("format", "json (the default) or csv; without it, Accept: text/csv asks for CSV", False, "^(json|csv)$"),),
+)
+async def recall_report(request: web.Request, partner: Partner) -> web.StreamResponse:
+    output = report_format(request)
+    clients = request.app[CLIENTS]
+    stream = clients.recall_status.StreamRecallReport(
+        rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"]),
+        timeout=REPORT_MAX_SECONDS,
+    )
+    response: web.StreamResponse | None = None
+    try:
+        async with asyncio.timeout(RECALL_RPC_SECONDS) as budget:
+            header = await read_report_message(stream)
+            if header is None:
+                raise BadUpstream("The recall report ended before its recall.")
+            units = int(orjson.loads(header.recall_json).get("units", 0))
+            budget.reschedule(asyncio.get_running_loop().time() + RECALL_RPC_SECONDS + REPORT_SECONDS_PER_UNIT * units)
+            response = report_response(output, request.match_info["id"])
+            await response.prepare(request)
+            if output == "json":
+                await write_json_report(response, stream, header.recall_json)
+            else:
+                await write_csv_report(response, stream)
+            await response.write_eof()
+            return response
+    except TimeoutError:
+        if response is None:
+            raise UpstreamTimeout("Failed to get the recall report in time.") from None
+        return abort_report(request, response, "the report took longer than its deadline")
+    except Exception as error:
+        if response is None:
+            raise
+        return abort_report(request, response, f"{type(error).__name__}: {error}")
+    finally:
+        stream.cancel()  # the client went away, or the deadline passed: recall-status stops too
+
+
+def report_format(request: web.Request) -> str:
+    """json or csv: ``?format=`` when given, else the Accept header (JSON unless it names CSV)."""
+    output = request.query.get("format")
+    if output is None:
+        return "csv" if "text/csv" in request.headers.get("Accept", "") else "json"
     if output not in ("json", "csv"):
         raise InvalidInput(f"Failed to read format {output!r}: expected json or csv.", field="format")
-    clients = request.app[CLIENTS]
-    answer = await call(
-        clients.recall_status.GetRecallReport,
-        rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"]),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    return output
+
+
+async def read_report_message(stream: Any) -> rs_pb.StreamRecallReportResponse | None:
+    """The next message of the report stream, None at its end; gRPC errors as VerinetError."""
+    try:
+        message = await stream.read()
+    except grpc.aio.AioRpcError as error:
+        raise error_from_rpc(error) from None
+    return None if message is grpc.aio.EOF else cast(rs_pb.StreamRecallReportResponse, message)
+
+
+def report_response(output: str, recall_id: str) -> web.StreamResponse:
+    response = web.StreamResponse()
     if output == "json":
-        return web.Response(body=answer.report_json, content_type="application/json")
-    report = orjson.loads(answer.report_json)
+        response.content_type = "application/json"
+    else:
+        response.content_type = "text/csv"
+        response.charset = "utf-8"
+        response.headers["Content-Disposition"] = f'attachment; filename="{recall_id}.csv"'
+    return response
+
+
+async def write_json_report(response: web.StreamResponse, stream: Any, recall_json: bytes) -> None:
+    """The documented shape, {"recall": ..., "rows": [...]}, one chunk of rows at a time."""
+    await response.write(b'{"recall":' + recall_json + b',"rows":[')
+    separator = b""
+    while (message := await read_report_message(stream)) is not None:
+        rows = message.rows_json.strip()[1:-1]  # the chunk's array without its brackets
+        if rows:
+            await response.write(separator + rows)
+            separator = b","
+    await response.write(b"]}")
+
+
+async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
+    """A header line, then a line per row, one chunk of rows at a time."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(report["rows"])
-    return web.Response(
-        text=buffer.getvalue(),
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{request.match_info["id"]}.csv"'},
-    )
+    while True:
+        await response.write(buffer.getvalue().encode())
+        buffer.seek(0)
+        buffer.truncate()
+        message = await read_report_message(stream)
+        if message is None:
+            return
+        writer.writerows(orjson.loads(message.rows_json))
+
+
+def abort_report(request: web.Request, response: web.StreamResponse, reason: str) -> web.StreamResponse:
+    """Ends a report that failed after its first byte by dropping the connection: the client
+    sees an incomplete transfer rather than a short document that looks whole."""
+    log.warning("Recall report %s cut off: %s", request.match_info["id"], reason)
+    if request.transport is not None:
+        request.transport.abort()
+    return response
 
 
 @route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Confirm units you hold as quarantined, returned or destroyed")

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast, overload
 
 from aiohttp import web
 from prometheus_client import Counter, Histogram
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AuthedHandler = Callable[[web.Request, Partner], Awaitable[web.StreamResponse]]
+#: A public route's handler (``roles=()``): no token is read, its partner is always None.
+PublicHandler = Callable[[web.Request, None], Awaitable[web.StreamResponse]]
 
 PARTNER_STORE = web.AppKey("partner_store", PartnerStore)
 LIMITS = web.AppKey("limits", Limits)
@@ -85,6 +87,32 @@ async def authenticate(request: web.Request) -> Partner:
         raise
 
 
+@overload
+def route(
+    method: str,
+    path: str,
+    *,
+    roles: tuple[()],
+    summary: str,
+    lms: bool = False,
+    tag: str = "verinet",
+    params: tuple[dict[str, Any], ...] = (),
+    request_body: dict[str, Any] | None = None,
+    responses: dict[str, str] | None = None,
+) -> Callable[[PublicHandler], PublicHandler]: ...
+@overload
+def route(
+    method: str,
+    path: str,
+    *,
+    roles: tuple[str, *tuple[str, ...]],  # at least one role
+    summary: str,
+    lms: bool = False,
+    tag: str = "verinet",
+    params: tuple[dict[str, Any], ...] = (),
+    request_body: dict[str, Any] | None = None,
+    responses: dict[str, str] | None = None,
+) -> Callable[[AuthedHandler], AuthedHandler]: ...
 def route(
     method: str,
     path: str,
@@ -96,10 +124,12 @@ def route(
     params: tuple[dict[str, Any], ...] = (),
     request_body: dict[str, Any] | None = None,
     responses: dict[str, str] | None = None,
-) -> Callable[[AuthedHandler], AuthedHandler]:
-    """Declares a route: authenticates, checks roles, maps errors, records metrics."""
+) -> Callable[[Any], Any]:
+    """Declares a route: authenticates, checks roles, maps errors, records metrics.
 
-    def decorate(handler: AuthedHandler) -> AuthedHandler:
+    ``roles=()`` declares a public route, whose handler takes None for the partner."""
+
+    def decorate(handler: AuthedHandler | PublicHandler) -> AuthedHandler | PublicHandler:
         seconds = HTTP_SECONDS.labels(path, method)  # bound once: no label lookup per request
         responses_by_status: dict[int, Any] = {}
 
@@ -109,7 +139,8 @@ def route(
             status = 500
             try:
                 if not roles:
-                    response = await handler(request, None)  # type: ignore[arg-type]
+                    # The overloads tie roles=() to a PublicHandler.
+                    response = await cast(PublicHandler, handler)(request, None)
                     status = response.status
                     return response
                 partner = await authenticate(request)
@@ -122,7 +153,7 @@ def route(
                 limits = request.app[LIMITS]
                 limits.admit(partner.id)
                 try:
-                    response = await handler(request, partner)
+                    response = await cast(AuthedHandler, handler)(request, partner)
                 finally:
                     limits.release(partner.id)
                 status = response.status

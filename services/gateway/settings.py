@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from verinet.config import Env
+from verinet.config import Env, InternalTls
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Settings:
     auth_failures_per_minute: int
     tls_cert_file: str
     tls_key_file: str
+    internal_tls: InternalTls | None
     lms_batch_in_flight: int
     lms_batch_max: int
 
@@ -57,6 +58,7 @@ class Settings:
             auth_failures_per_minute=env.int("AUTH_FAILURES_PER_MINUTE", 60, minimum=1),
             tls_cert_file=env.str("TLS_CERT_FILE", ""),
             tls_key_file=env.str("TLS_KEY_FILE", ""),
+            internal_tls=InternalTls.from_env(env),
             # Concurrent LMS questions travel together to the verifier: at most this many
             # batches in flight (0: one VerifyLms call per question), each of at most
             # LMS_BATCH_MAX questions.

@@ -37,7 +37,10 @@ async def readyz(request: web.Request, partner: None) -> web.Response:
 
     async def check_service(name: str) -> None:
         stub = health_pb2_grpc.HealthStub(clients.channels[name])
-        answer = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=clients.rpc_timeout)
+        # types-grpcio-health-checking declares HealthStub without its methods.
+        answer: health_pb2.HealthCheckResponse = await stub.Check(  # type: ignore[attr-defined]
+            health_pb2.HealthCheckRequest(service=""), timeout=clients.rpc_timeout
+        )
         if answer.status != health_pb2.HealthCheckResponse.SERVING:
             raise RuntimeError(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
 

@@ -62,6 +62,8 @@ async def serve(settings: Settings) -> None:
         [lambda server: lookup_grpc.add_LookupServiceServicer_to_server(servicer, server)],
         settings.port,
         settings.bind_host,
+        tls=settings.internal_tls,
+        health_port=settings.health_port,
     )
     poller = asyncio.create_task(watch.run())
     log.info("lookup listening", extra={"port": handle.port})
@@ -79,7 +81,7 @@ async def serve(settings: Settings) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await poller
     await handle.health.enter_graceful_shutdown()
-    await handle.server.stop(settings.shutdown_grace)
+    await handle.stop(settings.shutdown_grace)
     await session.close()
     await redis.aclose()
     log.info("Stopped")

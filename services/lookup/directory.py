@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 
 from verinet.errors import InvalidInput, VerinetError
 from verinet.identifiers import validate_gln, validate_gtin
+from verinet.store import reply_bytes, reply_fields
 
 VERSION_KEY = "dir:version"
 REMOTES_KEY = "dir:remotes"
@@ -285,7 +286,7 @@ class Directory:
         return [(e, not x) for e, x in zip(stored, existed, strict=True)], int(answers[-1])
 
     async def get(self, kind: str, key: str) -> DirectoryEntry | None:
-        raw = await self.redis.hgetall(entry_key(kind, key))
+        raw = reply_fields(await self.redis.hgetall(entry_key(kind, key)))
         return _entry(kind, key, raw) if raw else None
 
     async def delete(self, kind: str, key: str) -> tuple[bool, int]:
@@ -318,7 +319,7 @@ class Directory:
 
     async def remote_entries(self) -> list[DirectoryEntry]:
         """Every entry with a remote route (credentials included: for probing only)."""
-        members = sorted(m.decode() for m in await self.redis.smembers(REMOTES_KEY))
+        members = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(REMOTES_KEY))
         pipe = self.redis.pipeline(transaction=False)
         for member in members:
             kind, _, key = member.partition(":")

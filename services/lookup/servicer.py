@@ -8,6 +8,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from typing import Any, TypedDict
 
 import grpc
 
@@ -85,7 +86,17 @@ def require_may_edit(caller: common_pb.Caller, kind: str, key: str) -> None:
     raise Forbidden("Only admins and manufacturers edit the directory.", code="auth.role")
 
 
-def answer_fields(entry: DirectoryEntry, answer: RemoteAnswer) -> dict[str, object]:
+class AnswerFields(TypedDict):
+    """The fields ForwardVerificationResponse and ForwardConnectivityCheckResponse share."""
+
+    http_status: int
+    body: bytes
+    headers: dict[str, str]
+    remote: lookup_pb.DirectoryEntry
+    attempts: int
+
+
+def answer_fields(entry: DirectoryEntry, answer: RemoteAnswer) -> AnswerFields:
     return {
         "http_status": answer.status,
         "body": answer.body,
@@ -147,7 +158,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     @translate_errors
     async def ResolveRoute(
-        self, request: lookup_pb.ResolveRouteRequest, context: grpc.aio.ServicerContext
+        self,
+        request: lookup_pb.ResolveRouteRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ResolveRouteRequest, lookup_pb.ResolveRouteResponse],
     ) -> lookup_pb.ResolveRouteResponse:
         now = self.now()
         entry = await self.directory.resolve(request.gtin, now)
@@ -165,7 +178,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     @translate_errors
     async def PutDirectoryEntry(
-        self, request: lookup_pb.PutDirectoryEntryRequest, context: grpc.aio.ServicerContext
+        self,
+        request: lookup_pb.PutDirectoryEntryRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.PutDirectoryEntryRequest, lookup_pb.PutDirectoryEntryResponse],
     ) -> lookup_pb.PutDirectoryEntryResponse:
         entry = self._with_owner(request.caller, entry_from_message(request.entry))
         entry = validate_entry(entry)
@@ -179,7 +194,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     @translate_errors
     async def ImportDirectoryEntries(
-        self, request: lookup_pb.ImportDirectoryEntriesRequest, context: grpc.aio.ServicerContext
+        self,
+        request: lookup_pb.ImportDirectoryEntriesRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ImportDirectoryEntriesRequest, lookup_pb.ImportDirectoryEntriesResponse],
     ) -> lookup_pb.ImportDirectoryEntriesResponse:
         if len(request.entries) > MAX_IMPORT_ENTRIES:
             raise InvalidInput(
@@ -214,7 +231,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     @translate_errors
     async def GetDirectoryEntry(
-        self, request: lookup_pb.GetDirectoryEntryRequest, context: grpc.aio.ServicerContext
+        self,
+        request: lookup_pb.GetDirectoryEntryRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.GetDirectoryEntryRequest, lookup_pb.GetDirectoryEntryResponse],
     ) -> lookup_pb.GetDirectoryEntryResponse:
         kind = KIND_NAME.get(request.kind, "")
         entry = await self.directory.get(kind, request.key)
@@ -224,7 +243,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     @translate_errors
     async def DeleteDirectoryEntry(
-        self, request: lookup_pb.DeleteDirectoryEntryRequest, context: grpc.aio.ServicerContext
+        self,
+        request: lookup_pb.DeleteDirectoryEntryRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.DeleteDirectoryEntryRequest, lookup_pb.DeleteDirectoryEntryResponse],
     ) -> lookup_pb.DeleteDirectoryEntryResponse:
         kind = KIND_NAME.get(request.kind, "")
         require_may_edit(request.caller, kind, request.key)
@@ -249,7 +270,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             raise NotFound("This lookup does not forward to other networks.", code="route.no_forwarding")
         return self.forwarder, entry
 
-    def _deadline(self, context: grpc.aio.ServicerContext) -> float:
+    def _deadline(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
         timeout = self.forward_settings.timeout
         remaining = context.time_remaining()
         if remaining is not None:
@@ -258,7 +279,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     @translate_errors
     async def ForwardVerification(
-        self, request: lookup_pb.ForwardVerificationRequest, context: grpc.aio.ServicerContext
+        self,
+        request: lookup_pb.ForwardVerificationRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ForwardVerificationRequest, lookup_pb.ForwardVerificationResponse],
     ) -> lookup_pb.ForwardVerificationResponse:
         forwarder, entry = await self._remote_route(request.pack.gtin)
         pack = request.pack
@@ -269,7 +292,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     @translate_errors
     async def ForwardConnectivityCheck(
-        self, request: lookup_pb.ForwardConnectivityCheckRequest, context: grpc.aio.ServicerContext
+        self,
+        request: lookup_pb.ForwardConnectivityCheckRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ForwardConnectivityCheckRequest, lookup_pb.ForwardConnectivityCheckResponse],
     ) -> lookup_pb.ForwardConnectivityCheckResponse:
         forwarder, entry = await self._remote_route(request.gtin)
         answer = await forwarder.check_connectivity(
@@ -279,7 +304,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     @translate_errors
     async def ProbeRemoteEndpoints(
-        self, request: lookup_pb.ProbeRemoteEndpointsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: lookup_pb.ProbeRemoteEndpointsRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ProbeRemoteEndpointsRequest, lookup_pb.ProbeRemoteEndpointsResponse],
     ) -> lookup_pb.ProbeRemoteEndpointsResponse:
         if self.forwarder is None:
             return lookup_pb.ProbeRemoteEndpointsResponse()
@@ -315,7 +342,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     async def WatchDirectory(
         self,
         requests: AsyncIterator[lookup_pb.WatchDirectoryRequest],
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[lookup_pb.WatchDirectoryRequest, lookup_pb.WatchDirectoryResponse],
     ) -> AsyncIterator[lookup_pb.WatchDirectoryResponse]:
         watcher = self.watch.subscribe()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from verinet.config import Env
+from verinet.config import Env, InternalTls
 from verinet.errors import ConfigError
 from verinet.lookup.forwarding import ForwardSettings
 
@@ -24,6 +24,8 @@ class Settings:
     forward_pool_size: int
     network_gln: str
     log_level: str
+    internal_tls: InternalTls | None
+    health_port: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -55,4 +57,6 @@ class Settings:
             forward_pool_size=env.int("FORWARD_POOL_SIZE", 100, minimum=1),
             network_gln=env.str("NETWORK_GLN", ""),
             log_level=env.str("LOG_LEVEL", "INFO"),
+            internal_tls=InternalTls.from_env(env),
+            health_port=env.int("HEALTH_PORT", 0, maximum=65535),
         )

@@ -52,7 +52,7 @@ def verifier_signer(stub: verifier_grpc.VerifierServiceStub, timeout: float) -> 
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
     await redis.ping()
-    verifier_channel = channel(settings.verifier_addr)
+    verifier_channel = channel(settings.verifier_addr, settings.internal_tls)
     subscriptions = SubscriptionStore(redis)
     notifier = Notifier(redis, subscriptions)
     worker = DeliveryWorker(
@@ -72,6 +72,8 @@ async def serve(settings: Settings) -> None:
         [lambda server: rs_grpc.add_RecallStatusServiceServicer_to_server(servicer, server)],
         settings.port,
         settings.bind_host,
+        tls=settings.internal_tls,
+        health_port=settings.health_port,
     )
     await worker.start()
     log.info("recall-status listening", extra={"port": handle.port})

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, InvalidInput, NotFound
+from verinet.store import reply_fields, reply_scored
 
 ALL_KEY = "alerts:all"
 STATUSES = ("open", "closed")
@@ -42,6 +44,11 @@ class Alert:
     closed_by: str = ""
 
 
+def _hash(alert: Alert) -> dict[FieldT, EncodableT]:
+    """The alert as the fields of its Redis hash."""
+    return dict(asdict(alert).items())
+
+
 def owner_key(partner_id: str) -> str:
     return f"alerts:owner:{partner_id}"
 
@@ -63,7 +70,7 @@ class AlertStore:
         score = now.timestamp()
         pipe = self.redis.pipeline(transaction=False)
         for alert in stored:
-            pipe.hset(f"alert:{alert.id}", mapping=asdict(alert))
+            pipe.hset(f"alert:{alert.id}", mapping=_hash(alert))
             pipe.zadd(ALL_KEY, {alert.id: score})
             pipe.zadd(reporter_key(alert.partner_id), {alert.id: score})
             if alert.owner_partner_id:
@@ -72,7 +79,7 @@ class AlertStore:
         return [a.id for a in stored]
 
     async def get(self, alert_id: str) -> Alert:
-        raw = await self.redis.hgetall(f"alert:{alert_id}")
+        raw = reply_fields(await self.redis.hgetall(f"alert:{alert_id}"))
         if not raw:
             raise NotFound(f"No alert with id {alert_id!r}.", code="alert.not_found")
         return Alert(**{k.decode(): v.decode() for k, v in raw.items()})
@@ -94,7 +101,9 @@ class AlertStore:
         indexes = [ALL_KEY] if is_admin else [owner_key(viewer_id), reporter_key(viewer_id)]
         scored: dict[str, float] = {}
         for index in indexes:
-            for member, score in await self.redis.zrevrange(index, 0, 20 * MAX_LIMIT, withscores=True):
+            for member, score in reply_scored(
+                await self.redis.zrevrange(index, 0, 20 * MAX_LIMIT, withscores=True)
+            ):
                 scored[member.decode()] = score
         ids = sorted(scored, key=lambda i: scored[i], reverse=True)
         found: list[Alert] = []
@@ -133,5 +142,5 @@ class AlertStore:
         if alert.status == "closed":
             raise Conflict(f"Alert {alert_id} is already closed.", code="alert.closed")
         closed = replace(alert, status="closed", close_reason=reason, closed_at=now.isoformat(), closed_by=by)
-        await self.redis.hset(f"alert:{alert_id}", mapping=asdict(closed))
+        await self.redis.hset(f"alert:{alert_id}", mapping=_hash(closed))
         return closed

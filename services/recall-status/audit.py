@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from verinet.store import reply_bytes, reply_entries
+
 CHUNK = 1000
 
 
@@ -27,7 +29,7 @@ def link_hash(previous: bytes, entry: bytes) -> bytes:
 
 async def entries(redis: aioredis.Redis, key: str, limit: int) -> list[dict[str, Any]]:
     out = []
-    for entry_id, fields in await redis.xrevrange(key, count=limit):
+    for entry_id, fields in reply_entries(await redis.xrevrange(key, count=limit)):
         out.append({"id": entry_id.decode(), "hash": fields[b"hash"].decode(), **orjson.loads(fields[b"entry"])})
     return out
 
@@ -38,7 +40,7 @@ async def verify_chain(redis: aioredis.Redis, key: str) -> dict[str, Any]:
     checked = 0
     start = "-"
     while True:
-        batch = await redis.xrange(key, min=start, count=CHUNK)
+        batch = reply_entries(await redis.xrange(key, min=start, count=CHUNK))
         for entry_id, fields in batch:
             if entry_id.decode() == start:
                 continue
@@ -54,7 +56,7 @@ async def verify_chain(redis: aioredis.Redis, key: str) -> dict[str, Any]:
         if len(batch) < CHUNK:
             break
         start = batch[-1][0].decode()
-    head = await redis.get(head_key(key)) or b""
+    head = reply_bytes(await redis.get(head_key(key))) or b""
     if head != previous:
         return {"chain": key, "ok": False, "entries_checked": checked, "first_broken_entry": None, "problem": "the chain's last entry is missing or its head was changed"}
     return {"chain": key, "ok": True, "entries_checked": checked}
@@ -73,9 +75,17 @@ def chain_append_lua(stream: str, head: str, entry: str) -> str:
     in the same atomic step (SHA-1 is the hash Redis scripts offer); leaves ``hash`` set."""
     return f"""
 local previous = redis.call('GET', {head}) or ''
+{chain_link_lua(stream, entry)}
+redis.call('SET', {head}, hash)
+"""
+
+
+def chain_link_lua(stream: str, entry: str) -> str:
+    """Lua that appends ``entry`` after the hash in the variable ``previous`` and sets ``hash``
+    to its own; scripts appending many entries read the head once and write it once."""
+    return f"""
 local hash = redis.sha1hex(previous .. '\\n' .. {entry})
 redis.call('XADD', {stream}, '*', 'entry', {entry}, 'prev', previous, 'hash', hash)
-redis.call('SET', {head}, hash)
 """
 
 

@@ -88,7 +88,7 @@ class CustodyRpcs:
     async def CaptureEvents(
         self,
         request_iterator: AsyncIterator[rs_pb.CaptureEventsRequest],
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[rs_pb.CaptureEventsRequest, rs_pb.CaptureEventsResponse],
     ) -> rs_pb.CaptureEventsResponse:
         capture: Capture | None = None
         commit = False

@@ -91,7 +91,9 @@ class NotificationRpcs:
 
     @translate_errors
     async def PutSubscription(
-        self, request: rs_pb.PutSubscriptionRequest, context: grpc.aio.ServicerContext
+        self,
+        request: rs_pb.PutSubscriptionRequest,
+        context: grpc.aio.ServicerContext[rs_pb.PutSubscriptionRequest, rs_pb.PutSubscriptionResponse],
     ) -> rs_pb.PutSubscriptionResponse:
         require_subscriber(request.caller)
         wanted = request.subscription
@@ -104,7 +106,9 @@ class NotificationRpcs:
 
     @translate_errors
     async def ListSubscriptions(
-        self, request: rs_pb.ListSubscriptionsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: rs_pb.ListSubscriptionsRequest,
+        context: grpc.aio.ServicerContext[rs_pb.ListSubscriptionsRequest, rs_pb.ListSubscriptionsResponse],
     ) -> rs_pb.ListSubscriptionsResponse:
         require_subscriber(request.caller)
         subscriptions = await self._subscription_store().list(request.caller.partner_id)
@@ -114,7 +118,9 @@ class NotificationRpcs:
 
     @translate_errors
     async def ListDeliveries(
-        self, request: rs_pb.ListDeliveriesRequest, context: grpc.aio.ServicerContext
+        self,
+        request: rs_pb.ListDeliveriesRequest,
+        context: grpc.aio.ServicerContext[rs_pb.ListDeliveriesRequest, rs_pb.ListDeliveriesResponse],
     ) -> rs_pb.ListDeliveriesResponse:
         recall_id = validate_recall_id(request.recall_id)
         owner = await self.recall_owner(recall_id) if self.recall_owner is not None else None

@@ -51,6 +51,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from verinet.errors import Conflict, InvalidInput, NotFound
 from verinet.recall_status import audit
+from verinet.store import reply_bytes, reply_entries, reply_fields, reply_streams
 
 __all__ = [
     "DEAD_STREAM",
@@ -371,19 +372,19 @@ class SubscriptionStore:
     async def for_event(self, partner_id: str, event: str) -> Subscription | None:
         """The partner's subscription that receives ``event``, if any."""
         require_event(event)
-        name = await self.redis.hget(event_index_key(event), partner_id)
+        name = reply_bytes(await self.redis.hget(event_index_key(event), partner_id))
         if name is None:
             return None
-        raw = await self.redis.hget(subscriptions_key(partner_id), name)
+        raw = reply_bytes(await self.redis.hget(subscriptions_key(partner_id), name))
         return Subscription.from_json(partner_id, name.decode(), raw) if raw is not None else None
 
     async def subscribers(self, event: str) -> list[str]:
         require_event(event)
-        return sorted(p.decode() for p in await self.redis.hkeys(event_index_key(event)))
+        return sorted(reply_bytes(p).decode() for p in await self.redis.hkeys(event_index_key(event)))
 
     async def list(self, partner_id: str) -> list[Subscription]:  # last: it shadows list
         """The partner's subscriptions by name."""
-        raw = await self.redis.hgetall(subscriptions_key(partner_id))
+        raw = reply_fields(await self.redis.hgetall(subscriptions_key(partner_id)))
         return sorted(
             (Subscription.from_json(partner_id, k.decode(), v) for k, v in raw.items()),
             key=lambda s: s.name,
@@ -573,7 +574,9 @@ class Notifier:
         found: list[Delivery] = []
         start = "-"
         while len(found) < limit:
-            batch = await self.redis.xrange(key, min=start, count=min(_CHUNK, limit - len(found)))
+            batch = reply_entries(
+                await self.redis.xrange(key, min=start, count=min(_CHUNK, limit - len(found)))
+            )
             found.extend(Delivery.from_log(recall_id, fields) for _, fields in batch)
             if len(batch) < _CHUNK:
                 break
@@ -773,7 +776,7 @@ class DeliveryWorker:
             )
             await self.ensure_group(self.redis)
             return 0.0
-        for _, entries in replies or []:
+        for _, entries in reply_streams(replies) or []:
             for entry_id, fields in entries:
                 self._spawn(entry_id, fields)
         return 0.0

@@ -7,6 +7,8 @@ that touch one GTIN stay in one Redis Cluster slot):
 ``lotstate:{G}``       hash  lot -> state code (R when the whole lot is recalled)
 ``pk:{G}:<bucket>``    hash  serial -> <state code><expiry YYMMDD><lot>[US<line>US<minute>]
 ``pr:{G}:<bucket>``    hash  serial -> recall id, for units recalled one by one
+``rcrule:{G}``         hash  "<recall id>:<n>" -> a recall's filter (lots, line, window), see SCOPE_SCRIPT
+``rcs:{G}:<recall id>`` hash  span of 16 buckets -> serials (newline-joined) the recall took when published
 ``loc:{G}:<bucket>``   hash  serial -> last known location "<unix time>|<event>|<partner>|<gln>"
 ``hist:{G}:<serial>``  list  the pack's events (JSON), newest last, capped
 ``pd:{G}:<bucket>``    hash  serial -> last decommission "<state>|<unix time>|<partner>|<gln>"
@@ -16,7 +18,10 @@ that touch one GTIN stay in one Redis Cluster slot):
 Packs are spread over ``BUCKETS`` hashes per GTIN by a CRC of the serial, so each hash stays
 small enough for Redis's compact listpack/ziplist encoding (see ``embedded_redis``): a pack
 costs its serial, lot and expiry plus a few bytes. A lot recall or a product withdrawal is a
-single field write, never one write per pack.
+single field write, never one write per pack. A recall by line and window is one rule write
+plus its member lists (at most one write per 16 buckets): a pack is recalled by it when it
+matches the rule and is a member, so a pack commissioned after the recall into its window is
+not.
 """
 
 from __future__ import annotations
@@ -24,15 +29,15 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from dataclasses import dataclass
 
 import orjson
 import redis.asyncio as aioredis
 
 from verinet.errors import Forbidden, InvalidInput, NotFound
-from verinet.packs import PackRecord, PackState
-from verinet.recall_status.audit import chain_append_lua
+from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
+from verinet.recall_status.audit import chain_append_lua, chain_link_lua
 from verinet.store import run_script_batch
 
 BUCKETS = 16384
@@ -51,6 +56,11 @@ def bucket_of(serial: str) -> int:
     return zlib.crc32(serial.encode()) & _BUCKET_MASK
 
 
+# Bucket suffixes of keys as bytes, for loops over every pack of a bulk call: Redis clients
+# pass bytes on as they are, and encode every str argument again.
+_BUCKET_SUFFIXES = tuple(b"%04x" % bucket for bucket in range(BUCKETS))
+
+
 def bucket_key(gtin: str, serial: str) -> str:
     return f"pk:{{{gtin}}}:{bucket_of(serial):04x}"
 
@@ -65,6 +75,14 @@ def decommission_key(gtin: str, serial: str) -> str:
 
 def pack_recall_key(gtin: str, serial: str) -> str:
     return f"pr:{{{gtin}}}:{bucket_of(serial):04x}"
+
+
+def recall_rules_key(gtin: str) -> str:
+    return f"rcrule:{{{gtin}}}"
+
+
+def recall_members_key(gtin: str, recall_id: str) -> str:
+    return f"rcs:{{{gtin}}}:{recall_id}"
 
 
 def location_key(gtin: str, serial: str) -> str:
@@ -87,19 +105,36 @@ def audit_head_key(gtin: str) -> str:
     return f"audithead:{{{gtin}}}"
 
 
-# Applies one decided change only if the pack is as it was read, together with its audit
-# entry; each entry carries the hash of the one before it (SHA-1 is what Redis scripts offer;
-# the chain is re-verified outside Redis by `verinet audit verify`).
-APPLY_CHANGE_SCRIPT = r"""
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] == '' then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-else
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+# Applies decided changes to a chunk of one GTIN's packs, each only if the pack is as it was
+# read, together with its audit entry; each entry carries the hash of the one before it (SHA-1
+# is what Redis scripts offer; the chain is re-verified outside Redis by `verinet audit verify`).
+# KEYS: audit stream, audit head, then per change its bucket and decommission hashes. ARGV: per
+# change serial, expected value, new value, decommission ('' to clear), audit entry. Returns
+# 1 (applied) or 0 (the pack changed since it was read) per change, in order.
+APPLY_CHANGES_SCRIPT = r"""
+local applied = {}
+local previous = redis.call('GET', KEYS[2]) or ''
+local head = previous
+for i = 0, (#KEYS - 2) / 2 - 1 do
+  local bucket, decommissions = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
+  local serial, entry = ARGV[1 + 5 * i], ARGV[5 + 5 * i]
+  if redis.call('HGET', bucket, serial) ~= ARGV[2 + 5 * i] then
+    applied[i + 1] = 0
+  else
+    redis.call('HSET', bucket, serial, ARGV[3 + 5 * i])
+    if ARGV[4 + 5 * i] == '' then
+      redis.call('HDEL', decommissions, serial)
+    else
+      redis.call('HSET', decommissions, serial, ARGV[4 + 5 * i])
+    end
+""" + chain_link_lua("KEYS[1]", "entry") + """
+    previous = hash
+    applied[i + 1] = 1
+  end
 end
-""" + chain_append_lua("KEYS[3]", "KEYS[4]", "ARGV[5]") + "return 1\n"
+if previous ~= head then redis.call('SET', KEYS[2], previous) end
+return applied
+"""
 
 
 # Sets one field of a product- or lot-level hash and appends the audit entry, atomically;
@@ -110,19 +145,85 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 """ + chain_append_lua("KEYS[2]", "KEYS[3]", "ARGV[3]") + "return 1\n"
 
 
+# A pack value's lot, line and commissioning minute, and the filters of a recall scope
+# ("<line>US<first minute>US<end minute>[US<lot>...]", empty for any) matched against them.
+_SCOPE_MATCH_LUA = r"""
+local function pack_fields(value)
+  local sep = string.find(value, '\31', 8, true)
+  if not sep then return string.sub(value, 8), '', 0 end
+  local sep2 = string.find(value, '\31', sep + 1, true) or (#value + 1)
+  return string.sub(value, 8, sep - 1), string.sub(value, sep + 1, sep2 - 1), tonumber(string.sub(value, sep2 + 1), 16) or 0
+end
+local function parse_rule(text)
+  local parts = {}
+  for part in string.gmatch(text .. '\31', '([^\31]*)\31') do parts[#parts + 1] = part end
+  local rule = {line = parts[1], first = tonumber(parts[2]), stop = tonumber(parts[3])}
+  if #parts > 3 then
+    rule.lots = {}
+    for i = 4, #parts do rule.lots[parts[i]] = true end
+  end
+  return rule
+end
+local function member_field(bucket_key)
+  return string.format('%03x', math.floor(tonumber(string.sub(bucket_key, -4), 16) / 16))
+end
+local function listed(members, serial)
+  local from = 1
+  while true do
+    local first, last = string.find(members, serial, from, true)
+    if not first then return false end
+    if (first == 1 or string.byte(members, first - 1) == 10) and (last == #members or string.byte(members, last + 1) == 10) then
+      return true
+    end
+    from = first + 1
+  end
+end
+local function rule_matches(rule, lot, line, minute)
+  if rule.lots and not rule.lots[lot] then return false end
+  if rule.line ~= '' and line ~= rule.line then return false end
+  if rule.first == nil and rule.stop == nil then return true end
+  return minute ~= 0 and (rule.first == nil or minute >= rule.first) and (rule.stop == nil or minute < rule.stop)
+end
+"""
+
 # Reads a chunk of one GTIN's packs. KEYS: product, lot states, then per pack its bucket,
 # unit-recall and decommission hashes. ARGV: "1" to read decommissions, then the serials.
 # Returns product state, owner, the lot states (flat), then per pack value, recalled, decommission.
-STATUS_SCRIPT = r"""
+# A pack is recalled one by one (its unit-recall field), by its lot (lot states), or by a recall
+# rule it matches when the recall's member list of its bucket names it; the rule and member
+# keys are not declared (they depend on the rules) but share the GTIN's hash tag, so its slot.
+STATUS_SCRIPT = _SCOPE_MATCH_LUA + r"""
 local product = redis.call('HMGET', KEYS[1], 'state', 'owner')
 local out = {product[1], product[2], redis.call('HGETALL', KEYS[2])}
 local with_decommission = ARGV[1] == '1'
+local tag = string.sub(KEYS[1], 6)
+local rules = nil
+local rule_flat = redis.call('HGETALL', 'rcrule:' .. tag)
+if #rule_flat > 0 then
+  rules = {}
+  for i = 1, #rule_flat, 2 do
+    rules[#rules + 1] = {'rcs:' .. tag .. ':' .. string.match(rule_flat[i], '^[^:]+'), parse_rule(rule_flat[i + 1])}
+  end
+end
 for i = 2, #ARGV do
   local base = 3 + (i - 2) * 3
   local value = redis.call('HGET', KEYS[base], ARGV[i])
   out[#out + 1] = value
   if value then
-    out[#out + 1] = redis.call('HEXISTS', KEYS[base + 1], ARGV[i])
+    local recalled = redis.call('HEXISTS', KEYS[base + 1], ARGV[i])
+    if recalled == 0 and rules then
+      local lot, line, minute = pack_fields(value)
+      for _, rule in ipairs(rules) do
+        if rule_matches(rule[2], lot, line, minute) then
+          local members = redis.call('HGET', rule[1], member_field(KEYS[base]))
+          if members and listed(members, ARGV[i]) then
+            recalled = 1
+            break
+          end
+        end
+      end
+    end
+    out[#out + 1] = recalled
     out[#out + 1] = with_decommission and redis.call('HGET', KEYS[base + 2], ARGV[i]) or false
   else
     out[#out + 1] = 0
@@ -139,13 +240,138 @@ local limit = tonumber(ARGV[1])
 for i = 0, (#ARGV - 1) / 3 - 1 do
   local serial, location, entry = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
   redis.call('HSET', KEYS[1 + 2 * i], serial, location)
-  redis.call('RPUSH', KEYS[2 + 2 * i], entry)
-  redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
+  if redis.call('RPUSH', KEYS[2 + 2 * i], entry) > limit then
+    redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
+  end
+end
+return 1
+"""
+
+# The same for a batch of packs seen in one operation: they share the location, and their
+# history entries come from a short table. KEYS: per pack its location hash and history
+# list. ARGV: history limit, location, the number of entries, the entries, then per pack its
+# serial and the (1-based) number of its entry.
+RECORD_EVENT_BATCH_SCRIPT = r"""
+local limit, location, entries = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local base = 3 + entries
+for i = 1, #KEYS / 2 do
+  redis.call('HSET', KEYS[2 * i - 1], ARGV[base + 2 * i - 1], location)
+  local history = KEYS[2 * i]
+  if redis.call('RPUSH', history, ARGV[3 + tonumber(ARGV[base + 2 * i])]) > limit then
+    redis.call('LTRIM', history, -limit, -1)
+  end
 end
 return 1
 """
 
 STATUS_CHUNK = 500
+
+# A recall scope is computed inside Redis, SCOPE_GROUP buckets of one GTIN a call, so that a
+# million packs never travel to Python one by one. KEYS: the recall's member hash of the GTIN,
+# then per bucket its packs and locations. ARGV: mode ("count", "list", or "mark" to also add
+# each match to the member hash in the same atomic step as reading it), the filter.
+# Returns the number of matches, their serials joined by newlines ("list" and "mark"), and per
+# match with a known location: serial, pack value, location.
+SCOPE_SCRIPT = _SCOPE_MATCH_LUA + r"""
+local mode = ARGV[1]
+local rule = parse_rule(ARGV[2])
+local listing, marking = mode ~= 'count', mode == 'mark'
+local count, members, located, matched = 0, {}, {}, {}
+for b = 2, #KEYS, 2 do
+  local packs = redis.call('HGETALL', KEYS[b])
+  local seen = nil
+  for i = 1, #packs, 2 do
+    local value = packs[i + 1]
+    local lot, line, minute = pack_fields(value)
+    if rule_matches(rule, lot, line, minute) then
+      local serial = packs[i]
+      count = count + 1
+      if listing then members[#members + 1] = serial end
+      if marking then
+        local field = member_field(KEYS[b])
+        matched[field] = matched[field] or {}
+        table.insert(matched[field], serial)
+      end
+      if seen == nil then
+        seen = {}
+        local flat = redis.call('HGETALL', KEYS[b + 1])
+        for j = 1, #flat, 2 do seen[flat[j]] = flat[j + 1] end
+      end
+      local where = seen[serial]
+      if where then
+        located[#located + 1] = serial
+        located[#located + 1] = value
+        located[#located + 1] = where
+      end
+    end
+  end
+end
+for field, serials in pairs(matched) do
+  local before = redis.call('HGET', KEYS[1], field)
+  if before then
+    local known = {}
+    for serial in string.gmatch(before, '[^\n]+') do known[serial] = true end
+    local merged = {before}
+    for _, serial in ipairs(serials) do
+      if not known[serial] then merged[#merged + 1] = serial end
+    end
+    if #merged > 1 then redis.call('HSET', KEYS[1], field, table.concat(merged, '\n')) end
+  else
+    redis.call('HSET', KEYS[1], field, table.concat(serials, '\n'))
+  end
+end
+return {count, table.concat(members, '\n'), located}
+"""
+
+SCOPE_GROUP = 128  # buckets a scope call reads: about 8,000 packs of a 1,000,000-pack GTIN
+SCOPE_GROUPS = BUCKETS // SCOPE_GROUP
+
+
+def scope_group_of(serial: str) -> int:
+    """The scope call (and recall member group) that covers ``serial``."""
+    return bucket_of(serial) // SCOPE_GROUP
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFilter:
+    """Which packs of a GTIN a recall scope takes: by lots, line and commissioning minutes
+    (``first_minute`` included, ``end_minute`` excluded); empty means any."""
+
+    lots: tuple[str, ...] = ()
+    line: str = ""
+    first_minute: int | None = None
+    end_minute: int | None = None
+
+    def encode(self) -> str:
+        bounds = ("" if m is None else str(m) for m in (self.first_minute, self.end_minute))
+        return _FIELD_SEPARATOR.join((self.line, *bounds, *self.lots))
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeGroup:
+    """The packs of one scope group that match: how many, their serials joined by newlines,
+    and those with a last known location."""
+
+    group: int
+    count: int
+    serials: bytes
+    located: list[tuple[str, PackValue, Location]]
+
+# Commissions a chunk of one GTIN's packs. KEYS: per pack its bucket hash. ARGV: per pack
+# serial and value. Returns per pack 1 when stored, else the value already there.
+COMMISSION_SCRIPT = r"""
+local out = {}
+for i = 1, #KEYS do
+  local serial = ARGV[2 * i - 1]
+  if redis.call('HSETNX', KEYS[i], serial, ARGV[2 * i]) == 1 then
+    out[i] = 1
+  else
+    out[i] = redis.call('HGET', KEYS[i], serial)
+  end
+end
+return out
+"""
+COMMISSION_CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +400,9 @@ class PackChange:
     audit_entry: bytes  # JSON of the audit event
 
 
-@dataclass(frozen=True, slots=True)
-class StoredPack:
-    """A pack record with what an operation needs to decide and to write back safely."""
+class StoredPack(NamedTuple):
+    """A pack record with what an operation needs to decide and to write back safely (a named
+    tuple: one is made per pack read)."""
 
     record: PackRecord
     last_decommission: DecommissionRecord | None
@@ -240,6 +466,25 @@ class PackEventData:
             "at": dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat(),
             "detail": self.detail,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PackEventBatchData:
+    """One event seen on many packs at once: the same partner, location, time and event,
+    with each pack's GTIN, serial and detail (columns of equal length)."""
+
+    event: str
+    partner_id: str
+    gln: str
+    at: float
+    gtins: Sequence[str]
+    serials: Sequence[str]
+    details: Sequence[str]
+
+    def history_entry(self, detail: str) -> bytes:
+        return orjson.dumps(
+            PackEventData("", "", self.event, self.partner_id, self.gln, self.at, detail).as_dict()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,29 +595,41 @@ class PackRepository:
     async def commission(self, packs: Sequence[NewPack]) -> list[CommissionOutcome]:
         """Stores packs as ACTIVE; a repeat with the same lot and expiry is a no-op.
 
-        Two round trips at most: HSETNX for all, then a read of the ones already there.
-        """
+        One round trip: a script call per GTIN and chunk stores what is new and answers what
+        was already there."""
         if not packs:
             return []
-        pipe = self.redis.pipeline(transaction=False)
-        for pack in packs:
-            pipe.hsetnx(bucket_key(pack.gtin, pack.serial), pack.serial, pack.value())
-        created = await pipe.execute()
-        existing_indexes = [i for i, was_set in enumerate(created) if not was_set]
-        outcomes = [CommissionOutcome("stored") if was_set else None for was_set in created]
-        if existing_indexes:
-            pipe = self.redis.pipeline(transaction=False)
-            for i in existing_indexes:
-                pipe.hget(bucket_key(packs[i].gtin, packs[i].serial), packs[i].serial)
-            values = await pipe.execute()
-            for i, value in zip(existing_indexes, values, strict=True):
-                stored = PackValue.decode(value)
-                lot, expiry = stored.lot, stored.expiry
-                if lot == packs[i].lot and expiry == packs[i].expiry:
-                    outcomes[i] = CommissionOutcome("unchanged")
+        groups: dict[str, list[int]] = {}
+        for index, pack in enumerate(packs):
+            groups.setdefault(pack.gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[list[int]] = []
+        for gtin, indexes in groups.items():
+            prefix = f"pk:{{{gtin}}}:"
+            for start in range(0, len(indexes), COMMISSION_CHUNK):
+                chunk = indexes[start : start + COMMISSION_CHUNK]
+                keys: list[str] = []
+                args: list[Any] = []
+                for i in chunk:
+                    pack = packs[i]
+                    keys.append(f"{prefix}{bucket_of(pack.serial):04x}")
+                    args += [pack.serial, pack.value()]
+                calls.append((keys, args))
+                chunks.append(chunk)
+        replies = await run_script_batch(self.redis, self.redis.register_script(COMMISSION_SCRIPT), calls)
+        stored = CommissionOutcome("stored")
+        unchanged = CommissionOutcome("unchanged")
+        outcomes: list[CommissionOutcome] = [stored] * len(packs)
+        for chunk, reply in zip(chunks, replies, strict=True):
+            for i, answer in zip(chunk, reply, strict=True):
+                if answer == 1:
+                    continue
+                existing = PackValue.decode(answer)
+                if existing.lot == packs[i].lot and existing.expiry == packs[i].expiry:
+                    outcomes[i] = unchanged
                 else:
-                    outcomes[i] = CommissionOutcome("conflict", lot, expiry)
-        return [outcome for outcome in outcomes if outcome is not None]
+                    outcomes[i] = CommissionOutcome("conflict", existing.lot, existing.expiry)
+        return outcomes
 
     async def statuses(
         self,
@@ -387,29 +644,35 @@ class PackRepository:
         groups: dict[str, list[int]] = {}
         for index, (gtin, _) in enumerate(keys):
             groups.setdefault(gtin, []).append(index)
-        calls: list[tuple[list[str], list[Any]]] = []
+        calls: list[tuple[list[Any], list[Any]]] = []
         chunks: list[tuple[str, list[int]]] = []
         for gtin, indexes in groups.items():
+            pack_prefix, recall_prefix, decommission_prefix = (
+                f"pk:{{{gtin}}}:".encode(), f"pr:{{{gtin}}}:".encode(), f"pd:{{{gtin}}}:".encode()
+            )
             for start in range(0, len(indexes), STATUS_CHUNK):
                 chunk = indexes[start : start + STATUS_CHUNK]
-                script_keys = [product_key(gtin), lot_state_key(gtin)]
+                script_keys: list[Any] = [product_key(gtin), lot_state_key(gtin)]
+                args: list[Any] = ["1" if with_decommission else "0"]
                 for i in chunk:
-                    serial = keys[i][1]
-                    script_keys += [
-                        bucket_key(gtin, serial),
-                        pack_recall_key(gtin, serial),
-                        decommission_key(gtin, serial),
-                    ]
-                args = ["1" if with_decommission else "0", *(keys[i][1] for i in chunk)]
+                    serial = keys[i][1].encode()
+                    bucket = _BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK]  # shared by the three
+                    script_keys += [pack_prefix + bucket, recall_prefix + bucket, decommission_prefix + bucket]
+                    args.append(serial)
                 calls.append((script_keys, args))
                 chunks.append((gtin, chunk))
         replies = await run_script_batch(self.redis, self.redis.register_script(STATUS_SCRIPT), calls)
         records: list[StoredPack | None] = [None] * len(keys)
         for (gtin, chunk), reply in zip(chunks, replies, strict=True):
-            product_state, owner, lot_flat = reply[0], reply[1], reply[2]
+            product_state = PackState.from_stored(reply[0].decode()) if reply[0] else PackState.ACTIVE
+            owner = reply[1].decode() if reply[1] else ""
             if owners is not None and owner:
-                owners[gtin] = owner.decode()
-            lot_states = dict(zip(lot_flat[::2], lot_flat[1::2], strict=True))
+                owners[gtin] = owner
+            lot_flat = reply[2]
+            lot_states = {
+                lot.decode(): PackState.from_stored(code.decode()) if code else PackState.ACTIVE
+                for lot, code in zip(lot_flat[::2], lot_flat[1::2], strict=True)
+            }
             for n, i in enumerate(chunk):
                 value, unit_recalled, decommission = reply[3 + 3 * n : 6 + 3 * n]
                 if value is None:
@@ -434,31 +697,26 @@ class PackRepository:
         value: bytes,
         unit_recalled: int,
         decommission: bytes | None,
-        product_state: bytes | None,
-        owner: bytes | None,
-        lot_states: dict[bytes, bytes],
+        product_state: PackState,
+        owner: str,
+        lot_states: dict[str, PackState],
     ) -> StoredPack:
-        stored = PackValue.decode(value)
-        if unit_recalled:
-            lot_state = PackState.RECALLED
-        else:
-            code = lot_states.get(stored.lot.encode())
-            lot_state = PackState.from_stored(code.decode()) if code else PackState.ACTIVE
+        # PackValue.decode, without the object: this runs for every pack of a bulk call.
+        text = value.decode()
+        lot = text[7:]
+        if _FIELD_SEPARATOR in lot:
+            lot = lot.partition(_FIELD_SEPARATOR)[0]
         record = PackRecord(
-            gtin=gtin,
-            serial=serial,
-            lot=stored.lot,
-            expiry=stored.expiry,
-            pack_state=stored.state,
-            lot_state=lot_state,
-            product_state=PackState.from_stored(product_state.decode()) if product_state else PackState.ACTIVE,
-            owner_partner_id=owner.decode() if owner else "",
+            gtin,
+            serial,
+            lot,
+            text[1:7].strip(),
+            STATE_BY_STORED_CODE[text[0]],
+            PackState.RECALLED if unit_recalled else lot_states.get(lot, PackState.ACTIVE),
+            product_state,
+            owner,
         )
-        return StoredPack(
-            record=record,
-            last_decommission=DecommissionRecord.decode(decommission) if decommission else None,
-            revision=value,
-        )
+        return StoredPack(record, DecommissionRecord.decode(decommission) if decommission else None, value)
 
     async def withdraw_product(self, gtin: str, audit_entry: bytes) -> bool:
         """Marks a product withdrawn: one write, whatever the number of packs. Irreversible."""
@@ -470,27 +728,41 @@ class PackRepository:
         return bool(changed)
 
     async def apply(self, changes: Sequence[PackChange]) -> list[bool]:
-        """Applies each change atomically with its audit entry, if the pack is unchanged."""
-        script = self.redis.register_script(APPLY_CHANGE_SCRIPT)
-        calls = []
-        for change in changes:
-            new_value = PackValue.decode(change.expected_revision).with_state(change.new_state)
-            keys = [
-                bucket_key(change.gtin, change.serial),
-                decommission_key(change.gtin, change.serial),
-                audit_key(change.gtin),
-                audit_head_key(change.gtin),
-            ]
-            args = [
-                change.serial,
-                change.expected_revision,
-                new_value.encode(),
-                change.decommission.encode() if change.decommission else b"",
-                change.audit_entry,
-            ]
-            calls.append((keys, args))
-        return [bool(applied) for applied in await run_script_batch(self.redis, script, calls)]
-
+        """Applies each change atomically with its audit entry, if the pack is unchanged: one
+        script call per GTIN and chunk, changes of a GTIN applied and audited in order."""
+        groups: dict[str, list[int]] = {}
+        for index, change in enumerate(changes):
+            groups.setdefault(change.gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[list[int]] = []
+        for gtin, indexes in groups.items():
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                chunk = indexes[start : start + STATUS_CHUNK]
+                keys = [audit_key(gtin), audit_head_key(gtin)]
+                args: list[Any] = []
+                for i in chunk:
+                    change = changes[i]
+                    bucket = f"{bucket_of(change.serial):04x}"
+                    keys += [f"pk:{{{gtin}}}:{bucket}", f"pd:{{{gtin}}}:{bucket}"]
+                    # PackValue(...).with_state(...).encode() without the objects: the state is
+                    # the value's first character, the rest stays as it is.
+                    new_value = change.new_state.stored.encode() + change.expected_revision[1:]
+                    args += [
+                        change.serial,
+                        change.expected_revision,
+                        new_value,
+                        change.decommission.encode() if change.decommission else b"",
+                        change.audit_entry,
+                    ]
+                calls.append((keys, args))
+                chunks.append(chunk)
+        applied = [False] * len(changes)
+        if calls:
+            replies = await run_script_batch(self.redis, self.redis.register_script(APPLY_CHANGES_SCRIPT), calls)
+            for chunk, reply in zip(chunks, replies, strict=True):
+                for i, done in zip(chunk, reply, strict=True):
+                    applied[i] = bool(done)
+        return applied
 
     async def record_events(self, events: Sequence[PackEventData]) -> int:
         """Last known location and history of each pack (the caller checks the pack exists):
@@ -512,6 +784,44 @@ class PackRepository:
             await run_script_batch(self.redis, self.redis.register_script(RECORD_EVENTS_SCRIPT), calls)
         return len(events)
 
+    async def record_event_batch(self, batch: PackEventBatchData) -> int:
+        """Records ``batch`` exactly as :meth:`record_events` would record its events one by
+        one, with one script call per GTIN and chunk and no per-pack formatting."""
+        if not len(batch.gtins) == len(batch.serials) == len(batch.details):
+            raise InvalidInput(
+                f"Failed to record a batch of pack events: expected as many serials and details "
+                f"as GTINs ({len(batch.gtins)}), got {len(batch.serials)} and {len(batch.details)}.",
+                code="events.columns",
+            )
+        location = f"{batch.at:.3f}|{batch.event}|{batch.partner_id}|{batch.gln}"
+        history = {detail: batch.history_entry(detail) for detail in set(batch.details)}
+        groups: dict[str, list[int]] = {}
+        for index, gtin in enumerate(batch.gtins):
+            groups.setdefault(gtin, []).append(index)
+        serials, details = batch.serials, batch.details
+        calls: list[tuple[list[str], list[Any]]] = []
+        for gtin, indexes in groups.items():
+            location_prefix, history_prefix = f"loc:{{{gtin}}}:".encode(), f"hist:{{{gtin}}}:".encode()
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                script_keys: list[Any] = []
+                numbers: list[Any] = []
+                chunk_entries: dict[str, int] = {}
+                for i in indexes[start : start + STATUS_CHUNK]:
+                    serial = serials[i].encode()
+                    script_keys.append(location_prefix + _BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK])
+                    script_keys.append(history_prefix + serial)
+                    number = chunk_entries.get(details[i])
+                    if number is None:
+                        number = chunk_entries[details[i]] = len(chunk_entries) + 1
+                    numbers.append(serial)
+                    numbers.append(number)
+                entries = [history[detail] for detail in chunk_entries]
+                calls.append((script_keys, [HISTORY_LIMIT, location, len(entries), *entries, *numbers]))
+        if calls:
+            script = self.redis.register_script(RECORD_EVENT_BATCH_SCRIPT)
+            await run_script_batch(self.redis, script, calls)
+        return len(batch.gtins)
+
     async def locations(self, keys: Sequence[tuple[str, str]]) -> list[Location | None]:
         pipe = self.redis.pipeline(transaction=False)
         for gtin, serial in keys:
@@ -521,15 +831,37 @@ class PackRepository:
     async def history(self, gtin: str, serial: str) -> list[dict[str, object]]:
         return [orjson.loads(raw) for raw in await self.redis.lrange(history_key(gtin, serial), 0, -1)]
 
-    async def scan_gtin(self, gtin: str, chunk: int = 1024) -> AsyncIterator[tuple[str, PackValue]]:
-        """Every pack of a GTIN, bucket by bucket (for recall scopes)."""
-        for start in range(0, BUCKETS, chunk):
-            pipe = self.redis.pipeline(transaction=False)
-            for bucket in range(start, min(start + chunk, BUCKETS)):
-                pipe.hgetall(bucket_key_at(gtin, bucket))
-            for packs in await pipe.execute():
-                for serial, value in packs.items():
-                    yield serial.decode(), PackValue.decode(value)
+    async def scan_scope(
+        self, gtin: str, where: ScopeFilter, *, mode: str = "count", recall_id: str = "", batch: int = 16
+    ) -> AsyncIterator[ScopeGroup]:
+        """The packs of a GTIN matching ``where``, filtered inside Redis a group of buckets at a
+        time. ``mode="mark"`` also makes each match a member of ``recall_id`` in the same
+        atomic step, which with ``add_recall_rule`` makes it recalled."""
+        script = self.redis.register_script(SCOPE_SCRIPT)
+        args = [mode, where.encode()]
+        for start in range(0, SCOPE_GROUPS, batch):
+            groups = range(start, min(start + batch, SCOPE_GROUPS))
+            calls = []
+            for group in groups:
+                keys = [recall_members_key(gtin, recall_id)]
+                for bucket in range(group * SCOPE_GROUP, (group + 1) * SCOPE_GROUP):
+                    keys += [bucket_key_at(gtin, bucket), f"loc:{{{gtin}}}:{bucket:04x}"]
+                calls.append((keys, args))
+            for group, (count, serials, flat) in zip(groups, await run_script_batch(self.redis, script, calls), strict=True):
+                yield ScopeGroup(
+                    group,
+                    int(count),
+                    serials,
+                    [
+                        (flat[i].decode(), PackValue.decode(flat[i + 1]), Location.decode(flat[i + 2]))
+                        for i in range(0, len(flat), 3)
+                    ],
+                )
+
+    async def add_recall_rule(self, gtin: str, recall_id: str, index: int, where: ScopeFilter) -> None:
+        """Makes the packs of ``gtin`` that match ``where`` AND are members of the recall (see
+        ``scan_scope``) recalled: one write, whatever the number of packs."""
+        await self.redis.hset(recall_rules_key(gtin), f"{recall_id}:{index}", where.encode())
 
     async def recall_units(self, units: Sequence[tuple[str, str]], recall_id: str) -> None:
         """Marks units recalled one by one (pipelined; lot recalls use ``recall_lots``)."""

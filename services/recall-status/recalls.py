@@ -4,31 +4,45 @@ effectiveness and drills.
 Keys (``{rc:<id>}`` hash-tags a recall's keys into one cluster slot):
 
 ``recall:{rc:<id>}``              hash  the recall: owner, class, reason, depth, mock, status, times, scope
-``rcu:{rc:<id>}:<bucket>``        hash  "<gtin>|<serial>" -> unit row (JSON): lot, expiry, holder, GLN, seen, ack
+``rcm:{rc:<id>}``                 hash  "<gtin>:<scope group>" -> serials of the recall's units (newline-joined)
+``rcu:{rc:<id>}:<bucket>``        hash  "<gtin>|<serial>" -> unit row (JSON) of a located unit: lot, expiry, holder, GLN, seen, ack
 ``rcpu:{rc:<id>}:<partner>``      set   units a partner held when the recall was published
 ``rcpartners:{rc:<id>}``          set   partners holding units
 ``recalls:owner:<partner>``       zset  recall ids of a manufacturer by time
 ``rctasks:<partner>``             set   recall ids in which a partner holds units
+
+The scope is fixed when the recall is published: the units are the packs that match it then
+(each group of pack buckets is read, and for a published recall its members recorded, in one
+atomic step); a pack commissioned later is not in the recall even if it matches. A recall by
+line or window recalls its packs with one rule per GTIN plus those member lists (see
+``recall_status.packs``), a lot recall with one write per lot. Members are stored as
+compact lists (at most 128 per GTIN here), and per-unit rows only for units with a last known
+location (what a holder is notified of and acknowledges); the report builds the rows of the
+other units when it is read.
 """
 
 from __future__ import annotations
 
+import asyncio
+import builtins
 import datetime as dt
 import math
 import secrets
 import time
 import zlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.packs import PackState
-from verinet.recall_status.packs import PackRepository, PackValue
+from verinet.recall_status.packs import PackRepository, ScopeFilter, StoredPack, scope_group_of
+from verinet.store import reply_bytes, reply_fields
 
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
@@ -47,6 +61,36 @@ def recall_key(recall_id: str) -> str:
 
 def unit_bucket_key(recall_id: str, unit: str) -> str:
     return f"rcu:{{rc:{recall_id}}}:{zlib.crc32(unit.encode()) % UNIT_BUCKETS:02x}"
+
+
+def members_key(recall_id: str) -> str:
+    return f"rcm:{{rc:{recall_id}}}"
+
+
+# Appends serials to member lists, in one write. ARGV: field, serials, field, serials, ...
+APPEND_MEMBERS_SCRIPT = r"""
+local fields = {}
+for i = 1, #ARGV, 2 do fields[#fields + 1] = ARGV[i] end
+local current = redis.call('HMGET', KEYS[1], unpack(fields))
+local updated = {}
+for n = 1, #fields do
+  local before = current[n]
+  updated[#updated + 1] = fields[n]
+  updated[#updated + 1] = (before and before ~= '') and (before .. '\n' .. ARGV[2 * n]) or ARGV[2 * n]
+end
+return redis.call('HSET', KEYS[1], unpack(updated))
+"""
+MEMBER_WRITE_BYTES = 1 << 20  # bounds one member-append call...
+MEMBER_WRITE_FIELDS = 1_000  # ...and its fields (Lua's unpack takes a few thousand values)
+ROW_WRITE_UNITS = 20_000  # bounds one pipeline of unit rows
+REPORT_CHUNK_ROWS = 5_000  # rows a report chunk carries: one round trip for their rows, one for their states
+REPORT_READ_AHEAD = 2  # chunks a report reads while the current one is sent
+REPORT_MEMBER_FIELDS = 16  # member lists (about 8,000 serials each at most) one report read fetches
+
+
+def hash_fields(values: Mapping[str, str] | Mapping[str, bytes]) -> dict[FieldT, EncodableT]:
+    """Values as the fields of a Redis hash (for the client's types)."""
+    return dict(values.items())
 
 
 def partner_units_key(recall_id: str, partner_id: str) -> str:
@@ -106,15 +150,16 @@ class RecallScope:
         if len(self.packs) > MAX_EXPLICIT_UNITS:
             raise InvalidInput(f"At most {MAX_EXPLICIT_UNITS} explicit units a request.", code="recall.too_many", field="packs")
 
-    def matches(self, value: PackValue) -> bool:
-        if self.lots and value.lot not in self.lots:
-            return False
-        if self.line and value.line != self.line:
-            return False
-        at = value.commissioned_at
-        if self.window_start is not None and (not at or at < self.window_start):
-            return False
-        return not (self.window_end is not None and (not at or at >= self.window_end))
+    def pack_filter(self) -> ScopeFilter:
+        """The filters in stored units: packs keep their commissioning time in whole minutes,
+        and a pack of minute m (commissioned at m * 60 s) is in the window when
+        start <= m * 60 < end."""
+        return ScopeFilter(
+            lots=self.lots,
+            line=self.line,
+            first_minute=None if self.window_start is None else math.ceil(self.window_start / 60),
+            end_minute=None if self.window_end is None else math.ceil(self.window_end / 60),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"gtins": list(self.gtins)}
@@ -150,14 +195,37 @@ class Unit:
         return f"{self.gtin}|{self.serial}"
 
     def row(self) -> bytes:
-        return orjson.dumps(
-            {k: v for k, v in self.__dict__.items() if k not in ("gtin", "serial") and v not in ("", 0.0)}
-        )
+        return orjson.dumps({name: value for name in _ROW_FIELDS if (value := getattr(self, name))})
+
+    @classmethod
+    def unlocated(cls, key: str) -> Unit:
+        """A unit without a stored row: no last known location, lot read from its pack."""
+        gtin, serial = key.split("|", 1)
+        return cls(gtin=gtin, serial=serial, lot="", expiry="")
 
     @classmethod
     def from_row(cls, key: str, raw: bytes) -> Unit:
         gtin, serial = key.split("|", 1)
         return cls(gtin=gtin, serial=serial, **orjson.loads(raw))
+
+
+@dataclass
+class Collected:
+    """The units of a scope: member serials by (GTIN, scope group) as newline-joined chunks,
+    their number, the units with a last known location, and the units listed one by one."""
+
+    members: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    count: int = 0
+    located: list[Unit] = field(default_factory=list)
+    listed: list[Unit] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    def add(self, gtin: str, group: int, serials: str, count: int) -> None:
+        self.members.setdefault((gtin, group), []).append(serials)
+        self.count += count
+
+
+_ROW_FIELDS = tuple(name for name in Unit.__dataclass_fields__ if name not in ("gtin", "serial"))
 
 
 def iso(at: float) -> str:
@@ -180,41 +248,60 @@ class RecallService:
         for gtin in sorted(set(scope.gtins) | {g for g, _ in scope.packs}):
             await self.packs.require_owned_product(gtin, partner_id, is_admin=is_admin)
 
-    async def _collect_units(self, scope: RecallScope) -> tuple[list[Unit], list[str]]:
-        units: dict[str, Unit] = {}
-        unknown: list[str] = []
+    async def _collect_units(
+        self, scope: RecallScope, *, mode: str = "list", recall_id: str = "", skip: frozenset[str] = frozenset()
+    ) -> Collected:
+        """The units in scope, minus ``skip`` ("<gtin>|<serial>"). Filters are evaluated in
+        Redis; ``mode="mark"`` records each match as a member of the recall as it is read."""
+        found = Collected()
+        listed: set[str] = set()
         if scope.packs:
             stored = await self.packs.statuses(list(scope.packs))
+            present: builtins.list[Unit] = []
             for (gtin, serial), record in zip(scope.packs, stored, strict=True):
                 if record is None:
-                    unknown.append(f"{gtin}|{serial}")
-                    continue
-                unit = Unit(gtin, serial, record.record.lot, record.record.expiry)
-                units[unit.key] = unit
+                    found.unknown.append(f"{gtin}|{serial}")
+                elif f"{gtin}|{serial}" not in skip:
+                    present.append(Unit(gtin, serial, record.record.lot, record.record.expiry))
+            locations = await self.packs.locations([(u.gtin, u.serial) for u in present])
+            for unit, location in zip(present, locations, strict=True):
+                listed.add(unit.key)
+                found.listed.append(unit)
+                found.add(unit.gtin, scope_group_of(unit.serial), unit.serial, 1)
+                if location is not None and location.partner_id:
+                    unit.holder, unit.gln, unit.seen, unit.event = location.partner_id, location.gln, location.at, location.event
+                    found.located.append(unit)
         if scope.has_filters:
+            where = scope.pack_filter()
+            drop = listed | skip
             for gtin in scope.gtins:
-                async for serial, value in self.packs.scan_gtin(gtin):
-                    if scope.matches(value):
-                        unit = Unit(gtin, serial, value.lot, value.expiry)
-                        units.setdefault(unit.key, unit)
-        found = list(units.values())
-        locations = await self.packs.locations([(u.gtin, u.serial) for u in found])
-        for unit, location in zip(found, locations, strict=True):
-            if location is not None:
-                unit.holder, unit.gln, unit.seen, unit.event = (
-                    location.partner_id,
-                    location.gln,
-                    location.at,
-                    location.event,
-                )
-        return found, unknown
+                scan_mode = "list" if mode == "count" and drop else mode
+                async for group in self.packs.scan_scope(gtin, where, mode=scan_mode, recall_id=recall_id):
+                    if not group.count:
+                        continue
+                    if scan_mode == "count":
+                        found.count += group.count
+                    elif not drop:
+                        found.add(gtin, group.group, group.serials.decode(), group.count)
+                    else:
+                        kept = [s for s in group.serials.decode().split("\n") if f"{gtin}|{s}" not in drop]
+                        if kept:
+                            found.add(gtin, group.group, "\n".join(kept), len(kept))
+                    for serial, value, location in group.located:
+                        key = f"{gtin}|{serial}"
+                        if key in listed or key in skip or not location.partner_id:
+                            continue
+                        found.located.append(
+                            Unit(gtin, serial, value.lot, value.expiry, location.partner_id, location.gln, location.at, location.event)
+                        )
+        return found
 
     async def preview(self, owner: str, is_admin: bool, scope: RecallScope) -> dict[str, Any]:
         """What ``create`` would scope, with nothing written."""
         scope.validate()
         await self._require_owner(scope, owner, is_admin)
-        units, unknown = await self._collect_units(scope)
-        return {"preview": True, **self.scope_summary(units), "unknown_units": unknown[:1000]}
+        found = await self._collect_units(scope, mode="count" if not scope.packs else "list")
+        return {"preview": True, **self.scope_summary(found.located, found.count), "unknown_units": found.unknown[:1000]}
 
     async def create(
         self,
@@ -236,8 +323,6 @@ class RecallService:
         scope.validate()
         await self._require_owner(scope, owner, is_admin)
         recall_id = f"rc_{dt.datetime.fromtimestamp(started, dt.UTC):%Y%m%d}_{secrets.token_hex(5)}"
-        units, unknown = await self._collect_units(scope)
-        scoped = self.clock()
         meta = {
             "id": recall_id,
             "owner": owner,
@@ -247,13 +332,15 @@ class RecallService:
             "mock": "1" if mock else "",
             "status": "open",
             "published_at": f"{started:.3f}",
-            "scoped_at": f"{scoped:.3f}",
             "scopes": orjson.dumps([scope.as_dict()]).decode(),
         }
-        await self.redis.hset(recall_key(recall_id), mapping=meta)
+        await self.redis.hset(recall_key(recall_id), mapping=hash_fields(meta))
         await self.redis.zadd(f"recalls:owner:{owner}", {recall_id: started})
         await self.redis.zadd("recalls:all", {recall_id: started})
-        await self._add_units(recall_id, scope, units, mock)
+        found = await self._mark_and_collect(recall_id, scope, mock, rule_index=0)
+        meta["scoped_at"] = f"{self.clock():.3f}"
+        await self.redis.hset(recall_key(recall_id), "scoped_at", meta["scoped_at"])
+        await self._add_units(recall_id, found)
         await self.audit(
             recall_id,
             {
@@ -264,35 +351,78 @@ class RecallService:
                 "class": recall_class,
                 "reason": reason,
                 "scope": scope.as_dict(),
-                "units": len(units),
+                "units": found.count,
             },
         )
-        await self._notify(recall_id, meta, units, "recall.drill" if mock else "recall.published", mock)
-        summary = self.scope_summary(units)
-        return {"id": recall_id, "mock": mock, "status": "open", **summary, "unknown_units": unknown[:1000]}
+        await self._notify(recall_id, meta, found.located, "recall.drill" if mock else "recall.published", mock)
+        summary = self.scope_summary(found.located, found.count)
+        return {"id": recall_id, "mock": mock, "status": "open", **summary, "unknown_units": found.unknown[:1000]}
 
-    async def _add_units(self, recall_id: str, scope: RecallScope, units: list[Unit], mock: bool) -> None:
-        if not mock:
-            if scope.lot_only and not scope.packs:
-                await self.packs.recall_lots([(g, lot) for g in scope.gtins for lot in scope.lots])
-            else:
-                lot_recalled = {(g, lot) for g in scope.gtins for lot in scope.lots} if scope.lot_only else set()
-                await self.packs.recall_lots(sorted(lot_recalled))
-                await self.packs.recall_units(
-                    [(u.gtin, u.serial) for u in units if (u.gtin, u.lot) not in lot_recalled], recall_id
-                )
-        for start in range(0, len(units), 10_000):
-            pipe = self.redis.pipeline(transaction=False)
-            for unit in units[start : start + 10_000]:
-                pipe.hsetnx(unit_bucket_key(recall_id, unit.key), unit.key, unit.row())
-                if unit.holder:
-                    pipe.sadd(partner_units_key(recall_id, unit.holder), unit.key)
-                    pipe.sadd(partners_key(recall_id), unit.holder)
-                    pipe.sadd(f"rctasks:{unit.holder}", recall_id)
+    async def _mark_and_collect(
+        self, recall_id: str, scope: RecallScope, mock: bool, rule_index: int, skip: frozenset[str] = frozenset()
+    ) -> Collected:
+        """Collects the units and, unless a drill, makes them recalled before answering: a lot
+        recall is one write per lot; a line or window scope one rule per GTIN, then its member
+        lists, written as each group of buckets is read; listed units are marked by a pipeline."""
+        if mock:
+            return await self._collect_units(scope, skip=skip)
+        if scope.lot_only:
+            lot_recalled = {(g, lot) for g in scope.gtins for lot in scope.lots}
+            await self.packs.recall_lots(sorted(lot_recalled))
+            found = await self._collect_units(scope, skip=skip)
+        else:
+            lot_recalled = set()
+            if scope.has_filters:
+                # the rule first: a pack matching it is recalled once its bucket's members name it
+                for gtin in scope.gtins:
+                    await self.packs.add_recall_rule(gtin, recall_id, rule_index, scope.pack_filter())
+            found = await self._collect_units(scope, mode="mark", recall_id=recall_id, skip=skip)
+        await self.packs.recall_units(
+            [(u.gtin, u.serial) for u in found.listed if (u.gtin, u.lot) not in lot_recalled], recall_id
+        )
+        return found
+
+    async def _add_units(self, recall_id: str, found: Collected) -> None:
+        """Stores the members and the rows of located units, in bounded writes."""
+        append = self.redis.register_script(APPEND_MEMBERS_SCRIPT)
+        args: builtins.list[str] = []
+        size = 0
+        for (gtin, group), serials in found.members.items():
+            joined = "\n".join(serials)
+            args += [f"{gtin}:{group}", joined]
+            size += len(joined)
+            if size >= MEMBER_WRITE_BYTES or len(args) >= 2 * MEMBER_WRITE_FIELDS:
+                await append(keys=[members_key(recall_id)], args=args)
+                args, size = [], 0
+        if args:
+            await append(keys=[members_key(recall_id)], args=args)
+        # one write per row bucket (and pipeline), not per unit
+        rows: dict[str, dict[str, bytes]] = {}
+        held: dict[str, list[str]] = {}
+        for unit in found.located:
+            rows.setdefault(unit_bucket_key(recall_id, unit.key), {})[unit.key] = unit.row()
+            held.setdefault(unit.holder, []).append(unit.key)
+        pipe = self.redis.pipeline(transaction=False)
+        queued = 0
+        for key, mapping in rows.items():
+            pipe.hset(key, mapping=hash_fields(mapping))
+            queued += len(mapping)
+            if queued >= ROW_WRITE_UNITS:
+                await pipe.execute()
+                pipe, queued = self.redis.pipeline(transaction=False), 0
+        if queued:
             await pipe.execute()
-        await self.redis.hincrby(recall_key(recall_id), "units", len(units))
+        pipe = self.redis.pipeline(transaction=False)
+        for holder, keys in held.items():
+            for start in range(0, len(keys), ROW_WRITE_UNITS):
+                pipe.sadd(partner_units_key(recall_id, holder), *keys[start : start + ROW_WRITE_UNITS])
+            pipe.sadd(f"rctasks:{holder}", recall_id)
+        if held:
+            pipe.sadd(partners_key(recall_id), *held)
+        pipe.hincrby(recall_key(recall_id), "units", found.count)
+        await pipe.execute()
 
-    async def _notify(self, recall_id: str, meta: dict[str, str], units: list[Unit], event: str, drill: bool) -> None:
+    async def _notify(self, recall_id: str, meta: dict[str, str], units: builtins.list[Unit], event: str, drill: bool) -> None:
         recall = {k: meta[k] for k in ("id", "class", "reason", "depth")}
         by_holder: dict[str, list[Unit]] = {}
         for unit in units:
@@ -310,15 +440,16 @@ class RecallService:
                 await self.enqueue(recall_id, partner_id, event, {"recall": recall, "units": []}, drill=drill)
 
     @staticmethod
-    def scope_summary(units: Sequence[Unit]) -> dict[str, Any]:
-        by_location: Counter[tuple[str, str]] = Counter((u.gln, u.holder) for u in units if u.holder)
+    def scope_summary(located: Sequence[Unit], total: int) -> dict[str, Any]:
+        """``total`` units, of which ``located`` (those with a holder) by location."""
+        by_location: Counter[tuple[str, str]] = Counter((u.gln, u.holder) for u in located if u.holder)
         return {
-            "units": len(units),
+            "units": total,
             "units_by_location": [
                 {"gln": gln, "partner": partner, "units": n}
                 for (gln, partner), n in sorted(by_location.items(), key=lambda item: (-item[1], item[0]))
             ],
-            "units_not_yet_shipped": sum(1 for u in units if not u.holder),
+            "units_not_yet_shipped": total - sum(by_location.values()),
         }
 
     async def extend(self, recall_id: str, owner: str, is_admin: bool, scope: RecallScope) -> dict[str, Any]:
@@ -327,21 +458,14 @@ class RecallService:
             raise Conflict(f"Recall {recall_id} is closed.", code="recall.closed")
         scope.validate()
         await self._require_owner(scope, meta["owner"], is_admin)
-        units, unknown = await self._collect_units(scope)
-        existing = await self._existing_keys(recall_id, [u.key for u in units])
-        new_units = [u for u in units if u.key not in existing]
-        await self._add_units(recall_id, scope, new_units, bool(meta["mock"]))
+        existing = frozenset(f"{g}|{s}" for g, s in await self._members(recall_id))
         scopes = [*orjson.loads(meta["scopes"]), scope.as_dict()]
+        found = await self._mark_and_collect(recall_id, scope, bool(meta["mock"]), len(scopes) - 1, skip=existing)
+        await self._add_units(recall_id, found)
         await self.redis.hset(recall_key(recall_id), "scopes", orjson.dumps(scopes).decode())
-        await self.audit(recall_id, {"at": self.clock(), "action": "recall.extended", "recall": recall_id, "partner": owner, "scope": scope.as_dict(), "units": len(new_units)})
-        await self._notify(recall_id, meta, new_units, "recall.drill" if meta["mock"] else "recall.updated", bool(meta["mock"]))
-        return {**await self.get(recall_id, owner, is_admin), "added_units": len(new_units), "unknown_units": unknown[:1000]}
-
-    async def _existing_keys(self, recall_id: str, keys: Sequence[str]) -> set[str]:
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.hexists(unit_bucket_key(recall_id, key), key)
-        return {key for key, exists in zip(keys, await pipe.execute(), strict=True) if exists}
+        await self.audit(recall_id, {"at": self.clock(), "action": "recall.extended", "recall": recall_id, "partner": owner, "scope": scope.as_dict(), "units": found.count})
+        await self._notify(recall_id, meta, found.located, "recall.drill" if meta["mock"] else "recall.updated", bool(meta["mock"]))
+        return {**await self.get(recall_id, owner, is_admin), "added_units": found.count, "unknown_units": found.unknown[:1000]}
 
     async def close(self, recall_id: str, owner: str, is_admin: bool, reason: str) -> dict[str, Any]:
         meta = await self._meta(recall_id, owner, is_admin, manufacturer_only=True)
@@ -355,17 +479,17 @@ class RecallService:
         return await self.get(recall_id, owner, is_admin)
 
     async def _notify_closed(self, recall_id: str, meta: dict[str, str]) -> None:
-        for partner_id in sorted(m.decode() for m in await self.redis.smembers(partners_key(recall_id))):
+        for partner_id in sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partners_key(recall_id))):
             await self.enqueue(recall_id, partner_id, "recall.closed", {"recall": {k: meta[k] for k in ("id", "class", "reason", "depth")}, "units": []}, drill=bool(meta["mock"]))
 
     # -- reading ----------------------------------------------------------------------------
 
-    async def list(self, viewer: str, is_admin: bool, status: str = "", limit: int = 100) -> list[dict[str, Any]]:
+    async def list(self, viewer: str, is_admin: bool, status: str = "", limit: int = 100) -> builtins.list[dict[str, Any]]:
         if status not in ("", "open", "closed"):
             raise InvalidInput(f"Failed to read status {status!r}: expected open or closed.", field="status")
         index = "recalls:all" if is_admin else f"recalls:owner:{viewer}"
-        out: list[dict[str, Any]] = []
-        for member in await self.redis.zrevrange(index, 0, -1):
+        out: builtins.list[dict[str, Any]] = []
+        for member in cast("builtins.list[bytes]", await self.redis.zrevrange(index, 0, -1)):
             meta = await self._meta(member.decode(), viewer, is_admin, manufacturer_only=True)
             if status and meta["status"] != status:
                 continue
@@ -389,38 +513,61 @@ class RecallService:
         raw = await self.redis.hgetall(recall_key(recall_id))
         if not raw:
             raise NotFound(f"No recall with id {recall_id!r}.", code="recall.not_found")
-        meta = {k.decode(): v.decode() for k, v in raw.items()}
+        meta = {k.decode(): v.decode() for k, v in reply_fields(raw).items()}
         if is_admin or meta["owner"] == viewer:
             return meta
         if not manufacturer_only and await self.redis.sismember(partners_key(recall_id), viewer):
             return meta
         raise NotFound(f"No recall with id {recall_id!r}.", code="recall.not_found")
 
-    async def units(self, recall_id: str) -> list[Unit]:
+    async def rows(self, recall_id: str) -> builtins.list[Unit]:
+        """The stored rows: one per located unit (recalls published before member lists
+        existed have one per unit)."""
         pipe = self.redis.pipeline(transaction=False)
         for bucket in range(UNIT_BUCKETS):
             pipe.hgetall(f"rcu:{{rc:{recall_id}}}:{bucket:02x}")
-        units: list[Unit] = []
+        units: builtins.list[Unit] = []
         for rows in await pipe.execute():
             units.extend(Unit.from_row(k.decode(), v) for k, v in rows.items())
         units.sort(key=lambda u: (u.gtin, u.serial))
         return units
 
+    async def _members(self, recall_id: str) -> builtins.list[tuple[str, str]]:
+        """Every unit of the recall, sorted."""
+        members: set[tuple[str, str]] = set()
+        for field_name, serials in reply_fields(await self.redis.hgetall(members_key(recall_id))).items():
+            gtin = field_name.decode().split(":", 1)[0]
+            members.update((gtin, serial) for serial in serials.decode().split("\n"))
+        members.update((u.gtin, u.serial) for u in await self.rows(recall_id))
+        return sorted(members)
+
+    async def _member_keys_among(self, recall_id: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of ``keys`` are units of the recall, reading only their member lists."""
+        fields = sorted({f"{g}:{scope_group_of(s)}" for g, s in keys})
+        if not fields:
+            return set()
+        lists = dict(zip(fields, await self.redis.hmget(members_key(recall_id), fields), strict=True))
+        serials = {name: set(reply_bytes(raw).decode().split("\n")) if raw else set() for name, raw in lists.items()}
+        return {(g, s) for g, s in keys if s in serials[f"{g}:{scope_group_of(s)}"]}
+
     async def get(self, recall_id: str, viewer: str, is_admin: bool) -> dict[str, Any]:
         meta = await self._meta(recall_id, viewer, is_admin)
-        units = await self.units(recall_id)
+        units = await self.rows(recall_id)
         if not is_admin and meta["owner"] != viewer:
             units = [u for u in units if u.holder == viewer]
+            total = len(units)
+        else:
+            total = int(meta.get("units", 0))
+        located = [u for u in units if u.holder]
         delivered = await self.delivered_at(recall_id)
         published = float(meta["published_at"])
-        notified = [delivered[u.holder] for u in units if u.holder in delivered]
-        acked = [u.ack for u in units if u.ack]
-        total = len(units)
+        notified = [delivered[u.holder] for u in located if u.holder in delivered]
+        acked = [u.ack for u in located if u.ack]
         now = self.clock()
         hours = max(1, math.ceil((now - published) / 3600))
         points = sorted({0, *range(1, min(hours, 72) + 1), hours})
 
-        def share(times: list[float], until: float) -> float:
+        def share(times: builtins.list[float], until: float) -> float:
             return round(sum(1 for t in times if t <= until) / total, 4) if total else 0.0
 
         result: dict[str, Any] = {
@@ -433,8 +580,8 @@ class RecallService:
             "status": meta["status"],
             "published_at": iso(published),
             "scopes": orjson.loads(meta["scopes"]),
-            **self.scope_summary(units),
-            "located": sum(1 for u in units if u.holder),
+            **self.scope_summary(located, total),
+            "located": len(located),
             "notified": len(notified),
             "acknowledged": len(acked),
             "effectiveness": [
@@ -449,58 +596,132 @@ class RecallService:
         return result
 
     @staticmethod
-    def drill_timings(meta: dict[str, str], notified: list[float], acked: list[float], total: int) -> dict[str, float | None]:
+    def drill_timings(meta: dict[str, str], notified: builtins.list[float], acked: builtins.list[float], total: int) -> dict[str, float | None]:
         published = float(meta["published_at"])
 
         def after(at: float | None) -> float | None:
             return round(at - published, 3) if at else None
 
-        ordered = sorted(acked)
+        ordered: builtins.list[float] = sorted(acked)
         ninety = ordered[math.ceil(0.9 * total) - 1] if total and len(ordered) >= math.ceil(0.9 * total) else None
         return {
-            "seconds_to_scope": after(float(meta["scoped_at"])),
+            "seconds_to_scope": after(float(meta.get("scoped_at") or 0)),
             "seconds_to_first_notification": after(min(notified)) if notified else None,
             "seconds_to_first_acknowledgement": after(ordered[0]) if ordered else None,
             "seconds_to_90_percent_acknowledged": after(ninety),
         }
 
-    async def report(self, recall_id: str, viewer: str, is_admin: bool) -> dict[str, Any]:
+    async def report(self, recall_id: str, viewer: str, is_admin: bool) -> tuple[dict[str, Any], AsyncGenerator[builtins.list[dict[str, Any]]]]:
+        """The recall (its summary and effectiveness), and its report rows in chunks of at most
+        ``REPORT_CHUNK_ROWS``, in GTIN and serial order: every unit for its manufacturer or
+        admin, a partner's own units for a partner. Errors (unknown recall, not visible to
+        ``viewer``) are raised here, before any row is read."""
         recall = await self.get(recall_id, viewer, is_admin)
-        units = await self.units(recall_id)
-        if not is_admin and recall["owner"] != viewer:
-            units = [u for u in units if u.holder == viewer]
         delivered = await self.delivered_at(recall_id)
-        states = await self.packs.statuses([(u.gtin, u.serial) for u in units])
-        rows = []
-        for unit, stored in zip(units, states, strict=True):
-            state = ""
-            if stored is not None:
-                record = stored.record
-                if record.product_state is PackState.WITHDRAWN:
-                    state = PackState.WITHDRAWN.value
-                elif record.lot_state is PackState.RECALLED:
-                    state = PackState.RECALLED.value
-                else:
-                    state = record.pack_state.value
-            rows.append(
-                {
-                    "gtin": unit.gtin,
-                    "serial": unit.serial,
-                    "lot": unit.lot,
-                    "state": state,
-                    "last_location": unit.gln,
-                    "last_partner": unit.holder,
-                    "last_seen": iso(unit.seen),
-                    "notified_at": iso(delivered.get(unit.holder, 0.0)),
-                    "acknowledged_at": iso(unit.ack),
-                    "action": unit.action,
-                }
-            )
-        return {"recall": recall, "rows": rows}
+        if not is_admin and recall["owner"] != viewer:
+            return recall, self._report_rows(recall_id, self._partner_units(recall_id, viewer), delivered, holder=viewer)
+        return recall, self._report_rows(recall_id, self._member_units(recall_id), delivered)
+
+    async def _member_units(self, recall_id: str) -> AsyncIterator[builtins.list[str]]:
+        """Every unit of the recall ("<gtin>|<serial>") in sorted chunks; one GTIN's serials are
+        held at a time, as the member lists store them."""
+        fields = [reply_bytes(f).decode() for f in await self.redis.hkeys(members_key(recall_id))]
+        if not fields:  # published before member lists existed: a row per unit
+            keys = sorted(unit.key for unit in await self.rows(recall_id))
+            for start in range(0, len(keys), REPORT_CHUNK_ROWS):
+                yield keys[start : start + REPORT_CHUNK_ROWS]
+            return
+        by_gtin: dict[str, builtins.list[str]] = {}
+        for name in fields:
+            by_gtin.setdefault(name.split(":", 1)[0], []).append(name)
+        for gtin, names in sorted(by_gtin.items()):
+            serials: set[str] = set()
+            for start in range(0, len(names), REPORT_MEMBER_FIELDS):
+                for raw in await self.redis.hmget(members_key(recall_id), names[start : start + REPORT_MEMBER_FIELDS]):
+                    if raw:
+                        serials.update(reply_bytes(raw).decode().split("\n"))
+            ordered = sorted(serials)
+            del serials
+            for start in range(0, len(ordered), REPORT_CHUNK_ROWS):
+                yield [f"{gtin}|{serial}" for serial in ordered[start : start + REPORT_CHUNK_ROWS]]
+
+    async def _partner_units(self, recall_id: str, partner_id: str) -> AsyncIterator[builtins.list[str]]:
+        """The units ``partner_id`` held when the recall was published, in sorted chunks."""
+        keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
+        for start in range(0, len(keys), REPORT_CHUNK_ROWS):
+            yield keys[start : start + REPORT_CHUNK_ROWS]
+
+    async def _stored_rows(self, recall_id: str, keys: Sequence[str]) -> dict[str, Unit]:
+        """The stored rows of ``keys`` ("<gtin>|<serial>") that have one, in one round trip."""
+        by_bucket: dict[str, builtins.list[str]] = {}
+        for key in keys:
+            by_bucket.setdefault(unit_bucket_key(recall_id, key), []).append(key)
+        pipe = self.redis.pipeline(transaction=False)
+        for bucket, names in by_bucket.items():
+            pipe.hmget(bucket, names)
+        found: dict[str, Unit] = {}
+        for names, values in zip(by_bucket.values(), await pipe.execute(), strict=True):
+            for key, raw in zip(names, values, strict=True):
+                if raw is not None:
+                    found[key] = Unit.from_row(key, reply_bytes(raw))
+        return found
+
+    async def _report_rows(
+        self, recall_id: str, chunks: AsyncIterator[builtins.list[str]], delivered: Mapping[str, float], holder: str = ""
+    ) -> AsyncGenerator[builtins.list[dict[str, Any]]]:
+        """Report rows of each chunk of units (only ``holder``'s when given), with the packs'
+        current states. The next chunks are read while the caller sends this one."""
+
+        async def read(keys: builtins.list[str]) -> builtins.list[dict[str, Any]]:
+            rows = await self._stored_rows(recall_id, keys)
+            units = [rows.get(key) or Unit.unlocated(key) for key in keys]
+            if holder:
+                units = [unit for unit in units if unit.holder == holder]
+            states = await self.packs.statuses([(u.gtin, u.serial) for u in units])
+            return [self._report_row(unit, stored, delivered) for unit, stored in zip(units, states, strict=True)]
+
+        pending: builtins.list[asyncio.Task[builtins.list[dict[str, Any]]]] = []
+        try:
+            async for keys in chunks:
+                pending.append(asyncio.ensure_future(read(keys)))
+                if len(pending) > REPORT_READ_AHEAD and (rows := await pending.pop(0)):
+                    yield rows
+            while pending:
+                if rows := await pending.pop(0):
+                    yield rows
+        finally:
+            for task in pending:
+                task.cancel()
+
+    @staticmethod
+    def _report_row(unit: Unit, stored: StoredPack | None, delivered: Mapping[str, float]) -> dict[str, Any]:
+        state = ""
+        lot = unit.lot
+        if stored is not None:
+            record = stored.record
+            lot = lot or record.lot
+            if record.product_state is PackState.WITHDRAWN:
+                state = PackState.WITHDRAWN.value
+            elif record.lot_state is PackState.RECALLED:
+                state = PackState.RECALLED.value
+            else:
+                state = record.pack_state.value
+        return {
+            "gtin": unit.gtin,
+            "serial": unit.serial,
+            "lot": lot,
+            "state": state,
+            "last_location": unit.gln,
+            "last_partner": unit.holder,
+            "last_seen": iso(unit.seen),
+            "notified_at": iso(delivered.get(unit.holder, 0.0)),
+            "acknowledged_at": iso(unit.ack),
+            "action": unit.action,
+        }
 
     # -- partners -----------------------------------------------------------------------------
 
-    async def acknowledge(self, recall_id: str, partner_id: str, units: Sequence[tuple[str, str]], action: str) -> list[tuple[bool, str, str]]:
+    async def acknowledge(self, recall_id: str, partner_id: str, units: Sequence[tuple[str, str]], action: str) -> builtins.list[tuple[bool, str, str]]:
         if action not in ACTIONS:
             raise InvalidInput(f"Failed to read action {action!r}: expected quarantined, returned or destroyed.", code="recall.action", field="action")
         await self._meta(recall_id, partner_id, False)  # not found unless the partner is involved
@@ -510,14 +731,16 @@ class RecallService:
         for key in keys:
             pipe.hget(unit_bucket_key(recall_id, key), key)
         rows = await pipe.execute()
-        results: list[tuple[bool, str, str]] = []
+        # units without a row are members only if their member list names them (not located)
+        members = await self._member_keys_among(recall_id, [u for u, raw in zip(units, rows, strict=True) if raw is None])
+        results: builtins.list[tuple[bool, str, str]] = []
         pipe = self.redis.pipeline(transaction=False)
         acknowledged = 0
-        for key, raw in zip(keys, rows, strict=True):
-            if raw is None:
+        for unit_id, key, raw in zip(units, keys, rows, strict=True):
+            if raw is None and tuple(unit_id) not in members:
                 results.append((False, "recall.not_in_scope", f"Unit {key} is not in recall {recall_id}."))
                 continue
-            unit = Unit.from_row(key, raw)
+            unit = Unit.from_row(key, raw) if raw is not None else Unit(*unit_id, "", "")
             if unit.holder != partner_id:
                 results.append((False, "recall.not_holder", f"Unit {key} was not last seen with you; only its holder acknowledges it."))
                 continue
@@ -532,11 +755,11 @@ class RecallService:
             await self.audit(recall_id, {"at": now, "action": "recall.acknowledged", "recall": recall_id, "partner": partner_id, "units_action": action, "units": acknowledged})
         return results
 
-    async def tasks(self, partner_id: str) -> list[dict[str, Any]]:
+    async def tasks(self, partner_id: str) -> builtins.list[dict[str, Any]]:
         out = []
-        for recall_id in sorted(m.decode() for m in await self.redis.smembers(f"rctasks:{partner_id}")):
+        for recall_id in sorted(reply_bytes(m).decode() for m in await self.redis.smembers(f"rctasks:{partner_id}")):
             meta = await self._meta(recall_id, partner_id, False)
-            keys = sorted(m.decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
+            keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
             pipe = self.redis.pipeline(transaction=False)
             for key in keys:
                 pipe.hget(unit_bucket_key(recall_id, key), key)

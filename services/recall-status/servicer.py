@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from verinet.recall_status.packs import (
     DecommissionRecord,
     NewPack,
     PackChange,
+    PackEventBatchData,
     PackEventData,
     PackRepository,
     PackValue,
@@ -70,11 +72,13 @@ def decommission_message(record: DecommissionRecord | None) -> rs_pb.Decommissio
     )
 
 
-def status_message(stored: StoredPack | None) -> rs_pb.PackStatus:
+def add_status(stored: StoredPack | None, add: Callable[..., rs_pb.PackStatus]) -> None:
+    """Appends one ``PackStatus`` with ``add`` (a response's field, built in place)."""
     if stored is None:
-        return rs_pb.PackStatus(found=False)
+        add()
+        return
     record = stored.record
-    return rs_pb.PackStatus(
+    add(
         found=True,
         lot=record.lot,
         expiry=record.expiry,
@@ -239,11 +243,15 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             with_decommission=request.with_decommission,
             owners=owners,
         )
-        statuses = [status_message(r) for r in records]
+        response = rs_pb.GetPackStatusResponse()
+        add = response.statuses.add
+        for record in records:
+            add_status(record, add)
+        statuses = response.statuses
         for i, record in enumerate(records):
             if record is None:  # the product's owner still learns of scans of serials it never made
                 statuses[i].owner_partner_id = owners.get(request.packs[i].gtin, "")
-        return rs_pb.GetPackStatusResponse(statuses=statuses)
+        return response
 
     @translate_errors
     async def ApplyPackChanges(
@@ -430,13 +438,18 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
 
     @translate_errors
-    async def GetRecallReport(
+    async def StreamRecallReport(
         self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext
-    ) -> rs_pb.GetRecallReportResponse:
-        report = await self.recalls.report(
+    ) -> None:
+        """The recall first, then its rows chunk by chunk; a failure midway ends the stream
+        with an error status, never with a short report that looks complete."""
+        recall, chunks = await self.recalls.report(
             request.recall_id, request.caller.partner_id, "admin" in request.caller.roles
         )
-        return rs_pb.GetRecallReportResponse(report_json=orjson.dumps(report))
+        async with contextlib.aclosing(chunks):  # a cancelled call stops its reads at once
+            await context.write(rs_pb.StreamRecallReportResponse(recall_json=orjson.dumps(recall)))
+            async for rows in chunks:
+                await context.write(rs_pb.StreamRecallReportResponse(rows_json=orjson.dumps(rows)))
 
     @translate_errors
     async def AcknowledgeRecall(
@@ -471,7 +484,12 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail)
             for e in request.events
         ]
-        return rs_pb.RecordPackEventsResponse(recorded=await self.repository.record_events(events))
+        recorded = await self.repository.record_events(events) if events else 0
+        for b in request.batches:
+            recorded += await self.repository.record_event_batch(
+                PackEventBatchData(b.event, b.partner_id, b.gln, b.at, list(b.gtins), list(b.serials), list(b.details))
+            )
+        return rs_pb.RecordPackEventsResponse(recorded=recorded)
 
     @translate_errors
     async def GetPackHistory(

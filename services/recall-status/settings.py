@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from verinet.config import Env
+from verinet.config import Env, InternalTls
 from verinet.errors import ConfigError
 from verinet.recall_status.notifications import DeliverySettings
 
@@ -23,6 +23,8 @@ class Settings:
     verifier_addr: str
     rpc_timeout: float
     notify: DeliverySettings
+    internal_tls: InternalTls | None
+    health_port: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -69,4 +71,6 @@ class Settings:
             verifier_addr=env.str("VERIFIER_ADDR", example="verifier:50051"),
             rpc_timeout=rpc_timeout,
             notify=notify,
+            internal_tls=InternalTls.from_env(env),
+            health_port=env.int("HEALTH_PORT", 0, maximum=65535),
         )

@@ -22,8 +22,8 @@ log = logging.getLogger("verinet.verifier")
 
 async def serve(settings: Settings) -> None:
     keys = KeyRing.load_or_create(settings.signing_key_dir)
-    lookup_channel = channel(settings.lookup_addr)
-    recall_status_channel = channel(settings.recall_status_addr)
+    lookup_channel = channel(settings.lookup_addr, settings.internal_tls)
+    recall_status_channel = channel(settings.recall_status_addr, settings.internal_tls)
     servicer = VerifierServicer(
         lookup=lookup_grpc.LookupServiceStub(lookup_channel),
         recall_status=rs_grpc.RecallStatusServiceStub(recall_status_channel),
@@ -38,6 +38,8 @@ async def serve(settings: Settings) -> None:
         [lambda server: verifier_grpc.add_VerifierServiceServicer_to_server(servicer, server)],
         settings.port,
         settings.bind_host,
+        tls=settings.internal_tls,
+        health_port=settings.health_port,
     )
     log.info("verifier listening", extra={"port": handle.port})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import grpc
 
@@ -19,7 +20,7 @@ from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import call, error_status, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
 from verinet.verifier.events import EventBatcher
-from verinet.verifier.lifecycle import Caller, LastDecommission, Operation
+from verinet.verifier.lifecycle import Caller, Decision, LastDecommission, Operation
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.verifier.routes import (
     RouteCache,
@@ -62,16 +63,54 @@ def read_pack(gtin: str, serial: str, status: rs_pb.PackStatus) -> ReadPack:
 def record_from_status(gtin: str, serial: str, status: rs_pb.PackStatus) -> PackRecord | None:
     if not status.found:
         return None
+    # Positional: this runs for every pack of a bulk call.
     return PackRecord(
-        gtin=gtin,
-        serial=serial,
-        lot=status.lot,
-        expiry=status.expiry,
-        pack_state=STATE_FROM_PROTO[status.pack_state],
-        lot_state=STATE_FROM_PROTO.get(status.lot_state, PackState.ACTIVE),
-        product_state=STATE_FROM_PROTO.get(status.product_state, PackState.ACTIVE),
-        owner_partner_id=status.owner_partner_id,
+        gtin,
+        serial,
+        status.lot,
+        status.expiry,
+        STATE_FROM_PROTO[status.pack_state],
+        STATE_FROM_PROTO.get(status.lot_state, PackState.ACTIVE),
+        STATE_FROM_PROTO.get(status.product_state, PackState.ACTIVE),
+        status.owner_partner_id,
     )
+
+
+def change_parts(
+    operation: Operation, actor: Caller, transaction_id: str, at: float, before: PackState, after: PackState
+) -> dict[str, Any]:
+    """The ``PackChange`` fields besides the pack: new state, audit entry and, unless the pack
+    becomes active again, who decommissioned it."""
+    parts: dict[str, Any] = {
+        "new_state": PROTO_FROM_STATE[after],
+        "audit": rs_pb.AuditEvent(
+            action=OPERATION_NAMES[operation],
+            partner_id=actor.partner_id,
+            location_gln=actor.location_gln,
+            previous_state=PROTO_FROM_STATE[before],
+            new_state=PROTO_FROM_STATE[after],
+            transaction_id=transaction_id,
+            at=at,
+        ),
+    }
+    if after is not PackState.ACTIVE:
+        parts["decommission"] = rs_pb.Decommission(
+            state=PROTO_FROM_STATE[after],
+            partner_id=actor.partner_id,
+            location_gln=actor.location_gln,
+            at=at,
+        )
+    return parts
+
+
+def result_fields(decision: Decision) -> dict[str, Any]:
+    """The ``PackResult`` fields a decision sets; fields at their default are left out."""
+    fields: dict[str, Any] = {"ok": decision.ok, "code": decision.code, "message": decision.message}
+    if decision.state_after is not None:
+        fields["state"] = PROTO_FROM_STATE[decision.state_after]
+    if decision.warning:
+        fields["warning"] = True
+    return fields
 
 
 #: Time the verifier allows lookup beyond its per-hop forwarding deadline, to answer.
@@ -407,9 +446,11 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         operation: Operation,
         caller: common_pb.Caller,
         packs: Sequence[common_pb.PackIdentifier],
+        results: Any,
         target: PackState | None = None,
         transaction_id: str = "",
-    ) -> list[common_pb.PackResult]:
+    ) -> None:
+        """Decides ``packs`` and appends one ``PackResult`` each to the ``results`` field."""
         now = self.now()
         actor = Caller(partner_id=caller.partner_id, roles=tuple(caller.roles), location_gln=caller.location_gln)
         questions = [PackQuestion(p.gtin, p.serial, p.lot, p.expiry) for p in packs]
@@ -417,71 +458,64 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(packs)
 
         async def read(batch: Sequence[PackQuestion]) -> list[ReadPack]:
-            answer = await call(
-                self.recall_status.GetPackStatus,
-                rs_pb.GetPackStatusRequest(
-                    packs=[common_pb.PackIdentifier(gtin=q.gtin, serial=q.serial) for q in batch],
-                    with_decommission=True,
-                ),
-                timeout=timeout,
+            request = rs_pb.GetPackStatusRequest(
+                # A verify never looks at who decommissioned a pack.
+                with_decommission=operation is not Operation.VERIFY
             )
+            add = request.packs.add
+            for q in batch:
+                add(gtin=q.gtin, serial=q.serial)
+            answer = await call(self.recall_status.GetPackStatus, request, timeout=timeout)
             return [read_pack(q.gtin, q.serial, s) for q, s in zip(batch, answer.statuses, strict=True)]
 
         async def write(changes: Sequence[Change]) -> list[bool]:
-            messages = []
+            request = rs_pb.ApplyPackChangesRequest()
+            add = request.changes.add
+            at = now.timestamp()
+            # The changes of one call share all but the pack and its previous state: their
+            # audit and decommission messages are built once per pair of states and copied.
+            parts: dict[tuple[PackState, PackState], dict[str, Any]] = {}
             for change in changes:
                 record = change.read.record
                 assert record is not None and change.decision.new_pack_state is not None
-                new_state = change.decision.new_pack_state
-                decommission = None
-                if new_state is not PackState.ACTIVE:
-                    decommission = rs_pb.Decommission(
-                        state=PROTO_FROM_STATE[new_state],
-                        partner_id=actor.partner_id,
-                        location_gln=actor.location_gln,
-                        at=now.timestamp(),
-                    )
-                messages.append(
-                    rs_pb.PackChange(
-                        gtin=change.question.gtin,
-                        serial=change.question.serial,
-                        expected_revision=change.read.revision,
-                        new_state=PROTO_FROM_STATE[new_state],
-                        decommission=decommission,
-                        audit=rs_pb.AuditEvent(
-                            action=OPERATION_NAMES[operation],
-                            partner_id=actor.partner_id,
-                            location_gln=actor.location_gln,
-                            previous_state=PROTO_FROM_STATE[record.pack_state],
-                            new_state=PROTO_FROM_STATE[new_state],
-                            transaction_id=transaction_id,
-                            at=now.timestamp(),
-                        ),
-                    )
+                states = (record.pack_state, change.decision.new_pack_state)
+                shared = parts.get(states)
+                if shared is None:
+                    shared = parts[states] = change_parts(operation, actor, transaction_id, at, *states)
+                add(
+                    gtin=change.question.gtin,
+                    serial=change.question.serial,
+                    expected_revision=change.read.revision,
+                    **shared,
                 )
-            answer = await call(
-                self.recall_status.ApplyPackChanges,
-                rs_pb.ApplyPackChangesRequest(changes=messages),
-                timeout=timeout,
-            )
+            answer = await call(self.recall_status.ApplyPackChanges, request, timeout=timeout)
             return list(answer.applied)
 
         outcomes = await run_operation(operation, questions, actor, now, read, write, target)
-        seen = [
-            rs_pb.PackEvent(
-                gtin=packs[i].gtin,
-                serial=packs[i].serial,
-                event=OPERATION_NAMES[operation],
-                partner_id=actor.partner_id,
-                gln=actor.location_gln,
-                at=now.timestamp(),
-                detail=decision.code,
+        gtins, serials, details = [], [], []
+        for q, (decision, stored) in zip(questions, outcomes, strict=True):
+            if stored.record is not None:
+                gtins.append(q.gtin)
+                serials.append(q.serial)
+                details.append(decision.code)
+        if gtins:
+            await call(
+                self.recall_status.RecordPackEvents,
+                rs_pb.RecordPackEventsRequest(
+                    batches=[
+                        rs_pb.PackEventBatch(
+                            event=OPERATION_NAMES[operation],
+                            partner_id=actor.partner_id,
+                            gln=actor.location_gln,
+                            at=now.timestamp(),
+                            gtins=gtins,
+                            serials=serials,
+                            details=details,
+                        )
+                    ]
+                ),
+                timeout=timeout,
             )
-            for i, (decision, stored) in enumerate(outcomes)
-            if stored.record is not None
-        ]
-        if seen:
-            await self._send_events(seen)
         alerts = [
             rs_pb.Alert(
                 pack=packs[i],
@@ -503,29 +537,26 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
                 timeout=timeout,
             )
             alert_ids = list(recorded.ids)
-        results = []
         next_alert = iter(alert_ids)
+        add = results.add
+        # run_operation hands out one Decision object per distinct decision: a bulk call
+        # repeats a few, so their fields are worked out once each.
+        fields_of: dict[int, dict[str, Any]] = {}
         for i, (decision, _) in enumerate(outcomes):
-            results.append(
-                common_pb.PackResult(
-                    index=i,
-                    pack=packs[i],
-                    ok=decision.ok,
-                    code=decision.code,
-                    message=decision.message,
-                    state=PROTO_FROM_STATE[decision.state_after] if decision.state_after else 0,
-                    alert_id=next(next_alert) if decision.alert else "",
-                    warning=decision.warning,
-                )
-            )
-        return results
+            fields = fields_of.get(id(decision))
+            if fields is None:
+                fields = fields_of[id(decision)] = result_fields(decision)
+            if decision.alert:
+                fields = {**fields, "alert_id": next(next_alert)}
+            add(index=i, **fields)  # no copy of the pack: the caller sent it (common.proto)
 
     @translate_errors
     async def VerifyPacks(
         self, request: verifier_pb.VerifyPacksRequest, context: grpc.aio.ServicerContext
     ) -> verifier_pb.VerifyPacksResponse:
-        results = await self._pack_operation(Operation.VERIFY, request.caller, request.packs)
-        return verifier_pb.VerifyPacksResponse(results=results)
+        response = verifier_pb.VerifyPacksResponse()
+        await self._pack_operation(Operation.VERIFY, request.caller, request.packs, response.results)
+        return response
 
     @translate_errors
     async def DecommissionPacks(
@@ -534,19 +565,21 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         target = STATE_FROM_PROTO.get(request.state)
         if target is None or target is PackState.ACTIVE:
             raise InvalidInput("Decommissioning needs a target state such as supplied.", code="state.invalid", field="state")
-        results = await self._pack_operation(
-            Operation.DECOMMISSION, request.caller, request.packs, target, request.transaction_id
+        response = verifier_pb.DecommissionPacksResponse()
+        await self._pack_operation(
+            Operation.DECOMMISSION, request.caller, request.packs, response.results, target, request.transaction_id
         )
-        return verifier_pb.DecommissionPacksResponse(results=results)
+        return response
 
     @translate_errors
     async def ReactivatePacks(
         self, request: verifier_pb.ReactivatePacksRequest, context: grpc.aio.ServicerContext
     ) -> verifier_pb.ReactivatePacksResponse:
-        results = await self._pack_operation(
-            Operation.REACTIVATE, request.caller, request.packs, None, request.transaction_id
+        response = verifier_pb.ReactivatePacksResponse()
+        await self._pack_operation(
+            Operation.REACTIVATE, request.caller, request.packs, response.results, None, request.transaction_id
         )
-        return verifier_pb.ReactivatePacksResponse(results=results)
+        return response
 
     @translate_errors
     async def SignRequest(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from verinet.config import Env
+from verinet.config import Env, InternalTls
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Settings:
     rpc_timeout: float
     shutdown_grace: float
     log_level: str
+    internal_tls: InternalTls | None
+    health_port: int
     status_batch_in_flight: int
     status_batch_max: int
 
@@ -38,6 +40,8 @@ class Settings:
             rpc_timeout=env.float("RPC_TIMEOUT_SECONDS", 0.8),
             shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
             log_level=env.str("LOG_LEVEL", "INFO"),
+            internal_tls=InternalTls.from_env(env),
+            health_port=env.int("HEALTH_PORT", 0, maximum=65535),
             # Concurrent LMS pack reads share GetPackStatus calls: at most this many in
             # flight (0: one call per question), each with at most STATUS_BATCH_MAX packs.
             status_batch_in_flight=env.int("STATUS_BATCH_IN_FLIGHT", 2, maximum=64),

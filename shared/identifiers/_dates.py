@@ -9,6 +9,8 @@ otherwise in the current century. With 2026 as the current year, 76 is 2076 and 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import time
 from typing import Final
 
 from verinet.errors import IdentifierError
@@ -16,8 +18,29 @@ from verinet.errors import IdentifierError
 _DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+class _LocalYear:
+    """The local year, re-read only after local midnight: every parse asks for it, and
+    ``dt.date.today()`` costs more than the rest of a date check."""
+
+    __slots__ = ("_until", "_year")
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._year = 0
+
+    def __call__(self) -> int:
+        if time.time() >= self._until:
+            now = dt.datetime.now()
+            midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time())
+            self._year, self._until = now.year, midnight.timestamp()
+        return self._year
+
+
+_local_year = _LocalYear()
+
+
 def current_year(today: dt.date | None) -> int:
-    return (today or dt.date.today()).year
+    return today.year if today is not None else _local_year()
 
 
 def century_year(yy: int, year_now: int) -> int:
@@ -98,7 +121,8 @@ def parse_expiry(text: str, *, today: dt.date | None = None) -> dt.date:
     ...
     verinet.errors.IdentifierError: Failed to parse '251340' as expiry date (17): expected a month of 01-12, got 13.
     """
-    if len(text) != 6 or not (text.isascii() and text.isdigit()):
+    resolved = _expiry(text, current_year(today))
+    if resolved is None:
         raise IdentifierError(
             f"Failed to parse {text!r} as expiry date (17): expected 6 digits YYMMDD, "
             f"got {len(text)} characters.",
@@ -106,7 +130,6 @@ def parse_expiry(text: str, *, today: dt.date | None = None) -> dt.date:
             ai="17",
             field="expiry",
         )
-    resolved = _ymd(text, current_year(today), zero_day=True)
     if isinstance(resolved, str):
         raise IdentifierError(
             f"Failed to parse {text!r} as expiry date (17): {resolved}.",
@@ -115,6 +138,15 @@ def parse_expiry(text: str, *, today: dt.date | None = None) -> dt.date:
             field="expiry",
         )
     return resolved
+
+
+@functools.lru_cache(maxsize=4096)
+def _expiry(text: str, year_now: int) -> dt.date | str | None:
+    """``_ymd`` of an expiry text, ``None`` when it is not 6 digits; cached because bulk
+    requests repeat the few expiries of their lots a thousand times."""
+    if len(text) != 6 or not (text.isascii() and text.isdigit()):
+        return None
+    return _ymd(text, year_now, zero_day=True)
 
 
 def expiry_matches(stored: str, given: str) -> bool:

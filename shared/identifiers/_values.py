@@ -60,6 +60,21 @@ def validate_gtin(text: str) -> str:
     ...
     verinet.errors.IdentifierError: Failed to parse '9506000134355' as GTIN: expected a check digit of 2, got 5.
     """
+    if text.__class__ is str and (known := _valid_gtins.get(text)) is not None:
+        return known
+    gtin14 = _checked_gtin(text)
+    if len(_valid_gtins) < _VALID_GTINS_KEPT:
+        _valid_gtins[text] = gtin14
+    return gtin14
+
+
+# Bulk requests name a few GTINs a thousand times: valid ones are remembered (bounded), so the
+# check digit is computed once per GTIN. Invalid ones are checked each time (errors are mutable).
+_VALID_GTINS_KEPT = 65_536
+_valid_gtins: dict[str, str] = {}
+
+
+def _checked_gtin(text: str) -> str:
     if not _is_digits(text):
         if not text:
             raise IdentifierError(

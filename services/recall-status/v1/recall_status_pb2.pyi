@@ -307,11 +307,13 @@ class CloseRecallRequest(_message.Message):
     reason: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
-class GetRecallReportResponse(_message.Message):
-    __slots__ = ("report_json",)
-    REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
-    report_json: bytes
-    def __init__(self, report_json: _Optional[bytes] = ...) -> None: ...
+class StreamRecallReportResponse(_message.Message):
+    __slots__ = ("recall_json", "rows_json")
+    RECALL_JSON_FIELD_NUMBER: _ClassVar[int]
+    ROWS_JSON_FIELD_NUMBER: _ClassVar[int]
+    recall_json: bytes
+    rows_json: bytes
+    def __init__(self, recall_json: _Optional[bytes] = ..., rows_json: _Optional[bytes] = ...) -> None: ...
 
 class AcknowledgeRecallRequest(_message.Message):
     __slots__ = ("caller", "recall_id", "packs", "action")
@@ -361,11 +363,31 @@ class PackEvent(_message.Message):
     detail: str
     def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., event: _Optional[str] = ..., partner_id: _Optional[str] = ..., gln: _Optional[str] = ..., at: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
 
+class PackEventBatch(_message.Message):
+    __slots__ = ("event", "partner_id", "gln", "at", "gtins", "serials", "details")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    GLN_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    GTINS_FIELD_NUMBER: _ClassVar[int]
+    SERIALS_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    event: str
+    partner_id: str
+    gln: str
+    at: float
+    gtins: _containers.RepeatedScalarFieldContainer[str]
+    serials: _containers.RepeatedScalarFieldContainer[str]
+    details: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, event: _Optional[str] = ..., partner_id: _Optional[str] = ..., gln: _Optional[str] = ..., at: _Optional[float] = ..., gtins: _Optional[_Iterable[str]] = ..., serials: _Optional[_Iterable[str]] = ..., details: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class RecordPackEventsRequest(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "batches")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[PackEvent]
-    def __init__(self, events: _Optional[_Iterable[_Union[PackEvent, _Mapping]]] = ...) -> None: ...
+    batches: _containers.RepeatedCompositeFieldContainer[PackEventBatch]
+    def __init__(self, events: _Optional[_Iterable[_Union[PackEvent, _Mapping]]] = ..., batches: _Optional[_Iterable[_Union[PackEventBatch, _Mapping]]] = ...) -> None: ...
 
 class RecordPackEventsResponse(_message.Message):
     __slots__ = ("recorded",)

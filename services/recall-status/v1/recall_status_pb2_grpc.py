@@ -120,10 +120,10 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
                 _registered_method=True)
-        self.GetRecallReport = channel.unary_unary(
-                '/verinet.recall_status.v1.RecallStatusService/GetRecallReport',
+        self.StreamRecallReport = channel.unary_stream(
+                '/verinet.recall_status.v1.RecallStatusService/StreamRecallReport',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallReportResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.StreamRecallReportResponse.FromString,
                 _registered_method=True)
         self.AcknowledgeRecall = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/AcknowledgeRecall',
@@ -285,8 +285,9 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetRecallReport(self, request, context):
-        """One row per unit: lot, state, last location, notified and acknowledged times.
+    def StreamRecallReport(self, request, context):
+        """One row per unit (lot, state, last location, notified and acknowledged times), streamed:
+        first the recall with its effectiveness figures, then the rows in bounded chunks.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -429,10 +430,10 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
             ),
-            'GetRecallReport': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetRecallReport,
+            'StreamRecallReport': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamRecallReport,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallReportResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.StreamRecallReportResponse.SerializeToString,
             ),
             'AcknowledgeRecall': grpc.unary_unary_rpc_method_handler(
                     servicer.AcknowledgeRecall,
@@ -941,7 +942,7 @@ class RecallStatusService:
             _registered_method=True)
 
     @staticmethod
-    def GetRecallReport(request,
+    def StreamRecallReport(request,
             target,
             options=(),
             channel_credentials=None,
@@ -951,12 +952,12 @@ class RecallStatusService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
+        return grpc.experimental.unary_stream(
             request,
             target,
-            '/verinet.recall_status.v1.RecallStatusService/GetRecallReport',
+            '/verinet.recall_status.v1.RecallStatusService/StreamRecallReport',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallReportResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.StreamRecallReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

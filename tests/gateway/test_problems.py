@@ -1,0 +1,27 @@
+"""Problem responses: the status, body and headers a client acts on."""
+
+from __future__ import annotations
+
+import orjson
+
+from verinet.errors import InvalidInput, RateLimited, Unavailable
+from verinet.gateway.problems import lms_error, problem_from_error
+
+
+def test_a_503_from_any_service_tells_the_client_when_to_retry() -> None:
+    for response in (problem_from_error(Unavailable("The data store is unavailable.")), lms_error(Unavailable("down"))):
+        assert response.status == 503
+        assert response.headers["Retry-After"] == "1"
+
+
+def test_a_retry_after_the_error_names_is_kept() -> None:
+    response = problem_from_error(RateLimited("Too many requests.", retry_after=7))
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "7"
+
+
+def test_a_client_error_carries_no_retry_after_and_names_its_field() -> None:
+    response = problem_from_error(InvalidInput("Failed to read serial.", code="serial.invalid", field="serial"))
+    assert "Retry-After" not in response.headers
+    assert response.status == 400
+    assert orjson.loads(response.body)["field"] == "serial"

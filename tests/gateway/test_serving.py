@@ -1,0 +1,96 @@
+"""Request heads past the gateway's limits: 431 for header floods, 414 for an over-long request
+line, each a problem document on a closed connection, and no one else notices."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import RunningNetwork
+from verinet.gateway.serving import MAX_FIELD_BYTES, MAX_HEADERS, MAX_REQUEST_LINE_BYTES
+
+
+def raw_exchange(network: RunningNetwork, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Sends bytes on a fresh connection and reads the whole answer, until the server closes
+    (a socket timeout fails the test: a refused head must end its connection)."""
+    port = int(network.url.rsplit(":", 1)[1])
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        with contextlib.suppress(OSError):  # the server may answer and close before reading all
+            sock.sendall(data)
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split(" ")[1]), headers, body
+
+
+def get_me(network: RunningNetwork, *, extra_headers: bytes = b"", query: bytes = b"") -> bytes:
+    token = network.network.info["admin_token"].encode()
+    return (
+        b"GET /v1/partners/me" + query + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        b"Authorization: Bearer " + token + b"\r\n" + extra_headers + b"\r\n"
+    )
+
+
+def numbered_headers(count: int) -> bytes:
+    return b"".join(b"X-F%d: v\r\n" % i for i in range(count))
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        pytest.param(numbered_headers(MAX_HEADERS), id="too-many-headers"),
+        pytest.param(numbered_headers(20_000), id="twenty-thousand-headers"),
+        pytest.param(b"X-Big: " + b"v" * (MAX_FIELD_BYTES + 1) + b"\r\n", id="long-value"),
+        pytest.param(b"X-" + b"n" * (MAX_FIELD_BYTES - 1) + b": v\r\n", id="long-name"),
+        pytest.param(b"X-Huge: " + b"v" * 1_000_000 + b"\r\n", id="megabyte-value"),
+    ],
+)
+def test_header_floods_are_refused_with_431_as_a_problem_document(network: RunningNetwork, attack: bytes) -> None:
+    status, headers, body = raw_exchange(network, get_me(network, extra_headers=attack))
+    assert status == 431
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["status"] == 431
+    assert problem["code"] == "request.headers_too_large"
+    assert problem["title"] == "Request Header Fields Too Large"
+
+
+@pytest.mark.parametrize("length", [MAX_REQUEST_LINE_BYTES, 200_000])
+def test_an_over_long_request_line_is_refused_with_414(network: RunningNetwork, length: int) -> None:
+    status, headers, body = raw_exchange(network, get_me(network, query=b"?q=" + b"q" * length))
+    assert status == 414
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["code"] == "request.uri_too_long"
+
+
+def test_heads_within_the_limits_are_served(network: RunningNetwork) -> None:
+    # Host, Connection and Authorization count too: MAX_HEADERS in all.
+    many, _, _ = raw_exchange(network, get_me(network, extra_headers=numbered_headers(MAX_HEADERS - 3)))
+    long_value, _, _ = raw_exchange(network, get_me(network, extra_headers=b"X-Big: " + b"v" * (MAX_FIELD_BYTES - 7) + b"\r\n"))
+    long_line, _, _ = raw_exchange(network, get_me(network, query=b"?q=" + b"q" * 8000))
+    assert (many, long_value, long_line) == (200, 200, 200)
+
+
+def test_other_clients_are_served_while_floods_are_refused(network: RunningNetwork) -> None:
+    admin = network.admin  # one keep-alive connection, open before and during the floods
+    assert admin.get("/v1/partners/me").status_code == 200
+    floods = [get_me(network, extra_headers=numbered_headers(5_000))] * 20 + [get_me(network, query=b"?" + b"q" * 100_000)] * 20
+    with ThreadPoolExecutor(8) as pool:
+        refused = pool.map(lambda data: raw_exchange(network, data)[0], floods)
+        served = [admin.get("/v1/partners/me").status_code for _ in range(20)]
+        assert sorted(set(refused)) == [414, 431]
+    assert served == [200] * 20
+    assert admin.get("/readyz").status_code == 200

@@ -1,0 +1,167 @@
+"""The hosted repository against a private Redis and a real Redis Cluster: bulk commissioning
+in script calls per GTIN and chunk answers each pack like one-by-one commissioning, and a
+batch of events from one bulk operation is stored exactly as the same events sent one by one."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
+from verinet.errors import InvalidInput
+from verinet.network import with_check_digit
+from verinet.packs import PackState
+from verinet.recall_status.packs import (
+    COMMISSION_CHUNK,
+    HISTORY_LIMIT,
+    CommissionOutcome,
+    NewPack,
+    PackEventBatchData,
+    PackEventData,
+    PackRepository,
+    PackValue,
+    history_key,
+    location_key,
+)
+from verinet.store import connect
+
+AT = dt.datetime(2026, 11, 25, 10, 30, 15, 250_000, tzinfo=dt.UTC).timestamp()
+GTINS = (with_check_digit("0061414112345"), with_check_digit("0061414154321"))
+GLN = with_check_digit("001234500002")
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedisCluster]:
+    cluster = EmbeddedRedisCluster(tmp_path_factory.mktemp("cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["standalone", "cluster"])
+def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "standalone":
+        with EmbeddedRedis(tmp_path / "redis") as server:
+            yield server.url
+        return
+    cluster: EmbeddedRedisCluster = request.getfixturevalue("redis_cluster")
+    for node in cluster.nodes:
+        with redis.Redis(port=node.port, socket_timeout=5) as client:
+            client.flushall()
+    yield cluster.url
+
+
+def run(redis_url: str, scenario: Callable[[PackRepository], Awaitable[None]]) -> None:
+    async def main() -> None:
+        client = connect(redis_url)
+        try:
+            await scenario(PackRepository(client))
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+async def stored(repository: PackRepository, gtin: str, serial: str) -> tuple[bytes | None, list[bytes]]:
+    location = await repository.redis.hget(location_key(gtin, serial), serial)
+    return location, await repository.redis.lrange(history_key(gtin, serial), 0, -1)
+
+
+def columns(prefix: str, count: int) -> tuple[list[str], list[str], list[str]]:
+    """Packs of two GTINs, interleaved, with a few different details (codes)."""
+    gtins = [GTINS[n % 2] for n in range(count)]
+    serials = [f"{prefix}{n:05d}" for n in range(count)]
+    details = [("OK", "NMVS_NC_PCK_30", 'with "quotes" \\ and \u00e9')[n % 3] for n in range(count)]
+    return gtins, serials, details
+
+
+def test_a_batch_of_events_is_stored_like_the_same_events_one_by_one(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        count = 1_203  # more than two script chunks per GTIN
+        gtins, serials, details = columns("ONE", count)
+        singles = [PackEventData(g, s, "verify", "pharmacy", GLN, AT, d) for g, s, d in zip(gtins, serials, details, strict=True)]
+        assert await repository.record_events(singles) == count
+        batch_serials = [s.replace("ONE", "BAT") for s in serials]
+        batch = PackEventBatchData("verify", "pharmacy", GLN, AT, gtins, batch_serials, details)
+        assert await repository.record_event_batch(batch) == count
+        for g, one, many in zip(gtins, serials, batch_serials, strict=True):
+            assert await stored(repository, g, many) == await stored(repository, g, one)
+        location, history = await stored(repository, gtins[2], batch_serials[2])
+        assert location == f"{AT:.3f}|verify|pharmacy|{GLN}".encode()
+        assert len(history) == 1
+
+    run(redis_url, scenario)
+
+
+def test_a_batch_keeps_only_the_newest_history_entries_like_single_events(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        gtin, serial = GTINS[0], "BUSY1"
+        for n in range(HISTORY_LIMIT + 5):
+            at = AT + n
+            if n % 2:
+                await repository.record_events([PackEventData(gtin, serial, "verify", "p", GLN, at, f"D{n}")])
+            else:
+                await repository.record_event_batch(PackEventBatchData("verify", "p", GLN, at, [gtin], [serial], [f"D{n}"]))
+        location, history = await stored(repository, gtin, serial)
+        assert len(history) == HISTORY_LIMIT
+        assert b'"D5"' in history[0] and b'"D204"' in history[-1]
+        assert location == f"{AT + HISTORY_LIMIT + 4:.3f}|verify|p|{GLN}".encode()
+
+    run(redis_url, scenario)
+
+
+def test_a_batch_whose_columns_differ_in_length_is_refused_and_writes_nothing(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        batch = PackEventBatchData("verify", "p", GLN, AT, [GTINS[0], GTINS[0]], ["S1", "S2"], ["OK"])
+        with pytest.raises(InvalidInput, match=r"expected as many serials and details as GTINs \(2\), got 2 and 1"):
+            await repository.record_event_batch(batch)
+        assert await stored(repository, GTINS[0], "S1") == (None, [])
+
+    run(redis_url, scenario)
+
+
+def test_bulk_commissioning_stores_new_packs_and_tells_repeats_from_conflicts_in_order(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        count = COMMISSION_CHUNK + 10  # two script calls for each GTIN
+        packs = [NewPack(GTINS[n % 2], f"C{n:06d}", "L1", "301231") for n in range(2 * count)]
+        assert await repository.commission(packs) == [CommissionOutcome("stored")] * len(packs)
+        again = [
+            packs[0],  # the same pack: unchanged
+            NewPack(GTINS[1], packs[1].serial, "L2", "301231"),  # another lot: a conflict
+            NewPack(GTINS[0], "NEW1", "L1", "301231"),
+            NewPack(GTINS[0], "NEW1", "L9", "301231"),  # twice in one call: the first one wins
+            NewPack(GTINS[0], "NEW1", "L1", "301231"),
+        ]
+        assert await repository.commission(again) == [
+            CommissionOutcome("unchanged"),
+            CommissionOutcome("conflict", "L1", "301231"),
+            CommissionOutcome("stored"),
+            CommissionOutcome("conflict", "L1", "301231"),
+            CommissionOutcome("unchanged"),
+        ]
+        statuses = await repository.statuses([(p.gtin, p.serial) for p in packs[-3:]])
+        assert [(s.record.lot, s.record.expiry) for s in statuses if s] == [("L1", "301231")] * 3
+
+    run(redis_url, scenario)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        PackValue(PackState.ACTIVE, "301231", "L1"),
+        PackValue(PackState.SUPPLIED, "3012", "LOT-20-CHARACTERS-XY"),
+        PackValue(PackState.LOCKED, "301200", "L1", "line-7", 29_000_000),
+        PackValue(PackState.ACTIVE, "301231", "L1", "", 1),
+    ],
+)
+def test_a_state_change_rewrites_only_the_first_character_of_a_stored_pack(value: PackValue) -> None:
+    # PackRepository.apply relies on it instead of decoding and encoding each value.
+    for state in PackState:
+        assert state.stored.encode() + value.encode()[1:] == value.with_state(state).encode()
