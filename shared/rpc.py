@@ -104,7 +104,7 @@ def translate_errors(method: Handler) -> Handler:
     seconds = RPC_SECONDS.labels(name)
 
     @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
         try:
             return await method(self, request, context)
@@ -129,7 +129,7 @@ STATUS_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in 
 
 def error_from_rpc(error: grpc.aio.AioRpcError) -> VerinetError:
     """Rebuilds the VerinetError a service raised, from status and trailing metadata."""
-    error_json = b""
+    error_json: str | bytes = b""
     for key, value in error.trailing_metadata() or ():
         if key == ERROR_METADATA_KEY:
             error_json = value

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -186,7 +186,7 @@ def relayed_content_type(remote_headers: dict[str, str]) -> str:
     return remote_headers.get("content-type") or DEFAULT_CONTENT_TYPE
 
 
-def is_relayed(roles: list[str] | tuple[str, ...]) -> bool:
+def is_relayed(roles: Collection[str]) -> bool:
     """A question from another network (role ``network``, or relayed by a verinet): this
     network answers it only for GTINs it hosts, so two networks routing a GTIN to each other
     cannot bounce a question forever."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -33,12 +33,14 @@ from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 from verinet.verifier.verdicts import connectivity_body, lms_body, lms_verdict
 
-STATE_FROM_PROTO = {
+STATE_FROM_PROTO: dict[int, PackState] = {
     common_pb.PackState.Value(f"PACK_STATE_{state.name}"): state for state in PackState
 }
 
 
-PROTO_FROM_STATE = {state: value for value, state in STATE_FROM_PROTO.items()}
+PROTO_FROM_STATE: dict[PackState, common_pb.PackState] = {
+    state: cast("common_pb.PackState", value) for value, state in STATE_FROM_PROTO.items()
+}
 BULK_SECONDS_PER_PACK = 0.002
 OPERATION_NAMES = {
     Operation.VERIFY: "verify",
@@ -343,7 +345,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def VerifyLms(
-        self, request: verifier_pb.VerifyLmsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: verifier_pb.VerifyLmsRequest,
+        context: grpc.aio.ServicerContext[verifier_pb.VerifyLmsRequest, verifier_pb.VerifyLmsResponse],
     ) -> verifier_pb.VerifyLmsResponse:
         pack = request.pack
         route = await self._route(pack.gtin)
@@ -384,7 +388,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def VerifyLmsBatch(
-        self, request: verifier_pb.VerifyLmsBatchRequest, context: grpc.aio.ServicerContext
+        self,
+        request: verifier_pb.VerifyLmsBatchRequest,
+        context: grpc.aio.ServicerContext[verifier_pb.VerifyLmsBatchRequest, verifier_pb.VerifyLmsBatchResponse],
     ) -> verifier_pb.VerifyLmsBatchResponse:
         """Each question gets what VerifyLms would answer it, except that questions for
         GTINs routed to another network are answered ``remote`` (the caller asks VerifyLms
@@ -424,7 +430,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def CheckConnectivity(
-        self, request: verifier_pb.CheckConnectivityRequest, context: grpc.aio.ServicerContext
+        self,
+        request: verifier_pb.CheckConnectivityRequest,
+        context: grpc.aio.ServicerContext[verifier_pb.CheckConnectivityRequest, verifier_pb.CheckConnectivityResponse],
     ) -> verifier_pb.CheckConnectivityResponse:
         route = await self._route(request.gtin)
         if route.route == lookup_pb.ROUTE_KIND_REMOTE:
@@ -552,7 +560,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def VerifyPacks(
-        self, request: verifier_pb.VerifyPacksRequest, context: grpc.aio.ServicerContext
+        self,
+        request: verifier_pb.VerifyPacksRequest,
+        context: grpc.aio.ServicerContext[verifier_pb.VerifyPacksRequest, verifier_pb.VerifyPacksResponse],
     ) -> verifier_pb.VerifyPacksResponse:
         response = verifier_pb.VerifyPacksResponse()
         await self._pack_operation(Operation.VERIFY, request.caller, request.packs, response.results)
@@ -560,7 +570,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def DecommissionPacks(
-        self, request: verifier_pb.DecommissionPacksRequest, context: grpc.aio.ServicerContext
+        self,
+        request: verifier_pb.DecommissionPacksRequest,
+        context: grpc.aio.ServicerContext[verifier_pb.DecommissionPacksRequest, verifier_pb.DecommissionPacksResponse],
     ) -> verifier_pb.DecommissionPacksResponse:
         target = STATE_FROM_PROTO.get(request.state)
         if target is None or target is PackState.ACTIVE:
@@ -573,7 +585,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def ReactivatePacks(
-        self, request: verifier_pb.ReactivatePacksRequest, context: grpc.aio.ServicerContext
+        self,
+        request: verifier_pb.ReactivatePacksRequest,
+        context: grpc.aio.ServicerContext[verifier_pb.ReactivatePacksRequest, verifier_pb.ReactivatePacksResponse],
     ) -> verifier_pb.ReactivatePacksResponse:
         response = verifier_pb.ReactivatePacksResponse()
         await self._pack_operation(
@@ -583,7 +597,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def SignRequest(
-        self, request: verifier_pb.SignRequestRequest, context: grpc.aio.ServicerContext
+        self,
+        request: verifier_pb.SignRequestRequest,
+        context: grpc.aio.ServicerContext[verifier_pb.SignRequestRequest, verifier_pb.SignRequestResponse],
     ) -> verifier_pb.SignRequestResponse:
         headers = self.signer.sign_request(
             request.method, request.url, request.body, content_type=request.content_type or "application/json"
@@ -592,6 +608,8 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def GetJwks(
-        self, request: verifier_pb.GetJwksRequest, context: grpc.aio.ServicerContext
+        self,
+        request: verifier_pb.GetJwksRequest,
+        context: grpc.aio.ServicerContext[verifier_pb.GetJwksRequest, verifier_pb.GetJwksResponse],
     ) -> verifier_pb.GetJwksResponse:
         return verifier_pb.GetJwksResponse(jwks_json=self.keys.jwks_json())
