@@ -163,13 +163,21 @@ async def call(stub_method: Callable[..., Any], request: Any, *, timeout: float)
         raise error_from_rpc(error) from None
 
 
-def channel(address: str, tls: InternalTls | None = None) -> grpc.aio.Channel:
+#: How often a client pings a connection to find a dead peer, also during long calls (bulk
+#: operations, streamed reports, watch streams) when no data flows.
+KEEPALIVE_MS = 20_000
+
+
+def channel(
+    address: str, tls: InternalTls | None = None, *, keepalive_ms: int = KEEPALIVE_MS
+) -> grpc.aio.Channel:
     """A channel for in-cluster calls, with keepalive and round robin: plain text, or with
     ``tls`` mutual TLS (presents this service's certificate, trusts only the internal CA)."""
     options = [
         ("grpc.lb_policy_name", "round_robin"),
-        ("grpc.keepalive_time_ms", 20_000),
+        ("grpc.keepalive_time_ms", keepalive_ms),
         ("grpc.keepalive_timeout_ms", 5_000),
+        ("grpc.http2.max_pings_without_data", 0),
         ("grpc.max_receive_message_length", 64 * 1024 * 1024),
         ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ]
@@ -197,6 +205,16 @@ class ServerHandle:
         await asyncio.gather(*(server.stop(grace) for server in servers))
 
 
+def ping_policy(keepalive_ms: int) -> list[tuple[str, int]]:
+    """Servers accept the clients' keepalive pings: by default gRPC allows a ping without data
+    only every 5 minutes and answers more with GOAWAY "too_many_pings", which fails every call
+    in flight on that connection (seen under load, and a coalesced batch carries many)."""
+    return [
+        ("grpc.http2.min_ping_interval_without_data_ms", keepalive_ms // 2),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
+
+
 SERVER_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
@@ -216,13 +234,15 @@ async def start_server(
     *,
     tls: InternalTls | None = None,
     health_port: int = 0,
+    keepalive_ms: int = KEEPALIVE_MS,
 ) -> ServerHandle:
-    """Starts a grpc.aio server with the standard health service reporting SERVING.
+    """Starts a grpc.aio server with the standard health service reporting SERVING; it accepts
+    keepalive pings of clients that ping every ``keepalive_ms``.
 
     With ``tls`` the port speaks only mutual TLS: a client must present a certificate signed
     by the internal CA. ``health_port`` adds a plain-text server carrying nothing but
     grpc.health.v1, for probes that cannot present a certificate (the kubelet's)."""
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=[*SERVER_OPTIONS, *ping_policy(keepalive_ms)])
     for add in add_servicers:
         add(server)
     health_servicer = health.aio.HealthServicer()

@@ -1,0 +1,59 @@
+"""gRPC plumbing: connections between services survive long calls."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from verinet.rpc import SERVER_OPTIONS, start_server
+
+KEEPALIVE_MS = 1_000  # the production interval scaled down, so pings pile up within seconds
+
+
+def slow_echo(server: grpc.aio.Server) -> None:
+    async def wait(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        await asyncio.sleep(6)  # six keepalive intervals with no data on the connection
+        return request
+
+    handler = grpc.unary_unary_rpc_method_handler(wait)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("verinet.test.v1.Slow", {"Wait": handler}),))
+
+
+async def ask_slowly(port: int) -> bytes | grpc.StatusCode:
+    # A client that pings at every interval while the call runs, as a verinet channel may.
+    options = [("grpc.keepalive_time_ms", KEEPALIVE_MS), ("grpc.http2.max_pings_without_data", 0)]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as client:
+        call = client.unary_unary("/verinet.test.v1.Slow/Wait")
+        try:
+            answer: bytes = await call(b"still here", timeout=20)
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return answer
+
+
+async def long_call_to_a_verinet_server() -> bytes | grpc.StatusCode:
+    handle = await start_server("verinet.test.v1.Slow", [slow_echo], 0, "127.0.0.1", keepalive_ms=KEEPALIVE_MS)
+    try:
+        return await ask_slowly(handle.port)
+    finally:
+        await handle.stop(0)
+
+
+async def long_call_to_a_server_without_the_ping_policy() -> bytes | grpc.StatusCode:
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    slow_echo(server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        return await ask_slowly(port)
+    finally:
+        await server.stop(0)
+
+
+def test_a_call_longer_than_many_keepalive_intervals_is_not_cut_by_the_server() -> None:
+    assert asyncio.run(long_call_to_a_verinet_server()) == b"still here"
+
+
+def test_without_the_ping_policy_the_server_cuts_such_a_call_with_too_many_pings() -> None:
+    assert asyncio.run(long_call_to_a_server_without_the_ping_policy()) == grpc.StatusCode.UNAVAILABLE
