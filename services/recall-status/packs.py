@@ -29,8 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, NamedTuple
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import orjson
 import redis.asyncio as aioredis
@@ -38,7 +38,7 @@ import redis.asyncio as aioredis
 from verinet.errors import Forbidden, InvalidInput, NotFound
 from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
 from verinet.recall_status.audit import chain_append_lua, chain_link_lua
-from verinet.store import run_script_batch
+from verinet.store import reply_fields, run_script_batch
 
 BUCKETS = 16384
 _BUCKET_MASK = BUCKETS - 1
@@ -564,7 +564,7 @@ class PackRepository:
         return product, bool(created)
 
     async def product(self, gtin: str) -> Product | None:
-        raw = await self.redis.hgetall(product_key(gtin))
+        raw = reply_fields(await self.redis.hgetall(product_key(gtin)))
         if not raw:
             return None
         fields = {k.decode(): v.decode() for k, v in raw.items()}

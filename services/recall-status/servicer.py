@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import orjson
@@ -39,8 +39,12 @@ from verinet.recall_status.recalls import (
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import translate_errors
+from verinet.store import reply_bytes
 
-PROTO_STATE = {state: common_pb.PackState.Value(f"PACK_STATE_{state.name}") for state in PackState}
+# protoc's stubs type Value() as int; each of these ints is a member of the PackState enum.
+PROTO_STATE = {
+    state: cast(common_pb.PackState, common_pb.PackState.Value(f"PACK_STATE_{state.name}")) for state in PackState
+}
 STATE_FROM_PROTO = {value: state for state, value in PROTO_STATE.items()}
 
 
@@ -129,7 +133,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             await append_recall_audit(redis, recall_id, entry)
 
         async def recall_owner(recall_id: str) -> str | None:
-            owner = await redis.hget(recall_key(recall_id), "owner")
+            owner = reply_bytes(await redis.hget(recall_key(recall_id), "owner"))
             return owner.decode() if owner else None
 
         self.recall_owner = recall_owner
@@ -156,7 +160,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def RegisterProduct(
-        self, request: rs_pb.RegisterProductRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.RegisterProductRequest, context: grpc.aio.ServicerContext[rs_pb.RegisterProductRequest, rs_pb.RegisterProductResponse]
     ) -> rs_pb.RegisterProductResponse:
         if "manufacturer" not in request.caller.roles:
             raise Forbidden("Only manufacturers register products.", code="auth.role")
@@ -172,7 +176,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def CommissionPacks(
-        self, request: rs_pb.CommissionPacksRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.CommissionPacksRequest, context: grpc.aio.ServicerContext[rs_pb.CommissionPacksRequest, rs_pb.CommissionPacksResponse]
     ) -> rs_pb.CommissionPacksResponse:
         production = list(request.production)
         if production and len(production) != len(request.packs):
@@ -235,7 +239,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def GetPackStatus(
-        self, request: rs_pb.GetPackStatusRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.GetPackStatusRequest, context: grpc.aio.ServicerContext[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse]
     ) -> rs_pb.GetPackStatusResponse:
         owners: dict[str, str] = {}
         records = await self.repository.statuses(
@@ -255,7 +259,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ApplyPackChanges(
-        self, request: rs_pb.ApplyPackChangesRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.ApplyPackChangesRequest, context: grpc.aio.ServicerContext[rs_pb.ApplyPackChangesRequest, rs_pb.ApplyPackChangesResponse]
     ) -> rs_pb.ApplyPackChangesResponse:
         changes = [
             PackChange(
@@ -279,7 +283,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def RecordAlerts(
-        self, request: rs_pb.RecordAlertsRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.RecordAlertsRequest, context: grpc.aio.ServicerContext[rs_pb.RecordAlertsRequest, rs_pb.RecordAlertsResponse]
     ) -> rs_pb.RecordAlertsResponse:
         alerts = [
             Alert(
@@ -301,7 +305,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ListAlerts(
-        self, request: rs_pb.ListAlertsRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.ListAlertsRequest, context: grpc.aio.ServicerContext[rs_pb.ListAlertsRequest, rs_pb.ListAlertsResponse]
     ) -> rs_pb.ListAlertsResponse:
         alerts = await self.alerts.list(
             viewer_id=request.caller.partner_id,
@@ -316,7 +320,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def CloseAlert(
-        self, request: rs_pb.CloseAlertRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.CloseAlertRequest, context: grpc.aio.ServicerContext[rs_pb.CloseAlertRequest, rs_pb.CloseAlertResponse]
     ) -> rs_pb.CloseAlertResponse:
         closed = await self.alerts.close(
             request.alert_id,
@@ -329,7 +333,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def WithdrawProduct(
-        self, request: rs_pb.WithdrawProductRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.WithdrawProductRequest, context: grpc.aio.ServicerContext[rs_pb.WithdrawProductRequest, rs_pb.WithdrawProductResponse]
     ) -> rs_pb.WithdrawProductResponse:
         await self.repository.require_owned_product(
             request.gtin, request.caller.partner_id, is_admin="admin" in request.caller.roles
@@ -368,7 +372,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def CreateRecall(
-        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CreateRecallRequest, rs_pb.CreateRecallResponse]
     ) -> rs_pb.CreateRecallResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.create(
@@ -386,7 +390,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def PreviewRecall(
-        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CreateRecallRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
         require_manufacturer(request.caller.roles)
         return self._json(
@@ -397,7 +401,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ListRecalls(
-        self, request: rs_pb.ListRecallsRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.ListRecallsRequest, context: grpc.aio.ServicerContext[rs_pb.ListRecallsRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
         require_manufacturer(request.caller.roles)
         recalls = await self.recalls.list(
@@ -407,7 +411,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def GetRecall(
-        self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallRequest, rs_pb.GetRecallResponse]
     ) -> rs_pb.GetRecallResponse:
         recall = await self.recalls.get(
             request.recall_id, request.caller.partner_id, "admin" in request.caller.roles
@@ -416,7 +420,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ExtendRecall(
-        self, request: rs_pb.ExtendRecallRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.ExtendRecallRequest, context: grpc.aio.ServicerContext[rs_pb.ExtendRecallRequest, rs_pb.GetRecallResponse]
     ) -> rs_pb.GetRecallResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.extend(
@@ -429,7 +433,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def CloseRecall(
-        self, request: rs_pb.CloseRecallRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.CloseRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CloseRecallRequest, rs_pb.GetRecallResponse]
     ) -> rs_pb.GetRecallResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.close(
@@ -439,7 +443,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def StreamRecallReport(
-        self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallRequest, rs_pb.StreamRecallReportResponse]
     ) -> None:
         """The recall first, then its rows chunk by chunk; a failure midway ends the stream
         with an error status, never with a short report that looks complete."""
@@ -453,7 +457,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def AcknowledgeRecall(
-        self, request: rs_pb.AcknowledgeRecallRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.AcknowledgeRecallRequest, context: grpc.aio.ServicerContext[rs_pb.AcknowledgeRecallRequest, rs_pb.AcknowledgeRecallResponse]
     ) -> rs_pb.AcknowledgeRecallResponse:
         outcomes = await self.recalls.acknowledge(
             request.recall_id,
@@ -470,7 +474,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ListRecallTasks(
-        self, request: rs_pb.ListRecallTasksRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.ListRecallTasksRequest, context: grpc.aio.ServicerContext[rs_pb.ListRecallTasksRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
         return self._json({"tasks": await self.recalls.tasks(request.caller.partner_id)})
 
@@ -478,7 +482,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def RecordPackEvents(
-        self, request: rs_pb.RecordPackEventsRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.RecordPackEventsRequest, context: grpc.aio.ServicerContext[rs_pb.RecordPackEventsRequest, rs_pb.RecordPackEventsResponse]
     ) -> rs_pb.RecordPackEventsResponse:
         events = [
             PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail)
@@ -493,7 +497,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def GetPackHistory(
-        self, request: rs_pb.GetPackHistoryRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.GetPackHistoryRequest, context: grpc.aio.ServicerContext[rs_pb.GetPackHistoryRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
         caller = request.caller
         stored = (await self.repository.statuses([(request.gtin, request.serial)]))[0]
@@ -529,7 +533,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ListAudit(
-        self, request: rs_pb.ListAuditRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.ListAuditRequest, context: grpc.aio.ServicerContext[rs_pb.ListAuditRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
         caller = request.caller
         is_admin = "admin" in caller.roles
@@ -547,7 +551,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def VerifyAudit(
-        self, request: rs_pb.VerifyAuditRequest, context: grpc.aio.ServicerContext
+        self, request: rs_pb.VerifyAuditRequest, context: grpc.aio.ServicerContext[rs_pb.VerifyAuditRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
         if "admin" not in request.caller.roles:
             raise Forbidden("Only admins verify the audit chains.", code="auth.role")
