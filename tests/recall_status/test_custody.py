@@ -8,16 +8,13 @@ import asyncio
 import datetime as dt
 import hashlib
 import itertools
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
 import pytest
-import redis
 from redis.crc import key_slot
 
-from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
 from verinet.errors import Conflict
 from verinet.network import with_check_digit
 from verinet.packs import PackState
@@ -53,29 +50,6 @@ PHARMACY = Actor("pharmacy", ("dispenser",), (with_check_digit("001234500002"),)
 OTHER = Actor("other", ("wholesaler",), (with_check_digit("001234500003"),))
 
 _index = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedisCluster]:
-    cluster = EmbeddedRedisCluster(tmp_path_factory.mktemp("cluster"))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["standalone", "cluster"])
-def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "standalone":
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            yield server.url
-        return
-    cluster: EmbeddedRedisCluster = request.getfixturevalue("redis_cluster")
-    for node in cluster.nodes:
-        with redis.Redis(port=node.port, socket_timeout=5) as client:
-            client.flushall()
-    yield cluster.url
 
 
 def run(redis_url: str, scenario: Callable[[PackRepository], Awaitable[None]]) -> None:

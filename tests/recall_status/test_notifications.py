@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,11 +17,9 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 from aiohttp import web
 from redis.crc import key_slot
 
-from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
 from verinet.errors import ConfigError, Conflict, InvalidInput, NotFound
 from verinet.recall_status.notifications import (
     DEAD_STREAM,
@@ -156,31 +154,6 @@ class Parts:
             if time.monotonic() > deadline:
                 raise AssertionError(f"deliveries of {recall_id} never settled: {found}")
             await asyncio.sleep(0.02)
-
-
-@pytest.fixture(scope="module")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedisCluster]:
-    cluster = EmbeddedRedisCluster(tmp_path_factory.mktemp("cluster"))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["standalone", "cluster"])
-def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A private Redis, or an emptied real 3-master Redis Cluster (where a script whose keys
-    are not in one slot is refused with CROSSSLOT)."""
-    if request.param == "standalone":
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            yield server.url
-        return
-    cluster: EmbeddedRedisCluster = request.getfixturevalue("redis_cluster")
-    for node in cluster.nodes:
-        with redis.Redis(port=node.port, socket_timeout=5) as client:
-            client.flushall()
-    yield cluster.url
 
 
 def run(redis_url: str, tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]]) -> None:

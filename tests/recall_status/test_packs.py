@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
-import redis
 
-from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
 from verinet.errors import InvalidInput
 from verinet.network import with_check_digit
 from verinet.packs import PackState
@@ -33,29 +30,6 @@ from verinet.store import connect
 AT = dt.datetime(2026, 11, 25, 10, 30, 15, 250_000, tzinfo=dt.UTC).timestamp()
 GTINS = (with_check_digit("0061414112345"), with_check_digit("0061414154321"))
 GLN = with_check_digit("001234500002")
-
-
-@pytest.fixture(scope="module")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedisCluster]:
-    cluster = EmbeddedRedisCluster(tmp_path_factory.mktemp("cluster"))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["standalone", "cluster"])
-def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "standalone":
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            yield server.url
-        return
-    cluster: EmbeddedRedisCluster = request.getfixturevalue("redis_cluster")
-    for node in cluster.nodes:
-        with redis.Redis(port=node.port, socket_timeout=5) as client:
-            client.flushall()
-    yield cluster.url
 
 
 def run(redis_url: str, scenario: Callable[[PackRepository], Awaitable[None]]) -> None:

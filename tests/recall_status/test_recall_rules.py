@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 
-from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
 from verinet.network import with_check_digit
 from verinet.packs import PackState
 from verinet.recall_status.packs import NewPack, PackRepository, ScopeFilter
@@ -23,29 +19,6 @@ GTIN = with_check_digit("0061414154321")
 DAY = dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
 MINUTE = int(DAY.timestamp()) // 60
 PACKS = 20_000  # lines L1 and L2 alternate; pack n is commissioned at minute n of the day
-
-
-@pytest.fixture(scope="module")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedisCluster]:
-    cluster = EmbeddedRedisCluster(tmp_path_factory.mktemp("cluster"))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["standalone", "cluster"])
-def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "standalone":
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            yield server.url
-        return
-    cluster: EmbeddedRedisCluster = request.getfixturevalue("redis_cluster")
-    for node in cluster.nodes:
-        with redis.Redis(port=node.port, socket_timeout=5) as client:
-            client.flushall()
-    yield cluster.url
 
 
 def pack(n: int, *, serial: str = "") -> NewPack:
