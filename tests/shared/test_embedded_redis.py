@@ -60,3 +60,12 @@ def test_killing_redis_during_an_aof_rewrite_leaves_no_rewrite_running(tmp_path:
         assert not any(alive(pid) for pid in forked)
     finally:
         server.stop()
+
+
+def test_the_embedded_redis_keeps_every_write_on_disk_and_rewrites_its_log_rarely_and_cheaply(tmp_path: Path) -> None:
+    with EmbeddedRedis(tmp_path / "redis") as server, redis.Redis(port=server.port, socket_timeout=5) as client:
+        config = {**client.config_get("append*"), **client.config_get("auto-aof-*"), **client.config_get("rdbcompression")}
+    assert config["appendonly"] == "yes"
+    assert config["appendfsync"] == "always"
+    assert config["auto-aof-rewrite-percentage"] == "200"
+    assert config["rdbcompression"] == "no"
