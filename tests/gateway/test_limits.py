@@ -4,8 +4,6 @@ sign-in failures, the overload guard, and HTTPS with a certificate the test make
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,14 +11,11 @@ import aiohttp
 import pytest
 import requests
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.conftest import RunningNetwork, start_network
 from verinet.embedded_redis import free_port
 from verinet.gateway.app import overload_guard
+from verinet.internal_tls import ensure_certificates
 
 
 @pytest.fixture(scope="module")
@@ -97,38 +92,13 @@ def test_the_overload_guard_answers_503_instead_of_queueing() -> None:
     assert asyncio.run(scenario()) == [503, 1, 200, 200]
 
 
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "verinet test")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "tls.crt", directory / "tls.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    key_file.chmod(0o600)
-    return cert_file, key_file
-
-
 def test_the_gateway_serves_https_with_the_configured_certificate(tmp_path: Path) -> None:
-    cert_file, key_file = make_certificate(tmp_path)
-    env = {"TLS_CERT_FILE": str(cert_file), "TLS_KEY_FILE": str(key_file), "TLS_CA_FILE": str(cert_file)}
+    files = ensure_certificates(tmp_path / "tls", ["gateway"])["gateway"]  # names 127.0.0.1
+    env = {"TLS_CERT_FILE": str(files.cert), "TLS_KEY_FILE": str(files.key), "TLS_CA_FILE": str(files.ca)}
     network = start_network(tmp_path / "net", extra_env=env)
     try:
         assert network.gateway_url.startswith("https://")
-        answer = requests.get(network.gateway_url + "/healthz", verify=str(cert_file), timeout=10)
+        answer = requests.get(network.gateway_url + "/healthz", verify=str(files.ca), timeout=10)
         assert answer.status_code == 200
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(network.gateway_url + "/healthz", timeout=10)  # untrusted without the CA
