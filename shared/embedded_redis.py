@@ -20,8 +20,22 @@ from typing import Self
 
 from verinet.errors import ConfigError, Unavailable
 
-# Compact hashes: the pack buckets stay in listpack/ziplist encoding (see recall_status.packs).
-COMPACT_HASH_SETTINGS = ("hash-max-ziplist-entries", "1024", "hash-max-ziplist-value", "64")
+#: The server settings verinet's state assumes, as (directive, value). The embedded Redis starts
+#: with them and the dev Redis of deploy/k8s runs them too (tests/deploy keeps the two equal); an
+#: external Redis should be configured the same way (deploy/k8s/README.md).
+SERVER_SETTINGS: tuple[tuple[str, str], ...] = (
+    # Every acknowledged write is on disk before Redis answers it.
+    ("appendonly", "yes"),
+    ("appendfsync", "always"),
+    # Rewrites of the append-only file compete with serving for the CPU of a small machine (the
+    # soak saw p99 spikes at each one): rewrite at 3x growth, not 2x, and skip compressing the
+    # rewrite's RDB preamble (lzf was Redis's top cost under load).
+    ("auto-aof-rewrite-percentage", "200"),
+    ("rdbcompression", "no"),
+    # Compact hashes: the pack buckets stay in listpack/ziplist encoding (see recall_status.packs).
+    ("hash-max-ziplist-entries", "1024"),
+    ("hash-max-ziplist-value", "64"),
+)
 
 
 def find_redis_server(explicit: str | None = None) -> str:
@@ -89,19 +103,12 @@ class EmbeddedRedis:
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--dir", str(self.data_dir),
-            "--appendonly", "yes",
+            *(part for name, value in SERVER_SETTINGS for part in ("--" + name, value)),
             "--appendfsync", self.fsync,
             "--appendfilename", "verinet.aof",
             "--save", "",
-            # Rewrites of the append-only file compete with serving for the CPU of a small
-            # machine (the soak saw p99 spikes at each one): rewrite at 3x growth, not 2x, and
-            # skip compressing the rewrite's RDB preamble (lzf was Redis's top cost under load).
-            "--auto-aof-rewrite-percentage", "200",
-            "--rdbcompression", "no",
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
-            *("--" + COMPACT_HASH_SETTINGS[0], COMPACT_HASH_SETTINGS[1]),
-            *("--" + COMPACT_HASH_SETTINGS[2], COMPACT_HASH_SETTINGS[3]),
             *self.extra_args,
         ]
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from verinet.embedded_redis import SERVER_SETTINGS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {
     "gateway": "gateway",
@@ -283,3 +285,10 @@ def test_dev_runs_one_of_each_and_a_redis_that_fsyncs_every_write_to_a_volume(
     assert mounts.get(next(iter(claims))) == options["--dir"]
     image = redis.container["image"]
     assert re.fullmatch(r"redis:\d+\.\d+\.\d+-\w+", image), image
+
+
+def test_the_dev_redis_runs_the_settings_verinet_up_gives_its_embedded_redis(rendered: Any) -> None:
+    command = rendered["dev"].workload("redis").container["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    expected = {"--" + name: value for name, value in SERVER_SETTINGS}
+    assert {name: options.get(name) for name in expected} == expected
