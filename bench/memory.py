@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             ])
             report.add(f"- layout {layout}: " + bucket_sample(redis, gtins[0]))
         report.add("", "Bytes per pack: used_memory and RSS deltas; 'payload' is the mean serial length + the mean stored value "
-                   "(state, expiry, lot); AOF is the append-only file growth (appendfsync always).")
+                   "(state, expiry, lot) the repository takes; Redis stores a pack's value as a 2 to 4 byte integer (state and interned context); AOF is the append-only file growth (appendfsync always).")
         report.table(["layout", "packs stored", "used_memory B/pack", "RSS B/pack", "new keys", "payload B", "AOF B/pack", "commission packs/s"], rows)
         worst = max(verdicts)
         best = min(verdicts)

@@ -50,6 +50,7 @@ from verinet.errors import Conflict
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.packs import (
     HISTORY_LIMIT,
+    PACK_CODEC_LUA,
     DecommissionRecord,
     NewPack,
     PackChange,
@@ -99,10 +100,10 @@ return 0
 
 # Reads a chunk of one GTIN's units. KEYS: the product, then per unit its pack bucket and its
 # custody hash. ARGV: the serials. Returns the owner, then per unit its pack value and custody.
-_READ_UNITS = """
+_READ_UNITS = PACK_CODEC_LUA + """
 local out = {redis.call('HGET', KEYS[1], 'owner')}
 for i = 1, #ARGV do
-  out[#out + 1] = redis.call('HGET', KEYS[2 * i], ARGV[i])
+  out[#out + 1] = expand(KEYS[2 * i], redis.call('HGET', KEYS[2 * i], ARGV[i]))
   out[#out + 1] = redis.call('HGET', KEYS[2 * i + 1], ARGV[i])
 end
 return out
@@ -111,11 +112,11 @@ return out
 # Stores a chunk of one GTIN's new packs, as PackRepository.commission does (HSETNX of the
 # same encoded value). KEYS: per pack its bucket. ARGV: per pack serial and value. Returns per
 # pack false when stored, else the value already there.
-_COMMISSION = """
+_COMMISSION = PACK_CODEC_LUA + """
 local out = {}
 for i = 1, #KEYS do
-  if redis.call('HSETNX', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i]) == 1 then out[i] = false
-  else out[i] = redis.call('HGET', KEYS[i], ARGV[2 * i - 1]) end
+  if redis.call('HSETNX', KEYS[i], ARGV[2 * i - 1], compact(KEYS[i], ARGV[2 * i])) == 1 then out[i] = false
+  else out[i] = expand(KEYS[i], redis.call('HGET', KEYS[i], ARGV[2 * i - 1])) end
 end
 return out
 """

@@ -5,7 +5,9 @@ that touch one GTIN stay in one Redis Cluster slot):
 
 ``prod:{G}``           hash  owner, name, state (A or W), created_at, withdrawn_at
 ``lotstate:{G}``       hash  lot -> state code (R when the whole lot is recalled)
-``pk:{G}:<bucket>``    hash  serial -> <state code><expiry YYMMDD><lot>[US<line>US<minute>]
+``pk:{G}:<bucket>``    hash  serial -> 16 x context number + state number (an integer, see below)
+``ctx:{G}``            hash  context -> its number, ``ctxid:{G}`` number -> context: the
+                             GTIN's interned "<expiry YYMMDD><lot>[US<line>US<minute>]"
 ``pr:{G}:<bucket>``    hash  serial -> recall id, for units recalled one by one
 ``rcrule:{G}``         hash  "<recall id>:<n>" -> a recall's filter (lots, line, window), see SCOPE_SCRIPT
 ``rcs:{G}:<recall id>`` hash  span of 16 buckets -> serials (newline-joined) the recall took when published
@@ -16,8 +18,12 @@ that touch one GTIN stay in one Redis Cluster slot):
 ``audithead:{G}``      string hash of the chain's last entry
 
 Packs are spread over ``BUCKETS`` hashes per GTIN by a CRC of the serial, so each hash stays
-small enough for Redis's compact listpack/ziplist encoding (see ``embedded_redis``): a pack
-costs its serial, lot and expiry plus a few bytes. A lot recall or a product withdrawal is a
+small enough for Redis's compact listpack/ziplist encoding (see ``embedded_redis``). A pack
+stores only a small integer: its state and the number of its context (expiry, lot, line and
+commissioning minute, which the packs of a lot share), interned per GTIN; Redis keeps such a
+value in 2 to 4 bytes, so a pack costs its serial plus a few bytes. Scripts translate between
+that and the expanded value ``<state code><context>`` (``PackValue``) that Python reads and
+writes, so nothing outside the scripts sees the compact form. A lot recall or a product withdrawal is a
 single field write, never one write per pack. A recall by line and window is one rule write
 plus its member lists (at most one write per 16 buckets): a pack is recalled by it when it
 matches the rule and is a member, so a pack commissioned after the recall into its window is
@@ -105,23 +111,81 @@ def audit_head_key(gtin: str) -> str:
     return f"audithead:{{{gtin}}}"
 
 
+#: The stored state numbers: position in this string of ``PackState.stored``. Persisted in every
+#: pack value, so append only.
+STATE_NUMBERS = "ASDTMFXLCERWI"
+
+# Translates pack values between the stored form (16 x context number + state number, an
+# integer Redis stores in a few bytes) and the expanded form <state code><context> scripts
+# answer and take. A context is numbered once per GTIN (ctx:{G} -> number, ctxid:{G} number ->
+# context) and never changes, so a script caches both directions. A stored value that is not a
+# number is an expanded one written before contexts were interned: it is read as it is and
+# compacted at its next write. The interning keys share the bucket's hash tag, so its slot.
+PACK_CODEC_LUA = r"""
+local STATE_NUMBERS = '""" + STATE_NUMBERS + r"""'
+local context_cache = {}
+local function contexts_of(bucket)
+  local tag = string.match(bucket, '{[^}]*}')
+  local cache = context_cache[tag]
+  if not cache then
+    cache = {by_number = {}, by_text = {}, ids = 'ctxid:' .. tag, texts = 'ctx:' .. tag}
+    context_cache[tag] = cache
+  end
+  return cache
+end
+local function expand(bucket, stored)
+  if not stored then return stored end
+  local first = string.byte(stored, 1)
+  if first < 48 or first > 57 then return stored end
+  local number = tonumber(stored)
+  local state = number % 16
+  local id = (number - state) / 16
+  local cache = contexts_of(bucket)
+  local text = cache.by_number[id]
+  if not text then
+    text = redis.call('HGET', cache.ids, string.format('%d', id)) or ''
+    cache.by_number[id] = text
+  end
+  return string.sub(STATE_NUMBERS, state + 1, state + 1) .. text
+end
+local function compact(bucket, value)
+  local cache = contexts_of(bucket)
+  local text = string.sub(value, 2)
+  local id = cache.by_text[text]
+  if not id then
+    id = tonumber(redis.call('HGET', cache.texts, text))
+    if not id then
+      id = redis.call('HLEN', cache.ids) + 1
+      redis.call('HSET', cache.ids, string.format('%d', id), text)
+      redis.call('HSET', cache.texts, text, string.format('%d', id))
+    end
+    cache.by_text[text] = id
+    cache.by_number[id] = text
+  end
+  local state = string.find(STATE_NUMBERS, string.sub(value, 1, 1), 1, true)
+  if not state then error('unknown pack state ' .. string.sub(value, 1, 1)) end
+  return string.format('%d', id * 16 + state - 1)
+end
+"""
+
+
 # Applies decided changes to a chunk of one GTIN's packs, each only if the pack is as it was
 # read, together with its audit entry; each entry carries the hash of the one before it (SHA-1
 # is what Redis scripts offer; the chain is re-verified outside Redis by `verinet audit verify`).
 # KEYS: audit stream, audit head, then per change its bucket and decommission hashes. ARGV: per
 # change serial, expected value, new value, decommission ('' to clear), audit entry. Returns
 # 1 (applied) or 0 (the pack changed since it was read) per change, in order.
-APPLY_CHANGES_SCRIPT = r"""
+APPLY_CHANGES_SCRIPT = PACK_CODEC_LUA + r"""
 local applied = {}
 local previous = redis.call('GET', KEYS[2]) or ''
 local head = previous
 for i = 0, (#KEYS - 2) / 2 - 1 do
   local bucket, decommissions = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
   local serial, entry = ARGV[1 + 5 * i], ARGV[5 + 5 * i]
-  if redis.call('HGET', bucket, serial) ~= ARGV[2 + 5 * i] then
+  if expand(bucket, redis.call('HGET', bucket, serial)) ~= ARGV[2 + 5 * i] then
     applied[i + 1] = 0
   else
-    redis.call('HSET', bucket, serial, ARGV[3 + 5 * i])
+    redis.call('HSET', bucket, serial, compact(bucket, ARGV[3 + 5 * i]))
     if ARGV[4 + 5 * i] == '' then
       redis.call('HDEL', decommissions, serial)
     else
@@ -192,7 +256,7 @@ end
 # A pack is recalled one by one (its unit-recall field), by its lot (lot states), or by a recall
 # rule it matches when the recall's member list of its bucket names it; the rule and member
 # keys are not declared (they depend on the rules) but share the GTIN's hash tag, so its slot.
-STATUS_SCRIPT = _SCOPE_MATCH_LUA + r"""
+STATUS_SCRIPT = PACK_CODEC_LUA + _SCOPE_MATCH_LUA + r"""
 local product = redis.call('HMGET', KEYS[1], 'state', 'owner')
 local out = {product[1], product[2], redis.call('HGETALL', KEYS[2])}
 local with_decommission = ARGV[1] == '1'
@@ -207,7 +271,7 @@ if #rule_flat > 0 then
 end
 for i = 2, #ARGV do
   local base = 3 + (i - 2) * 3
-  local value = redis.call('HGET', KEYS[base], ARGV[i])
+  local value = expand(KEYS[base], redis.call('HGET', KEYS[base], ARGV[i]))
   out[#out + 1] = value
   if value then
     local recalled = redis.call('HEXISTS', KEYS[base + 1], ARGV[i])
@@ -272,7 +336,7 @@ STATUS_CHUNK = 500
 # each match to the member hash in the same atomic step as reading it), the filter.
 # Returns the number of matches, their serials joined by newlines ("list" and "mark"), and per
 # match with a known location: serial, pack value, location.
-SCOPE_SCRIPT = _SCOPE_MATCH_LUA + r"""
+SCOPE_SCRIPT = PACK_CODEC_LUA + _SCOPE_MATCH_LUA + r"""
 local mode = ARGV[1]
 local rule = parse_rule(ARGV[2])
 local listing, marking = mode ~= 'count', mode == 'mark'
@@ -281,7 +345,7 @@ for b = 2, #KEYS, 2 do
   local packs = redis.call('HGETALL', KEYS[b])
   local seen = nil
   for i = 1, #packs, 2 do
-    local value = packs[i + 1]
+    local value = expand(KEYS[b], packs[i + 1])
     local lot, line, minute = pack_fields(value)
     if rule_matches(rule, lot, line, minute) then
       local serial = packs[i]
@@ -359,14 +423,14 @@ class ScopeGroup:
 
 # Commissions a chunk of one GTIN's packs. KEYS: per pack its bucket hash. ARGV: per pack
 # serial and value. Returns per pack 1 when stored, else the value already there.
-COMMISSION_SCRIPT = r"""
+COMMISSION_SCRIPT = PACK_CODEC_LUA + r"""
 local out = {}
 for i = 1, #KEYS do
   local serial = ARGV[2 * i - 1]
-  if redis.call('HSETNX', KEYS[i], serial, ARGV[2 * i]) == 1 then
+  if redis.call('HSETNX', KEYS[i], serial, compact(KEYS[i], ARGV[2 * i])) == 1 then
     out[i] = 1
   else
-    out[i] = redis.call('HGET', KEYS[i], serial)
+    out[i] = expand(KEYS[i], redis.call('HGET', KEYS[i], serial))
   end
 end
 return out

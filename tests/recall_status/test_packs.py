@@ -18,10 +18,12 @@ from verinet.recall_status.packs import (
     HISTORY_LIMIT,
     CommissionOutcome,
     NewPack,
+    PackChange,
     PackEventBatchData,
     PackEventData,
     PackRepository,
     PackValue,
+    bucket_key,
     history_key,
     location_key,
 )
@@ -139,3 +141,64 @@ def test_a_state_change_rewrites_only_the_first_character_of_a_stored_pack(value
     # PackRepository.apply relies on it instead of decoding and encoding each value.
     for state in PackState:
         assert state.stored.encode() + value.encode()[1:] == value.with_state(state).encode()
+
+
+def test_a_pack_is_stored_as_a_small_integer_and_its_lot_and_expiry_once_per_gtin(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        lots = ("L1", "LOT-20-CHARACTERS-XY", "L3")
+        packs = [
+            NewPack(GTINS[0], f"S{n:05d}", lots[n % 3], "301231", "line-7", AT) for n in range(300)
+        ]
+        assert await repository.commission(packs) == [CommissionOutcome("stored")] * len(packs)
+        redis = repository.redis
+        raw = [await redis.hget(bucket_key(p.gtin, p.serial), p.serial) for p in packs]
+        assert all(value is not None and value.isdigit() and len(value) <= 3 for value in raw)
+        assert await redis.hlen(f"ctxid:{{{GTINS[0]}}}") == len(lots)
+        records = await repository.statuses([(p.gtin, p.serial) for p in packs])
+        assert [(r.record.lot, r.record.expiry) for r in records if r] == [(p.lot, p.expiry) for p in packs]
+        assert [PackValue.decode(r.revision).line for r in records if r] == ["line-7"] * len(packs)
+        assert {PackValue.decode(r.revision).commissioned_minute for r in records if r} == {int(AT // 60)}
+
+    run(redis_url, scenario)
+
+
+def test_every_state_survives_the_compact_form_and_a_change_keeps_the_context(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        gtin = GTINS[1]
+        packs = [NewPack(gtin, f"ST{n:03d}", "L7", "290630") for n in range(len(PackState))]
+        await repository.commission(packs)
+        before = await repository.statuses([(p.gtin, p.serial) for p in packs])
+        changes = [
+            PackChange(gtin, p.serial, read.revision, state, None, b'{"event":"test"}')
+            for p, read, state in zip(packs, before, PackState, strict=True)
+            if read is not None
+        ]
+        assert await repository.apply(changes) == [True] * len(changes)
+        after = await repository.statuses([(p.gtin, p.serial) for p in packs])
+        assert [r.record.pack_state for r in after if r] == list(PackState)
+        assert {(r.record.lot, r.record.expiry) for r in after if r} == {("L7", "290630")}
+        stale = changes[1]  # expects the pack active, as it was before it was supplied
+        assert stale.new_state is PackState.SUPPLIED
+        assert await repository.apply([stale]) == [False]
+
+    run(redis_url, scenario)
+
+
+def test_a_pack_stored_before_interning_is_read_as_it_was_and_compacted_at_its_next_write(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        gtin, serial = GTINS[0], "LEGACY1"
+        legacy = PackValue(PackState.ACTIVE, "301231", "L1", "line-2", 29_000_000).encode()
+        await repository.redis.hset(bucket_key(gtin, serial), serial, legacy)
+        read = (await repository.statuses([(gtin, serial)]))[0]
+        assert read is not None and read.revision == legacy
+        assert (read.record.lot, read.record.pack_state) == ("L1", PackState.ACTIVE)
+        repeat = NewPack(gtin, serial, "L1", "301231", "line-2", 29_000_000 * 60)
+        assert await repository.commission([repeat]) == [CommissionOutcome("unchanged")]
+        change = PackChange(gtin, serial, read.revision, PackState.SUPPLIED, None, b'{"event":"test"}')
+        assert await repository.apply([change]) == [True]
+        assert (await repository.redis.hget(bucket_key(gtin, serial), serial) or b"").isdigit()
+        again = (await repository.statuses([(gtin, serial)]))[0]
+        assert again is not None
+        assert PackValue.decode(again.revision) == PackValue(PackState.SUPPLIED, "301231", "L1", "line-2", 29_000_000)
+
+    run(redis_url, scenario)
