@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,29 @@ from verinet.rpc import call
 
 SETTINGS = web.AppKey("settings", Settings)
 COMMISSION_CHUNK = 5_000
+#: Chunks of one upload being stored at once: recall-status and Redis store one while the
+#: gateway encodes the next, instead of each stage waiting for the others.
+COMMISSION_IN_FLIGHT = 2
+
+_Upload = tuple[int, tuple[str, str, str, str], str, float]  # index, pack, line, commissioned_at
+
+
+def commission_rounds(valid: list[_Upload]) -> list[list[_Upload]]:
+    """Splits an upload so that no round names a pack twice: the n-th line naming a pack goes
+    to round n. Rounds are stored one after another and the chunks of a round concurrently,
+    so a pack named twice is decided as if the lines had been stored in order."""
+    keys = [pack[0] + pack[1] for _, pack, _, _ in valid]  # a GTIN is 14 digits: unambiguous
+    if len(set(keys)) == len(keys):
+        return [valid]  # the usual upload: each pack once
+    occurrences: dict[str, int] = {}
+    rounds: list[list[_Upload]] = [[]]
+    for key, entry in zip(keys, valid, strict=True):
+        seen = occurrences.get(key, 0)
+        occurrences[key] = seen + 1
+        if seen == len(rounds):
+            rounds.append([])
+        rounds[seen].append(entry)
+    return rounds
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
@@ -139,7 +163,7 @@ async def commission(request: web.Request, partner: Partner) -> web.Response:
     settings = request.app[SETTINGS]
     items, _ = await packs_body(request, settings.max_commission_packs)
     refused: list[dict[str, Any]] = []
-    valid: list[tuple[int, tuple[str, str, str, str], str, float]] = []
+    valid: list[_Upload] = []
     own_gtins: set[str] = set()
     for index, item in enumerate(items):
         try:
@@ -153,32 +177,47 @@ async def commission(request: web.Request, partner: Partner) -> web.Response:
             own_gtins.add(pack[0])
         valid.append((index, pack, line, commissioned_at))
     clients = request.app[CLIENTS]
-    stored = unchanged = 0
     caller = caller_message(partner)
-    for start in range(0, len(valid), COMMISSION_CHUNK):
-        chunk = valid[start : start + COMMISSION_CHUNK]
-        message = rs_pb.CommissionPacksRequest(caller=caller)
-        add_pack, add_production = message.packs.add, message.production.add
-        for _, (gtin, serial, lot, expiry), line, commissioned_at in chunk:
-            add_pack(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
-            add_production(line=line, commissioned_at=commissioned_at)
-        answer = await call(
-            clients.recall_status.CommissionPacks, message, timeout=max(clients.rpc_timeout, 10.0)
-        )
-        stored += answer.stored
-        unchanged += answer.unchanged
-        for result in answer.results:
-            index, pack, _, _ = chunk[result.index]
-            refused.append(
-                {
-                    "index": index,
-                    "ok": False,
-                    "code": result.code,
-                    "message": result.message,
-                    "gtin": pack[0],
-                    "serial": pack[1],
-                }
+    slots = asyncio.Semaphore(COMMISSION_IN_FLIGHT)
+
+    async def store(chunk: list[_Upload]) -> rs_pb.CommissionPacksResponse:
+        async with slots:
+            message = rs_pb.CommissionPacksRequest(caller=caller)
+            add_pack, add_production = message.packs.add, message.production.add
+            for _, (gtin, serial, lot, expiry), line, commissioned_at in chunk:
+                add_pack(gtin=gtin, serial=serial, lot=lot, expiry=expiry)
+                add_production(line=line, commissioned_at=commissioned_at)
+            answer: rs_pb.CommissionPacksResponse = await call(
+                clients.recall_status.CommissionPacks, message, timeout=max(clients.rpc_timeout, 10.0)
             )
+            return answer
+
+    stored = unchanged = 0
+    for upload_round in commission_rounds(valid):
+        chunks = [upload_round[start : start + COMMISSION_CHUNK] for start in range(0, len(upload_round), COMMISSION_CHUNK)]
+        tasks = [asyncio.ensure_future(store(chunk)) for chunk in chunks]
+        try:
+            answers = await asyncio.gather(*tasks)
+        except BaseException:  # the first error answers the request; the other chunks stop
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        for chunk, answer in zip(chunks, answers, strict=True):
+            stored += answer.stored
+            unchanged += answer.unchanged
+            for result in answer.results:
+                index, pack, _, _ = chunk[result.index]
+                refused.append(
+                    {
+                        "index": index,
+                        "ok": False,
+                        "code": result.code,
+                        "message": result.message,
+                        "gtin": pack[0],
+                        "serial": pack[1],
+                    }
+                )
     refused.sort(key=lambda r: r["index"])
     return json_response(
         {"received": len(items), "stored": stored, "unchanged": unchanged, "refused": len(refused), "errors": refused}

@@ -421,16 +421,23 @@ class ScopeGroup:
     serials: bytes
     located: list[tuple[str, PackValue, Location]]
 
-# Commissions a chunk of one GTIN's packs. KEYS: per pack its bucket hash. ARGV: per pack
-# serial and value. Returns per pack 1 when stored, else the value already there.
+# Commissions a chunk of one GTIN's packs. KEYS: the GTIN's two context hashes (they carry its
+# hash tag; the bucket keys are made here from it, so they are in the same slot). ARGV: the
+# bucket key prefix, the packs as lines "<bucket, 4 hex><context number>US<serial>", then the
+# chunk's contexts as expanded values (number n is ARGV[2 + n]). Each context is interned once
+# a call, so a pack costs one HSETNX. Returns per pack 1 when stored, else the value already
+# there (expanded).
 COMMISSION_SCRIPT = PACK_CODEC_LUA + r"""
+local prefix = ARGV[1]
+local stored = {}
+for n = 3, #ARGV do stored[n - 2] = compact(KEYS[1], ARGV[n]) end
 local out = {}
-for i = 1, #KEYS do
-  local serial = ARGV[2 * i - 1]
-  if redis.call('HSETNX', KEYS[i], serial, compact(KEYS[i], ARGV[2 * i])) == 1 then
-    out[i] = 1
+for bucket, number, serial in string.gmatch(ARGV[2], '(%x%x%x%x)(%d+)\31([^\n]+)') do
+  local key = prefix .. bucket
+  if redis.call('HSETNX', key, serial, stored[tonumber(number)]) == 1 then
+    out[#out + 1] = 1
   else
-    out[i] = expand(KEYS[i], redis.call('HGET', KEYS[i], serial))
+    out[#out + 1] = expand(key, redis.call('HGET', key, serial))
   end
 end
 return out
@@ -582,8 +589,9 @@ class CommissionOutcome:
     existing_expiry: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class NewPack:
+class NewPack(NamedTuple):
+    """A pack to commission (a named tuple: one is made per pack of an upload)."""
+
     gtin: str
     serial: str
     lot: str
@@ -668,17 +676,32 @@ class PackRepository:
             groups.setdefault(pack.gtin, []).append(index)
         calls: list[tuple[list[str], list[Any]]] = []
         chunks: list[list[int]] = []
+        suffixes = _BUCKET_SUFFIXES
         for gtin, indexes in groups.items():
-            prefix = f"pk:{{{gtin}}}:"
             for start in range(0, len(indexes), COMMISSION_CHUNK):
                 chunk = indexes[start : start + COMMISSION_CHUNK]
-                keys: list[str] = []
-                args: list[Any] = []
+                # Packs of a chunk share a few contexts: each is encoded and sent once.
+                numbers: dict[tuple[str, str, str, float], bytes] = {}
+                contexts: dict[bytes, bytes] = {}
+                lines: list[bytes] = []
                 for i in chunk:
                     pack = packs[i]
-                    keys.append(f"{prefix}{bucket_of(pack.serial):04x}")
-                    args += [pack.serial, pack.value()]
-                calls.append((keys, args))
+                    context = pack[2:]
+                    number = numbers.get(context)
+                    if number is None:
+                        value = pack.value()
+                        number = contexts.get(value)
+                        if number is None:
+                            number = contexts[value] = b"%d\x1f" % (len(contexts) + 1)
+                        numbers[context] = number
+                    serial = pack.serial.encode()
+                    lines.append(suffixes[zlib.crc32(serial) & _BUCKET_MASK] + number + serial)
+                calls.append(
+                    (
+                        [f"ctx:{{{gtin}}}", f"ctxid:{{{gtin}}}"],
+                        [f"pk:{{{gtin}}}:", b"\n".join(lines), *contexts],
+                    )
+                )
                 chunks.append(chunk)
         replies = await run_script_batch(self.redis, self.redis.register_script(COMMISSION_SCRIPT), calls)
         stored = CommissionOutcome("stored")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from verinet.gateway.api import COMMISSION_CHUNK
 from verinet.network import with_check_digit
 
 
@@ -109,6 +110,27 @@ def test_commissioning_is_idempotent_and_refuses_conflicts_per_pack(network: Any
     assert error["index"] == 0
     assert error["code"] == "pack.conflict"
     assert "'L1'" in error["message"] and "'L2'" in error["message"]
+
+
+def test_an_upload_of_many_chunks_stored_concurrently_decides_repeated_packs_in_line_order(network: Any) -> None:
+    manufacturer, client = network.add_partner(["manufacturer"])
+    gtin = gtin_under(manufacturer["company_prefixes"][0], 3)
+    client.put(f"/v1/products/{gtin}", json={})
+    count = 3 * COMMISSION_CHUNK + 7  # more chunks than are stored at once
+    packs = [{"gtin": gtin, "serial": f"M{n}", "lot": "L1", "expiry": "290101"} for n in range(count)]
+    # Repeats far apart land in different chunks: the first line of a pack wins, later lines
+    # naming it are unchanged (same data) or conflicts with the first line's lot.
+    packs.append({"gtin": gtin, "serial": "M5", "lot": "L2", "expiry": "290101"})
+    packs.append({"gtin": gtin, "serial": "M6", "lot": "L1", "expiry": "290101"})
+    packs.insert(0, {"gtin": gtin, "serial": f"M{count - 1}", "lot": "L3", "expiry": "290101"})
+    packs.append({"gtin": gtin, "serial": "M5", "lot": "L1", "expiry": "290101"})
+    answer = client.post("/v1/packs/commission", json={"packs": packs}).json()
+    assert (answer["stored"], answer["unchanged"], answer["refused"]) == (count, 2, 2)
+    assert [(e["index"], e["serial"], e["code"]) for e in answer["errors"]] == [
+        (count, f"M{count - 1}", "pack.conflict"),  # the first line (index 0) said lot L3
+        (count + 1, "M5", "pack.conflict"),
+    ]
+    assert "'L3'" in answer["errors"][0]["message"]
 
 
 def test_a_bad_pack_is_refused_alone_with_its_field(network: Any) -> None:
