@@ -437,9 +437,15 @@ def report(
                 unexplained += 1
                 say(f"  VULNERABLE  {where}")
     missing = [o for o in outcomes if not o.source]
+    # One paragraph per reason: with the network down, every package has the same one.
+    by_reason: dict[tuple[str, ...], list[Pin]] = {}
     for outcome in missing:
-        say(f"  not audited {outcome.pin.name} {outcome.pin.version}")
-        for line in outcome.why_not:
+        by_reason.setdefault(tuple(outcome.why_not), []).append(outcome.pin)
+    for why_not, pins in by_reason.items():
+        names = [f"{pin.name} {pin.version}" for pin in pins]
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        say(f"  not audited {', '.join(names[:5])}{more}")
+        for line in why_not:
             say(f"                {line}")
     for outcome in outcomes:
         for note in outcome.notes:
