@@ -62,7 +62,7 @@ class AuditError(Exception):
 
 
 def canonical_name(name: str) -> str:
-    """A distribution name as PEP 503 compares it: ``Typing_Extensions`` -> ``typing-extensions``."""
+    """A name as PEP 503 compares it: ``Typing_Extensions`` -> ``typing-extensions``."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -134,13 +134,14 @@ def parse_ignores(text: str, path: Path) -> dict[str, str]:
     """``VULN-ID reason`` lines -> {ID (upper case): reason}."""
     ignores: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
-        vuln_id, _, reason = line.strip().partition(" ")
+        vuln_id, reason = [*line.split(None, 1), "", ""][:2]
         if not vuln_id or vuln_id.startswith("#"):
             continue
         if not reason.strip():
             raise AuditError(
                 f"Failed to read {path} line {number} {line.strip()!r}: expected an id and the "
-                "reason it is accepted, e.g. 'GHSA-xxxx-xxxx-xxxx  only the CLI uses it, until 2027-01'."
+                "reason it is accepted, e.g. "
+                "'GHSA-xxxx-xxxx-xxxx  only the CLI uses it, until 2027-01'."
             )
         ignores[vuln_id.upper()] = reason.strip()
     return ignores
@@ -207,7 +208,7 @@ def osv_advisories(entries: Iterable[Mapping[str, Any]], name: str) -> tuple[lis
 
 
 def merge(advisories: Sequence[Advisory]) -> list[Advisory]:
-    """One advisory per vulnerability: PyPI lists one under PYSEC and GHSA ids, aliasing each other."""
+    """One advisory per vulnerability: PyPI may list one twice (PYSEC and GHSA)."""
     merged: list[Advisory] = []
     for advisory in advisories:
         same = [m for m in merged if {i.upper() for i in m.ids} & {i.upper() for i in advisory.ids}]
@@ -453,7 +454,8 @@ def report(
     if not missing:
         for vuln_id in sorted(set(ignores) - used):
             say(
-                f"  note        {ignore_path.name}: {vuln_id} matches no known vulnerability of the lock: remove it"
+                f"  note        {ignore_path.name}: {vuln_id} matches no known vulnerability "
+                "of the lock: remove it"
             )
 
     by_source: dict[str, int] = {}
@@ -469,7 +471,8 @@ def report(
     )
     if unexplained:
         say(
-            f"audit: FAILED: known vulnerabilities above; upgrade (./run lock), or explain each in {ignore_path}"
+            "audit: FAILED: known vulnerabilities above; upgrade (./run lock), or explain each "
+            f"in {ignore_path}"
         )
         return VULNERABLE
     if missing:

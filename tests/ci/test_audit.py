@@ -259,7 +259,7 @@ def test_an_ignore_entry_that_matches_nothing_is_noted_for_removal(
     )
 
 
-def test_a_package_behind_its_latest_release_without_a_per_version_answer_leaves_the_audit_incomplete(
+def test_a_package_behind_its_latest_release_that_no_source_answers_for_leaves_the_audit_incomplete(
     index: FakeIndex, tmp_path: Path
 ) -> None:
     index.projects["jsonschema-rs"] = project("0.61.2", releases=("0.60.3",))
