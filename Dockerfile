@@ -11,11 +11,12 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
-# Only what the distribution is built from (.dockerignore keeps the rest out as well).
-COPY pyproject.toml README.md ./
+# Only what the distribution is built from (.dockerignore keeps the rest out as well), and the
+# lock: the image holds the same versions as CI tests and .ci/audit.sh audits.
+COPY pyproject.toml README.md requirements.lock ./
 COPY shared/ shared/
 COPY services/ services/
-RUN python -m pip wheel --wheel-dir /wheels ".[runtime]"
+RUN python -m pip wheel --wheel-dir /wheels -c requirements.lock ".[runtime]"
 # A venv without pip: the final stage gets the packages and nothing to install more with.
 # Bytecode is compiled here, since the containers' root filesystem is read-only.
 RUN python -m venv --without-pip /opt/verinet \

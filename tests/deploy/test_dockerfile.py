@@ -196,6 +196,9 @@ def test_the_builder_stage_builds_the_project_as_wheels(
         "the builder wheels the project with its runtime extra"
     )
     assert "verinet[runtime]" in runs
+    assert re.search(r"pip wheel .*-c requirements\.lock", runs), (
+        "the builder wheels the versions of requirements.lock, which CI tests and audits"
+    )
 
 
 def test_the_final_stage_has_no_build_tools_and_runs_as_a_user(
@@ -267,6 +270,7 @@ def test_the_build_context_holds_what_the_builder_copies_and_nothing_secret(
         assert dockerignore_excludes(rules, path), f"the build context would carry {path}"
     for path in (
         "pyproject.toml",
+        "requirements.lock",
         "README.md",
         "shared/rpc.py",
         "services/recall-status/__main__.py",
