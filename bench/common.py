@@ -718,13 +718,18 @@ def run_wrk(bench: BenchNetwork, paths_file: Path, connections: int, seconds: fl
 
 
 def py_spy() -> str:
-    candidates = [Path(sys.executable).parent / "py-spy", shutil.which("py-spy")]
-    for c in candidates:
-        if c and Path(c).exists():
-            return str(c)
-    print("bench: installing py-spy into the venv for profiling (pip install py-spy)", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "py-spy"], check=True)
-    return str(Path(sys.executable).parent / "py-spy")
+    """py-spy from PATH, else from a tools venv of its own (~/.cache/verinet/bench-tools): the
+    project's venv holds exactly requirements.lock (tests/test_lock.py checks it)."""
+    found = shutil.which("py-spy")
+    if found:
+        return found
+    tools = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "verinet" / "bench-tools"
+    exe = tools / "bin" / "py-spy"
+    if not exe.exists():
+        print(f"bench: installing py-spy into {tools} for profiling", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(tools)], check=True)
+        subprocess.run([str(tools / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "py-spy"], check=True)
+    return str(exe)
 
 
 def start_profiles(pids: dict[str, int], seconds: float | None, tag: str, rate: int = 97, native: bool = False) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
