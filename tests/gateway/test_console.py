@@ -535,8 +535,9 @@ def test_the_console_files_are_package_data() -> None:
     import tomllib
 
     config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    gateway = REPO_ROOT / config["package-dir"]["verinet.gateway"]
-    patterns = config["package-data"].get("*", []) + config["package-data"].get("verinet.gateway", [])
-    packaged = {path for pattern in patterns for path in glob.glob(pattern, root_dir=gateway)}
-    files = {str(path.relative_to(gateway)) for path in (gateway / "console").iterdir()}
+    assert "verinet.gateway.console" in config["packages"]
+    console = REPO_ROOT / config["package-dir"]["verinet.gateway"] / "console"
+    patterns = config["package-data"].get("*", []) + config["package-data"].get("verinet.gateway.console", [])
+    packaged = {path for pattern in patterns for path in glob.glob(pattern, root_dir=console)}
+    files = {path.name for path in console.iterdir() if path.name != "__pycache__"}
     assert files and files <= packaged, f"add to [tool.setuptools.package-data]: {sorted(files - packaged)}"
