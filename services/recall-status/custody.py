@@ -102,8 +102,9 @@ return 0
 # custody hash. ARGV: the serials. Returns the owner, then per unit its pack value and custody.
 _READ_UNITS = PACK_CODEC_LUA + """
 local out = {redis.call('HGET', KEYS[1], 'owner')}
+local contexts = contexts_of(KEYS[1])
 for i = 1, #ARGV do
-  out[#out + 1] = expand(KEYS[2 * i], redis.call('HGET', KEYS[2 * i], ARGV[i]))
+  out[#out + 1] = expand(contexts, redis.call('HGET', KEYS[2 * i], ARGV[i]))
   out[#out + 1] = redis.call('HGET', KEYS[2 * i + 1], ARGV[i])
 end
 return out
@@ -114,9 +115,10 @@ return out
 # pack false when stored, else the value already there.
 _COMMISSION = PACK_CODEC_LUA + """
 local out = {}
+local contexts = contexts_of(KEYS[1])
 for i = 1, #KEYS do
-  if redis.call('HSETNX', KEYS[i], ARGV[2 * i - 1], compact(KEYS[i], ARGV[2 * i])) == 1 then out[i] = false
-  else out[i] = expand(KEYS[i], redis.call('HGET', KEYS[i], ARGV[2 * i - 1])) end
+  if redis.call('HSETNX', KEYS[i], ARGV[2 * i - 1], compact(contexts, ARGV[2 * i])) == 1 then out[i] = false
+  else out[i] = expand(contexts, redis.call('HGET', KEYS[i], ARGV[2 * i - 1])) end
 end
 return out
 """

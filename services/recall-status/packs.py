@@ -121,46 +121,50 @@ STATE_NUMBERS = "ASDTMFXLCERWI"
 # context) and never changes, so a script caches both directions. A stored value that is not a
 # number is an expanded one written before contexts were interned: it is read as it is and
 # compacted at its next write. The interning keys share the bucket's hash tag, so its slot.
+# A script gets the GTIN's contexts once (contexts_of any key of the GTIN), then translates
+# each pack with a table lookup: stored values repeat (a few contexts, a few states).
 PACK_CODEC_LUA = r"""
 local STATE_NUMBERS = '""" + STATE_NUMBERS + r"""'
 local context_cache = {}
-local function contexts_of(bucket)
-  local tag = string.match(bucket, '{[^}]*}')
-  local cache = context_cache[tag]
-  if not cache then
-    cache = {by_number = {}, by_text = {}, ids = 'ctxid:' .. tag, texts = 'ctx:' .. tag}
-    context_cache[tag] = cache
+local function contexts_of(key)
+  local tag = string.match(key, '{[^}]*}')
+  local contexts = context_cache[tag]
+  if not contexts then
+    contexts = {by_number = {}, by_text = {}, expanded = {}, ids = 'ctxid:' .. tag, texts = 'ctx:' .. tag}
+    context_cache[tag] = contexts
   end
-  return cache
+  return contexts
 end
-local function expand(bucket, stored)
+local function expand(contexts, stored)
   if not stored then return stored end
+  local known = contexts.expanded[stored]
+  if known then return known end
   local first = string.byte(stored, 1)
   if first < 48 or first > 57 then return stored end
   local number = tonumber(stored)
   local state = number % 16
   local id = (number - state) / 16
-  local cache = contexts_of(bucket)
-  local text = cache.by_number[id]
+  local text = contexts.by_number[id]
   if not text then
-    text = redis.call('HGET', cache.ids, string.format('%d', id)) or ''
-    cache.by_number[id] = text
+    text = redis.call('HGET', contexts.ids, string.format('%d', id)) or ''
+    contexts.by_number[id] = text
   end
-  return string.sub(STATE_NUMBERS, state + 1, state + 1) .. text
+  known = string.sub(STATE_NUMBERS, state + 1, state + 1) .. text
+  contexts.expanded[stored] = known
+  return known
 end
-local function compact(bucket, value)
-  local cache = contexts_of(bucket)
+local function compact(contexts, value)
   local text = string.sub(value, 2)
-  local id = cache.by_text[text]
+  local id = contexts.by_text[text]
   if not id then
-    id = tonumber(redis.call('HGET', cache.texts, text))
+    id = tonumber(redis.call('HGET', contexts.texts, text))
     if not id then
-      id = redis.call('HLEN', cache.ids) + 1
-      redis.call('HSET', cache.ids, string.format('%d', id), text)
-      redis.call('HSET', cache.texts, text, string.format('%d', id))
+      id = redis.call('HLEN', contexts.ids) + 1
+      redis.call('HSET', contexts.ids, string.format('%d', id), text)
+      redis.call('HSET', contexts.texts, text, string.format('%d', id))
     end
-    cache.by_text[text] = id
-    cache.by_number[id] = text
+    contexts.by_text[text] = id
+    contexts.by_number[id] = text
   end
   local state = string.find(STATE_NUMBERS, string.sub(value, 1, 1), 1, true)
   if not state then error('unknown pack state ' .. string.sub(value, 1, 1)) end
@@ -177,15 +181,16 @@ end
 # 1 (applied) or 0 (the pack changed since it was read) per change, in order.
 APPLY_CHANGES_SCRIPT = PACK_CODEC_LUA + r"""
 local applied = {}
+local contexts = contexts_of(KEYS[1])
 local previous = redis.call('GET', KEYS[2]) or ''
 local head = previous
 for i = 0, (#KEYS - 2) / 2 - 1 do
   local bucket, decommissions = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
   local serial, entry = ARGV[1 + 5 * i], ARGV[5 + 5 * i]
-  if expand(bucket, redis.call('HGET', bucket, serial)) ~= ARGV[2 + 5 * i] then
+  if expand(contexts, redis.call('HGET', bucket, serial)) ~= ARGV[2 + 5 * i] then
     applied[i + 1] = 0
   else
-    redis.call('HSET', bucket, serial, compact(bucket, ARGV[3 + 5 * i]))
+    redis.call('HSET', bucket, serial, compact(contexts, ARGV[3 + 5 * i]))
     if ARGV[4 + 5 * i] == '' then
       redis.call('HDEL', decommissions, serial)
     else
@@ -260,6 +265,7 @@ STATUS_SCRIPT = PACK_CODEC_LUA + _SCOPE_MATCH_LUA + r"""
 local product = redis.call('HMGET', KEYS[1], 'state', 'owner')
 local out = {product[1], product[2], redis.call('HGETALL', KEYS[2])}
 local with_decommission = ARGV[1] == '1'
+local contexts = contexts_of(KEYS[1])
 local tag = string.sub(KEYS[1], 6)
 local rules = nil
 local rule_flat = redis.call('HGETALL', 'rcrule:' .. tag)
@@ -271,7 +277,7 @@ if #rule_flat > 0 then
 end
 for i = 2, #ARGV do
   local base = 3 + (i - 2) * 3
-  local value = expand(KEYS[base], redis.call('HGET', KEYS[base], ARGV[i]))
+  local value = expand(contexts, redis.call('HGET', KEYS[base], ARGV[i]))
   out[#out + 1] = value
   if value then
     local recalled = redis.call('HEXISTS', KEYS[base + 1], ARGV[i])
@@ -339,13 +345,14 @@ STATUS_CHUNK = 500
 SCOPE_SCRIPT = PACK_CODEC_LUA + _SCOPE_MATCH_LUA + r"""
 local mode = ARGV[1]
 local rule = parse_rule(ARGV[2])
+local contexts = contexts_of(KEYS[1])
 local listing, marking = mode ~= 'count', mode == 'mark'
 local count, members, located, matched = 0, {}, {}, {}
 for b = 2, #KEYS, 2 do
   local packs = redis.call('HGETALL', KEYS[b])
   local seen = nil
   for i = 1, #packs, 2 do
-    local value = expand(KEYS[b], packs[i + 1])
+    local value = expand(contexts, packs[i + 1])
     local lot, line, minute = pack_fields(value)
     if rule_matches(rule, lot, line, minute) then
       local serial = packs[i]
@@ -430,14 +437,15 @@ class ScopeGroup:
 COMMISSION_SCRIPT = PACK_CODEC_LUA + r"""
 local prefix = ARGV[1]
 local stored = {}
-for n = 3, #ARGV do stored[n - 2] = compact(KEYS[1], ARGV[n]) end
+local contexts = contexts_of(KEYS[1])
+for n = 3, #ARGV do stored[n - 2] = compact(contexts, ARGV[n]) end
 local out = {}
 for bucket, number, serial in string.gmatch(ARGV[2], '(%x%x%x%x)(%d+)\31([^\n]+)') do
   local key = prefix .. bucket
   if redis.call('HSETNX', key, serial, stored[tonumber(number)]) == 1 then
     out[#out + 1] = 1
   else
-    out[#out + 1] = expand(key, redis.call('HGET', key, serial))
+    out[#out + 1] = expand(contexts, redis.call('HGET', key, serial))
   end
 end
 return out
