@@ -255,8 +255,10 @@ local function rule_matches(rule, lot, line, minute)
 end
 """
 
-# Reads a chunk of one GTIN's packs. KEYS: product, lot states, then per pack its bucket,
-# unit-recall and decommission hashes. ARGV: "1" to read decommissions, then the serials.
+# Reads a chunk of one GTIN's packs. KEYS: product, lot states. ARGV: "1" to read decommissions,
+# then the packs as lines "<bucket, 4 hex><serial>" (one argument: a few thousand separate ones
+# cost the caller more to encode than the reads cost Redis); each pack's bucket, unit-recall and
+# decommission keys are made here from the GTIN's hash tag, so they are in its slot.
 # Returns product state, owner, the lot states (flat), then per pack value, recalled, decommission.
 # A pack is recalled one by one (its unit-recall field), by its lot (lot states), or by a recall
 # rule it matches when the recall's member list of its bucket names it; the rule and member
@@ -275,18 +277,18 @@ if #rule_flat > 0 then
     rules[#rules + 1] = {'rcs:' .. tag .. ':' .. string.match(rule_flat[i], '^[^:]+'), parse_rule(rule_flat[i + 1])}
   end
 end
-for i = 2, #ARGV do
-  local base = 3 + (i - 2) * 3
-  local value = expand(contexts, redis.call('HGET', KEYS[base], ARGV[i]))
+local packs, recalls, decommissions = 'pk:' .. tag .. ':', 'pr:' .. tag .. ':', 'pd:' .. tag .. ':'
+for bucket, serial in string.gmatch(ARGV[2], '(%x%x%x%x)([^\n]+)') do
+  local value = expand(contexts, redis.call('HGET', packs .. bucket, serial))
   out[#out + 1] = value
   if value then
-    local recalled = redis.call('HEXISTS', KEYS[base + 1], ARGV[i])
+    local recalled = redis.call('HEXISTS', recalls .. bucket, serial)
     if recalled == 0 and rules then
       local lot, line, minute = pack_fields(value)
       for _, rule in ipairs(rules) do
         if rule_matches(rule[2], lot, line, minute) then
-          local members = redis.call('HGET', rule[1], member_field(KEYS[base]))
-          if members and listed(members, ARGV[i]) then
+          local members = redis.call('HGET', rule[1], member_field(bucket))
+          if members and listed(members, serial) then
             recalled = 1
             break
           end
@@ -294,7 +296,7 @@ for i = 2, #ARGV do
       end
     end
     out[#out + 1] = recalled
-    out[#out + 1] = with_decommission and redis.call('HGET', KEYS[base + 2], ARGV[i]) or false
+    out[#out + 1] = with_decommission and redis.call('HGET', decommissions .. bucket, serial) or false
   else
     out[#out + 1] = 0
     out[#out + 1] = false
@@ -318,16 +320,18 @@ return 1
 """
 
 # The same for a batch of packs seen in one operation: they share the location, and their
-# history entries come from a short table. KEYS: per pack its location hash and history
-# list. ARGV: history limit, location, the number of entries, the entries, then per pack its
-# serial and the (1-based) number of its entry.
+# history entries come from a short table. KEYS: the GTIN's product hash (it names the slot; the
+# location and history keys are made here from its hash tag). ARGV: history limit, location,
+# the number of entries, the entries, then the packs as lines "<bucket, 4 hex><number of its
+# entry, 1-based>US<serial>".
 RECORD_EVENT_BATCH_SCRIPT = r"""
 local limit, location, entries = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local base = 3 + entries
-for i = 1, #KEYS / 2 do
-  redis.call('HSET', KEYS[2 * i - 1], ARGV[base + 2 * i - 1], location)
-  local history = KEYS[2 * i]
-  if redis.call('RPUSH', history, ARGV[3 + tonumber(ARGV[base + 2 * i])]) > limit then
+local tag = string.match(KEYS[1], '{[^}]*}')
+local locations, histories = 'loc:' .. tag .. ':', 'hist:' .. tag .. ':'
+for bucket, number, serial in string.gmatch(ARGV[4 + entries], '(%x%x%x%x)(%d+)\31([^\n]+)') do
+  redis.call('HSET', locations .. bucket, serial, location)
+  local history = histories .. serial
+  if redis.call('RPUSH', history, ARGV[3 + tonumber(number)]) > limit then
     redis.call('LTRIM', history, -limit, -1)
   end
 end
@@ -692,7 +696,9 @@ class PackRepository:
                 numbers: dict[tuple[str, str, str, float], bytes] = {}
                 contexts: dict[bytes, bytes] = {}
                 lines: list[bytes] = []
-                for i in chunk:
+                serials = [packs[i].serial.encode() for i in chunk]
+                require_packable(serials)
+                for i, serial in zip(chunk, serials, strict=True):
                     pack = packs[i]
                     context = pack[2:]
                     number = numbers.get(context)
@@ -702,7 +708,6 @@ class PackRepository:
                         if number is None:
                             number = contexts[value] = b"%d\x1f" % (len(contexts) + 1)
                         numbers[context] = number
-                    serial = pack.serial.encode()
                     lines.append(suffixes[zlib.crc32(serial) & _BUCKET_MASK] + number + serial)
                 calls.append(
                     (
@@ -739,22 +744,17 @@ class PackRepository:
         groups: dict[str, list[int]] = {}
         for index, (gtin, _) in enumerate(keys):
             groups.setdefault(gtin, []).append(index)
-        calls: list[tuple[list[Any], list[Any]]] = []
+        calls: list[tuple[list[str], list[Any]]] = []
         chunks: list[tuple[str, list[int]]] = []
+        flag = b"1" if with_decommission else b"0"
         for gtin, indexes in groups.items():
-            pack_prefix, recall_prefix, decommission_prefix = (
-                f"pk:{{{gtin}}}:".encode(), f"pr:{{{gtin}}}:".encode(), f"pd:{{{gtin}}}:".encode()
-            )
+            script_keys = [product_key(gtin), lot_state_key(gtin)]
             for start in range(0, len(indexes), STATUS_CHUNK):
                 chunk = indexes[start : start + STATUS_CHUNK]
-                script_keys: list[Any] = [product_key(gtin), lot_state_key(gtin)]
-                args: list[Any] = ["1" if with_decommission else "0"]
-                for i in chunk:
-                    serial = keys[i][1].encode()
-                    bucket = _BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK]  # shared by the three
-                    script_keys += [pack_prefix + bucket, recall_prefix + bucket, decommission_prefix + bucket]
-                    args.append(serial)
-                calls.append((script_keys, args))
+                serials = [keys[i][1].encode() for i in chunk]
+                require_packable(serials)
+                lines = [_BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK] + serial for serial in serials]
+                calls.append((script_keys, [flag, b"\n".join(lines)]))
                 chunks.append((gtin, chunk))
         replies = await run_script_batch(self.redis, self.redis.register_script(STATUS_SCRIPT), calls)
         records: list[StoredPack | None] = [None] * len(keys)
@@ -896,22 +896,19 @@ class PackRepository:
         serials, details = batch.serials, batch.details
         calls: list[tuple[list[str], list[Any]]] = []
         for gtin, indexes in groups.items():
-            location_prefix, history_prefix = f"loc:{{{gtin}}}:".encode(), f"hist:{{{gtin}}}:".encode()
             for start in range(0, len(indexes), STATUS_CHUNK):
-                script_keys: list[Any] = []
-                numbers: list[Any] = []
-                chunk_entries: dict[str, int] = {}
-                for i in indexes[start : start + STATUS_CHUNK]:
-                    serial = serials[i].encode()
-                    script_keys.append(location_prefix + _BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK])
-                    script_keys.append(history_prefix + serial)
+                chunk = indexes[start : start + STATUS_CHUNK]
+                packed = [serials[i].encode() for i in chunk]
+                require_packable(packed)
+                lines: list[bytes] = []
+                chunk_entries: dict[str, bytes] = {}
+                for i, serial in zip(chunk, packed, strict=True):
                     number = chunk_entries.get(details[i])
                     if number is None:
-                        number = chunk_entries[details[i]] = len(chunk_entries) + 1
-                    numbers.append(serial)
-                    numbers.append(number)
+                        number = chunk_entries[details[i]] = b"%d\x1f" % (len(chunk_entries) + 1)
+                    lines.append(_BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK] + number + serial)
                 entries = [history[detail] for detail in chunk_entries]
-                calls.append((script_keys, [HISTORY_LIMIT, location, len(entries), *entries, *numbers]))
+                calls.append(([product_key(gtin)], [HISTORY_LIMIT, location, len(entries), *entries, b"\n".join(lines)]))
         if calls:
             script = self.redis.register_script(RECORD_EVENT_BATCH_SCRIPT)
             await run_script_batch(self.redis, script, calls)
@@ -972,6 +969,17 @@ class PackRepository:
         for gtin, lot in lots:
             pipe.hset(lot_state_key(gtin), lot, PackState.RECALLED.stored)
         await pipe.execute()
+
+
+def require_packable(serials: Sequence[bytes]) -> None:
+    """Scripts read packs as lines ending in the serial: a serial must be there and hold no line
+    break (serials are validated long before; this guards the format)."""
+    if not all(serials) or b"\n" in b"".join(serials):
+        raise InvalidInput(
+            "Failed to read packs: expected serials of 1 or more characters without line breaks.",
+            code="pack.serial",
+            field="serial",
+        )
 
 
 def require_packs(packs: Sequence[NewPack], limit: int) -> None:

@@ -202,3 +202,18 @@ def test_a_pack_stored_before_interning_is_read_as_it_was_and_compacted_at_its_n
         assert PackValue.decode(again.revision) == PackValue(PackState.SUPPLIED, "301231", "L1", "line-2", 29_000_000)
 
     run(redis_url, scenario)
+
+
+@pytest.mark.parametrize("serial", ["", "TWO\nLINES"])
+def test_a_serial_the_scripts_could_not_read_back_is_refused_before_anything_is_sent(redis_url: str, serial: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        with pytest.raises(InvalidInput, match="without line breaks"):
+            await repository.commission([NewPack(GTINS[0], "FINE1", "L1", "301231"), NewPack(GTINS[0], serial, "L1", "301231")])
+        with pytest.raises(InvalidInput, match="without line breaks"):
+            await repository.statuses([(GTINS[0], "FINE1"), (GTINS[0], serial)])
+        batch = PackEventBatchData("verify", "pharmacy", GLN, AT, [GTINS[0]] * 2, ["FINE1", serial], ["OK", "OK"])
+        with pytest.raises(InvalidInput, match="without line breaks"):
+            await repository.record_event_batch(batch)
+        assert await repository.redis.dbsize() == 0
+
+    run(redis_url, scenario)
