@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 from typing import Any
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
+from http_message_signatures import HTTPMessageVerifier
 from http_message_signatures.exceptions import InvalidSignature
 
+from tests.signatures import jwks_verifier
 from verinet.network import with_check_digit
-
-
-class JwksResolver(HTTPSignatureKeyResolver):
-    def __init__(self, jwks: dict[str, Any]) -> None:
-        self.keys = {key["kid"]: key for key in jwks["keys"]}
-
-    def resolve_public_key(self, key_id: str) -> Ed25519PublicKey:
-        jwk = self.keys[key_id]
-        raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
-        return Ed25519PublicKey.from_public_bytes(raw)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +33,7 @@ def live_answer(network: Any) -> requests.Response:
 
 def verifier_for(network: Any) -> HTTPMessageVerifier:
     jwks = requests.get(network.url + "/.well-known/jwks.json", timeout=10).json()
-    return HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=JwksResolver(jwks))
+    return jwks_verifier(jwks)
 
 
 def test_a_live_verdict_verifies_with_http_message_signatures_and_the_jwks(network: Any, live_answer: requests.Response) -> None:

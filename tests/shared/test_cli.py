@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 import requests
-from http_message_signatures import HTTPMessageVerifier, algorithms
 
-from tests.gateway.test_signatures import JwksResolver
+from tests.signatures import jwks_verifier
 from verinet.embedded_redis import free_port
 
 
@@ -69,7 +68,7 @@ def test_the_printed_curl_line_verifies_a_demo_pack_with_a_signed_answer_and_sig
         assert answer.status_code == 200, answer.text
         assert answer.json()["data"] == {"verified": True}
         jwks = requests.get(f"http://127.0.0.1:{port}/.well-known/jwks.json", timeout=10).json()
-        verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=JwksResolver(jwks))
+        verifier = jwks_verifier(jwks)
         assert len(verifier.verify(answer, body=answer.content, require_components=("@status", "content-digest"))) == 1
 
         network_file = data_dir / "network.json"
