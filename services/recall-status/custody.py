@@ -110,19 +110,6 @@ end
 return out
 """
 
-# Stores a chunk of one GTIN's new packs, as PackRepository.commission does (HSETNX of the
-# same encoded value). KEYS: per pack its bucket. ARGV: per pack serial and value. Returns per
-# pack false when stored, else the value already there.
-_COMMISSION = PACK_CODEC_LUA + """
-local out = {}
-local contexts = contexts_of(KEYS[1])
-for i = 1, #KEYS do
-  if redis.call('HSETNX', KEYS[i], ARGV[2 * i - 1], compact(contexts, ARGV[2 * i])) == 1 then out[i] = false
-  else out[i] = expand(contexts, redis.call('HGET', KEYS[i], ARGV[2 * i - 1])) end
-end
-return out
-"""
-
 # Reads one field per key. KEYS: hashes. ARGV: the field of each.
 _READ_FIELDS = """
 local out = {}
@@ -310,13 +297,6 @@ def _by_gtin(units: Iterable[str]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for key in units:
         groups.setdefault(key[:14], []).append(key)
-    return groups
-
-
-def _by_gtin_packs(packs: Iterable[NewPack]) -> dict[str, list[NewPack]]:
-    groups: dict[str, list[NewPack]] = {}
-    for pack in packs:
-        groups.setdefault(pack.gtin, []).append(pack)
     return groups
 
 
@@ -919,24 +899,16 @@ class Capture:
     # -- writing ------------------------------------------------------------------------------
 
     async def _write(self) -> None:
-        calls: list[tuple[list[str], list[Any]]] = []
-        for gtin, packs in _by_gtin_packs(self.new_packs).items():
-            for start in range(0, len(packs), SCRIPT_CHUNK):
-                chunk = packs[start : start + SCRIPT_CHUNK]
-                args: list[Any] = []
-                for pack in chunk:
-                    args += [pack.serial, pack.value()]
-                calls.append(([bucket_key(gtin, p.serial) for p in chunk], args))
-        for start in range(0, len(calls), 64):
-            batch = calls[start : start + 64]
-            replies = await run_script_batch(self.redis, self.redis.register_script(_COMMISSION), batch)
-            for (_, args), reply in zip(batch, replies, strict=True):
-                if any(found is not None and found != args[2 * i + 1] for i, found in enumerate(reply)):
-                    raise Conflict(  # pragma: no cover - a concurrent commissioning
-                        "A pack of the document was commissioned differently while it was being "
-                        "captured; the packs before it were written.",
-                        code="epcis.concurrent_change",
-                    )
+        # Stored as the commissioning API stores them, a bounded number of script calls a round trip.
+        step = 64 * SCRIPT_CHUNK
+        for start in range(0, len(self.new_packs), step):
+            outcomes = await self.repository.commission(self.new_packs[start : start + step])
+            if any(outcome.status == "conflict" for outcome in outcomes):
+                raise Conflict(  # pragma: no cover - a concurrent commissioning
+                    "A pack of the document was commissioned differently while it was being "
+                    "captured; the packs before it were written.",
+                    code="epcis.concurrent_change",
+                )
         # The packs exist now; the rest touches disjoint keys, so it is written concurrently.
         await asyncio.gather(
             self._write_state_changes(), self._write_aggregation(), self._write_history(), self._write_seen()

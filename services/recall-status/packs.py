@@ -130,7 +130,7 @@ local function contexts_of(key)
   local tag = string.match(key, '{[^}]*}')
   local contexts = context_cache[tag]
   if not contexts then
-    contexts = {by_number = {}, by_text = {}, expanded = {}, ids = 'ctxid:' .. tag, texts = 'ctx:' .. tag}
+    contexts = {tag = tag, by_number = {}, by_text = {}, expanded = {}, ids = 'ctxid:' .. tag, texts = 'ctx:' .. tag}
     context_cache[tag] = contexts
   end
   return contexts
@@ -268,7 +268,7 @@ local product = redis.call('HMGET', KEYS[1], 'state', 'owner')
 local out = {product[1], product[2], redis.call('HGETALL', KEYS[2])}
 local with_decommission = ARGV[1] == '1'
 local contexts = contexts_of(KEYS[1])
-local tag = string.sub(KEYS[1], 6)
+local tag = contexts.tag
 local rules = nil
 local rule_flat = redis.call('HGETALL', 'rcrule:' .. tag)
 if #rule_flat > 0 then
