@@ -278,8 +278,10 @@ async def run_until_signalled(
     handle: ServerHandle,
     grace_seconds: float,
     on_stop: Callable[[], Awaitable[None]] | None = None,
+    on_drain: Callable[[], None] | None = None,
 ) -> None:
-    """Serves until SIGTERM or SIGINT, then drains: NOT_SERVING, finish in-flight, stop."""
+    """Serves until SIGTERM or SIGINT, then drains: NOT_SERVING, ``on_drain`` (which tells
+    open call streams to move on), finish in-flight, stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -287,6 +289,8 @@ async def run_until_signalled(
     await stop.wait()
     log.info("Draining: health NOT_SERVING, grace %.1fs", grace_seconds)
     await handle.health.enter_graceful_shutdown()
+    if on_drain is not None:
+        on_drain()
     await handle.stop(grace_seconds)
     if on_stop is not None:
         await on_stop()

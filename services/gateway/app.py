@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> web.Application:
             settings.internal_tls,
             lms_batch_in_flight=settings.lms_batch_in_flight,
             lms_batch_max=settings.lms_batch_max,
+            streamed_calls=settings.streamed_calls,
         )
     )
 

@@ -43,6 +43,7 @@ def clients_context(
     internal_tls: InternalTls | None = None,
     lms_batch_in_flight: int = 2,
     lms_batch_max: int = 64,
+    streamed_calls: bool = True,
 ) -> object:
     from verinet.gateway.routing import PARTNER_STORE
 
@@ -54,7 +55,9 @@ def clients_context(
             "recall-status": channel(recall_status_addr, internal_tls),
         }
         verifier = verifier_grpc.VerifierServiceStub(channels["verifier"])
-        lms = LmsVerifier(verifier, rpc_timeout, in_flight=lms_batch_in_flight, max_batch=lms_batch_max)
+        lms = LmsVerifier(
+            verifier, rpc_timeout, in_flight=lms_batch_in_flight, max_batch=lms_batch_max, streamed=streamed_calls
+        )
         app[CLIENTS] = Clients(
             redis=redis,
             verifier=verifier,

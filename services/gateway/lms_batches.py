@@ -1,7 +1,8 @@
 """LMS verify questions to the verifier: concurrent ones travel together in VerifyLmsBatch.
 
-At low load a question is sent at once, alone, as a plain VerifyLms call (the path and the
-answer of a network without coalescing). Under load, questions that arrive while
+At low load a question is sent at once, alone. Batches travel as messages on one open stream
+(``verinet.streamed_calls``); with streams turned off, a question alone is a plain VerifyLms
+call and a batch a VerifyLmsBatch call. Under load, questions that arrive while
 ``in_flight`` batches are out are sent together by the first batch slot to free up
 (``verinet.coalesce``). Each question gets exactly what VerifyLms would have answered it:
 the same signed response, or the same error (class, code, message, field). A question for a
@@ -21,6 +22,7 @@ import grpc
 from verinet.coalesce import Coalescer
 from verinet.errors import UpstreamTimeout, VerinetError
 from verinet.rpc import STATUS_BY_NUMBER, call, error_from_rpc, error_from_status
+from verinet.streamed_calls import StreamedCalls
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
@@ -55,9 +57,16 @@ class LmsVerifier:
         *,
         in_flight: int = 2,
         max_batch: int = 64,
+        streamed: bool = True,
     ) -> None:
         self.verifier = verifier
         self.rpc_timeout = rpc_timeout
+        # Batches travel as messages on one open stream (False: one unary call each).
+        self.stream: StreamedCalls[verifier_pb.VerifyLmsBatchRequest, verifier_pb.VerifyLmsBatchResponse] | None = (
+            StreamedCalls(verifier.StreamVerifyLmsBatches, name="StreamVerifyLmsBatches")
+            if streamed and in_flight > 0
+            else None
+        )
         self.batches: Coalescer[verifier_pb.VerifyLmsRequest, Answer | _Remote] | None = None
         if in_flight > 0:
             self.batches = Coalescer(
@@ -90,6 +99,12 @@ class LmsVerifier:
     async def _send(
         self, questions: list[verifier_pb.VerifyLmsRequest], timeout: float
     ) -> Sequence[Answer | _Remote | BaseException]:
+        if self.stream is not None:
+            try:
+                answer = await self.stream.call(verifier_pb.VerifyLmsBatchRequest(requests=questions), timeout)
+            except VerinetError as error:
+                return [error] * len(questions)
+            return self._outcomes(answer, len(questions))
         if len(questions) == 1:  # alone: the plain call, which also forwards remote GTINs
             try:
                 return [await self._single(questions[0], timeout)]
@@ -101,14 +116,20 @@ class LmsVerifier:
             )
         except grpc.aio.AioRpcError as error:
             return [error_from_rpc(error) for _ in questions]
-        if len(answer.results) != len(questions):
-            log.error("The verifier answered %d results for %d questions", len(answer.results), len(questions))
+        return self._outcomes(answer, len(questions))
+
+    @staticmethod
+    def _outcomes(answer: verifier_pb.VerifyLmsBatchResponse, asked: int) -> list[Answer | _Remote | VerinetError]:
+        if len(answer.results) != asked:
+            log.error("The verifier answered %d results for %d questions", len(answer.results), asked)
             raise VerinetError("Internal error", code="internal")
         return [outcome(result) for result in answer.results]
 
     async def aclose(self) -> None:
         if self.batches is not None:
             await self.batches.aclose()
+        if self.stream is not None:
+            await self.stream.aclose()
 
 
 def outcome(result: verifier_pb.VerifyLmsResult) -> Answer | _Remote | VerinetError:

@@ -33,6 +33,7 @@ class Settings:
     internal_tls: InternalTls | None
     lms_batch_in_flight: int
     lms_batch_max: int
+    streamed_calls: bool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -64,4 +65,6 @@ class Settings:
             # LMS_BATCH_MAX questions.
             lms_batch_in_flight=env.int("LMS_BATCH_IN_FLIGHT", 2, maximum=64),
             lms_batch_max=env.int("LMS_BATCH_MAX", 64, minimum=1, maximum=1000),
+            # Those batches travel as messages on one open stream (false: one unary call each).
+            streamed_calls=env.bool("STREAMED_CALLS", True),
         )

@@ -83,7 +83,7 @@ async def serve(settings: Settings) -> None:
         await verifier_channel.close()
         await redis.aclose()
 
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop)
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=servicer.drain)
 
 
 def main() -> None:

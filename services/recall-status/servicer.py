@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import grpc
@@ -40,6 +40,7 @@ from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import translate_errors
 from verinet.store import reply_bytes
+from verinet.streamed_calls import CallStreamServer
 
 # protoc's stubs type Value() as int; each of these ints is a member of the PackState enum.
 PROTO_STATE = {
@@ -127,6 +128,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         self.alerts = alerts
         self.notifier = notifier
         self.subscriptions = subscriptions
+        self.call_streams = CallStreamServer()
         redis = repository.redis
 
         async def audit_recall(recall_id: str, entry: dict[str, Any]) -> None:
@@ -241,6 +243,20 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     async def GetPackStatus(
         self, request: rs_pb.GetPackStatusRequest, context: grpc.aio.ServicerContext[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse]
     ) -> rs_pb.GetPackStatusResponse:
+        return await self._pack_statuses(request)
+
+    async def StreamPackStatuses(
+        self,
+        request_iterator: AsyncIterator[rs_pb.GetPackStatusRequest],
+        context: grpc.aio.ServicerContext[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse],
+    ) -> None:
+        await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
+
+    def drain(self) -> None:
+        """Sends the verifiers' open call streams elsewhere (on SIGTERM, before the server stops)."""
+        self.call_streams.drain()
+
+    async def _pack_statuses(self, request: rs_pb.GetPackStatusRequest) -> rs_pb.GetPackStatusResponse:
         owners: dict[str, str] = {}
         records = await self.repository.statuses(
             [(p.gtin, p.serial) for p in request.packs],

@@ -32,6 +32,7 @@ async def serve(settings: Settings) -> None:
         rpc_timeout=settings.rpc_timeout,
         status_batch_in_flight=settings.status_batch_in_flight,
         status_batch_max=settings.status_batch_max,
+        streamed_calls=settings.streamed_calls,
     )
     handle = await start_server(
         "verinet.verifier.v1.VerifierService",
@@ -48,7 +49,7 @@ async def serve(settings: Settings) -> None:
         await lookup_channel.close()
         await recall_status_channel.close()
 
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=close_channels)
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=close_channels, on_drain=servicer.drain)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import call, error_status, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
+from verinet.streamed_calls import CallStreamServer, StreamedCalls
 from verinet.verifier.events import EventBatcher
 from verinet.verifier.lifecycle import Caller, Decision, LastDecommission, Operation
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
@@ -163,6 +164,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         *,
         status_batch_in_flight: int = 2,
         status_batch_max: int = 256,
+        streamed_calls: bool = True,
     ) -> None:
         self.lookup = lookup
         self.recall_status = recall_status
@@ -177,6 +179,11 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         # Lookup's per-hop forwarding deadline, learnt from its route answers.
         self.forward_timeout = rpc_timeout
         self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events)
+        # Status reads of LMS questions travel on one stream (False: unary GetPackStatus calls).
+        self.status_stream: StreamedCalls[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse] | None = (
+            StreamedCalls(recall_status.StreamPackStatuses, name="StreamPackStatuses") if streamed_calls else None
+        )
+        self.call_streams = CallStreamServer()
         # Pack status reads of LMS questions: concurrent ones share one GetPackStatus call
         # (0 in flight: one call each).
         self.statuses: Coalescer[tuple[str, str], rs_pb.PackStatus] | None = None
@@ -192,13 +199,13 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     async def _send_status_batch(
         self, keys: list[tuple[str, str]], timeout: float
     ) -> list[rs_pb.PackStatus]:
-        answer = await call(
-            self.recall_status.GetPackStatus,
-            rs_pb.GetPackStatusRequest(
-                packs=[common_pb.PackIdentifier(gtin=gtin, serial=serial) for gtin, serial in keys]
-            ),
-            timeout=timeout,
+        request = rs_pb.GetPackStatusRequest(
+            packs=[common_pb.PackIdentifier(gtin=gtin, serial=serial) for gtin, serial in keys]
         )
+        if self.status_stream is not None:
+            answer = await self.status_stream.call(request, timeout)
+        else:
+            answer = await call(self.recall_status.GetPackStatus, request, timeout=timeout)
         return list(answer.statuses)
 
     async def _pack_statuses(self, keys: list[tuple[str, str]]) -> list[rs_pb.PackStatus]:
@@ -213,6 +220,8 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         """Waits for the reads in flight, then sends the pending events (on SIGTERM)."""
         if self.statuses is not None:
             await self.statuses.aclose()
+        if self.status_stream is not None:
+            await self.status_stream.aclose()
         await self.events.close()
 
     async def _send_events(self, events: Sequence[rs_pb.PackEvent]) -> None:
@@ -392,6 +401,22 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         request: verifier_pb.VerifyLmsBatchRequest,
         context: grpc.aio.ServicerContext[verifier_pb.VerifyLmsBatchRequest, verifier_pb.VerifyLmsBatchResponse],
     ) -> verifier_pb.VerifyLmsBatchResponse:
+        return await self._answer_batch(request)
+
+    async def StreamVerifyLmsBatches(
+        self,
+        request_iterator: AsyncIterator[verifier_pb.VerifyLmsBatchRequest],
+        context: grpc.aio.ServicerContext[verifier_pb.VerifyLmsBatchRequest, verifier_pb.VerifyLmsBatchResponse],
+    ) -> None:
+        await self.call_streams.serve(
+            context, self._answer_batch, verifier_pb.VerifyLmsBatchResponse, "StreamVerifyLmsBatches"
+        )
+
+    def drain(self) -> None:
+        """Sends the gateways' open call streams elsewhere (on SIGTERM, before the server stops)."""
+        self.call_streams.drain()
+
+    async def _answer_batch(self, request: verifier_pb.VerifyLmsBatchRequest) -> verifier_pb.VerifyLmsBatchResponse:
         """Each question gets what VerifyLms would answer it, except that questions for
         GTINs routed to another network are answered ``remote`` (the caller asks VerifyLms
         for those), so no answer waits for a remote network. Hosted packs are read in one

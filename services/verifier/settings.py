@@ -25,6 +25,7 @@ class Settings:
     health_port: int
     status_batch_in_flight: int
     status_batch_max: int
+    streamed_calls: bool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -46,4 +47,6 @@ class Settings:
             # flight (0: one call per question), each with at most STATUS_BATCH_MAX packs.
             status_batch_in_flight=env.int("STATUS_BATCH_IN_FLIGHT", 2, maximum=64),
             status_batch_max=env.int("STATUS_BATCH_MAX", 256, minimum=1, maximum=10_000),
+            # Those calls travel as messages on one open stream (false: one unary call each).
+            streamed_calls=env.bool("STREAMED_CALLS", True),
         )

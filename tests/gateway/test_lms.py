@@ -23,6 +23,7 @@ from verinet.errors import VerinetError
 from verinet.gateway.lms_batches import outcome
 from verinet.network import with_check_digit
 from verinet.rpc import error_from_rpc
+from verinet.streamed_calls import StreamedCalls
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
@@ -300,12 +301,12 @@ def rpc_answer_key(answer: verifier_pb.SignedHttpResponse | VerinetError) -> tup
     return ("answer", *answer_key(answer.http_status, dict(answer.headers), answer.body))
 
 
-def test_the_verifier_answers_each_question_of_a_batch_as_it_answers_it_alone(hosted: dict[str, Any], network: Any) -> None:
+def test_the_verifier_answers_each_question_of_a_batch_or_a_streamed_batch_as_it_answers_it_alone(hosted: dict[str, Any], network: Any) -> None:
     questions = [rpc_question(hosted, hosted["gtin"], *case) for case in HOSTED_CASES.values()]
     questions.append(rpc_question(hosted, with_check_digit("0999999900001"), "SER-1", LOT, EXPIRY))  # no route
     questions.append(rpc_question(hosted, hosted["gtin"], "SER-1", LOT, EXPIRY, roles=("network",)))  # hosted: answered
 
-    async def ask() -> tuple[list[Any], list[Any]]:
+    async def ask() -> tuple[list[Any], list[Any], list[Any]]:
         channel, stub = verifier_stub(network)
         async with channel:
             alone: list[Any] = []
@@ -315,10 +316,14 @@ def test_the_verifier_answers_each_question_of_a_batch_as_it_answers_it_alone(ho
                 except grpc.aio.AioRpcError as error:
                     alone.append(error_from_rpc(error))
             batch = await stub.VerifyLmsBatch(verifier_pb.VerifyLmsBatchRequest(requests=questions), timeout=5)
-            return alone, [outcome(result) for result in batch.results]
+            stream = StreamedCalls(stub.StreamVerifyLmsBatches, name="test")
+            streamed = await stream.call(verifier_pb.VerifyLmsBatchRequest(requests=questions), 5)
+            await stream.aclose()
+            return alone, [outcome(result) for result in batch.results], [outcome(result) for result in streamed.results]
 
-    alone, batched = asyncio.run(ask())
+    alone, batched, streamed = asyncio.run(ask())
     assert [rpc_answer_key(a) for a in batched] == [rpc_answer_key(a) for a in alone]
+    assert [rpc_answer_key(a) for a in streamed] == [rpc_answer_key(a) for a in alone]
     assert isinstance(alone[-2], VerinetError) and alone[-2].code == "route.not_found"
 
 

@@ -28,6 +28,7 @@ from verinet.errors import (
 from verinet.gateway.lms_batches import REMOTE, LmsVerifier, outcome
 from verinet.gateway.problems import lms_error
 from verinet.rpc import call, translate_errors
+from verinet.streamed_calls import CallStreamServer
 from verinet.verifier.servicer import set_item_error
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
@@ -52,6 +53,7 @@ class Raising(verifier_grpc.VerifierServiceServicer):
         self.error: Exception = RuntimeError("unset")
         self.batches: list[int] = []
         self.singles = 0
+        self.streams = CallStreamServer()
 
     @translate_errors
     async def VerifyLms(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -60,6 +62,12 @@ class Raising(verifier_grpc.VerifierServiceServicer):
 
     @translate_errors
     async def VerifyLmsBatch(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        return await self.answer_batch(request)
+
+    async def StreamVerifyLmsBatches(self, requests: Any, context: grpc.aio.ServicerContext) -> None:
+        await self.streams.serve(context, self.answer_batch, verifier_pb.VerifyLmsBatchResponse, "StreamVerifyLmsBatches")
+
+    async def answer_batch(self, request: Any) -> Any:
         self.batches.append(len(request.requests))
         answer = verifier_pb.VerifyLmsBatchResponse()
         for _ in request.requests:
@@ -105,13 +113,25 @@ def test_a_batch_item_error_is_rebuilt_as_the_error_of_a_single_call(error: Exce
     assert shape(batched) == shape(alone)
 
 
-def test_the_gateway_asks_a_remote_question_of_a_batch_again_on_its_own() -> None:
+@pytest.mark.parametrize(
+    ("streamed", "expected_batches", "expected_singles"),
+    [
+        # Unary calls: the first question goes alone as VerifyLms, the next three together.
+        (False, [3], 2),
+        # Streamed: the first question is a batch of one on the stream, then the three.
+        (True, [1, 3], 1),
+    ],
+    ids=["unary", "streamed"],
+)
+def test_the_gateway_asks_a_remote_question_of_a_batch_again_on_its_own(
+    streamed: bool, expected_batches: list[int], expected_singles: int
+) -> None:
     async def scenario() -> tuple[list[Any], list[int], int]:
         server, servicer, port = await serve()
         servicer.error = NotFound("No route.", code="route.not_found", field="gtin")
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                lms = LmsVerifier(verifier_grpc.VerifierServiceStub(channel), 5.0, in_flight=1)
+                lms = LmsVerifier(verifier_grpc.VerifierServiceStub(channel), 5.0, in_flight=1, streamed=streamed)
                 questions = [lms.verify(verifier_pb.VerifyLmsRequest(corr_uuid=str(n))) for n in range(4)]
                 outcomes = await asyncio.gather(*questions, return_exceptions=True)
                 await lms.aclose()
@@ -120,8 +140,8 @@ def test_the_gateway_asks_a_remote_question_of_a_batch_again_on_its_own() -> Non
             await server.stop(0)
 
     outcomes, batches, singles = asyncio.run(scenario())
-    assert batches == [3], "the first question went alone (VerifyLms), the next three together"
-    assert singles == 2, "the first question, and the remote one of the batch asked again"
+    assert batches == expected_batches
+    assert singles == expected_singles, "the remote question of the batch is asked again, alone"
     assert all(isinstance(o, NotFound) and o.code == "route.not_found" for o in outcomes)
 
 

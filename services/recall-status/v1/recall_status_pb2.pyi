@@ -60,12 +60,16 @@ class CommissionPacksResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ..., stored: _Optional[int] = ..., unchanged: _Optional[int] = ..., refused: _Optional[int] = ...) -> None: ...
 
 class GetPackStatusRequest(_message.Message):
-    __slots__ = ("packs", "with_decommission")
+    __slots__ = ("packs", "with_decommission", "call_id", "timeout_seconds")
     PACKS_FIELD_NUMBER: _ClassVar[int]
     WITH_DECOMMISSION_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
     with_decommission: bool
-    def __init__(self, packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., with_decommission: _Optional[bool] = ...) -> None: ...
+    call_id: int
+    timeout_seconds: float
+    def __init__(self, packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., with_decommission: _Optional[bool] = ..., call_id: _Optional[int] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
 
 class PackStatus(_message.Message):
     __slots__ = ("found", "lot", "expiry", "pack_state", "lot_state", "product_state", "owner_partner_id", "last_decommission", "revision")
@@ -136,10 +140,14 @@ class AuditEvent(_message.Message):
     def __init__(self, action: _Optional[str] = ..., partner_id: _Optional[str] = ..., location_gln: _Optional[str] = ..., previous_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., new_state: _Optional[_Union[_common_pb2.PackState, str]] = ..., transaction_id: _Optional[str] = ..., at: _Optional[float] = ...) -> None: ...
 
 class GetPackStatusResponse(_message.Message):
-    __slots__ = ("statuses",)
+    __slots__ = ("statuses", "call_id", "error")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedCompositeFieldContainer[PackStatus]
-    def __init__(self, statuses: _Optional[_Iterable[_Union[PackStatus, _Mapping]]] = ...) -> None: ...
+    call_id: int
+    error: _common_pb2.RpcError
+    def __init__(self, statuses: _Optional[_Iterable[_Union[PackStatus, _Mapping]]] = ..., call_id: _Optional[int] = ..., error: _Optional[_Union[_common_pb2.RpcError, _Mapping]] = ...) -> None: ...
 
 class ApplyPackChangesRequest(_message.Message):
     __slots__ = ("changes",)

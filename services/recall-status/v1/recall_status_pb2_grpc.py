@@ -50,6 +50,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusResponse.FromString,
                 _registered_method=True)
+        self.StreamPackStatuses = channel.stream_stream(
+                '/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusResponse.FromString,
+                _registered_method=True)
         self.ApplyPackChanges = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/ApplyPackChanges',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ApplyPackChangesRequest.SerializeToString,
@@ -182,6 +187,15 @@ class RecallStatusServiceServicer:
 
     def GetPackStatus(self, request, context):
         """Reads the stored record and effective state of packs (the verification hot path).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamPackStatuses(self, request_iterator, context):
+        """GetPackStatus calls carried on one long-lived stream (verinet.streamed_calls): each
+        request message is one call, answered by one message with its call_id, in any order.
+        A message with call_id 0 says the server drains: send new calls on a new stream.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -357,6 +371,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             ),
             'GetPackStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPackStatus,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusResponse.SerializeToString,
+            ),
+            'StreamPackStatuses': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamPackStatuses,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusResponse.SerializeToString,
             ),
@@ -551,6 +570,33 @@ class RecallStatusService:
             request,
             target,
             '/verinet.recall_status.v1.RecallStatusService/GetPackStatus',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamPackStatuses(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackStatusResponse.FromString,
             options,

@@ -54,16 +54,24 @@ class VerifyLmsResponse(_message.Message):
     def __init__(self, response: _Optional[_Union[SignedHttpResponse, _Mapping]] = ...) -> None: ...
 
 class VerifyLmsBatchRequest(_message.Message):
-    __slots__ = ("requests",)
+    __slots__ = ("requests", "call_id", "timeout_seconds")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     requests: _containers.RepeatedCompositeFieldContainer[VerifyLmsRequest]
-    def __init__(self, requests: _Optional[_Iterable[_Union[VerifyLmsRequest, _Mapping]]] = ...) -> None: ...
+    call_id: int
+    timeout_seconds: float
+    def __init__(self, requests: _Optional[_Iterable[_Union[VerifyLmsRequest, _Mapping]]] = ..., call_id: _Optional[int] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
 
 class VerifyLmsBatchResponse(_message.Message):
-    __slots__ = ("results",)
+    __slots__ = ("results", "call_id", "error")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[VerifyLmsResult]
-    def __init__(self, results: _Optional[_Iterable[_Union[VerifyLmsResult, _Mapping]]] = ...) -> None: ...
+    call_id: int
+    error: _common_pb2.RpcError
+    def __init__(self, results: _Optional[_Iterable[_Union[VerifyLmsResult, _Mapping]]] = ..., call_id: _Optional[int] = ..., error: _Optional[_Union[_common_pb2.RpcError, _Mapping]] = ...) -> None: ...
 
 class VerifyLmsResult(_message.Message):
     __slots__ = ("response", "error", "remote")
@@ -71,19 +79,9 @@ class VerifyLmsResult(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     REMOTE_FIELD_NUMBER: _ClassVar[int]
     response: SignedHttpResponse
-    error: RpcError
+    error: _common_pb2.RpcError
     remote: bool
-    def __init__(self, response: _Optional[_Union[SignedHttpResponse, _Mapping]] = ..., error: _Optional[_Union[RpcError, _Mapping]] = ..., remote: _Optional[bool] = ...) -> None: ...
-
-class RpcError(_message.Message):
-    __slots__ = ("status_code", "details", "error_json")
-    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
-    DETAILS_FIELD_NUMBER: _ClassVar[int]
-    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
-    status_code: int
-    details: str
-    error_json: bytes
-    def __init__(self, status_code: _Optional[int] = ..., details: _Optional[str] = ..., error_json: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, response: _Optional[_Union[SignedHttpResponse, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.RpcError, _Mapping]] = ..., remote: _Optional[bool] = ...) -> None: ...
 
 class CheckConnectivityRequest(_message.Message):
     __slots__ = ("caller", "gtin", "req_gln", "query")

@@ -45,6 +45,11 @@ class VerifierServiceStub:
                 request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.SerializeToString,
                 response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.FromString,
                 _registered_method=True)
+        self.StreamVerifyLmsBatches = channel.stream_stream(
+                '/verinet.verifier.v1.VerifierService/StreamVerifyLmsBatches',
+                request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.SerializeToString,
+                response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.FromString,
+                _registered_method=True)
         self.CheckConnectivity = channel.unary_unary(
                 '/verinet.verifier.v1.VerifierService/CheckConnectivity',
                 request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.CheckConnectivityRequest.SerializeToString,
@@ -91,6 +96,15 @@ class VerifierServiceServicer:
     def VerifyLmsBatch(self, request, context):
         """Answers many LMS 1.3 verify requests in one call: what the gateway sends when it
         coalesces concurrent questions. Each item gets what VerifyLms would have answered it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamVerifyLmsBatches(self, request_iterator, context):
+        """VerifyLmsBatch calls carried on one long-lived stream (verinet.streamed_calls): each
+        request message is one call, answered by one message with its call_id, in any order.
+        A message with call_id 0 says the server drains: send new calls on a new stream.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -148,6 +162,11 @@ def add_VerifierServiceServicer_to_server(servicer, server):
             ),
             'VerifyLmsBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.VerifyLmsBatch,
+                    request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.FromString,
+                    response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.SerializeToString,
+            ),
+            'StreamVerifyLmsBatches': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamVerifyLmsBatches,
                     request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.FromString,
                     response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.SerializeToString,
             ),
@@ -235,6 +254,33 @@ class VerifierService:
             request,
             target,
             '/verinet.verifier.v1.VerifierService/VerifyLmsBatch',
+            verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.SerializeToString,
+            verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamVerifyLmsBatches(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/verinet.verifier.v1.VerifierService/StreamVerifyLmsBatches',
             verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchRequest.SerializeToString,
             verinet_dot_verifier_dot_v1_dot_verifier__pb2.VerifyLmsBatchResponse.FromString,
             options,

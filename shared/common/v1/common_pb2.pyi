@@ -83,3 +83,13 @@ class PackResult(_message.Message):
     alert_id: str
     warning: bool
     def __init__(self, index: _Optional[int] = ..., pack: _Optional[_Union[PackIdentifier, _Mapping]] = ..., ok: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., state: _Optional[_Union[PackState, str]] = ..., alert_id: _Optional[str] = ..., warning: _Optional[bool] = ...) -> None: ...
+
+class RpcError(_message.Message):
+    __slots__ = ("status_code", "details", "error_json")
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
+    status_code: int
+    details: str
+    error_json: bytes
+    def __init__(self, status_code: _Optional[int] = ..., details: _Optional[str] = ..., error_json: _Optional[bytes] = ...) -> None: ...

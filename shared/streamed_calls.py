@@ -1,0 +1,351 @@
+"""Calls carried as messages on one long-lived bidirectional gRPC stream.
+
+A grpc.aio unary call pays for a call object, HEADERS and trailers and several wake-ups of
+gRPC's poller thread on each side; one message on a stream that is already open costs a
+fraction of that (bench/RESULTS.md, "streamed calls"). The hot path between services (the
+gateway's coalesced LMS questions to the verifier, the verifier's status reads from
+recall-status) therefore sends each call as one request message on a stream and matches the
+answer by ``call_id``. The methods stay plain request/response pairs: the same messages as
+the unary RPCs, plus ``call_id`` and ``timeout_seconds`` on the request and ``call_id`` and
+``error`` on the answer.
+
+Every call keeps its own deadline: the client stops waiting at it, and the server, which
+receives the seconds left, gives up at it too. An error travels in the answer as a unary
+call would carry it (status, details and the error's JSON), so the caller rebuilds the very
+same ``VerinetError``.
+
+Streams are renewed every ``stream_seconds``, so that calls spread over backends as unary
+calls do under round robin, and before gRPC's maximum connection age would cut one. A
+server that drains says so on every open stream (a message with ``call_id`` 0); its clients
+then open a new stream for new calls and close the old one once its calls are answered, so
+a drain loses nothing and waits for no idle stream. A call that reaches a draining server
+anyway is answered ``rpc.draining`` without being run, and is sent once more on a new stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+import grpc
+from prometheus_client import Counter
+
+from verinet.errors import Unavailable, UpstreamTimeout, VerinetError
+from verinet.rpc import RPC_SECONDS, STATUS_BY_NUMBER, error_from_status, error_status
+
+log = logging.getLogger(__name__)
+
+#: The error code of a call that reached a server after it began to drain (it was not run).
+DRAINING_CODE = "rpc.draining"
+#: How long one stream carries new calls before a fresh one takes over.
+STREAM_SECONDS = 60.0
+
+STREAMS_OPENED = Counter(
+    "verinet_streamed_call_streams_opened_total", "Call streams opened, by method", ["method"]
+)
+
+
+class _Error(Protocol):
+    status_code: int
+    details: str
+    error_json: bytes
+
+
+class CallRequest(Protocol):
+    call_id: int
+    timeout_seconds: float
+
+    def CopyFrom(self, other: Any, /) -> None: ...  # noqa: N802 - protobuf's name
+
+
+class CallAnswer(Protocol):
+    call_id: int
+
+    @property
+    def error(self) -> _Error: ...
+
+    def HasField(self, name: Any, /) -> bool: ...  # noqa: N802 - protobuf's name
+
+
+Request = TypeVar("Request", bound=CallRequest)
+Answer = TypeVar("Answer", bound=CallAnswer)
+
+
+def upstream_timeout() -> UpstreamTimeout:
+    """What a call past its deadline fails with: what a unary call past its deadline fails
+    with (``verinet.rpc.error_from_status``)."""
+    return UpstreamTimeout("Failed to get an answer from an internal service in time.")
+
+
+class _Unanswered(Exception):
+    """The stream ended cleanly before this call was read by the server: safe to resend."""
+
+
+class _Stream(Generic[Request, Answer]):
+    """One open stream: a writer task sends queued requests (a write cancelled midway would
+    cancel the whole stream, so callers never write themselves), a reader task hands each
+    answer to the future waiting for its ``call_id``."""
+
+    def __init__(self, call: Any, expires: float) -> None:
+        self.call = call
+        self.expires = expires
+        self.pending: dict[int, asyncio.Future[Answer]] = {}
+        self.closing = False
+        self.ended = False
+        self._outbox: asyncio.Queue[Request | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        self._writer = loop.create_task(self._write_loop())
+        self._reader = loop.create_task(self._read_loop())
+
+    def usable(self, now: float) -> bool:
+        return not self.ended and not self.closing and now < self.expires
+
+    def send(self, call_id: int, request: Request) -> asyncio.Future[Answer]:
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self.pending[call_id] = future
+        self._outbox.put_nowait(request)
+        return future
+
+    def forget(self, call_id: int) -> None:
+        """The caller stopped waiting for ``call_id`` (answered, timed out or cancelled)."""
+        self.pending.pop(call_id, None)
+        if self.closing and not self.pending:
+            self._finish_writing()
+
+    def close(self) -> None:
+        """Takes no new calls; half-closes once the calls on it are answered."""
+        if not self.closing:
+            self.closing = True
+            if not self.pending:
+                self._finish_writing()
+
+    def _finish_writing(self) -> None:
+        if not self.ended:
+            self._outbox.put_nowait(None)
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                request = await self._outbox.get()
+                if request is None:
+                    await self.call.done_writing()
+                    return
+                await self.call.write(request)
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            return  # the stream ended; the reader fails what is pending
+
+    async def _read_loop(self) -> None:
+        failure: BaseException
+        try:
+            while True:
+                answer = await self.call.read()
+                if answer is grpc.aio.EOF:
+                    failure = _Unanswered()
+                    break
+                if answer.call_id == 0:  # the server drains: new calls go elsewhere
+                    self.close()
+                    continue
+                future = self.pending.pop(answer.call_id, None)
+                if future is not None and not future.done():
+                    future.set_result(answer)
+        except grpc.aio.AioRpcError as error:
+            # The stream itself broke (server gone, connection lost): every call on it failed
+            # in transport, whatever it was, as a unary call to a vanished server fails.
+            log.info("A call stream ended: %s %s", error.code().name, error.details())
+            failure = Unavailable("An internal service is unavailable.")
+        self._end(failure)
+
+    def _end(self, failure: BaseException) -> None:
+        self.ended = True
+        for future in self.pending.values():
+            if not future.done():
+                future.set_exception(failure)
+        self.pending.clear()
+        self._writer.cancel()
+
+    async def aclose(self) -> None:
+        self.close()
+        self._reader.cancel()
+        self._writer.cancel()
+        await asyncio.gather(self._reader, self._writer, return_exceptions=True)
+        self.call.cancel()
+
+
+class StreamedCalls(Generic[Request, Answer]):
+    """The client side: ``await calls.call(request, timeout)`` answers as a unary call would.
+
+    ``open_stream`` opens the bidirectional stream (a stub's stream-stream method, called
+    with no arguments). ``name`` labels the metrics.
+    """
+
+    def __init__(
+        self,
+        open_stream: Callable[[], Any],
+        *,
+        name: str,
+        stream_seconds: float = STREAM_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._open_stream = open_stream
+        self._stream_seconds = stream_seconds
+        self._clock = clock
+        self._stream: _Stream[Request, Answer] | None = None
+        self._old: set[_Stream[Request, Answer]] = set()
+        self._next_id = 0
+        self._opened = STREAMS_OPENED.labels(name)
+
+    def _current(self) -> _Stream[Request, Answer]:
+        now = self._clock()
+        stream = self._stream
+        if stream is not None and stream.usable(now):
+            return stream
+        if stream is not None:
+            stream.close()
+            if not stream.ended:
+                self._old.add(stream)
+        self._old = {old for old in self._old if not old.ended}
+        stream = self._stream = _Stream(self._open_stream(), now + self._stream_seconds)
+        self._opened.inc()
+        return stream
+
+    async def call(self, request: Request, timeout: float) -> Answer:
+        """The answer to ``request``; raises the VerinetError the server's handler raised,
+        ``UpstreamTimeout`` past ``timeout`` seconds, ``Unavailable`` when the stream broke."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        for attempt in range(2):
+            if attempt:  # the first copy may still sit in an old stream's queue
+                fresh = type(request)()
+                fresh.CopyFrom(request)
+                request = fresh
+            left = deadline - loop.time()
+            if left <= 0:
+                raise upstream_timeout()
+            stream = self._current()
+            self._next_id += 1
+            call_id = self._next_id
+            request.call_id = call_id
+            request.timeout_seconds = left
+            future = stream.send(call_id, request)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    answer = await future
+            except TimeoutError:
+                raise upstream_timeout() from None
+            except _Unanswered:
+                continue
+            finally:
+                stream.forget(call_id)
+            if not answer.HasField("error"):
+                return answer
+            error = answer_error(answer)
+            if error.code != DRAINING_CODE:
+                raise error
+            stream.close()
+        raise Unavailable("An internal service is unavailable.")
+
+    async def aclose(self) -> None:
+        streams = [*self._old, *([self._stream] if self._stream is not None else [])]
+        self._stream = None
+        self._old.clear()
+        await asyncio.gather(*(stream.aclose() for stream in streams), return_exceptions=True)
+
+
+def answer_error(answer: CallAnswer) -> VerinetError:
+    """The error an answer carries, rebuilt as the server raised it."""
+    carried = answer.error
+    status = STATUS_BY_NUMBER.get(carried.status_code, grpc.StatusCode.UNKNOWN)
+    return error_from_status(status, carried.details, carried.error_json)
+
+
+def set_error(answer: CallAnswer, error: Exception, method: str) -> None:
+    """Writes ``error`` into ``answer`` as a failed unary call would carry it."""
+    status, details, error_json = error_status(error, method)
+    answer.error.status_code = status.value[0]
+    answer.error.details = details
+    answer.error.error_json = error_json
+
+
+class CallStreamServer:
+    """The server side: serves the calls of every stream of one or more methods until the
+    process drains (:meth:`drain`, before the gRPC server stops)."""
+
+    def __init__(self) -> None:
+        self._draining = asyncio.Event()
+
+    def drain(self) -> None:
+        """Tells every open stream to move on, and refuses calls that still arrive."""
+        self._draining.set()
+
+    async def serve(
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        handle: Callable[[Request], Awaitable[Answer]],
+        answer_type: Callable[[], Answer],
+        method: str,
+    ) -> None:
+        """Reads calls from ``context`` until the client half-closes, runs each with
+        ``handle`` within its deadline, concurrently, and writes each answer with its
+        ``call_id`` as soon as it is ready."""
+        loop = asyncio.get_running_loop()
+        outbox: asyncio.Queue[Answer | None] = asyncio.Queue()
+        running: set[asyncio.Task[None]] = set()
+        seconds = RPC_SECONDS.labels(method)
+
+        async def run(request: Request) -> None:
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(max(request.timeout_seconds, 0.001)):
+                    answer = await handle(request)
+            except TimeoutError:
+                answer = answer_type()
+                set_error(answer, upstream_timeout(), method)
+            except Exception as error:  # noqa: BLE001 - carried in the answer, as a unary call would
+                answer = answer_type()
+                set_error(answer, error, method)
+            answer.call_id = request.call_id
+            seconds.observe(time.perf_counter() - started)
+            outbox.put_nowait(answer)
+
+        async def write_answers() -> None:
+            while (answer := await outbox.get()) is not None:
+                await context.write(answer)
+
+        async def say_draining() -> None:
+            await self._draining.wait()
+            goodbye = answer_type()
+            set_error(goodbye, draining_error(), method)
+            outbox.put_nowait(goodbye)  # call_id 0: the whole stream
+
+        writer = loop.create_task(write_answers())
+        announcer = loop.create_task(say_draining())
+        try:
+            while (request := await context.read()) is not grpc.aio.EOF:
+                if self._draining.is_set():
+                    refused = answer_type()
+                    set_error(refused, draining_error(), method)
+                    refused.call_id = request.call_id
+                    outbox.put_nowait(refused)
+                    continue
+                task = loop.create_task(run(request))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            if running:
+                await asyncio.gather(*running)
+            outbox.put_nowait(None)
+            await writer
+        finally:
+            announcer.cancel()
+            writer.cancel()
+            for task in running:
+                task.cancel()
+
+
+def draining_error() -> Unavailable:
+    return Unavailable(
+        "This service is shutting down and takes no new calls on this stream; send it again.",
+        code=DRAINING_CODE,
+    )
