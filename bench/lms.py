@@ -171,12 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--open-rates", default="auto", help="requests/s, comma-separated, or auto: 25,50,80%% of the 64-connection rate")
     parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument("--profile-connections", type=int, default=64, help="closed-loop connections during the profile (one of --connections)")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the network's data directory")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the services, e.g. LMS_BATCH_IN_FLIGHT=1 (repeatable)")
     args = parser.parse_args(argv)
+    if args.profile_connections not in [int(c) for c in args.connections.split(",")] + [1]:
+        parser.error(f"--profile-connections {args.profile_connections} is not one of the runs (--connections {args.connections}, and 1)")
     common.require_wrk()
     report = Report("LMS single-pack verification")
     report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics; "
@@ -270,26 +273,29 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         if not args.no_profile:
-            print(f"profiling for {args.profile_seconds:g} s at 64 connections", flush=True)
+            conns = args.profile_connections
+            tag = f"lms{conns}"
+            print(f"profiling for {args.profile_seconds:g} s at {conns} connections", flush=True)
             pids = {n: p for n, p in bench.pids().items() if n != "redis"}
             common.wait_quiet(bench.pids().values())
             running: dict = {}
 
             def start() -> None:
                 time.sleep(1.0)  # let wrk ramp up
-                running.update(common.start_profiles(pids, args.profile_seconds - 2, "lms64"))
-                running["perf"] = common.start_perf(bench.pids(), args.profile_seconds - 3, "lms64")
+                running.update(common.start_profiles(pids, args.profile_seconds - 2, tag))
+                running["perf"] = common.start_perf(bench.pids(), args.profile_seconds - 3, tag)
 
-            prof = common.run_wrk(bench, paths, 64, args.profile_seconds, args.threads, offset=90, during=start, thread_cpu_detail=True)
+            prof = common.run_wrk(bench, paths, conns, args.profile_seconds, args.threads, offset=90, during=start, thread_cpu_detail=True)
             perf_run = running.pop("perf", {})
             profiles = common.finish_profiles(running)
             perf = common.finish_perf(perf_run)
             report.add(f"- during the profile: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profiler attached)")
-            profile_section(report, profiles, c64.cpu, c64.requests, perf)
+            where = f"the {conns}-connection closed loop"
+            profile_section(report, profiles, closed[conns].cpu, closed[conns].requests, perf, where)
             if perf.get("redis"):
                 report.add("", "redis, perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf["redis"]),
                            "", "redis, top symbols: " + ", ".join(f"`{sym}` {v:.1f}%" for sym, v in perf.get("redis symbols", [])[:8]))
-            report.add("- raw profiles: bench/out/profile-lms64-<service>.txt (git-ignored; `py-spy` raw collapsed stacks)")
+            report.add(f"- raw profiles: bench/out/profile-{tag}-<service>.txt (git-ignored; `py-spy` raw collapsed stacks)")
         common.check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
