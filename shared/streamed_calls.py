@@ -194,6 +194,7 @@ class StreamedCalls(Generic[Request, Answer]):
         self._clock = clock
         self._stream: _Stream[Request, Answer] | None = None
         self._old: set[_Stream[Request, Answer]] = set()
+        self._cutting: set[asyncio.Task[None]] = set()
         self._next_id = 0
         self._opened = STREAMS_OPENED.labels(name)
 
@@ -206,7 +207,14 @@ class StreamedCalls(Generic[Request, Answer]):
             stream.close()
             if not stream.ended:
                 self._old.add(stream)
-        self._old = {old for old in self._old if not old.ended}
+        for old in [old for old in self._old if old.ended or now > old.expires + self._stream_seconds]:
+            # Ended, or a server that has not closed it a whole renewal period after its
+            # last call was due (every call on it has long passed its deadline): cut it.
+            self._old.discard(old)
+            if not old.ended:
+                task = asyncio.get_running_loop().create_task(old.aclose())
+                self._cutting.add(task)
+                task.add_done_callback(self._cutting.discard)
         stream = self._stream = _Stream(self._open_stream(), now + self._stream_seconds)
         self._opened.inc()
         return stream

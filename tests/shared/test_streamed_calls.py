@@ -32,6 +32,7 @@ class Backend:
         self.started = 0
         self.cancelled = 0
         self.streams_ended = 0
+        self.stuck_cut = 0
 
     async def handle(self, request: rs_pb.GetPackStatusRequest) -> rs_pb.GetPackStatusResponse:
         self.started += 1
@@ -44,6 +45,15 @@ class Backend:
                 except asyncio.CancelledError:
                     self.cancelled += 1
                     raise
+            elif instruction == "hang":  # a server stuck past the call's deadline
+                try:
+                    await asyncio.sleep(30)
+                except asyncio.CancelledError:
+                    try:
+                        await asyncio.sleep(30)
+                    except asyncio.CancelledError:
+                        self.stuck_cut += 1
+                        raise
             elif instruction == "missing":
                 raise NotFound(f"No pack {pack.gtin} {instruction}.", code="pack.not_found", field="serial")
             elif instruction == "bug":
@@ -239,3 +249,27 @@ def test_a_broken_stream_fails_its_calls_as_unavailable_and_the_next_call_reconn
     broken, after, streams = run(scenario)
     assert broken.message == "An internal service is unavailable."
     assert after == ["back"] and streams == 2
+
+
+def test_an_old_stream_a_stuck_server_never_closes_is_cut_a_renewal_period_later() -> None:
+    now = [0.0]
+
+    async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: Any, port: int) -> Any:
+        with pytest.raises(UpstreamTimeout):
+            await calls.call(ask("hang"), 0.1)
+        now[0] = 61.0  # renewed: the old stream is half-closed, but its server never ends it
+        await calls.call(ask("one"), 5)
+        await asyncio.sleep(0.1)
+        still_open = backend.streams_ended
+        now[0] = 122.0  # a whole renewal period later
+        await calls.call(ask("two"), 5)
+        for _ in range(50):
+            if backend.stuck_cut:
+                break
+            await asyncio.sleep(0.02)
+        return still_open, backend.stuck_cut, opened(calls)
+
+    still_open, cut, streams = run(scenario, stream_seconds=60.0, clock=lambda: now[0])
+    assert still_open == 0, "a renewal period after its last call, the stuck stream was still open"
+    assert cut == 1, "two renewal periods after, it was cut (its stuck call cancelled)"
+    assert streams == 3
