@@ -58,7 +58,7 @@ class CallRequest(Protocol):
     call_id: int
     timeout_seconds: float
 
-    def CopyFrom(self, other: Any, /) -> None: ...  # noqa: N802 - protobuf's name
+    def CopyFrom(self, other: Any, /) -> None: ...
 
 
 class CallAnswer(Protocol):
@@ -67,7 +67,7 @@ class CallAnswer(Protocol):
     @property
     def error(self) -> _Error: ...
 
-    def HasField(self, name: Any, /) -> bool: ...  # noqa: N802 - protobuf's name
+    def HasField(self, name: Any, /) -> bool: ...
 
 
 Request = TypeVar("Request", bound=CallRequest)
