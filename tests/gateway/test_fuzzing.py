@@ -125,6 +125,11 @@ class Canary:
             self.latencies.append(time.monotonic() - started)
             self.stop.wait(0.05)
 
+    def wait_for_answers(self, count: int, seconds: float = 30.0) -> None:
+        deadline = time.monotonic() + seconds
+        while len(self.latencies) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def check(self) -> None:
         """Every answer was a 200 within 5 s (generous: this is about not being starved)."""
         assert self.failures == []
@@ -136,8 +141,10 @@ class Canary:
 def canary(network: RunningNetwork, world: dict[str, Any]) -> Iterator[Canary]:
     probe = Canary(network, world)
     probe.thread.start()
-    time.sleep(0.2)
+    probe.wait_for_answers(1)  # warmed up: the hostile test starts against a canary that answers
+    before = len(probe.latencies)
     yield probe
+    probe.wait_for_answers(before + 2)  # at least one answer overlapping or following the test
     probe.stop.set()
     probe.thread.join(10)
     probe.check()
