@@ -215,14 +215,19 @@ def ping_policy(keepalive_ms: int) -> list[tuple[str, int]]:
     ]
 
 
+# Clients re-resolve DNS when a connection ages out, so new pods behind a headless Service
+# get traffic without a restart of the callers. Past the grace, the server cuts whatever
+# still runs on the aged connection: long-lived streams must move on well within it
+# (verinet.streamed_calls).
+MAX_CONNECTION_AGE_SECONDS = 300.0
+MAX_CONNECTION_AGE_GRACE_SECONDS = 30.0
+
 SERVER_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.so_reuseport", 0),
-    # Clients re-resolve DNS when a connection ages out, so new pods behind a
-    # headless Service get traffic without a restart of the callers.
-    ("grpc.max_connection_age_ms", 300_000),
-    ("grpc.max_connection_age_grace_ms", 30_000),
+    ("grpc.max_connection_age_ms", int(MAX_CONNECTION_AGE_SECONDS * 1000)),
+    ("grpc.max_connection_age_grace_ms", int(MAX_CONNECTION_AGE_GRACE_SECONDS * 1000)),
 ]
 
 

@@ -15,7 +15,11 @@ call would carry it (status, details and the error's JSON), so the caller rebuil
 same ``VerinetError``.
 
 Streams are renewed every ``stream_seconds``, so that calls spread over backends as unary
-calls do under round robin, and before gRPC's maximum connection age would cut one. A
+calls do under round robin, and so that none outlives its connection: once a connection
+reaches its maximum age the server lets what runs on it finish, but only for a grace period
+(``verinet.rpc.MAX_CONNECTION_AGE_GRACE_SECONDS``), then cuts it with every call still on it.
+A stream takes new calls for a third of that grace, which leaves the other two thirds for
+its last calls to be answered. A
 server that drains says so on every open stream (a message with ``call_id`` 0); its clients
 then open a new stream for new calls and close the old one once its calls are answered, so
 a drain loses nothing and waits for no idle stream. A call that reaches a draining server
@@ -34,14 +38,22 @@ import grpc
 from prometheus_client import Counter
 
 from verinet.errors import Unavailable, UpstreamTimeout, VerinetError
-from verinet.rpc import RPC_SECONDS, STATUS_BY_NUMBER, error_from_status, error_status
+from verinet.rpc import (
+    MAX_CONNECTION_AGE_GRACE_SECONDS,
+    RPC_SECONDS,
+    STATUS_BY_NUMBER,
+    error_from_status,
+    error_status,
+)
 
 log = logging.getLogger(__name__)
 
 #: The error code of a call that reached a server after it began to drain (it was not run).
 DRAINING_CODE = "rpc.draining"
-#: How long one stream carries new calls before a fresh one takes over.
-STREAM_SECONDS = 60.0
+#: How long one stream carries new calls before a fresh one takes over: well within the grace
+#: an aged connection gets before the server cuts it (a stream opened just before its
+#: connection ages out must be finished by then).
+STREAM_SECONDS = MAX_CONNECTION_AGE_GRACE_SECONDS / 3
 
 STREAMS_OPENED = Counter(
     "verinet_streamed_call_streams_opened_total", "Call streams opened, by method", ["method"]
@@ -92,6 +104,8 @@ class _Stream(Generic[Request, Answer]):
     def __init__(self, call: Any, expires: float) -> None:
         self.call = call
         self.expires = expires
+        # By when every call sent on it is answered or past its deadline, at the latest.
+        self.settled_by = expires
         self.pending: dict[int, asyncio.Future[Answer]] = {}
         self.closing = False
         self.ended = False
@@ -207,7 +221,7 @@ class StreamedCalls(Generic[Request, Answer]):
             stream.close()
             if not stream.ended:
                 self._old.add(stream)
-        for old in [old for old in self._old if old.ended or now > old.expires + self._stream_seconds]:
+        for old in [old for old in self._old if old.ended or now > old.settled_by + self._stream_seconds]:
             # Ended, or a server that has not closed it a whole renewal period after its
             # last call was due (every call on it has long passed its deadline): cut it.
             self._old.discard(old)
@@ -233,6 +247,7 @@ class StreamedCalls(Generic[Request, Answer]):
             if left <= 0:
                 raise upstream_timeout()
             stream = self._current()
+            stream.settled_by = max(stream.settled_by, self._clock() + left)
             self._next_id += 1
             call_id = self._next_id
             request.call_id = call_id

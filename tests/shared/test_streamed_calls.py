@@ -18,7 +18,8 @@ import pytest
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import NotFound, Unavailable, UpstreamTimeout, VerinetError
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.streamed_calls import CallStreamServer, StreamedCalls
+from verinet.rpc import MAX_CONNECTION_AGE_GRACE_SECONDS
+from verinet.streamed_calls import STREAM_SECONDS, CallStreamServer, StreamedCalls
 
 METHOD = "/test.Calls/Stream"
 RUNS = itertools.count()
@@ -69,8 +70,8 @@ class Backend:
             self.streams_ended += 1
 
 
-async def start(backend: Backend, port: int = 0) -> tuple[grpc.aio.Server, int]:
-    server = grpc.aio.server()
+async def start(backend: Backend, port: int = 0, options: list[tuple[str, int]] | None = None) -> tuple[grpc.aio.Server, int]:
+    server = grpc.aio.server(options=options)
     handler = grpc.stream_stream_rpc_method_handler(
         backend.serve,
         request_deserializer=rs_pb.GetPackStatusRequest.FromString,
@@ -93,10 +94,10 @@ def lots(answer: rs_pb.GetPackStatusResponse) -> list[str]:
 Scenario = Callable[[Backend, StreamedCalls[Any, Any], grpc.aio.Server, int], Awaitable[Any]]
 
 
-def run(scenario: Scenario, **options: Any) -> Any:
+def run(scenario: Scenario, server_options: list[tuple[str, int]] | None = None, **options: Any) -> Any:
     async def main() -> Any:
         backend = Backend()
-        server, port = await start(backend)
+        server, port = await start(backend, options=server_options)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         calls: StreamedCalls[Any, Any] = StreamedCalls(
             channel.stream_stream(
@@ -273,3 +274,36 @@ def test_an_old_stream_a_stuck_server_never_closes_is_cut_a_renewal_period_later
     assert still_open == 0, "a renewal period after its last call, the stuck stream was still open"
     assert cut == 1, "two renewal periods after, it was cut (its stuck call cancelled)"
     assert streams == 3
+
+
+def test_calls_keep_being_answered_while_the_server_ages_its_connections_out() -> None:
+    # The server's connection age and grace, scaled from minutes to seconds; the client renews
+    # its streams in the same proportion to the grace as it does in production.
+    age, grace = 1.0, 1.5
+    stream_seconds = grace * STREAM_SECONDS / MAX_CONNECTION_AGE_GRACE_SECONDS
+    ageing = [("grpc.max_connection_age_ms", int(age * 1000)), ("grpc.max_connection_age_grace_ms", int(grace * 1000))]
+
+    async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: Any, port: int) -> Any:
+        failures: list[str] = []
+        answered = 0
+
+        async def caller(n: int) -> None:
+            nonlocal answered
+            loop = asyncio.get_running_loop()
+            until = loop.time() + 6 * age
+            while loop.time() < until:
+                try:
+                    answer = await calls.call(ask("wait:0.05", f"c{n}"), 2)
+                except VerinetError as error:
+                    failures.append(error.message)
+                    continue
+                assert lots(answer) == [f"c{n}"]
+                answered += 1
+
+        await asyncio.gather(*(caller(n) for n in range(8)))
+        return failures, answered, opened(calls)
+
+    failures, answered, streams = run(scenario, server_options=ageing, stream_seconds=stream_seconds)
+    assert failures == [], f"{len(failures)} calls failed as connections aged out"
+    assert answered > 100
+    assert streams >= 6 * age / stream_seconds - 1, "streams were renewed all along"
