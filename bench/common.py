@@ -106,6 +106,39 @@ def machine() -> str:
     return f"{platform.machine()}, {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+# The machines this runs on (virtual, 2 cores) change speed between sessions by 2x or more and
+# drift by a fifth within minutes, with no steal time shown. Every record carries this reference
+# so its figures can be read against the machine they came from.
+SPEED_LOOP = 300_000
+SPEED_PROBE = f"""
+import time
+def loop():
+    total = 0
+    for i in range({SPEED_LOOP}):
+        total += i * i
+    return total
+best = float("inf")
+for _ in range(5):
+    started = time.process_time()
+    loop()
+    best = min(best, time.process_time() - started)
+print(best)
+"""
+
+
+def machine_speed_ms() -> float:
+    """CPU milliseconds a fixed pure-Python loop takes here (best of 5, in a fresh process):
+    smaller is faster. CPU time, not wall time, so waiting for a busy core does not count."""
+    out = subprocess.run([sys.executable, "-c", SPEED_PROBE], capture_output=True, text=True, check=True, timeout=60)
+    return float(out.stdout) * 1000
+
+
+def machine_speed_line(speed_ms: float | None = None) -> str:
+    speed_ms = machine_speed_ms() if speed_ms is None else speed_ms
+    return (f"- machine speed: a fixed Python loop ({SPEED_LOOP:,} iterations) takes {speed_ms:.1f} ms of CPU, "
+            "best of 5 (smaller is faster; the fastest machine recorded here took about 15 ms)")
+
+
 def command_line() -> str:
     return "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
 
@@ -124,6 +157,7 @@ class Report:
             "",
             f"- commit: `{commit_label()}`",
             f"- machine: {machine()}",
+            machine_speed_line(),
             f"- command: `{command_line()}`",
         ]
         self.lines.extend(header)

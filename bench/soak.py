@@ -50,6 +50,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import common  # noqa: E402  (bench/common.py: the machine speed reference)
+
 from verinet.embedded_redis import free_port  # noqa: E402
 from verinet.network import Network, with_check_digit  # noqa: E402
 
@@ -221,6 +223,21 @@ async def open_loop(world: World, seconds: float, rate: float, seed: int, progre
 # -- memory -------------------------------------------------------------------------------------
 
 
+async def speed_probe_ms() -> float:
+    """common.machine_speed_ms without blocking the load generator's event loop."""
+    probe = await asyncio.create_subprocess_exec(sys.executable, "-c", common.SPEED_PROBE, stdout=asyncio.subprocess.PIPE)
+    out, _ = await probe.communicate()
+    return float(out) * 1000
+
+
+async def speed_every_minute(speeds: list[float]) -> None:
+    """The machine's speed once a minute during the soak: a p99 spike in a slow minute is the
+    machine's, one in a minute as fast as the rest is ours."""
+    while True:
+        await asyncio.sleep(30 if not speeds else 60)
+        speeds.append(await speed_probe_ms())
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -297,6 +314,7 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
         f"- commit: `{commit}`",
         f"- machine: {platform.machine()}, {cpu_model()}, {os.cpu_count()} CPUs; the load generator runs on the same machine",
         f"- Python {platform.python_version()}",
+        common.machine_speed_line(summary["speed_before_ms"]),
         f"- command: `{command}`",
         f"- mix: {KNOWN_SHARE:.0%} known serials, {1 - KNOWN_SHARE:.0%} unknown, over {summary['packs']:,} commissioned packs, {summary['partners']} wholesalers",
         f"- capacity (closed loop, {summary['concurrency']} clients, {summary['capacity_seconds']:.0f} s): {summary['capacity']:,.0f} answers/s, p99 {ms(summary['capacity_p99'])}",
@@ -317,6 +335,9 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
         f"soak p99 / short p99: {summary['p99_ratio']:.2f} (limit 2). p99 by minute: "
         + ", ".join(f"{p * 1000:.1f}" for p in summary["soak"]["p99_by_minute"])
         + " ms",
+        "",
+        "machine speed by minute during the soak (the same loop, ms of CPU; the load shares the cores): "
+        + ", ".join(f"{v:.1f}" for v in summary["speed_by_minute_ms"]),
         "",
         "| process | RSS at start | RSS at end | growth |",
         "|---|---:|---:|---:|",
@@ -353,6 +374,7 @@ def run_summary(tally: Tally, seconds: float) -> dict[str, Any]:
 
 
 async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
+    speed_before = await speed_probe_ms()
     await closed_loop(world, 5, args.concurrency)  # warm-up: connections, caches
     if args.rate:
         capacity, capacity_p99 = args.rate / args.share, float("nan")
@@ -370,7 +392,10 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
     redis_start = redis_memory(world.network)
     ours = [*pids.values(), os.getpid()]
     cpu_start, busy_start, wall_start = cpu_seconds(ours), machine_busy_seconds(), time.monotonic()
+    speeds: list[float] = []
+    speed_task = asyncio.create_task(speed_every_minute(speeds))
     long = await open_loop(world, args.minutes * 60, rate, seed=3, progress=True)
+    speed_task.cancel()
     cpu_used, busy = cpu_seconds(ours) - cpu_start, machine_busy_seconds() - busy_start
     wall = time.monotonic() - wall_start
     rss_end = {name: rss_kib(pid) for name, pid in pids.items()}
@@ -384,6 +409,8 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
         "capacity_p99": capacity_p99,
         "share": args.share,
         "rate": rate,
+        "speed_before_ms": speed_before,
+        "speed_by_minute_ms": speeds,
         "short": run_summary(short, args.short_seconds),
         "soak": run_summary(long, args.minutes * 60),
         "rss": {
