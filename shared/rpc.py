@@ -221,6 +221,9 @@ def ping_policy(keepalive_ms: int) -> list[tuple[str, int]]:
 # (verinet.streamed_calls).
 MAX_CONNECTION_AGE_SECONDS = 300.0
 MAX_CONNECTION_AGE_GRACE_SECONDS = 30.0
+#: How long a long-lived stream (call streams, the directory watch) serves before a new one
+#: takes over: a third of the grace, which leaves two thirds for the old one to finish.
+STREAM_RENEWAL_SECONDS = MAX_CONNECTION_AGE_GRACE_SECONDS / 3
 
 SERVER_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),

@@ -18,8 +18,8 @@ Streams are renewed every ``stream_seconds``, so that calls spread over backends
 calls do under round robin, and so that none outlives its connection: once a connection
 reaches its maximum age the server lets what runs on it finish, but only for a grace period
 (``verinet.rpc.MAX_CONNECTION_AGE_GRACE_SECONDS``), then cuts it with every call still on it.
-A stream takes new calls for a third of that grace, which leaves the other two thirds for
-its last calls to be answered. A
+A stream takes new calls for a third of that grace (``STREAM_RENEWAL_SECONDS``), which
+leaves the other two thirds for its last calls to be answered. A
 server that drains says so on every open stream (a message with ``call_id`` 0); its clients
 then open a new stream for new calls and close the old one once its calls are answered, so
 a drain loses nothing and waits for no idle stream. A call that reaches a draining server
@@ -39,9 +39,9 @@ from prometheus_client import Counter
 
 from verinet.errors import Unavailable, UpstreamTimeout, VerinetError
 from verinet.rpc import (
-    MAX_CONNECTION_AGE_GRACE_SECONDS,
     RPC_SECONDS,
     STATUS_BY_NUMBER,
+    STREAM_RENEWAL_SECONDS,
     error_from_status,
     error_status,
 )
@@ -53,7 +53,7 @@ DRAINING_CODE = "rpc.draining"
 #: How long one stream carries new calls before a fresh one takes over: well within the grace
 #: an aged connection gets before the server cuts it (a stream opened just before its
 #: connection ages out must be finished by then).
-STREAM_SECONDS = MAX_CONNECTION_AGE_GRACE_SECONDS / 3
+STREAM_SECONDS = STREAM_RENEWAL_SECONDS
 
 STREAMS_OPENED = Counter(
     "verinet_streamed_call_streams_opened_total", "Call streams opened, by method", ["method"]

@@ -17,9 +17,10 @@ from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import call, error_status, translate_errors
+from verinet.rpc import STREAM_RENEWAL_SECONDS, call, error_status, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
 from verinet.streamed_calls import CallStreamServer, StreamedCalls
+from verinet.verifier.directory_watch import watch_directory
 from verinet.verifier.events import EventBatcher
 from verinet.verifier.lifecycle import Caller, Decision, LastDecommission, Operation
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
@@ -118,8 +119,6 @@ def result_fields(decision: Decision) -> dict[str, Any]:
 
 #: Time the verifier allows lookup beyond its per-hop forwarding deadline, to answer.
 FORWARD_MARGIN_SECONDS = 0.2
-#: How long one directory watch stream lives before it is renewed.
-WATCH_STREAM_SECONDS = 240.0
 
 
 def status_timeout() -> UpstreamTimeout:
@@ -165,6 +164,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         status_batch_in_flight: int = 2,
         status_batch_max: int = 256,
         streamed_calls: bool = True,
+        watch_renew_seconds: float = STREAM_RENEWAL_SECONDS,
     ) -> None:
         self.lookup = lookup
         self.recall_status = recall_status
@@ -174,7 +174,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self.rpc_timeout = rpc_timeout
         self.now = now
         self.routes: RouteCache[lookup_pb.DirectoryEntry] = RouteCache(
-            self._load_route, watch=self._watch_directory
+            self._load_route, watch=lambda: watch_directory(lookup, watch_renew_seconds)
         )
         # Lookup's per-hop forwarding deadline, learnt from its route answers.
         self.forward_timeout = rpc_timeout
@@ -240,20 +240,6 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         if answer.forward_timeout_seconds > 0:
             self.forward_timeout = answer.forward_timeout_seconds
         return (answer.entry if answer.found else None), float(answer.cache_seconds)
-
-    async def _watch_directory(self) -> AsyncIterator[int]:
-        """Directory versions from lookup; each is acknowledged once the cache applied it."""
-        stream = self.lookup.WatchDirectory(timeout=WATCH_STREAM_SECONDS)
-        try:
-            await stream.write(lookup_pb.WatchDirectoryRequest())
-            async for message in stream:
-                yield message.version  # resumed once the route cache has applied it
-                await stream.write(lookup_pb.WatchDirectoryRequest(applied_sequence=message.sequence))
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # renewed, not failed
-                raise
-        finally:
-            stream.cancel()
 
     async def _route(self, gtin: str, *, fresh: bool = False) -> lookup_pb.DirectoryEntry:
         if fresh:

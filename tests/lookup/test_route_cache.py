@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -26,6 +27,7 @@ from verinet.lookup.watch import DirectoryWatch
 from verinet.network import with_check_digit
 from verinet.partners import NewPartner, PartnerStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
+from verinet.rpc import MAX_CONNECTION_AGE_GRACE_SECONDS, STREAM_RENEWAL_SECONDS
 from verinet.signing import KeyRing
 from verinet.store import connect
 from verinet.verifier.servicer import VerifierServicer
@@ -44,12 +46,19 @@ class Parts:
 
 
 @asynccontextmanager
-async def parts(redis_url: str, key_dir: Path, route_cache_seconds: int = 30, poll_seconds: float = 0.05) -> AsyncIterator[Parts]:
+async def parts(
+    redis_url: str,
+    key_dir: Path,
+    route_cache_seconds: int = 30,
+    poll_seconds: float = 0.05,
+    server_options: list[tuple[str, int]] | None = None,
+    watch_renew_seconds: float = STREAM_RENEWAL_SECONDS,
+) -> AsyncIterator[Parts]:
     redis = connect(redis_url)
     admin, _ = await PartnerStore(redis).create(NewPartner(name="admin", roles=["admin"]), dt.datetime.now(dt.UTC))
     directory = Directory(redis)
     watch = DirectoryWatch(directory.version, poll_seconds=poll_seconds)
-    server = grpc.aio.server()
+    server = grpc.aio.server(options=server_options)
     lookup_grpc.add_LookupServiceServicer_to_server(LookupServicer(directory, route_cache_seconds, watch=watch), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -62,6 +71,7 @@ async def parts(redis_url: str, key_dir: Path, route_cache_seconds: int = 30, po
         keys=KeyRing.load_or_create(key_dir),
         responder_gln="",
         rpc_timeout=2.0,
+        watch_renew_seconds=watch_renew_seconds,
     )
     try:
         yield Parts(lookup_grpc.LookupServiceStub(channel), directory, watch, verifier, common_pb.Caller(partner_id=admin.id, roles=["admin"]))
@@ -75,7 +85,7 @@ async def parts(redis_url: str, key_dir: Path, route_cache_seconds: int = 30, po
         await redis.aclose()
 
 
-def run(tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]], **options: float) -> None:
+def run(tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]], **options: Any) -> None:
     async def main() -> None:
         with EmbeddedRedis(tmp_path / "redis") as redis_server:
             async with parts(redis_server.url, tmp_path / "keys", **options) as p:  # type: ignore[arg-type]
@@ -220,3 +230,39 @@ def test_a_stale_cached_remote_route_is_dropped_when_lookup_says_it_changed(tmp_
         assert (await routes.get(GTINS[0])).route == lookup_pb.ROUTE_KIND_HOSTED  # type: ignore[union-attr]
 
     run(tmp_path, scenario, poll_seconds=3600)
+
+
+def test_the_cache_stays_live_and_applies_every_change_while_watch_streams_renew_and_connections_age_out(tmp_path: Path) -> None:
+    # lookup's connection age and grace, scaled from minutes to seconds; the watch renews in
+    # the same proportion to the grace as in production.
+    age, grace = 1.0, 1.5
+    renew = grace * STREAM_RENEWAL_SECONDS / MAX_CONNECTION_AGE_GRACE_SECONDS
+    ageing = [("grpc.max_connection_age_ms", int(age * 1000)), ("grpc.max_connection_age_grace_ms", int(grace * 1000))]
+
+    async def scenario(p: Parts) -> None:
+        routes = p.verifier.routes
+        await routes.get(GTINS[0])
+        await routes.wait_for_version(await p.directory.version(), timeout=5)
+        bypassed = 0
+
+        async def sample() -> None:
+            nonlocal bypassed
+            while True:
+                bypassed += not routes.live
+                await asyncio.sleep(0.005)
+
+        sampler = asyncio.create_task(sample())
+        rng = random.Random(9)
+        until = time.monotonic() + 6 * age
+        changes = 0
+        while time.monotonic() < until:
+            await p.lookup.PutDirectoryEntry(lookup_pb.PutDirectoryEntryRequest(caller=p.admin, entry=random_entry(rng)), timeout=2)
+            changes += 1
+            for gtin in GTINS:  # no waiting: the write answered once the cache had applied it
+                assert await routes.get(gtin) == await direct(p, gtin), f"change {changes}, GTIN {gtin}"
+            await asyncio.sleep(0.1)
+        sampler.cancel()
+        assert bypassed == 0, f"the cache was bypassed in {bypassed} samples"
+        assert changes > 20
+
+    run(tmp_path, scenario, server_options=ageing, watch_renew_seconds=renew)
