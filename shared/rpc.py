@@ -215,23 +215,33 @@ def ping_policy(keepalive_ms: int) -> list[tuple[str, int]]:
     ]
 
 
-# Clients re-resolve DNS when a connection ages out, so new pods behind a headless Service
-# get traffic without a restart of the callers. Past the grace, the server cuts whatever
-# still runs on the aged connection: long-lived streams must move on well within it
-# (verinet.streamed_calls).
+# Servers age connections out (GOAWAY), so that clients re-resolve DNS and new pods behind a
+# headless Service get traffic without a restart of the callers. New calls then take a new
+# connection; calls already running keep the old one until they end, for up to the grace,
+# which is therefore longer than any deadline a verinet call carries (the longest: the report
+# of the largest recall, verinet.gateway.recalls.REPORT_MAX_SECONDS, 85 minutes). Long-lived
+# streams move to a new connection much sooner: they renew themselves.
 MAX_CONNECTION_AGE_SECONDS = 300.0
-MAX_CONNECTION_AGE_GRACE_SECONDS = 30.0
+MAX_CONNECTION_AGE_GRACE_SECONDS = 2 * 3600.0
 #: How long a long-lived stream (call streams, the directory watch) serves before a new one
-#: takes over: a third of the grace, which leaves two thirds for the old one to finish.
-STREAM_RENEWAL_SECONDS = MAX_CONNECTION_AGE_GRACE_SECONDS / 3
+#: takes over: a small part of a connection's age, so streams follow connections to new pods.
+STREAM_RENEWAL_SECONDS = 10.0
 
-SERVER_OPTIONS = [
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-    ("grpc.max_send_message_length", 64 * 1024 * 1024),
-    ("grpc.so_reuseport", 0),
-    ("grpc.max_connection_age_ms", int(MAX_CONNECTION_AGE_SECONDS * 1000)),
-    ("grpc.max_connection_age_grace_ms", int(MAX_CONNECTION_AGE_GRACE_SECONDS * 1000)),
-]
+
+def server_options(
+    connection_age_seconds: float = MAX_CONNECTION_AGE_SECONDS,
+    connection_age_grace_seconds: float = MAX_CONNECTION_AGE_GRACE_SECONDS,
+) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_connection_age_ms", int(connection_age_seconds * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(connection_age_grace_seconds * 1000)),
+    ]
+
+
+SERVER_OPTIONS = server_options()
 
 
 async def start_server(
@@ -243,14 +253,16 @@ async def start_server(
     tls: InternalTls | None = None,
     health_port: int = 0,
     keepalive_ms: int = KEEPALIVE_MS,
+    connection_age_seconds: float = MAX_CONNECTION_AGE_SECONDS,
 ) -> ServerHandle:
     """Starts a grpc.aio server with the standard health service reporting SERVING; it accepts
-    keepalive pings of clients that ping every ``keepalive_ms``.
+    keepalive pings of clients that ping every ``keepalive_ms``, and ages its connections out
+    after ``connection_age_seconds``.
 
     With ``tls`` the port speaks only mutual TLS: a client must present a certificate signed
     by the internal CA. ``health_port`` adds a plain-text server carrying nothing but
     grpc.health.v1, for probes that cannot present a certificate (the kubelet's)."""
-    server = grpc.aio.server(options=[*SERVER_OPTIONS, *ping_policy(keepalive_ms)])
+    server = grpc.aio.server(options=[*server_options(connection_age_seconds), *ping_policy(keepalive_ms)])
     for add in add_servicers:
         add(server)
     health_servicer = health.aio.HealthServicer()

@@ -14,12 +14,10 @@ receives the seconds left, gives up at it too. An error travels in the answer as
 call would carry it (status, details and the error's JSON), so the caller rebuilds the very
 same ``VerinetError``.
 
-Streams are renewed every ``stream_seconds``, so that calls spread over backends as unary
-calls do under round robin, and so that none outlives its connection: once a connection
-reaches its maximum age the server lets what runs on it finish, but only for a grace period
-(``verinet.rpc.MAX_CONNECTION_AGE_GRACE_SECONDS``), then cuts it with every call still on it.
-A stream takes new calls for a third of that grace (``STREAM_RENEWAL_SECONDS``), which
-leaves the other two thirds for its last calls to be answered. A
+Streams are renewed every ``stream_seconds`` (``verinet.rpc.STREAM_RENEWAL_SECONDS``), so
+that calls spread over backends as unary calls do under round robin, and so that a stream
+leaves a connection the server has aged out (it lets what runs on an aged connection finish
+only for a grace period, then cuts it with every call still on it). A
 server that drains says so on every open stream (a message with ``call_id`` 0); its clients
 then open a new stream for new calls and close the old one once its calls are answered, so
 a drain loses nothing and waits for no idle stream. A call that reaches a draining server
@@ -50,9 +48,7 @@ log = logging.getLogger(__name__)
 
 #: The error code of a call that reached a server after it began to drain (it was not run).
 DRAINING_CODE = "rpc.draining"
-#: How long one stream carries new calls before a fresh one takes over: well within the grace
-#: an aged connection gets before the server cuts it (a stream opened just before its
-#: connection ages out must be finished by then).
+#: How long one stream carries new calls before a fresh one takes over.
 STREAM_SECONDS = STREAM_RENEWAL_SECONDS
 
 STREAMS_OPENED = Counter(

@@ -4,8 +4,8 @@ stream opens and after every change, each acknowledged once the route cache appl
 Streams are renewed every ``STREAM_RENEWAL_SECONDS``, make-before-break: the next stream is
 open and has said its version (applied, and acknowledged) before the old one closes. The
 route cache therefore stays live across renewals, a change announced in between reaches it
-through the new stream's first version, and no stream outlives the connection it runs on
-(servers cut an aged-out connection a grace period after its age; ``verinet.rpc``).
+through the new stream's first version, and the watch soon leaves a connection lookup has
+aged out (``verinet.rpc``), which lookup cuts once its grace has passed.
 """
 
 from __future__ import annotations
