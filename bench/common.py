@@ -110,20 +110,22 @@ def machine() -> str:
 # drift by a fifth within minutes, with no steal time shown. Every record carries this reference
 # so its figures can be read against the machine they came from.
 SPEED_LOOP = 300_000
-SPEED_PROBE = f"""
-import time
+SPEED_LOOP_CODE = f"""
+import sys, time
 def loop():
     total = 0
     for i in range({SPEED_LOOP}):
         total += i * i
     return total
-best = float("inf")
-for _ in range(5):
+def timed():
     started = time.process_time()
     loop()
-    best = min(best, time.process_time() - started)
-print(best)
+    return time.process_time() - started
 """
+SPEED_PROBE = SPEED_LOOP_CODE + "print(min(timed() for _ in range(5)))\n"
+# One timing for each line read: a process started once, so that probing during a load costs
+# it one loop (about 30 ms of one core), not an interpreter start-up as well.
+SPEED_PROBE_SERVER = SPEED_LOOP_CODE + "for _ in sys.stdin:\n    print(timed(), flush=True)\n"
 
 
 def machine_speed_ms() -> float:

@@ -232,10 +232,20 @@ async def speed_probe_ms() -> float:
 
 async def speed_every_minute(speeds: list[float]) -> None:
     """The machine's speed once a minute during the soak: a p99 spike in a slow minute is the
-    machine's, one in a minute as fast as the rest is ours."""
-    while True:
-        await asyncio.sleep(30 if not speeds else 60)
-        speeds.append(await speed_probe_ms())
+    machine's, one in a minute as fast as the rest is ours. One loop a minute in a process
+    started beforehand, so the probe hardly loads the machine it measures."""
+    probe = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", common.SPEED_PROBE_SERVER, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    assert probe.stdin is not None and probe.stdout is not None
+    try:
+        while True:
+            await asyncio.sleep(30 if not speeds else 60)
+            probe.stdin.write(b"\n")
+            speeds.append(float(await probe.stdout.readline()) * 1000)
+    finally:
+        probe.kill()
+        await probe.wait()
 
 
 def rss_kib(pid: int) -> int:
@@ -336,7 +346,7 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
         + ", ".join(f"{p * 1000:.1f}" for p in summary["soak"]["p99_by_minute"])
         + " ms",
         "",
-        "machine speed by minute during the soak (the same loop, ms of CPU; the load shares the cores): "
+        "machine speed by minute during the soak (the same loop, once, ms of CPU; the load shares the cores): "
         + ", ".join(f"{v:.1f}" for v in summary["speed_by_minute_ms"]),
         "",
         "| process | RSS at start | RSS at end | growth |",
@@ -396,6 +406,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
     speed_task = asyncio.create_task(speed_every_minute(speeds))
     long = await open_loop(world, args.minutes * 60, rate, seed=3, progress=True)
     speed_task.cancel()
+    await asyncio.gather(speed_task, return_exceptions=True)
     cpu_used, busy = cpu_seconds(ours) - cpu_start, machine_busy_seconds() - busy_start
     wall = time.monotonic() - wall_start
     rss_end = {name: rss_kib(pid) for name, pid in pids.items()}
