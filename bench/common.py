@@ -58,7 +58,7 @@ def _bootstrap() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(ROOT / ".venv")], check=True)
     stamp = ROOT / ".venv" / ".installed-runtime"
     if not stamp.exists():
-        subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[runtime]"], cwd=ROOT, check=True)
+        subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", "requirements.lock", "-e", ".[runtime]"], cwd=ROOT, check=True)
         stamp.touch()
     os.environ["VERINET_BENCH_BOOTSTRAPPED"] = "1"
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])

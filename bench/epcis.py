@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import common  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
+
 from verinet.embedded_redis import free_port
 from verinet.epc import Gln, Sgtin, Sscc
 from verinet.network import Network, with_check_digit

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
+import common  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
+
 from verinet.identifiers import parse
 
 GTIN = "09506000134352"
