@@ -27,6 +27,7 @@ def main() -> None:
             settings.port,
             ssl_context=tls_context(settings),
             shutdown_timeout=settings.shutdown_grace,
+            backlog=settings.listen_backlog,
         )
     )
 

@@ -102,6 +102,7 @@ async def serve(
     ssl_context: ssl.SSLContext | None,
     shutdown_timeout: float,
     keepalive_timeout: float = 75.0,
+    backlog: int = 4096,
 ) -> None:
     """Serves until SIGTERM or SIGINT, then stops as web.run_app does: readiness goes 503
     (on_shutdown), in-flight requests get ``shutdown_timeout`` seconds, then cleanup."""
@@ -114,7 +115,7 @@ async def serve(
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+        await web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=backlog).start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

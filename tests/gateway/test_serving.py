@@ -4,13 +4,19 @@ line, each a problem document on a closed connection, and no one else notices.""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
+import selectors
+import signal
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningNetwork
+from tests.conftest import RunningNetwork, start_network
 from verinet.gateway.serving import MAX_FIELD_BYTES, MAX_HEADERS, MAX_REQUEST_LINE_BYTES
 
 
@@ -94,3 +100,57 @@ def test_other_clients_are_served_while_floods_are_refused(network: RunningNetwo
         assert sorted(set(refused)) == [414, 431]
     assert served == [200] * 20
     assert admin.get("/readyz").status_code == 200
+
+
+def connect_all(port: int, count: int, wait_seconds: float) -> tuple[list[socket.socket], int]:
+    """Starts ``count`` connections at once; the sockets, and how many the kernel had not
+    established after ``wait_seconds``."""
+    sockets, pending = [], selectors.DefaultSelector()
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setblocking(False)
+        assert sock.connect_ex(("127.0.0.1", port)) in (0, errno.EINPROGRESS)
+        sockets.append(sock)
+        pending.register(sock, selectors.EVENT_WRITE)
+    deadline = time.monotonic() + wait_seconds
+    while pending.get_map() and time.monotonic() < deadline:
+        for key, _ in pending.select(timeout=0.1):
+            assert key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0  # type: ignore[union-attr]
+            pending.unregister(key.fileobj)
+    not_established = len(pending.get_map())
+    pending.close()
+    return sockets, not_established
+
+
+def test_a_burst_of_connections_waits_in_the_backlog_while_the_gateway_is_busy(tmp_path: Path) -> None:
+    """A client opening hundreds of connections at once while the gateway cannot accept them
+    (its event loop busy, here stopped outright) has every one established by the kernel and
+    answered once the gateway gets to it. With aiohttp's backlog of 128, SYNs past it were
+    dropped and retried a second later: the soak saw them as one-second answers."""
+    burst = 600
+    network = start_network(tmp_path)
+    sockets: list[socket.socket] = []
+    try:
+        gateway = network.processes["gateway"]
+        os.kill(gateway.pid, signal.SIGSTOP)
+        try:
+            # A dropped SYN is retried after 1 s, then 3 s more: 5 s is long enough to tell.
+            sockets, not_established = connect_all(network.gateway_port, burst, wait_seconds=5.0)
+        finally:
+            os.kill(gateway.pid, signal.SIGCONT)
+        assert not_established == 0, f"{not_established} of {burst} connections were not established while the gateway was busy"
+        for sock in sockets:
+            sock.setblocking(True)
+            sock.settimeout(30)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        statuses = []
+        for sock in sockets:
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            statuses.append(answer.split(b" ", 2)[1])
+        assert statuses == [b"200"] * burst
+    finally:
+        for sock in sockets:
+            sock.close()
+        network.stop()
