@@ -280,6 +280,21 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+#: Kernel TCP counters (machine-wide, /proc/net/netstat) that explain latency verinet's own
+#: histograms cannot see: connections dropped before the gateway accepted them, and their SYNs
+#: retried a second later.
+TCP_COUNTERS = ("ListenOverflows", "TCPSynRetrans")
+
+
+def tcp_counters() -> dict[str, int]:
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    counters: dict[str, int] = {}
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            counters = dict(zip(names.split()[1:], (int(v) for v in values.split()[1:]), strict=False))
+    return {name: counters.get(name, 0) for name in TCP_COUNTERS}
+
+
 def redis_memory(network: Network) -> dict[str, int]:
     import redis
 
@@ -331,6 +346,8 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
         f"- capacity (closed loop, {summary['concurrency']} clients, {summary['capacity_seconds']:.0f} s): {summary['capacity']:,.0f} answers/s, p99 {ms(summary['capacity_p99'])}",
         f"- offered load: {summary['share']:.0%} of capacity = {summary['rate']:,.0f} questions/s",
         f"- CPU during the soak (cores busy on average): network + load generator {summary['cpu']['network_and_generator']:.2f}, other processes on the machine {summary['cpu']['other_processes']:.2f} of {summary['cpu']['cores']}",
+        f"- kernel TCP during the soak (machine-wide): {summary['tcp']['ListenOverflows']:,} listen-queue overflows, "
+        f"{summary['tcp']['TCPSynRetrans']:,} SYN retransmits (each a connection delayed by a second or more)",
         f"- verdict: {summary['verdict']}",
         "",
         "| run | duration | answers | errors | p50 | p99 | max |",
@@ -403,6 +420,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
     redis_start = redis_memory(world.network)
     ours = [*pids.values(), os.getpid()]
     cpu_start, busy_start, wall_start = cpu_seconds(ours), machine_busy_seconds(), time.monotonic()
+    tcp_start = tcp_counters()
     speeds: list[float] = []
     speed_task = asyncio.create_task(speed_every_minute(speeds))
     long = await open_loop(world, args.minutes * 60, rate, seed=3, progress=True)
@@ -411,6 +429,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
     cpu_used, busy = cpu_seconds(ours) - cpu_start, machine_busy_seconds() - busy_start
     wall = time.monotonic() - wall_start
     rss_end = {name: rss_kib(pid) for name, pid in pids.items()}
+    tcp_end = tcp_counters()
     redis_end = redis_memory(world.network)
     summary: dict[str, Any] = {
         "packs": args.packs,
@@ -430,6 +449,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
             for name in rss_start
         },
         "redis": {"start": redis_start, "end": redis_end},
+        "tcp": {name: tcp_end[name] - tcp_start[name] for name in TCP_COUNTERS},
         "cpu": {
             "cores": os.cpu_count(),
             "network_and_generator": cpu_used / wall,  # cores busy on average
