@@ -213,7 +213,9 @@ async def open_loop(world: World, seconds: float, rate: float, seed: int, progre
             task.add_done_callback(in_flight.discard)
             if progress and time.monotonic() >= next_report:
                 next_report += 60
-                last = tally.per_minute[-1] if tally.per_minute else []
+                # The minute just ended: the last bucket has only begun to fill.
+                done = int((time.monotonic() - tally.started) // 60) - 1
+                last = tally.per_minute[done] if 0 <= done < len(tally.per_minute) else []
                 print(f"  {int((time.monotonic() - start) // 60)} min: {len(tally.latencies):,} answers, "
                       f"{tally.error_count} errors, p99 last minute {quantile(last, 0.99) * 1000:.1f} ms", flush=True)
         if in_flight:
