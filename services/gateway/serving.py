@@ -10,8 +10,10 @@ request line past its limit (RFC 9110).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import ssl
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +22,11 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from verinet.gateway.problems import problem
+
+log = logging.getLogger(__name__)
+
+#: Where Linux keeps the ceiling it puts on every listen backlog (per network namespace).
+SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
 
 #: At most this many header fields (aiohttp's default) ...
 MAX_HEADERS = 128
@@ -94,6 +101,22 @@ class GatewayRunner(web.AppRunner):
         return server
 
 
+def backlog_warning(backlog: int, somaxconn: Path = SOMAXCONN) -> str | None:
+    """What to tell the operator when the kernel caps ``backlog`` lower (None when it does not,
+    or when this is not Linux): past the cap, a burst of new connections has SYNs dropped."""
+    try:
+        cap = int(somaxconn.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if cap >= backlog:
+        return None
+    return (
+        f"The kernel caps the listen backlog at {cap} (net.core.somaxconn), below LISTEN_BACKLOG={backlog}: "
+        f"a burst of more new connections than that waits a second or more; raise it with "
+        f"'sysctl -w net.core.somaxconn={backlog}' (in Kubernetes, a pod sysctl)."
+    )
+
+
 async def serve(
     app: web.Application,
     host: str,
@@ -114,6 +137,8 @@ async def serve(
         keepalive_timeout=keepalive_timeout,
     )
     await runner.setup()
+    if warning := backlog_warning(backlog):
+        log.warning(warning)
     try:
         await web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=backlog).start()
         stop = asyncio.Event()

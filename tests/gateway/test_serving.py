@@ -17,7 +17,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunningNetwork, start_network
-from verinet.gateway.serving import MAX_FIELD_BYTES, MAX_HEADERS, MAX_REQUEST_LINE_BYTES
+from verinet.gateway.serving import (
+    MAX_FIELD_BYTES,
+    MAX_HEADERS,
+    MAX_REQUEST_LINE_BYTES,
+    backlog_warning,
+)
 
 
 def raw_exchange(network: RunningNetwork, data: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -154,3 +159,15 @@ def test_a_burst_of_connections_waits_in_the_backlog_while_the_gateway_is_busy(t
         for sock in sockets:
             sock.close()
         network.stop()
+
+
+def test_the_operator_is_told_when_the_kernel_caps_the_listen_backlog_lower(tmp_path: Path) -> None:
+    somaxconn = tmp_path / "somaxconn"
+    somaxconn.write_text("128\n")
+    warning = backlog_warning(4096, somaxconn)
+    assert warning is not None
+    assert "at 128 (net.core.somaxconn), below LISTEN_BACKLOG=4096" in warning
+    assert "sysctl -w net.core.somaxconn=4096" in warning
+    somaxconn.write_text("4096\n")
+    assert backlog_warning(4096, somaxconn) is None
+    assert backlog_warning(4096, tmp_path / "absent") is None  # not Linux: nothing to say
