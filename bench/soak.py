@@ -111,17 +111,39 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     per_minute: list[list[float]] = field(default_factory=list)
+    #: The slowest answer completed in each second, and errors by second: to line the worst
+    #: moments up with other logs (Redis's AOF rewrites, say) by wall clock.
+    worst_by_second: dict[int, float] = field(default_factory=dict)
+    errors_by_second: dict[int, int] = field(default_factory=dict)
     started: float = 0.0
+    started_wall: float = field(default_factory=time.time)
 
     def ok(self, latency: float) -> None:
         self.latencies.append(latency)
-        minute = int((time.monotonic() - self.started) // 60)
+        second = int(time.monotonic() - self.started)
+        if latency > self.worst_by_second.get(second, 0.0):
+            self.worst_by_second[second] = latency
+        minute = second // 60
         while len(self.per_minute) <= minute:
             self.per_minute.append([])
         self.per_minute[minute].append(latency)
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
+        second = int(time.monotonic() - self.started)
+        self.errors_by_second[second] = self.errors_by_second.get(second, 0) + 1
+
+    def worst_seconds(self, count: int = 8) -> list[dict[str, Any]]:
+        """The seconds with the slowest answers, by wall clock (UTC), with their errors."""
+        ranked = sorted(self.worst_by_second.items(), key=lambda item: item[1], reverse=True)[:count]
+        return [
+            {
+                "at": dt.datetime.fromtimestamp(self.started_wall + second, dt.UTC).strftime("%H:%M:%S"),
+                "slowest": latency,
+                "errors": self.errors_by_second.get(second, 0),
+            }
+            for second, latency in sorted(ranked)
+        ]
 
     @property
     def error_count(self) -> int:
@@ -297,6 +319,25 @@ def tcp_counters() -> dict[str, int]:
     return {name: counters.get(name, 0) for name in TCP_COUNTERS}
 
 
+def aof_rewrites(network: Network, since: float, until: float) -> list[str]:
+    """When the embedded Redis started rewriting its append-only file between two wall-clock
+    times (UTC, from its log): each rewrite's child takes a core while it runs."""
+    if network.redis is None:
+        return []
+    log_file = Path(network.redis.data_dir) / "redis.log"
+    found = []
+    for line in log_file.read_text(errors="replace").splitlines() if log_file.exists() else []:
+        if "rewriting of AOF" not in line and "append only file rewriting started" not in line:
+            continue
+        try:  # "<pid>:M 05 Dec 2026 12:36:51.818 * ..."
+            at = dt.datetime.strptime(" ".join(line.split()[1:5]), "%d %b %Y %H:%M:%S.%f").timestamp()  # local time
+        except ValueError:
+            continue
+        if since <= at <= until and "Starting" in line:
+            found.append(dt.datetime.fromtimestamp(at, dt.UTC).strftime("%H:%M:%S"))
+    return found
+
+
 def redis_memory(network: Network) -> dict[str, int]:
     import redis
 
@@ -366,6 +407,11 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
         + ", ".join(f"{p * 1000:.1f}" for p in summary["soak"]["p99_by_minute"])
         + " ms",
         "",
+        "worst seconds of the soak (UTC, slowest answer completed, errors): "
+        + ", ".join(f"{w['at']} {w['slowest'] * 1000:.0f} ms ({w['errors']})" for w in summary["soak"]["worst_seconds"]),
+        "",
+        "Redis append-only file rewrites during the soak (from its log): " + (", ".join(summary["aof_rewrites"]) or "none"),
+        "",
         "machine speed by minute during the soak (the same loop, once, ms of CPU; the load shares the cores): "
         + ", ".join(f"{v:.1f}" for v in summary["speed_by_minute_ms"]),
         "",
@@ -400,6 +446,7 @@ def run_summary(tally: Tally, seconds: float) -> dict[str, Any]:
         "p99": quantile(tally.latencies, 0.99),
         "max": max(tally.latencies, default=float("nan")),
         "p99_by_minute": [quantile(m, 0.99) for m in tally.per_minute if m],
+        "worst_seconds": tally.worst_seconds(),
     }
 
 
@@ -432,6 +479,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
     wall = time.monotonic() - wall_start
     rss_end = {name: rss_kib(pid) for name, pid in pids.items()}
     tcp_end = tcp_counters()
+    rewrites = aof_rewrites(world.network, long.started_wall, time.time())
     redis_end = redis_memory(world.network)
     summary: dict[str, Any] = {
         "packs": args.packs,
@@ -452,6 +500,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
         },
         "redis": {"start": redis_start, "end": redis_end},
         "tcp": {name: tcp_end[name] - tcp_start[name] for name in TCP_COUNTERS},
+        "aof_rewrites": rewrites,
         "cpu": {
             "cores": os.cpu_count(),
             "network_and_generator": cpu_used / wall,  # cores busy on average
