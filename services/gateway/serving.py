@@ -124,8 +124,8 @@ async def serve(
     *,
     ssl_context: ssl.SSLContext | None,
     shutdown_timeout: float,
+    backlog: int,
     keepalive_timeout: float = 75.0,
-    backlog: int = 4096,
 ) -> None:
     """Serves until SIGTERM or SIGINT, then stops as web.run_app does: readiness goes 503
     (on_shutdown), in-flight requests get ``shutdown_timeout`` seconds, then cleanup."""
