@@ -259,9 +259,12 @@ async def speed_probe_ms() -> float:
 async def speed_every_minute(speeds: list[float]) -> None:
     """The machine's speed once a minute during the soak: a p99 spike in a slow minute is the
     machine's, one in a minute as fast as the rest is ours. One loop a minute in a process
-    started beforehand, so the probe hardly loads the machine it measures."""
+    started beforehand, at the lowest CPU priority: at normal priority its loop took a core from
+    the network and made a p99 spike of its own (about 200 ms, every minute on the minute's
+    half). It times CPU, not wall time, so waiting for a core does not change its reading."""
     probe = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", common.SPEED_PROBE_SERVER, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        sys.executable, "-c", "import os; os.nice(19)\n" + common.SPEED_PROBE_SERVER,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )
     assert probe.stdin is not None and probe.stdout is not None
     try:
@@ -339,6 +342,33 @@ def aof_rewrites(network: Network, since: float, until: float) -> list[str]:
     return found
 
 
+#: Redis's own latency monitor records each event (an fsync, a fork, an AOF rename) slower than this.
+REDIS_STALL_MS = 20
+
+
+def watch_redis_stalls(network: Network) -> None:
+    """Start Redis's latency monitor afresh: its events name what Redis itself waited on."""
+    import redis
+
+    with redis.Redis.from_url(network.redis_url or "") as client:
+        client.config_set("latency-monitor-threshold", REDIS_STALL_MS)
+        client.execute_command("LATENCY", "RESET")
+
+
+def redis_stalls(network: Network, count: int = 8) -> list[dict[str, Any]]:
+    """The slowest events Redis recorded since watch_redis_stalls (the worst of each second)."""
+    import redis
+
+    with redis.Redis.from_url(network.redis_url or "") as client:
+        events = [event[0].decode() for event in client.execute_command("LATENCY", "LATEST")]
+        stalls = [
+            {"at": dt.datetime.fromtimestamp(at, dt.UTC).strftime("%H:%M:%S"), "event": event, "ms": ms}
+            for event in events
+            for at, ms in client.execute_command("LATENCY", "HISTORY", event)
+        ]
+    return sorted(stalls, key=lambda stall: -stall["ms"])[:count]
+
+
 def redis_memory(network: Network) -> dict[str, int]:
     import redis
 
@@ -413,6 +443,9 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
         "",
         "Redis append-only file rewrites during the soak (from its log): " + (", ".join(summary["aof_rewrites"]) or "none"),
         "",
+        f"Redis's slowest events during the soak (its latency monitor, {REDIS_STALL_MS} ms and more; UTC): "
+        + (", ".join(f"{s['at']} {s['event']} {s['ms']} ms" for s in summary["redis_stalls"]) or "none"),
+        "",
         "machine speed by minute during the soak (the same loop, once, ms of CPU; the load shares the cores): "
         + ", ".join(f"{v:.1f}" for v in summary["speed_by_minute_ms"]),
         "",
@@ -471,6 +504,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
     ours = [*pids.values(), os.getpid()]
     cpu_start, busy_start, wall_start = cpu_seconds(ours), machine_busy_seconds(), time.monotonic()
     tcp_start = tcp_counters()
+    watch_redis_stalls(world.network)
     speeds: list[float] = []
     speed_task = asyncio.create_task(speed_every_minute(speeds))
     long = await open_loop(world, args.minutes * 60, rate, seed=3, progress=True)
@@ -482,6 +516,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
     tcp_end = tcp_counters()
     rewrites = aof_rewrites(world.network, long.started_wall, time.time())
     redis_end = redis_memory(world.network)
+    stalls = redis_stalls(world.network)
     summary: dict[str, Any] = {
         "packs": args.packs,
         "partners": args.partners,
@@ -502,6 +537,7 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
         "redis": {"start": redis_start, "end": redis_end},
         "tcp": {name: tcp_end[name] - tcp_start[name] for name in TCP_COUNTERS},
         "aof_rewrites": rewrites,
+        "redis_stalls": stalls,
         "cpu": {
             "cores": os.cpu_count(),
             "network_and_generator": cpu_used / wall,  # cores busy on average
