@@ -356,7 +356,8 @@ def watch_redis_stalls(network: Network) -> None:
 
 
 def redis_stalls(network: Network, count: int = 8) -> list[dict[str, Any]]:
-    """The slowest events Redis recorded since watch_redis_stalls (the worst of each second)."""
+    """The slowest events Redis recorded since watch_redis_stalls: the worst of each second,
+    from the last 160 seconds with such an event, for each kind of event (all Redis keeps)."""
     import redis
 
     with redis.Redis.from_url(network.redis_url or "") as client:
