@@ -155,7 +155,7 @@ class Histogram:
 
 @dataclass
 class Tally:
-    all: Histogram = field(default_factory=Histogram)
+    latencies: Histogram = field(default_factory=Histogram)
     errors: dict[str, int] = field(default_factory=dict)
     per_minute: list[Histogram] = field(default_factory=list)
     #: The slowest answer completed in each second, and errors by second: to line the worst
@@ -166,7 +166,7 @@ class Tally:
     started_wall: float = field(default_factory=time.time)
 
     def ok(self, latency: float) -> None:
-        self.all.add(latency)
+        self.latencies.add(latency)
         second = int(time.monotonic() - self.started)
         if latency > self.worst_by_second.get(second, 0.0):
             self.worst_by_second[second] = latency
@@ -250,7 +250,7 @@ async def closed_loop(world: World, seconds: float, concurrency: int) -> tuple[f
                 await asker.ask(tally, time.monotonic())
 
         await asyncio.gather(*(client() for _ in range(concurrency)))
-    return tally.all.total / seconds, tally
+    return tally.latencies.total / seconds, tally
 
 
 async def open_loop(world: World, seconds: float, rate: float, seed: int, progress: bool = False) -> Tally:
@@ -275,12 +275,12 @@ async def open_loop(world: World, seconds: float, rate: float, seed: int, progre
             task.add_done_callback(in_flight.discard)
             if progress and time.monotonic() >= next_report:
                 next_report += 60
-                # The minute just ended, and its slowest answer: a p99 would sort a minute of
-                # latencies in this loop and delay the questions due meanwhile.
+                # The minute just ended (a histogram's quantile is a walk over its buckets, a
+                # millisecond or two of this loop, once a minute).
                 done = int((time.monotonic() - tally.started) // 60) - 1
-                slowest = max((tally.worst_by_second.get(s, 0.0) for s in range(done * 60, done * 60 + 60)), default=0.0)
-                print(f"  {done + 1} min: {tally.all.total:,} answers, "
-                      f"{tally.error_count} errors, slowest answer last minute {slowest * 1000:.1f} ms", flush=True)
+                minute = tally.per_minute[done] if 0 <= done < len(tally.per_minute) else Histogram()
+                print(f"  {done + 1} min: {tally.latencies.total:,} answers, {tally.error_count} errors, "
+                      f"last minute p99 {minute.quantile(0.99) * 1000:.1f} ms, slowest {minute.max * 1000:.1f} ms", flush=True)
         if in_flight:
             await asyncio.wait(in_flight, timeout=60)
     return tally
@@ -514,12 +514,12 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
 def run_summary(tally: Tally, seconds: float) -> dict[str, Any]:
     return {
         "seconds": seconds,
-        "answers": tally.all.total,
+        "answers": tally.latencies.total,
         "errors": tally.error_count,
         "error_kinds": dict(tally.errors),
-        "p50": tally.all.quantile(0.50),
-        "p99": tally.all.quantile(0.99),
-        "max": tally.all.max if tally.all.total else float("nan"),
+        "p50": tally.latencies.quantile(0.50),
+        "p99": tally.latencies.quantile(0.99),
+        "max": tally.latencies.max if tally.latencies.total else float("nan"),
         "p99_by_minute": [m.quantile(0.99) for m in tally.per_minute if m.total],
         "worst_seconds": tally.worst_seconds(),
     }
@@ -532,13 +532,13 @@ async def soak(world: World, args: argparse.Namespace) -> dict[str, Any]:
         capacity, capacity_p99 = args.rate / args.share, float("nan")
     else:
         capacity, tally = await closed_loop(world, args.capacity_seconds, args.concurrency)
-        capacity_p99 = tally.all.quantile(0.99)
+        capacity_p99 = tally.latencies.quantile(0.99)
         if tally.error_count:
             print(f"errors during the capacity run: {tally.errors}", flush=True)
     rate = capacity * args.share
     print(f"capacity {capacity:,.0f} answers/s; soaking at {rate:,.0f}/s ({args.share:.0%})", flush=True)
     short = await open_loop(world, args.short_seconds, rate, seed=2)
-    print(f"short run: p99 {short.all.quantile(0.99) * 1000:.1f} ms, {short.error_count} errors", flush=True)
+    print(f"short run: p99 {short.latencies.quantile(0.99) * 1000:.1f} ms, {short.error_count} errors", flush=True)
     pids = processes(world.network)
     rss_start = {name: rss_kib(pid) for name, pid in pids.items()}
     redis_start = redis_memory(world.network)
