@@ -5,7 +5,7 @@ import warnings
 
 from verinet.recall_status.v1 import recall_status_pb2 as verinet_dot_recall__status_dot_v1_dot_recall__status__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
