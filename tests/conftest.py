@@ -34,12 +34,21 @@ def sync_redis(url: str) -> Any:
     return redis.Redis.from_url(url)
 
 
-def hset_calls(client: Any) -> int:
-    """HSET calls served so far, summed over every node of a cluster."""
+def on_every_node(client: Any, *command: Any) -> None:
+    """Runs one command on the one Redis, or on every node of a cluster."""
     if hasattr(client, "get_nodes"):
-        stats = client.info("commandstats", target_nodes=client.ALL_NODES)
-        return sum(node.get("cmdstat_hset", {}).get("calls", 0) for node in stats.values())
-    return int(client.info("commandstats").get("cmdstat_hset", {}).get("calls", 0))
+        client.execute_command(*command, target_nodes=client.ALL_NODES)
+    else:
+        client.execute_command(*command)
+
+
+def command_calls(client: Any, command: str) -> int:
+    """Calls of ``command`` served so far (scripts' calls included), over every node."""
+    if hasattr(client, "get_nodes"):
+        nodes = client.info("commandstats", target_nodes=client.ALL_NODES).values()
+    else:
+        nodes = [client.info("commandstats")]
+    return sum(int(node.get(f"cmdstat_{command}", {}).get("calls", 0)) for node in nodes)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.conftest import sync_redis
+from tests.conftest import command_calls, on_every_node, sync_redis
 from tests.gateway.lms_load import (
     Question,
     answer_key,
@@ -330,21 +330,13 @@ def test_the_verifier_answers_each_question_of_a_batch_or_a_streamed_batch_as_it
 def status_script_calls(network: Any) -> int:
     """Runs of the pack status script so far (it calls HMGET once; nothing else on the
     verification path does), summed over every node of a cluster."""
-    client = sync_redis(network.network.redis_url)
-    if hasattr(client, "get_nodes"):
-        stats = client.info("commandstats", target_nodes=client.ALL_NODES)
-        return sum(node.get("cmdstat_hmget", {}).get("calls", 0) for node in stats.values())
-    return int(client.info("commandstats").get("cmdstat_hmget", {}).get("calls", 0))
+    return command_calls(sync_redis(network.network.redis_url), "hmget")
 
 
 def pause_redis(network: Any, milliseconds: int) -> None:
     """Holds every Redis client's commands for a while (CLIENT PAUSE), on every node of a
     cluster: a Redis that is slow to answer, as under load."""
-    client = sync_redis(network.network.redis_url)
-    if hasattr(client, "get_nodes"):
-        client.execute_command("CLIENT PAUSE", milliseconds, "ALL", target_nodes=client.ALL_NODES)
-    else:
-        client.execute_command("CLIENT PAUSE", milliseconds, "ALL")
+    on_every_node(sync_redis(network.network.redis_url), "CLIENT PAUSE", milliseconds, "ALL")
 
 
 def test_concurrent_single_calls_to_the_verifier_share_pack_status_reads(hosted: dict[str, Any], network: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import sync_redis
+from tests.conftest import command_calls, sync_redis
 from tests.webhook_receiver import WebhookReceiver
 from verinet.network import with_check_digit
 
@@ -107,8 +107,7 @@ def field_case(network: Any, receiver: WebhookReceiver) -> dict[str, Any]:
 
 def write_calls(client: Any) -> collections.Counter[str]:
     """HSET, HSETNX and SADD calls served so far (scripts' calls included), over every node."""
-    nodes = client.info("commandstats", target_nodes=client.ALL_NODES).values() if hasattr(client, "get_nodes") else [client.info("commandstats")]
-    return collections.Counter({c: sum(n.get(f"cmdstat_{c}", {}).get("calls", 0) for n in nodes) for c in ("hset", "hsetnx", "sadd")})
+    return collections.Counter({c: command_calls(client, c) for c in ("hset", "hsetnx", "sadd")})
 
 
 def in_line3_day2(pack: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from tests.conftest import command_calls
 from verinet.network import with_check_digit
 from verinet.packs import PackState
 from verinet.recall_status.packs import NewPack, PackRepository, ScopeFilter
@@ -23,11 +24,6 @@ PACKS = 20_000  # lines L1 and L2 alternate; pack n is commissioned at minute n 
 
 def pack(n: int, *, serial: str = "") -> NewPack:
     return NewPack(GTIN, serial or f"S{n:06d}", f"LOT{n % 3}", "301231", f"L{1 + n % 2}", DAY.timestamp() + n * 60)
-
-
-def hset_calls(client: Any) -> int:
-    stats = client.info("commandstats", target_nodes=client.ALL_NODES).values() if hasattr(client, "get_nodes") else [client.info("commandstats")]
-    return sum(node.get("cmdstat_hset", {}).get("calls", 0) for node in stats)
 
 
 async def recalled(repository: PackRepository, serials: list[str]) -> set[str]:
@@ -65,12 +61,12 @@ def test_a_line_and_window_recall_is_one_rule_and_bounded_member_lists_exact_to_
         client, repository = await commissioned(redis_url)
         inspect = redis.RedisCluster.from_url(redis_url.replace("redis-cluster://", "redis://")) if redis_url.startswith("redis-cluster") else redis.Redis.from_url(redis_url)
         where = ScopeFilter(line="L1", first_minute=MINUTE, end_minute=MINUTE + 12_000)
-        before = hset_calls(inspect)
+        before = command_calls(inspect, "hset")
         await repository.add_recall_rule(GTIN, "rc_test_1", 0, where)
         members = 0
         async for group in repository.scan_scope(GTIN, where, mode="mark", recall_id="rc_test_1"):
             members += group.count
-        writes = hset_calls(inspect) - before
+        writes = command_calls(inspect, "hset") - before
         assert members == 6000
         assert writes <= 1 + 1024, "one rule, then at most one member list per 16 buckets"
         late = pack(2, serial="LATE-L1")  # matches the rule, commissioned after the recall
