@@ -19,7 +19,10 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from verinet.errors import VerinetError
+    from verinet.logs import configure
     from verinet.network import Network
+    from verinet.supervision import Supervisor
 
     network = Network(
         data_dir=Path(args.data_dir).resolve(),
@@ -31,8 +34,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    # The supervisor's restarts are JSON log lines on stderr; what a person reads goes to stdout.
+    configure("verinet-up")
     print(f"Starting verinet in {network.data_dir} ...", flush=True)
-    network.start(demo=args.demo)
+    try:
+        network.start(demo=args.demo)
+    except VerinetError as error:
+        print(f"verinet up: {error.message}", file=sys.stderr)
+        return 1
     info = network.info
     print(f"\nverinet is up: {network.gateway_url}")
     print(f"  network file (mode 0600): {network.network_file}")
@@ -45,19 +54,18 @@ def cmd_up(args: argparse.Namespace) -> int:
     curl = network.demo_curl()
     if curl:
         print("\nVerify a demo pack:\n  " + curl)
-    print("\nCtrl-C stops every process.", flush=True)
+    print("\nCtrl-C stops every process; one that exits is restarted.", flush=True)
+    exit_code = 0
     try:
-        while not stop.is_set():
-            for name, process in network.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; stopping.", file=sys.stderr)
-                    stop.set()
-            stop.wait(0.5)
+        Supervisor(network).run(stop)
+    except VerinetError as error:  # a process kept dying: the supervisor gave up
+        print(f"verinet up: {error.message}", file=sys.stderr, flush=True)
+        exit_code = 1
     finally:
         print("Stopping ...", flush=True)
         network.stop()
-        print("Stopped.")
-    return 0
+        print("Stopped.", flush=True)
+    return exit_code
 
 
 def _client(args: argparse.Namespace) -> tuple[str, str]:
@@ -65,7 +73,13 @@ def _client(args: argparse.Namespace) -> tuple[str, str]:
     token = os.environ.get("VERINET_TOKEN")
     network_file = Path(args.data_dir) / "network.json"
     if (not url or not token) and network_file.exists():
-        info = json.loads(network_file.read_text())
+        try:
+            info = json.loads(network_file.read_text())
+        except (OSError, ValueError) as error:
+            raise SystemExit(
+                f"Failed to read {network_file} ({error}): run 'verinet up' to write it again, or set "
+                "VERINET_URL and VERINET_TOKEN."
+            ) from None
         url = url or info.get("gateway_url")
         token = token or info.get("admin_token")
     if not url or not token:
@@ -74,6 +88,15 @@ def _client(args: argparse.Namespace) -> tuple[str, str]:
             "VERINET_URL=http://127.0.0.1:8080 and VERINET_TOKEN=<admin token>."
         )
     return url, token
+
+
+def unreachable(args: argparse.Namespace, url: str, error: OSError) -> str:
+    """One line for a network that does not answer: what failed, where, and what to do."""
+    reason = getattr(error, "reason", None) or error.strerror or error
+    return (
+        f"Failed to reach a verinet network at {url} ({reason}): start one with "
+        f"'verinet up --data-dir {args.data_dir}', or set VERINET_URL to a running gateway."
+    )
 
 
 def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
@@ -93,6 +116,8 @@ def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) ->
     except urllib.error.HTTPError as error:
         detail = error.read().decode(errors="replace")
         raise SystemExit(f"{method} {path} failed with {error.code}: {detail}") from None
+    except OSError as error:  # refused, reset, timed out: nothing answers at that URL
+        raise SystemExit(unreachable(args, url, error)) from None
 
 
 def cmd_partners_add(args: argparse.Namespace) -> int:

@@ -67,7 +67,9 @@ def _request(args: argparse.Namespace, method: str, path: str, body: Any = None)
         except ValueError:
             return error.code, raw.decode(errors="replace")
     except OSError as error:
-        raise SystemExit(f"{method} {path} failed: the network does not answer ({error}).") from None
+        from verinet.cli import unreachable
+
+        raise SystemExit(unreachable(args, url, error)) from None
 
 
 def _detail(answer: Any) -> str:

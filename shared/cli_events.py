@@ -129,7 +129,9 @@ def cmd_events_import(args: argparse.Namespace) -> int:
     try:
         status, body = import_file(url, token, path, ndjson=ndjson, progress=not args.no_progress, err=sys.stderr)
     except (urllib.error.URLError, OSError) as error:
-        print(f"Failed to reach {url}: {error}", file=sys.stderr)
+        from verinet.cli import unreachable
+
+        print(unreachable(args, url, error), file=sys.stderr)
         return 2
     if status == 200 and isinstance(body, dict) and body.get("applied"):
         print(

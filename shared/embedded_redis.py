@@ -113,11 +113,16 @@ class EmbeddedRedis:
         ]
 
     def start(self, timeout: float = 20.0) -> None:
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        """Starts redis-server without waiting for it to answer (a supervisor restarting it
+        keeps watching the other processes meanwhile)."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.process = subprocess.Popen(
             self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
         import redis

@@ -8,10 +8,13 @@ user runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -23,12 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from verinet.embedded_redis import EmbeddedRedis, free_port
-from verinet.errors import Unavailable
+from verinet.errors import ConfigError, Conflict, Unavailable
 from verinet.internal_tls import ServiceFiles, ensure_certificates
 
 SERVICES = ("recall-status", "lookup", "verifier", "gateway")
 STOP_ORDER = ("gateway", "verifier", "lookup", "recall-status")
 NETWORK_FILE = "network.json"
+#: Held (flock) by the one ``verinet up`` running on a data directory; names its process and URL.
+LOCK_FILE = "verinet.lock"
+#: The supervised name of the embedded Redis, beside the services' names.
+REDIS = "redis"
 
 DEMO_PREFIX = "0614141"
 DEMO_PACKS = 1000
@@ -88,6 +95,7 @@ class Network:
     ports: dict[str, int] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     internal_tls: dict[str, ServiceFiles] = field(default_factory=dict)
+    lock_fd: int | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -114,19 +122,23 @@ class Network:
 
     def start(self, *, demo: bool = False, timeout: float = 60.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.log_dir.mkdir(exist_ok=True)
-        if self.network_file.exists():
-            self.info = json.loads(self.network_file.read_text())
-        if self.redis_url is None:
-            self.redis = EmbeddedRedis(self.data_dir / "redis")
-            self.redis.start()
-            self.redis_url = self.redis.url
-        self.ports = {name: free_port() for name in SERVICES}
-        if self.internal_mtls:
-            self.internal_tls = ensure_certificates(self.internal_tls_dir, SERVICES)
-        if self.gateway_port:
-            self.ports["gateway"] = self.gateway_port
+        self._lock_data_dir()
         try:
+            if self.gateway_port:
+                self._check_port_free(self.gateway_port)
+            self.log_dir.mkdir(exist_ok=True)
+            if self.network_file.exists():
+                self.info = json.loads(self.network_file.read_text())
+            if self.redis_url is None:
+                self.redis = EmbeddedRedis(self.data_dir / "redis")
+                self.redis.start()
+                self.redis_url = self.redis.url
+            self.ports = {name: free_port() for name in SERVICES}
+            if self.internal_mtls:
+                self.internal_tls = ensure_certificates(self.internal_tls_dir, SERVICES)
+            if self.gateway_port:
+                self.ports["gateway"] = self.gateway_port
+            self._note_lock_holder()
             self._ensure_admin()
             for name in SERVICES:
                 self._spawn(name)
@@ -138,6 +150,60 @@ class Network:
         except BaseException:
             self.stop()
             raise
+
+    def _lock_data_dir(self) -> None:
+        """Takes the data directory for this process's life: a second network on it would
+        start a second Redis on the same append-only file and rewrite network.json."""
+        path = self.data_dir / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder: dict[str, Any] = {}
+            with contextlib.suppress(OSError, ValueError):
+                holder = json.loads(os.read(fd, 4096) or b"{}")
+            os.close(fd)
+            pid = holder.get("pid", "unknown")
+            url = holder.get("gateway_url") or "still starting"
+            raise Conflict(
+                f"Failed to start verinet in {self.data_dir}: a network already runs on it "
+                f"({url}, process {pid}); stop it (Ctrl-C, or kill -TERM {pid}) or pass another --data-dir",
+                code="network.already_running",
+            ) from None
+        self.lock_fd = fd
+        self._note_lock_holder()
+
+    def _note_lock_holder(self) -> None:
+        """Writes who holds the lock (process id, and the gateway's URL once its port is known)
+        into the lock file, for the message a second ``verinet up`` shows."""
+        if self.lock_fd is None:
+            return
+        holder: dict[str, Any] = {"pid": os.getpid()}
+        if "gateway" in self.ports:
+            holder["gateway_url"] = self.gateway_url
+        os.ftruncate(self.lock_fd, 0)
+        os.pwrite(self.lock_fd, json.dumps(holder).encode(), 0)
+
+    def _unlock_data_dir(self) -> None:
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)  # closing releases the flock
+            self.lock_fd = None
+
+    def _check_port_free(self, port: int) -> None:
+        """Fails before anything starts when the gateway's port is taken: otherwise whatever
+        holds it would answer the readiness check in the gateway's place."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the gateway binds: a port whose old connections linger in TIME_WAIT is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.bind_host, port))
+            except OSError as error:
+                raise ConfigError(
+                    f"Failed to start verinet: port {port} on {self.bind_host} is in use "
+                    f"({error.strerror}); stop what holds it or pass --port <a free port>",
+                    code="network.port_in_use",
+                    field="port",
+                ) from None
 
     def service_env(self, name: str) -> dict[str, str]:
         addr = {svc: f"127.0.0.1:{port}" for svc, port in self.ports.items()}
@@ -182,6 +248,32 @@ class Network:
         )
         log_file.close()
 
+    # -- supervision (verinet.supervision) ---------------------------------------------------
+
+    def exited(self) -> dict[str, int]:
+        """Exit codes of the processes that are not running, by name (the embedded Redis as
+        ``redis``)."""
+        codes = {name: code for name, process in self.processes.items() if (code := process.poll()) is not None}
+        if self.redis is not None and self.redis.process is not None:
+            code = self.redis.process.poll()
+            if code is not None:
+                codes[REDIS] = code
+        return codes
+
+    def restart(self, name: str) -> int:
+        """Starts a process that exited again, on its port and data; answers its process id."""
+        if name == REDIS:
+            assert self.redis is not None and self.redis.process is not None
+            self.redis.spawn()
+            return self.redis.process.pid
+        self._spawn(name)
+        return self.processes[name].pid
+
+    def log_path(self, name: str) -> str:
+        if name == REDIS and self.redis is not None:
+            return str(self.redis.data_dir / "redis.log")
+        return str(self.log_dir / f"{name}.log")
+
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         last = ""
@@ -225,6 +317,7 @@ class Network:
             self.redis.stop()
             self.redis = None
             self.redis_url = None
+        self._unlock_data_dir()
 
     # -- bootstrap -------------------------------------------------------------------------
 

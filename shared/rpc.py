@@ -166,6 +166,8 @@ async def call(stub_method: Callable[..., Any], request: Any, *, timeout: float)
 #: How often a client pings a connection to find a dead peer, also during long calls (bulk
 #: operations, streamed reports, watch streams) when no data flows.
 KEEPALIVE_MS = 20_000
+#: The longest wait between attempts to reconnect to a peer that went away.
+MAX_RECONNECT_BACKOFF_MS = 2_000
 
 
 def channel(
@@ -180,6 +182,10 @@ def channel(
         ("grpc.http2.max_pings_without_data", 0),
         ("grpc.max_receive_message_length", 64 * 1024 * 1024),
         ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        # A peer that restarted is found again within seconds: gRPC's default backoff between
+        # reconnection attempts grows to 120 s, and calls fail fast until the next attempt.
+        ("grpc.initial_reconnect_backoff_ms", 250),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
     ]
     if tls is None:
         return grpc.aio.insecure_channel(address, options=options)
