@@ -106,7 +106,7 @@ class Supervisor:
                 continue
             history = self.histories.setdefault(name, ExitHistory(self.policy))
             delay = history.record(now)
-            extra = {"process": name, "exit_code": exit_code, "exits_in_window": history.recent}
+            extra = {"child": name, "exit_code": exit_code, "exits_in_window": history.recent}
             if delay is None:
                 log.error("%s exited with %s; giving up", name, exit_code, extra=extra)
                 raise Unavailable(
@@ -121,7 +121,7 @@ class Supervisor:
                 del self.due[name]
                 pid = self.network.restart(name)
                 self.restarts += 1
-                log.warning("%s restarted", name, extra={"process": name, "pid": pid})
+                log.warning("%s restarted", name, extra={"child": name, "pid": pid})
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
         """Checks every ``interval`` until ``stop`` is set; raises Unavailable on giving up."""
