@@ -178,3 +178,8 @@ class VerinetUp:
         if self.reader is not None:
             self.reader.join(5)
         return code
+
+
+def run_verinet(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Runs one ``verinet`` command to its end; its exit code is for the test to judge."""
+    return subprocess.run(verinet_command(*args), capture_output=True, text=True, env=environment(), timeout=timeout, check=False)

@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.signatures import jwks_verifier
+from tests.verinet_up import run_verinet
 from verinet.embedded_redis import free_port
 
 
@@ -82,3 +84,42 @@ def test_the_printed_curl_line_verifies_a_demo_pack_with_a_signed_answer_and_sig
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "Stopped." in output
+
+
+# -- commands that cannot reach a network ------------------------------------------------------
+
+NETWORK_COMMANDS = [
+    ("partners", "list"),
+    ("audit", "verify"),
+    ("directory", "get", "gtin", "09506000134352"),
+]
+
+
+@pytest.mark.parametrize("command", NETWORK_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_command_with_a_stale_network_file_says_in_one_line_what_failed_where_and_what_to_do(tmp_path: Path, command: tuple[str, ...]) -> None:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the network stopped
+    (data_dir / "network.json").write_text(json.dumps({"gateway_url": url, "admin_token": "vn_stale"}))
+    answer = run_verinet("--data-dir", str(data_dir), *command)
+    assert answer.returncode != 0
+    assert "Traceback" not in answer.stderr
+    lines = answer.stderr.strip().splitlines()
+    assert len(lines) == 1, answer.stderr
+    assert f"Failed to reach a verinet network at {url}" in lines[0]
+    assert f"verinet up --data-dir {data_dir}" in lines[0]
+
+
+def test_a_command_with_no_network_file_and_no_url_says_how_to_name_one(tmp_path: Path) -> None:
+    answer = run_verinet("--data-dir", str(tmp_path / "nothing"), "partners", "list")
+    assert answer.returncode != 0
+    lines = answer.stderr.strip().splitlines()
+    assert len(lines) == 1 and "run 'verinet up' first" in lines[0] and "VERINET_URL" in lines[0], answer.stderr
+
+
+def test_a_command_with_an_unreadable_network_file_names_it_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "network.json").write_text('{"gateway_url": "http://127.0.0.1:1", "admin_tok')
+    answer = run_verinet("--data-dir", str(tmp_path), "partners", "list")
+    assert answer.returncode != 0
+    lines = answer.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "network.json") in lines[0] and "verinet up" in lines[0], answer.stderr

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 from pathlib import Path
 
 import requests
 
+from tests.verinet_up import VerinetUp, redis_servers_on, run_verinet
 from verinet.embedded_redis import free_port
 from verinet.network import DEMO_EXPIRY, DEMO_GTIN, DEMO_LOT, Network, demo_serial
 
@@ -63,3 +65,44 @@ def test_a_demo_network_survives_sigterm_and_restart_with_all_its_data(tmp_path:
         assert token not in logs
     for line in logs.splitlines():
         json.loads(line)  # every log line is structured JSON
+
+
+# -- one network per data directory (real ``verinet up`` processes) ----------------------------
+
+
+def test_a_second_verinet_up_on_the_same_data_directory_exits_at_once_naming_the_first_and_changes_nothing(tmp_path: Path) -> None:
+    first = VerinetUp(tmp_path / "var", free_port()).start()
+    try:
+        network_file = first.data_dir / "network.json"
+        before = (network_file.read_bytes(), network_file.stat().st_mtime_ns)
+        redis_before = redis_servers_on(first.data_dir)
+        second = run_verinet("up", "--port", str(free_port()), "--data-dir", str(first.data_dir), timeout=30)
+        assert second.returncode == 1
+        assert "verinet is up" not in second.stdout
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert first.url in lines[0] and f"process {first.pid}" in lines[0]
+        assert (network_file.read_bytes(), network_file.stat().st_mtime_ns) == before
+        assert redis_servers_on(first.data_dir) == redis_before
+        assert requests.get(first.url + "/readyz", timeout=10).status_code == 200
+    finally:
+        assert first.stop() == 0
+    # the lock goes with the process: the directory can be used again
+    again = VerinetUp(first.data_dir, free_port()).start()
+    assert again.stop() == 0
+
+
+def test_verinet_up_on_a_busy_port_fails_in_one_line_before_saying_it_is_up(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        data_dir = tmp_path / "var"
+        answer = run_verinet("up", "--port", str(port), "--data-dir", str(data_dir))
+    assert answer.returncode == 1
+    assert "verinet is up" not in answer.stdout
+    lines = answer.stderr.strip().splitlines()
+    assert len(lines) == 1, answer.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in lines[0] and "--port" in lines[0]
+    assert redis_servers_on(data_dir) == []
+    assert not (data_dir / "network.json").exists()
