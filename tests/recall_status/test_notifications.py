@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 from redis.crc import key_slot
 
+from verinet.embedded_redis import EmbeddedRedis
 from verinet.errors import ConfigError, Conflict, InvalidInput, NotFound
 from verinet.recall_status.notifications import (
     DEAD_STREAM,
@@ -852,3 +853,33 @@ def test_the_worker_recreates_a_deleted_queue_and_goes_on(redis_url: str, tmp_pa
         assert delivery.outcome == "delivered"
 
     run(redis_url, tmp_path, scenario)
+
+
+def test_a_running_worker_resumes_delivering_after_redis_is_killed_and_restarted(tmp_path: Path) -> None:
+    """The append-only Redis comes back with the queue and its consumer group; the worker, left
+    running through the outage, takes new entries again without a restart of its process."""
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+
+    async def scenario(parts: Parts) -> None:
+        async with receiving(parts.keys.jwks(), answering()) as receiver:
+            await parts.subscribe("p_pharmacy", receiver.url)
+            worker = parts.worker()
+            await worker.start()
+            try:
+                await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {}, drill=False)
+                await parts.deliveries_until("rc_1", settled)
+                server.kill()  # SIGKILL
+                await asyncio.sleep(0.5)  # the worker's reads fail meanwhile
+                await asyncio.to_thread(server.start)  # same port, same append-only file
+                await parts.notifier.enqueue("rc_2", "p_pharmacy", "recall.published", {}, drill=False)
+                [delivery] = await parts.deliveries_until("rc_2", settled, timeout=20)
+            finally:
+                await worker.drain(5.0)
+        assert delivery.outcome == "delivered"
+        assert [r.json["recall_id"] for r in receiver.received] == ["rc_1", "rc_2"]
+
+    try:
+        run(server.url, tmp_path, scenario)
+    finally:
+        server.stop()
