@@ -12,6 +12,7 @@ from verinet.gateway.recalls import RECALL_RPC_SECONDS, REPORT_MAX_SECONDS
 from verinet.rpc import (
     MAX_CONNECTION_AGE_GRACE_SECONDS,
     MAX_CONNECTION_AGE_SECONDS,
+    MAX_RECONNECT_BACKOFF_MS,
     SERVER_OPTIONS,
     STREAM_RENEWAL_SECONDS,
     start_server,
@@ -87,3 +88,51 @@ def test_no_call_deadline_outlasts_the_grace_an_aged_connection_gives_it() -> No
 def test_long_lived_streams_renew_many_times_within_a_connection_age() -> None:
     assert STREAM_SECONDS == STREAM_RENEWAL_SECONDS
     assert STREAM_RENEWAL_SECONDS * 10 <= MAX_CONNECTION_AGE_SECONDS
+
+
+AWAY_SECONDS = 20.0  # long enough for gRPC's default backoff to wait 10 s between attempts
+
+
+async def seconds_to_find_a_returned_peer() -> float:
+    """A peer answers, goes away for AWAY_SECONDS while calls keep failing, comes back on its
+    port: the seconds from its return to the first answered call."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from verinet.embedded_redis import free_port
+    from verinet.rpc import channel
+
+    port = free_port()
+    client = channel(f"127.0.0.1:{port}")
+    health = health_pb2_grpc.HealthStub(client)
+
+    async def answers() -> bool:
+        try:
+            await health.Check(health_pb2.HealthCheckRequest(), timeout=1)  # type: ignore[attr-defined]
+        except grpc.aio.AioRpcError:
+            return False
+        return True
+
+    try:
+        handle = await start_server("verinet.test.v1.Peer", [], port, "127.0.0.1")
+        assert await answers()
+        await handle.stop(0)
+        loop = asyncio.get_running_loop()
+        away_until = loop.time() + AWAY_SECONDS
+        while loop.time() < away_until:
+            assert not await answers()
+            await asyncio.sleep(0.1)
+        handle = await start_server("verinet.test.v1.Peer", [], port, "127.0.0.1")
+        back = loop.time()
+        try:
+            while not await answers():
+                await asyncio.sleep(0.05)
+            return loop.time() - back
+        finally:
+            await handle.stop(0)
+    finally:
+        await client.close()
+
+
+def test_a_channel_finds_a_peer_back_from_a_long_absence_within_its_reconnect_backoff() -> None:
+    # gRPC's default waits grow to 120 s; verinet's channels wait at most 2 s between attempts.
+    assert asyncio.run(seconds_to_find_a_returned_peer()) < 2 * MAX_RECONNECT_BACKOFF_MS / 1000
