@@ -7,17 +7,24 @@ Every key layout in verinet is cluster-safe: keys a script touches share a hash 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any, cast, overload
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ClusterDownError, NoScriptError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0
 CLUSTER_SCHEMES = {"redis-cluster": "redis", "rediss-cluster": "rediss"}
+#: How long a service that starts while its Redis is away waits for it before giving up.
+STARTUP_PATIENCE_SECONDS = 60.0
 
 
 #: A Redis hash as verinet's clients read it.
@@ -88,6 +95,25 @@ def connect(url: str, *, timeout: float = DEFAULT_REDIS_TIMEOUT_SECONDS) -> Any:
         retry_on_error=[RedisConnectionError],
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+async def wait_until_answering(redis: Any, patience: float = STARTUP_PATIENCE_SECONDS) -> None:
+    """Pings until Redis answers. A service started while Redis restarts, or loads a large
+    append-only file, waits for it instead of exiting into a restart loop; after ``patience``
+    seconds the last error is raised."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    delay = 0.1
+    while True:
+        try:
+            await redis.ping()
+            return
+        except (RedisConnectionError, RedisTimeoutError, ClusterDownError) as error:  # BusyLoadingError is a ConnectionError
+            if loop.time() + delay > deadline:
+                raise
+            log.warning("Redis does not answer yet (%s); asking again in %.1fs", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 async def run_script_batch(

@@ -20,7 +20,7 @@ from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.lookup.watch import DirectoryWatch
 from verinet.partners import PartnerStore
 from verinet.rpc import install_event_loop_policy, start_server
-from verinet.store import connect
+from verinet.store import connect, wait_until_answering
 
 log = logging.getLogger("verinet.lookup")
 
@@ -44,7 +44,7 @@ def client_session(settings: Settings) -> aiohttp.ClientSession:
 
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
-    await redis.ping()
+    await wait_until_answering(redis)
     directory = Directory(redis)
     watch = DirectoryWatch(directory.version, settings.directory_poll_seconds)
     watch.publish(await directory.version())

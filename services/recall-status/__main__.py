@@ -26,7 +26,7 @@ from verinet.recall_status.servicer import RecallStatusServicer
 from verinet.recall_status.settings import Settings
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import call, channel, install_event_loop_policy, run_until_signalled, start_server
-from verinet.store import connect
+from verinet.store import connect, wait_until_answering
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
@@ -51,7 +51,7 @@ def verifier_signer(stub: verifier_grpc.VerifierServiceStub, timeout: float) -> 
 
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
-    await redis.ping()
+    await wait_until_answering(redis)
     verifier_channel = channel(settings.verifier_addr, settings.internal_tls)
     subscriptions = SubscriptionStore(redis)
     notifier = Notifier(redis, subscriptions)
