@@ -42,6 +42,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     except VerinetError as error:
         print(f"verinet up: {error.message}", file=sys.stderr)
         return 1
+    except OSError as error:  # e.g. a data directory it may not write
+        print(f"verinet up: failed to start in {network.data_dir}: {error}", file=sys.stderr)
+        return 1
     info = network.info
     print(f"\nverinet is up: {network.gateway_url}")
     print(f"  network file (mode 0600): {network.network_file}")
