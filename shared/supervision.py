@@ -95,7 +95,6 @@ class Supervisor:
         self.clock = clock
         self.histories: dict[str, ExitHistory] = {}
         self.due: dict[str, float] = {}  # name -> when it is started again
-        self.restarts = 0
 
     def check(self) -> None:
         """One round: notes the processes that exited and restarts those whose delay has
@@ -120,7 +119,6 @@ class Supervisor:
             if when <= now:
                 del self.due[name]
                 pid = self.network.restart(name)
-                self.restarts += 1
                 log.warning("%s restarted", name, extra={"child": name, "pid": pid})
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
