@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import logging
 from typing import Any, cast
@@ -13,10 +12,11 @@ import orjson
 from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
+from verinet.csv_cells import safe_writer
 from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.inputs import json_object, pack_from_json, text_of
+from verinet.gateway.inputs import json_object, lot_list, pack_from_json, stored_text, text_of
 from verinet.gateway.lms import caller_message, query_param
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
@@ -63,13 +63,13 @@ def scope_from(body: dict[str, Any], partner: Partner) -> rs_pb.CreateRecallRequ
     return rs_pb.CreateRecallRequest(
         caller=caller_message(partner),
         gtins=gtins,
-        lots=string_list(body, "lots"),
+        lots=lot_list(body, "lots"),
         packs=units,
         line=line,
         window_start=text_of(window, "start"),
         window_end=text_of(window, "end"),
         recall_class=text_of(body, "class"),
-        reason=text_of(body, "reason"),
+        reason=stored_text(body, "reason", "recall reason"),
         depth=text_of(body, "depth", "retail"),
         mock=body.get("mock", False) is True,
     )
@@ -136,9 +136,7 @@ async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
 @route("POST", "/v1/recalls/{id}/close", roles=("manufacturer",), tag="Recalls", summary="Close a recall; its units stay recalled")
 async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
-    reason = text_of(body, "reason")
-    if not reason.strip():
-        raise InvalidInput('Failed to read "reason": expected a non-empty string.', field="reason")
+    reason = stored_text(body, "reason", "recall close reason")
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.CloseRecall,
@@ -234,10 +232,11 @@ async def write_json_report(response: web.StreamResponse, stream: Any, recall_js
 
 
 async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
-    """A header line, then a line per row, one chunk of rows at a time."""
+    """A header line, then a line per row, one chunk of rows at a time; cells a spreadsheet
+    would run as formulas are neutralised (``verinet.csv_cells``)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = safe_writer(buffer, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
     while True:
         await response.write(buffer.getvalue().encode())
         buffer.seek(0)
@@ -245,7 +244,7 @@ async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
         message = await read_report_message(stream)
         if message is None:
             return
-        writer.writerows(orjson.loads(message.rows_json))
+        writer.write_dicts(REPORT_COLUMNS, orjson.loads(message.rows_json))
 
 
 def abort_report(request: web.Request, response: web.StreamResponse, reason: str) -> web.StreamResponse:
