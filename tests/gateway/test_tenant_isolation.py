@@ -5,8 +5,8 @@ own and foreign resources, against the expected outcomes kept as data in
 The world: two manufacturers M1 and M2 with a product each (G1, G2); partners of every
 trading role in pairs (W1/W2, D1/D2, N1/N2). W1 and D1 hold packs of G1 (verified, and
 possession attested over LMS), W2 and D2 packs of G2; M1 recalls the lot W1 and D1 hold, M2
-the lot W2 and D2 hold; everyone has a webhook subscription and each pack partner raised an
-alert. For a caller of role r, "own" resources are r1's (or those r1 took part in) and
+the lot W2 and D2 hold; everyone subscribed to recalls before, and each pack partner raised
+an alert. For a caller of role r, "own" resources are r1's (or those r1 took part in) and
 "foreign" ones are r2's; admins take M1's as own and M2's as foreign.
 
 Besides its status, every answer is searched for identifiers of partners the caller has no
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +31,17 @@ import requests
 
 from tests.conftest import Client, RunningNetwork, start_network
 from tests.gateway.test_authorization_matrix import operations
+from verinet.epc import Gln
 from verinet.network import with_check_digit
 
 EXPECTATIONS = Path(__file__).with_name("isolation_expectations.json")
 CALLERS = ("manufacturer", "wholesaler", "dispenser", "network", "admin", "none")
 OWNERSHIPS = ("own", "foreign")
 LOT_1, LOT_2, EXPIRY = "ISO-L1", "ISO-L2", "301231"
+#: The letter of each caller's partners in the world (admins and anonymous callers use M's).
+ROLE_LETTERS = {"manufacturer": "M", "wholesaler": "W", "dispenser": "D", "network": "N", "admin": "A", "none": "X"}
+#: How the cells listed in pending_fix_on_branch_custody are reported (a warning in the summary).
+PENDING_MESSAGE = "cells pending a fix on branch custody"
 PLACEHOLDER = re.compile(r"\{((?:mine\.)?[a-z_]+)\}")
 
 
@@ -80,6 +87,16 @@ def ok(answer: requests.Response, *statuses: int) -> Any:
     return answer.json() if answer.content else None
 
 
+def wait_for_deliveries(client: Client, recall_id: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = client.get(f"/v1/recalls/{recall_id}/deliveries")
+        if answer.status_code == 200 and answer.json()["deliveries"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no delivery of recall {recall_id} was logged within {seconds:g} s")
+
+
 class World:
     """The partners and resources every cell of the table is played against."""
 
@@ -103,69 +120,71 @@ class World:
     def build(self) -> World:
         network = self.network
         for n in ("1", "2"):
-            for role, letter in (("manufacturer", "M"), ("wholesaler", "W"), ("dispenser", "D"), ("network", "N")):
-                self.add(letter + n, role)
+            for role in ("manufacturer", "wholesaler", "dispenser", "network"):
+                self.add(ROLE_LETTERS[role] + n, role)
         admin_me = ok(network.admin.get("/v1/partners/me"))
         self.parties["A"] = Party("A", admin_me["id"], admin_me["name"], list(admin_me["glns"]), network.network.info["admin_token"], client=network.admin)
-        spares = {n: self.add(f"S{n}", "wholesaler") for n in ("1", "2")}  # for admins to revoke
-        packs: dict[str, dict[str, str]] = {}
+        for label, party in self.parties.items():
+            if label[0] in "MWDN":  # every partner subscribes before any recall is published
+                party.subscription_url = f"https://hooks-{label.lower()}.isolation.example.net/recalls"
+                body = {"url": party.subscription_url, "events": ["recall.published"]}
+                ok(self.client(label).put(f"/v1/subscriptions/hooks-{label.lower()}", json=body), 200, 201)
         for n, lot in (("1", LOT_1), ("2", LOT_2)):
-            m = self.client("M" + n)
-            prefix = ok(m.get("/v1/partners/me"))["company_prefixes"][0]
-            gtin, spare_gtin = gtin_under(prefix, 1), gtin_under(prefix, 2)
-            for g in (gtin, spare_gtin):
-                ok(m.put(f"/v1/products/{g}", json={"name": f"Isolation product {n}"}), 200, 201)
-            serials = {"W": f"W{n}-1", "D": f"D{n}-1", "M": f"M{n}-1", "N": f"N{n}-1"}
-            body = [{"gtin": gtin, "serial": s, "lot": lot, "expiry": EXPIRY} for s in serials.values()]
-            ok(m.post("/v1/packs/commission", json={"packs": body}))
-            for letter in ("W", "D"):
-                holder = self.parties[letter + n]
-                pack = {"gtin": gtin, "serial": serials[letter], "lot": lot, "expiry": EXPIRY}
-                ok(self.client(letter + n).post("/v1/packs/verify", json={"packs": [pack]}))
-                attested = self.client(letter + n).get(
-                    f"/verify/gtin/{gtin}/lot/{lot}/ser/{serials[letter]}",
-                    params={"exp": EXPIRY, "linkType": "verificationService", "reqGLN": holder.glns[0], "ctrlPossessAtt": "true"},
-                )
-                ok(attested)
-            alerts = {}
-            for letter in ("M", "W", "D"):
-                unknown = {"gtin": gtin, "serial": f"NOPE-{letter}{n}", "lot": lot, "expiry": EXPIRY}
-                result = ok(self.client(letter + n).post("/v1/packs/verify", json={"packs": [unknown]}))["results"][0]
-                alerts[letter] = result["alert_id"]
-            admin_alert = ok(m.post("/v1/packs/verify", json={"packs": [{**body[0], "serial": f"NOPE-A{n}"}]}))["results"][0]["alert_id"]
-            recall = ok(m.post("/v1/recalls", json={"gtins": [gtin], "lots": [lot], "class": "II", "reason": f"Isolation recall {n}"}), 201)
-            closable = ok(m.post("/v1/recalls", json={"gtins": [gtin], "lots": [lot], "class": "III", "reason": "to close", "mock": True}), 201)
-            closable_admin = ok(m.post("/v1/recalls", json={"gtins": [gtin], "lots": [lot], "class": "III", "reason": "to close", "mock": True}), 201)
-            for letter in ("M", "W", "D", "N"):
-                party = self.parties[letter + n]
-                party.subscription_url = f"https://hooks-{letter.lower()}{n}.isolation.example.net/recalls"
-                ok(self.client(letter + n).put(f"/v1/subscriptions/hooks-{letter.lower()}{n}", json={"url": party.subscription_url, "events": ["recall.published"]}), 200, 201)
-            packs[n] = {
-                "gtin": gtin, "spare_gtin": spare_gtin, "prefix": prefix, "lot": lot, "expiry": EXPIRY,
-                "recall": recall["id"], "closable_recall": closable["id"], "admin_closable_recall": closable_admin["id"],
-                "admin_alert": admin_alert, **{f"alert_{k}": v for k, v in alerts.items()}, **{f"serial_{k}": v for k, v in serials.items()},
-                "spare_partner": spares[n].id,
-            }
-        for ownership, n, other in (("own", "1", "2"), ("foreign", "2", "1")):
-            for role, letter in (("manufacturer", "M"), ("wholesaler", "W"), ("dispenser", "D"), ("network", "N"), ("admin", "M"), ("none", "W")):
-                p = packs[n]
-                serial = p["serial_" + ("W" if letter in ("N", "W") else letter)] if letter != "M" else p["serial_W"]
-                party = self.parties[letter + n]
-                self.resources[(role, ownership)] = {
-                    **p,
-                    "serial": serial,
-                    "partner": party.id if role != "admin" else p["spare_partner"],
-                    "gln": party.glns[0],
-                    "subscription": f"hooks-{letter.lower()}{n}",
-                    "alert": p["admin_alert"] if role == "admin" else p.get(f"alert_{letter}", p["alert_W"]),
-                    "closable_recall": p["admin_closable_recall"] if role == "admin" else p["closable_recall"],
-                }
+            self.build_half(n, lot)
         return self
 
+    def build_half(self, n: str, lot: str) -> None:
+        """M<n>'s products, packs, alerts, recalls; W<n> and D<n> hold packs; subscriptions."""
+        m = self.client("M" + n)
+        prefix = ok(m.get("/v1/partners/me"))["company_prefixes"][0]
+        gtin, spare_gtin = gtin_under(prefix, 1), gtin_under(prefix, 2)
+        for g in (gtin, spare_gtin):
+            ok(m.put(f"/v1/products/{g}", json={"name": f"Isolation product {n}"}), 200, 201)
+        free_lot = f"ISO-F{n}"
+        held = [{"gtin": gtin, "serial": f"{letter}{n}-1", "lot": lot, "expiry": EXPIRY} for letter in ("W", "D")]
+        free = [{"gtin": gtin, "serial": f"F{n}-{letter}", "lot": free_lot, "expiry": EXPIRY} for letter in ROLE_LETTERS.values()]
+        ok(m.post("/v1/packs/commission", json={"packs": held + free}))
+        for pack in held:
+            letter = pack["serial"][0]
+            holder = self.parties[letter + n]
+            ok(self.client(letter + n).post("/v1/packs/verify", json={"packs": [pack]}))
+            query = {"exp": EXPIRY, "linkType": "verificationService", "reqGLN": holder.glns[0], "ctrlPossessAtt": "true"}
+            ok(self.client(letter + n).get(f"/verify/gtin/{gtin}/lot/{lot}/ser/{pack['serial']}", params=query))
+        alerts = {}
+        for letter in ("M", "W", "D", "A"):
+            unknown = {"gtin": gtin, "serial": f"NOPE-{letter}{n}", "lot": lot, "expiry": EXPIRY}
+            by = self.client(("M" if letter == "A" else letter) + n)
+            alerts[letter] = ok(by.post("/v1/packs/verify", json={"packs": [unknown]}))["results"][0]["alert_id"]
+        recall = ok(m.post("/v1/recalls", json={"gtins": [gtin], "lots": [lot], "class": "II", "reason": f"Isolation recall {n}"}), 201)
+        closable = ok(m.post("/v1/recalls", json={"gtins": [gtin], "lots": [lot], "class": "III", "reason": "to close", "mock": True}), 201)
+        for letter in ("M", "W", "D"):  # deliveries are asynchronous: wait until they are logged
+            wait_for_deliveries(self.client(letter + n), recall["id"])
+        spare = self.add(f"S{n}", "wholesaler")  # for an admin to revoke
+        for role, letter in ROLE_LETTERS.items():
+            party = self.parties["M" + n if role in ("admin", "none") else letter + n]
+            self.resources[(role, "own" if n == "1" else "foreign")] = {
+                "gtin": gtin,
+                "spare_gtin": spare_gtin,
+                "lot": lot,
+                "expiry": EXPIRY,
+                "serial": f"D{n}-1" if letter == "D" else f"W{n}-1",
+                "free_lot": free_lot,
+                "free_serial": f"F{n}-{letter}",
+                "recall": recall["id"],
+                "closable_recall": closable["id"],
+                "alert": alerts.get(letter, alerts["W"]),
+                "partner": spare.id if role == "admin" else party.id,
+                "gln": party.glns[0],
+                "sgln": Gln(party.glns[0]).as_urn(7),
+                "pgln": Gln(party.glns[0], party=True).as_urn(7),
+                "subscription": f"hooks-{party.label.lower()}",
+                "subscription_url": party.subscription_url,
+                "directory_key": prefix + ("9" if role == "admin" else "8"),
+            }
+
     def caller_party(self, caller: str) -> Party | None:
-        return {"manufacturer": "M1", "wholesaler": "W1", "dispenser": "D1", "network": "N1", "admin": "A"}.get(caller) and self.parties[
-            {"manufacturer": "M1", "wholesaler": "W1", "dispenser": "D1", "network": "N1", "admin": "A"}[caller]
-        ]
+        label = {"manufacturer": "M1", "wholesaler": "W1", "dispenser": "D1", "network": "N1", "admin": "A"}.get(caller)
+        return self.parties[label] if label else None
 
     def fill(self, template: Any, caller: str, ownership: str) -> Any:
         """A request template with its placeholders resolved: ``{x}`` to the caller's own or
@@ -236,6 +255,7 @@ def play(world: World, entry: dict[str, Any], method: str, path: str, caller: st
     return answer, sent
 
 
+@pytest.mark.filterwarnings(f"default:{PENDING_MESSAGE}:UserWarning")
 def test_every_route_every_role_own_and_foreign_gets_its_expected_status_and_leaks_nothing(
     world: World, openapi: dict[str, Any], expectations: dict[str, Any]
 ) -> None:
@@ -269,5 +289,5 @@ def test_every_route_every_role_own_and_foreign_gets_its_expected_status_and_lea
                 elif cell in pending:
                     failures.append(f"{cell}: listed as pending_fix_on_branch_custody but passes: take it off the list")
     if still_pending:
-        print("Cells pending a fix on branch custody:\n" + "\n".join(still_pending))
+        warnings.warn(f"{PENDING_MESSAGE} ({len(still_pending)}):\n" + "\n".join(still_pending), UserWarning, stacklevel=1)
     assert failures == [], "\n" + "\n".join(failures)
