@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 HOLDER_ROLES = ("wholesaler", "dispenser", "manufacturer")
 VIEWER_ROLES = ("admin", "manufacturer", "wholesaler", "dispenser")
 MAX_RECALL_UNITS = 1_000_000
+#: Units one acknowledgement may name (documented in README, "Exact input, exact output").
+MAX_ACKNOWLEDGED_UNITS = 10_000
 REPORT_COLUMNS = ("gtin", "serial", "lot", "state", "last_location", "last_partner", "last_seen", "notified_at", "acknowledged_at", "action")
 # Long recalls scan many packs; their RPCs get more time than a verification.
 RECALL_RPC_SECONDS = 120.0
@@ -256,12 +258,36 @@ def abort_report(request: web.Request, response: web.StreamResponse, reason: str
     return response
 
 
-@route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Confirm units you hold as quarantined, returned or destroyed")
-async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Response:
-    body = await json_object(request)
+def acknowledged_units(body: dict[str, Any]) -> list[common_pb.PackIdentifier]:
+    """The units of an acknowledgement: 1 to MAX_ACKNOWLEDGED_UNITS, each once (a unit given
+    twice would count twice in the recall's effectiveness)."""
+    items = body.get("units")
+    if isinstance(items, list) and len(items) > MAX_ACKNOWLEDGED_UNITS:
+        raise InvalidInput(
+            f'Failed to read "units": expected at most {MAX_ACKNOWLEDGED_UNITS} units an acknowledgement, got {len(items)}.',
+            code="recall.too_many",
+            field="units",
+        )
     units = units_from(body)
     if not units:
         raise InvalidInput('Failed to read "units": expected at least one unit.', field="units")
+    first_at: dict[tuple[str, str], int] = {}
+    for index, unit in enumerate(units):
+        seen = first_at.setdefault((unit.gtin, unit.serial), index)
+        if seen != index:
+            raise InvalidInput(
+                f"Failed to read units[{index}]: unit {unit.gtin}|{unit.serial} is already units[{seen}]; "
+                "expected each unit once.",
+                code="recall.duplicate_unit",
+                field=f"units[{index}]",
+            )
+    return units
+
+
+@route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Confirm units you hold as quarantined, returned or destroyed")
+async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    units = acknowledged_units(body)
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.AcknowledgeRecall,

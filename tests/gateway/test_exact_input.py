@@ -325,3 +325,33 @@ def test_a_directory_import_report_cannot_run_a_formula_in_a_spreadsheet(
     assert rows[2][1] == "'@SUM(1) 7610003"
     for row in rows:
         assert all(cell[:1] not in FORMULA_STARTS - {"'"} for cell in row), row
+
+
+# -- acknowledgements ----------------------------------------------------------------------------
+
+
+def test_a_unit_named_twice_in_an_acknowledgement_is_refused_so_it_cannot_count_twice(network: RunningNetwork, world: dict[str, Any]) -> None:
+    gtin = world["hosted_gtin"]
+    pack = {"gtin": gtin, "serial": "ACK-1", "lot": "ACK-LOT", "expiry": EXPIRY}
+    assert world["manufacturer"].post("/v1/packs/commission", json={"packs": [pack]}).json()["stored"] == 1
+    assert world["wholesaler"].post("/v1/packs/verify", json={"packs": [pack]}).status_code == 200
+    held = world["wholesaler"].get(alpha(gtin, lot="ACK-LOT", serial="ACK-1"), params={**dict(query(world)), "ctrlPossessAtt": "true"})
+    assert held.status_code == 200, held.text
+    recall = world["manufacturer"].post("/v1/recalls", json={"gtins": [gtin], "lots": ["ACK-LOT"], "class": "II", "reason": "Acknowledgement check"})
+    assert recall.status_code == 201, recall.text
+    path = f"/v1/recalls/{recall.json()['id']}/acknowledgements"
+    unit = {"gtin": gtin, "serial": "ACK-1"}
+    twice = world["wholesaler"].post(path, json={"units": [unit, {"scan": f"01{gtin}21ACK-1"}], "action": "quarantined"})
+    problem = problem_of(twice)
+    assert (problem["code"], problem["field"]) == ("recall.duplicate_unit", "units[1]")
+    once = world["wholesaler"].post(path, json={"units": [unit], "action": "quarantined"})
+    assert once.status_code == 200 and once.json()["acknowledged"] == 1, once.text
+
+
+def test_an_acknowledgement_over_its_documented_limit_is_refused_before_any_unit_is_read(world: dict[str, Any]) -> None:
+    from verinet.gateway.recalls import MAX_ACKNOWLEDGED_UNITS
+
+    units = [{"gtin": world["hosted_gtin"], "serial": f"S{n}"} for n in range(MAX_ACKNOWLEDGED_UNITS + 1)]
+    problem = problem_of(world["wholesaler"].post("/v1/recalls/rc_unknown/acknowledgements", json={"units": units, "action": "quarantined"}))
+    assert problem["code"] == "recall.too_many"
+    assert str(MAX_ACKNOWLEDGED_UNITS) in problem["detail"]
