@@ -1,6 +1,10 @@
 """DSCSA LMS 1.3 routes: verify (alpha and numeric Digital Link forms) and checkConnectivity.
 
 The verifier signs the body; this module sends status, headers and body bytes unchanged.
+
+Input is read exactly: each query parameter at most once, path segments and query components
+decoded strictly from the raw request target, and the question passed on (to the verifier and,
+for a remote GTIN, to another network) rebuilt from the validated values only.
 """
 
 from __future__ import annotations
