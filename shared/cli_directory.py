@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from verinet.csv_cells import safe_writer
+
 KIND_PATHS = {"gtin": "gtins", "prefix": "prefixes"}
 CSV_FIELDS = ("kind", "key", "route", "url", "responder_gln", "credential", "expires_at", "owner")
 DEFAULT_CHUNK = 500
@@ -229,7 +231,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     total = _count_lines(path) - (1 if fmt == "csv" else 0)
     stored = refused = 0
     report = open(args.report, "w", newline="") if args.report else None  # noqa: SIM115
-    writer = csv.writer(report) if report else None
+    writer = safe_writer(report) if report else None  # formulas in a cell are neutralised
     if writer:
         writer.writerow(["line", "entry", "ok", "outcome"])
     progress = tqdm(total=max(total, 0), unit="entries", file=sys.stderr, disable=True if args.no_progress else None)

@@ -12,7 +12,13 @@ from aiohttp import web
 
 from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.inputs import json_object, pack_fields, packs_body, production_from_json
+from verinet.gateway.inputs import (
+    json_object,
+    pack_fields,
+    packs_body,
+    production_from_json,
+    stored_text,
+)
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import ALL_PARTNER_ROLES, PARTNER_STORE, route
 from verinet.gateway.settings import Settings
@@ -92,6 +98,7 @@ async def create_partner(request: web.Request, partner: Partner) -> web.Response
     name = body.get("name")
     if not isinstance(name, str):
         raise InvalidInput('Failed to read "name": expected a string.', code="partner.name", field="name")
+    stored_text(body, "name", "partner name")
     glns = [at_field(validate_gln, gln, f"glns[{i}]") for i, gln in enumerate(string_list(body, "glns"))]
     new = NewPartner(
         name=name,
@@ -128,9 +135,7 @@ async def put_product(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     require_own_gtin(partner, gtin)
     body = await json_object(request) if request.can_read_body else {}
-    name = body.get("name", "")
-    if not isinstance(name, str) or len(name) > 200:
-        raise InvalidInput('Failed to read "name": expected a string of at most 200 characters.', field="name")
+    name = stored_text(body, "name", "product name", required=False)
     clients = request.app[CLIENTS]
     caller = caller_message(partner)
     product = await call(
@@ -235,9 +240,7 @@ async def withdraw_product(request: web.Request, partner: Partner) -> web.Respon
             code="withdraw.unconfirmed",
             field="confirm",
         )
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
-        raise InvalidInput('Failed to read "reason": expected 1 to 500 characters.', code="withdraw.reason", field="reason")
+    reason = stored_text(body, "reason", "withdrawal reason")
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.WithdrawProduct,

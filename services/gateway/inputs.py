@@ -11,6 +11,7 @@ from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import IdentifierError, InvalidInput, RequestTimeout, VerinetError
+from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.identifiers import parse, parse_expiry, validate_gtin, validate_lot, validate_serial
 from verinet.packs import validate_line
 
@@ -41,6 +42,35 @@ def text_of(body: dict[str, Any], name: str, default: str = "") -> str:
             field=name,
         )
     return value
+
+
+def stored_text(body: dict[str, Any], name: str, limit: str, *, required: bool = True) -> str:
+    """A free-text member that is stored (a name, a reason): a string of printable text within
+    its documented limit ``TEXT_LIMITS[limit]`` (``verinet.free_text``); anything else is a 400
+    naming the member, with expected and got."""
+    return validate_text(text_of(body, name), name, max_length=TEXT_LIMITS[limit], required=required)
+
+
+def lot_list(body: dict[str, Any], name: str) -> list[str]:
+    """A list of GS1 lots (CSET 82, 1 to 20 characters); each error names its index."""
+    value = body.get(name, [])
+    if not isinstance(value, list):
+        raise InvalidInput(f'Failed to read "{name}": expected a list of lots.', code="body.field_type", field=name)
+    lots = []
+    for index, lot in enumerate(value):
+        where = f"{name}[{index}]"
+        if not isinstance(lot, str):
+            raise InvalidInput(
+                f'Failed to read "{where}": expected a lot as a string, got {type(lot).__name__}.',
+                code="body.field_type",
+                field=where,
+            )
+        try:
+            lots.append(validate_lot(lot))
+        except VerinetError as error:
+            error.field = where
+            raise
+    return lots
 
 
 async def json_body(request: web.Request) -> Any:

@@ -1,14 +1,22 @@
 """DSCSA LMS 1.3 routes: verify (alpha and numeric Digital Link forms) and checkConnectivity.
 
 The verifier signs the body; this module sends status, headers and body bytes unchanged.
+
+Input is read exactly: each query parameter at most once, path segments and query components
+decoded strictly from the raw request target, and the question passed on (to the verifier and,
+for a remote GTIN, to another network) rebuilt from the validated values only.
 """
 
 from __future__ import annotations
+
+import re
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
+from verinet.free_text import validate_text
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.routing import TRADING_ROLES, route
 from verinet.identifiers import (
@@ -81,9 +89,9 @@ def lms_gtin(value: str) -> str:
     return validate_gtin(value)
 
 
-def requestor_gln(request: web.Request, partner: Partner) -> str:
+def requestor_gln(params: dict[str, str], partner: Partner) -> str:
     """reqGLN is required and must be one of the caller's GLNs (networks relay for others)."""
-    value = request.query.get("reqGLN", "")
+    value = params.get("reqGLN", "")
     if not value:
         raise InvalidInput("Missing query parameter reqGLN: expected the requestor's GLN-13.", field="reqGLN", code="gln.missing")
     gln = validate_gln(value)
@@ -96,17 +104,92 @@ def requestor_gln(request: web.Request, partner: Partner) -> str:
     return gln
 
 
-def query_params(request: web.Request) -> dict[str, str]:
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: Optional LMS parameters carried to a remote network as validated text (the required ones,
+#: expiry, linkType and reqGLN, are validated on their own).
+FORWARDED_TEXT_PARAMS = ("context", "corrUUID", "email", "telephone")
+
+
+def strictly_decoded(raw: str, where: str) -> str:
+    """A percent-encoded URL component decoded strictly: every ``%`` followed by two hex digits
+    and the bytes valid UTF-8. Lenient decoders keep ``%G1`` or ``%FF`` as text, which would
+    then be judged as a lot or serial instead of refused."""
+    bad = _BAD_PERCENT.search(raw)
+    if bad is not None:
+        raise InvalidInput(
+            f"Failed to decode {where} {raw[:60]!r}: expected '%' followed by two hex digits at "
+            f"position {bad.start()}, got {raw[bad.start() : bad.start() + 3]!r}.",
+            code="url.encoding",
+            field=where,
+        )
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            f"Failed to decode {where} {raw[:60]!r}: expected percent-encoded UTF-8, got byte "
+            f"0x{error.object[error.start]:02X} that is not.",
+            code="url.encoding",
+            field=where,
+        ) from None
+
+
+def path_values(request: web.Request, names: tuple[str, ...]) -> list[str]:
+    """The last path segments, one per name, decoded strictly from the raw request path (the
+    router's own decoding keeps malformed escapes as text)."""
+    segments = request.raw_path.partition("?")[0].split("/")[-2 * len(names) + 1 :: 2]
+    return [strictly_decoded(raw, name) for raw, name in zip(segments, names, strict=True)]
+
+
+def single_valued_query(request: web.Request) -> dict[str, str]:
+    """The query parameters, each given once, strictly decoded and of bounded length. A repeated
+    parameter is refused: a check on the first value and a use of the last would be two
+    different questions (``reqGLN=<mine>&reqGLN=<victim>``)."""
+    raw_query = request.raw_path.partition("?")[2]
+    for pair in filter(None, raw_query.split("&")):
+        name, _, value = pair.partition("=")
+        strictly_decoded(name.replace("+", " "), "query parameter name")
+        strictly_decoded(value.replace("+", " "), f"query parameter {name[:40]}")
     params: dict[str, str] = {}
     for name, value in request.query.items():
+        if name in params:
+            raise InvalidInput(
+                f"Query parameter {name[:40]} is given {len(request.query.getall(name))} times: "
+                "expected each parameter once.",
+                code="query.repeated",
+                field=name[:40],
+            )
         if len(value) > MAX_PARAM_LENGTH:
             raise InvalidInput(
-                f"Query parameter {name} is too long: expected at most {MAX_PARAM_LENGTH} characters, got {len(value)}.",
+                f"Query parameter {name[:40]} is too long: expected at most {MAX_PARAM_LENGTH} characters, got {len(value)}.",
                 code="query.too_long",
-                field=name,
+                field=name[:40],
             )
         params[name] = value
     return params
+
+
+def forwarded_text(params: dict[str, str]) -> dict[str, str]:
+    """The optional LMS text parameters that were given, validated as text (no control
+    characters); nothing else of the query travels on."""
+    return {
+        name: validate_text(params[name], name, max_length=MAX_PARAM_LENGTH, required=False)
+        for name in FORWARDED_TEXT_PARAMS
+        if params.get(name)
+    }
+
+
+def possession_attested(params: dict[str, str]) -> dict[str, str]:
+    """``ctrlPossessAtt`` as ``true`` or ``false`` when given; any other value is a 400."""
+    value = params.get("ctrlPossessAtt")
+    if value is None or value == "":
+        return {}
+    if value.lower() not in ("true", "false"):
+        raise InvalidInput(
+            f"Failed to read ctrlPossessAtt {value[:40]!r}: expected true or false.",
+            code="query.ctrl_possess_att",
+            field="ctrlPossessAtt",
+        )
+    return {"ctrlPossessAtt": value.lower()}
 
 
 def signed_response(answer: verifier_pb.SignedHttpResponse) -> web.Response:
@@ -115,15 +198,24 @@ def signed_response(answer: verifier_pb.SignedHttpResponse) -> web.Response:
     return web.Response(status=answer.http_status, body=answer.body, headers=headers)
 
 
-async def answer_verify(
-    request: web.Request, partner: Partner, gtin: str, lot: str, serial: str, exp_param: str
-) -> web.Response:
+async def answer_verify(request: web.Request, partner: Partner, exp_param: str) -> web.Response:
+    """One LMS verification. The question sent on (to the verifier and, for a remote GTIN, to
+    another network) is rebuilt from the validated values only, never from the raw query."""
+    params = single_valued_query(request)
+    gtin, lot, serial = path_values(request, ("gtin", "lot", "serial"))
     pack = common_pb.PackIdentifier(
         gtin=lms_gtin(gtin),
         lot=validate_lot(lot),
         serial=validate_serial(serial),
     )
-    expiry = request.query.get(exp_param, "")
+    other_expiry = "exp" if exp_param == "17" else "17"
+    if other_expiry in params:
+        raise InvalidInput(
+            f"Query parameters {exp_param} and {other_expiry} both give the expiry: expected one of them.",
+            code="query.repeated",
+            field=other_expiry,
+        )
+    expiry = params.get(exp_param, "")
     if not expiry:
         raise InvalidInput(
             f"Missing query parameter {exp_param}: expected the expiry as YYMMDD.",
@@ -132,22 +224,24 @@ async def answer_verify(
         )
     parse_expiry(expiry)
     pack.expiry = expiry
-    link_type = request.query.get("linkType", "")
+    link_type = params.get("linkType", "")
     if link_type not in LINK_TYPES:
         raise InvalidInput(
-            f"Failed to read linkType {link_type!r}: expected 'verificationService'.",
+            f"Failed to read linkType {link_type[:40]!r}: expected 'verificationService'.",
             code="query.link_type",
             field="linkType",
         )
-    gln = requestor_gln(request, partner)
+    gln = requestor_gln(params, partner)
+    text = forwarded_text(params)
+    forwarded = {"exp": expiry, "linkType": link_type, "reqGLN": gln, **text, **possession_attested(params)}
     answer = await request.app[CLIENTS].lms.verify(
         verifier_pb.VerifyLmsRequest(
             caller=lms_caller(request, partner, gln),
             pack=pack,
             req_gln=gln,
-            corr_uuid=request.query.get("corrUUID", ""),
-            context=request.query.get("context", ""),
-            query=query_params(request),
+            corr_uuid=text.get("corrUUID", ""),
+            context=text.get("context", ""),
+            query=forwarded,
         )
     )
     return signed_response(answer)
@@ -163,8 +257,7 @@ async def answer_verify(
     params=(query_param("exp", "expiry YYMMDD (DD may be 00)", True, "^[0-9]{6}$"), *COMMON_LMS_PARAMS),
 )
 async def verify_alpha(request: web.Request, partner: Partner) -> web.Response:
-    info = request.match_info
-    return await answer_verify(request, partner, info["gtin"], info["lot"], info["serial"], "exp")
+    return await answer_verify(request, partner, "exp")
 
 
 @route(
@@ -177,8 +270,7 @@ async def verify_alpha(request: web.Request, partner: Partner) -> web.Response:
     params=(query_param("17", "expiry YYMMDD (DD may be 00)", True, "^[0-9]{6}$"), *COMMON_LMS_PARAMS),
 )
 async def verify_numeric(request: web.Request, partner: Partner) -> web.Response:
-    info = request.match_info
-    return await answer_verify(request, partner, info["gtin"], info["lot"], info["serial"], "17")
+    return await answer_verify(request, partner, "17")
 
 
 @route(
@@ -195,13 +287,15 @@ async def verify_numeric(request: web.Request, partner: Partner) -> web.Response
     ),
 )
 async def check_connectivity(request: web.Request, partner: Partner) -> web.Response:
-    gtin = lms_gtin(request.query.get("gtin", ""))
-    gln = requestor_gln(request, partner)
+    params = single_valued_query(request)
+    gtin = lms_gtin(params.get("gtin", ""))
+    gln = requestor_gln(params, partner)
+    forwarded = {"reqGLN": gln, **forwarded_text(params)}
     clients = request.app[CLIENTS]
     answer = await call(
         clients.verifier.CheckConnectivity,
         verifier_pb.CheckConnectivityRequest(
-            caller=lms_caller(request, partner, gln), gtin=gtin, req_gln=gln, query=query_params(request)
+            caller=lms_caller(request, partner, gln), gtin=gtin, req_gln=gln, query=forwarded
         ),
         timeout=clients.rpc_timeout,
     )

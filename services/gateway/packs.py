@@ -12,7 +12,14 @@ from verinet.errors import Forbidden, InvalidInput, VerinetError
 from verinet.gateway.api import SETTINGS, json_response
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.idempotency import fingerprint, once, validate_transaction_id
-from verinet.gateway.inputs import json_object, pack_fields, packs_body, read_body, text_of
+from verinet.gateway.inputs import (
+    json_object,
+    pack_fields,
+    packs_body,
+    read_body,
+    stored_text,
+    text_of,
+)
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gln, validate_gtin
@@ -197,7 +204,7 @@ async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
 @route("POST", "/v1/alerts/{id}/close", roles=("admin", *PACK_ROLES), tag="Alerts", summary="Close an alert with a reason")
 async def close_alert(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
-    reason = text_of(body, "reason")
+    reason = stored_text(body, "reason", "alert close reason")
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.CloseAlert,

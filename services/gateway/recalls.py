@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import logging
 from typing import Any, cast
@@ -13,10 +12,11 @@ import orjson
 from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
+from verinet.csv_cells import safe_writer
 from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.inputs import json_object, pack_from_json, text_of
+from verinet.gateway.inputs import json_object, lot_list, pack_from_json, stored_text, text_of
 from verinet.gateway.lms import caller_message, query_param
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 HOLDER_ROLES = ("wholesaler", "dispenser", "manufacturer")
 VIEWER_ROLES = ("admin", "manufacturer", "wholesaler", "dispenser")
 MAX_RECALL_UNITS = 1_000_000
+#: Units one acknowledgement may name (documented in README, "Exact input, exact output").
+MAX_ACKNOWLEDGED_UNITS = 10_000
 REPORT_COLUMNS = ("gtin", "serial", "lot", "state", "last_location", "last_partner", "last_seen", "notified_at", "acknowledged_at", "action")
 # Long recalls scan many packs; their RPCs get more time than a verification.
 RECALL_RPC_SECONDS = 120.0
@@ -63,13 +65,13 @@ def scope_from(body: dict[str, Any], partner: Partner) -> rs_pb.CreateRecallRequ
     return rs_pb.CreateRecallRequest(
         caller=caller_message(partner),
         gtins=gtins,
-        lots=string_list(body, "lots"),
+        lots=lot_list(body, "lots"),
         packs=units,
         line=line,
         window_start=text_of(window, "start"),
         window_end=text_of(window, "end"),
         recall_class=text_of(body, "class"),
-        reason=text_of(body, "reason"),
+        reason=stored_text(body, "reason", "recall reason"),
         depth=text_of(body, "depth", "retail"),
         mock=body.get("mock", False) is True,
     )
@@ -136,9 +138,7 @@ async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
 @route("POST", "/v1/recalls/{id}/close", roles=("manufacturer",), tag="Recalls", summary="Close a recall; its units stay recalled")
 async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
-    reason = text_of(body, "reason")
-    if not reason.strip():
-        raise InvalidInput('Failed to read "reason": expected a non-empty string.', field="reason")
+    reason = stored_text(body, "reason", "recall close reason")
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.CloseRecall,
@@ -234,10 +234,11 @@ async def write_json_report(response: web.StreamResponse, stream: Any, recall_js
 
 
 async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
-    """A header line, then a line per row, one chunk of rows at a time."""
+    """A header line, then a line per row, one chunk of rows at a time; cells a spreadsheet
+    would run as formulas are neutralised (``verinet.csv_cells``)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = safe_writer(buffer, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
     while True:
         await response.write(buffer.getvalue().encode())
         buffer.seek(0)
@@ -245,7 +246,7 @@ async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
         message = await read_report_message(stream)
         if message is None:
             return
-        writer.writerows(orjson.loads(message.rows_json))
+        writer.write_dicts(REPORT_COLUMNS, orjson.loads(message.rows_json))
 
 
 def abort_report(request: web.Request, response: web.StreamResponse, reason: str) -> web.StreamResponse:
@@ -257,12 +258,36 @@ def abort_report(request: web.Request, response: web.StreamResponse, reason: str
     return response
 
 
-@route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Confirm units you hold as quarantined, returned or destroyed")
-async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Response:
-    body = await json_object(request)
+def acknowledged_units(body: dict[str, Any]) -> list[common_pb.PackIdentifier]:
+    """The units of an acknowledgement: 1 to MAX_ACKNOWLEDGED_UNITS, each once (a unit given
+    twice would count twice in the recall's effectiveness)."""
+    items = body.get("units")
+    if isinstance(items, list) and len(items) > MAX_ACKNOWLEDGED_UNITS:
+        raise InvalidInput(
+            f'Failed to read "units": expected at most {MAX_ACKNOWLEDGED_UNITS} units an acknowledgement, got {len(items)}.',
+            code="recall.too_many",
+            field="units",
+        )
     units = units_from(body)
     if not units:
         raise InvalidInput('Failed to read "units": expected at least one unit.', field="units")
+    first_at: dict[tuple[str, str], int] = {}
+    for index, unit in enumerate(units):
+        seen = first_at.setdefault((unit.gtin, unit.serial), index)
+        if seen != index:
+            raise InvalidInput(
+                f"Failed to read units[{index}]: unit {unit.gtin}|{unit.serial} is already units[{seen}]; "
+                "expected each unit once.",
+                code="recall.duplicate_unit",
+                field=f"units[{index}]",
+            )
+    return units
+
+
+@route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Confirm units you hold as quarantined, returned or destroyed")
+async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    units = acknowledged_units(body)
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.AcknowledgeRecall,

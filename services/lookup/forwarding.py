@@ -145,14 +145,22 @@ def passed_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def lms_query(query: Mapping[str, str]) -> str:
-    """The query string to send: every parameter as received, in order, with the numeric
-    Digital Link expiry ``17`` renamed ``exp`` for the alpha path form.
+#: The LMS parameters a forwarded question carries, in this order. The gateway validated each
+#: one; nothing else a requestor put in its query travels to another network.
+FORWARDED_PARAMS = ("gtin", "exp", "linkType", "context", "reqGLN", "corrUUID", "ctrlPossessAtt", "email", "telephone")
 
-    >>> lms_query({"17": "281231", "reqGLN": "0614141000005", "corrUUID": "a b"})
+
+def lms_query(query: Mapping[str, str]) -> str:
+    """The query string to send, rebuilt from the known LMS parameters only (each once, in a
+    fixed order), with the numeric Digital Link expiry ``17`` named ``exp`` for the alpha path.
+
+    >>> lms_query({"corrUUID": "a b", "17": "281231", "reqGLN": "0614141000005", "reqgln": "x"})
     'exp=281231&reqGLN=0614141000005&corrUUID=a%20b'
     """
-    items = [("exp" if k == "17" and "exp" not in query else k, v) for k, v in query.items()]
+    values = dict(query)
+    if "17" in values:
+        values.setdefault("exp", values["17"])
+    items = [(name, values[name]) for name in FORWARDED_PARAMS if values.get(name)]
     return urlencode(items, quote_via=quote, safe="")
 
 

@@ -382,22 +382,27 @@ def test_a_manufacturer_registers_a_product_and_uploads_packs_with_a_row_report(
     writer.writerow([second, "BAD SERIAL", "LOT-S1", EXPIRY, "L7", ""])  # a space is not allowed
     writer.writerow([second, "S00001", "LOT-OTHER", EXPIRY, "L7", ""])  # same serial, another lot
     writer.writerow([second, "S99999", "LOT-S1", "301399", "L7", ""])  # month 13
+    formula = '=HYPERLINK("http://evil.example","x")'
+    writer.writerow([formula, "S99998", "LOT-S1", EXPIRY, "L7", ""])  # not a GTIN, and a formula in a spreadsheet
     page.get_by_label("File of packs (CSV or JSON lines)").set_input_files(
         files=[{"name": "suspension-lot-s1.csv", "mimeType": "text/csv", "buffer": buffer.getvalue().encode()}]
     )
     page.get_by_role("button", name="Upload").click()
     page.get_by_text("Upload report").wait_for()
     progress = page.locator("#commission-progress")
-    assert progress.get_attribute("value") == progress.get_attribute("max") == "2403"
+    assert progress.get_attribute("value") == progress.get_attribute("max") == "2404"
     tiles = page.locator("#commission-report .summary-tiles").inner_text()
-    assert re.search(r"2,400\s+stored", tiles) and re.search(r"3\s+refused", tiles)
+    assert re.search(r"2,400\s+stored", tiles) and re.search(r"4\s+refused", tiles)
     rows = page.locator("#commission-report tbody tr").all_inner_texts()
-    assert [r.split("\t")[0] for r in rows] == ["2402", "2403", "2404"]
+    assert [r.split("\t")[0] for r in rows] == ["2402", "2403", "2404", "2405"]
     assert "pack.conflict" in rows[1]
     tab.shot("13-commission-report")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the error report (CSV)").click()
     assert download.value.suggested_filename == "suspension-lot-s1-errors.csv"
+    report = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert [r["line"] for r in report] == ["2402", "2403", "2404", "2405"]
+    assert report[3]["gtin"] == "'" + formula  # a spreadsheet shows it as text instead of running it
 
     # JSON lines, uploaded again: stored packs count as already there; a broken line is reported.
     lines = [f'{{"gtin": "{second}", "serial": "S{n:05d}", "lot": "LOT-S1", "expiry": "{EXPIRY}"}}' for n in range(2)]
@@ -541,3 +546,18 @@ def test_the_console_files_are_package_data() -> None:
     packaged = {path for pattern in patterns for path in glob.glob(pattern, root_dir=console)}
     files = {path.name for path in console.iterdir() if path.name != "__pycache__"}
     assert files and files <= packaged, f"add to [tool.setuptools.package-data]: {sorted(files - packaged)}"
+
+
+def test_the_console_neutralises_csv_cells_by_the_same_rule_as_every_other_csv_writer() -> None:
+    """The console writes its own CSV (the upload error report): its formula characters are
+    those of verinet.csv_cells, so a cell that would run in a spreadsheet is quoted the same."""
+    import json
+
+    from verinet.csv_cells import FORMULA_STARTS
+
+    source = (REPO_ROOT / "services" / "gateway" / "console" / "app.js").read_text()
+    found = re.search(r"const CSV_FORMULA_STARTS = '((?:[^'\\]|\\.)*)';", source)
+    assert found, "app.js declares CSV_FORMULA_STARTS"
+    in_console = json.loads('"' + found.group(1).replace("\\'", "'") + '"')
+    assert set(in_console) == FORMULA_STARTS
+    assert "].map(csvCell).join(',')" in source and "`\"${String(v" not in source

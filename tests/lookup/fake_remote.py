@@ -18,7 +18,7 @@ redirect   302 to another host
 switch     fails with 503 while ``failing`` holds the endpoint, answers 200 LMS otherwise
 =========  ====================================================================================
 
-Every request is recorded (path, query, headers, client port) in ``requests``.
+Every request is recorded (path, query, headers, client port, the raw target) in ``requests``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class Seen:
     headers: dict[str, str]
     client_port: int
     at: float = field(default_factory=time.monotonic)
+    raw_target: str = ""  # the request target exactly as received: path and query, still encoded
 
 
 @dataclass
@@ -82,7 +83,10 @@ class FakeRemote:
         self.hits[endpoint] += 1
         peer = request.transport.get_extra_info("peername") if request.transport else None
         self.requests.append(
-            Seen(endpoint, request.path, dict(request.query), dict(request.headers), peer[1] if peer else 0)
+            Seen(
+                endpoint, request.path, dict(request.query), dict(request.headers), peer[1] if peer else 0,
+                raw_target=request.raw_path,
+            )
         )
         if behaviour == "hang":
             await asyncio.sleep(3600)
@@ -115,7 +119,9 @@ class FakeRemote:
         endpoint = request.match_info["behaviour"]
         behaviour = endpoint.partition(".")[0]
         self.hits[endpoint] += 1
-        self.requests.append(Seen(endpoint, request.path, dict(request.query), dict(request.headers), 0))
+        self.requests.append(
+            Seen(endpoint, request.path, dict(request.query), dict(request.headers), 0, raw_target=request.raw_path)
+        )
         if behaviour == "hang":
             await asyncio.sleep(3600)
         if behaviour == "refuse":

@@ -145,6 +145,17 @@
   }
   function notice(kind, ...children) { return h('div', { class: `notice notice-${kind}` }, ...children); }
 
+  /** First characters that make a spreadsheet run a cell, and the quote that neutralises them:
+   * the rule of verinet.csv_cells (shared/csv_cells.py), kept equal by a test. */
+  const CSV_FORMULA_STARTS = '=+-@\t\r\'\uff1d\uff0b\uff0d\uff20';
+  /** One CSV cell: quoted, quotes doubled, and a single quote in front when a spreadsheet would
+   * run it as a formula (OWASP CSV injection). */
+  function csvCell(value) {
+    let text = String(value ?? '');
+    if (text && CSV_FORMULA_STARTS.includes(text[0])) text = `'${text}`;
+    return `"${text.replace(/"/g, '""')}"`;
+  }
+
   function downloadBlob(blob, filename) {
     const url = URL.createObjectURL(blob);
     const a = h('a', { href: url, download: filename, hidden: true });
@@ -1181,8 +1192,7 @@
         h('button', {
           type: 'button', class: 'secondary', text: 'Download the error report (CSV)',
           onclick: () => {
-            const quote = (v) => `"${String(v ?? '').replace(/"/g, '""')}"`;
-            const lines = ['line,gtin,serial,code,message', ...errors.map((e) => [e.line, e.gtin, e.serial, e.code, e.message].map(quote).join(','))];
+            const lines = ['line,gtin,serial,code,message', ...errors.map((e) => [e.line, e.gtin, e.serial, e.code, e.message].map(csvCell).join(','))];
             downloadBlob(new Blob([lines.join('\n') + '\n'], { type: 'text/csv' }), `${filename.replace(/\.[^.]+$/, '')}-errors.csv`);
           },
         }),
