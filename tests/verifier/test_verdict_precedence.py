@@ -78,7 +78,7 @@ def absent(cell: str) -> str | None:
     return None if cell == "-" else cell
 
 
-@pytest.mark.parametrize(("pack", "batch", "verified", "reason", "info", "fmd"), rows(), ids="-".join)
+@pytest.mark.parametrize(("pack", "batch", "verified", "reason", "info", "fmd"), rows(), ids=[f"{r[0]}-in-{r[1]}-batch" for r in rows()])
 def test_lms_answers_the_pack_state_before_its_batch_as_the_table_says(
     pack: str, batch: str, verified: str, reason: str, info: str, fmd: str
 ) -> None:
@@ -92,7 +92,7 @@ def test_lms_answers_the_pack_state_before_its_batch_as_the_table_says(
     )
 
 
-@pytest.mark.parametrize(("pack", "batch", "verified", "reason", "info", "fmd"), rows(), ids="-".join)
+@pytest.mark.parametrize(("pack", "batch", "verified", "reason", "info", "fmd"), rows(), ids=[f"{r[0]}-in-{r[1]}-batch" for r in rows()])
 def test_fmd_verify_carries_the_pack_state_and_the_batch_status_apart_as_the_table_says(
     pack: str, batch: str, verified: str, reason: str, info: str, fmd: str
 ) -> None:
