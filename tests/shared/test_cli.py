@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.signatures import jwks_verifier
+from verinet.cli import build_parser
 from verinet.embedded_redis import free_port
 
 
@@ -76,9 +78,61 @@ def test_the_printed_curl_line_verifies_a_demo_pack_with_a_signed_answer_and_sig
         info = json.loads(network_file.read_text())
         assert info["gateway_url"] == f"http://127.0.0.1:{port}"
         assert any(info["admin_token"] in line for line in printed)
+        assert f"console: http://127.0.0.1:{port}/console" in printed
+        assert f"network file (mode 0600): {network_file.resolve()}" in printed
+        assert f"logs: {(data_dir / 'logs').resolve()}" in printed
         assert {"manufacturer", "wholesaler", "dispenser"} <= set(info["partners"])
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "Stopped." in output
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--data-dir", "elsewhere", "partners", "list"],
+        ["partners", "list", "--data-dir", "elsewhere"],
+        ["partners", "--data-dir", "elsewhere", "list"],
+        ["up", "--data-dir", "elsewhere", "--demo"],
+        ["--data-dir", "elsewhere", "up", "--demo"],
+        ["directory", "get", "prefix", "0614141", "--data-dir", "elsewhere"],
+    ],
+    ids=" ".join,
+)
+def test_the_data_dir_option_works_before_or_after_the_subcommand(argv: list[str]) -> None:
+    assert build_parser().parse_args(argv).data_dir == "elsewhere"
+
+
+def test_without_a_data_dir_option_every_subcommand_uses_var() -> None:
+    for argv in (["partners", "list"], ["up"], ["audit", "verify"], ["directory", "check"]):
+        assert build_parser().parse_args(argv).data_dir == "./var"
+
+
+def test_a_subcommand_group_option_works_after_the_subcommand_too() -> None:
+    parsed = build_parser().parse_args(["directory", "get", "prefix", "0614141", "--timeout", "5"])
+    assert parsed.timeout == 5.0
+    assert build_parser().parse_args(["directory", "--timeout", "7", "get", "prefix", "0614141"]).timeout == 7.0
+    assert build_parser().parse_args(["directory", "get", "prefix", "0614141"]).timeout == 60.0
+
+
+def test_a_cli_call_with_no_network_says_so_on_one_stderr_line_and_exits_non_zero(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("VERINET_URL", "VERINET_TOKEN")}
+    run = subprocess.run(
+        [sys.executable, "-m", "verinet.cli", "partners", "list", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("No network to talk to")
+
+
+def test_a_refused_cli_call_prints_the_problem_detail_on_one_stderr_line(tmp_path: Path) -> None:
+    (tmp_path / "network.json").write_text(json.dumps({"gateway_url": "http://127.0.0.1:9", "admin_token": "t"}))
+    run = subprocess.run(
+        [sys.executable, "-m", "verinet.cli", "--data-dir", str(tmp_path), "partners", "list"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={k: v for k, v in os.environ.items() if k not in ("VERINET_URL", "VERINET_TOKEN")},
+    )
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr.count("\n") == 1 and "cannot reach http://127.0.0.1:9" in run.stderr
