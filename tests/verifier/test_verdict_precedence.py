@@ -10,11 +10,13 @@ FMD answers carry the pack's own state and the batch status as separate fields.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
+from tests.conftest import REPO_ROOT
 from verinet.packs import PackRecord, PackState
-from verinet.verifier.lifecycle import Caller, Operation, decide
+from verinet.verifier.lifecycle import ALERT_CODES, NMVS_CODES, Caller, Operation, decide
 from verinet.verifier.verdicts import lms_verdict
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
@@ -123,3 +125,27 @@ _DECOMMISSIONED_NAMES = {
     "supplied", "destroyed", "stolen", "sample", "free_sample", "exported", "locked",
     "checked_out", "illegitimate",
 }
+
+
+def readme_code_table() -> set[str]:
+    """The codes README.md lists in its table of pack-operation codes."""
+    text = (REPO_ROOT / "README.md").read_text()
+    start = text.index("| code | meaning | alert |")
+    table = text[start : text.index("\n\n", start)]
+    return {
+        code
+        for row in table.splitlines()[2:]
+        for code in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])
+    }
+
+
+def test_readme_lists_exactly_the_codes_pack_operations_return() -> None:
+    assert readme_code_table() == set(NMVS_CODES)
+
+
+def test_readme_marks_exactly_the_alert_codes_as_raising_an_alert() -> None:
+    text = (REPO_ROOT / "README.md").read_text()
+    start = text.index("| code | meaning | alert |")
+    rows = text[start : text.index("\n\n", start)].splitlines()[2:]
+    alerting = {code for row in rows if row.split("|")[3].strip() == "yes" for code in re.findall(r"`([A-Z0-9_]+)`", row.split("|")[1])}
+    assert alerting == set(ALERT_CODES)
