@@ -150,19 +150,14 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def unescape_scan(text: str) -> str:
-    """GS may be typed as \\x1d, <GS> or {GS} on a command line."""
-    for spelled in ("\\x1d", "\\x1D", "<GS>", "{GS}", "\\u001d"):
-        text = text.replace(spelled, "\x1d")
-    return text
-
-
 def cmd_parse(args: argparse.Namespace) -> int:
     from verinet.errors import IdentifierError
     from verinet.identifiers import parse
 
     try:
-        _print_json(parse(unescape_scan(args.data)).as_dict())
+        # The parser reads GS typed as <GS>, {GS}, \x1d or \u001d itself, so error positions
+        # count the characters as typed.
+        _print_json(parse(args.data).as_dict())
     except IdentifierError as error:
         print(f"verinet parse: {one_line(error)}", file=sys.stderr)
         return 2

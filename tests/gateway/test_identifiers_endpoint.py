@@ -45,3 +45,11 @@ def test_the_cli_parses_a_scan_typed_with_spelled_separators() -> None:
     assert (bad.returncode, bad.stdout) == (2, "")
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("verinet parse: Failed to parse '123' as GTIN (01)")
     assert "code gtin.length" in bad.stderr
+
+
+def test_the_cli_counts_positions_in_the_text_as_typed_with_spelled_separators() -> None:
+    typed = "]d2010950600013435217261231<GS>10AB C<GS>21SN1"
+    run = subprocess.run([sys.executable, "-m", "verinet.cli", "parse", typed], capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 2
+    assert f"got ' ' at position {typed.index(' ')}" in run.stderr
+    assert f"position {typed.index(' ')})" in run.stderr

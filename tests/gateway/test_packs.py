@@ -227,6 +227,15 @@ def test_a_dispensed_pack_whose_lot_is_then_recalled_stays_not_for_redistributio
     assert (destroyed["ok"], destroyed["state"], destroyed["batch_status"]) == (True, "destroyed", "recalled")
 
 
+def test_a_scan_whose_serial_hides_in_the_lot_says_that_a_gs_separator_is_missing(world: dict[str, Any]) -> None:
+    serial = next(world["serials"])
+    scan = f"]d201{world['gtin']}17{EXPIRY}\u001d10{LOT}21{serial}"
+    result = operate(world["pharmacy"], "verify", [{"scan": scan}])["results"][0]
+    assert (result["ok"], result["code"]) == (False, "pack.incomplete")
+    assert "no GTIN (01) and serial (21)" in result["message"]
+    assert f"separator after (10) seems to be missing: '{LOT}' followed by (21) '{serial}'" in result["message"]
+
+
 def test_a_withdrawn_product_verifies_as_recalled_and_cannot_be_supplied(network: Any) -> None:
     manufacturer, mclient = network.add_partner(["manufacturer"])
     _, pclient = network.add_partner(["dispenser"])
