@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -154,6 +155,10 @@ PROMISES: list[tuple[str, Callable[[Call], Any], Any]] = [
     ("/v1/audit/verify", lambda c: c.json()["ok"], True),
     ("/v1/events", lambda c: c.json()["applied"], True),
 ]
+
+
+def test_curl_is_there_for_the_readme_examples() -> None:
+    assert shutil.which("curl"), "README's examples use curl: run tests/readme_tools.sh"
 
 
 @pytest.fixture(scope="module")
