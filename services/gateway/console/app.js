@@ -608,7 +608,7 @@
     add('Serial', r.serial);
     add('Batch', r.lot);
     add('Expiry', expiryText(r.expiry));
-    add('State', r.state ? STATE_LABELS[r.state] || r.state : '');
+    add('Pack state', r.state ? STATE_LABELS[r.state] || r.state : '');
     add('Batch status', r.batch_status && r.batch_status !== 'active' ? STATE_LABELS[r.batch_status] || r.batch_status : '');
     add('Alert', r.alert_id ? h('code', { class: 'alert-id', text: r.alert_id }) : '');
     add('Asked', opTarget ? `decommission as ${STATE_LABELS[opTarget] || opTarget}` : '');
