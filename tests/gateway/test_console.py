@@ -278,6 +278,7 @@ def test_the_scan_desk_answers_a_genuine_pack_a_recalled_one_and_a_bad_scan(tabs
     assert "Bad scan" in text
     assert "GS (FNC1) separator after (10) seems to be missing" in text
     assert "with the hint below" in text and panel.locator(".hint").count() >= 1
+    assert text.count("seems to be missing") == 1  # said once, as the hint
     tab.shot("05-scan-bad")
 
     # A wrong check digit: the parser's message and the position it points at; no hint, so the

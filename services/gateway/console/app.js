@@ -653,6 +653,8 @@
       if (parsed && parsed.hints) for (const hint of parsed.hints) if (!view.hints.includes(hint)) view.hints.push(hint);
       if (kind === 'badscan' && !view.marked) view.marked = visibleScan(text);
     }
+    // A hint the message already carries (the API appends the parser's) is shown once, as a hint.
+    for (const hint of view.hints) if (view.message && view.message.includes(hint)) view.message = view.message.replace(hint, '').trim();
     // Point at a hint only when there is one to read.
     if (kind === 'badscan' && view.hints.length) view.next = 'Scan the pack again. If it fails again, check the scanner setup with the hint below, or report the pack.';
     return view;
