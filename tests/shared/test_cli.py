@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shlex
@@ -9,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -127,7 +129,7 @@ def test_a_cli_call_with_no_network_says_so_on_one_stderr_line_and_exits_non_zer
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("No network to talk to")
 
 
-def test_a_refused_cli_call_prints_the_problem_detail_on_one_stderr_line(tmp_path: Path) -> None:
+def test_a_cli_call_to_a_network_that_does_not_answer_says_so_on_one_stderr_line(tmp_path: Path) -> None:
     (tmp_path / "network.json").write_text(json.dumps({"gateway_url": "http://127.0.0.1:9", "admin_token": "t"}))
     run = subprocess.run(
         [sys.executable, "-m", "verinet.cli", "--data-dir", str(tmp_path), "partners", "list"],
@@ -135,4 +137,37 @@ def test_a_refused_cli_call_prints_the_problem_detail_on_one_stderr_line(tmp_pat
         env={k: v for k, v in os.environ.items() if k not in ("VERINET_URL", "VERINET_TOKEN")},
     )
     assert (run.returncode, run.stdout) == (1, "")
-    assert run.stderr.count("\n") == 1 and "cannot reach http://127.0.0.1:9" in run.stderr
+    assert run.stderr.count("\n") == 1 and "http://127.0.0.1:9" in run.stderr
+
+
+def test_a_refused_cli_call_prints_the_problem_detail_and_code_on_one_stderr_line(tmp_path: Path) -> None:
+    problem = {"type": "about:blank", "title": "Forbidden", "status": 403, "code": "auth.role",
+               "detail": "Your roles (wholesaler) may not\nlist partners."}
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(problem).encode()
+            self.send_response(403)
+            self.send_header("Content-Type", "application/problem+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {k: v for k, v in os.environ.items() if k not in ("VERINET_URL", "VERINET_TOKEN")}
+        env.update(VERINET_URL=f"http://127.0.0.1:{server.server_port}", VERINET_TOKEN="t")
+        run = subprocess.run(
+            [sys.executable, "-m", "verinet.cli", "partners", "list", "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=60, check=False, env=env,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr == "GET /v1/partners failed with 403: Your roles (wholesaler) may not list partners. (auth.role)\n"
