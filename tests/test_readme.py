@@ -154,6 +154,7 @@ PROMISES: list[tuple[str, Callable[[Call], Any], Any]] = [
     ("/acknowledgements", lambda c: c.json()["acknowledged"], 1),
     ("/v1/audit/verify", lambda c: c.json()["ok"], True),
     ("/v1/events", lambda c: c.json()["applied"], True),
+    ('"serial":"SN1008"', lambda c: [first_result(c)[k] for k in ("ok", "state", "batch_status")], [True, "destroyed", "recalled"]),
 ]
 
 
