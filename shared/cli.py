@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from verinet.errors import VerinetError
 
 DEFAULT_DATA_DIR = "./var"
 
@@ -47,7 +51,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     info = network.info
     print(f"\nverinet is up: {network.gateway_url}")
+    print(f"  console: {network.gateway_url}/console")
     print(f"  network file (mode 0600): {network.network_file}")
+    print(f"  logs: {network.log_dir}")
     if network.internal_tls:
         print(f"  services talk mutual TLS; CA and certificates in {network.internal_tls_dir}")
     print(f"  Redis: {network.redis_url}{' (embedded, append-only)' if network.redis else ''}")
@@ -117,10 +123,21 @@ def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) ->
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as error:
-        detail = error.read().decode(errors="replace")
-        raise SystemExit(f"{method} {path} failed with {error.code}: {detail}") from None
+        raise SystemExit(f"{method} {path} failed with {error.code}: {_problem_text(error.read())}") from None
     except OSError as error:  # refused, reset, timed out: nothing answers at that URL
         raise SystemExit(unreachable(args, url, error)) from None
+
+
+def _problem_text(body: bytes) -> str:
+    """A problem document as one line: its detail and code, else the body's text."""
+    text = body.decode(errors="replace")
+    try:
+        problem = json.loads(text)
+    except ValueError:
+        problem = None
+    if isinstance(problem, dict) and problem.get("detail"):
+        text = f"{problem['detail']} ({problem.get('code', 'no code')})"
+    return " ".join(text.split())
 
 
 def cmd_partners_add(args: argparse.Namespace) -> int:
@@ -159,23 +176,30 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def unescape_scan(text: str) -> str:
-    """GS may be typed as \\x1d, <GS> or {GS} on a command line."""
-    for spelled in ("\\x1d", "\\x1D", "<GS>", "{GS}", "\\u001d"):
-        text = text.replace(spelled, "\x1d")
-    return text
-
-
 def cmd_parse(args: argparse.Namespace) -> int:
     from verinet.errors import IdentifierError
     from verinet.identifiers import parse
 
     try:
-        _print_json(parse(unescape_scan(args.data)).as_dict())
+        # The parser reads GS typed as <GS>, {GS}, \x1d or \u001d itself, so error positions
+        # count the characters as typed.
+        _print_json(parse(args.data).as_dict())
     except IdentifierError as error:
-        _print_json(error.as_dict())
+        print(f"verinet parse: {one_line(error)}", file=sys.stderr)
         return 2
     return 0
+
+
+def one_line(error: VerinetError) -> str:
+    """An error's message with its code, position and hint, on one line for a terminal."""
+    facts = error.as_dict()
+    text = str(facts.get("message") or error)
+    extra = [f"{key} {facts[key]}" for key in ("code", "position") if facts.get(key) is not None]
+    if extra:
+        text += f" ({', '.join(extra)})"
+    if facts.get("hint"):
+        text += f" Hint: {facts['hint']}"
+    return " ".join(text.split())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,7 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="run the whole network on this machine")
-    up.add_argument("--data-dir", default=argparse.SUPPRESS, help="data directory (default ./var)")
     up.add_argument("--port", type=int, default=8080, help="gateway port (default 8080)")
     up.add_argument("--host", default="127.0.0.1", help="address services bind (default 127.0.0.1)")
     up.add_argument("--demo", action="store_true", help="create demo partners and 1,000 packs")
@@ -222,7 +245,33 @@ def build_parser() -> argparse.ArgumentParser:
     from verinet.cli_events import add_events_parser
 
     add_events_parser(sub)
+    share_options(parser)
     return parser
+
+
+def share_options(parser: argparse.ArgumentParser) -> None:
+    """Gives every subcommand the options of the commands above it, so that they work before
+    or after it: ``verinet --data-dir X partners list`` and ``verinet partners list --data-dir
+    X`` alike. Given after the subcommand, an option overrides; left out, the upper default
+    stands (the copies default to SUPPRESS, so they never overwrite it)."""
+    options = [
+        action
+        for action in parser._actions
+        if action.option_strings and not isinstance(action, argparse._HelpAction)
+    ]
+    for subcommands in parser._actions:
+        if not isinstance(subcommands, argparse._SubParsersAction):
+            continue
+        children: dict[int, argparse.ArgumentParser] = {id(c): c for c in subcommands.choices.values()}
+        for child in children.values():
+            taken = {flag for action in child._actions for flag in action.option_strings}
+            for option in options:
+                if taken.isdisjoint(option.option_strings):
+                    shared = copy.copy(option)
+                    shared.default = argparse.SUPPRESS
+                    shared.required = False
+                    child._add_action(shared)
+            share_options(child)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -167,8 +167,10 @@ def pack_fields(item: Any, index: int, *, need_lot_and_expiry: bool) -> tuple[st
             parsed = parse(text)
             gtin, serial, lot, expiry = parsed.gtin, parsed.serial, parsed.lot, parsed.expiry
             if not gtin or not serial:
+                # A dropped GS separator often hides the serial in the lot: say so.
                 raise IdentifierError(
-                    f"Failed to read pack {index}: the scan has no GTIN (01) and serial (21).",
+                    f"Failed to read pack {index}: the scan has no GTIN (01) and serial (21)."
+                    + "".join(f" {hint}" for hint in parsed.hints),
                     code="pack.incomplete",
                     field=f"packs[{index}]",
                 )

@@ -62,6 +62,7 @@ def result_json(index: int, pack: tuple[str, str, str, str], result: common_pb.P
         "expiry": pack[3],
         "ok": result.ok,
         "state": STATE_NAMES.get(state) if state else None,
+        "batch_status": STATE_NAMES.get(result.batch_status) if result.batch_status else None,
         "code": result.code,
         "message": result.message,
     }

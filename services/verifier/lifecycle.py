@@ -9,17 +9,26 @@ Order of evaluation, the same for every operation:
 1. the caller's roles (a refusal looks at nothing else and discloses no state);
 2. an unknown (gtin, serial), then a lot, then an expiry that does not match (alerts);
 3. for a decommission, a manufacturer's own states apply to its own products only;
-4. the product, batch or expiry state, in that order of precedence (no alerts);
-5. the pack's own state and, for an undo, who decommissioned it, where and when.
+4. the pack's own state first: a decommissioned pack answers as decommissioned whatever its
+   batch or product (a dispensed pack of a recalled batch is still "already supplied");
+5. then, for an active pack, the product, batch or expiry status, in that order (no alerts):
+   it blocks supplying the pack and an undo, but its holder may still take it out of
+   circulation for good (destroyed, stolen, locked, sample, illegitimate);
+6. for an undo, who decommissioned the pack, where and when.
+
+A decision reports the two separately: ``state_after`` is the pack's own state and
+``batch_status`` the product, batch or expiry status (:func:`batch_status`).
 
 Alert codes and their "(no alert)" variants: NMVS web services v5 gives each alert code a
 separate code for the cases that raise no alert (``NMVS_NC_PCK_22`` -> ``NMVS_NC_PCK_30``,
 ``NMVS_NC_PCK_06`` -> ``NMVS_NC_PCK_29``; https://securmed.org.uk/web-services-v5-interface).
-verinet uses those codes, so ``Decision.alert`` is always ``code in ALERT_CODES``.
+verinet uses those codes, so ``Decision.alert`` is always ``code in ALERT_CODES``;
+``NMVS_NC_PCK_30`` is only the repeated scan that would otherwise be ``NMVS_NC_PCK_22``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Collection, Mapping
@@ -42,8 +51,8 @@ __all__ = [
     "Decision",
     "LastDecommission",
     "Operation",
+    "batch_status",
     "decide",
-    "effective_state",
 ]
 
 
@@ -69,6 +78,7 @@ UNDO_STATE_MISMATCH_NO_ALERT = "NMVS_NC_PCK_29"
 UNDO_TOO_LATE = "NMVS_NC_PCK_20"
 UNDO_OTHER_USER = "NMVS_NC_PCK_21"
 NO_HISTORY = "NMVS_NC_PCK_25"
+PACK_INACTIVE = "VERINET_PACK_INACTIVE"
 ROLE_OPERATION = "VERINET_ROLE_OPERATION"
 ROLE_STATE = "VERINET_ROLE_STATE"
 
@@ -86,9 +96,11 @@ NMVS_CODES: Mapping[str, str] = MappingProxyType(
         BATCH_RECALLED: "The batch is recalled; the pack must not be supplied. No alert.",
         PACK_EXPIRED: "The pack is past its expiry date; it must not be supplied. No alert.",
         ALREADY_INACTIVE: "Status change refused: the pack is already inactive. Alert (Hub #A24).",
-        ALREADY_INACTIVE_NO_ALERT: "The pack is already inactive (no alert): verified while "
-        "decommissioned, decommissioned while expired, recalled or withdrawn, or scanned "
-        "again by the same partner and location within the repeat window (a warning).",
+        ALREADY_INACTIVE_NO_ALERT: "The pack is already inactive, and this was the same "
+        "decommission by the same partner and location within the repeat window: a warning, "
+        "no alert, nothing changed.",
+        PACK_INACTIVE: "Verified: the pack is decommissioned (its state says how); it must not "
+        "be supplied. No alert.",
         UNDO_STATE_MISMATCH: "Undo refused: the pack's state cannot be undone (stolen, "
         "destroyed, exported, illegitimate). Alert (Hub #A24).",
         UNDO_STATE_MISMATCH_NO_ALERT: "Undo refused: the pack is active, there is nothing to "
@@ -194,7 +206,9 @@ class Decision:
 
     ``state_after`` is the effective state to report; ``None`` when it is not disclosed: the
     pack is unknown, its lot or expiry does not match, or the caller's role was refused.
-    ``new_pack_state`` is what to store; ``None`` means write nothing.
+    ``new_pack_state`` is what to store; ``None`` means write nothing. ``batch_status`` is the
+    product, batch or expiry status beside the pack's own state (active, expired, recalled or
+    withdrawn); ``None`` exactly when ``state_after`` is.
     """
 
     ok: bool
@@ -204,6 +218,7 @@ class Decision:
     alert: bool
     message: str
     warning: bool = False
+    batch_status: PackState | None = None
 
 
 def decide(
@@ -241,26 +256,32 @@ def decide(
     if mismatch is not None:
         return mismatch
 
-    state = effective_state(record, now.date())
+    blocked = batch_status(record, now.date())
     if decommission_to is not None:
-        return _decommission(
-            record, state, decommission_to, caller, now, last_decommission, repeat_window
+        decision = _decommission(
+            record, blocked, decommission_to, caller, now, last_decommission, repeat_window
         )
-    if operation is Operation.VERIFY:
-        return _verify(state)
-    return _reactivate(record, state, caller, now, last_decommission)
+    elif operation is Operation.VERIFY:
+        decision = _verify(record.pack_state, blocked)
+    else:
+        decision = _reactivate(record, blocked, caller, now, last_decommission)
+    if decision.state_after is None:
+        return decision
+    return dataclasses.replace(decision, batch_status=blocked)
 
 
-def effective_state(record: PackRecord, today: dt.date) -> PackState:
-    """The state to report: product withdrawal over batch recall over expiry over the pack."""
-    levels = (record.product_state, record.lot_state, record.pack_state)
-    if PackState.WITHDRAWN in levels:
+def batch_status(record: PackRecord, today: dt.date) -> PackState:
+    """The product, batch or expiry status of a pack: withdrawn over recalled over expired,
+    else active. It never says what the pack's own state is."""
+    if PackState.WITHDRAWN in (record.product_state, record.pack_state):
         return PackState.WITHDRAWN
-    if PackState.RECALLED in levels:
+    if PackState.RECALLED in (record.lot_state, record.pack_state):
         return PackState.RECALLED
-    if PackState.EXPIRED in levels or parse_expiry(record.expiry, today=today) < today:
+    if PackState.EXPIRED in (record.lot_state, record.pack_state) or parse_expiry(
+        record.expiry, today=today
+    ) < today:
         return PackState.EXPIRED
-    return record.pack_state
+    return PackState.ACTIVE
 
 
 # -- the three operations -----------------------------------------------------------------------
@@ -287,25 +308,30 @@ _BLOCKED_ADVICE = {
 }
 
 
-def _verify(state: PackState) -> Decision:
-    if state in _BLOCKED_ADVICE:
-        code, message = _BLOCKED_ADVICE[state]
-        return Decision(False, state, None, code, False, message)
+def _also_blocked(blocked: PackState) -> str:
+    return "" if blocked is PackState.ACTIVE else f" Its {_BLOCKED_NOUN[blocked]}."
+
+
+def _verify(state: PackState, blocked: PackState) -> Decision:
     if state in DECOMMISSIONED_STATES:
         return Decision(
             False,
             state,
             None,
-            ALREADY_INACTIVE_NO_ALERT,
+            PACK_INACTIVE,
             False,
-            f"The pack is inactive ({state.value}): do not supply it. {_INACTIVE_ADVICE[state]}",
+            f"The pack is inactive ({state.value}): do not supply it. "
+            f"{_INACTIVE_ADVICE[state]}{_also_blocked(blocked)}",
         )
+    if blocked in _BLOCKED_ADVICE:
+        code, message = _BLOCKED_ADVICE[blocked]
+        return Decision(False, state, None, code, False, message)
     return Decision(True, state, None, OK, False, "The pack is active and may be supplied.")
 
 
 def _decommission(
     record: PackRecord,
-    state: PackState,
+    blocked: PackState,
     target: PackState,
     caller: Caller,
     now: dt.datetime,
@@ -318,18 +344,7 @@ def _decommission(
             f"Refused: a manufacturer may set {target.value!r} only on its own products, and "
             "this pack belongs to another manufacturer. Ask its manufacturer or your NMVO.",
         )
-    if state in _BLOCKED_ADVICE:
-        # An expired, recalled or withdrawn pack is inactive for a batch or product reason, not
-        # because someone else decommissioned it: NMVSs answer "already inactive" without alert.
-        _, advice = _BLOCKED_ADVICE[state]
-        return Decision(
-            False,
-            state,
-            None,
-            ALREADY_INACTIVE_NO_ALERT,
-            False,
-            f"Not decommissioned: the pack is already inactive ({state.value}). {advice}",
-        )
+    state = record.pack_state
     if state in DECOMMISSIONED_STATES:
         if _is_repeat_scan(record, target, caller, now, last, repeat_window):
             return Decision(
@@ -346,8 +361,22 @@ def _decommission(
         return _alert(
             ALREADY_INACTIVE,
             f"Not decommissioned: the pack is already inactive ({state.value}). Do not supply "
-            f"it; quarantine it while the alert is investigated. {_INACTIVE_ADVICE[state]}",
+            f"it; quarantine it while the alert is investigated. {_INACTIVE_ADVICE[state]}"
+            f"{_also_blocked(blocked)}",
             state=state,
+        )
+    if blocked in _BLOCKED_ADVICE and target not in OUT_OF_CIRCULATION_STATES:
+        # A recalled, withdrawn or expired pack may not move on (supplied, exported, ...), but
+        # its holder must still be able to record what became of it.
+        code, advice = _BLOCKED_ADVICE[blocked]
+        return Decision(
+            False,
+            state,
+            None,
+            code,
+            False,
+            f"Not decommissioned as {target.value}: {advice[0].lower()}{advice[1:]} You may "
+            "still record it as destroyed, stolen, locked or a sample.",
         )
     return Decision(
         True,
@@ -361,14 +390,12 @@ def _decommission(
 
 def _reactivate(
     record: PackRecord,
-    state: PackState,
+    blocked: PackState,
     caller: Caller,
     now: dt.datetime,
     last: LastDecommission | None,
 ) -> Decision:
-    if state in _BLOCKED_ADVICE:
-        code, message = _BLOCKED_ADVICE[state]
-        return Decision(False, state, None, code, False, f"Not reactivated. {message}")
+    state = record.pack_state
     if state not in DECOMMISSIONED_STATES:
         # Undoing an active pack is a harmless repeat of an undo, so no alert (reks.ee).
         return Decision(
@@ -386,6 +413,9 @@ def _reactivate(
             "Keep it out of stock.",
             state=state,
         )
+    if blocked in _BLOCKED_ADVICE:
+        code, message = _BLOCKED_ADVICE[blocked]
+        return Decision(False, state, None, code, False, f"Not reactivated. {message}")
     if last is None or last.state is not state:
         # Without a matching record of who decommissioned the pack, rules (a) and (b) of
         # Art. 13 cannot be checked, and an undo that cannot be checked is refused.
@@ -426,6 +456,24 @@ def _reactivate(
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+#: The states a holder may still record on a recalled, withdrawn or expired pack: each keeps
+#: it out of the supply chain, so none lets a blocked pack move on.
+OUT_OF_CIRCULATION_STATES = frozenset(
+    {
+        PackState.DESTROYED,
+        PackState.STOLEN,
+        PackState.LOCKED,
+        PackState.SAMPLE,
+        PackState.ILLEGITIMATE,
+    }
+)
+
+_BLOCKED_NOUN = {
+    PackState.WITHDRAWN: "product is also withdrawn",
+    PackState.RECALLED: "batch is also recalled",
+    PackState.EXPIRED: "expiry date has also passed",
+}
 
 _INACTIVE_ADVICE = {
     PackState.SUPPLIED: "It was already supplied (dispensed).",

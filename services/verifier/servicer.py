@@ -112,6 +112,8 @@ def result_fields(decision: Decision) -> dict[str, Any]:
     fields: dict[str, Any] = {"ok": decision.ok, "code": decision.code, "message": decision.message}
     if decision.state_after is not None:
         fields["state"] = PROTO_FROM_STATE[decision.state_after]
+    if decision.batch_status is not None:
+        fields["batch_status"] = PROTO_FROM_STATE[decision.batch_status]
     if decision.warning:
         fields["warning"] = True
     return fields

@@ -2,9 +2,12 @@
 
 Order of evaluation: an unknown (gtin, serial) is ``No_match_GTIN_Serial`` and nothing else is
 looked at; then lot and expiry are compared (expiry ``YYMM00`` as text and as end of month);
-then the state, where suspect flags (stolen, illegitimate) come first because a pack that may
-be counterfeit or stolen must never read as verified, then product withdrawal and batch recall
-(product over batch over pack), then expiry, then the pack's own decommissioned states.
+then the pack's own state before its batch or product: a decommissioned pack (supplied,
+destroyed, stolen, exported, ...) is never verified, whatever its lot, so a dispensed pack
+never reads as saleable to a wholesaler checking a return. Its ``additionalInfo`` is
+``Suspect`` (stolen) or ``Illegitimate`` when the pack is flagged, else ``Recalled`` when its
+batch is recalled or its product withdrawn. An active pack is verified, with ``Recalled`` or
+``Expired`` when its batch or product says so.
 """
 
 from __future__ import annotations
@@ -51,20 +54,22 @@ def lms_verdict(record: PackRecord | None, lot: str, expiry: str, today: dt.date
     if not expiry_ok:
         return LmsVerdict(False, NO_MATCH_EXPIRY)
     state = record.pack_state
-    if state is PackState.STOLEN:
-        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, "Suspect")
-    if state is PackState.ILLEGITIMATE:
-        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, "Illegitimate")
-    if PackState.WITHDRAWN in (record.product_state, state) or PackState.RECALLED in (
+    recalled = PackState.WITHDRAWN in (record.product_state, state) or PackState.RECALLED in (
         record.lot_state,
         state,
-    ):
+    )
+    if state in DECOMMISSIONED_STATES:
+        flag = _FLAGS.get(state) or ("Recalled" if recalled else None)
+        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, flag)
+    if recalled:
         return LmsVerdict(True, None, "Recalled")
     if parse_expiry(record.expiry, today=today) < today:
         return LmsVerdict(True, None, "Expired")
-    if state in DECOMMISSIONED_STATES:
-        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION)
     return LmsVerdict(True)
+
+
+#: A flag on the pack itself tells more than its batch's recall: it stays.
+_FLAGS = {PackState.STOLEN: "Suspect", PackState.ILLEGITIMATE: "Illegitimate"}
 
 
 def timestamp(now: dt.datetime) -> str:

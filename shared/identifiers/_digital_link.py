@@ -226,11 +226,14 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
     for j in range(start, len(segments), 2):
         ai = _path_key(segments[j])
         value = _decode(data, segments[j + 1], offsets[j + 1])
+        offset = offsets[j + 1]
         if ai == "01" and value.isascii() and value.isdigit() and len(value) in (8, 12, 13):
+            # Positions still count the URI as sent: the padding zeros are not in it.
+            offset -= 14 - len(value)
             value = value.zfill(14)
         if j > start:
             path_qualifiers.append(ai)
-        tokens.append((ai, value, offsets[j + 1]))
+        tokens.append((ai, value, offset))
 
     primary = tokens[0][0]
     compatible = [

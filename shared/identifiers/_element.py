@@ -52,8 +52,8 @@ def _unknown_ai(data: str, pos: int, base: int) -> IdentifierError:
             position=base,
         )
     return IdentifierError(
-        f"Failed to parse {data!r}: expected a GS1 Application Identifier at position "
-        f"{base + pos}, got {found!r}.",
+        f"Failed to read {found!r} at position {base + pos}: expected a GS1 Application "
+        "Identifier, got digits that start none.",
         code="ai.unknown",
         position=base + pos,
     )
@@ -84,8 +84,8 @@ def tokenize_element_string(data: str, base: int = 0) -> list[Token]:
         if not value:
             got = "a separator" if vend < n else "the end of the data"
             raise IdentifierError(
-                f"Failed to parse {data!r}: expected a value for AI ({spec.ai}) at position "
-                f"{base + vstart}, got {got}.",
+                f"Failed to read AI ({spec.ai}) at position {base + pos}: expected its value "
+                f"at position {base + vstart}, got {got}.",
                 code="ai.missing_value",
                 ai=spec.ai,
                 position=base + vstart,
@@ -96,7 +96,8 @@ def tokenize_element_string(data: str, base: int = 0) -> list[Token]:
             pos = sep_end[pos]
     if not tokens:
         raise IdentifierError(
-            f"Failed to parse {data!r}: expected at least one element string, got only separators.",
+            f"Failed to read element strings at position {base}: expected at least one, got "
+            "only separators.",
             code="input.empty",
             position=base,
         )
@@ -191,6 +192,23 @@ def embedded_element(
     That is the mark of a dropped GS separator. The element found must start with one of the
     pack AIs (21, 10, 17...), or of ``only``, and have a value of ``min_len`` characters or more.
     """
+    found = missing_separator(ai, value, year_now=year_now, only=only, min_len=min_len)
+    if found is None:
+        return None
+    k, next_ai, next_value = found
+    return _hints.missing_separator(ai, value[:k], next_ai, next_value)
+
+
+def missing_separator(
+    ai: str,
+    value: str,
+    *,
+    year_now: int,
+    only: tuple[str, ...] | None = None,
+    min_len: int = 1,
+) -> tuple[int, str, str] | None:
+    """Where a dropped GS separator would split ``value`` of ``ai`` into valid elements: the
+    index in ``value`` where the next AI starts, that AI and its value; ``None`` if nowhere."""
     if len(value) > _MAX_SEARCH:
         return None
     spec = AI_TABLE[ai]
@@ -205,5 +223,5 @@ def embedded_element(
         except IdentifierError:
             continue
         if len(tokens[0][1]) >= min_len:
-            return _hints.missing_separator(ai, head, next_ai, tokens[0][1])
+            return k, next_ai, tokens[0][1]
     return None

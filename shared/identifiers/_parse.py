@@ -32,6 +32,7 @@ from verinet.identifiers._element import (
     Token,
     element_string_fits,
     embedded_element,
+    missing_separator,
     tokenize_element_string,
     tokenize_hri,
 )
@@ -226,7 +227,12 @@ def _gtin(body: str, symbology: str) -> ProductIdentifier:
             code="gtin.length",
             field="gtin",
         )
-    gtin = validate_gtin(body)
+    try:
+        gtin = validate_gtin(body)
+    except IdentifierError as error:
+        if error.position is not None:
+            error.position += len(symbology)  # positions count the text as sent
+        raise
     return ProductIdentifier(form="gtin", gtin=gtin, ais={"01": gtin}, symbology=symbology)
 
 
@@ -271,8 +277,8 @@ def _assemble(
         spec = AI_TABLE[ai]
         if not value:
             raise IdentifierError(
-                f"Failed to parse {text!r}: expected a value for AI ({ai}) at position "
-                f"{offset}, got nothing.",
+                f"Failed to read AI ({ai}): expected its value at position {offset}, got "
+                "nothing.",
                 code="ai.missing_value",
                 ai=ai,
                 position=offset,
@@ -281,6 +287,10 @@ def _assemble(
         try:
             resolved = validate_value(spec, value, offset=offset, year_now=year_now)
         except IdentifierError as error:
+            if error.code == "value.too_long" and form != "digital_link":
+                missing = _missing_separator(error, spec, value, offset, year_now)
+                if missing is not None:
+                    raise missing from None
             if error.hint is None:
                 error.hint = _value_hint(error, spec, value, form, tokens, year_now)
             raise
@@ -288,8 +298,8 @@ def _assemble(
         if previous is not None:
             if previous != value:
                 raise IdentifierError(
-                    f"Failed to parse {text!r}: expected one value for {label(ai)}, got "
-                    f"{previous!r} and {value!r}.",
+                    f"Failed to read {label(ai)}: expected one value for {label(ai)}, got "
+                    f"{previous!r} and then {value!r} at position {offset}.",
                     code="ai.conflict",
                     ai=ai,
                     position=offset,
@@ -313,6 +323,29 @@ def _assemble(
         symbology=symbology,
         extra_query=extra_query,
         hints=advisories(ais, year_now),
+    )
+
+
+def _missing_separator(
+    error: IdentifierError, spec: AISpec, value: str, offset: int | None, year_now: int
+) -> IdentifierError | None:
+    """A value too long because a GS separator was dropped: an error that says so, and where
+    (the position of the AI that should have followed a GS); ``None`` for any other cause."""
+    found = missing_separator(spec.ai, value, year_now=year_now)
+    if found is None:
+        return None
+    k, next_ai, next_value = found
+    position = None if offset is None else offset + k
+    where = "" if position is None else f" at position {position}"
+    return IdentifierError(
+        f"Failed to parse {value!r} as {label(spec.ai)}: missing GS separator before "
+        f"({next_ai}){where}: {value[:k]!r} then ({next_ai}) {next_value!r} would be valid, "
+        f"but as one value it has {len(value)} characters, more than {spec.max_len}.",
+        code=error.code,
+        ai=spec.ai,
+        position=position,
+        field=error.field,
+        hint=_hints.missing_separator(spec.ai, value[:k], next_ai, next_value),
     )
 
 
@@ -341,7 +374,7 @@ def _check_associations(text: str, ais: dict[str, str]) -> None:
     for first, second in EXCLUDES:
         if first in ais and second in ais:
             raise IdentifierError(
-                f"Failed to parse {text!r}: expected at most one of {label(first)} and "
+                f"Failed to read {label(second)}: expected at most one of {label(first)} and "
                 f"{label(second)}, got both.",
                 code="ai.association",
                 ai=second,
@@ -352,7 +385,7 @@ def _check_associations(text: str, ais: dict[str, str]) -> None:
         if alternatives and not any(all(r in ais for r in alt) for alt in alternatives):
             needed = " or ".join(" with ".join(f"({r})" for r in alt) for alt in alternatives)
             raise IdentifierError(
-                f"Failed to parse {text!r}: expected {needed} with {label(ai)}, got none.",
+                f"Failed to read {label(ai)}: expected {needed} with it, got none.",
                 code="ai.association",
                 ai=ai,
                 field=FIELDS.get(ai),

@@ -203,9 +203,10 @@ def value_error(spec: AISpec, value: str, *, offset: int | None, year_now: int) 
         repaired = value.translate(_hints.DE_TO_US)
         if not value[at].isascii() and spec.pattern.fullmatch(repaired):
             hint = _hints.KEYBOARD_LAYOUT
+        where = at if offset is None else offset + at
         return IdentifierError(
             f"Failed to parse {value!r} as {what}: expected only {charset} characters, "
-            f"got {value[at]!r} at position {at}.",
+            f"got {value[at]!r} at position {where}.",
             code=f"{family}.charset",
             ai=ai,
             position=None if offset is None else offset + at,

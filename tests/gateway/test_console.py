@@ -277,14 +277,18 @@ def test_the_scan_desk_answers_a_genuine_pack_a_recalled_one_and_a_bad_scan(tabs
     text = panel.inner_text()
     assert "Bad scan" in text
     assert "GS (FNC1) separator after (10) seems to be missing" in text
+    assert "with the hint below" in text and panel.locator(".hint").count() >= 1
+    assert text.count("seems to be missing") == 1  # said once, as the hint
     tab.shot("05-scan-bad")
 
-    # A wrong check digit: the parser's message and the position it points at.
+    # A wrong check digit: the parser's message and the position it points at; no hint, so the
+    # panel promises none.
     wrong = world["gtin"][:-1] + str((int(world["gtin"][-1]) + 1) % 10)
     scan(tab, f"01{wrong}17{EXPIRY}10{LOT}\x1d21G0003")
     assert panel.get_attribute("data-kind") == "badscan"
     assert "expected a check digit" in panel.inner_text()
     assert panel.locator("mark").count() == 1
+    assert panel.locator(".hint").count() == 0 and "hint below" not in panel.inner_text()
 
     # A batch that does not match the serial raises an alert, and the panel names it.
     scan(tab, element_string(world["gtin"], "LOT-B", "G0004"))
@@ -328,6 +332,50 @@ def test_a_pharmacist_dispenses_undoes_and_sees_a_repeat_as_already_dispensed_he
     assert rows.count() >= 8
     assert "Already dispensed here" in rows.nth(0).inner_text()
     tab.shot("09-history")
+
+
+def test_a_pack_this_pharmacy_dispensed_at_another_till_is_named_so_with_its_date_and_undo(tabs: dict[str, Console], world: dict[str, Any]) -> None:
+    tab = tabs["dispenser"]
+    page = tab.page
+    panel = result(tab)
+    tab.go("scan")
+    page.get_by_label("Verify", exact=True).check()
+    # Dispensed through the API, as another till would: only the pack's history knows who did it.
+    pharmacy = world["clients"]["dispenser"]
+    for serial, state in (("G0045", "supplied"), ("G0046", "destroyed")):
+        done = pharmacy.post("/v1/packs/decommission", json={"state": state, "packs": [{"gtin": world["gtin"], "serial": serial}]}).json()
+        assert done["results"][0]["ok"], done
+    scan(tab, element_string(world["gtin"], LOT, "G0045"))
+    assert panel.get_attribute("data-kind") == "inactiveHere"
+    text = panel.inner_text()
+    assert "Already dispensed here" in text and "This pharmacy dispensed" in text and "undo it" in text
+    assert "31 Dec 2030" in text and "301231" not in text  # the expiry as a date
+    # Plain words on screen; the code folded under "Details".
+    assert "VERINET_PACK_INACTIVE" not in text and "supplied (dispensed)" in text
+    panel.locator("details.code-details summary").click()
+    assert "VERINET_PACK_INACTIVE" in panel.inner_text()
+    tab.shot("21-dispensed-by-this-pharmacy")
+    page.get_by_role("button", name="Undo (reactivate the pack)").click()
+    page.wait_for_function("() => document.getElementById('scan-result').dataset.kind === 'reactivated'")
+
+    # Destroyed is for good: named, and no Undo offered.
+    scan(tab, element_string(world["gtin"], LOT, "G0046"))
+    assert panel.get_attribute("data-kind") == "inactiveHere"
+    assert "Already destroyed here" in panel.inner_text() and "undo" not in panel.inner_text().lower()
+    assert page.get_by_role("button", name="Undo (reactivate the pack)").count() == 0
+
+    # Decommissioned here as destroyed: no Undo either; as a sample: Undo offered.
+    page.get_by_label("Decommission", exact=True).check()
+    page.locator("#scan-state").select_option("destroyed")
+    scan(tab, element_string(world["gtin"], LOT, "G0047"))
+    assert panel.get_attribute("data-kind") == "decommissioned" and "cannot be undone" in panel.inner_text()
+    assert page.get_by_role("button", name="Undo (reactivate the pack)").count() == 0
+    page.locator("#scan-state").select_option("sample")
+    scan(tab, element_string(world["gtin"], LOT, "G0048"))
+    assert panel.get_attribute("data-kind") == "decommissioned"
+    assert page.get_by_role("button", name="Undo (reactivate the pack)").is_visible()
+    page.locator("#scan-state").select_option("supplied")
+    page.get_by_label("Verify", exact=True).check()
 
 
 def test_a_wholesaler_runs_a_tote_in_one_request_and_gets_a_summary(tabs: dict[str, Console], world: dict[str, Any]) -> None:

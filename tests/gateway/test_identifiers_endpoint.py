@@ -42,5 +42,14 @@ def test_the_cli_parses_a_scan_typed_with_spelled_separators() -> None:
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["serial"] == "SN0001"
     bad = subprocess.run([sys.executable, "-m", "verinet.cli", "parse", "01123"], capture_output=True, text=True, timeout=60, check=False)
-    assert bad.returncode == 2
-    assert json.loads(bad.stdout)["code"].startswith(("gtin.", "value.", "ai."))
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("verinet parse: Failed to parse '123' as GTIN (01)")
+    assert "code gtin.length" in bad.stderr
+
+
+def test_the_cli_counts_positions_in_the_text_as_typed_with_spelled_separators() -> None:
+    typed = "]d2010950600013435217261231<GS>10AB C<GS>21SN1"
+    run = subprocess.run([sys.executable, "-m", "verinet.cli", "parse", typed], capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 2
+    assert f"got ' ' at position {typed.index(' ')}" in run.stderr
+    assert f"position {typed.index(' ')})" in run.stderr

@@ -203,7 +203,40 @@ def test_concurrent_dispenses_of_one_pack_without_transaction_ids_succeed_once(w
     assert len(oks) == 1
 
 
-def test_a_withdrawn_product_verifies_as_recalled_and_cannot_be_decommissioned(network: Any) -> None:
+def test_a_dispensed_pack_whose_lot_is_then_recalled_stays_not_for_redistribution(world: dict[str, Any]) -> None:
+    gtin, maker = world["gtin"], world["manufacturer"]
+    dispensed, held = ({"gtin": gtin, "serial": f"DRC{n}", "lot": "DRC", "expiry": EXPIRY} for n in range(2))
+    assert maker.post("/v1/packs/commission", json={"packs": [dispensed, held]}).json()["stored"] == 2
+    assert operate(world["pharmacy"], "decommission", [dispensed], state="supplied")["results"][0]["ok"]
+    recall = {"gtins": [gtin], "lots": ["DRC"], "class": "II", "reason": "stability"}
+    assert maker.post("/v1/recalls", json=recall).status_code == 201
+
+    answer = world["wholesaler"].get(
+        f"/verify/gtin/{gtin}/lot/DRC/ser/{dispensed['serial']}",
+        params={"exp": EXPIRY, "linkType": "verificationService", "reqGLN": world["wholesaler_gln"]},
+    ).json()["data"]
+    assert answer == {"verified": False, "verificationFailureReason": "Not_for_re-distribution", "additionalInfo": "Recalled"}
+    fmd = operate(world["wholesaler"], "verify", [dispensed])["results"][0]
+    assert (fmd["ok"], fmd["state"], fmd["batch_status"], fmd["code"]) == (False, "supplied", "recalled", "VERINET_PACK_INACTIVE")
+    again = operate(world["other_pharmacy"], "decommission", [dispensed], state="supplied")["results"][0]
+    assert (again["code"], "alert_id" in again) == ("NMVS_NC_PCK_22", True)
+
+    refused = operate(world["wholesaler"], "decommission", [held], state="supplied")["results"][0]
+    assert (refused["ok"], refused["state"], refused["batch_status"], refused["code"]) == (False, "active", "recalled", "NMVS_FE_LOT_01")
+    destroyed = operate(world["wholesaler"], "decommission", [held], state="destroyed")["results"][0]
+    assert (destroyed["ok"], destroyed["state"], destroyed["batch_status"]) == (True, "destroyed", "recalled")
+
+
+def test_a_scan_whose_serial_hides_in_the_lot_says_that_a_gs_separator_is_missing(world: dict[str, Any]) -> None:
+    serial = next(world["serials"])
+    scan = f"]d201{world['gtin']}17{EXPIRY}\u001d10{LOT}21{serial}"
+    result = operate(world["pharmacy"], "verify", [{"scan": scan}])["results"][0]
+    assert (result["ok"], result["code"]) == (False, "pack.incomplete")
+    assert "no GTIN (01) and serial (21)" in result["message"]
+    assert f"separator after (10) seems to be missing: '{LOT}' followed by (21) '{serial}'" in result["message"]
+
+
+def test_a_withdrawn_product_verifies_as_recalled_and_cannot_be_supplied(network: Any) -> None:
     manufacturer, mclient = network.add_partner(["manufacturer"])
     _, pclient = network.add_partner(["dispenser"])
     prefix = manufacturer["company_prefixes"][0]
@@ -217,7 +250,7 @@ def test_a_withdrawn_product_verifies_as_recalled_and_cannot_be_decommissioned(n
     assert done.status_code == 200
     assert mclient.post(f"/v1/products/{gtin}/withdraw", json={"confirm": gtin, "reason": "again"}).status_code == 409
     result = operate(pclient, "decommission", [{"gtin": gtin, "serial": "W1", "lot": LOT, "expiry": EXPIRY}], state="supplied")["results"][0]
-    assert (result["ok"], result["state"], result["code"]) == (False, "withdrawn", "NMVS_NC_PCK_30")
+    assert (result["ok"], result["state"], result["batch_status"], result["code"]) == (False, "active", "withdrawn", "NMVS_FE_LOT_08")
     assert "alert_id" not in result
 
 
@@ -280,7 +313,8 @@ def test_a_bulk_verify_answers_each_pack_exactly_as_a_verify_of_that_pack_alone(
 
     assert [as_if_alone(r) for r in bulk["results"]] == [as_if_alone(r) for r in alone]
     codes = {r["code"] for r in bulk["results"]}
-    assert {"OK", "NMVS_NC_PC_02", "NMVS_FE_LOT_13", "NMVS_FE_LOT_12", "NMVS_NC_PCK_02", "NMVS_NC_PCK_30", "NMVS_FE_LOT_01"} <= codes
+    assert {"OK", "NMVS_NC_PC_02", "NMVS_FE_LOT_13", "NMVS_FE_LOT_12", "NMVS_NC_PCK_02", "VERINET_PACK_INACTIVE", "NMVS_FE_LOT_01"} <= codes
+    assert "NMVS_NC_PCK_30" not in codes  # only a repeated decommission says that
     assert bulk["ok"] == sum(r["ok"] for r in alone) == 7
 
 

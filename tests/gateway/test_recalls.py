@@ -216,7 +216,10 @@ def test_recalled_and_untouched_units_of_the_same_lot_answer_differently(field_c
     assert lms_data(field_case, same_lot_other_line["serial"], same_lot_other_line["lot"]) == {"verified": True}
     _holder, client = field_case["holders"][1]
     fmd = client.post("/v1/packs/decommission", json={"packs": [{k: recalled[k] for k in ("gtin", "serial", "lot", "expiry")}], "state": "destroyed"}).json()
-    assert (fmd["results"][0]["ok"], fmd["results"][0]["code"]) == (False, "NMVS_NC_PCK_30")
+    assert (fmd["results"][0]["ok"], fmd["results"][0]["state"], fmd["results"][0]["batch_status"]) == (True, "destroyed", "recalled")
+    assert lms_data(field_case, recalled["serial"], recalled["lot"]) == {
+        "verified": False, "verificationFailureReason": "Not_for_re-distribution", "additionalInfo": "Recalled",
+    }
 
 
 def test_holders_see_their_units_as_tasks_and_acknowledgements_drive_effectiveness(field_case: dict[str, Any], recall: dict[str, Any]) -> None:

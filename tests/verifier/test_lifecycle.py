@@ -23,8 +23,8 @@ from verinet.verifier.lifecycle import (
     Decision,
     LastDecommission,
     Operation,
+    batch_status,
     decide,
-    effective_state,
 )
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
@@ -62,23 +62,28 @@ COLUMNS: dict[str, tuple[Operation, PackState | None]] = {
 #:
 #:   OK    the pack is active (verify)        set   decommissioned to the column's state
 #:   undo  reactivated                        a trailing ! means the answer raises an alert
+#:   INACT VERINET_PACK_INACTIVE (a decommissioned pack verified)
 #:   any other cell is an NMVS code without its NMVS_NC_ / NMVS_FE_ prefix and underscore
+#:
+#: The pack's own state comes first: a decommissioned pack answers the same whatever its batch
+#: (see test_verdict_precedence.py); a recalled, withdrawn or expired pack is still active, may
+#: not be supplied or moved on, but may be taken out of circulation by its holder.
 DECISIONS = """
 current      verify reactivate supp   dest   stol   samp   free   expo   lock   chko   illg
 unknown      PC02!  PC02!      PC02!  PC02!  PC02!  PC02!  PC02!  PC02!  PC02!  PC02!  PC02!
 active       OK     PCK29      set    set    set    set    set    set    set    set    set
-supplied     PCK30  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-destroyed    PCK30  PCK06!     PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-stolen       PCK30  PCK06!     PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-sample       PCK30  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-free_sample  PCK30  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-exported     PCK30  PCK06!     PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-locked       PCK30  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-checked_out  PCK30  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-illegitimate PCK30  PCK06!     PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
-expired      PCK02  PCK02      PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30
-recalled     LOT01  LOT01      PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30
-withdrawn    LOT08  LOT08      PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30  PCK30
+supplied     INACT  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+destroyed    INACT  PCK06!     PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+stolen       INACT  PCK06!     PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+sample       INACT  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+free_sample  INACT  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+exported     INACT  PCK06!     PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+locked       INACT  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+checked_out  INACT  undo       PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+illegitimate INACT  PCK06!     PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22! PCK22!
+expired      PCK02  PCK29      PCK02  set    set    set    PCK02  PCK02  set    PCK02  set
+recalled     LOT01  PCK29      LOT01  set    set    set    LOT01  LOT01  set    LOT01  set
+withdrawn    LOT08  PCK29      LOT08  set    set    set    LOT08  LOT08  set    LOT08  set
 """
 
 #: The role matrix: yes = allowed; op = the role may not do this operation at all
@@ -93,6 +98,11 @@ network      yes    op         op     op     op     op     op     op     op     
 admin        op     op         op     op     op     op     op     op     op     op     op
 """
 
+BATCH_STATUS_OF_ROW = {
+    "expired": PackState.EXPIRED,
+    "recalled": PackState.RECALLED,
+    "withdrawn": PackState.WITHDRAWN,
+}
 CODE_PREFIX = {"PC": "NMVS_NC_", "PCK": "NMVS_NC_", "LOT": "NMVS_FE_"}
 REFUSAL_CODES = {"op": "VERINET_ROLE_OPERATION", "st": "VERINET_ROLE_STATE"}
 
@@ -109,6 +119,8 @@ def read_grid(text: str) -> dict[tuple[str, str], str]:
 
 def full_code(cell: str) -> str:
     """``PCK22!`` -> ``NMVS_NC_PCK_22``."""
+    if cell == "INACT":
+        return "VERINET_PACK_INACTIVE"
     letters = cell.rstrip("!0123456789")
     return f"{CODE_PREFIX[letters]}{letters}_{cell.rstrip('!')[len(letters) :]}"
 
@@ -224,7 +236,7 @@ def test_each_role_gets_the_answer_of_the_grids_for_each_state_and_operation(
         )
         return
     cell = EXPECTED[(current, column)]
-    current_state = None if current == "unknown" else PackState(current)
+    current_state = None if record is None else record.pack_state
     if cell == "set":
         expected = (True, target, target, "OK", False)
     elif cell == "undo":
@@ -242,6 +254,8 @@ def test_each_role_gets_the_answer_of_the_grids_for_each_state_and_operation(
     )
     assert got == expected
     assert not decision.warning
+    status = None if record is None else BATCH_STATUS_OF_ROW.get(current, PackState.ACTIVE)
+    assert decision.batch_status is status
 
 
 @pytest.mark.parametrize(("role", "current", "column"), CASES)
@@ -543,11 +557,6 @@ def test_an_unknown_serial_wins_over_any_lot_or_expiry() -> None:
         ({"pack_state": PackState.RECALLED}, PackState.RECALLED, "NMVS_FE_LOT_01"),
         ({"pack_state": PackState.EXPIRED}, PackState.EXPIRED, "NMVS_NC_PCK_02"),
         ({"lot_state": PackState.EXPIRED}, PackState.EXPIRED, "NMVS_NC_PCK_02"),
-        (
-            {"pack_state": PackState.STOLEN, "lot_state": PackState.RECALLED},
-            PackState.RECALLED,
-            "NMVS_FE_LOT_01",
-        ),
     ],
     ids=[
         "withdrawn over recalled and expired",
@@ -556,16 +565,15 @@ def test_an_unknown_serial_wins_over_any_lot_or_expiry() -> None:
         "recalled serial by serial",
         "expired pack",
         "expired batch",
-        "recalled batch over a stolen pack",
     ],
 )
-def test_product_state_wins_over_batch_state_which_wins_over_the_pack(
+def test_product_status_wins_over_batch_status_which_wins_over_expiry(
     changes: dict[str, object], state: PackState, code: str
 ) -> None:
     record = pack(**changes)
-    assert effective_state(record, NOW.date()) is state
+    assert batch_status(record, NOW.date()) is state
     decision = decide(Operation.VERIFY, record=record, caller=caller(), now=NOW)
-    assert (decision.ok, decision.state_after, decision.code, decision.alert) == (
+    assert (decision.ok, decision.batch_status, decision.code, decision.alert) == (
         False,
         state,
         code,
@@ -574,17 +582,24 @@ def test_product_state_wins_over_batch_state_which_wins_over_the_pack(
 
 
 def test_a_pack_is_still_active_on_its_expiry_date_and_expired_the_day_after() -> None:
-    assert effective_state(pack(expiry="261125"), NOW.date()) is PackState.ACTIVE
-    assert effective_state(pack(expiry="261124"), NOW.date()) is PackState.EXPIRED
-    assert effective_state(pack(expiry="261100"), NOW.date()) is PackState.ACTIVE
-    assert effective_state(pack(expiry="261000"), NOW.date()) is PackState.EXPIRED
+    assert batch_status(pack(expiry="261125"), NOW.date()) is PackState.ACTIVE
+    assert batch_status(pack(expiry="261124"), NOW.date()) is PackState.EXPIRED
+    assert batch_status(pack(expiry="261100"), NOW.date()) is PackState.ACTIVE
+    assert batch_status(pack(expiry="261000"), NOW.date()) is PackState.EXPIRED
 
 
-def test_decommissioning_a_recalled_pack_changes_nothing_and_raises_no_alert() -> None:
+def test_supplying_a_recalled_pack_is_refused_without_an_alert_and_says_what_is_still_allowed() -> None:
+    decision = decommission(PackState.SUPPLIED, pack(lot_state=PackState.RECALLED))
+    assert (decision.ok, decision.code, decision.alert) == (False, "NMVS_FE_LOT_01", False)
+    assert (decision.state_after, decision.batch_status) == (PackState.ACTIVE, PackState.RECALLED)
+    assert decision.new_pack_state is None
+    assert "recall" in decision.message and "destroyed" in decision.message
+
+
+def test_the_holder_of_a_recalled_pack_may_record_it_destroyed() -> None:
     decision = decommission(PackState.DESTROYED, pack(lot_state=PackState.RECALLED))
-    assert (decision.ok, decision.code, decision.alert) == (False, "NMVS_NC_PCK_30", False)
-    assert (decision.state_after, decision.new_pack_state) == (PackState.RECALLED, None)
-    assert "recall" in decision.message
+    assert (decision.ok, decision.code, decision.new_pack_state) == (True, "OK", PackState.DESTROYED)
+    assert decision.batch_status is PackState.RECALLED
 
 
 # -- roles --------------------------------------------------------------------------------------

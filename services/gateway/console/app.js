@@ -29,6 +29,11 @@
     illegitimate: 'illegitimate',
   };
   const DECOMMISSIONED = new Set(['supplied', 'destroyed', 'stolen', 'sample', 'free_sample', 'exported', 'locked', 'checked_out', 'illegitimate']);
+  /** States whose decommission its author may undo at the same location (never destroyed,
+   * stolen, exported or illegitimate); locked has no deadline, the others 240 hours. */
+  const REVERSIBLE = new Set(['supplied', 'sample', 'free_sample', 'checked_out', 'locked']);
+  const UNDO_WINDOW_MS = 240 * 3600 * 1000;
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const CODE_MEANINGS = {
     OK: 'Done.',
     NMVS_NC_PC_02: 'Serial number not recognised for this product.',
@@ -38,7 +43,8 @@
     NMVS_FE_LOT_01: 'The batch or unit is recalled.',
     NMVS_NC_PCK_02: 'The pack is past its expiry date.',
     NMVS_NC_PCK_22: 'Status change refused: the pack is already inactive.',
-    NMVS_NC_PCK_30: 'The pack is already inactive (no alert).',
+    NMVS_NC_PCK_30: 'The same decommission again, a moment after the first: nothing changed (no alert).',
+    VERINET_PACK_INACTIVE: 'The pack is decommissioned; its state says how.',
     NMVS_NC_PCK_06: 'Undo refused: this state cannot be undone.',
     NMVS_NC_PCK_29: 'Nothing to undo: the pack is active.',
     NMVS_NC_PCK_20: 'Undo refused: more than 240 hours have passed.',
@@ -451,13 +457,13 @@
       fill(box, h('p', { class: 'empty', text: 'No scans yet in this session.' }));
       return;
     }
-    fill(box, table('Scans, newest first', ['Time', 'Action', 'Pack', 'Result', 'Code', 'Alert'], entries.map((e) => [
+    fill(box, table('Scans, newest first', ['Time', 'Action', 'Pack', 'Result', 'Alert', 'Details'], entries.map((e) => [
       h('time', { datetime: e.at, text: clockTime(e.at) }),
       opLabel(e.op, e.target),
       e.gtin ? h('span', { class: 'mono' }, e.gtin, h('br'), e.serial) : h('span', { class: 'mono' }, visibleScan(e.text || '')),
       pill(KIND_PILL[e.kind] || 'info', e.title),
-      e.code ? h('code', { text: e.code }) : '',
       e.alert_id ? h('code', { text: e.alert_id }) : '',
+      codeDetails(e.code),
     ])));
   }
 
@@ -469,6 +475,57 @@
   }
 
   // -- understanding one pack result -----------------------------------------------------------
+
+  /** An expiry as people read it: "31 Dec 2028"; day 00 stands for the end of the month. */
+  function expiryText(yymmdd) {
+    const m = /^(\d\d)(\d\d)(\d\d)$/.exec(yymmdd || '');
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) return yymmdd || '';
+    // GS1 century rule: a year 51 or more ahead of this one is in the last century, 50 or
+    // more behind it in the next.
+    const now = new Date().getUTCFullYear();
+    const yy = Number(m[1]);
+    let year = now - (now % 100) + yy;
+    if (yy - (now % 100) >= 51) year -= 100;
+    else if (yy - (now % 100) <= -50) year += 100;
+    const month = MONTHS[Number(m[2]) - 1];
+    return m[3] === '00' ? `end of ${month} ${year}` : `${Number(m[3])} ${month} ${year}`;
+  }
+
+  /** The machine code of an answer, folded away under "Details" with what it means. */
+  function codeDetails(code) {
+    if (!code) return '';
+    return h('details', { class: 'code-details' },
+      h('summary', { text: 'Details' }),
+      h('code', { text: code }), CODE_MEANINGS[code] ? ` ${CODE_MEANINGS[code]}` : '');
+  }
+
+  function dateTime(iso) {
+    const at = new Date(iso);
+    return `${at.getDate()} ${MONTHS[at.getMonth()]} ${at.getFullYear()} at ${clockTime(iso)}`;
+  }
+
+  /** Whether this partner, at the chosen location, may still undo the decommission ``here``
+   * ({at, gln}) of a pack now in ``state``. */
+  function mayUndo(state, here) {
+    if (!here || !REVERSIBLE.has(state)) return false;
+    const location = $('scan-location').value || ((app.me && app.me.glns) || [])[0];
+    if (here.gln && location && here.gln !== location) return false;
+    return state === 'locked' || Date.now() - new Date(here.at).getTime() <= UNDO_WINDOW_MS;
+  }
+
+  /** The pack's last state change, from its history, when this partner made it: {at, gln}.
+   * The session's own record covers this desk; the history covers other desks and days. */
+  async function decommissionedByMe(r) {
+    if (!r.gtin || !r.serial || !app.me) return null;
+    try {
+      const history = await api('GET', `/v1/packs/${encodeURIComponent(r.gtin)}/${encodeURIComponent(r.serial)}/history`);
+      const changes = (history.events || []).filter((e) => (e.event === 'decommission' || e.event === 'reactivate') && e.detail === 'OK');
+      const last = changes[changes.length - 1];
+      return last && last.event === 'decommission' && last.partner === app.me.id ? { at: last.at, gln: last.gln } : null;
+    } catch {
+      return null;
+    }
+  }
 
   const KIND_PILL = {
     genuine: 'ok', decommissioned: 'ok', reactivated: 'ok',
@@ -499,24 +556,32 @@
     return 'refused';
   }
 
-  function describe(op, r, kind, target) {
+  function describe(op, r, kind, target, here) {
     const dispenser = hasRole('dispenser');
     const stateLabel = STATE_LABELS[r.state] || r.state;
     switch (kind) {
       case 'genuine':
         return { title: 'Genuine and active', next: dispenser ? 'You may dispense this pack.' : 'You may supply this pack or return it to saleable stock.' };
       case 'decommissioned':
-        return r.state === 'supplied'
-          ? { title: 'Dispensed', next: 'Hand the pack over. You can undo this here within 240 hours if it was a mistake.' }
-          : { title: `Decommissioned as ${stateLabel}`, next: 'The pack is out of the supply chain now.' };
+        if (r.state === 'supplied') return { title: 'Dispensed', next: 'Hand the pack over. You can undo this here within 240 hours if it was a mistake.' };
+        return {
+          title: `Decommissioned as ${stateLabel}`,
+          next: REVERSIBLE.has(r.state) ? 'The pack is out of the supply chain now. You can undo this here if it was a mistake.' : 'The pack is out of the supply chain for good: this cannot be undone.',
+        };
       case 'reactivated':
         return { title: 'Undone: the pack is active again', next: 'Put the pack back into saleable stock.' };
       case 'repeat':
         return { title: `Already ${stateLabel} here`, next: 'You scanned this pack a moment ago; nothing changed. If this is a second physical pack with the same serial number, do not supply it and report it.' };
       case 'inactiveHere': {
-        const change = lastChangeHere(r.gtin, r.serial);
-        const when = change ? ` at ${clockTime(change.at)}` : '';
-        return { title: r.state === 'supplied' ? 'Already dispensed here' : `Already ${stateLabel} here`, next: `This desk changed the pack to ${stateLabel}${when}. Do not supply it again; if that was a mistake, undo it.` };
+        const change = here || lastChangeHere(r.gtin, r.serial);
+        const who = hasRole('dispenser') ? 'This pharmacy' : 'You';
+        const when = change ? ` on ${dateTime(change.at)}` : '';
+        const where = change && change.gln ? ` (location ${change.gln})` : '';
+        const undo = mayUndo(r.state, change) ? ' If that was a mistake, undo it.' : '';
+        return {
+          title: r.state === 'supplied' ? 'Already dispensed here' : `Already ${stateLabel} here`,
+          next: `${who} ${r.state === 'supplied' ? 'dispensed' : `set it to ${stateLabel}`}${when}${where}. Do not supply it again.${undo}`,
+        };
       }
       case 'inactive':
         return { title: r.state === 'supplied' ? 'Already dispensed' : `Inactive: ${stateLabel}`, next: 'Do not supply this pack. Set it aside and check where it came from.' };
@@ -531,7 +596,7 @@
       case 'nothingToUndo':
         return { title: 'Nothing to undo', next: 'The pack is already active.' };
       case 'badscan':
-        return { title: 'Bad scan: the code could not be read', next: 'Scan the pack again. If it fails again, check the scanner setup with the hint below, or report the pack.' };
+        return { title: 'Bad scan: the code could not be read', next: 'Scan the pack again. If it fails again, check the scanner setup, or report the pack.' };
       default:
         return { title: op === 'reactivate' ? 'Undo refused' : 'Refused', next: r.message || CODE_MEANINGS[r.code] || 'The request was refused.' };
     }
@@ -553,12 +618,12 @@
     add('GTIN', r.gtin);
     add('Serial', r.serial);
     add('Batch', r.lot);
-    add('Expiry', r.expiry);
-    add('State', r.state ? STATE_LABELS[r.state] || r.state : '');
-    add('Code', r.code ? h('span', {}, h('code', { text: r.code }), CODE_MEANINGS[r.code] ? ` ${CODE_MEANINGS[r.code]}` : '') : '');
+    add('Expiry', expiryText(r.expiry));
+    add('Pack state', r.state ? STATE_LABELS[r.state] || r.state : '');
+    add('Batch status', r.batch_status && r.batch_status !== 'active' ? STATE_LABELS[r.batch_status] || r.batch_status : '');
     add('Alert', r.alert_id ? h('code', { class: 'alert-id', text: r.alert_id }) : '');
     add('Asked', opTarget ? `decommission as ${STATE_LABELS[opTarget] || opTarget}` : '');
-    return rows.length ? h('dl', { class: 'result-meta' }, rows) : null;
+    return [rows.length ? h('dl', { class: 'result-meta' }, rows) : null, codeDetails(r.code)];
   }
 
   function renderResult(panel, view) {
@@ -577,11 +642,16 @@
   }
 
   async function viewFor(op, r, text, target) {
-    const kind = classify(op, r);
-    const { title, next } = describe(op, r, kind, target);
+    let kind = classify(op, r);
+    let here = null;
+    if (kind === 'inactive') {
+      here = await decommissionedByMe(r);
+      if (here) kind = 'inactiveHere';
+    }
+    const { title, next } = describe(op, r, kind, target, here);
     // The verdict's own message where it adds to the title; not where it only repeats it.
     const message = ['genuine', 'recalled', 'withdrawn', 'expired'].includes(kind) ? '' : r.message;
-    const view = { kind, title, next, message, hints: [], meta: resultMeta(r, op === 'decommission' ? target : '') };
+    const view = { kind, title, next, message, hints: [], here, meta: resultMeta(r, op === 'decommission' ? target : '') };
     if (kind === 'alert') view.subtitle = `Alert ${r.alert_id}`;
     if (r.hint) view.hints.push(r.hint);
     if (text && (kind === 'badscan' || (kind === 'alert' && ['NMVS_NC_PC_02', 'NMVS_FE_LOT_13', 'NMVS_FE_LOT_12'].includes(r.code)))) {
@@ -594,6 +664,10 @@
       if (parsed && parsed.hints) for (const hint of parsed.hints) if (!view.hints.includes(hint)) view.hints.push(hint);
       if (kind === 'badscan' && !view.marked) view.marked = visibleScan(text);
     }
+    // A hint the message already carries (the API appends the parser's) is shown once, as a hint.
+    for (const hint of view.hints) if (view.message && view.message.includes(hint)) view.message = view.message.replace(hint, '').trim();
+    // Point at a hint only when there is one to read.
+    if (kind === 'badscan' && view.hints.length) view.next = 'Scan the pack again. If it fails again, check the scanner setup with the hint below, or report the pack.';
     return view;
   }
 
@@ -652,7 +726,7 @@
       renderResult(panel, view);
       panel.scrollIntoView({ block: 'nearest' });
       addHistory([historyEntry(op, r, text, target, view)]);
-      app.last = { op, result: r, kind: view.kind, target };
+      app.last = { op, result: r, kind: view.kind, target, here: view.here };
     } catch (error) {
       renderResult(panel, { kind: 'error', title: 'The request failed', next: 'Nothing was recorded for this pack. Try again.', message: error.message });
       app.last = null;
@@ -684,7 +758,8 @@
           onclick: () => act('decommission', r, target),
         }));
       }
-      if (['decommissioned', 'repeat', 'inactiveHere'].includes(last.kind)) {
+      const here = last.here || (last.kind === 'inactiveHere' ? lastChangeHere(r.gtin, r.serial) : { at: new Date().toISOString(), gln: '' });
+      if (['decommissioned', 'repeat', 'inactiveHere'].includes(last.kind) && mayUndo(r.state, here)) {
         buttons.push(h('button', {
           type: 'button', class: 'secondary big', id: 'action-undo', text: 'Undo (reactivate the pack)',
           onclick: () => act('reactivate', r, ''),
@@ -831,17 +906,17 @@
       .map(([kind, label, test]) => [kind, label, rows.filter((row) => test(row.kind)).length])
       .filter(([, , count], i) => count > 0 || i === 0)
       .map(([kind, label, count]) => h('li', { class: `tile-${kind}` }, h('strong', { text: fmtNumber(count) }), label));
-    const undoable = rows.filter((row) => row.kind === 'decommissioned');
+    const undoable = rows.filter((row) => row.kind === 'decommissioned' && REVERSIBLE.has(row.r.state));
     const summary = $('tote-summary');
     fill(summary,
       h('h2', { id: 'tote-summary-title', tabindex: '-1', text: `${opLabel(op, target)}: ${answer.ok} of ${answer.count} packs OK` }),
       h('ul', { class: 'summary-tiles', 'aria-label': 'Summary' }, tiles),
-      table('Every pack of the tote', ['#', 'Pack', 'Result', 'Code', 'What it means'], rows.map(({ r, kind, title, text }) => [
+      table('Every pack of the tote', ['#', 'Pack', 'Result', 'What it means', 'Details'], rows.map(({ r, kind, title, text }) => [
         String(r.index + 1),
         r.gtin ? h('span', { class: 'mono' }, r.gtin, h('br'), r.serial) : h('span', { class: 'mono' }, visibleScan(text)),
         h('span', {}, pill(KIND_PILL[kind] || 'info', title), r.alert_id ? h('span', {}, ' ', h('code', { text: r.alert_id })) : null),
-        r.code ? h('code', { text: r.code }) : '',
         r.message || '',
+        codeDetails(r.code),
       ]), { numeric: [0] }),
       undoable.length ? h('button', {
         type: 'button', class: 'secondary', id: 'tote-undo', text: `Undo the ${undoable.length} decommissioned pack${undoable.length === 1 ? '' : 's'}`,

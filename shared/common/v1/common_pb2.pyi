@@ -65,7 +65,7 @@ class Caller(_message.Message):
     def __init__(self, partner_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., glns: _Optional[_Iterable[str]] = ..., company_prefixes: _Optional[_Iterable[str]] = ..., location_gln: _Optional[str] = ...) -> None: ...
 
 class PackResult(_message.Message):
-    __slots__ = ("index", "pack", "ok", "code", "message", "state", "alert_id", "warning")
+    __slots__ = ("index", "pack", "ok", "code", "message", "state", "alert_id", "warning", "batch_status")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     PACK_FIELD_NUMBER: _ClassVar[int]
     OK_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class PackResult(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     WARNING_FIELD_NUMBER: _ClassVar[int]
+    BATCH_STATUS_FIELD_NUMBER: _ClassVar[int]
     index: int
     pack: PackIdentifier
     ok: bool
@@ -82,7 +83,8 @@ class PackResult(_message.Message):
     state: PackState
     alert_id: str
     warning: bool
-    def __init__(self, index: _Optional[int] = ..., pack: _Optional[_Union[PackIdentifier, _Mapping]] = ..., ok: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., state: _Optional[_Union[PackState, str]] = ..., alert_id: _Optional[str] = ..., warning: _Optional[bool] = ...) -> None: ...
+    batch_status: PackState
+    def __init__(self, index: _Optional[int] = ..., pack: _Optional[_Union[PackIdentifier, _Mapping]] = ..., ok: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., state: _Optional[_Union[PackState, str]] = ..., alert_id: _Optional[str] = ..., warning: _Optional[bool] = ..., batch_status: _Optional[_Union[PackState, str]] = ...) -> None: ...
 
 class RpcError(_message.Message):
     __slots__ = ("status_code", "details", "error_json")

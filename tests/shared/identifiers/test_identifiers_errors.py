@@ -84,7 +84,10 @@ def test_unknown_ai_in_a_digital_link_query_is_rejected() -> None:
 
 def test_same_ai_with_two_values_is_a_conflict() -> None:
     error = fails(lambda: parse(f"{PACK}10A\x1d10B"), "ai.conflict")
-    assert error.message.endswith("expected one value for lot (10), got 'A' and 'B'.")
+    assert error.message == (
+        f"Failed to read lot (10): expected one value for lot (10), got 'A' and then 'B' at "
+        f"position {len(PACK) + 6}."
+    )
 
 
 def test_same_ai_with_the_same_value_twice_is_tolerated_in_an_element_string() -> None:
@@ -118,7 +121,7 @@ def test_lot_with_a_space_is_rejected_with_the_space_position() -> None:
     assert (error.ai, error.position, error.field) == ("10", len(PACK) + 4, "lot")
     assert error.message == (
         "Failed to parse 'AB C' as lot (10): expected only CSET 82 characters, got ' ' at "
-        "position 2."
+        "position 28."
     )
 
 
