@@ -942,7 +942,10 @@ class DeliveryWorker:
         except TimeoutError:
             return 0, f"Failed to sign the delivery within {self.settings.sign_timeout:g} s."
         except Exception as error:  # noqa: BLE001 - any signing failure is a failed attempt
-            return 0, f"Failed to sign the delivery: {error}"
+            # Logged, not shown: the partner reads the delivery log, and the error may name
+            # our internal addresses.
+            log.warning("Signing webhook delivery %s failed: %r", notification.id, error)
+            return 0, "Failed to sign the delivery: verinet's signer did not answer."
         if notification.drill:
             headers["Verinet-Drill"] = "true"
         if self._session is None:

@@ -37,6 +37,7 @@ from verinet.recall_status.notifications import (
     backoff_delay,
     deliveries_key,
 )
+from verinet.outbound import OutboundPolicy
 from verinet.recall_status.settings import Settings
 from verinet.signing import KeyRing, ResponseSigner, verify_request
 from verinet.store import connect
@@ -51,6 +52,8 @@ FAST = DeliverySettings(
     concurrency=4,
     claim_idle=5.0,
     poll_interval=0.05,
+    # The receivers of these tests listen on loopback.
+    outbound=OutboundPolicy.from_text("127.0.0.0/8"),
 )
 
 
@@ -159,7 +162,7 @@ class Parts:
 def run(redis_url: str, tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]]) -> None:
     async def main() -> None:
         client = connect(redis_url)
-        store = SubscriptionStore(client)
+        store = SubscriptionStore(client, FAST.outbound)
         parts = Parts(
             client,
             store,
@@ -534,10 +537,12 @@ def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(
         finally:
             await worker.drain(5.0)
         assert (closed.outcome, closed.http_status) == ("dead", 0)
-        assert closed.error.startswith("ClientConnectorError")
+        # Partners read these in their delivery log: what failed in words, no address, port
+        # or internal error text.
+        assert closed.error == "Failed to deliver: could not connect."
         assert (signless.outcome, signless.error) == (
             "dead",
-            "Failed to sign the delivery: verifier down",
+            "Failed to sign the delivery: verinet's signer did not answer.",
         )
 
     run(redis_url, tmp_path, scenario)
