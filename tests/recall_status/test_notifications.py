@@ -21,6 +21,7 @@ from aiohttp import web
 from redis.crc import key_slot
 
 from verinet.errors import ConfigError, Conflict, InvalidInput, NotFound
+from verinet.outbound import OutboundPolicy
 from verinet.recall_status.notifications import (
     DEAD_STREAM,
     GROUP,
@@ -37,7 +38,6 @@ from verinet.recall_status.notifications import (
     backoff_delay,
     deliveries_key,
 )
-from verinet.outbound import OutboundPolicy
 from verinet.recall_status.settings import Settings
 from verinet.signing import KeyRing, ResponseSigner, verify_request
 from verinet.store import connect

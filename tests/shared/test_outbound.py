@@ -71,7 +71,7 @@ def test_a_webhook_url_to_an_inside_address_is_refused_whatever_its_spelling(hos
 
 
 def test_a_webhook_to_the_metadata_address_is_refused() -> None:
-    with pytest.raises(InvalidInput, match="link-local.*metadata"):
+    with pytest.raises(InvalidInput, match=r"link-local.*metadata"):
         asyncio.run(STRICT.check_url("http://169.254.169.254/latest/meta-data/"))
 
 
