@@ -114,7 +114,26 @@ async def whoami(request: web.Request, partner: Partner) -> web.Response:
     return json_response(partner.as_dict())
 
 
-@route("PATCH", "/v1/partners/{id}", roles=("admin",), tag="Partners", summary="Change a partner's name, roles, GLNs or company prefixes (each exclusive to one partner: 409 when another holds it)")
+PARTNER_CHANGES_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "The fields to replace; the others are kept",
+                "properties": {
+                    "name": {"type": "string"},
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                    "glns": {"type": "array", "items": {"type": "string"}},
+                    "company_prefixes": {"type": "array", "items": {"type": "string"}},
+                },
+            }
+        }
+    },
+}
+
+
+@route("PATCH", "/v1/partners/{id}", roles=("admin",), tag="Partners", summary="Change a partner's name, roles, GLNs or company prefixes (each exclusive to one partner: 409 when another holds it)", request_body=PARTNER_CHANGES_BODY)
 async def update_partner(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     unknown = sorted(str(name)[:40] for name in body if name not in ("name", "roles", "glns", "company_prefixes"))
