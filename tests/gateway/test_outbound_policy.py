@@ -5,6 +5,7 @@ host; an admin's directory entry is trusted; forwarding errors say what failed i
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 
 from tests.conftest import RunningNetwork, start_network
@@ -59,7 +60,7 @@ def test_a_webhook_to_the_metadata_address_is_refused(network: RunningNetwork) -
     assert answer.headers["Content-Type"] == "application/problem+json"
     problem = answer.json()
     assert (problem["code"], problem["field"]) == ("subscription.url_not_public", "url")
-    assert "link-local" in problem["message"]
+    assert "link-local" in problem["detail"]
     assert pharmacy.get("/v1/subscriptions").json()["subscriptions"] == []
 
 
