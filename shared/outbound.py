@@ -48,6 +48,7 @@ __all__ = [
     "OutboundRefused",
     "Resolve",
     "host_address",
+    "remembering",
     "system_resolve",
 ]
 
@@ -320,3 +321,23 @@ async def system_resolve(host: str, port: int) -> list[IPAddress]:
             if address not in out:
                 out.append(address)
     return out
+
+
+def remembering(resolve: Resolve) -> Resolve:
+    """``resolve`` asked once per (host, port), failures included: for checking many URLs in
+    one request (a directory import names the same host thousands of times)."""
+    answers: dict[tuple[str, int], list[IPAddress] | BaseException] = {}
+
+    async def remembered(host: str, port: int) -> list[IPAddress]:
+        key = (host, port)
+        if key not in answers:
+            try:
+                answers[key] = await resolve(host, port)
+            except (OSError, UnicodeError) as error:
+                answers[key] = error
+        answer = answers[key]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    return remembered

@@ -19,7 +19,7 @@ from verinet.lookup.forwarding import Forwarder, ForwardSettings, RemoteAnswer
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.lookup.watch import DirectoryWatch
-from verinet.outbound import OutboundPolicy
+from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
 from verinet.rpc import translate_errors
 
@@ -161,11 +161,13 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             return replace(entry, owner_partner_id=entry.owner_partner_id or caller.partner_id, trusted=True)
         return replace(entry, owner_partner_id=caller.partner_id, trusted=False)
 
-    async def _check_outbound(self, entry: DirectoryEntry) -> None:
+    async def _check_outbound(self, entry: DirectoryEntry, resolve: Resolve = system_resolve) -> None:
         """A URL a manufacturer sets must reach public addresses only (checked again at every
         connection, since a name may resolve elsewhere later)."""
         if entry.route == "remote" and not entry.trusted:
-            await self.outbound.check_url(entry.remote_base_url, field="url", code="route.url_not_public")
+            await self.outbound.check_url(
+                entry.remote_base_url, field="url", code="route.url_not_public", resolve=resolve
+            )
 
     @translate_errors
     async def ResolveRoute(
@@ -219,12 +221,13 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         results: list[lookup_pb.DirectoryImportResult] = []
         valid: list[tuple[int, DirectoryEntry]] = []
         owners: dict[str, bool] = {}
+        resolve = remembering(system_resolve)
         for index, message in enumerate(request.entries):
             try:
                 entry = validate_entry(self._with_owner(request.caller, entry_from_message(message)))
                 require_may_edit(request.caller, entry.kind, entry.key)
                 await self._check_owner(entry, owners)
-                await self._check_outbound(entry)
+                await self._check_outbound(entry, resolve)
             except VerinetError as error:
                 results.append(
                     lookup_pb.DirectoryImportResult(

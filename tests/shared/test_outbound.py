@@ -11,7 +11,7 @@ import pytest
 
 from verinet import outbound
 from verinet.errors import ConfigError, InvalidInput
-from verinet.outbound import IPAddress, OutboundPolicy, host_address
+from verinet.outbound import IPAddress, OutboundPolicy, host_address, remembering
 
 STRICT = OutboundPolicy()
 
@@ -125,3 +125,19 @@ def test_numeric_hosts_are_read_as_the_c_resolver_reads_them(host: str, address:
 
 def test_the_examples_in_the_module_hold() -> None:
     assert doctest.testmod(outbound).failed == 0
+
+
+def test_checking_many_urls_of_one_host_asks_dns_once() -> None:
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[IPAddress]:
+        asked.append(host)
+        return [ipaddress.ip_address("93.184.215.14")]
+
+    async def main() -> None:
+        remembered = remembering(resolve)
+        for n in range(50):
+            await STRICT.check_url(f"https://vrs.partner.example/lms{n}", resolve=remembered)
+
+    asyncio.run(main())
+    assert asked == ["vrs.partner.example"]
