@@ -22,7 +22,6 @@ A revoked partner gives its prefixes and GLNs back, so the company can be onboar
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -39,6 +38,8 @@ from verinet.store import reply_bytes, reply_fields
 ROLES = ("manufacturer", "wholesaler", "dispenser", "network", "admin")
 TOKEN_PREFIX = "vn_"
 PARTNERS_KEY = "partners"
+#: A partner being created: stored, its identities not yet claimed, its token refused.
+PENDING = "pending"
 PREFIX_CLAIMS_KEY = "ids:{ids}:prefixes"
 GLN_CLAIMS_KEY = "ids:{ids}:glns"
 ADMINS_KEY = "ids:{ids}:admins"
@@ -298,8 +299,13 @@ class PartnerStore:
         )
 
     async def create(self, new: NewPartner, now: dt.datetime) -> tuple[Partner, str]:
-        """Stores a partner and returns it with its token (the only time the token exists).
-        Its prefixes and GLNs are claimed first: a Conflict when another partner holds one."""
+        """Stores a partner and returns it with its token (the only time the token exists);
+        a Conflict when another partner holds one of its prefixes or GLNs.
+
+        The partner is written ``pending`` (its token does not authenticate), then its
+        identities are claimed, then it is made ``active``. A refused claim deletes what was
+        written. A crash in between leaves a pending partner whose token nobody was given;
+        revoking it gives back whatever it claimed, so the company can be created again."""
         validate_new_partner(new)
         await self._ensure_claims()
         partner = Partner(
@@ -311,7 +317,6 @@ class PartnerStore:
             created_at=now.isoformat(),
         )
         token = new_token()
-        await self._claim("claim", partner, None, new)
         # Three keys in three cluster slots: the partner first, so a token never points at
         # nothing; a crash in between leaves at most a partner without a token.
         pipe = self.redis.pipeline(transaction=False)
@@ -322,19 +327,24 @@ class PartnerStore:
                 "roles": _join(partner.roles),
                 "glns": _join(partner.glns),
                 "prefixes": _join(partner.company_prefixes),
-                "status": partner.status,
+                "status": PENDING,
                 "created_at": partner.created_at,
                 "token": token_hash(token),
             },
         )
         pipe.set(f"token:{token_hash(token)}", partner.id)
         pipe.sadd(PARTNERS_KEY, partner.id)
+        await pipe.execute()
         try:
-            await pipe.execute()
-        except BaseException:
-            with contextlib.suppress(Exception):  # give the claims back; the error is what counts
-                await self._claim("release", partner, partner)
+            await self._claim("claim", partner, None, new)
+        except Conflict:
+            undo = self.redis.pipeline(transaction=False)
+            undo.srem(PARTNERS_KEY, partner.id)
+            undo.delete(f"token:{token_hash(token)}")
+            undo.delete(f"partner:{partner.id}")
+            await undo.execute()
             raise
+        await self.redis.hset(f"partner:{partner.id}", "status", partner.status)
         return partner, token
 
     async def update(self, partner_id: str, changes: PartnerChanges) -> Partner:
@@ -346,8 +356,9 @@ class PartnerStore:
         current = _partner(partner_id, raw)
         if current.status != "active":
             raise Conflict(
-                f"Failed to update partner {partner_id!r}: it is revoked; create a new partner.",
-                code="partner.revoked",
+                f"Failed to update partner {partner_id!r}: it is {current.status}, not active"
+                + ("; create a new partner." if current.status == "revoked" else "."),
+                code="partner.revoked" if current.status == "revoked" else "partner.not_active",
             )
         wanted = NewPartner(
             name=current.name if changes.name is None else changes.name,

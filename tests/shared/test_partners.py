@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
-from verinet.errors import Conflict
+from verinet.errors import Conflict, Unauthenticated
 from verinet.partners import NewPartner, Partner, PartnerChanges, PartnerStore
 from verinet.store import connect
 
@@ -191,5 +191,21 @@ def test_partners_stored_before_claims_existed_keep_their_identities(redis_url: 
             await partners.create(NewPartner("Rival", ["dispenser"], glns=[GLN_A]), NOW)
         kept: Partner = await partners.update("p_legacy", PartnerChanges(name="Old Maker Inc."))
         assert kept.company_prefixes == ("0614141",)
+
+    run(redis_url, scenario)
+
+
+def test_a_create_interrupted_before_activation_leaves_a_pending_partner_that_revoking_clears(redis_url: str) -> None:
+    async def scenario(store: Callable[[], PartnerStore]) -> None:
+        partners = store()
+        stuck, token = await partners.create(manufacturer("0614141", GLN_A), NOW)
+        # as if the process died between claiming and activating
+        await partners.redis.hset(f"partner:{stuck.id}", "status", "pending")
+        with pytest.raises(Unauthenticated):
+            await store().authenticate(token)
+        with pytest.raises(Conflict):
+            await partners.create(manufacturer("0614141", GLN_A), NOW)
+        await partners.revoke(stuck.id, NOW)
+        await partners.create(manufacturer("0614141", GLN_A), NOW)
 
     run(redis_url, scenario)
