@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
 import requests
 
 from verinet.embedded_redis import free_port
@@ -63,3 +64,11 @@ def test_a_demo_network_survives_sigterm_and_restart_with_all_its_data(tmp_path:
         assert token not in logs
     for line in logs.splitlines():
         json.loads(line)  # every log line is structured JSON
+
+
+def test_the_operators_outbound_allowance_reaches_only_the_services_that_call_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTBOUND_ALLOW_CIDRS", "10.20.0.0/16")
+    network = Network(data_dir=tmp_path / "var", gateway_port=free_port())
+    network.ports = {name: free_port() for name in ("recall-status", "lookup", "verifier", "gateway")}
+    allowed = {name: network.service_env(name).get("OUTBOUND_ALLOW_CIDRS") for name in network.ports}
+    assert allowed == {"recall-status": "10.20.0.0/16", "lookup": "10.20.0.0/16", "verifier": None, "gateway": None}
