@@ -157,7 +157,7 @@ def host_address(host: str) -> tuple[IPAddress | None, bool]:
     parts = name.split(".")
     if not 1 <= len(parts) <= 4 or not all(_NUMBER_PART.fullmatch(p) for p in parts):
         return None, False
-    values = [int(p, 16) if p[:2].lower() == "0x" else int(p, 8) if p.startswith("0") and p != "0" else int(p) for p in parts]
+    values = [_number(p) for p in parts]
     *leading, last = values
     if any(v > 255 for v in leading) or last >= 256 ** (5 - len(parts)):
         return None, False  # the resolver refuses it too; DNS will not find it either
@@ -167,6 +167,13 @@ def host_address(host: str) -> tuple[IPAddress | None, bool]:
     number = number * 256 ** (5 - len(parts)) + last
     address = ipaddress.IPv4Address(number)
     return address, name == host and str(address) == host
+
+
+def _number(part: str) -> int:
+    """One part of a numeric IPv4 host: ``0x`` hex, leading-zero octal, else decimal."""
+    if part[:2].lower() == "0x":
+        return int(part[2:] or "0", 16)
+    return int(part, 8) if part.startswith("0") else int(part)
 
 
 def _embedded_v4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, str] | None:

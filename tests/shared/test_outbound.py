@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import doctest
 import ipaddress
+import socket
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from verinet import outbound
 from verinet.errors import ConfigError, InvalidInput
@@ -141,3 +144,29 @@ def test_checking_many_urls_of_one_host_asks_dns_once() -> None:
 
     asyncio.run(main())
     assert asked == ["vrs.partner.example"]
+
+
+@pytest.mark.parametrize(("host", "address"), [("0x", "0.0.0.0"), ("0x.0x.0x.1", "0.0.0.1"), ("00", "0.0.0.0"), ("0x7F.0.0.01", "127.0.0.1")])
+def test_degenerate_numeric_hosts_are_read_without_failing(host: str, address: str) -> None:
+    assert host_address(host)[0] == ipaddress.ip_address(address)
+    with pytest.raises(InvalidInput):
+        asyncio.run(STRICT.check_url(f"http://{host}/"))
+
+
+_PART = st.one_of(
+    st.integers(0, 2**32 - 1).map(str),
+    st.integers(0, 2**32 - 1).map(lambda n: "0" + format(n, "o")),
+    st.integers(0, 2**32 - 1).map(lambda n: "0x" + format(n, "x")),
+    st.integers(0, 300).map(str),
+)
+
+
+@hypothesis.settings(max_examples=500, deadline=None)
+@hypothesis.given(parts=st.lists(_PART, min_size=1, max_size=4))
+def test_numeric_hosts_mean_what_the_c_library_inet_aton_makes_of_them(parts: list[str]) -> None:
+    host = ".".join(parts)
+    try:
+        expected: IPAddress | None = ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        expected = None
+    assert host_address(host)[0] == expected
