@@ -68,23 +68,30 @@ local function foreign(members)
   end
   return false
 end
+local kept = {}  -- identities the partner already has are not checked again
+for _, value in ipairs(old_prefixes) do kept['p' .. value] = true end
+for _, value in ipairs(old_glns) do kept['g' .. value] = true end
+local function overlaps(prefix)
+  -- equal to or containing another partner's prefix: members that start with it
+  if foreign(redis.call('ZRANGEBYLEX', KEYS[1], '[' .. prefix, '(' .. prefix .. ';')) then
+    return true
+  end
+  -- inside another partner's prefix: a claim on one of its shorter beginnings
+  for n = 4, #prefix - 1 do
+    local head = string.sub(prefix, 1, n)
+    if foreign(redis.call('ZRANGEBYLEX', KEYS[1], '[' .. head .. ':', '(' .. head .. ';')) then
+      return true
+    end
+  end
+  return false
+end
 if mode == 'claim' then
   for k, prefix in ipairs(new_prefixes) do
-    -- equal to or containing another partner's prefix: members that start with it
-    if foreign(redis.call('ZRANGEBYLEX', KEYS[1], '[' .. prefix, '(' .. prefix .. ';')) then
-      return {'prefix', k}
-    end
-    -- inside another partner's prefix: a claim on one of its shorter beginnings
-    for n = 4, #prefix - 1 do
-      local head = string.sub(prefix, 1, n)
-      if foreign(redis.call('ZRANGEBYLEX', KEYS[1], '[' .. head .. ':', '(' .. head .. ';')) then
-        return {'prefix', k}
-      end
-    end
+    if not kept['p' .. prefix] and overlaps(prefix) then return {'prefix', k} end
   end
   for k, gln in ipairs(new_glns) do
     local holder = redis.call('HGET', KEYS[2], gln)
-    if holder and holder ~= pid then return {'gln', k} end
+    if holder and holder ~= pid and not kept['g' .. gln] then return {'gln', k} end
   end
 end
 if (mode == 'release' or admin == '0') and redis.call('SISMEMBER', KEYS[3], pid) == 1
@@ -100,9 +107,8 @@ if mode == 'release' then
   return {'ok'}
 end
 for _, prefix in ipairs(new_prefixes) do redis.call('ZADD', KEYS[1], 0, prefix .. ':' .. pid) end
-for _, gln in ipairs(new_glns) do
-  if mode == 'claim' then redis.call('HSET', KEYS[2], gln, pid) else redis.call('HSETNX', KEYS[2], gln, pid) end
-end
+-- NX: a GLN another partner already held before claims existed stays with it
+for _, gln in ipairs(new_glns) do redis.call('HSETNX', KEYS[2], gln, pid) end
 if admin == '1' then redis.call('SADD', KEYS[3], pid) else redis.call('SREM', KEYS[3], pid) end
 return {'ok'}
 """

@@ -209,3 +209,23 @@ def test_a_create_interrupted_before_activation_leaves_a_pending_partner_that_re
         await partners.create(manufacturer("0614141", GLN_A), NOW)
 
     run(redis_url, scenario)
+
+
+def test_partners_that_overlapped_before_claims_existed_can_still_be_renamed(redis_url: str) -> None:
+    async def scenario(store: Callable[[], PartnerStore]) -> None:
+        legacy = store()
+        for pid in ("p_old1", "p_old2"):
+            await legacy.redis.hset(f"partner:{pid}", mapping={"name": pid, "roles": "manufacturer", "glns": GLN_A, "prefixes": "0614141", "status": "active", "created_at": NOW.isoformat(), "token": pid})
+            await legacy.redis.sadd("partners", pid)
+        partners = store()
+        renamed = await partners.update("p_old2", PartnerChanges(name="Second Maker"))
+        assert renamed.name == "Second Maker" and renamed.company_prefixes == ("0614141",)
+        with pytest.raises(Conflict):  # what it did not have is still checked
+            await partners.update("p_old2", PartnerChanges(company_prefixes=["0614141", "06141419"]))
+        with pytest.raises(Conflict):  # and the first holder keeps the GLN they share
+            await partners.create(NewPartner("Rival", ["dispenser"], glns=[GLN_A]), NOW)
+        await partners.revoke("p_old2", NOW)
+        with pytest.raises(Conflict):
+            await partners.create(NewPartner("Rival", ["dispenser"], glns=[GLN_A]), NOW)
+
+    run(redis_url, scenario)
