@@ -225,6 +225,9 @@ class Network:
             del env["REDIS_URL"]  # the verifier holds the key, not the data
         if name == "recall-status":
             env.update(VERIFIER_ADDR=addr["verifier"])  # webhook deliveries are signed there
+        if name in ("recall-status", "lookup") and os.environ.get("OUTBOUND_ALLOW_CIDRS"):
+            # the operator's outbound allowance reaches the two services that call out
+            env["OUTBOUND_ALLOW_CIDRS"] = os.environ["OUTBOUND_ALLOW_CIDRS"]
         if name == "gateway":
             env.update(
                 VERIFIER_ADDR=addr["verifier"],

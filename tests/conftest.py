@@ -109,7 +109,13 @@ class RunningNetwork:
         return created, self.client(created["token"])
 
 
+#: Test receivers and fake remote networks listen on loopback, which the outbound policy
+#: refuses unless the operator allows it; a test of the policy itself passes its own value.
+LOOPBACK_OUTBOUND = {"OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8,::1/128"}
+
+
 def start_network(data_dir: Path, **kwargs: Any) -> Network:
+    kwargs["extra_env"] = {**LOOPBACK_OUTBOUND, **(kwargs.get("extra_env") or {})}
     network = Network(data_dir=data_dir, gateway_port=free_port(), **kwargs)
     network.start()
     return network

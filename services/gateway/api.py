@@ -24,7 +24,7 @@ from verinet.gateway.routing import ALL_PARTNER_ROLES, PARTNER_STORE, route
 from verinet.gateway.settings import Settings
 from verinet.identifiers import parse, validate_gln, validate_gtin
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
-from verinet.partners import NewPartner, Partner
+from verinet.partners import NewPartner, Partner, PartnerChanges
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
 
@@ -121,7 +121,48 @@ async def whoami(request: web.Request, partner: Partner) -> web.Response:
     return json_response(partner.as_dict())
 
 
-@route("POST", "/v1/partners/{id}/revoke", roles=("admin",), tag="Partners", summary="Revoke a partner's token")
+PARTNER_CHANGES_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "The fields to replace; the others are kept",
+                "properties": {
+                    "name": {"type": "string"},
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                    "glns": {"type": "array", "items": {"type": "string"}},
+                    "company_prefixes": {"type": "array", "items": {"type": "string"}},
+                },
+            }
+        }
+    },
+}
+
+
+@route("PATCH", "/v1/partners/{id}", roles=("admin",), tag="Partners", summary="Change a partner's name, roles, GLNs or company prefixes (each exclusive to one partner: 409 when another holds it)", request_body=PARTNER_CHANGES_BODY)
+async def update_partner(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    unknown = sorted(str(name)[:40] for name in body if name not in ("name", "roles", "glns", "company_prefixes"))
+    if unknown:
+        raise InvalidInput(f"Unknown partner fields {unknown!r}: expected some of name, roles, glns, company_prefixes.", code="body.unknown_field", field=unknown[0])
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InvalidInput('Failed to read "name": expected a string.', code="partner.name", field="name")
+    glns = None
+    if "glns" in body:
+        glns = [at_field(validate_gln, gln, f"glns[{i}]") for i, gln in enumerate(string_list(body, "glns"))]
+    changes = PartnerChanges(
+        name=name,
+        roles=string_list(body, "roles") if "roles" in body else None,
+        glns=glns,
+        company_prefixes=string_list(body, "company_prefixes") if "company_prefixes" in body else None,
+    )
+    updated = await request.app[PARTNER_STORE].update(request.match_info["id"], changes)
+    return json_response(updated.as_dict())
+
+
+@route("POST", "/v1/partners/{id}/revoke", roles=("admin",), tag="Partners", summary="Revoke a partner's token (again: no change; never the last admin)")
 async def revoke_partner(request: web.Request, partner: Partner) -> web.Response:
     revoked = await request.app[PARTNER_STORE].revoke(request.match_info["id"], dt.datetime.now(dt.UTC))
     return json_response(revoked.as_dict())

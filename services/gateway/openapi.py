@@ -47,7 +47,7 @@ def operation(spec: RouteSpec) -> dict[str, Any]:
         op["security"] = [{"bearer": []}]
     else:
         op["security"] = []
-    if spec.method in ("POST", "PUT"):
+    if spec.method in ("POST", "PUT", "PATCH"):
         op["requestBody"] = spec.request_body or {
             "required": spec.method == "POST",
             "content": {"application/json": {"schema": {"type": "object"}}},

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+from typing import Any
 
 import aiohttp
 from prometheus_client import start_http_server
@@ -18,6 +19,7 @@ from verinet.lookup.servicer import LookupServicer
 from verinet.lookup.settings import Settings
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.lookup.watch import DirectoryWatch
+from verinet.outbound_http import GuardedConnector
 from verinet.partners import PartnerStore
 from verinet.rpc import install_event_loop_policy, start_server
 from verinet.store import connect, wait_until_answering
@@ -25,14 +27,18 @@ from verinet.store import connect, wait_until_answering
 log = logging.getLogger("verinet.lookup")
 
 
-def client_session(settings: Settings) -> aiohttp.ClientSession:
-    """The one HTTP client of the process: pooled, keep-alive connections to every remote
-    network. Deadlines are set per question, not here."""
-    connector = aiohttp.TCPConnector(
-        limit=settings.forward_pool_size,
-        limit_per_host=settings.forward_pool_size,
-        ttl_dns_cache=60,
-        keepalive_timeout=30,
+def client_session(settings: Settings, *, guarded: bool = False) -> aiohttp.ClientSession:
+    """An HTTP client of the process: pooled, keep-alive connections to remote networks.
+    Deadlines are set per question, not here. A ``guarded`` one connects only where the
+    outbound policy allows (for entries manufacturers wrote); the other is for admins'."""
+    options: dict[str, Any] = {
+        "limit": settings.forward_pool_size,
+        "limit_per_host": settings.forward_pool_size,
+        "ttl_dns_cache": 60,
+        "keepalive_timeout": 30,
+    }
+    connector = (
+        GuardedConnector(settings.outbound, **options) if guarded else aiohttp.TCPConnector(**options)
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -49,13 +55,15 @@ async def serve(settings: Settings) -> None:
     watch = DirectoryWatch(directory.version, settings.directory_poll_seconds)
     watch.publish(await directory.version())
     session = client_session(settings)
+    guarded = client_session(settings, guarded=True)
     servicer = LookupServicer(
         directory,
         settings.route_cache_seconds,
-        forwarder=Forwarder(session, settings.forward),
+        forwarder=Forwarder(session, settings.forward, guarded=guarded),
         watch=watch,
         partners=PartnerStore(redis),
         network_gln=settings.network_gln,
+        outbound=settings.outbound,
     )
     handle = await start_server(
         "verinet.lookup.v1.LookupService",
@@ -83,6 +91,7 @@ async def serve(settings: Settings) -> None:
     await handle.health.enter_graceful_shutdown()
     await handle.stop(settings.shutdown_grace)
     await session.close()
+    await guarded.close()
     await redis.aclose()
     log.info("Stopped")
 

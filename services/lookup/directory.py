@@ -5,6 +5,8 @@ entry wins over any prefix, and the longest prefix wins among prefixes; an expir
 skipped as if absent. ``dir:remotes`` is the set of entries (``gtin:<key>``/``prefix:<key>``)
 whose route is remote, so the remote endpoints can be probed without scanning the directory.
 ``dir:version`` is bumped after every change so route caches can tell they are stale.
+An entry written by an admin is ``trusted``: its remote URL may point anywhere. Any other
+entry's URL is held to the outbound policy when it is written and at every connection.
 
 Every key lives in its own cluster slot: an entry is written with one HSET (all fields), and
 the index and the version are updated after it, in the same pipeline but not atomically. A
@@ -47,6 +49,8 @@ class DirectoryEntry:
     remote_credential: str = ""
     expires_at: str = ""
     updated_at: str = ""
+    #: Written by an admin: the outbound policy does not apply to its URL.
+    trusted: bool = False
 
     @property
     def member(self) -> str:
@@ -274,6 +278,7 @@ class Directory:
                     "credential": entry.remote_credential,
                     "expires_at": entry.expires_at,
                     "updated_at": entry.updated_at,
+                    "trusted": "1" if entry.trusted else "",
                 },
             )
             if entry.route == "remote":
@@ -346,4 +351,6 @@ def _entry(kind: str, key: str, raw: dict[bytes, bytes]) -> DirectoryEntry:
         remote_credential=fields.get("credential", ""),
         expires_at=fields.get("expires_at", ""),
         updated_at=fields.get("updated_at", ""),
+        # Entries from before the field existed are not trusted: the safe reading.
+        trusted=fields.get("trusted", "") == "1",
     )

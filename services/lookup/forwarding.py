@@ -17,13 +17,19 @@ remote answer                                   result
 no answer within the deadline, or a final 504   :class:`~verinet.errors.UpstreamTimeout`
 connection refused/reset, DNS, TLS              :class:`~verinet.errors.BadUpstream`
                                                 ``upstream.unreachable``
+an address the outbound policy refuses          ``BadUpstream`` ``upstream.not_public``
 circuit open                                    ``BadUpstream`` ``upstream.circuit_open``
 5xx, 3xx, other 2xx                             ``BadUpstream`` ``upstream.status``
 200 that is not JSON or not LMS-shaped, a body  ``BadUpstream`` ``upstream.bad_response``
 over the size limit, a corrUUID not echoed
 ==============================================  ===========================================
 
-A failure is never turned into a verdict.
+A failure is never turned into a verdict. Error texts say what failed in words, never the
+raw connection error, so that they cannot be used to map what listens inside our network.
+
+Entries a manufacturer wrote go through the ``guarded`` session, whose connector connects
+only to addresses the outbound policy allows (:mod:`verinet.outbound`); entries an admin
+wrote are trusted and go through ``session``.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from verinet import __version__
 from verinet.errors import BadUpstream, UpstreamTimeout, VerinetError
 from verinet.lookup.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from verinet.lookup.directory import DirectoryEntry
+from verinet.outbound_http import connect_failure, refusal_of
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +180,7 @@ def lms_verification_problem(body: bytes, corr_uuid: str) -> str | None:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return f"expected JSON, got {body[:60]!r}"
+        return "expected JSON"  # the body itself is not repeated: it is the remote's, not ours
     if not isinstance(doc, dict):
         return f"expected a JSON object, got {type(doc).__name__}"
     data = doc.get("data")
@@ -201,15 +208,22 @@ class Forwarder:
         session: aiohttp.ClientSession,
         settings: ForwardSettings,
         *,
+        guarded: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self.session = session
+        #: For entries that are not trusted: its connector applies the outbound policy.
+        #: Without one, ``session`` itself must be guarded.
+        self.guarded = guarded or session
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()
         self.breakers: dict[str, CircuitBreaker] = {}
         self.user_agent = f"verinet-lookup/{__version__}"
+
+    def session_for(self, entry: DirectoryEntry) -> aiohttp.ClientSession:
+        return self.session if entry.trusted else self.guarded
 
     def breaker(self, endpoint: str) -> CircuitBreaker:
         breaker = self.breakers.get(endpoint)
@@ -319,12 +333,12 @@ class Forwarder:
             REMOTE_REQUESTS.labels(entry.remote_base_url, operation).inc()
             last: RemoteAnswer | None = None
             try:
-                status, body, answer_headers = await self._one(target, headers, remaining)
+                status, body, answer_headers = await self._one(self.session_for(entry), target, headers, remaining)
             except TimeoutError:
                 raise _Failed("timeout", f"no answer within the deadline ({attempt} attempts)") from None
             except _Failed as failure:
                 if failure.outcome != "unreachable":
-                    raise
+                    raise  # a policy refusal is final: the next attempt would be refused too
                 failed = failure
             else:
                 if status == 200:
@@ -348,19 +362,21 @@ class Forwarder:
             await asyncio.sleep(delay)
 
     async def _one(
-        self, target: URL, headers: Mapping[str, str], remaining: float
+        self, session: aiohttp.ClientSession, target: URL, headers: Mapping[str, str], remaining: float
     ) -> tuple[int, bytes, dict[str, str]]:
         try:
             async with asyncio.timeout(remaining):
-                async with self.session.get(target, headers=headers, allow_redirects=False) as response:
+                async with session.get(target, headers=headers, allow_redirects=False) as response:
                     body = await self._read(response)
                     return response.status, body, passed_headers(response.headers)
         except TimeoutError:
             raise
-        except aiohttp.ClientError as error:
-            raise _Failed("unreachable", f"unreachable ({type(error).__name__}: {error})") from None
-        except OSError as error:
-            raise _Failed("unreachable", f"unreachable ({type(error).__name__}: {error})") from None
+        except (aiohttp.ClientError, OSError, ValueError) as error:
+            # Words only: the raw error names addresses, ports and errno (a port scanner's map).
+            log.info("Forwarding to %s failed: %r", target.host, error)
+            if refusal_of(error) is not None:
+                raise _Failed("refused", "is not called: its address is not a public internet address (outbound policy)") from None
+            raise _Failed("unreachable", f"is unreachable: {connect_failure(error)}") from None
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self.settings.max_body_bytes
@@ -392,6 +408,7 @@ class Forwarder:
                 code="upstream.timeout",
             )
         code = {
+            "refused": "upstream.not_public",
             "unreachable": "upstream.unreachable",
             "bad_status": "upstream.status",
             "bad_response": "upstream.bad_response",
@@ -407,7 +424,7 @@ class Forwarder:
         started = self.clock()
         REMOTE_REQUESTS.labels(entry.remote_base_url, "probe").inc()
         try:
-            status, body, _ = await self._one(target, self.headers(entry), timeout)
+            status, body, _ = await self._one(self.session_for(entry), target, self.headers(entry), timeout)
         except TimeoutError:
             return ProbeResult(False, 0, self.clock() - started, "timeout", f"no answer within {timeout:.2f} s")
         except _Failed as failure:

@@ -19,6 +19,7 @@ from verinet.lookup.forwarding import Forwarder, ForwardSettings, RemoteAnswer
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.lookup.watch import DirectoryWatch
+from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
 from verinet.rpc import translate_errors
 
@@ -116,6 +117,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         watch: DirectoryWatch | None = None,
         partners: PartnerStore | None = None,
         network_gln: str = "",
+        outbound: OutboundPolicy | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.directory = directory
@@ -124,6 +126,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         self.watch = watch or DirectoryWatch(directory.version)
         self.partners = partners or PartnerStore(directory.redis)
         self.network_gln = network_gln
+        self.outbound = outbound or OutboundPolicy()
         self.now = now
 
     @property
@@ -152,9 +155,19 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             )
 
     def _with_owner(self, caller: common_pb.Caller, entry: DirectoryEntry) -> DirectoryEntry:
-        if entry.owner_partner_id and "admin" in caller.roles:
-            return entry
-        return replace(entry, owner_partner_id=caller.partner_id)
+        """The entry as the caller may write it: admins' entries are trusted (their URLs may
+        point anywhere) and may name an owner; anyone else's entry is its own, untrusted."""
+        if "admin" in caller.roles:
+            return replace(entry, owner_partner_id=entry.owner_partner_id or caller.partner_id, trusted=True)
+        return replace(entry, owner_partner_id=caller.partner_id, trusted=False)
+
+    async def _check_outbound(self, entry: DirectoryEntry, resolve: Resolve = system_resolve) -> None:
+        """A URL a manufacturer sets must reach public addresses only (checked again at every
+        connection, since a name may resolve elsewhere later)."""
+        if entry.route == "remote" and not entry.trusted:
+            await self.outbound.check_url(
+                entry.remote_base_url, field="url", code="route.url_not_public", resolve=resolve
+            )
 
     @translate_errors
     async def ResolveRoute(
@@ -186,6 +199,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         entry = validate_entry(entry)
         require_may_edit(request.caller, entry.kind, entry.key)
         await self._check_owner(entry, {})
+        await self._check_outbound(entry)
         stored, created, version = await self.directory.put(entry, self.now())
         await self._changed(version)
         return lookup_pb.PutDirectoryEntryResponse(
@@ -207,11 +221,13 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         results: list[lookup_pb.DirectoryImportResult] = []
         valid: list[tuple[int, DirectoryEntry]] = []
         owners: dict[str, bool] = {}
+        resolve = remembering(system_resolve)
         for index, message in enumerate(request.entries):
             try:
                 entry = validate_entry(self._with_owner(request.caller, entry_from_message(message)))
                 require_may_edit(request.caller, entry.kind, entry.key)
                 await self._check_owner(entry, owners)
+                await self._check_outbound(entry, resolve)
             except VerinetError as error:
                 results.append(
                     lookup_pb.DirectoryImportResult(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from verinet.config import Env, InternalTls
 from verinet.errors import ConfigError
 from verinet.lookup.forwarding import ForwardSettings
+from verinet.outbound import ALLOW_CIDRS_VARIABLE, OutboundPolicy
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Settings:
     log_level: str
     internal_tls: InternalTls | None
     health_port: int
+    #: Where directory entries written by manufacturers may point (admins' entries: anywhere).
+    outbound: OutboundPolicy
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -59,4 +62,5 @@ class Settings:
             log_level=env.str("LOG_LEVEL", "INFO"),
             internal_tls=InternalTls.from_env(env),
             health_port=env.int("HEALTH_PORT", 0, maximum=65535),
+            outbound=OutboundPolicy.from_text(env.str(ALLOW_CIDRS_VARIABLE, "")),
         )

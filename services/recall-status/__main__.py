@@ -53,7 +53,7 @@ async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
     await wait_until_answering(redis)
     verifier_channel = channel(settings.verifier_addr, settings.internal_tls)
-    subscriptions = SubscriptionStore(redis)
+    subscriptions = SubscriptionStore(redis, settings.notify.outbound)
     notifier = Notifier(redis, subscriptions)
     worker = DeliveryWorker(
         redis,

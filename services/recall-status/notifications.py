@@ -50,6 +50,8 @@ from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError, ResponseError
 
 from verinet.errors import Conflict, InvalidInput, NotFound
+from verinet.outbound import OutboundPolicy
+from verinet.outbound_http import GuardedConnector, connect_failure
 from verinet.recall_status import audit
 from verinet.store import reply_bytes, reply_entries, reply_fields, reply_streams
 
@@ -337,8 +339,10 @@ def validate_subscription(
 class SubscriptionStore:
     """Per-partner named subscriptions and, per event, which partners want it where."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, policy: OutboundPolicy | None = None) -> None:
         self.redis = redis
+        #: Where webhook URLs may point; public unicast only unless the operator allows more.
+        self.policy = policy or OutboundPolicy()
         self._put = redis.register_script(PUT_SUBSCRIPTION_SCRIPT)
 
     async def put(
@@ -346,6 +350,7 @@ class SubscriptionStore:
     ) -> tuple[Subscription, bool]:
         """Creates or replaces ``name``; answers the subscription and whether it is new."""
         name, url, checked = validate_subscription(name, url, events)
+        await self.policy.check_url(url, field="url", code="subscription.url_not_public")
         subscription = Subscription(name, partner_id, url, checked, now.isoformat())
         answer = await self._put(
             keys=[subscriptions_key(partner_id), *(event_index_key(e) for e in EVENTS)],
@@ -623,6 +628,8 @@ class DeliverySettings:
     concurrency: int = 32
     claim_idle: float = 60.0
     poll_interval: float = 1.0
+    #: Checked again on every connection: a name may resolve elsewhere than when it was set.
+    outbound: OutboundPolicy = dataclasses.field(default_factory=OutboundPolicy)
 
 
 def backoff_delay(attempt: int, base: float, maximum: float, rng: random.Random) -> float:
@@ -675,8 +682,10 @@ class DeliveryWorker:
     async def start(self) -> None:
         await self.ensure_group(self.redis)
         self._session = aiohttp.ClientSession(
+            connector=GuardedConnector(self.settings.outbound),
             headers={"User-Agent": "verinet-webhooks/1"},
             timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout),
+            trust_env=False,  # no proxy from the environment: it would connect for us, unchecked
         )
         self._loops = [
             asyncio.create_task(self._forever(self._take_once), name="webhooks-take"),
@@ -933,7 +942,10 @@ class DeliveryWorker:
         except TimeoutError:
             return 0, f"Failed to sign the delivery within {self.settings.sign_timeout:g} s."
         except Exception as error:  # noqa: BLE001 - any signing failure is a failed attempt
-            return 0, f"Failed to sign the delivery: {error}"
+            # Logged, not shown: the partner reads the delivery log, and the error may name
+            # our internal addresses.
+            log.warning("Signing webhook delivery %s failed: %r", notification.id, error)
+            return 0, "Failed to sign the delivery: verinet's signer did not answer."
         if notification.drill:
             headers["Verinet-Drill"] = "true"
         if self._session is None:
@@ -945,10 +957,11 @@ class DeliveryWorker:
                 status = answer.status
         except TimeoutError:
             return 0, f"No answer within {self.settings.delivery_timeout:g} s."
-        except aiohttp.ClientError as error:
-            return 0, f"{type(error).__name__}: {error}"
-        except ValueError as error:  # e.g. a URL aiohttp refuses
-            return 0, f"Failed to post: {error}"
+        except (aiohttp.ClientError, OSError, ValueError) as error:
+            # The partner reads this in its delivery log: words, never the raw connect error
+            # (addresses, ports and errno would map the inside of our network).
+            log.info("Webhook delivery %s failed: %r", notification.id, error)
+            return 0, f"Failed to deliver: {connect_failure(error)}."
         if 200 <= status < 300:
             return status, ""
         return status, f"HTTP {status}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from verinet.config import Env, InternalTls
 from verinet.errors import ConfigError
+from verinet.outbound import ALLOW_CIDRS_VARIABLE, OutboundPolicy
 from verinet.recall_status.notifications import DeliverySettings
 
 
@@ -40,6 +41,7 @@ class Settings:
             concurrency=env.int("NOTIFY_CONCURRENCY", 32, minimum=1),
             claim_idle=env.float("NOTIFY_CLAIM_IDLE_SECONDS", 60.0, minimum=0.01),
             poll_interval=env.float("NOTIFY_POLL_SECONDS", 1.0, minimum=0.01),
+            outbound=OutboundPolicy.from_text(env.str(ALLOW_CIDRS_VARIABLE, "")),
         )
         if notify.backoff_max < notify.backoff_base:
             raise ConfigError(

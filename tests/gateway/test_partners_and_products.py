@@ -184,3 +184,68 @@ def test_unknown_routes_answer_with_a_problem_document(network: Any) -> None:
     answer = network.admin.get("/v1/nothing-here")
     assert answer.status_code == 404
     assert answer.json()["status"] == 404
+
+
+# -- exclusive identities -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("relation", ["equal", "inside", "containing"])
+def test_a_second_manufacturer_with_an_overlapping_prefix_is_refused_with_409_on_create_and_update(network: Any, relation: str) -> None:
+    first, _ = network.add_partner(["manufacturer"])
+    held = first["company_prefixes"][0]
+    wanted = {"equal": held, "inside": held + "5", "containing": held[:-1]}[relation]
+    answer = network.admin.post("/v1/partners", json={"name": "Rival Pharma", "roles": ["manufacturer"], "company_prefixes": [wanted]})
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    problem = answer.json()
+    assert (problem["code"], problem["field"]) == ("partner.prefix_taken", "company_prefixes[0]")
+    assert first["id"] not in answer.text and first["name"] not in answer.text
+    rival, _ = network.add_partner(["manufacturer"])
+    answer = network.admin.request("PATCH", f"/v1/partners/{rival['id']}", json={"company_prefixes": [*rival["company_prefixes"], wanted]})
+    assert answer.status_code == 409, answer.text
+    assert (answer.json()["code"], answer.json()["field"]) == ("partner.prefix_taken", "company_prefixes[1]")
+    assert first["id"] not in answer.text and first["name"] not in answer.text
+
+
+def test_a_gln_another_partner_holds_is_refused_with_409_on_create_and_update(network: Any) -> None:
+    holder, _ = network.add_partner(["dispenser"])
+    gln = holder["glns"][0]
+    answer = network.admin.post("/v1/partners", json={"name": "Rival", "roles": ["dispenser"], "glns": [gln]})
+    assert answer.status_code == 409
+    assert (answer.json()["code"], answer.json()["field"]) == ("partner.gln_taken", "glns[0]")
+    assert holder["id"] not in answer.text and holder["name"] not in answer.text
+    other, _ = network.add_partner(["wholesaler"])
+    answer = network.admin.request("PATCH", f"/v1/partners/{other['id']}", json={"glns": [gln]})
+    assert answer.status_code == 409
+    assert (answer.json()["code"], answer.json()["field"]) == ("partner.gln_taken", "glns[0]")
+
+
+def test_an_admin_updates_a_partner_and_only_an_admin_may(network: Any) -> None:
+    created, client = network.add_partner(["wholesaler"])
+    answer = network.admin.request("PATCH", f"/v1/partners/{created['id']}", json={"name": "Renamed Wholesale", "roles": ["wholesaler", "dispenser"]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["name"] == "Renamed Wholesale" and answer.json()["glns"] == created["glns"]
+    assert client.get("/v1/partners/me").json()["roles"] == ["wholesaler", "dispenser"]
+    assert client.request("PATCH", f"/v1/partners/{created['id']}", json={"name": "Mine now"}).status_code == 403
+    answer = network.admin.request("PATCH", f"/v1/partners/{created['id']}", json={"token": "x"})
+    assert (answer.status_code, answer.json()["code"]) == (400, "body.unknown_field")
+
+
+def test_the_last_admin_cannot_be_revoked_or_demoted(network: Any) -> None:
+    admin_id = network.network.info["admin_partner_id"]
+    second, _ = network.add_partner(["admin"])
+    assert network.admin.post(f"/v1/partners/{second['id']}/revoke").status_code == 200
+    answer = network.admin.post(f"/v1/partners/{admin_id}/revoke")
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "partner.last_admin"
+    answer = network.admin.request("PATCH", f"/v1/partners/{admin_id}", json={"roles": ["wholesaler"]})
+    assert (answer.status_code, answer.json()["code"]) == (409, "partner.last_admin")
+    assert network.admin.get("/v1/partners/me").status_code == 200
+
+
+def test_revoking_twice_changes_nothing_and_answers_the_same(network: Any) -> None:
+    created, _ = network.add_partner(["manufacturer"])
+    first = network.admin.post(f"/v1/partners/{created['id']}/revoke")
+    second = network.admin.post(f"/v1/partners/{created['id']}/revoke")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json() == second.json() and first.json()["status"] == "revoked"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import LOOPBACK_OUTBOUND
 from tests.webhook_receiver import WebhookReceiver
 from verinet.embedded_redis import EmbeddedRedisCluster, free_port
 from verinet.network import Network, with_check_digit
@@ -99,7 +100,7 @@ def world(
         data_dir=data_dir,
         gateway_port=free_port(),
         redis_url=cluster.url if cluster is not None else None,
-        extra_env=FAST_WEBHOOKS,
+        extra_env={**FAST_WEBHOOKS, **LOOPBACK_OUTBOUND},
     )
     try:
         network.start()

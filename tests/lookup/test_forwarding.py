@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from verinet.lookup.forwarding import (
 )
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
+from verinet.outbound import OutboundPolicy
+from verinet.outbound_http import GuardedConnector
 
 GTIN = "00614141000012"
 FAST = ForwardSettings(timeout=0.5, max_attempts=3, backoff_base=0.04, backoff_max=0.1, breaker_failures=2, breaker_open_seconds=0.3)
@@ -119,6 +122,50 @@ def test_a_remote_that_is_down_is_unreachable_502() -> None:
         assert failure.value.code == "upstream.unreachable"
 
     run(scenario)
+
+
+def test_an_unreachable_remote_is_described_in_words_without_addresses_ports_or_errno() -> None:
+    async def scenario(remote: FakeRemote, forwarder: Forwarder) -> None:
+        port = free_port()
+        with pytest.raises(BadUpstream) as failure:
+            await verify(forwarder, f"http://127.0.0.1:{port}")
+        message = failure.value.message.replace(f"http://127.0.0.1:{port}", "<url>")
+        assert message == "Remote network <url> is unreachable: could not connect after 3 attempts."
+
+    run(scenario)
+
+
+def run_guarded(scenario: Callable[[FakeRemote, Forwarder], Awaitable[None]], policy: OutboundPolicy) -> None:
+    """A forwarder as lookup runs it: admins' entries through a plain session, manufacturers'
+    through one whose connector applies ``policy``."""
+
+    async def main() -> None:
+        async with serving() as remote, aiohttp.ClientSession() as trusted, aiohttp.ClientSession(connector=GuardedConnector(policy)) as guarded:
+            await scenario(remote, Forwarder(trusted, FAST, guarded=guarded, rng=random.Random(7)))
+
+    asyncio.run(main())
+
+
+def test_a_manufacturers_entry_pointing_at_loopback_is_not_connected_with_outbound_allow_cidrs_unset() -> None:
+    async def scenario(remote: FakeRemote, forwarder: Forwarder) -> None:
+        with pytest.raises(BadUpstream) as failure:
+            await forwarder.verify(entry(remote.url("ok")), GTIN, "L1", "S1", {"exp": "301231"}, FAST.timeout)
+        assert failure.value.code == "upstream.not_public"
+        assert failure.value.message.endswith("is not called: its address is not a public internet address (outbound policy).")
+        assert remote.hits["ok"] == 0
+        trusted = replace(entry(remote.url("ok")), trusted=True)  # the same URL, written by an admin
+        answer = await forwarder.verify(trusted, GTIN, "L1", "S1", {"exp": "301231"}, FAST.timeout)
+        assert answer.status == 200 and remote.hits["ok"] == 1
+
+    run_guarded(scenario, OutboundPolicy())
+
+
+def test_a_manufacturers_entry_pointing_at_loopback_is_forwarded_with_outbound_allow_cidrs_set() -> None:
+    async def scenario(remote: FakeRemote, forwarder: Forwarder) -> None:
+        answer = await forwarder.verify(entry(remote.url("ok")), GTIN, "L1", "S1", {"exp": "301231"}, FAST.timeout)
+        assert answer.status == 200 and remote.hits["ok"] == 1
+
+    run_guarded(scenario, OutboundPolicy.from_text("127.0.0.0/8"))
 
 
 @pytest.mark.parametrize(("behaviour", "code"), [("garbage", "upstream.bad_response"), ("big", "upstream.bad_response"), ("redirect", "upstream.status"), ("error500", "upstream.status")])

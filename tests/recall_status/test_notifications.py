@@ -22,6 +22,7 @@ from redis.crc import key_slot
 
 from verinet.embedded_redis import EmbeddedRedis
 from verinet.errors import ConfigError, Conflict, InvalidInput, NotFound
+from verinet.outbound import OutboundPolicy
 from verinet.recall_status.notifications import (
     DEAD_STREAM,
     GROUP,
@@ -52,6 +53,8 @@ FAST = DeliverySettings(
     concurrency=4,
     claim_idle=5.0,
     poll_interval=0.05,
+    # The receivers of these tests listen on loopback.
+    outbound=OutboundPolicy.from_text("127.0.0.0/8"),
 )
 
 
@@ -160,7 +163,7 @@ class Parts:
 def run(redis_url: str, tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]]) -> None:
     async def main() -> None:
         client = connect(redis_url)
-        store = SubscriptionStore(client)
+        store = SubscriptionStore(client, FAST.outbound)
         parts = Parts(
             client,
             store,
@@ -535,10 +538,12 @@ def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(
         finally:
             await worker.drain(5.0)
         assert (closed.outcome, closed.http_status) == ("dead", 0)
-        assert closed.error.startswith("ClientConnectorError")
+        # Partners read these in their delivery log: what failed in words, no address, port
+        # or internal error text.
+        assert closed.error == "Failed to deliver: could not connect."
         assert (signless.outcome, signless.error) == (
             "dead",
-            "Failed to sign the delivery: verifier down",
+            "Failed to sign the delivery: verinet's signer did not answer.",
         )
 
     run(redis_url, tmp_path, scenario)
@@ -883,3 +888,65 @@ def test_a_running_worker_resumes_delivering_after_redis_is_killed_and_restarted
         run(server.url, tmp_path, scenario)
     finally:
         server.stop()
+
+
+# -- the outbound policy ------------------------------------------------------------------------
+
+SETTINGS_ENV = {"REDIS_URL": "redis://r:6379/0", "VERIFIER_ADDR": "verifier:50051", "NOTIFY_POLL_SECONDS": "0.05"}
+
+
+def test_a_webhook_to_the_metadata_address_is_refused(redis_url: str, tmp_path: Path) -> None:
+    async def scenario(parts: Parts) -> None:
+        strict = SubscriptionStore(parts.redis, Settings.from_env(SETTINGS_ENV).notify.outbound)
+        for url in ("http://169.254.169.254/latest/meta-data/", "http://[::ffff:a9fe:a9fe]/", "http://0xa9fea9fe/"):
+            with pytest.raises(InvalidInput) as refused:
+                await strict.put("p_1", "main", url, ["recall.published"], NOW)
+            assert (refused.value.code, refused.value.field) == ("subscription.url_not_public", "url")
+            assert "link-local" in refused.value.message
+        assert await strict.list("p_1") == []
+
+    run(redis_url, tmp_path, scenario)
+
+
+def test_with_outbound_allow_cidrs_unset_a_loopback_receiver_gets_nothing(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The URL was accepted when loopback was allowed (or its name resolved elsewhere); the
+    worker checks again when it connects, under the policy of the settings it runs with."""
+
+    async def scenario(parts: Parts) -> None:
+        async with receiving(parts.keys.jwks(), answering()) as receiver:
+            await parts.subscribe("p_1", receiver.url)
+            await parts.notifier.enqueue("rc_1", "p_1", "recall.published", {}, drill=False)
+            unset = Settings.from_env(SETTINGS_ENV).notify
+            worker = parts.worker(replace(FAST, max_attempts=1, outbound=unset.outbound))
+            await worker.start()
+            try:
+                [delivery] = await parts.deliveries_until("rc_1", settled)
+            finally:
+                await worker.drain(5.0)
+            assert receiver.received == []
+            assert (delivery.outcome, delivery.http_status) == ("dead", 0)
+            assert delivery.error == (
+                "Failed to deliver: refused by the outbound policy: the URL's host is not a "
+                "public internet address."
+            )
+
+    run(redis_url, tmp_path, scenario)
+
+
+def test_with_outbound_allow_cidrs_set_to_loopback_delivery_works(redis_url: str, tmp_path: Path) -> None:
+    async def scenario(parts: Parts) -> None:
+        allowed = Settings.from_env(SETTINGS_ENV | {"OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8"}).notify
+        async with receiving(parts.keys.jwks(), answering()) as receiver:
+            await parts.subscribe("p_1", receiver.url)
+            await parts.notifier.enqueue("rc_1", "p_1", "recall.published", {}, drill=False)
+            worker = parts.worker(replace(FAST, outbound=allowed.outbound))
+            await worker.start()
+            try:
+                [delivery] = await parts.deliveries_until("rc_1", settled)
+            finally:
+                await worker.drain(5.0)
+            assert delivery.outcome == "delivered" and len(receiver.received) == 1
+
+    run(redis_url, tmp_path, scenario)

@@ -8,6 +8,7 @@ import socket
 import stat
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.verinet_up import VerinetUp, redis_servers_on, run_verinet
@@ -106,3 +107,11 @@ def test_verinet_up_on_a_busy_port_fails_in_one_line_before_saying_it_is_up(tmp_
     assert f"port {port} on 127.0.0.1 is in use" in lines[0] and "--port" in lines[0]
     assert redis_servers_on(data_dir) == []
     assert not (data_dir / "network.json").exists()
+
+
+def test_the_operators_outbound_allowance_reaches_only_the_services_that_call_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTBOUND_ALLOW_CIDRS", "10.20.0.0/16")
+    network = Network(data_dir=tmp_path / "var", gateway_port=free_port())
+    network.ports = {name: free_port() for name in ("recall-status", "lookup", "verifier", "gateway")}
+    allowed = {name: network.service_env(name).get("OUTBOUND_ALLOW_CIDRS") for name in network.ports}
+    assert allowed == {"recall-status": "10.20.0.0/16", "lookup": "10.20.0.0/16", "verifier": None, "gateway": None}
