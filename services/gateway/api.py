@@ -146,9 +146,7 @@ async def update_partner(request: web.Request, partner: Partner) -> web.Response
     unknown = sorted(str(name)[:40] for name in body if name not in ("name", "roles", "glns", "company_prefixes"))
     if unknown:
         raise InvalidInput(f"Unknown partner fields {unknown!r}: expected some of name, roles, glns, company_prefixes.", code="body.unknown_field", field=unknown[0])
-    name = body.get("name")
-    if name is not None and not isinstance(name, str):
-        raise InvalidInput('Failed to read "name": expected a string.', code="partner.name", field="name")
+    name = stored_text(body, "name", "partner name") if "name" in body else None
     glns = None
     if "glns" in body:
         glns = [at_field(validate_gln, gln, f"glns[{i}]") for i, gln in enumerate(string_list(body, "glns"))]

@@ -259,6 +259,14 @@ def test_a_partner_name_with_a_bidi_override_is_refused(network: RunningNetwork)
     assert (problem["code"], problem["field"]) == ("text.control", "name")
 
 
+def test_renaming_a_partner_to_a_name_with_a_control_character_is_refused_and_changes_nothing(network: RunningNetwork) -> None:
+    partner, _ = network.add_partner(["dispenser"])
+    problem = problem_of(network.admin.request("PATCH", f"/v1/partners/{partner['id']}", json={"name": "Good Pharma\x1b[2J"}))
+    assert (problem["code"], problem["field"]) == ("text.control", "name")
+    listed = {p["id"]: p for p in network.admin.get("/v1/partners").json()["partners"]}
+    assert listed[partner["id"]]["name"] == partner["name"]
+
+
 @pytest.mark.parametrize(
     ("body", "field", "code"),
     [
