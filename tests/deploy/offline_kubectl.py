@@ -166,7 +166,7 @@ class OfflineKubectl:
             for item in waited:
                 check_startable(self.objects, item)
                 print(f"{item['kind'].lower()}/{item['metadata']['name']} condition met (offline)")
-        elif command == ["exec"] and "--" in rest:
+        elif command[:1] == ["exec"] and "--" in rest:
             return self.exec_in_pod(namespace, rest)
         else:
             raise Refused(f"The offline kubectl does not know 'kubectl {' '.join(argv)}'")
