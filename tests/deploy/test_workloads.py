@@ -292,3 +292,36 @@ def test_the_dev_redis_runs_the_settings_verinet_up_gives_its_embedded_redis(ren
     options = dict(zip(command[1::2], command[2::2], strict=True))
     expected = {"--" + name: value for name, value in SERVER_SETTINGS}
     assert {name: options.get(name) for name in expected} == expected
+
+
+def memory_bytes(quantity: str) -> int:
+    """A Kubernetes memory quantity (Mi, Gi) or a Redis one (mb, gb), in bytes.
+
+    >>> memory_bytes("1Gi"), memory_bytes("640mb")
+    (1073741824, 671088640)
+    """
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "kb": 2**10, "mb": 2**20, "gb": 2**30}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return int(quantity[: -len(suffix)]) * factor
+    return int(quantity)
+
+
+def test_the_dev_redis_refuses_writes_before_its_memory_limit_and_never_evicts(rendered: Any) -> None:
+    redis = rendered["dev"].workload("redis").container
+    command = redis["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    assert options["--maxmemory-policy"] == "noeviction"
+    assert options["--save"] == ""
+    limit = memory_bytes(redis["resources"]["limits"]["memory"])
+    # An append-only rewrite forks: leave a third of the limit for its copy-on-write pages.
+    assert 0 < memory_bytes(options["--maxmemory"]) <= limit * 2 // 3
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_prod_spreads_pods_only_over_nodes_they_may_run_on(rendered: Any, service: str) -> None:
+    """Tainted, cordoned or unmatched nodes do not count as empty domains: otherwise the strict
+    per-node spread keeps extra replicas Pending during drains and scale-ups."""
+    for constraint in rendered["prod"].workload(service).pod["topologySpreadConstraints"]:
+        assert constraint.get("nodeTaintsPolicy") == "Honor", constraint["topologyKey"]
+        assert constraint.get("nodeAffinityPolicy") == "Honor", constraint["topologyKey"]
