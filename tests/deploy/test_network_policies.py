@@ -238,6 +238,8 @@ def test_only_the_gateway_accepts_traffic_from_outside(manifests: Any, source: P
 
 
 def test_prometheus_reaches_the_metrics_ports_and_nothing_else(manifests: Any) -> None:
+    """Besides the gateway's public port, which anyone reaches (and which serves no metrics:
+    the gateway's METRICS_PORT moves them, test_env_contract checks it is set)."""
     policies = Policies(manifests)
     prometheus = elsewhere("monitoring", **{"app.kubernetes.io/name": "prometheus"})
     pods = our_pods(manifests)
@@ -257,7 +259,17 @@ def test_prometheus_reaches_the_metrics_ports_and_nothing_else(manifests: Any) -
                 for port_name, (number, _) in pods[name].ports.items()
                 if number == port
             }
-    assert scraped == reachable
+    assert scraped == reachable - {("gateway", "http")}
+    assert ("gateway", "metrics") in scraped
+
+
+def test_only_the_monitoring_namespace_reaches_the_gateway_metrics_port(manifests: Any) -> None:
+    policies = Policies(manifests)
+    gateway = our_pods(manifests)["gateway"]
+    port, protocol = gateway.ports["metrics"]
+    assert policies.allows(elsewhere("monitoring", app="prometheus"), gateway, port, protocol)
+    for outsider in (Address(OUTSIDE_IP), elsewhere("ingress-nginx", app="ingress-nginx"), *our_pods(manifests).values()):
+        assert not policies.allows(outsider, gateway, port, protocol), outsider
 
 
 def test_every_pod_resolves_names_through_the_cluster_dns_only(manifests: Any) -> None:
