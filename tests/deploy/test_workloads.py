@@ -325,3 +325,19 @@ def test_prod_spreads_pods_only_over_nodes_they_may_run_on(rendered: Any, servic
     for constraint in rendered["prod"].workload(service).pod["topologySpreadConstraints"]:
         assert constraint.get("nodeTaintsPolicy") == "Honor", constraint["topologyKey"]
         assert constraint.get("nodeAffinityPolicy") == "Honor", constraint["topologyKey"]
+
+
+#: The largest recall report a rollout never cuts: its stream finishes within the drain.
+REPORT_UNITS_THAT_SURVIVE_A_ROLLOUT = 100_000
+
+
+@pytest.mark.parametrize("service", ["gateway", "recall-status"])
+def test_the_services_a_recall_report_streams_through_drain_long_enough_to_finish_it(
+    manifests: Any, contracts: Any, service: str
+) -> None:
+    from verinet.gateway.recalls import RECALL_RPC_SECONDS, REPORT_SECONDS_PER_UNIT
+
+    container = manifests.workload(service).container
+    values = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    drain = contracts[service].parse({**{n: "x" for n in contracts[service].required}, **values}).shutdown_grace
+    assert drain >= RECALL_RPC_SECONDS + REPORT_SECONDS_PER_UNIT * REPORT_UNITS_THAT_SURVIVE_A_ROLLOUT
