@@ -341,3 +341,10 @@ def test_the_services_a_recall_report_streams_through_drain_long_enough_to_finis
     values = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     drain = contracts[service].parse({**{n: "x" for n in contracts[service].required}, **values}).shutdown_grace
     assert drain >= RECALL_RPC_SECONDS + REPORT_SECONDS_PER_UNIT * REPORT_UNITS_THAT_SURVIVE_A_ROLLOUT
+
+
+def test_prod_runs_every_image_by_digest(rendered: Any) -> None:
+    """A tag can be pointed at other bytes later; a digest names exactly the image tested."""
+    for name, workload in rendered["prod"].workloads().items():
+        for container in workload.pod.get("initContainers", []) + workload.containers:
+            assert re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", container["image"]), (name, container["image"])
