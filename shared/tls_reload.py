@@ -1,4 +1,4 @@
-"""Renewed certificates and keys, taken while serving.
+"""Renewed certificates and keys, taken while serving (mTLS files, the verifier's signing keys).
 
 cert-manager renews a certificate well before it expires and rewrites its Secret; Kubernetes
 then swaps the files of the mounted volume at once (a symlink flip), and ``verinet up`` renews
@@ -96,3 +96,16 @@ class TlsFiles:
         self.current = fresh
         log.info("Internal TLS certificate renewed from %s", files[1])
         return fresh
+
+
+
+def signing_keys_fingerprint(directory: Path, pattern: str = "signing-*.pem") -> tuple[tuple[str, int, int, int], ...]:
+    """What identifies a key directory's keys: adding, replacing or removing one changes it."""
+    found = []
+    for path in sorted(directory.glob(pattern)):
+        try:
+            stat = os.stat(path)  # through the Secret volume's symlinks
+        except OSError:
+            continue  # removed while looking: the next look sees the new set
+        found.append((path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
