@@ -1,4 +1,4 @@
-"""REDIS_URL may name several seed nodes of a Redis Cluster: clients, and whole services,
+"""verinet.store, cluster URLs: REDIS_URL may name several seed nodes of a Redis Cluster: clients, and whole services,
 start while the first seed (or any but one) is down."""
 
 from __future__ import annotations
