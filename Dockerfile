@@ -12,12 +12,18 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
 # Only what the distribution is built from (.dockerignore keeps the rest out as well), and the
-# lock: the image holds the same versions as CI tests and .ci/audit.sh audits.
-COPY pyproject.toml README.md requirements.lock ./
+# locks: the image holds the same versions as CI tests and .ci/audit.sh audits, and
+# requirements.image.lock names each of their wheels by its hash (deploy/image_lock.py).
+COPY pyproject.toml README.md requirements.lock requirements.image.lock ./
 COPY shared/ shared/
 COPY services/ services/
-RUN python -m pip wheel --wheel-dir /wheels -c requirements.lock ".[runtime]"
-# A venv without pip: the final stage gets the packages and nothing to install more with.
+# Every third-party wheel by hash: a wheel whose bytes differ from the locked ones fails the
+# build. Then verinet's own wheel, built offline with the hashed setuptools (no other index).
+RUN python -m pip wheel --require-hashes --no-deps --wheel-dir /wheels -r requirements.image.lock \
+ && python -m pip install --require-hashes --no-index --find-links /wheels -r requirements.image.lock \
+ && python -m pip wheel --no-deps --no-index --no-build-isolation --wheel-dir /wheels -c requirements.lock ".[runtime]"
+# A venv without pip, from those wheels only: the final stage gets the packages and nothing to
+# install more with.
 # Bytecode is compiled here, since the containers' root filesystem is read-only.
 RUN python -m venv --without-pip /opt/verinet \
  && python -m pip --python /opt/verinet/bin/python install --compile --no-index \

@@ -103,6 +103,9 @@ class InternalTls:
     ca: bytes
     cert: bytes
     key: bytes
+    #: The files they were read from (ca, cert, key), so servers and channels can take renewed
+    #: ones (verinet.tls_reload); None for material given in memory.
+    files: tuple[Path, Path, Path] | None = None
 
     @classmethod
     def from_env(cls, env: Env) -> InternalTls | None:
@@ -131,4 +134,9 @@ class InternalTls:
             ca=contents["INTERNAL_TLS_CA_FILE"],
             cert=contents["INTERNAL_TLS_CERT_FILE"],
             key=contents["INTERNAL_TLS_KEY_FILE"],
+            files=(
+                Path(str(files["INTERNAL_TLS_CA_FILE"])),
+                Path(str(files["INTERNAL_TLS_CERT_FILE"])),
+                Path(str(files["INTERNAL_TLS_KEY_FILE"])),
+            ),
         )

@@ -31,7 +31,14 @@ SERVER_SETTINGS: tuple[tuple[str, str], ...] = (
     # soak saw p99 spikes at each one): rewrite at 3x growth, not 2x, and skip compressing the
     # rewrite's RDB preamble (lzf was Redis's top cost under load).
     ("auto-aof-rewrite-percentage", "200"),
+    ("auto-aof-rewrite-min-size", "64mb"),
     ("rdbcompression", "no"),
+    # No RDB snapshots beside the append-only file: each one forks and writes the whole data
+    # set, the latency spikes the soak traced, and the AOF already holds every write.
+    ("save", ""),
+    # Refuse writes when full instead of evicting: an evicted key is a lost pack, recall or
+    # audit entry. Where memory is bounded (a container), set maxmemory below the limit too.
+    ("maxmemory-policy", "noeviction"),
     # Compact hashes: the pack buckets stay in listpack/ziplist encoding (see recall_status.packs).
     ("hash-max-ziplist-entries", "1024"),
     ("hash-max-ziplist-value", "64"),
@@ -106,7 +113,6 @@ class EmbeddedRedis:
             *(part for name, value in SERVER_SETTINGS for part in ("--" + name, value)),
             "--appendfsync", self.fsync,
             "--appendfilename", "verinet.aof",
-            "--save", "",
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
             *self.extra_args,

@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import grpc
 import orjson
@@ -35,6 +35,7 @@ from verinet.errors import (
     UpstreamTimeout,
     VerinetError,
 )
+from verinet.tls_reload import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +190,86 @@ def channel(
     ]
     if tls is None:
         return grpc.aio.insecure_channel(address, options=options)
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=tls.ca, private_key=tls.key, certificate_chain=tls.cert
-    )
-    return grpc.aio.secure_channel(address, credentials, options=options)
+
+    def secure(material: InternalTls) -> grpc.aio.Channel:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=material.ca, private_key=material.key, certificate_chain=material.cert
+        )
+        return grpc.aio.secure_channel(address, credentials, options=options)
+
+    if tls.files is None:
+        return secure(tls)
+    return ReloadingChannel(TlsFiles(tls), secure)
+
+
+class _ReloadingMultiCallable:
+    """A stub's method: called on whichever channel is current."""
+
+    def __init__(self, owner: ReloadingChannel, kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._owner, self._kind, self._args, self._kwargs = owner, kind, args, kwargs
+        self._bound_to: grpc.aio.Channel | None = None
+        self._bound: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        channel = self._owner.current()
+        if channel is not self._bound_to:
+            self._bound = getattr(channel, self._kind)(*self._args, **self._kwargs)
+            self._bound_to = channel
+        return self._bound(*args, **kwargs)
+
+
+class ReloadingChannel(grpc.aio.Channel):
+    """A channel that presents the renewed certificate once its files change: new calls go
+    to a channel made with it; calls already running finish on the old one, which then
+    closes. Stubs made on it keep working across renewals."""
+
+    def __init__(self, files: TlsFiles, make: Callable[[InternalTls], grpc.aio.Channel]) -> None:
+        self._files = files
+        self._make = make
+        self._channel = make(files.current)
+        self._retiring: set[asyncio.Task[None]] = set()
+
+    def current(self) -> grpc.aio.Channel:
+        renewed = self._files.renewed()
+        if renewed is not None:
+            old, self._channel = self._channel, self._make(renewed)
+            # In-flight calls keep the old channel (up to the longest call's deadline).
+            task = asyncio.get_running_loop().create_task(old.close(grace=MAX_CONNECTION_AGE_GRACE_SECONDS))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+        return self._channel
+
+    def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _ReloadingMultiCallable(self, "unary_unary", args, kwargs)
+
+    def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _ReloadingMultiCallable(self, "unary_stream", args, kwargs)
+
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _ReloadingMultiCallable(self, "stream_unary", args, kwargs)
+
+    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _ReloadingMultiCallable(self, "stream_stream", args, kwargs)
+
+    async def close(self, grace: float | None = None) -> None:
+        for task in list(self._retiring):
+            task.cancel()
+        await self._channel.close(grace)
+
+    def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
+        return self.current().get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state: grpc.ChannelConnectivity) -> None:
+        await self.current().wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self) -> None:
+        await self.current().channel_ready()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close(None)
 
 
 @dataclass
@@ -250,6 +327,24 @@ def server_options(
 SERVER_OPTIONS = server_options()
 
 
+def reloading_server_credentials(files: TlsFiles) -> grpc.ServerCredentials:
+    """Mutual TLS whose certificate, key and CA follow their files: gRPC asks before each
+    handshake, and a renewed set serves the connections made after it."""
+
+    def configuration(material: InternalTls) -> Any:
+        return grpc.ssl_server_certificate_configuration(
+            [(material.key, material.cert)], root_certificates=material.ca
+        )
+
+    def fetch() -> Any:
+        renewed = files.renewed()
+        return None if renewed is None else configuration(renewed)
+
+    return grpc.dynamic_ssl_server_credentials(
+        configuration(files.current), fetch, require_client_authentication=True
+    )
+
+
 async def start_server(
     service_name: str,
     add_servicers: Iterable[Callable[[grpc.aio.Server], None]],
@@ -275,11 +370,13 @@ async def start_server(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if tls is None:
         bound = server.add_insecure_port(f"{host}:{port}")
-    else:
+    elif tls.files is None:
         credentials = grpc.ssl_server_credentials(
             [(tls.key, tls.cert)], root_certificates=tls.ca, require_client_auth=True
         )
         bound = server.add_secure_port(f"{host}:{port}", credentials)
+    else:
+        bound = server.add_secure_port(f"{host}:{port}", reloading_server_credentials(TlsFiles(tls)))
     health_server = None
     health_bound = 0
     if health_port:

@@ -2,6 +2,8 @@
 
 ``REDIS_URL`` is a standalone Redis (``redis://host:6379/0``, ``rediss://`` for TLS) or a
 Redis Cluster (``redis-cluster://host:7000`` naming any node; ``rediss-cluster://`` for TLS).
+A cluster URL may list several seed nodes, ``redis-cluster://user:pw@a:7000,b:7000,c:7000``:
+the client asks them in order for the cluster's layout, so it starts while any one is up.
 Every key layout in verinet is cluster-safe: keys a script touches share a hash tag.
 """
 
@@ -9,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, cast, overload
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ClusterDownError, NoScriptError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from verinet.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,8 @@ DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0
 CLUSTER_SCHEMES = {"redis-cluster": "redis", "rediss-cluster": "rediss"}
 #: How long a service that starts while its Redis is away waits for it before giving up.
 STARTUP_PATIENCE_SECONDS = 60.0
+DEFAULT_REDIS_PORT = 6379
+_SEED = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s:\[\]]+))(?::(?P<port>\d{1,5}))?")
 
 
 #: A Redis hash as verinet's clients read it.
@@ -71,12 +78,47 @@ def is_cluster_url(url: str) -> bool:
     return url.split("://", 1)[0] in CLUSTER_SCHEMES
 
 
+def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]]:
+    """A Redis Cluster URL's seed nodes, in order, and the URL of the first (which carries
+    the credentials, database and options for all of them).
+
+    >>> cluster_seeds("redis-cluster://app:pw@10.0.0.1:7000,redis-1:7001,[fd00::2]/0?ssl_cert_reqs=none")
+    ('redis://app:pw@10.0.0.1:7000/0?ssl_cert_reqs=none', [('10.0.0.1', 7000), ('redis-1', 7001), ('fd00::2', 6379)])
+    >>> cluster_seeds("redis-cluster://a:7000,,b:7000")
+    Traceback (most recent call last):
+    ...
+    verinet.errors.ConfigError: Failed to read REDIS_URL seed 2 of 'redis-cluster://a:7000,,b:7000': expected host:port, for example 'redis-0.example.internal:6379', got ''.
+    """
+    scheme, _, rest = url.partition("://")
+    split = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:split], rest[split:]
+    userinfo, at, hosts = netloc.rpartition("@")
+    # Credentials never reach an error message.
+    shown = f"{scheme}://{'***@' if at else ''}{hosts}{tail if '@' not in tail else ''}"
+    seeds = []
+    for number, seed in enumerate(hosts.split(","), start=1):
+        match = _SEED.fullmatch(seed)
+        port = int(match["port"] or DEFAULT_REDIS_PORT) if match else 0
+        if match is None or not 0 < port < 65536:
+            raise ConfigError(
+                f"Failed to read REDIS_URL seed {number} of {shown!r}: expected host:port, "
+                f"for example 'redis-0.example.internal:6379', got {seed!r}.",
+                code="config.redis_url",
+            )
+        seeds.append((match["ipv6"] or match["host"], port))
+    first = f"[{seeds[0][0]}]" if ":" in seeds[0][0] else seeds[0][0]
+    return f"{CLUSTER_SCHEMES.get(scheme, scheme)}://{userinfo}{at}{first}:{seeds[0][1]}{tail}", seeds
+
+
 def connect(url: str, *, timeout: float = DEFAULT_REDIS_TIMEOUT_SECONDS) -> Any:
     """A pooled async client; ``timeout`` bounds connecting and every command."""
-    scheme, _, rest = url.partition("://")
+    scheme = url.partition("://")[0]
     if scheme in CLUSTER_SCHEMES:
+        first, seeds = cluster_seeds(url)
         return RedisCluster.from_url(
-            f"{CLUSTER_SCHEMES[scheme]}://{rest}",
+            first,
+            # Every seed, in the order given: the first that answers tells the layout.
+            startup_nodes=[ClusterNode(host, port) for host, port in seeds],
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             max_connections=256,

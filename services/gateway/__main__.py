@@ -6,6 +6,8 @@ import asyncio
 import os
 import ssl
 
+from prometheus_client import start_http_server
+
 from verinet import logs
 from verinet.errors import ConfigError
 from verinet.gateway.app import create_app
@@ -18,6 +20,9 @@ def main() -> None:
     settings = Settings.from_env(os.environ)
     logs.configure("gateway", settings.log_level)
     install_event_loop_policy()
+    if settings.metrics_port:
+        # Prometheus scrapes this port from inside the cluster; the public port never serves it.
+        start_http_server(settings.metrics_port, addr=settings.bind_host)
     # SIGTERM/SIGINT stop it gracefully: readiness goes 503, in-flight requests get
     # shutdown_grace seconds, then clients close.
     asyncio.run(

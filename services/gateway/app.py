@@ -15,7 +15,7 @@ from verinet.gateway.limits import Limits
 from verinet.gateway.problems import problem
 from verinet.gateway.routing import LIMITS, ROUTES
 from verinet.gateway.settings import Settings
-from verinet.gateway.system import DRAINING, JWKS_CACHE
+from verinet.gateway.system import DRAINING, JWKS_CACHE, METRICS_PATH
 from verinet.rpc import freeze_startup_objects
 
 # Routes that stream their body and enforce their own, larger limit (EPCIS documents).
@@ -111,5 +111,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app.on_startup.append(freeze)
     for spec in ROUTES:
+        if spec.path == METRICS_PATH and settings.metrics_port:
+            continue  # served on METRICS_PORT instead, never to partners
         app.router.add_route(spec.method, spec.path, spec.handler)
     return app

@@ -11,6 +11,7 @@ from verinet.config import Env, InternalTls
 @dataclass(frozen=True)
 class Settings:
     port: int
+    metrics_port: int
     bind_host: str
     redis_url: str
     redis_timeout: float
@@ -41,6 +42,9 @@ class Settings:
         env = Env(environ)
         return cls(
             port=env.int("PORT", 8080, maximum=65535),
+            # Prometheus metrics on a port of their own, and then not on the public one
+            # (0: on the public port, as /metrics, for one machine).
+            metrics_port=env.int("METRICS_PORT", 0, maximum=65535),
             bind_host=env.str("BIND_HOST", "0.0.0.0"),
             redis_url=env.str("REDIS_URL", example="redis://127.0.0.1:6379/0"),
             redis_timeout=env.float("REDIS_TIMEOUT_SECONDS", 2.0),

@@ -18,6 +18,7 @@ from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 DRAINING = web.AppKey("draining", asyncio.Event)
 JWKS_CACHE = web.AppKey("jwks_cache", dict)
 JWKS_CACHE_SECONDS = 60.0
+METRICS_PATH = "/metrics"
 
 
 @route("GET", "/healthz", roles=(), tag="System", summary="Liveness: the gateway process answers")
@@ -59,7 +60,7 @@ async def readyz(request: web.Request, partner: None) -> web.Response:
     return web.json_response({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
 
 
-@route("GET", "/metrics", roles=(), tag="System", summary="Prometheus metrics")
+@route("GET", METRICS_PATH, roles=(), tag="System", summary="Prometheus metrics (here only when METRICS_PORT is 0; else on that port)")
 async def metrics(request: web.Request, partner: None) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -170,8 +170,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     ) -> None:
         self.lookup = lookup
         self.recall_status = recall_status
-        self.keys = keys
-        self.signer = ResponseSigner(keys)
+        self.use_keys(keys)
         self.responder_gln = responder_gln
         self.rpc_timeout = rpc_timeout
         self.now = now
@@ -217,6 +216,12 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         if len(keys) == 1:
             return [await self.statuses.submit(keys[0], self.rpc_timeout)]
         return await self.statuses.submit_many(keys, self.rpc_timeout)
+
+    def use_keys(self, keys: KeyRing) -> None:
+        """Sign with ``keys`` from now on (its newest key) and publish all of them: the key
+        directory changed under the running service."""
+        self.keys = keys
+        self.signer = ResponseSigner(keys)
 
     async def aclose(self) -> None:
         """Waits for the reads in flight, then sends the pending events (on SIGTERM)."""

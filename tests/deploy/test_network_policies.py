@@ -11,12 +11,18 @@ overlay renders, on every port they declare.
 from __future__ import annotations
 
 import ipaddress
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from tests.deploy.conftest import K8S_ROOT, Manifests, render, yaml_module
+
 OUTSIDE_IP = "203.0.113.10"  # TEST-NET-3: any address outside the cluster
+NODE_LOCAL_DNS = "169.254.20.10"
+TENANT_EGRESS = ("lookup", "recall-status")  # the services that call URLs partners choose  # NodeLocal DNSCache's default address
 SERVING_PORT = {"gateway": "http", "redis": "redis"}  # others serve on "grpc"
 
 
@@ -29,6 +35,7 @@ class Pod:
     namespace_labels: dict[str, str]
     labels: dict[str, str]
     ports: dict[str, tuple[int, str]] = field(default_factory=dict)
+    ip: str = "10.244.1.10"  # pod IPs come from a private (or CGNAT) range
 
 
 @dataclass(frozen=True)
@@ -67,9 +74,7 @@ def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) ->
 def peer_matches(rule_peer: dict[str, Any], peer: Peer, policy_namespace: str) -> bool:
     if "ipBlock" in rule_peer:
         block = rule_peer["ipBlock"]
-        if isinstance(peer, Pod):
-            # Whether an ipBlock matches pod IPs depends on the network plugin: assume it does.
-            return True
+        # Whether an ipBlock matches pod IPs depends on the network plugin: assume it does.
         address = ipaddress.ip_address(peer.ip)
         network = ipaddress.ip_network(block["cidr"])
         if address.version != network.version or address not in network:
@@ -160,7 +165,7 @@ class Policies:
         )
 
 
-def our_pods(manifests: Any) -> dict[str, Pod]:
+def our_pods(manifests: Any, pod_ip: str = Pod.ip) -> dict[str, Pod]:
     return {
         name: Pod(
             name,
@@ -168,6 +173,7 @@ def our_pods(manifests: Any) -> dict[str, Pod]:
             manifests.namespace_labels,
             workload.pod_labels,
             workload.ports(),
+            pod_ip,
         )
         for name, workload in manifests.workloads().items()
     }
@@ -177,9 +183,9 @@ def elsewhere(namespace: str, **labels: str) -> Pod:
     return Pod(f"{namespace}-pod", namespace, {"kubernetes.io/metadata.name": namespace}, labels)
 
 
-def allowed_edges(manifests: Any) -> set[tuple[str, str, str]]:
+def allowed_edges(manifests: Any, pod_ip: str = Pod.ip) -> set[tuple[str, str, str]]:
     policies = Policies(manifests)
-    pods = our_pods(manifests)
+    pods = our_pods(manifests, pod_ip)
     return {
         (source.name, destination.name, port_name)
         for source in pods.values()
@@ -189,7 +195,12 @@ def allowed_edges(manifests: Any) -> set[tuple[str, str, str]]:
     }
 
 
-def test_pods_talk_to_each_other_exactly_as_the_code_calls(manifests: Any, contracts: Any) -> None:
+#: Pod networks: private (most plugins) and CGNAT (for example EKS custom networking).
+POD_IPS = ["10.244.1.10", "100.64.3.4", "192.168.7.8"]
+
+
+@pytest.mark.parametrize("pod_ip", POD_IPS)
+def test_pods_talk_to_each_other_exactly_as_the_code_calls(manifests: Any, contracts: Any, pod_ip: str) -> None:
     pods = our_pods(manifests)
     expected = {
         (caller, callee, SERVING_PORT.get(callee, "grpc"))
@@ -197,7 +208,7 @@ def test_pods_talk_to_each_other_exactly_as_the_code_calls(manifests: Any, contr
         for callee in contract.callees()
         if callee in pods  # Redis runs in the cluster only in dev
     }
-    assert allowed_edges(manifests) == expected
+    assert allowed_edges(manifests, pod_ip) == expected
 
 
 def test_every_pod_is_under_default_deny(manifests: Any) -> None:
@@ -227,6 +238,8 @@ def test_only_the_gateway_accepts_traffic_from_outside(manifests: Any, source: P
 
 
 def test_prometheus_reaches_the_metrics_ports_and_nothing_else(manifests: Any) -> None:
+    """Besides the gateway's public port, which anyone reaches (and which serves no metrics:
+    the gateway's METRICS_PORT moves them, test_env_contract checks it is set)."""
     policies = Policies(manifests)
     prometheus = elsewhere("monitoring", **{"app.kubernetes.io/name": "prometheus"})
     pods = our_pods(manifests)
@@ -246,7 +259,17 @@ def test_prometheus_reaches_the_metrics_ports_and_nothing_else(manifests: Any) -
                 for port_name, (number, _) in pods[name].ports.items()
                 if number == port
             }
-    assert scraped == reachable
+    assert scraped == reachable - {("gateway", "http")}
+    assert ("gateway", "metrics") in scraped
+
+
+def test_only_the_monitoring_namespace_reaches_the_gateway_metrics_port(manifests: Any) -> None:
+    policies = Policies(manifests)
+    gateway = our_pods(manifests)["gateway"]
+    port, protocol = gateway.ports["metrics"]
+    assert policies.allows(elsewhere("monitoring", app="prometheus"), gateway, port, protocol)
+    for outsider in (Address(OUTSIDE_IP), elsewhere("ingress-nginx", app="ingress-nginx"), *our_pods(manifests).values()):
+        assert not policies.allows(outsider, gateway, port, protocol), outsider
 
 
 def test_every_pod_resolves_names_through_the_cluster_dns_only(manifests: Any) -> None:
@@ -257,21 +280,47 @@ def test_every_pod_resolves_names_through_the_cluster_dns_only(manifests: Any) -
         for protocol in ("UDP", "TCP"):
             assert policies.allows(pod, kube_dns, 53, protocol), f"{pod.name} cannot resolve names"
             assert not policies.allows(pod, other_system_pod, 53, protocol)
-            assert not policies.allows(pod, Address(OUTSIDE_IP), 53, protocol)
+            if protocol == "UDP" or pod.name not in TENANT_EGRESS:
+                # (a partner's URL may name TCP port 53 of a public address: the code accepts it)
+                assert not policies.allows(pod, Address(OUTSIDE_IP), 53, protocol)
 
 
-def test_only_lookup_and_webhooks_leave_the_cluster_and_only_for_https_and_an_external_redis(
+@pytest.mark.parametrize("protocol", ["UDP", "TCP"])
+def test_every_pod_resolves_names_through_a_node_local_dns_cache(manifests: Any, protocol: str) -> None:
+    """NodeLocal DNSCache answers on a link-local address of each node, not from a kube-dns
+    pod: port 53 there is open, the rest of link-local (the metadata service) is not."""
+    policies = Policies(manifests)
+    for pod in our_pods(manifests).values():
+        assert policies.allows(pod, Address(NODE_LOCAL_DNS), 53, protocol), pod.name
+        assert not policies.allows(pod, Address(NODE_LOCAL_DNS), 8080, protocol), pod.name
+        assert not policies.allows(pod, Address("169.254.169.254"), 53, protocol), pod.name
+
+
+def test_every_pod_resolves_names_through_openshift_dns(manifests: Any) -> None:
+    policies = Policies(manifests)
+    openshift_dns = elsewhere("openshift-dns", **{"dns.operator.openshift.io/daemonset-dns": "default"})
+    for pod in our_pods(manifests).values():
+        for protocol in ("UDP", "TCP"):
+            assert policies.allows(pod, openshift_dns, 5353, protocol), pod.name
+            assert not policies.allows(pod, openshift_dns, 22, protocol), pod.name
+
+
+#: Ports a tenant may put in a webhook or directory URL (http or https, any port).
+TENANT_PORTS = [443, 80, 8443, 9000, 65535]
+
+
+def test_only_lookup_and_webhooks_leave_the_cluster_on_the_ports_urls_may_name_and_for_an_external_redis(
     manifests: Any, contracts: Any
 ) -> None:
     policies = Policies(manifests)
     pods = our_pods(manifests)
     redis_in_cluster = "redis" in pods
-    expected = {("lookup", 443), ("recall-status", 443)}
+    probes = [*TENANT_PORTS, 6379, 6380, 8080, 50051, 5432]
+    expected = {(name, port) for name in ("lookup", "recall-status") for port in probes}
     if not redis_in_cluster:
         expected |= {
             (name, 6379) for name, contract in contracts.items() if "redis" in contract.callees()
         }
-    probes = [443, 80, 6379, 6380, 8080, 50051, 5432]
     leaving = {
         (pod.name, port)
         for pod in pods.values()
@@ -279,6 +328,7 @@ def test_only_lookup_and_webhooks_leave_the_cluster_and_only_for_https_and_an_ex
         if policies.allows(pod, Address(OUTSIDE_IP), port)
     }
     assert leaving == expected
+    assert not any(policies.allows(pod, Address(OUTSIDE_IP), 443, "UDP") for pod in pods.values())
 
 
 def test_the_evaluator_sees_a_missing_egress_rule() -> None:
@@ -326,11 +376,61 @@ def test_the_evaluator_sees_a_missing_egress_rule() -> None:
     assert not policies.allows(a, b, 9090)
 
 
-@pytest.mark.parametrize("private_ip", ["10.1.2.3", "172.20.0.5", "192.168.1.1", "169.254.169.254", "fd00::1"])
-def test_webhooks_cannot_be_pointed_into_private_networks(manifests: Any, private_ip: str) -> None:
-    """Partners choose webhook URLs: recall-status must not reach the cloud metadata service
-    or anything else on a private address through them."""
+#: Addresses a partner's URL must never reach: private, CGNAT, loopback, link-local (cloud
+#: metadata), special-purpose, and the IPv6 forms of them.
+PRIVATE_ADDRESSES = [
+    "10.1.2.3",
+    "172.20.0.5",
+    "192.168.1.1",
+    "100.64.0.1",
+    "100.127.255.254",
+    "127.0.0.1",
+    "169.254.169.254",
+    "0.0.0.1",
+    "192.0.0.9",
+    "198.18.0.1",
+    "224.0.0.251",
+    "255.255.255.255",
+    "::1",
+    "::ffff:10.0.0.1",
+    "::ffff:169.254.169.254",
+    "fd00::1",
+    "fe80::1",
+    "ff02::1",
+]
+
+
+@pytest.mark.parametrize("service", ["lookup", "recall-status"])
+@pytest.mark.parametrize("private_ip", PRIVATE_ADDRESSES)
+def test_partner_chosen_urls_cannot_reach_private_networks(manifests: Any, service: str, private_ip: str) -> None:
+    """Partners choose webhook URLs (recall-status) and the URLs of their directory entries
+    (lookup): neither may reach the cloud metadata service or anything else on a private
+    address through them, on any port the code accepts."""
     policies = Policies(manifests)
-    recall_status = our_pods(manifests)["recall-status"]
-    assert policies.allows(recall_status, Address(OUTSIDE_IP), 443)
-    assert not policies.allows(recall_status, Address(private_ip), 443)
+    pod = our_pods(manifests)[service]
+    for port in TENANT_PORTS:
+        assert policies.allows(pod, Address(OUTSIDE_IP), port)
+        assert policies.allows(pod, Address("2001:4860:4860::8888"), port)
+        assert not policies.allows(pod, Address(private_ip), port), f"{service} reaches {private_ip}:{port}"
+
+
+def test_prod_redis_egress_follows_the_redis_endpoint_of_the_overlay(tmp_path: Path, kubectl: Path) -> None:
+    """Providers differ (Azure's TLS port is 6380, Redis Cloud's are 1xxxx): the ports and
+    ranges in overlays/prod/redis-endpoint.yaml are what the Redis clients may reach."""
+    copy = tmp_path / "k8s"
+    shutil.copytree(K8S_ROOT, copy)
+    endpoint_file = copy / "overlays" / "prod" / "redis-endpoint.yaml"
+    endpoint = yaml_module().safe_load(endpoint_file.read_text())
+    endpoint["data"] = {"ipv4": "10.20.0.0/16", "ipv6": "fd12::/64", "port": "6380", "endPort": "6381"}
+    endpoint_file.write_text(yaml_module().safe_dump(endpoint))
+    manifests = Manifests("prod", render(kubectl, copy / "overlays" / "prod"))
+    policies = Policies(manifests)
+    pods = our_pods(manifests)
+    for name in ("gateway", "lookup", "recall-status"):
+        for address in ("10.20.3.4", "fd12::9"):
+            assert policies.allows(pods[name], Address(address), 6380), (name, address)
+            assert policies.allows(pods[name], Address(address), 6381), (name, address)
+            assert not policies.allows(pods[name], Address(address), 6379), (name, address)
+        assert not policies.allows(pods[name], Address("10.21.0.1"), 6380), name
+    assert not policies.allows(pods["verifier"], Address("10.20.3.4"), 6380)
+    assert manifests.get("ConfigMap", "redis-endpoint") is None  # kustomize-only, never applied

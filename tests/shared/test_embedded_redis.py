@@ -64,8 +64,17 @@ def test_killing_redis_during_an_aof_rewrite_leaves_no_rewrite_running(tmp_path:
 
 def test_the_embedded_redis_keeps_every_write_on_disk_and_rewrites_its_log_rarely_and_cheaply(tmp_path: Path) -> None:
     with EmbeddedRedis(tmp_path / "redis") as server, redis.Redis(port=server.port, socket_timeout=5) as client:
-        config = {**client.config_get("append*"), **client.config_get("auto-aof-*"), **client.config_get("rdbcompression")}
+        config = {
+            **client.config_get("append*"),
+            **client.config_get("auto-aof-*"),
+            **client.config_get("rdbcompression"),
+            **client.config_get("save"),
+            **client.config_get("maxmemory-policy"),
+        }
     assert config["appendonly"] == "yes"
     assert config["appendfsync"] == "always"
     assert config["auto-aof-rewrite-percentage"] == "200"
+    assert config["auto-aof-rewrite-min-size"] == str(64 * 1024 * 1024)
     assert config["rdbcompression"] == "no"
+    assert config["save"] == ""  # no RDB snapshots beside the AOF
+    assert config["maxmemory-policy"] == "noeviction"  # a full Redis refuses, never drops packs
