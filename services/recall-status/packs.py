@@ -1031,6 +1031,13 @@ class PackRepository:
             await run_script_batch(self.redis, script, calls)
         return len(batch.gtins)
 
+    async def locations(self, keys: Sequence[tuple[str, str]]) -> list[Location | None]:
+        """The last custody event of each pack (None: never moved from its manufacturer)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin, serial in keys:
+            pipe.hget(location_key(gtin, serial), serial)
+        return [Location.decode(raw) if raw else None for raw in await pipe.execute()]
+
     async def whereabouts(self, keys: Sequence[tuple[str, str]]) -> list[Whereabouts]:
         """The last custody event and the attested sightings of each pack, in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
