@@ -244,9 +244,17 @@ def test_after_receiving_every_unit_inside_the_pallet_is_at_the_receivers_gln(
         received = next(e for e in seen["events"] if e["event"] == "receiving")
         assert received["partner"] == wholesaler.id and "po http://transaction.acme.com/po/12345678" in received["detail"]
         shipped = next(e for e in seen["events"] if e["event"] == "shipping")
-        assert f"to {wholesaler.gln}" in shipped["detail"] and "desadv" in shipped["detail"]
-    # The receiver handled the units, so it may read their history too.
-    assert history(wholesaler.client, journey["units"][0])["serial"] == journey["units"][0].serial
+        assert shipped["to"] == [wholesaler.gln] and "desadv" in shipped["detail"]
+        assert received["from"] == [maker.gln] and received["from_partners"] == [maker.id]
+    # The receiver handled the units, so it may read their history too: its own part of it.
+    own = history(wholesaler.client, journey["units"][0])
+    assert own["serial"] == journey["units"][0].serial
+    assert [(e["event"], e["partner"]) for e in own["events"]] == [
+        ("shipping", ""),  # the shipment to it, without the shipper
+        ("receiving", wholesaler.id),
+        ("unpacking", wholesaler.id),
+    ]
+    assert maker.id not in str(own) and maker.gln not in str(own)
 
 
 def test_a_recall_scope_finds_every_unit_at_the_receiver(parties: dict[str, Party], journey: dict[str, Any]) -> None:
