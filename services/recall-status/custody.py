@@ -802,8 +802,8 @@ class Capture:
             if custody.status != "T":
                 raise Refused(
                     "custody.not_shipped",
-                    f"{_describe(key)} is not in transit: no shipping event precedes this "
-                    "receiving.",
+                    f"{_describe(key)} is not in transit (it was never shipped, or was received "
+                    "already): no shipping event precedes this receiving.",
                 )
             if custody.destinations and not mine.intersection(custody.destinations):
                 raise Refused(

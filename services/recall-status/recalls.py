@@ -307,7 +307,6 @@ class RecallService:
     redis: aioredis.Redis
     packs: PackRepository
     enqueue: Enqueue
-    subscribers: Callable[[str], Awaitable[list[str]]]
     audit: AuditAppend
     delivered_at: DeliveredAt
     clock: Callable[[], float] = field(default=time.time)
@@ -717,7 +716,7 @@ class RecallService:
         ``viewer``) are raised here, before any row is read."""
         recall = await self.get(recall_id, viewer, is_admin)
         delivered = await self.delivered_at(recall_id)
-        if not is_admin and recall["owner"] != viewer:
+        if not is_admin and recall.get("owner") != viewer:
             return recall, self._report_rows(recall_id, self._partner_units(recall_id, viewer), delivered, holder=viewer)
         return recall, self._report_rows(recall_id, self._member_units(recall_id), delivered)
 

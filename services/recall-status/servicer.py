@@ -157,9 +157,6 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
         self.recall_owner = recall_owner
 
-        async def no_subscribers(event: str) -> list[str]:
-            return []
-
         async def nobody(*args: Any, **kwargs: Any) -> None:
             return None
 
@@ -170,7 +167,6 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             redis=redis,
             packs=repository,
             enqueue=notifier.enqueue if notifier is not None else nobody,
-            subscribers=notifier.subscribers if notifier is not None else no_subscribers,
             audit=audit_recall,
             delivered_at=getattr(notifier, "delivered_at", None) or no_deliveries,
         )
@@ -589,7 +585,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             await self.repository.require_owned_product(request.gtin, caller.partner_id, is_admin=is_admin)
         else:
             recall = await self.recalls.get(request.recall_id, caller.partner_id, is_admin)
-            if not is_admin and recall["owner"] != caller.partner_id:
+            if not is_admin and recall.get("owner") != caller.partner_id:
                 raise NotFound(f"No recall with id {request.recall_id!r}.", code="recall.not_found")
         key = audit.chain_key(gtin=request.gtin, recall_id=request.recall_id)
         limit = min(request.limit or 100, 10_000)
