@@ -492,10 +492,10 @@ def test_extending_a_recall_adds_and_recalls_only_units_not_already_in_it(field_
 
 
 def held_units(case: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """Units of line L4, day 2 (no other test recalls them one by one) held by partners that
-    take webhooks, last first."""
+    """Units of line L4, day 1 (no other test recalls them) held by partners that take
+    webhooks."""
     subscribed = {slot for slot, (holder, _) in enumerate(case["holders"]) if holder["id"] in case["hooks"]}
-    held = [p for p in case["packs"] if p["line"] == "L4" and p["lot"] == lot_of(2) and case["holder_of"].get(p["serial"]) in subscribed]
+    held = [p for p in case["packs"] if p["line"] == "L4" and p["lot"] == lot_of(1) and case["holder_of"].get(p["serial"]) in subscribed]
     return held[-count:]
 
 
@@ -527,13 +527,14 @@ def test_a_stranger_who_verifies_a_unit_does_not_become_its_recall_holder(
     gln = stranger["glns"][0]
     pack = {k: target[k] for k in ("gtin", "serial", "lot", "expiry")}
     # every way of asking about the unit without holding it
-    assert lms_question(client, gln, target) == {"verified": True}
+    assert lms_question(client, gln, target)["verified"] is True
     assert lms_question(client, gln, {**target, "lot": "WRONG"}, ctrlPossessAtt="true")["verified"] is False
     assert client.post("/v1/packs/verify", json={"packs": [pack]}).json()["results"][0]["ok"]
     wrong = client.post("/v1/packs/verify", json={"packs": [{**pack, "lot": "WRONG"}], "possession_attested": True}).json()
     assert wrong["results"][0]["code"] == "NMVS_FE_LOT_13"
     events = own_history(client, target, 4)
-    assert [(e["event"], bool(e.get("attempt"))) for e in events] == [
+    # LMS sightings are sent in the background, so they may land after the FMD ones
+    assert sorted((e["event"], bool(e.get("attempt"))) for e in events) == [
         ("verification", False), ("verification", True), ("verify", False), ("verify", True),
     ]  # fmt: skip
     assert all(e["partner"] == stranger["id"] for e in events)
@@ -563,7 +564,7 @@ def test_a_requestor_attesting_possession_becomes_a_holder_beside_the_one_it_was
     (target, _) = held_units(field_case, 2)  # not the unit the stranger case recalls
     holder, _ = field_case["holders"][field_case["holder_of"][target["serial"]]]
     pharmacy, client = network.add_partner(["dispenser"])
-    assert lms_question(client, pharmacy["glns"][0], target, ctrlPossessAtt="true") == {"verified": True}
+    assert lms_question(client, pharmacy["glns"][0], target, ctrlPossessAtt="true")["verified"] is True
     own_history(client, target, 1)
     recall = field_case["manufacturer"].post(
         "/v1/recalls", json={"units": [{"gtin": target["gtin"], "serial": target["serial"]}], "class": "II", "reason": "Attested case", "depth": "retail"}

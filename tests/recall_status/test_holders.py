@@ -5,6 +5,8 @@ do with the unit. Each test is the attack, or the mistake, the rule prevents."""
 from __future__ import annotations
 
 import asyncio
+import doctest
+import importlib
 from collections.abc import Awaitable, Callable
 
 from redis.crc import key_slot
@@ -169,3 +171,8 @@ def test_an_epcis_state_change_by_a_partner_not_holding_the_unit_is_a_sighting(r
 
     run(redis_url, scenario)
 
+
+def test_the_rules_hold_as_their_modules_document_them() -> None:
+    for name in ("holders", "visibility", "notifications"):
+        result = doctest.testmod(importlib.import_module(f"verinet.recall_status.{name}"))
+        assert result.attempted and not result.failed, name
