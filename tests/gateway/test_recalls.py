@@ -576,3 +576,11 @@ def test_a_requestor_attesting_possession_becomes_a_holder_beside_the_one_it_was
     assert [(u["serial"], u["gln"]) for u in task["units_open"]] == [(target["serial"], pharmacy["glns"][0])]
     seen = client.get(f"/v1/recalls/{recall_id}").json()
     assert holder["id"] not in json.dumps(seen) and "owner" not in seen
+
+
+def test_an_acknowledgement_of_more_units_than_the_documented_limit_is_refused_whole(field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    _, client = field_case["holders"][0]
+    units = [{"gtin": field_case["gtin"], "serial": f"N{n:06d}"} for n in range(10_001)]
+    answer = client.post(f"/v1/recalls/{recall['id']}/acknowledgements", json={"units": units, "action": "returned"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "recall.too_many" and "at most 10000 units" in answer.json()["detail"]
