@@ -255,9 +255,10 @@ class Unit:
         return Unit(self.gtin, self.serial, self.lot, self.expiry, [h for h in self.holders if h.partner == partner_id])
 
     @property
-    def latest(self) -> Holder | None:
-        """The holder seen last: the unit's last known location."""
-        return max(self.holders, key=lambda h: h.seen, default=None)
+    def last_known(self) -> Holder | None:
+        """The unit's last known location: its first holder (the custodian, else the newest
+        attested sighting; see ``holders_of``)."""
+        return self.holders[0] if self.holders else None
 
     @property
     def first_ack(self) -> Holder | None:
@@ -805,16 +806,16 @@ class RecallService:
                 state = PackState.RECALLED.value
             else:
                 state = record.pack_state.value
-        latest, first_ack = unit.latest, unit.first_ack
+        last_known, first_ack = unit.last_known, unit.first_ack
         notified = [delivered[h.partner] for h in unit.holders if h.partner in delivered]
         return {
             "gtin": unit.gtin,
             "serial": unit.serial,
             "lot": lot,
             "state": state,
-            "last_location": latest.gln if latest else "",
-            "last_partner": latest.partner if latest else "",
-            "last_seen": iso(latest.seen if latest else 0.0),
+            "last_location": last_known.gln if last_known else "",
+            "last_partner": last_known.partner if last_known else "",
+            "last_seen": iso(last_known.seen if last_known else 0.0),
             "notified_at": iso(min(notified, default=0.0)),
             "acknowledged_at": iso(first_ack.ack if first_ack else 0.0),
             "action": first_ack.action if first_ack else "",

@@ -170,3 +170,13 @@ def test_a_holder_sees_its_own_holding_and_no_other_partner_in_a_recall(redis_ur
         assert {e["partner"] for e in full["units_by_location"]} == {WHOLESALER.partner_id, PHARMACY.partner_id}
 
     run(redis_url, scenario)
+
+
+def test_the_last_known_location_is_the_custodians_however_recently_another_holder_saw_the_unit(redis_url: str) -> None:
+    async def scenario(case: Case) -> None:
+        _, chunks = await case.recalls.report(case.recall_id, MAKER.partner_id, False)
+        rows = {row["serial"]: row async for chunk in chunks for row in chunk}
+        assert (rows["U2"]["last_partner"], rows["U2"]["last_location"]) == (WHOLESALER.partner_id, WHOLESALER.glns[0])
+        assert (rows["U3"]["last_partner"], rows["U5"]["last_partner"]) == (WHOLESALER.partner_id, "")
+
+    run(redis_url, scenario)
