@@ -584,3 +584,19 @@ def test_an_acknowledgement_of_more_units_than_the_documented_limit_is_refused_w
     answer = client.post(f"/v1/recalls/{recall['id']}/acknowledgements", json={"units": units, "action": "returned"})
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == "recall.too_many" and "at most 10000 units" in answer.json()["detail"]
+
+
+def test_a_pharmacy_that_dispenses_a_unit_it_was_not_shipped_becomes_a_holder_beside_the_earlier_one(
+    network: Any, field_case: dict[str, Any]
+) -> None:
+    target = held_units(field_case, 3)[0]  # not a unit the cases above recall
+    holder, _ = field_case["holders"][field_case["holder_of"][target["serial"]]]
+    pharmacy, client = network.add_partner(["dispenser"])
+    pack = {k: target[k] for k in ("gtin", "serial", "lot", "expiry")}
+    dispensed = client.post("/v1/packs/decommission", json={"packs": [pack], "state": "supplied"}).json()
+    assert dispensed["results"][0]["ok"], dispensed
+    recall = field_case["manufacturer"].post(
+        "/v1/recalls", json={"units": [{"gtin": target["gtin"], "serial": target["serial"]}], "class": "III", "reason": "Dispensed case", "depth": "consumer"}
+    )
+    assert recall.status_code == 201, recall.text
+    assert {e["partner"] for e in recall.json()["units_by_location"]} == {holder["id"], pharmacy["id"]}
