@@ -121,6 +121,7 @@ def test_a_custody_event_ends_the_holding_of_earlier_sightings(redis_url: str) -
         assert await holders(repository, "U1") == [WHOLESALER.partner_id, OTHER.partner_id]
         ship = ev(WHOLESALER, "shipping", units=[unit(1)], destinations=PHARMACY.glns, at=SHIPPED_AT + 20)
         await capture(repository, WHOLESALER, [ship])
+        assert await holders(repository, "U1") == [WHOLESALER.partner_id]  # the shipper's, until received
         await capture(repository, PHARMACY, [ev(PHARMACY, "receiving", units=[unit(1)], at=SHIPPED_AT + 30)])
         assert await holders(repository, "U1") == [PHARMACY.partner_id]
         assert await repository.redis.hget(sightings_key(GTIN, "U1"), "U1") is None
