@@ -220,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         for start in range(0, located, 1000):
             holder = holders[(start // 1000) % len(holders)]
-            body = orjson.dumps({"packs": [big.ident(i) for i in range(start, min(start + 1000, located))]})
+            body = orjson.dumps({"packs": [big.ident(i) for i in range(start, min(start + 1000, located))], "possession_attested": True})
             bench.must("POST", "/v1/packs/verify", holder["token"], raw=body)
-        report.add(f"- located {located:,} units: bulk FMD verify by {len(holders)} partners in {time.perf_counter() - started:.1f} s")
+        report.add(f"- located {located:,} units: bulk FMD verify attesting possession by {len(holders)} partners in {time.perf_counter() - started:.1f} s")
         scope = {"gtins": [gtin_big], "line": "L3", "window": {"start": DAY.isoformat(), "end": (DAY + dt.timedelta(days=1)).isoformat()}}
         common.wait_quiet(bench.pids().values())
         status, preview, preview_seconds = bench.request("POST", "/v1/recalls/preview", manufacturer["token"], scope)

@@ -23,8 +23,8 @@ It starts a whole network (embedded Redis and the four services, as ``verinet up
    end of the soak.
 
 Pass: zero errors, soak p99 within 2x the short run's, every service's RSS grew less than 10%.
-Redis's memory is reported with its data: LMS questions record each pack's last known location
-and history, so its data grows by design during a soak.
+Redis's memory is reported with its data: LMS questions record each sighting in the pack's
+history, so its data grows by design during a soak.
 """
 
 from __future__ import annotations
@@ -499,8 +499,8 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
         "",
         f"Redis data: used_memory {summary['redis']['start']['used_memory'] / 2**20:.1f} -> "
         f"{summary['redis']['end']['used_memory'] / 2**20:.1f} MiB, keys {summary['redis']['start']['keys']:,} -> "
-        f"{summary['redis']['end']['keys']:,} (each answered LMS question of a known pack records its "
-        "last known location and history: growth by design, outside the 10% rule).",
+        f"{summary['redis']['end']['keys']:,} (each answered LMS question of a known pack records a "
+        "sighting in its history: growth by design, outside the 10% rule).",
         "",
     ]
     if summary["soak"]["error_kinds"]:

@@ -169,6 +169,12 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+async def is_revoked(redis: aioredis.Redis, partner_id: str) -> bool:
+    """Whether the partner was revoked (an unknown partner is not): services that act for a
+    partner later, such as webhook deliveries, stop once it is."""
+    return reply_bytes(await redis.hget(f"partner:{partner_id}", "status")) == b"revoked"
+
+
 def validate_new_partner(new: NewPartner) -> None:
     """Checks names, roles and prefixes; GLN check digits are checked by the caller's parser."""
     if not new.name or len(new.name) > 200:

@@ -50,6 +50,19 @@ def location_of(partner: Partner, body: dict[str, Any]) -> str:
     return partner.glns[0]
 
 
+def possession_attested(body: dict[str, Any]) -> bool:
+    """``"possession_attested": true`` in a verify: the partner attests that it holds the packs
+    (it then becomes a recall holder of them; without it, a verify is a bare sighting)."""
+    value = body.get("possession_attested", False)
+    if not isinstance(value, bool):
+        raise InvalidInput(
+            f'Failed to read "possession_attested": expected true or false, got {value!r}.',
+            code="body.field_type",
+            field="possession_attested",
+        )
+    return value
+
+
 def result_json(index: int, pack: tuple[str, str, str, str], result: common_pb.PackResult) -> dict[str, Any]:
     """One pack's result; ``pack`` is the pack as the gateway read it (the verifier's
     ``result.pack`` echoes the same, and reading it back costs more than the rest)."""
@@ -79,6 +92,7 @@ async def pack_operation(request: web.Request, partner: Partner, operation: str)
     items, body = await packs_body(request, settings.max_packs_per_request)
     transaction_id = validate_transaction_id(body.get("transaction_id"))
     location = location_of(partner, body)
+    possession = possession_attested(body) if operation == "verify" else False
     state = cast(common_pb.PackState, 0)  # unset: verify and reactivate name no state
     if operation == "decommission":
         state_name = text_of(body, "state")
@@ -104,7 +118,7 @@ async def pack_operation(request: web.Request, partner: Partner, operation: str)
             caller = caller_message(partner, location)
             message: Any
             if operation == "verify":
-                message = verifier_pb.VerifyPacksRequest(caller=caller)
+                message = verifier_pb.VerifyPacksRequest(caller=caller, possession_attested=possession)
                 method = clients.verifier.VerifyPacks
             elif operation == "decommission":
                 message = verifier_pb.DecommissionPacksRequest(caller=caller, state=state, transaction_id=transaction_id)

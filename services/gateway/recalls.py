@@ -308,7 +308,7 @@ async def recall_tasks(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.json, content_type="application/json")
 
 
-@route("GET", "/v1/packs/{gtin}/{serial}/history", roles=VIEWER_ROLES, tag="Packs", summary="Where a pack was seen (to its manufacturer and partners that handled it)")
+@route("GET", "/v1/packs/{gtin}/{serial}/history", roles=VIEWER_ROLES, tag="Packs", summary="A pack's history: all of it for its manufacturer, their own part for partners that took part")
 async def pack_history(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     serial = validate_serial(request.match_info["serial"])

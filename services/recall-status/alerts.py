@@ -43,6 +43,13 @@ class Alert:
     closed_at: str = ""
     closed_by: str = ""
 
+    def seen_by(self, viewer_id: str, is_admin: bool) -> Alert:
+        """The alert as ``viewer_id`` may see it: whole for admin and the product's
+        manufacturer; for the partner that raised it, without another partner's id."""
+        if is_admin or viewer_id == self.owner_partner_id:
+            return self
+        return replace(self, owner_partner_id="", closed_by=self.closed_by if self.closed_by == viewer_id else "")
+
 
 def _hash(alert: Alert) -> dict[FieldT, EncodableT]:
     """The alert as the fields of its Redis hash."""

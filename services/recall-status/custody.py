@@ -24,10 +24,15 @@ key, script and pipeline is Redis Cluster safe):
                                   captured, in 256 shards by their first byte
 ``epcislock:{P}``          string held while a capture of partner P runs
 
-Last known location and history use :meth:`PackRepository.record_events`, so a pack's
-history shows custody events beside verifications and decommissions. Shipping, receiving and
-state changes set the last known location; packing and unpacking only add to the history
-(they do not move a unit). Commissioning writes the pack only, as ``/v1/packs/commission``
+Custody events and history use the encodings of :meth:`PackRepository.record_events`, so a
+pack's history shows custody events beside verifications and decommissions. Shipping,
+receiving and the custodian's state changes are custody events (they set the last custody
+event and clear the sightings before it); a state change by another partner is recorded as a
+possession-attested sighting; packing and unpacking only add to the history (they do not move
+a unit). History entries keep other partners apart from the text: a shipment's destinations
+in ``to``, a receipt's senders in ``from`` and ``from_partners``, so that a history can be
+shown to each partner without them (README "Custody, sightings and visibility"). Refusals
+never name another partner or its GLN. Commissioning writes the pack only, as ``/v1/packs/commission``
 does: a unit the manufacturer never shipped stays "not yet shipped" for a recall.
 State changes are decided by :func:`verinet.verifier.lifecycle.decide` and applied by
 :func:`verinet.verifier.operations.run_operation`, the functions of the pack API.
@@ -51,6 +56,7 @@ from verinet.packs import PackRecord, PackState
 from verinet.recall_status.packs import (
     HISTORY_LIMIT,
     PACK_CODEC_LUA,
+    RECORD_ONE_LUA,
     DecommissionRecord,
     NewPack,
     PackChange,
@@ -59,8 +65,6 @@ from verinet.recall_status.packs import (
     PackValue,
     bucket_key,
     bucket_of,
-    history_key,
-    location_key,
     lot_state_key,
     product_key,
 )
@@ -129,21 +133,17 @@ return 1
 """
 
 # Records a chunk of one GTIN's unit-events, in order, as PackRepository.record_events does
-# (same location and history encodings, the history capped alike; LTRIM only when over the
-# cap, which keeps the append-only file short), sending each event's entry once. KEYS: per
-# unit its location hash and history list. ARGV: history limit, n, then n pairs (location, or
-# '' to leave the last known location; history entry), then per unit its serial and pair
-# number (from 1).
-_RECORD = """
+# (same encodings and record codes, the history capped alike), sending each event's entry
+# once. KEYS: the GTIN's product hash (it names the slot). ARGV: history limit, n, then n
+# triples (record code, place, history entry), then per unit its serial, bucket (4 hex) and
+# triple number (from 1).
+_RECORD = RECORD_ONE_LUA + """
 local limit, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local base = 2 + 2 * n
-for i = 0, (#ARGV - base) / 2 - 1 do
-  local serial, e = ARGV[base + 1 + 2 * i], tonumber(ARGV[base + 2 + 2 * i])
-  local location = ARGV[1 + 2 * e]
-  if location ~= '' then redis.call('HSET', KEYS[1 + 2 * i], serial, location) end
-  if redis.call('RPUSH', KEYS[2 + 2 * i], ARGV[2 + 2 * e]) > limit then
-    redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
-  end
+local tag = string.match(KEYS[1], '{[^}]*}')
+local base = 2 + 3 * n
+for i = 0, (#ARGV - base) / 3 - 1 do
+  local serial, bucket, e = ARGV[base + 1 + 3 * i], ARGV[base + 2 + 3 * i], tonumber(ARGV[base + 3 + 3 * i])
+  record_one(tag, bucket, serial, ARGV[3 * e], ARGV[1 + 3 * e], ARGV[2 + 3 * e], limit)
 end
 return 1
 """
@@ -277,7 +277,8 @@ class Refused(Exception):
 
 @dataclass(slots=True)
 class _History:
-    """One event's history entry for a list of units (the entry is shared, not copied)."""
+    """One event's history entry for a list of units (the entry is shared, not copied);
+    ``record`` is its record code (``packs.RECORD_CODES``), ``extra`` more entry fields."""
 
     event: str
     partner_id: str
@@ -285,7 +286,8 @@ class _History:
     at: float
     detail: str
     units: list[str]
-    sets_location: bool
+    record: str
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _describe(key: str) -> str:
@@ -663,16 +665,10 @@ class Capture:
             if custody.status == "T":
                 raise Refused(
                     "custody.in_transit",
-                    f"{_describe(key)} is in transit (shipped by {custody.partner_id} from GLN "
-                    f"{custody.gln}) and not yet received.",
+                    f"{_describe(key)} is in transit and not yet received.",
                 )
             if custody.partner_id != self.actor.partner_id:
-                where = f" at GLN {custody.gln}" if custody.gln else ""
-                raise Refused(
-                    "custody.not_held",
-                    f"{_describe(key)} is held by another partner ({custody.partner_id}{where}), "
-                    "not by you.",
-                )
+                raise Refused("custody.not_held", f"{_describe(key)} is not held by you.")
 
     def _commission(self, event: CustodyEvent) -> None:
         if event.action != "ADD":
@@ -755,7 +751,7 @@ class Capture:
         self.dirty_container_parent.update(event.containers)
         self.dirty_children.add(parent)
         units = list(dict.fromkeys([*event.units, *(u for c in event.containers for u in self._units_inside(c))]))
-        self._record(event, "packing", units, f"packed into SSCC {parent}", sets_location=False)
+        self._record(event, "packing", units, f"packed into SSCC {parent}", "S")
 
     def _unpack(self, event: CustodyEvent) -> None:
         parent = event.parent
@@ -785,7 +781,7 @@ class Capture:
                 self.dirty_container_parent.add(member[1:])
                 units.extend(self._units_inside(member[1:]))
         self.dirty_children.add(parent)
-        self._record(event, "unpacking", units, f"unpacked from SSCC {parent}", sets_location=False)
+        self._record(event, "unpacking", units, f"unpacked from SSCC {parent}", "S")
 
     def _ship(self, event: CustodyEvent) -> None:
         units = self._expand(event)
@@ -795,35 +791,33 @@ class Capture:
         for key in units:
             self.custody[key] = moved
         self.dirty_custody.update(units)
-        to = f"to {', '.join(destinations)}" if destinations else "to an unnamed destination"
-        self._record(event, "shipping", units, to, sets_location=True)
+        self._record(event, "shipping", units, "", "L", {"to": list(destinations)})
 
     def _receive(self, event: CustodyEvent) -> None:
         units = self._expand(event)
         mine = set(self.actor.glns)
-        senders: dict[str, None] = {}
+        senders: dict[tuple[str, str], None] = {}
         for key in units:
             custody = self._holder(key)
             if custody.status != "T":
-                holder = f"held by {custody.partner_id}" if custody.partner_id else "not shipped"
                 raise Refused(
                     "custody.not_shipped",
-                    f"{_describe(key)} was never shipped: no shipping event precedes this "
-                    f"receiving ({holder}).",
+                    f"{_describe(key)} is not in transit (it was never shipped, or was received "
+                    "already): no shipping event precedes this receiving.",
                 )
             if custody.destinations and not mine.intersection(custody.destinations):
                 raise Refused(
                     "custody.foreign_destination",
-                    f"{_describe(key)} was shipped to GLN {', '.join(custody.destinations)}, "
-                    "which is not one of your GLNs.",
+                    f"{_describe(key)} was not shipped to one of your GLNs.",
                     "forbidden",
                 )
-            senders[f"{custody.partner_id} at GLN {custody.gln}"] = None
+            senders[(custody.partner_id, custody.gln)] = None
         held = Custody("H", self.actor.partner_id, event.location_gln)
         for key in units:
             self.custody[key] = held
         self.dirty_custody.update(units)
-        self._record(event, "receiving", units, f"from {', '.join(senders)}", sets_location=True)
+        sources = {"from": list(dict.fromkeys(g for _, g in senders)), "from_partners": list(dict.fromkeys(p for p, _ in senders))}
+        self._record(event, "receiving", units, "", "L", sources)
 
     def _record_of(self, key: str) -> tuple[PackRecord, LastDecommission | None]:
         known = self.records.get(key)
@@ -884,15 +878,20 @@ class Capture:
         group = (target, event.location_gln, event.event_id or f"epcis event {event.index}")
         self.state_changes.setdefault(group, []).extend(changed)
         self.outcome.state_changes += len(changed)
-        self._record(event, event.biz_step, units, f"state {target.value}", sets_location=True)
+        # The custodian's state change is a custody event; anyone else's an attested sighting.
+        held = [k for k in units if self._holder(k).partner_id == self.actor.partner_id]
+        others = [k for k in units if self._holder(k).partner_id != self.actor.partner_id]
+        for keys, code in ((held, "L"), (others, "P")):
+            if keys:
+                self._record(event, event.biz_step, keys, f"state {target.value}", code)
 
-    def _record(self, event: CustodyEvent, name: str, units: list[str], detail: str, *, sets_location: bool) -> None:
+    def _record(self, event: CustodyEvent, name: str, units: list[str], detail: str, code: str, extra: dict[str, Any] | None = None) -> None:
         parts = [detail, *event.biz_transactions]
         if event.event_id:
             parts.append(f"eventID {event.event_id}")
         text = "; ".join(p for p in parts if p)
         self.history.append(
-            _History(name, self.actor.partner_id, event.location_gln, event.event_time, text[:500], units, sets_location)
+            _History(name, self.actor.partner_id, event.location_gln, event.event_time, text[:500], units, code, extra or {})
         )
         self.outcome.unit_events += len(units)
 
@@ -1031,27 +1030,25 @@ class Capture:
             await run_script_batch(self.redis, self.redis.register_script(_SET_FIELDS), calls[start : start + 64])
 
     async def _write_history(self) -> None:
-        """History in event order; shipping, receiving and state changes also set the last known
-        location. Same encodings as ``PackRepository.record_events`` (a test holds them equal),
-        with each event's entry sent once per chunk instead of once per unit. Calls are built and
-        sent a batch at a time, so memory stays bounded whatever the document's size."""
+        """History in event order, with custody events and sightings by each event's record
+        code. Same encodings as ``PackRepository.record_events`` (a test holds them equal),
+        with each event's entry sent once per chunk instead of once per unit. Calls are built
+        and sent a batch at a time, so memory stays bounded whatever the document's size."""
         script = self.redis.register_script(_RECORD)
         pending: dict[str, list[tuple[str, int]]] = {}  # GTIN -> (serial, entry number) in order
-        entries: dict[int, tuple[str, bytes]] = {}
+        entries: dict[int, tuple[str, str, bytes]] = {}
         ready: dict[str, list[tuple[list[str], list[Any]]]] = {}
         ready_calls = 0
 
         def call(gtin: str, units: list[tuple[str, int]]) -> tuple[list[str], list[Any]]:
             local: dict[int, int] = {}
-            script_keys: list[str] = []
             unit_args: list[Any] = []
             for serial, number in units:
-                script_keys += [location_key(gtin, serial), history_key(gtin, serial)]
-                unit_args += [serial, local.setdefault(number, len(local) + 1)]
+                unit_args += [serial, f"{bucket_of(serial):04x}", local.setdefault(number, len(local) + 1)]
             table: list[Any] = []
-            for number in local:  # insertion order: pair numbers 1, 2, ...
+            for number in local:  # insertion order: triple numbers 1, 2, ...
                 table += entries[number]
-            return script_keys, [HISTORY_LIMIT, len(local), *table, *unit_args]
+            return [product_key(gtin)], [HISTORY_LIMIT, len(local), *table, *unit_args]
 
         async def flush() -> None:
             nonlocal ready_calls
@@ -1064,9 +1061,8 @@ class Capture:
                 del entries[number]
 
         for number, entry in enumerate(self.history):
-            sample = PackEventData("", "", entry.event, entry.partner_id, entry.gln, entry.at, entry.detail)
-            location = f"{entry.at:.3f}|{entry.event}|{entry.partner_id}|{entry.gln}" if entry.sets_location else ""
-            entries[number] = (location, orjson.dumps(sample.as_dict()))
+            sample = PackEventData("", "", entry.event, entry.partner_id, entry.gln, entry.at, entry.detail, entry.record)
+            entries[number] = (entry.record, sample.place, orjson.dumps(sample.as_dict() | entry.extra))
             for key in entry.units:
                 gtin = key[:14]
                 units = pending.setdefault(gtin, [])

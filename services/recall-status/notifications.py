@@ -21,6 +21,11 @@ and audit chain in one script), and only then acknowledges the stream entry, in 
 script that schedules the retry or dead-letters it. Entries of consumers that died on the way
 are taken over with XAUTOCLAIM. Receivers deduplicate on the notification ``id``.
 
+Only partners that hold units of a recall are notified of it (``recalls``), never a revoked
+partner: a notification queued or retried for a partner revoked since is not posted but
+logged as ``cancelled``. A subscriber's URL is shown whole only to that subscriber; anyone
+else (the recall's manufacturer, the audit chain) sees it redacted by :func:`redact_url`.
+
 Signing is not done here: the worker is given ``sign(method, url, body) -> headers``; in
 production that asks the verifier (the only holder of the key), in tests a local signer.
 """
@@ -52,6 +57,7 @@ from redis.exceptions import RedisError, ResponseError
 from verinet.errors import Conflict, InvalidInput, NotFound
 from verinet.outbound import OutboundPolicy
 from verinet.outbound_http import GuardedConnector, connect_failure
+from verinet.partners import is_revoked
 from verinet.recall_status import audit
 from verinet.store import reply_bytes, reply_entries, reply_fields, reply_streams
 
@@ -72,6 +78,7 @@ __all__ = [
     "SubscriptionStore",
     "append_recall_audit",
     "backoff_delay",
+    "redact_url",
     "rfc3339",
     "validate_recall_id",
     "validate_subscription",
@@ -82,7 +89,7 @@ log = logging.getLogger(__name__)
 #: The events a partner may subscribe to.
 EVENTS = ("recall.published", "recall.updated", "recall.closed", "recall.drill")
 #: Delivery outcomes, as logged.
-OUTCOMES = ("delivered", "failed", "dead")
+OUTCOMES = ("delivered", "failed", "dead", "cancelled")
 
 NOTIFY_STREAM = "notify"
 RETRY_KEY = "{notify}:retry"
@@ -299,6 +306,23 @@ def validate_url(url: object) -> str:
     return url
 
 
+def redact_url(url: str) -> str:
+    """A subscriber's URL as others may see it: no user, password, query or fragment.
+
+    >>> redact_url("https://user:pw@hooks.example.com:8443/in/recalls?key=s3cret#x")
+    'https://hooks.example.com:8443/in/recalls'
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{host}{f':{port}' if port is not None else ''}{parts.path}"
+
+
 def validate_subscription(
     name: object, url: object, events: object
 ) -> tuple[str, str, tuple[str, ...]]:
@@ -510,6 +534,12 @@ class Delivery:
             latency_ms=float(text["latency_ms"]),
         )
 
+    def seen_by_others(self) -> Delivery:
+        """The attempt as anyone but its subscriber may see it: the URL redacted, also where
+        the error text quotes it."""
+        redacted = redact_url(self.url)
+        return dataclasses.replace(self, url=redacted, error=self.error.replace(self.url, redacted))
+
     def audit_entry(self) -> dict[str, Any]:
         return {
             "at": self.at,
@@ -518,7 +548,7 @@ class Delivery:
             "notification": self.notification_id,
             "partner": self.partner_id,
             "event": self.event,
-            "url": self.url,
+            "url": redact_url(self.url),
             "attempt": self.attempt,
             "http_status": self.http_status,
             "error": self.error,
@@ -542,6 +572,8 @@ class Notifier:
         """Queues ``payload`` for the partner's subscription to ``event``; answers the
         notification id, or None when the partner has no such subscription."""
         validate_recall_id(recall_id)
+        if await is_revoked(self.redis, partner_id):
+            return None
         subscription = await self.subscriptions.for_event(partner_id, event)
         if subscription is None:
             return None
@@ -599,8 +631,9 @@ class Notifier:
     async def deliveries_for(
         self, recall_id: str, *, viewer_id: str, is_admin: bool, owner_id: str | None
     ) -> list[Delivery]:
-        """What a partner may see: everything for admin and the recall's manufacturer, its
-        own deliveries for anyone else; a recall with nothing to show is not found."""
+        """What a partner may see: every attempt for admin and the recall's manufacturer (other
+        partners' URLs redacted), its own deliveries for anyone else; a recall with nothing
+        to show is not found."""
         deliveries = await self.deliveries(recall_id)
         if not (is_admin or (owner_id is not None and owner_id == viewer_id)):
             deliveries = [d for d in deliveries if d.partner_id == viewer_id]
@@ -610,7 +643,7 @@ class Notifier:
                 )
         elif owner_id is None and not deliveries:
             raise NotFound(f"No recall {recall_id!r} with deliveries.", code="recall.not_found")
-        return deliveries
+        return [d if d.partner_id == viewer_id else d.seen_by_others() for d in deliveries]
 
 
 # --- the delivery worker ----------------------------------------------------------------------
@@ -854,9 +887,15 @@ class DeliveryWorker:
         """Posts one notification, records the attempt, then acknowledges it with its
         follow-up: nothing (delivered), a retry when due, or the dead-letter stream."""
         started = time.perf_counter()
-        status, error = await self._post(notification)
+        revoked = await is_revoked(self.redis, notification.partner_id)
+        if revoked:
+            status, error = 0, "The partner was revoked: the notification is not delivered."
+        else:
+            status, error = await self._post(notification)
         latency = time.perf_counter() - started
-        if 200 <= status < 300:
+        if revoked:
+            outcome = "cancelled"
+        elif 200 <= status < 300:
             outcome = "delivered"
         elif notification.attempt >= self.settings.max_attempts:
             outcome = "dead"
@@ -907,7 +946,7 @@ class DeliveryWorker:
             if outcome == "dead"
             else []
         )
-        mode = {"delivered": "ack", "failed": "retry", "dead": "dead"}[outcome]
+        mode = {"delivered": "ack", "failed": "retry", "dead": "dead", "cancelled": "ack"}[outcome]
         await self._finish(
             keys=[NOTIFY_STREAM, RETRY_KEY, DEAD_STREAM],
             args=[GROUP, entry_id, mode, f"{due:.3f}", member, *dead],

@@ -11,7 +11,11 @@ that touch one GTIN stay in one Redis Cluster slot):
 ``pr:{G}:<bucket>``    hash  serial -> recall id, for units recalled one by one
 ``rcrule:{G}``         hash  "<recall id>:<n>" -> a recall's filter (lots, line, window), see SCOPE_SCRIPT
 ``rcs:{G}:<recall id>`` hash  span of 16 buckets -> serials (newline-joined) the recall took when published
-``loc:{G}:<bucket>``   hash  serial -> last known location "<unix time>|<event>|<partner>|<gln>"
+``loc:{G}:<bucket>``   hash  serial -> last custody event "<unix time>|<event>|<partner>|<gln>"
+                             (shipping, receiving, a state change by the custodian)
+``sgt:{G}:<bucket>``   hash  serial -> possession-attested sightings since that custody event,
+                             newline-joined, in the same form, one per partner, at most
+                             ``MAX_SIGHTINGS`` (the oldest goes first)
 ``hist:{G}:<serial>``  list  the pack's events (JSON), newest last, capped
 ``pd:{G}:<bucket>``    hash  serial -> last decommission "<state>|<unix time>|<partner>|<gln>"
 ``audit:{G}``          stream the tamper-evident chain of state changes of the GTIN's packs
@@ -28,6 +32,12 @@ single field write, never one write per pack. A recall by line and window is one
 plus its member lists (at most one write per 16 buckets): a pack is recalled by it when it
 matches the rule and is a member, so a pack commissioned after the recall into its window is
 not.
+
+Custody and sightings (README "Custody, sightings and visibility"): a verification never
+writes ``loc``; a failed check is history only; an attested sighting goes to ``sgt``; a state
+change is a custody event when the custodian makes it (``cus`` of
+:mod:`verinet.recall_status.custody`, else the product's owner) and an attested sighting
+otherwise. The record scripts apply that rule, so it holds however events arrive.
 """
 
 from __future__ import annotations
@@ -97,6 +107,19 @@ def location_key(gtin: str, serial: str) -> str:
 
 def history_key(gtin: str, serial: str) -> str:
     return f"hist:{{{gtin}}}:{serial}"
+
+
+def sightings_key(gtin: str, serial: str) -> str:
+    return f"sgt:{{{gtin}}}:{bucket_of(serial):04x}"
+
+
+MAX_SIGHTINGS = 8
+
+#: How an event is recorded (one character, as the record scripts take it): ``A`` a failed
+#: check (history only), ``S`` a bare sighting (history only), ``P`` a possession-attested
+#: sighting, ``C`` a state change (custody event if made by the custodian, else as ``P``),
+#: ``L`` a custody event (EPCIS shipping, receiving, the custodian's state change).
+RECORD_CODES = frozenset("ASPCL")
 
 
 HISTORY_LIMIT = 200
@@ -305,35 +328,72 @@ end
 return out
 """
 
-# Records where a chunk of one GTIN's packs were seen. KEYS: per pack its location hash and
-# history list. ARGV: history limit, then per pack serial, location, history entry.
-RECORD_EVENTS_SCRIPT = r"""
-local limit = tonumber(ARGV[1])
-for i = 0, (#ARGV - 1) / 3 - 1 do
-  local serial, location, entry = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
-  redis.call('HSET', KEYS[1 + 2 * i], serial, location)
-  if redis.call('RPUSH', KEYS[2 + 2 * i], entry) > limit then
-    redis.call('LTRIM', KEYS[2 + 2 * i], -limit, -1)
+# Records one event of a pack by its record code (see RECORD_CODES): the custody event, the
+# attested sighting, and the history entry. Keys are made from the GTIN's hash tag and the
+# pack's bucket (4 hex), so they share the slot of the keys a script declares. A sighting is
+# "<unix time>|<event>|<partner>|<gln>", as a location; a partner keeps one, its latest.
+RECORD_ONE_LUA = r"""
+local MAX_SIGHTINGS = """ + str(MAX_SIGHTINGS) + r"""
+local function partner_of(place)
+  return string.match(place, '^[^|]*|[^|]*|([^|]*)')
+end
+local function add_sighting(key, serial, place)
+  local partner = partner_of(place)
+  local kept = {}
+  local before = redis.call('HGET', key, serial)
+  if before then
+    for line in string.gmatch(before, '[^\n]+') do
+      if partner_of(line) ~= partner then kept[#kept + 1] = line end
+    end
   end
+  kept[#kept + 1] = place
+  while #kept > MAX_SIGHTINGS do table.remove(kept, 1) end
+  redis.call('HSET', key, serial, table.concat(kept, '\n'))
+end
+local function custodian_of(tag, bucket, serial)
+  local custody = redis.call('HGET', 'cus:' .. tag .. ':' .. bucket, serial)
+  if custody then return string.match(custody, '^[HT]|([^|]*)') end
+  return redis.call('HGET', 'prod:' .. tag, 'owner')
+end
+local function record_one(tag, bucket, serial, code, place, entry, limit)
+  if code == 'C' then
+    if custodian_of(tag, bucket, serial) == partner_of(place) then code = 'L' else code = 'P' end
+  end
+  if code == 'L' then
+    redis.call('HSET', 'loc:' .. tag .. ':' .. bucket, serial, place)
+    redis.call('HDEL', 'sgt:' .. tag .. ':' .. bucket, serial)
+  elseif code == 'P' then
+    add_sighting('sgt:' .. tag .. ':' .. bucket, serial, place)
+  end
+  local history = 'hist:' .. tag .. ':' .. serial
+  if redis.call('RPUSH', history, entry) > limit then
+    redis.call('LTRIM', history, -limit, -1)
+  end
+end
+"""
+
+# Records events of a chunk of one GTIN's packs. KEYS: the GTIN's product hash (it names the
+# slot). ARGV: history limit, then per pack serial, bucket (4 hex), record code, place, entry.
+RECORD_EVENTS_SCRIPT = RECORD_ONE_LUA + r"""
+local limit = tonumber(ARGV[1])
+local tag = string.match(KEYS[1], '{[^}]*}')
+for i = 0, (#ARGV - 1) / 5 - 1 do
+  local b = 2 + 5 * i
+  record_one(tag, ARGV[b + 1], ARGV[b], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], limit)
 end
 return 1
 """
 
-# The same for a batch of packs seen in one operation: they share the location, and their
+# The same for a batch of packs seen in one operation: they share the place, and their
 # history entries come from a short table. KEYS: the GTIN's product hash (it names the slot; the
-# location and history keys are made here from its hash tag). ARGV: history limit, location,
-# the number of entries, the entries, then the packs as lines "<bucket, 4 hex><number of its
+# other keys are made here from its hash tag). ARGV: history limit, place, the number of
+# entries, the entries, then the packs as lines "<bucket, 4 hex><record code><number of its
 # entry, 1-based>US<serial>".
-RECORD_EVENT_BATCH_SCRIPT = r"""
-local limit, location, entries = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+RECORD_EVENT_BATCH_SCRIPT = RECORD_ONE_LUA + r"""
+local limit, place, entries = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local tag = string.match(KEYS[1], '{[^}]*}')
-local locations, histories = 'loc:' .. tag .. ':', 'hist:' .. tag .. ':'
-for bucket, number, serial in string.gmatch(ARGV[4 + entries], '(%x%x%x%x)(%d+)\31([^\n]+)') do
-  redis.call('HSET', locations .. bucket, serial, location)
-  local history = histories .. serial
-  if redis.call('RPUSH', history, ARGV[3 + tonumber(number)]) > limit then
-    redis.call('LTRIM', history, -limit, -1)
-  end
+for bucket, code, number, serial in string.gmatch(ARGV[4 + entries], '(%x%x%x%x)(%u)(%d+)\31([^\n]+)') do
+  record_one(tag, bucket, serial, code, place, ARGV[3 + tonumber(number)], limit)
 end
 return 1
 """
@@ -342,19 +402,20 @@ STATUS_CHUNK = 500
 
 # A recall scope is computed inside Redis, SCOPE_GROUP buckets of one GTIN a call, so that a
 # million packs never travel to Python one by one. KEYS: the recall's member hash of the GTIN,
-# then per bucket its packs and locations. ARGV: mode ("count", "list", or "mark" to also add
-# each match to the member hash in the same atomic step as reading it), the filter.
-# Returns the number of matches, their serials joined by newlines ("list" and "mark"), and per
-# match with a known location: serial, pack value, location.
+# then per bucket its packs, custody events and sightings. ARGV: mode ("count", "list", or
+# "mark" to also add each match to the member hash in the same atomic step as reading it), the
+# filter. Returns the number of matches, their serials joined by newlines ("list" and "mark"),
+# and per match with a custody event or a sighting: serial, pack value, custody event ('' for
+# none), sightings ('' for none).
 SCOPE_SCRIPT = PACK_CODEC_LUA + _SCOPE_MATCH_LUA + r"""
 local mode = ARGV[1]
 local rule = parse_rule(ARGV[2])
 local contexts = contexts_of(KEYS[1])
 local listing, marking = mode ~= 'count', mode == 'mark'
 local count, members, located, matched = 0, {}, {}, {}
-for b = 2, #KEYS, 2 do
+for b = 2, #KEYS, 3 do
   local packs = redis.call('HGETALL', KEYS[b])
-  local seen = nil
+  local seen, sighted = nil, nil
   for i = 1, #packs, 2 do
     local value = expand(contexts, packs[i + 1])
     local lot, line, minute = pack_fields(value)
@@ -368,15 +429,18 @@ for b = 2, #KEYS, 2 do
         table.insert(matched[field], serial)
       end
       if seen == nil then
-        seen = {}
+        seen, sighted = {}, {}
         local flat = redis.call('HGETALL', KEYS[b + 1])
         for j = 1, #flat, 2 do seen[flat[j]] = flat[j + 1] end
+        flat = redis.call('HGETALL', KEYS[b + 2])
+        for j = 1, #flat, 2 do sighted[flat[j]] = flat[j + 1] end
       end
-      local where = seen[serial]
-      if where then
+      local where, sightings = seen[serial], sighted[serial]
+      if where or sightings then
         located[#located + 1] = serial
         located[#located + 1] = value
-        located[#located + 1] = where
+        located[#located + 1] = where or ''
+        located[#located + 1] = sightings or ''
       end
     end
   end
@@ -425,12 +489,12 @@ class ScopeFilter:
 @dataclass(frozen=True, slots=True)
 class ScopeGroup:
     """The packs of one scope group that match: how many, their serials joined by newlines,
-    and those with a last known location."""
+    and those with a custody event or an attested sighting."""
 
     group: int
     count: int
     serials: bytes
-    located: list[tuple[str, PackValue, Location]]
+    located: list[tuple[str, PackValue, Whereabouts]]
 
 # Commissions a chunk of one GTIN's packs. KEYS: the GTIN's two context hashes (they carry its
 # hash tag; the bucket keys are made here from it, so they are in the same slot). ARGV: the
@@ -531,7 +595,8 @@ class PackValue:
 
 @dataclass(frozen=True, slots=True)
 class PackEventData:
-    """Where a pack was seen: the partner, the GLN, when and by which event."""
+    """Where a pack was seen or handled: the partner, the GLN, when, by which event, and how
+    it is recorded (``record``, one of ``RECORD_CODES``)."""
 
     gtin: str
     serial: str
@@ -540,21 +605,45 @@ class PackEventData:
     gln: str
     at: float
     detail: str = ""
+    record: str = "S"
+    outcome: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "event": self.event,
             "partner": self.partner_id,
             "gln": self.gln,
             "at": dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat(),
             "detail": self.detail,
         }
+        if self.outcome:
+            out["outcome"] = self.outcome
+        if self.record == "A":
+            out["attempt"] = True
+        elif self.record == "P":
+            out["possession_attested"] = True
+        return out
+
+    @property
+    def place(self) -> str:
+        """The custody event or sighting as the record scripts store it."""
+        return f"{self.at:.3f}|{self.event}|{self.partner_id}|{self.gln}"
+
+
+def require_record_code(code: str) -> str:
+    if code not in RECORD_CODES:
+        raise InvalidInput(
+            f"Failed to record a pack event: expected a record code of {', '.join(sorted(RECORD_CODES))}, got {code!r}.",
+            code="events.record",
+        )
+    return code
 
 
 @dataclass(frozen=True, slots=True)
 class PackEventBatchData:
     """One event seen on many packs at once: the same partner, location, time and event,
-    with each pack's GTIN, serial and detail (columns of equal length)."""
+    with each pack's GTIN, serial, detail and record code (columns of equal length; no
+    record codes: every pack a bare sighting)."""
 
     event: str
     partner_id: str
@@ -563,15 +652,18 @@ class PackEventBatchData:
     gtins: Sequence[str]
     serials: Sequence[str]
     details: Sequence[str]
+    records: Sequence[str] = ()
 
-    def history_entry(self, detail: str) -> bytes:
+    def history_entry(self, detail: str, record: str = "S") -> bytes:
         return orjson.dumps(
-            PackEventData("", "", self.event, self.partner_id, self.gln, self.at, detail).as_dict()
+            PackEventData("", "", self.event, self.partner_id, self.gln, self.at, detail, record).as_dict()
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """A custody event or a sighting: when, which event, which partner, at which GLN."""
+
     at: float
     event: str
     partner_id: str
@@ -581,6 +673,25 @@ class Location:
     def decode(cls, raw: bytes) -> Location:
         at, event, partner, gln = raw.decode().split("|", 3)
         return cls(float(at), event, partner, gln)
+
+
+@dataclass(frozen=True, slots=True)
+class Whereabouts:
+    """What is stored of where a pack is: its last custody event (None: never moved from its
+    manufacturer) and the possession-attested sightings recorded since."""
+
+    custody: Location | None = None
+    sightings: tuple[Location, ...] = ()
+
+    @classmethod
+    def decode(cls, custody: bytes | None, sightings: bytes | None) -> Whereabouts:
+        return cls(
+            Location.decode(custody) if custody else None,
+            tuple(Location.decode(line) for line in sightings.split(b"\n") if line) if sightings else (),
+        )
+
+    def __bool__(self) -> bool:
+        return self.custody is not None or bool(self.sightings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -860,21 +971,22 @@ class PackRepository:
         return applied
 
     async def record_events(self, events: Sequence[PackEventData]) -> int:
-        """Last known location and history of each pack (the caller checks the pack exists):
-        one script call per GTIN and chunk, all in one round trip."""
+        """Custody events, sightings and history of each pack, by their record codes (the
+        caller checks the pack exists): one script call per GTIN and chunk, all in one round
+        trip."""
         groups: dict[str, list[PackEventData]] = {}
         for event in events:
+            require_record_code(event.record)
             groups.setdefault(event.gtin, []).append(event)
         calls: list[tuple[list[str], list[Any]]] = []
         for gtin, group in groups.items():
             for start in range(0, len(group), STATUS_CHUNK):
                 chunk = group[start : start + STATUS_CHUNK]
-                script_keys: list[str] = []
+                require_packable([e.serial.encode() for e in chunk])
                 args: list[Any] = [HISTORY_LIMIT]
                 for e in chunk:
-                    script_keys += [location_key(gtin, e.serial), history_key(gtin, e.serial)]
-                    args += [e.serial, f"{e.at:.3f}|{e.event}|{e.partner_id}|{e.gln}", orjson.dumps(e.as_dict())]
-                calls.append((script_keys, args))
+                    args += [e.serial, f"{bucket_of(e.serial):04x}", e.record, e.place, orjson.dumps(e.as_dict())]
+                calls.append(([product_key(gtin)], args))
         if calls:
             await run_script_batch(self.redis, self.redis.register_script(RECORD_EVENTS_SCRIPT), calls)
         return len(events)
@@ -882,14 +994,18 @@ class PackRepository:
     async def record_event_batch(self, batch: PackEventBatchData) -> int:
         """Records ``batch`` exactly as :meth:`record_events` would record its events one by
         one, with one script call per GTIN and chunk and no per-pack formatting."""
-        if not len(batch.gtins) == len(batch.serials) == len(batch.details):
+        records = batch.records or ["S"] * len(batch.gtins)
+        if not len(batch.gtins) == len(batch.serials) == len(batch.details) == len(records):
             raise InvalidInput(
-                f"Failed to record a batch of pack events: expected as many serials and details "
-                f"as GTINs ({len(batch.gtins)}), got {len(batch.serials)} and {len(batch.details)}.",
+                f"Failed to record a batch of pack events: expected as many serials, details and "
+                f"record codes as GTINs ({len(batch.gtins)}), got {len(batch.serials)}, "
+                f"{len(batch.details)} and {len(records)}.",
                 code="events.columns",
             )
-        location = f"{batch.at:.3f}|{batch.event}|{batch.partner_id}|{batch.gln}"
-        history = {detail: batch.history_entry(detail) for detail in set(batch.details)}
+        for code in set(records):
+            require_record_code(code)
+        place = f"{batch.at:.3f}|{batch.event}|{batch.partner_id}|{batch.gln}"
+        history = {(d, r): batch.history_entry(d, r) for d, r in set(zip(batch.details, records, strict=True))}
         groups: dict[str, list[int]] = {}
         for index, gtin in enumerate(batch.gtins):
             groups.setdefault(gtin, []).append(index)
@@ -901,24 +1017,35 @@ class PackRepository:
                 packed = [serials[i].encode() for i in chunk]
                 require_packable(packed)
                 lines: list[bytes] = []
-                chunk_entries: dict[str, bytes] = {}
+                chunk_entries: dict[tuple[str, str], bytes] = {}
                 for i, serial in zip(chunk, packed, strict=True):
-                    number = chunk_entries.get(details[i])
+                    pair = (details[i], records[i])
+                    number = chunk_entries.get(pair)
                     if number is None:
-                        number = chunk_entries[details[i]] = b"%d\x1f" % (len(chunk_entries) + 1)
-                    lines.append(_BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK] + number + serial)
-                entries = [history[detail] for detail in chunk_entries]
-                calls.append(([product_key(gtin)], [HISTORY_LIMIT, location, len(entries), *entries, b"\n".join(lines)]))
+                        number = chunk_entries[pair] = b"%d\x1f" % (len(chunk_entries) + 1)
+                    lines.append(_BUCKET_SUFFIXES[zlib.crc32(serial) & _BUCKET_MASK] + records[i].encode() + number + serial)
+                entries = [history[pair] for pair in chunk_entries]
+                calls.append(([product_key(gtin)], [HISTORY_LIMIT, place, len(entries), *entries, b"\n".join(lines)]))
         if calls:
             script = self.redis.register_script(RECORD_EVENT_BATCH_SCRIPT)
             await run_script_batch(self.redis, script, calls)
         return len(batch.gtins)
 
     async def locations(self, keys: Sequence[tuple[str, str]]) -> list[Location | None]:
+        """The last custody event of each pack (None: never moved from its manufacturer)."""
         pipe = self.redis.pipeline(transaction=False)
         for gtin, serial in keys:
             pipe.hget(location_key(gtin, serial), serial)
         return [Location.decode(raw) if raw else None for raw in await pipe.execute()]
+
+    async def whereabouts(self, keys: Sequence[tuple[str, str]]) -> list[Whereabouts]:
+        """The last custody event and the attested sightings of each pack, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin, serial in keys:
+            pipe.hget(location_key(gtin, serial), serial)
+            pipe.hget(sightings_key(gtin, serial), serial)
+        replies = await pipe.execute()
+        return [Whereabouts.decode(replies[2 * n], replies[2 * n + 1]) for n in range(len(keys))]
 
     async def history(self, gtin: str, serial: str) -> list[dict[str, object]]:
         return [orjson.loads(raw) for raw in await self.redis.lrange(history_key(gtin, serial), 0, -1)]
@@ -937,7 +1064,7 @@ class PackRepository:
             for group in groups:
                 keys = [recall_members_key(gtin, recall_id)]
                 for bucket in range(group * SCOPE_GROUP, (group + 1) * SCOPE_GROUP):
-                    keys += [bucket_key_at(gtin, bucket), f"loc:{{{gtin}}}:{bucket:04x}"]
+                    keys += [bucket_key_at(gtin, bucket), f"loc:{{{gtin}}}:{bucket:04x}", f"sgt:{{{gtin}}}:{bucket:04x}"]
                 calls.append((keys, args))
             for group, (count, serials, flat) in zip(groups, await run_script_batch(self.redis, script, calls), strict=True):
                 yield ScopeGroup(
@@ -945,8 +1072,8 @@ class PackRepository:
                     int(count),
                     serials,
                     [
-                        (flat[i].decode(), PackValue.decode(flat[i + 1]), Location.decode(flat[i + 2]))
-                        for i in range(0, len(flat), 3)
+                        (flat[i].decode(), PackValue.decode(flat[i + 1]), Whereabouts.decode(flat[i + 2], flat[i + 3]))
+                        for i in range(0, len(flat), 4)
                     ],
                 )
 

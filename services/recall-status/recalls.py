@@ -5,7 +5,9 @@ Keys (``{rc:<id>}`` hash-tags a recall's keys into one cluster slot):
 
 ``recall:{rc:<id>}``              hash  the recall: owner, class, reason, depth, mock, status, times, scope
 ``rcm:{rc:<id>}``                 hash  "<gtin>:<scope group>" -> serials of the recall's units (newline-joined)
-``rcu:{rc:<id>}:<bucket>``        hash  "<gtin>|<serial>" -> unit row (JSON) of a located unit: lot, expiry, holder, GLN, seen, ack
+``rcu:{rc:<id>}:<bucket>``        hash  "<gtin>|<serial>" -> unit row (JSON) of a located unit: lot, expiry, and its
+                                        holders (partner, GLN, seen, event) when published
+``rca:{rc:<id>}:<bucket>``        hash  "<gtin>|<serial>|<partner>" -> "<first ack time>|<action>" of a holder
 ``rcpu:{rc:<id>}:<partner>``      set   units a partner held when the recall was published
 ``rcpartners:{rc:<id>}``          set   partners holding units
 ``recalls:owner:<partner>``       zset  recall ids of a manufacturer by time
@@ -19,6 +21,12 @@ line or window recalls its packs with one rule per GTIN plus those member lists 
 compact lists (at most 128 per GTIN here), and per-unit rows only for units with a last known
 location (what a holder is notified of and acknowledges); the report builds the rows of the
 other units when it is read.
+
+Holders follow :func:`verinet.recall_status.holders.holders_of` (custodian first, then
+partners with a possession-attested sighting since). Each holder gets a task for its units,
+acknowledges only those (anything else is answered alike, whether in the recall or not), at
+most ``MAX_ACK_UNITS`` a request; a unit counts once however often and by how many holders it
+is acknowledged. A partner other than the recall's manufacturer sees only its own holdings.
 """
 
 from __future__ import annotations
@@ -41,14 +49,23 @@ from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.packs import PackState
-from verinet.recall_status.packs import PackRepository, ScopeFilter, StoredPack, scope_group_of
-from verinet.store import reply_bytes, reply_fields
+from verinet.recall_status.holders import holders_of
+from verinet.recall_status.packs import (
+    PackRepository,
+    ScopeFilter,
+    StoredPack,
+    Whereabouts,
+    scope_group_of,
+)
+from verinet.store import reply_bytes, reply_fields, run_script_batch
 
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
 ACTIONS = ("quarantined", "returned", "destroyed")
 UNIT_BUCKETS = 256
 MAX_EXPLICIT_UNITS = 1_000_000
+#: Units one acknowledgement request may name (the documented limit).
+MAX_ACK_UNITS = 10_000
 
 Enqueue = Callable[..., Awaitable[str | None]]
 AuditAppend = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -65,6 +82,23 @@ def unit_bucket_key(recall_id: str, unit: str) -> str:
 
 def members_key(recall_id: str) -> str:
     return f"rcm:{{rc:{recall_id}}}"
+
+
+def ack_bucket_key(recall_id: str, unit: str) -> str:
+    return f"rca:{{rc:{recall_id}}}:{zlib.crc32(unit.encode()) % UNIT_BUCKETS:02x}"
+
+
+# Records a holder's acknowledgement: its first time is kept, its action is the latest.
+# KEYS: the ack hash. ARGV: per unit its field, then time and action (shared).
+ACKNOWLEDGE_SCRIPT = r"""
+local at, action = ARGV[#ARGV - 1], ARGV[#ARGV]
+for i = 1, #ARGV - 2 do
+  local before = redis.call('HGET', KEYS[1], ARGV[i])
+  local first = before and string.match(before, '^[^|]*') or at
+  redis.call('HSET', KEYS[1], ARGV[i], first .. '|' .. action)
+end
+return 1
+"""
 
 
 # Appends serials to member lists, in one write. ARGV: field, serials, field, serials, ...
@@ -177,36 +211,76 @@ class RecallScope:
 
 
 @dataclass
-class Unit:
-    gtin: str
-    serial: str
-    lot: str
-    expiry: str
-    holder: str = ""  # partner id of the last known location; "" = not yet shipped
+class Holder:
+    """One holder of a unit in a recall: where and when it had it, and its acknowledgement."""
+
+    partner: str
     gln: str = ""
     seen: float = 0.0
     event: str = ""
     ack: float = 0.0
     action: str = ""
-    ack_by: str = ""
+
+    def as_row(self) -> dict[str, Any]:
+        return {name: value for name in ("partner", "gln", "seen", "event") if (value := getattr(self, name))}
+
+
+@dataclass
+class Unit:
+    gtin: str
+    serial: str
+    lot: str
+    expiry: str
+    holders: list[Holder] = field(default_factory=list)  # none: not yet shipped
 
     @property
     def key(self) -> str:
         return f"{self.gtin}|{self.serial}"
 
     def row(self) -> bytes:
-        return orjson.dumps({name: value for name in _ROW_FIELDS if (value := getattr(self, name))})
+        out: dict[str, Any] = {name: value for name in ("lot", "expiry") if (value := getattr(self, name))}
+        out["holders"] = [h.as_row() for h in self.holders]
+        return orjson.dumps(out)
+
+    def locate(self, where: Whereabouts) -> bool:
+        """Sets the holders from what is stored of the unit; answers whether it has any."""
+        self.holders = [Holder(h.partner_id, h.gln, h.at, h.event) for h in holders_of(where)]
+        return bool(self.holders)
+
+    def holding(self, partner_id: str) -> Holder | None:
+        return next((h for h in self.holders if h.partner == partner_id), None)
+
+    def seen_by(self, partner_id: str) -> Unit:
+        """The unit as ``partner_id`` may see it: its own holding only."""
+        return Unit(self.gtin, self.serial, self.lot, self.expiry, [h for h in self.holders if h.partner == partner_id])
+
+    @property
+    def last_known(self) -> Holder | None:
+        """The unit's last known location: its first holder (the custodian, else the newest
+        attested sighting; see ``holders_of``)."""
+        return self.holders[0] if self.holders else None
+
+    @property
+    def first_ack(self) -> Holder | None:
+        """The holder that acknowledged the unit first (a unit counts once)."""
+        acked = [h for h in self.holders if h.ack]
+        return min(acked, key=lambda h: h.ack) if acked else None
 
     @classmethod
     def unlocated(cls, key: str) -> Unit:
-        """A unit without a stored row: no last known location, lot read from its pack."""
+        """A unit without a stored row: no holder, lot read from its pack."""
         gtin, serial = key.split("|", 1)
         return cls(gtin=gtin, serial=serial, lot="", expiry="")
 
     @classmethod
     def from_row(cls, key: str, raw: bytes) -> Unit:
         gtin, serial = key.split("|", 1)
-        return cls(gtin=gtin, serial=serial, **orjson.loads(raw))
+        data = orjson.loads(raw)
+        if "holders" in data:
+            holders = [Holder(**h) for h in data["holders"]]
+        else:  # a row written before units had several holders
+            holders = [Holder(data["holder"], data.get("gln", ""), data.get("seen", 0.0), data.get("event", ""), data.get("ack", 0.0), data.get("action", ""))] if data.get("holder") else []
+        return cls(gtin, serial, data.get("lot", ""), data.get("expiry", ""), holders)
 
 
 @dataclass
@@ -225,9 +299,6 @@ class Collected:
         self.count += count
 
 
-_ROW_FIELDS = tuple(name for name in Unit.__dataclass_fields__ if name not in ("gtin", "serial"))
-
-
 def iso(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).isoformat() if at else ""
 
@@ -237,7 +308,6 @@ class RecallService:
     redis: aioredis.Redis
     packs: PackRepository
     enqueue: Enqueue
-    subscribers: Callable[[str], Awaitable[list[str]]]
     audit: AuditAppend
     delivered_at: DeliveredAt
     clock: Callable[[], float] = field(default=time.time)
@@ -263,13 +333,12 @@ class RecallService:
                     found.unknown.append(f"{gtin}|{serial}")
                 elif f"{gtin}|{serial}" not in skip:
                     present.append(Unit(gtin, serial, record.record.lot, record.record.expiry))
-            locations = await self.packs.locations([(u.gtin, u.serial) for u in present])
-            for unit, location in zip(present, locations, strict=True):
+            wheres = await self.packs.whereabouts([(u.gtin, u.serial) for u in present])
+            for unit, whereabouts in zip(present, wheres, strict=True):
                 listed.add(unit.key)
                 found.listed.append(unit)
                 found.add(unit.gtin, scope_group_of(unit.serial), unit.serial, 1)
-                if location is not None and location.partner_id:
-                    unit.holder, unit.gln, unit.seen, unit.event = location.partner_id, location.gln, location.at, location.event
+                if unit.locate(whereabouts):
                     found.located.append(unit)
         if scope.has_filters:
             where = scope.pack_filter()
@@ -287,13 +356,13 @@ class RecallService:
                         kept = [s for s in group.serials.decode().split("\n") if f"{gtin}|{s}" not in drop]
                         if kept:
                             found.add(gtin, group.group, "\n".join(kept), len(kept))
-                    for serial, value, location in group.located:
+                    for serial, value, whereabouts in group.located:
                         key = f"{gtin}|{serial}"
-                        if key in listed or key in skip or not location.partner_id:
+                        if key in listed or key in skip:
                             continue
-                        found.located.append(
-                            Unit(gtin, serial, value.lot, value.expiry, location.partner_id, location.gln, location.at, location.event)
-                        )
+                        unit = Unit(gtin, serial, value.lot, value.expiry)
+                        if unit.locate(whereabouts):
+                            found.located.append(unit)
         return found
 
     async def preview(self, owner: str, is_admin: bool, scope: RecallScope) -> dict[str, Any]:
@@ -401,7 +470,8 @@ class RecallService:
         held: dict[str, list[str]] = {}
         for unit in found.located:
             rows.setdefault(unit_bucket_key(recall_id, unit.key), {})[unit.key] = unit.row()
-            held.setdefault(unit.holder, []).append(unit.key)
+            for holding in unit.holders:
+                held.setdefault(holding.partner, []).append(unit.key)
         pipe = self.redis.pipeline(transaction=False)
         queued = 0
         for key, mapping in rows.items():
@@ -423,33 +493,32 @@ class RecallService:
         await pipe.execute()
 
     async def _notify(self, recall_id: str, meta: dict[str, str], units: builtins.list[Unit], event: str, drill: bool) -> None:
+        """Each holder of units in scope is told of its own units, and nobody else is told."""
         recall = {k: meta[k] for k in ("id", "class", "reason", "depth")}
-        by_holder: dict[str, list[Unit]] = {}
+        by_holder: dict[str, list[tuple[Unit, Holder]]] = {}
         for unit in units:
-            if unit.holder:
-                by_holder.setdefault(unit.holder, []).append(unit)
+            for holding in unit.holders:
+                by_holder.setdefault(holding.partner, []).append((unit, holding))
         for partner_id, held in sorted(by_holder.items()):
             payload = {
                 "recall": recall,
-                "units": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "expiry": u.expiry, "gln": u.gln} for u in held],
+                "units": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "expiry": u.expiry, "gln": h.gln} for u, h in held],
                 "acknowledge": f"/v1/recalls/{recall_id}/acknowledgements",
             }
             await self.enqueue(recall_id, partner_id, event, payload, drill=drill)
-        for partner_id in await self.subscribers(event):
-            if partner_id not in by_holder and partner_id != meta["owner"]:
-                await self.enqueue(recall_id, partner_id, event, {"recall": recall, "units": []}, drill=drill)
 
     @staticmethod
     def scope_summary(located: Sequence[Unit], total: int) -> dict[str, Any]:
-        """``total`` units, of which ``located`` (those with a holder) by location."""
-        by_location: Counter[tuple[str, str]] = Counter((u.gln, u.holder) for u in located if u.holder)
+        """``total`` units, of which ``located`` (those with a holder) by holder and location;
+        a unit with two holders counts at both locations, and once as located."""
+        by_location: Counter[tuple[str, str]] = Counter((h.gln, h.partner) for u in located for h in u.holders)
         return {
             "units": total,
             "units_by_location": [
                 {"gln": gln, "partner": partner, "units": n}
                 for (gln, partner), n in sorted(by_location.items(), key=lambda item: (-item[1], item[0]))
             ],
-            "units_not_yet_shipped": total - sum(by_location.values()),
+            "units_not_yet_shipped": total - sum(1 for u in located if u.holders),
         }
 
     async def extend(self, recall_id: str, owner: str, is_admin: bool, scope: RecallScope) -> dict[str, Any]:
@@ -530,7 +599,25 @@ class RecallService:
         for rows in await pipe.execute():
             units.extend(Unit.from_row(k.decode(), v) for k, v in rows.items())
         units.sort(key=lambda u: (u.gtin, u.serial))
+        await self._attach_acks(recall_id, units)
         return units
+
+    async def _attach_acks(self, recall_id: str, units: Sequence[Unit]) -> None:
+        """Sets each holder's acknowledgement, read in one round trip."""
+        by_bucket: dict[str, builtins.list[tuple[str, Holder]]] = {}
+        for unit in units:
+            for holding in unit.holders:
+                by_bucket.setdefault(ack_bucket_key(recall_id, unit.key), []).append((f"{unit.key}|{holding.partner}", holding))
+        if not by_bucket:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for bucket, pairs in by_bucket.items():
+            pipe.hmget(bucket, [name for name, _ in pairs])
+        for pairs, values in zip(by_bucket.values(), await pipe.execute(), strict=True):
+            for (_, holding), raw in zip(pairs, values, strict=True):
+                if raw:
+                    at, _, action = reply_bytes(raw).decode().partition("|")
+                    holding.ack, holding.action = float(at), action
 
     async def _members(self, recall_id: str) -> builtins.list[tuple[str, str]]:
         """Every unit of the recall, sorted."""
@@ -541,28 +628,23 @@ class RecallService:
         members.update((u.gtin, u.serial) for u in await self.rows(recall_id))
         return sorted(members)
 
-    async def _member_keys_among(self, recall_id: str, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of ``keys`` are units of the recall, reading only their member lists."""
-        fields = sorted({f"{g}:{scope_group_of(s)}" for g, s in keys})
-        if not fields:
-            return set()
-        lists = dict(zip(fields, await self.redis.hmget(members_key(recall_id), fields), strict=True))
-        serials = {name: set(reply_bytes(raw).decode().split("\n")) if raw else set() for name, raw in lists.items()}
-        return {(g, s) for g, s in keys if s in serials[f"{g}:{scope_group_of(s)}"]}
-
     async def get(self, recall_id: str, viewer: str, is_admin: bool) -> dict[str, Any]:
+        """The recall with its effectiveness: every unit and holder for its manufacturer and
+        admin; for a holder, its own units and holding only, and no other partner's id."""
         meta = await self._meta(recall_id, viewer, is_admin)
         units = await self.rows(recall_id)
-        if not is_admin and meta["owner"] != viewer:
-            units = [u for u in units if u.holder == viewer]
+        sees_all = is_admin or meta["owner"] == viewer
+        if not sees_all:
+            units = [u.seen_by(viewer) for u in units if u.holding(viewer)]
             total = len(units)
         else:
             total = int(meta.get("units", 0))
-        located = [u for u in units if u.holder]
+        located = [u for u in units if u.holders]
         delivered = await self.delivered_at(recall_id)
         published = float(meta["published_at"])
-        notified = [delivered[u.holder] for u in located if u.holder in delivered]
-        acked = [u.ack for u in located if u.ack]
+        # each unit once: notified when its first holder was, acknowledged when its first holder did
+        notified = [min(times) for u in located if (times := [delivered[h.partner] for h in u.holders if h.partner in delivered])]
+        acked = [first.ack for u in located if (first := u.first_ack) is not None]
         now = self.clock()
         hours = max(1, math.ceil((now - published) / 3600))
         points = sorted({0, *range(1, min(hours, 72) + 1), hours})
@@ -588,12 +670,29 @@ class RecallService:
                 {"hours": h, "notified": share(notified, published + h * 3600), "acknowledged": share(acked, published + h * 3600)}
                 for h in points
             ],
+            "holders": self.per_holder(located, delivered),
         }
+        if not sees_all:
+            del result["owner"]
         if meta.get("closed_at"):
             result.update(closed_at=iso(float(meta["closed_at"])), close_reason=meta.get("close_reason", ""))
         if meta["mock"]:
             result["drill"] = self.drill_timings(meta, notified, acked, total)
         return result
+
+    @staticmethod
+    def per_holder(located: Sequence[Unit], delivered: Mapping[str, float]) -> builtins.list[dict[str, Any]]:
+        """Effectiveness per holder: its units, when it was notified, how many it acknowledged."""
+        units: Counter[str] = Counter()
+        acked: Counter[str] = Counter()
+        for unit in located:
+            for holding in unit.holders:
+                units[holding.partner] += 1
+                acked[holding.partner] += 1 if holding.ack else 0
+        return [
+            {"partner": p, "units": n, "notified_at": iso(delivered.get(p, 0.0)), "acknowledged": acked[p]}
+            for p, n in sorted(units.items())
+        ]
 
     @staticmethod
     def drill_timings(meta: dict[str, str], notified: builtins.list[float], acked: builtins.list[float], total: int) -> dict[str, float | None]:
@@ -618,7 +717,7 @@ class RecallService:
         ``viewer``) are raised here, before any row is read."""
         recall = await self.get(recall_id, viewer, is_admin)
         delivered = await self.delivered_at(recall_id)
-        if not is_admin and recall["owner"] != viewer:
+        if not is_admin and recall.get("owner") != viewer:
             return recall, self._report_rows(recall_id, self._partner_units(recall_id, viewer), delivered, holder=viewer)
         return recall, self._report_rows(recall_id, self._member_units(recall_id), delivered)
 
@@ -664,6 +763,7 @@ class RecallService:
             for key, raw in zip(names, values, strict=True):
                 if raw is not None:
                     found[key] = Unit.from_row(key, reply_bytes(raw))
+        await self._attach_acks(recall_id, list(found.values()))
         return found
 
     async def _report_rows(
@@ -676,7 +776,7 @@ class RecallService:
             rows = await self._stored_rows(recall_id, keys)
             units = [rows.get(key) or Unit.unlocated(key) for key in keys]
             if holder:
-                units = [unit for unit in units if unit.holder == holder]
+                units = [unit.seen_by(holder) for unit in units if unit.holding(holder)]
             states = await self.packs.statuses([(u.gtin, u.serial) for u in units])
             return [self._report_row(unit, stored, delivered) for unit, stored in zip(units, states, strict=True)]
 
@@ -706,52 +806,61 @@ class RecallService:
                 state = PackState.RECALLED.value
             else:
                 state = record.pack_state.value
+        last_known, first_ack = unit.last_known, unit.first_ack
+        notified = [delivered[h.partner] for h in unit.holders if h.partner in delivered]
         return {
             "gtin": unit.gtin,
             "serial": unit.serial,
             "lot": lot,
             "state": state,
-            "last_location": unit.gln,
-            "last_partner": unit.holder,
-            "last_seen": iso(unit.seen),
-            "notified_at": iso(delivered.get(unit.holder, 0.0)),
-            "acknowledged_at": iso(unit.ack),
-            "action": unit.action,
+            "last_location": last_known.gln if last_known else "",
+            "last_partner": last_known.partner if last_known else "",
+            "last_seen": iso(last_known.seen if last_known else 0.0),
+            "notified_at": iso(min(notified, default=0.0)),
+            "acknowledged_at": iso(first_ack.ack if first_ack else 0.0),
+            "action": first_ack.action if first_ack else "",
         }
 
     # -- partners -----------------------------------------------------------------------------
 
     async def acknowledge(self, recall_id: str, partner_id: str, units: Sequence[tuple[str, str]], action: str) -> builtins.list[tuple[bool, str, str]]:
+        """Records ``partner_id``'s acknowledgement of the units it holds in the recall. A unit
+        it does not hold is refused alike whether or not it is in the recall; a unit named
+        twice counts once."""
         if action not in ACTIONS:
             raise InvalidInput(f"Failed to read action {action!r}: expected quarantined, returned or destroyed.", code="recall.action", field="action")
+        if len(units) > MAX_ACK_UNITS:
+            raise InvalidInput(
+                f"Failed to read units: expected at most {MAX_ACK_UNITS} units an acknowledgement, got {len(units)}.",
+                code="recall.too_many",
+                field="units",
+            )
         await self._meta(recall_id, partner_id, False)  # not found unless the partner is involved
         now = self.clock()
         keys = [f"{g}|{s}" for g, s in units]
+        distinct = list(dict.fromkeys(keys))
         pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
+        for key in distinct:
             pipe.hget(unit_bucket_key(recall_id, key), key)
-        rows = await pipe.execute()
-        # units without a row are members only if their member list names them (not located)
-        members = await self._member_keys_among(recall_id, [u for u, raw in zip(units, rows, strict=True) if raw is None])
+        stored = {key: raw for key, raw in zip(distinct, await pipe.execute(), strict=True)}
         results: builtins.list[tuple[bool, str, str]] = []
-        pipe = self.redis.pipeline(transaction=False)
-        acknowledged = 0
-        for unit_id, key, raw in zip(units, keys, rows, strict=True):
-            if raw is None and tuple(unit_id) not in members:
-                results.append((False, "recall.not_in_scope", f"Unit {key} is not in recall {recall_id}."))
+        fields: dict[str, builtins.list[str]] = {}
+        answered: set[str] = set()
+        for key in keys:
+            if key in answered:
+                results.append((False, "recall.unit_repeated", f"Unit {key} is named more than once; it is counted once."))
                 continue
-            unit = Unit.from_row(key, raw) if raw is not None else Unit(*unit_id, "", "")
-            if unit.holder != partner_id:
-                results.append((False, "recall.not_holder", f"Unit {key} was not last seen with you; only its holder acknowledges it."))
+            answered.add(key)
+            raw = stored[key]
+            if raw is None or Unit.from_row(key, reply_bytes(raw)).holding(partner_id) is None:
+                results.append((False, "recall.not_held", f"Unit {key} is not one you hold in recall {recall_id}; only its holders acknowledge it."))
                 continue
-            if not unit.ack:
-                unit.ack = now
-            unit.action, unit.ack_by = action, partner_id
-            pipe.hset(unit_bucket_key(recall_id, key), key, unit.row())
-            acknowledged += 1
+            fields.setdefault(ack_bucket_key(recall_id, key), []).append(f"{key}|{partner_id}")
             results.append((True, "OK", f"Unit {key} recorded as {action}."))
-        if acknowledged:
-            await pipe.execute()
+        if fields:
+            script = self.redis.register_script(ACKNOWLEDGE_SCRIPT)
+            await run_script_batch(self.redis, script, [([bucket], [*names, f"{now:.3f}", action]) for bucket, names in fields.items()])
+            acknowledged = sum(len(names) for names in fields.values())
             await self.audit(recall_id, {"at": now, "action": "recall.acknowledged", "recall": recall_id, "partner": partner_id, "units_action": action, "units": acknowledged})
         return results
 
@@ -763,14 +872,16 @@ class RecallService:
             pipe = self.redis.pipeline(transaction=False)
             for key in keys:
                 pipe.hget(unit_bucket_key(recall_id, key), key)
-            units = [Unit.from_row(k, raw) for k, raw in zip(keys, await pipe.execute(), strict=True) if raw]
-            open_units = [u for u in units if not u.ack]
+            units = [Unit.from_row(k, raw).seen_by(partner_id) for k, raw in zip(keys, await pipe.execute(), strict=True) if raw]
+            units = [u for u in units if u.holders]
+            await self._attach_acks(recall_id, units)
+            open_units = [u for u in units if not u.holders[0].ack]
             if meta["status"] != "open" or not open_units:
                 continue
             out.append(
                 {
                     "recall": {k: meta[k] for k in ("id", "class", "reason", "depth")} | {"mock": bool(meta["mock"]), "published_at": iso(float(meta["published_at"]))},
-                    "units_open": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "gln": u.gln} for u in open_units],
+                    "units_open": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "gln": u.holders[0].gln} for u in open_units],
                     "units_acknowledged": len(units) - len(open_units),
                 }
             )

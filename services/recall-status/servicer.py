@@ -38,6 +38,7 @@ from verinet.recall_status.recalls import (
 )
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
+from verinet.recall_status.visibility import history_for, shows_pack
 from verinet.rpc import translate_errors
 from verinet.store import reply_bytes
 from verinet.streamed_calls import CallStreamServer
@@ -47,6 +48,22 @@ PROTO_STATE = {
     state: cast(common_pb.PackState, common_pb.PackState.Value(f"PACK_STATE_{state.name}")) for state in PackState
 }
 STATE_FROM_PROTO = {value: state for state, value in PROTO_STATE.items()}
+
+
+#: How each kind of pack event is recorded (``packs.RECORD_CODES``); an unspecified kind is a
+#: bare sighting, so an event that says nothing never moves custody.
+RECORD_CODE_OF_KIND = {
+    rs_pb.PACK_EVENT_KIND_UNSPECIFIED: "S",
+    rs_pb.PACK_EVENT_KIND_ATTEMPT: "A",
+    rs_pb.PACK_EVENT_KIND_SIGHTING: "S",
+    rs_pb.PACK_EVENT_KIND_STATE_CHANGE: "C",
+}
+
+
+def record_code(kind: int, possession_attested: bool) -> str:
+    """A sighting with attested possession is ``P``; attestation changes nothing else."""
+    code = RECORD_CODE_OF_KIND.get(kind, "S")  # type: ignore[call-overload]
+    return "P" if code == "S" and possession_attested else code
 
 
 def audit_entry_json(change: rs_pb.PackChange) -> bytes:
@@ -140,9 +157,6 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
         self.recall_owner = recall_owner
 
-        async def no_subscribers(event: str) -> list[str]:
-            return []
-
         async def nobody(*args: Any, **kwargs: Any) -> None:
             return None
 
@@ -153,7 +167,6 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             redis=redis,
             packs=repository,
             enqueue=notifier.enqueue if notifier is not None else nobody,
-            subscribers=notifier.subscribers if notifier is not None else no_subscribers,
             audit=audit_recall,
             delivered_at=getattr(notifier, "delivered_at", None) or no_deliveries,
         )
@@ -332,7 +345,8 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             status=request.status,
             limit=request.limit,
         )
-        return rs_pb.ListAlertsResponse(alerts=[alert_message(a) for a in alerts])
+        viewer, is_admin = request.caller.partner_id, "admin" in request.caller.roles
+        return rs_pb.ListAlertsResponse(alerts=[alert_message(a.seen_by(viewer, is_admin)) for a in alerts])
 
     @translate_errors
     async def CloseAlert(
@@ -345,7 +359,9 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             reason=request.reason,
             now=self.now(),
         )
-        return rs_pb.CloseAlertResponse(alert=alert_message(closed))
+        return rs_pb.CloseAlertResponse(
+            alert=alert_message(closed.seen_by(request.caller.partner_id, "admin" in request.caller.roles))
+        )
 
     @translate_errors
     async def WithdrawProduct(
@@ -501,14 +517,21 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         self, request: rs_pb.RecordPackEventsRequest, context: grpc.aio.ServicerContext[rs_pb.RecordPackEventsRequest, rs_pb.RecordPackEventsResponse]
     ) -> rs_pb.RecordPackEventsResponse:
         events = [
-            PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail)
+            PackEventData(
+                e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail,
+                record_code(e.kind, e.possession_attested), e.outcome,
+            )
             for e in request.events
-        ]
+        ]  # fmt: skip
         recorded = await self.repository.record_events(events) if events else 0
         for b in request.batches:
+            codes = {kind: record_code(kind, b.possession_attested) for kind in set(b.kinds)}
             recorded += await self.repository.record_event_batch(
-                PackEventBatchData(b.event, b.partner_id, b.gln, b.at, list(b.gtins), list(b.serials), list(b.details))
-            )
+                PackEventBatchData(
+                    b.event, b.partner_id, b.gln, b.at, list(b.gtins), list(b.serials), list(b.details),
+                    [codes[kind] for kind in b.kinds],
+                )
+            )  # fmt: skip
         return rs_pb.RecordPackEventsResponse(recorded=recorded)
 
     @translate_errors
@@ -525,17 +548,20 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             raise not_found
         events = await self.repository.history(request.gtin, request.serial)
         owner = stored.record.owner_partner_id
-        handled = any(e.get("partner") == caller.partner_id for e in events)
-        if not ("admin" in caller.roles or owner == caller.partner_id or handled):
-            raise not_found
-        value = PackValue.decode(stored.revision)
-        commissioned = {
-            "event": "commissioning",
-            "partner": owner,
-            "gln": "",
-            "at": dt.datetime.fromtimestamp(value.commissioned_at, dt.UTC).isoformat() if value.commissioned_minute else "",
-            "detail": f"line {value.line}" if value.line else "",
-        }
+        if "admin" in caller.roles or owner == caller.partner_id:
+            value = PackValue.decode(stored.revision)
+            commissioned: dict[str, object] = {
+                "event": "commissioning",
+                "partner": owner,
+                "gln": "",
+                "at": dt.datetime.fromtimestamp(value.commissioned_at, dt.UTC).isoformat() if value.commissioned_minute else "",
+                "detail": f"line {value.line}" if value.line else "",
+            }
+            events = [commissioned, *events]
+        else:
+            events = history_for(events, caller.partner_id, tuple(caller.glns))
+            if not shows_pack(events):
+                raise not_found
         return self._json(
             {
                 "gtin": request.gtin,
@@ -543,7 +569,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
                 "lot": stored.record.lot,
                 "expiry": stored.record.expiry,
                 "state": stored.record.pack_state.value,
-                "events": [commissioned, *events],
+                "events": events,
             }
         )
 
@@ -559,7 +585,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             await self.repository.require_owned_product(request.gtin, caller.partner_id, is_admin=is_admin)
         else:
             recall = await self.recalls.get(request.recall_id, caller.partner_id, is_admin)
-            if not is_admin and recall["owner"] != caller.partner_id:
+            if not is_admin and recall.get("owner") != caller.partner_id:
                 raise NotFound(f"No recall with id {request.recall_id!r}.", code="recall.not_found")
         key = audit.chain_key(gtin=request.gtin, recall_id=request.recall_id)
         limit = min(request.limit or 100, 10_000)

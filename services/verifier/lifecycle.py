@@ -43,6 +43,7 @@ __all__ = [
     "ALERT_CODES",
     "ALLOWED_OPERATIONS_BY_ROLE",
     "ALLOWED_STATES_BY_ROLE",
+    "FAILED_CHECK_CODES",
     "IRREVERSIBLE_STATES",
     "NMVS_CODES",
     "REPEAT_SCAN_WINDOW",
@@ -114,6 +115,10 @@ NMVS_CODES: Mapping[str, str] = MappingProxyType(
         ROLE_STATE: "Refused: the caller's roles do not allow setting this state (on this pack).",
     }
 )
+
+#: The codes of a failed check (the pack's data did not match, or the caller may not ask):
+#: recorded as an attempt, never as a sighting.
+FAILED_CHECK_CODES = frozenset({SERIAL_UNKNOWN, LOT_MISMATCH, EXPIRY_MISMATCH, ROLE_OPERATION, ROLE_STATE})
 
 #: The codes that raise an alert; every other code raises none.
 ALERT_CODES = frozenset(

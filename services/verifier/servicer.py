@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import grpc
@@ -22,7 +22,13 @@ from verinet.signing import KeyRing, ResponseSigner
 from verinet.streamed_calls import CallStreamServer, StreamedCalls
 from verinet.verifier.directory_watch import watch_directory
 from verinet.verifier.events import EventBatcher
-from verinet.verifier.lifecycle import Caller, Decision, LastDecommission, Operation
+from verinet.verifier.lifecycle import (
+    FAILED_CHECK_CODES,
+    Caller,
+    Decision,
+    LastDecommission,
+    Operation,
+)
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.verifier.routes import (
     RouteCache,
@@ -117,6 +123,21 @@ def result_fields(decision: Decision) -> dict[str, Any]:
     if decision.warning:
         fields["warning"] = True
     return fields
+
+
+def possession_attested(query: Mapping[str, str]) -> bool:
+    """LMS ``ctrlPossessAtt=true``: the requestor attests that it holds the pack."""
+    return query.get("ctrlPossessAtt", "").lower() == "true"
+
+
+def event_kind(operation: Operation, decision: Decision) -> rs_pb.PackEventKind:
+    """What a pack operation's event proves: a failed check is an attempt, a state change made
+    is a state change, anything else (a verify, a refused change of a matched pack) a sighting."""
+    if decision.code in FAILED_CHECK_CODES:
+        return rs_pb.PACK_EVENT_KIND_ATTEMPT
+    if operation is not Operation.VERIFY and decision.ok and decision.new_pack_state is not None:
+        return rs_pb.PACK_EVENT_KIND_STATE_CHANGE
+    return rs_pb.PACK_EVENT_KIND_SIGHTING
 
 
 #: Time the verifier allows lookup beyond its per-hop forwarding deadline, to answer.
@@ -332,7 +353,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         into.http_status = 200
         into.body = body
         into.headers.update(headers)
-        if record is not None:
+        if record is not None:  # an unknown serial has no history to record it in
             self.events.add(
                 rs_pb.PackEvent(
                     gtin=pack.gtin,
@@ -342,6 +363,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
                     gln=request.req_gln,
                     at=now.timestamp(),
                     detail=request.context,
+                    kind=rs_pb.PACK_EVENT_KIND_ATTEMPT if verdict.failed_check else rs_pb.PACK_EVENT_KIND_SIGHTING,
+                    possession_attested=possession_attested(request.query),
+                    outcome=verdict.outcome,
                 )
             )
 
@@ -475,6 +499,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         results: Any,
         target: PackState | None = None,
         transaction_id: str = "",
+        possession: bool = False,
     ) -> None:
         """Decides ``packs`` and appends one ``PackResult`` each to the ``results`` field."""
         now = self.now()
@@ -518,12 +543,13 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             return list(answer.applied)
 
         outcomes = await run_operation(operation, questions, actor, now, read, write, target)
-        gtins, serials, details = [], [], []
+        gtins, serials, details, kinds = [], [], [], []
         for q, (decision, stored) in zip(questions, outcomes, strict=True):
             if stored.record is not None:
                 gtins.append(q.gtin)
                 serials.append(q.serial)
                 details.append(decision.code)
+                kinds.append(event_kind(operation, decision))
         if gtins:
             await call(
                 self.recall_status.RecordPackEvents,
@@ -537,6 +563,8 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
                             gtins=gtins,
                             serials=serials,
                             details=details,
+                            kinds=kinds,
+                            possession_attested=possession,
                         )
                     ]
                 ),
@@ -583,7 +611,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         context: grpc.aio.ServicerContext[verifier_pb.VerifyPacksRequest, verifier_pb.VerifyPacksResponse],
     ) -> verifier_pb.VerifyPacksResponse:
         response = verifier_pb.VerifyPacksResponse()
-        await self._pack_operation(Operation.VERIFY, request.caller, request.packs, response.results)
+        await self._pack_operation(
+            Operation.VERIFY, request.caller, request.packs, response.results, possession=request.possession_attested
+        )
         return response
 
     @translate_errors

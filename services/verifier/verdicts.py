@@ -25,6 +25,9 @@ NO_MATCH_LOT = "No_match_GTIN_Serial_Lot"
 NO_MATCH_EXPIRY = "No_match_GTIN_Serial_Expiry"
 NO_MATCH_LOT_EXPIRY = "No_match_GTIN_Serial_Lot_Expiry"
 NOT_FOR_REDISTRIBUTION = "Not_for_re-distribution"
+#: Reasons that mean the question's data did not match a pack: a failed check is recorded as
+#: an attempt, never as a sighting (README "Custody, sightings and visibility").
+FAILED_CHECK_REASONS = frozenset({NO_MATCH_SERIAL, NO_MATCH_LOT, NO_MATCH_EXPIRY, NO_MATCH_LOT_EXPIRY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,15 @@ class LmsVerdict:
     verified: bool
     failure_reason: str | None = None
     additional_info: str | None = None
+
+    @property
+    def failed_check(self) -> bool:
+        return self.failure_reason in FAILED_CHECK_REASONS
+
+    @property
+    def outcome(self) -> str:
+        """The verdict in one word, as a pack's history records it."""
+        return self.failure_reason or "verified"
 
     def data(self) -> dict[str, object]:
         out: dict[str, object] = {"verified": self.verified}

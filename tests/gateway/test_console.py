@@ -100,7 +100,7 @@ def world(network: Any) -> dict[str, Any]:
     pharmacy, pclient = network.add_partner(["dispenser"], name="Riverside Pharmacy")
     wholesaler, wclient = network.add_partner(["wholesaler"], name="Northern Wholesale")
     held = [{k: p[k] for k in ("gtin", "serial", "lot", "expiry")} for p in packs[30:40] + packs[50:53]]
-    assert wclient.post("/v1/packs/verify", json={"packs": held}).json()["count"] == len(held)
+    assert wclient.post("/v1/packs/verify", json={"packs": held, "possession_attested": True}).json()["count"] == len(held)
     recall = mclient.post("/v1/recalls", json={"gtins": [gtin], "lots": [RECALLED_LOT], "class": "II", "reason": "Out-of-specification dissolution", "depth": "retail"})
     assert recall.status_code == 201, recall.text
     return {

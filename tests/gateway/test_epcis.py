@@ -244,9 +244,17 @@ def test_after_receiving_every_unit_inside_the_pallet_is_at_the_receivers_gln(
         received = next(e for e in seen["events"] if e["event"] == "receiving")
         assert received["partner"] == wholesaler.id and "po http://transaction.acme.com/po/12345678" in received["detail"]
         shipped = next(e for e in seen["events"] if e["event"] == "shipping")
-        assert f"to {wholesaler.gln}" in shipped["detail"] and "desadv" in shipped["detail"]
-    # The receiver handled the units, so it may read their history too.
-    assert history(wholesaler.client, journey["units"][0])["serial"] == journey["units"][0].serial
+        assert shipped["to"] == [wholesaler.gln] and "desadv" in shipped["detail"]
+        assert received["from"] == [maker.gln] and received["from_partners"] == [maker.id]
+    # The receiver handled the units, so it may read their history too: its own part of it.
+    own = history(wholesaler.client, journey["units"][0])
+    assert own["serial"] == journey["units"][0].serial
+    assert [(e["event"], e["partner"]) for e in own["events"]] == [
+        ("shipping", ""),  # the shipment to it, without the shipper
+        ("receiving", wholesaler.id),
+        ("unpacking", wholesaler.id),
+    ]
+    assert maker.id not in str(own) and maker.gln not in str(own)
 
 
 def test_a_recall_scope_finds_every_unit_at_the_receiver(parties: dict[str, Party], journey: dict[str, Any]) -> None:
@@ -526,3 +534,41 @@ def test_hostile_values_are_refused_with_400_not_500(parties: dict[str, Party]) 
     assert answer.json()["errors"][0]["code"] == "epcis.schema"
     huge_serial = commissioning(maker, [Sgtin(product_gtin(maker.prefix), "S" * 5000, 7)])
     assert maker.post(document(huge_serial)).status_code == 400
+
+
+def test_a_wholesaler_sees_no_other_partners_shipments_in_a_pack_history(parties: dict[str, Party]) -> None:
+    maker, wholesaler, pharmacy, other = parties["maker"], parties["wholesaler"], parties["pharmacy"], parties["other"]
+    units = new_units(maker, 2)
+    assert maker.post(document(commissioning(maker, units), shipping(maker, wholesaler, units))).status_code == 200
+    assert wholesaler.post(document(receiving(wholesaler, units))).status_code == 200
+    onward = shipping(wholesaler, pharmacy, units, at="2026-11-27T08:00:00.000+01:00")
+    assert wholesaler.post(document(onward)).status_code == 200
+    assert pharmacy.post(document(receiving(pharmacy, units, at="2026-11-28T08:00:00.000+01:00"))).status_code == 200
+    # another wholesaler verifies a unit, twice, and once with a wrong lot
+    other.client.post("/v1/packs/verify", json={"packs": [{"gtin": units[0].gtin, "serial": units[0].serial}] * 2})
+    other.client.post("/v1/packs/verify", json={"packs": [{"gtin": units[0].gtin, "serial": units[0].serial, "lot": "WRONG"}]})
+
+    def others(viewer: Party) -> list[str]:
+        return [p.id for p in parties.values() if p is not viewer] + [p.gln for p in parties.values() if p is not viewer]
+
+    middle = history(wholesaler.client, units[0])
+    assert [(e["event"], e["partner"]) for e in middle["events"]] == [
+        ("shipping", ""),  # to it, shipper not named
+        ("receiving", wholesaler.id),
+        ("shipping", wholesaler.id),  # its own shipment, destination not named
+        ("receiving", ""),  # the receipt of its shipment, receiver not named
+    ]
+    assert not [name for name in others(wholesaler) if name in str(middle)]
+    last = history(pharmacy.client, units[0])
+    assert [(e["event"], e["partner"]) for e in last["events"]] == [("shipping", ""), ("receiving", pharmacy.id)]
+    assert not [name for name in others(pharmacy) if name in str(last)]
+    # the stranger sees its own checks (pack operations record them before answering), and only those
+    seen = history(other.client, units[0])
+    assert [(e["partner"], bool(e.get("attempt"))) for e in seen["events"]] == [(other.id, False), (other.id, False), (other.id, True)]
+    assert not [name for name in others(other) if name in str(seen)]
+    # a partner whose only entries are failed checks learns nothing, not even the lot
+    other.client.post("/v1/packs/verify", json={"packs": [{"gtin": units[1].gtin, "serial": units[1].serial, "lot": "GUESS"}]})
+    assert other.client.get(f"/v1/packs/{units[1].gtin}/{units[1].serial.replace('/', '%2F')}/history").status_code == 404
+    # the manufacturer sees everyone
+    full = history(maker.client, units[0])
+    assert {wholesaler.id, pharmacy.id, other.id} <= {e["partner"] for e in full["events"]}

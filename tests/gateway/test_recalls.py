@@ -92,7 +92,8 @@ def field_case(network: Any, receiver: WebhookReceiver) -> dict[str, Any]:
             batches[slot].append({k: p[k] for k in ("gtin", "serial", "lot", "expiry")})
     for slot, batch in batches.items():
         for start in range(0, len(batch), 1000):
-            body = holders[slot][1].post("/v1/packs/verify", json={"packs": batch[start : start + 1000]})
+            # a verify that attests possession makes its partner a holder (README "Custody, sightings and visibility")
+            body = holders[slot][1].post("/v1/packs/verify", json={"packs": batch[start : start + 1000], "possession_attested": True})
             assert body.status_code == 200, body.text
     return {
         "gtin": gtin,
@@ -257,7 +258,7 @@ def test_a_partner_cannot_acknowledge_units_it_does_not_hold(network: Any, field
         json={"units": [{"gtin": foreign["gtin"], "serial": foreign["serial"]}], "action": "returned"},
     )
     assert answer.status_code == 200
-    assert (answer.json()["acknowledged"], answer.json()["results"][0]["code"]) == (0, "recall.not_holder")
+    assert (answer.json()["acknowledged"], answer.json()["results"][0]["code"]) == (0, "recall.not_held")
     _, uninvolved = network.add_partner(["dispenser"])
     refused = uninvolved.post(
         f"/v1/recalls/{recall['id']}/acknowledgements",
@@ -331,7 +332,8 @@ def test_a_report_failing_midway_ends_as_an_incomplete_transfer_not_a_short_docu
     store = sync_redis(network.network.redis_url)
     bucket = f"rcu:{{rc:{drill['id']}}}:{zlib.crc32(broken.encode()) % 256:02x}"
     row = json.loads(store.hget(bucket, broken))
-    store.hset(bucket, broken, json.dumps({**row, "seen": "yesterday"}))  # read only when its row is written
+    row["holders"][0]["seen"] = "yesterday"  # read only when its row is written
+    store.hset(bucket, broken, json.dumps(row))
     for params in ({}, {"format": "csv"}):
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             field_case["manufacturer"].get(f"/v1/recalls/{drill['id']}/report", params=params)
@@ -398,9 +400,11 @@ def test_pack_history_shows_commissioning_and_handling_to_the_right_partners(net
     history = client.get(f"/v1/packs/{field_case['gtin']}/{serial}/history")
     assert history.status_code == 200
     events = history.json()["events"]
-    assert events[0]["event"] == "commissioning" and "line" in events[0]["detail"]
     assert any(e["partner"] == holder["id"] and e["gln"] == holder["glns"][0] for e in events)
-    assert field_case["manufacturer"].get(f"/v1/packs/{field_case['gtin']}/{serial}/history").status_code == 200
+    assert all(e["partner"] == holder["id"] for e in events), "a holder sees only its own part"
+    full = field_case["manufacturer"].get(f"/v1/packs/{field_case['gtin']}/{serial}/history")
+    assert full.status_code == 200
+    assert full.json()["events"][0]["event"] == "commissioning" and "line" in full.json()["events"][0]["detail"]
     other_slot = (slot + 1) % len(field_case["holders"])
     assert field_case["holders"][other_slot][1].get(f"/v1/packs/{field_case['gtin']}/{serial}/history").status_code == 404
 
@@ -462,7 +466,10 @@ def test_an_unlocated_unit_of_a_recall_is_acknowledged_by_nobody_and_a_unit_outs
         json={"units": [{"gtin": p["gtin"], "serial": p["serial"]} for p in (unshipped, outside)], "action": "returned"},
     )
     assert answer.status_code == 200, answer.text
-    assert [r["code"] for r in answer.json()["results"]] == ["recall.not_holder", "recall.not_in_scope"]
+    # the same answer whether or not the unit is in the recall: a refusal reveals nothing
+    results = answer.json()["results"]
+    assert [r["code"] for r in results] == ["recall.not_held", "recall.not_held"]
+    assert results[0]["message"].replace(unshipped["serial"], "X") == results[1]["message"].replace(outside["serial"], "X")
 
 
 def test_extending_a_recall_adds_and_recalls_only_units_not_already_in_it(field_case: dict[str, Any]) -> None:
@@ -485,3 +492,114 @@ def test_extending_a_recall_adds_and_recalls_only_units_not_already_in_it(field_
     assert lms_data(field_case, untouched["serial"], untouched["lot"]) == {"verified": True}
     report = field_case["manufacturer"].get(f"/v1/recalls/{first['id']}/report").json()
     assert len(report["rows"]) == PACKS_PER_LINE_DAY + 1 and {r["state"] for r in report["rows"]} == {"recalled"}
+
+
+def held_units(case: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """Units of line L4, day 1 (no other test recalls them) held by partners that take
+    webhooks."""
+    subscribed = {slot for slot, (holder, _) in enumerate(case["holders"]) if holder["id"] in case["hooks"]}
+    held = [p for p in case["packs"] if p["line"] == "L4" and p["lot"] == lot_of(1) and case["holder_of"].get(p["serial"]) in subscribed]
+    return held[-count:]
+
+
+def lms_question(client: Any, gln: str, pack: dict[str, Any], **params: str) -> dict[str, Any]:
+    answer = client.get(
+        f"/verify/gtin/{pack['gtin']}/lot/{pack['lot']}/ser/{pack['serial']}",
+        params={"exp": EXPIRY, "linkType": "verificationService", "reqGLN": gln, **params},
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json()["data"])
+
+
+def own_history(client: Any, pack: dict[str, Any], entries: int) -> list[dict[str, Any]]:
+    """The pack's history as ``client`` sees it, once it holds ``entries`` entries
+    (verifications are recorded a few milliseconds after their answer)."""
+    path = f"/v1/packs/{pack['gtin']}/{pack['serial']}/history"
+    wait_for(lambda: len(client.get(path).json().get("events", [])) >= entries, 10)
+    return list(client.get(path).json()["events"])
+
+
+def test_a_stranger_who_verifies_a_unit_does_not_become_its_recall_holder(
+    network: Any, field_case: dict[str, Any], receiver: WebhookReceiver
+) -> None:
+    (target,) = held_units(field_case, 1)
+    holder, holder_client = field_case["holders"][field_case["holder_of"][target["serial"]]]
+    stranger, client = network.add_partner(["dispenser"])
+    subscribed = client.put("/v1/subscriptions/recalls", json={"url": receiver.url(stranger["id"]), "events": ["recall.published"]})
+    assert subscribed.status_code == 201
+    gln = stranger["glns"][0]
+    pack = {k: target[k] for k in ("gtin", "serial", "lot", "expiry")}
+    # every way of asking about the unit without holding it
+    assert lms_question(client, gln, target)["verified"] is True
+    assert lms_question(client, gln, {**target, "lot": "WRONG"}, ctrlPossessAtt="true")["verified"] is False
+    assert client.post("/v1/packs/verify", json={"packs": [pack]}).json()["results"][0]["ok"]
+    wrong = client.post("/v1/packs/verify", json={"packs": [{**pack, "lot": "WRONG"}], "possession_attested": True}).json()
+    assert wrong["results"][0]["code"] == "NMVS_FE_LOT_13"
+    events = own_history(client, target, 4)
+    # LMS sightings are sent in the background, so they may land after the FMD ones
+    assert sorted((e["event"], bool(e.get("attempt"))) for e in events) == [
+        ("verification", False), ("verification", True), ("verify", False), ("verify", True),
+    ]  # fmt: skip
+    assert all(e["partner"] == stranger["id"] for e in events)
+
+    recall = field_case["manufacturer"].post(
+        "/v1/recalls", json={"units": [{"gtin": target["gtin"], "serial": target["serial"]}], "class": "II", "reason": "Stranger case", "depth": "retail"}
+    )
+    assert recall.status_code == 201, recall.text
+    recall_id = recall.json()["id"]
+    assert [e["partner"] for e in recall.json()["units_by_location"]] == [holder["id"]]
+    assert not [t for t in client.get("/v1/recall-tasks").json()["tasks"] if t["recall"]["id"] == recall_id]
+    assert client.get(f"/v1/recalls/{recall_id}").status_code == 404
+    ack = client.post(f"/v1/recalls/{recall_id}/acknowledgements", json={"units": [{"gtin": target["gtin"], "serial": target["serial"]}], "action": "returned"})
+    assert ack.status_code == 404
+    task = next(t for t in holder_client.get("/v1/recall-tasks").json()["tasks"] if t["recall"]["id"] == recall_id)
+    assert [u["serial"] for u in task["units_open"]] == [target["serial"]]
+    # the holder is told, the stranger is not
+    hook = field_case["hooks"][holder["id"]]
+    wait_for(lambda: any(g["body"]["recall_id"] == recall_id and g["error"] is None for g in receiver.received.get(hook, [])))
+    time.sleep(0.5)  # time enough for a wrong delivery to arrive too
+    assert not [g for g in receiver.received.get(stranger["id"], []) if g["body"]["recall_id"] == recall_id]
+
+
+def test_a_requestor_attesting_possession_becomes_a_holder_beside_the_one_it_was_shipped_to(
+    network: Any, field_case: dict[str, Any]
+) -> None:
+    (target, _) = held_units(field_case, 2)  # not the unit the stranger case recalls
+    holder, _ = field_case["holders"][field_case["holder_of"][target["serial"]]]
+    pharmacy, client = network.add_partner(["dispenser"])
+    assert lms_question(client, pharmacy["glns"][0], target, ctrlPossessAtt="true")["verified"] is True
+    own_history(client, target, 1)
+    recall = field_case["manufacturer"].post(
+        "/v1/recalls", json={"units": [{"gtin": target["gtin"], "serial": target["serial"]}], "class": "II", "reason": "Attested case", "depth": "retail"}
+    )
+    assert recall.status_code == 201, recall.text
+    assert {e["partner"] for e in recall.json()["units_by_location"]} == {holder["id"], pharmacy["id"]}
+    recall_id = recall.json()["id"]
+    task = next(t for t in client.get("/v1/recall-tasks").json()["tasks"] if t["recall"]["id"] == recall_id)
+    assert [(u["serial"], u["gln"]) for u in task["units_open"]] == [(target["serial"], pharmacy["glns"][0])]
+    seen = client.get(f"/v1/recalls/{recall_id}").json()
+    assert holder["id"] not in json.dumps(seen) and "owner" not in seen
+
+
+def test_an_acknowledgement_of_more_units_than_the_documented_limit_is_refused_whole(field_case: dict[str, Any], recall: dict[str, Any]) -> None:
+    _, client = field_case["holders"][0]
+    units = [{"gtin": field_case["gtin"], "serial": f"N{n:06d}"} for n in range(10_001)]
+    answer = client.post(f"/v1/recalls/{recall['id']}/acknowledgements", json={"units": units, "action": "returned"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "recall.too_many" and "at most 10000 units" in answer.json()["detail"]
+
+
+def test_a_pharmacy_that_dispenses_a_unit_it_was_not_shipped_becomes_a_holder_beside_the_earlier_one(
+    network: Any, field_case: dict[str, Any]
+) -> None:
+    target = held_units(field_case, 3)[0]  # not a unit the cases above recall
+    holder, _ = field_case["holders"][field_case["holder_of"][target["serial"]]]
+    pharmacy, client = network.add_partner(["dispenser"])
+    pack = {k: target[k] for k in ("gtin", "serial", "lot", "expiry")}
+    dispensed = client.post("/v1/packs/decommission", json={"packs": [pack], "state": "supplied"}).json()
+    assert dispensed["results"][0]["ok"], dispensed
+    recall = field_case["manufacturer"].post(
+        "/v1/recalls", json={"units": [{"gtin": target["gtin"], "serial": target["serial"]}], "class": "III", "reason": "Dispensed case", "depth": "consumer"}
+    )
+    assert recall.status_code == 201, recall.text
+    assert {e["partner"] for e in recall.json()["units_by_location"]} == {holder["id"], pharmacy["id"]}

@@ -418,3 +418,37 @@ def test_a_malformed_recall_id_is_refused(world: World) -> None:
 def test_an_unknown_recall_has_no_deliveries(world: World) -> None:
     answer = world.admin.request("GET", "/v1/recalls/rc_never/deliveries")
     assert answer.status_code == 404 and answer.json()["code"] == "recall.not_found"
+
+
+def test_a_revoked_partner_gets_no_more_deliveries(world: World, receiver: Any) -> None:
+    pharmacy = world.partner(["dispenser"])
+
+    def revoke_then_fail(n: int) -> int:
+        if n == 1:  # revoked while its first delivery is in flight: the retry is pending
+            revoked = world.admin.request("POST", f"/v1/partners/{pharmacy.id}/revoke")
+            assert revoked.status_code == 200, revoked.text
+        return 500
+
+    hook = receiver(revoke_then_fail)
+    pharmacy.request("PUT", "/v1/subscriptions/recalls", json={"url": hook.url, "events": ["recall.published"]})
+    assert world.enqueue("rc_revoked1", pharmacy.id, "recall.published", {"units": []})
+    log = deliveries(world.admin, "rc_revoked1", lambda found: bool(found) and found[-1]["outcome"] == "cancelled")
+    assert [(d["attempt"], d["outcome"]) for d in log] == [(1, "failed"), (2, "cancelled")]
+    assert "revoked" in log[-1]["error"]
+    time.sleep(0.5)  # past the retry's backoff: nothing more goes out
+    assert len(hook.received) == 1
+    # nothing new is queued for it either
+    assert world.enqueue("rc_revoked2", pharmacy.id, "recall.published", {"units": []}) is None
+
+
+def test_a_subscriber_url_is_shown_whole_only_to_its_subscriber(world: World, receiver: Any) -> None:
+    hook = receiver(lambda n: 200)
+    pharmacy = world.partner(["dispenser"])
+    secret_url = hook.url + "?key=s3cret-hook-key"
+    pharmacy.request("PUT", "/v1/subscriptions/recalls", json={"url": secret_url, "events": ["recall.published"]})
+    world.enqueue("rc_redact1", pharmacy.id, "recall.published", {"units": []})
+    own = deliveries(pharmacy, "rc_redact1", ended)
+    assert [d["url"] for d in own] == [secret_url]
+    for_admin = world.admin.request("GET", "/v1/recalls/rc_redact1/deliveries").json()["deliveries"]
+    assert [d["url"] for d in for_admin] == [hook.url]
+    assert "s3cret" not in str(for_admin)

@@ -193,7 +193,7 @@ def test_receiving_needs_a_shipment_to_one_of_the_receivers_glns(redis_url: str)
     async def scenario(repository: PackRepository) -> None:
         await capture(repository, MAKER, [commission(unit(1), unit(2))])
         never = await capture(repository, WHOLESALER, [ev(WHOLESALER, "receiving", units=[unit(1)])])
-        assert codes(never) == ["custody.not_shipped"] and "held by maker" in never.refusals[0].message
+        assert codes(never) == ["custody.not_shipped"] and MAKER.partner_id not in never.refusals[0].message
         await capture(repository, MAKER, [ev(MAKER, "shipping", units=[unit(1)], destinations=WHOLESALER.glns)])
         elsewhere = await capture(repository, OTHER, [ev(OTHER, "receiving", units=[unit(1)])])
         assert codes(elsewhere) == ["custody.foreign_destination"] and elsewhere.refusals[0].kind == "forbidden"
@@ -331,8 +331,11 @@ def test_state_changes_are_decided_and_applied_as_by_the_pack_api(redis_url: str
             [ev(WHOLESALER, "destroying", units=[unit(3)]), ev(WHOLESALER, "dispensing", units=[unit(3)])],
         )
         assert codes(both) == ["NMVS_NC_PCK_22"]
-        locations = await repository.locations([(GTIN, "U1")])
-        assert locations[0] is not None and locations[0].event == "destroying"
+        # The wholesaler never received U1: its state change is an attested sighting, and the
+        # unit's custody stays where it was.
+        (where,) = await repository.whereabouts([(GTIN, "U1")])
+        assert where.custody is None
+        assert [(s.partner_id, s.event) for s in where.sightings] == [(WHOLESALER.partner_id, "destroying")]
 
     run(redis_url, scenario)
 
@@ -351,10 +354,12 @@ def test_custody_history_and_locations_are_encoded_exactly_as_record_events_does
         stored_history = await client.lrange(history_key(GTIN, "U1"), 0, -1)
         entry = orjson.loads(stored_history[-1])
         await repository.record_events(
-            [PackEventData(GTIN, "U2", entry["event"], MAKER.partner_id, MAKER.glns[0], shipped.event_time, entry["detail"])]
+            [PackEventData(GTIN, "U2", entry["event"], MAKER.partner_id, MAKER.glns[0], shipped.event_time, entry["detail"], "L")]
         )
         assert await client.hget(location_key(GTIN, "U2"), "U2") == stored_location
-        assert await client.lrange(history_key(GTIN, "U2"), 0, -1) == stored_history
-        assert entry["detail"] == f"to {WHOLESALER.glns[0]}; po PO-1; eventID urn:uuid:9"
+        # the same entry, plus the destinations kept apart from the text (visibility)
+        (one,) = [orjson.loads(raw) for raw in await client.lrange(history_key(GTIN, "U2"), 0, -1)]
+        assert [orjson.loads(raw) for raw in stored_history] == [one | {"to": [WHOLESALER.glns[0]]}]
+        assert entry["detail"] == "po PO-1; eventID urn:uuid:9"
 
     run(redis_url, scenario)

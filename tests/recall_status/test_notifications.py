@@ -701,7 +701,7 @@ def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(
             "notification": notification_id,
             "partner": "p_pharmacy",
             "event": "recall.published",
-            "url": receiver.url,
+            "url": receiver.url.split("?")[0],  # the manufacturer reads the chain: redacted
             "attempt": 1,
             "http_status": 500,
             "error": "HTTP 500",

@@ -26,6 +26,7 @@ from verinet.recall_status.packs import (
     bucket_key,
     history_key,
     location_key,
+    sightings_key,
 )
 from verinet.store import connect
 
@@ -45,33 +46,46 @@ def run(redis_url: str, scenario: Callable[[PackRepository], Awaitable[None]]) -
     asyncio.run(main())
 
 
-async def stored(repository: PackRepository, gtin: str, serial: str) -> tuple[bytes | None, list[bytes]]:
+async def stored(repository: PackRepository, gtin: str, serial: str) -> tuple[bytes | None, bytes | None, list[bytes]]:
+    """A pack's last custody event, its attested sightings and its history."""
     location = await repository.redis.hget(location_key(gtin, serial), serial)
-    return location, await repository.redis.lrange(history_key(gtin, serial), 0, -1)
+    sightings = await repository.redis.hget(sightings_key(gtin, serial), serial)
+    return location, sightings, await repository.redis.lrange(history_key(gtin, serial), 0, -1)
 
 
-def columns(prefix: str, count: int) -> tuple[list[str], list[str], list[str]]:
-    """Packs of two GTINs, interleaved, with a few different details (codes)."""
+def columns(prefix: str, count: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Packs of two GTINs, interleaved, with a few different details (codes) and every
+    record code (failed check, bare and attested sighting, custody event)."""
     gtins = [GTINS[n % 2] for n in range(count)]
     serials = [f"{prefix}{n:05d}" for n in range(count)]
     details = [("OK", "NMVS_NC_PCK_30", 'with "quotes" \\ and \u00e9')[n % 3] for n in range(count)]
-    return gtins, serials, details
+    records = ["ASPL"[n % 4] for n in range(count)]
+    return gtins, serials, details, records
 
 
 def test_a_batch_of_events_is_stored_like_the_same_events_one_by_one(redis_url: str) -> None:
     async def scenario(repository: PackRepository) -> None:
         count = 1_203  # more than two script chunks per GTIN
-        gtins, serials, details = columns("ONE", count)
-        singles = [PackEventData(g, s, "verify", "pharmacy", GLN, AT, d) for g, s, d in zip(gtins, serials, details, strict=True)]
+        gtins, serials, details, records = columns("ONE", count)
+        singles = [
+            PackEventData(g, s, "verify", "pharmacy", GLN, AT, d, r)
+            for g, s, d, r in zip(gtins, serials, details, records, strict=True)
+        ]
         assert await repository.record_events(singles) == count
         batch_serials = [s.replace("ONE", "BAT") for s in serials]
-        batch = PackEventBatchData("verify", "pharmacy", GLN, AT, gtins, batch_serials, details)
+        batch = PackEventBatchData("verify", "pharmacy", GLN, AT, gtins, batch_serials, details, records)
         assert await repository.record_event_batch(batch) == count
         for g, one, many in zip(gtins, serials, batch_serials, strict=True):
             assert await stored(repository, g, many) == await stored(repository, g, one)
-        location, history = await stored(repository, gtins[2], batch_serials[2])
-        assert location == f"{AT:.3f}|verify|pharmacy|{GLN}".encode()
-        assert len(history) == 1
+        place = f"{AT:.3f}|verify|pharmacy|{GLN}".encode()
+        by_code = {records[n]: await stored(repository, gtins[n], batch_serials[n]) for n in range(4)}
+        assert [(location, sightings, len(history)) for location, sightings, history in by_code.values()] == [
+            (None, None, 1),  # A: a failed check is history only
+            (None, None, 1),  # S: so is a bare sighting
+            (None, place, 1),  # P: an attested sighting
+            (place, None, 1),  # L: a custody event
+        ]
+        assert b'"attempt":true' in by_code["A"][2][0] and b'"possession_attested":true' in by_code["P"][2][0]
 
     run(redis_url, scenario)
 
@@ -82,10 +96,10 @@ def test_a_batch_keeps_only_the_newest_history_entries_like_single_events(redis_
         for n in range(HISTORY_LIMIT + 5):
             at = AT + n
             if n % 2:
-                await repository.record_events([PackEventData(gtin, serial, "verify", "p", GLN, at, f"D{n}")])
+                await repository.record_events([PackEventData(gtin, serial, "verify", "p", GLN, at, f"D{n}", "L")])
             else:
-                await repository.record_event_batch(PackEventBatchData("verify", "p", GLN, at, [gtin], [serial], [f"D{n}"]))
-        location, history = await stored(repository, gtin, serial)
+                await repository.record_event_batch(PackEventBatchData("verify", "p", GLN, at, [gtin], [serial], [f"D{n}"], ["L"]))
+        location, _, history = await stored(repository, gtin, serial)
         assert len(history) == HISTORY_LIMIT
         assert b'"D5"' in history[0] and b'"D204"' in history[-1]
         assert location == f"{AT + HISTORY_LIMIT + 4:.3f}|verify|p|{GLN}".encode()
@@ -96,9 +110,9 @@ def test_a_batch_keeps_only_the_newest_history_entries_like_single_events(redis_
 def test_a_batch_whose_columns_differ_in_length_is_refused_and_writes_nothing(redis_url: str) -> None:
     async def scenario(repository: PackRepository) -> None:
         batch = PackEventBatchData("verify", "p", GLN, AT, [GTINS[0], GTINS[0]], ["S1", "S2"], ["OK"])
-        with pytest.raises(InvalidInput, match=r"expected as many serials and details as GTINs \(2\), got 2 and 1"):
+        with pytest.raises(InvalidInput, match=r"expected as many serials, details and record codes as GTINs \(2\), got 2, 1 and 2"):
             await repository.record_event_batch(batch)
-        assert await stored(repository, GTINS[0], "S1") == (None, [])
+        assert await stored(repository, GTINS[0], "S1") == (None, None, [])
 
     run(redis_url, scenario)
 

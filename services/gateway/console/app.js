@@ -866,6 +866,8 @@
     const items = app.tote.slice();
     if (!items.length) return;
     const body = { packs: items.map((item) => packOf(item.text)), ...locationOf('tote-location') };
+    // Packs scanned into a tote are in hand: verifying them attests possession (recall holder).
+    if (op === 'verify') body.possession_attested = true;
     if (op === 'decommission') {
       body.state = target;
       // A retry after a lost answer gets the first answer instead of decommissioning twice.

@@ -1,11 +1,23 @@
 from verinet.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class PackEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PACK_EVENT_KIND_UNSPECIFIED: _ClassVar[PackEventKind]
+    PACK_EVENT_KIND_ATTEMPT: _ClassVar[PackEventKind]
+    PACK_EVENT_KIND_SIGHTING: _ClassVar[PackEventKind]
+    PACK_EVENT_KIND_STATE_CHANGE: _ClassVar[PackEventKind]
+PACK_EVENT_KIND_UNSPECIFIED: PackEventKind
+PACK_EVENT_KIND_ATTEMPT: PackEventKind
+PACK_EVENT_KIND_SIGHTING: PackEventKind
+PACK_EVENT_KIND_STATE_CHANGE: PackEventKind
 
 class RegisterProductRequest(_message.Message):
     __slots__ = ("caller", "gtin", "name")
@@ -354,7 +366,7 @@ class JsonResponse(_message.Message):
     def __init__(self, json: _Optional[bytes] = ...) -> None: ...
 
 class PackEvent(_message.Message):
-    __slots__ = ("gtin", "serial", "event", "partner_id", "gln", "at", "detail")
+    __slots__ = ("gtin", "serial", "event", "partner_id", "gln", "at", "detail", "kind", "possession_attested", "outcome")
     GTIN_FIELD_NUMBER: _ClassVar[int]
     SERIAL_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
@@ -362,6 +374,9 @@ class PackEvent(_message.Message):
     GLN_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    POSSESSION_ATTESTED_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
     gtin: str
     serial: str
     event: str
@@ -369,10 +384,13 @@ class PackEvent(_message.Message):
     gln: str
     at: float
     detail: str
-    def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., event: _Optional[str] = ..., partner_id: _Optional[str] = ..., gln: _Optional[str] = ..., at: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
+    kind: PackEventKind
+    possession_attested: bool
+    outcome: str
+    def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., event: _Optional[str] = ..., partner_id: _Optional[str] = ..., gln: _Optional[str] = ..., at: _Optional[float] = ..., detail: _Optional[str] = ..., kind: _Optional[_Union[PackEventKind, str]] = ..., possession_attested: _Optional[bool] = ..., outcome: _Optional[str] = ...) -> None: ...
 
 class PackEventBatch(_message.Message):
-    __slots__ = ("event", "partner_id", "gln", "at", "gtins", "serials", "details")
+    __slots__ = ("event", "partner_id", "gln", "at", "gtins", "serials", "details", "kinds", "possession_attested")
     EVENT_FIELD_NUMBER: _ClassVar[int]
     PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     GLN_FIELD_NUMBER: _ClassVar[int]
@@ -380,6 +398,8 @@ class PackEventBatch(_message.Message):
     GTINS_FIELD_NUMBER: _ClassVar[int]
     SERIALS_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    POSSESSION_ATTESTED_FIELD_NUMBER: _ClassVar[int]
     event: str
     partner_id: str
     gln: str
@@ -387,7 +407,9 @@ class PackEventBatch(_message.Message):
     gtins: _containers.RepeatedScalarFieldContainer[str]
     serials: _containers.RepeatedScalarFieldContainer[str]
     details: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, event: _Optional[str] = ..., partner_id: _Optional[str] = ..., gln: _Optional[str] = ..., at: _Optional[float] = ..., gtins: _Optional[_Iterable[str]] = ..., serials: _Optional[_Iterable[str]] = ..., details: _Optional[_Iterable[str]] = ...) -> None: ...
+    kinds: _containers.RepeatedScalarFieldContainer[PackEventKind]
+    possession_attested: bool
+    def __init__(self, event: _Optional[str] = ..., partner_id: _Optional[str] = ..., gln: _Optional[str] = ..., at: _Optional[float] = ..., gtins: _Optional[_Iterable[str]] = ..., serials: _Optional[_Iterable[str]] = ..., details: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[_Union[PackEventKind, str]]] = ..., possession_attested: _Optional[bool] = ...) -> None: ...
 
 class RecordPackEventsRequest(_message.Message):
     __slots__ = ("events", "batches")

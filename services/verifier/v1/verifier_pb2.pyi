@@ -109,12 +109,14 @@ class CheckConnectivityResponse(_message.Message):
     def __init__(self, response: _Optional[_Union[SignedHttpResponse, _Mapping]] = ...) -> None: ...
 
 class VerifyPacksRequest(_message.Message):
-    __slots__ = ("caller", "packs")
+    __slots__ = ("caller", "packs", "possession_attested")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     PACKS_FIELD_NUMBER: _ClassVar[int]
+    POSSESSION_ATTESTED_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ...) -> None: ...
+    possession_attested: bool
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., possession_attested: _Optional[bool] = ...) -> None: ...
 
 class VerifyPacksResponse(_message.Message):
     __slots__ = ("results",)
