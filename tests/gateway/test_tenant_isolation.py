@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +39,6 @@ OWNERSHIPS = ("own", "foreign")
 LOT_1, LOT_2, EXPIRY = "ISO-L1", "ISO-L2", "301231"
 #: The letter of each caller's partners in the world (admins and anonymous callers use M's).
 ROLE_LETTERS = {"manufacturer": "M", "wholesaler": "W", "dispenser": "D", "network": "N", "admin": "A", "none": "X"}
-#: How the cells listed in pending_fix_on_branch_custody are reported (a warning in the summary).
-PENDING_MESSAGE = "cells pending a fix on branch custody"
 PLACEHOLDER = re.compile(r"\{((?:mine\.)?[a-z_]+)\}")
 
 
@@ -255,14 +252,11 @@ def play(world: World, entry: dict[str, Any], method: str, path: str, caller: st
     return answer, sent
 
 
-@pytest.mark.filterwarnings(f"default:{PENDING_MESSAGE}:UserWarning")
 def test_every_route_every_role_own_and_foreign_gets_its_expected_status_and_leaks_nothing(
     world: World, openapi: dict[str, Any], expectations: dict[str, Any]
 ) -> None:
-    pending = set(expectations.get("pending_fix_on_branch_custody", []))
     tokens = [p.token for p in world.parties.values() if p.token and p.label != "A"]
     failures: list[str] = []
-    still_pending: list[str] = []
     for method, path, _ in operations(openapi):
         key = route_key(method, path)
         entry = expectations["routes"].get(key)
@@ -285,9 +279,5 @@ def test_every_route_every_role_own_and_foreign_gets_its_expected_status_and_lea
                     if leaked:
                         problems.append(f"leaks {stranger.label}'s {leaked}")
                 if problems:
-                    (still_pending if cell in pending else failures).append(f"{cell}: {'; '.join(problems)}")
-                elif cell in pending:
-                    failures.append(f"{cell}: listed as pending_fix_on_branch_custody but passes: take it off the list")
-    if still_pending:
-        warnings.warn(f"{PENDING_MESSAGE} ({len(still_pending)}):\n" + "\n".join(still_pending), UserWarning, stacklevel=1)
+                    failures.append(f"{cell}: {'; '.join(problems)}")
     assert failures == [], "\n" + "\n".join(failures)
