@@ -12,7 +12,15 @@ from aiohttp import web
 
 from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.inputs import json_object, pack_fields, packs_body, production_from_json
+from verinet.gateway.inputs import (
+    is_ndjson,
+    json_object,
+    ndjson_lines,
+    pack_fields,
+    packs_body,
+    production_from_json,
+    read_body,
+)
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import ALL_PARTNER_ROLES, PARTNER_STORE, route
 from verinet.gateway.settings import Settings
@@ -392,11 +400,9 @@ class _BadLine:
 async def entries_body(request: web.Request) -> list[Any]:
     """Entries from ``{"entries": [...]}`` JSON, or one entry a line with application/x-ndjson
     (blank lines skipped; a line that is not JSON is refused on its own)."""
-    if request.content_type in ("application/x-ndjson", "application/jsonlines"):
+    if is_ndjson(request):
         items: list[Any] = []
-        for line_number, line in enumerate((await request.read()).splitlines(), start=1):
-            if not line.strip():
-                continue
+        for line_number, line in ndjson_lines(await read_body(request)):
             try:
                 items.append(orjson.loads(line))
             except orjson.JSONDecodeError as error:

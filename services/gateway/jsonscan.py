@@ -29,6 +29,7 @@ import operator
 import re
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 
 from verinet.errors import InvalidInput, TooLarge
 
@@ -73,6 +74,14 @@ class BodyLimits:
     max_values: int
 
 
+class Position(NamedTuple):
+    """Where a fault is: 0-based byte offset, 1-based line and column (in bytes)."""
+
+    byte: int
+    line: int
+    column: int
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -112,7 +121,7 @@ class JsonScanner:
 
     # -- positions ----------------------------------------------------------------------------
 
-    def _where(self, offset: int) -> tuple[str, dict[str, int]]:
+    def _where(self, offset: int) -> tuple[str, Position]:
         """Words and problem members for a byte offset in the current chunk (or its carry)."""
         offset = max(offset, 0)
         inside = max(0, min(offset - self._chunk_at, len(self._chunk)))
@@ -121,11 +130,11 @@ class JsonScanner:
         line = self._lines_before + breaks + 1
         start = self._chunk_at + before.rfind(b"\n") + 1 if breaks else self._line_start
         column = offset - start + 1
-        return f"line {line}, column {column} (byte {offset})", {"position": offset, "line": line, "column": column}
+        return f"line {line}, column {column} (byte {offset})", Position(offset, line, column)
 
     def _invalid(self, code: str, what: str, offset: int) -> InvalidInput:
-        where, members = self._where(offset)
-        return InvalidInput(what.format(where=where), code=code, **members)
+        where, at = self._where(offset)
+        return InvalidInput(what.format(where=where), code=code, position=at.byte, line=at.line, column=at.column)
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -195,23 +204,22 @@ class JsonScanner:
         first = self._line_bytes + len(lines[0])
         longest = max(first, max(map(len, lines[1:]), default=0))
         if longest > limit:
-            # Rare: find the line, for the message.
-            at, length = self._chunk_at, first
+            # Rare: find where the line starts, for the message.
+            start = self._chunk_at - self._line_bytes
             if first <= limit:
-                at += len(lines[0]) + 1
+                start = self._chunk_at + len(lines[0]) + 1
                 for line in lines[1:]:
                     if len(line) > limit:
-                        length = len(line)
                         break
-                    at += len(line) + 1
-            else:
-                at -= self._line_bytes
-            where, members = self._where(at)
+                    start += len(line) + 1
+            where, at = self._where(start)
             raise TooLarge(
                 f"The NDJSON line starting at {where} is longer than {limit:,} bytes.",
                 code="body.line_too_long",
                 limit=limit,
-                **members,
+                position=at.byte,
+                line=at.line,
+                column=at.column,
             )
         self._line_bytes = first if len(lines) == 1 else len(lines[-1])
 
@@ -276,14 +284,16 @@ class JsonScanner:
         self._unit_values = first if len(runs) == 1 else len(runs[-1])
 
     def _too_many_values(self, offset: int) -> None:
-        what = "the body" if not self.unit_depth else "one line" if self.ndjson else "one event"
-        where, members = self._where(offset)
+        what = "The body holds" if not self.unit_depth else "One line holds" if self.ndjson else "One event holds"
+        where, at = self._where(offset)
         raise TooLarge(
-            f"The body holds more than {self.limits.max_values:,} JSON values in {what} (by {where}): "
+            f"{what} more than {self.limits.max_values:,} JSON values (counted up to {where}): "
             "send fewer packs, entries or EPCs a request.",
             code="body.too_many_values",
             limit=self.limits.max_values,
-            **members,
+            position=at.byte,
+            line=at.line,
+            column=at.column,
         )
 
     def _check_escapes(self, buf: bytes, base: int, in_string: bool, carry: bytes) -> bytes:
