@@ -16,6 +16,7 @@ from verinet.gateway.inputs import (
     is_ndjson,
     json_object,
     ndjson_lines,
+    optional_json_object,
     pack_fields,
     packs_body,
     production_from_json,
@@ -124,6 +125,7 @@ async def whoami(request: web.Request, partner: Partner) -> web.Response:
 
 @route("POST", "/v1/partners/{id}/revoke", roles=("admin",), tag="Partners", summary="Revoke a partner's token")
 async def revoke_partner(request: web.Request, partner: Partner) -> web.Response:
+    await optional_json_object(request)  # no members; a body sent anyway is read as any other
     revoked = await request.app[PARTNER_STORE].revoke(request.match_info["id"], dt.datetime.now(dt.UTC))
     return json_response(revoked.as_dict())
 
@@ -135,7 +137,7 @@ async def revoke_partner(request: web.Request, partner: Partner) -> web.Response
 async def put_product(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     require_own_gtin(partner, gtin)
-    body = await json_object(request) if request.can_read_body else {}
+    body = await optional_json_object(request)
     name = body.get("name", "")
     if not isinstance(name, str) or len(name) > 200:
         raise InvalidInput('Failed to read "name": expected a string of at most 200 characters.', field="name")
@@ -464,7 +466,7 @@ async def import_directory(request: web.Request, partner: Partner) -> web.Respon
 
 @route("POST", "/v1/directory/check", roles=("admin",), tag="Directory", summary="Probe every remote endpoint of the directory: reachability, status, latency, circuit breaker")
 async def check_directory(request: web.Request, partner: Partner) -> web.Response:
-    body = await json_object(request) if request.can_read_body else {}
+    body = await optional_json_object(request)
     req_gln = body.get("req_gln") or ""
     if not isinstance(req_gln, str):
         raise InvalidInput('Failed to read "req_gln": expected a GLN-13 string.', code="body.field_type", field="req_gln")

@@ -98,6 +98,11 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
+async def optional_json_object(request: web.Request) -> dict[str, Any]:
+    """The body's JSON object, or an empty one when the request has no body."""
+    return await json_object(request) if request.can_read_body else {}
+
+
 async def packs_body(request: web.Request, limit: int) -> tuple[list[Any], dict[str, Any]]:
     """Packs from ``{"packs": [...]}`` JSON, or one pack a line with application/x-ndjson."""
     if is_ndjson(request):

@@ -43,10 +43,16 @@ _PARTIAL_ESCAPE = re.compile(rb"(?:\\(?:u[0-9a-fA-F]{0,3})?)?")
 _ESCAPE = re.compile(rb"(?<!\\)(\\++)u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _TOKEN = re.compile(rb'"(?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+("?)|[\[\]{}]')
 
+#: A number or a literal (true, false, null), as far as a scan needs to tell one.
+_SCALAR = re.compile(rb"[0-9A-Za-z.+\-]++")
+_SCALAR_BYTES = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-"
+
 _ALL = bytes(range(256))
 _NOT_BRACKETS = _ALL.translate(None, b"[]{}")
-_NOT_TOKENS = _ALL.translate(None, b"[]{},\x00")
-#: Depth change of a token: +1 opens, -1 closes, 0 for a comma or a string.
+_NOT_TOKENS = _ALL.translate(None, b"[]{}x\x00")
+#: x for a byte of a number or literal, a space for any other: a run of x is one value.
+_SCALAR_RUNS = bytes(0x78 if b in _SCALAR_BYTES else 0x20 for b in range(256))
+#: Depth change of a token: +1 opens, -1 closes, 0 for a string or a number or literal.
 _DELTA = [0] * 256
 for _byte in b"[{":
     _DELTA[_byte] = 1
@@ -150,6 +156,7 @@ class JsonScanner:
             self._check_head(chunk)
         nul = chunk.find(b"\x00")
         if nul >= 0:
+            self._check_utf8(chunk[:nul])  # a fault before it comes first
             raise self._invalid("body.nul", "The body has a NUL byte at {where}: JSON text may not hold one.", self._chunk_at + nul)
         self._check_utf8(chunk)
         if self.ndjson:
@@ -241,6 +248,8 @@ class JsonScanner:
             self._walk(buf, base)  # a string stops at a byte it may not hold: raises there
             raise AssertionError("unreachable: the walk found no fault")  # pragma: no cover
         residual = _MARK.join(parts[0::2])  # the text outside strings, one mark a string
+        if prefix[:1] == b'"':
+            residual = residual[1:]  # the string the last chunk ended in was counted there
         if b"\\" in buf:
             carry = self._check_escapes(buf, base, in_string, carry)
         if self.unit_depth:
@@ -257,14 +266,16 @@ class JsonScanner:
                 self._walk(buf, base)
                 raise AssertionError("unreachable: the walk found no fault")  # pragma: no cover
             self.depth = depths[-1]
+        scalars = residual.translate(_SCALAR_RUNS)
         self.values += (
-            residual.count(_MARK) + residual.count(b"[") + residual.count(b"{") + residual.count(b",")
-        )
+            residual.count(_MARK) + residual.count(b"[") + residual.count(b"{")
+            + scalars.count(b" x") + scalars.startswith(b"x")
+        )  # fmt: skip
         if self.values > self.limits.max_values:
             self._too_many_values(base + len(buf))
 
     def _count_units(self, residual: bytes, buf: bytes, base: int) -> None:
-        tokens = residual.translate(None, _NOT_TOKENS)
+        tokens = _SCALAR.sub(b"x", residual).translate(None, _NOT_TOKENS)
         if not tokens:
             return
         depths = list(accumulate(map(_DELTA.__getitem__, tokens), initial=self.depth))
