@@ -38,14 +38,17 @@ from verinet.errors import InvalidInput, TooLarge
 _STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+("?)')
 #: The end of a chunk that cut an escape in two: the rest comes with the next chunk.
 _PARTIAL_ESCAPE = re.compile(rb"(?:\\(?:u[0-9a-fA-F]{0,3})?)?")
-#: Escapes that need a look: \u0000 and surrogates. The look-behind starts a match only at the
-#: first backslash of a run, so a long run of backslashes is read once, not once per backslash.
-_ESCAPE = re.compile(rb"(?<!\\)(\\++)u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+#: Escapes refused once escaped backslashes are blanked out: a high surrogate no low one
+#: follows (group 1), a low one no high one precedes (group 2), and \u0000.
+_HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_BAD_ESCAPE = re.compile(rb"(" + _HIGH + rb"(?!" + _LOW + rb"))|((?<!" + _HIGH + rb")" + _LOW + rb")|\\u0000")
 _TOKEN = re.compile(rb'"(?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+("?)|[\[\]{}]')
 
 #: A number or a literal (true, false, null), as far as a scan needs to tell one.
 _SCALAR = re.compile(rb"[0-9A-Za-z.+\-]++")
 _SCALAR_BYTES = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-"
+_SCALAR_SET = frozenset(bytes([b]) for b in _SCALAR_BYTES)
 
 _ALL = bytes(range(256))
 _NOT_BRACKETS = _ALL.translate(None, b"[]{}")
@@ -113,6 +116,7 @@ class JsonScanner:
         self.depth = 0
         self.values = 0
         self._in_string = False
+        self._in_scalar = False
         self._carry = b""  # a cut escape (and a high surrogate before it), scanned again with the next chunk
         self._utf8_pending = b""
         self._head = b""  # the first bytes, until a byte order mark can be told
@@ -247,18 +251,24 @@ class JsonScanner:
         elif open_strings:
             self._walk(buf, base)  # a string stops at a byte it may not hold: raises there
             raise AssertionError("unreachable: the walk found no fault")  # pragma: no cover
-        residual = _MARK.join(parts[0::2])  # the text outside strings, one mark a string
+        outside = parts[0::2]
+        if in_string:
+            outside[-1] = b""  # a cut escape: inside the string, scanned again with the next chunk
+        residual = _MARK.join(outside)  # the text outside strings, one mark a string
         if prefix[:1] == b'"':
             residual = residual[1:]  # the string the last chunk ended in was counted there
         if b"\\" in buf:
             carry = self._check_escapes(buf, base, in_string, carry)
+        # A number or literal the last chunk ended in goes on here: counted there.
+        goes_on = self._in_scalar and residual[:1] in _SCALAR_SET
         if self.unit_depth:
-            self._count_units(residual, buf, base)
+            self._count_units(residual, buf, base, goes_on)
         else:
-            self._count_whole(residual, buf, base)
+            self._count_whole(residual, buf, base, goes_on)
         self._in_string, self._carry = in_string, carry
+        self._in_scalar = residual[-1:] in _SCALAR_SET
 
-    def _count_whole(self, residual: bytes, buf: bytes, base: int) -> None:
+    def _count_whole(self, residual: bytes, buf: bytes, base: int, goes_on: bool) -> None:
         brackets = residual.translate(None, _NOT_BRACKETS)
         if brackets:
             depths = list(accumulate(map(_DELTA.__getitem__, brackets), initial=self.depth))
@@ -269,13 +279,15 @@ class JsonScanner:
         scalars = residual.translate(_SCALAR_RUNS)
         self.values += (
             residual.count(_MARK) + residual.count(b"[") + residual.count(b"{")
-            + scalars.count(b" x") + scalars.startswith(b"x")
+            + scalars.count(b" x") + (scalars.startswith(b"x") and not goes_on)
         )  # fmt: skip
         if self.values > self.limits.max_values:
             self._too_many_values(base + len(buf))
 
-    def _count_units(self, residual: bytes, buf: bytes, base: int) -> None:
+    def _count_units(self, residual: bytes, buf: bytes, base: int, goes_on: bool) -> None:
         tokens = _SCALAR.sub(b"x", residual).translate(None, _NOT_TOKENS)
+        if goes_on:
+            tokens = tokens[1:]
         if not tokens:
             return
         depths = list(accumulate(map(_DELTA.__getitem__, tokens), initial=self.depth))
@@ -310,37 +322,27 @@ class JsonScanner:
     def _check_escapes(self, buf: bytes, base: int, in_string: bool, carry: bytes) -> bytes:
         """Refuses \\u0000 and lone surrogates; returns the carry, which grows back to a high
         surrogate at the very end (its low half, if any, is in the next chunk)."""
-        pending_high: re.Match[bytes] | None = None
-        for match in _ESCAPE.finditer(buf):
-            if len(match.group(1)) % 2 == 0:
-                continue  # an escaped backslash followed by the letter u: plain text
-            at = match.end(1) - 1
-            code = match.group(2).lower()
-            if pending_high is not None:
-                if match.start() == pending_high.end() and b"dc00" <= code <= b"dfff" and len(match.group(1)) == 1:
-                    pending_high = None
-                    continue
-                self._lone_surrogate(pending_high, base)
-            if code == b"0000":
-                raise self._invalid("body.nul", "The body escapes a NUL character (\\u0000) at {where}: text may not hold one.", base + at)
-            if code < b"dc00":
-                pending_high = match
-            else:
-                self._lone_surrogate(match, base)
-        if pending_high is not None:
-            tail = buf[pending_high.end() :]
-            if in_string and tail == carry:  # its low half may open the next chunk
-                return buf[pending_high.end(1) - 1 :]
-            self._lone_surrogate(pending_high, base)
-        return carry
+        # Escaped backslashes pair up from the left, as JSON reads them: blanked out (same
+        # length, so offsets hold), every backslash left starts an escape.
+        escapes = buf.replace(b"\\\\", b"__")
+        fault = _BAD_ESCAPE.search(escapes)
+        if fault is None:
+            return carry
+        at = base + fault.start()
+        if fault.group(1):
+            if in_string and escapes[fault.end() :] == carry:  # its low half may open the next chunk
+                return buf[fault.start() :]
+            self._lone_surrogate(fault.group(0), at)
+        if fault.group(2):
+            self._lone_surrogate(fault.group(0), at)
+        raise self._invalid("body.nul", "The body escapes a NUL character (\\u0000) at {where}: text may not hold one.", at)
 
-    def _lone_surrogate(self, match: re.Match[bytes], base: int) -> None:
-        escape = match.group(0)[len(match.group(1)) - 1 :].decode()
+    def _lone_surrogate(self, escape: bytes, offset: int) -> None:
         raise self._invalid(
             "body.surrogate",
-            f"The body has a lone surrogate escape {escape} at {{where}}: expected a high (\\ud800-\\udbff) "
+            f"The body has a lone surrogate escape {escape.decode()} at {{where}}: expected a high (\\ud800-\\udbff) "
             "and a low (\\udc00-\\udfff) surrogate in a pair, or the character itself in UTF-8.",
-            base + match.end(1) - 1,
+            offset,
         )
 
     def _walk(self, buf: bytes, base: int) -> None:

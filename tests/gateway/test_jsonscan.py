@@ -151,6 +151,13 @@ def test_a_body_larger_than_the_limit_is_a_413() -> None:
     assert isinstance(error, TooLarge) and error.code == "body.too_large"
 
 
+def test_a_value_counts_once_however_the_body_is_cut() -> None:
+    body = orjson.dumps({"scan": "\U0001f600\u001d" * 3, "n": [1, 22, 333, True, None]}, option=orjson.OPT_APPEND_NEWLINE)
+    body = body.replace("\U0001f600".encode(), b"\\ud83d\\ude00").replace(b"\x1d", b"\\u001d")
+    counts = {scan(body, chunk).values for chunk in range(1, len(body) + 1)}
+    assert counts == {10}  # an object, two keys, a string, an array and its five members
+
+
 def test_strings_that_look_like_structure_never_count_as_structure() -> None:
     # Brackets, quotes and commas inside strings: depth 1 and one value each, however cut.
     body = orjson.dumps(["[[[[[[[[[[{{{{{{{{{{", '\\"[[[[[[[[[[', ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"])
