@@ -41,9 +41,9 @@ def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     so every message can be sent as UTF-8.
 
     >>> bounded("Failed to read 'abcdefghijklmnopqrstuvwxyz': expected 3 letters.", 40)
-    "Failed to read 'abcdefgh…ected 3 letters."
-    >>> bounded("a \udc00 b")
-    'a \\udc00 b'
+    "Failed to read 'abcdefghij…ed 3 letters."
+    >>> bounded("a " + chr(0xDC00) + " b")
+    'a \\\\udc00 b'
     """
     if len(text) > limit:
         tail = limit // 3
