@@ -536,7 +536,7 @@ async def read_header(follower: Follower, reader: Reader, max_values: int) -> No
     follows the whole document, skipping the events' tokens (``ijson.items`` builds them)."""
     builder: Any = None
     building = ""
-    built = 0  # values built for the header: bounded like one event
+    built = 0  # what the header holds (and skips), bounded like one event
     first = True
     async for prefix, event, value in ijson.parse_async(follower, use_float=True):
         if prefix.startswith(EVENT_LIST):
@@ -546,14 +546,14 @@ async def read_header(follower: Follower, reader: Reader, max_values: int) -> No
             if event != "start_map":
                 raise InvalidInput("The body is not a JSON object: expected an EPCISDocument.", code="epcis.schema")
             continue
+        built += 1
+        if built > max_values:
+            raise TooLarge(
+                f"The EPCISDocument's members other than its events hold more than {max_values:,} JSON values.",
+                code="body.too_many_values",
+                limit=max_values,
+            )
         if builder is not None:
-            built += 1
-            if built > max_values:
-                raise TooLarge(
-                    f"The EPCISDocument's members other than epcisBody hold more than {max_values:,} JSON values.",
-                    code="body.too_many_values",
-                    limit=max_values,
-                )
             builder.event(event, value)
             if prefix == building and event in ("end_map", "end_array"):
                 reader.header[building] = builder.value
