@@ -8,7 +8,7 @@ MB/s, beside orjson parsing the same bytes.
     python bench/hostile_bodies.py --no-write
 
 The network runs with the default settings (MAX_BODY_BYTES 64 MiB, MAX_JSON_VALUES 5,000,000,
-MAX_JSON_LINE_BYTES 4 MiB, MAX_JSON_DEPTH 64). Target: every answer within 2 s, and one
+MAX_JSON_LINE_BYTES 4 MiB, MAX_JSON_STRING_BYTES 1 MiB, MAX_JSON_DEPTH 64). Target: every answer within 2 s, and one
 request's peak within 2 x MAX_BODY_BYTES + 100 bytes x MAX_JSON_VALUES + 64 MiB (the bound
 tests/gateway/test_hostile_bodies.py asserts at smaller limits).
 """
@@ -48,6 +48,7 @@ FAMILIES: list[tuple[str, Callable[[], bytes], str]] = [
     ("wide, under the limit: 2,400,000 objects", lambda: b'{"packs": [' + b",".join([b"{}"] * 2_400_000) + b"]}", "application/json"),
     ("an NDJSON line of 5 MiB", lambda: b'{"a": "' + b"x" * (5 * MIB) + b'"}\n', "application/x-ndjson"),
     ("a key of 32 MiB", lambda: b'{"' + b"k" * (32 * MIB) + b'": 1}', "application/json"),
+    ("a key just under 1 MiB (the string limit)", lambda: b'{"' + b"k" * (MIB - 10) + b'": 1}', "application/json"),
     ("200,000 small events", lambda: DOCUMENT + b",".join([b"{}"] * 200_000) + b"]}}", "application/json"),
     ("a lone surrogate", lambda: DOCUMENT + b'{"eventID": "urn:uuid:\\udc00"}]}}', "application/json"),
     ("invalid UTF-8", lambda: DOCUMENT + b'{"eventID": "\xff"}]}}', "application/json"),

@@ -91,6 +91,7 @@ def create_app(settings: Settings) -> web.Application:
         max_depth=settings.max_json_depth,
         max_line_bytes=settings.max_json_line_bytes,
         max_values=settings.max_json_values,
+        max_string_bytes=settings.max_json_string_bytes,
     )
     app[DRAINING] = asyncio.Event()
     app[JWKS_CACHE] = {}

@@ -60,6 +60,9 @@ JSON_TYPES = ("application/json", "application/ld+json")
 MAX_DOCUMENT_BYTES = 2 * 1024**3
 BODY_IDLE_SECONDS = 30.0
 MAX_EVENTS = 2_000_000
+#: Values the document's members other than its events may hold (with MAX_JSON_VALUES, the
+#: lower wins): the header is read token by token in Python, so its size is its time.
+MAX_HEADER_VALUES = 100_000
 MAX_LISTED_ERRORS = 100
 CHUNK_EVENTS = 2_000
 CHUNK_EPCS = 20_000
@@ -581,7 +584,7 @@ async def read_header(follower: Follower, reader: Reader, max_values: int) -> No
 async def json_events(body: CountingReader, reader: Reader) -> AsyncIterator[tuple[int, Any]]:
     """Events of an EPCISDocument as they arrive; the other members go to ``reader.header``."""
     follower = Follower()
-    header = asyncio.ensure_future(read_header(follower, reader, body.scanner.limits.max_values))
+    header = asyncio.ensure_future(read_header(follower, reader, min(body.scanner.limits.max_values, MAX_HEADER_VALUES)))
     header.add_done_callback(lambda _: follower.close())
     try:
         index = 0

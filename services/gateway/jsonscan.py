@@ -35,7 +35,7 @@ from verinet.errors import InvalidInput, TooLarge
 
 #: One JSON string, as far as it is valid: the closing quote is optional, so every match
 #: starts at a quote no earlier match consumed and the substitution never backtracks.
-_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+("?)')
+_STRING = re.compile(rb'"((?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+)("?)')
 #: The end of a chunk that cut an escape in two: the rest comes with the next chunk.
 _PARTIAL_ESCAPE = re.compile(rb"(?:\\(?:u[0-9a-fA-F]{0,3})?)?")
 #: Escapes refused once escaped backslashes are blanked out: a high surrogate no low one
@@ -81,6 +81,8 @@ class BodyLimits:
     #: body builds: the whole body when it is parsed whole, one NDJSON line or one streamed
     #: unit (an EPCIS event) when it is parsed piece by piece. About 100 bytes each at most.
     max_values: int
+    #: Bytes of one string or key, as written (escapes included).
+    max_string_bytes: int = 1 << 20
 
 
 class Position(NamedTuple):
@@ -117,6 +119,8 @@ class JsonScanner:
         self.values = 0
         self._in_string = False
         self._in_scalar = False
+        self._open_string = 0  # bytes so far of the string the last chunk ended in
+        self._string_at = 0  # where that string opened
         self._carry = b""  # a cut escape (and a high surrogate before it), scanned again with the next chunk
         self._utf8_pending = b""
         self._head = b""  # the first bytes, until a byte order mark can be told
@@ -240,9 +244,9 @@ class JsonScanner:
         prefix = (b'"' if self._in_string else b"") + self._carry
         buf = prefix + chunk
         base = self._chunk_at - len(prefix)  # byte offset of buf[0] (a made-up quote may come first)
-        # Outside text and each string's closing quote (empty when it has none), alternating.
+        # Outside text, each string's content and its closing quote (empty when it has none).
         parts = _STRING.split(buf)
-        closes = parts[1::2]
+        contents, closes = parts[1::3], parts[2::3]
         carry = b""
         in_string = False
         open_strings = closes.count(b"")
@@ -251,7 +255,9 @@ class JsonScanner:
         elif open_strings:
             self._walk(buf, base)  # a string stops at a byte it may not hold: raises there
             raise AssertionError("unreachable: the walk found no fault")  # pragma: no cover
-        outside = parts[0::2]
+        if contents:
+            self._check_strings(parts, contents, base, continued=prefix[:1] == b'"', ends_open=in_string, size=len(buf))
+        outside = parts[0::3]
         if in_string:
             outside[-1] = b""  # a cut escape: inside the string, scanned again with the next chunk
         residual = _MARK.join(outside)  # the text outside strings, one mark a string
@@ -267,6 +273,34 @@ class JsonScanner:
             self._count_whole(residual, buf, base, goes_on)
         self._in_string, self._carry = in_string, carry
         self._in_scalar = residual[-1:] in _SCALAR_SET
+
+    def _check_strings(self, parts: list[bytes], contents: list[bytes], base: int, *, continued: bool, ends_open: bool, size: int) -> None:
+        """Refuses a string (or key) longer than the limit: a streaming parser copies a string
+        cut across reads again with every read, in time quadratic in its length."""
+        limit = self.limits.max_string_bytes
+        first = len(contents[0]) + (self._open_string if continued else 0)
+        longest = max(first, max(map(len, contents[1:]), default=0))
+        if longest > limit:
+            if first > limit:
+                at = self._string_at if continued else base + len(parts[0])
+            else:
+                index = next(i for i, content in enumerate(contents) if len(content) > limit)
+                at = base + sum(map(len, parts[: 3 * index + 1])) + index  # + the opening quotes before it
+            where, position = self._where(at)
+            raise TooLarge(
+                f"The body has a string longer than {limit:,} bytes, starting at {where}.",
+                code="body.string_too_long",
+                limit=limit,
+                position=position.byte,
+                line=position.line,
+                column=position.column,
+            )
+        if ends_open:
+            if continued and len(contents) == 1:
+                self._open_string = first
+            else:
+                self._open_string = len(contents[-1])
+                self._string_at = base + size - len(parts[-1]) - len(contents[-1]) - 1
 
     def _count_whole(self, residual: bytes, buf: bytes, base: int, goes_on: bool) -> None:
         brackets = residual.translate(None, _NOT_BRACKETS)

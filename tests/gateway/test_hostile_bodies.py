@@ -71,7 +71,9 @@ FAMILIES = [
     Family("wide object", lambda: b"{" + b",".join(b'"k%d":0' % n for n in range(MAX_VALUES // 2 + 10)) + b"}", 413, ("body.too_many_values",)),
     Family("wide, just under the values limit", lambda: b"[" + b",".join([b"{}"] * (MAX_VALUES - 10)) + b"]"),
     Family("a long NDJSON line", lambda: b'{"a": 1}\n{"a": "' + b"x" * (MAX_LINE + 1) + b'"}\n', 413, ("body.line_too_long",), "application/x-ndjson"),
-    Family("a long key", lambda: b'{"' + b"k" * (3 * MIB) + b'": 1}'),
+    Family("a long key", lambda: b'{"' + b"k" * (3 * MIB) + b'": 1}', 413, ("body.string_too_long",)),
+    Family("a long value with escapes", lambda: b'{"name": "' + b'\\"' * MIB + b'"}', 413, ("body.string_too_long",)),
+    Family("a key just under the string limit", lambda: b'{"' + b"k" * (MIB - 10) + b'": 1}'),
     Family("long values", lambda: orjson.dumps({name: "v" * 200_000 for name in LONG_FIELDS})),
     Family("many small events", lambda: orjson.dumps({"@context": "x", "type": "EPCISDocument", "epcisBody": {"eventList": [{}] * 30_000}})),
     Family("a lone high surrogate", lambda: b'{"name": "a\\ud800", "data": "b"}', 400, ("body.surrogate",)),
@@ -88,7 +90,7 @@ FAMILIES = [
     # /v1/events streams up to 2 GiB: there the member's values run out first.
     Family("larger than MAX_BODY_BYTES", lambda: chunked(b'{"packs": [' + b'"0123456789",' * (MAX_BODY // 13) + b'""]}'), 413, ("body.too_large", "body.too_many_values")),
 ]
-SCANNER_CODES = {"body.too_deep", "body.surrogate", "body.encoding", "body.nul", "body.line_too_long", "body.too_many_values"}
+SCANNER_CODES = {"body.too_deep", "body.surrogate", "body.encoding", "body.nul", "body.line_too_long", "body.string_too_long", "body.too_many_values"}
 
 
 @dataclass

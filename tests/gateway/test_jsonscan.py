@@ -162,3 +162,10 @@ def test_strings_that_look_like_structure_never_count_as_structure() -> None:
     # Brackets, quotes and commas inside strings: depth 1 and one value each, however cut.
     body = orjson.dumps(["[[[[[[[[[[{{{{{{{{{{", '\\"[[[[[[[[[[', ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"])
     assert verdicts(body) == {("ok", None)}
+
+
+def test_a_string_or_key_longer_than_the_limit_is_a_413_at_its_opening_quote_however_cut() -> None:
+    limits = BodyLimits(max_bytes=1 << 20, max_depth=8, max_line_bytes=1 << 20, max_values=1 << 20, max_string_bytes=16)
+    for body, at in ((b'["short", "' + b"s" * 17 + b'"]', 10), (b'{"' + b"k" * 20 + b'": 1}', 1), (b'["' + b'\\"' * 9 + b'"]', 1)):
+        assert verdicts(body, limits=limits) == {("body.string_too_long", at)}
+    assert verdicts(b'["' + b"s" * 16 + b'", "' + b"t" * 16 + b'"]', limits=limits) == {("ok", None)}
