@@ -27,6 +27,7 @@ from __future__ import annotations
 import codecs
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
@@ -52,6 +53,7 @@ _SCALAR_SET = frozenset(bytes([b]) for b in _SCALAR_BYTES)
 
 _ALL = bytes(range(256))
 _NOT_BRACKETS = _ALL.translate(None, b"[]{}")
+_NOT_CONTROL = _ALL.translate(None, bytes(range(0x20)))
 _NOT_TOKENS = _ALL.translate(None, b"[]{}x\x00")
 #: x for a byte of a number or literal, a space for any other: a run of x is one value.
 _SCALAR_RUNS = bytes(0x78 if b in _SCALAR_BYTES else 0x20 for b in range(256))
@@ -244,6 +246,44 @@ class JsonScanner:
         prefix = (b'"' if self._in_string else b"") + self._carry
         buf = prefix + chunk
         base = self._chunk_at - len(prefix)  # byte offset of buf[0] (a made-up quote may come first)
+        continued = prefix[:1] == b'"'
+        if b"\\" in buf:
+            residual, carry, in_string = self._strings_with_escapes(buf, base, continued)
+        else:
+            residual, carry, in_string = self._plain_strings(buf, base, continued)
+        if prefix[:1] == b'"':
+            residual = residual[1:]  # the string the last chunk ended in was counted there
+        # A number or literal the last chunk ended in goes on here: counted there.
+        goes_on = self._in_scalar and residual[:1] in _SCALAR_SET
+        if self.unit_depth:
+            self._count_units(residual, buf, base, goes_on)
+        else:
+            self._count_whole(residual, buf, base, goes_on)
+        self._in_string, self._carry = in_string, carry
+        self._in_scalar = residual[-1:] in _SCALAR_SET
+
+    def _plain_strings(self, buf: bytes, base: int, continued: bool) -> tuple[bytes, bytes, bool]:
+        """Without a backslash, every quote opens or closes a string: one split finds them.
+        Returns the text outside strings (a mark for each string), the carry (none) and
+        whether the chunk ends inside a string."""
+        pieces = buf.split(b'"')  # outside, inside, outside, ... (buf starts outside a string)
+        inside = pieces[1::2]
+        if b"".join(inside).translate(None, _NOT_CONTROL):
+            self._walk(buf, base)  # a control character inside a string: raises there
+            raise AssertionError("unreachable: the walk found no fault")  # pragma: no cover
+        in_string = len(pieces) % 2 == 0
+        if inside:
+            self._check_strings(
+                inside, continued, in_string, lambda i: base + sum(map(len, pieces[: 2 * i + 1])) + 2 * i, base + len(buf) - len(pieces[-1]) - 1
+            )
+        outside = pieces[0::2]
+        if in_string:
+            outside.append(b"")
+        return _MARK.join(outside), b"", in_string
+
+    def _strings_with_escapes(self, buf: bytes, base: int, continued: bool) -> tuple[bytes, bytes, bool]:
+        """As _plain_strings, with a regex that reads escapes: a string ends at a quote no
+        backslash escapes, and a chunk may end in the middle of an escape (the carry)."""
         # Outside text, each string's content and its closing quote (empty when it has none).
         parts = _STRING.split(buf)
         contents, closes = parts[1::3], parts[2::3]
@@ -256,36 +296,28 @@ class JsonScanner:
             self._walk(buf, base)  # a string stops at a byte it may not hold: raises there
             raise AssertionError("unreachable: the walk found no fault")  # pragma: no cover
         if contents:
-            self._check_strings(parts, contents, base, continued=prefix[:1] == b'"', ends_open=in_string, size=len(buf))
+            # The opening quotes are not in parts: one before each string.
+            self._check_strings(
+                contents, continued, in_string, lambda i: base + sum(map(len, parts[: 3 * i + 1])) + i, base + len(buf) - len(parts[-1]) - len(contents[-1]) - 1
+            )
         outside = parts[0::3]
         if in_string:
             outside[-1] = b""  # a cut escape: inside the string, scanned again with the next chunk
-        residual = _MARK.join(outside)  # the text outside strings, one mark a string
-        if prefix[:1] == b'"':
-            residual = residual[1:]  # the string the last chunk ended in was counted there
-        if b"\\" in buf:
-            carry = self._check_escapes(buf, base, in_string, carry)
-        # A number or literal the last chunk ended in goes on here: counted there.
-        goes_on = self._in_scalar and residual[:1] in _SCALAR_SET
-        if self.unit_depth:
-            self._count_units(residual, buf, base, goes_on)
-        else:
-            self._count_whole(residual, buf, base, goes_on)
-        self._in_string, self._carry = in_string, carry
-        self._in_scalar = residual[-1:] in _SCALAR_SET
+        carry = self._check_escapes(buf, base, in_string, carry)
+        return _MARK.join(outside), carry, in_string
 
-    def _check_strings(self, parts: list[bytes], contents: list[bytes], base: int, *, continued: bool, ends_open: bool, size: int) -> None:
+    def _check_strings(self, contents: list[bytes], continued: bool, ends_open: bool, opening: Callable[[int], int], last_opening: int) -> None:
         """Refuses a string (or key) longer than the limit: a streaming parser copies a string
-        cut across reads again with every read, in time quadratic in its length."""
+        cut across reads again with every read, in time quadratic in its length. ``opening(i)``
+        is where the i-th string of the chunk opens; ``last_opening`` where the last one does."""
         limit = self.limits.max_string_bytes
         first = len(contents[0]) + (self._open_string if continued else 0)
         longest = max(first, max(map(len, contents[1:]), default=0))
         if longest > limit:
             if first > limit:
-                at = self._string_at if continued else base + len(parts[0])
+                at = self._string_at if continued else opening(0)
             else:
-                index = next(i for i, content in enumerate(contents) if len(content) > limit)
-                at = base + sum(map(len, parts[: 3 * index + 1])) + index  # + the opening quotes before it
+                at = opening(next(i for i, content in enumerate(contents) if len(content) > limit))
             where, position = self._where(at)
             raise TooLarge(
                 f"The body has a string longer than {limit:,} bytes, starting at {where}.",
@@ -300,7 +332,7 @@ class JsonScanner:
                 self._open_string = first
             else:
                 self._open_string = len(contents[-1])
-                self._string_at = base + size - len(parts[-1]) - len(contents[-1]) - 1
+                self._string_at = last_opening
 
     def _count_whole(self, residual: bytes, buf: bytes, base: int, goes_on: bool) -> None:
         brackets = residual.translate(None, _NOT_BRACKETS)
