@@ -499,6 +499,7 @@ class Follower:
         self.chunks: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)  # bounded: back-pressure
         self.closed = False
         self.ended = False
+        self.error: BaseException | None = None  # why it stopped, when it failed
 
     async def read(self, n: int = -1) -> bytes:
         if n == 0 or self.ended:
@@ -525,6 +526,8 @@ class Leader:
     async def read(self, n: int = -1) -> bytes:
         if n == 0:
             return b""
+        if self.follower.error is not None:
+            raise self.follower.error  # the header is refused: stop reading now, not at the end
         data = await self.body.read(n)
         if not self.done and not self.follower.closed:
             await self.follower.chunks.put(data)
@@ -585,7 +588,12 @@ async def json_events(body: CountingReader, reader: Reader) -> AsyncIterator[tup
     """Events of an EPCISDocument as they arrive; the other members go to ``reader.header``."""
     follower = Follower()
     header = asyncio.ensure_future(read_header(follower, reader, min(body.scanner.limits.max_values, MAX_HEADER_VALUES)))
-    header.add_done_callback(lambda _: follower.close())
+    def header_done(task: asyncio.Future[None]) -> None:
+        follower.close()
+        if not task.cancelled():
+            follower.error = task.exception()
+
+    header.add_done_callback(header_done)
     try:
         index = 0
         async for item in ijson.items_async(Leader(body, follower), EVENT_LIST, use_float=True):
