@@ -2,15 +2,16 @@
 would cost a parser too much or break it, before any structure is built.
 
 It checks what a parser checks late, at great cost, or not at all: nesting depth, the number
-of values a body would build, the length of NDJSON lines, the UTF-8 encoding, NUL bytes (raw,
-or escaped as ``\\u0000``), lone surrogate escapes (``"\\ud800"``) and a byte order mark. It is
-not a validator: syntax errors outside strings are left to the parser that follows (orjson,
-ijson), which then stops at them.
+of values a body would build, the length of strings and of NDJSON lines, the UTF-8 encoding,
+NUL bytes (raw, or escaped as ``\\u0000``), lone surrogate escapes (``"\\ud800"``) and a byte
+order mark. It is not a validator: other syntax errors are left to the parser that follows
+(orjson, ijson), which then stops at them.
 
-Each chunk is scanned with C-speed operations only (one regex substitution that replaces every
-string with a marker, ``translate``, ``count``, ``accumulate``), so the cost stays linear and
-small however the input is shaped. When something looks wrong, a token-by-token walk of the
-same chunk finds the exact place for the error message (byte offset, line and column).
+Each chunk is scanned with C-speed operations only (a split on quotes, or a regex split when
+the chunk holds escapes, then ``translate``, ``count``, ``accumulate`` on the text outside
+strings), so the cost stays linear and small however the input is shaped. When something looks
+wrong, a token-by-token walk of the same chunk finds the exact place for the error message
+(byte offset, line and column).
 
 >>> scanner = JsonScanner(BodyLimits(max_bytes=1 << 20, max_depth=3, max_line_bytes=100, max_values=100))
 >>> scanner.feed(b'{"a": [1, "x]"]')
@@ -34,8 +35,9 @@ from typing import NamedTuple
 
 from verinet.errors import InvalidInput, TooLarge
 
-#: One JSON string, as far as it is valid: the closing quote is optional, so every match
-#: starts at a quote no earlier match consumed and the substitution never backtracks.
+#: One JSON string (its content, then its closing quote), as far as it is valid: the closing
+#: quote is optional, so every match starts at a quote no earlier match consumed and the split
+#: never backtracks.
 _STRING = re.compile(rb'"((?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+)("?)')
 #: The end of a chunk that cut an escape in two: the rest comes with the next chunk.
 _PARTIAL_ESCAPE = re.compile(rb"(?:\\(?:u[0-9a-fA-F]{0,3})?)?")
@@ -63,7 +65,7 @@ for _byte in b"[{":
     _DELTA[_byte] = 1
 for _byte in b"]}":
     _DELTA[_byte] = -1
-#: 128 for a closing bracket, 0 for any other token (added to its depth, see _unit_runs).
+#: 128 for a closing bracket, 0 for any other token (added to its depth, see _count_units).
 _CLOSING = bytes(128 if b in b"]}" else 0 for b in range(256))
 _BOM = b"\xef\xbb\xbf"
 _MARK = b"\x00"  # stands for a string; a raw NUL is refused before it could be confused with one
