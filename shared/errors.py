@@ -22,10 +22,38 @@ class ErrorKind(enum.Enum):
     CONFLICT = "conflict"
     RATE_LIMITED = "rate_limited"
     REQUEST_TIMEOUT = "request_timeout"
+    TOO_LARGE = "too_large"
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
     BAD_UPSTREAM = "bad_upstream"
     INTERNAL = "internal"
+
+
+#: Longest message (and field) an error keeps: an error that echoes input stays small, in
+#: answers, logs and gRPC trailing metadata (whose hard limit is 16 KiB).
+MAX_MESSAGE_CHARS = 1000
+MAX_FIELD_CHARS = 200
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut in the middle to at most ``limit`` characters, with an ellipsis, keeping
+    its start (what failed) and its end (what was expected); lone surrogates become escapes,
+    so every message can be sent as UTF-8.
+
+    >>> bounded("Failed to read 'abcdefghijklmnopqrstuvwxyz': expected 3 letters.", 40)
+    "Failed to read 'abcdefghij…ed 3 letters."
+    >>> bounded("a " + chr(0xDC00) + " b")
+    'a \\\\udc00 b'
+    """
+    if len(text) > limit:
+        tail = limit // 3
+        text = text[: limit - tail - 1] + "…" + text[-tail:]
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 class VerinetError(Exception):
@@ -42,10 +70,11 @@ class VerinetError(Exception):
         field: str | None = None,
         **details: Any,
     ) -> None:
+        message = bounded(message)
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
-        self.field = field
+        self.field = None if field is None else bounded(field, MAX_FIELD_CHARS)
         self.details = details
 
     def as_dict(self) -> dict[str, Any]:
@@ -133,6 +162,13 @@ class RateLimited(VerinetError):
 
     kind = ErrorKind.RATE_LIMITED
     default_code = "rate_limited"
+
+
+class TooLarge(VerinetError):
+    """The request is larger than a limit allows (bytes, a line, values): 413."""
+
+    kind = ErrorKind.TOO_LARGE
+    default_code = "body.too_large"
 
 
 class RequestTimeout(VerinetError):

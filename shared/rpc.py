@@ -34,6 +34,7 @@ from verinet.errors import (
     Unavailable,
     UpstreamTimeout,
     VerinetError,
+    bounded,
 )
 from verinet.tls_reload import TlsFiles
 
@@ -51,6 +52,7 @@ STATUS_BY_KIND: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.CONFLICT: grpc.StatusCode.ALREADY_EXISTS,
     ErrorKind.RATE_LIMITED: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ErrorKind.REQUEST_TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
+    ErrorKind.TOO_LARGE: grpc.StatusCode.INVALID_ARGUMENT,
     ErrorKind.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
     ErrorKind.TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
     ErrorKind.BAD_UPSTREAM: grpc.StatusCode.ABORTED,
@@ -148,6 +150,11 @@ def error_from_status(status: grpc.StatusCode, message_text: str | None, error_j
         return UpstreamTimeout("Failed to get an answer from an internal service in time.")
     if status == grpc.StatusCode.UNAVAILABLE and code is None:
         return Unavailable("An internal service is unavailable.")
+    if status == grpc.StatusCode.RESOURCE_EXHAUSTED and code is None:
+        # gRPC's own limit (a message or its metadata over the size a channel takes), not a
+        # rate limit: a 429 would tell the client to retry what can never pass.
+        log.error("An internal call hit a gRPC size limit: %s", bounded(message))
+        return VerinetError("Internal error: an internal message was larger than allowed.", code="internal")
     error_class = _ERROR_CLASS_BY_STATUS.get(status, VerinetError)
     if error_class is VerinetError:
         return VerinetError("Internal error", code="internal")

@@ -13,10 +13,14 @@ from aiohttp import web
 from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.inputs import (
+    is_ndjson,
     json_object,
+    ndjson_lines,
+    optional_json_object,
     pack_fields,
     packs_body,
     production_from_json,
+    read_body,
     stored_text,
 )
 from verinet.gateway.lms import caller_message
@@ -162,6 +166,7 @@ async def update_partner(request: web.Request, partner: Partner) -> web.Response
 
 @route("POST", "/v1/partners/{id}/revoke", roles=("admin",), tag="Partners", summary="Revoke a partner's token (again: no change; never the last admin)")
 async def revoke_partner(request: web.Request, partner: Partner) -> web.Response:
+    await optional_json_object(request)  # no members; a body sent anyway is read as any other
     revoked = await request.app[PARTNER_STORE].revoke(request.match_info["id"], dt.datetime.now(dt.UTC))
     return json_response(revoked.as_dict())
 
@@ -173,7 +178,7 @@ async def revoke_partner(request: web.Request, partner: Partner) -> web.Response
 async def put_product(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     require_own_gtin(partner, gtin)
-    body = await json_object(request) if request.can_read_body else {}
+    body = await optional_json_object(request)
     name = stored_text(body, "name", "product name", required=False)
     clients = request.app[CLIENTS]
     caller = caller_message(partner)
@@ -434,11 +439,9 @@ class _BadLine:
 async def entries_body(request: web.Request) -> list[Any]:
     """Entries from ``{"entries": [...]}`` JSON, or one entry a line with application/x-ndjson
     (blank lines skipped; a line that is not JSON is refused on its own)."""
-    if request.content_type in ("application/x-ndjson", "application/jsonlines"):
+    if is_ndjson(request):
         items: list[Any] = []
-        for line_number, line in enumerate((await request.read()).splitlines(), start=1):
-            if not line.strip():
-                continue
+        for line_number, line in ndjson_lines(await read_body(request)):
             try:
                 items.append(orjson.loads(line))
             except orjson.JSONDecodeError as error:
@@ -500,7 +503,7 @@ async def import_directory(request: web.Request, partner: Partner) -> web.Respon
 
 @route("POST", "/v1/directory/check", roles=("admin",), tag="Directory", summary="Probe every remote endpoint of the directory: reachability, status, latency, circuit breaker")
 async def check_directory(request: web.Request, partner: Partner) -> web.Response:
-    body = await json_object(request) if request.can_read_body else {}
+    body = await optional_json_object(request)
     req_gln = body.get("req_gln") or ""
     if not isinstance(req_gln, str):
         raise InvalidInput('Failed to read "req_gln": expected a GLN-13 string.', code="body.field_type", field="req_gln")

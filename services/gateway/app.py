@@ -11,6 +11,8 @@ from prometheus_client import Counter
 from verinet.gateway import api, console, epcis, lms, packs, recalls, subscriptions, system  # noqa: F401 - modules declare their routes
 from verinet.gateway.api import SETTINGS
 from verinet.gateway.clients import clients_context
+from verinet.gateway.inputs import BODY_LIMITS
+from verinet.gateway.jsonscan import BodyLimits
 from verinet.gateway.limits import Limits
 from verinet.gateway.problems import problem
 from verinet.gateway.routing import LIMITS, ROUTES
@@ -84,6 +86,13 @@ def create_app(settings: Settings) -> web.Application:
         auth_failures_per_minute=settings.auth_failures_per_minute,
     )
     app[SETTINGS] = settings
+    app[BODY_LIMITS] = BodyLimits(
+        max_bytes=settings.max_body_bytes,
+        max_depth=settings.max_json_depth,
+        max_line_bytes=settings.max_json_line_bytes,
+        max_values=settings.max_json_values,
+        max_string_bytes=settings.max_json_string_bytes,
+    )
     app[DRAINING] = asyncio.Event()
     app[JWKS_CACHE] = {}
     app.cleanup_ctx.append(

@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import hashlib
 import importlib.resources
+import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -39,9 +40,11 @@ import orjson
 from aiohttp import web
 
 from verinet.epc import Gln, Sgtin, parse_epc, parse_location
-from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, VerinetError
+from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, TooLarge, VerinetError
 from verinet.gateway.api import json_response, owns_gtin
 from verinet.gateway.clients import CLIENTS
+from verinet.gateway.inputs import BODY_LIMITS, NDJSON_TYPES
+from verinet.gateway.jsonscan import JsonScanner
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import HTTP_STATUS_BY_KIND, problem, problem_from_error
 from verinet.gateway.routing import route
@@ -50,12 +53,16 @@ from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import error_from_rpc
 
+log = logging.getLogger(__name__)
+
 CAPTURE_ROLES = ("manufacturer", "wholesaler", "dispenser")
 JSON_TYPES = ("application/json", "application/ld+json")
-NDJSON_TYPES = ("application/x-ndjson", "application/jsonlines", "application/jsonl")
 MAX_DOCUMENT_BYTES = 2 * 1024**3
 BODY_IDLE_SECONDS = 30.0
 MAX_EVENTS = 2_000_000
+#: Values the document's members other than its events may hold (with MAX_JSON_VALUES, the
+#: lower wins): the header is read token by token in Python, so its size is its time.
+MAX_HEADER_VALUES = 100_000
 MAX_LISTED_ERRORS = 100
 CHUNK_EVENTS = 2_000
 CHUNK_EPCS = 20_000
@@ -454,17 +461,15 @@ class Reader:
 # -- reading the body ---------------------------------------------------------------------------
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class CountingReader:
-    """The request body with a byte limit (a streamed body skips aiohttp's client_max_size)
-    and an idle limit: a client that sends nothing for BODY_IDLE_SECONDS is answered 408."""
+    """The request body, each chunk scanned (``jsonscan``) before a parser sees it: a byte
+    limit (a streamed body skips aiohttp's client_max_size), the depth, NDJSON line and
+    per-event value limits, the text's encoding; and an idle limit: a client that sends
+    nothing for BODY_IDLE_SECONDS is answered 408."""
 
-    def __init__(self, content: Any, limit: int = MAX_DOCUMENT_BYTES) -> None:
+    def __init__(self, content: Any, scanner: JsonScanner) -> None:
         self.content = content
-        self.limit = limit
+        self.scanner = scanner
         self.read_bytes = 0
 
     async def read(self, n: int = -1) -> bytes:
@@ -480,8 +485,10 @@ class CountingReader:
                 code="body.timeout",
             ) from None
         self.read_bytes += len(data)
-        if self.read_bytes > self.limit:
-            raise BodyTooLarge
+        if data:
+            self.scanner.feed(data)
+        else:
+            self.scanner.finish()
         return data
 
 
@@ -492,6 +499,7 @@ class Follower:
         self.chunks: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)  # bounded: back-pressure
         self.closed = False
         self.ended = False
+        self.error: BaseException | None = None  # why it stopped, when it failed
 
     async def read(self, n: int = -1) -> bytes:
         if n == 0 or self.ended:
@@ -518,6 +526,8 @@ class Leader:
     async def read(self, n: int = -1) -> bytes:
         if n == 0:
             return b""
+        if self.follower.error is not None:
+            raise self.follower.error  # the header is refused: stop reading now, not at the end
         data = await self.body.read(n)
         if not self.done and not self.follower.closed:
             await self.follower.chunks.put(data)
@@ -525,13 +535,14 @@ class Leader:
         return data
 
 
-async def read_header(follower: Follower, reader: Reader) -> None:
+async def read_header(follower: Follower, reader: Reader, max_values: int) -> None:
     """The document's members other than the events. When the required ones (@context, type,
     schemaVersion, creationDate) come before epcisBody, as in the GS1 examples and most
     documents, this parse stops where the events start and only drains the rest; otherwise it
     follows the whole document, skipping the events' tokens (``ijson.items`` builds them)."""
     builder: Any = None
     building = ""
+    built = 0  # what the header holds (and skips), bounded like one event
     first = True
     async for prefix, event, value in ijson.parse_async(follower, use_float=True):
         if prefix.startswith(EVENT_LIST):
@@ -541,6 +552,13 @@ async def read_header(follower: Follower, reader: Reader) -> None:
             if event != "start_map":
                 raise InvalidInput("The body is not a JSON object: expected an EPCISDocument.", code="epcis.schema")
             continue
+        built += 1
+        if built > max_values:
+            raise TooLarge(
+                f"The EPCISDocument's members other than its events hold more than {max_values:,} JSON values.",
+                code="body.too_many_values",
+                limit=max_values,
+            )
         if builder is not None:
             builder.event(event, value)
             if prefix == building and event in ("end_map", "end_array"):
@@ -569,8 +587,13 @@ async def read_header(follower: Follower, reader: Reader) -> None:
 async def json_events(body: CountingReader, reader: Reader) -> AsyncIterator[tuple[int, Any]]:
     """Events of an EPCISDocument as they arrive; the other members go to ``reader.header``."""
     follower = Follower()
-    header = asyncio.ensure_future(read_header(follower, reader))
-    header.add_done_callback(lambda _: follower.close())
+    header = asyncio.ensure_future(read_header(follower, reader, min(body.scanner.limits.max_values, MAX_HEADER_VALUES)))
+    def header_done(task: asyncio.Future[None]) -> None:
+        follower.close()
+        if not task.cancelled():
+            follower.error = task.exception()
+
+    header.add_done_callback(header_done)
     try:
         index = 0
         async for item in ijson.items_async(Leader(body, follower), EVENT_LIST, use_float=True):
@@ -582,19 +605,24 @@ async def json_events(body: CountingReader, reader: Reader) -> AsyncIterator[tup
     finally:
         if not header.done():
             header.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await header
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await header  # also retrieves an error the events' parse went past
 
 
 async def ndjson_events(body: CountingReader) -> AsyncIterator[tuple[int, Any]]:
-    """One event per line; blank lines are skipped."""
+    """One event per line; blank lines are skipped. A line's pieces are joined once, when it
+    ends, so a long line costs time linear in its length (the scanner bounds it too)."""
     index = 0
     line_number = 0
-    rest = b""
+    pieces: list[bytes] = []
     while True:
         data = await body.read(1 << 20)
-        lines = (rest + data).split(b"\n")
-        rest = lines.pop() if data else b""
+        lines = data.split(b"\n") if data else [b""]
+        if len(lines) == 1 and data:
+            pieces.append(data)
+            continue
+        lines[0] = b"".join([*pieces, lines[0]])
+        pieces = [lines.pop()] if data else []
         for line in lines:
             line_number += 1
             if not line.strip():
@@ -668,12 +696,13 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
             f"Expected application/ld+json, application/json or application/x-ndjson, got {request.content_type!r}.",
         )
     reader = Reader(partner)
-    body = CountingReader(request.content)
+    # Events are built one at a time: the values of each (of each line in NDJSON) count on
+    # their own; an event of a document sits at depth 4 (document, epcisBody, eventList).
+    scanner = JsonScanner(request.app[BODY_LIMITS], ndjson=ndjson, unit_depth=1 if ndjson else 4, max_bytes=MAX_DOCUMENT_BYTES)
+    body = CountingReader(request.content, scanner)
     caller = caller_message(partner)
-    too_large = False
 
     async def chunks() -> AsyncIterator[rs_pb.CaptureEventsRequest]:
-        nonlocal too_large
         batch: list[rs_pb.CustodyEvent] = []
         epcs = 0
         try:
@@ -690,15 +719,16 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
                     batch, epcs = [], 0
             if not ndjson:
                 reader.check_header()
-        except BodyTooLarge:
-            too_large = True
-            reader.document_error = InvalidInput("The document is too large.", code="body.too_large")
         except VerinetError as error:
             reader.document_error = error
         except ijson.JSONError as error:
             reader.document_error = InvalidInput(
                 f"Failed to parse the body as JSON after {body.read_bytes} bytes: {error}.", code="body.json"
             )
+        except Exception as error:  # answered, never a dropped connection
+            # An error escaping this generator cancels the gRPC call and the request with it.
+            log.exception("Failed to read an EPCIS body after %d bytes", body.read_bytes)
+            reader.document_error = VerinetError(f"Internal error while reading the body ({type(error).__name__}); it has been logged.")
         if batch and not reader.failed:
             yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
         yield rs_pb.CaptureEventsRequest(caller=caller, commit=not reader.failed)
@@ -708,8 +738,6 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
         answer = await clients.recall_status.CaptureEvents(chunks(), timeout=CAPTURE_RPC_SECONDS)
     except grpc.aio.AioRpcError as error:
         raise error_from_rpc(error) from None
-    if too_large:
-        return problem(413, "body.too_large", f"The document is larger than {MAX_DOCUMENT_BYTES:,} bytes.")
     if reader.document_error is not None:
         return problem_from_error(reader.document_error)
     if reader.failed or not answer.applied:

@@ -1,4 +1,9 @@
-"""Reading partner input: JSON bodies, NDJSON uploads and packs given three ways."""
+"""Reading partner input: JSON bodies, NDJSON uploads and packs given three ways.
+
+Every body is read here, and pre-scanned while it arrives (``jsonscan``) against the limits
+in ``BODY_LIMITS`` before anything parses it; EPCIS capture streams its body through the
+same scanner.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +17,50 @@ from aiohttp import web
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import IdentifierError, InvalidInput, RequestTimeout, VerinetError
 from verinet.free_text import TEXT_LIMITS, validate_text
+from verinet.gateway.jsonscan import BodyLimits, JsonScanner
 from verinet.identifiers import parse, parse_expiry, validate_gtin, validate_lot, validate_serial
 from verinet.packs import validate_line
 
 BODY_READ_SECONDS = 30.0
+READ_CHUNK_BYTES = 65536
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonlines", "application/jsonl")
+#: The limits every body is scanned against (from Settings, set by the app factory).
+BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
+#: Where a request keeps its body once read (a handler may ask for it twice).
+_BODY = "verinet.body"
+
+
+def is_ndjson(request: web.Request) -> bool:
+    return request.content_type in NDJSON_TYPES
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The body, refused with 408 when a client trickles it slower than BODY_READ_SECONDS."""
+    """The body, scanned while it arrives: a limit or a fault answers 400 or 413 at once,
+    before anything is parsed; a client that trickles it slower than BODY_READ_SECONDS is
+    answered 408."""
+    cached = request.get(_BODY)
+    if isinstance(cached, bytes):
+        return cached
+    scanner = JsonScanner(request.app[BODY_LIMITS], ndjson=is_ndjson(request))
+    chunks = []
     try:
         async with asyncio.timeout(BODY_READ_SECONDS):
-            return await request.read()
+            while chunk := await request.content.read(READ_CHUNK_BYTES):
+                scanner.feed(chunk)
+                chunks.append(chunk)
     except TimeoutError:
         raise RequestTimeout(
             f"The request body did not arrive within {BODY_READ_SECONDS:g} seconds.",
             code="body.timeout",
         ) from None
+    scanner.finish()
+    body = request[_BODY] = b"".join(chunks)
+    return body
+
+
+def ndjson_lines(raw: bytes) -> list[tuple[int, bytes]]:
+    """(line number, line) of every line that is not blank."""
+    return [(number, line) for number, line in enumerate(raw.split(b"\n"), start=1) if line.strip()]
 
 
 def text_of(body: dict[str, Any], name: str, default: str = "") -> str:
@@ -95,14 +128,17 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
+async def optional_json_object(request: web.Request) -> dict[str, Any]:
+    """The body's JSON object, or an empty one when the request has no body."""
+    return await json_object(request) if request.can_read_body else {}
+
+
 async def packs_body(request: web.Request, limit: int) -> tuple[list[Any], dict[str, Any]]:
     """Packs from ``{"packs": [...]}`` JSON, or one pack a line with application/x-ndjson."""
-    if request.content_type in ("application/x-ndjson", "application/jsonlines"):
+    if is_ndjson(request):
         packs = []
         raw = await read_body(request)
-        for line_number, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
+        for line_number, line in ndjson_lines(raw):
             try:
                 packs.append(orjson.loads(line))
             except orjson.JSONDecodeError as error:

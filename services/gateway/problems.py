@@ -18,6 +18,7 @@ HTTP_STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.RATE_LIMITED: 429,
     ErrorKind.REQUEST_TIMEOUT: 408,
+    ErrorKind.TOO_LARGE: 413,
     ErrorKind.BAD_UPSTREAM: 502,
     ErrorKind.UNAVAILABLE: 503,
     ErrorKind.TIMEOUT: 504,

@@ -16,7 +16,14 @@ from verinet.csv_cells import safe_writer
 from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.inputs import json_object, lot_list, pack_from_json, stored_text, text_of
+from verinet.gateway.inputs import (
+    json_object,
+    lot_list,
+    optional_json_object,
+    pack_from_json,
+    stored_text,
+    text_of,
+)
 from verinet.gateway.lms import caller_message, query_param
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
@@ -339,6 +346,7 @@ async def list_audit(request: web.Request, partner: Partner) -> web.Response:
 
 @route("POST", "/v1/audit/verify", roles=("admin",), tag="Audit", summary="Recompute every audit chain and name the first broken link")
 async def verify_audit(request: web.Request, partner: Partner) -> web.Response:
+    await optional_json_object(request)  # no members; a body sent anyway is read as any other
     clients = request.app[CLIENTS]
     answer = await call(clients.recall_status.VerifyAudit, rs_pb.VerifyAuditRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
     return web.Response(body=answer.json, content_type="application/json")

@@ -20,6 +20,10 @@ class Settings:
     recall_status_addr: str
     rpc_timeout: float
     max_body_bytes: int
+    max_json_depth: int
+    max_json_line_bytes: int
+    max_json_values: int
+    max_json_string_bytes: int
     max_packs_per_request: int
     max_commission_packs: int
     shutdown_grace: float
@@ -53,6 +57,15 @@ class Settings:
             recall_status_addr=env.str("RECALL_STATUS_ADDR", example="recall-status:50053"),
             rpc_timeout=env.float("RPC_TIMEOUT_SECONDS", 1.0),
             max_body_bytes=env.int("MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=1024),
+            # Every JSON body is pre-scanned against these while it arrives (jsonscan.py):
+            # arrays and objects open at once; bytes of one NDJSON line; values one body (or
+            # one NDJSON line, or one streamed EPCIS event) builds, at most ~100 bytes each;
+            # bytes of one string (a streaming parser's cost grows with its square).
+            # 5,000,000 fits a 1,000,000-unit recall and a 200,000-pack commissioning upload.
+            max_json_depth=env.int("MAX_JSON_DEPTH", 64, minimum=4, maximum=120),
+            max_json_line_bytes=env.int("MAX_JSON_LINE_BYTES", 4 * 1024 * 1024, minimum=1024),
+            max_json_values=env.int("MAX_JSON_VALUES", 5_000_000, minimum=1000),
+            max_json_string_bytes=env.int("MAX_JSON_STRING_BYTES", 1024 * 1024, minimum=1024),
             max_packs_per_request=env.int("MAX_PACKS_PER_REQUEST", 1000, minimum=1),
             max_commission_packs=env.int("MAX_COMMISSION_PACKS", 200_000, minimum=1),
             shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),

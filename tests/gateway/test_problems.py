@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from verinet.errors import InvalidInput, RateLimited, Unavailable
+from verinet.errors import InvalidInput, RateLimited, TooLarge, Unavailable
 from verinet.gateway.problems import lms_error, problem_from_error
 
 
@@ -25,3 +25,11 @@ def test_a_client_error_carries_no_retry_after_and_names_its_field() -> None:
     assert "Retry-After" not in response.headers
     assert response.status == 400
     assert orjson.loads(response.body)["field"] == "serial"
+
+
+def test_a_too_large_error_is_a_413_problem() -> None:
+    response = problem_from_error(TooLarge("The NDJSON line is longer than 1,024 bytes.", code="body.line_too_long", limit=1024, line=3))
+    assert response.status == 413
+    assert response.body is not None
+    assert orjson.loads(response.body)["code"] == "body.line_too_long"
+    assert orjson.loads(response.body)["line"] == 3
