@@ -152,7 +152,8 @@ class JsonScanner:
 
     def _invalid(self, code: str, what: str, offset: int) -> InvalidInput:
         where, at = self._where(offset)
-        return InvalidInput(what.format(where=where), code=code, position=at.byte, line=at.line, column=at.column)
+        # replace, not format: ``what`` may quote the body's own braces
+        return InvalidInput(what.replace("{where}", where), code=code, position=at.byte, line=at.line, column=at.column)
 
     # -- feeding ------------------------------------------------------------------------------
 

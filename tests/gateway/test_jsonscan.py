@@ -3,6 +3,7 @@ cut into chunks never changes its verdict."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from typing import Any
@@ -169,3 +170,20 @@ def test_a_string_or_key_longer_than_the_limit_is_a_413_at_its_opening_quote_how
     for body, at in ((b'["short", "' + b"s" * 17 + b'"]', 10), (b'{"' + b"k" * 20 + b'": 1}', 1), (b'["' + b'\\"' * 9 + b'"]', 1)):
         assert verdicts(body, limits=limits) == {("body.string_too_long", at)}
     assert verdicts(b'["' + b"s" * 16 + b'", "' + b"t" * 16 + b'"]', limits=limits) == {("ok", None)}
+
+
+@pytest.mark.parametrize("body", [b"d} ", b"]", b"{}}", b'"a"]', b"[1]]"])
+def test_a_stray_closing_bracket_or_brace_is_refused_with_its_place_not_a_crash(body: bytes) -> None:
+    refused = refusal(body)
+    assert refused.code == "body.json" and "with nothing open" in refused.message
+
+
+def test_any_bytes_at_all_are_passed_or_refused_with_a_verinet_error_however_cut() -> None:
+    """Whatever a client sends, the scan answers (no other exception, so never a 500)."""
+    rng = random.Random(7)
+    pieces = [b"{", b"}", b"[", b"]", b'"', b"\\", b"u", b"d8", b"00", b",", b":", b"\x05", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\n", b"1", b"\x00", b"\xef\xbb\xbf", b"{where}", b"%s"]
+    for _ in range(20_000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        for ndjson in (False, True):
+            with contextlib.suppress(VerinetError):
+                scan(data, rng.randint(1, max(len(data), 1)), ndjson=ndjson)
