@@ -19,6 +19,7 @@ from verinet.identifiers import (
     validate_serial,
 )
 from verinet.partners import Partner
+from verinet.remote_networks import MAX_HOP_SECONDS
 from verinet.rpc import call
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
@@ -203,6 +204,6 @@ async def check_connectivity(request: web.Request, partner: Partner) -> web.Resp
         verifier_pb.CheckConnectivityRequest(
             caller=lms_caller(request, partner, gln), gtin=gtin, req_gln=gln, query=query_params(request)
         ),
-        timeout=clients.rpc_timeout,
+        timeout=clients.rpc_timeout + MAX_HOP_SECONDS,  # a remote route's own deadline applies
     )
     return signed_response(answer.response)

@@ -47,6 +47,7 @@ class DirectoryEntry:
     remote_credential: str = ""
     expires_at: str = ""
     updated_at: str = ""
+    network: str = ""  # remote: the name of the remote-network profile it uses
 
     @property
     def member(self) -> str:
@@ -200,7 +201,22 @@ def validate_entry(entry: DirectoryEntry) -> DirectoryEntry:
             raise _invalid(error.message, error.code, "responder_gln") from None
     url = entry.remote_base_url
     credential = entry.remote_credential
-    if entry.route == "remote":
+    if entry.route == "remote" and entry.network:
+        if url or credential:
+            raise _invalid(
+                f"A remote route naming network {entry.network[:64]!r} takes no url or credential: "
+                "the profile has them.",
+                "route.network_with_url",
+                "url" if url else "credential",
+            )
+        if not responder_gln:
+            raise _invalid(
+                "Failed to read responder_gln '': a remote route needs the GLN of the party "
+                "that answers there, for example '0614141000005'.",
+                "gln.missing",
+                "responder_gln",
+            )
+    elif entry.route == "remote":
         url = validate_url(url)
         if not responder_gln:
             raise _invalid(
@@ -218,11 +234,11 @@ def validate_entry(entry: DirectoryEntry) -> DirectoryEntry:
                 "route.credential",
                 "credential",
             )
-    elif url or credential:
+    elif url or credential or entry.network:
         raise _invalid(
-            "A hosted route takes no url or credential: those are for remote routes.",
+            "A hosted route takes no url, credential or network: those are for remote routes.",
             "route.hosted_with_url",
-            "url" if url else "credential",
+            "url" if url else "credential" if credential else "network",
         )
     if entry.expires_at:
         try:
@@ -274,6 +290,7 @@ class Directory:
                     "credential": entry.remote_credential,
                     "expires_at": entry.expires_at,
                     "updated_at": entry.updated_at,
+                    "network": entry.network,
                 },
             )
             if entry.route == "remote":
@@ -346,4 +363,5 @@ def _entry(kind: str, key: str, raw: dict[bytes, bytes]) -> DirectoryEntry:
         remote_credential=fields.get("credential", ""),
         expires_at=fields.get("expires_at", ""),
         updated_at=fields.get("updated_at", ""),
+        network=fields.get("network", ""),
     )

@@ -15,13 +15,18 @@ from dataclasses import dataclass
 import orjson
 
 from verinet.identifiers import expiry_matches, parse_expiry
+from verinet.lms_vocabulary import (
+    EXPIRED,
+    ILLEGITIMATE,
+    NO_MATCH_EXPIRY,
+    NO_MATCH_LOT,
+    NO_MATCH_LOT_EXPIRY,
+    NO_MATCH_SERIAL,
+    NOT_FOR_REDISTRIBUTION,
+    RECALLED,
+    SUSPECT,
+)
 from verinet.packs import DECOMMISSIONED_STATES, PackRecord, PackState
-
-NO_MATCH_SERIAL = "No_match_GTIN_Serial"
-NO_MATCH_LOT = "No_match_GTIN_Serial_Lot"
-NO_MATCH_EXPIRY = "No_match_GTIN_Serial_Expiry"
-NO_MATCH_LOT_EXPIRY = "No_match_GTIN_Serial_Lot_Expiry"
-NOT_FOR_REDISTRIBUTION = "Not_for_re-distribution"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +57,16 @@ def lms_verdict(record: PackRecord | None, lot: str, expiry: str, today: dt.date
         return LmsVerdict(False, NO_MATCH_EXPIRY)
     state = record.pack_state
     if state is PackState.STOLEN:
-        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, "Suspect")
+        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, SUSPECT)
     if state is PackState.ILLEGITIMATE:
-        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, "Illegitimate")
+        return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, ILLEGITIMATE)
     if PackState.WITHDRAWN in (record.product_state, state) or PackState.RECALLED in (
         record.lot_state,
         state,
     ):
-        return LmsVerdict(True, None, "Recalled")
+        return LmsVerdict(True, None, RECALLED)
     if parse_expiry(record.expiry, today=today) < today:
-        return LmsVerdict(True, None, "Expired")
+        return LmsVerdict(True, None, EXPIRED)
     if state in DECOMMISSIONED_STATES:
         return LmsVerdict(False, NOT_FOR_REDISTRIBUTION)
     return LmsVerdict(True)

@@ -80,6 +80,21 @@ class LookupServiceStub:
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.SerializeToString,
                 response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.FromString,
                 _registered_method=True)
+        self.PutRemoteNetwork = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/PutRemoteNetwork',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkResponse.FromString,
+                _registered_method=True)
+        self.GetRemoteNetwork = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/GetRemoteNetwork',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkResponse.FromString,
+                _registered_method=True)
+        self.ListRemoteNetworks = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ListRemoteNetworks',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.FromString,
+                _registered_method=True)
 
 
 class LookupServiceServicer:
@@ -152,6 +167,27 @@ class LookupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutRemoteNetwork(self, request, context):
+        """Creates or replaces a remote-network profile (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRemoteNetwork(self, request, context):
+        """Reads a remote-network profile, secrets blanked (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRemoteNetworks(self, request, context):
+        """Lists the remote-network profiles, secrets blanked (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LookupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -199,6 +235,21 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     servicer.WatchDirectory,
                     request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.FromString,
                     response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.SerializeToString,
+            ),
+            'PutRemoteNetwork': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutRemoteNetwork,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkResponse.SerializeToString,
+            ),
+            'GetRemoteNetwork': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRemoteNetwork,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkResponse.SerializeToString,
+            ),
+            'ListRemoteNetworks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRemoteNetworks,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -445,6 +496,87 @@ class LookupService:
             '/verinet.lookup.v1.LookupService/WatchDirectory',
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.SerializeToString,
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutRemoteNetwork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/PutRemoteNetwork',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRemoteNetwork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/GetRemoteNetwork',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRemoteNetworks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ListRemoteNetworks',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.FromString,
             options,
             channel_credentials,
             insecure,
