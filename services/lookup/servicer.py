@@ -424,7 +424,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     ) -> lookup_pb.PutRemoteNetworkResponse:
         require_admin(request.caller)
         stored, created, version = await self.profiles.put(profile_from_message(request.network), self.now())
-        log.info("Remote network profile %s stored", stored.name, extra={"network": stored.name, "created": created})
+        log.info("Remote network profile %s stored", stored.name, extra={"network": stored.name, "is_new": created})
         await self._changed(version)
         return lookup_pb.PutRemoteNetworkResponse(
             network=profile_to_message(stored), created=created, directory_version=version
