@@ -9,6 +9,7 @@ fake to a profile of its own (its own base path, so its own circuit breaker).
 from __future__ import annotations
 
 import itertools
+import json
 import ssl
 import time
 import uuid
@@ -329,3 +330,28 @@ def test_credentials_never_reach_the_logs(a: RunningNetwork) -> None:
     assert logs, "the services wrote no logs"
     for secret in SECRETS:
         assert secret not in logs
+
+
+def test_the_cli_puts_a_profile_from_a_file_with_its_secret_from_the_environment_and_lists_it(
+    a: RunningNetwork, quartet: FakeQuartet, wholesaler: tuple[str, Client], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from verinet.cli import main
+
+    monkeypatch.setenv("VERINET_URL", a.url)
+    monkeypatch.setenv("VERINET_TOKEN", a.network.info["admin_token"])
+    monkeypatch.setenv("QUARTET_KEY", TOKEN_KEY)
+    file = tmp_path / "quartet-cli.json"
+    file.write_text(json.dumps({"url": quartet.url(new_base()), "auth": {"scheme": "token", "token": {"env": "QUARTET_KEY"}}, "deadline_seconds": 2}))
+    assert main(["directory", "networks", "put", "quartet-cli", "--file", str(file)]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    assert stored["auth"] == {"scheme": "token", "secrets_set": ["token"]} and stored["deadline_seconds"] == 2
+    assert main(["directory", "put", "gtin", KNOWN_GTIN, "--route", "remote", "--network", "quartet-cli", "--responder-gln", QUARTET_GLN]) == 0
+    capsys.readouterr()
+    assert ask(wholesaler, KNOWN_GTIN).status_code == 200
+    assert main(["directory", "networks", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "quartet-cli" in listed and "auth token  deadline 2 s  attempts 3  strict" in listed
+    assert TOKEN_KEY not in listed
+    main(["directory", "check"])
+    assert "network quartet-cli: auth accepted, probe answer responderGLN ''" in capsys.readouterr().out

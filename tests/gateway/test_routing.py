@@ -562,6 +562,8 @@ def test_directory_check_probes_every_remote_endpoint_and_reports_reachability_a
     assert endpoints[b.url]["status"] == 200
     assert world["manufacturer"]["glns"][0] in endpoints[b.url]["detail"]
     assert endpoints[b.url]["latency_ms"] > 0
+    assert endpoints[b.url]["auth_accepted"] is True
+    assert endpoints[b.url]["lms_conformant"] is True, endpoints[b.url]  # a verinet answers in LMS 1.3
     assert f"prefix {world['prefix']}" in endpoints[b.url]["entries"]
     assert endpoints[down]["outcome"] == "unreachable" and endpoints[down]["reachable"] is False
     assert endpoints[fake.url("refuse")]["outcome"] == "refused"
