@@ -15,9 +15,10 @@ credential is never taken from the command line itself (it would land in shell h
 Import files
     CSV with a header row, or JSON lines, with the fields ``kind`` (``gtin`` or ``prefix``;
     inferred from the key's length when left out), ``key``, ``route`` (``hosted`` or
-    ``remote``), ``url``, ``responder_gln``, ``credential``, ``expires_at`` (RFC 3339) and
-    ``owner`` (admins only). Empty CSV cells are left out. Entries are sent in chunks; each
-    line is judged on its own and reported with its line number.
+    ``remote``), ``url``, ``responder_gln``, ``credential``, ``expires_at`` (RFC 3339),
+    ``owner`` and ``network`` (a remote-network profile; both admins only). Empty CSV cells are
+    left out. Entries are sent in chunks; each line is judged on its own and reported with its
+    line number.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 KIND_PATHS = {"gtin": "gtins", "prefix": "prefixes"}
-CSV_FIELDS = ("kind", "key", "route", "url", "responder_gln", "credential", "expires_at", "owner")
+CSV_FIELDS = ("kind", "key", "route", "url", "responder_gln", "credential", "expires_at", "owner", "network")
 DEFAULT_CHUNK = 500
 
 

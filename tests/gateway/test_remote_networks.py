@@ -355,3 +355,8 @@ def test_the_cli_puts_a_profile_from_a_file_with_its_secret_from_the_environment
     assert TOKEN_KEY not in listed
     main(["directory", "check"])
     assert "network quartet-cli: auth accepted, probe answer responderGLN ''" in capsys.readouterr().out
+    imported = tmp_path / "routes.csv"
+    imported.write_text(f"key,route,network,responder_gln\n{SLOW_GTIN},remote,quartet-cli,{QUARTET_GLN}\n")
+    assert main(["directory", "import", str(imported), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert a.admin.get(f"/v1/directory/gtins/{SLOW_GTIN}").json()["network"] == "quartet-cli"
