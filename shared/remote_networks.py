@@ -7,3 +7,6 @@ from __future__ import annotations
 DEFAULT_HOP_SECONDS = 0.6
 #: The longest per-hop deadline a profile may set; callers of lookup allow this much.
 MAX_HOP_SECONDS = 5.0
+#: The header that carries an OCI ATP presentation (a VP JWT) by default, both ways; a remote
+#: profile may name another. Questions to this network carry it under this name.
+ATP_HEADER = "ATP-Presentation"

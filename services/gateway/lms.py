@@ -18,8 +18,9 @@ from verinet.identifiers import (
     validate_lot,
     validate_serial,
 )
+from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.partners import Partner
-from verinet.remote_networks import MAX_HOP_SECONDS
+from verinet.remote_networks import ATP_HEADER, MAX_HOP_SECONDS
 from verinet.rpc import call
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
@@ -141,6 +142,7 @@ async def answer_verify(
             field="linkType",
         )
     gln = requestor_gln(request, partner)
+    presentation = await inbound_presentation(request, partner)
     answer = await request.app[CLIENTS].lms.verify(
         verifier_pb.VerifyLmsRequest(
             caller=lms_caller(request, partner, gln),
@@ -151,7 +153,29 @@ async def answer_verify(
             query=query_params(request),
         )
     )
-    return signed_response(answer)
+    response = signed_response(answer)
+    if presentation:
+        response.headers[ATP_HEADER] = presentation
+    return response
+
+
+async def inbound_presentation(request: web.Request, partner: Partner) -> str:
+    """For a question from another network: its ATP presentation checked through this
+    network's wallet (lookup applies the sender's policy), and this network's presentation to
+    answer with (empty when none is exchanged). A refusal is 403 with the OCI error code."""
+    if not partner.has_role("network"):
+        return ""
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.ExchangeInboundPresentation,
+        lookup_pb.ExchangeInboundPresentationRequest(
+            caller=caller_message(partner),
+            corr_uuid=request.query.get("corrUUID", ""),
+            presentation=request.headers.get(ATP_HEADER, ""),
+        ),
+        timeout=clients.rpc_timeout,
+    )
+    return answer.presentation  # type: ignore[no-any-return]
 
 
 @route(

@@ -17,7 +17,7 @@ from verinet.gateway.api import json_response
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.inputs import json_object
 from verinet.gateway.lms import caller_message
-from verinet.gateway.routing import route
+from verinet.gateway.routing import ALL_PARTNER_ROLES, route
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.partners import Partner
 from verinet.rpc import call
@@ -182,3 +182,91 @@ async def list_networks(request: web.Request, partner: Partner) -> web.Response:
         timeout=clients.rpc_timeout,
     )
     return json_response({"networks": [profile_json(n) for n in answer.networks]})
+
+
+# -- ATP credentials: partners' DIDs and wallets, and the audit ---------------------------------
+
+WALLET_FIELDS = ("did", "url", "client_id", "client_secret", "token_url", "inbound_policy")
+
+
+def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "partner": wallet.partner_id,
+        "did": wallet.did,
+        "url": wallet.url,
+        "client_id": wallet.client_id,
+        "client_secret_set": wallet.secret_set,
+        "inbound_policy": wallet.inbound_policy,
+    }
+    if wallet.token_url:
+        out["token_url"] = wallet.token_url
+    return out
+
+
+@route(
+    "PUT",
+    "/v1/partners/{id}/wallet",
+    roles=("admin",),
+    tag="Credentials",
+    summary="Set a partner's DID and OCI wallet (URL, OAuth2 client credentials) and, for network partners, the inbound ATP policy",
+)
+async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
+    body = _object(await json_object(request), "", WALLET_FIELDS)
+    values = {name: _text(body.get(name, ""), name) for name in WALLET_FIELDS}
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.PutPartnerWallet,
+        lookup_pb.PutPartnerWalletRequest(
+            caller=caller_message(partner),
+            wallet=lookup_pb.PartnerWallet(
+                partner_id=request.match_info["id"],
+                did=values["did"],
+                url=values["url"],
+                client_id=values["client_id"],
+                client_secret=values["client_secret"],
+                token_url=values["token_url"],
+                inbound_policy=values["inbound_policy"],
+            ),
+        ),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response(wallet_json(answer.wallet))
+
+
+@route("GET", "/v1/partners/{id}/wallet", roles=ALL_PARTNER_ROLES, tag="Credentials", summary="Read a partner's DID and wallet (admins, or the partner itself; never the client secret)")
+async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.GetPartnerWallet,
+        lookup_pb.GetPartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"]),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response(wallet_json(answer.wallet))
+
+
+@route(
+    "GET",
+    "/v1/credentials/audit",
+    roles=ALL_PARTNER_ROLES,
+    tag="Credentials",
+    summary="ATP presentations generated and verified for one question (admins see all, a partner its own)",
+    params=({"name": "corrUUID", "in": "query", "required": True, "schema": {"type": "string"}},),
+)
+async def credential_audit(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.ListCredentialAudit,
+        lookup_pb.ListCredentialAuditRequest(caller=caller_message(partner), corr_uuid=request.query.get("corrUUID", "")),
+        timeout=clients.rpc_timeout,
+    )
+    return json_response(
+        {
+            "entries": [
+                {
+                    "at": e.at, "partner": e.partner_id, "action": e.action, "outcome": e.outcome,
+                    "code": e.code or None, "corrUUID": e.corr_uuid, "counterparty": e.counterparty,
+                }
+                for e in answer.entries
+            ]
+        }
+    )

@@ -56,6 +56,7 @@ async def serve(settings: Settings) -> None:
         watch=watch,
         partners=PartnerStore(redis),
         network_gln=settings.network_gln,
+        network_wallet=settings.network_wallet,
     )
     handle = await start_server(
         "verinet.lookup.v1.LookupService",

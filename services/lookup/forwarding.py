@@ -144,10 +144,11 @@ def _header_value(value: str) -> str | None:
     return value or None
 
 
-def passed_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The remote's content type and signature headers, lowercase, only when header-safe."""
+def passed_headers(headers: Mapping[str, str], keep: tuple[str, ...] = ()) -> dict[str, str]:
+    """The remote's content type and signature headers (and ``keep``), lowercase, only when
+    header-safe."""
     out = {}
-    for name in PASSED_HEADERS:
+    for name in (*PASSED_HEADERS, *keep):
         raw = headers.get(name)
         value = _header_value(raw) if raw is not None else None
         if value is not None:
@@ -341,7 +342,9 @@ class Forwarder:
             REMOTE_REQUESTS.labels(profile.base_url, operation).inc()
             last: RemoteAnswer | None = None
             try:
-                status, body, answer_headers = await self._one(target, headers, remaining, ssl_context)
+                status, body, answer_headers = await self._one(
+                    target, headers, remaining, ssl_context, keep=(profile.atp_name.lower(),)
+                )
             except TimeoutError:
                 raise _Failed("timeout", f"no answer within the deadline ({attempt} attempts)") from None
             except _Failed as failure:
@@ -372,14 +375,19 @@ class Forwarder:
             await asyncio.sleep(delay)
 
     async def _one(
-        self, target: URL, headers: Mapping[str, str], remaining: float, ssl_context: Any = None
+        self,
+        target: URL,
+        headers: Mapping[str, str],
+        remaining: float,
+        ssl_context: Any = None,
+        keep: tuple[str, ...] = (),
     ) -> tuple[int, bytes, dict[str, str]]:
         tls = {"ssl": ssl_context} if ssl_context is not None else {}
         try:
             async with asyncio.timeout(remaining):
                 async with self.session.get(target, headers=headers, allow_redirects=False, **tls) as response:
                     body = await self._read(response)
-                    return response.status, body, passed_headers(response.headers)
+                    return response.status, body, passed_headers(response.headers, keep)
         except TimeoutError:
             raise
         except aiohttp.ClientError as error:

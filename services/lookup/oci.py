@@ -43,7 +43,8 @@ class AtpRefused(Forbidden):
     """A presentation was refused (or could not be had): 403 with the OCI error code."""
 
     def __init__(self, oci_code: str, message: str) -> None:
-        super().__init__(message, code=f"atp.{oci_code}", oci_error=oci_code)
+        # The code ends the message too: LMS errors are plain text.
+        super().__init__(f"{message.rstrip('.')}. OCI error: {oci_code}.", code=f"atp.{oci_code}", oci_error=oci_code)
         self.oci_code = oci_code
 
 

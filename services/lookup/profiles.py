@@ -39,14 +39,14 @@ from redis.typing import EncodableT, FieldT
 
 from verinet.errors import InvalidInput
 from verinet.lookup.directory import MAX_CREDENTIAL_LENGTH, VERSION_KEY, redacted, validate_url
-from verinet.remote_networks import DEFAULT_HOP_SECONDS, MAX_HOP_SECONDS
+from verinet.remote_networks import ATP_HEADER, DEFAULT_HOP_SECONDS, MAX_HOP_SECONDS
 from verinet.store import reply_bytes, reply_fields
 
 NETWORKS_KEY = "dir:networks"
 AUTH_SCHEMES = ("none", "bearer", "token", "basic", "oauth2", "mtls")
 LMS_VERSIONS = ("1.0.2", "1.1.0", "1.2.0", "1.3.0")
 ATP_CARRIAGES = ("header", "body")
-DEFAULT_ATP_NAME = "ATP-Presentation"
+DEFAULT_ATP_NAME = ATP_HEADER
 MAX_ATTEMPTS = 10
 MAX_HEADERS = 20
 MAX_PEM_LENGTH = 16384

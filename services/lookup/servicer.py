@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any, TypedDict
@@ -14,13 +15,16 @@ import grpc
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import BadUpstream, Conflict, Forbidden, InvalidInput, NotFound, VerinetError
+from verinet.lookup.atp import AtpExchange
 from verinet.lookup.directory import Directory, DirectoryEntry, validate_entry
 from verinet.lookup.forwarding import Forwarder, ForwardSettings, RemoteAnswer
 from verinet.lookup.network_messages import profile_from_message, profile_to_message
+from verinet.lookup.oci import Wallet, WalletClient
 from verinet.lookup.profiles import ProfileStore, RemoteProfile, default_profile
 from verinet.lookup.remote_auth import refusal
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
+from verinet.lookup.wallets import PartnerWallet, WalletStore
 from verinet.lookup.watch import DirectoryWatch
 from verinet.partners import PartnerStore
 from verinet.rpc import translate_errors
@@ -91,6 +95,15 @@ def require_may_edit(caller: common_pb.Caller, kind: str, key: str) -> None:
     raise Forbidden("Only admins and manufacturers edit the directory.", code="auth.role")
 
 
+def wallet_to_message(stored: PartnerWallet) -> lookup_pb.PartnerWallet:
+    """A partner's wallet for answers: never its client secret."""
+    w = stored.wallet
+    return lookup_pb.PartnerWallet(
+        partner_id=stored.partner_id, did=w.did, url=w.url, client_id=w.client_id, token_url=w.token_url,
+        inbound_policy=stored.inbound_policy, secret_set=bool(w.client_secret),
+    )
+
+
 def require_admin(caller: common_pb.Caller) -> None:
     if "admin" not in caller.roles:
         raise Forbidden("Only admins manage remote-network profiles.", code="auth.role")
@@ -130,6 +143,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         partners: PartnerStore | None = None,
         network_gln: str = "",
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        network_wallet: Wallet | None = None,
     ) -> None:
         self.directory = directory
         self.route_cache_seconds = route_cache_seconds
@@ -139,6 +153,12 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         self.network_gln = network_gln
         self.now = now
         self.profiles = ProfileStore(directory.redis)
+        self.wallets = WalletStore(directory.redis)
+        # This network's own ATP identity, for questions from other networks.
+        self.network_wallet = PartnerWallet("", network_wallet) if network_wallet is not None else None
+        self.atp = (
+            AtpExchange(self.wallets, WalletClient(forwarder.session, forwarder.auth)) if forwarder is not None else None
+        )
 
     @property
     def forward_settings(self) -> ForwardSettings:
@@ -342,9 +362,17 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     ) -> lookup_pb.ForwardVerificationResponse:
         forwarder, entry, profile = await self._remote_route(request.pack.gtin)
         pack = request.pack
+        timeout = self._deadline(context, profile)
+        deadline = forwarder.clock() + timeout
+        query = dict(request.query)
+        holder = None
+        if self.atp is not None:
+            profile, query, holder = await self.atp.outbound(request.caller.partner_id, profile, query, deadline)
         answer = await forwarder.verify(
-            entry, pack.gtin, pack.lot, pack.serial, dict(request.query), self._deadline(context, profile), profile
+            entry, pack.gtin, pack.lot, pack.serial, query, max(deadline - forwarder.clock(), 0.001), profile
         )
+        if holder is not None and self.atp is not None:
+            await self.atp.check_answer(holder, profile, answer, query["corrUUID"], deadline)
         if answer.status == 401:
             forwarder.auth.forget(profile)  # an OAuth2 token it no longer takes: fetch anew
         return lookup_pb.ForwardVerificationResponse(
@@ -453,6 +481,76 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.ListRemoteNetworksResponse(
             networks=[profile_to_message(p) for p in profiles if p is not None]
         )
+
+    # -- ATP credentials (OCI wallets) -----------------------------------------------------------
+
+    @translate_errors
+    async def PutPartnerWallet(
+        self,
+        request: lookup_pb.PutPartnerWalletRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.PutPartnerWalletRequest, lookup_pb.PutPartnerWalletResponse],
+    ) -> lookup_pb.PutPartnerWalletResponse:
+        require_admin(request.caller)
+        w = request.wallet
+        await self.partners.get(w.partner_id)  # NotFound for an unknown partner
+        stored = await self.wallets.put(
+            PartnerWallet(
+                w.partner_id,
+                Wallet(did=w.did, url=w.url, client_id=w.client_id, client_secret=w.client_secret, token_url=w.token_url),
+                w.inbound_policy or "optional",
+            )
+        )
+        return lookup_pb.PutPartnerWalletResponse(wallet=wallet_to_message(stored))
+
+    @translate_errors
+    async def GetPartnerWallet(
+        self,
+        request: lookup_pb.GetPartnerWalletRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.GetPartnerWalletRequest, lookup_pb.GetPartnerWalletResponse],
+    ) -> lookup_pb.GetPartnerWalletResponse:
+        if "admin" not in request.caller.roles and request.caller.partner_id != request.partner_id:
+            raise Forbidden("A partner reads only its own wallet.", code="auth.forbidden")
+        stored = await self.wallets.get(request.partner_id)
+        if stored is None:
+            raise NotFound(f"Partner {request.partner_id[:64]!r} has no wallet.", code="wallet.not_found")
+        return lookup_pb.GetPartnerWalletResponse(wallet=wallet_to_message(stored))
+
+    @translate_errors
+    async def ListCredentialAudit(
+        self,
+        request: lookup_pb.ListCredentialAuditRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ListCredentialAuditRequest, lookup_pb.ListCredentialAuditResponse],
+    ) -> lookup_pb.ListCredentialAuditResponse:
+        if not request.corr_uuid or len(request.corr_uuid) > 256:
+            raise InvalidInput("Failed to read corrUUID: expected the corrUUID of a question.", code="query.corr_uuid", field="corrUUID")
+        admin = "admin" in request.caller.roles
+        entries = [
+            e for e in await self.wallets.audit_of(request.corr_uuid) if admin or e.partner_id == request.caller.partner_id
+        ]
+        return lookup_pb.ListCredentialAuditResponse(
+            entries=[
+                lookup_pb.CredentialAuditEntry(
+                    at=e.at, partner_id=e.partner_id, action=e.action, outcome=e.outcome, code=e.code,
+                    corr_uuid=e.corr_uuid, counterparty=e.counterparty,
+                )
+                for e in entries
+            ]
+        )
+
+    @translate_errors
+    async def ExchangeInboundPresentation(
+        self,
+        request: lookup_pb.ExchangeInboundPresentationRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ExchangeInboundPresentationRequest, lookup_pb.ExchangeInboundPresentationResponse],
+    ) -> lookup_pb.ExchangeInboundPresentationResponse:
+        if self.atp is None:
+            return lookup_pb.ExchangeInboundPresentationResponse()
+        remaining = context.time_remaining()
+        deadline = time.monotonic() + (remaining - DEADLINE_RESERVE_SECONDS if remaining is not None else 1.0)
+        presentation = await self.atp.inbound(
+            request.caller.partner_id, request.corr_uuid, request.presentation, self.network_wallet, deadline
+        )
+        return lookup_pb.ExchangeInboundPresentationResponse(presentation=presentation)
 
     async def WatchDirectory(
         self,

@@ -284,7 +284,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     ) -> verifier_pb.SignedHttpResponse:
         forwarded = await call(
             self.lookup.ForwardVerification,
-            lookup_pb.ForwardVerificationRequest(pack=request.pack, query=dict(request.query)),
+            lookup_pb.ForwardVerificationRequest(pack=request.pack, query=dict(request.query), caller=request.caller),
             timeout=self._forward_timeout(route) + FORWARD_MARGIN_SECONDS,
         )
         return self._signed_relay(

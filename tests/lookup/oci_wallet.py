@@ -306,6 +306,51 @@ class ReferenceWallet:
             await self.session.close()
 
 
+#: Each OCI error code, as a case of :func:`wrong_presentation`.
+WRONG_CASES = (
+    "jwt_invalid",
+    "vp_iss_invalid",
+    "vp_iat_expired",
+    "vp_nonce_invalid",
+    "vc_not_found",
+    "vc_invalid",
+    "vc_non_trusted_issuer",
+    "vc_proof_invalid",
+    "vc_exp_expired",
+    "vc_revoked",
+)
+
+
+def wrong_presentation(wallet: ReferenceWallet, holder: Identity, issuer: Identity, case: str, nonce: str) -> str:
+    """A real presentation of ``holder`` for the question ``nonce``, wrong in the way the OCI
+    error code ``case`` names (a wallet that trusts ``issuer`` refuses it with that code)."""
+    other_key = ec.generate_private_key(ec.SECP256K1())
+    if case == "jwt_invalid":
+        return wallet.presentation(holder, nonce, sign_with=other_key)
+    if case == "vp_iss_invalid":
+        return wallet.presentation(holder, nonce, iss="did:web:127.0.0.1%3A1:nobody")
+    if case == "vp_iat_expired":
+        return wallet.presentation(holder, nonce, issued_ago=301)
+    if case == "vp_nonce_invalid":
+        return wallet.presentation(holder, "another-question")
+    if case == "vc_not_found":
+        return wallet.presentation(holder, nonce, credentials=[])
+    if case == "vc_invalid":
+        someone = wallet.identities.get(did_web(wallet.host, wallet.port, "someone")) or wallet.identity("someone")
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, someone.did)])
+    if case == "vc_non_trusted_issuer":
+        rogue = wallet.identities.get(did_web(wallet.host, wallet.port, "rogue-issuer")) or wallet.identity("rogue-issuer")
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(rogue, holder.did)])
+    if case == "vc_proof_invalid":
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, holder.did, sign_with=other_key)])
+    if case == "vc_exp_expired":
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, holder.did, lifetime=-60)])
+    if case == "vc_revoked":
+        wallet.revoked.add("urn:uuid:revoked-1")
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, holder.did, credential_id="urn:uuid:revoked-1")])
+    raise AssertionError(f"unknown case {case!r}")
+
+
 @contextlib.asynccontextmanager
 async def wallet_serving() -> Any:
     wallet = ReferenceWallet()

@@ -11,9 +11,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.lookup.oci_wallet import Identity, ReferenceWallet, wallet_serving
+from tests.lookup.oci_wallet import (
+    WRONG_CASES,
+    Identity,
+    ReferenceWallet,
+    wallet_serving,
+    wrong_presentation,
+)
 from verinet.lookup.oci import AtpRefused, Wallet, WalletClient
 from verinet.lookup.remote_auth import RemoteAuth
 
@@ -67,49 +72,12 @@ def test_a_presentation_generated_by_the_holders_wallet_is_verified_by_another_w
 
 
 def bad_presentation(world: World, case: str) -> str:
-    """A real presentation, wrong in the way ``case`` names."""
-    w, holder, issuer = world.issuer_wallet, world.holder, world.issuer
-    other_key = ec.generate_private_key(ec.SECP256K1())
-    if case == "jwt_invalid":
-        return w.presentation(holder, CORR, sign_with=other_key)
-    if case == "vp_iss_invalid":
-        return w.presentation(holder, CORR, iss="did:web:127.0.0.1%3A1:nobody")
-    if case == "vp_iat_expired":
-        return w.presentation(holder, CORR, issued_ago=301)
-    if case == "vp_nonce_invalid":
-        return w.presentation(holder, "another-question")
-    if case == "vc_not_found":
-        return w.presentation(holder, CORR, credentials=[])
-    if case == "vc_invalid":
-        someone = w.identity("someone")
-        return w.presentation(holder, CORR, credentials=[w.credential(issuer, someone.did)])
-    if case == "vc_non_trusted_issuer":
-        rogue = w.identity("rogue-issuer")
-        return w.presentation(holder, CORR, credentials=[w.credential(rogue, holder.did)])
-    if case == "vc_proof_invalid":
-        return w.presentation(holder, CORR, credentials=[w.credential(issuer, holder.did, sign_with=other_key)])
-    if case == "vc_exp_expired":
-        return w.presentation(holder, CORR, credentials=[w.credential(issuer, holder.did, lifetime=-60)])
-    if case == "vc_revoked":
-        w.revoked.add("urn:uuid:revoked-1")
-        return w.presentation(holder, CORR, credentials=[w.credential(issuer, holder.did, credential_id="urn:uuid:revoked-1")])
-    raise AssertionError(case)
+    return wrong_presentation(world.issuer_wallet, world.holder, world.issuer, case, CORR)
 
 
 @pytest.mark.parametrize(
     "code",
-    [
-        "jwt_invalid",
-        "vp_iss_invalid",
-        "vp_iat_expired",
-        "vp_nonce_invalid",
-        "vc_not_found",
-        "vc_invalid",
-        "vc_non_trusted_issuer",
-        "vc_proof_invalid",
-        "vc_exp_expired",
-        "vc_revoked",
-    ],
+    WRONG_CASES,
 )
 def test_each_bad_presentation_is_refused_with_its_oci_error_code(code: str) -> None:
     async def scenario(world: World) -> None:

@@ -157,7 +157,7 @@ class ImportDirectoryEntriesResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[DirectoryImportResult, _Mapping]]] = ..., directory_version: _Optional[int] = ...) -> None: ...
 
 class ForwardVerificationRequest(_message.Message):
-    __slots__ = ("pack", "query")
+    __slots__ = ("pack", "query", "caller")
     class QueryEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -167,9 +167,11 @@ class ForwardVerificationRequest(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PACK_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
     pack: _common_pb2.PackIdentifier
     query: _containers.ScalarMap[str, str]
-    def __init__(self, pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., query: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    caller: _common_pb2.Caller
+    def __init__(self, pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., query: _Optional[_Mapping[str, str]] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
 
 class ForwardVerificationResponse(_message.Message):
     __slots__ = ("http_status", "body", "headers", "remote", "attempts", "conformance_deviations")
@@ -384,3 +386,99 @@ class ListRemoteNetworksResponse(_message.Message):
     NETWORKS_FIELD_NUMBER: _ClassVar[int]
     networks: _containers.RepeatedCompositeFieldContainer[RemoteNetwork]
     def __init__(self, networks: _Optional[_Iterable[_Union[RemoteNetwork, _Mapping]]] = ...) -> None: ...
+
+class PartnerWallet(_message.Message):
+    __slots__ = ("partner_id", "did", "url", "client_id", "client_secret", "token_url", "inbound_policy", "secret_set")
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    DID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_SECRET_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_URL_FIELD_NUMBER: _ClassVar[int]
+    INBOUND_POLICY_FIELD_NUMBER: _ClassVar[int]
+    SECRET_SET_FIELD_NUMBER: _ClassVar[int]
+    partner_id: str
+    did: str
+    url: str
+    client_id: str
+    client_secret: str
+    token_url: str
+    inbound_policy: str
+    secret_set: bool
+    def __init__(self, partner_id: _Optional[str] = ..., did: _Optional[str] = ..., url: _Optional[str] = ..., client_id: _Optional[str] = ..., client_secret: _Optional[str] = ..., token_url: _Optional[str] = ..., inbound_policy: _Optional[str] = ..., secret_set: _Optional[bool] = ...) -> None: ...
+
+class PutPartnerWalletRequest(_message.Message):
+    __slots__ = ("caller", "wallet")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    WALLET_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    wallet: PartnerWallet
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., wallet: _Optional[_Union[PartnerWallet, _Mapping]] = ...) -> None: ...
+
+class PutPartnerWalletResponse(_message.Message):
+    __slots__ = ("wallet",)
+    WALLET_FIELD_NUMBER: _ClassVar[int]
+    wallet: PartnerWallet
+    def __init__(self, wallet: _Optional[_Union[PartnerWallet, _Mapping]] = ...) -> None: ...
+
+class GetPartnerWalletRequest(_message.Message):
+    __slots__ = ("caller", "partner_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    partner_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., partner_id: _Optional[str] = ...) -> None: ...
+
+class GetPartnerWalletResponse(_message.Message):
+    __slots__ = ("wallet",)
+    WALLET_FIELD_NUMBER: _ClassVar[int]
+    wallet: PartnerWallet
+    def __init__(self, wallet: _Optional[_Union[PartnerWallet, _Mapping]] = ...) -> None: ...
+
+class CredentialAuditEntry(_message.Message):
+    __slots__ = ("at", "partner_id", "action", "outcome", "code", "corr_uuid", "counterparty")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CORR_UUID_FIELD_NUMBER: _ClassVar[int]
+    COUNTERPARTY_FIELD_NUMBER: _ClassVar[int]
+    at: float
+    partner_id: str
+    action: str
+    outcome: str
+    code: str
+    corr_uuid: str
+    counterparty: str
+    def __init__(self, at: _Optional[float] = ..., partner_id: _Optional[str] = ..., action: _Optional[str] = ..., outcome: _Optional[str] = ..., code: _Optional[str] = ..., corr_uuid: _Optional[str] = ..., counterparty: _Optional[str] = ...) -> None: ...
+
+class ListCredentialAuditRequest(_message.Message):
+    __slots__ = ("caller", "corr_uuid")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    CORR_UUID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    corr_uuid: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., corr_uuid: _Optional[str] = ...) -> None: ...
+
+class ListCredentialAuditResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[CredentialAuditEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[CredentialAuditEntry, _Mapping]]] = ...) -> None: ...
+
+class ExchangeInboundPresentationRequest(_message.Message):
+    __slots__ = ("caller", "corr_uuid", "presentation")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    CORR_UUID_FIELD_NUMBER: _ClassVar[int]
+    PRESENTATION_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    corr_uuid: str
+    presentation: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., corr_uuid: _Optional[str] = ..., presentation: _Optional[str] = ...) -> None: ...
+
+class ExchangeInboundPresentationResponse(_message.Message):
+    __slots__ = ("presentation",)
+    PRESENTATION_FIELD_NUMBER: _ClassVar[int]
+    presentation: str
+    def __init__(self, presentation: _Optional[str] = ...) -> None: ...
