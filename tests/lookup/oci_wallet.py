@@ -16,6 +16,9 @@ It implements the part of the OCI Digital Wallet API v2 verinet uses, with ES256
 - ``GET /trusted-issuers``: the issuers whose credentials this wallet trusts (when verifying).
 - ``GET /revocations``: the credential ids its issuer identity has revoked.
 
+DID documents and revocation lists it fetches are cached for ``cache_seconds`` (60), as
+wallets do; tests that revoke a credential later set ``fetched`` empty.
+
 ``presentation()`` and ``credential()`` build good and bad JWTs for the tests.
 """
 
@@ -85,6 +88,9 @@ class ReferenceWallet:
     tokens: set[str] = field(default_factory=set)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     session: aiohttp.ClientSession | None = None
+    #: DID documents and revocation lists fetched, by URL, with when (as a wallet caches them).
+    fetched: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    cache_seconds: float = 60.0
 
     @property
     def url(self) -> str:
@@ -208,18 +214,29 @@ class ReferenceWallet:
             return web.json_response({"verified": False, "errorCode": refused.code, "message": refused.message})
         return web.json_response({"verified": True, "holderDID": holder, "nonce": nonce})
 
+    async def _fetch(self, url: str) -> Any:
+        """A JSON document, from the cache when fetched within ``cache_seconds``; None when
+        it cannot be had."""
+        cached = self.fetched.get(url)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        assert self.session is not None
+        try:
+            async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as answer:
+                doc = await answer.json() if answer.status == 200 else None
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            doc = None
+        if doc is not None:
+            self.fetched[url] = (time.monotonic(), doc)
+        return doc
+
     async def _key_of(self, did: str, kid: str, code: str) -> Any:
         url = did_document_url(did)
         if url is None:
             raise Refused(code, f"{did[:60]!r} is not a resolvable did:web")
-        assert self.session is not None
-        try:
-            async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as answer:
-                if answer.status != 200:
-                    raise Refused(code, f"{did} did not resolve ({answer.status})")
-                doc = await answer.json()
-        except (aiohttp.ClientError, TimeoutError):
-            raise Refused(code, f"{did} did not resolve") from None
+        doc = await self._fetch(url)
+        if not isinstance(doc, dict):
+            raise Refused(code, f"{did} did not resolve")
         for method in doc.get("verificationMethod", []):
             if method.get("id") == kid:
                 return ECAlgorithm.from_jwk(method["publicKeyJwk"])
@@ -271,13 +288,10 @@ class ReferenceWallet:
         if not isinstance(claims.get("exp"), int) or claims["exp"] < now:
             raise Refused("vc_exp_expired", "the credential has expired")
         status_url = ((claims.get("vc") or {}).get("credentialStatus") or {}).get("id", "")
-        assert self.session is not None
-        try:
-            async with self.session.get(status_url, timeout=aiohttp.ClientTimeout(total=2)) as answer:
-                revoked = (await answer.json()).get("revoked", [])
-        except (aiohttp.ClientError, TimeoutError, ValueError):
-            raise Refused("vc_invalid", "the credential's revocation list cannot be read") from None
-        if claims.get("jti") in revoked:
+        listing = await self._fetch(status_url) if isinstance(status_url, str) and status_url.startswith("http") else None
+        if not isinstance(listing, dict):
+            raise Refused("vc_invalid", "the credential's revocation list cannot be read")
+        if claims.get("jti") in listing.get("revoked", []):
             raise Refused("vc_revoked", "the credential is revoked")
 
     def app(self) -> web.Application:
@@ -347,6 +361,7 @@ def wrong_presentation(wallet: ReferenceWallet, holder: Identity, issuer: Identi
         return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, holder.did, lifetime=-60)])
     if case == "vc_revoked":
         wallet.revoked.add("urn:uuid:revoked-1")
+        wallet.fetched.clear()  # its cached revocation list predates the revocation
         return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, holder.did, credential_id="urn:uuid:revoked-1")])
     raise AssertionError(f"unknown case {case!r}")
 
