@@ -27,7 +27,7 @@ import common
 from common import Report, verdict
 
 sys.path.insert(0, str(common.ROOT))
-from tests.lookup.oci_wallet import wallets_in_thread  # noqa: E402
+from tests.lookup.oci_wallet import wallets_in_thread
 
 OCI_RATE = 9.13
 TARGET_RATE = 20 * OCI_RATE
@@ -121,7 +121,7 @@ def main() -> None:
         report.add(f"- {args.users} users (closed loop, keep-alive), {args.seconds:.0f} s per run, one pack of B asked through A; LOG_LEVEL=WARNING")
         report.table(["run", "round trips/s", "mean ms", "p50 ms", "p90 ms", "p99 ms", "errors", "network CPU ms/question", "driver+wallets CPU ms/question", "other load (cores)"], rows)
         on_rate, on_times, on_cpu, _ = results["on"]
-        off_rate, off_times, off_cpu, _ = results["off"]
+        _, off_times, off_cpu, _ = results["off"]
         p90_on = common.percentile(on_times, 90) or 0.0
         report.add(
             f"- added by the credential exchange: {(sum(on_times) / len(on_times) - sum(off_times) / len(off_times)) * 1000:.1f} ms mean latency, "
