@@ -77,9 +77,11 @@ class AtpExchange:
     ) -> str:
         """A question from network partner ``sender``: its presentation verified through this
         network's wallet as its inbound policy says; this network's presentation to answer with."""
-        record = await self.wallets.get(sender) if sender else None
+        if own is None or not sender:
+            return ""
+        record = await self.wallets.get(sender)
         policy = record.inbound_policy if record is not None else "off"
-        if policy == "off" or own is None:
+        if policy == "off":
             return ""
         audited_as = replace(own, partner_id=sender)  # the sender lists what was done for its question
         if not presentation:
