@@ -126,9 +126,9 @@ def test_two_networks_exchange_and_verify_presentations_on_a_forwarded_question(
         (world["wholesaler"]["id"], "verify", "ok"),
     ]
     at_b = b.admin.get("/v1/credentials/audit", params={"corrUUID": corr}).json()["entries"]
-    assert [(e["partner"], e["action"], e["outcome"]) for e in at_b] == [
-        (world["a_at_b"]["id"], "verify", "ok"),
+    assert sorted((e["partner"], e["action"], e["outcome"]) for e in at_b) == [  # asked at once
         (world["a_at_b"]["id"], "generate", "ok"),
+        (world["a_at_b"]["id"], "verify", "ok"),
     ]
     # The wholesaler sees its own entries; another partner sees none of them.
     assert len(world["w_at_a"].get("/v1/credentials/audit", params={"corrUUID": corr}).json()["entries"]) == 2
