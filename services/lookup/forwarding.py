@@ -26,6 +26,10 @@ the same, lenient profile                       :class:`RemoteAnswer` with its `
 ==============================================  ===========================================
 
 A failure is never turned into a verdict.
+
+Past 500 lines on purpose: one question's HTTP life (deadline, attempts, breaker, reading and
+judging the answer) and the operators' probe that shares it; what is sent (profiles,
+remote_auth) and how an answer is judged (conformance) live in their own modules.
 """
 
 from __future__ import annotations

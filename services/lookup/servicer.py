@@ -1,4 +1,9 @@
-"""gRPC face of lookup: translates messages and calls the directory and the forwarder."""
+"""gRPC face of lookup: translates messages and calls the directory and the forwarder.
+
+One idea despite its length: it is the one servicer of LookupService, each method a
+translation from messages to the domain modules (directory, forwarding, profiles, atp,
+wallets) and back; the rules live in those modules.
+"""
 
 from __future__ import annotations
 
