@@ -259,14 +259,19 @@ class ProfileStore:
         mapping["lenient"] = "1" if stored.lenient else ""
         mapping["headers"] = orjson.dumps(list(stored.headers)).decode()
         key = network_key(stored.name)
+        # One key, replaced atomically (MULTI): fields of an earlier auth scheme must not
+        # linger, and no reader may see the profile half-written or missing.
+        replace_profile = self.redis.pipeline(transaction=True)
+        replace_profile.exists(key)
+        replace_profile.delete(key)
+        replace_profile.hset(key, mapping=mapping)
+        existed = (await replace_profile.execute())[0]
+        # Then the index and the version, in their own slots, as the directory does.
         pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(key)
-        pipe.delete(key)  # fields of an earlier scheme must not linger
-        pipe.hset(key, mapping=mapping)
         pipe.sadd(NETWORKS_KEY, stored.name)
         pipe.incr(VERSION_KEY)
         answers = await pipe.execute()
-        return stored, not answers[0], int(answers[-1])
+        return stored, not existed, int(answers[-1])
 
     async def get(self, name: str) -> RemoteProfile | None:
         raw = reply_fields(await self.redis.hgetall(network_key(name)))

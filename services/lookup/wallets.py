@@ -70,7 +70,7 @@ class WalletStore:
         stored = validate_wallet(entry)
         w = stored.wallet
         key = f"oci:wallet:{stored.partner_id}"
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=True)  # one key, never seen half-written
         pipe.delete(key)
         pipe.hset(
             key,
