@@ -154,6 +154,14 @@ def main() -> None:
             ])
         report.add(f"- {args.users} users (closed loop, keep-alive), {args.seconds:.0f} s per run, one pack of B asked through A; LOG_LEVEL=WARNING")
         report.table(["run", "round trips/s", "mean ms", "p50 ms", "p90 ms", "p99 ms", "errors", "network CPU ms/question", "driver CPU ms/question", "other load (cores)"], rows)
+        per_process = []
+        for name in results["off"][3].seconds:
+            if name.startswith("bench driver"):
+                continue
+            off_ms = results["off"][3].seconds[name] / max(1, len(results["off"][1])) * 1e3
+            on_ms = results["on"][3].seconds[name] / max(1, len(results["on"][1])) * 1e3
+            per_process.append([name, f"{off_ms:.2f}", f"{on_ms:.2f}", f"{on_ms - off_ms:+.2f}"])
+        report.table(["process", "CPU ms/question, off", "on", "added"], per_process)
         on_rate, on_times, on_cpu, _ = results["on"]
         _, off_times, off_cpu, _ = results["off"]
         p90_on = common.percentile(on_times, 90) or 0.0
