@@ -15,9 +15,10 @@ credential is never taken from the command line itself (it would land in shell h
 Import files
     CSV with a header row, or JSON lines, with the fields ``kind`` (``gtin`` or ``prefix``;
     inferred from the key's length when left out), ``key``, ``route`` (``hosted`` or
-    ``remote``), ``url``, ``responder_gln``, ``credential``, ``expires_at`` (RFC 3339) and
-    ``owner`` (admins only). Empty CSV cells are left out. Entries are sent in chunks; each
-    line is judged on its own and reported with its line number.
+    ``remote``), ``url``, ``responder_gln``, ``credential``, ``expires_at`` (RFC 3339),
+    ``owner`` and ``network`` (a remote-network profile; both admins only). Empty CSV cells are
+    left out. Entries are sent in chunks; each line is judged on its own and reported with its
+    line number.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any, TextIO
 from verinet.csv_cells import safe_writer
 
 KIND_PATHS = {"gtin": "gtins", "prefix": "prefixes"}
-CSV_FIELDS = ("kind", "key", "route", "url", "responder_gln", "credential", "expires_at", "owner")
+CSV_FIELDS = ("kind", "key", "route", "url", "responder_gln", "credential", "expires_at", "owner", "network")
 DEFAULT_CHUNK = 500
 
 
@@ -104,7 +105,7 @@ def _credential(args: argparse.Namespace) -> str | None:
 
 def cmd_put(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"route": args.route}
-    for name in ("url", "responder_gln", "expires_at", "owner"):
+    for name in ("url", "responder_gln", "expires_at", "owner", "network"):
         value = getattr(args, name)
         if value:
             body[name] = value
@@ -271,6 +272,12 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{probe['latency_ms']:.1f} ms  breaker {probe['breaker']}  {probe['detail']}"
         )
         print(f"{'':11} routes: {', '.join(probe['entries'])}")
+        if probe.get("network"):
+            conformance = "LMS 1.3" if probe["lms_conformant"] else "; ".join(probe["conformance_deviations"]) or "not judged"
+            print(
+                f"{'':11} network {probe['network']}: auth {'accepted' if probe['auth_accepted'] else 'REFUSED'}, "
+                f"probe answer {conformance}"
+            )
     failing = [p for p in endpoints if p["outcome"] not in ("ok", "reachable")]
     return 1 if failing else 0
 
@@ -296,6 +303,7 @@ def add_directory_commands(sub: Any) -> None:
     cred.add_argument("--credential-file", metavar="PATH", help="remote: file holding the bearer token to present")
     put.add_argument("--expires-at", dest="expires_at", help="RFC 3339 time after which the entry no longer routes")
     put.add_argument("--owner", help="owning partner id (admins only)")
+    put.add_argument("--network", help="remote: the remote-network profile to use instead of --url and a credential (admins only)")
     put.set_defaults(func=cmd_put)
     keyed("get", "show an entry (never its credential)").set_defaults(func=cmd_get)
     keyed("delete", "delete an entry").set_defaults(func=cmd_delete)
@@ -308,7 +316,10 @@ def add_directory_commands(sub: Any) -> None:
     imp.add_argument("--no-progress", action="store_true", help="no progress bar")
     imp.set_defaults(func=cmd_import)
 
-    check = dsub.add_parser("check", help="probe every remote endpoint: reachability and latency")
+    check = dsub.add_parser("check", help="probe every remote network: reachability, auth, LMS conformance, latency, breaker")
     check.add_argument("--req-gln", dest="req_gln", help="reqGLN to send (default: lookup's NETWORK_GLN)")
     check.add_argument("--json", action="store_true", help="print JSON")
     check.set_defaults(func=cmd_check)
+    from verinet.cli_networks import add_network_commands
+
+    add_network_commands(dsub)

@@ -300,7 +300,7 @@ ENTRY_KINDS = {"gtins": lookup_pb.ENTRY_KIND_GTIN, "prefixes": lookup_pb.ENTRY_K
 KIND_NAMES = {"gtin": lookup_pb.ENTRY_KIND_GTIN, "prefix": lookup_pb.ENTRY_KIND_PREFIX}
 ROUTE_KINDS = {"hosted": lookup_pb.ROUTE_KIND_HOSTED, "remote": lookup_pb.ROUTE_KIND_REMOTE}
 ROUTE_NAMES = {v: k for k, v in ROUTE_KINDS.items()}
-ENTRY_FIELDS = ("route", "url", "responder_gln", "credential", "expires_at", "owner")
+ENTRY_FIELDS = ("route", "url", "responder_gln", "credential", "expires_at", "owner", "network")
 MAX_FIELD_LENGTH = 4096
 MAX_IMPORT_LINES = 10_000
 
@@ -328,6 +328,8 @@ def entry_json(entry: lookup_pb.DirectoryEntry) -> dict[str, Any]:
     if entry.route == lookup_pb.ROUTE_KIND_REMOTE:
         out["url"] = entry.remote_base_url
         out["credential_set"] = entry.has_credential
+        if entry.network:
+            out["network"] = entry.network
     if entry.expires_at:
         out["expires_at"] = entry.expires_at
     return out
@@ -364,6 +366,7 @@ def entry_from_json(body: dict[str, Any], kind: lookup_pb.EntryKind, key: str, p
         responder_gln=values["responder_gln"],
         remote_credential=values["credential"],
         expires_at=values["expires_at"],
+        network=values["network"],
     )
 
 
@@ -528,6 +531,10 @@ async def check_directory(request: web.Request, partner: Partner) -> web.Respons
                     "outcome": probe.outcome,
                     "detail": probe.detail,
                     "breaker": probe.breaker_state,
+                    "network": probe.network or None,
+                    "auth_accepted": probe.auth_accepted,
+                    "lms_conformant": probe.lms_conformant,
+                    "conformance_deviations": list(probe.conformance_deviations),
                 }
                 for probe in answer.endpoints
             ]

@@ -9,6 +9,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from verinet.gateway import api, console, epcis, lms, packs, recalls, subscriptions, system  # noqa: F401 - modules declare their routes
+from verinet.gateway import networks as _networks  # noqa: F401 - remote networks and ATP credentials routes
 from verinet.gateway.api import SETTINGS
 from verinet.gateway.clients import clients_context
 from verinet.gateway.inputs import BODY_LIMITS

@@ -26,7 +26,9 @@ from verinet.identifiers import (
     validate_lot,
     validate_serial,
 )
+from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.partners import Partner
+from verinet.remote_networks import ATP_HEADER, MAX_HOP_SECONDS
 from verinet.rpc import call
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
@@ -234,6 +236,7 @@ async def answer_verify(request: web.Request, partner: Partner, exp_param: str) 
     gln = requestor_gln(params, partner)
     text = forwarded_text(params)
     forwarded = {"exp": expiry, "linkType": link_type, "reqGLN": gln, **text, **possession_attested(params)}
+    presentation = await inbound_presentation(request, partner, text.get("corrUUID", ""))
     answer = await request.app[CLIENTS].lms.verify(
         verifier_pb.VerifyLmsRequest(
             caller=lms_caller(request, partner, gln),
@@ -244,7 +247,29 @@ async def answer_verify(request: web.Request, partner: Partner, exp_param: str) 
             query=forwarded,
         )
     )
-    return signed_response(answer)
+    response = signed_response(answer)
+    if presentation:
+        response.headers[ATP_HEADER] = presentation
+    return response
+
+
+async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid: str) -> str:
+    """For a question from another network: its ATP presentation checked through this
+    network's wallet (lookup applies the sender's policy), and this network's presentation to
+    answer with (empty when none is exchanged). A refusal is 403 with the OCI error code."""
+    if not partner.has_role("network"):
+        return ""
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.ExchangeInboundPresentation,
+        lookup_pb.ExchangeInboundPresentationRequest(
+            caller=caller_message(partner),
+            corr_uuid=corr_uuid,
+            presentation=request.headers.get(ATP_HEADER, ""),
+        ),
+        timeout=clients.rpc_timeout,
+    )
+    return answer.presentation  # type: ignore[no-any-return]
 
 
 @route(
@@ -297,6 +322,6 @@ async def check_connectivity(request: web.Request, partner: Partner) -> web.Resp
         verifier_pb.CheckConnectivityRequest(
             caller=lms_caller(request, partner, gln), gtin=gtin, req_gln=gln, query=forwarded
         ),
-        timeout=clients.rpc_timeout,
+        timeout=clients.rpc_timeout + MAX_HOP_SECONDS,  # a remote route's own deadline applies
     )
     return signed_response(answer.response)

@@ -21,6 +21,7 @@ import grpc
 
 from verinet.coalesce import Coalescer
 from verinet.errors import UpstreamTimeout, VerinetError
+from verinet.remote_networks import MAX_HOP_SECONDS
 from verinet.rpc import STATUS_BY_NUMBER, call, error_from_rpc, error_from_status
 from verinet.streamed_calls import StreamedCalls
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
@@ -80,13 +81,15 @@ class LmsVerifier:
     async def verify(self, question: verifier_pb.VerifyLmsRequest) -> Answer:
         """The verifier's signed answer; raises the VerinetError VerifyLms would raise."""
         if self.batches is None:
-            return await self._single(question, self.rpc_timeout)
+            return await self._single(question, self.rpc_timeout + MAX_HOP_SECONDS)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.rpc_timeout
         answer = await self.batches.submit(question, self.rpc_timeout)
         if isinstance(answer, _Remote):
             # Forwarded on its own, within what is left of the question's deadline.
-            remaining = deadline - loop.time()
+            # Lookup holds the route's own per-hop deadline (up to MAX_HOP_SECONDS) and answers
+            # 504 when it passes; this bound only catches a service that does not answer.
+            remaining = deadline + MAX_HOP_SECONDS - loop.time()
             if remaining <= 0:
                 raise rpc_timeout_error()
             return await self._single(question, remaining)

@@ -82,15 +82,26 @@ def problem(status: int, code: str, detail: str, **members: Any) -> web.Response
     )
 
 
+#: Names the other network when it, not this one, refused (``upstream.credential_refused``).
+RESPONDER_NETWORK_HEADER = "Verinet-Responder-Network"
+
+
+def _responder_network(error: VerinetError, response: web.Response) -> web.Response:
+    network = error.details.get("responder_network")
+    if isinstance(network, str) and network.isascii() and network.isprintable():
+        response.headers[RESPONDER_NETWORK_HEADER] = network[:200]
+    return response
+
+
 def problem_from_error(error: VerinetError) -> web.Response:
     members = error.as_dict()
     members.pop("message", None)
     code = members.pop("code")
-    return problem(status_for(error), code, error.message, **members)
+    return _responder_network(error, problem(status_for(error), code, error.message, **members))
 
 
 def lms_error(error: VerinetError) -> web.Response:
     """LMS carries JSON only with 200: errors are plain text with the precise reason."""
     status = status_for(error)
     headers = _headers(status, error.details.get("retry_after"))
-    return web.Response(status=status, text=error.message + "\n", headers=headers)
+    return _responder_network(error, web.Response(status=status, text=error.message + "\n", headers=headers))

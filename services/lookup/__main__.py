@@ -64,6 +64,7 @@ async def serve(settings: Settings) -> None:
         partners=PartnerStore(redis),
         network_gln=settings.network_gln,
         outbound=settings.outbound,
+        network_wallet=settings.network_wallet,
     )
     handle = await start_server(
         "verinet.lookup.v1.LookupService",

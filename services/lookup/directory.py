@@ -51,6 +51,7 @@ class DirectoryEntry:
     updated_at: str = ""
     #: Written by an admin: the outbound policy does not apply to its URL.
     trusted: bool = False
+    network: str = ""  # remote: the name of the remote-network profile it uses
 
     @property
     def member(self) -> str:
@@ -204,7 +205,22 @@ def validate_entry(entry: DirectoryEntry) -> DirectoryEntry:
             raise _invalid(error.message, error.code, "responder_gln") from None
     url = entry.remote_base_url
     credential = entry.remote_credential
-    if entry.route == "remote":
+    if entry.route == "remote" and entry.network:
+        if url or credential:
+            raise _invalid(
+                f"A remote route naming network {entry.network[:64]!r} takes no url or credential: "
+                "the profile has them.",
+                "route.network_with_url",
+                "url" if url else "credential",
+            )
+        if not responder_gln:
+            raise _invalid(
+                "Failed to read responder_gln '': a remote route needs the GLN of the party "
+                "that answers there, for example '0614141000005'.",
+                "gln.missing",
+                "responder_gln",
+            )
+    elif entry.route == "remote":
         url = validate_url(url)
         if not responder_gln:
             raise _invalid(
@@ -222,11 +238,11 @@ def validate_entry(entry: DirectoryEntry) -> DirectoryEntry:
                 "route.credential",
                 "credential",
             )
-    elif url or credential:
+    elif url or credential or entry.network:
         raise _invalid(
-            "A hosted route takes no url or credential: those are for remote routes.",
+            "A hosted route takes no url, credential or network: those are for remote routes.",
             "route.hosted_with_url",
-            "url" if url else "credential",
+            "url" if url else "credential" if credential else "network",
         )
     if entry.expires_at:
         try:
@@ -279,6 +295,7 @@ class Directory:
                     "expires_at": entry.expires_at,
                     "updated_at": entry.updated_at,
                     "trusted": "1" if entry.trusted else "",
+                    "network": entry.network,
                 },
             )
             if entry.route == "remote":
@@ -353,4 +370,5 @@ def _entry(kind: str, key: str, raw: dict[bytes, bytes]) -> DirectoryEntry:
         updated_at=fields.get("updated_at", ""),
         # Entries from before the field existed are not trusted: the safe reading.
         trusted=fields.get("trusted", "") == "1",
+        network=fields.get("network", ""),
     )

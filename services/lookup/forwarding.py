@@ -20,8 +20,10 @@ connection refused/reset, DNS, TLS              :class:`~verinet.errors.BadUpstr
 an address the outbound policy refuses          ``BadUpstream`` ``upstream.not_public``
 circuit open                                    ``BadUpstream`` ``upstream.circuit_open``
 5xx, 3xx, other 2xx                             ``BadUpstream`` ``upstream.status``
-200 that is not JSON or not LMS-shaped, a body  ``BadUpstream`` ``upstream.bad_response``
-over the size limit, a corrUUID not echoed
+a body over the size limit                      ``BadUpstream`` ``upstream.bad_response``
+200 verification that is not LMS 1.3 (see       ``BadUpstream`` ``upstream.nonconforming``,
+``verinet.lookup.conformance``), strict profile  naming every deviation
+the same, lenient profile                       :class:`RemoteAnswer` with its ``deviations``
 ==============================================  ===========================================
 
 A failure is never turned into a verdict. Error texts say what failed in words, never the
@@ -29,7 +31,12 @@ raw connection error, so that they cannot be used to map what listens inside our
 
 Entries a manufacturer wrote go through the ``guarded`` session, whose connector connects
 only to addresses the outbound policy allows (:mod:`verinet.outbound`); entries an admin
-wrote are trusted and go through ``session``.
+wrote, and routes naming an admin-managed remote-network profile, are trusted and go through
+``session``.
+
+Past 500 lines on purpose: one question's HTTP life (deadline, attempts, breaker, reading and
+judging the answer) and the operators' probe that shares it; what is sent (profiles,
+remote_auth) and how an answer is judged (conformance) live in their own modules.
 """
 
 from __future__ import annotations
@@ -51,7 +58,10 @@ from yarl import URL
 from verinet import __version__
 from verinet.errors import BadUpstream, UpstreamTimeout, VerinetError
 from verinet.lookup.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
+from verinet.lookup.conformance import Judgement, judge, lms_deviations
 from verinet.lookup.directory import DirectoryEntry
+from verinet.lookup.profiles import RemoteProfile, default_profile
+from verinet.lookup.remote_auth import RemoteAuth
 from verinet.outbound_http import connect_failure, refusal_of
 
 log = logging.getLogger(__name__)
@@ -111,6 +121,8 @@ class RemoteAnswer:
     body: bytes
     headers: dict[str, str]
     attempts: int
+    #: Deviations from LMS 1.3 that a lenient profile relayed (codes).
+    deviations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,9 @@ class ProbeResult:
     seconds: float
     outcome: str  # ok, reachable, refused, error, timeout, unreachable
     detail: str
+    #: Deviations from LMS 1.3 of the probe verification's answer (messages); None when no
+    #: verification answer came back to judge.
+    deviations: tuple[str, ...] | None = None
 
 
 class _Failed(Exception):
@@ -141,10 +156,11 @@ def _header_value(value: str) -> str | None:
     return value or None
 
 
-def passed_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The remote's content type and signature headers, lowercase, only when header-safe."""
+def passed_headers(headers: Mapping[str, str], keep: tuple[str, ...] = ()) -> dict[str, str]:
+    """The remote's content type and signature headers (and ``keep``), lowercase, only when
+    header-safe."""
     out = {}
-    for name in PASSED_HEADERS:
+    for name in (*PASSED_HEADERS, *keep):
         raw = headers.get(name)
         value = _header_value(raw) if raw is not None else None
         if value is not None:
@@ -175,29 +191,9 @@ def verify_path(gtin: str, lot: str, serial: str) -> str:
     return f"/verify/gtin/{gtin}/lot/{quote(lot, safe='')}/ser/{quote(serial, safe='')}"
 
 
-def lms_verification_problem(body: bytes, corr_uuid: str) -> str | None:
-    """Why a 200 body is not an LMS verification answer; None when it is one."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return "expected JSON"  # the body itself is not repeated: it is the remote's, not ours
-    if not isinstance(doc, dict):
-        return f"expected a JSON object, got {type(doc).__name__}"
-    data = doc.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("verified"), bool):
-        return "expected data.verified to be true or false"
-    for name in ("verificationTimestamp", "responderGLN"):
-        if not isinstance(doc.get(name), str):
-            return f"expected {name} to be a string"
-    echoed = doc.get("corrUUID")
-    if corr_uuid and echoed is not None and echoed != corr_uuid:
-        return f"expected corrUUID {corr_uuid!r} echoed, got {echoed!r}"
-    return None
-
-
-def connectivity_problem(body: bytes, corr_uuid: str) -> str | None:
+def connectivity_problem(body: bytes, corr_uuid: str) -> Judgement:
     """Any 200 proves connectivity; the body is optional and checked by the verifier."""
-    return None
+    return Judgement()
 
 
 class Forwarder:
@@ -221,9 +217,36 @@ class Forwarder:
         self.rng = rng or random.Random()
         self.breakers: dict[str, CircuitBreaker] = {}
         self.user_agent = f"verinet-lookup/{__version__}"
+        self.auth = RemoteAuth(session, clock)
+
+    def profile_of(self, entry: DirectoryEntry) -> RemoteProfile:
+        """The profile of a route that names none: its URL and bearer credential, the
+        service-wide deadline and attempts, strict."""
+        return default_profile(
+            entry.remote_base_url, entry.remote_credential, self.settings.timeout, self.settings.max_attempts
+        )
+
+    async def profile_headers(self, profile: RemoteProfile, deadline: float) -> dict[str, str]:
+        """The request headers for a question to ``profile``'s network: the static ones, the
+        LMS version it speaks and its credential."""
+        headers = {
+            **dict(profile.headers),
+            "Accept": "application/json",
+            "GS1US-Version": profile.lms_version,
+            # Marks the request as relayed by a verinet network: a verinet receiving it
+            # answers only for GTINs it hosts, so two networks cannot bounce it forever.
+            "Via": "1.1 verinet",
+            "User-Agent": self.user_agent,
+        }
+        authorization = await self.auth.authorization(profile, deadline)
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        return headers
 
     def session_for(self, entry: DirectoryEntry) -> aiohttp.ClientSession:
-        return self.session if entry.trusted else self.guarded
+        """The trusted session for what an admin set (the entry, or the profile it names: only
+        admins may name one), else the one that applies the outbound policy."""
+        return self.session if entry.trusted or entry.network else self.guarded
 
     def breaker(self, endpoint: str) -> CircuitBreaker:
         breaker = self.breakers.get(endpoint)
@@ -239,19 +262,6 @@ class Forwarder:
         breaker = self.breakers.get(endpoint)
         return breaker.state if breaker is not None else CLOSED
 
-    def headers(self, entry: DirectoryEntry) -> dict[str, str]:
-        headers = {
-            "Accept": "application/json",
-            "GS1US-Version": LMS_VERSION,
-            # Marks the request as relayed by a verinet network: a verinet receiving it
-            # answers only for GTINs it hosts, so two networks cannot bounce it forever.
-            "Via": "1.1 verinet",
-            "User-Agent": self.user_agent,
-        }
-        if entry.remote_credential:
-            headers["Authorization"] = f"Bearer {entry.remote_credential}"
-        return headers
-
     async def verify(
         self,
         entry: DirectoryEntry,
@@ -260,19 +270,31 @@ class Forwarder:
         serial: str,
         query: Mapping[str, str],
         timeout: float,
+        profile: RemoteProfile | None = None,
     ) -> RemoteAnswer:
-        url = entry.remote_base_url + verify_path(gtin, lot, serial)
+        profile = profile or self.profile_of(entry)
+        url = profile.base_url + verify_path(gtin, lot, serial)
         if query:
             url += "?" + lms_query(query)
         corr_uuid = query.get("corrUUID", "")
-        return await self._ask(entry, "verify", url, timeout, corr_uuid, lms_verification_problem)
+
+        def conformance(body: bytes, corr_uuid: str) -> Judgement:
+            return judge(body, corr_uuid, entry.responder_gln, profile.lenient)
+
+        return await self._ask(entry, "verify", url, timeout, corr_uuid, conformance, profile)
 
     async def check_connectivity(
-        self, entry: DirectoryEntry, gtin: str, query: Mapping[str, str], timeout: float
+        self,
+        entry: DirectoryEntry,
+        gtin: str,
+        query: Mapping[str, str],
+        timeout: float,
+        profile: RemoteProfile | None = None,
     ) -> RemoteAnswer:
+        profile = profile or self.profile_of(entry)
         params = {"gtin": gtin, **{k: v for k, v in query.items() if k != "gtin"}}
-        url = entry.remote_base_url + "/checkConnectivity?" + lms_query(params)
-        return await self._ask(entry, "check_connectivity", url, timeout, "", connectivity_problem)
+        url = profile.base_url + "/checkConnectivity?" + lms_query(params)
+        return await self._ask(entry, "check_connectivity", url, timeout, "", connectivity_problem, profile)
 
     async def _ask(
         self,
@@ -281,9 +303,10 @@ class Forwarder:
         url: str,
         timeout: float,
         corr_uuid: str,
-        problem_with_200: Callable[[bytes, str], str | None],
+        problem_with_200: Callable[[bytes, str], Judgement],
+        profile: RemoteProfile,
     ) -> RemoteAnswer:
-        endpoint = entry.remote_base_url
+        endpoint = profile.base_url
         breaker = self.breaker(endpoint)
         started = self.clock()
         if not breaker.allow():
@@ -297,9 +320,14 @@ class Forwarder:
         settled = False
         try:
             try:
-                answer = await self._attempts(entry, operation, url, started + timeout, corr_uuid, problem_with_200)
+                answer = await self._attempts(
+                    self.session_for(entry), profile, operation, url, started + timeout, corr_uuid, problem_with_200
+                )
             except _Failed as failure:
-                breaker.record_failure()
+                if failure.outcome == "nonconforming":
+                    breaker.record_success()  # it answered; what it said is the problem
+                else:
+                    breaker.record_failure()
                 settled = True
                 self._finish(endpoint, operation, failure.outcome, started)
                 raise self._error(endpoint, failure, timeout) from None
@@ -314,15 +342,17 @@ class Forwarder:
 
     async def _attempts(
         self,
-        entry: DirectoryEntry,
+        session: aiohttp.ClientSession,
+        profile: RemoteProfile,
         operation: str,
         url: str,
         deadline: float,
         corr_uuid: str,
-        problem_with_200: Callable[[bytes, str], str | None],
+        problem_with_200: Callable[[bytes, str], Judgement],
     ) -> RemoteAnswer:
         settings = self.settings
-        headers = self.headers(entry)
+        headers = await self.profile_headers(profile, deadline)
+        ssl_context = self.auth.ssl_context(profile)
         target = URL(url, encoded=True)
         attempt = 0
         while True:
@@ -330,10 +360,12 @@ class Forwarder:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 raise _Failed("timeout", f"no answer within the deadline ({attempt - 1} attempts)")
-            REMOTE_REQUESTS.labels(entry.remote_base_url, operation).inc()
+            REMOTE_REQUESTS.labels(profile.base_url, operation).inc()
             last: RemoteAnswer | None = None
             try:
-                status, body, answer_headers = await self._one(self.session_for(entry), target, headers, remaining)
+                status, body, answer_headers = await self._one(
+                    session, target, headers, remaining, ssl_context, keep=(profile.atp_name.lower(),)
+                )
             except TimeoutError:
                 raise _Failed("timeout", f"no answer within the deadline ({attempt} attempts)") from None
             except _Failed as failure:
@@ -342,10 +374,12 @@ class Forwarder:
                 failed = failure
             else:
                 if status == 200:
-                    problem = problem_with_200(body, corr_uuid)
-                    if problem is not None:
-                        raise _Failed("bad_response", f"answered 200 with a body that is not an LMS answer: {problem}", 200)
-                    return RemoteAnswer(200, body, answer_headers, attempt)
+                    judged = problem_with_200(body, corr_uuid)
+                    if judged.problem is not None:
+                        if judged.fatal:
+                            raise _Failed("bad_response", f"answered 200 with a body that is not an LMS answer: {judged.problem}", 200)
+                        raise _Failed("nonconforming", f"answered 200 with a body that is not an LMS 1.3 answer: {judged.problem}", 200)
+                    return RemoteAnswer(200, body, answer_headers, attempt, judged.relayed)
                 if status not in RETRY_STATUSES:
                     if 400 <= status < 500:
                         return RemoteAnswer(status, body, answer_headers, attempt)
@@ -354,7 +388,7 @@ class Forwarder:
                 failed = _Failed("timeout" if status == 504 else "bad_status", f"answered {status}", status)
             ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** (attempt - 1))
             delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-            if attempt >= settings.max_attempts or self.clock() + delay + MIN_ATTEMPT_SECONDS >= deadline:
+            if attempt >= profile.attempts or self.clock() + delay + MIN_ATTEMPT_SECONDS >= deadline:
                 if last is not None and last.status == 408:
                     return last  # still 408 at the end: passed on like any other 4xx
                 failed.detail += f" after {attempt} attempt{'s' if attempt > 1 else ''}"
@@ -362,13 +396,20 @@ class Forwarder:
             await asyncio.sleep(delay)
 
     async def _one(
-        self, session: aiohttp.ClientSession, target: URL, headers: Mapping[str, str], remaining: float
+        self,
+        session: aiohttp.ClientSession,
+        target: URL,
+        headers: Mapping[str, str],
+        remaining: float,
+        ssl_context: Any = None,
+        keep: tuple[str, ...] = (),
     ) -> tuple[int, bytes, dict[str, str]]:
+        tls = {"ssl": ssl_context} if ssl_context is not None else {}
         try:
             async with asyncio.timeout(remaining):
-                async with session.get(target, headers=headers, allow_redirects=False) as response:
+                async with session.get(target, headers=headers, allow_redirects=False, **tls) as response:
                     body = await self._read(response)
-                    return response.status, body, passed_headers(response.headers)
+                    return response.status, body, passed_headers(response.headers, keep)
         except TimeoutError:
             raise
         except (aiohttp.ClientError, OSError, ValueError) as error:
@@ -412,23 +453,65 @@ class Forwarder:
             "unreachable": "upstream.unreachable",
             "bad_status": "upstream.status",
             "bad_response": "upstream.bad_response",
+            "nonconforming": "upstream.nonconforming",
         }[failure.outcome]
         return BadUpstream(f"Remote network {endpoint} {failure.detail}.", code=code)
 
-    async def probe(self, entry: DirectoryEntry, req_gln: str, timeout: float) -> ProbeResult:
-        """One checkConnectivity request, no retries and no breaker: for operators."""
+    async def probe(
+        self, entry: DirectoryEntry, req_gln: str, timeout: float, profile: RemoteProfile | None = None
+    ) -> ProbeResult:
+        """One checkConnectivity request, no retries and no breaker: for operators. When the
+        credential is accepted, one verification of a serial nobody has (``probe_lms``) shows
+        whether the network answers in LMS 1.3 form."""
+        profile = profile or self.profile_of(entry)
+        result = await self._probe_connectivity(entry, req_gln, timeout, profile)
+        if result.reachable and result.outcome != "refused":
+            deviations = await self._probe_lms(entry, req_gln, timeout, profile)
+            result = ProbeResult(result.reachable, result.status, result.seconds, result.outcome, result.detail, deviations)
+        return result
+
+    async def _probe_lms(
+        self, entry: DirectoryEntry, req_gln: str, timeout: float, profile: RemoteProfile
+    ) -> tuple[str, ...] | None:
+        corr_uuid = f"verinet-probe-{self.rng.getrandbits(64):016x}"
+        query = {"exp": "991231", "linkType": "verificationService", "context": "dscsaSaleableReturn", "corrUUID": corr_uuid}
+        if req_gln:
+            query["reqGLN"] = req_gln
+        target = URL(profile.base_url + verify_path(entry.sample_gtin(), "VERINETPROBE", "VERINETPROBE") + "?" + lms_query(query), encoded=True)
+        deadline = self.clock() + timeout
+        REMOTE_REQUESTS.labels(profile.base_url, "probe").inc()
+        try:
+            headers = await self.profile_headers(profile, deadline)
+            status, body, _ = await self._one(
+                self.session_for(entry), target, headers, max(deadline - self.clock(), 0.001), self.auth.ssl_context(profile)
+            )
+        except (TimeoutError, _Failed, VerinetError):
+            return None
+        if status != 200:
+            return None
+        return tuple(d.message for d in lms_deviations(body, corr_uuid, entry.responder_gln))
+
+    async def _probe_connectivity(
+        self, entry: DirectoryEntry, req_gln: str, timeout: float, profile: RemoteProfile
+    ) -> ProbeResult:
         params = {"gtin": entry.sample_gtin()}
         if req_gln:
             params["reqGLN"] = req_gln
-        target = URL(entry.remote_base_url + "/checkConnectivity?" + lms_query(params), encoded=True)
+        target = URL(profile.base_url + "/checkConnectivity?" + lms_query(params), encoded=True)
         started = self.clock()
-        REMOTE_REQUESTS.labels(entry.remote_base_url, "probe").inc()
+        REMOTE_REQUESTS.labels(profile.base_url, "probe").inc()
         try:
-            status, body, _ = await self._one(self.session_for(entry), target, self.headers(entry), timeout)
+            headers = await self.profile_headers(profile, started + timeout)
+            status, body, _ = await self._one(
+                self.session_for(entry), target, headers, max(started + timeout - self.clock(), 0.001), self.auth.ssl_context(profile)
+            )
         except TimeoutError:
             return ProbeResult(False, 0, self.clock() - started, "timeout", f"no answer within {timeout:.2f} s")
         except _Failed as failure:
             return ProbeResult(False, 0, self.clock() - started, "unreachable", failure.detail)
+        except VerinetError as error:  # the OAuth2 token could not be had
+            refused = error.code == "upstream.credential_refused"
+            return ProbeResult(refused, 0, self.clock() - started, "refused" if refused else "unreachable", error.message)
         seconds = self.clock() - started
         if status == 200:
             return ProbeResult(True, status, seconds, "ok", _responder_of(body))

@@ -1,4 +1,9 @@
-"""gRPC face of lookup: translates messages and calls the directory and the forwarder."""
+"""gRPC face of lookup: translates messages and calls the directory and the forwarder.
+
+One idea despite its length: it is the one servicer of LookupService, each method a
+translation from messages to the domain modules (directory, forwarding, profiles, atp,
+wallets) and back; the rules live in those modules.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any, TypedDict
@@ -13,11 +19,17 @@ from typing import Any, TypedDict
 import grpc
 
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
+from verinet.errors import BadUpstream, Conflict, Forbidden, InvalidInput, NotFound, VerinetError
+from verinet.lookup.atp import AtpExchange
 from verinet.lookup.directory import Directory, DirectoryEntry, validate_entry
 from verinet.lookup.forwarding import Forwarder, ForwardSettings, RemoteAnswer
+from verinet.lookup.network_messages import profile_from_message, profile_to_message
+from verinet.lookup.oci import Wallet, WalletClient
+from verinet.lookup.profiles import ProfileStore, RemoteProfile, default_profile
+from verinet.lookup.remote_auth import refusal
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
+from verinet.lookup.wallets import PartnerWallet, WalletStore
 from verinet.lookup.watch import DirectoryWatch
 from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
@@ -48,6 +60,7 @@ def entry_to_message(entry: DirectoryEntry) -> lookup_pb.DirectoryEntry:
         expires_at=entry.expires_at,
         updated_at=entry.updated_at,
         has_credential=bool(entry.remote_credential),
+        network=entry.network,
     )
 
 
@@ -67,6 +80,7 @@ def entry_from_message(message: lookup_pb.DirectoryEntry) -> DirectoryEntry:
         responder_gln=message.responder_gln,
         remote_credential=message.remote_credential,
         expires_at=message.expires_at,
+        network=message.network,
     )
 
 
@@ -87,6 +101,20 @@ def require_may_edit(caller: common_pb.Caller, kind: str, key: str) -> None:
     raise Forbidden("Only admins and manufacturers edit the directory.", code="auth.role")
 
 
+def wallet_to_message(stored: PartnerWallet) -> lookup_pb.PartnerWallet:
+    """A partner's wallet for answers: never its client secret."""
+    w = stored.wallet
+    return lookup_pb.PartnerWallet(
+        partner_id=stored.partner_id, did=w.did, url=w.url, client_id=w.client_id, token_url=w.token_url,
+        inbound_policy=stored.inbound_policy, secret_set=bool(w.client_secret),
+    )
+
+
+def require_admin(caller: common_pb.Caller) -> None:
+    if "admin" not in caller.roles:
+        raise Forbidden("Only admins manage remote-network profiles.", code="auth.role")
+
+
 class AnswerFields(TypedDict):
     """The fields ForwardVerificationResponse and ForwardConnectivityCheckResponse share."""
 
@@ -98,6 +126,9 @@ class AnswerFields(TypedDict):
 
 
 def answer_fields(entry: DirectoryEntry, answer: RemoteAnswer) -> AnswerFields:
+    if answer.status in (401, 403):
+        # The other network refused this network's credential: not the requestor's fault.
+        raise refusal(entry.network or entry.remote_base_url, answer.status, answer.body)
     return {
         "http_status": answer.status,
         "body": answer.body,
@@ -119,6 +150,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         network_gln: str = "",
         outbound: OutboundPolicy | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        network_wallet: Wallet | None = None,
     ) -> None:
         self.directory = directory
         self.route_cache_seconds = route_cache_seconds
@@ -128,6 +160,13 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         self.network_gln = network_gln
         self.outbound = outbound or OutboundPolicy()
         self.now = now
+        self.profiles = ProfileStore(directory.redis)
+        self.wallets = WalletStore(directory.redis)
+        # This network's own ATP identity, for questions from other networks.
+        self.network_wallet = PartnerWallet("", network_wallet) if network_wallet is not None else None
+        self.atp = (
+            AtpExchange(self.wallets, WalletClient(forwarder.session, forwarder.auth)) if forwarder is not None else None
+        )
 
     @property
     def forward_settings(self) -> ForwardSettings:
@@ -184,7 +223,12 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             directory_version=self.watch.version,
         )
         if entry is not None:
-            answer.entry.CopyFrom(entry_to_message(entry))
+            message = entry_to_message(entry)
+            if entry.route == "remote":
+                profile = await self._profile(entry)
+                message.remote_base_url = profile.base_url
+                message.forward_timeout_seconds = profile.timeout_seconds
+            answer.entry.CopyFrom(message)
             # A cached route must not outlive its record.
             answer.cache_seconds = int(max(0.0, min(self.route_cache_seconds, math.floor(min(entry.seconds_left(now), 1e9)))))
         return answer
@@ -199,6 +243,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         entry = validate_entry(entry)
         require_may_edit(request.caller, entry.kind, entry.key)
         await self._check_owner(entry, {})
+        await self._check_network(request.caller, entry)
         await self._check_outbound(entry)
         stored, created, version = await self.directory.put(entry, self.now())
         await self._changed(version)
@@ -227,6 +272,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
                 entry = validate_entry(self._with_owner(request.caller, entry_from_message(message)))
                 require_may_edit(request.caller, entry.kind, entry.key)
                 await self._check_owner(entry, owners)
+                await self._check_network(request.caller, entry)
                 await self._check_outbound(entry, resolve)
             except VerinetError as error:
                 results.append(
@@ -272,7 +318,42 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
 
     # -- forwarding ---------------------------------------------------------------------------
 
-    async def _remote_route(self, gtin: str) -> tuple[Forwarder, DirectoryEntry]:
+    async def _check_network(self, caller: common_pb.Caller, entry: DirectoryEntry) -> None:
+        """A route naming a remote-network profile: only admins set one, and it must exist."""
+        if not entry.network:
+            return
+        if "admin" not in caller.roles:
+            raise Forbidden(
+                f"Only admins route entries through a remote-network profile ({entry.network[:64]!r}).",
+                code="directory.network_admin_only",
+                field="network",
+            )
+        if await self.profiles.get(entry.network) is None:
+            raise InvalidInput(
+                f"Failed to read network {entry.network[:64]!r}: expected the name of an existing "
+                "remote-network profile (PUT /v1/directory/networks/{name} first).",
+                code="directory.network_unknown",
+                field="network",
+            )
+
+    async def _profile(self, entry: DirectoryEntry) -> RemoteProfile:
+        """The profile a remote route uses: the one it names, else one made from its own URL
+        and credential with the service-wide deadline."""
+        if not entry.network:
+            if self.forwarder is not None:
+                return self.forwarder.profile_of(entry)
+            settings = self.forward_settings
+            return default_profile(entry.remote_base_url, entry.remote_credential, settings.timeout, settings.max_attempts)
+        profile = await self.profiles.get(entry.network)
+        if profile is None:
+            raise BadUpstream(
+                f"The route of {entry.kind} {entry.key} names remote network {entry.network!r}, "
+                "which has no profile (it was removed); an admin must fix the route.",
+                code="route.network_missing",
+            )
+        return profile
+
+    async def _remote_route(self, gtin: str) -> tuple[Forwarder, DirectoryEntry, RemoteProfile]:
         entry = await self.directory.resolve(gtin, self.now())
         if entry is None or entry.route != "remote":
             # The caller's cached route is stale: it drops it and asks again.
@@ -284,10 +365,11 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             )
         if self.forwarder is None:
             raise NotFound("This lookup does not forward to other networks.", code="route.no_forwarding")
-        return self.forwarder, entry
+        profile = await self._profile(entry)
+        return self.forwarder, replace(entry, remote_base_url=profile.base_url), profile
 
-    def _deadline(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
-        timeout = self.forward_settings.timeout
+    def _deadline(self, context: grpc.aio.ServicerContext[Any, Any], profile: RemoteProfile) -> float:
+        timeout = profile.timeout_seconds
         remaining = context.time_remaining()
         if remaining is not None:
             timeout = min(timeout, remaining - DEADLINE_RESERVE_SECONDS)
@@ -299,12 +381,24 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         request: lookup_pb.ForwardVerificationRequest,
         context: grpc.aio.ServicerContext[lookup_pb.ForwardVerificationRequest, lookup_pb.ForwardVerificationResponse],
     ) -> lookup_pb.ForwardVerificationResponse:
-        forwarder, entry = await self._remote_route(request.pack.gtin)
+        forwarder, entry, profile = await self._remote_route(request.pack.gtin)
         pack = request.pack
+        timeout = self._deadline(context, profile)
+        deadline = forwarder.clock() + timeout
+        query = dict(request.query)
+        holder = None
+        if self.atp is not None:
+            profile, query, holder = await self.atp.outbound(request.caller.partner_id, profile, query, deadline)
         answer = await forwarder.verify(
-            entry, pack.gtin, pack.lot, pack.serial, dict(request.query), self._deadline(context)
+            entry, pack.gtin, pack.lot, pack.serial, query, max(deadline - forwarder.clock(), 0.001), profile
         )
-        return lookup_pb.ForwardVerificationResponse(**answer_fields(entry, answer))
+        if holder is not None and self.atp is not None:
+            await self.atp.check_answer(holder, profile, answer, query["corrUUID"], deadline)
+        if answer.status == 401:
+            forwarder.auth.forget(profile)  # an OAuth2 token it no longer takes: fetch anew
+        return lookup_pb.ForwardVerificationResponse(
+            **answer_fields(entry, answer), conformance_deviations=answer.deviations
+        )
 
     @translate_errors
     async def ForwardConnectivityCheck(
@@ -312,10 +406,12 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         request: lookup_pb.ForwardConnectivityCheckRequest,
         context: grpc.aio.ServicerContext[lookup_pb.ForwardConnectivityCheckRequest, lookup_pb.ForwardConnectivityCheckResponse],
     ) -> lookup_pb.ForwardConnectivityCheckResponse:
-        forwarder, entry = await self._remote_route(request.gtin)
+        forwarder, entry, profile = await self._remote_route(request.gtin)
         answer = await forwarder.check_connectivity(
-            entry, request.gtin, dict(request.query), self._deadline(context)
+            entry, request.gtin, dict(request.query), self._deadline(context, profile), profile
         )
+        if answer.status == 401:
+            forwarder.auth.forget(profile)
         return lookup_pb.ForwardConnectivityCheckResponse(**answer_fields(entry, answer))
 
     @translate_errors
@@ -327,21 +423,30 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         if self.forwarder is None:
             return lookup_pb.ProbeRemoteEndpointsResponse()
         forwarder = self.forwarder
-        by_endpoint: dict[str, list[DirectoryEntry]] = {}
+        # One probe per remote-network profile, and per base URL among routes naming none.
+        by_target: dict[str, list[DirectoryEntry]] = {}
         for entry in await self.directory.remote_entries():
-            by_endpoint.setdefault(entry.remote_base_url, []).append(entry)
+            by_target.setdefault(entry.network or entry.remote_base_url, []).append(entry)
         req_gln = request.req_gln or self.network_gln
-        timeout = forwarder.settings.timeout
         remaining = context.time_remaining()
-        if remaining is not None:
-            timeout = max(0.001, min(timeout, remaining - DEADLINE_RESERVE_SECONDS))
 
-        async def probe(endpoint: str, entries: list[DirectoryEntry]) -> lookup_pb.RemoteEndpointProbe:
+        async def probe(target: str, entries: list[DirectoryEntry]) -> lookup_pb.RemoteEndpointProbe:
             # Probe with an entry that has a credential, a GTIN entry (a real product) first.
             chosen = min(entries, key=lambda e: (not e.remote_credential, e.kind != "gtin"))
-            result = await forwarder.probe(chosen, req_gln, timeout)
+            try:
+                profile = await self._profile(chosen)
+            except VerinetError as error:
+                return lookup_pb.RemoteEndpointProbe(
+                    base_url="", network=chosen.network, entries=[f"{e.kind} {e.key}" for e in entries],
+                    outcome="unreachable", detail=error.message, breaker_state="closed",
+                )
+            timeout = profile.timeout_seconds
+            if remaining is not None:
+                timeout = max(0.001, min(timeout, remaining - DEADLINE_RESERVE_SECONDS))
+            result = await forwarder.probe(chosen, req_gln, timeout, profile)
             return lookup_pb.RemoteEndpointProbe(
-                base_url=endpoint,
+                base_url=profile.base_url,
+                network=chosen.network,
                 entries=[f"{e.kind} {e.key}" for e in entries],
                 gtin=chosen.sample_gtin(),
                 reachable=result.reachable,
@@ -349,11 +454,124 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
                 latency_seconds=result.seconds,
                 outcome=result.outcome,
                 detail=result.detail,
-                breaker_state=forwarder.breaker_state(endpoint),
+                breaker_state=forwarder.breaker_state(profile.base_url),
+                auth_accepted=result.reachable and result.outcome != "refused",
+                lms_conformant=result.deviations is not None and not result.deviations,
+                conformance_deviations=result.deviations or (),
             )
 
-        probes = await asyncio.gather(*(probe(url, es) for url, es in sorted(by_endpoint.items())))
+        probes = await asyncio.gather(*(probe(t, es) for t, es in sorted(by_target.items())))
         return lookup_pb.ProbeRemoteEndpointsResponse(endpoints=probes)
+
+    # -- remote-network profiles ----------------------------------------------------------------
+
+    @translate_errors
+    async def PutRemoteNetwork(
+        self,
+        request: lookup_pb.PutRemoteNetworkRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.PutRemoteNetworkRequest, lookup_pb.PutRemoteNetworkResponse],
+    ) -> lookup_pb.PutRemoteNetworkResponse:
+        require_admin(request.caller)
+        stored, created, version = await self.profiles.put(profile_from_message(request.network), self.now())
+        log.info("Remote network profile %s stored", stored.name, extra={"network": stored.name, "is_new": created})
+        await self._changed(version)
+        return lookup_pb.PutRemoteNetworkResponse(
+            network=profile_to_message(stored), created=created, directory_version=version
+        )
+
+    @translate_errors
+    async def GetRemoteNetwork(
+        self,
+        request: lookup_pb.GetRemoteNetworkRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.GetRemoteNetworkRequest, lookup_pb.GetRemoteNetworkResponse],
+    ) -> lookup_pb.GetRemoteNetworkResponse:
+        require_admin(request.caller)
+        profile = await self.profiles.get(request.name)
+        if profile is None:
+            raise NotFound(f"No remote network profile {request.name[:64]!r}.", code="network.not_found", field="name")
+        return lookup_pb.GetRemoteNetworkResponse(network=profile_to_message(profile))
+
+    @translate_errors
+    async def ListRemoteNetworks(
+        self,
+        request: lookup_pb.ListRemoteNetworksRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ListRemoteNetworksRequest, lookup_pb.ListRemoteNetworksResponse],
+    ) -> lookup_pb.ListRemoteNetworksResponse:
+        require_admin(request.caller)
+        profiles = [await self.profiles.get(name) for name in await self.profiles.names()]
+        return lookup_pb.ListRemoteNetworksResponse(
+            networks=[profile_to_message(p) for p in profiles if p is not None]
+        )
+
+    # -- ATP credentials (OCI wallets) -----------------------------------------------------------
+
+    @translate_errors
+    async def PutPartnerWallet(
+        self,
+        request: lookup_pb.PutPartnerWalletRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.PutPartnerWalletRequest, lookup_pb.PutPartnerWalletResponse],
+    ) -> lookup_pb.PutPartnerWalletResponse:
+        require_admin(request.caller)
+        w = request.wallet
+        await self.partners.get(w.partner_id)  # NotFound for an unknown partner
+        stored = await self.wallets.put(
+            PartnerWallet(
+                w.partner_id,
+                Wallet(did=w.did, url=w.url, client_id=w.client_id, client_secret=w.client_secret, token_url=w.token_url),
+                w.inbound_policy or "optional",
+            )
+        )
+        return lookup_pb.PutPartnerWalletResponse(wallet=wallet_to_message(stored))
+
+    @translate_errors
+    async def GetPartnerWallet(
+        self,
+        request: lookup_pb.GetPartnerWalletRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.GetPartnerWalletRequest, lookup_pb.GetPartnerWalletResponse],
+    ) -> lookup_pb.GetPartnerWalletResponse:
+        if "admin" not in request.caller.roles and request.caller.partner_id != request.partner_id:
+            raise Forbidden("A partner reads only its own wallet.", code="auth.forbidden")
+        stored = await self.wallets.get(request.partner_id)
+        if stored is None:
+            raise NotFound(f"Partner {request.partner_id[:64]!r} has no wallet.", code="wallet.not_found")
+        return lookup_pb.GetPartnerWalletResponse(wallet=wallet_to_message(stored))
+
+    @translate_errors
+    async def ListCredentialAudit(
+        self,
+        request: lookup_pb.ListCredentialAuditRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ListCredentialAuditRequest, lookup_pb.ListCredentialAuditResponse],
+    ) -> lookup_pb.ListCredentialAuditResponse:
+        if not request.corr_uuid or len(request.corr_uuid) > 256:
+            raise InvalidInput("Failed to read corrUUID: expected the corrUUID of a question.", code="query.corr_uuid", field="corrUUID")
+        admin = "admin" in request.caller.roles
+        entries = [
+            e for e in await self.wallets.audit_of(request.corr_uuid) if admin or e.partner_id == request.caller.partner_id
+        ]
+        return lookup_pb.ListCredentialAuditResponse(
+            entries=[
+                lookup_pb.CredentialAuditEntry(
+                    at=e.at, partner_id=e.partner_id, action=e.action, outcome=e.outcome, code=e.code,
+                    corr_uuid=e.corr_uuid, counterparty=e.counterparty,
+                )
+                for e in entries
+            ]
+        )
+
+    @translate_errors
+    async def ExchangeInboundPresentation(
+        self,
+        request: lookup_pb.ExchangeInboundPresentationRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ExchangeInboundPresentationRequest, lookup_pb.ExchangeInboundPresentationResponse],
+    ) -> lookup_pb.ExchangeInboundPresentationResponse:
+        if self.atp is None:
+            return lookup_pb.ExchangeInboundPresentationResponse()
+        remaining = context.time_remaining()
+        deadline = time.monotonic() + (remaining - DEADLINE_RESERVE_SECONDS if remaining is not None else 1.0)
+        presentation = await self.atp.inbound(
+            request.caller.partner_id, request.corr_uuid, request.presentation, self.network_wallet, deadline
+        )
+        return lookup_pb.ExchangeInboundPresentationResponse(presentation=presentation)
 
     async def WatchDirectory(
         self,

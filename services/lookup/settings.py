@@ -8,7 +8,23 @@ from dataclasses import dataclass
 from verinet.config import Env, InternalTls
 from verinet.errors import ConfigError
 from verinet.lookup.forwarding import ForwardSettings
+from verinet.lookup.oci import Wallet
 from verinet.outbound import ALLOW_CIDRS_VARIABLE, OutboundPolicy
+
+
+def network_wallet(env: Env) -> Wallet | None:
+    """This network's own DID and OCI wallet (OCI_WALLET_*), for questions from other networks;
+    None when OCI_WALLET_URL is unset."""
+    url = env.str("OCI_WALLET_URL", "")
+    if not url:
+        return None
+    return Wallet(
+        did=env.str("OCI_WALLET_DID", example="did:web:vrs.example.net"),
+        url=url.rstrip("/"),
+        client_id=env.str("OCI_WALLET_CLIENT_ID", example="verinet"),
+        client_secret=env.str("OCI_WALLET_CLIENT_SECRET", example="<client secret>"),
+        token_url=env.str("OCI_WALLET_TOKEN_URL", ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,7 @@ class Settings:
     health_port: int
     #: Where directory entries written by manufacturers may point (admins' entries: anywhere).
     outbound: OutboundPolicy
+    network_wallet: Wallet | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -63,4 +80,5 @@ class Settings:
             internal_tls=InternalTls.from_env(env),
             health_port=env.int("HEALTH_PORT", 0, maximum=65535),
             outbound=OutboundPolicy.from_text(env.str(ALLOW_CIDRS_VARIABLE, "")),
+            network_wallet=network_wallet(env),
         )

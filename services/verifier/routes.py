@@ -163,6 +163,8 @@ REMOTE_HEADER_NAMES = {
 }
 RESPONDER_NETWORK_HEADER = "Verinet-Responder-Network"
 RESPONDER_GLN_HEADER = "Verinet-Responder-GLN"
+#: On an answer a lenient remote-network profile relayed: its deviation codes from LMS 1.3.
+REMOTE_CONFORMANCE_HEADER = "Verinet-Remote-Conformance"
 DEFAULT_CONTENT_TYPE = "application/json"
 
 

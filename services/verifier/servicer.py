@@ -31,6 +31,7 @@ from verinet.verifier.lifecycle import (
 )
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.verifier.routes import (
+    REMOTE_CONFORMANCE_HEADER,
     RouteCache,
     connectivity_responder,
     is_relayed,
@@ -285,12 +286,16 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         remote: lookup_pb.DirectoryEntry,
         *,
         unchanged: bool = True,
+        deviations: Sequence[str] = (),
     ) -> verifier_pb.SignedHttpResponse:
         """Signs a remote network's answer as the routing network, naming the remote party
         and carrying its own signature along (when the body is its own, unchanged)."""
         extra = relay_headers(
             remote.remote_base_url, remote.responder_gln, remote_headers, with_remote_signature=unchanged
         )
+        if deviations:
+            # A lenient profile relayed an answer that departs from LMS 1.3: say how, signed.
+            extra[REMOTE_CONFORMANCE_HEADER] = ", ".join(deviations)
         content_type = relayed_content_type(remote_headers) if unchanged else "application/json"
         try:
             headers = self.signer.sign(body, status=status, content_type=content_type, extra_headers=extra)
@@ -303,24 +308,34 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         return verifier_pb.SignedHttpResponse(http_status=status, body=body, headers=headers)
 
     async def _forward_verification(
-        self, request: verifier_pb.VerifyLmsRequest
+        self, request: verifier_pb.VerifyLmsRequest, route: lookup_pb.DirectoryEntry
     ) -> verifier_pb.SignedHttpResponse:
         forwarded = await call(
             self.lookup.ForwardVerification,
-            lookup_pb.ForwardVerificationRequest(pack=request.pack, query=dict(request.query)),
-            timeout=self.forward_timeout + FORWARD_MARGIN_SECONDS,
+            lookup_pb.ForwardVerificationRequest(pack=request.pack, query=dict(request.query), caller=request.caller),
+            timeout=self._forward_timeout(route) + FORWARD_MARGIN_SECONDS,
         )
         return self._signed_relay(
-            forwarded.http_status, forwarded.body, dict(forwarded.headers), forwarded.remote
+            forwarded.http_status,
+            forwarded.body,
+            dict(forwarded.headers),
+            forwarded.remote,
+            deviations=list(forwarded.conformance_deviations),
         )
 
+    def _forward_timeout(self, route: lookup_pb.DirectoryEntry) -> float:
+        """Lookup's per-hop deadline for this route (its remote-network profile's)."""
+        if route.forward_timeout_seconds > 0:
+            return route.forward_timeout_seconds
+        return self.forward_timeout
+
     async def _forward_connectivity(
-        self, request: verifier_pb.CheckConnectivityRequest
+        self, request: verifier_pb.CheckConnectivityRequest, route: lookup_pb.DirectoryEntry
     ) -> verifier_pb.SignedHttpResponse:
         forwarded = await call(
             self.lookup.ForwardConnectivityCheck,
             lookup_pb.ForwardConnectivityCheckRequest(gtin=request.gtin, query=dict(request.query)),
-            timeout=self.forward_timeout + FORWARD_MARGIN_SECONDS,
+            timeout=self._forward_timeout(route) + FORWARD_MARGIN_SECONDS,
         )
         headers = dict(forwarded.headers)
         if forwarded.http_status == 200 and connectivity_responder(forwarded.body) is None:
@@ -381,13 +396,13 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             if is_relayed(request.caller.roles):
                 raise not_hosted(pack.gtin)
             try:
-                return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request))
+                return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request, route))
             except Conflict as error:
                 if error.code != "route.changed":
                     raise
             route = await self._route(pack.gtin, fresh=True)  # the cached route was stale
             if route.route == lookup_pb.ROUTE_KIND_REMOTE:
-                return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request))
+                return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request, route))
         (status,) = await self._pack_statuses([(pack.gtin, pack.serial)])
         answer = verifier_pb.VerifyLmsResponse()
         self._hosted_answer(request, route, status, self.now(), answer.response)
@@ -481,13 +496,13 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             if is_relayed(request.caller.roles):
                 raise not_hosted(request.gtin)
             try:
-                return verifier_pb.CheckConnectivityResponse(response=await self._forward_connectivity(request))
+                return verifier_pb.CheckConnectivityResponse(response=await self._forward_connectivity(request, route))
             except Conflict as error:
                 if error.code != "route.changed":
                     raise
             route = await self._route(request.gtin, fresh=True)
             if route.route == lookup_pb.ROUTE_KIND_REMOTE:
-                return verifier_pb.CheckConnectivityResponse(response=await self._forward_connectivity(request))
+                return verifier_pb.CheckConnectivityResponse(response=await self._forward_connectivity(request, route))
         body = connectivity_body(route.responder_gln or self.responder_gln)
         return verifier_pb.CheckConnectivityResponse(response=self._signed(body))
 

@@ -18,13 +18,19 @@ from dataclasses import dataclass
 import orjson
 
 from verinet.identifiers import expiry_matches, parse_expiry
+from verinet.lms_vocabulary import (
+    EXPIRED,
+    ILLEGITIMATE,
+    NO_MATCH_EXPIRY,
+    NO_MATCH_LOT,
+    NO_MATCH_LOT_EXPIRY,
+    NO_MATCH_SERIAL,
+    NOT_FOR_REDISTRIBUTION,
+    RECALLED,
+    SUSPECT,
+)
 from verinet.packs import DECOMMISSIONED_STATES, PackRecord, PackState
 
-NO_MATCH_SERIAL = "No_match_GTIN_Serial"
-NO_MATCH_LOT = "No_match_GTIN_Serial_Lot"
-NO_MATCH_EXPIRY = "No_match_GTIN_Serial_Expiry"
-NO_MATCH_LOT_EXPIRY = "No_match_GTIN_Serial_Lot_Expiry"
-NOT_FOR_REDISTRIBUTION = "Not_for_re-distribution"
 #: Reasons that mean the question's data did not match a pack: a failed check is recorded as
 #: an attempt, never as a sighting (README "Custody, sightings and visibility").
 FAILED_CHECK_REASONS = frozenset({NO_MATCH_SERIAL, NO_MATCH_LOT, NO_MATCH_EXPIRY, NO_MATCH_LOT_EXPIRY})
@@ -71,17 +77,17 @@ def lms_verdict(record: PackRecord | None, lot: str, expiry: str, today: dt.date
         state,
     )
     if state in DECOMMISSIONED_STATES:
-        flag = _FLAGS.get(state) or ("Recalled" if recalled else None)
+        flag = _FLAGS.get(state) or (RECALLED if recalled else None)
         return LmsVerdict(False, NOT_FOR_REDISTRIBUTION, flag)
     if recalled:
-        return LmsVerdict(True, None, "Recalled")
+        return LmsVerdict(True, None, RECALLED)
     if parse_expiry(record.expiry, today=today) < today:
-        return LmsVerdict(True, None, "Expired")
+        return LmsVerdict(True, None, EXPIRED)
     return LmsVerdict(True)
 
 
 #: A flag on the pack itself tells more than its batch's recall: it stays.
-_FLAGS = {PackState.STOLEN: "Suspect", PackState.ILLEGITIMATE: "Illegitimate"}
+_FLAGS = {PackState.STOLEN: SUSPECT, PackState.ILLEGITIMATE: ILLEGITIMATE}
 
 
 def timestamp(now: dt.datetime) -> str:

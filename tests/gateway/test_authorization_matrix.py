@@ -20,6 +20,7 @@ SAMPLE_PARAMS = {
     "kind": "gtins",
     "key": "00614141000012",
     "name": "hooks",
+    "network": "quartet",
 }
 
 

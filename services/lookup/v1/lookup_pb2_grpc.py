@@ -80,6 +80,41 @@ class LookupServiceStub:
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.SerializeToString,
                 response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.FromString,
                 _registered_method=True)
+        self.PutRemoteNetwork = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/PutRemoteNetwork',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkResponse.FromString,
+                _registered_method=True)
+        self.GetRemoteNetwork = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/GetRemoteNetwork',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkResponse.FromString,
+                _registered_method=True)
+        self.ListRemoteNetworks = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ListRemoteNetworks',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.FromString,
+                _registered_method=True)
+        self.PutPartnerWallet = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/PutPartnerWallet',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutPartnerWalletRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutPartnerWalletResponse.FromString,
+                _registered_method=True)
+        self.GetPartnerWallet = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/GetPartnerWallet',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletResponse.FromString,
+                _registered_method=True)
+        self.ListCredentialAudit = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ListCredentialAudit',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListCredentialAuditRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListCredentialAuditResponse.FromString,
+                _registered_method=True)
+        self.ExchangeInboundPresentation = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ExchangeInboundPresentation',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ExchangeInboundPresentationRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ExchangeInboundPresentationResponse.FromString,
+                _registered_method=True)
 
 
 class LookupServiceServicer:
@@ -152,6 +187,56 @@ class LookupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutRemoteNetwork(self, request, context):
+        """Creates or replaces a remote-network profile (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRemoteNetwork(self, request, context):
+        """Reads a remote-network profile, secrets blanked (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRemoteNetworks(self, request, context):
+        """Lists the remote-network profiles, secrets blanked (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutPartnerWallet(self, request, context):
+        """Sets a partner's DID and OCI wallet (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPartnerWallet(self, request, context):
+        """Reads a partner's DID and wallet, secret blanked (admin, or the partner itself).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCredentialAudit(self, request, context):
+        """Lists the ATP credential generate/verify audit of one corrUUID (a partner sees its own).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExchangeInboundPresentation(self, request, context):
+        """A question from another network: verifies its ATP presentation through this network's
+        wallet (per the sender's inbound policy) and gives this network's presentation for the answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LookupServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -199,6 +284,41 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     servicer.WatchDirectory,
                     request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.FromString,
                     response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.SerializeToString,
+            ),
+            'PutRemoteNetwork': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutRemoteNetwork,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkResponse.SerializeToString,
+            ),
+            'GetRemoteNetwork': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRemoteNetwork,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkResponse.SerializeToString,
+            ),
+            'ListRemoteNetworks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRemoteNetworks,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.SerializeToString,
+            ),
+            'PutPartnerWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutPartnerWallet,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutPartnerWalletRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutPartnerWalletResponse.SerializeToString,
+            ),
+            'GetPartnerWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPartnerWallet,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletResponse.SerializeToString,
+            ),
+            'ListCredentialAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCredentialAudit,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListCredentialAuditRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListCredentialAuditResponse.SerializeToString,
+            ),
+            'ExchangeInboundPresentation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExchangeInboundPresentation,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ExchangeInboundPresentationRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ExchangeInboundPresentationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -445,6 +565,195 @@ class LookupService:
             '/verinet.lookup.v1.LookupService/WatchDirectory',
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryRequest.SerializeToString,
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.WatchDirectoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutRemoteNetwork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/PutRemoteNetwork',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutRemoteNetworkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRemoteNetwork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/GetRemoteNetwork',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetRemoteNetworkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRemoteNetworks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ListRemoteNetworks',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutPartnerWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/PutPartnerWallet',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutPartnerWalletRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutPartnerWalletResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPartnerWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/GetPartnerWallet',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCredentialAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ListCredentialAudit',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListCredentialAuditRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListCredentialAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExchangeInboundPresentation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ExchangeInboundPresentation',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ExchangeInboundPresentationRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ExchangeInboundPresentationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,107 @@
+"""Partners' ATP identities (DID and OCI wallet) and the audit of every generate/verify.
+
+``oci:wallet:<partner id>`` is a hash of the partner's DID, wallet URL, OAuth2 client and
+inbound policy; the client secret is stored here only and never answered. ``oci:audit:<corrUUID>``
+is a list of JSON entries, kept for AUDIT_DAYS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from verinet.errors import InvalidInput
+from verinet.lookup.directory import validate_url
+from verinet.lookup.oci import Wallet
+from verinet.store import reply_bytes, reply_fields
+
+POLICIES = ("required", "optional", "off")
+AUDIT_DAYS = 30
+MAX_AUDIT_ENTRIES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerWallet:
+    partner_id: str
+    wallet: Wallet
+    inbound_policy: str = "optional"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: float
+    partner_id: str
+    action: str  # generate, verify
+    outcome: str  # ok, refused, error
+    code: str
+    corr_uuid: str
+    counterparty: str
+
+
+def validate_wallet(entry: PartnerWallet) -> PartnerWallet:
+    wallet = entry.wallet
+    if not wallet.did.startswith(("did:web:", "did:ethr:")) or len(wallet.did) > 512 or not wallet.did.isprintable():
+        raise InvalidInput(
+            f"Failed to read did {wallet.did[:80]!r}: expected a did:web or did:ethr DID.", code="wallet.did", field="did"
+        )
+    url = validate_url(wallet.url)
+    token_url = validate_url(wallet.token_url) if wallet.token_url else ""
+    for name in ("client_id", "client_secret"):
+        value = getattr(wallet, name)
+        if not value or len(value) > 4096 or not value.isascii() or not value.isprintable():
+            raise InvalidInput(f"Failed to read {name}: expected the wallet's OAuth2 {name}, printable ASCII.", code="wallet.client", field=name)
+    if entry.inbound_policy not in POLICIES:
+        raise InvalidInput(
+            f"Failed to read inbound_policy {entry.inbound_policy[:20]!r}: expected required, optional or off.",
+            code="wallet.policy",
+            field="inbound_policy",
+        )
+    return replace(entry, wallet=replace(wallet, url=url, token_url=token_url))
+
+
+class WalletStore:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    async def put(self, entry: PartnerWallet) -> PartnerWallet:
+        stored = validate_wallet(entry)
+        w = stored.wallet
+        key = f"oci:wallet:{stored.partner_id}"
+        pipe = self.redis.pipeline(transaction=True)  # one key, never seen half-written
+        pipe.delete(key)
+        pipe.hset(
+            key,
+            mapping={
+                "did": w.did, "url": w.url, "client_id": w.client_id, "client_secret": w.client_secret,
+                "token_url": w.token_url, "inbound_policy": stored.inbound_policy,
+            },
+        )
+        await pipe.execute()
+        return stored
+
+    async def get(self, partner_id: str) -> PartnerWallet | None:
+        raw = reply_fields(await self.redis.hgetall(f"oci:wallet:{partner_id}"))
+        if not raw:
+            return None
+        f = {k.decode(): v.decode() for k, v in raw.items()}
+        wallet = Wallet(did=f["did"], url=f["url"], client_id=f["client_id"], client_secret=f["client_secret"], token_url=f.get("token_url", ""))
+        return PartnerWallet(partner_id, wallet, f.get("inbound_policy", "optional"))
+
+    async def audit(self, entry: AuditEntry) -> None:
+        key = f"oci:audit:{entry.corr_uuid}"
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.rpush(key, orjson.dumps(_as_dict(entry)))
+        pipe.ltrim(key, -MAX_AUDIT_ENTRIES, -1)
+        pipe.expire(key, AUDIT_DAYS * 86400)
+        await pipe.execute()
+
+    async def audit_of(self, corr_uuid: str) -> list[AuditEntry]:
+        raw = await self.redis.lrange(f"oci:audit:{corr_uuid}", 0, -1)
+        return [AuditEntry(**orjson.loads(reply_bytes(item))) for item in raw]
+
+
+def _as_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in AuditEntry.__slots__}

@@ -1,0 +1,404 @@
+"""A reference OCI digital wallet: a real HTTP server written for the tests.
+
+It implements the part of the OCI Digital Wallet API v2 verinet uses, with ES256K JWTs
+(PyJWT over ``cryptography``'s secp256k1):
+
+- ``POST /oauth/token``: OAuth2 client credentials for the API below.
+- ``POST /api/v1/verifiablePresentation/generate`` ``{corrUUID, holderDID, credentialType}``:
+  a presentation (VP JWT, ``nonce`` = corrUUID, lifetime 5 minutes) of the holder's ATP
+  credential, signed with the holder's key. Holders are the identities this wallet manages.
+- ``POST /api/v1/verifiablePresentation/verify`` ``{verifiablePresentation, verifierDID}``:
+  ``{"verified": true, "holderDID", "nonce"}``, or ``{"verified": false, "errorCode", "message"}``
+  with one of the OCI error codes (``vp_nonce_invalid`` is the caller's check: it compares the
+  returned nonce with its corrUUID).
+- ``GET /<name>/did.json``: the ``did:web`` documents of its identities. ``did:web`` names an
+  https URL; on one test machine the documents are served over http.
+- ``GET /trusted-issuers``: the issuers whose credentials this wallet trusts (when verifying).
+- ``GET /revocations``: the credential ids its issuer identity has revoked.
+
+DID documents and revocation lists it fetches are cached for ``cache_seconds`` (60), as
+wallets do; tests that revoke a credential later set ``fetched`` empty.
+
+``presentation()`` and ``credential()`` build good and bad JWTs for the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import jwt
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+ATP_CREDENTIAL = "DSCSAATPCredential"
+VP_LIFETIME = 300
+
+
+@dataclass
+class Identity:
+    name: str
+    did: str
+    key: ec.EllipticCurvePrivateKey
+    credential: str = ""  # the holder's ATP credential (VC JWT), issued by some issuer
+
+    @property
+    def kid(self) -> str:
+        return f"{self.did}#key-1"
+
+
+def did_web(host: str, port: int, name: str) -> str:
+    return f"did:web:{host}%3A{port}:{name}"
+
+
+def did_document_url(did: str) -> str | None:
+    """Where a did:web document is served (http: one test machine)."""
+    if not did.startswith("did:web:"):
+        return None
+    parts = did[len("did:web:"):].split(":")
+    host = urllib.parse.unquote(parts[0])
+    return f"http://{host}/{'/'.join(parts[1:])}/did.json"
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ReferenceWallet:
+    host: str = "127.0.0.1"
+    port: int = 0
+    client_id: str = field(default_factory=lambda: "wallet-client-" + secrets.token_hex(4))
+    client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    identities: dict[str, Identity] = field(default_factory=dict)
+    trusted_issuers: set[str] = field(default_factory=set)
+    revoked: set[str] = field(default_factory=set)
+    tokens: set[str] = field(default_factory=set)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    session: aiohttp.ClientSession | None = None
+    #: DID documents and revocation lists fetched, by URL, with when (as a wallet caches them).
+    fetched: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    cache_seconds: float = 60.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def identity(self, name: str) -> Identity:
+        """A new identity (key and did:web) managed by this wallet."""
+        ident = Identity(name, did_web(self.host, self.port, name), ec.generate_private_key(ec.SECP256K1()))
+        self.identities[ident.did] = ident
+        return ident
+
+    def credential(
+        self,
+        issuer: Identity,
+        holder_did: str,
+        *,
+        lifetime: float = 365 * 86400,
+        credential_id: str | None = None,
+        sign_with: ec.EllipticCurvePrivateKey | None = None,
+        types: tuple[str, ...] = ("VerifiableCredential", ATP_CREDENTIAL),
+    ) -> str:
+        """An ATP credential (VC JWT) ``issuer`` issues to ``holder_did``."""
+        now = time.time()
+        claims = {
+            "iss": issuer.did,
+            "sub": holder_did,
+            "nbf": int(now) - 60,
+            "exp": int(now + lifetime),
+            "jti": credential_id or f"urn:uuid:{secrets.token_hex(16)}",
+            "vc": {
+                "type": list(types),
+                "credentialSubject": {"id": holder_did},
+                "credentialStatus": {"id": f"{self.url}/revocations", "type": "RevocationList"},
+            },
+        }
+        return jwt.encode(claims, sign_with or issuer.key, algorithm="ES256K", headers={"kid": issuer.kid})
+
+    def presentation(
+        self,
+        holder: Identity,
+        nonce: str,
+        *,
+        credentials: list[str] | None = None,
+        issued_ago: float = 0.0,
+        lifetime: float = VP_LIFETIME,
+        iss: str | None = None,
+        sign_with: ec.EllipticCurvePrivateKey | None = None,
+    ) -> str:
+        """A VP JWT of ``holder`` (its own credential unless ``credentials`` says otherwise)."""
+        iat = int(time.time() - issued_ago)
+        claims = {
+            "iss": iss or holder.did,
+            "nonce": nonce,
+            "iat": iat,
+            "exp": int(iat + lifetime),
+            "jti": f"urn:uuid:{secrets.token_hex(16)}",
+            "vp": {
+                "type": ["VerifiablePresentation"],
+                "verifiableCredential": [holder.credential] if credentials is None else credentials,
+            },
+        }
+        return jwt.encode(claims, sign_with or holder.key, algorithm="ES256K", headers={"kid": f"{iss or holder.did}#key-1"})
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def authorized(self, request: web.Request) -> bool:
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        return scheme == "Bearer" and value in self.tokens
+
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        import base64
+
+        expected = "Basic " + base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if request.headers.get("Authorization") != expected or form.get("grant_type") != "client_credentials":
+            return web.json_response({"error": "invalid_client"}, status=401)
+        token = secrets.token_urlsafe(16)
+        self.tokens.add(token)
+        return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+    async def did_json(self, request: web.Request) -> web.Response:
+        did = did_web(self.host, self.port, request.match_info["name"])
+        ident = self.identities.get(did)
+        if ident is None:
+            return web.json_response({"error": "notFound"}, status=404)
+        jwk = ECAlgorithm.to_jwk(ident.key.public_key(), as_dict=True)
+        return web.json_response(
+            {
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": did,
+                "verificationMethod": [{"id": ident.kid, "type": "JsonWebKey2020", "controller": did, "publicKeyJwk": jwk}],
+                "assertionMethod": [ident.kid],
+                "authentication": [ident.kid],
+            }
+        )
+
+    async def trusted(self, request: web.Request) -> web.Response:
+        return web.json_response({"issuers": sorted(self.trusted_issuers)})
+
+    async def revocations(self, request: web.Request) -> web.Response:
+        return web.json_response({"revoked": sorted(self.revoked)})
+
+    async def generate(self, request: web.Request) -> web.Response:
+        if not self.authorized(request):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        body = await request.json()
+        self.calls.append(("generate", body))
+        holder = self.identities.get(str(body.get("holderDID", "")))
+        if holder is None or not holder.credential or body.get("credentialType") != ATP_CREDENTIAL:
+            return web.json_response({"errorCode": "vc_not_found", "message": "no such credential for that holder"}, status=404)
+        return web.json_response({"verifiablePresentation": self.presentation(holder, str(body.get("corrUUID", "")))})
+
+    async def verify(self, request: web.Request) -> web.Response:
+        if not self.authorized(request):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        body = await request.json()
+        self.calls.append(("verify", body))
+        try:
+            holder, nonce = await self._verify(str(body.get("verifiablePresentation", "")))
+        except Refused as refused:
+            return web.json_response({"verified": False, "errorCode": refused.code, "message": refused.message})
+        return web.json_response({"verified": True, "holderDID": holder, "nonce": nonce})
+
+    async def _fetch(self, url: str) -> Any:
+        """A JSON document, from the cache when fetched within ``cache_seconds``; None when
+        it cannot be had."""
+        cached = self.fetched.get(url)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        assert self.session is not None
+        try:
+            async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as answer:
+                doc = await answer.json() if answer.status == 200 else None
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            doc = None
+        if doc is not None:
+            self.fetched[url] = (time.monotonic(), doc)
+        return doc
+
+    async def _key_of(self, did: str, kid: str, code: str) -> Any:
+        url = did_document_url(did)
+        if url is None:
+            raise Refused(code, f"{did[:60]!r} is not a resolvable did:web")
+        doc = await self._fetch(url)
+        if not isinstance(doc, dict):
+            raise Refused(code, f"{did} did not resolve")
+        for method in doc.get("verificationMethod", []):
+            if method.get("id") == kid:
+                return ECAlgorithm.from_jwk(method["publicKeyJwk"])
+        raise Refused(code, f"{did} has no key {kid}")
+
+    async def _verify(self, vp: str) -> tuple[str, str]:
+        try:
+            header = jwt.get_unverified_header(vp)
+            claims = jwt.decode(vp, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise Refused("jwt_invalid", "the presentation is not a JWT") from None
+        if header.get("alg") != "ES256K":
+            raise Refused("jwt_invalid", f"expected ES256K, got {header.get('alg')!r}")
+        holder = str(claims.get("iss", ""))
+        if not holder.startswith(("did:web:", "did:ethr:")) or not str(header.get("kid", "")).startswith(holder + "#"):
+            raise Refused("vp_iss_invalid", f"iss {holder[:60]!r} is not a did:web or did:ethr with this key")
+        key = await self._key_of(holder, header["kid"], "vp_iss_invalid")
+        try:
+            jwt.decode(vp, key, algorithms=["ES256K"], options={"verify_exp": False, "verify_iat": False})
+        except jwt.PyJWTError:
+            raise Refused("jwt_invalid", "the presentation's signature does not verify") from None
+        now = time.time()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not isinstance(iat, int) or not isinstance(exp, int) or exp - iat > VP_LIFETIME or now - iat > VP_LIFETIME or exp < now:
+            raise Refused("vp_iat_expired", "the presentation is older than 5 minutes or lives longer")
+        credentials = (claims.get("vp") or {}).get("verifiableCredential") or []
+        if not credentials:
+            raise Refused("vc_not_found", "the presentation carries no credential")
+        await self._check_credential(credentials[0], holder, now)
+        return holder, str(claims.get("nonce", ""))
+
+    async def _check_credential(self, vc: Any, holder: str, now: float) -> None:
+        try:
+            header = jwt.get_unverified_header(vc)
+            claims = jwt.decode(vc, options={"verify_signature": False})
+        except (jwt.PyJWTError, TypeError):
+            raise Refused("vc_invalid", "the credential is not a JWT") from None
+        types = (claims.get("vc") or {}).get("type") or []
+        if ATP_CREDENTIAL not in types or claims.get("sub") != holder:
+            raise Refused("vc_invalid", "not an ATP credential of the presentation's holder")
+        issuer = str(claims.get("iss", ""))
+        if issuer not in self.trusted_issuers:
+            raise Refused("vc_non_trusted_issuer", f"{issuer[:80]} is not a trusted issuer")
+        key = await self._key_of(issuer, str(header.get("kid", "")), "vc_proof_invalid")
+        try:
+            jwt.decode(vc, key, algorithms=["ES256K"], options={"verify_exp": False, "verify_nbf": False})
+        except jwt.PyJWTError:
+            raise Refused("vc_proof_invalid", "the credential's signature does not verify") from None
+        if not isinstance(claims.get("exp"), int) or claims["exp"] < now:
+            raise Refused("vc_exp_expired", "the credential has expired")
+        status_url = ((claims.get("vc") or {}).get("credentialStatus") or {}).get("id", "")
+        listing = await self._fetch(status_url) if isinstance(status_url, str) and status_url.startswith("http") else None
+        if not isinstance(listing, dict):
+            raise Refused("vc_invalid", "the credential's revocation list cannot be read")
+        if claims.get("jti") in listing.get("revoked", []):
+            raise Refused("vc_revoked", "the credential is revoked")
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/oauth/token", self.token)
+        app.router.add_get("/trusted-issuers", self.trusted)
+        app.router.add_get("/revocations", self.revocations)
+        app.router.add_get("/{name}/did.json", self.did_json)
+        app.router.add_post("/api/v1/verifiablePresentation/generate", self.generate)
+        app.router.add_post("/api/v1/verifiablePresentation/verify", self.verify)
+        return app
+
+    async def start(self) -> web.AppRunner:
+        self.session = aiohttp.ClientSession()
+        runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        # The port is known before identities are made: their DIDs name it.
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return runner
+
+    async def stop(self, runner: web.AppRunner) -> None:
+        await runner.cleanup()
+        if self.session is not None:
+            await self.session.close()
+
+
+#: Each OCI error code, as a case of :func:`wrong_presentation`.
+WRONG_CASES = (
+    "jwt_invalid",
+    "vp_iss_invalid",
+    "vp_iat_expired",
+    "vp_nonce_invalid",
+    "vc_not_found",
+    "vc_invalid",
+    "vc_non_trusted_issuer",
+    "vc_proof_invalid",
+    "vc_exp_expired",
+    "vc_revoked",
+)
+
+
+def wrong_presentation(wallet: ReferenceWallet, holder: Identity, issuer: Identity, case: str, nonce: str) -> str:
+    """A real presentation of ``holder`` for the question ``nonce``, wrong in the way the OCI
+    error code ``case`` names (a wallet that trusts ``issuer`` refuses it with that code)."""
+    other_key = ec.generate_private_key(ec.SECP256K1())
+    if case == "jwt_invalid":
+        return wallet.presentation(holder, nonce, sign_with=other_key)
+    if case == "vp_iss_invalid":
+        return wallet.presentation(holder, nonce, iss="did:web:127.0.0.1%3A1:nobody")
+    if case == "vp_iat_expired":
+        return wallet.presentation(holder, nonce, issued_ago=301)
+    if case == "vp_nonce_invalid":
+        return wallet.presentation(holder, "another-question")
+    if case == "vc_not_found":
+        return wallet.presentation(holder, nonce, credentials=[])
+    if case == "vc_invalid":
+        someone = wallet.identities.get(did_web(wallet.host, wallet.port, "someone")) or wallet.identity("someone")
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, someone.did)])
+    if case == "vc_non_trusted_issuer":
+        rogue = wallet.identities.get(did_web(wallet.host, wallet.port, "rogue-issuer")) or wallet.identity("rogue-issuer")
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(rogue, holder.did)])
+    if case == "vc_proof_invalid":
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, holder.did, sign_with=other_key)])
+    if case == "vc_exp_expired":
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, holder.did, lifetime=-60)])
+    if case == "vc_revoked":
+        wallet.revoked.add("urn:uuid:revoked-1")
+        wallet.fetched.clear()  # its cached revocation list predates the revocation
+        return wallet.presentation(holder, nonce, credentials=[wallet.credential(issuer, holder.did, credential_id="urn:uuid:revoked-1")])
+    raise AssertionError(f"unknown case {case!r}")
+
+
+@contextlib.asynccontextmanager
+async def wallet_serving() -> Any:
+    wallet = ReferenceWallet()
+    runner = await wallet.start()
+    try:
+        yield wallet
+    finally:
+        await wallet.stop(runner)
+
+
+@contextlib.contextmanager
+def wallets_in_thread(count: int) -> Iterator[list[ReferenceWallet]]:
+    """``count`` wallets on one loop in a thread (for tests that drive verinet over HTTP)."""
+    wallets = [ReferenceWallet() for _ in range(count)]
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    runners: list[web.AppRunner] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        for wallet in wallets:
+            runners.append(loop.run_until_complete(wallet.start()))
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="oci-wallets", daemon=True)
+    thread.start()
+    assert started.wait(10), "the reference wallets did not start"
+    try:
+        yield wallets
+    finally:
+        for wallet, runner in zip(wallets, runners, strict=True):
+            asyncio.run_coroutine_threadsafe(wallet.stop(runner), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
