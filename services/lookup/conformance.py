@@ -57,7 +57,8 @@ def lms_deviations(body: bytes, corr_uuid: str, expected_responder_gln: str) -> 
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return [Deviation("body.not_json", f"the body is not JSON: expected an LMS object, got {_shown(body[:60])}")]
+        # The body itself is not repeated: it is the remote's, and may be anything a host answers.
+        return [Deviation("body.not_json", f"the body is not JSON ({len(body):,} bytes): expected an LMS object")]
     if not isinstance(doc, dict):
         return [Deviation("body.not_object", f"the body is JSON {type(doc).__name__}: expected an LMS object")]
     out: list[Deviation] = []

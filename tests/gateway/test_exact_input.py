@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 
 from tests.conftest import RunningNetwork
-from tests.lookup.fake_remote import FakeRemote, serving_in_thread
+from tests.lookup.fake_remote import FAKE_GLN, FakeRemote, serving_in_thread
 from verinet.csv_cells import FORMULA_STARTS
 from verinet.network import with_check_digit
 
@@ -49,7 +49,7 @@ def world(network: RunningNetwork, fake: FakeRemote) -> dict[str, Any]:
     assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
     route = network.admin.put(
         f"/v1/directory/prefixes/{REMOTE_PREFIX}",
-        json={"route": "remote", "url": fake.url("ok"), "responder_gln": manufacturer["glns"][0], "credential": "cred"},
+        json={"route": "remote", "url": fake.url("ok"), "responder_gln": FAKE_GLN, "credential": "cred"},
     )
     assert route.status_code in (200, 201), route.text
     wholesaler, wclient = network.add_partner(["wholesaler"])
