@@ -42,6 +42,7 @@ from verinet.epc import Gln, Sgtin, parse_epc, parse_location
 from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, VerinetError
 from verinet.gateway.api import json_response, owns_gtin
 from verinet.gateway.clients import CLIENTS
+from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import HTTP_STATUS_BY_KIND, problem, problem_from_error
 from verinet.gateway.routing import route
@@ -72,6 +73,7 @@ _CACHE_LIMIT = 10_000
 _XSD_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?")
 
 CUSTODY_STEPS = ("shipping", "receiving")
+UNAPPLIED_EVENT_TYPES = ("TransactionEvent", "TransformationEvent", "AssociationEvent", "QuantityEvent")
 STATE_STEPS = ("decommissioning", "destroying", "dispensing", "retail_selling", "sampling")
 DECOMMISSION_DISPOSITIONS = ("dispensed", "retail_sold", "destroyed", "disposed", "stolen")
 OWN_PARTY_TYPES = ("location", "possessing_party")
@@ -304,6 +306,13 @@ class Reader:
         return parties
 
     def _event(self, index: int, raw: Any) -> rs_pb.CustodyEvent:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if isinstance(kind, str) and kind in UNAPPLIED_EVENT_TYPES:
+            raise EventError(
+                "epcis.event_type",
+                f"A {kind} is not applied by verinet: expected an ObjectEvent or an AggregationEvent.",
+                field="type",
+            )
         problem = schema_error(validators()[1], raw)
         if problem is not None:
             path, reason = problem
@@ -641,12 +650,14 @@ def refused_response(reader: Reader, answer: rs_pb.CaptureEventsResponse | None)
     "/v1/events",
     roles=CAPTURE_ROLES,
     tag="Custody",
-    summary="Capture an EPCIS 2.0 document (JSON / JSON-LD streamed, or NDJSON of events): all or nothing",
+    summary="Capture an EPCIS document (2.0 JSON / JSON-LD, 1.2 or 2.0 XML, streamed; or NDJSON of events): all or nothing",
     request_body={
         "content": {
             "application/ld+json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
             "application/json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
             "application/x-ndjson": {"schema": {"type": "string", "description": "one EPCIS event per line"}},
+            "application/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
+            "text/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
         }
     },
     responses={
@@ -661,12 +672,16 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
         ndjson = False
     elif request.content_type in NDJSON_TYPES:
         ndjson = True
+    elif request.content_type in XML_TYPES:
+        ndjson = False
     else:
         return problem(
             415,
             "body.media_type",
-            f"Expected application/ld+json, application/json or application/x-ndjson, got {request.content_type!r}.",
+            "Expected application/ld+json, application/json, application/x-ndjson, application/xml or text/xml, "
+            f"got {request.content_type!r}.",
         )
+    xml = XmlDocument() if request.content_type in XML_TYPES else None
     reader = Reader(partner)
     body = CountingReader(request.content)
     caller = caller_message(partner)
@@ -677,7 +692,10 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
         batch: list[rs_pb.CustodyEvent] = []
         epcs = 0
         try:
-            source = ndjson_events(body) if ndjson else json_events(body, reader)
+            if xml is not None:
+                source = xml_events(body, xml)
+            else:
+                source = ndjson_events(body) if ndjson else json_events(body, reader)
             async for index, raw in source:
                 event = reader.read(index, raw)
                 if event is None or reader.failed:
@@ -688,7 +706,7 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
                 if len(batch) >= CHUNK_EVENTS or epcs >= CHUNK_EPCS:
                     yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
                     batch, epcs = [], 0
-            if not ndjson:
+            if not ndjson and xml is None:
                 reader.check_header()
         except BodyTooLarge:
             too_large = True

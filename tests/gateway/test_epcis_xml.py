@@ -1,0 +1,322 @@
+"""EPCIS 1.2 and 2.0 XML capture through the gateway, with documents written for these tests to
+the GS1 US "Applying GS1 Standards for DSCSA and Traceability" R1.3 guideline (SBDH header,
+gs1ushc transaction statement, master data, a direct purchase: units commissioned and packed,
+a pallet packed and shipped) and to EPCIS 2.0 XML; hostile XML is a 400 with bounded time."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+
+from tests.gateway import test_epcis
+from tests.gateway.test_epcis import (
+    EXPIRY,
+    LOT,
+    Party,
+    history,
+    new_sscc,
+    new_units,
+    pgln,
+    run_cli,
+    sgln,
+)
+from verinet.epc import Sscc
+
+parties = test_epcis.parties  # the partners fixture of the JSON capture tests, one set for this module
+
+XML = "application/xml"
+EPCIS_1 = "urn:epcglobal:epcis:xsd:1"
+EPCIS_2 = "urn:epcglobal:epcis:xsd:2"
+STATEMENT = "Seller has complied with each applicable subsection of FDCA Sec. 581(27)(A)-(G)."
+
+
+def epc_list(name: str, epcs: list[Any]) -> str:
+    return f"<{name}>" + "".join(f"<epc>{escape(e.as_urn())}</epc>" for e in epcs) + f"</{name}>"
+
+
+def where(party: Party) -> str:
+    return f"<readPoint><id>{sgln(party.gln)}</id></readPoint><bizLocation><id>{sgln(party.gln)}</id></bizLocation>"
+
+
+def header_times(at: str, event_id: str, version: str) -> str:
+    """eventTime and offset, and in 2.0 the eventID (1.2 keeps it in baseExtension)."""
+    text = f"<eventTime>{at}</eventTime><eventTimeZoneOffset>-05:00</eventTimeZoneOffset>"
+    if version == "2.0" and event_id:
+        text += f"<eventID>{event_id}</eventID>"
+    return text
+
+
+def base_extension(event_id: str, version: str) -> str:
+    return f"<baseExtension><eventID>{event_id}</eventID></baseExtension>" if version == "1.2" and event_id else ""
+
+
+def extended(members: str, version: str) -> str:
+    """Members EPCIS 1.2 holds in the event's extension element and 2.0 holds directly."""
+    return f"<extension>{members}</extension>" if version == "1.2" else members
+
+
+def commissioning_xml(
+    maker: Party, epcs: list[Any], version: str = "1.2", at: str = "2026-11-20T09:00:00.000-05:00",
+    lot: str = LOT, expiry: str = "2030-06-30", event_id: str = "",
+) -> str:  # fmt: skip
+    ilmd = f"<ilmd><cbvmda:lotNumber>{lot}</cbvmda:lotNumber><cbvmda:itemExpirationDate>{expiry}</cbvmda:itemExpirationDate></ilmd>"
+    return (
+        "<ObjectEvent>" + header_times(at, event_id, version) + base_extension(event_id, version)
+        + epc_list("epcList", epcs) + "<action>ADD</action>"
+        + "<bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep><disposition>urn:epcglobal:cbv:disp:active</disposition>"
+        + where(maker) + extended(ilmd, version) + "</ObjectEvent>"
+    )  # fmt: skip
+
+
+def packing_xml(party: Party, parent: Sscc, children: list[Any], at: str = "2026-11-20T09:30:00.000-05:00", version: str = "1.2") -> str:
+    return (
+        "<AggregationEvent>" + header_times(at, "", version) + f"<parentID>{parent.as_urn()}</parentID>"
+        + epc_list("childEPCs", children) + "<action>ADD</action>"
+        + "<bizStep>urn:epcglobal:cbv:bizstep:packing</bizStep><disposition>urn:epcglobal:cbv:disp:in_progress</disposition>"
+        + where(party) + "</AggregationEvent>"
+    )  # fmt: skip
+
+
+def shipping_xml(sender: Party, receiver: Party, epcs: list[Any], version: str = "1.2", at: str = "2026-11-20T10:00:00.000-05:00", event_id: str = "") -> str:
+    parties_xml = (
+        "<sourceList>"
+        f'<source type="urn:epcglobal:cbv:sdt:owning_party">{pgln(sender.gln)}</source>'
+        f'<source type="urn:epcglobal:cbv:sdt:location">{sgln(sender.gln)}</source>'
+        "</sourceList><destinationList>"
+        f'<destination type="urn:epcglobal:cbv:sdt:owning_party">{pgln(receiver.gln)}</destination>'
+        f'<destination type="urn:epcglobal:cbv:sdt:location">{sgln(receiver.gln)}</destination>'
+        "</destinationList>"
+    )
+    return (
+        "<ObjectEvent>" + header_times(at, event_id, version) + base_extension(event_id, version)
+        + epc_list("epcList", epcs) + "<action>OBSERVE</action>"
+        + "<bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep><disposition>urn:epcglobal:cbv:disp:in_transit</disposition>"
+        + where(sender) + "<bizTransactionList>"
+        + '<bizTransaction type="urn:epcglobal:cbv:btt:po">urn:epcglobal:cbv:bt:0300000000003:PO-4711</bizTransaction>'
+        + '<bizTransaction type="urn:epcglobal:cbv:btt:desadv">urn:epcglobal:cbv:bt:0300000000003:ASN-815</bizTransaction>'
+        + "</bizTransactionList>" + extended(parties_xml, version) + "</ObjectEvent>"
+    )  # fmt: skip
+
+
+def receiving_xml(receiver: Party, epcs: list[Any], version: str = "2.0", at: str = "2026-11-21T08:00:00.000-05:00") -> str:
+    destination = f'<destinationList><destination type="urn:epcglobal:cbv:sdt:location">{sgln(receiver.gln)}</destination></destinationList>'
+    return (
+        "<ObjectEvent>" + header_times(at, "", version) + epc_list("epcList", epcs) + "<action>OBSERVE</action>"
+        + "<bizStep>urn:epcglobal:cbv:bizstep:receiving</bizStep><disposition>urn:epcglobal:cbv:disp:in_progress</disposition>"
+        + where(receiver) + extended(destination, version) + "</ObjectEvent>"
+    )  # fmt: skip
+
+
+def sbdh(sender: Party, receiver: Party) -> str:
+    return (
+        "<sbdh:StandardBusinessDocumentHeader><sbdh:HeaderVersion>1.0</sbdh:HeaderVersion>"
+        f'<sbdh:Sender><sbdh:Identifier Authority="GS1">{sender.gln}</sbdh:Identifier></sbdh:Sender>'
+        f'<sbdh:Receiver><sbdh:Identifier Authority="GS1">{receiver.gln}</sbdh:Identifier></sbdh:Receiver>'
+        "<sbdh:DocumentIdentification><sbdh:Standard>EPCglobal</sbdh:Standard><sbdh:TypeVersion>1.0</sbdh:TypeVersion>"
+        "<sbdh:InstanceIdentifier>b2a1c9d4-0000-4000-8000-000000000023</sbdh:InstanceIdentifier><sbdh:Type>Events</sbdh:Type>"
+        "<sbdh:CreationDateAndTime>2026-11-20T11:00:00.000-05:00</sbdh:CreationDateAndTime></sbdh:DocumentIdentification>"
+        "</sbdh:StandardBusinessDocumentHeader>"
+    )
+
+
+def xml_document(*events: str, version: str = "1.2", header: str = "", in_extension: str = "") -> bytes:
+    """An EPCISDocument; ``in_extension`` are events EPCIS 1.2 wraps in EventList/extension."""
+    namespace = EPCIS_1 if version == "1.2" else EPCIS_2
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<epcis:EPCISDocument xmlns:epcis="{namespace}" xmlns:cbvmda="urn:epcglobal:cbv:mda" '
+        'xmlns:sbdh="http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader" '
+        f'xmlns:gs1ushc="http://epcis.gs1us.org/hc/ns" schemaVersion="{version}" creationDate="2026-11-20T11:00:00.000-05:00">\n'
+        + (f"<EPCISHeader>{header}</EPCISHeader>\n" if header else "")
+        + "<EPCISBody><EventList>\n" + "\n".join(events)
+        + (f"<extension>{in_extension}</extension>" if in_extension else "")
+        + "\n</EventList></EPCISBody></epcis:EPCISDocument>\n"
+    ).encode()  # fmt: skip
+
+
+def dscsa_header(sender: Party, receiver: Party) -> str:
+    return (
+        sbdh(sender, receiver) + "<gs1ushc:dscsaTransactionStatement>"
+        "<gs1ushc:affirmTransactionStatement>true</gs1ushc:affirmTransactionStatement>"
+        f"<gs1ushc:legalNotice>{STATEMENT}</gs1ushc:legalNotice></gs1ushc:dscsaTransactionStatement>"
+        "<gs1ushc:guidelineVersion>1.3</gs1ushc:guidelineVersion>"
+    )
+
+
+def assert_refused(answer: Any, status: int, code: str, words: str = "") -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    body: dict[str, Any] = answer.json()
+    assert body["code"] == code, body
+    assert words in body["detail"], body
+    return body
+
+
+@pytest.fixture(scope="module")
+def direct_purchase(parties: dict[str, Party]) -> dict[str, Any]:
+    """A direct purchase in EPCIS 1.2 XML to the GS1 US guideline: 12 units commissioned, packed
+    six to a case, both cases onto a pallet, the pallet shipped to the wholesaler; the
+    wholesaler receives the pallet with an EPCIS 2.0 XML document."""
+    maker, wholesaler = parties["maker"], parties["wholesaler"]
+    units = new_units(maker, 12)
+    case_a, case_b, pallet = new_sscc(maker), new_sscc(maker), new_sscc(maker)
+    body = xml_document(
+        commissioning_xml(maker, units, event_id="urn:uuid:7d0f0c8e-23aa-4b53-9c54-000000000001"),
+        packing_xml(maker, case_a, units[:6]),
+        packing_xml(maker, case_b, units[6:]),
+        packing_xml(maker, pallet, [case_a, case_b], at="2026-11-20T09:40:00.000-05:00"),
+        shipping_xml(maker, wholesaler, [pallet], event_id="urn:uuid:7d0f0c8e-23aa-4b53-9c54-000000000002"),
+        header=dscsa_header(maker, wholesaler),
+    )
+    shipped = maker.post(body, XML)
+    received = wholesaler.post(xml_document(receiving_xml(wholesaler, [pallet]), version="2.0"), "text/xml")
+    return {"units": units, "pallet": pallet, "shipped": shipped, "received": received, "body": body}
+
+
+def test_a_dscsa_direct_purchase_in_epcis_1_2_xml_is_applied_like_json(direct_purchase: dict[str, Any]) -> None:
+    shipped = direct_purchase["shipped"]
+    assert shipped.status_code == 200, shipped.text
+    assert shipped.json() == {
+        "applied": True,
+        "events": 5,
+        "duplicates": 0,
+        "unit_events": 12 * 4,  # commissioned, packed into cases, cases onto the pallet, shipped
+        "commissioned": 12,
+        "state_changes": 0,
+    }
+
+
+def test_receiving_in_epcis_2_0_xml_puts_every_unit_at_the_receiver(
+    parties: dict[str, Party], direct_purchase: dict[str, Any]
+) -> None:
+    maker, wholesaler = parties["maker"], parties["wholesaler"]
+    assert direct_purchase["received"].status_code == 200, direct_purchase["received"].text
+    assert direct_purchase["received"].json()["unit_events"] == 12
+    seen = history(maker.client, direct_purchase["units"][0])
+    assert [(e["event"], e["gln"]) for e in seen["events"]] == [
+        ("commissioning", ""),
+        ("packing", maker.gln),
+        ("packing", maker.gln),
+        ("shipping", maker.gln),
+        ("receiving", wholesaler.gln),
+    ]
+    assert seen["lot"] == LOT and seen["expiry"] == EXPIRY
+    shipped = next(e for e in seen["events"] if e["event"] == "shipping")
+    assert "po urn:epcglobal:cbv:bt:0300000000003:PO-4711" in shipped["detail"], shipped
+    assert f"to {wholesaler.gln}" in shipped["detail"]
+
+
+def test_the_same_xml_document_again_is_ignored_event_by_event(parties: dict[str, Party], direct_purchase: dict[str, Any]) -> None:
+    again = parties["maker"].post(direct_purchase["body"], XML)
+    assert again.status_code == 200, again.text
+    assert again.json()["duplicates"] == 5 and again.json()["unit_events"] == 0
+
+
+def test_an_xml_event_that_breaks_a_rule_refuses_the_document_with_its_index_and_event_id(parties: dict[str, Party]) -> None:
+    maker, other = parties["maker"], parties["other"]
+    units = new_units(maker, 2)
+    foreign = commissioning_xml(other, units[1:], event_id="urn:uuid:7d0f0c8e-23aa-4b53-9c54-0000000000ff")
+    answer = maker.post(xml_document(commissioning_xml(maker, units[:1]), foreign), XML)
+    body = assert_refused(answer, 403, "epcis.refused", "event 1")
+    assert body["errors"][0]["index"] == 1 and body["errors"][0]["code"] == "epcis.foreign_location"
+    assert body["errors"][0]["eventID"] == "urn:uuid:7d0f0c8e-23aa-4b53-9c54-0000000000ff"
+    assert maker.client.get(f"/v1/packs/{units[0].gtin}/{units[0].serial.replace('/', '%2F')}/history").status_code == 404
+
+
+def test_an_unsupported_event_type_in_xml_is_refused_with_a_reason(parties: dict[str, Party]) -> None:
+    maker = parties["maker"]
+    transformation = (
+        "<TransformationEvent><eventTime>2026-11-20T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>"
+        f"{epc_list('inputEPCList', new_units(maker, 1))}{where(maker)}</TransformationEvent>"
+    )
+    body = assert_refused(maker.post(xml_document(in_extension=transformation), XML), 400, "epcis.refused")
+    assert "TransformationEvent" in body["errors"][0]["message"]
+
+
+def test_an_xml_commissioning_with_a_bad_lot_names_the_field(parties: dict[str, Party]) -> None:
+    maker = parties["maker"]
+    answer = maker.post(xml_document(commissioning_xml(maker, new_units(maker, 1), lot="LOT WITH SPACES?")), XML)
+    body = assert_refused(answer, 400, "epcis.refused", "lotNumber")
+    assert body["errors"][0]["field"] == "epcisBody.eventList[0].ilmd"
+
+
+def test_an_xml_document_that_is_not_epcis_is_refused_with_what_was_expected(parties: dict[str, Party]) -> None:
+    maker = parties["maker"]
+    assert_refused(maker.post(b"<order><line/></order>", XML), 400, "body.xml", "expected the root element EPCISDocument")
+    assert_refused(maker.post(b"<epcis:EPCISDocument xmlns:epcis='urn:epcglobal:epcis:xsd:1' schemaVersion='1.2'", XML), 400, "body.xml", "line 1")
+    no_version = b"<epcis:EPCISDocument xmlns:epcis='urn:epcglobal:epcis:xsd:1' creationDate='2026-11-20T11:00:00Z'/>"
+    assert_refused(maker.post(no_version, XML), 400, "body.xml", "schemaVersion")
+    no_body = b"<epcis:EPCISDocument xmlns:epcis='urn:epcglobal:epcis:xsd:2' schemaVersion='2.0' creationDate='2026-11-20T11:00:00Z'/>"
+    assert_refused(maker.post(no_body, XML), 400, "epcis.schema", "EventList")
+    assert_refused(maker.post(b"", XML), 400, "body.xml")
+
+
+def test_an_xml_event_time_without_offset_takes_the_events_time_zone(parties: dict[str, Party]) -> None:
+    maker = parties["maker"]
+    units = new_units(maker, 1)
+    event = commissioning_xml(maker, units, at="2026-11-20T09:00:00")
+    answer = maker.post(xml_document(event), XML)
+    assert answer.status_code == 200, answer.text
+    assert history(maker.client, units[0])["events"][0]["event"] == "commissioning"
+
+
+# -- hostile XML -----------------------------------------------------------------------------------
+
+
+def assert_refused_quickly(party: Party, body: bytes, words: str) -> None:
+    started = time.monotonic()
+    answer = party.post(body, XML)
+    assert time.monotonic() - started < 2.0
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] in ("body.xml", "body.xml_limit"), answer.text
+    assert words in answer.json()["detail"], answer.text
+
+
+def test_entity_expansion_is_refused_before_anything_expands(parties: dict[str, Party]) -> None:
+    entities = '<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{n} "{f"&a{n - 1};" * 10}">' for n in range(1, 10))
+    bomb = f'<?xml version="1.0"?><!DOCTYPE d [{entities}]><d>&a9;</d>'.encode()
+    assert_refused_quickly(parties["maker"], bomb, "DOCTYPE")
+
+
+def test_an_external_entity_is_refused_and_never_read(parties: dict[str, Party]) -> None:
+    leak = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
+    assert_refused_quickly(parties["maker"], leak, "DOCTYPE")
+    answer = parties["maker"].post(leak, XML)
+    assert "root:" not in answer.text
+    undeclared = b"<epcis:EPCISDocument xmlns:epcis='urn:epcglobal:epcis:xsd:1' schemaVersion='1.2' creationDate='x'>&x;</epcis:EPCISDocument>"
+    assert_refused_quickly(parties["maker"], undeclared, "undefined entity")
+
+
+def test_a_dtd_that_points_outside_is_refused(parties: dict[str, Party]) -> None:
+    remote = b'<?xml version="1.0"?><!DOCTYPE d SYSTEM "http://127.0.0.1:9/evil.dtd"><d/>'
+    assert_refused_quickly(parties["maker"], remote, "DOCTYPE")
+
+
+def test_deep_nesting_is_refused_at_the_depth_bound(parties: dict[str, Party]) -> None:
+    deep = xml_document(commissioning_xml(parties["maker"], [], version="2.0").replace("<epcList></epcList>", "<x>" * 100_000 + "</x>" * 100_000), version="2.0")
+    assert_refused_quickly(parties["maker"], deep, "nested deeper than 64 levels")
+
+
+def test_huge_text_and_huge_markup_are_refused_without_holding_them(parties: dict[str, Party]) -> None:
+    maker = parties["maker"]
+    units = new_units(maker, 1)
+    huge_epc = xml_document(commissioning_xml(maker, units).replace(units[0].as_urn(), "9" * 20_000_000))
+    assert_refused_quickly(maker, huge_epc, "longer than 65,536 characters")
+    huge_attribute = b'<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" a="' + b"x" * 20_000_000 + b'"/>'
+    assert_refused_quickly(maker, huge_attribute, "longer than 1,048,576 bytes")
+    huge_comment = b"<!--" + b"x" * 20_000_000 + b"-->"
+    assert_refused_quickly(maker, huge_comment, "longer than 1,048,576 bytes")
+
+
+def test_the_cli_detects_an_xml_document(network: Any, parties: dict[str, Party], tmp_path: Any) -> None:
+    maker = parties["maker"]
+    units = new_units(maker, 3)
+    path = tmp_path / "dscsa-commissioning.epcis"  # no telling suffix: the first character decides
+    path.write_bytes(xml_document(commissioning_xml(maker, units)))
+    done = run_cli(network, maker.client.token or "", "--no-progress", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "Applied: 1 events" in done.stderr and "3 commissioned" in done.stderr
+    assert history(maker.client, units[2])["lot"] == LOT
+
