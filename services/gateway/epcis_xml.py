@@ -167,10 +167,9 @@ class XmlDocument:
     saw_event_list: bool = False
     ready: list[dict[str, Any]] = field(default_factory=list)
     fed_bytes: int = 0
-    _progress: int = 0
     _path: list[str] = field(default_factory=list)
     _open: list[Node] = field(default_factory=list)
-    _header_nodes: int = 0
+    _header_nodes: int = -1  # counts while the header is open
     _names: dict[str, str] = field(default_factory=dict)
     _parser: Any = None
 
@@ -189,8 +188,6 @@ class XmlDocument:
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
         parser.CharacterDataHandler = self._text
-        parser.CommentHandler = self._moved
-        parser.ProcessingInstructionHandler = self._moved
         self._parser = parser
 
     # -- feeding ----------------------------------------------------------------------------------
@@ -206,7 +203,8 @@ class XmlDocument:
                 f"{expat.ErrorString(error.code)}.",
                 code="body.xml",
             ) from None
-        if self.fed_bytes - self._progress > MAX_TOKEN_BYTES:
+        # expat consumes all it can; what it holds back is one unfinished tag or comment
+        if self.fed_bytes - self._parser.CurrentByteIndex > MAX_TOKEN_BYTES:
             self._fail(
                 f"a single piece of markup (a tag, an attribute or a comment) is longer than {MAX_TOKEN_BYTES:,} bytes",
                 "body.xml_limit",
@@ -245,9 +243,6 @@ class XmlDocument:
     def _external_entity(self, *_: Any) -> int:
         self._fail("external entities are not accepted")
 
-    def _moved(self, *_: Any) -> None:
-        self._progress = self.fed_bytes
-
     def _name(self, raw: str) -> str:
         name = self._names.get(raw)
         if name is None:
@@ -263,26 +258,28 @@ class XmlDocument:
         return name
 
     def _start(self, raw: str, attributes: dict[str, str]) -> None:
-        self._progress = self.fed_bytes
-        depth = len(self._path) + len(self._open)
-        if depth >= MAX_DEPTH:
-            self._fail(f"elements are nested deeper than {MAX_DEPTH} levels", "body.xml_limit")
-        name = self._name(raw)
-        if self._open:
+        # The hot path (an element inside an event) first: it runs for every EPC.
+        open_nodes = self._open
+        if open_nodes:
+            if len(open_nodes) + len(self._path) >= MAX_DEPTH:
+                self._fail(f"elements are nested deeper than {MAX_DEPTH} levels", "body.xml_limit")
+            name = self._names.get(raw) or self._name(raw)
             node = Node(name, attributes)
-            self._open[-1].children.append(node)
-            self._open.append(node)
-            if self.header is not None and self._open[0] is self.header:
+            open_nodes[-1].children.append(node)
+            open_nodes.append(node)
+            if self._header_nodes >= 0:
                 self._header_nodes += 1
                 if self._header_nodes > MAX_HEADER_NODES:
                     self._fail(f"the EPCISHeader holds more than {MAX_HEADER_NODES:,} elements", "body.xml_limit")
             return
+        name = self._name(raw)
         path = self._path
         if not path:
             self._root(raw, name, attributes)
         elif path == ["EPCISDocument"] and name == "EPCISHeader":
             self.header = Node(name, attributes)
             self._open.append(self.header)
+            self._header_nodes = 0
             return
         elif path == ["EPCISDocument", "EPCISBody"] and name == "EventList":
             self.saw_event_list = True
@@ -291,6 +288,8 @@ class XmlDocument:
                 self._fail(f"expected an EPCIS event (ObjectEvent, AggregationEvent, ...) in EventList, got {name!r}")
             self._open.append(Node(name, attributes))
             return
+        if len(path) >= MAX_DEPTH:
+            self._fail(f"elements are nested deeper than {MAX_DEPTH} levels", "body.xml_limit")
         path.append(name)
 
     def _root(self, raw: str, name: str, attributes: dict[str, str]) -> None:
@@ -311,22 +310,25 @@ class XmlDocument:
         self.version = EPCIS_NAMESPACES[namespace]
 
     def _end(self, _: str) -> None:
-        self._progress = self.fed_bytes
-        if self._open:
-            node = self._open.pop()
-            if not self._open and node is not self.header:
-                self.ready.append(event_of(node))
+        open_nodes = self._open
+        if open_nodes:
+            node = open_nodes.pop()
+            if not open_nodes:
+                if node is self.header:
+                    self._header_nodes = -1
+                else:
+                    self.ready.append(event_of(node))
             return
         self._path.pop()
 
     def _text(self, text: str) -> None:
-        self._progress = self.fed_bytes
-        if self._open:
-            node = self._open[-1]
+        open_nodes = self._open
+        if open_nodes:
+            node = open_nodes[-1]
             node.text.append(text)
             if len(node.text) > 1 and sum(map(len, node.text)) > MAX_TEXT_CHARS:
                 self._fail(f"the text of {node.name} is longer than {MAX_TEXT_CHARS:,} characters", "body.xml_limit")
-        elif len(text) > MAX_TEXT_CHARS or text.strip():
+        elif text.strip():
             self._fail("text outside the document's elements is not expected")
 
 
