@@ -376,7 +376,9 @@ class Reader:
             f"{vocabulary(t.get('type', ''), 'btt')} {t['bizTransaction']}".strip() for t in raw.get("bizTransactionList", ())
         ]
         lot = expiry = ""
-        if step == "commissioning":
+        # Commissioning SSCCs alone (pallets and cases built for shipping) carries no lot or
+        # expiry: nothing to store but the event, which anyone may record at its own location.
+        if step == "commissioning" and units:
             lot, expiry = self._commissioning(raw, units)
         when = event_time(raw["eventTime"], "eventTime")
         normalized = orjson.dumps(

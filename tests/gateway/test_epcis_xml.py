@@ -320,3 +320,29 @@ def test_the_cli_detects_an_xml_document(network: Any, parties: dict[str, Party]
     assert "Applied: 1 events" in done.stderr and "3 commissioned" in done.stderr
     assert history(maker.client, units[2])["lot"] == LOT
 
+
+
+def test_sscc_commissioning_without_ilmd_is_accepted(parties: dict[str, Party]) -> None:
+    maker, wholesaler = parties["maker"], parties["wholesaler"]
+    pallet = new_sscc(maker)
+    event = commissioning_xml(maker, [pallet]).replace(
+        "<extension><ilmd>", "<extension><!-- no ilmd for a pallet --><ilmd>"
+    )
+    event = event[: event.index("<extension>")] + "</ObjectEvent>"
+    answer = maker.post(xml_document(event), XML)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["commissioned"] == 0 and answer.json()["events"] == 1
+    # A wholesaler builds its own outbound pallets too, at its own location.
+    own_pallet = new_sscc(maker)
+    by_wholesaler = commissioning_xml(wholesaler, [own_pallet])
+    by_wholesaler = by_wholesaler[: by_wholesaler.index("<extension>")] + "</ObjectEvent>"
+    assert wholesaler.post(xml_document(by_wholesaler), XML).status_code == 200
+
+
+def test_commissioning_never_refuses_a_past_expiry_date(parties: dict[str, Party]) -> None:
+    """Old data is real data: packs that expired years ago are commissioned as they were."""
+    maker = parties["maker"]
+    units = new_units(maker, 2)
+    answer = maker.post(xml_document(commissioning_xml(maker, units, expiry="2019-06-30", at="2017-06-01T08:00:00Z")), XML)
+    assert answer.status_code == 200, answer.text
+    assert history(maker.client, units[0])["expiry"] == "190630"
