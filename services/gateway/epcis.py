@@ -42,6 +42,7 @@ from verinet.epc import Gln, Sgtin, parse_epc, parse_location
 from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, VerinetError
 from verinet.gateway.api import json_response, owns_gtin
 from verinet.gateway.clients import CLIENTS
+from verinet.gateway.epcis_master_data import apply_master_data
 from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import HTTP_STATUS_BY_KIND, problem, problem_from_error
@@ -687,6 +688,7 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
     reader = Reader(partner)
     body = CountingReader(request.content)
     caller = caller_message(partner)
+    clients = request.app[CLIENTS]
     too_large = False
 
     async def chunks() -> AsyncIterator[rs_pb.CaptureEventsRequest]:
@@ -695,7 +697,7 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
         epcs = 0
         try:
             if xml is not None:
-                source = xml_events(body, xml)
+                source = xml_events(body, xml, on_header=functools.partial(apply_master_data, clients, partner))
             else:
                 source = ndjson_events(body) if ndjson else json_events(body, reader)
             async for index, raw in source:
@@ -723,7 +725,6 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
             yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
         yield rs_pb.CaptureEventsRequest(caller=caller, commit=not reader.failed)
 
-    clients = request.app[CLIENTS]
     try:
         answer = await clients.recall_status.CaptureEvents(chunks(), timeout=CAPTURE_RPC_SECONDS)
     except grpc.aio.AioRpcError as error:

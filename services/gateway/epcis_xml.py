@@ -18,12 +18,14 @@ elements are refused, so memory stays bounded by the event being read.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 from xml.parsers import expat
 
 from verinet.errors import InvalidInput
+from verinet.identifiers import check_digit
 
 XML_TYPES = ("application/xml", "text/xml")
 EPCIS_NAMESPACES = {"urn:epcglobal:epcis:xsd:1": "1", "urn:epcglobal:epcis:xsd:2": "2"}
@@ -164,6 +166,7 @@ class XmlDocument:
     version: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     header: Node | None = None
+    header_complete: bool = False
     saw_event_list: bool = False
     ready: list[dict[str, Any]] = field(default_factory=list)
     fed_bytes: int = 0
@@ -316,6 +319,7 @@ class XmlDocument:
             if not open_nodes:
                 if node is self.header:
                     self._header_nodes = -1
+                    self.header_complete = True
                 else:
                     self.ready.append(event_of(node))
             return
@@ -332,12 +336,18 @@ class XmlDocument:
             self._fail("text outside the document's elements is not expected")
 
 
-async def xml_events(body: Source, document: XmlDocument) -> AsyncIterator[tuple[int, dict[str, Any]]]:
-    """The events of an XML EPCISDocument in document order, read as the body arrives."""
+async def xml_events(
+    body: Source, document: XmlDocument, on_header: Callable[[XmlDocument], Awaitable[object]] | None = None
+) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    """The events of an XML EPCISDocument in document order, read as the body arrives.
+    ``on_header`` runs once, before the first event, when the document has an EPCISHeader."""
     index = 0
     while True:
         data = await body.read(READ_BYTES)
         document.feed(data)
+        if on_header is not None and document.header_complete:
+            await on_header(document)
+            on_header = None
         for event in document.take():
             yield index, event
             index += 1
@@ -352,3 +362,102 @@ def header_text(document: XmlDocument, *path: str) -> str:
         node = node.child(name) if node is not None else None
     return node.value if node is not None else ""
 
+
+
+# -- master data (EPCISHeader/extension/EPCISMasterData) ------------------------------------------
+
+EPC_CLASS_VOCABULARY = "urn:epcglobal:epcis:vtype:EPCClass"
+LOCATION_VOCABULARY = "urn:epcglobal:epcis:vtype:Location"
+NDC_TYPES = ("US_FDA_NDC", "FDA_NDC_11")
+MAX_ATTRIBUTE_CHARS = 200
+# CBV master data attributes verinet keeps for a product, by the name it stores them under.
+PRODUCT_ATTRIBUTES = {
+    "dosageFormType": "dosage_form",
+    "strengthDescription": "strength",
+    "netContentDescription": "net_content",
+    "manufacturerOfTradeItemPartyName": "manufacturer",
+}
+_CLASS_PATTERN = re.compile(r"urn:epc:(?:idpat:sgtin|class:lgtin):([0-9]{6,12})\.([0-9]{1,7})\.(?:\*|.+)\Z")
+_CLASS_LINK = re.compile(r"https?://[^/?#]+/01/([0-9]{14})(?:[/?#].*)?\Z")
+
+
+@dataclass(frozen=True)
+class ProductMasterData:
+    """An EPCClass vocabulary element: the GTIN it names, its regulated name and other attributes."""
+
+    gtin: str
+    name: str
+    attributes: dict[str, str]
+
+
+def gtin_of_class(identifier: str) -> str | None:
+    """The GTIN-14 an EPC class names (an SGTIN pattern, an LGTIN class or a Digital Link), or
+    ``None``.
+
+    >>> gtin_of_class("urn:epc:idpat:sgtin:0361414.023224.*")
+    '00361414232242'
+    >>> gtin_of_class("urn:epc:class:lgtin:0361414.123224.LOT1")
+    '10361414232249'
+    >>> gtin_of_class("https://id.gs1.org/01/00361414232242")
+    '00361414232242'
+    """
+    pattern = _CLASS_PATTERN.match(identifier)
+    if pattern is not None:
+        prefix, reference = pattern.groups()
+        if len(prefix) + len(reference) != 13:
+            return None
+        digits = reference[0] + prefix + reference[1:]
+        return digits + str(check_digit(digits))
+    link = _CLASS_LINK.match(identifier)
+    if link is not None and str(check_digit(link.group(1)[:13])) == link.group(1)[13]:
+        return link.group(1)
+    return None
+
+
+def _attribute_name(identifier: str) -> str:
+    """``urn:epcglobal:cbv:mda#regulatedProductName`` (or ``cbvmda:...``, a Web URI) as its bare name."""
+    return re.split(r"[#:/]", identifier)[-1]
+
+
+def products_of(document: XmlDocument) -> list[ProductMasterData]:
+    """The EPCClass elements of the header's master data, each with a GTIN it names."""
+    products = []
+    for vocabulary in _vocabularies(document, EPC_CLASS_VOCABULARY):
+        for element in vocabulary:
+            gtin = gtin_of_class(element.attributes.get("id", ""))
+            if gtin is None:
+                continue
+            values: dict[str, str] = {}
+            for attribute in element.children:
+                if attribute.name == "attribute":
+                    name = _attribute_name(attribute.attributes.get("id", ""))
+                    value = attribute.value
+                    if len(value) > MAX_ATTRIBUTE_CHARS:
+                        raise InvalidInput(
+                            f"EPCISMasterData: the EPCClass {element.attributes['id']!r} attribute {name}: expected "
+                            f"at most {MAX_ATTRIBUTE_CHARS} characters, got {len(value):,}.",
+                            code="epcis.master_data",
+                        )
+                    values[name] = value
+            attributes = {stored: values[name] for name, stored in PRODUCT_ATTRIBUTES.items() if values.get(name)}
+            if values.get("additionalTradeItemIdentification") and (
+                values.get("additionalTradeItemIdentificationTypeCode", "") in NDC_TYPES
+            ):
+                attributes["ndc"] = values["additionalTradeItemIdentification"]
+            products.append(ProductMasterData(gtin, values.get("regulatedProductName", ""), attributes))
+    return products
+
+
+def _vocabularies(document: XmlDocument, kind: str) -> list[list[Node]]:
+    """The VocabularyElement lists of the header's vocabularies of one type."""
+    header = document.header
+    extension = header.child("extension") if header is not None else None
+    master = extension.child("EPCISMasterData") if extension is not None else None
+    vocabularies = master.child("VocabularyList") if master is not None else None
+    found = []
+    for vocabulary in vocabularies.children if vocabularies is not None else ():
+        if vocabulary.name == "Vocabulary" and vocabulary.attributes.get("type") == kind:
+            elements = vocabulary.child("VocabularyElementList")
+            if elements is not None:
+                found.append([e for e in elements.children if e.name == "VocabularyElement"])
+    return found

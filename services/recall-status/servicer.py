@@ -167,13 +167,30 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         if "manufacturer" not in request.caller.roles:
             raise Forbidden("Only manufacturers register products.", code="auth.role")
         product, created = await self.repository.register_product(
-            request.gtin, request.caller.partner_id, request.name, self.now()
+            request.gtin, request.caller.partner_id, request.name, self.now(), dict(request.attributes)
         )
         return rs_pb.RegisterProductResponse(
             gtin=product.gtin,
             owner_partner_id=product.owner_partner_id,
             name=product.name,
             created=created,
+            attributes=product.attributes,
+        )
+
+    @translate_errors
+    async def GetProduct(
+        self, request: rs_pb.GetProductRequest, context: grpc.aio.ServicerContext[rs_pb.GetProductRequest, rs_pb.GetProductResponse]
+    ) -> rs_pb.GetProductResponse:
+        product = await self.repository.require_owned_product(
+            request.gtin, request.caller.partner_id, is_admin="admin" in request.caller.roles
+        )
+        return rs_pb.GetProductResponse(
+            gtin=product.gtin,
+            owner_partner_id=product.owner_partner_id,
+            name=product.name,
+            state=product.state.value,
+            created_at=product.created_at,
+            attributes=product.attributes,
         )
 
     @translate_errors

@@ -23,7 +23,8 @@ from tests.gateway.test_epcis import (
     run_cli,
     sgln,
 )
-from verinet.epc import Sscc
+from verinet.epc import Sgtin, Sscc
+from verinet.network import with_check_digit
 
 parties = test_epcis.parties  # the partners fixture of the JSON capture tests, one set for this module
 
@@ -346,3 +347,80 @@ def test_commissioning_never_refuses_a_past_expiry_date(parties: dict[str, Party
     answer = maker.post(xml_document(commissioning_xml(maker, units, expiry="2019-06-30", at="2017-06-01T08:00:00Z")), XML)
     assert answer.status_code == 200, answer.text
     assert history(maker.client, units[0])["expiry"] == "190630"
+
+
+def gtin_under(prefix: str, reference: int, indicator: str = "0") -> str:
+    return with_check_digit(indicator + prefix + str(reference).rjust(12 - len(prefix), "0"))
+
+
+def class_pattern(gtin: str, prefix: str) -> str:
+    return f"urn:epc:idpat:sgtin:{prefix}.{gtin[0]}{gtin[1 + len(prefix) : 13]}.*"
+
+
+def epc_class(identifier: str, **attributes: str) -> str:
+    values = "".join(f'<attribute id="urn:epcglobal:cbv:mda#{name}">{escape(value)}</attribute>' for name, value in attributes.items())
+    return f'<VocabularyElement id="{identifier}">{values}</VocabularyElement>'
+
+
+def master_data(classes: list[str], locations: list[str] = ()) -> str:  # type: ignore[assignment]
+    vocabularies = (
+        '<Vocabulary type="urn:epcglobal:epcis:vtype:EPCClass"><VocabularyElementList>'
+        + "".join(classes) + "</VocabularyElementList></Vocabulary>"
+    )  # fmt: skip
+    if locations:
+        vocabularies += (
+            '<Vocabulary type="urn:epcglobal:epcis:vtype:Location"><VocabularyElementList>'
+            + "".join(locations) + "</VocabularyElementList></Vocabulary>"
+        )  # fmt: skip
+    return f"<extension><EPCISMasterData><VocabularyList>{vocabularies}</VocabularyList></EPCISMasterData></extension>"
+
+
+def test_epc_class_master_data_registers_the_callers_product_before_its_units_are_commissioned(
+    parties: dict[str, Party],
+) -> None:
+    maker, other, wholesaler = parties["maker"], parties["other"], parties["wholesaler"]
+    gtin = gtin_under(maker.prefix, 7023)
+    foreign = "00361414232242"  # another company's product, whose master data travels with its goods
+    product = epc_class(
+        class_pattern(gtin, maker.prefix),
+        additionalTradeItemIdentification="12345-702-30",
+        additionalTradeItemIdentificationTypeCode="US_FDA_NDC",
+        regulatedProductName="Examplamab Injection",
+        manufacturerOfTradeItemPartyName="Example Pharma Inc.",
+        dosageFormType="INJECTION, SOLUTION",
+        strengthDescription="50 mg/mL",
+        netContentDescription="1 vial, 2 mL",
+    )
+    location = f'<VocabularyElement id="{sgln(maker.gln)}"><attribute id="urn:epcglobal:cbv:mda#name">Example Pharma DC</attribute></VocabularyElement>'
+    header = dscsa_header(maker, wholesaler) + master_data([product, epc_class(class_pattern(foreign, "0361414"), regulatedProductName="Not yours")], [location])
+    units = [Sgtin(gtin, f"MD{n}", len(maker.prefix)) for n in range(3)]
+    answer = maker.post(xml_document(commissioning_xml(maker, units), header=header), XML)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["commissioned"] == 3
+    read = maker.client.get(f"/v1/products/{gtin}")
+    assert read.status_code == 200, read.text
+    assert read.json()["name"] == "Examplamab Injection" and read.json()["owner"] == maker.id
+    assert read.json()["master_data"] == {
+        "dosage_form": "INJECTION, SOLUTION",
+        "manufacturer": "Example Pharma Inc.",
+        "ndc": "12345-702-30",
+        "net_content": "1 vial, 2 mL",
+        "strength": "50 mg/mL",
+    }
+    # A later document updates what it names and keeps the rest.
+    update = master_data([epc_class(class_pattern(gtin, maker.prefix), strengthDescription="100 mg/mL")])
+    assert maker.post(xml_document(header=update), XML).status_code == 200
+    again = maker.client.get(f"/v1/products/{gtin}").json()
+    assert again["master_data"]["strength"] == "100 mg/mL" and again["master_data"]["ndc"] == "12345-702-30"
+    # Nobody else reads it; nobody registered the other company's GTIN.
+    assert wholesaler.client.get(f"/v1/products/{gtin}").status_code == 403
+    assert other.client.get(f"/v1/products/{gtin}").status_code == 403
+    assert maker.client.get(f"/v1/products/{foreign}").status_code == 403
+
+
+def test_master_data_of_a_non_manufacturer_registers_nothing(parties: dict[str, Party]) -> None:
+    maker, wholesaler = parties["maker"], parties["wholesaler"]
+    gtin = gtin_under(maker.prefix, 7024)
+    header = master_data([epc_class(class_pattern(gtin, maker.prefix), regulatedProductName="Forwarded")])
+    assert wholesaler.post(xml_document(header=header), XML).status_code == 200
+    assert maker.client.get(f"/v1/products/{gtin}").status_code == 404

@@ -8,26 +8,75 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RegisterProductRequest(_message.Message):
-    __slots__ = ("caller", "gtin", "name")
+    __slots__ = ("caller", "gtin", "name", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CALLER_FIELD_NUMBER: _ClassVar[int]
     GTIN_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     gtin: str
     name: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., name: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RegisterProductResponse(_message.Message):
-    __slots__ = ("gtin", "owner_partner_id", "name", "created")
+    __slots__ = ("gtin", "owner_partner_id", "name", "created", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     GTIN_FIELD_NUMBER: _ClassVar[int]
     OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     gtin: str
     owner_partner_id: str
     name: str
     created: bool
-    def __init__(self, gtin: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., name: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, gtin: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., name: _Optional[str] = ..., created: _Optional[bool] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class GetProductRequest(_message.Message):
+    __slots__ = ("caller", "gtin")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    gtin: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ...) -> None: ...
+
+class GetProductResponse(_message.Message):
+    __slots__ = ("gtin", "owner_partner_id", "name", "state", "created_at", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    owner_partner_id: str
+    name: str
+    state: str
+    created_at: str
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, gtin: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., created_at: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CommissionPacksRequest(_message.Message):
     __slots__ = ("caller", "packs", "production")
