@@ -38,7 +38,7 @@ import jsonschema_rs
 import orjson
 from aiohttp import web
 
-from verinet.epc import Gln, Sgtin, parse_epc, parse_location
+from verinet.epc import Gln, Sgtin, case_container, is_case, parse_epc, parse_location
 from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, VerinetError
 from verinet.gateway.api import json_response, owns_gtin
 from verinet.gateway.clients import CLIENTS
@@ -349,14 +349,20 @@ class Reader:
                 raise EventError("epcis.schema", "An AggregationEvent has childEPCs, not epcList.", field="epcList")
             units, containers = self._epcs(raw.get("childEPCs", []), "childEPCs")
             if "parentID" in raw:
-                parent_epc = self._epcs([raw["parentID"]], "parentID")
-                if not parent_epc[1]:
+                parent_units, parent_containers = self._epcs([raw["parentID"]], "parentID")
+                if parent_units and is_case(parent_units[0]):
+                    parent = case_container(parent_units[0])
+                    if action == "OBSERVE":  # the case itself is observed, with its contents
+                        units = [*units, parent_units[0]]
+                elif not parent_containers:
                     raise EventError(
                         "epcis.parent",
-                        f"parentID {raw['parentID']!r} is not an SSCC: cases and pallets are SSCCs.",
+                        f"parentID {raw['parentID']!r} is a unit (GTIN indicator digit 0): expected an SSCC, "
+                        "or the SGTIN of a serialized case (GTIN indicator digit 1 to 8).",
                         field="parentID",
                     )
-                parent = parent_epc[1][0]
+                else:
+                    parent = parent_containers[0]
             if action == "ADD" and not (units or containers):
                 raise EventError("epcis.no_epcs", "Packing (action ADD) needs childEPCs.", field="childEPCs")
             if action == "OBSERVE":
@@ -366,6 +372,10 @@ class Reader:
             else:
                 step = "packing" if action == "ADD" else "unpacking"
 
+        if step != "commissioning":  # a serialized case is a unit and a container: its contents go with it
+            cases = [case_container(u) for u in units if is_case(u)]
+            if cases:
+                containers = [*containers, *cases]
         read_point = self._own_location(raw["readPoint"]["id"], "readPoint.id") if "readPoint" in raw else None
         biz_location = self._own_location(raw["bizLocation"]["id"], "bizLocation.id") if "bizLocation" in raw else None
         where = biz_location or read_point

@@ -46,6 +46,7 @@ from typing import Any
 import orjson
 from redis.asyncio.cluster import RedisCluster
 
+from verinet.epc import describe_container, is_case_container
 from verinet.errors import Conflict
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.packs import (
@@ -599,7 +600,7 @@ class Capture:
         found = dict.fromkeys(units)
         for sscc in containers:
             inside = self._units_inside(sscc)
-            if not inside:
+            if not inside and not is_case_container(sscc):  # an empty case is the case alone
                 raise Refused(
                     "aggregation.unknown_container",
                     f"SSCC {sscc} holds no unit known here: pack units into it (an "
@@ -755,7 +756,7 @@ class Capture:
         self.dirty_container_parent.update(event.containers)
         self.dirty_children.add(parent)
         units = list(dict.fromkeys([*event.units, *(u for c in event.containers for u in self._units_inside(c))]))
-        self._record(event, "packing", units, f"packed into SSCC {parent}", sets_location=False)
+        self._record(event, "packing", units, f"packed into {describe_container(parent)}", sets_location=False)
 
     def _unpack(self, event: CustodyEvent) -> None:
         parent = event.parent
@@ -785,7 +786,7 @@ class Capture:
                 self.dirty_container_parent.add(member[1:])
                 units.extend(self._units_inside(member[1:]))
         self.dirty_children.add(parent)
-        self._record(event, "unpacking", units, f"unpacked from SSCC {parent}", sets_location=False)
+        self._record(event, "unpacking", units, f"unpacked from {describe_container(parent)}", sets_location=False)
 
     def _ship(self, event: CustodyEvent) -> None:
         units = self._expand(event)

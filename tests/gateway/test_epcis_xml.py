@@ -72,7 +72,7 @@ def commissioning_xml(
     )  # fmt: skip
 
 
-def packing_xml(party: Party, parent: Sscc, children: list[Any], at: str = "2026-11-20T09:30:00.000-05:00", version: str = "1.2") -> str:
+def packing_xml(party: Party, parent: Sscc | Sgtin, children: list[Any], at: str = "2026-11-20T09:30:00.000-05:00", version: str = "1.2") -> str:
     return (
         "<AggregationEvent>" + header_times(at, "", version) + f"<parentID>{parent.as_urn()}</parentID>"
         + epc_list("childEPCs", children) + "<action>ADD</action>"
@@ -424,3 +424,105 @@ def test_master_data_of_a_non_manufacturer_registers_nothing(parties: dict[str, 
     header = master_data([epc_class(class_pattern(gtin, maker.prefix), regulatedProductName="Forwarded")])
     assert wholesaler.post(xml_document(header=header), XML).status_code == 200
     assert maker.client.get(f"/v1/products/{gtin}").status_code == 404
+
+
+def observe_xml(party: Party, parent: Any, step: str, at: str, destination: Party | None = None) -> str:
+    """An AggregationEvent OBSERVE of a parent alone (2.0 XML): it applies to all inside."""
+    parties_xml = ""
+    if destination is not None:
+        parties_xml = f'<destinationList><destination type="urn:epcglobal:cbv:sdt:location">{sgln(destination.gln)}</destination></destinationList>'
+    return (
+        f"<AggregationEvent><eventTime>{at}</eventTime><eventTimeZoneOffset>-05:00</eventTimeZoneOffset>"
+        f"<parentID>{parent.as_urn()}</parentID><action>OBSERVE</action>"
+        f"<bizStep>urn:epcglobal:cbv:bizstep:{step}</bizStep>{where(party)}{parties_xml}</AggregationEvent>"
+    )
+
+
+@pytest.fixture(scope="module")
+def serialized_cases(parties: dict[str, Party]) -> dict[str, Any]:
+    """The GS1 US direct purchase with serialized cases: master data for the unit and the case
+    GTIN; units and cases commissioned with lot and expiry, units packed into the cases, a pallet
+    commissioned without ILMD and the cases packed onto it, the pallet shipped as a drop shipment;
+    the wholesaler receives and unpacks the pallet and ships one case on to the pharmacy, which
+    receives it by observing the case alone."""
+    maker, wholesaler, pharmacy = parties["maker"], parties["wholesaler"], parties["pharmacy"]
+    unit_gtin, case_gtin = gtin_under(maker.prefix, 8100), gtin_under(maker.prefix, 8100, indicator="5")
+    units = [Sgtin(unit_gtin, f"U{n}", len(maker.prefix)) for n in range(6)]
+    cases = [Sgtin(case_gtin, f"C{n}", len(maker.prefix)) for n in range(2)]
+    pallet = new_sscc(maker)
+    classes = [
+        epc_class(class_pattern(unit_gtin, maker.prefix), regulatedProductName="Examplol 10 mg tablets",
+                  additionalTradeItemIdentification="12345-810-01", additionalTradeItemIdentificationTypeCode="US_FDA_NDC"),
+        epc_class(class_pattern(case_gtin, maker.prefix), regulatedProductName="Examplol 10 mg tablets, case of 3"),
+    ]  # fmt: skip
+    pallet_commissioning = commissioning_xml(maker, [pallet], at="2026-11-20T09:35:00.000-05:00")
+    pallet_commissioning = pallet_commissioning[: pallet_commissioning.index("<extension>")] + "</ObjectEvent>"
+    drop_shipment = shipping_xml(maker, wholesaler, [pallet]).replace(
+        "</ObjectEvent>", "<gs1ushc:dropShipment>false</gs1ushc:dropShipment></ObjectEvent>"
+    )
+    shipped = maker.post(
+        xml_document(
+            commissioning_xml(maker, units), commissioning_xml(maker, cases),
+            packing_xml(maker, cases[0], units[:3]),
+            packing_xml(maker, cases[1], units[3:]),
+            pallet_commissioning,
+            packing_xml(maker, pallet, cases, at="2026-11-20T09:40:00.000-05:00"),
+            drop_shipment,
+            header=dscsa_header(maker, wholesaler) + master_data(classes),
+        ),
+        XML,
+    )  # fmt: skip
+    received = wholesaler.post(
+        xml_document(
+            receiving_xml(wholesaler, [pallet]),
+            "<AggregationEvent><eventTime>2026-11-21T09:00:00.000-05:00</eventTime><eventTimeZoneOffset>-05:00</eventTimeZoneOffset>"
+            f"<parentID>{pallet.as_urn()}</parentID><action>DELETE</action>"
+            f"<bizStep>urn:epcglobal:cbv:bizstep:unpacking</bizStep>{where(wholesaler)}</AggregationEvent>",
+            shipping_xml(wholesaler, pharmacy, [cases[0]], version="2.0", at="2026-11-22T10:00:00.000-05:00"),
+            version="2.0",
+        ),
+        XML,
+    )  # fmt: skip
+    observed = pharmacy.post(xml_document(observe_xml(pharmacy, cases[0], "receiving", "2026-11-23T08:00:00.000-05:00", pharmacy), version="2.0"), XML)
+    return {"units": units, "cases": cases, "pallet": pallet, "shipped": shipped, "received": received, "observed": observed}
+
+
+def test_serialized_cases_are_commissioned_units_and_parents(serialized_cases: dict[str, Any]) -> None:
+    shipped = serialized_cases["shipped"]
+    assert shipped.status_code == 200, shipped.text
+    # 6 units and 2 cases commissioned; 6 packed into cases; 2 cases and their 6 units onto the
+    # pallet; the same 8 shipped. The pallet's own commissioning is an event without units.
+    assert shipped.json() == {
+        "applied": True, "events": 7, "duplicates": 0, "unit_events": 8 + 6 + 8 + 8, "commissioned": 8, "state_changes": 0,
+    }  # fmt: skip
+
+
+def test_a_case_shipped_on_takes_its_contents_and_observing_it_receives_them(
+    parties: dict[str, Party], serialized_cases: dict[str, Any]
+) -> None:
+    maker, wholesaler, pharmacy = parties["maker"], parties["wholesaler"], parties["pharmacy"]
+    assert serialized_cases["received"].status_code == 200, serialized_cases["received"].text
+    assert serialized_cases["observed"].status_code == 200, serialized_cases["observed"].text
+    assert serialized_cases["observed"].json()["unit_events"] == 4  # the case and its 3 units
+    inside = history(maker.client, serialized_cases["units"][0])
+    assert [(e["event"], e["gln"]) for e in inside["events"]][-4:] == [
+        ("receiving", wholesaler.gln),
+        ("unpacking", wholesaler.gln),  # the pallet; the unit stays in its case
+        ("shipping", wholesaler.gln),
+        ("receiving", pharmacy.gln),
+    ]
+    packed = next(e for e in inside["events"] if e["event"] == "packing")
+    assert f"case serial 'C0' of GTIN {serialized_cases['cases'][0].gtin}" in packed["detail"], packed
+    case = history(maker.client, serialized_cases["cases"][0])
+    assert case["lot"] == LOT and case["events"][-1] == {**case["events"][-1], "event": "receiving", "gln": pharmacy.gln}
+    # The other case and its units stay with the wholesaler.
+    other_unit = history(maker.client, serialized_cases["units"][5])
+    assert other_unit["events"][-1]["event"] == "unpacking" and other_unit["events"][-1]["gln"] == wholesaler.gln
+
+
+def test_a_unit_sgtin_as_parent_is_refused_with_what_is_expected(parties: dict[str, Party]) -> None:
+    maker = parties["maker"]
+    units = new_units(maker, 2)
+    answer = maker.post(xml_document(packing_xml(maker, units[0], units[1:])), XML)
+    body = assert_refused(answer, 400, "epcis.refused", "indicator digit")
+    assert body["errors"][0]["field"] == "epcisBody.eventList[0].parentID"
