@@ -43,7 +43,7 @@ from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, VerinetError
 from verinet.gateway.api import json_response, owns_gtin
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.epcis_master_data import apply_master_data
-from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
+from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, dscsa_notes, event_notes, xml_events
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import HTTP_STATUS_BY_KIND, problem, problem_from_error
 from verinet.gateway.routing import route
@@ -715,6 +715,8 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
                 if event is None or reader.failed:
                     batch.clear()
                     continue
+                if event.biz_step == "shipping":
+                    event.notes.extend(event_notes(raw, dscsa_notes(xml)))
                 batch.append(event)
                 epcs += len(event.units) + len(event.containers) + 1
                 if len(batch) >= CHUNK_EVENTS or epcs >= CHUNK_EPCS:

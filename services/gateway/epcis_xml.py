@@ -461,3 +461,38 @@ def _vocabularies(document: XmlDocument, kind: str) -> list[list[Node]]:
             if elements is not None:
                 found.append([e for e in elements.children if e.name == "VocabularyElement"])
     return found
+
+
+# -- GS1 US healthcare (DSCSA) facts kept with a shipment ------------------------------------------
+
+_TRUE = ("true", "1")
+
+
+def dscsa_notes(document: XmlDocument | None) -> list[str]:
+    """The header's DSCSA facts, noted on every shipping event of the document: the affirmed
+    transaction statement, the GS1 US guideline version, a drop shipment."""
+    header = document.header if document is not None else None
+    if header is None:
+        return []
+    notes = []
+    statement = header.child("gs1ushc:dscsaTransactionStatement")
+    affirmed = statement.child("gs1ushc:affirmTransactionStatement") if statement is not None else None
+    if affirmed is not None and affirmed.value.lower() in _TRUE:
+        notes.append("DSCSA transaction statement affirmed")
+    version = header.child("gs1ushc:guidelineVersion")
+    if version is not None and version.value:
+        notes.append(f"GS1 US guideline {version.value[:40]}")
+    drop = header.child("gs1ushc:dropShipment")
+    if drop is not None and drop.value.lower() in _TRUE:
+        notes.append("drop shipment")
+    return notes
+
+
+def event_notes(raw: Any, header_notes: list[str]) -> list[str]:
+    """What a shipping event keeps: the header's DSCSA facts and its own drop-shipment flag
+    (``gs1ushc:dropShipment``, in XML or JSON)."""
+    notes = list(header_notes)
+    drop = raw.get("gs1ushc:dropShipment") if isinstance(raw, dict) else None
+    if str(drop).lower() in _TRUE and "drop shipment" not in notes:
+        notes.append("drop shipment")
+    return notes

@@ -224,6 +224,7 @@ class CustodyEvent:
     biz_transactions: tuple[str, ...] = ()
     lot: str = ""
     expiry: str = ""
+    notes: tuple[str, ...] = ()  # facts kept with the history entry (a DSCSA shipment's statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -888,7 +889,7 @@ class Capture:
         self._record(event, event.biz_step, units, f"state {target.value}", sets_location=True)
 
     def _record(self, event: CustodyEvent, name: str, units: list[str], detail: str, *, sets_location: bool) -> None:
-        parts = [detail, *event.biz_transactions]
+        parts = [detail, *event.biz_transactions, *event.notes]
         if event.event_id:
             parts.append(f"eventID {event.event_id}")
         text = "; ".join(p for p in parts if p)

@@ -206,7 +206,11 @@ def test_receiving_in_epcis_2_0_xml_puts_every_unit_at_the_receiver(
     assert seen["lot"] == LOT and seen["expiry"] == EXPIRY
     shipped = next(e for e in seen["events"] if e["event"] == "shipping")
     assert "po urn:epcglobal:cbv:bt:0300000000003:PO-4711" in shipped["detail"], shipped
+    assert "desadv urn:epcglobal:cbv:bt:0300000000003:ASN-815" in shipped["detail"]
     assert f"to {wholesaler.gln}" in shipped["detail"]
+    # The GS1 US header's transaction statement and guideline are kept with the shipment.
+    assert "DSCSA transaction statement affirmed" in shipped["detail"] and "GS1 US guideline 1.3" in shipped["detail"]
+    assert "drop shipment" not in shipped["detail"]
 
 
 def test_the_same_xml_document_again_is_ignored_event_by_event(parties: dict[str, Party], direct_purchase: dict[str, Any]) -> None:
@@ -458,7 +462,7 @@ def serialized_cases(parties: dict[str, Party]) -> dict[str, Any]:
     pallet_commissioning = commissioning_xml(maker, [pallet], at="2026-11-20T09:35:00.000-05:00")
     pallet_commissioning = pallet_commissioning[: pallet_commissioning.index("<extension>")] + "</ObjectEvent>"
     drop_shipment = shipping_xml(maker, wholesaler, [pallet]).replace(
-        "</ObjectEvent>", "<gs1ushc:dropShipment>false</gs1ushc:dropShipment></ObjectEvent>"
+        "</ObjectEvent>", "<gs1ushc:dropShipment>true</gs1ushc:dropShipment></ObjectEvent>"
     )
     shipped = maker.post(
         xml_document(
@@ -513,6 +517,8 @@ def test_a_case_shipped_on_takes_its_contents_and_observing_it_receives_them(
     ]
     packed = next(e for e in inside["events"] if e["event"] == "packing")
     assert f"case serial 'C0' of GTIN {serialized_cases['cases'][0].gtin}" in packed["detail"], packed
+    shipments = [e["detail"] for e in inside["events"] if e["event"] == "shipping"]
+    assert "drop shipment" in shipments[0] and "drop shipment" not in shipments[1], shipments
     case = history(maker.client, serialized_cases["cases"][0])
     assert case["lot"] == LOT and case["events"][-1] == {**case["events"][-1], "event": "receiving", "gln": pharmacy.gln}
     # The other case and its units stay with the wholesaler.

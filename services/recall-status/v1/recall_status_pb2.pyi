@@ -593,7 +593,7 @@ class CaptureEventsRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., events: _Optional[_Iterable[_Union[CustodyEvent, _Mapping]]] = ..., commit: _Optional[bool] = ...) -> None: ...
 
 class CustodyEvent(_message.Message):
-    __slots__ = ("index", "event_id", "event_hash", "type", "action", "biz_step", "disposition", "event_time", "location_gln", "units", "containers", "parent", "sources", "destinations", "biz_transactions", "lot", "expiry")
+    __slots__ = ("index", "event_id", "event_hash", "type", "action", "biz_step", "disposition", "event_time", "location_gln", "units", "containers", "parent", "sources", "destinations", "biz_transactions", "lot", "expiry", "notes")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -611,6 +611,7 @@ class CustodyEvent(_message.Message):
     BIZ_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
     LOT_FIELD_NUMBER: _ClassVar[int]
     EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     index: int
     event_id: str
     event_hash: bytes
@@ -628,7 +629,8 @@ class CustodyEvent(_message.Message):
     biz_transactions: _containers.RepeatedScalarFieldContainer[str]
     lot: str
     expiry: str
-    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., event_hash: _Optional[bytes] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., biz_step: _Optional[str] = ..., disposition: _Optional[str] = ..., event_time: _Optional[float] = ..., location_gln: _Optional[str] = ..., units: _Optional[_Iterable[str]] = ..., containers: _Optional[_Iterable[str]] = ..., parent: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., destinations: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., biz_transactions: _Optional[_Iterable[str]] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ...) -> None: ...
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., event_hash: _Optional[bytes] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., biz_step: _Optional[str] = ..., disposition: _Optional[str] = ..., event_time: _Optional[float] = ..., location_gln: _Optional[str] = ..., units: _Optional[_Iterable[str]] = ..., containers: _Optional[_Iterable[str]] = ..., parent: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., destinations: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., biz_transactions: _Optional[_Iterable[str]] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CustodyParty(_message.Message):
     __slots__ = ("type", "gln")
