@@ -295,6 +295,9 @@ def run(units: int, per_case: int, cases_per_pallet: int, workdir: Path, xml: bo
                 f"{cpu['gateway']:.1f} / {cpu['recall-status']:.1f} / {cpu['redis']:.1f}",
             ])  # fmt: skip
             print(" | ".join(rows[-1]), flush=True)
+            for process, seconds_used in cpu.items():
+                totals.setdefault("cpu", {}).setdefault(process, 0.0)
+                totals["cpu"][process] += seconds_used
             for bucket in (totals, single if name.endswith("-units") else journey):
                 bucket["events"] += count
                 bucket["unit_events"] += unit_events
@@ -356,31 +359,41 @@ XML_TARGET = 0.70  # XML capture throughput as a share of JSON capture
 
 
 def compare_xml(args: argparse.Namespace, started: dt.datetime) -> int:
-    """The journey as JSON, then as EPCIS 1.2 XML, each on its own network; XML as a share of JSON."""
-    results: dict[str, tuple[list[list[Any]], dict[str, Any]]] = {}
-    for form in ("json", "xml"):
+    """The journey as JSON and as EPCIS 1.2 XML, each on its own network, twice in the order
+    JSON, XML, XML, JSON (the machine's other load drifts); the better run of each form counts.
+    XML as a share of JSON, by elapsed time and by the CPU the network spent."""
+    runs: dict[str, list[tuple[list[list[Any]], dict[str, Any]]]] = {"json": [], "xml": []}
+    for form in ("json", "xml", "xml", "json"):
         print(f"-- {form}", flush=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"verinet-bench-epcis-{form}-"))
         try:
-            results[form] = run(args.units, args.per_case, args.cases_per_pallet, workdir, xml=form == "xml")
+            runs[form].append(run(args.units, args.per_case, args.cases_per_pallet, workdir, xml=form == "xml"))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    rates = {}
-    for form, (_, totals) in results.items():
+
+    def rates(totals: dict[str, Any]) -> tuple[float, float]:
         journey, single = totals["journey"], totals["single"]
-        rates[form] = (journey["unit_events"] / journey["seconds"], single["events"] / single["seconds"])
-    shares = [rates["xml"][n] / rates["json"][n] for n in (0, 1)]
+        return journey["unit_events"] / journey["seconds"], single["events"] / single["seconds"]
+
+    best = {form: max(found, key=lambda r: sum(rates(r[1]))) for form, found in runs.items()}
+    rate = {form: rates(totals) for form, (_, totals) in best.items()}
+    cpu = {form: sum(totals["cpu"].values()) for form, (_, totals) in best.items()}
+    shares = [rate["xml"][n] / rate["json"][n] for n in (0, 1)]
     verdict = "met" if min(shares) >= XML_TARGET else "NOT met"
     summary = [
-        f"- the journey (events of 10 to 500 units): JSON-LD **{rates['json'][0]:,.0f}**, EPCIS 1.2 XML "
-        f"**{rates['xml'][0]:,.0f} unit-events/s**: XML at **{shares[0]:.0%}** of JSON",
-        f"- documents of one unit per event: JSON-LD then NDJSON **{rates['json'][1]:,.0f}**, EPCIS 1.2 XML "
-        f"**{rates['xml'][1]:,.0f} events/s**: XML at **{shares[1]:.0%}** of JSON",
-        f"- target: XML at least {XML_TARGET:.0%} of JSON on both: {verdict}",
+        f"- the journey (events of 10 to 500 units): JSON-LD **{rate['json'][0]:,.0f}**, EPCIS 1.2 XML "
+        f"**{rate['xml'][0]:,.0f} unit-events/s**: XML at **{shares[0]:.0%}** of JSON",
+        f"- documents of one unit per event: JSON-LD then NDJSON **{rate['json'][1]:,.0f}**, EPCIS 1.2 XML "
+        f"**{rate['xml'][1]:,.0f} events/s**: XML at **{shares[1]:.0%}** of JSON",
+        f"- CPU the network spent on the whole run (gateway, recall-status, Redis): JSON {cpu['json']:.1f} s, "
+        f"XML {cpu['xml']:.1f} s (gateway {best['json'][1]['cpu']['gateway']:.1f} s and "
+        f"{best['xml'][1]['cpu']['gateway']:.1f} s): by CPU, XML at **{cpu['json'] / cpu['xml']:.0%}** of JSON",
+        f"- target: XML at least {XML_TARGET:.0%} of JSON on both throughputs: {verdict} (the better of two runs "
+        "of each form; elapsed times on this shared machine vary by tens of percent from run to run)",
     ]
     print("\n".join(summary))
     if not args.no_write:
-        rows = [[f"{form}: {row[0]}", *row[1:]] for form in ("json", "xml") for row in results[form][0]]
+        rows = [[f"{form}: {row[0]}", *row[1:]] for form in ("json", "xml") for row in best[form][0]]
         write_results(args.results, started, rows, summary, "EPCIS capture, XML against JSON")
     return 1 if args.check and min(shares) < XML_TARGET else 0
 
