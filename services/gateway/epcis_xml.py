@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 from xml.parsers import expat
 
-from verinet.errors import InvalidInput
+from verinet.epc import parse_location
+from verinet.errors import InvalidInput, VerinetError
 from verinet.identifiers import check_digit
 
 XML_TYPES = ("application/xml", "text/xml")
@@ -446,6 +447,38 @@ def products_of(document: XmlDocument) -> list[ProductMasterData]:
                 attributes["ndc"] = values["additionalTradeItemIdentification"]
             products.append(ProductMasterData(gtin, values.get("regulatedProductName", ""), attributes))
     return products
+
+
+# CBV Location attributes verinet keeps, by the name it stores them under.
+LOCATION_ATTRIBUTES = {
+    "name": "name",
+    "streetAddressOne": "street",
+    "city": "city",
+    "state": "state",
+    "postalCode": "postal_code",
+    "countryCode": "country_code",
+}
+
+
+def locations_of(document: XmlDocument) -> list[dict[str, str]]:
+    """The Location elements of the header's master data that name a site (an SGLN with
+    extension 0, or a Digital Link with (414)), as ``{"gln": ..., "name": ..., "city": ...}``."""
+    found = []
+    for vocabulary in _vocabularies(document, LOCATION_VOCABULARY):
+        for element in vocabulary:
+            try:
+                location = parse_location(element.attributes.get("id", ""))
+            except VerinetError:
+                continue  # a sub-location or another kind of id: nothing to show it by
+            if location.extension not in ("", "0"):
+                continue
+            entry = {"gln": location.gln}
+            for attribute in element.children:
+                stored = LOCATION_ATTRIBUTES.get(_attribute_name(attribute.attributes.get("id", "")))
+                if attribute.name == "attribute" and stored is not None:
+                    entry[stored] = attribute.value[:MAX_ATTRIBUTE_CHARS]
+            found.append(entry)
+    return found
 
 
 def _vocabularies(document: XmlDocument, kind: str) -> list[list[Node]]:

@@ -13,7 +13,7 @@ import orjson
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.packs import PackState, validate_line
-from verinet.recall_status import audit
+from verinet.recall_status import audit, locations
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.notification_rpcs import NotificationRpcs
@@ -192,6 +192,27 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             created_at=product.created_at,
             attributes=product.attributes,
         )
+
+    @translate_errors
+    async def PutLocations(
+        self, request: rs_pb.PutLocationsRequest, context: grpc.aio.ServicerContext[rs_pb.PutLocationsRequest, rs_pb.PutLocationsResponse]
+    ) -> rs_pb.PutLocationsResponse:
+        own = set(request.caller.glns)
+        for entry in request.locations:
+            if entry.gln not in own and "admin" not in request.caller.roles:
+                raise Forbidden(
+                    f"GLN {entry.gln} is not one of your GLNs: only its partner names a location.",
+                    code="location.foreign_gln",
+                    field="gln",
+                )
+        stored = await locations.store(
+            self.repository.redis,
+            [
+                locations.LocationData(e.gln, e.name, e.street, e.city, e.state, e.postal_code, e.country_code)
+                for e in request.locations
+            ],
+        )
+        return rs_pb.PutLocationsResponse(stored=stored)
 
     @translate_errors
     async def CommissionPacks(
@@ -545,6 +566,11 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         handled = any(e.get("partner") == caller.partner_id for e in events)
         if not ("admin" in caller.roles or owner == caller.partner_id or handled):
             raise not_found
+        known = await locations.lookup(self.repository.redis, (str(e.get("gln", "")) for e in events))
+        for entry in events:
+            gln = str(entry.get("gln", ""))
+            if gln in known:
+                entry["location"] = known[gln].as_dict()
         value = PackValue.decode(stored.revision)
         commissioned = {
             "event": "commissioning",

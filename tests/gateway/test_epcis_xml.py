@@ -532,3 +532,33 @@ def test_a_unit_sgtin_as_parent_is_refused_with_what_is_expected(parties: dict[s
     answer = maker.post(xml_document(packing_xml(maker, units[0], units[1:])), XML)
     body = assert_refused(answer, 400, "epcis.refused", "indicator digit")
     assert body["errors"][0]["field"] == "epcisBody.eventList[0].parentID"
+
+
+def location_element(gln: str, **attributes: str) -> str:
+    values = "".join(f'<attribute id="urn:epcglobal:cbv:mda#{name}">{escape(value)}</attribute>' for name, value in attributes.items())
+    return f'<VocabularyElement id="{sgln(gln)}">{values}</VocabularyElement>'
+
+
+def test_location_master_data_names_the_callers_own_glns_in_pack_histories(
+    parties: dict[str, Party], direct_purchase: dict[str, Any]
+) -> None:
+    maker, wholesaler = parties["maker"], parties["wholesaler"]
+    own = location_element(maker.gln, name="Example Pharma DC", streetAddressOne="1 Example Way", city="Columbus",
+                           state="OH", postalCode="43004", countryCode="US")  # fmt: skip
+    spoofed = location_element(wholesaler.gln, name="Not the wholesaler's own name")
+    units, case = new_units(maker, 2), new_sscc(maker)
+    answer = maker.post(
+        xml_document(commissioning_xml(maker, units), packing_xml(maker, case, units), header=master_data([], [own, spoofed])),
+        XML,
+    )
+    assert answer.status_code == 200, answer.text
+    packed = history(maker.client, units[0])["events"][-1]
+    assert packed["event"] == "packing" and packed["gln"] == maker.gln
+    assert packed["location"] == {
+        "name": "Example Pharma DC", "street": "1 Example Way", "city": "Columbus", "state": "OH",
+        "postal_code": "43004", "country_code": "US", "address": "1 Example Way, Columbus, OH 43004, US",
+    }  # fmt: skip
+    # Earlier events at the same GLN show the name too; the wholesaler's GLN was not renamed.
+    earlier = history(maker.client, direct_purchase["units"][0])["events"]
+    assert all(e["location"]["name"] == "Example Pharma DC" for e in earlier if e["gln"] == maker.gln)
+    assert all("location" not in e for e in earlier if e["gln"] == wholesaler.gln)

@@ -673,3 +673,35 @@ class CaptureEventsResponse(_message.Message):
     refusals: _containers.RepeatedCompositeFieldContainer[EventRefusal]
     refused: int
     def __init__(self, applied: _Optional[bool] = ..., events: _Optional[int] = ..., duplicates: _Optional[int] = ..., unit_events: _Optional[int] = ..., commissioned: _Optional[int] = ..., state_changes: _Optional[int] = ..., refusals: _Optional[_Iterable[_Union[EventRefusal, _Mapping]]] = ..., refused: _Optional[int] = ...) -> None: ...
+
+class LocationMasterData(_message.Message):
+    __slots__ = ("gln", "name", "street", "city", "state", "postal_code", "country_code")
+    GLN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STREET_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    POSTAL_CODE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    gln: str
+    name: str
+    street: str
+    city: str
+    state: str
+    postal_code: str
+    country_code: str
+    def __init__(self, gln: _Optional[str] = ..., name: _Optional[str] = ..., street: _Optional[str] = ..., city: _Optional[str] = ..., state: _Optional[str] = ..., postal_code: _Optional[str] = ..., country_code: _Optional[str] = ...) -> None: ...
+
+class PutLocationsRequest(_message.Message):
+    __slots__ = ("caller", "locations")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    LOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    locations: _containers.RepeatedCompositeFieldContainer[LocationMasterData]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., locations: _Optional[_Iterable[_Union[LocationMasterData, _Mapping]]] = ...) -> None: ...
+
+class PutLocationsResponse(_message.Message):
+    __slots__ = ("stored",)
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    stored: int
+    def __init__(self, stored: _Optional[int] = ...) -> None: ...
