@@ -19,10 +19,10 @@ elements are refused, so memory stays bounded by the event being read.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
-from xml.parsers import expat
+from typing import Any, NoReturn, Protocol, cast
+from xml.etree import ElementTree as ET
 
 from verinet.epc import parse_location
 from verinet.errors import InvalidInput, VerinetError
@@ -60,94 +60,128 @@ class Source(Protocol):
     async def read(self, n: int = -1) -> bytes: ...
 
 
+class Names:
+    """Element tags (``{namespace}local``) as the names verinet uses: bare for EPCIS elements,
+    ``prefix:local`` for others (a fixed prefix for known namespaces, else the document's own)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, str] = {}
+        self.prefixes: dict[str, str] = {}
+
+    def declare(self, prefix: str, namespace: str) -> None:
+        self.prefixes.setdefault(namespace, prefix)
+
+    def __call__(self, tag: str) -> str:
+        name = self.cache.get(tag)
+        if name is None:
+            if tag[:1] != "{":
+                name = tag
+            else:
+                namespace, local = tag[1:].split("}", 1)
+                if namespace in EPCIS_NAMESPACES:
+                    name = local
+                else:
+                    prefix = KNOWN_PREFIXES.get(namespace) or self.prefixes.get(namespace, "")
+                    name = f"{prefix}:{local}" if prefix else f"{namespace}#{local}"
+            self.cache[tag] = name
+        return name
+
+
 class Node:
-    """One element: its name (bare for EPCIS elements, ``prefix:local`` for others), attributes,
-    child elements and text."""
+    """One element of the header: its name, attributes, child elements and text."""
 
-    __slots__ = ("attributes", "children", "name", "text")
+    __slots__ = ("attributes", "children", "name", "value")
 
-    def __init__(self, name: str, attributes: dict[str, str]) -> None:
+    def __init__(self, name: str, attributes: dict[str, str], value: str) -> None:
         self.name = name
         self.attributes = attributes
         self.children: list[Node] = []
-        self.text: list[str] = []
+        self.value = value
 
-    @property
-    def value(self) -> str:
-        return "".join(self.text).strip()
+    @classmethod
+    def of(cls, element: ET.Element, names: Names) -> Node:
+        node = cls(names(element.tag), dict(element.attrib), (element.text or "").strip())
+        node.children = [cls.of(child, names) for child in element]
+        return node
 
     def child(self, name: str) -> Node | None:
         return next((c for c in self.children if c.name == name), None)
 
 
-def plain(node: Node) -> Any:
-    """A node as JSON: its text when it has no child elements, else an object of its children
-    (a name that repeats becomes a list)."""
-    if not node.children:
-        return node.value
+def _text(element: ET.Element) -> str:
+    text = element.text
+    return text.strip() if text else ""
+
+
+def plain(element: ET.Element, names: Names) -> Any:
+    """An element as JSON: its text when it has no child elements, else an object of its
+    children (a name that repeats becomes a list)."""
+    if not len(element):
+        return _text(element)
     members: dict[str, Any] = {}
-    for child in node.children:
-        value = plain(child)
-        if child.name in members:
-            current = members[child.name]
+    for child in element:
+        name, value = names(child.tag), plain(child, names)
+        if name in members:
+            current = members[name]
             if isinstance(current, list):
                 current.append(value)
             else:
-                members[child.name] = [current, value]
+                members[name] = [current, value]
         else:
-            members[child.name] = value
+            members[name] = value
     return members
 
 
-def _quantity(node: Node) -> dict[str, Any]:
+def _quantity(element: ET.Element, names: Names) -> dict[str, Any]:
     entry: dict[str, Any] = {}
-    for child in node.children:
-        if child.name == "quantity":
+    for child in element:
+        name = names(child.tag)
+        if name == "quantity":
             try:
-                entry["quantity"] = float(child.value)
+                entry["quantity"] = float(_text(child))
             except ValueError:
-                entry["quantity"] = child.value  # the schema refuses it with the value shown
+                entry["quantity"] = _text(child)  # the schema refuses it with the value shown
         else:
-            entry[child.name] = child.value
+            entry[name] = _text(child)
     return entry
 
 
-def _members(node: Node, event: dict[str, Any]) -> None:
-    for child in node.children:
-        name = child.name
+def _members(element: ET.Element, event: dict[str, Any], names: Names) -> None:
+    for child in element:
+        name = names(child.tag)
         if name in _TEXT_MEMBERS:
-            event[name] = child.value
+            event[name] = _text(child)
         elif name in _EPC_LISTS:
-            event[name] = [epc.value for epc in child.children]
+            event[name] = [_text(epc) for epc in child]
         elif name in ("readPoint", "bizLocation"):
-            location = child.child("id")
-            event[name] = {"id": location.value} if location is not None else {}
+            location = next((c for c in child if names(c.tag) == "id"), None)
+            event[name] = {"id": _text(location)} if location is not None else {}
         elif name in _PARTY_LISTS:
             member = _PARTY_LISTS[name]
             entries = []
-            for item in child.children:
-                entry = {member: item.value}
-                if "type" in item.attributes:
-                    entry["type"] = item.attributes["type"]
+            for item in child:
+                entry = {member: _text(item)}
+                kind = item.get("type")
+                if kind is not None:
+                    entry["type"] = kind
                 entries.append(entry)
             event[name] = entries
         elif name in _QUANTITY_LISTS:
-            event[name] = [_quantity(item) for item in child.children]
+            event[name] = [_quantity(item, names) for item in child]
         elif name in _FLATTENED:
-            _members(child, event)
+            _members(child, event, names)
         elif name == "persistentDisposition":
-            event[name] = {kind: [c.value for c in child.children if c.name == kind] for kind in ("set", "unset")}
+            event[name] = {kind: [_text(c) for c in child if names(c.tag) == kind] for kind in ("set", "unset")}
         elif name == "sensorElementList":
-            event[name] = [plain(item) for item in child.children]
+            event[name] = [plain(item, names) for item in child]
         else:  # ilmd, errorDeclaration and extension fields
-            value = plain(child)
-            event[name] = value if child.children or name != "ilmd" else {}
+            event[name] = plain(child, names) if len(child) or name != "ilmd" else {}
 
 
-def event_of(node: Node) -> dict[str, Any]:
+def event_of(element: ET.Element, names: Names) -> dict[str, Any]:
     """An XML event element as the EPCIS 2.0 JSON event it stands for."""
-    event: dict[str, Any] = {"type": node.name}
-    _members(node, event)
+    event: dict[str, Any] = {"type": names(element.tag)}
+    _members(element, event, names)
     when, offset = event.get("eventTime"), event.get("eventTimeZoneOffset")
     # xsd:dateTime may leave out the offset; the event's own eventTimeZoneOffset says which it is
     if isinstance(when, str) and isinstance(offset, str) and "T" in when and not _has_offset(when):
@@ -160,9 +194,64 @@ def _has_offset(text: str) -> bool:
     return clock.endswith("Z") or "+" in clock or "-" in clock
 
 
+# -- the prolog: everything before the root element -------------------------------------------------
+
+_ROOT_START = re.compile(rb"<[A-Za-z_:\x80-\xff]")
+_DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]*)["']""")
+ENCODINGS = ("utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1")
+
+
+def root_offset(prolog: bytes, final: bool) -> int | None:
+    """Where the root element starts, after the XML declaration, comments, processing
+    instructions and blanks; ``None`` while more bytes are needed. A DOCTYPE (or any other
+    ``<!`` declaration) and an encoding other than UTF-8, ASCII or Latin-1 are refused here,
+    before the parser sees a byte, so no entity can ever be declared.
+
+    >>> root_offset(b'<?xml version="1.0"?> <!-- a --> <epcis:EPCISDocument', False)
+    33
+    >>> root_offset(b"<!-", False) is None
+    True
+    """
+    at = 3 if prolog.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        while at < len(prolog) and prolog[at] in b" \t\r\n":
+            at += 1
+        rest = prolog[at : at + 4]
+        if not final and len(rest) < 4 and (b"<!--".startswith(rest) or b"<?".startswith(rest[:2])):
+            return None
+        if prolog.startswith(b"<?", at):
+            end = prolog.find(b"?>", at + 2)
+            if end < 0:
+                return None if not final else _refuse_prolog("the XML declaration never ends")
+            encoding = _DECLARED_ENCODING.search(prolog, at, end)
+            if encoding is not None and encoding.group(1).decode().lower() not in ENCODINGS:
+                _refuse_prolog(f"expected the encoding UTF-8, got {encoding.group(1).decode()!r}")
+            at = end + 2
+        elif prolog.startswith(b"<!--", at):
+            end = prolog.find(b"-->", at + 4)
+            if end < 0:
+                return None if not final else _refuse_prolog("a comment never ends")
+            at = end + 3
+        elif prolog.startswith(b"<!", at):
+            _refuse_prolog("a DOCTYPE (DTD) or other declaration is not accepted in an EPCIS document")
+        elif _ROOT_START.match(prolog, at):
+            return at
+        elif at >= len(prolog):
+            return None if not final else _refuse_prolog("the body holds no XML element")
+        else:
+            _refuse_prolog("expected an XML document in UTF-8 that starts with an element, such as <epcis:EPCISDocument")
+
+
+def _refuse_prolog(reason: str) -> NoReturn:
+    raise InvalidInput(f"Failed to read the XML body: {reason}.", code="body.xml")
+
+
+# -- the document ----------------------------------------------------------------------------------
+
+
 @dataclass
 class XmlDocument:
-    """The parse of one XML body: root attributes, the header tree, and events ready to hand out."""
+    """The parse of one XML body: root attributes, the header, and events ready to hand out."""
 
     version: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
@@ -171,49 +260,43 @@ class XmlDocument:
     saw_event_list: bool = False
     ready: list[dict[str, Any]] = field(default_factory=list)
     fed_bytes: int = 0
-    _path: list[str] = field(default_factory=list)
-    _open: list[Node] = field(default_factory=list)
+    names: Names = field(default_factory=Names)
+    _prolog: bytearray | None = field(default_factory=bytearray)  # ``None`` once the root started
+    _quiet_bytes: int = 0  # fed since the parser last reported an element
+    _open: list[ET.Element] = field(default_factory=list)
+    _event_depth: int = 0  # depth of the event being read, 0 outside events
     _header_nodes: int = -1  # counts while the header is open
-    _names: dict[str, str] = field(default_factory=dict)
-    _parser: Any = None
-
-    def __post_init__(self) -> None:
-        parser = expat.ParserCreate(namespace_separator=" ")
-        parser.namespace_prefixes = True
-        parser.buffer_text = True
-        parser.buffer_size = MAX_TEXT_CHARS
-        parser.ordered_attributes = False
-        # No DOCTYPE, hence no entity declarations, so nothing can expand or be fetched.
-        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-        parser.StartDoctypeDeclHandler = self._doctype
-        parser.EntityDeclHandler = self._entity
-        parser.UnparsedEntityDeclHandler = self._entity
-        parser.ExternalEntityRefHandler = self._external_entity
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._text
-        self._parser = parser
-
-    # -- feeding ----------------------------------------------------------------------------------
+    _parser: ET.XMLPullParser[Any] = field(default_factory=lambda: ET.XMLPullParser(events=("start", "end", "start-ns")))
 
     def feed(self, data: bytes) -> None:
         """The next chunk of the body; ``b""`` ends the document."""
         self.fed_bytes += len(data)
+        final = not data
+        if self._prolog is not None:
+            self._prolog += data
+            if root_offset(bytes(self._prolog), final) is None:
+                if len(self._prolog) > MAX_TOKEN_BYTES:
+                    self._fail(f"the document's prolog is longer than {MAX_TOKEN_BYTES:,} bytes", "body.xml_limit")
+                return
+            data, self._prolog = bytes(self._prolog), None
         try:
-            self._parser.Parse(data, not data)
-        except expat.ExpatError as error:
-            raise InvalidInput(
-                f"Failed to parse the body as XML at line {error.lineno}, column {error.offset + 1}: "
-                f"{expat.ErrorString(error.code)}.",
-                code="body.xml",
-            ) from None
-        # expat consumes all it can; what it holds back is one unfinished tag or comment
-        if self.fed_bytes - self._parser.CurrentByteIndex > MAX_TOKEN_BYTES:
+            if data:
+                self._parser.feed(data)
+            if final:
+                self._parser.close()
+            reported = self._take_events()
+        except ET.ParseError as error:
+            raise InvalidInput(f"Failed to parse the body as XML: {error}.", code="body.xml") from None
+        self._quiet_bytes = 0 if reported else self._quiet_bytes + len(data)
+        # expat holds back one unfinished tag or comment, and the tree builder an element's text:
+        # a stretch this long without an element ending or starting is refused, not buffered.
+        if self._quiet_bytes > MAX_TOKEN_BYTES:
             self._fail(
-                f"a single piece of markup (a tag, an attribute or a comment) is longer than {MAX_TOKEN_BYTES:,} bytes",
+                f"a single piece of markup or text (a tag, an attribute, a comment, an element's text) "
+                f"is longer than {MAX_TOKEN_BYTES:,} bytes",
                 "body.xml_limit",
             )
-        if not data:
+        if final:
             self._finish()
 
     def take(self) -> list[dict[str, Any]]:
@@ -221,12 +304,7 @@ class XmlDocument:
         return ready
 
     def _fail(self, reason: str, code: str = "body.xml") -> NoReturn:
-        parser = self._parser
-        raise InvalidInput(
-            f"Failed to read the XML body at line {parser.CurrentLineNumber}, column "
-            f"{parser.CurrentColumnNumber + 1}: {reason}.",
-            code=code,
-        )
+        raise InvalidInput(f"Failed to read the XML body (within its first {self.fed_bytes:,} bytes): {reason}.", code=code)
 
     def _finish(self) -> None:
         if not self.version:
@@ -236,105 +314,83 @@ class XmlDocument:
                 "The EPCISDocument has no EPCISBody/EventList: expected the events there.", code="epcis.schema"
             )
 
-    # -- expat handlers ---------------------------------------------------------------------------
+    def _take_events(self) -> bool:
+        """Handles what the parser reported; whether it reported anything."""
+        reported = False
+        opened = self._open
+        for kind, item in cast(Iterator[tuple[str, Any]], self._parser.read_events()):
+            reported = True
+            if kind == "start":
+                element: ET.Element = item
+                opened.append(element)
+                if len(opened) > MAX_DEPTH:
+                    self._fail(f"elements are nested deeper than {MAX_DEPTH} levels", "body.xml_limit")
+                if self._event_depth:
+                    continue
+                if self._header_nodes >= 0:
+                    self._header_nodes += 1
+                    if self._header_nodes > MAX_HEADER_NODES:
+                        self._fail(f"the EPCISHeader holds more than {MAX_HEADER_NODES:,} elements", "body.xml_limit")
+                    continue
+                self._structure(element)
+            elif kind == "end":
+                element = opened.pop()
+                text = element.text
+                if text is not None and len(text) > MAX_TEXT_CHARS:
+                    self._fail(
+                        f"the text of {self.names(element.tag)} is longer than {MAX_TEXT_CHARS:,} characters",
+                        "body.xml_limit",
+                    )
+                depth = len(opened) + 1
+                if self._event_depth == depth:
+                    self.ready.append(event_of(element, self.names))
+                    opened[-1].remove(element)  # read: let it go
+                    self._event_depth = 0
+                elif depth == 2 and self._header_nodes >= 0:
+                    self.header = Node.of(element, self.names)
+                    self.header_complete = True
+                    self._header_nodes = -1
+                    opened[-1].remove(element)
+            else:  # start-ns
+                prefix, namespace = item
+                self.names.declare(prefix, namespace)
+        return reported
 
-    def _doctype(self, *_: Any) -> None:
-        self._fail("a DOCTYPE (DTD) is not accepted in an EPCIS document")
-
-    def _entity(self, *_: Any) -> None:
-        self._fail("entity declarations and external entities are not accepted")
-
-    def _external_entity(self, *_: Any) -> int:
-        self._fail("external entities are not accepted")
-
-    def _name(self, raw: str) -> str:
-        name = self._names.get(raw)
-        if name is None:
-            parts = raw.split(" ")
-            if len(parts) == 1:
-                name = raw
-            elif parts[0] in EPCIS_NAMESPACES:
-                name = parts[1]
-            else:
-                prefix = KNOWN_PREFIXES.get(parts[0]) or (parts[2] if len(parts) == 3 else "")
-                name = f"{prefix}:{parts[1]}" if prefix else f"{parts[0]}#{parts[1]}"
-            self._names[raw] = name
-        return name
-
-    def _start(self, raw: str, attributes: dict[str, str]) -> None:
-        # The hot path (an element inside an event) first: it runs for every EPC.
-        open_nodes = self._open
-        if open_nodes:
-            if len(open_nodes) + len(self._path) >= MAX_DEPTH:
-                self._fail(f"elements are nested deeper than {MAX_DEPTH} levels", "body.xml_limit")
-            name = self._names.get(raw) or self._name(raw)
-            node = Node(name, attributes)
-            open_nodes[-1].children.append(node)
-            open_nodes.append(node)
-            if self._header_nodes >= 0:
-                self._header_nodes += 1
-                if self._header_nodes > MAX_HEADER_NODES:
-                    self._fail(f"the EPCISHeader holds more than {MAX_HEADER_NODES:,} elements", "body.xml_limit")
-            return
-        name = self._name(raw)
-        path = self._path
-        if not path:
-            self._root(raw, name, attributes)
-        elif path == ["EPCISDocument"] and name == "EPCISHeader":
-            self.header = Node(name, attributes)
-            self._open.append(self.header)
+    def _structure(self, element: ET.Element) -> None:
+        """An element outside events and the header: the root, EPCISHeader, EPCISBody, EventList."""
+        opened = self._open
+        depth = len(opened)
+        name = self.names(element.tag)
+        if depth == 1:
+            self._root(element)
+        elif depth == 2 and name == "EPCISHeader":
             self._header_nodes = 0
-            return
-        elif path == ["EPCISDocument", "EPCISBody"] and name == "EventList":
+        elif depth == 3 and name == "EventList" and self.names(opened[1].tag) == "EPCISBody":
             self.saw_event_list = True
-        elif len(path) >= 3 and path[1:3] == ["EPCISBody", "EventList"] and name != "extension":
+        elif depth >= 4 and self.names(opened[2].tag) == "EventList" and self.names(opened[1].tag) == "EPCISBody":
+            if depth == 4 and name == "extension":  # EPCIS 1.2 keeps TransformationEvents in here
+                return
             if name not in EVENT_TYPES:
                 self._fail(f"expected an EPCIS event (ObjectEvent, AggregationEvent, ...) in EventList, got {name!r}")
-            self._open.append(Node(name, attributes))
-            return
-        if len(path) >= MAX_DEPTH:
-            self._fail(f"elements are nested deeper than {MAX_DEPTH} levels", "body.xml_limit")
-        path.append(name)
+            self._event_depth = depth
 
-    def _root(self, raw: str, name: str, attributes: dict[str, str]) -> None:
-        namespace = raw.split(" ")[0] if " " in raw else ""
-        if name != "EPCISDocument" or namespace not in EPCIS_NAMESPACES:
-            got = f"{name!r} in namespace {namespace!r}" if namespace else f"{name!r} in no namespace"
+    def _root(self, element: ET.Element) -> None:
+        tag = element.tag
+        namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+        if local != "EPCISDocument" or namespace not in EPCIS_NAMESPACES:
+            got = f"{local!r} in namespace {namespace!r}" if namespace else f"{local!r} in no namespace"
             self._fail(
                 "expected the root element EPCISDocument in namespace urn:epcglobal:epcis:xsd:1 (EPCIS 1.2) "
                 f"or urn:epcglobal:epcis:xsd:2 (EPCIS 2.0), got {got}"
             )
+        attributes = element.attrib
         self.attributes = dict(attributes)
         schema_version = attributes.get("schemaVersion", "")
-        major = schema_version.split(".")[0]
-        if major not in ("1", "2"):
+        if schema_version.split(".")[0] not in ("1", "2"):
             self._fail(f"expected a schemaVersion attribute such as 1.2 or 2.0, got {schema_version or 'none'!r}")
         if not attributes.get("creationDate"):
             self._fail("the EPCISDocument has no creationDate attribute")
         self.version = EPCIS_NAMESPACES[namespace]
-
-    def _end(self, _: str) -> None:
-        open_nodes = self._open
-        if open_nodes:
-            node = open_nodes.pop()
-            if not open_nodes:
-                if node is self.header:
-                    self._header_nodes = -1
-                    self.header_complete = True
-                else:
-                    self.ready.append(event_of(node))
-            return
-        self._path.pop()
-
-    def _text(self, text: str) -> None:
-        open_nodes = self._open
-        if open_nodes:
-            node = open_nodes[-1]
-            node.text.append(text)
-            if len(node.text) > 1 and sum(map(len, node.text)) > MAX_TEXT_CHARS:
-                self._fail(f"the text of {node.name} is longer than {MAX_TEXT_CHARS:,} characters", "body.xml_limit")
-        elif text.strip():
-            self._fail("text outside the document's elements is not expected")
 
 
 async def xml_events(

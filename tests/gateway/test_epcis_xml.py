@@ -297,6 +297,16 @@ def test_an_external_entity_is_refused_and_never_read(parties: dict[str, Party])
 def test_a_dtd_that_points_outside_is_refused(parties: dict[str, Party]) -> None:
     remote = b'<?xml version="1.0"?><!DOCTYPE d SYSTEM "http://127.0.0.1:9/evil.dtd"><d/>'
     assert_refused_quickly(parties["maker"], remote, "DOCTYPE")
+    behind_a_comment = b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- a comment first -->\n<!DOCTYPE d [<!ENTITY x "y">]><d>&x;</d>'
+    assert_refused_quickly(parties["maker"], behind_a_comment, "DOCTYPE")
+
+
+def test_an_encoding_that_could_hide_markup_is_refused(parties: dict[str, Party]) -> None:
+    """Only UTF-8 (ASCII, Latin-1) bodies: a DOCTYPE cannot hide in UTF-16 or UTF-7 bytes."""
+    utf16 = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY x "y">]><d>&x;</d>'
+    assert_refused_quickly(parties["maker"], utf16.encode("utf-16"), "expected an XML document in UTF-8")
+    declared = b'<?xml version="1.0" encoding="UTF-7"?>+ADw-!DOCTYPE d+AD4-<d/>'
+    assert_refused_quickly(parties["maker"], declared, "expected the encoding UTF-8, got 'UTF-7'")
 
 
 def test_deep_nesting_is_refused_at_the_depth_bound(parties: dict[str, Party]) -> None:
@@ -308,7 +318,9 @@ def test_huge_text_and_huge_markup_are_refused_without_holding_them(parties: dic
     maker = parties["maker"]
     units = new_units(maker, 1)
     huge_epc = xml_document(commissioning_xml(maker, units).replace(units[0].as_urn(), "9" * 20_000_000))
-    assert_refused_quickly(maker, huge_epc, "longer than 65,536 characters")
+    assert_refused_quickly(maker, huge_epc, "longer than 1,048,576 bytes")
+    long_epc = xml_document(commissioning_xml(maker, units).replace(units[0].as_urn(), "9" * 100_000))
+    assert_refused_quickly(maker, long_epc, "the text of epc is longer than 65,536 characters")
     huge_attribute = b'<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" a="' + b"x" * 20_000_000 + b'"/>'
     assert_refused_quickly(maker, huge_attribute, "longer than 1,048,576 bytes")
     huge_comment = b"<!--" + b"x" * 20_000_000 + b"-->"
