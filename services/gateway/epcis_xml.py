@@ -197,15 +197,18 @@ def _has_offset(text: str) -> bool:
 # -- the prolog: everything before the root element -------------------------------------------------
 
 _ROOT_START = re.compile(rb"<[A-Za-z_:\x80-\xff]")
+# A DOCTYPE that only names the root declares nothing (some published examples carry one).
+_BARE_DOCTYPE = re.compile(rb"<!DOCTYPE[ \t\r\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\r\n]*>")
 _DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]*)["']""")
 ENCODINGS = ("utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1")
 
 
 def root_offset(prolog: bytes, final: bool) -> int | None:
     """Where the root element starts, after the XML declaration, comments, processing
-    instructions and blanks; ``None`` while more bytes are needed. A DOCTYPE (or any other
-    ``<!`` declaration) and an encoding other than UTF-8, ASCII or Latin-1 are refused here,
-    before the parser sees a byte, so no entity can ever be declared.
+    instructions, a bare ``<!DOCTYPE name>`` and blanks; ``None`` while more bytes are needed. A
+    DOCTYPE with an internal subset or an external DTD (or any other ``<!`` declaration) and an
+    encoding other than UTF-8, ASCII or Latin-1 are refused here, before the parser sees a byte,
+    so no entity can ever be declared.
 
     >>> root_offset(b'<?xml version="1.0"?> <!-- a --> <epcis:EPCISDocument', False)
     33
@@ -233,7 +236,15 @@ def root_offset(prolog: bytes, final: bool) -> int | None:
                 return None if not final else _refuse_prolog("a comment never ends")
             at = end + 3
         elif prolog.startswith(b"<!", at):
-            _refuse_prolog("a DOCTYPE (DTD) or other declaration is not accepted in an EPCIS document")
+            bare = _BARE_DOCTYPE.match(prolog, at)
+            if bare is None:
+                if not final and b">" not in prolog[at:]:
+                    return None
+                _refuse_prolog(
+                    "a DOCTYPE with an internal subset or an external DTD (or any other declaration) is not "
+                    "accepted in an EPCIS document; only a bare <!DOCTYPE name> is"
+                )
+            at = bare.end()
         elif _ROOT_START.match(prolog, at):
             return at
         elif at >= len(prolog):
@@ -368,7 +379,7 @@ class XmlDocument:
         elif depth == 3 and name == "EventList" and self.names(opened[1].tag) == "EPCISBody":
             self.saw_event_list = True
         elif depth >= 4 and self.names(opened[2].tag) == "EventList" and self.names(opened[1].tag) == "EPCISBody":
-            if depth == 4 and name == "extension":  # EPCIS 1.2 keeps TransformationEvents in here
+            if name == "extension":  # EPCIS 1.2 keeps newer event types in (nested) extensions
                 return
             if name not in EVENT_TYPES:
                 self._fail(f"expected an EPCIS event (ObjectEvent, AggregationEvent, ...) in EventList, got {name!r}")
@@ -424,7 +435,12 @@ def header_text(document: XmlDocument, *path: str) -> str:
 # -- master data (EPCISHeader/extension/EPCISMasterData) ------------------------------------------
 
 EPC_CLASS_VOCABULARY = "urn:epcglobal:epcis:vtype:EPCClass"
-LOCATION_VOCABULARY = "urn:epcglobal:epcis:vtype:Location"
+# The GS1 US guideline's Location; the CBV's BusinessLocation and ReadPoint.
+LOCATION_VOCABULARIES = (
+    "urn:epcglobal:epcis:vtype:Location",
+    "urn:epcglobal:epcis:vtype:BusinessLocation",
+    "urn:epcglobal:epcis:vtype:ReadPoint",
+)
 NDC_TYPES = ("US_FDA_NDC", "FDA_NDC_11")
 MAX_ATTRIBUTE_CHARS = 200
 # CBV master data attributes verinet keeps for a product, by the name it stores them under.
@@ -520,7 +536,7 @@ def locations_of(document: XmlDocument) -> list[dict[str, str]]:
     """The Location elements of the header's master data that name a site (an SGLN with
     extension 0, or a Digital Link with (414)), as ``{"gln": ..., "name": ..., "city": ...}``."""
     found = []
-    for vocabulary in _vocabularies(document, LOCATION_VOCABULARY):
+    for vocabulary in _vocabularies(document, *LOCATION_VOCABULARIES):
         for element in vocabulary:
             try:
                 location = parse_location(element.attributes.get("id", ""))
@@ -537,15 +553,15 @@ def locations_of(document: XmlDocument) -> list[dict[str, str]]:
     return found
 
 
-def _vocabularies(document: XmlDocument, kind: str) -> list[list[Node]]:
-    """The VocabularyElement lists of the header's vocabularies of one type."""
+def _vocabularies(document: XmlDocument, *kinds: str) -> list[list[Node]]:
+    """The VocabularyElement lists of the header's vocabularies of the given types."""
     header = document.header
     extension = header.child("extension") if header is not None else None
     master = extension.child("EPCISMasterData") if extension is not None else None
     vocabularies = master.child("VocabularyList") if master is not None else None
     found = []
     for vocabulary in vocabularies.children if vocabularies is not None else ():
-        if vocabulary.name == "Vocabulary" and vocabulary.attributes.get("type") == kind:
+        if vocabulary.name == "Vocabulary" and vocabulary.attributes.get("type") in kinds:
             elements = vocabulary.child("VocabularyElementList")
             if elements is not None:
                 found.append([e for e in elements.children if e.name == "VocabularyElement"])

@@ -574,3 +574,22 @@ def test_location_master_data_names_the_callers_own_glns_in_pack_histories(
     earlier = history(maker.client, direct_purchase["units"][0])["events"]
     assert all(e["location"]["name"] == "Example Pharma DC" for e in earlier if e["gln"] == maker.gln)
     assert all("location" not in e for e in earlier if e["gln"] == wholesaler.gln)
+
+
+def test_a_bare_doctype_as_in_published_examples_is_accepted(parties: dict[str, Party]) -> None:
+    maker = parties["maker"]
+    units = new_units(maker, 1)
+    body = xml_document(commissioning_xml(maker, units)).replace(b"?>\n", b"?>\n<!DOCTYPE project>\n", 1)
+    assert b"<!DOCTYPE project>" in body
+    answer = maker.post(body, XML)
+    assert answer.status_code == 200, answer.text
+
+
+def test_an_event_in_nested_1_2_extensions_is_read_and_refused_by_its_type(parties: dict[str, Party]) -> None:
+    maker = parties["maker"]
+    association = (
+        "<extension><AssociationEvent><eventTime>2026-11-20T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>"
+        f"<parentID>{new_sscc(maker).as_urn()}</parentID><action>ADD</action>{where(maker)}</AssociationEvent></extension>"
+    )
+    body = assert_refused(maker.post(xml_document(in_extension=association), XML), 400, "epcis.refused")
+    assert body["errors"][0]["code"] == "epcis.event_type" and "AssociationEvent" in body["errors"][0]["message"]
