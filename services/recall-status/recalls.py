@@ -41,6 +41,7 @@ from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.packs import PackState
+from verinet.recall_status import locations
 from verinet.recall_status.packs import PackRepository, ScopeFilter, StoredPack, scope_group_of
 from verinet.store import reply_bytes, reply_fields
 
@@ -301,7 +302,8 @@ class RecallService:
         scope.validate()
         await self._require_owner(scope, owner, is_admin)
         found = await self._collect_units(scope, mode="count" if not scope.packs else "list")
-        return {"preview": True, **self.scope_summary(found.located, found.count), "unknown_units": found.unknown[:1000]}
+        summary = await self._with_location_names(self.scope_summary(found.located, found.count))
+        return {"preview": True, **summary, "unknown_units": found.unknown[:1000]}
 
     async def create(
         self,
@@ -355,7 +357,7 @@ class RecallService:
             },
         )
         await self._notify(recall_id, meta, found.located, "recall.drill" if mock else "recall.published", mock)
-        summary = self.scope_summary(found.located, found.count)
+        summary = await self._with_location_names(self.scope_summary(found.located, found.count))
         return {"id": recall_id, "mock": mock, "status": "open", **summary, "unknown_units": found.unknown[:1000]}
 
     async def _mark_and_collect(
@@ -438,6 +440,15 @@ class RecallService:
         for partner_id in await self.subscribers(event):
             if partner_id not in by_holder and partner_id != meta["owner"]:
                 await self.enqueue(recall_id, partner_id, event, {"recall": recall, "units": []}, drill=drill)
+
+    async def _with_location_names(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """``units_by_location`` entries with the GLN's name and address where its partner gave
+        them (EPCIS Location master data)."""
+        known = await locations.lookup(self.redis, (e["gln"] for e in summary["units_by_location"]))
+        for entry in summary["units_by_location"]:
+            if entry["gln"] in known:
+                entry["location"] = known[entry["gln"]].as_dict()
+        return summary
 
     @staticmethod
     def scope_summary(located: Sequence[Unit], total: int) -> dict[str, Any]:
@@ -580,7 +591,7 @@ class RecallService:
             "status": meta["status"],
             "published_at": iso(published),
             "scopes": orjson.loads(meta["scopes"]),
-            **self.scope_summary(located, total),
+            **await self._with_location_names(self.scope_summary(located, total)),
             "located": len(located),
             "notified": len(notified),
             "acknowledged": len(acked),

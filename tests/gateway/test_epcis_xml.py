@@ -593,3 +593,17 @@ def test_an_event_in_nested_1_2_extensions_is_read_and_refused_by_its_type(parti
     )
     body = assert_refused(maker.post(xml_document(in_extension=association), XML), 400, "epcis.refused")
     assert body["errors"][0]["code"] == "epcis.event_type" and "AssociationEvent" in body["errors"][0]["message"]
+
+
+def test_a_recall_names_the_location_that_holds_the_units(parties: dict[str, Party], direct_purchase: dict[str, Any]) -> None:
+    maker, wholesaler = parties["maker"], parties["wholesaler"]
+    named = location_element(wholesaler.gln, name="Example Wholesale East", city="Newark", state="NJ", countryCode="US")
+    assert wholesaler.post(xml_document(header=master_data([], [named])), XML).status_code == 200
+    units = direct_purchase["units"]
+    preview = maker.client.post("/v1/recalls/preview", json={"units": [{"gtin": u.gtin, "serial": u.serial} for u in units]})
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["units_by_location"] == [
+        {"gln": wholesaler.gln, "partner": wholesaler.id, "units": len(units),
+         "location": {"name": "Example Wholesale East", "city": "Newark", "state": "NJ", "country_code": "US",
+                      "address": "Newark, NJ, US"}},
+    ]  # fmt: skip
