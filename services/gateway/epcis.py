@@ -42,8 +42,8 @@ from verinet.epc import Gln, Sgtin, case_container, is_case, parse_epc, parse_lo
 from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, VerinetError
 from verinet.gateway.api import json_response, owns_gtin
 from verinet.gateway.clients import CLIENTS
-from verinet.gateway.epcis_master_data import apply_master_data
-from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, dscsa_notes, event_notes, xml_events
+from verinet.gateway.epcis_master_data import apply_master_data, dscsa_notes, event_notes
+from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import HTTP_STATUS_BY_KIND, problem, problem_from_error
 from verinet.gateway.routing import route

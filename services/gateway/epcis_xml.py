@@ -1,19 +1,23 @@
 """EPCIS 1.2 and 2.0 XML documents, read as a stream into the events the JSON reader yields.
 
 An ``epcis:EPCISDocument`` (namespace ``urn:epcglobal:epcis:xsd:1`` or ``urn:epcglobal:epcis:xsd:2``)
-is fed to expat chunk by chunk; each event element under ``EPCISBody/EventList`` (in 1.2 also
-under ``EventList/extension``) is built as a small tree when it ends and turned into the
-EPCIS 2.0 JSON shape (``{"type": "ObjectEvent", "epcList": [...], "ilmd": {"cbvmda:lotNumber": ...}}``),
-so the one ``Reader`` in ``epcis.py`` checks and reduces XML and JSON events alike. The 1.2
-``extension`` and ``baseExtension`` wrappers are flattened, since 2.0 moved their members up.
-Extension elements keep their namespace as a prefix (``gs1ushc:dropShipment``). The
-``EPCISHeader`` (SBDH, GS1 US healthcare fields, master data) is kept as a tree of its own.
+is fed chunk by chunk to ElementTree's pull parser, whose tree builder is C; each event element
+under ``EPCISBody/EventList`` (in 1.2 also inside EventList's ``extension`` wrappers) is turned,
+when it ends, into the EPCIS 2.0 JSON shape (``{"type": "ObjectEvent", "epcList": [...], "ilmd":
+{"cbvmda:lotNumber": ...}}``) and dropped, so the one ``Reader`` in ``epcis.py`` checks and
+reduces XML and JSON events alike. The 1.2 ``extension`` and ``baseExtension`` wrappers are
+flattened, since 2.0 moved their members up; extension elements keep their namespace as a prefix
+(``gs1ushc:dropShipment``). The ``EPCISHeader`` (SBDH, GS1 US healthcare fields, master data) is
+kept as a small tree for ``epcis_master_data``.
 
-The parser is hardened because partners send these documents: a DOCTYPE is refused outright, so
-no entity can be declared (no entity expansion, no external entities, no DTD fetch); an element
-nested deeper than ``MAX_DEPTH``, a text longer than ``MAX_TEXT_CHARS``, a single markup token
-(tag, comment) longer than ``MAX_TOKEN_BYTES`` and a header of more than ``MAX_HEADER_NODES``
-elements are refused, so memory stays bounded by the event being read.
+The reader is hardened because partners send these documents. The prolog is read before the
+parser sees a byte: a DOCTYPE with an internal subset or an external DTD is refused (a bare
+``<!DOCTYPE name>`` declares nothing), so no entity can be declared, expanded or fetched, and
+only UTF-8 (ASCII, Latin-1) bodies are read, so no declaration hides in another encoding.
+Elements nested deeper than ``MAX_DEPTH``, a text longer than ``MAX_TEXT_CHARS``, a stretch of
+``MAX_TOKEN_BYTES`` in which no element starts or ends (one huge tag, attribute, comment or text)
+and a header of more than ``MAX_HEADER_NODES`` elements are refused, so memory stays bounded by
+the event being read.
 """
 
 from __future__ import annotations
@@ -24,9 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, cast
 from xml.etree import ElementTree as ET
 
-from verinet.epc import parse_location
-from verinet.errors import InvalidInput, VerinetError
-from verinet.identifiers import check_digit
+from verinet.errors import InvalidInput
 
 XML_TYPES = ("application/xml", "text/xml")
 EPCIS_NAMESPACES = {"urn:epcglobal:epcis:xsd:1": "1", "urn:epcglobal:epcis:xsd:2": "2"}
@@ -429,175 +431,3 @@ def header_text(document: XmlDocument, *path: str) -> str:
     for name in path:
         node = node.child(name) if node is not None else None
     return node.value if node is not None else ""
-
-
-
-# -- master data (EPCISHeader/extension/EPCISMasterData) ------------------------------------------
-
-EPC_CLASS_VOCABULARY = "urn:epcglobal:epcis:vtype:EPCClass"
-# The GS1 US guideline's Location; the CBV's BusinessLocation and ReadPoint.
-LOCATION_VOCABULARIES = (
-    "urn:epcglobal:epcis:vtype:Location",
-    "urn:epcglobal:epcis:vtype:BusinessLocation",
-    "urn:epcglobal:epcis:vtype:ReadPoint",
-)
-NDC_TYPES = ("US_FDA_NDC", "FDA_NDC_11")
-MAX_ATTRIBUTE_CHARS = 200
-# CBV master data attributes verinet keeps for a product, by the name it stores them under.
-PRODUCT_ATTRIBUTES = {
-    "dosageFormType": "dosage_form",
-    "strengthDescription": "strength",
-    "netContentDescription": "net_content",
-    "manufacturerOfTradeItemPartyName": "manufacturer",
-}
-_CLASS_PATTERN = re.compile(r"urn:epc:(?:idpat:sgtin|class:lgtin):([0-9]{6,12})\.([0-9]{1,7})\.(?:\*|.+)\Z")
-_CLASS_LINK = re.compile(r"https?://[^/?#]+/01/([0-9]{14})(?:[/?#].*)?\Z")
-
-
-@dataclass(frozen=True)
-class ProductMasterData:
-    """An EPCClass vocabulary element: the GTIN it names, its regulated name and other attributes."""
-
-    gtin: str
-    name: str
-    attributes: dict[str, str]
-
-
-def gtin_of_class(identifier: str) -> str | None:
-    """The GTIN-14 an EPC class names (an SGTIN pattern, an LGTIN class or a Digital Link), or
-    ``None``.
-
-    >>> gtin_of_class("urn:epc:idpat:sgtin:0361414.023224.*")
-    '00361414232242'
-    >>> gtin_of_class("urn:epc:class:lgtin:0361414.123224.LOT1")
-    '10361414232249'
-    >>> gtin_of_class("https://id.gs1.org/01/00361414232242")
-    '00361414232242'
-    """
-    pattern = _CLASS_PATTERN.match(identifier)
-    if pattern is not None:
-        prefix, reference = pattern.groups()
-        if len(prefix) + len(reference) != 13:
-            return None
-        digits = reference[0] + prefix + reference[1:]
-        return digits + str(check_digit(digits))
-    link = _CLASS_LINK.match(identifier)
-    if link is not None and str(check_digit(link.group(1)[:13])) == link.group(1)[13]:
-        return link.group(1)
-    return None
-
-
-def _attribute_name(identifier: str) -> str:
-    """``urn:epcglobal:cbv:mda#regulatedProductName`` (or ``cbvmda:...``, a Web URI) as its bare name."""
-    return re.split(r"[#:/]", identifier)[-1]
-
-
-def products_of(document: XmlDocument) -> list[ProductMasterData]:
-    """The EPCClass elements of the header's master data, each with a GTIN it names."""
-    products = []
-    for vocabulary in _vocabularies(document, EPC_CLASS_VOCABULARY):
-        for element in vocabulary:
-            gtin = gtin_of_class(element.attributes.get("id", ""))
-            if gtin is None:
-                continue
-            values: dict[str, str] = {}
-            for attribute in element.children:
-                if attribute.name == "attribute":
-                    name = _attribute_name(attribute.attributes.get("id", ""))
-                    value = attribute.value
-                    if len(value) > MAX_ATTRIBUTE_CHARS:
-                        raise InvalidInput(
-                            f"EPCISMasterData: the EPCClass {element.attributes['id']!r} attribute {name}: expected "
-                            f"at most {MAX_ATTRIBUTE_CHARS} characters, got {len(value):,}.",
-                            code="epcis.master_data",
-                        )
-                    values[name] = value
-            attributes = {stored: values[name] for name, stored in PRODUCT_ATTRIBUTES.items() if values.get(name)}
-            if values.get("additionalTradeItemIdentification") and (
-                values.get("additionalTradeItemIdentificationTypeCode", "") in NDC_TYPES
-            ):
-                attributes["ndc"] = values["additionalTradeItemIdentification"]
-            products.append(ProductMasterData(gtin, values.get("regulatedProductName", ""), attributes))
-    return products
-
-
-# CBV Location attributes verinet keeps, by the name it stores them under.
-LOCATION_ATTRIBUTES = {
-    "name": "name",
-    "streetAddressOne": "street",
-    "city": "city",
-    "state": "state",
-    "postalCode": "postal_code",
-    "countryCode": "country_code",
-}
-
-
-def locations_of(document: XmlDocument) -> list[dict[str, str]]:
-    """The Location elements of the header's master data that name a site (an SGLN with
-    extension 0, or a Digital Link with (414)), as ``{"gln": ..., "name": ..., "city": ...}``."""
-    found = []
-    for vocabulary in _vocabularies(document, *LOCATION_VOCABULARIES):
-        for element in vocabulary:
-            try:
-                location = parse_location(element.attributes.get("id", ""))
-            except VerinetError:
-                continue  # a sub-location or another kind of id: nothing to show it by
-            if location.extension not in ("", "0"):
-                continue
-            entry = {"gln": location.gln}
-            for attribute in element.children:
-                stored = LOCATION_ATTRIBUTES.get(_attribute_name(attribute.attributes.get("id", "")))
-                if attribute.name == "attribute" and stored is not None:
-                    entry[stored] = attribute.value[:MAX_ATTRIBUTE_CHARS]
-            found.append(entry)
-    return found
-
-
-def _vocabularies(document: XmlDocument, *kinds: str) -> list[list[Node]]:
-    """The VocabularyElement lists of the header's vocabularies of the given types."""
-    header = document.header
-    extension = header.child("extension") if header is not None else None
-    master = extension.child("EPCISMasterData") if extension is not None else None
-    vocabularies = master.child("VocabularyList") if master is not None else None
-    found = []
-    for vocabulary in vocabularies.children if vocabularies is not None else ():
-        if vocabulary.name == "Vocabulary" and vocabulary.attributes.get("type") in kinds:
-            elements = vocabulary.child("VocabularyElementList")
-            if elements is not None:
-                found.append([e for e in elements.children if e.name == "VocabularyElement"])
-    return found
-
-
-# -- GS1 US healthcare (DSCSA) facts kept with a shipment ------------------------------------------
-
-_TRUE = ("true", "1")
-
-
-def dscsa_notes(document: XmlDocument | None) -> list[str]:
-    """The header's DSCSA facts, noted on every shipping event of the document: the affirmed
-    transaction statement, the GS1 US guideline version, a drop shipment."""
-    header = document.header if document is not None else None
-    if header is None:
-        return []
-    notes = []
-    statement = header.child("gs1ushc:dscsaTransactionStatement")
-    affirmed = statement.child("gs1ushc:affirmTransactionStatement") if statement is not None else None
-    if affirmed is not None and affirmed.value.lower() in _TRUE:
-        notes.append("DSCSA transaction statement affirmed")
-    version = header.child("gs1ushc:guidelineVersion")
-    if version is not None and version.value:
-        notes.append(f"GS1 US guideline {version.value[:40]}")
-    drop = header.child("gs1ushc:dropShipment")
-    if drop is not None and drop.value.lower() in _TRUE:
-        notes.append("drop shipment")
-    return notes
-
-
-def event_notes(raw: Any, header_notes: list[str]) -> list[str]:
-    """What a shipping event keeps: the header's DSCSA facts and its own drop-shipment flag
-    (``gs1ushc:dropShipment``, in XML or JSON)."""
-    notes = list(header_notes)
-    drop = raw.get("gs1ushc:dropShipment") if isinstance(raw, dict) else None
-    if str(drop).lower() in _TRUE and "drop shipment" not in notes:
-        notes.append("drop shipment")
-    return notes
