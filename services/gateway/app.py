@@ -8,7 +8,17 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import Counter
 
-from verinet.gateway import api, console, epcis, lms, packs, recalls, subscriptions, system  # noqa: F401 - modules declare their routes
+from verinet.gateway import (  # noqa: F401 - modules declare their routes
+    api,
+    console,
+    epcis,
+    epcis_query,
+    lms,
+    packs,
+    recalls,
+    subscriptions,
+    system,
+)
 from verinet.gateway.api import SETTINGS
 from verinet.gateway.clients import clients_context
 from verinet.gateway.limits import Limits

@@ -49,6 +49,7 @@ from redis.asyncio.cluster import RedisCluster
 from verinet.epc import describe_container, is_case_container
 from verinet.errors import Conflict
 from verinet.packs import PackRecord, PackState
+from verinet.recall_status import event_store
 from verinet.recall_status.packs import (
     HISTORY_LIMIT,
     PACK_CODEC_LUA,
@@ -363,6 +364,8 @@ class Capture:
         self.dirty_children: set[str] = set()
         self.dirty_container_parent: set[str] = set()
         self.seen_now: set[bytes] = set()
+        # applied events with the partners who may query them (event_store)
+        self.queryable: list[tuple[CustodyEvent, set[str]]] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -395,10 +398,13 @@ class Capture:
         fresh = await self._drop_duplicates(events)
         await self._load(fresh)
         for event in fresh:
+            viewers = self._viewers(event)
             try:
                 self._process(event)
             except Refused as refusal:
                 self._refuse(event, refusal)
+            else:
+                self.queryable.append((event, viewers))
 
     async def finish(self, commit: bool) -> CaptureOutcome:
         """Writes everything if ``commit`` and no event was refused; else writes nothing."""
@@ -913,8 +919,25 @@ class Capture:
                 )
         # The packs exist now; the rest touches disjoint keys, so it is written concurrently.
         await asyncio.gather(
-            self._write_state_changes(), self._write_aggregation(), self._write_history(), self._write_seen()
+            self._write_state_changes(), self._write_aggregation(), self._write_history(), self._write_seen(),
+            self._write_queryable(),
         )
+
+    async def _write_queryable(self) -> None:
+        for start in range(0, len(self.queryable), WRITE_CHUNK):
+            chunk = self.queryable[start : start + WRITE_CHUNK]
+            await event_store.store(
+                self.redis, [(event_store.epcis_event(e, self.actor.partner_id), v) for e, v in chunk]
+            )
+
+    def _viewers(self, event: CustodyEvent) -> set[str]:
+        """Who may query the event: its capturer, the manufacturers of its units, and whoever
+        holds them as it happens (before it changes custody)."""
+        units = self._expand_quietly(event)
+        viewers = {self.actor.partner_id}
+        viewers.update(self.owners.get(key[:14], "") for key in units)
+        viewers.update(self._holder(key).partner_id for key in units)
+        return viewers
 
     async def _write_state_changes(self) -> None:
         now = self.now

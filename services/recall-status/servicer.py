@@ -13,7 +13,7 @@ import orjson
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.packs import PackState, validate_line
-from verinet.recall_status import audit, locations
+from verinet.recall_status import audit, event_store, locations
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.notification_rpcs import NotificationRpcs
@@ -192,6 +192,29 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             created_at=product.created_at,
             attributes=product.attributes,
         )
+
+    @translate_errors
+    async def QueryEvents(
+        self, request: rs_pb.QueryEventsRequest, context: grpc.aio.ServicerContext[rs_pb.QueryEventsRequest, rs_pb.QueryEventsResponse]
+    ) -> rs_pb.QueryEventsResponse:
+        wanted = event_store.EventQuery(
+            match_epc=set(request.match_epc),
+            match_any_epc=set(request.match_any_epc),
+            match_parent_id=set(request.match_parent_id),
+            biz_steps=set(request.eq_biz_step),
+            dispositions=set(request.eq_disposition),
+            biz_locations=set(request.eq_biz_location),
+            read_points=set(request.eq_read_point),
+            event_ids=set(request.eq_event_id),
+            ge_time=request.ge_event_time if request.HasField("ge_event_time") else None,
+            lt_time=request.lt_event_time if request.HasField("lt_event_time") else None,
+        )
+        per_page = min(max(request.per_page or 30, 1), event_store.MAX_PER_PAGE)
+        events, token = await event_store.query(
+            self.repository.redis, request.caller.partner_id, "admin" in request.caller.roles, wanted, per_page,
+            request.page_token,
+        )  # fmt: skip
+        return rs_pb.QueryEventsResponse(events=[orjson.dumps(e) for e in events], next_page_token=token)
 
     @translate_errors
     async def PutLocations(

@@ -705,3 +705,41 @@ class PutLocationsResponse(_message.Message):
     STORED_FIELD_NUMBER: _ClassVar[int]
     stored: int
     def __init__(self, stored: _Optional[int] = ...) -> None: ...
+
+class QueryEventsRequest(_message.Message):
+    __slots__ = ("caller", "match_epc", "match_any_epc", "match_parent_id", "eq_biz_step", "eq_disposition", "eq_biz_location", "eq_read_point", "eq_event_id", "ge_event_time", "lt_event_time", "per_page", "page_token")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    MATCH_EPC_FIELD_NUMBER: _ClassVar[int]
+    MATCH_ANY_EPC_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EQ_BIZ_STEP_FIELD_NUMBER: _ClassVar[int]
+    EQ_DISPOSITION_FIELD_NUMBER: _ClassVar[int]
+    EQ_BIZ_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    EQ_READ_POINT_FIELD_NUMBER: _ClassVar[int]
+    EQ_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    GE_EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LT_EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    PER_PAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    match_epc: _containers.RepeatedScalarFieldContainer[str]
+    match_any_epc: _containers.RepeatedScalarFieldContainer[str]
+    match_parent_id: _containers.RepeatedScalarFieldContainer[str]
+    eq_biz_step: _containers.RepeatedScalarFieldContainer[str]
+    eq_disposition: _containers.RepeatedScalarFieldContainer[str]
+    eq_biz_location: _containers.RepeatedScalarFieldContainer[str]
+    eq_read_point: _containers.RepeatedScalarFieldContainer[str]
+    eq_event_id: _containers.RepeatedScalarFieldContainer[str]
+    ge_event_time: float
+    lt_event_time: float
+    per_page: int
+    page_token: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., match_epc: _Optional[_Iterable[str]] = ..., match_any_epc: _Optional[_Iterable[str]] = ..., match_parent_id: _Optional[_Iterable[str]] = ..., eq_biz_step: _Optional[_Iterable[str]] = ..., eq_disposition: _Optional[_Iterable[str]] = ..., eq_biz_location: _Optional[_Iterable[str]] = ..., eq_read_point: _Optional[_Iterable[str]] = ..., eq_event_id: _Optional[_Iterable[str]] = ..., ge_event_time: _Optional[float] = ..., lt_event_time: _Optional[float] = ..., per_page: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class QueryEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedScalarFieldContainer[bytes]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

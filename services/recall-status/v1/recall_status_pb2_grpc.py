@@ -175,6 +175,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsResponse.FromString,
                 _registered_method=True)
+        self.QueryEvents = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/QueryEvents',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RecallStatusServiceServicer:
@@ -380,6 +385,13 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QueryEvents(self, request, context):
+        """EPCIS 2.0 query: the captured events the caller may see, filtered, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecallStatusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -522,6 +534,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.PutLocations,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsResponse.SerializeToString,
+            ),
+            'QueryEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryEvents,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1281,6 +1298,33 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/PutLocations',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/QueryEvents',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
