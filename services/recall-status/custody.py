@@ -927,7 +927,9 @@ class Capture:
         for start in range(0, len(self.queryable), WRITE_CHUNK):
             chunk = self.queryable[start : start + WRITE_CHUNK]
             await event_store.store(
-                self.redis, [(event_store.epcis_event(e, self.actor.partner_id), v) for e, v in chunk]
+                self.redis,
+                self.actor.partner_id,
+                [(event_store.epcis_event(e, self.actor.partner_id), e.event_time, v) for e, v in chunk],
             )
 
     def _viewers(self, event: CustodyEvent) -> set[str]:

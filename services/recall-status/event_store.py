@@ -2,8 +2,9 @@
 
 When a capture is written, each applied event is stored once as its EPCIS 2.0 JSON (rebuilt from
 what capture kept: EPCs and locations as GS1 Digital Links, CBV values as bare words) under
-``epcq:ev:{<id>}``, and its id is added, scored by event time, to the index of every partner who
-may see it: ``epcq:vis:{<partner>}``, and ``epcq:all`` for admins. Who may see an event (the
+a hash of its capturer's (``epcq:ev:{<capturer>:<bucket>}``, 256 buckets by id), and added,
+scored by event time, to the index of every partner who may see it: ``epcq:vis:{<partner>}``,
+and ``epcq:all`` for admins. A capture's events are written a chunk at a time in a few commands. Who may see an event (the
 trust model's visibility rule): the partner that captured it; the manufacturer of any unit it is
 about; and whoever held those units when it happened (the sender sees its shipment received).
 Nobody else: a partner that never held the units sees nothing of them.
@@ -31,12 +32,17 @@ MAX_PER_PAGE = 1000
 ALL = "epcq:all"
 
 
-def event_key(event_id: str) -> str:
-    return f"epcq:ev:{{{event_id}}}"
+def events_key(capturer: str, stored_id: str) -> str:
+    """The hash holding a capturer's events, spread over 256 buckets by id."""
+    return f"epcq:ev:{{{capturer}:{stored_id[:2]}}}"
 
 
 def visible_key(partner_id: str) -> str:
     return f"epcq:vis:{{{partner_id}}}"
+
+
+def _member(capturer: str, stored_id: str) -> str:
+    return f"{capturer}|{stored_id}"
 
 
 def _unit_link(key: str) -> str:
@@ -92,18 +98,26 @@ def epcis_event(event: Any, partner_id: str) -> dict[str, Any]:
     return out
 
 
-async def store(redis: Any, entries: Sequence[tuple[dict[str, Any], Iterable[str]]]) -> None:
-    """Stores events (from ``epcis_event``) and adds each to the indexes of its viewers."""
+async def store(redis: Any, capturer: str, entries: Sequence[tuple[dict[str, Any], float, Iterable[str]]]) -> None:
+    """Stores one capture's events (from ``epcis_event``, with their time) and adds each to the
+    indexes of its viewers: a few commands a chunk, however many events it holds."""
     if not entries:
         return
-    pipe = redis.pipeline(transaction=False)
-    for event, viewers in entries:
+    blobs: dict[str, dict[str, bytes]] = {}
+    indexes: dict[str, dict[str, float]] = {ALL: {}}
+    for event, score, viewers in entries:
         stored_id = event["_id"]
-        score = dt.datetime.fromisoformat(event["eventTime"]).timestamp()
-        pipe.set(event_key(stored_id), orjson.dumps(event))
-        pipe.zadd(ALL, {stored_id: score})
-        for partner_id in sorted({v for v in viewers if v}):
-            pipe.zadd(visible_key(partner_id), {stored_id: score})
+        blobs.setdefault(events_key(capturer, stored_id), {})[stored_id] = orjson.dumps(event)
+        member = _member(capturer, stored_id)
+        indexes[ALL][member] = score
+        for partner_id in viewers:
+            if partner_id:
+                indexes.setdefault(visible_key(partner_id), {})[member] = score
+    pipe = redis.pipeline(transaction=False)
+    for key, fields in blobs.items():
+        pipe.hset(key, mapping=fields)
+    for key, members in indexes.items():
+        pipe.zadd(key, members)
     await pipe.execute()
 
 
@@ -186,7 +200,8 @@ async def query(
             return found, ""
         pipe = redis.pipeline(transaction=False)
         for member, _ in batch:
-            pipe.get(event_key(member.decode()))
+            capturer, _, stored_id = member.decode().partition("|")
+            pipe.hget(events_key(capturer, stored_id), stored_id)
         blobs = await pipe.execute()
         for (member, score), blob in zip(batch, blobs, strict=True):
             if wanted.lt_time is not None and score >= wanted.lt_time:
