@@ -607,3 +607,14 @@ def test_a_recall_names_the_location_that_holds_the_units(parties: dict[str, Par
          "location": {"name": "Example Wholesale East", "city": "Newark", "state": "NJ", "country_code": "US",
                       "address": "Newark, NJ, US"}},
     ]  # fmt: skip
+
+
+def test_every_truncation_of_a_document_is_refused_with_a_reason_never_a_server_error(
+    parties: dict[str, Party], direct_purchase: dict[str, Any]
+) -> None:
+    maker = parties["maker"]
+    body: bytes = direct_purchase["body"]
+    for cut in range(0, len(body), max(1, len(body) // 40)):
+        answer = maker.post(body[:cut], XML)
+        assert answer.status_code == 400, (cut, answer.status_code, answer.text)
+        assert answer.json()["code"] in ("body.xml", "body.xml_limit", "epcis.schema"), (cut, answer.text)
