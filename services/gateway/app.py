@@ -12,6 +12,7 @@ from verinet.gateway import (  # noqa: F401 - modules declare their routes
     api,
     console,
     epcis,
+    epcis_export,
     epcis_query,
     lms,
     packs,

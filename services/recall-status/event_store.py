@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from verinet.epc import is_case_container
+from verinet.epc import Sgtin, is_case_container
 from verinet.errors import InvalidInput
 
 GS1 = "https://id.gs1.org"
@@ -46,7 +46,7 @@ def _member(capturer: str, stored_id: str) -> str:
 
 
 def _unit_link(key: str) -> str:
-    return f"{GS1}/01/{key[:14]}/21/{key[14:]}"
+    return Sgtin(key[:14], key[14:]).as_digital_link()
 
 
 def epcis_event(event: Any, partner_id: str) -> dict[str, Any]:
@@ -134,10 +134,18 @@ class EventQuery:
     biz_locations: set[str] = field(default_factory=set)
     read_points: set[str] = field(default_factory=set)
     event_ids: set[str] = field(default_factory=set)
+    biz_transactions: set[str] = field(default_factory=set)
+    captured_by: str = ""
     ge_time: float | None = None
     lt_time: float | None = None
 
     def matches(self, event: dict[str, Any]) -> bool:
+        if self.captured_by and event["_by"] != self.captured_by:
+            return False
+        if self.biz_transactions and not any(
+            _names_transaction(t.get("bizTransaction", ""), self.biz_transactions) for t in event.get("bizTransactionList", ())
+        ):
+            return False
         children = {*event["_units"], *event["_containers"]}
         if self.match_epc and not self.match_epc & children:
             return False
@@ -155,6 +163,11 @@ class EventQuery:
         if self.read_points and event["_gln"] not in self.read_points:
             return False
         return not self.event_ids or event["eventID"] in self.event_ids
+
+
+def _names_transaction(value: str, wanted: set[str]) -> bool:
+    """Whether a bizTransaction value is one of ``wanted``, or ends with ``:`` or ``/`` and one."""
+    return value in wanted or any(value.endswith((":" + w, "/" + w)) for w in wanted)
 
 
 def _token(member: str) -> str:

@@ -206,6 +206,8 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             biz_locations=set(request.eq_biz_location),
             read_points=set(request.eq_read_point),
             event_ids=set(request.eq_event_id),
+            biz_transactions=set(request.eq_biz_transaction),
+            captured_by=request.caller.partner_id if request.captured_by_caller else "",
             ge_time=request.ge_event_time if request.HasField("ge_event_time") else None,
             lt_time=request.lt_event_time if request.HasField("lt_event_time") else None,
         )

@@ -707,7 +707,7 @@ class PutLocationsResponse(_message.Message):
     def __init__(self, stored: _Optional[int] = ...) -> None: ...
 
 class QueryEventsRequest(_message.Message):
-    __slots__ = ("caller", "match_epc", "match_any_epc", "match_parent_id", "eq_biz_step", "eq_disposition", "eq_biz_location", "eq_read_point", "eq_event_id", "ge_event_time", "lt_event_time", "per_page", "page_token")
+    __slots__ = ("caller", "match_epc", "match_any_epc", "match_parent_id", "eq_biz_step", "eq_disposition", "eq_biz_location", "eq_read_point", "eq_event_id", "ge_event_time", "lt_event_time", "per_page", "page_token", "eq_biz_transaction", "captured_by_caller")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MATCH_EPC_FIELD_NUMBER: _ClassVar[int]
     MATCH_ANY_EPC_FIELD_NUMBER: _ClassVar[int]
@@ -721,6 +721,8 @@ class QueryEventsRequest(_message.Message):
     LT_EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     PER_PAGE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EQ_BIZ_TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_BY_CALLER_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     match_epc: _containers.RepeatedScalarFieldContainer[str]
     match_any_epc: _containers.RepeatedScalarFieldContainer[str]
@@ -734,7 +736,9 @@ class QueryEventsRequest(_message.Message):
     lt_event_time: float
     per_page: int
     page_token: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., match_epc: _Optional[_Iterable[str]] = ..., match_any_epc: _Optional[_Iterable[str]] = ..., match_parent_id: _Optional[_Iterable[str]] = ..., eq_biz_step: _Optional[_Iterable[str]] = ..., eq_disposition: _Optional[_Iterable[str]] = ..., eq_biz_location: _Optional[_Iterable[str]] = ..., eq_read_point: _Optional[_Iterable[str]] = ..., eq_event_id: _Optional[_Iterable[str]] = ..., ge_event_time: _Optional[float] = ..., lt_event_time: _Optional[float] = ..., per_page: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    eq_biz_transaction: _containers.RepeatedScalarFieldContainer[str]
+    captured_by_caller: bool
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., match_epc: _Optional[_Iterable[str]] = ..., match_any_epc: _Optional[_Iterable[str]] = ..., match_parent_id: _Optional[_Iterable[str]] = ..., eq_biz_step: _Optional[_Iterable[str]] = ..., eq_disposition: _Optional[_Iterable[str]] = ..., eq_biz_location: _Optional[_Iterable[str]] = ..., eq_read_point: _Optional[_Iterable[str]] = ..., eq_event_id: _Optional[_Iterable[str]] = ..., ge_event_time: _Optional[float] = ..., lt_event_time: _Optional[float] = ..., per_page: _Optional[int] = ..., page_token: _Optional[str] = ..., eq_biz_transaction: _Optional[_Iterable[str]] = ..., captured_by_caller: _Optional[bool] = ...) -> None: ...
 
 class QueryEventsResponse(_message.Message):
     __slots__ = ("events", "next_page_token")
