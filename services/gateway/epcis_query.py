@@ -17,6 +17,7 @@ manufacturer sees its products' events; nobody else sees any.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
@@ -149,13 +150,53 @@ def wants_xml(request: web.Request) -> bool:
     },
 )
 async def query_events(request: web.Request, partner: Partner) -> web.StreamResponse:
+    return await answer(request, partner, lambda: query_request(request, partner))
+
+
+@route(
+    "GET",
+    "/epcis/epcs/{epc}/events",
+    roles=QUERY_ROLES,
+    tag="EPCIS query",
+    summary="EPCIS 2.0 query: the events you may see that name an EPC (an EPC URN; the query parameters of /epcis/events narrow it)",
+    params=tuple(
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        for name in sorted(SUPPORTED)
+    ),
+    responses={"200": "EPCISQueryDocument, as GET /epcis/events with MATCH_anyEPC", "400": "Not an EPC, or a bad parameter"},
+)
+async def events_of_epc(request: web.Request, partner: Partner) -> web.StreamResponse:
+    def asked() -> rs_pb.QueryEventsRequest:
+        found = query_request(request, partner)
+        value = request.match_info["epc"]
+        try:
+            epc = parse_epc(value)
+        except VerinetError as error:
+            raise InvalidInput(f"epc: {error.message}", code=error.code, field="epc") from None
+        if isinstance(epc, Sgtin):
+            key = epc.gtin + epc.serial
+            found.match_any_epc.extend([key, case_container(key)] if is_case(key) else [key])
+        else:
+            found.match_any_epc.append(epc.sscc)
+        return found
+
+    return await answer(request, partner, asked)
+
+
+@route("GET", "/epcis/eventTypes", roles=QUERY_ROLES, tag="EPCIS query", summary="EPCIS 2.0 query: the event types this server keeps")
+async def event_types(request: web.Request, partner: Partner) -> web.Response:
+    body = {"@context": CONTEXT, "type": "Collection", "member": ["ObjectEvent", "AggregationEvent"]}
+    return web.Response(body=orjson.dumps(body), content_type="application/ld+json", headers=GS1_HEADERS)
+
+
+async def answer(request: web.Request, partner: Partner, asked: Callable[[], rs_pb.QueryEventsRequest]) -> web.StreamResponse:
     version = request.headers.get("GS1-EPCIS-Version", "")
     if version and not version.startswith("2."):
-        answer = problem(406, "epcis.version", f"This server speaks EPCIS {EPCIS_VERSION}, got GS1-EPCIS-Version {version!r}.")
-        answer.headers.update(GS1_HEADERS)
-        return answer
+        refused = problem(406, "epcis.version", f"This server speaks EPCIS {EPCIS_VERSION}, got GS1-EPCIS-Version {version!r}.")
+        refused.headers.update(GS1_HEADERS)
+        return refused
     clients = request.app[CLIENTS]
-    found = await call(clients.recall_status.QueryEvents, query_request(request, partner), timeout=clients.rpc_timeout)
+    found = await call(clients.recall_status.QueryEvents, asked(), timeout=clients.rpc_timeout)
     events = [orjson.loads(e) for e in found.events]
     created = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     headers = dict(GS1_HEADERS)

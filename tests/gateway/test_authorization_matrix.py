@@ -20,6 +20,7 @@ SAMPLE_PARAMS = {
     "kind": "gtins",
     "key": "00614141000012",
     "name": "hooks",
+    "epc": "urn:epc:id:sscc:0614141.1234567890",
 }
 
 

@@ -150,3 +150,15 @@ def test_bad_query_parameters_are_400_and_another_epcis_version_is_406(parties: 
         assert answer.status_code == 400 and answer.json()["code"] == code, (params, answer.text)
     old = maker.client.get("/epcis/events", headers={"GS1-EPCIS-Version": "1.2"})
     assert old.status_code == 406 and old.json()["code"] == "epcis.version"
+
+
+def test_the_events_of_one_epc_and_the_event_types(parties: dict[str, Party], trail: dict[str, Any]) -> None:
+    maker, other = parties["maker"], parties["other"]
+    case = trail["case"].as_urn()
+    assert steps(events_of(maker.client.get(f"/epcis/epcs/{case}/events"))) == ["packing", "shipping", "receiving", "shipping", "receiving"]
+    assert steps(events_of(maker.client.get(f"/epcis/epcs/{case}/events", params={"EQ_bizStep": "shipping"}))) == ["shipping", "shipping"]
+    assert events_of(other.client.get(f"/epcis/epcs/{case}/events")) == []
+    assert maker.client.get("/epcis/epcs/not-an-epc/events").status_code == 400
+    types = maker.client.get("/epcis/eventTypes")
+    assert types.status_code == 200 and types.json()["member"] == ["ObjectEvent", "AggregationEvent"]
+    assert types.headers["GS1-EPCIS-Version"] == "2.0.0"
