@@ -1,7 +1,8 @@
 """``verinet events import FILE``: capture an EPCIS 2.0 document through ``POST /v1/events``.
 
-The file is streamed, never read whole: an EPCISDocument in JSON or JSON-LD, or one event per
-line (NDJSON, chosen by ``--ndjson`` or a ``.ndjson`` / ``.jsonl`` name). A progress bar on
+The file is streamed, never read whole: an EPCISDocument in JSON or JSON-LD, in EPCIS 1.2 or
+2.0 XML (a ``.xml`` name, or a file whose first character is ``<``), or one event per line
+(NDJSON, chosen by ``--ndjson`` or a ``.ndjson`` / ``.jsonl`` name). A progress bar on
 standard error follows the upload, which the gateway checks as it arrives; the network then
 applies the whole document or refuses it whole, and the command prints the outcome.
 Exit status: 0 applied, 1 refused, 2 any other failure.
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+XML_SUFFIXES = (".xml",)
 UPLOAD_BLOCK = 256 * 1024
 # The network answers once the whole document is checked and written.
 ANSWER_TIMEOUT_SECONDS = 3600.0
@@ -87,10 +89,22 @@ class Upload:
         return data
 
 
+def is_xml(path: Path) -> bool:
+    """An XML document by its name, or by its first character (after a byte order mark and blanks)."""
+    if path.suffix.lower() in XML_SUFFIXES:
+        return True
+    with path.open("rb") as file:
+        start = file.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    return start.startswith(b"<")
+
+
 def import_file(url: str, token: str, path: Path, *, ndjson: bool, progress: bool, err: IO[str]) -> tuple[int, Any]:
     """POSTs the file; returns (HTTP status, parsed JSON answer)."""
     size = path.stat().st_size
-    content_type = "application/x-ndjson" if ndjson else "application/ld+json"
+    if ndjson:
+        content_type = "application/x-ndjson"
+    else:
+        content_type = "application/xml" if is_xml(path) else "application/ld+json"
     bar = ProgressBar(size, err) if progress else None
     with path.open("rb") as file:
         request = urllib.request.Request(
@@ -156,9 +170,9 @@ def add_events_parser(sub: Any) -> None:
     events = sub.add_parser("events", help="EPCIS 2.0 custody events")
     events_sub = events.add_subparsers(dest="events_command", required=True)
     imp = events_sub.add_parser(
-        "import", help="capture an EPCIS 2.0 document (JSON / JSON-LD, or NDJSON of events), all or nothing"
+        "import", help="capture an EPCIS document (2.0 JSON / JSON-LD, 1.2 or 2.0 XML, or NDJSON of events), all or nothing"
     )
-    imp.add_argument("file", help="EPCISDocument (.json, .jsonld) or one event per line (.ndjson, .jsonl)")
+    imp.add_argument("file", help="EPCISDocument (.json, .jsonld, .xml) or one event per line (.ndjson, .jsonl)")
     imp.add_argument("--ndjson", action="store_true", help="the file holds one event per line")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar")
     imp.set_defaults(func=cmd_events_import)

@@ -332,3 +332,45 @@ def parse_location(text: str) -> Gln:
     if not isinstance(epc, Gln):
         raise _fail(text, "expected a location or party (SGLN, PGLN, (414), (417))", "epc.scheme")
     return epc
+
+
+# -- serialized cases as containers --------------------------------------------------------------
+
+#: The GTIN-14 indicator digits of trade item groupings (cases, shippers); 0 is a base unit and
+#: 9 a variable-measure item.
+CASE_INDICATORS: Final = frozenset("12345678")
+_CASE_SEPARATOR: Final = "+"
+
+
+def is_case(unit_key: str) -> bool:
+    """Whether a unit (``<GTIN-14><serial>``) is a serialized case: its GTIN has an indicator
+    digit of 1 to 8. A case is a verifiable unit and, like an SSCC, a container.
+
+    >>> is_case("50361414232241C-1"), is_case("00361414232242S-1")
+    (True, False)
+    """
+    return unit_key[:1] in CASE_INDICATORS
+
+
+def case_container(unit_key: str) -> str:
+    """The container id of a serialized case: ``<GTIN-14>+<serial>``, never an 18-digit SSCC.
+
+    >>> case_container("50361414232241C-1")
+    '50361414232241+C-1'
+    """
+    return unit_key[:14] + _CASE_SEPARATOR + unit_key[14:]
+
+
+def describe_container(container: str) -> str:
+    """A container id as people name it: ``SSCC ...`` or ``case serial 'C-1' of GTIN ...``.
+
+    >>> describe_container("50361414232241+C-1"), describe_container("106141410000000011")
+    ("case serial 'C-1' of GTIN 50361414232241", 'SSCC 106141410000000011')
+    """
+    gtin, separator, serial = container.partition(_CASE_SEPARATOR)
+    return f"case serial {serial!r} of GTIN {gtin}" if separator else f"SSCC {container}"
+
+
+def is_case_container(container: str) -> bool:
+    """Whether a container id names a serialized case rather than an SSCC."""
+    return _CASE_SEPARATOR in container

@@ -180,11 +180,21 @@ async def put_product(request: web.Request, partner: Partner) -> web.Response:
     require_own_gtin(partner, gtin)
     body = await optional_json_object(request)
     name = stored_text(body, "name", "product name", required=False)
-    clients = request.app[CLIENTS]
+    product = await register_product(request.app[CLIENTS], partner, gtin, name)
+    return json_response(
+        {"gtin": gtin, "name": product.name, "owner": product.owner_partner_id, "route": "hosted"},
+        status=201 if product.created else 200,
+    )
+
+
+async def register_product(
+    clients: Any, partner: Partner, gtin: str, name: str, attributes: dict[str, str] | None = None
+) -> rs_pb.RegisterProductResponse:
+    """Registers (or updates) a hosted product of the partner and routes its GTIN here."""
     caller = caller_message(partner)
-    product = await call(
+    product: rs_pb.RegisterProductResponse = await call(
         clients.recall_status.RegisterProduct,
-        rs_pb.RegisterProductRequest(caller=caller, gtin=gtin, name=name),
+        rs_pb.RegisterProductRequest(caller=caller, gtin=gtin, name=name, attributes=attributes or {}),
         timeout=clients.rpc_timeout,
     )
     await call(
@@ -201,9 +211,28 @@ async def put_product(request: web.Request, partner: Partner) -> web.Response:
         ),
         timeout=clients.rpc_timeout,
     )
+    return product
+
+
+@route("GET", "/v1/products/{gtin}", roles=("manufacturer",), tag="Manufacturers", summary="A hosted product of yours with its master data (name, NDC, dosage form, strength, net content, manufacturer)")
+async def get_product(request: web.Request, partner: Partner) -> web.Response:
+    gtin = validate_gtin(request.match_info["gtin"])
+    require_own_gtin(partner, gtin)
+    clients = request.app[CLIENTS]
+    product = await call(
+        clients.recall_status.GetProduct,
+        rs_pb.GetProductRequest(caller=caller_message(partner), gtin=gtin),
+        timeout=clients.rpc_timeout,
+    )
     return json_response(
-        {"gtin": gtin, "name": product.name, "owner": product.owner_partner_id, "route": "hosted"},
-        status=201 if product.created else 200,
+        {
+            "gtin": product.gtin,
+            "name": product.name,
+            "owner": product.owner_partner_id,
+            "state": product.state,
+            "created_at": product.created_at,
+            "master_data": dict(sorted(product.attributes.items())),
+        }
     )
 
 

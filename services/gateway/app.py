@@ -8,8 +8,19 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import Counter
 
-from verinet.gateway import api, console, epcis, lms, packs, recalls, subscriptions, system  # noqa: F401 - modules declare their routes
-from verinet.gateway import networks as _networks  # noqa: F401 - remote networks and ATP credentials routes
+from verinet.gateway import (  # noqa: F401 - modules declare their routes
+    api,
+    console,
+    epcis,
+    epcis_export,
+    epcis_query,
+    lms,
+    networks,
+    packs,
+    recalls,
+    subscriptions,
+    system,
+)
 from verinet.gateway.api import SETTINGS
 from verinet.gateway.clients import clients_context
 from verinet.gateway.inputs import BODY_LIMITS

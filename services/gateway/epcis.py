@@ -39,10 +39,12 @@ import jsonschema_rs
 import orjson
 from aiohttp import web
 
-from verinet.epc import Gln, Sgtin, parse_epc, parse_location
+from verinet.epc import Gln, Sgtin, case_container, is_case, parse_epc, parse_location
 from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, TooLarge, VerinetError
 from verinet.gateway.api import json_response, owns_gtin
 from verinet.gateway.clients import CLIENTS
+from verinet.gateway.epcis_master_data import apply_master_data, dscsa_notes, event_notes
+from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
 from verinet.gateway.inputs import BODY_LIMITS, NDJSON_TYPES
 from verinet.gateway.jsonscan import JsonScanner
 from verinet.gateway.lms import caller_message
@@ -79,6 +81,7 @@ _CACHE_LIMIT = 10_000
 _XSD_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?")
 
 CUSTODY_STEPS = ("shipping", "receiving")
+UNAPPLIED_EVENT_TYPES = ("TransactionEvent", "TransformationEvent", "AssociationEvent", "QuantityEvent")
 STATE_STEPS = ("decommissioning", "destroying", "dispensing", "retail_selling", "sampling")
 DECOMMISSION_DISPOSITIONS = ("dispensed", "retail_sold", "destroyed", "disposed", "stolen")
 OWN_PARTY_TYPES = ("location", "possessing_party")
@@ -311,6 +314,13 @@ class Reader:
         return parties
 
     def _event(self, index: int, raw: Any) -> rs_pb.CustodyEvent:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if isinstance(kind, str) and kind in UNAPPLIED_EVENT_TYPES:
+            raise EventError(
+                "epcis.event_type",
+                f"A {kind} is not applied by verinet: expected an ObjectEvent or an AggregationEvent.",
+                field="type",
+            )
         problem = schema_error(validators()[1], raw)
         if problem is not None:
             path, reason = problem
@@ -346,14 +356,20 @@ class Reader:
                 raise EventError("epcis.schema", "An AggregationEvent has childEPCs, not epcList.", field="epcList")
             units, containers = self._epcs(raw.get("childEPCs", []), "childEPCs")
             if "parentID" in raw:
-                parent_epc = self._epcs([raw["parentID"]], "parentID")
-                if not parent_epc[1]:
+                parent_units, parent_containers = self._epcs([raw["parentID"]], "parentID")
+                if parent_units and is_case(parent_units[0]):
+                    parent = case_container(parent_units[0])
+                    if action == "OBSERVE":  # the case itself is observed, with its contents
+                        units = [*units, parent_units[0]]
+                elif not parent_containers:
                     raise EventError(
                         "epcis.parent",
-                        f"parentID {raw['parentID']!r} is not an SSCC: cases and pallets are SSCCs.",
+                        f"parentID {raw['parentID']!r} is a unit (GTIN indicator digit 0): expected an SSCC, "
+                        "or the SGTIN of a serialized case (GTIN indicator digit 1 to 8).",
                         field="parentID",
                     )
-                parent = parent_epc[1][0]
+                else:
+                    parent = parent_containers[0]
             if action == "ADD" and not (units or containers):
                 raise EventError("epcis.no_epcs", "Packing (action ADD) needs childEPCs.", field="childEPCs")
             if action == "OBSERVE":
@@ -363,6 +379,10 @@ class Reader:
             else:
                 step = "packing" if action == "ADD" else "unpacking"
 
+        if step != "commissioning":  # a serialized case is a unit and a container: its contents go with it
+            cases = [case_container(u) for u in units if is_case(u)]
+            if cases:
+                containers = [*containers, *cases]
         read_point = self._own_location(raw["readPoint"]["id"], "readPoint.id") if "readPoint" in raw else None
         biz_location = self._own_location(raw["bizLocation"]["id"], "bizLocation.id") if "bizLocation" in raw else None
         where = biz_location or read_point
@@ -374,7 +394,9 @@ class Reader:
             f"{vocabulary(t.get('type', ''), 'btt')} {t['bizTransaction']}".strip() for t in raw.get("bizTransactionList", ())
         ]
         lot = expiry = ""
-        if step == "commissioning":
+        # Commissioning SSCCs alone (pallets and cases built for shipping) carries no lot or
+        # expiry: nothing to store but the event, which anyone may record at its own location.
+        if step == "commissioning" and units:
             lot, expiry = self._commissioning(raw, units)
         when = event_time(raw["eventTime"], "eventTime")
         normalized = orjson.dumps(
@@ -467,9 +489,10 @@ class CountingReader:
     per-event value limits, the text's encoding; and an idle limit: a client that sends
     nothing for BODY_IDLE_SECONDS is answered 408."""
 
-    def __init__(self, content: Any, scanner: JsonScanner) -> None:
+    def __init__(self, content: Any, scanner: JsonScanner | None, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
         self.content = content
-        self.scanner = scanner
+        self.scanner = scanner  # None: an XML body, only its size is bounded here
+        self.max_bytes = max_bytes
         self.read_bytes = 0
 
     async def read(self, n: int = -1) -> bytes:
@@ -485,7 +508,10 @@ class CountingReader:
                 code="body.timeout",
             ) from None
         self.read_bytes += len(data)
-        if data:
+        if self.scanner is None:
+            if self.read_bytes > self.max_bytes:
+                raise TooLarge(f"The body is larger than {self.max_bytes:,} bytes.", code="body.too_large", limit=self.max_bytes)
+        elif data:
             self.scanner.feed(data)
         else:
             self.scanner.finish()
@@ -669,12 +695,14 @@ def refused_response(reader: Reader, answer: rs_pb.CaptureEventsResponse | None)
     "/v1/events",
     roles=CAPTURE_ROLES,
     tag="Custody",
-    summary="Capture an EPCIS 2.0 document (JSON / JSON-LD streamed, or NDJSON of events): all or nothing",
+    summary="Capture an EPCIS document (2.0 JSON / JSON-LD, 1.2 or 2.0 XML, streamed; or NDJSON of events): all or nothing",
     request_body={
         "content": {
             "application/ld+json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
             "application/json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
             "application/x-ndjson": {"schema": {"type": "string", "description": "one EPCIS event per line"}},
+            "application/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
+            "text/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
         }
     },
     responses={
@@ -689,35 +717,46 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
         ndjson = False
     elif request.content_type in NDJSON_TYPES:
         ndjson = True
+    elif request.content_type in XML_TYPES:
+        ndjson = False
     else:
         return problem(
             415,
             "body.media_type",
-            f"Expected application/ld+json, application/json or application/x-ndjson, got {request.content_type!r}.",
+            "Expected application/ld+json, application/json, application/x-ndjson, application/xml or text/xml, "
+            f"got {request.content_type!r}.",
         )
+    xml = XmlDocument() if request.content_type in XML_TYPES else None
     reader = Reader(partner)
     # Events are built one at a time: the values of each (of each line in NDJSON) count on
     # their own; an event of a document sits at depth 4 (document, epcisBody, eventList).
-    scanner = JsonScanner(request.app[BODY_LIMITS], ndjson=ndjson, unit_depth=1 if ndjson else 4, max_bytes=MAX_DOCUMENT_BYTES)
+    # XML has its own bounds (epcis_xml: no DTD or entities, depth, text and markup sizes).
+    scanner = None if xml is not None else JsonScanner(request.app[BODY_LIMITS], ndjson=ndjson, unit_depth=1 if ndjson else 4, max_bytes=MAX_DOCUMENT_BYTES)
     body = CountingReader(request.content, scanner)
     caller = caller_message(partner)
+    clients = request.app[CLIENTS]
 
     async def chunks() -> AsyncIterator[rs_pb.CaptureEventsRequest]:
         batch: list[rs_pb.CustodyEvent] = []
         epcs = 0
         try:
-            source = ndjson_events(body) if ndjson else json_events(body, reader)
+            if xml is not None:
+                source = xml_events(body, xml, on_header=functools.partial(apply_master_data, clients, partner))
+            else:
+                source = ndjson_events(body) if ndjson else json_events(body, reader)
             async for index, raw in source:
                 event = reader.read(index, raw)
                 if event is None or reader.failed:
                     batch.clear()
                     continue
+                if event.biz_step == "shipping":
+                    event.notes.extend(event_notes(raw, dscsa_notes(xml)))
                 batch.append(event)
                 epcs += len(event.units) + len(event.containers) + 1
                 if len(batch) >= CHUNK_EVENTS or epcs >= CHUNK_EPCS:
                     yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
                     batch, epcs = [], 0
-            if not ndjson:
+            if not ndjson and xml is None:
                 reader.check_header()
         except VerinetError as error:
             reader.document_error = error
@@ -733,7 +772,6 @@ async def capture_events(request: web.Request, partner: Partner) -> web.StreamRe
             yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
         yield rs_pb.CaptureEventsRequest(caller=caller, commit=not reader.failed)
 
-    clients = request.app[CLIENTS]
     try:
         answer = await clients.recall_status.CaptureEvents(chunks(), timeout=CAPTURE_RPC_SECONDS)
     except grpc.aio.AioRpcError as error:

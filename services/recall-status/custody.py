@@ -51,8 +51,10 @@ from typing import Any
 import orjson
 from redis.asyncio.cluster import RedisCluster
 
+from verinet.epc import describe_container, is_case_container
 from verinet.errors import Conflict
 from verinet.packs import PackRecord, PackState
+from verinet.recall_status import event_store
 from verinet.recall_status.packs import (
     HISTORY_LIMIT,
     PACK_CODEC_LUA,
@@ -223,6 +225,7 @@ class CustodyEvent:
     biz_transactions: tuple[str, ...] = ()
     lot: str = ""
     expiry: str = ""
+    notes: tuple[str, ...] = ()  # facts kept with the history entry (a DSCSA shipment's statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +366,8 @@ class Capture:
         self.dirty_children: set[str] = set()
         self.dirty_container_parent: set[str] = set()
         self.seen_now: set[bytes] = set()
+        # applied events with the partners who may query them (event_store)
+        self.queryable: list[tuple[CustodyEvent, set[str]]] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -395,10 +400,13 @@ class Capture:
         fresh = await self._drop_duplicates(events)
         await self._load(fresh)
         for event in fresh:
+            viewers = self._viewers(event)
             try:
                 self._process(event)
             except Refused as refusal:
                 self._refuse(event, refusal)
+            else:
+                self.queryable.append((event, viewers))
 
     async def finish(self, commit: bool) -> CaptureOutcome:
         """Writes everything if ``commit`` and no event was refused; else writes nothing."""
@@ -601,7 +609,7 @@ class Capture:
         found = dict.fromkeys(units)
         for sscc in containers:
             inside = self._units_inside(sscc)
-            if not inside:
+            if not inside and not is_case_container(sscc):  # an empty case is the case alone
                 raise Refused(
                     "aggregation.unknown_container",
                     f"SSCC {sscc} holds no unit known here: pack units into it (an "
@@ -751,7 +759,7 @@ class Capture:
         self.dirty_container_parent.update(event.containers)
         self.dirty_children.add(parent)
         units = list(dict.fromkeys([*event.units, *(u for c in event.containers for u in self._units_inside(c))]))
-        self._record(event, "packing", units, f"packed into SSCC {parent}", "S")
+        self._record(event, "packing", units, f"packed into {describe_container(parent)}", "S")
 
     def _unpack(self, event: CustodyEvent) -> None:
         parent = event.parent
@@ -781,7 +789,7 @@ class Capture:
                 self.dirty_container_parent.add(member[1:])
                 units.extend(self._units_inside(member[1:]))
         self.dirty_children.add(parent)
-        self._record(event, "unpacking", units, f"unpacked from SSCC {parent}", "S")
+        self._record(event, "unpacking", units, f"unpacked from {describe_container(parent)}", "S")
 
     def _ship(self, event: CustodyEvent) -> None:
         units = self._expand(event)
@@ -886,7 +894,7 @@ class Capture:
                 self._record(event, event.biz_step, keys, f"state {target.value}", code)
 
     def _record(self, event: CustodyEvent, name: str, units: list[str], detail: str, code: str, extra: dict[str, Any] | None = None) -> None:
-        parts = [detail, *event.biz_transactions]
+        parts = [detail, *event.biz_transactions, *event.notes]
         if event.event_id:
             parts.append(f"eventID {event.event_id}")
         text = "; ".join(p for p in parts if p)
@@ -910,8 +918,27 @@ class Capture:
                 )
         # The packs exist now; the rest touches disjoint keys, so it is written concurrently.
         await asyncio.gather(
-            self._write_state_changes(), self._write_aggregation(), self._write_history(), self._write_seen()
+            self._write_state_changes(), self._write_aggregation(), self._write_history(), self._write_seen(),
+            self._write_queryable(),
         )
+
+    async def _write_queryable(self) -> None:
+        for start in range(0, len(self.queryable), WRITE_CHUNK):
+            chunk = self.queryable[start : start + WRITE_CHUNK]
+            await event_store.store(
+                self.redis,
+                self.actor.partner_id,
+                [(event_store.epcis_event(e, self.actor.partner_id), e.event_time, v) for e, v in chunk],
+            )
+
+    def _viewers(self, event: CustodyEvent) -> set[str]:
+        """Who may query the event: its capturer, the manufacturers of its units, and whoever
+        holds them as it happens (before it changes custody)."""
+        units = self._expand_quietly(event)
+        viewers = {self.actor.partner_id}
+        viewers.update(self.owners.get(key[:14], "") for key in units)
+        viewers.update(self._holder(key).partner_id for key in units)
+        return viewers
 
     async def _write_state_changes(self) -> None:
         now = self.now

@@ -57,6 +57,7 @@ def event_from(message: rs_pb.CustodyEvent) -> CustodyEvent:
         biz_transactions=tuple(message.biz_transactions),
         lot=message.lot,
         expiry=message.expiry,
+        notes=tuple(message.notes),
     )
 
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
@@ -58,6 +58,10 @@ from verinet.store import reply_fields, run_script_batch
 
 BUCKETS = 16384
 _BUCKET_MASK = BUCKETS - 1
+
+
+# Master data attributes live in the product's hash under this prefix (``md:ndc``, ...).
+MASTER_DATA_FIELD = "md:"
 
 
 def product_key(gtin: str) -> str:
@@ -701,6 +705,8 @@ class Product:
     name: str
     state: PackState
     created_at: str
+    # Master data by name (ndc, dosage_form, strength, net_content, manufacturer, ...).
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -735,7 +741,7 @@ class PackRepository:
         self.redis = redis
 
     async def register_product(
-        self, gtin: str, owner_partner_id: str, name: str, now: dt.datetime
+        self, gtin: str, owner_partner_id: str, name: str, now: dt.datetime, attributes: dict[str, str] | None = None
     ) -> tuple[Product, bool]:
         key = product_key(gtin)
         created = await self.redis.hsetnx(key, "owner", owner_partner_id)
@@ -753,9 +759,12 @@ class PackRepository:
                 code="product.foreign_owner",
                 field="gtin",
             )
+        changed: dict[Any, str] = {f"{MASTER_DATA_FIELD}{k}": v for k, v in (attributes or {}).items() if product.attributes.get(k) != v}
         if not created and name and product.name != name:
-            await self.redis.hset(key, "name", name)
-            product = Product(gtin, product.owner_partner_id, name, product.state, product.created_at)
+            changed["name"] = name
+        if changed:
+            await self.redis.hset(key, mapping=changed)
+            product = await self.product(gtin) or product
         return product, bool(created)
 
     async def product(self, gtin: str) -> Product | None:
@@ -769,6 +778,7 @@ class PackRepository:
             name=fields.get("name", ""),
             state=PackState.from_stored(fields.get("state", "A")),
             created_at=fields.get("created_at", ""),
+            attributes={k[len(MASTER_DATA_FIELD) :]: v for k, v in fields.items() if k.startswith(MASTER_DATA_FIELD)},
         )
 
     async def require_owned_product(self, gtin: str, partner_id: str, *, is_admin: bool) -> Product:

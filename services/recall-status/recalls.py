@@ -49,6 +49,7 @@ from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.packs import PackState
+from verinet.recall_status import locations
 from verinet.recall_status.holders import holders_of
 from verinet.recall_status.packs import (
     PackRepository,
@@ -370,7 +371,8 @@ class RecallService:
         scope.validate()
         await self._require_owner(scope, owner, is_admin)
         found = await self._collect_units(scope, mode="count" if not scope.packs else "list")
-        return {"preview": True, **self.scope_summary(found.located, found.count), "unknown_units": found.unknown[:1000]}
+        summary = await self._with_location_names(self.scope_summary(found.located, found.count))
+        return {"preview": True, **summary, "unknown_units": found.unknown[:1000]}
 
     async def create(
         self,
@@ -424,7 +426,7 @@ class RecallService:
             },
         )
         await self._notify(recall_id, meta, found.located, "recall.drill" if mock else "recall.published", mock)
-        summary = self.scope_summary(found.located, found.count)
+        summary = await self._with_location_names(self.scope_summary(found.located, found.count))
         return {"id": recall_id, "mock": mock, "status": "open", **summary, "unknown_units": found.unknown[:1000]}
 
     async def _mark_and_collect(
@@ -506,6 +508,15 @@ class RecallService:
                 "acknowledge": f"/v1/recalls/{recall_id}/acknowledgements",
             }
             await self.enqueue(recall_id, partner_id, event, payload, drill=drill)
+
+    async def _with_location_names(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """``units_by_location`` entries with the GLN's name and address where its partner gave
+        them (EPCIS Location master data)."""
+        known = await locations.lookup(self.redis, (e["gln"] for e in summary["units_by_location"]))
+        for entry in summary["units_by_location"]:
+            if entry["gln"] in known:
+                entry["location"] = known[entry["gln"]].as_dict()
+        return summary
 
     @staticmethod
     def scope_summary(located: Sequence[Unit], total: int) -> dict[str, Any]:
@@ -662,7 +673,7 @@ class RecallService:
             "status": meta["status"],
             "published_at": iso(published),
             "scopes": orjson.loads(meta["scopes"]),
-            **self.scope_summary(located, total),
+            **await self._with_location_names(self.scope_summary(located, total)),
             "located": len(located),
             "notified": len(notified),
             "acknowledged": len(acked),

@@ -13,7 +13,7 @@ import orjson
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.packs import PackState, validate_line
-from verinet.recall_status import audit
+from verinet.recall_status import audit, event_store, locations
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.notification_rpcs import NotificationRpcs
@@ -180,14 +180,77 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         if "manufacturer" not in request.caller.roles:
             raise Forbidden("Only manufacturers register products.", code="auth.role")
         product, created = await self.repository.register_product(
-            request.gtin, request.caller.partner_id, request.name, self.now()
+            request.gtin, request.caller.partner_id, request.name, self.now(), dict(request.attributes)
         )
         return rs_pb.RegisterProductResponse(
             gtin=product.gtin,
             owner_partner_id=product.owner_partner_id,
             name=product.name,
             created=created,
+            attributes=product.attributes,
         )
+
+    @translate_errors
+    async def GetProduct(
+        self, request: rs_pb.GetProductRequest, context: grpc.aio.ServicerContext[rs_pb.GetProductRequest, rs_pb.GetProductResponse]
+    ) -> rs_pb.GetProductResponse:
+        product = await self.repository.require_owned_product(
+            request.gtin, request.caller.partner_id, is_admin="admin" in request.caller.roles
+        )
+        return rs_pb.GetProductResponse(
+            gtin=product.gtin,
+            owner_partner_id=product.owner_partner_id,
+            name=product.name,
+            state=product.state.value,
+            created_at=product.created_at,
+            attributes=product.attributes,
+        )
+
+    @translate_errors
+    async def QueryEvents(
+        self, request: rs_pb.QueryEventsRequest, context: grpc.aio.ServicerContext[rs_pb.QueryEventsRequest, rs_pb.QueryEventsResponse]
+    ) -> rs_pb.QueryEventsResponse:
+        wanted = event_store.EventQuery(
+            match_epc=set(request.match_epc),
+            match_any_epc=set(request.match_any_epc),
+            match_parent_id=set(request.match_parent_id),
+            biz_steps=set(request.eq_biz_step),
+            dispositions=set(request.eq_disposition),
+            biz_locations=set(request.eq_biz_location),
+            read_points=set(request.eq_read_point),
+            event_ids=set(request.eq_event_id),
+            biz_transactions=set(request.eq_biz_transaction),
+            captured_by=request.caller.partner_id if request.captured_by_caller else "",
+            ge_time=request.ge_event_time if request.HasField("ge_event_time") else None,
+            lt_time=request.lt_event_time if request.HasField("lt_event_time") else None,
+        )
+        per_page = min(max(request.per_page or 30, 1), event_store.MAX_PER_PAGE)
+        events, token = await event_store.query(
+            self.repository.redis, request.caller.partner_id, "admin" in request.caller.roles, wanted, per_page,
+            request.page_token,
+        )  # fmt: skip
+        return rs_pb.QueryEventsResponse(events=[orjson.dumps(e) for e in events], next_page_token=token)
+
+    @translate_errors
+    async def PutLocations(
+        self, request: rs_pb.PutLocationsRequest, context: grpc.aio.ServicerContext[rs_pb.PutLocationsRequest, rs_pb.PutLocationsResponse]
+    ) -> rs_pb.PutLocationsResponse:
+        own = set(request.caller.glns)
+        for entry in request.locations:
+            if entry.gln not in own and "admin" not in request.caller.roles:
+                raise Forbidden(
+                    f"GLN {entry.gln} is not one of your GLNs: only its partner names a location.",
+                    code="location.foreign_gln",
+                    field="gln",
+                )
+        stored = await locations.store(
+            self.repository.redis,
+            [
+                locations.LocationData(e.gln, e.name, e.street, e.city, e.state, e.postal_code, e.country_code)
+                for e in request.locations
+            ],
+        )
+        return rs_pb.PutLocationsResponse(stored=stored)
 
     @translate_errors
     async def CommissionPacks(
@@ -562,6 +625,12 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             events = history_for(events, caller.partner_id, tuple(caller.glns))
             if not shows_pack(events):
                 raise not_found
+        # names and addresses of the GLNs this caller may see (Location master data)
+        known = await locations.lookup(self.repository.redis, (str(e.get("gln", "")) for e in events))
+        for entry in events:
+            gln = str(entry.get("gln", ""))
+            if gln in known:
+                entry["location"] = known[gln].as_dict()
         return self._json(
             {
                 "gtin": request.gtin,

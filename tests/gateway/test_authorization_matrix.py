@@ -21,6 +21,7 @@ SAMPLE_PARAMS = {
     "key": "00614141000012",
     "name": "hooks",
     "network": "quartet",
+    "epc": "urn:epc:id:sscc:0614141.1234567890",
 }
 
 

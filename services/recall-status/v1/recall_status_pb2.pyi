@@ -20,26 +20,75 @@ PACK_EVENT_KIND_SIGHTING: PackEventKind
 PACK_EVENT_KIND_STATE_CHANGE: PackEventKind
 
 class RegisterProductRequest(_message.Message):
-    __slots__ = ("caller", "gtin", "name")
+    __slots__ = ("caller", "gtin", "name", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CALLER_FIELD_NUMBER: _ClassVar[int]
     GTIN_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     gtin: str
     name: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., name: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RegisterProductResponse(_message.Message):
-    __slots__ = ("gtin", "owner_partner_id", "name", "created")
+    __slots__ = ("gtin", "owner_partner_id", "name", "created", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     GTIN_FIELD_NUMBER: _ClassVar[int]
     OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     gtin: str
     owner_partner_id: str
     name: str
     created: bool
-    def __init__(self, gtin: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., name: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, gtin: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., name: _Optional[str] = ..., created: _Optional[bool] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class GetProductRequest(_message.Message):
+    __slots__ = ("caller", "gtin")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    gtin: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ...) -> None: ...
+
+class GetProductResponse(_message.Message):
+    __slots__ = ("gtin", "owner_partner_id", "name", "state", "created_at", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    OWNER_PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    owner_partner_id: str
+    name: str
+    state: str
+    created_at: str
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, gtin: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., created_at: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CommissionPacksRequest(_message.Message):
     __slots__ = ("caller", "packs", "production")
@@ -566,7 +615,7 @@ class CaptureEventsRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., events: _Optional[_Iterable[_Union[CustodyEvent, _Mapping]]] = ..., commit: _Optional[bool] = ...) -> None: ...
 
 class CustodyEvent(_message.Message):
-    __slots__ = ("index", "event_id", "event_hash", "type", "action", "biz_step", "disposition", "event_time", "location_gln", "units", "containers", "parent", "sources", "destinations", "biz_transactions", "lot", "expiry")
+    __slots__ = ("index", "event_id", "event_hash", "type", "action", "biz_step", "disposition", "event_time", "location_gln", "units", "containers", "parent", "sources", "destinations", "biz_transactions", "lot", "expiry", "notes")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -584,6 +633,7 @@ class CustodyEvent(_message.Message):
     BIZ_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
     LOT_FIELD_NUMBER: _ClassVar[int]
     EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     index: int
     event_id: str
     event_hash: bytes
@@ -601,7 +651,8 @@ class CustodyEvent(_message.Message):
     biz_transactions: _containers.RepeatedScalarFieldContainer[str]
     lot: str
     expiry: str
-    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., event_hash: _Optional[bytes] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., biz_step: _Optional[str] = ..., disposition: _Optional[str] = ..., event_time: _Optional[float] = ..., location_gln: _Optional[str] = ..., units: _Optional[_Iterable[str]] = ..., containers: _Optional[_Iterable[str]] = ..., parent: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., destinations: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., biz_transactions: _Optional[_Iterable[str]] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ...) -> None: ...
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., event_hash: _Optional[bytes] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., biz_step: _Optional[str] = ..., disposition: _Optional[str] = ..., event_time: _Optional[float] = ..., location_gln: _Optional[str] = ..., units: _Optional[_Iterable[str]] = ..., containers: _Optional[_Iterable[str]] = ..., parent: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., destinations: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., biz_transactions: _Optional[_Iterable[str]] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CustodyParty(_message.Message):
     __slots__ = ("type", "gln")
@@ -644,3 +695,77 @@ class CaptureEventsResponse(_message.Message):
     refusals: _containers.RepeatedCompositeFieldContainer[EventRefusal]
     refused: int
     def __init__(self, applied: _Optional[bool] = ..., events: _Optional[int] = ..., duplicates: _Optional[int] = ..., unit_events: _Optional[int] = ..., commissioned: _Optional[int] = ..., state_changes: _Optional[int] = ..., refusals: _Optional[_Iterable[_Union[EventRefusal, _Mapping]]] = ..., refused: _Optional[int] = ...) -> None: ...
+
+class LocationMasterData(_message.Message):
+    __slots__ = ("gln", "name", "street", "city", "state", "postal_code", "country_code")
+    GLN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STREET_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    POSTAL_CODE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    gln: str
+    name: str
+    street: str
+    city: str
+    state: str
+    postal_code: str
+    country_code: str
+    def __init__(self, gln: _Optional[str] = ..., name: _Optional[str] = ..., street: _Optional[str] = ..., city: _Optional[str] = ..., state: _Optional[str] = ..., postal_code: _Optional[str] = ..., country_code: _Optional[str] = ...) -> None: ...
+
+class PutLocationsRequest(_message.Message):
+    __slots__ = ("caller", "locations")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    LOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    locations: _containers.RepeatedCompositeFieldContainer[LocationMasterData]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., locations: _Optional[_Iterable[_Union[LocationMasterData, _Mapping]]] = ...) -> None: ...
+
+class PutLocationsResponse(_message.Message):
+    __slots__ = ("stored",)
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    stored: int
+    def __init__(self, stored: _Optional[int] = ...) -> None: ...
+
+class QueryEventsRequest(_message.Message):
+    __slots__ = ("caller", "match_epc", "match_any_epc", "match_parent_id", "eq_biz_step", "eq_disposition", "eq_biz_location", "eq_read_point", "eq_event_id", "ge_event_time", "lt_event_time", "per_page", "page_token", "eq_biz_transaction", "captured_by_caller")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    MATCH_EPC_FIELD_NUMBER: _ClassVar[int]
+    MATCH_ANY_EPC_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EQ_BIZ_STEP_FIELD_NUMBER: _ClassVar[int]
+    EQ_DISPOSITION_FIELD_NUMBER: _ClassVar[int]
+    EQ_BIZ_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    EQ_READ_POINT_FIELD_NUMBER: _ClassVar[int]
+    EQ_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    GE_EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LT_EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    PER_PAGE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EQ_BIZ_TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_BY_CALLER_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    match_epc: _containers.RepeatedScalarFieldContainer[str]
+    match_any_epc: _containers.RepeatedScalarFieldContainer[str]
+    match_parent_id: _containers.RepeatedScalarFieldContainer[str]
+    eq_biz_step: _containers.RepeatedScalarFieldContainer[str]
+    eq_disposition: _containers.RepeatedScalarFieldContainer[str]
+    eq_biz_location: _containers.RepeatedScalarFieldContainer[str]
+    eq_read_point: _containers.RepeatedScalarFieldContainer[str]
+    eq_event_id: _containers.RepeatedScalarFieldContainer[str]
+    ge_event_time: float
+    lt_event_time: float
+    per_page: int
+    page_token: str
+    eq_biz_transaction: _containers.RepeatedScalarFieldContainer[str]
+    captured_by_caller: bool
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., match_epc: _Optional[_Iterable[str]] = ..., match_any_epc: _Optional[_Iterable[str]] = ..., match_parent_id: _Optional[_Iterable[str]] = ..., eq_biz_step: _Optional[_Iterable[str]] = ..., eq_disposition: _Optional[_Iterable[str]] = ..., eq_biz_location: _Optional[_Iterable[str]] = ..., eq_read_point: _Optional[_Iterable[str]] = ..., eq_event_id: _Optional[_Iterable[str]] = ..., ge_event_time: _Optional[float] = ..., lt_event_time: _Optional[float] = ..., per_page: _Optional[int] = ..., page_token: _Optional[str] = ..., eq_biz_transaction: _Optional[_Iterable[str]] = ..., captured_by_caller: _Optional[bool] = ...) -> None: ...
+
+class QueryEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedScalarFieldContainer[bytes]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[bytes]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -165,6 +165,21 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsResponse.FromString,
                 _registered_method=True)
+        self.GetProduct = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/GetProduct',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetProductRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetProductResponse.FromString,
+                _registered_method=True)
+        self.PutLocations = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/PutLocations',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsResponse.FromString,
+                _registered_method=True)
+        self.QueryEvents = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/QueryEvents',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RecallStatusServiceServicer:
@@ -356,6 +371,27 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetProduct(self, request, context):
+        """Reads a hosted product with its master data (its owner, or an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutLocations(self, request, context):
+        """Stores names and addresses of the caller's own GLNs (EPCIS Location master data).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryEvents(self, request, context):
+        """EPCIS 2.0 query: the captured events the caller may see, filtered, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecallStatusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -488,6 +524,21 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.CaptureEvents,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsResponse.SerializeToString,
+            ),
+            'GetProduct': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProduct,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetProductRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetProductResponse.SerializeToString,
+            ),
+            'PutLocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutLocations,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsResponse.SerializeToString,
+            ),
+            'QueryEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryEvents,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1193,6 +1244,87 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/CaptureEvents',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CaptureEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProduct(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/GetProduct',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetProductRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetProductResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutLocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/PutLocations',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PutLocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/QueryEvents',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
