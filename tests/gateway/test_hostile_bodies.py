@@ -110,7 +110,7 @@ def targets(network: RunningNetwork) -> list[Target]:
     prefix = manufacturer.get("/v1/partners/me").json()["company_prefixes"][0]
     gtin = with_check_digit("0" + prefix + "1".rjust(12 - len(prefix), "0"))
     assert manufacturer.put(f"/v1/products/{gtin}", json={"name": "hostile"}).status_code == 201
-    values = {"id": "x_0000000000000000", "gtin": gtin, "kind": "prefixes", "key": prefix, "name": "hostile"}
+    values = {"id": "x_0000000000000000", "gtin": gtin, "kind": "prefixes", "key": prefix, "name": "hostile", "network": "hostile"}
     document = requests.get(network.url + "/openapi.json", timeout=10).json()
     found = []
     for path, operations in document["paths"].items():
