@@ -13,6 +13,7 @@ from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.csv_cells import safe_writer
+from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 HOLDER_ROLES = ("wholesaler", "dispenser", "manufacturer")
 VIEWER_ROLES = ("admin", "manufacturer", "wholesaler", "dispenser")
 MAX_RECALL_UNITS = 1_000_000
+#: Free-text members of a recall strategy and their limits in ``verinet.free_text.TEXT_LIMITS``.
+STRATEGY_TEXT = {"public_warning_by": "recall public warning by", "external_reference": "recall external reference", "contact": "recall contact"}
 #: Units one acknowledgement may name (documented in README, "Exact input, exact output").
 MAX_ACKNOWLEDGED_UNITS = 10_000
 REPORT_COLUMNS = ("gtin", "serial", "lot", "state", "last_location", "last_partner", "last_seen", "notified_at", "acknowledged_at", "action")
@@ -81,7 +84,24 @@ def scope_from(body: dict[str, Any], partner: Partner) -> rs_pb.CreateRecallRequ
         reason=stored_text(body, "reason", "recall reason"),
         depth=text_of(body, "depth", "retail"),
         mock=body.get("mock", False) is True,
+        strategy_json=strategy_members(body),
     )
+
+
+def strategy_members(body: dict[str, Any]) -> bytes:
+    """The "strategy" member of a body as JSON (empty when absent): an object whose free text
+    is stored text (``verinet.free_text``); recall-status checks the rest of it."""
+    value = body.get("strategy")
+    if value is None:
+        return b""
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            f'Failed to read "strategy": expected an object, got {type(value).__name__}.', code="body.field_type", field="strategy"
+        )
+    for name, limit in STRATEGY_TEXT.items():
+        if isinstance(value.get(name), str):
+            validate_text(value[name], f"strategy.{name}", max_length=TEXT_LIMITS[limit], required=False)
+    return orjson.dumps(value)
 
 
 @route("POST", "/v1/recalls", roles=("manufacturer",), tag="Recalls", summary="Publish a recall (or a drill with mock: true) by lots, units, or line and time window")
@@ -137,6 +157,24 @@ async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
     answer = await call(
         clients.recall_status.ExtendRecall,
         rs_pb.ExtendRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], scope=scope_from({"class": "I", "reason": "extend", **body}, partner)),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(body=answer.recall_json, content_type="application/json")
+
+
+@route(
+    "PATCH",
+    "/v1/recalls/{id}/strategy",
+    roles=("manufacturer", "admin"),
+    tag="Recalls",
+    summary="Change a recall's strategy (depth, public warning, effectiveness-check level A to E and share, external reference, contact); audited",
+)
+async def update_recall_strategy(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.UpdateRecallStrategy,
+        rs_pb.UpdateRecallStrategyRequest(caller=caller_message(partner), recall_id=request.match_info["id"], changes_json=strategy_members({"strategy": body})),
         timeout=RECALL_RPC_SECONDS,
     )
     return web.Response(body=answer.recall_json, content_type="application/json")

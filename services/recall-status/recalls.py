@@ -50,6 +50,8 @@ from redis.typing import EncodableT, FieldT
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.packs import PackState
 from verinet.recall_status.holders import holders_of
+from verinet.recall_status.status_report import EffectivenessCheck, Facts, Holding, Location, Response, build
+from verinet.recall_status.strategy import RecallStrategy
 from verinet.recall_status.packs import (
     PackRepository,
     ScopeFilter,
@@ -68,6 +70,8 @@ MAX_EXPLICIT_UNITS = 1_000_000
 MAX_ACK_UNITS = 10_000
 
 Enqueue = Callable[..., Awaitable[str | None]]
+PartnerNames = Callable[[Sequence[str]], Awaitable[dict[str, str]]]
+LocationDetails = Callable[[Sequence[str]], Awaitable[dict[str, Location]]]
 AuditAppend = Callable[[str, dict[str, Any]], Awaitable[None]]
 DeliveredAt = Callable[[str], Awaitable[dict[str, float]]]
 
@@ -129,6 +133,30 @@ def hash_fields(values: Mapping[str, str] | Mapping[str, bytes]) -> dict[FieldT,
 
 def partner_units_key(recall_id: str, partner_id: str) -> str:
     return f"rcpu:{{rc:{recall_id}}}:{partner_id}"
+
+
+def task_since_key(recall_id: str) -> str:
+    return f"rcpsince:{{rc:{recall_id}}}"
+
+
+def responses_key(recall_id: str) -> str:
+    return f"rcresp:{{rc:{recall_id}}}"
+
+
+def checks_key(recall_id: str) -> str:
+    return f"rcchecks:{{rc:{recall_id}}}"
+
+
+def reminders_key(recall_id: str) -> str:
+    return f"rcrem:{{rc:{recall_id}}}"
+
+
+async def no_names(partner_ids: Sequence[str]) -> dict[str, str]:
+    return {}
+
+
+async def no_locations(glns: Sequence[str]) -> dict[str, Location]:
+    return {}
 
 
 def partners_key(recall_id: str) -> str:
@@ -311,6 +339,8 @@ class RecallService:
     audit: AuditAppend
     delivered_at: DeliveredAt
     clock: Callable[[], float] = field(default=time.time)
+    partner_names: PartnerNames = no_names
+    location_details: LocationDetails = no_locations
 
     # -- publishing -------------------------------------------------------------------------
 
@@ -381,6 +411,7 @@ class RecallService:
         reason: str,
         depth: str,
         mock: bool,
+        strategy: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         started = self.clock()
         if recall_class not in CLASSES:
@@ -389,6 +420,8 @@ class RecallService:
             raise InvalidInput(f"Failed to read depth {depth!r}: expected wholesale, retail or consumer.", code="recall.depth", field="depth")
         if not reason.strip() or len(reason) > 1000:
             raise InvalidInput("Failed to read reason: expected 1 to 1000 characters.", code="recall.reason", field="reason")
+        plan = RecallStrategy(depth=depth).changed(strategy or {})
+        depth = plan.depth
         scope.validate()
         await self._require_owner(scope, owner, is_admin)
         recall_id = f"rc_{dt.datetime.fromtimestamp(started, dt.UTC):%Y%m%d}_{secrets.token_hex(5)}"
@@ -402,6 +435,7 @@ class RecallService:
             "status": "open",
             "published_at": f"{started:.3f}",
             "scopes": orjson.dumps([scope.as_dict()]).decode(),
+            "strategy": orjson.dumps(plan.as_dict()).decode(),
         }
         await self.redis.hset(recall_key(recall_id), mapping=hash_fields(meta))
         await self.redis.zadd(f"recalls:owner:{owner}", {recall_id: started})
@@ -420,6 +454,7 @@ class RecallService:
                 "class": recall_class,
                 "reason": reason,
                 "scope": scope.as_dict(),
+                "strategy": plan.as_dict(),
                 "units": found.count,
             },
         )
@@ -489,6 +524,9 @@ class RecallService:
             pipe.sadd(f"rctasks:{holder}", recall_id)
         if held:
             pipe.sadd(partners_key(recall_id), *held)
+            since = f"{self.clock():.3f}"
+            for holder in held:  # when its console task began (the notice without a webhook)
+                pipe.hsetnx(task_since_key(recall_id), holder, since)
         pipe.hincrby(recall_key(recall_id), "units", found.count)
         await pipe.execute()
 
@@ -535,6 +573,21 @@ class RecallService:
         await self.audit(recall_id, {"at": self.clock(), "action": "recall.extended", "recall": recall_id, "partner": owner, "scope": scope.as_dict(), "units": found.count})
         await self._notify(recall_id, meta, found.located, "recall.drill" if meta["mock"] else "recall.updated", bool(meta["mock"]))
         return {**await self.get(recall_id, owner, is_admin), "added_units": found.count, "unknown_units": found.unknown[:1000]}
+
+    async def set_strategy(self, recall_id: str, viewer: str, is_admin: bool, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Changes the strategy of a recall (its manufacturer or admin only), open or closed (a
+        CAPA reference often comes after closing); the change is an entry in the recall's audit
+        chain with the strategy before and after."""
+        meta = await self._meta(recall_id, viewer, is_admin, manufacturer_only=True)
+        before = strategy_of(meta)
+        after = before.changed(changes)
+        if after != before:
+            await self.redis.hset(recall_key(recall_id), mapping={"strategy": orjson.dumps(after.as_dict()).decode(), "depth": after.depth})
+            await self.audit(
+                recall_id,
+                {"at": self.clock(), "action": "recall.strategy_changed", "recall": recall_id, "partner": viewer, "before": before.as_dict(), "after": after.as_dict()},
+            )
+        return await self.get(recall_id, viewer, is_admin)
 
     async def close(self, recall_id: str, owner: str, is_admin: bool, reason: str) -> dict[str, Any]:
         meta = await self._meta(recall_id, owner, is_admin, manufacturer_only=True)
@@ -662,6 +715,7 @@ class RecallService:
             "status": meta["status"],
             "published_at": iso(published),
             "scopes": orjson.loads(meta["scopes"]),
+            "strategy": strategy_of(meta).as_dict(),
             **self.scope_summary(located, total),
             "located": len(located),
             "notified": len(notified),
@@ -674,11 +728,50 @@ class RecallService:
         }
         if not sees_all:
             del result["owner"]
+            del result["strategy"]["external_reference"]  # the manufacturer's own QMS record
         if meta.get("closed_at"):
             result.update(closed_at=iso(float(meta["closed_at"])), close_reason=meta.get("close_reason", ""))
         if meta["mock"]:
             result["drill"] = self.drill_timings(meta, notified, acked, total)
         return result
+
+    async def status_report(self, recall_id: str, viewer: str, is_admin: bool, at: float | None = None, start: float | None = None) -> dict[str, Any]:
+        """The 21 CFR 7.53 status report at ``at`` (default now), for the period from ``start``
+        when given: for the recall's manufacturer and admin only (``recall_status.status_report``)."""
+        meta = await self._meta(recall_id, viewer, is_admin, manufacturer_only=True)
+        at = self.clock() if at is None else at
+        if start is not None and start > at:
+            raise InvalidInput("Failed to read from: the period starts after it ends.", code="report.period", field="from")
+        holdings: dict[str, Holding] = {}
+        for unit in await self.rows(recall_id):
+            for held in unit.holders:
+                holding = holdings.get(held.partner) or holdings.setdefault(held.partner, Holding(held.partner))
+                holding.units += 1
+                holding.lots[unit.lot] += 1
+                holding.glns[held.gln] += 1
+                if held.ack:
+                    holding.acknowledgements.append((held.ack, held.action))
+        for partner, since in reply_fields(await self.redis.hgetall(task_since_key(recall_id))).items():
+            if (holding := holdings.get(partner.decode())) is not None:
+                holding.task_since = float(since)
+        glns = sorted({gln for h in holdings.values() for gln in h.glns if gln})
+        published = float(meta["published_at"])
+        recall = {"id": recall_id, "class": meta["class"], "reason": meta["reason"], "depth": meta["depth"], "mock": bool(meta["mock"]), "status": meta["status"], "published_at": iso(published)}
+        if meta.get("closed_at"):
+            recall.update(closed_at=iso(float(meta["closed_at"])), close_reason=meta.get("close_reason", ""))
+        facts = Facts(
+            recall=recall,
+            published_at=published,
+            strategy=strategy_of(meta),
+            holdings=list(holdings.values()),
+            delivered=await self.delivered_at(recall_id),
+            responses=[Response(**orjson.loads(raw)) for raw in await self.redis.lrange(responses_key(recall_id), 0, -1)],  # type: ignore[misc]
+            checks=[EffectivenessCheck(**orjson.loads(raw)) for raw in await self.redis.lrange(checks_key(recall_id), 0, -1)],  # type: ignore[misc]
+            reminders={p.decode(): [float(t) for t in v.decode().split(",") if t] for p, v in reply_fields(await self.redis.hgetall(reminders_key(recall_id))).items()},
+            names=await self.partner_names(sorted(holdings)),
+            locations=await self.location_details(glns),
+        )
+        return build(facts, at, start)
 
     @staticmethod
     def per_holder(located: Sequence[Unit], delivered: Mapping[str, float]) -> builtins.list[dict[str, Any]]:
@@ -886,6 +979,14 @@ class RecallService:
                 }
             )
         return out
+
+
+def strategy_of(meta: Mapping[str, str]) -> RecallStrategy:
+    """A recall's stored strategy; a recall published before strategies existed has the
+    default one at its depth."""
+    if meta.get("strategy"):
+        return RecallStrategy.from_dict(orjson.loads(meta["strategy"]))
+    return RecallStrategy(depth=meta.get("depth") or "retail")
 
 
 def require_manufacturer(roles: Sequence[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
@@ -13,6 +14,7 @@ import orjson
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.packs import PackState, validate_line
+from verinet.partners import partner_names
 from verinet.recall_status import audit
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
@@ -131,6 +133,19 @@ def alert_message(alert: Alert) -> rs_pb.Alert:
     )
 
 
+def json_object_of(raw: bytes, name: str) -> dict[str, Any]:
+    """A JSON object field of a request (empty: no members); anything else is InvalidInput."""
+    if not raw:
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidInput(f'Failed to read "{name}": expected a JSON object.', code="body.field_type", field=name)
+    return value
+
+
 class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusServiceServicer):
     def __init__(
         self,
@@ -169,6 +184,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             enqueue=notifier.enqueue if notifier is not None else nobody,
             audit=audit_recall,
             delivered_at=getattr(notifier, "delivered_at", None) or no_deliveries,
+            partner_names=functools.partial(partner_names, redis),
         )
         self.max_packs = max_packs_per_request
         self.now = now
@@ -415,6 +431,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             reason=request.reason,
             depth=request.depth or "retail",
             mock=request.mock,
+            strategy=json_object_of(request.strategy_json, "strategy"),
         )
         return rs_pb.CreateRecallResponse(
             recall_id=recall["id"], units=recall["units"], recall_json=orjson.dumps(recall)
@@ -472,6 +489,30 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, request.reason
         )
         return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+
+    @translate_errors
+    async def UpdateRecallStrategy(
+        self, request: rs_pb.UpdateRecallStrategyRequest, context: grpc.aio.ServicerContext[rs_pb.UpdateRecallStrategyRequest, rs_pb.GetRecallResponse]
+    ) -> rs_pb.GetRecallResponse:
+        require_manufacturer(request.caller.roles)
+        recall = await self.recalls.set_strategy(
+            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, json_object_of(request.changes_json, "strategy")
+        )
+        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+
+    @translate_errors
+    async def GetRecallStatusReport(
+        self, request: rs_pb.GetRecallStatusReportRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallStatusReportRequest, rs_pb.JsonResponse]
+    ) -> rs_pb.JsonResponse:
+        require_manufacturer(request.caller.roles)
+        report = await self.recalls.status_report(
+            request.recall_id,
+            request.caller.partner_id,
+            "admin" in request.caller.roles,
+            at=parse_time(request.at, "at"),
+            start=parse_time(request.period_start, "from"),
+        )
+        return self._json(report)
 
     @translate_errors
     async def StreamRecallReport(

@@ -272,7 +272,7 @@ class WithdrawProductResponse(_message.Message):
     def __init__(self, gtin: _Optional[str] = ..., withdrawn_at: _Optional[str] = ...) -> None: ...
 
 class CreateRecallRequest(_message.Message):
-    __slots__ = ("caller", "gtins", "lots", "packs", "line", "window_start", "window_end", "recall_class", "reason", "depth", "mock")
+    __slots__ = ("caller", "gtins", "lots", "packs", "line", "window_start", "window_end", "recall_class", "reason", "depth", "mock", "strategy_json")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     GTINS_FIELD_NUMBER: _ClassVar[int]
     LOTS_FIELD_NUMBER: _ClassVar[int]
@@ -284,6 +284,7 @@ class CreateRecallRequest(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     DEPTH_FIELD_NUMBER: _ClassVar[int]
     MOCK_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_JSON_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     gtins: _containers.RepeatedScalarFieldContainer[str]
     lots: _containers.RepeatedScalarFieldContainer[str]
@@ -295,7 +296,8 @@ class CreateRecallRequest(_message.Message):
     reason: str
     depth: str
     mock: bool
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtins: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., line: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ...) -> None: ...
+    strategy_json: bytes
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtins: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., line: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., strategy_json: _Optional[bytes] = ...) -> None: ...
 
 class CreateRecallResponse(_message.Message):
     __slots__ = ("recall_id", "units", "recall_json")
@@ -326,6 +328,28 @@ class CloseRecallRequest(_message.Message):
     recall_id: str
     reason: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UpdateRecallStrategyRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "changes_json")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_JSON_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    changes_json: bytes
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., changes_json: _Optional[bytes] = ...) -> None: ...
+
+class GetRecallStatusReportRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "at", "period_start")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    at: str
+    period_start: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., at: _Optional[str] = ..., period_start: _Optional[str] = ...) -> None: ...
 
 class StreamRecallReportResponse(_message.Message):
     __slots__ = ("recall_json", "rows_json")
