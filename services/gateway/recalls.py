@@ -13,8 +13,8 @@ from aiohttp import web
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.csv_cells import safe_writer
-from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
+from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.inputs import (
@@ -26,6 +26,7 @@ from verinet.gateway.inputs import (
     text_of,
 )
 from verinet.gateway.lms import caller_message, query_param
+from verinet.gateway.recall_documents import csv_report, html_report
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
 from verinet.partners import Partner
@@ -234,6 +235,46 @@ async def recall_report(request: web.Request, partner: Partner) -> web.StreamRes
         return abort_report(request, response, f"{type(error).__name__}: {error}")
     finally:
         stream.cancel()  # the client went away, or the deadline passed: recall-status stops too
+
+
+@route(
+    "GET",
+    "/v1/recalls/{id}/status-report",
+    roles=("manufacturer", "admin"),
+    tag="Recalls",
+    summary="The 21 CFR 7.53 status report at a time (?at=, default now; ?from= for a reporting period ending at it): consignees notified (date, method), responding (quantity on hand), not responding, effectiveness checks, estimated completion; JSON, CSV or printable HTML (?format=json|csv|html)",
+    params=(
+        query_param("at", "RFC 3339 time the report is as of; default now", False),
+        query_param("from", "RFC 3339 start of a reporting period ending at ?at=", False),
+        query_param("format", "json (the default), csv (one row per consignee) or html (printable)", False, "^(json|csv|html)$"),
+    ),
+)
+async def recall_status_report(request: web.Request, partner: Partner) -> web.Response:
+    output = request.query.get("format", "json")
+    if output not in ("json", "csv", "html"):
+        raise InvalidInput(f"Failed to read format {output!r}: expected json, csv or html.", field="format")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.GetRecallStatusReport,
+        rs_pb.GetRecallStatusReportRequest(
+            caller=caller_message(partner), recall_id=request.match_info["id"], at=request.query.get("at", ""), period_start=request.query.get("from", "")
+        ),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    if output == "json":
+        return web.Response(body=answer.json, content_type="application/json")
+    report = orjson.loads(answer.json)
+    if output == "csv":
+        return web.Response(
+            text=csv_report(report),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{report["recall"]["id"]}-status.csv"'},
+        )
+    # a page of partner-supplied text: nothing in it may run or load anything
+    return web.Response(
+        text=html_report(report), content_type="text/html", charset="utf-8", headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    )
 
 
 def report_format(request: web.Request) -> str:

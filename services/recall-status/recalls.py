@@ -50,8 +50,6 @@ from redis.typing import EncodableT, FieldT
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.packs import PackState
 from verinet.recall_status.holders import holders_of
-from verinet.recall_status.status_report import EffectivenessCheck, Facts, Holding, Location, Response, build
-from verinet.recall_status.strategy import RecallStrategy
 from verinet.recall_status.packs import (
     PackRepository,
     ScopeFilter,
@@ -59,6 +57,15 @@ from verinet.recall_status.packs import (
     Whereabouts,
     scope_group_of,
 )
+from verinet.recall_status.status_report import (
+    EffectivenessCheck,
+    Facts,
+    Holding,
+    Location,
+    Response,
+    build,
+)
+from verinet.recall_status.strategy import RecallStrategy
 from verinet.store import reply_bytes, reply_fields, run_script_batch
 
 CLASSES = ("I", "II", "III")
@@ -745,15 +752,15 @@ class RecallService:
         holdings: dict[str, Holding] = {}
         for unit in await self.rows(recall_id):
             for held in unit.holders:
-                holding = holdings.get(held.partner) or holdings.setdefault(held.partner, Holding(held.partner))
+                holding = holdings.setdefault(held.partner, Holding(held.partner))
                 holding.units += 1
                 holding.lots[unit.lot] += 1
                 holding.glns[held.gln] += 1
                 if held.ack:
                     holding.acknowledgements.append((held.ack, held.action))
         for partner, since in reply_fields(await self.redis.hgetall(task_since_key(recall_id))).items():
-            if (holding := holdings.get(partner.decode())) is not None:
-                holding.task_since = float(since)
+            if (tasked := holdings.get(partner.decode())) is not None:
+                tasked.task_since = float(since)
         glns = sorted({gln for h in holdings.values() for gln in h.glns if gln})
         published = float(meta["published_at"])
         recall = {"id": recall_id, "class": meta["class"], "reason": meta["reason"], "depth": meta["depth"], "mock": bool(meta["mock"]), "status": meta["status"], "published_at": iso(published)}
@@ -765,8 +772,8 @@ class RecallService:
             strategy=strategy_of(meta),
             holdings=list(holdings.values()),
             delivered=await self.delivered_at(recall_id),
-            responses=[Response(**orjson.loads(raw)) for raw in await self.redis.lrange(responses_key(recall_id), 0, -1)],  # type: ignore[misc]
-            checks=[EffectivenessCheck(**orjson.loads(raw)) for raw in await self.redis.lrange(checks_key(recall_id), 0, -1)],  # type: ignore[misc]
+            responses=[Response(**orjson.loads(raw)) for raw in await self.redis.lrange(responses_key(recall_id), 0, -1)],
+            checks=[EffectivenessCheck(**orjson.loads(raw)) for raw in await self.redis.lrange(checks_key(recall_id), 0, -1)],
             reminders={p.decode(): [float(t) for t in v.decode().split(",") if t] for p, v in reply_fields(await self.redis.hgetall(reminders_key(recall_id))).items()},
             names=await self.partner_names(sorted(holdings)),
             locations=await self.location_details(glns),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 

@@ -33,23 +33,6 @@ from typing import Any
 
 from verinet.recall_status.strategy import RecallStrategy
 
-#: Consignee columns of the CSV form, in order.
-CONSIGNEE_COLUMNS = (
-    "partner",
-    "name",
-    "glns",
-    "locations",
-    "units_held",
-    "notified_at",
-    "notified_by",
-    "responded_at",
-    "units_acknowledged",
-    "quantity_on_hand",
-    "actions",
-    "status",
-    "reminders",
-)
-
 
 def iso(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).isoformat() if at else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from verinet.errors import InvalidInput
 from verinet.free_text import TEXT_LIMITS, validate_text
@@ -83,14 +83,14 @@ class RecallStrategy:
         values: dict[str, Any] = {}
         for name, value in changes.items():
             expected: type | tuple[type, ...] = bool if name == "public_warning" else (int, float) if name == "check_share" else str
-            if isinstance(value, bool) and expected != bool or not isinstance(value, expected):
+            if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
                 kind = "true or false" if expected is bool else "a number" if name == "check_share" else "a string"
                 raise InvalidInput(
                     f'Failed to read "strategy.{name}": expected {kind}, got {type(value).__name__}.',
                     code="body.field_type",
                     field=f"strategy.{name}",
                 )
-            values[name] = float(value) if name == "check_share" else value
+            values[name] = float(cast(float, value)) if name == "check_share" else value
         if "check_level" in values and values["check_level"] != "B" and "check_share" not in values:
             values["check_share"] = LEVEL_SHARES.get(values["check_level"], 0.0)
         return replace(self, **values).validated()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -163,3 +165,166 @@ def test_only_the_owning_manufacturer_changes_a_strategy_and_holders_do_not_see_
     assert "external_reference" not in seen["strategy"]
     assert seen["strategy"]["contact"] == STRATEGY_B["contact"]
     assert parties["maker"].client.get(f"/v1/recalls/{created['id']}").json()["strategy"] == STRATEGY_B
+
+
+# -- status report ---------------------------------------------------------------------------------
+
+
+def when(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def wait_for(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def receiver(network: Any, parties: dict[str, Party]) -> Iterator[WebhookReceiver]:
+    """w1 and p1 take recall events by webhook; w2 and p2 only see console tasks."""
+    with WebhookReceiver(network.url + "/.well-known/jwks.json", lambda name, n: 200) as server:
+        for name in ("w1", "p1"):
+            answer = parties[name].client.put("/v1/subscriptions/recalls", json={"url": server.url(name), "events": ["recall.published", "recall.closed"]})
+            assert answer.status_code == 201, answer.text
+        yield server
+
+
+def acknowledge(party: Party, recall_id: str, units: list[Any], action: str) -> None:
+    body = {"units": [{"gtin": u.gtin, "serial": u.serial} for u in units], "action": action}
+    answer = party.client.post(f"/v1/recalls/{recall_id}/acknowledgements", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["acknowledged"] == len(units), answer.text
+
+
+def status_report(client: Any, recall_id: str, **query: str) -> dict[str, Any]:
+    answer = client.get(f"/v1/recalls/{recall_id}/status-report", params=query)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.fixture(scope="module")
+def responded(parties: dict[str, Party], custody: dict[str, Any], receiver: WebhookReceiver) -> dict[str, Any]:
+    """A level B recall; w1 acknowledges all 6 of its units (quarantined), later p1 returns 5 of
+    its 10; w2 and p2 stay silent. Times between the steps are kept to read the report as of then."""
+    created = publish(parties, custody, strategy=STRATEGY_B)
+    recall_id = created["id"]
+    maker = parties["maker"].client
+    wait_for(lambda: {d["partner"] for d in maker.get(f"/v1/recalls/{recall_id}/deliveries").json()["deliveries"] if d["outcome"] == "delivered"} == {parties["w1"].id, parties["p1"].id})
+    marks = {"published": now_iso()}
+    time.sleep(0.05)
+    acknowledge(parties["w1"], recall_id, custody["held"]["w1"], "quarantined")
+    time.sleep(0.05)
+    marks["after_w1"] = now_iso()
+    time.sleep(0.05)
+    acknowledge(parties["p1"], recall_id, custody["held"]["p1"][:5], "returned")
+    time.sleep(0.05)
+    marks["after_p1"] = now_iso()
+    return {"id": recall_id, "marks": marks}
+
+
+def test_the_status_report_names_each_consignee_with_the_units_the_network_recorded(
+    parties: dict[str, Party], custody: dict[str, Any], responded: dict[str, Any]
+) -> None:
+    report = status_report(parties["maker"].client, responded["id"])
+    rows = {r["partner"]: r for r in report["consignee_rows"]}
+    expected = {parties[n].id: n for n in ("w1", "w2", "p1", "p2")}
+    assert set(rows) == set(expected)
+    for partner_id, name in expected.items():
+        party = parties[name]
+        assert rows[partner_id]["name"] == party.client.get("/v1/partners/me").json()["name"]
+        assert rows[partner_id]["units_held"] == len(custody["held"][name])
+        assert rows[partner_id]["glns"] == [party.gln]
+        assert rows[partner_id]["locations"] == [{"gln": party.gln, "name": "", "address": ""}]
+    assert report["consignees"] == 4
+    assert report["units"] == sum(len(units) for units in custody["held"].values())
+    assert report["strategy"] == STRATEGY_B
+
+
+def test_the_status_report_gives_notice_dates_and_methods_from_the_delivery_log(parties: dict[str, Party], responded: dict[str, Any]) -> None:
+    maker = parties["maker"].client
+    report = status_report(maker, responded["id"])
+    log = maker.get(f"/v1/recalls/{responded['id']}/deliveries").json()["deliveries"]
+    first_delivery = {}
+    for d in sorted(log, key=lambda d: when(d["at"])):
+        if d["outcome"] == "delivered":
+            first_delivery.setdefault(d["partner"], when(d["at"]))
+    notified = {r["partner"]: r for r in report["notified"]}
+    assert report["consignees_notified"] == len(notified) == 4
+    for name in ("w1", "p1"):
+        row = notified[parties[name].id]
+        assert row["notified_by"] == "webhook"
+        assert abs((when(row["notified_at"]) - first_delivery[parties[name].id]).total_seconds()) < 0.002
+    recall = maker.get(f"/v1/recalls/{responded['id']}").json()
+    for name in ("w2", "p2"):
+        row = notified[parties[name].id]
+        assert row["notified_by"] == "console task"
+        assert 0 <= (when(row["notified_at"]) - when(recall["published_at"])).total_seconds() < 60
+
+
+def test_the_status_report_counts_responses_as_of_its_time(parties: dict[str, Party], custody: dict[str, Any], responded: dict[str, Any]) -> None:
+    maker, marks = parties["maker"].client, responded["marks"]
+    w1, p1, w2, p2 = (parties[n].id for n in ("w1", "p1", "w2", "p2"))
+    before = status_report(maker, responded["id"], at=marks["published"])
+    assert (before["consignees_responding"], before["consignees_not_responding"], before["units_acknowledged"]) == (0, 4, 0)
+    assert before["estimated_completion"] == {"complete": False, "at": None, "basis": "no consignee has responded yet"}
+    middle = status_report(maker, responded["id"], at=marks["after_w1"])
+    assert [r["partner"] for r in middle["responding"]] == [w1]
+    assert middle["responding"][0]["units_acknowledged"] == len(custody["held"]["w1"])
+    assert middle["responding"][0]["actions"] == {"quarantined": len(custody["held"]["w1"])}
+    assert middle["units_acknowledged"] == len(custody["held"]["w1"])
+    latest = status_report(maker, responded["id"], at=marks["after_p1"])
+    assert sorted(r["partner"] for r in latest["responding"]) == sorted([w1, p1])
+    assert sorted(r["partner"] for r in latest["not_responding"]) == sorted([w2, p2])
+    assert {r["partner"]: r["units_held"] for r in latest["not_responding"]} == {w2: 10, p2: 4}
+    by_partner = {r["partner"]: r for r in latest["responding"]}
+    assert by_partner[p1]["units_acknowledged"] == 5 and by_partner[p1]["units_held"] == 10
+    assert by_partner[p1]["actions"] == {"returned": 5}
+    assert latest["units_acknowledged"] == len(custody["held"]["w1"]) + 5
+    assert latest["estimated_completion"]["complete"] is False and latest["estimated_completion"]["at"]
+    assert latest["effectiveness_checks"] | {"checks": []} == {"level": "B", "share": 0.5, "due": 2, "done": 0, "results": {}, "checks": []}
+    period = status_report(maker, responded["id"], at=marks["after_p1"], **{"from": marks["after_w1"]})["period"]
+    assert (period["consignees_responding"], period["consignees_notified"]) == (1, 0)
+
+
+def test_the_status_report_as_csv_has_one_safe_row_per_consignee_matching_the_json(parties: dict[str, Party], responded: dict[str, Any]) -> None:
+    maker = parties["maker"].client
+    report = status_report(maker, responded["id"], at=responded["marks"]["after_p1"])
+    answer = maker.get(f"/v1/recalls/{responded['id']}/status-report", params={"format": "csv", "at": responded["marks"]["after_p1"]})
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [r["partner"] for r in rows] == [r["partner"] for r in report["consignee_rows"]]
+    for row, expected in zip(rows, report["consignee_rows"], strict=True):
+        assert row["name"] == expected["name"]
+        assert int(row["units_held"]) == expected["units_held"]
+        assert int(row["units_acknowledged"]) == expected["units_acknowledged"]
+        assert row["status"] == expected["status"]
+        assert row["notified_by"] == expected["notified_by"]
+
+
+def test_the_printable_status_report_escapes_partner_text(network: Any, parties: dict[str, Party], custody: dict[str, Any], responded: dict[str, Any]) -> None:
+    renamed = network.admin.patch(f"/v1/partners/{parties['p2'].id}", json={"name": "<script>alert(1)</script> & Co"})
+    assert renamed.status_code == 200, renamed.text
+    maker = parties["maker"].client
+    answer = maker.get(f"/v1/recalls/{responded['id']}/status-report", params={"format": "html"})
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert "<script>" not in answer.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in answer.text
+    assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
+    assert "Consignees not responding" in answer.text and responded["id"] in answer.text
+
+
+def test_only_the_owning_manufacturer_and_admin_read_a_status_report(network: Any, parties: dict[str, Party], responded: dict[str, Any]) -> None:
+    path = f"/v1/recalls/{responded['id']}/status-report"
+    assert parties["rival"].client.get(path).status_code == 404
+    for name in ("w1", "p1"):
+        assert parties[name].client.get(path).status_code == 403
+    assert network.admin.get(path).status_code == 200
+    bad = parties["maker"].client.get(path, params={"at": "yesterday"})
+    assert bad.status_code == 400 and bad.json()["field"] == "at"
+    assert parties["maker"].client.get(path, params={"format": "pdf"}).status_code == 400
