@@ -43,6 +43,7 @@ TEXT_LIMITS: Final = {
     "recall contact": 300,
     "recall response note": 1000,
     "effectiveness check note": 1000,
+    "effectiveness checked by": 200,
 }
 
 _BIDI_CONTROLS: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -355,8 +355,8 @@ def acknowledged_units(body: dict[str, Any]) -> list[common_pb.PackIdentifier]:
             field="units",
         )
     units = units_from(body)
-    if not units:
-        raise InvalidInput('Failed to read "units": expected at least one unit.', field="units")
+    if not units and not body.get("lots"):
+        raise InvalidInput('Failed to read "units": expected at least one unit (or "lots" with quantities on hand).', field="units")
     first_at: dict[tuple[str, str], int] = {}
     for index, unit in enumerate(units):
         seen = first_at.setdefault((unit.gtin, unit.serial), index)
@@ -370,14 +370,45 @@ def acknowledged_units(body: dict[str, Any]) -> list[common_pb.PackIdentifier]:
     return units
 
 
-@route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Confirm units you hold as quarantined, returned or destroyed")
+def lot_quantities(body: dict[str, Any]) -> list[rs_pb.LotQuantity]:
+    """The "lots" of a response: [{"lot": ..., "quantity_on_hand": n}, ...], n from 0 up."""
+    items = body.get("lots", [])
+    if not isinstance(items, list):
+        raise InvalidInput('Failed to read "lots": expected a list of {"lot", "quantity_on_hand"} objects.', code="body.field_type", field="lots")
+    out = []
+    for index, item in enumerate(items):
+        where = f"lots[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("lot"), str):
+            raise InvalidInput(f'Failed to read "{where}": expected {{"lot": "...", "quantity_on_hand": n}}.', code="body.field_type", field=where)
+        quantity = item.get("quantity_on_hand")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_RECALL_UNITS:
+            raise InvalidInput(
+                f'Failed to read "{where}.quantity_on_hand": expected a whole number from 0 to {MAX_RECALL_UNITS}, got {quantity!r}.',
+                code="recall.quantity",
+                field=f"{where}.quantity_on_hand",
+            )
+        out.append(rs_pb.LotQuantity(lot=item["lot"], quantity=quantity))
+    return out
+
+
+@route(
+    "POST",
+    "/v1/recalls/{id}/acknowledgements",
+    roles=HOLDER_ROLES,
+    tag="Recalls",
+    summary="Respond to a recall: confirm units you hold, and/or the quantity on hand of lots you hold, as quarantined, returned or destroyed, with an optional note",
+)
 async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     units = acknowledged_units(body)
+    lots = lot_quantities(body)
+    note = stored_text(body, "note", "recall response note", required=False)
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.AcknowledgeRecall,
-        rs_pb.AcknowledgeRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=text_of(body, "action")),
+        rs_pb.AcknowledgeRecallRequest(
+            caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=text_of(body, "action"), note=note, lots=lots
+        ),
         timeout=RECALL_RPC_SECONDS,
     )
     results = [
@@ -385,6 +416,32 @@ async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Resp
         for r in answer.results
     ]
     return json_response({"acknowledged": sum(1 for r in results if r["ok"]), "results": results})
+
+
+@route(
+    "POST",
+    "/v1/recalls/{id}/effectiveness-checks",
+    roles=("manufacturer", "admin"),
+    tag="Recalls",
+    summary="Record an effectiveness check of a consignee: partner, checked_by, method (phone, email, visit, letter, portal), result (confirmed, received_not_acted, not_received, no_answer), note",
+)
+async def record_effectiveness_check(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.RecordEffectivenessCheck,
+        rs_pb.RecordEffectivenessCheckRequest(
+            caller=caller_message(partner),
+            recall_id=request.match_info["id"],
+            partner_id=text_of(body, "partner"),
+            checked_by=stored_text(body, "checked_by", "effectiveness checked by"),
+            method=text_of(body, "method"),
+            result=text_of(body, "result"),
+            note=stored_text(body, "note", "effectiveness check note", required=False),
+        ),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(status=201, body=answer.json, content_type="application/json")
 
 
 @route("GET", "/v1/recall-tasks", roles=HOLDER_ROLES, tag="Recalls", summary="Your open recall tasks: units you hold that are not yet acknowledged")

@@ -48,6 +48,7 @@ import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
+from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.packs import PackState
 from verinet.recall_status.holders import holders_of
 from verinet.recall_status.packs import (
@@ -71,6 +72,8 @@ from verinet.store import reply_bytes, reply_fields, run_script_batch
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
 ACTIONS = ("quarantined", "returned", "destroyed")
+CHECK_METHODS = ("phone", "email", "visit", "letter", "portal")
+CHECK_RESULTS = ("confirmed", "received_not_acted", "not_received", "no_answer")
 UNIT_BUCKETS = 256
 MAX_EXPLICIT_UNITS = 1_000_000
 #: Units one acknowledgement request may name (the documented limit).
@@ -757,7 +760,7 @@ class RecallService:
                 holding.lots[unit.lot] += 1
                 holding.glns[held.gln] += 1
                 if held.ack:
-                    holding.acknowledgements.append((held.ack, held.action))
+                    holding.acknowledgements.append((held.ack, held.action, unit.lot))
         for partner, since in reply_fields(await self.redis.hgetall(task_since_key(recall_id))).items():
             if (tasked := holdings.get(partner.decode())) is not None:
                 tasked.task_since = float(since)
@@ -923,10 +926,24 @@ class RecallService:
 
     # -- partners -----------------------------------------------------------------------------
 
-    async def acknowledge(self, recall_id: str, partner_id: str, units: Sequence[tuple[str, str]], action: str) -> builtins.list[tuple[bool, str, str]]:
+    async def acknowledge(
+        self,
+        recall_id: str,
+        partner_id: str,
+        units: Sequence[tuple[str, str]],
+        action: str,
+        note: str = "",
+        lots: Mapping[str, int] | None = None,
+    ) -> builtins.list[tuple[bool, str, str]]:
         """Records ``partner_id``'s acknowledgement of the units it holds in the recall. A unit
         it does not hold is refused alike whether or not it is in the recall; a unit named
-        twice counts once."""
+        twice counts once. The acknowledgement is also the holder's response: with a note and,
+        for holders that count rather than name units, the quantity on hand of lots it holds
+        (recorded whole, or refused whole when it names a lot it does not hold)."""
+        lots = dict(lots or {})
+        validate_text(note, "note", max_length=TEXT_LIMITS["recall response note"], required=False)
+        if not units and not lots:
+            raise InvalidInput('Failed to read "units": expected at least one unit, or "lots" with quantities on hand.', field="units")
         if action not in ACTIONS:
             raise InvalidInput(f"Failed to read action {action!r}: expected quarantined, returned or destroyed.", code="recall.action", field="action")
         if len(units) > MAX_ACK_UNITS:
@@ -937,6 +954,8 @@ class RecallService:
             )
         await self._meta(recall_id, partner_id, False)  # not found unless the partner is involved
         now = self.clock()
+        if lots:
+            await self._require_held_lots(recall_id, partner_id, lots)
         keys = [f"{g}|{s}" for g, s in units]
         distinct = list(dict.fromkeys(keys))
         pipe = self.redis.pipeline(transaction=False)
@@ -960,9 +979,58 @@ class RecallService:
         if fields:
             script = self.redis.register_script(ACKNOWLEDGE_SCRIPT)
             await run_script_batch(self.redis, script, [([bucket], [*names, f"{now:.3f}", action]) for bucket, names in fields.items()])
-            acknowledged = sum(len(names) for names in fields.values())
-            await self.audit(recall_id, {"at": now, "action": "recall.acknowledged", "recall": recall_id, "partner": partner_id, "units_action": action, "units": acknowledged})
+        acknowledged = sum(len(names) for names in fields.values())
+        if acknowledged or lots:
+            response = {"partner": partner_id, "at": now, "action": action, "note": note, "lots": lots, "units": acknowledged}
+            await self.redis.rpush(responses_key(recall_id), orjson.dumps(response))
+            await self.audit(
+                recall_id,
+                {"at": now, "action": "recall.acknowledged", "recall": recall_id, "partner": partner_id, "units_action": action, "units": acknowledged, "lots": lots, "note": note},
+            )
         return results
+
+    async def _require_held_lots(self, recall_id: str, partner_id: str, lots: Mapping[str, int]) -> None:
+        """Refuses a lot quantity for a lot of which ``partner_id`` holds no unit in the recall."""
+        keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
+        held: set[str] = set()
+        for start in range(0, len(keys), ROW_WRITE_UNITS):
+            pipe = self.redis.pipeline(transaction=False)
+            for key in keys[start : start + ROW_WRITE_UNITS]:
+                pipe.hget(unit_bucket_key(recall_id, key), key)
+            held.update(Unit.from_row(key, raw).lot for key, raw in zip(keys[start : start + ROW_WRITE_UNITS], await pipe.execute(), strict=True) if raw)
+        for lot, quantity in lots.items():
+            if lot not in held:
+                raise InvalidInput(
+                    f'Failed to read "lots": lot {lot!r} is not a lot you hold in recall {recall_id}; only its holders state quantities of it.',
+                    code="recall.lot_not_held",
+                    field="lots",
+                )
+            if not 0 <= quantity <= MAX_EXPLICIT_UNITS:
+                raise InvalidInput(
+                    f'Failed to read "lots": expected a quantity of 0 to {MAX_EXPLICIT_UNITS} for lot {lot!r}, got {quantity}.', code="recall.quantity", field="lots"
+                )
+
+    async def record_check(
+        self, recall_id: str, viewer: str, is_admin: bool, partner_id: str, checked_by: str, method: str, result: str, note: str
+    ) -> dict[str, Any]:
+        """Records an effectiveness check of one consignee of the recall (its manufacturer or
+        admin); audited."""
+        await self._meta(recall_id, viewer, is_admin, manufacturer_only=True)
+        if method not in CHECK_METHODS:
+            raise InvalidInput(f"Failed to read method {method!r}: expected one of {', '.join(CHECK_METHODS)}.", code="recall.check_method", field="method")
+        if result not in CHECK_RESULTS:
+            raise InvalidInput(f"Failed to read result {result!r}: expected one of {', '.join(CHECK_RESULTS)}.", code="recall.check_result", field="result")
+        validate_text(checked_by, "checked_by", max_length=TEXT_LIMITS["effectiveness checked by"])
+        validate_text(note, "note", max_length=TEXT_LIMITS["effectiveness check note"], required=False)
+        if not await self.redis.sismember(partners_key(recall_id), partner_id):
+            raise InvalidInput(f"Partner {partner_id!r} holds no unit of recall {recall_id}; checks are of its consignees.", code="recall.not_consignee", field="partner")
+        now = self.clock()
+        check = {"partner": partner_id, "at": now, "checked_by": checked_by, "method": method, "result": result, "note": note}
+        await self.redis.rpush(checks_key(recall_id), orjson.dumps(check))
+        await self.audit(recall_id, {**check, "action": "recall.effectiveness_checked", "recall": recall_id, "by": viewer})
+        return {**check, "at": iso(now)}
+
+
 
     async def tasks(self, partner_id: str) -> builtins.list[dict[str, Any]]:
         out = []

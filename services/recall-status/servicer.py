@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, cast
 
 import grpc
@@ -13,6 +13,7 @@ import orjson
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
+from verinet.identifiers import validate_lot
 from verinet.packs import PackState, validate_line
 from verinet.partners import partner_names
 from verinet.recall_status import audit
@@ -144,6 +145,21 @@ def json_object_of(raw: bytes, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput(f'Failed to read "{name}": expected a JSON object.', code="body.field_type", field=name)
     return value
+
+
+def lot_quantities(lots: Sequence[rs_pb.LotQuantity]) -> dict[str, int]:
+    """Quantities on hand by lot, each lot once (a GS1 lot)."""
+    out: dict[str, int] = {}
+    for index, entry in enumerate(lots):
+        try:
+            lot = validate_lot(entry.lot)
+        except VerinetError as error:
+            error.field = f"lots[{index}].lot"
+            raise
+        if lot in out:
+            raise InvalidInput(f'Failed to read "lots[{index}]": lot {lot!r} is named twice; expected each lot once.', code="recall.duplicate_lot", field=f"lots[{index}]")
+        out[lot] = entry.quantity
+    return out
 
 
 class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusServiceServicer):
@@ -515,6 +531,23 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return self._json(report)
 
     @translate_errors
+    async def RecordEffectivenessCheck(
+        self, request: rs_pb.RecordEffectivenessCheckRequest, context: grpc.aio.ServicerContext[rs_pb.RecordEffectivenessCheckRequest, rs_pb.JsonResponse]
+    ) -> rs_pb.JsonResponse:
+        require_manufacturer(request.caller.roles)
+        check = await self.recalls.record_check(
+            request.recall_id,
+            request.caller.partner_id,
+            "admin" in request.caller.roles,
+            partner_id=request.partner_id,
+            checked_by=request.checked_by,
+            method=request.method,
+            result=request.result,
+            note=request.note,
+        )
+        return self._json(check)
+
+    @translate_errors
     async def StreamRecallReport(
         self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallRequest, rs_pb.StreamRecallReportResponse]
     ) -> None:
@@ -537,6 +570,8 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             request.caller.partner_id,
             [(p.gtin, p.serial) for p in request.packs],
             request.action,
+            note=request.note,
+            lots=lot_quantities(request.lots),
         )
         return rs_pb.AcknowledgeRecallResponse(
             results=[

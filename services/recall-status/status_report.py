@@ -47,19 +47,20 @@ class Holding:
     units: int = 0
     lots: Counter[str] = field(default_factory=Counter)
     glns: Counter[str] = field(default_factory=Counter)
-    acknowledgements: list[tuple[float, str]] = field(default_factory=list)
+    acknowledgements: list[tuple[float, str, str]] = field(default_factory=list)  # (time, action, lot)
     task_since: float = 0.0
 
 
 @dataclass(frozen=True)
 class Response:
-    """A consignee's response: quantity on hand (per unit or lot), action, note."""
+    """A consignee's response (its acknowledgement): the units it named, the quantities on hand
+    it stated by lot, the action taken and a note."""
 
     partner: str
     at: float
-    quantity_on_hand: int
     action: str
-    lot: str = ""
+    units: int = 0
+    lots: Mapping[str, int] = field(default_factory=dict)
     note: str = ""
 
 
@@ -117,10 +118,10 @@ def build(facts: Facts, at: float, start: float | None = None) -> dict[str, Any]
         "consignees_not_responding": len(silent),
         "units": sum(r["units_held"] for r in rows),
         "units_acknowledged": sum(r["units_acknowledged"] for r in rows),
-        "quantity_on_hand_stated": sum(r["quantity_on_hand"] or 0 for r in rows),
+        "quantity_on_hand": sum(r["quantity_on_hand"] or 0 for r in rows),
         "notified": [{k: r[k] for k in ("partner", "name", "locations", "notified_at", "notified_by")} for r in notified],
         "responding": [
-            {k: r[k] for k in ("partner", "name", "locations", "responded_at", "units_held", "units_acknowledged", "quantity_on_hand", "actions")}
+            {k: r[k] for k in ("partner", "name", "locations", "responded_at", "units_held", "units_acknowledged", "quantity_on_hand", "actions", "note")}
             for r in responding
         ],
         "not_responding": [{k: r[k] for k in ("partner", "name", "locations", "units_held", "notified_at", "reminders")} for r in silent],
@@ -166,17 +167,19 @@ def _consignee(facts: Facts, holding: Holding, at: float) -> dict[str, Any]:
         notified, method = task, "console task"
     else:
         notified, method = 0.0, ""
-    acked = [(t, action) for t, action in holding.acknowledgements if t <= at]
-    responses = [r for r in facts.responses if r.partner == holding.partner and r.at <= at]
-    first = min([t for t, _ in acked] + [r.at for r in responses], default=0.0)
-    stated: int | None = None
-    if responses:
-        # the latest response per lot (or for all units when it names no lot) is what is on hand
-        latest: dict[str, Response] = {}
-        for response in sorted(responses, key=lambda r: r.at):
-            latest[response.lot] = response
-        stated = sum(r.quantity_on_hand for r in latest.values())
-    actions = Counter(action for _, action in acked) + Counter(r.action for r in responses if r.action)
+    acked = [(t, action, lot) for t, action, lot in holding.acknowledgements if t <= at]
+    responses = sorted((r for r in facts.responses if r.partner == holding.partner and r.at <= at), key=lambda r: r.at)
+    first = min([t for t, _, _ in acked] + [r.at for r in responses], default=0.0)
+    # on hand: per lot, the latest quantity stated for it (with that response's action), else
+    # the units acknowledged of it
+    stated: dict[str, tuple[int, str]] = {}
+    for response in responses:
+        stated.update((lot, (n, response.action)) for lot, n in response.lots.items())
+    actions = Counter(action for _, action, lot in acked if lot not in stated)
+    for n, action in stated.values():
+        actions[action] += n
+    quantity = sum(actions.values()) if first else None
+    notes = [r.note for r in responses if r.note]
     reminders = [t for t in facts.reminders.get(holding.partner, ()) if t <= at]
     return {
         "partner": holding.partner,
@@ -189,8 +192,9 @@ def _consignee(facts: Facts, holding: Holding, at: float) -> dict[str, Any]:
         "notified_by": method,
         "responded_at": iso(first),
         "units_acknowledged": len(acked),
-        "quantity_on_hand": stated,
+        "quantity_on_hand": quantity,
         "actions": dict(sorted(actions.items())),
+        "note": notes[-1] if notes else "",
         "status": "responded" if first else "notified" if notified else "not notified",
         "reminders": len(reminders),
         "_notified": notified,

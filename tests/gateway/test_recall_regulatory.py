@@ -328,3 +328,47 @@ def test_only_the_owning_manufacturer_and_admin_read_a_status_report(network: An
     bad = parties["maker"].client.get(path, params={"at": "yesterday"})
     assert bad.status_code == 400 and bad.json()["field"] == "at"
     assert parties["maker"].client.get(path, params={"format": "pdf"}).status_code == 400
+
+
+# -- responses and effectiveness checks ------------------------------------------------------------
+
+
+def test_a_holder_responds_with_lot_quantities_and_a_note_and_the_report_shows_them(parties: dict[str, Party], custody: dict[str, Any], receiver: WebhookReceiver) -> None:
+    created = publish(parties, custody, strategy=STRATEGY_B)
+    w2 = parties["w2"]
+    path = f"/v1/recalls/{created['id']}/acknowledgements"
+    answer = w2.client.post(path, json={"lots": [{"lot": "LOT-E1", "quantity_on_hand": 7}], "action": "returned", "note": "3 already dispensed"})
+    assert answer.status_code == 200, answer.text
+    report = status_report(parties["maker"].client, created["id"])
+    row = next(r for r in report["responding"] if r["partner"] == w2.id)
+    assert (row["quantity_on_hand"], row["actions"], row["note"], row["units_acknowledged"]) == (7, {"returned": 7}, "3 already dispensed", 0)
+    assert report["quantity_on_hand"] == 7
+    for body, field in (
+        ({"lots": [{"lot": "LOT-OTHER", "quantity_on_hand": 1}], "action": "returned"}, "lots"),
+        ({"lots": [{"lot": "LOT-E1", "quantity_on_hand": -1}], "action": "returned"}, "lots[0].quantity_on_hand"),
+        ({"lots": [{"lot": "LOT-E1", "quantity_on_hand": 1}], "action": "returned", "note": "a\nb"}, "note"),
+    ):
+        refused = w2.client.post(path, json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["field"] == field
+    # a partner holding nothing of the recall does not learn it exists
+    assert parties["rival"].client.post(path, json={"lots": [{"lot": "LOT-E1", "quantity_on_hand": 1}], "action": "returned"}).status_code == 404
+
+
+def test_effectiveness_checks_are_recorded_for_consignees_and_counted_against_the_level(parties: dict[str, Party], custody: dict[str, Any]) -> None:
+    created = publish(parties, custody, strategy=STRATEGY_B)
+    maker = parties["maker"].client
+    path = f"/v1/recalls/{created['id']}/effectiveness-checks"
+    for name, result in (("w1", "confirmed"), ("p2", "not_received"), ("w1", "confirmed")):
+        answer = maker.post(path, json={"partner": parties[name].id, "checked_by": "QA, J. Doe", "method": "phone", "result": result})
+        assert answer.status_code == 201, answer.text
+    checks = status_report(maker, created["id"])["effectiveness_checks"]
+    assert (checks["due"], checks["done"], checks["results"]) == (2, 2, {"confirmed": 2, "not_received": 1})
+    assert [c["partner"] for c in checks["checks"]] == [parties["w1"].id, parties["p2"].id, parties["w1"].id]
+    stranger = maker.post(path, json={"partner": parties["rival"].id, "checked_by": "QA", "method": "phone", "result": "confirmed"})
+    assert stranger.status_code == 400 and stranger.json()["field"] == "partner"
+    assert maker.post(path, json={"partner": parties["w1"].id, "checked_by": "QA", "method": "pigeon", "result": "confirmed"}).json()["field"] == "method"
+    assert parties["w1"].client.post(path, json={"partner": parties["w1"].id, "checked_by": "me", "method": "phone", "result": "confirmed"}).status_code == 403
+    assert parties["rival"].client.post(path, json={"partner": parties["w1"].id, "checked_by": "QA", "method": "phone", "result": "confirmed"}).status_code == 404
+    audited = [e for e in audit_actions(maker, created["id"]) if e["action"] == "recall.effectiveness_checked"]
+    assert len(audited) == 3

@@ -360,16 +360,46 @@ class StreamRecallReportResponse(_message.Message):
     def __init__(self, recall_json: _Optional[bytes] = ..., rows_json: _Optional[bytes] = ...) -> None: ...
 
 class AcknowledgeRecallRequest(_message.Message):
-    __slots__ = ("caller", "recall_id", "packs", "action")
+    __slots__ = ("caller", "recall_id", "packs", "action", "note", "lots")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     RECALL_ID_FIELD_NUMBER: _ClassVar[int]
     PACKS_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     recall_id: str
     packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
     action: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., action: _Optional[str] = ...) -> None: ...
+    note: str
+    lots: _containers.RepeatedCompositeFieldContainer[LotQuantity]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., action: _Optional[str] = ..., note: _Optional[str] = ..., lots: _Optional[_Iterable[_Union[LotQuantity, _Mapping]]] = ...) -> None: ...
+
+class LotQuantity(_message.Message):
+    __slots__ = ("lot", "quantity")
+    LOT_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    lot: str
+    quantity: int
+    def __init__(self, lot: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class RecordEffectivenessCheckRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "partner_id", "checked_by", "method", "result", "note")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_BY_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    partner_id: str
+    checked_by: str
+    method: str
+    result: str
+    note: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., partner_id: _Optional[str] = ..., checked_by: _Optional[str] = ..., method: _Optional[str] = ..., result: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class AcknowledgeRecallResponse(_message.Message):
     __slots__ = ("results",)
