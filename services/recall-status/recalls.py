@@ -66,7 +66,7 @@ from verinet.recall_status.status_report import (
     Response,
     build,
 )
-from verinet.recall_status.strategy import RecallStrategy
+from verinet.recall_status.strategy import CLASS_I_REMINDER_DAYS, DEFAULT_REMINDER_DAYS, RecallStrategy
 from verinet.store import reply_bytes, reply_fields, run_script_batch
 
 CLASSES = ("I", "II", "III")
@@ -430,7 +430,8 @@ class RecallService:
             raise InvalidInput(f"Failed to read depth {depth!r}: expected wholesale, retail or consumer.", code="recall.depth", field="depth")
         if not reason.strip() or len(reason) > 1000:
             raise InvalidInput("Failed to read reason: expected 1 to 1000 characters.", code="recall.reason", field="reason")
-        plan = RecallStrategy(depth=depth).changed(strategy or {})
+        schedule = CLASS_I_REMINDER_DAYS if recall_class == "I" else DEFAULT_REMINDER_DAYS
+        plan = RecallStrategy(depth=depth, reminder_days=schedule).changed(strategy or {})
         depth = plan.depth
         scope.validate()
         await self._require_owner(scope, owner, is_admin)

@@ -23,7 +23,11 @@ CHECK_LEVELS = ("A", "B", "C", "D", "E")
 #: The share of consignees each fixed level checks (B's is set per recall).
 LEVEL_SHARES = {"A": 1.0, "C": 0.1, "D": 0.02, "E": 0.0}
 #: Strategy members a change may name; anything else is refused, not ignored.
-MEMBERS = ("depth", "public_warning", "public_warning_by", "check_level", "check_share", "external_reference", "contact")
+MEMBERS = ("depth", "public_warning", "public_warning_by", "check_level", "check_share", "external_reference", "contact", "reminder_days")
+#: Days after its notice that a consignee still silent is reminded, by default and for class I.
+DEFAULT_REMINDER_DAYS = (3.0, 7.0)
+CLASS_I_REMINDER_DAYS = (1.0, 3.0)
+MAX_REMINDERS = 5
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class RecallStrategy:
     check_share: float = 0.1
     external_reference: str = ""
     contact: str = ""
+    reminder_days: tuple[float, ...] = DEFAULT_REMINDER_DAYS
 
     def validated(self) -> RecallStrategy:
         """The strategy when it holds together, with the share of a fixed level filled in;
@@ -63,6 +68,13 @@ class RecallStrategy:
             share = LEVEL_SHARES[self.check_level]
         for name, limit in (("public_warning_by", "recall public warning by"), ("external_reference", "recall external reference"), ("contact", "recall contact")):
             validate_text(getattr(self, name), f"strategy.{name}", max_length=TEXT_LIMITS[limit], required=False)
+        days = self.reminder_days
+        if len(days) > MAX_REMINDERS or any(not 0 < d <= 365 for d in days) or list(days) != sorted(set(days)):
+            raise InvalidInput(
+                f'Failed to read "strategy.reminder_days": expected up to {MAX_REMINDERS} increasing numbers of days, each above 0 and at most 365, got {list(days)}.',
+                code="recall.reminder_days",
+                field="strategy.reminder_days",
+            )
         if self.public_warning and not self.public_warning_by.strip():
             raise InvalidInput(
                 'Failed to read "strategy.public_warning_by": a public warning needs who issues it (the firm, or FDA).',
@@ -82,6 +94,9 @@ class RecallStrategy:
             )
         values: dict[str, Any] = {}
         for name, value in changes.items():
+            if name == "reminder_days":
+                values[name] = reminder_days_of(value)
+                continue
             expected: type | tuple[type, ...] = bool if name == "public_warning" else (int, float) if name == "check_share" else str
             if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
                 kind = "true or false" if expected is bool else "a number" if name == "check_share" else "a string"
@@ -103,8 +118,20 @@ class RecallStrategy:
         return min(consignees, -(-round(self.check_share * consignees * 1_000_000) // 1_000_000))
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "reminder_days": list(self.reminder_days)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RecallStrategy:
-        return cls(**{k: v for k, v in data.items() if k in MEMBERS})
+        values = {k: v for k, v in data.items() if k in MEMBERS}
+        if "reminder_days" in values:
+            values["reminder_days"] = tuple(float(d) for d in values["reminder_days"])
+        return cls(**values)
+
+
+def reminder_days_of(value: Any) -> tuple[float, ...]:
+    """A JSON list of day counts as the reminder schedule (checked by ``validated``)."""
+    if not isinstance(value, list) or any(isinstance(d, bool) or not isinstance(d, (int, float)) for d in value):
+        raise InvalidInput(
+            f'Failed to read "strategy.reminder_days": expected a list of numbers of days, got {value!r}.', code="body.field_type", field="strategy.reminder_days"
+        )
+    return tuple(float(d) for d in value)

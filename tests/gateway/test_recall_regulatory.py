@@ -37,6 +37,7 @@ STRATEGY_B = {
     "check_share": 0.5,
     "external_reference": "CAPA-2026-0042",
     "contact": "Recall desk, +1 555 0100",
+    "reminder_days": [2.0, 5.0],
 }
 
 

@@ -42,3 +42,11 @@ def test_a_boolean_is_not_a_share_and_a_number_is_not_text() -> None:
         with pytest.raises(InvalidInput) as refused:
             RecallStrategy().changed(changes)
         assert refused.value.field == field
+
+
+def test_a_reminder_schedule_is_up_to_five_increasing_day_counts() -> None:
+    assert RecallStrategy().changed({"reminder_days": [1, 2.5]}).reminder_days == (1.0, 2.5)
+    for days in ([3, 1], [0, 1], [1, 1], [1, 2, 3, 4, 5, 6], [400], "3,7", [True]):
+        with pytest.raises(InvalidInput) as refused:
+            RecallStrategy().changed({"reminder_days": days})
+        assert refused.value.field == "strategy.reminder_days"
