@@ -24,6 +24,7 @@ CONSIGNEE_COLUMNS = (
     "actions",
     "status",
     "reminders",
+    "overdue",
 )
 
 STYLE = """
@@ -103,6 +104,7 @@ def html_report(report: Mapping[str, Any]) -> str:
         ("Consignees notified", report["consignees_notified"]),
         ("Consignees responding", report["consignees_responding"]),
         ("Consignees not responding", report["consignees_not_responding"]),
+        ("Consignees overdue", report["consignees_overdue"]),
         ("Units in the consignees' hands", report["units"]),
         ("Units acknowledged", report["units_acknowledged"]),
         ("Effectiveness checks done / due", f"{checks['done']} / {checks['due']} (level {checks['level']}, {checks['share']:.0%})"),
@@ -150,8 +152,11 @@ def html_report(report: Mapping[str, Any]) -> str:
         ),
         "<h2>Consignees not responding</h2>",
         _table(
-            ("Consignee", "Locations", "Units held", "Notified", "Reminders"),
-            [(party(r["partner"]), locations_text(r["locations"]), r["units_held"], r["notified_at"], r["reminders"]) for r in report["not_responding"]],
+            ("Consignee", "Locations", "Units held", "Notified", "Reminders", "Overdue"),
+            [
+                (party(r["partner"]), locations_text(r["locations"]), r["units_held"], r["notified_at"], r["reminders"], "yes" if r["overdue"] else "no")
+                for r in report["not_responding"]
+            ],
             frozenset({2, 4}),
         ),
         "<h2>Effectiveness checks</h2>",

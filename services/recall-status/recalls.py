@@ -66,7 +66,11 @@ from verinet.recall_status.status_report import (
     Response,
     build,
 )
-from verinet.recall_status.strategy import CLASS_I_REMINDER_DAYS, DEFAULT_REMINDER_DAYS, RecallStrategy
+from verinet.recall_status.strategy import (
+    CLASS_I_REMINDER_DAYS,
+    DEFAULT_REMINDER_DAYS,
+    RecallStrategy,
+)
 from verinet.store import reply_bytes, reply_fields, run_script_batch
 
 CLASSES = ("I", "II", "III")
@@ -159,6 +163,25 @@ def checks_key(recall_id: str) -> str:
 
 def reminders_key(recall_id: str) -> str:
     return f"rcrem:{{rc:{recall_id}}}"
+
+
+def responded_key(recall_id: str) -> str:
+    return f"rcresponded:{{rc:{recall_id}}}"
+
+
+# Records reminder ``ARGV[2]`` of partner ``ARGV[1]`` at ``ARGV[3]`` unless that step (or a later
+# one) is recorded already: replicas polling at once remind a partner once per step.
+# KEYS: the reminders hash. Answers 1 when recorded.
+REMIND_SCRIPT = r"""
+local before = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+local sent = 0
+for _ in string.gmatch(before, '[^,]+') do sent = sent + 1 end
+if sent >= tonumber(ARGV[2]) then return 0 end
+local entry = ARGV[3]
+for _ = sent + 2, tonumber(ARGV[2]) do entry = entry .. ',' .. ARGV[3] end
+redis.call('HSET', KEYS[1], ARGV[1], before ~= '' and (before .. ',' .. entry) or entry)
+return 1
+"""
 
 
 async def no_names(partner_ids: Sequence[str]) -> dict[str, str]:
@@ -541,8 +564,15 @@ class RecallService:
         pipe.hincrby(recall_key(recall_id), "units", found.count)
         await pipe.execute()
 
+    async def _tell_owner(self, recall_id: str, meta: Mapping[str, str], event: str, data: dict[str, Any]) -> None:
+        """A status change of the recall to its manufacturer (its QMS follows them)."""
+        await self.enqueue(recall_id, meta["owner"], event, {"recall": notice_of(meta), "audience": "manufacturer", **data}, drill=bool(meta["mock"]))
+
     async def _notify(self, recall_id: str, meta: dict[str, str], units: builtins.list[Unit], event: str, drill: bool) -> None:
-        """Each holder of units in scope is told of its own units, and nobody else is told."""
+        """Each holder of units in scope is told of its own units, and nobody else is told but
+        the recall's manufacturer, which gets the counts."""
+        holders = {h.partner for u in units for h in u.holders}
+        await self._tell_owner(recall_id, meta, event, {"summary": {"units": len(units), "holders": len(holders)}})
         recall = {k: meta[k] for k in ("id", "class", "reason", "depth")}
         by_holder: dict[str, list[tuple[Unit, Holder]]] = {}
         for unit in units:
@@ -585,6 +615,54 @@ class RecallService:
         await self._notify(recall_id, meta, found.located, "recall.drill" if meta["mock"] else "recall.updated", bool(meta["mock"]))
         return {**await self.get(recall_id, owner, is_admin), "added_units": found.count, "unknown_units": found.unknown[:1000]}
 
+    # -- follow-up ----------------------------------------------------------------------------
+
+    async def follow_up(self, now: float | None = None) -> builtins.list[tuple[str, str, int]]:
+        """Reminds every consignee still silent whose next reminder is due, in every open
+        recall: a ``recall.reminder`` to it, one ``recall.overdue`` to the manufacturer naming
+        the consignees reminded. Answers (recall, partner, step) of the reminders sent."""
+        now = self.clock() if now is None else now
+        sent: builtins.list[tuple[str, str, int]] = []
+        for member in cast("builtins.list[bytes]", await self.redis.zrange("recalls:all", 0, -1)):
+            sent += await self.remind(member.decode(), now)
+        return sent
+
+    async def remind(self, recall_id: str, now: float) -> builtins.list[tuple[str, str, int]]:
+        """Reminders of one recall due at ``now`` (see ``follow_up``)."""
+        raw = reply_fields(await self.redis.hgetall(recall_key(recall_id)))
+        meta = {k.decode(): v.decode() for k, v in raw.items()}
+        if not meta or meta.get("status") != "open":
+            return []
+        schedule = strategy_of(meta).reminder_days
+        partners = {reply_bytes(m).decode() for m in await self.redis.smembers(partners_key(recall_id))}
+        partners -= {reply_bytes(m).decode() for m in await self.redis.smembers(responded_key(recall_id))}
+        if not partners or not schedule:
+            return []
+        since = {k.decode(): float(v) for k, v in reply_fields(await self.redis.hgetall(task_since_key(recall_id))).items()}
+        delivered = await self.delivered_at(recall_id)
+        published = float(meta["published_at"])
+        script = self.redis.register_script(REMIND_SCRIPT)
+        reminded: builtins.list[tuple[str, str, int]] = []
+        for partner in sorted(partners):
+            notice = min(since.get(partner, published), delivered.get(partner, math.inf))
+            step = sum(1 for days in schedule if notice + days * 86400 <= now)
+            if not step or not await script(keys=[reminders_key(recall_id)], args=[partner, step, f"{now:.3f}"]):
+                continue
+            units = await self.redis.scard(partner_units_key(recall_id, partner))
+            payload = {
+                "recall": notice_of(meta),
+                "reminder": {"step": step, "of": len(schedule), "notified_at": iso(notice), "units": units},
+                "acknowledge": f"/v1/recalls/{recall_id}/acknowledgements",
+            }
+            await self.enqueue(recall_id, partner, "recall.reminder", payload, drill=bool(meta["mock"]))
+            reminded.append((recall_id, partner, step))
+        if reminded:
+            names = await self.partner_names([p for _, p, _ in reminded])
+            overdue = [{"partner": p, "name": names.get(p, ""), "reminder": step} for _, p, step in reminded]
+            await self._tell_owner(recall_id, meta, "recall.overdue", {"overdue": overdue})
+            await self.audit(recall_id, {"at": now, "action": "recall.reminded", "recall": recall_id, "partners": overdue})
+        return reminded
+
     async def set_strategy(self, recall_id: str, viewer: str, is_admin: bool, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Changes the strategy of a recall (its manufacturer or admin only), open or closed (a
         CAPA reference often comes after closing); the change is an entry in the recall's audit
@@ -612,6 +690,7 @@ class RecallService:
         return await self.get(recall_id, owner, is_admin)
 
     async def _notify_closed(self, recall_id: str, meta: dict[str, str]) -> None:
+        await self._tell_owner(recall_id, meta, "recall.closed", {"summary": {"close_reason": meta.get("close_reason", "")}})
         for partner_id in sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partners_key(recall_id))):
             await self.enqueue(recall_id, partner_id, "recall.closed", {"recall": {k: meta[k] for k in ("id", "class", "reason", "depth")}, "units": []}, drill=bool(meta["mock"]))
 
@@ -953,7 +1032,7 @@ class RecallService:
                 code="recall.too_many",
                 field="units",
             )
-        await self._meta(recall_id, partner_id, False)  # not found unless the partner is involved
+        meta = await self._meta(recall_id, partner_id, False)  # not found unless the partner is involved
         now = self.clock()
         if lots:
             await self._require_held_lots(recall_id, partner_id, lots)
@@ -984,6 +1063,8 @@ class RecallService:
         if acknowledged or lots:
             response = {"partner": partner_id, "at": now, "action": action, "note": note, "lots": lots, "units": acknowledged}
             await self.redis.rpush(responses_key(recall_id), orjson.dumps(response))
+            await self.redis.sadd(responded_key(recall_id), partner_id)
+            await self._tell_owner(recall_id, meta, "recall.responded", {"response": {**response, "at": iso(now)}})
             await self.audit(
                 recall_id,
                 {"at": now, "action": "recall.acknowledged", "recall": recall_id, "partner": partner_id, "units_action": action, "units": acknowledged, "lots": lots, "note": note},
@@ -1055,6 +1136,11 @@ class RecallService:
                 }
             )
         return out
+
+
+def notice_of(meta: Mapping[str, str]) -> dict[str, str]:
+    """What every recall event says of its recall."""
+    return {k: meta[k] for k in ("id", "class", "reason", "depth")}
 
 
 def strategy_of(meta: Mapping[str, str]) -> RecallStrategy:

@@ -9,7 +9,8 @@ time ``at`` the report answers:
 - consignees responding (their first acknowledgement or response by ``at``) with the quantity
   each had on hand: the units the network records it holding, and the quantity it stated in its
   responses when it stated one;
-- consignees not responding;
+- consignees not responding, and which of them are overdue (silent past the first day of the
+  strategy's reminder schedule) with the reminders they were sent;
 - the number and results of effectiveness checks, against those the strategy's level asks for;
 - an estimated time to completion: when every consignee has responded and the checks due are
   done, the recall is complete (at the last of those records); otherwise the response rate so
@@ -116,6 +117,7 @@ def build(facts: Facts, at: float, start: float | None = None) -> dict[str, Any]
         "consignees_notified": len(notified),
         "consignees_responding": len(responding),
         "consignees_not_responding": len(silent),
+        "consignees_overdue": sum(1 for r in silent if r["overdue"]),
         "units": sum(r["units_held"] for r in rows),
         "units_acknowledged": sum(r["units_acknowledged"] for r in rows),
         "quantity_on_hand": sum(r["quantity_on_hand"] or 0 for r in rows),
@@ -124,7 +126,7 @@ def build(facts: Facts, at: float, start: float | None = None) -> dict[str, Any]
             {k: r[k] for k in ("partner", "name", "locations", "responded_at", "units_held", "units_acknowledged", "quantity_on_hand", "actions", "note")}
             for r in responding
         ],
-        "not_responding": [{k: r[k] for k in ("partner", "name", "locations", "units_held", "notified_at", "reminders")} for r in silent],
+        "not_responding": [{k: r[k] for k in ("partner", "name", "locations", "units_held", "notified_at", "reminders", "overdue")} for r in silent],
         "effectiveness_checks": {
             "level": facts.strategy.check_level,
             "share": facts.strategy.check_share,
@@ -196,6 +198,7 @@ def _consignee(facts: Facts, holding: Holding, at: float) -> dict[str, Any]:
         "actions": dict(sorted(actions.items())),
         "note": notes[-1] if notes else "",
         "status": "responded" if first else "notified" if notified else "not notified",
+        "overdue": bool(notified and not first and facts.strategy.reminder_days and notified + facts.strategy.reminder_days[0] * 86400 <= at),
         "reminders": len(reminders),
         "_notified": notified,
         "_responded": first,

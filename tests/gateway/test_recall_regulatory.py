@@ -7,10 +7,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from tests.gateway.test_epcis import (
@@ -188,11 +191,15 @@ def wait_for(condition: Any, timeout: float = 30.0) -> None:
 
 @pytest.fixture(scope="module")
 def receiver(network: Any, parties: dict[str, Party]) -> Iterator[WebhookReceiver]:
-    """w1 and p1 take recall events by webhook; w2 and p2 only see console tasks."""
+    """w1 and p1 take recall events by webhook; w2 and p2 only see console tasks; the maker's
+    QMS follows every status change."""
     with WebhookReceiver(network.url + "/.well-known/jwks.json", lambda name, n: 200) as server:
         for name in ("w1", "p1"):
-            answer = parties[name].client.put("/v1/subscriptions/recalls", json={"url": server.url(name), "events": ["recall.published", "recall.closed"]})
+            answer = parties[name].client.put("/v1/subscriptions/recalls", json={"url": server.url(name), "events": ["recall.published", "recall.closed", "recall.reminder"]})
             assert answer.status_code == 201, answer.text
+        events = ["recall.published", "recall.updated", "recall.closed", "recall.responded", "recall.overdue"]
+        answer = parties["maker"].client.put("/v1/subscriptions/qms", json={"url": server.url("maker"), "events": events})
+        assert answer.status_code == 201, answer.text
         yield server
 
 
@@ -216,7 +223,7 @@ def responded(parties: dict[str, Party], custody: dict[str, Any], receiver: Webh
     created = publish(parties, custody, strategy=STRATEGY_B)
     recall_id = created["id"]
     maker = parties["maker"].client
-    wait_for(lambda: {d["partner"] for d in maker.get(f"/v1/recalls/{recall_id}/deliveries").json()["deliveries"] if d["outcome"] == "delivered"} == {parties["w1"].id, parties["p1"].id})
+    wait_for(lambda: {d["partner"] for d in maker.get(f"/v1/recalls/{recall_id}/deliveries").json()["deliveries"] if d["outcome"] == "delivered"} >= {parties["w1"].id, parties["p1"].id})
     marks = {"published": now_iso()}
     time.sleep(0.05)
     acknowledge(parties["w1"], recall_id, custody["held"]["w1"], "quarantined")
@@ -373,3 +380,24 @@ def test_effectiveness_checks_are_recorded_for_consignees_and_counted_against_th
     assert parties["rival"].client.post(path, json={"partner": parties["w1"].id, "checked_by": "QA", "method": "phone", "result": "confirmed"}).status_code == 404
     audited = [e for e in audit_actions(maker, created["id"]) if e["action"] == "recall.effectiveness_checked"]
     assert len(audited) == 3
+
+
+def test_the_manufacturer_hears_each_response_and_every_webhook_body_matches_the_documented_schema(
+    parties: dict[str, Party], receiver: WebhookReceiver, responded: dict[str, Any]
+) -> None:
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "webhooks" / "recall-events.schema.json").read_text())
+    validator = jsonschema_rs.validator_for(schema)
+
+    def of_recall(hook: str) -> list[dict[str, Any]]:
+        return [got["body"] for got in receiver.received.get(hook, []) if got["body"]["recall_id"] == responded["id"]]
+
+    wait_for(lambda: sum(1 for b in of_recall("maker") if b["event"] == "recall.responded") == 2)
+    to_maker = of_recall("maker")
+    assert [b["event"] for b in to_maker if b["event"] != "recall.responded"] == ["recall.published"]
+    assert sorted(b["data"]["response"]["partner"] for b in to_maker if b["event"] == "recall.responded") == sorted([parties["w1"].id, parties["p1"].id])
+    bodies = to_maker + of_recall("w1") + of_recall("p1")
+    for body in bodies:
+        assert validator.is_valid(body), [str(e) for e in validator.iter_errors(body)]
+    # holders hear only of their own units, never of the other's response
+    for hook in ("w1", "p1"):
+        assert all(b["event"] == "recall.published" for b in of_recall(hook))
