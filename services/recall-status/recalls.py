@@ -76,6 +76,7 @@ from verinet.store import reply_bytes, reply_fields, run_script_batch
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
 ACTIONS = ("quarantined", "returned", "destroyed")
+MAX_PARTNER_ID = 100
 CHECK_METHODS = ("phone", "email", "visit", "letter", "portal")
 CHECK_RESULTS = ("confirmed", "received_not_acted", "not_received", "no_answer")
 UNIT_BUCKETS = 256
@@ -835,7 +836,9 @@ class RecallService:
         holdings: dict[str, Holding] = {}
         for unit in await self.rows(recall_id):
             for held in unit.holders:
-                holding = holdings.setdefault(held.partner, Holding(held.partner))
+                holding = holdings.get(held.partner)
+                if holding is None:
+                    holding = holdings[held.partner] = Holding(held.partner)
                 holding.units += 1
                 holding.lots[unit.lot] += 1
                 holding.glns[held.gln] += 1
@@ -1104,6 +1107,8 @@ class RecallService:
             raise InvalidInput(f"Failed to read result {result!r}: expected one of {', '.join(CHECK_RESULTS)}.", code="recall.check_result", field="result")
         validate_text(checked_by, "checked_by", max_length=TEXT_LIMITS["effectiveness checked by"])
         validate_text(note, "note", max_length=TEXT_LIMITS["effectiveness check note"], required=False)
+        if not 0 < len(partner_id) <= MAX_PARTNER_ID:
+            raise InvalidInput(f"Failed to read partner: expected a partner id of 1 to {MAX_PARTNER_ID} characters, got {len(partner_id)}.", field="partner")
         if not await self.redis.sismember(partners_key(recall_id), partner_id):
             raise InvalidInput(f"Partner {partner_id!r} holds no unit of recall {recall_id}; checks are of its consignees.", code="recall.not_consignee", field="partner")
         now = self.clock()
