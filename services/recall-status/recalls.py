@@ -833,17 +833,7 @@ class RecallService:
         at = self.clock() if at is None else at
         if start is not None and start > at:
             raise InvalidInput("Failed to read from: the period starts after it ends.", code="report.period", field="from")
-        holdings: dict[str, Holding] = {}
-        for unit in await self.rows(recall_id):
-            for held in unit.holders:
-                holding = holdings.get(held.partner)
-                if holding is None:
-                    holding = holdings[held.partner] = Holding(held.partner)
-                holding.units += 1
-                holding.lots[unit.lot] += 1
-                holding.glns[held.gln] += 1
-                if held.ack:
-                    holding.acknowledgements.append((held.ack, held.action, unit.lot))
+        holdings = await self._holdings(recall_id)
         for partner, since in reply_fields(await self.redis.hgetall(task_since_key(recall_id))).items():
             if (tasked := holdings.get(partner.decode())) is not None:
                 tasked.task_since = float(since)
@@ -865,6 +855,42 @@ class RecallService:
             locations=await self.location_details(glns),
         )
         return build(facts, at, start)
+
+    async def _holdings(self, recall_id: str) -> dict[str, Holding]:
+        """Each holder's units, lots, GLNs and acknowledgements, aggregated straight from the
+        stored rows and acknowledgement buckets (two pipelines of whole-bucket reads; no unit
+        objects: a report of 100,000 units stays well under a second of reading)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for bucket in range(UNIT_BUCKETS):
+            pipe.hgetall(f"rcu:{{rc:{recall_id}}}:{bucket:02x}")
+        holdings: dict[str, Holding] = {}
+        lot_of: dict[bytes, str] = {}
+        for rows in await pipe.execute():
+            for key, raw in reply_fields(rows).items():
+                data = orjson.loads(raw)
+                lot = data.get("lot", "")
+                lot_of[key] = lot
+                held = data.get("holders")
+                if held is None:  # a row written before units had several holders
+                    held = [{"partner": data["holder"], "gln": data.get("gln", "")}] if data.get("holder") else []
+                for entry in held:
+                    holding = holdings.get(entry["partner"])
+                    if holding is None:
+                        holding = holdings[entry["partner"]] = Holding(entry["partner"])
+                    holding.units += 1
+                    holding.lots[lot] += 1
+                    holding.glns[entry.get("gln", "")] += 1
+        pipe = self.redis.pipeline(transaction=False)
+        for bucket in range(UNIT_BUCKETS):
+            pipe.hgetall(f"rca:{{rc:{recall_id}}}:{bucket:02x}")
+        for acks in await pipe.execute():
+            for name, value in reply_fields(acks).items():
+                unit, _, partner = name.rpartition(b"|")
+                holding = holdings.get(partner.decode())
+                if holding is not None and unit in lot_of:
+                    at, _, action = value.decode().partition("|")
+                    holding.acknowledgements.append((float(at), action, lot_of[unit]))
+        return holdings
 
     @staticmethod
     def per_holder(located: Sequence[Unit], delivered: Mapping[str, float]) -> builtins.list[dict[str, Any]]:
