@@ -3,6 +3,7 @@ spreadsheet-safe writer) and as a printable HTML page (every value escaped)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 from collections.abc import Mapping, Sequence
@@ -75,6 +76,13 @@ def csv_report(report: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
+def _when(value: str | None) -> str:
+    """An RFC 3339 time as a reader prints it: to the second, in UTC."""
+    if not value:
+        return ""
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -108,12 +116,12 @@ def html_report(report: Mapping[str, Any]) -> str:
         ("Units in the consignees' hands", report["units"]),
         ("Units acknowledged", report["units_acknowledged"]),
         ("Effectiveness checks done / due", f"{checks['done']} / {checks['due']} (level {checks['level']}, {checks['share']:.0%})"),
-        ("Estimated completion", (estimate["at"] or "no estimate") + f" ({estimate['basis']})"),
+        ("Estimated completion", (_when(estimate["at"]) or "no estimate") + f" ({estimate['basis']})"),
     ]
     period = report.get("period")
     if period:
         summary += [
-            ("Reporting period", f"{period['from']} to {period['to']}"),
+            ("Reporting period", f"{_when(period['from'])} to {_when(period['to'])}"),
             ("Notified in the period", period["consignees_notified"]),
             ("Responding in the period", period["consignees_responding"]),
             ("Checks in the period", period["effectiveness_checks"]),
@@ -123,7 +131,7 @@ def html_report(report: Mapping[str, Any]) -> str:
         ("Class", recall["class"]),
         ("Reason", recall["reason"]),
         ("Status", recall["status"]),
-        ("Published", recall["published_at"]),
+        ("Published", _when(recall["published_at"])),
         ("Depth", strategy["depth"]),
         ("Public warning", f"yes, by {strategy['public_warning_by']}" if strategy["public_warning"] else "no"),
         ("External reference", strategy["external_reference"]),
@@ -135,17 +143,17 @@ def html_report(report: Mapping[str, Any]) -> str:
         f"<title>Recall status report {_e(recall['id'])}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Recall status report: {_e(recall['id'])}</h1>",
-        f"<p>As of {_e(report['as_of'])}. Figures are computed from the network's records of custody, notices, acknowledgements and responses.</p>",
+        f"<p>As of {_e(_when(report['as_of']))}. Figures are computed from the network's records of custody, notices, acknowledgements and responses.</p>",
         "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts) + "</dl>",
         "<h2>Summary</h2>",
         _table(("Figure", "Value"), summary, frozenset({1})),
         "<h2>Consignees notified</h2>",
-        _table(("Consignee", "Locations", "Notified", "Method"), [(party(r["partner"]), locations_text(r["locations"]), r["notified_at"], r["notified_by"]) for r in report["notified"]]),
+        _table(("Consignee", "Locations", "Notified", "Method"), [(party(r["partner"]), locations_text(r["locations"]), _when(r["notified_at"]), r["notified_by"]) for r in report["notified"]]),
         "<h2>Consignees responding</h2>",
         _table(
             ("Consignee", "Locations", "Responded", "Units held", "Units acknowledged", "Quantity on hand", "Actions"),
             [
-                (party(r["partner"]), locations_text(r["locations"]), r["responded_at"], r["units_held"], r["units_acknowledged"], r["quantity_on_hand"], actions_text(r["actions"]))
+                (party(r["partner"]), locations_text(r["locations"]), _when(r["responded_at"]), r["units_held"], r["units_acknowledged"], r["quantity_on_hand"], actions_text(r["actions"]))
                 for r in report["responding"]
             ],
             frozenset({3, 4, 5}),
@@ -154,7 +162,7 @@ def html_report(report: Mapping[str, Any]) -> str:
         _table(
             ("Consignee", "Locations", "Units held", "Notified", "Reminders", "Overdue"),
             [
-                (party(r["partner"]), locations_text(r["locations"]), r["units_held"], r["notified_at"], r["reminders"], "yes" if r["overdue"] else "no")
+                (party(r["partner"]), locations_text(r["locations"]), r["units_held"], _when(r["notified_at"]), r["reminders"], "yes" if r["overdue"] else "no")
                 for r in report["not_responding"]
             ],
             frozenset({2, 4}),
@@ -162,7 +170,7 @@ def html_report(report: Mapping[str, Any]) -> str:
         "<h2>Effectiveness checks</h2>",
         _table(
             ("Consignee", "When", "Checked by", "How", "Result", "Note"),
-            [(party(c["partner"]), c["at"], c["checked_by"], c["method"], c["result"], c["note"]) for c in checks["checks"]],
+            [(party(c["partner"]), _when(c["at"]), c["checked_by"], c["method"], c["result"], c["note"]) for c in checks["checks"]],
         ),
         "</body></html>",
     ]

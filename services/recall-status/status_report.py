@@ -231,6 +231,6 @@ def _estimate(facts: Facts, rows: Sequence[Mapping[str, Any]], checked: int, due
     return {
         "complete": False,
         "at": iso(at + hours * 3600),
-        "basis": f"{len(responded)} of {len(rows)} consignees responded in {elapsed_hours:.1f} h; the {silent} others at that rate"
+        "basis": f"{len(responded)} of {len(rows)} consignees responded in {elapsed_hours:.1f} h; the {silent} still silent at that rate"
         + ("" if checked >= due else f"; {due - checked} effectiveness checks still due"),
     }
