@@ -582,6 +582,7 @@ class RecallService:
         for partner_id, held in sorted(by_holder.items()):
             payload = {
                 "recall": recall,
+                "notice": recall_notice(meta, [u for u, _ in held]),
                 "units": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "expiry": u.expiry, "gln": h.gln} for u, h in held],
                 "acknowledge": f"/v1/recalls/{recall_id}/acknowledgements",
             }
@@ -1162,11 +1163,40 @@ class RecallService:
             out.append(
                 {
                     "recall": {k: meta[k] for k in ("id", "class", "reason", "depth")} | {"mock": bool(meta["mock"]), "published_at": iso(float(meta["published_at"]))},
+                    "notice": recall_notice(meta, units),
                     "units_open": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "gln": u.holders[0].gln} for u in open_units],
                     "units_acknowledged": len(units) - len(open_units),
                 }
             )
         return out
+
+
+#: What a holder is asked to do, by the recall's depth (21 CFR 7.49: what to do, down to which level).
+WHAT_TO_DO = {
+    "wholesale": "Stop distributing these units at once and quarantine them. Return or destroy them as instructed, and tell the wholesale customers you supplied.",
+    "retail": "Stop distributing and dispensing these units at once and quarantine them. Return or destroy them as instructed, and tell the retail customers (pharmacies, hospitals) you supplied.",
+    "consumer": "Stop distributing and dispensing these units at once and quarantine them. Return or destroy them as instructed, and tell your customers down to patients and consumers.",
+}
+
+
+def recall_notice(meta: Mapping[str, str], units: Sequence[Unit]) -> dict[str, Any]:
+    """The recall communication a holder gets (21 CFR 7.49): a clear heading, the products by
+    GTIN and lot, the reason, what to do, how to respond and whom to ask."""
+    products: dict[str, Counter[str]] = {}
+    for unit in units:
+        products.setdefault(unit.gtin, Counter())[unit.lot] += 1
+    strategy = strategy_of(meta)
+    drill = bool(meta.get("mock"))
+    return {
+        "heading": "RECALL DRILL: exercise only, no stock to act on" if drill else f"URGENT: DRUG RECALL (class {meta['class']})",
+        "products": [{"gtin": gtin, "lots": sorted(lots), "units": sum(lots.values())} for gtin, lots in sorted(products.items())],
+        "reason": meta["reason"],
+        "what_to_do": WHAT_TO_DO.get(strategy.depth, WHAT_TO_DO["retail"]),
+        "respond": "Acknowledge each unit you hold, or state the quantity on hand per lot, with the action taken "
+        f"(quarantined, returned or destroyed): POST /v1/recalls/{meta['id']}/acknowledgements, or your console's recall tasks.",
+        "contact": strategy.contact,
+        "public_warning": strategy.public_warning_by if strategy.public_warning else "",
+    }
 
 
 def notice_of(meta: Mapping[str, str]) -> dict[str, str]:

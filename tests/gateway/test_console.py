@@ -503,6 +503,7 @@ def test_a_wholesaler_acknowledges_its_recall_task_and_the_manufacturer_sees_it(
     task = page.locator("article.task", has=page.locator(f"code:text-is('{drill_id}')"))
     task.wait_for()
     assert "DRILL" in task.inner_text()
+    assert "RECALL DRILL: exercise only" in task.inner_text() and "What to do:" in task.inner_text()  # the recall notice
     units = task.locator("tbody tr").count()
     assert units == 16  # 10 received at the start, 6 verified in the tote
     tab.shot("16-recall-tasks")

@@ -401,3 +401,8 @@ def test_the_manufacturer_hears_each_response_and_every_webhook_body_matches_the
     # holders hear only of their own units, never of the other's response
     for hook in ("w1", "p1"):
         assert all(b["event"] == "recall.published" for b in of_recall(hook))
+    notice = of_recall("w1")[0]["data"]["notice"]
+    assert notice["heading"] == "URGENT: DRUG RECALL (class II)"
+    assert notice["products"] == [{"gtin": product_gtin(parties["maker"].prefix), "lots": ["LOT-E1"], "units": 6}]
+    assert (notice["reason"], notice["contact"], notice["public_warning"]) == ("Dissolution out of specification", STRATEGY_B["contact"], STRATEGY_B["public_warning_by"])
+    assert "retail customers" in notice["what_to_do"] and f"/v1/recalls/{responded['id']}/acknowledgements" in notice["respond"]
