@@ -38,6 +38,12 @@ TEXT_LIMITS: Final = {
     "recall close reason": 1000,
     "withdrawal reason": 500,
     "alert close reason": 500,
+    "recall public warning by": 200,
+    "recall external reference": 100,
+    "recall contact": 300,
+    "recall response note": 1000,
+    "effectiveness check note": 1000,
+    "effectiveness checked by": 200,
 }
 
 _BIDI_CONTROLS: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

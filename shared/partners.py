@@ -175,6 +175,15 @@ async def is_revoked(redis: aioredis.Redis, partner_id: str) -> bool:
     return reply_bytes(await redis.hget(f"partner:{partner_id}", "status")) == b"revoked"
 
 
+async def partner_names(redis: aioredis.Redis, partner_ids: Sequence[str]) -> dict[str, str]:
+    """The names of ``partner_ids`` that exist, read in one round trip (for reports that name
+    partners rather than show their ids)."""
+    pipe = redis.pipeline(transaction=False)
+    for partner_id in partner_ids:
+        pipe.hget(f"partner:{partner_id}", "name")
+    return {pid: name.decode() for pid, raw in zip(partner_ids, await pipe.execute(), strict=True) if (name := reply_bytes(raw))}
+
+
 def validate_new_partner(new: NewPartner) -> None:
     """Checks names, roles and prefixes; GLN check digits are checked by the caller's parser."""
     if not new.name or len(new.name) > 200:

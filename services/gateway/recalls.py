@@ -14,6 +14,7 @@ from aiohttp import web
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.csv_cells import safe_writer
 from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
+from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.inputs import (
@@ -25,6 +26,7 @@ from verinet.gateway.inputs import (
     text_of,
 )
 from verinet.gateway.lms import caller_message, query_param
+from verinet.gateway.recall_documents import csv_report, html_report
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
 from verinet.partners import Partner
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 HOLDER_ROLES = ("wholesaler", "dispenser", "manufacturer")
 VIEWER_ROLES = ("admin", "manufacturer", "wholesaler", "dispenser")
 MAX_RECALL_UNITS = 1_000_000
+#: Free-text members of a recall strategy and their limits in ``verinet.free_text.TEXT_LIMITS``.
+STRATEGY_TEXT = {"public_warning_by": "recall public warning by", "external_reference": "recall external reference", "contact": "recall contact"}
 #: Units one acknowledgement may name (documented in README, "Exact input, exact output").
 MAX_ACKNOWLEDGED_UNITS = 10_000
 REPORT_COLUMNS = ("gtin", "serial", "lot", "state", "last_location", "last_partner", "last_seen", "notified_at", "acknowledged_at", "action")
@@ -81,7 +85,24 @@ def scope_from(body: dict[str, Any], partner: Partner) -> rs_pb.CreateRecallRequ
         reason=stored_text(body, "reason", "recall reason"),
         depth=text_of(body, "depth", "retail"),
         mock=body.get("mock", False) is True,
+        strategy_json=strategy_members(body),
     )
+
+
+def strategy_members(body: dict[str, Any]) -> bytes:
+    """The "strategy" member of a body as JSON (empty when absent): an object whose free text
+    is stored text (``verinet.free_text``); recall-status checks the rest of it."""
+    value = body.get("strategy")
+    if value is None:
+        return b""
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            f'Failed to read "strategy": expected an object, got {type(value).__name__}.', code="body.field_type", field="strategy"
+        )
+    for name, limit in STRATEGY_TEXT.items():
+        if isinstance(value.get(name), str):
+            validate_text(value[name], f"strategy.{name}", max_length=TEXT_LIMITS[limit], required=False)
+    return orjson.dumps(value)
 
 
 @route("POST", "/v1/recalls", roles=("manufacturer",), tag="Recalls", summary="Publish a recall (or a drill with mock: true) by lots, units, or line and time window")
@@ -142,6 +163,24 @@ async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.recall_json, content_type="application/json")
 
 
+@route(
+    "PATCH",
+    "/v1/recalls/{id}/strategy",
+    roles=("manufacturer", "admin"),
+    tag="Recalls",
+    summary="Change a recall's strategy (depth, public warning, effectiveness-check level A to E and share, external reference, contact); audited",
+)
+async def update_recall_strategy(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.UpdateRecallStrategy,
+        rs_pb.UpdateRecallStrategyRequest(caller=caller_message(partner), recall_id=request.match_info["id"], changes_json=strategy_members({"strategy": body})),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(body=answer.recall_json, content_type="application/json")
+
+
 @route("POST", "/v1/recalls/{id}/close", roles=("manufacturer",), tag="Recalls", summary="Close a recall; its units stay recalled")
 async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
@@ -196,6 +235,46 @@ async def recall_report(request: web.Request, partner: Partner) -> web.StreamRes
         return abort_report(request, response, f"{type(error).__name__}: {error}")
     finally:
         stream.cancel()  # the client went away, or the deadline passed: recall-status stops too
+
+
+@route(
+    "GET",
+    "/v1/recalls/{id}/status-report",
+    roles=("manufacturer", "admin"),
+    tag="Recalls",
+    summary="The 21 CFR 7.53 status report at a time (?at=, default now; ?from= for a reporting period ending at it): consignees notified (date, method), responding (quantity on hand), not responding, effectiveness checks, estimated completion; JSON, CSV or printable HTML (?format=json|csv|html)",
+    params=(
+        query_param("at", "RFC 3339 time the report is as of; default now", False),
+        query_param("from", "RFC 3339 start of a reporting period ending at ?at=", False),
+        query_param("format", "json (the default), csv (one row per consignee) or html (printable)", False, "^(json|csv|html)$"),
+    ),
+)
+async def recall_status_report(request: web.Request, partner: Partner) -> web.Response:
+    output = request.query.get("format", "json")
+    if output not in ("json", "csv", "html"):
+        raise InvalidInput(f"Failed to read format {output!r}: expected json, csv or html.", field="format")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.GetRecallStatusReport,
+        rs_pb.GetRecallStatusReportRequest(
+            caller=caller_message(partner), recall_id=request.match_info["id"], at=request.query.get("at", ""), period_start=request.query.get("from", "")
+        ),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    if output == "json":
+        return web.Response(body=answer.json, content_type="application/json")
+    report = orjson.loads(answer.json)
+    if output == "csv":
+        return web.Response(
+            text=csv_report(report),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{report["recall"]["id"]}-status.csv"'},
+        )
+    # a page of partner-supplied text: nothing in it may run or load anything
+    return web.Response(
+        text=html_report(report), content_type="text/html", charset="utf-8", headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    )
 
 
 def report_format(request: web.Request) -> str:
@@ -276,8 +355,8 @@ def acknowledged_units(body: dict[str, Any]) -> list[common_pb.PackIdentifier]:
             field="units",
         )
     units = units_from(body)
-    if not units:
-        raise InvalidInput('Failed to read "units": expected at least one unit.', field="units")
+    if not units and not body.get("lots"):
+        raise InvalidInput('Failed to read "units": expected at least one unit (or "lots" with quantities on hand).', field="units")
     first_at: dict[tuple[str, str], int] = {}
     for index, unit in enumerate(units):
         seen = first_at.setdefault((unit.gtin, unit.serial), index)
@@ -291,14 +370,45 @@ def acknowledged_units(body: dict[str, Any]) -> list[common_pb.PackIdentifier]:
     return units
 
 
-@route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Confirm units you hold as quarantined, returned or destroyed")
+def lot_quantities(body: dict[str, Any]) -> list[rs_pb.LotQuantity]:
+    """The "lots" of a response: [{"lot": ..., "quantity_on_hand": n}, ...], n from 0 up."""
+    items = body.get("lots", [])
+    if not isinstance(items, list):
+        raise InvalidInput('Failed to read "lots": expected a list of {"lot", "quantity_on_hand"} objects.', code="body.field_type", field="lots")
+    out = []
+    for index, item in enumerate(items):
+        where = f"lots[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("lot"), str):
+            raise InvalidInput(f'Failed to read "{where}": expected {{"lot": "...", "quantity_on_hand": n}}.', code="body.field_type", field=where)
+        quantity = item.get("quantity_on_hand")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_RECALL_UNITS:
+            raise InvalidInput(
+                f'Failed to read "{where}.quantity_on_hand": expected a whole number from 0 to {MAX_RECALL_UNITS}, got {quantity!r}.',
+                code="recall.quantity",
+                field=f"{where}.quantity_on_hand",
+            )
+        out.append(rs_pb.LotQuantity(lot=item["lot"], quantity=quantity))
+    return out
+
+
+@route(
+    "POST",
+    "/v1/recalls/{id}/acknowledgements",
+    roles=HOLDER_ROLES,
+    tag="Recalls",
+    summary="Respond to a recall: confirm units you hold, and/or the quantity on hand of lots you hold, as quarantined, returned or destroyed, with an optional note",
+)
 async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     units = acknowledged_units(body)
+    lots = lot_quantities(body)
+    note = stored_text(body, "note", "recall response note", required=False)
     clients = request.app[CLIENTS]
     answer = await call(
         clients.recall_status.AcknowledgeRecall,
-        rs_pb.AcknowledgeRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=text_of(body, "action")),
+        rs_pb.AcknowledgeRecallRequest(
+            caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=text_of(body, "action"), note=note, lots=lots
+        ),
         timeout=RECALL_RPC_SECONDS,
     )
     results = [
@@ -306,6 +416,32 @@ async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Resp
         for r in answer.results
     ]
     return json_response({"acknowledged": sum(1 for r in results if r["ok"]), "results": results})
+
+
+@route(
+    "POST",
+    "/v1/recalls/{id}/effectiveness-checks",
+    roles=("manufacturer", "admin"),
+    tag="Recalls",
+    summary="Record an effectiveness check of a consignee: partner, checked_by, method (phone, email, visit, letter, portal), result (confirmed, received_not_acted, not_received, no_answer), note",
+)
+async def record_effectiveness_check(request: web.Request, partner: Partner) -> web.Response:
+    body = await json_object(request)
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.RecordEffectivenessCheck,
+        rs_pb.RecordEffectivenessCheckRequest(
+            caller=caller_message(partner),
+            recall_id=request.match_info["id"],
+            partner_id=text_of(body, "partner"),
+            checked_by=stored_text(body, "checked_by", "effectiveness checked by"),
+            method=text_of(body, "method"),
+            result=text_of(body, "result"),
+            note=stored_text(body, "note", "effectiveness check note", required=False),
+        ),
+        timeout=RECALL_RPC_SECONDS,
+    )
+    return web.Response(status=201, body=answer.json, content_type="application/json")
 
 
 @route("GET", "/v1/recall-tasks", roles=HOLDER_ROLES, tag="Recalls", summary="Your open recall tasks: units you hold that are not yet acknowledged")

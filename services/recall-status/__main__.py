@@ -1,6 +1,7 @@
 """Runs the recall-status service: ``python -m verinet.recall_status``.
 
-Besides the gRPC server it runs the webhook delivery worker as a background task; on SIGTERM
+Besides the gRPC server it runs the webhook delivery worker and the recall follow-up (due
+reminders, every RECALL_FOLLOW_UP_SECONDS) as background tasks; on SIGTERM
 the server drains first, then the worker finishes the deliveries in flight (within the grace
 period) and leaves anything else in the stream for another replica.
 """
@@ -49,6 +50,20 @@ def verifier_signer(stub: verifier_grpc.VerifierServiceStub, timeout: float) -> 
     return sign
 
 
+async def follow_up_loop(servicer: RecallStatusServicer, every: float) -> None:
+    """Sends due recall reminders every ``every`` seconds (replicas may all run it: each
+    reminder step is recorded once, see ``RecallService.remind``)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            sent = await servicer.recalls.follow_up()
+        except Exception:  # a failed pass is retried at the next one
+            log.exception("Recall follow-up pass failed")
+            continue
+        if sent:
+            log.info("Recall reminders sent", extra={"reminders": len(sent)})
+
+
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
     await wait_until_answering(redis)
@@ -76,9 +91,11 @@ async def serve(settings: Settings) -> None:
         health_port=settings.health_port,
     )
     await worker.start()
+    follow_up = asyncio.create_task(follow_up_loop(servicer, settings.follow_up_seconds))
     log.info("recall-status listening", extra={"port": handle.port})
 
     async def stop() -> None:
+        follow_up.cancel()
         await worker.drain(settings.shutdown_grace)
         await verifier_channel.close()
         await redis.aclose()

@@ -87,7 +87,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The events a partner may subscribe to.
-EVENTS = ("recall.published", "recall.updated", "recall.closed", "recall.drill")
+EVENTS = ("recall.published", "recall.updated", "recall.closed", "recall.drill", "recall.responded", "recall.reminder", "recall.overdue")
+#: Events that notify a holder of a recall (the first delivered is its notice of record).
+NOTICE_EVENTS = ("recall.published", "recall.updated", "recall.drill")
 #: Delivery outcomes, as logged.
 OUTCOMES = ("delivered", "failed", "dead", "cancelled")
 
@@ -624,7 +626,7 @@ class Notifier:
         """Per partner, the unix time its first notification of the recall was delivered."""
         first: dict[str, float] = {}
         for delivery in await self.deliveries(recall_id, limit=10 * MAX_LISTED_DELIVERIES):
-            if delivery.outcome == "delivered" and delivery.partner_id not in first:
+            if delivery.outcome == "delivered" and delivery.event in NOTICE_EVENTS and delivery.partner_id not in first:
                 first[delivery.partner_id] = delivery.at
         return first
 

@@ -48,6 +48,7 @@ import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
+from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.packs import PackState
 from verinet.recall_status import locations
 from verinet.recall_status.holders import holders_of
@@ -58,17 +59,34 @@ from verinet.recall_status.packs import (
     Whereabouts,
     scope_group_of,
 )
+from verinet.recall_status.status_report import (
+    EffectivenessCheck,
+    Facts,
+    Holding,
+    Location,
+    Response,
+    build,
+)
+from verinet.recall_status.strategy import (
+    CLASS_I_REMINDER_DAYS,
+    DEFAULT_REMINDER_DAYS,
+    RecallStrategy,
+)
 from verinet.store import reply_bytes, reply_fields, run_script_batch
 
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
 ACTIONS = ("quarantined", "returned", "destroyed")
+MAX_PARTNER_ID = 100
+CHECK_METHODS = ("phone", "email", "visit", "letter", "portal")
+CHECK_RESULTS = ("confirmed", "received_not_acted", "not_received", "no_answer")
 UNIT_BUCKETS = 256
 MAX_EXPLICIT_UNITS = 1_000_000
 #: Units one acknowledgement request may name (the documented limit).
 MAX_ACK_UNITS = 10_000
 
 Enqueue = Callable[..., Awaitable[str | None]]
+PartnerNames = Callable[[Sequence[str]], Awaitable[dict[str, str]]]
 AuditAppend = Callable[[str, dict[str, Any]], Awaitable[None]]
 DeliveredAt = Callable[[str], Awaitable[dict[str, float]]]
 
@@ -130,6 +148,45 @@ def hash_fields(values: Mapping[str, str] | Mapping[str, bytes]) -> dict[FieldT,
 
 def partner_units_key(recall_id: str, partner_id: str) -> str:
     return f"rcpu:{{rc:{recall_id}}}:{partner_id}"
+
+
+def task_since_key(recall_id: str) -> str:
+    return f"rcpsince:{{rc:{recall_id}}}"
+
+
+def responses_key(recall_id: str) -> str:
+    return f"rcresp:{{rc:{recall_id}}}"
+
+
+def checks_key(recall_id: str) -> str:
+    return f"rcchecks:{{rc:{recall_id}}}"
+
+
+def reminders_key(recall_id: str) -> str:
+    return f"rcrem:{{rc:{recall_id}}}"
+
+
+def responded_key(recall_id: str) -> str:
+    return f"rcresponded:{{rc:{recall_id}}}"
+
+
+# Records reminder ``ARGV[2]`` of partner ``ARGV[1]`` at ``ARGV[3]`` unless that step (or a later
+# one) is recorded already: replicas polling at once remind a partner once per step.
+# KEYS: the reminders hash. Answers 1 when recorded.
+REMIND_SCRIPT = r"""
+local before = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+local sent = 0
+for _ in string.gmatch(before, '[^,]+') do sent = sent + 1 end
+if sent >= tonumber(ARGV[2]) then return 0 end
+local entry = ARGV[3]
+for _ = sent + 2, tonumber(ARGV[2]) do entry = entry .. ',' .. ARGV[3] end
+redis.call('HSET', KEYS[1], ARGV[1], before ~= '' and (before .. ',' .. entry) or entry)
+return 1
+"""
+
+
+async def no_names(partner_ids: Sequence[str]) -> dict[str, str]:
+    return {}
 
 
 def partners_key(recall_id: str) -> str:
@@ -312,6 +369,7 @@ class RecallService:
     audit: AuditAppend
     delivered_at: DeliveredAt
     clock: Callable[[], float] = field(default=time.time)
+    partner_names: PartnerNames = no_names
 
     # -- publishing -------------------------------------------------------------------------
 
@@ -383,6 +441,7 @@ class RecallService:
         reason: str,
         depth: str,
         mock: bool,
+        strategy: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         started = self.clock()
         if recall_class not in CLASSES:
@@ -391,6 +450,9 @@ class RecallService:
             raise InvalidInput(f"Failed to read depth {depth!r}: expected wholesale, retail or consumer.", code="recall.depth", field="depth")
         if not reason.strip() or len(reason) > 1000:
             raise InvalidInput("Failed to read reason: expected 1 to 1000 characters.", code="recall.reason", field="reason")
+        schedule = CLASS_I_REMINDER_DAYS if recall_class == "I" else DEFAULT_REMINDER_DAYS
+        plan = RecallStrategy(depth=depth, reminder_days=schedule).changed(strategy or {})
+        depth = plan.depth
         scope.validate()
         await self._require_owner(scope, owner, is_admin)
         recall_id = f"rc_{dt.datetime.fromtimestamp(started, dt.UTC):%Y%m%d}_{secrets.token_hex(5)}"
@@ -404,6 +466,7 @@ class RecallService:
             "status": "open",
             "published_at": f"{started:.3f}",
             "scopes": orjson.dumps([scope.as_dict()]).decode(),
+            "strategy": orjson.dumps(plan.as_dict()).decode(),
         }
         await self.redis.hset(recall_key(recall_id), mapping=hash_fields(meta))
         await self.redis.zadd(f"recalls:owner:{owner}", {recall_id: started})
@@ -422,6 +485,7 @@ class RecallService:
                 "class": recall_class,
                 "reason": reason,
                 "scope": scope.as_dict(),
+                "strategy": plan.as_dict(),
                 "units": found.count,
             },
         )
@@ -491,11 +555,21 @@ class RecallService:
             pipe.sadd(f"rctasks:{holder}", recall_id)
         if held:
             pipe.sadd(partners_key(recall_id), *held)
+            since = f"{self.clock():.3f}"
+            for holder in held:  # when its console task began (the notice without a webhook)
+                pipe.hsetnx(task_since_key(recall_id), holder, since)
         pipe.hincrby(recall_key(recall_id), "units", found.count)
         await pipe.execute()
 
+    async def _tell_owner(self, recall_id: str, meta: Mapping[str, str], event: str, data: dict[str, Any]) -> None:
+        """A status change of the recall to its manufacturer (its QMS follows them)."""
+        await self.enqueue(recall_id, meta["owner"], event, {"recall": notice_of(meta), "audience": "manufacturer", **data}, drill=bool(meta["mock"]))
+
     async def _notify(self, recall_id: str, meta: dict[str, str], units: builtins.list[Unit], event: str, drill: bool) -> None:
-        """Each holder of units in scope is told of its own units, and nobody else is told."""
+        """Each holder of units in scope is told of its own units, and nobody else is told but
+        the recall's manufacturer, which gets the counts."""
+        holders = {h.partner for u in units for h in u.holders}
+        await self._tell_owner(recall_id, meta, event, {"summary": {"units": len(units), "holders": len(holders)}})
         recall = {k: meta[k] for k in ("id", "class", "reason", "depth")}
         by_holder: dict[str, list[tuple[Unit, Holder]]] = {}
         for unit in units:
@@ -504,10 +578,16 @@ class RecallService:
         for partner_id, held in sorted(by_holder.items()):
             payload = {
                 "recall": recall,
+                "notice": recall_notice(meta, [u for u, _ in held]),
                 "units": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "expiry": u.expiry, "gln": h.gln} for u, h in held],
                 "acknowledge": f"/v1/recalls/{recall_id}/acknowledgements",
             }
             await self.enqueue(recall_id, partner_id, event, payload, drill=drill)
+
+    async def _location_details(self, glns: Sequence[str]) -> dict[str, Location]:
+        """Names and addresses partners gave for their GLNs (EPCIS Location master data)."""
+        found = await locations.lookup(self.redis, glns)
+        return {gln: Location(gln, data.name, data.as_dict().get("address", "")) for gln, data in found.items()}
 
     async def _with_location_names(self, summary: dict[str, Any]) -> dict[str, Any]:
         """``units_by_location`` entries with the GLN's name and address where its partner gave
@@ -547,6 +627,69 @@ class RecallService:
         await self._notify(recall_id, meta, found.located, "recall.drill" if meta["mock"] else "recall.updated", bool(meta["mock"]))
         return {**await self.get(recall_id, owner, is_admin), "added_units": found.count, "unknown_units": found.unknown[:1000]}
 
+    # -- follow-up ----------------------------------------------------------------------------
+
+    async def follow_up(self, now: float | None = None) -> builtins.list[tuple[str, str, int]]:
+        """Reminds every consignee still silent whose next reminder is due, in every open
+        recall: a ``recall.reminder`` to it, one ``recall.overdue`` to the manufacturer naming
+        the consignees reminded. Answers (recall, partner, step) of the reminders sent."""
+        now = self.clock() if now is None else now
+        sent: builtins.list[tuple[str, str, int]] = []
+        for member in cast("builtins.list[bytes]", await self.redis.zrange("recalls:all", 0, -1)):
+            sent += await self.remind(member.decode(), now)
+        return sent
+
+    async def remind(self, recall_id: str, now: float) -> builtins.list[tuple[str, str, int]]:
+        """Reminders of one recall due at ``now`` (see ``follow_up``)."""
+        raw = reply_fields(await self.redis.hgetall(recall_key(recall_id)))
+        meta = {k.decode(): v.decode() for k, v in raw.items()}
+        if not meta or meta.get("status") != "open":
+            return []
+        schedule = strategy_of(meta).reminder_days
+        partners = {reply_bytes(m).decode() for m in await self.redis.smembers(partners_key(recall_id))}
+        partners -= {reply_bytes(m).decode() for m in await self.redis.smembers(responded_key(recall_id))}
+        if not partners or not schedule:
+            return []
+        since = {k.decode(): float(v) for k, v in reply_fields(await self.redis.hgetall(task_since_key(recall_id))).items()}
+        delivered = await self.delivered_at(recall_id)
+        published = float(meta["published_at"])
+        script = self.redis.register_script(REMIND_SCRIPT)
+        reminded: builtins.list[tuple[str, str, int]] = []
+        for partner in sorted(partners):
+            notice = min(since.get(partner, published), delivered.get(partner, math.inf))
+            step = sum(1 for days in schedule if notice + days * 86400 <= now)
+            if not step or not await script(keys=[reminders_key(recall_id)], args=[partner, step, f"{now:.3f}"]):
+                continue
+            units = await self.redis.scard(partner_units_key(recall_id, partner))
+            payload = {
+                "recall": notice_of(meta),
+                "reminder": {"step": step, "of": len(schedule), "notified_at": iso(notice), "units": units},
+                "acknowledge": f"/v1/recalls/{recall_id}/acknowledgements",
+            }
+            await self.enqueue(recall_id, partner, "recall.reminder", payload, drill=bool(meta["mock"]))
+            reminded.append((recall_id, partner, step))
+        if reminded:
+            names = await self.partner_names([p for _, p, _ in reminded])
+            overdue = [{"partner": p, "name": names.get(p, ""), "reminder": step} for _, p, step in reminded]
+            await self._tell_owner(recall_id, meta, "recall.overdue", {"overdue": overdue})
+            await self.audit(recall_id, {"at": now, "action": "recall.reminded", "recall": recall_id, "partners": overdue})
+        return reminded
+
+    async def set_strategy(self, recall_id: str, viewer: str, is_admin: bool, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Changes the strategy of a recall (its manufacturer or admin only), open or closed (a
+        CAPA reference often comes after closing); the change is an entry in the recall's audit
+        chain with the strategy before and after."""
+        meta = await self._meta(recall_id, viewer, is_admin, manufacturer_only=True)
+        before = strategy_of(meta)
+        after = before.changed(changes)
+        if after != before:
+            await self.redis.hset(recall_key(recall_id), mapping={"strategy": orjson.dumps(after.as_dict()).decode(), "depth": after.depth})
+            await self.audit(
+                recall_id,
+                {"at": self.clock(), "action": "recall.strategy_changed", "recall": recall_id, "partner": viewer, "before": before.as_dict(), "after": after.as_dict()},
+            )
+        return await self.get(recall_id, viewer, is_admin)
+
     async def close(self, recall_id: str, owner: str, is_admin: bool, reason: str) -> dict[str, Any]:
         meta = await self._meta(recall_id, owner, is_admin, manufacturer_only=True)
         if meta["status"] != "open":
@@ -559,6 +702,7 @@ class RecallService:
         return await self.get(recall_id, owner, is_admin)
 
     async def _notify_closed(self, recall_id: str, meta: dict[str, str]) -> None:
+        await self._tell_owner(recall_id, meta, "recall.closed", {"summary": {"close_reason": meta.get("close_reason", "")}})
         for partner_id in sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partners_key(recall_id))):
             await self.enqueue(recall_id, partner_id, "recall.closed", {"recall": {k: meta[k] for k in ("id", "class", "reason", "depth")}, "units": []}, drill=bool(meta["mock"]))
 
@@ -673,6 +817,7 @@ class RecallService:
             "status": meta["status"],
             "published_at": iso(published),
             "scopes": orjson.loads(meta["scopes"]),
+            "strategy": strategy_of(meta).as_dict(),
             **await self._with_location_names(self.scope_summary(located, total)),
             "located": len(located),
             "notified": len(notified),
@@ -685,11 +830,78 @@ class RecallService:
         }
         if not sees_all:
             del result["owner"]
+            del result["strategy"]["external_reference"]  # the manufacturer's own QMS record
         if meta.get("closed_at"):
             result.update(closed_at=iso(float(meta["closed_at"])), close_reason=meta.get("close_reason", ""))
         if meta["mock"]:
             result["drill"] = self.drill_timings(meta, notified, acked, total)
         return result
+
+    async def status_report(self, recall_id: str, viewer: str, is_admin: bool, at: float | None = None, start: float | None = None) -> dict[str, Any]:
+        """The 21 CFR 7.53 status report at ``at`` (default now), for the period from ``start``
+        when given: for the recall's manufacturer and admin only (``recall_status.status_report``)."""
+        meta = await self._meta(recall_id, viewer, is_admin, manufacturer_only=True)
+        at = self.clock() if at is None else at
+        if start is not None and start > at:
+            raise InvalidInput("Failed to read from: the period starts after it ends.", code="report.period", field="from")
+        holdings = await self._holdings(recall_id)
+        for partner, since in reply_fields(await self.redis.hgetall(task_since_key(recall_id))).items():
+            if (tasked := holdings.get(partner.decode())) is not None:
+                tasked.task_since = float(since)
+        glns = sorted({gln for h in holdings.values() for gln in h.glns if gln})
+        published = float(meta["published_at"])
+        recall = {"id": recall_id, "class": meta["class"], "reason": meta["reason"], "depth": meta["depth"], "mock": bool(meta["mock"]), "status": meta["status"], "published_at": iso(published)}
+        if meta.get("closed_at"):
+            recall.update(closed_at=iso(float(meta["closed_at"])), close_reason=meta.get("close_reason", ""))
+        facts = Facts(
+            recall=recall,
+            published_at=published,
+            strategy=strategy_of(meta),
+            holdings=list(holdings.values()),
+            delivered=await self.delivered_at(recall_id),
+            responses=[Response(**orjson.loads(raw)) for raw in await self.redis.lrange(responses_key(recall_id), 0, -1)],
+            checks=[EffectivenessCheck(**orjson.loads(raw)) for raw in await self.redis.lrange(checks_key(recall_id), 0, -1)],
+            reminders={p.decode(): [float(t) for t in v.decode().split(",") if t] for p, v in reply_fields(await self.redis.hgetall(reminders_key(recall_id))).items()},
+            names=await self.partner_names(sorted(holdings)),
+            locations=await self._location_details(glns),
+        )
+        return build(facts, at, start)
+
+    async def _holdings(self, recall_id: str) -> dict[str, Holding]:
+        """Each holder's units, lots, GLNs and acknowledgements, aggregated straight from the
+        stored rows and acknowledgement buckets (two pipelines of whole-bucket reads; no unit
+        objects: a report of 100,000 units stays well under a second of reading)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for bucket in range(UNIT_BUCKETS):
+            pipe.hgetall(f"rcu:{{rc:{recall_id}}}:{bucket:02x}")
+        holdings: dict[str, Holding] = {}
+        lot_of: dict[bytes, str] = {}
+        for rows in await pipe.execute():
+            for key, raw in reply_fields(rows).items():
+                data = orjson.loads(raw)
+                lot = data.get("lot", "")
+                lot_of[key] = lot
+                held = data.get("holders")
+                if held is None:  # a row written before units had several holders
+                    held = [{"partner": data["holder"], "gln": data.get("gln", "")}] if data.get("holder") else []
+                for entry in held:
+                    holding = holdings.get(entry["partner"])
+                    if holding is None:
+                        holding = holdings[entry["partner"]] = Holding(entry["partner"])
+                    holding.units += 1
+                    holding.lots[lot] += 1
+                    holding.glns[entry.get("gln", "")] += 1
+        pipe = self.redis.pipeline(transaction=False)
+        for bucket in range(UNIT_BUCKETS):
+            pipe.hgetall(f"rca:{{rc:{recall_id}}}:{bucket:02x}")
+        for acks in await pipe.execute():
+            for name, value in reply_fields(acks).items():
+                unit, _, partner = name.rpartition(b"|")
+                holding = holdings.get(partner.decode())
+                if holding is not None and unit in lot_of:
+                    at, _, action = value.decode().partition("|")
+                    holding.acknowledgements.append((float(at), action, lot_of[unit]))
+        return holdings
 
     @staticmethod
     def per_holder(located: Sequence[Unit], delivered: Mapping[str, float]) -> builtins.list[dict[str, Any]]:
@@ -834,10 +1046,24 @@ class RecallService:
 
     # -- partners -----------------------------------------------------------------------------
 
-    async def acknowledge(self, recall_id: str, partner_id: str, units: Sequence[tuple[str, str]], action: str) -> builtins.list[tuple[bool, str, str]]:
+    async def acknowledge(
+        self,
+        recall_id: str,
+        partner_id: str,
+        units: Sequence[tuple[str, str]],
+        action: str,
+        note: str = "",
+        lots: Mapping[str, int] | None = None,
+    ) -> builtins.list[tuple[bool, str, str]]:
         """Records ``partner_id``'s acknowledgement of the units it holds in the recall. A unit
         it does not hold is refused alike whether or not it is in the recall; a unit named
-        twice counts once."""
+        twice counts once. The acknowledgement is also the holder's response: with a note and,
+        for holders that count rather than name units, the quantity on hand of lots it holds
+        (recorded whole, or refused whole when it names a lot it does not hold)."""
+        lots = dict(lots or {})
+        validate_text(note, "note", max_length=TEXT_LIMITS["recall response note"], required=False)
+        if not units and not lots:
+            raise InvalidInput('Failed to read "units": expected at least one unit, or "lots" with quantities on hand.', field="units")
         if action not in ACTIONS:
             raise InvalidInput(f"Failed to read action {action!r}: expected quarantined, returned or destroyed.", code="recall.action", field="action")
         if len(units) > MAX_ACK_UNITS:
@@ -846,8 +1072,10 @@ class RecallService:
                 code="recall.too_many",
                 field="units",
             )
-        await self._meta(recall_id, partner_id, False)  # not found unless the partner is involved
+        meta = await self._meta(recall_id, partner_id, False)  # not found unless the partner is involved
         now = self.clock()
+        if lots:
+            await self._require_held_lots(recall_id, partner_id, lots)
         keys = [f"{g}|{s}" for g, s in units]
         distinct = list(dict.fromkeys(keys))
         pipe = self.redis.pipeline(transaction=False)
@@ -871,9 +1099,62 @@ class RecallService:
         if fields:
             script = self.redis.register_script(ACKNOWLEDGE_SCRIPT)
             await run_script_batch(self.redis, script, [([bucket], [*names, f"{now:.3f}", action]) for bucket, names in fields.items()])
-            acknowledged = sum(len(names) for names in fields.values())
-            await self.audit(recall_id, {"at": now, "action": "recall.acknowledged", "recall": recall_id, "partner": partner_id, "units_action": action, "units": acknowledged})
+        acknowledged = sum(len(names) for names in fields.values())
+        if acknowledged or lots:
+            response = {"partner": partner_id, "at": now, "action": action, "note": note, "lots": lots, "units": acknowledged}
+            await self.redis.rpush(responses_key(recall_id), orjson.dumps(response))
+            await self.redis.sadd(responded_key(recall_id), partner_id)
+            await self._tell_owner(recall_id, meta, "recall.responded", {"response": {**response, "at": iso(now)}})
+            await self.audit(
+                recall_id,
+                {"at": now, "action": "recall.acknowledged", "recall": recall_id, "partner": partner_id, "units_action": action, "units": acknowledged, "lots": lots, "note": note},
+            )
         return results
+
+    async def _require_held_lots(self, recall_id: str, partner_id: str, lots: Mapping[str, int]) -> None:
+        """Refuses a lot quantity for a lot of which ``partner_id`` holds no unit in the recall."""
+        keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
+        held: set[str] = set()
+        for start in range(0, len(keys), ROW_WRITE_UNITS):
+            pipe = self.redis.pipeline(transaction=False)
+            for key in keys[start : start + ROW_WRITE_UNITS]:
+                pipe.hget(unit_bucket_key(recall_id, key), key)
+            held.update(Unit.from_row(key, raw).lot for key, raw in zip(keys[start : start + ROW_WRITE_UNITS], await pipe.execute(), strict=True) if raw)
+        for lot, quantity in lots.items():
+            if lot not in held:
+                raise InvalidInput(
+                    f'Failed to read "lots": lot {lot!r} is not a lot you hold in recall {recall_id}; only its holders state quantities of it.',
+                    code="recall.lot_not_held",
+                    field="lots",
+                )
+            if not 0 <= quantity <= MAX_EXPLICIT_UNITS:
+                raise InvalidInput(
+                    f'Failed to read "lots": expected a quantity of 0 to {MAX_EXPLICIT_UNITS} for lot {lot!r}, got {quantity}.', code="recall.quantity", field="lots"
+                )
+
+    async def record_check(
+        self, recall_id: str, viewer: str, is_admin: bool, partner_id: str, checked_by: str, method: str, result: str, note: str
+    ) -> dict[str, Any]:
+        """Records an effectiveness check of one consignee of the recall (its manufacturer or
+        admin); audited."""
+        await self._meta(recall_id, viewer, is_admin, manufacturer_only=True)
+        if method not in CHECK_METHODS:
+            raise InvalidInput(f"Failed to read method {method!r}: expected one of {', '.join(CHECK_METHODS)}.", code="recall.check_method", field="method")
+        if result not in CHECK_RESULTS:
+            raise InvalidInput(f"Failed to read result {result!r}: expected one of {', '.join(CHECK_RESULTS)}.", code="recall.check_result", field="result")
+        validate_text(checked_by, "checked_by", max_length=TEXT_LIMITS["effectiveness checked by"])
+        validate_text(note, "note", max_length=TEXT_LIMITS["effectiveness check note"], required=False)
+        if not 0 < len(partner_id) <= MAX_PARTNER_ID:
+            raise InvalidInput(f"Failed to read partner: expected a partner id of 1 to {MAX_PARTNER_ID} characters, got {len(partner_id)}.", field="partner")
+        if not await self.redis.sismember(partners_key(recall_id), partner_id):
+            raise InvalidInput(f"Partner {partner_id!r} holds no unit of recall {recall_id}; checks are of its consignees.", code="recall.not_consignee", field="partner")
+        now = self.clock()
+        check = {"partner": partner_id, "at": now, "checked_by": checked_by, "method": method, "result": result, "note": note}
+        await self.redis.rpush(checks_key(recall_id), orjson.dumps(check))
+        await self.audit(recall_id, {**check, "action": "recall.effectiveness_checked", "recall": recall_id, "by": viewer})
+        return {**check, "at": iso(now)}
+
+
 
     async def tasks(self, partner_id: str) -> builtins.list[dict[str, Any]]:
         out = []
@@ -892,11 +1173,53 @@ class RecallService:
             out.append(
                 {
                     "recall": {k: meta[k] for k in ("id", "class", "reason", "depth")} | {"mock": bool(meta["mock"]), "published_at": iso(float(meta["published_at"]))},
+                    "notice": recall_notice(meta, units),
                     "units_open": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "gln": u.holders[0].gln} for u in open_units],
                     "units_acknowledged": len(units) - len(open_units),
                 }
             )
         return out
+
+
+#: What a holder is asked to do, by the recall's depth (21 CFR 7.49: what to do, down to which level).
+WHAT_TO_DO = {
+    "wholesale": "Stop distributing these units at once and quarantine them. Return or destroy them as instructed, and tell the wholesale customers you supplied.",
+    "retail": "Stop distributing and dispensing these units at once and quarantine them. Return or destroy them as instructed, and tell the retail customers (pharmacies, hospitals) you supplied.",
+    "consumer": "Stop distributing and dispensing these units at once and quarantine them. Return or destroy them as instructed, and tell your customers down to patients and consumers.",
+}
+
+
+def recall_notice(meta: Mapping[str, str], units: Sequence[Unit]) -> dict[str, Any]:
+    """The recall communication a holder gets (21 CFR 7.49): a clear heading, the products by
+    GTIN and lot, the reason, what to do, how to respond and whom to ask."""
+    products: dict[str, Counter[str]] = {}
+    for unit in units:
+        products.setdefault(unit.gtin, Counter())[unit.lot] += 1
+    strategy = strategy_of(meta)
+    drill = bool(meta.get("mock"))
+    return {
+        "heading": "RECALL DRILL: exercise only, no stock to act on" if drill else f"URGENT: DRUG RECALL (class {meta['class']})",
+        "products": [{"gtin": gtin, "lots": sorted(lots), "units": sum(lots.values())} for gtin, lots in sorted(products.items())],
+        "reason": meta["reason"],
+        "what_to_do": WHAT_TO_DO.get(strategy.depth, WHAT_TO_DO["retail"]),
+        "respond": "Acknowledge each unit you hold, or state the quantity on hand per lot, with the action taken "
+        f"(quarantined, returned or destroyed): POST /v1/recalls/{meta['id']}/acknowledgements, or your console's recall tasks.",
+        "contact": strategy.contact,
+        "public_warning": strategy.public_warning_by if strategy.public_warning else "",
+    }
+
+
+def notice_of(meta: Mapping[str, str]) -> dict[str, str]:
+    """What every recall event says of its recall."""
+    return {k: meta[k] for k in ("id", "class", "reason", "depth")}
+
+
+def strategy_of(meta: Mapping[str, str]) -> RecallStrategy:
+    """A recall's stored strategy; a recall published before strategies existed has the
+    default one at its depth."""
+    if meta.get("strategy"):
+        return RecallStrategy.from_dict(orjson.loads(meta["strategy"]))
+    return RecallStrategy(depth=meta.get("depth") or "retail")
 
 
 def require_manufacturer(roles: Sequence[str]) -> None:

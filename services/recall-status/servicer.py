@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+import functools
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, cast
 
 import grpc
@@ -12,7 +13,9 @@ import orjson
 
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
+from verinet.identifiers import validate_lot
 from verinet.packs import PackState, validate_line
+from verinet.partners import partner_names
 from verinet.recall_status import audit, event_store, locations
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
@@ -131,6 +134,34 @@ def alert_message(alert: Alert) -> rs_pb.Alert:
     )
 
 
+def json_object_of(raw: bytes, name: str) -> dict[str, Any]:
+    """A JSON object field of a request (empty: no members); anything else is InvalidInput."""
+    if not raw:
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidInput(f'Failed to read "{name}": expected a JSON object.', code="body.field_type", field=name)
+    return value
+
+
+def lot_quantities(lots: Sequence[rs_pb.LotQuantity]) -> dict[str, int]:
+    """Quantities on hand by lot, each lot once (a GS1 lot)."""
+    out: dict[str, int] = {}
+    for index, entry in enumerate(lots):
+        try:
+            lot = validate_lot(entry.lot)
+        except VerinetError as error:
+            error.field = f"lots[{index}].lot"
+            raise
+        if lot in out:
+            raise InvalidInput(f'Failed to read "lots[{index}]": lot {lot!r} is named twice; expected each lot once.', code="recall.duplicate_lot", field=f"lots[{index}]")
+        out[lot] = entry.quantity
+    return out
+
+
 class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusServiceServicer):
     def __init__(
         self,
@@ -169,6 +200,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             enqueue=notifier.enqueue if notifier is not None else nobody,
             audit=audit_recall,
             delivered_at=getattr(notifier, "delivered_at", None) or no_deliveries,
+            partner_names=functools.partial(partner_names, redis),
         )
         self.max_packs = max_packs_per_request
         self.now = now
@@ -478,6 +510,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             reason=request.reason,
             depth=request.depth or "retail",
             mock=request.mock,
+            strategy=json_object_of(request.strategy_json, "strategy"),
         )
         return rs_pb.CreateRecallResponse(
             recall_id=recall["id"], units=recall["units"], recall_json=orjson.dumps(recall)
@@ -537,6 +570,47 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
 
     @translate_errors
+    async def UpdateRecallStrategy(
+        self, request: rs_pb.UpdateRecallStrategyRequest, context: grpc.aio.ServicerContext[rs_pb.UpdateRecallStrategyRequest, rs_pb.GetRecallResponse]
+    ) -> rs_pb.GetRecallResponse:
+        require_manufacturer(request.caller.roles)
+        recall = await self.recalls.set_strategy(
+            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, json_object_of(request.changes_json, "strategy")
+        )
+        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+
+    @translate_errors
+    async def GetRecallStatusReport(
+        self, request: rs_pb.GetRecallStatusReportRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallStatusReportRequest, rs_pb.JsonResponse]
+    ) -> rs_pb.JsonResponse:
+        require_manufacturer(request.caller.roles)
+        report = await self.recalls.status_report(
+            request.recall_id,
+            request.caller.partner_id,
+            "admin" in request.caller.roles,
+            at=parse_time(request.at, "at"),
+            start=parse_time(request.period_start, "from"),
+        )
+        return self._json(report)
+
+    @translate_errors
+    async def RecordEffectivenessCheck(
+        self, request: rs_pb.RecordEffectivenessCheckRequest, context: grpc.aio.ServicerContext[rs_pb.RecordEffectivenessCheckRequest, rs_pb.JsonResponse]
+    ) -> rs_pb.JsonResponse:
+        require_manufacturer(request.caller.roles)
+        check = await self.recalls.record_check(
+            request.recall_id,
+            request.caller.partner_id,
+            "admin" in request.caller.roles,
+            partner_id=request.partner_id,
+            checked_by=request.checked_by,
+            method=request.method,
+            result=request.result,
+            note=request.note,
+        )
+        return self._json(check)
+
+    @translate_errors
     async def StreamRecallReport(
         self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallRequest, rs_pb.StreamRecallReportResponse]
     ) -> None:
@@ -559,6 +633,8 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             request.caller.partner_id,
             [(p.gtin, p.serial) for p in request.packs],
             request.action,
+            note=request.note,
+            lots=lot_quantities(request.lots),
         )
         return rs_pb.AcknowledgeRecallResponse(
             results=[

@@ -26,6 +26,7 @@ class Settings:
     notify: DeliverySettings
     internal_tls: InternalTls | None
     health_port: int
+    follow_up_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -75,4 +76,5 @@ class Settings:
             notify=notify,
             internal_tls=InternalTls.from_env(env),
             health_port=env.int("HEALTH_PORT", 0, maximum=65535),
+            follow_up_seconds=env.float("RECALL_FOLLOW_UP_SECONDS", 300.0, minimum=0.01),
         )

@@ -503,6 +503,7 @@ def test_a_wholesaler_acknowledges_its_recall_task_and_the_manufacturer_sees_it(
     task = page.locator("article.task", has=page.locator(f"code:text-is('{drill_id}')"))
     task.wait_for()
     assert "DRILL" in task.inner_text()
+    assert "RECALL DRILL: exercise only" in task.inner_text() and "What to do:" in task.inner_text()  # the recall notice
     units = task.locator("tbody tr").count()
     assert units == 16  # 10 received at the start, 6 verified in the tote
     tab.shot("16-recall-tasks")
@@ -526,6 +527,39 @@ def test_a_wholesaler_acknowledges_its_recall_task_and_the_manufacturer_sees_it(
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert download.value.suggested_filename == f"{drill_id}.csv"
     assert len(rows) == 50 and sum(1 for r in rows if r["action"] == "quarantined") == units
+
+
+def test_the_manufacturer_sees_the_recalls_status_report_and_its_printable_page(browser: Any, network: Any, tabs: dict[str, Console], world: dict[str, Any]) -> None:
+    drill_id = world.get("drill_id") or world["clients"]["manufacturer"].post(
+        "/v1/recalls", json={"gtins": [world["gtin"]], "line": "L1", "class": "II", "reason": "drill", "mock": True}
+    ).json()["id"]
+    manufacturer = tabs["manufacturer"]
+    page = manufacturer.page
+    page.evaluate("id => { location.hash = '#/recall/' + id; }", drill_id)
+    page.locator("#page-recall").get_by_role("button", name="Refresh").click()
+    page.locator("#status-report table").wait_for()
+    expected = world["clients"]["manufacturer"].get(f"/v1/recalls/{drill_id}/status-report").json()
+    assert page.locator("#stat-consignees").inner_text() == str(expected["consignees"])
+    assert page.locator("#stat-responding").inner_text() == str(expected["consignees_responding"])
+    assert page.locator("#status-report tbody tr").count() == len(expected["consignee_rows"])
+    page.locator("#status-report-title").scroll_into_view_if_needed()
+    manufacturer.shot("22-recall-status-report")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the printable status report").click()
+    assert download.value.suggested_filename == f"{drill_id}-status.html"
+    assert "Consignees not responding" in Path(download.value.path()).read_text()
+    # the printable page as a browser renders it for printing, with the manufacturer's token
+    context = browser.new_context(viewport=DESKTOP, extra_http_headers={"Authorization": f"Bearer {world['tokens']['manufacturer']}"})
+    try:
+        printable = context.new_page()
+        answer = printable.goto(f"{network.url}/v1/recalls/{drill_id}/status-report?format=html")
+        assert answer is not None and answer.status == 200
+        printable.emulate_media(media="print")
+        assert printable.locator("h1").inner_text() == f"Recall status report: {drill_id}"
+        assert printable.locator("table").count() >= 4
+        printable.screenshot(path=str(ARTIFACTS / "23-recall-status-report-printable.png"), full_page=True)
+    finally:
+        context.close()
 
 
 def test_a_manufacturer_closes_an_alert_with_a_reason(tabs: dict[str, Console], world: dict[str, Any]) -> None:

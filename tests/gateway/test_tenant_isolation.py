@@ -169,6 +169,7 @@ class World:
                 "free_serial": f"F{n}-{letter}",
                 "recall": recall["id"],
                 "closable_recall": closable["id"],
+                "holder": self.parties["W" + n].id,  # a consignee of the recall
                 "alert": alerts.get(letter, alerts["W"]),
                 "partner": spare.id if role == "admin" else party.id,
                 "gln": party.glns[0],

@@ -1011,7 +1011,10 @@
         pill('info', `Depth: ${recall.depth}`),
         recall.mock ? pill('info', 'DRILL: no pack changes') : null,
         h('span', { text: `Published ${fmtTime(recall.published_at)}` })),
+      task.notice ? h('p', { class: 'task-heading' }, h('strong', { text: task.notice.heading })) : null,
       h('p', {}, h('strong', { text: 'Reason: ' }), recall.reason),
+      task.notice ? h('p', {}, h('strong', { text: 'What to do: ' }), task.notice.what_to_do) : null,
+      task.notice && task.notice.contact ? h('p', {}, h('strong', { text: 'Questions: ' }), task.notice.contact) : null,
       h('p', { text: `${task.units_open.length} unit${task.units_open.length === 1 ? '' : 's'} to confirm; ${task.units_acknowledged} already confirmed.` }),
       h('div', { class: 'table-wrap task-units' },
         h('table', {},
@@ -1507,8 +1510,58 @@
           : h('p', { class: 'empty', text: 'No unit has been seen outside your site.' })),
       h('section', { class: 'card', 'aria-labelledby': 'deliveries-title' },
         h('h2', { id: 'deliveries-title', text: 'Notifications delivered' }), deliveries),
+      owner ? statusReportCard(recall.id) : null,
       owner && recall.status === 'open' && hasRole('manufacturer') ? closeRecallForm(recall) : null);
     loadDeliveries(recall.id, deliveries);
+  }
+
+  // The 21 CFR 7.53 status report (manufacturer and admin): figures, consignees, and the
+  // printable page or CSV as downloads (the page carries its own strict policy).
+  function statusReportCard(id) {
+    const box = h('div', { id: 'status-report' }, h('p', { class: 'help', text: 'Loading the status report…' }));
+    const download = (format, name) => async (event) => {
+      const button = event.target;
+      button.disabled = true;
+      try {
+        const { response } = await request('GET', `/v1/recalls/${encodeURIComponent(id)}/status-report?format=${format}`, undefined, { raw: true });
+        downloadBlob(await response.blob(), name);
+        announce('The status report is downloading.');
+      } catch (error) {
+        button.after(problemView(error));
+      } finally {
+        button.disabled = false;
+      }
+    };
+    (async () => {
+      try {
+        const r = await api('GET', `/v1/recalls/${encodeURIComponent(id)}/status-report`);
+        const checks = r.effectiveness_checks;
+        const estimate = r.estimated_completion;
+        const place = (row) => row.locations.map((l) => (l.name ? `${l.name} (${l.gln})` : l.gln)).join('; ');
+        fill(box,
+          h('ul', { class: 'stats', 'aria-label': 'Status report figures' },
+            h('li', {}, h('strong', { id: 'stat-consignees', text: fmtNumber(r.consignees) }), h('span', { text: 'consignees' })),
+            h('li', {}, h('strong', { text: fmtNumber(r.consignees_notified) }), h('span', { text: 'notified' })),
+            h('li', {}, h('strong', { id: 'stat-responding', text: fmtNumber(r.consignees_responding) }), h('span', { text: 'responding' })),
+            h('li', {}, h('strong', { text: fmtNumber(r.consignees_not_responding) }), h('span', { text: 'not responding' })),
+            h('li', {}, h('strong', { text: fmtNumber(r.consignees_overdue) }), h('span', { text: 'overdue' })),
+            h('li', {}, h('strong', { text: `${checks.done} / ${checks.due}` }), h('span', { text: `effectiveness checks (level ${checks.level})` }))),
+          h('p', { class: 'help' }, `As of ${fmtTime(r.as_of)}. Estimated completion: ${estimate.at ? fmtTime(estimate.at) : 'no estimate'} (${estimate.basis}).`),
+          table('Consignees', ['Consignee', 'Location', 'Units', 'Notified', 'By', 'Responded', 'Acknowledged', 'Status'],
+            r.consignee_rows.map((c) => [c.name || h('span', { class: 'mono', text: c.partner }), place(c), fmtNumber(c.units_held),
+              c.notified_at ? fmtTime(c.notified_at) : '', c.notified_by, c.responded_at ? fmtTime(c.responded_at) : '', fmtNumber(c.units_acknowledged),
+              pill(c.status === 'responded' ? 'ok' : c.overdue ? 'bad' : 'warn', c.status === 'responded' ? 'responded' : c.overdue ? 'overdue' : 'waiting')]),
+            { numeric: [2, 6] }));
+      } catch (error) {
+        fill(box, problemView(error));
+      }
+    })();
+    return h('section', { class: 'card', 'aria-labelledby': 'status-report-title' },
+      h('h2', { id: 'status-report-title', text: 'Status report (21 CFR 7.53)' }),
+      box,
+      h('div', { class: 'button-row' },
+        h('button', { type: 'button', class: 'secondary', id: 'status-report-html', text: 'Download the printable status report', onclick: download('html', `${id}-status.html`) }),
+        h('button', { type: 'button', class: 'secondary', id: 'status-report-csv', text: 'Status report (CSV)', onclick: download('csv', `${id}-status.csv`) })));
   }
 
   async function loadDeliveries(id, box) {

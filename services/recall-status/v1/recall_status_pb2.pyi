@@ -321,7 +321,7 @@ class WithdrawProductResponse(_message.Message):
     def __init__(self, gtin: _Optional[str] = ..., withdrawn_at: _Optional[str] = ...) -> None: ...
 
 class CreateRecallRequest(_message.Message):
-    __slots__ = ("caller", "gtins", "lots", "packs", "line", "window_start", "window_end", "recall_class", "reason", "depth", "mock")
+    __slots__ = ("caller", "gtins", "lots", "packs", "line", "window_start", "window_end", "recall_class", "reason", "depth", "mock", "strategy_json")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     GTINS_FIELD_NUMBER: _ClassVar[int]
     LOTS_FIELD_NUMBER: _ClassVar[int]
@@ -333,6 +333,7 @@ class CreateRecallRequest(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     DEPTH_FIELD_NUMBER: _ClassVar[int]
     MOCK_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_JSON_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     gtins: _containers.RepeatedScalarFieldContainer[str]
     lots: _containers.RepeatedScalarFieldContainer[str]
@@ -344,7 +345,8 @@ class CreateRecallRequest(_message.Message):
     reason: str
     depth: str
     mock: bool
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtins: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., line: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ...) -> None: ...
+    strategy_json: bytes
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtins: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., line: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., strategy_json: _Optional[bytes] = ...) -> None: ...
 
 class CreateRecallResponse(_message.Message):
     __slots__ = ("recall_id", "units", "recall_json")
@@ -376,6 +378,28 @@ class CloseRecallRequest(_message.Message):
     reason: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class UpdateRecallStrategyRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "changes_json")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_JSON_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    changes_json: bytes
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., changes_json: _Optional[bytes] = ...) -> None: ...
+
+class GetRecallStatusReportRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "at", "period_start")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    at: str
+    period_start: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., at: _Optional[str] = ..., period_start: _Optional[str] = ...) -> None: ...
+
 class StreamRecallReportResponse(_message.Message):
     __slots__ = ("recall_json", "rows_json")
     RECALL_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -385,16 +409,46 @@ class StreamRecallReportResponse(_message.Message):
     def __init__(self, recall_json: _Optional[bytes] = ..., rows_json: _Optional[bytes] = ...) -> None: ...
 
 class AcknowledgeRecallRequest(_message.Message):
-    __slots__ = ("caller", "recall_id", "packs", "action")
+    __slots__ = ("caller", "recall_id", "packs", "action", "note", "lots")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     RECALL_ID_FIELD_NUMBER: _ClassVar[int]
     PACKS_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     recall_id: str
     packs: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackIdentifier]
     action: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., action: _Optional[str] = ...) -> None: ...
+    note: str
+    lots: _containers.RepeatedCompositeFieldContainer[LotQuantity]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., action: _Optional[str] = ..., note: _Optional[str] = ..., lots: _Optional[_Iterable[_Union[LotQuantity, _Mapping]]] = ...) -> None: ...
+
+class LotQuantity(_message.Message):
+    __slots__ = ("lot", "quantity")
+    LOT_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    lot: str
+    quantity: int
+    def __init__(self, lot: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class RecordEffectivenessCheckRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "partner_id", "checked_by", "method", "result", "note")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_BY_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    partner_id: str
+    checked_by: str
+    method: str
+    result: str
+    note: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., partner_id: _Optional[str] = ..., checked_by: _Optional[str] = ..., method: _Optional[str] = ..., result: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class AcknowledgeRecallResponse(_message.Message):
     __slots__ = ("results",)

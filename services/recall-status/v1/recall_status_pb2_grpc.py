@@ -125,6 +125,21 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
                 _registered_method=True)
+        self.UpdateRecallStrategy = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/UpdateRecallStrategy',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+                _registered_method=True)
+        self.GetRecallStatusReport = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/GetRecallStatusReport',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
+        self.RecordEffectivenessCheck = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/RecordEffectivenessCheck',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
         self.StreamRecallReport = channel.unary_stream(
                 '/verinet.recall_status.v1.RecallStatusService/StreamRecallReport',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
@@ -314,6 +329,27 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateRecallStrategy(self, request, context):
+        """Changes a recall's strategy (its manufacturer or admin); audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecallStatusReport(self, request, context):
+        """The 21 CFR 7.53 status report of a recall at a time (its manufacturer or admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordEffectivenessCheck(self, request, context):
+        """Records an effectiveness check of a consignee (its manufacturer or admin); audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamRecallReport(self, request, context):
         """One row per unit (lot, state, last location, notified and acknowledged times), streamed:
         first the recall with its effectiveness figures, then the rows in bounded chunks.
@@ -484,6 +520,21 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.CloseRecall,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
+            ),
+            'UpdateRecallStrategy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRecallStrategy,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
+            ),
+            'GetRecallStatusReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecallStatusReport,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+            ),
+            'RecordEffectivenessCheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordEffectivenessCheck,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
             ),
             'StreamRecallReport': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamRecallReport,
@@ -1028,6 +1079,87 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/CloseRecall',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRecallStrategy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/UpdateRecallStrategy',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecallStatusReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/GetRecallStatusReport',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordEffectivenessCheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/RecordEffectivenessCheck',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
             options,
             channel_credentials,
             insecure,
