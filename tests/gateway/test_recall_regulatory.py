@@ -28,6 +28,7 @@ from tests.gateway.test_epcis import (
     shipping,
     unpacking,
 )
+from tests.gateway.test_epcis_xml import location_element, master_data, xml_document
 from tests.webhook_receiver import WebhookReceiver
 
 NETWORK_ENV = {"NOTIFY_BACKOFF_BASE_SECONDS": "0.05", "NOTIFY_BACKOFF_MAX_SECONDS": "0.2", "NOTIFY_POLL_SECONDS": "0.05"}
@@ -406,3 +407,15 @@ def test_the_manufacturer_hears_each_response_and_every_webhook_body_matches_the
     assert notice["products"] == [{"gtin": product_gtin(parties["maker"].prefix), "lots": ["LOT-E1"], "units": 6}]
     assert (notice["reason"], notice["contact"], notice["public_warning"]) == ("Dissolution out of specification", STRATEGY_B["contact"], STRATEGY_B["public_warning_by"])
     assert "retail customers" in notice["what_to_do"] and f"/v1/recalls/{responded['id']}/acknowledgements" in notice["respond"]
+
+
+def test_the_status_report_names_a_consignees_location_from_its_own_master_data(parties: dict[str, Party], responded: dict[str, Any]) -> None:
+    """A holder names its own site (EPCIS Location master data); the manufacturer's report then
+    shows that name and address instead of the bare GLN."""
+    w2 = parties["w2"]
+    site = location_element(w2.gln, name="Westbrook DC", streetAddressOne="9 Dock Road", city="Dayton", state="OH", postalCode="45402", countryCode="US")
+    named = w2.post(xml_document(header=master_data([], [site])), "application/xml")
+    assert named.status_code == 200, named.text
+    report = status_report(parties["maker"].client, responded["id"])
+    row = next(r for r in report["consignee_rows"] if r["partner"] == w2.id)
+    assert row["locations"] == [{"gln": w2.gln, "name": "Westbrook DC", "address": "9 Dock Road, Dayton, OH 45402, US"}]
