@@ -178,7 +178,7 @@ pass "admin token accepted"
 
 # --- the checks -------------------------------------------------------------------------------
 
-run_id=$(printf '%07d' $((RANDOM * 32768 % 10000000 + RANDOM % 32768)))
+run_id=$(printf '%07d' $(((RANDOM * 32768 + RANDOM) % 10000000)))  # 7 digits, never 8
 prefix="09${run_id}"
 mfr_gln=$(with_check_digit "${prefix}000")
 dsp_gln=$(with_check_digit "08${run_id}001")

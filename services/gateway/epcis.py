@@ -613,6 +613,7 @@ async def read_header(follower: Follower, reader: Reader, max_values: int) -> No
 async def json_events(body: CountingReader, reader: Reader) -> AsyncIterator[tuple[int, Any]]:
     """Events of an EPCISDocument as they arrive; the other members go to ``reader.header``."""
     follower = Follower()
+    assert body.scanner is not None  # a JSON body is always scanned (only XML goes without)
     header = asyncio.ensure_future(read_header(follower, reader, min(body.scanner.limits.max_values, MAX_HEADER_VALUES)))
     def header_done(task: asyncio.Future[None]) -> None:
         follower.close()
