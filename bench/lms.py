@@ -215,10 +215,10 @@ class ReferenceServers:
                 if p.poll() is not None:
                     raise RuntimeError(f"a reference process exited with {p.returncode}; see {OUT / 'reference.log'}")
             try:
-                if self.request(path, token)[0] == 200:
-                    # every process listens once each has said so in the log
-                    if (OUT / "reference.log").read_text(errors="replace").count(f"listening on {self.port}") >= len(self.processes):
-                        return
+                # ready once it answers and every process has said in the log that it listens
+                listening = (OUT / "reference.log").read_text(errors="replace").count(f"listening on {self.port}")
+                if listening >= len(self.processes) and self.request(path, token)[0] == 200:
+                    return
             except OSError:
                 pass
             if time.monotonic() > deadline:

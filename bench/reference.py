@@ -29,12 +29,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402,F401  (re-runs this with the project's venv when needed)
+import contextlib
 
-from aiohttp import web  # noqa: E402
+import common  # noqa: F401  (re-runs this with the project's venv when needed)
+from aiohttp import web
 
-from verinet.errors import InvalidInput, VerinetError  # noqa: E402
-from verinet.gateway.lms import (  # noqa: E402
+from verinet.errors import InvalidInput, VerinetError
+from verinet.gateway.lms import (
     LINK_TYPES,
     forwarded_text,
     lms_gtin,
@@ -42,14 +43,14 @@ from verinet.gateway.lms import (  # noqa: E402
     requestor_gln,
     single_valued_query,
 )
-from verinet.gateway.routing import TRADING_ROLES, bearer_token  # noqa: E402
-from verinet.identifiers import parse_expiry, validate_lot, validate_serial  # noqa: E402
-from verinet.partners import PartnerStore  # noqa: E402
-from verinet.recall_status.packs import PackRepository  # noqa: E402
-from verinet.rpc import install_event_loop_policy  # noqa: E402
-from verinet.signing import KeyRing, ResponseSigner  # noqa: E402
-from verinet.store import connect  # noqa: E402
-from verinet.verifier.verdicts import lms_body, lms_verdict  # noqa: E402
+from verinet.gateway.routing import TRADING_ROLES, bearer_token
+from verinet.identifiers import parse_expiry, validate_lot, validate_serial
+from verinet.partners import PartnerStore
+from verinet.recall_status.packs import PackRepository
+from verinet.rpc import install_event_loop_policy
+from verinet.signing import KeyRing, ResponseSigner
+from verinet.store import connect
+from verinet.verifier.verdicts import lms_body, lms_verdict
 
 
 def make_app(redis_url: str, key_dir: Path, responder_gln: str) -> web.Application:
@@ -110,10 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--responder-gln", default="")
     args = parser.parse_args(argv)
     install_event_loop_policy()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.port, make_app(args.redis_url, args.key_dir, args.responder_gln)))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
