@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import contextlib
-
 import common  # noqa: F401  (re-runs this with the project's venv when needed)
 from aiohttp import web
 
