@@ -16,6 +16,7 @@ import pytest
 import requests
 
 import verinet.network
+from tests.conftest import start_network
 from tests.verinet_up import VerinetUp, process_name, run_verinet
 from verinet.embedded_redis import children_of, free_port
 from verinet.network import DEMO_EXPIRY, DEMO_GTIN, DEMO_LOT, demo_serial
@@ -194,3 +195,22 @@ def test_a_killed_verifier_process_leaves_the_other_answering(up: VerinetUp) -> 
     assert statuses == [200] * 40
     restarted = wait_for_processes(up, 2)["verifier"]
     assert first not in restarted and second in restarted
+
+
+def test_two_workers_talk_mutual_tls_to_each_others_processes(tmp_path: Path) -> None:
+    network = start_network(tmp_path / "var", internal_mtls=True, workers=2)
+    try:
+        network._ensure_demo()
+        wholesaler = network.info["partners"]["wholesaler"]
+        session = requests.Session()
+        for n in range(1, 21):  # over both processes of each service
+            answer = session.get(
+                f"{network.gateway_url}/verify/gtin/{DEMO_GTIN}/lot/{DEMO_LOT}/ser/{demo_serial(n)}",
+                params={"exp": DEMO_EXPIRY, "linkType": "verificationService", "reqGLN": wholesaler["glns"][0]},
+                headers={"Authorization": f"Bearer {wholesaler['token']}"},
+                timeout=10,
+            )
+            assert answer.status_code == 200 and answer.json()["data"] == {"verified": True}, answer.text
+        assert network.address("verifier").startswith("ipv4:127.0.0.1:")
+    finally:
+        network.stop()
