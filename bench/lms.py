@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -275,7 +276,9 @@ def reference_comparison(args: argparse.Namespace) -> int:
     extra_env = dict(item.split("=", 1) for item in args.env)
     if extra_env:
         report.add(f"- service environment: {', '.join(f'{k}={v}' for k, v in extra_env.items())}")
-    with common.running_network(keep=args.keep, extra_env=extra_env) as bench:
+    if args.workers > 1:
+        report.add(f"- verinet: {args.workers} processes per service (`verinet up --workers {args.workers}`)")
+    with common.running_network(keep=args.keep, extra_env=extra_env, workers=args.workers) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         traders = [bench.add_partner(["wholesaler"]) for _ in range(4)] + [bench.add_partner(["dispenser"]) for _ in range(4)]
         gtins = bench.add_products(manufacturer, args.gtins)
@@ -323,8 +326,8 @@ def reference_comparison(args: argparse.Namespace) -> int:
                 mine, theirs = runs[("verinet", conns)], runs[("reference", conns)]
                 rate = sum(r.requests for r in mine) / sum(r.seconds for r in mine)
                 ref_rate = sum(r.requests for r in theirs) / sum(r.seconds for r in theirs)
-                p99 = sorted(r.latency_us["p99"] for r in mine)[len(mine) // 2] / 1e6
-                ref_p99 = sorted(r.latency_us["p99"] for r in theirs)[len(theirs) // 2] / 1e6
+                p99 = statistics.median(r.latency_us["p99"] for r in mine) / 1e6
+                ref_p99 = statistics.median(r.latency_us["p99"] for r in theirs) / 1e6
                 cpu = sum(sum(r.cpu.seconds[n] for n in bench.pids()) for r in mine) / sum(r.requests for r in mine)
                 ref_cpu = sum(sum(r.cpu.seconds[n] for n in reference.pids()) for r in theirs) / sum(r.requests for r in theirs)
                 summary_rows.append([str(conns), f"{rate:,.0f}", f"{ref_rate:,.0f}", f"**{rate / ref_rate:.2f}**", f"{p99 * 1000:.2f}",
@@ -388,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the services, e.g. LMS_BATCH_IN_FLIGHT=1 (repeatable)")
     parser.add_argument("--reference", action="store_true", help="issue 25: verinet and the one-process reference, alternately")
+    parser.add_argument("--workers", type=int, default=1, help="with --reference: processes per verinet service (verinet up --workers)")
     parser.add_argument("--rounds", type=int, default=2, help="with --reference: rounds of (64, 1 connections) x (verinet, reference)")
     parser.add_argument("--max-wait", type=float, default=common.QUIET_MAX_WAIT,
                         help="seconds to wait at most for the machine to quiet down before a run")
