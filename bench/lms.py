@@ -363,12 +363,17 @@ def profile_verinet(report: Report, bench: common.BenchNetwork, paths: Path, arg
     def start() -> None:
         time.sleep(1.0)
         running.update(common.start_profiles(pids, args.profile_seconds - 2, tag))
+        running["perf"] = common.start_perf(bench.pids(), args.profile_seconds - 3, tag)
 
+    print(f"profiling verinet for {args.profile_seconds:g} s at {conns} connections", flush=True)
     prof = common.run_wrk(bench, paths, conns, args.profile_seconds, args.threads if conns > 1 else 1, offset=90, during=start)
+    perf = common.finish_perf(running.pop("perf", {}))
     profiles = common.finish_profiles(running)
-    report.add(f"- profile run: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profiler attached); "
-               f"the CPU figures below are from a run without it ({meter_run.rate:,.0f} req/s)")
-    profile_section(report, profiles, meter_run.cpu, meter_run.requests, None, f"the {conns}-connection closed loop")
+    report.add(f"- profile run: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profilers attached); "
+               f"the CPU figures below are from a run without them ({meter_run.rate:,.0f} req/s)")
+    profile_section(report, profiles, meter_run.cpu, meter_run.requests, perf, f"the {conns}-connection closed loop")
+    if perf.get("redis"):
+        report.add("", "redis, perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf["redis"]))
 
 
 def main(argv: list[str] | None = None) -> int:
