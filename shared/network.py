@@ -95,6 +95,21 @@ def default_workers(cores: int | None = None) -> int:
     return max(1, min(MAX_WORKERS, cores // 4))
 
 
+def gateway_listeners(port: int) -> int | None:
+    """How many sockets listen on TCP ``port`` on this machine (each SO_REUSEPORT listener
+    counts), from Linux's /proc; None where that is not available."""
+    count = 0
+    tables = [table for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")) if table.exists()]
+    if not tables:
+        return None
+    for table in tables:
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
 def worker_name(service: str, index: int) -> str:
     """The supervised name of a service's ``index``-th process (0 is the service's own name,
     so one worker per service is named as before): ``gateway``, ``gateway.2``, ...
@@ -356,7 +371,7 @@ class Network:
                     )
             try:
                 with urllib.request.urlopen(self.gateway_url + "/readyz", timeout=2, context=self.tls_client_context()) as answer:
-                    if answer.status == 200:
+                    if answer.status == 200 and self._every_worker_listens():
                         return
             except urllib.error.HTTPError as error:
                 last = error.read().decode(errors="replace")
@@ -364,6 +379,21 @@ class Network:
                 last = str(error)
             time.sleep(0.1)
         raise Unavailable(f"The network was not ready within {timeout}s: {last}")
+
+    def _every_worker_listens(self) -> bool:
+        """With several processes per service, whether each one listens: the gateway's
+        readiness speaks for whichever gateway process answered, and a caller's first call
+        fails fast while none of a service's processes is up yet."""
+        if self.workers == 1:
+            return True
+        for worker, port in self.worker_ports.items():
+            if service_of(worker) == "gateway":
+                continue
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                return False
+        return gateway_listeners(self.ports["gateway"]) in (None, self.workers)
 
     def tls_client_context(self) -> ssl.SSLContext | None:
         """Trusts the gateway's own certificate when TLS is on (a CA file in TLS_CA_FILE)."""

@@ -18,8 +18,16 @@ import requests
 import verinet.network
 from tests.conftest import start_network
 from tests.verinet_up import VerinetUp, process_name, run_verinet
+from verinet.cli import build_parser
 from verinet.embedded_redis import children_of, free_port
-from verinet.network import DEMO_EXPIRY, DEMO_GTIN, DEMO_LOT, demo_serial
+from verinet.network import (
+    DEMO_EXPIRY,
+    DEMO_GTIN,
+    DEMO_LOT,
+    default_workers,
+    demo_serial,
+    gateway_listeners,
+)
 
 SERVICES = ("gateway", "verifier", "lookup", "recall-status")
 
@@ -34,6 +42,12 @@ def test_workers_must_be_auto_or_a_count_from_1_to_32() -> None:
         answer = run_verinet("up", "--workers", bad)
         assert answer.returncode == 2
         assert f"argument --workers: expected auto or a whole number from 1 to 32, got {bad!r}" in answer.stderr
+
+
+def test_workers_default_to_auto_one_set_of_services_per_4_cores() -> None:
+    assert build_parser().parse_args(["up"]).workers == default_workers() == max(1, (os.cpu_count() or 1) // 4)
+    assert build_parser().parse_args(["up", "--workers", "auto"]).workers == default_workers()
+    assert build_parser().parse_args(["up", "--workers", "3"]).workers == 3
 
 
 def processes_by_service(up: VerinetUp) -> dict[str, list[int]]:
@@ -94,15 +108,7 @@ def wait_dead(pid: int, timeout: float = 10.0) -> None:
 def wait_listeners(port: int, count: int, timeout: float = 10.0) -> None:
     """Until ``count`` sockets listen on ``port`` (each SO_REUSEPORT listener is its own)."""
     deadline = time.monotonic() + timeout
-    while True:
-        listening = sum(
-            1
-            for table in ("/proc/net/tcp", "/proc/net/tcp6")
-            for line in Path(table).read_text().splitlines()[1:]
-            if int(line.split()[1].rsplit(":", 1)[1], 16) == port and line.split()[3] == "0A"
-        )
-        if listening == count:
-            return
+    while (listening := gateway_listeners(port)) != count:
         assert time.monotonic() < deadline, f"{listening} sockets listen on {port}, expected {count}"
         time.sleep(0.01)
 
