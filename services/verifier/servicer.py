@@ -189,6 +189,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         status_batch_max: int = 256,
         streamed_calls: bool = True,
         watch_renew_seconds: float = STREAM_RENEWAL_SECONDS,
+        pack_event_delay: float = 0.2,
     ) -> None:
         self.lookup = lookup
         self.recall_status = recall_status
@@ -201,7 +202,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         )
         # Lookup's per-hop forwarding deadline, learnt from its route answers.
         self.forward_timeout = rpc_timeout
-        self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events)
+        self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events, max_delay=pack_event_delay)
         # Status reads of LMS questions travel on one stream (False: unary GetPackStatus calls).
         self.status_stream: StreamedCalls[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse] | None = (
             StreamedCalls(recall_status.StreamPackStatuses, name="StreamPackStatuses") if streamed_calls else None
