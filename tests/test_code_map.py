@@ -148,3 +148,29 @@ def test_architecture_diagram_shows_exactly_the_grpc_calls_the_services_make() -
     assert drawn == built, (
         f"diagram arrows {sorted(drawn)} differ from the stubs the code builds {sorted(built)}"
     )
+
+
+LONG_MODULE_LINES = 500
+REASON = re.compile(r"500 lines|one idea", re.IGNORECASE)
+
+
+def test_every_module_past_500_lines_says_at_its_top_why_or_where_it_would_be_cut() -> None:
+    """STYLE.md "Modules of one idea": past about 500 lines, a module's docstring says why it
+    is one idea, or which ideas it holds and where it would be cut."""
+    long_modules = []
+    silent = []
+    for folder in ("services", "shared"):
+        for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+            if "_pb2" in path.name:
+                continue
+            text = path.read_text(encoding="utf-8")
+            if text.count("\n") <= LONG_MODULE_LINES:
+                continue
+            long_modules.append(path)
+            docstring = ast.get_docstring(ast.parse(text)) or ""
+            if not REASON.search(docstring):
+                silent.append(str(path.relative_to(REPO_ROOT)))
+    assert long_modules, "found no module past 500 lines: the scan is broken"
+    assert not silent, (
+        f"modules past {LONG_MODULE_LINES} lines that do not say why at their top: {silent}"
+    )
