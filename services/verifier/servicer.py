@@ -1,4 +1,9 @@
-"""gRPC face of the verifier: asks the route and the repository, decides, signs."""
+"""gRPC face of the verifier: asks the route and the repository, decides, signs.
+
+Past 500 lines, two ideas behind one servicer: the LMS path (routes, status reads, batches,
+forwarding, signing) and the FMD pack operations (``_pack_operation``: reader, writer, events,
+alerts). It would be cut between them.
+"""
 
 from __future__ import annotations
 
