@@ -232,6 +232,8 @@ class BenchNetwork:
 
     def pids(self) -> dict[str, int]:
         pids = {name: self.network.processes[name].pid for name in SERVICE_NAMES}
+        # with --workers, every further process of a service too ("gateway.2", ...)
+        pids.update((name, process.pid) for name, process in self.network.processes.items() if name not in pids)
         assert self.network.redis is not None and self.network.redis.process is not None
         pids["redis"] = self.network.redis.process.pid
         return pids
@@ -305,13 +307,13 @@ class BenchNetwork:
 
 
 @contextmanager
-def running_network(keep: bool = False, extra_env: dict[str, str] | None = None) -> Iterator[BenchNetwork]:
+def running_network(keep: bool = False, extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[BenchNetwork]:
     """Starts Redis and the four services like ``verinet up`` (no demo data), stops them after."""
     OUT.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix="verinet-bench-"))
     env = {"LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
     env.update(extra_env or {})
-    network = Network(data_dir, gateway_port=free_port(), extra_env=env)
+    network = Network(data_dir, gateway_port=free_port(), extra_env=env, workers=workers)
     started = time.perf_counter()
     network.start(demo=False)
     print(f"network up in {time.perf_counter() - started:.1f} s at {network.gateway_url} (data {data_dir})", flush=True)

@@ -9,13 +9,22 @@ It starts its own network (as ``verinet up`` does), commissions the packs throug
 API (reporting that rate too), then verifies 80% known and 20% unknown serials, spread over
 8 trading partners (4 wholesalers, 4 dispensers, each with its own token and reqGLN).
 Targets (issue 8): >= 5,000/s with p99 <= 10 ms at 64 connections; p99 <= 2 ms at 1 connection.
+
+    python bench/lms.py --reference     # issue 25: verinet against the same work in one process
+
+``--reference`` loads 200,000 packs (``--packs``), starts ``bench/reference.py`` once per core
+beside the network, on the same Redis and data, and runs verinet and the reference alternately
+(``--rounds`` rounds of 64 then 1 connection, each ``--seconds`` long): throughput, p50/p99 and
+CPU per answer of each, and their ratios against the issue's targets.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -158,15 +167,224 @@ def profile_section(report: Report, profiles: dict[str, Path], meter: common.Cpu
                        "", "perf, top symbols: " + ", ".join(f"`{sym}` {share:.1f}%" for sym, share in perf.get(name + " symbols", [])[:8]))
 
 
+# -- issue 25: verinet against the same work in one process per core -----------------------------
+
+
+REFERENCE_SERVER = Path(__file__).with_name("reference.py")
+#: The issue's targets, each against the reference measured in the same run.
+TARGET_RATE_RATIO_64 = 0.85
+TARGET_CPU_1 = 0.0015
+TARGET_CPU_RATIO_1 = 2.0
+
+
+class ReferenceServers:
+    """``bench/reference.py`` once per core on one port (SO_REUSEPORT), on the network's Redis
+    and signing key; what ``common.run_wrk`` needs of a target (``url``, ``pids``)."""
+
+    def __init__(self, bench: common.BenchNetwork, responder_gln: str, processes: int) -> None:
+        self.port = common.free_port()
+        self.redis_pid = bench.pids()["redis"]
+        command = [sys.executable, str(REFERENCE_SERVER), "--port", str(self.port), "--redis-url", bench.network.redis_url or "",
+                   "--key-dir", str(bench.network.key_dir), "--responder-gln", responder_gln]
+        self.log = (OUT / "reference.log").open("ab")
+        self.processes = [subprocess.Popen(command, stdout=self.log, stderr=self.log) for _ in range(processes)]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def pids(self) -> dict[str, int]:
+        pids = {f"reference {n + 1}": p.pid for n, p in enumerate(self.processes)}
+        pids["redis"] = self.redis_pid
+        return pids
+
+    def request(self, path: str, token: str) -> tuple[int, bytes, dict[str, str]]:
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            answer = conn.getresponse()
+            return answer.status, answer.read(), dict(answer.getheaders())
+        finally:
+            conn.close()
+
+    def wait_ready(self, token: str, path: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            for p in self.processes:
+                if p.poll() is not None:
+                    raise RuntimeError(f"a reference process exited with {p.returncode}; see {OUT / 'reference.log'}")
+            try:
+                # ready once it answers and every process has said in the log that it listens
+                listening = (OUT / "reference.log").read_text(errors="replace").count(f"listening on {self.port}")
+                if listening >= len(self.processes) and self.request(path, token)[0] == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the reference did not answer within {timeout:g} s; see {OUT / 'reference.log'}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        for p in self.processes:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.processes:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.log.close()
+
+
+def same_answers(bench: common.BenchNetwork, reference: ReferenceServers, lines: list[tuple[str, str, bool]], sample: int = 200) -> list[str]:
+    """Asks both the same questions: the same status and verdict (``data``), the same responder
+    and correlation id, and both signed (RFC 9421 headers and a content digest)."""
+    differences: list[str] = []
+    for token, path, _ in lines[:sample]:
+        status, body, _ = bench.request("GET", path, token)
+        ref_status, ref_raw, ref_headers = reference.request(path, token)
+        ref_body = json.loads(ref_raw) if ref_status == 200 else ref_raw.decode(errors="replace")
+        if not {"Signature", "Signature-Input", "Content-Digest"} <= ref_headers.keys():
+            differences.append(f"the reference did not sign {path}: {sorted(ref_headers)}")
+        drop = ("verificationTimestamp",)
+        mine = {k: v for k, v in body.items() if k not in drop} if isinstance(body, dict) else body
+        theirs = {k: v for k, v in ref_body.items() if k not in drop} if isinstance(ref_body, dict) else ref_body
+        if status != ref_status or mine != theirs:
+            differences.append(f"{path}: verinet {status} {mine}, reference {ref_status} {theirs}")
+    return differences
+
+
+def cpu_per_answer(run: common.WrkResult, target_pids: dict[str, int]) -> float:
+    """CPU seconds per answer: utime+stime of every process of the target (Redis included)."""
+    return sum(run.cpu.seconds[name] for name in target_pids) / max(1, run.requests)
+
+
+def reference_comparison(args: argparse.Namespace) -> int:
+    common.require_wrk()
+    cores = os.cpu_count() or 1
+    report = Report("LMS: verinet against the same work in one process per core (issue 25)")
+    report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots; {args.paths:,} distinct requests, "
+               f"{args.known:.0%} known / {1 - args.known:.0%} unknown serials, 8 partners; wrk 4.1.0 closed loop, keep-alive",
+               f"- reference: `bench/reference.py`, {cores} processes (one per core) on one port (SO_REUSEPORT), uvloop; per question "
+               "aiohttp routing, bearer-token authentication (PartnerStore, cached), the gateway's strict query/path parsing and "
+               "validation, one Redis read (PackRepository.statuses, the same Lua script), lms_verdict, lms_body, ResponseSigner.sign "
+               "(Content-Digest, Ed25519, RFC 9421) with the network's key. It skips what verinet also does: admission limits, "
+               "metrics, the verification event (where a pack was seen), the route lookup (cached in verinet)")
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    if extra_env:
+        report.add(f"- service environment: {', '.join(f'{k}={v}' for k, v in extra_env.items())}")
+    if args.workers > 1:
+        report.add(f"- verinet: {args.workers} processes per service (`verinet up --workers {args.workers}`)")
+    with common.running_network(keep=args.keep, extra_env=extra_env, workers=args.workers) as bench:
+        manufacturer = bench.add_partner(["manufacturer"])
+        traders = [bench.add_partner(["wholesaler"]) for _ in range(4)] + [bench.add_partner(["dispenser"]) for _ in range(4)]
+        gtins = bench.add_products(manufacturer, args.gtins)
+        packs = common.make_packs(common.make_lots(gtins, args.lots_per_gtin), args.packs)
+        print(f"commissioning {len(packs):,} packs", flush=True)
+        result = common.commission(bench, manufacturer["token"], packs, chunk=args.chunk, progress=False)
+        report.add(f"- commissioned {result.stored:,} packs ({result.rate:,.0f}/s)")
+        paths, lines = write_paths(packs, traders, args.paths, args.known)
+        known, unknown, bad = check_answers(bench, lines)
+        report.add(f"- verinet's answers checked before the load: {known} known verified, {unknown} unknown No_match_GTIN_Serial, {len(bad)} wrong"
+                   + (f"; first: `{bad[0]}`" if bad else ""))
+        first = bench.request("GET", lines[0][1], lines[0][0])[1]
+        reference = ReferenceServers(bench, first.get("responderGLN", ""), cores)
+        try:
+            reference.wait_ready(lines[0][0], lines[0][1])
+            differences = same_answers(bench, reference, lines)
+            report.add(f"- the same 200 questions asked of both: {len(differences)} answers differ (status, verdict, responder, corrUUID; "
+                       "timestamps aside); the reference signed each" + (f"; first: `{differences[0][:300]}`" if differences else ""))
+            print("warming up both (5 s at 64 connections each)", flush=True)
+            for target in (bench, reference):
+                common.run_wrk(target, paths, 64, 5, args.threads, offset=7)
+            runs: dict[tuple[str, int], list[common.WrkResult]] = {}
+            rows = []
+            for round_number in range(1, args.rounds + 1):
+                for conns in (64, 1):
+                    for name, target in (("verinet", bench), ("reference", reference)):
+                        common.wait_quiet(list(bench.pids().values()) + list(reference.pids().values()))
+                        load = os.getloadavg()[0]
+                        run = common.run_wrk(target, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=round_number * 10 + conns)
+                        runs.setdefault((name, conns), []).append(run)
+                        cpu = cpu_per_answer(run, target.pids())
+                        lat = run.latency_us
+                        print(f"  round {round_number}, {conns} conn, {name}: {run.rate:,.0f}/s p50 {lat['p50'] / 1000:.2f} ms "
+                              f"p99 {lat['p99'] / 1000:.2f} ms, CPU {cpu * 1e6:,.0f} µs/answer, other load {run.cpu.other_load():.2f}", flush=True)
+                        rows.append([str(round_number), str(conns), name, f"{run.rate:,.0f}", f"{lat['p50'] / 1000:.2f}", f"{lat['p99'] / 1000:.2f}",
+                                     f"{cpu * 1e6:,.0f}", str(run.error_count), f"{run.cpu.other_load():.2f}", f"{load:.2f}"])
+            report.add("", "Runs in the order made (each target in turn, so both see the same machine). CPU per answer is utime+stime "
+                       "from /proc of every process of the target (verinet: its four services and Redis; the reference: its processes "
+                       "and Redis), divided by the answers; wrk's own CPU is not counted. 'other load' is CPU (cores) used meanwhile by "
+                       "processes outside the benchmark; 'load avg' is the 1-minute load average when the run began.")
+            report.table(["round", "conn", "target", "req/s", "p50 ms", "p99 ms", "CPU µs/answer", "errors", "other load", "load avg"], rows)
+            summary_rows = []
+            verdicts = []
+            for conns in (64, 1):
+                mine, theirs = runs[("verinet", conns)], runs[("reference", conns)]
+                rate = sum(r.requests for r in mine) / sum(r.seconds for r in mine)
+                ref_rate = sum(r.requests for r in theirs) / sum(r.seconds for r in theirs)
+                p99 = statistics.median(r.latency_us["p99"] for r in mine) / 1e6
+                ref_p99 = statistics.median(r.latency_us["p99"] for r in theirs) / 1e6
+                cpu = sum(sum(r.cpu.seconds[n] for n in bench.pids()) for r in mine) / sum(r.requests for r in mine)
+                ref_cpu = sum(sum(r.cpu.seconds[n] for n in reference.pids()) for r in theirs) / sum(r.requests for r in theirs)
+                summary_rows.append([str(conns), f"{rate:,.0f}", f"{ref_rate:,.0f}", f"**{rate / ref_rate:.2f}**", f"{p99 * 1000:.2f}",
+                                     f"{ref_p99 * 1000:.2f}", f"**{p99 / ref_p99:.2f}**", f"{cpu * 1e6:,.0f}", f"{ref_cpu * 1e6:,.0f}", f"**{cpu / ref_cpu:.2f}**"])
+                if conns == 64:
+                    verdicts.append(f"- 64 connections: throughput {rate / ref_rate:.2f} of the reference's (target >= {TARGET_RATE_RATIO_64}: "
+                                    f"{verdict(rate / ref_rate, TARGET_RATE_RATIO_64)}); p99 {p99 * 1000:.2f} ms vs {ref_p99 * 1000:.2f} ms "
+                                    f"(target <= the reference's: {verdict(p99, ref_p99, False)})")
+                else:
+                    verdicts.append(f"- 1 connection: CPU {cpu * 1e6:,.0f} µs per answer (target <= 1,500 µs: {verdict(cpu, TARGET_CPU_1, False)}), "
+                                    f"{cpu / ref_cpu:.2f}x the reference's (target <= 2x: {verdict(cpu / ref_cpu, TARGET_CPU_RATIO_1, False)}); "
+                                    f"p99 {p99 * 1000:.2f} ms (target <= 2 ms on a quiet machine: {verdict(p99, TARGET_P99_1, False)})")
+            report.add("Over all rounds (throughput: answers / seconds summed; p99: median of the rounds; CPU: summed over the rounds):")
+            report.table(["conn", "verinet req/s", "reference req/s", "ratio", "verinet p99", "reference p99", "ratio", "verinet CPU µs", "reference CPU µs", "ratio"], summary_rows)
+            report.add(*verdicts)
+            if not args.no_profile:
+                profile_verinet(report, bench, paths, args)
+        finally:
+            reference.stop()
+        common.check_logs(bench, report)
+    report.write(enabled=not args.no_write)
+    return 0
+
+
+def profile_verinet(report: Report, bench: common.BenchNetwork, paths: Path, args: argparse.Namespace) -> None:
+    """py-spy of every verinet process at ``--profile-connections`` (a separate run)."""
+    conns = args.profile_connections
+    tag = f"ref{conns}"
+    pids = {n: p for n, p in bench.pids().items() if n != "redis"}
+    meter_run = common.run_wrk(bench, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=77, thread_cpu_detail=True)
+    running: dict = {}
+
+    def start() -> None:
+        time.sleep(1.0)
+        running.update(common.start_profiles(pids, args.profile_seconds - 2, tag))
+        running["perf"] = common.start_perf(bench.pids(), args.profile_seconds - 3, tag)
+
+    print(f"profiling verinet for {args.profile_seconds:g} s at {conns} connections", flush=True)
+    prof = common.run_wrk(bench, paths, conns, args.profile_seconds, args.threads if conns > 1 else 1, offset=90, during=start)
+    perf = common.finish_perf(running.pop("perf", {}))
+    profiles = common.finish_profiles(running)
+    report.add(f"- profile run: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profilers attached); "
+               f"the CPU figures below are from a run without them ({meter_run.rate:,.0f} req/s)")
+    profile_section(report, profiles, meter_run.cpu, meter_run.requests, perf, f"the {conns}-connection closed loop")
+    if perf.get("redis"):
+        report.add("", "redis, perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf["redis"]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--packs", type=int, default=1_000_000)
+    parser.add_argument("--packs", type=int, default=None, help="default 1,000,000 (200,000 with --reference)")
     parser.add_argument("--gtins", type=int, default=10)
     parser.add_argument("--lots-per-gtin", type=int, default=4)
     parser.add_argument("--chunk", type=int, default=50_000, help="packs per commission request")
     parser.add_argument("--paths", type=int, default=200_000, help="distinct LMS requests cycled through")
     parser.add_argument("--known", type=float, default=0.8)
-    parser.add_argument("--seconds", type=float, default=15.0, help="each closed-loop run")
+    parser.add_argument("--seconds", type=float, default=None, help="each closed-loop run (default 15; 10 with --reference)")
     parser.add_argument("--connections", default="16,64,256")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--open-rates", default="auto", help="requests/s, comma-separated, or auto: 25,50,80%% of the 64-connection rate")
@@ -177,7 +395,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the network's data directory")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the services, e.g. LMS_BATCH_IN_FLIGHT=1 (repeatable)")
+    parser.add_argument("--reference", action="store_true", help="issue 25: verinet and the one-process reference, alternately")
+    parser.add_argument("--workers", type=int, default=1, help="with --reference: processes per verinet service (verinet up --workers)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --reference: rounds of (64, 1 connections) x (verinet, reference)")
+    parser.add_argument("--max-wait", type=float, default=common.QUIET_MAX_WAIT,
+                        help="seconds to wait at most for the machine to quiet down before a run")
     args = parser.parse_args(argv)
+    common.QUIET_MAX_WAIT = args.max_wait
+    if args.reference:
+        args.packs = args.packs or 200_000
+        args.seconds = args.seconds or 10.0
+        return reference_comparison(args)
+    args.packs = args.packs or 1_000_000
+    args.seconds = args.seconds or 15.0
     if args.profile_connections not in [int(c) for c in args.connections.split(",")] + [1]:
         parser.error(f"--profile-connections {args.profile_connections} is not one of the runs (--connections {args.connections}, and 1)")
     common.require_wrk()

@@ -22,6 +22,17 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def workers_option(value: str) -> int:
+    """``--workers``: a count of processes per service, or ``auto`` (by the cores)."""
+    from verinet.network import MAX_WORKERS, default_workers
+
+    if value == "auto":
+        return default_workers()
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"expected auto or a whole number from 1 to {MAX_WORKERS}, got {value!r}")
+    return int(value)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from verinet.errors import VerinetError
     from verinet.logs import configure
@@ -34,6 +45,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         redis_url=os.environ.get("REDIS_URL") or None,
         bind_host=args.host,
         internal_mtls=args.internal_mtls,
+        workers=args.workers,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -54,6 +66,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"  console: {network.gateway_url}/console")
     print(f"  network file (mode 0600): {network.network_file}")
     print(f"  logs: {network.log_dir}")
+    if network.workers > 1:
+        print(f"  {network.workers} processes per service; the gateway's share port {network.ports['gateway']}")
     if network.internal_tls:
         print(f"  services talk mutual TLS; CA and certificates in {network.internal_tls_dir}")
     print(f"  Redis: {network.redis_url}{' (embedded, append-only)' if network.redis else ''}")
@@ -215,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--internal-mtls",
         action="store_true",
         help="mutual TLS between the services, with a private CA made (once) in the data directory",
+    )
+    up.add_argument(
+        "--workers",
+        type=workers_option,
+        default="auto",
+        metavar="N|auto",
+        help="processes per service; the gateway's share its port (default auto: one per 4 cores, at least 1)",
     )
     up.set_defaults(func=cmd_up)
 

@@ -37,6 +37,9 @@ LOCK_FILE = "verinet.lock"
 #: The supervised name of the embedded Redis, beside the services' names.
 REDIS = "redis"
 
+#: ``verinet up --workers``: the most processes per service it starts.
+MAX_WORKERS = 32
+
 DEMO_PREFIX = "0614141"
 DEMO_PACKS = 1000
 
@@ -79,6 +82,53 @@ def demo_serial(n: int) -> str:
     return f"DEMO{n:06d}"
 
 
+def default_workers(cores: int | None = None) -> int:
+    """Processes per service for ``--workers auto``: one set of the four services per 4 cores.
+    Under an LMS load one set already keeps 2 cores busy (gateway, verifier and recall-status
+    each a large part of a core, Redis and the kernel's loopback work the rest), so a second
+    set pays only from 4 cores up, where it also leaves Redis a core of its own.
+
+    >>> default_workers(2), default_workers(4), default_workers(8), default_workers(16)
+    (1, 1, 2, 4)
+    """
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, min(MAX_WORKERS, cores // 4))
+
+
+def gateway_listeners(port: int) -> int | None:
+    """How many sockets listen on TCP ``port`` on this machine (each SO_REUSEPORT listener
+    counts), from Linux's /proc; None where that is not available."""
+    count = 0
+    tables = [table for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")) if table.exists()]
+    if not tables:
+        return None
+    for table in tables:
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+def worker_name(service: str, index: int) -> str:
+    """The supervised name of a service's ``index``-th process (0 is the service's own name,
+    so one worker per service is named as before): ``gateway``, ``gateway.2``, ...
+
+    >>> worker_name("gateway", 0), worker_name("recall-status", 1)
+    ('gateway', 'recall-status.2')
+    """
+    return service if index == 0 else f"{service}.{index + 1}"
+
+
+def service_of(worker: str) -> str:
+    """The service a supervised process name belongs to.
+
+    >>> service_of("gateway"), service_of("recall-status.2")
+    ('gateway', 'recall-status')
+    """
+    return worker.partition(".")[0]
+
+
 @dataclass
 class Network:
     """One verinet network on this machine."""
@@ -90,9 +140,15 @@ class Network:
     extra_env: dict[str, str] = field(default_factory=dict)
     #: Mutual TLS between the services, with a private CA kept in the data directory.
     internal_mtls: bool = False
+    #: Processes per service (``verinet up --workers``). The gateway's share one port
+    #: (SO_REUSEPORT: the kernel spreads connections); every other one has a port of its own,
+    #: and its callers list them all and spread their calls round robin.
+    workers: int = 1
     redis: EmbeddedRedis | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    #: The port of each process, by supervised name (``worker_name``).
+    worker_ports: dict[str, int] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     internal_tls: dict[str, ServiceFiles] = field(default_factory=dict)
     lock_fd: int | None = None
@@ -121,6 +177,12 @@ class Network:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, *, demo: bool = False, timeout: float = 60.0) -> None:
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(
+                f"Failed to read workers {self.workers!r}: expected 1 to {MAX_WORKERS} processes per service, or auto.",
+                code="network.workers",
+                field="workers",
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock_data_dir()
         try:
@@ -138,9 +200,14 @@ class Network:
                 self.internal_tls = ensure_certificates(self.internal_tls_dir, SERVICES)
             if self.gateway_port:
                 self.ports["gateway"] = self.gateway_port
+            self.worker_ports = {
+                worker_name(name, i): self.ports[name] if i == 0 or name == "gateway" else free_port()
+                for name in SERVICES
+                for i in range(self.workers)
+            }
             self._note_lock_holder()
             self._ensure_admin()
-            for name in SERVICES:
+            for name in self.worker_ports:
                 self._spawn(name)
             self.wait_ready(timeout)
             self.info["gateway_url"] = self.gateway_url
@@ -205,15 +272,29 @@ class Network:
                     field="port",
                 ) from None
 
-    def service_env(self, name: str) -> dict[str, str]:
-        addr = {svc: f"127.0.0.1:{port}" for svc, port in self.ports.items()}
+    def workers_of(self, service: str) -> list[str]:
+        """The supervised names of a service's processes."""
+        return [worker_name(service, i) for i in range(self.workers)]
+
+    def address(self, service: str) -> str:
+        """Where callers reach a service: its one process, or (``workers`` > 1) the list of
+        them all, which gRPC's ipv4 resolver reads and its round_robin policy spreads over."""
+        ports = [self.worker_ports.get(w, self.ports[service]) for w in self.workers_of(service)]
+        if len(ports) == 1:
+            return f"127.0.0.1:{ports[0]}"
+        return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+
+    def service_env(self, worker: str) -> dict[str, str]:
+        """The environment of one process (by supervised name, or a service's name)."""
+        name = service_of(worker)
+        addr = {svc: self.address(svc) for svc in self.ports}
         env = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             "BIND_HOST": self.bind_host,
-            "PORT": str(self.ports[name]),
+            "PORT": str(self.worker_ports.get(worker, self.ports[name])),
             "REDIS_URL": self.redis_url or "",
         }
         if name == "verifier":
@@ -234,17 +315,19 @@ class Network:
                 LOOKUP_ADDR=addr["lookup"],
                 RECALL_STATUS_ADDR=addr["recall-status"],
             )
+            if self.workers > 1:
+                env["REUSE_PORT"] = "true"  # its processes share the one port
         if name in self.internal_tls:
             env.update(self.internal_tls[name].as_env())
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str) -> None:
-        module = "verinet." + name.replace("-", "_")
-        log_file = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.processes[name] = subprocess.Popen(
+    def _spawn(self, worker: str) -> None:
+        module = "verinet." + service_of(worker).replace("-", "_")
+        log_file = open(self.log_dir / f"{worker}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[worker] = subprocess.Popen(
             [sys.executable, "-m", module],
-            env=self.service_env(name),
+            env=self.service_env(worker),
             stdout=log_file,
             stderr=log_file,
             start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
@@ -288,7 +371,7 @@ class Network:
                     )
             try:
                 with urllib.request.urlopen(self.gateway_url + "/readyz", timeout=2, context=self.tls_client_context()) as answer:
-                    if answer.status == 200:
+                    if answer.status == 200 and self._every_worker_listens():
                         return
             except urllib.error.HTTPError as error:
                 last = error.read().decode(errors="replace")
@@ -297,6 +380,21 @@ class Network:
             time.sleep(0.1)
         raise Unavailable(f"The network was not ready within {timeout}s: {last}")
 
+    def _every_worker_listens(self) -> bool:
+        """With several processes per service, whether each one listens: the gateway's
+        readiness speaks for whichever gateway process answered, and a caller's first call
+        fails fast while none of a service's processes is up yet."""
+        if self.workers == 1:
+            return True
+        for worker, port in self.worker_ports.items():
+            if service_of(worker) == "gateway":
+                continue
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                return False
+        return gateway_listeners(self.ports["gateway"]) in (None, self.workers)
+
     def tls_client_context(self) -> ssl.SSLContext | None:
         """Trusts the gateway's own certificate when TLS is on (a CA file in TLS_CA_FILE)."""
         if not self.extra_env.get("TLS_CERT_FILE"):
@@ -304,17 +402,23 @@ class Network:
         return ssl.create_default_context(cafile=self.extra_env.get("TLS_CA_FILE") or None)
 
     def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM each service (gateway first), wait for each to drain, then stop Redis."""
+        """SIGTERM each service (gateway first; all processes of a service at once), wait for
+        them to drain, then stop Redis."""
         for name in STOP_ORDER:
-            process = self.processes.get(name)
-            if process is None or process.poll() is not None:
-                continue
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(grace)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            running = [
+                process
+                for worker in self.workers_of(name)
+                if (process := self.processes.get(worker)) is not None and process.poll() is None
+            ]
+            for process in running:
+                process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            for process in running:
+                try:
+                    process.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         self.processes.clear()
         if self.redis is not None:
             self.redis.stop()

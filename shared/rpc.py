@@ -182,7 +182,9 @@ def channel(
     address: str, tls: InternalTls | None = None, *, keepalive_ms: int = KEEPALIVE_MS
 ) -> grpc.aio.Channel:
     """A channel for in-cluster calls, with keepalive and round robin: plain text, or with
-    ``tls`` mutual TLS (presents this service's certificate, trusts only the internal CA)."""
+    ``tls`` mutual TLS (presents this service's certificate, trusts only the internal CA).
+    ``address`` is one ``host:port``, a ``dns:///`` name (every pod behind a headless Service),
+    or ``ipv4:host:port,host:port,...`` (every process of a service on one machine)."""
     options = [
         ("grpc.lb_policy_name", "round_robin"),
         ("grpc.keepalive_time_ms", keepalive_ms),
@@ -195,6 +197,10 @@ def channel(
         ("grpc.initial_reconnect_backoff_ms", 250),
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
     ]
+    if address.startswith("ipv4:") and "," in address:
+        # A list of a service's processes on this machine (``verinet up --workers``): gRPC would
+        # check their certificate against no name at all; they answer for their first address.
+        options.append(("grpc.default_authority", address.removeprefix("ipv4:").split(",")[0]))
     if tls is None:
         return grpc.aio.insecure_channel(address, options=options)
 

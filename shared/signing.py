@@ -32,6 +32,10 @@ Signatures
 >>> jwk_thumbprint({"kty": "OKP", "crv": "Ed25519",
 ...                 "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
 'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k'
+
+Past 500 lines, three ideas: keys and the JWKS (``SigningKey``, ``KeyRing``), signing
+(``ResponseSigner``), and verifying with its structured-field parser (``verify_response``,
+``verify_request``, ``_SFParser``). It would be cut there.
 """
 
 from __future__ import annotations

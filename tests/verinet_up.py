@@ -87,6 +87,9 @@ class VerinetUp:
 
     def start(self, *extra: str, timeout: float = 120.0) -> VerinetUp:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if "--workers" not in extra:
+            # one process per service, whatever the cores: tests name and kill processes by service
+            extra = ("--workers", "1", *extra)
         with self.stderr_path.open("w") as stderr:
             self.process = subprocess.Popen(
                 verinet_command("up", "--port", str(self.port), "--data-dir", str(self.data_dir), *extra),

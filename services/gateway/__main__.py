@@ -33,6 +33,7 @@ def main() -> None:
             ssl_context=tls_context(settings),
             shutdown_timeout=settings.shutdown_grace,
             backlog=settings.listen_backlog,
+            reuse_port=settings.reuse_port,
         )
     )
 

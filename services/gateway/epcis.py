@@ -17,6 +17,9 @@ Commissioning is for manufacturers, on GTINs under their own company prefixes.
 A refused document answers with the status of its first refused event (400 invalid, 403 not
 the caller's, 409 contradicts stored state) and ``errors``: each with the event's ``index`` in
 eventList, its ``eventID``, a ``code`` and a precise ``message``. Nothing is written.
+
+Past 500 lines, three ideas in order: checking and reducing one event (``Reader``), reading the
+body as a stream (``# -- reading the body``), and the route. It would be cut at those headings.
 """
 
 from __future__ import annotations

@@ -126,9 +126,11 @@ async def serve(
     shutdown_timeout: float,
     backlog: int,
     keepalive_timeout: float = 75.0,
+    reuse_port: bool = False,
 ) -> None:
     """Serves until SIGTERM or SIGINT, then stops as web.run_app does: readiness goes 503
-    (on_shutdown), in-flight requests get ``shutdown_timeout`` seconds, then cleanup."""
+    (on_shutdown), in-flight requests get ``shutdown_timeout`` seconds, then cleanup. With
+    ``reuse_port`` other gateway processes may listen on the same port (SO_REUSEPORT)."""
     runner = GatewayRunner(
         app,
         access_log=None,
@@ -140,7 +142,7 @@ async def serve(
     if warning := backlog_warning(backlog):
         log.warning(warning)
     try:
-        await web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=backlog).start()
+        await web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=backlog, reuse_port=reuse_port or None).start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

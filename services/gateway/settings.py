@@ -40,6 +40,7 @@ class Settings:
     lms_batch_in_flight: int
     lms_batch_max: int
     streamed_calls: bool
+    reuse_port: bool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,4 +91,7 @@ class Settings:
             lms_batch_max=env.int("LMS_BATCH_MAX", 64, minimum=1, maximum=1000),
             # Those batches travel as messages on one open stream (false: one unary call each).
             streamed_calls=env.bool("STREAMED_CALLS", True),
+            # Several gateway processes on one port (``verinet up --workers``): each binds with
+            # SO_REUSEPORT and the kernel spreads new connections over them.
+            reuse_port=env.bool("REUSE_PORT", False),
         )

@@ -36,6 +36,10 @@ never name another partner or its GLN. Commissioning writes the pack only, as ``
 does: a unit the manufacturer never shipped stays "not yet shipped" for a recall.
 State changes are decided by :func:`verinet.verifier.lifecycle.decide` and applied by
 :func:`verinet.verifier.operations.run_operation`, the functions of the pack API.
+
+Past 500 lines, three ideas: the custody model (``CustodyEvent``, ``Custody``, refusals and
+outcomes), the rules that check an event against the overlay (``Capture._process`` and the steps
+it calls), and the store (``Capture._load_*``, ``Capture._write_*``). It would be cut there.
 """
 
 from __future__ import annotations

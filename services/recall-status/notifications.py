@@ -28,6 +28,10 @@ else (the recall's manufacturer, the audit chain) sees it redacted by :func:`red
 
 Signing is not done here: the worker is given ``sign(method, url, body) -> headers``; in
 production that asks the verifier (the only holder of the key), in tests a local signer.
+
+Past 500 lines, three ideas: subscriptions (``SubscriptionStore``), the queue and delivery log
+(``Notification``, ``Notifier``), and the delivery worker (``DeliveryWorker``). It would be cut
+there.
 """
 
 from __future__ import annotations

@@ -38,6 +38,10 @@ writes ``loc``; a failed check is history only; an attested sighting goes to ``s
 change is a custody event when the custodian makes it (``cus`` of
 :mod:`verinet.recall_status.custody`, else the product's owner) and an attested sighting
 otherwise. The record scripts apply that rule, so it holds however events arrive.
+
+Past 500 lines, three ideas: the key layout and Lua scripts (the ``*_SCRIPT`` strings), the
+value codecs (``PackValue``, ``DecommissionRecord``, ``Location``, ...), and the store
+(``PackRepository``). It would be cut there, the scripts becoming ``.lua`` files.
 """
 
 from __future__ import annotations

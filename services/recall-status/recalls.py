@@ -27,6 +27,11 @@ partners with a possession-attested sighting since). Each holder gets a task for
 acknowledges only those (anything else is answered alike, whether in the recall or not), at
 most ``MAX_ACK_UNITS`` a request; a unit counts once however often and by how many holders it
 is acknowledged. A partner other than the recall's manufacturer sees only its own holdings.
+
+Past 500 lines, four ideas in ``RecallService``: publishing and scope (``create``, ``extend``),
+the report and effectiveness (``status_report``, ``report``, ``record_check``), acknowledgements
+and tasks (``acknowledge``, ``tasks``), and reminders (``follow_up``). It would be cut there, as
+``status_report`` and ``strategy`` already are.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""gRPC face of recall-status: translates messages and calls the repository."""
+"""gRPC face of recall-status: translates messages and calls the repository.
+
+Past 500 lines because it is the one servicer of RecallStatusService, already split off in part
+(``notification_rpcs``, ``custody_rpcs``); what remains translates for products and packs,
+alerts, recalls, and history and audit, and would be cut at its ``# --`` headings the same way.
+"""
 
 from __future__ import annotations
 

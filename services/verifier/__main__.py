@@ -56,6 +56,7 @@ async def serve(settings: Settings) -> None:
         status_batch_in_flight=settings.status_batch_in_flight,
         status_batch_max=settings.status_batch_max,
         streamed_calls=settings.streamed_calls,
+        pack_event_delay=settings.pack_event_delay,
     )
     handle = await start_server(
         "verinet.verifier.v1.VerifierService",

@@ -24,6 +24,9 @@ separate code for the cases that raise no alert (``NMVS_NC_PCK_22`` -> ``NMVS_NC
 ``NMVS_NC_PCK_06`` -> ``NMVS_NC_PCK_29``; https://securmed.org.uk/web-services-v5-interface).
 verinet uses those codes, so ``Decision.alert`` is always ``code in ALERT_CODES``;
 ``NMVS_NC_PCK_30`` is only the repeated scan that would otherwise be ``NMVS_NC_PCK_22``.
+
+Near 600 lines but one idea: the decision of the three operations, its codes and messages, read
+top to bottom in the order above; it stays whole.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""gRPC face of the verifier: asks the route and the repository, decides, signs."""
+"""gRPC face of the verifier: asks the route and the repository, decides, signs.
+
+Past 500 lines, two ideas behind one servicer: the LMS path (routes, status reads, batches,
+forwarding, signing) and the FMD pack operations (``_pack_operation``: reader, writer, events,
+alerts). It would be cut between them.
+"""
 
 from __future__ import annotations
 
@@ -189,6 +194,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         status_batch_max: int = 256,
         streamed_calls: bool = True,
         watch_renew_seconds: float = STREAM_RENEWAL_SECONDS,
+        pack_event_delay: float = 0.2,
     ) -> None:
         self.lookup = lookup
         self.recall_status = recall_status
@@ -201,7 +207,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         )
         # Lookup's per-hop forwarding deadline, learnt from its route answers.
         self.forward_timeout = rpc_timeout
-        self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events)
+        self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events, max_delay=pack_event_delay)
         # Status reads of LMS questions travel on one stream (False: unary GetPackStatus calls).
         self.status_stream: StreamedCalls[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse] | None = (
             StreamedCalls(recall_status.StreamPackStatuses, name="StreamPackStatuses") if streamed_calls else None

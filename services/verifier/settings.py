@@ -26,6 +26,7 @@ class Settings:
     status_batch_in_flight: int
     status_batch_max: int
     streamed_calls: bool
+    pack_event_delay: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -49,4 +50,7 @@ class Settings:
             status_batch_max=env.int("STATUS_BATCH_MAX", 256, minimum=1, maximum=10_000),
             # Those calls travel as messages on one open stream (false: one unary call each).
             streamed_calls=env.bool("STREAMED_CALLS", True),
+            # Where verified packs were seen is sent to recall-status in batches, at most this
+            # late: at a slow trickle of questions each batch is a call (and wake-ups) of its own.
+            pack_event_delay=env.float("PACK_EVENT_DELAY_SECONDS", 0.2),
         )
