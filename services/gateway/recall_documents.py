@@ -1,5 +1,6 @@
 """A recall status report (21 CFR 7.53) as CSV (one row per consignee, through the shared
-spreadsheet-safe writer) and as a printable HTML page (every value escaped)."""
+spreadsheet-safe writer) and as a printable HTML page, and a holder's recall notice (21 CFR 7.49)
+as a printable letter (every value escaped)."""
 
 from __future__ import annotations
 
@@ -175,3 +176,47 @@ def html_report(report: Mapping[str, Any]) -> str:
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def html_letter(letter: Mapping[str, Any]) -> str:
+    """A holder's recall notice as one printable letter: the same content as its webhook and
+    console task, addressed to the holder and dated when it was notified."""
+    recall, holder, notice, form = letter["recall"], letter["holder"], letter["notice"], letter["response_form"]
+    products = [(p["gtin"], ", ".join(p["lots"]), p["units"]) for p in notice["products"]]
+    facts = [
+        ("Recall", recall["id"]),
+        ("Class", recall["class"]),
+        ("Depth", recall["depth"]),
+        ("Reason and hazard", notice["reason"]),
+        ("Public warning", f"issued by {notice['public_warning']}" if notice["public_warning"] else "none"),
+    ]
+    fields = [(name, text) for name, text in form["fields"].items()]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_e(notice['heading'])}: {_e(recall['id'])}</title>",
+        f"<style>{STYLE}{LETTER_STYLE}</style></head><body>",
+        f'<p class="to">To: <strong>{_e(holder["name"] or holder["partner"])}</strong> (partner {_e(holder["partner"])})<br>{_e(locations_text(holder["locations"]))}</p>',
+        f'<p class="date">Date of notice: {_e(_when(letter["notified_at"]))} (by {_e(letter["notified_by"])})</p>',
+        f'<h1 class="urgent">{_e(notice["heading"])}</h1>',
+        "<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts) + "</dl>",
+        "<h2>Products you hold</h2>",
+        _table(("GTIN", "Lots", "Units"), products, frozenset({2})),
+        "<h2>What to do</h2>",
+        f"<p>{_e(notice['what_to_do'])}</p>",
+        "<h2>How to respond</h2>",
+        f"<p>{_e(notice['respond'])}</p>",
+        f"<p>Response: POST {_e(form['acknowledge'])} with</p>",
+        _table(("Field", "What to give"), fields),
+        "<h2>Questions</h2>",
+        f"<p>{_e(notice['contact'] or 'the manufacturer that published this recall')}</p>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+LETTER_STYLE = """
+h1.urgent { color: #a00; font-size: 20pt; border: 3px solid #a00; padding: .3em; text-align: center; }
+p.to, p.date { margin: 0 0 .6em; }
+@media print { h1.urgent { color: #000; border-color: #000; } }
+"""

@@ -26,7 +26,7 @@ from verinet.gateway.inputs import (
     text_of,
 )
 from verinet.gateway.lms import caller_message, query_param
-from verinet.gateway.recall_documents import csv_report, html_report
+from verinet.gateway.recall_documents import csv_report, html_letter, html_report
 from verinet.gateway.routing import route
 from verinet.identifiers import validate_gtin, validate_serial
 from verinet.partners import Partner
@@ -271,10 +271,38 @@ async def recall_status_report(request: web.Request, partner: Partner) -> web.Re
             charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="{report["recall"]["id"]}-status.csv"'},
         )
-    # a page of partner-supplied text: nothing in it may run or load anything
-    return web.Response(
-        text=html_report(report), content_type="text/html", charset="utf-8", headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    return printable_page(html_report(report))
+
+
+@route(
+    "GET",
+    "/v1/recalls/{id}/notice",
+    roles=VIEWER_ROLES,
+    tag="Recalls",
+    summary="A holder's recall notice as a letter (21 CFR 7.49 content, addressed to the holder, dated when it was notified): a holder reads its own, the recall's manufacturer or admin any holder's with ?partner=; JSON, or printable HTML with ?format=html",
+    params=(
+        query_param("partner", "the holder whose letter to read (the recall's manufacturer or admin); default the caller", False),
+        query_param("format", "json (the default) or html (printable)", False, "^(json|html)$"),
+    ),
+)
+async def recall_notice_letter(request: web.Request, partner: Partner) -> web.Response:
+    output = request.query.get("format", "json")
+    if output not in ("json", "html"):
+        raise InvalidInput(f"Failed to read format {output!r}: expected json or html.", field="format")
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.recall_status.GetRecallNotice,
+        rs_pb.GetRecallNoticeRequest(caller=caller_message(partner), recall_id=request.match_info["id"], partner_id=request.query.get("partner", "")),
+        timeout=RECALL_RPC_SECONDS,
     )
+    if output == "json":
+        return web.Response(body=answer.json, content_type="application/json")
+    return printable_page(html_letter(orjson.loads(answer.json)))
+
+
+def printable_page(page: str) -> web.Response:
+    """A page of partner-supplied text: nothing in it may run or load anything."""
+    return web.Response(text=page, content_type="text/html", charset="utf-8", headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
 
 def report_format(request: web.Request) -> str:

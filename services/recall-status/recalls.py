@@ -1185,6 +1185,52 @@ class RecallService:
             )
         return out
 
+    async def notice_letter(self, recall_id: str, viewer: str, is_admin: bool, partner_id: str = "") -> dict[str, Any]:
+        """One holder's recall notice as a letter: the notice its webhook and console task carry,
+        addressed to the holder by name and locations, dated when it was notified. A holder reads
+        its own; the recall's manufacturer and admin read any holder's. Anyone else, and a partner
+        holding nothing of the recall, gets the answer of a recall that does not exist."""
+        holder = partner_id or viewer
+        if len(holder) > MAX_PARTNER_ID:
+            raise InvalidInput(f"Failed to read partner: expected a partner id of 1 to {MAX_PARTNER_ID} characters, got {len(holder)}.", field="partner")
+        meta = await self._meta(recall_id, viewer, is_admin, manufacturer_only=holder != viewer)
+        keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, holder)))
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.hget(unit_bucket_key(recall_id, key), key)
+        units = [Unit.from_row(k, raw).seen_by(holder) for k, raw in zip(keys, await pipe.execute(), strict=True) if raw]
+        units = [u for u in units if u.holders]
+        if not units:
+            if holder == viewer and not (is_admin or meta["owner"] == viewer):
+                raise NotFound(f"No recall with id {recall_id!r}.", code="recall.not_found")
+            raise NotFound(f"Partner {holder!r} holds no unit of recall {recall_id}; a notice goes to its consignees.", code="recall.not_consignee")
+        # the notice of record: the first delivered webhook, else the console task
+        delivered = (await self.delivered_at(recall_id)).get(holder)
+        since = await self.redis.hget(task_since_key(recall_id), holder)
+        notified, method = (delivered, "webhook") if delivered else (float(since) if since else float(meta["published_at"]), "console task")
+        glns = sorted({u.holders[0].gln for u in units if u.holders[0].gln})
+        places = await self._location_details(glns)
+        return {
+            "recall": {k: meta[k] for k in ("id", "class", "reason", "depth", "status")} | {"mock": bool(meta["mock"]), "published_at": iso(float(meta["published_at"]))},
+            "holder": {
+                "partner": holder,
+                "name": (await self.partner_names([holder])).get(holder, ""),
+                "locations": [{"gln": g, "name": places.get(g, Location(g)).name, "address": places.get(g, Location(g)).address} for g in glns],
+            },
+            "notified_at": iso(notified),
+            "notified_by": method,
+            "notice": recall_notice(meta, units),
+            "response_form": {
+                "acknowledge": f"/v1/recalls/{recall_id}/acknowledgements",
+                "fields": {
+                    "units": "the units you hold, each by gtin and serial",
+                    "lots": "or per lot: lot and quantity_on_hand (0 when none is left)",
+                    "action": "quarantined, returned or destroyed",
+                    "note": "free text, optional",
+                },
+            },
+        }
+
 
 #: What a holder is asked to do, by the recall's depth (21 CFR 7.49: what to do, down to which level).
 WHAT_TO_DO = {

@@ -599,6 +599,13 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return self._json(report)
 
     @translate_errors
+    async def GetRecallNotice(
+        self, request: rs_pb.GetRecallNoticeRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallNoticeRequest, rs_pb.JsonResponse]
+    ) -> rs_pb.JsonResponse:
+        letter = await self.recalls.notice_letter(request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, request.partner_id)
+        return self._json(letter)
+
+    @translate_errors
     async def RecordEffectivenessCheck(
         self, request: rs_pb.RecordEffectivenessCheckRequest, context: grpc.aio.ServicerContext[rs_pb.RecordEffectivenessCheckRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:

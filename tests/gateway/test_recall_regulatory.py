@@ -419,3 +419,90 @@ def test_the_status_report_names_a_consignees_location_from_its_own_master_data(
     report = status_report(parties["maker"].client, responded["id"])
     row = next(r for r in report["consignee_rows"] if r["partner"] == w2.id)
     assert row["locations"] == [{"gln": w2.gln, "name": "Westbrook DC", "address": "9 Dock Road, Dayton, OH 45402, US"}]
+
+
+# -- the recall letter ------------------------------------------------------------------------------
+
+
+def letter(client: Any, recall_id: str, **query: str) -> Any:
+    return client.get(f"/v1/recalls/{recall_id}/notice", params=query)
+
+
+def test_a_holder_reads_its_own_recall_letter_with_the_notice_its_webhook_carried(
+    parties: dict[str, Party], custody: dict[str, Any], receiver: WebhookReceiver, responded: dict[str, Any]
+) -> None:
+    w1 = parties["w1"]
+    answer = letter(w1.client, responded["id"])
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    hooked = next(b for got in receiver.received["w1"] if (b := got["body"])["recall_id"] == responded["id"] and b["event"] == "recall.published")
+    assert got["notice"] == hooked["data"]["notice"]
+    assert got["notice"]["heading"] == "URGENT: DRUG RECALL (class II)"
+    assert got["notice"]["products"] == [{"gtin": custody["gtin"], "lots": ["LOT-E1"], "units": len(custody["held"]["w1"])}]
+    assert got["holder"]["partner"] == w1.id and got["holder"]["name"] == w1.client.get("/v1/partners/me").json()["name"]
+    row = next(r for r in status_report(parties["maker"].client, responded["id"])["consignee_rows"] if r["partner"] == w1.id)
+    assert got["holder"]["locations"] == row["locations"]
+    assert (got["notified_at"], got["notified_by"]) == (row["notified_at"], "webhook")
+    assert got["response_form"]["acknowledge"] == f"/v1/recalls/{responded['id']}/acknowledgements"
+    assert set(got["response_form"]["fields"]) == {"units", "lots", "action", "note"}
+    assert "quarantined, returned or destroyed" in got["response_form"]["fields"]["action"]
+
+
+def test_the_printable_letter_carries_the_required_content_under_a_strict_policy(parties: dict[str, Party], custody: dict[str, Any], responded: dict[str, Any]) -> None:
+    w2 = parties["w2"]
+    answer = letter(w2.client, responded["id"], format="html")
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert answer.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    page = answer.text
+    for required in (
+        "URGENT: DRUG RECALL (class II)",
+        custody["gtin"],
+        "LOT-E1",
+        "Dissolution out of specification",
+        "retail customers",
+        f"/v1/recalls/{responded['id']}/acknowledgements",
+        "quantity_on_hand",
+        "quarantined, returned or destroyed",
+        STRATEGY_B["contact"],
+        w2.gln,
+        "Date of notice",
+        "@media print",
+    ):
+        assert required in page, required
+    assert f'<td class="n">{len(custody["held"]["w2"])}</td>' in page
+
+
+def test_the_printable_letter_escapes_a_hostile_recall_reason_and_holder_name(network: Any, parties: dict[str, Party], custody: dict[str, Any]) -> None:
+    created = publish(parties, custody, reason='<script>alert("reason")</script> & <img src=x onerror=alert(2)>')
+    renamed = network.admin.patch(f"/v1/partners/{parties['w2'].id}", json={"name": "<b onmouseover=alert(3)>W2</b>"})
+    assert renamed.status_code == 200, renamed.text
+    answer = letter(parties["maker"].client, created["id"], partner=parties["w2"].id, format="html")
+    assert answer.status_code == 200, answer.text
+    assert "<script" not in answer.text and "<img" not in answer.text and "<b " not in answer.text
+    assert "&lt;script&gt;alert(&quot;reason&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(2)&gt;" in answer.text
+    assert "&lt;b onmouseover=alert(3)&gt;W2&lt;/b&gt;" in answer.text
+
+
+def test_the_manufacturer_and_admin_read_a_named_holders_letter(network: Any, parties: dict[str, Party], responded: dict[str, Any]) -> None:
+    p2 = parties["p2"]
+    own = letter(p2.client, responded["id"]).json()
+    for client in (parties["maker"].client, network.admin):
+        answer = letter(client, responded["id"], partner=p2.id)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["holder"] == own["holder"] and answer.json()["notice"] == own["notice"]
+    assert own["notified_by"] == "console task"
+    missing = letter(parties["maker"].client, responded["id"], partner=parties["rival"].id)
+    assert missing.status_code == 404 and missing.json()["code"] == "recall.not_consignee"
+    assert letter(parties["maker"].client, responded["id"], format="pdf").status_code == 400
+
+
+def test_a_stranger_and_another_holder_get_the_answer_of_a_recall_that_does_not_exist(parties: dict[str, Party], responded: dict[str, Any]) -> None:
+    nowhere = letter(parties["rival"].client, "rc-does-not-exist")
+    assert nowhere.status_code == 404
+    for client, query in ((parties["rival"].client, {}), (parties["p1"].client, {"partner": parties["w1"].id}), (parties["rival"].client, {"partner": parties["w1"].id})):
+        answer = letter(client, responded["id"], **query)
+        assert answer.status_code == 404, answer.text
+        assert {k: v for k, v in answer.json().items() if k not in ("instance", "detail", "request_id")} == {
+            k: v for k, v in nowhere.json().items() if k not in ("instance", "detail", "request_id")
+        }
+        assert answer.json()["detail"] == nowhere.json()["detail"].replace("rc-does-not-exist", responded["id"])

@@ -400,6 +400,16 @@ class GetRecallStatusReportRequest(_message.Message):
     period_start: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., at: _Optional[str] = ..., period_start: _Optional[str] = ...) -> None: ...
 
+class GetRecallNoticeRequest(_message.Message):
+    __slots__ = ("caller", "recall_id", "partner_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    recall_id: str
+    partner_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., partner_id: _Optional[str] = ...) -> None: ...
+
 class StreamRecallReportResponse(_message.Message):
     __slots__ = ("recall_json", "rows_json")
     RECALL_JSON_FIELD_NUMBER: _ClassVar[int]

@@ -140,6 +140,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
                 _registered_method=True)
+        self.GetRecallNotice = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/GetRecallNotice',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                _registered_method=True)
         self.StreamRecallReport = channel.unary_stream(
                 '/verinet.recall_status.v1.RecallStatusService/StreamRecallReport',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallRequest.SerializeToString,
@@ -350,6 +355,14 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRecallNotice(self, request, context):
+        """One holder's recall notice as a letter: the notice, the holder's name and locations, when
+        it was notified (the holder itself, or the recall's manufacturer or admin for any holder).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamRecallReport(self, request, context):
         """One row per unit (lot, state, last location, notified and acknowledged times), streamed:
         first the recall with its effectiveness figures, then the rows in bounded chunks.
@@ -534,6 +547,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'RecordEffectivenessCheck': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordEffectivenessCheck,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+            ),
+            'GetRecallNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecallNotice,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
             ),
             'StreamRecallReport': grpc.unary_stream_rpc_method_handler(
@@ -1159,6 +1177,33 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/RecordEffectivenessCheck',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecallNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/GetRecallNotice',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
             options,
             channel_credentials,
