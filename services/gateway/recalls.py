@@ -1,4 +1,9 @@
-"""Recalls, recall tasks, pack history and the audit chains."""
+"""Recalls, recall tasks, pack history and the audit chains.
+
+Past 500 lines, still one idea: the REST face of recall-status, each route translating one
+request into its RPC and the answer into JSON, CSV or HTML (the documents themselves are drawn
+in ``recall_documents``). It would be cut at the streamed unit report (``report_*``, ``write_*``).
+"""
 
 from __future__ import annotations
 
