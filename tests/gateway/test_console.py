@@ -507,6 +507,11 @@ def test_a_wholesaler_acknowledges_its_recall_task_and_the_manufacturer_sees_it(
     units = task.locator("tbody tr").count()
     assert units == 16  # 10 received at the start, 6 verified in the tote
     tab.shot("16-recall-tasks")
+    with page.expect_download() as download:
+        task.get_by_role("button", name="Print the recall letter").click()
+    assert download.value.suggested_filename == f"{drill_id}-letter.html"
+    letter = Path(download.value.path()).read_text()
+    assert "RECALL DRILL: exercise only" in letter and "Date of notice" in letter and "@media print" in letter
     task.get_by_label("What you did with them").select_option("quarantined")
     task.get_by_role("button", name="Acknowledge the selected units").click()
     page.get_by_text(f"Acknowledged {units} of {units} units as quarantined.").wait_for()

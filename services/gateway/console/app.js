@@ -982,6 +982,20 @@
       h('option', { value: 'returned', text: 'Returned to the supplier' }),
       h('option', { value: 'destroyed', text: 'Destroyed' }));
     const result = h('div', { role: 'status', 'aria-live': 'polite' });
+    // the letter is a page with its own strict policy: downloaded, as the status report is
+    const downloadLetter = async (event) => {
+      const letterButton = event.target;
+      letterButton.disabled = true;
+      try {
+        const { response } = await request('GET', `/v1/recalls/${encodeURIComponent(recall.id)}/notice?format=html`, undefined, { raw: true });
+        downloadBlob(await response.blob(), `${recall.id}-letter.html`);
+        announce('The recall letter is downloading.');
+      } catch (error) {
+        fill(result, problemView(error));
+      } finally {
+        letterButton.disabled = false;
+      }
+    };
     const button = h('button', {
       type: 'button', class: 'primary', text: 'Acknowledge the selected units',
       onclick: async () => {
@@ -1030,7 +1044,8 @@
       h('div', { class: 'field-row' },
         h('div', { class: 'field' }, h('label', { for: `${id}-action`, text: 'What you did with them' }), action),
         button),
-      h('p', {}, h('a', { href: `#/recall/${encodeURIComponent(recall.id)}`, text: 'See the recall' })),
+      h('p', {}, h('a', { href: `#/recall/${encodeURIComponent(recall.id)}`, text: 'See the recall' }), ' ',
+        h('button', { type: 'button', class: 'secondary', id: `${id}-letter`, text: 'Print the recall letter', onclick: downloadLetter })),
       result);
   }
 
