@@ -567,6 +567,23 @@ def test_the_manufacturer_sees_the_recalls_status_report_and_its_printable_page(
         context.close()
 
 
+
+def test_a_holder_prints_its_recall_letter_as_a_browser_renders_it(browser: Any, network: Any, world: dict[str, Any]) -> None:
+    drill_id = world.get("drill_id") or world["clients"]["manufacturer"].post(
+        "/v1/recalls", json={"gtins": [world["gtin"]], "line": "L1", "class": "II", "reason": "drill", "mock": True}
+    ).json()["id"]
+    context = browser.new_context(viewport=DESKTOP, extra_http_headers={"Authorization": f"Bearer {world['tokens']['wholesaler']}"})
+    try:
+        printable = context.new_page()
+        answer = printable.goto(f"{network.url}/v1/recalls/{drill_id}/notice?format=html")
+        assert answer is not None and answer.status == 200
+        printable.emulate_media(media="print")
+        assert printable.locator("h1").inner_text() == "RECALL DRILL: exercise only, no stock to act on"
+        assert "Northern Wholesale" in printable.locator("p.to").inner_text()
+        printable.screenshot(path=str(ARTIFACTS / "24-recall-letter-printable.png"), full_page=True)
+    finally:
+        context.close()
+
 def test_a_manufacturer_closes_an_alert_with_a_reason(tabs: dict[str, Console], world: dict[str, Any]) -> None:
     tab = tabs["manufacturer"]
     page = tab.page
