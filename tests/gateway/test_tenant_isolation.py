@@ -144,7 +144,9 @@ class World:
         for pack in held:
             letter = pack["serial"][0]
             holder = self.parties[letter + n]
-            ok(self.client(letter + n).post("/v1/packs/verify", json={"packs": [pack]}))
+            # in hand: the attested FMD verification makes the holder at once (an LMS sighting
+            # is recorded up to PACK_EVENT_DELAY_SECONDS later, after the recall below)
+            ok(self.client(letter + n).post("/v1/packs/verify", json={"packs": [pack], "possession_attested": True}))
             query = {"exp": EXPIRY, "linkType": "verificationService", "reqGLN": holder.glns[0], "ctrlPossessAtt": "true"}
             ok(self.client(letter + n).get(f"/verify/gtin/{gtin}/lot/{lot}/ser/{pack['serial']}", params=query))
         alerts = {}
