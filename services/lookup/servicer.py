@@ -41,8 +41,10 @@ KIND_NAME = {lookup_pb.ENTRY_KIND_GTIN: "gtin", lookup_pb.ENTRY_KIND_PREFIX: "pr
 KIND_ENUM = {name: value for value, name in KIND_NAME.items()}
 ROUTE_NAME = {lookup_pb.ROUTE_KIND_HOSTED: "hosted", lookup_pb.ROUTE_KIND_REMOTE: "remote"}
 ROUTE_ENUM = {name: value for value, name in ROUTE_NAME.items()}
-#: How long a write waits for connected route caches to take the change notification.
-NOTIFY_WAIT_SECONDS = 0.2
+#: How long a write waits for connected route caches to take the change notification: long
+#: enough for a busy verifier (a write answered before its cache applied the change would let
+#: the next question use the old route); writes are rare, so the wait costs little.
+NOTIFY_WAIT_SECONDS = 1.0
 #: Time kept back from the caller's gRPC deadline, to answer after the last HTTP attempt.
 DEADLINE_RESERVE_SECONDS = 0.05
 MAX_IMPORT_ENTRIES = 10_000
