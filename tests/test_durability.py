@@ -15,7 +15,8 @@ when it is either supplied with exactly one decommission audit entry and a decom
 record, or active with neither.
 
 A gateway killed mid-request (or Redis killed between a request's claim and its answer) leaves
-the request's transaction_id claimed as ``pending`` for the gateway's PENDING_SECONDS (120 s):
+the request's transaction_id claimed as ``pending`` until its lease runs out (the gateway's
+LEASE_SECONDS, 10 s, renewed only while its runner lives):
 retries in that time wait and answer 504. Those retries are checked in the last test, after
 the claims have expired, so the module runs the scenarios while it waits.
 
