@@ -24,6 +24,7 @@ from verinet.epc import Gln, Sgtin, Sscc, parse_epc
 from verinet.errors import NotFound, VerinetError
 from verinet.gateway.api import owns_gtin
 from verinet.gateway.clients import CLIENTS
+from verinet.gateway.epcis_query import event_xml
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import route
 from verinet.partners import Partner
@@ -84,39 +85,7 @@ class Writer:
         return Gln(gln, party=party).as_urn(length) if length else link
 
     def event(self, event: dict[str, Any]) -> str:
-        kind = event["type"]
-        parts = [f"<{kind}><eventTime>{escape(event['eventTime'])}</eventTime>",
-                 f"<eventTimeZoneOffset>{escape(event['eventTimeZoneOffset'])}</eventTimeZoneOffset>",
-                 f"<baseExtension><eventID>{escape(event['eventID'])}</eventID></baseExtension>"]  # fmt: skip
-        if "parentID" in event:
-            parts.append(f"<parentID>{escape(self.epc(event['parentID']))}</parentID>")
-        for name in ("epcList", "childEPCs"):
-            if name in event:
-                parts.append(f"<{name}>" + "".join(f"<epc>{escape(self.epc(e))}</epc>" for e in event[name]) + f"</{name}>")
-        parts.append(f"<action>{event['action']}</action>")
-        if event.get("bizStep"):
-            parts.append(f"<bizStep>urn:epcglobal:cbv:bizstep:{escape(event['bizStep'])}</bizStep>")
-        if event.get("disposition"):
-            parts.append(f"<disposition>urn:epcglobal:cbv:disp:{escape(event['disposition'])}</disposition>")
-        if "bizLocation" in event:
-            where = escape(self.location(event["bizLocation"]["id"]))
-            parts.append(f"<readPoint><id>{where}</id></readPoint><bizLocation><id>{where}</id></bizLocation>")
-        if "bizTransactionList" in event:
-            parts.append("<bizTransactionList>" + "".join(
-                f"<bizTransaction{' type=' + quoteattr('urn:epcglobal:cbv:btt:' + t['type']) if t.get('type') else ''}>"
-                f"{escape(t['bizTransaction'])}</bizTransaction>" for t in event["bizTransactionList"]) + "</bizTransactionList>")  # fmt: skip
-        extension = []
-        for name, member in (("sourceList", "source"), ("destinationList", "destination")):
-            if name in event:
-                extension.append(f"<{name}>" + "".join(
-                    f"<{member} type={quoteattr('urn:epcglobal:cbv:sdt:' + p['type'])}>{escape(self.location(p[member]))}</{member}>"
-                    for p in event[name]) + f"</{name}>")  # fmt: skip
-        if "ilmd" in event:
-            extension.append("<ilmd>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in event["ilmd"].items()) + "</ilmd>")
-        if extension:
-            parts.append("<extension>" + "".join(extension) + "</extension>")
-        parts.append(f"</{kind}>")
-        return "".join(parts)
+        return event_xml(event, version="1.2", epc=self.epc, location=self.location)
 
 
 @route(

@@ -220,35 +220,58 @@ async def answer(request: web.Request, partner: Partner, asked: Callable[[], rs_
 _CBV_URNS = {"bizStep": "urn:epcglobal:cbv:bizstep:", "disposition": "urn:epcglobal:cbv:disp:"}
 
 
-def event_xml(event: dict[str, Any]) -> str:
-    """One EPCIS 2.0 JSON event (as the query answers it) in EPCIS 2.0 XML, members in schema order."""
-    parts = [f"<{event['type']}><eventTime>{escape(event['eventTime'])}</eventTime>",
+def _as_is(value: str) -> str:
+    return value
+
+
+def event_xml(
+    event: dict[str, Any],
+    *,
+    version: str = "2.0",
+    epc: Callable[[str], str] = _as_is,
+    location: Callable[[str], str] = _as_is,
+) -> str:
+    """One EPCIS 2.0 JSON event (as the query answers it) in EPCIS XML, members in schema order.
+
+    ``version`` "1.2" writes the eventID in ``baseExtension`` and sources, destinations and ILMD
+    in the event's ``extension``, as EPCIS 1.2 has them; ``epc`` and ``location`` respell
+    identifiers (the 1.2 export writes EPC URNs where it knows the company prefix)."""
+    legacy = version == "1.2"
+    kind = event["type"]
+    event_id = escape(event["eventID"])
+    parts = [f"<{kind}><eventTime>{escape(event['eventTime'])}</eventTime>",
              f"<eventTimeZoneOffset>{escape(event['eventTimeZoneOffset'])}</eventTimeZoneOffset>",
-             f"<eventID>{escape(event['eventID'])}</eventID>"]  # fmt: skip
+             f"<baseExtension><eventID>{event_id}</eventID></baseExtension>" if legacy else f"<eventID>{event_id}</eventID>"]  # fmt: skip
     if "parentID" in event:
-        parts.append(f"<parentID>{escape(event['parentID'])}</parentID>")
+        parts.append(f"<parentID>{escape(epc(event['parentID']))}</parentID>")
     for name in ("epcList", "childEPCs"):
         if name in event:
-            parts.append(f"<{name}>" + "".join(f"<epc>{escape(e)}</epc>" for e in event[name]) + f"</{name}>")
-    parts.append(f"<action>{event['action']}</action>")
+            parts.append(f"<{name}>" + "".join(f"<epc>{escape(epc(e))}</epc>" for e in event[name]) + f"</{name}>")
+    parts.append(f"<action>{escape(event['action'])}</action>")
     for name, prefix in _CBV_URNS.items():
         if event.get(name):
             parts.append(f"<{name}>{escape(prefix + event[name])}</{name}>")
     for name in ("readPoint", "bizLocation"):
-        if name in event:
-            parts.append(f"<{name}><id>{escape(event[name]['id'])}</id></{name}>")
+        place = event.get(name) or (event.get("bizLocation") if legacy else None)  # 1.2: read where it is
+        if place:
+            parts.append(f"<{name}><id>{escape(location(place['id']))}</id></{name}>")
     if "bizTransactionList" in event:
         parts.append("<bizTransactionList>" + "".join(
             f"<bizTransaction{' type=' + quoteattr('urn:epcglobal:cbv:btt:' + t['type']) if t.get('type') else ''}>"
             f"{escape(t['bizTransaction'])}</bizTransaction>" for t in event["bizTransactionList"]) + "</bizTransactionList>")  # fmt: skip
+    extension = []
     for name, member in (("sourceList", "source"), ("destinationList", "destination")):
         if name in event:
-            parts.append(f"<{name}>" + "".join(
-                f"<{member} type={quoteattr('urn:epcglobal:cbv:sdt:' + p['type'])}>{escape(p[member])}</{member}>"
+            extension.append(f"<{name}>" + "".join(
+                f"<{member} type={quoteattr('urn:epcglobal:cbv:sdt:' + p['type'])}>{escape(location(p[member]))}</{member}>"
                 for p in event[name]) + f"</{name}>")  # fmt: skip
     if "ilmd" in event:
-        parts.append("<ilmd>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in event["ilmd"].items()) + "</ilmd>")
-    parts.append(f"</{event['type']}>")
+        extension.append("<ilmd>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in event["ilmd"].items()) + "</ilmd>")
+    if legacy and extension:
+        parts.append("<extension>" + "".join(extension) + "</extension>")
+    else:
+        parts.extend(extension)
+    parts.append(f"</{kind}>")
     return "".join(parts)
 
 

@@ -205,6 +205,13 @@ def validate_entry(entry: DirectoryEntry) -> DirectoryEntry:
             raise _invalid(error.message, error.code, "responder_gln") from None
     url = entry.remote_base_url
     credential = entry.remote_credential
+    if entry.route == "remote" and not responder_gln:
+        raise _invalid(
+            "Failed to read responder_gln '': a remote route needs the GLN of the party "
+            "that answers there, for example '0614141000005'.",
+            "gln.missing",
+            "responder_gln",
+        )
     if entry.route == "remote" and entry.network:
         if url or credential:
             raise _invalid(
@@ -213,22 +220,8 @@ def validate_entry(entry: DirectoryEntry) -> DirectoryEntry:
                 "route.network_with_url",
                 "url" if url else "credential",
             )
-        if not responder_gln:
-            raise _invalid(
-                "Failed to read responder_gln '': a remote route needs the GLN of the party "
-                "that answers there, for example '0614141000005'.",
-                "gln.missing",
-                "responder_gln",
-            )
     elif entry.route == "remote":
         url = validate_url(url)
-        if not responder_gln:
-            raise _invalid(
-                "Failed to read responder_gln '': a remote route needs the GLN of the party "
-                "that answers there, for example '0614141000005'.",
-                "gln.missing",
-                "responder_gln",
-            )
         if credential and (
             len(credential) > MAX_CREDENTIAL_LENGTH or not _header_safe(credential) or " " in credential
         ):
