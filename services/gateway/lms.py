@@ -143,23 +143,16 @@ def path_values(request: web.Request, names: tuple[str, ...]) -> list[str]:
 
 
 def single_valued_query(request: web.Request) -> dict[str, str]:
-    """The query parameters, each given once, strictly decoded and of bounded length. A repeated
-    parameter is refused: a check on the first value and a use of the last would be two
-    different questions (``reqGLN=<mine>&reqGLN=<victim>``)."""
-    raw_query = request.raw_path.partition("?")[2]
-    for pair in filter(None, raw_query.split("&")):
-        name, _, value = pair.partition("=")
-        strictly_decoded(name.replace("+", " "), "query parameter name")
-        strictly_decoded(value.replace("+", " "), f"query parameter {name[:40]}")
+    """The query parameters, each given once, strictly decoded and of bounded length, read in
+    one pass over the raw query. A repeated parameter is refused: a check on the first value and
+    a use of the last would be two different questions (``reqGLN=<mine>&reqGLN=<victim>``)."""
     params: dict[str, str] = {}
-    for name, value in request.query.items():
-        if name in params:
-            raise InvalidInput(
-                f"Query parameter {name[:40]} is given {len(request.query.getall(name))} times: "
-                "expected each parameter once.",
-                code="query.repeated",
-                field=name[:40],
-            )
+    given: dict[str, int] = {}
+    for pair in filter(None, request.raw_path.partition("?")[2].split("&")):
+        raw_name, _, raw_value = pair.partition("=")
+        name = strictly_decoded(raw_name.replace("+", " "), "query parameter name")
+        value = strictly_decoded(raw_value.replace("+", " "), f"query parameter {name[:40]}")
+        given[name] = given.get(name, 0) + 1
         if len(value) > MAX_PARAM_LENGTH:
             raise InvalidInput(
                 f"Query parameter {name[:40]} is too long: expected at most {MAX_PARAM_LENGTH} characters, got {len(value)}.",
@@ -167,6 +160,13 @@ def single_valued_query(request: web.Request) -> dict[str, str]:
                 field=name[:40],
             )
         params[name] = value
+    repeated = next((name for name, times in given.items() if times > 1), None)
+    if repeated is not None:
+        raise InvalidInput(
+            f"Query parameter {repeated[:40]} is given {given[repeated]} times: expected each parameter once.",
+            code="query.repeated",
+            field=repeated[:40],
+        )
     return params
 
 
