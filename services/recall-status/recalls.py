@@ -994,6 +994,14 @@ class RecallService:
         await self._attach_acks(recall_id, list(found.values()))
         return found
 
+    async def _held_units(self, recall_id: str, partner_id: str) -> builtins.list[Unit]:
+        """The units ``partner_id`` holds in the recall, as it may see them (its own holding,
+        with its acknowledgement), sorted."""
+        keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
+        rows = await self._stored_rows(recall_id, keys)
+        units = [rows[key].seen_by(partner_id) for key in keys if key in rows]
+        return [u for u in units if u.holders]
+
     async def _report_rows(
         self, recall_id: str, chunks: AsyncIterator[builtins.list[str]], delivered: Mapping[str, float], holder: str = ""
     ) -> AsyncGenerator[builtins.list[dict[str, Any]]]:
@@ -1118,13 +1126,7 @@ class RecallService:
 
     async def _require_held_lots(self, recall_id: str, partner_id: str, lots: Mapping[str, int]) -> None:
         """Refuses a lot quantity for a lot of which ``partner_id`` holds no unit in the recall."""
-        keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
-        held: set[str] = set()
-        for start in range(0, len(keys), ROW_WRITE_UNITS):
-            pipe = self.redis.pipeline(transaction=False)
-            for key in keys[start : start + ROW_WRITE_UNITS]:
-                pipe.hget(unit_bucket_key(recall_id, key), key)
-            held.update(Unit.from_row(key, raw).lot for key, raw in zip(keys[start : start + ROW_WRITE_UNITS], await pipe.execute(), strict=True) if raw)
+        held = {unit.lot for unit in await self._held_units(recall_id, partner_id)}
         for lot, quantity in lots.items():
             if lot not in held:
                 raise InvalidInput(
@@ -1165,13 +1167,7 @@ class RecallService:
         out = []
         for recall_id in sorted(reply_bytes(m).decode() for m in await self.redis.smembers(f"rctasks:{partner_id}")):
             meta = await self._meta(recall_id, partner_id, False)
-            keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, partner_id)))
-            pipe = self.redis.pipeline(transaction=False)
-            for key in keys:
-                pipe.hget(unit_bucket_key(recall_id, key), key)
-            units = [Unit.from_row(k, raw).seen_by(partner_id) for k, raw in zip(keys, await pipe.execute(), strict=True) if raw]
-            units = [u for u in units if u.holders]
-            await self._attach_acks(recall_id, units)
+            units = await self._held_units(recall_id, partner_id)
             open_units = [u for u in units if not u.holders[0].ack]
             if meta["status"] != "open" or not open_units:
                 continue
@@ -1194,12 +1190,7 @@ class RecallService:
         if len(holder) > MAX_PARTNER_ID:
             raise InvalidInput(f"Failed to read partner: expected a partner id of 1 to {MAX_PARTNER_ID} characters, got {len(holder)}.", field="partner")
         meta = await self._meta(recall_id, viewer, is_admin, manufacturer_only=holder != viewer)
-        keys = sorted(reply_bytes(m).decode() for m in await self.redis.smembers(partner_units_key(recall_id, holder)))
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.hget(unit_bucket_key(recall_id, key), key)
-        units = [Unit.from_row(k, raw).seen_by(holder) for k, raw in zip(keys, await pipe.execute(), strict=True) if raw]
-        units = [u for u in units if u.holders]
+        units = await self._held_units(recall_id, holder)
         if not units:
             if holder == viewer and not (is_admin or meta["owner"] == viewer):
                 raise NotFound(f"No recall with id {recall_id!r}.", code="recall.not_found")
