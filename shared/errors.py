@@ -2,8 +2,9 @@
 
 Each error carries a stable ``code`` (machine-readable, e.g. ``gtin.check_digit``) and a
 biip-style message: what failed, the input's repr, expected vs got. A ``kind`` groups errors
-for the boundary tables: ``verinet.rpc`` maps kinds to gRPC status codes and the gateway maps
-gRPC status codes to HTTP. Transport-free on purpose: domain code raises these.
+for the boundary tables: ``verinet.rpc`` maps kinds to gRPC status codes (the code and details
+travel in gRPC's rich error model) and the gateway maps gRPC status codes to HTTP.
+Transport-free on purpose: domain code raises these.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ class ErrorKind(enum.Enum):
 #: answers, logs and gRPC trailing metadata (whose hard limit is 16 KiB).
 MAX_MESSAGE_CHARS = 1000
 MAX_FIELD_CHARS = 200
+
+
+#: The details whose values are whole numbers (a position in the input, a limit, seconds to
+#: wait, a remote status); every other detail, and ``field``, is text. Between services an
+#: error's details travel as text (google.rpc.ErrorInfo metadata): this says which to read
+#: back as numbers, so a problem document shows the very values the service raised.
+NUMBER_DETAILS = frozenset({"position", "limit", "line", "column", "retry_after", "remote_status"})
 
 
 def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:

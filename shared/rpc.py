@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
 import grpc
-import orjson
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
 from verinet.config import InternalTls
 from verinet.errors import (
+    NUMBER_DETAILS,
     BadUpstream,
     Conflict,
     ErrorKind,
@@ -40,8 +43,8 @@ from verinet.tls_reload import TlsFiles
 
 log = logging.getLogger(__name__)
 
-#: Trailing metadata key carrying the error's code, field and details as JSON.
-ERROR_METADATA_KEY = "verinet-error-bin"
+#: ErrorInfo.domain of every error verinet raises: its reason is then a verinet error code.
+ERROR_DOMAIN = "verinet"
 
 #: The one table from error kinds to gRPC status codes.
 STATUS_BY_KIND: dict[ErrorKind, grpc.StatusCode] = {
@@ -84,21 +87,35 @@ RPC_ERRORS = Counter(
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 
-def error_status(error: Exception, method: str) -> tuple[grpc.StatusCode, str, bytes]:
-    """What a call that failed with ``error`` answers: the status, its details, and the
-    error as JSON for the trailing metadata (empty when none). Counts the failure, and logs
-    it when it is not a VerinetError. One place for unary calls and for batch items alike."""
+def error_status(error: Exception, method: str) -> tuple[grpc.StatusCode, str, status_pb2.Status | None]:
+    """What a call that failed with ``error`` answers: the status, its details, and the error
+    in gRPC's rich error model (None when it carries none). Counts the failure, and logs it
+    when it is not a VerinetError. One place for unary calls and for batch items alike."""
     if isinstance(error, VerinetError):
         RPC_ERRORS.labels(method, error.code).inc()
-        return STATUS_BY_KIND[error.kind], error.message, orjson.dumps(error.as_dict())
+        status = STATUS_BY_KIND[error.kind]
+        return status, error.message, rich_status(error, status)
     if isinstance(error, RedisError):
         # The store is down or overloaded: a retryable UNAVAILABLE, not a bug.
         RPC_ERRORS.labels(method, "store_unavailable").inc()
         log.warning("Redis failed in %s: %s", method, type(error).__name__)
-        return grpc.StatusCode.UNAVAILABLE, "The data store is unavailable; retry shortly.", b""
+        return grpc.StatusCode.UNAVAILABLE, "The data store is unavailable; retry shortly.", None
     RPC_ERRORS.labels(method, "internal").inc()
     log.error("Unhandled error in %s", method, exc_info=error)
-    return grpc.StatusCode.INTERNAL, "Internal error", b""
+    return grpc.StatusCode.INTERNAL, "Internal error", None
+
+
+def rich_status(error: VerinetError, status: grpc.StatusCode) -> status_pb2.Status:
+    """``error`` as a google.rpc.Status: one ErrorInfo whose reason is its code and whose
+    metadata holds its field and details, as text."""
+    members = error.as_dict()
+    del members["code"], members["message"]
+    info = error_details_pb2.ErrorInfo(
+        reason=error.code, domain=ERROR_DOMAIN, metadata={key: str(value) for key, value in members.items()}
+    )
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    return status_pb2.Status(code=status.value[0], message=error.message, details=[detail])
 
 
 def translate_errors(method: Handler) -> Handler:
@@ -116,10 +133,9 @@ def translate_errors(method: Handler) -> Handler:
         except Exception as error:
             if isinstance(error, grpc.aio.AbortError):
                 raise
-            status, details, error_json = error_status(error, name)
-            if error_json:
-                context.set_trailing_metadata(((ERROR_METADATA_KEY, error_json),))
-            await context.abort(status, details)
+            status, details, rich = error_status(error, name)
+            trailing = () if rich is None else rpc_status.to_status(rich).trailing_metadata
+            await context.abort(status, details, trailing)
         finally:
             seconds.observe(time.perf_counter() - started)
 
@@ -131,21 +147,29 @@ STATUS_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in 
 
 
 def error_from_rpc(error: grpc.aio.AioRpcError) -> VerinetError:
-    """Rebuilds the VerinetError a service raised, from status and trailing metadata."""
-    error_json: str | bytes = b""
-    for key, value in error.trailing_metadata() or ():
-        if key == ERROR_METADATA_KEY:
-            error_json = value
-    return error_from_status(error.code(), error.details(), error_json)
+    """Rebuilds the VerinetError a service raised, from the call's rich status."""
+    try:
+        rich = rpc_status.from_call(error)
+    except ValueError:  # a status whose code or message contradicts the call's: not ours
+        rich = None
+    return error_from_status(error.code(), error.details(), rich)
 
 
-def error_from_status(status: grpc.StatusCode, message_text: str | None, error_json: bytes | str) -> VerinetError:
-    """Rebuilds the VerinetError a service raised, from a status, its details and the
-    error's JSON (the ``verinet-error-bin`` metadata, or a batch item's copy of it)."""
-    details: dict[str, Any] = orjson.loads(error_json) if error_json else {}
-    message = details.pop("message", None) or message_text or status.name
-    code = details.pop("code", None)
-    field = details.pop("field", None)
+def error_from_status(
+    status: grpc.StatusCode, message_text: str | None, rich: status_pb2.Status | None
+) -> VerinetError:
+    """Rebuilds the VerinetError a service raised, from a status, its details and the rich
+    status it carried (a failed call's, or a batch item's copy of it)."""
+    info = None if rich is None else _error_info(rich)
+    message = (rich.message if rich is not None else "") or message_text or status.name
+    code: str | None = None
+    field: str | None = None
+    details: dict[str, Any] = {}
+    if info is not None:
+        code, field = info.reason, info.metadata.get("field")
+        for key, value in info.metadata.items():
+            if key != "field":
+                details[key] = int(value) if key in NUMBER_DETAILS else value
     if status == grpc.StatusCode.DEADLINE_EXCEEDED and code is None:
         return UpstreamTimeout("Failed to get an answer from an internal service in time.")
     if status == grpc.StatusCode.UNAVAILABLE and code is None:
@@ -161,6 +185,15 @@ def error_from_status(status: grpc.StatusCode, message_text: str | None, error_j
     if status == grpc.StatusCode.INVALID_ARGUMENT and {"ai", "position", "hint"} & details.keys():
         return IdentifierError(message, code=code, field=field, **details)
     return error_class(message, code=code, field=field, **details)
+
+
+def _error_info(rich: status_pb2.Status) -> error_details_pb2.ErrorInfo | None:
+    """The verinet ErrorInfo among a rich status's details, if it carries one."""
+    for detail in rich.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info) and info.domain == ERROR_DOMAIN:
+            return info
+    return None
 
 
 async def call(stub_method: Callable[..., Any], request: Any, *, timeout: float) -> Any:

@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 import grpc
+from google.rpc import status_pb2
 from prometheus_client import Counter
 
 from verinet.errors import Unavailable, UpstreamTimeout, VerinetError
@@ -59,7 +60,11 @@ STREAMS_OPENED = Counter(
 class _Error(Protocol):
     status_code: int
     details: str
-    error_json: bytes
+
+    @property
+    def status(self) -> status_pb2.Status: ...
+
+    def HasField(self, name: Any, /) -> bool: ...
 
 
 class CallRequest(Protocol):
@@ -69,13 +74,17 @@ class CallRequest(Protocol):
     def CopyFrom(self, other: Any, /) -> None: ...
 
 
-class CallAnswer(Protocol):
-    call_id: int
+class CarriesError(Protocol):
+    """A message that carries a call's outcome, its error among them."""
 
     @property
     def error(self) -> _Error: ...
 
     def HasField(self, name: Any, /) -> bool: ...
+
+
+class CallAnswer(CarriesError, Protocol):
+    call_id: int
 
 
 Request = TypeVar("Request", bound=CallRequest)
@@ -273,19 +282,20 @@ class StreamedCalls(Generic[Request, Answer]):
         await asyncio.gather(*(stream.aclose() for stream in streams), return_exceptions=True)
 
 
-def answer_error(answer: CallAnswer) -> VerinetError:
+def answer_error(answer: CarriesError) -> VerinetError:
     """The error an answer carries, rebuilt as the server raised it."""
     carried = answer.error
     status = STATUS_BY_NUMBER.get(carried.status_code, grpc.StatusCode.UNKNOWN)
-    return error_from_status(status, carried.details, carried.error_json)
+    return error_from_status(status, carried.details, carried.status if carried.HasField("status") else None)
 
 
-def set_error(answer: CallAnswer, error: Exception, method: str) -> None:
+def set_error(answer: CarriesError, error: Exception, method: str) -> None:
     """Writes ``error`` into ``answer`` as a failed unary call would carry it."""
-    status, details, error_json = error_status(error, method)
+    status, details, rich = error_status(error, method)
     answer.error.status_code = status.value[0]
     answer.error.details = details
-    answer.error.error_json = error_json
+    if rich is not None:
+        answer.error.status.CopyFrom(rich)
 
 
 class CallStreamServer:

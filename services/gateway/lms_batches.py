@@ -22,8 +22,8 @@ import grpc
 from verinet.coalesce import Coalescer
 from verinet.errors import UpstreamTimeout, VerinetError
 from verinet.remote_networks import MAX_HOP_SECONDS
-from verinet.rpc import STATUS_BY_NUMBER, call, error_from_rpc, error_from_status
-from verinet.streamed_calls import StreamedCalls
+from verinet.rpc import call, error_from_rpc
+from verinet.streamed_calls import StreamedCalls, answer_error
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
@@ -141,9 +141,7 @@ def outcome(result: verifier_pb.VerifyLmsResult) -> Answer | _Remote | VerinetEr
     if kind == "response":
         return result.response
     if kind == "error":
-        error = result.error
-        status = STATUS_BY_NUMBER.get(error.status_code, grpc.StatusCode.UNKNOWN)
-        return error_from_status(status, error.details, error.error_json)
+        return answer_error(result)
     if kind == "remote":
         return REMOTE
     log.error("The verifier sent a batch result without an outcome")

@@ -22,9 +22,9 @@ from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import STREAM_RENEWAL_SECONDS, call, error_status, translate_errors
+from verinet.rpc import STREAM_RENEWAL_SECONDS, call, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
-from verinet.streamed_calls import CallStreamServer, StreamedCalls
+from verinet.streamed_calls import CallStreamServer, StreamedCalls, set_error
 from verinet.verifier.directory_watch import watch_directory
 from verinet.verifier.events import EventBatcher
 from verinet.verifier.lifecycle import (
@@ -157,10 +157,7 @@ def status_timeout() -> UpstreamTimeout:
 
 def set_item_error(result: verifier_pb.VerifyLmsResult, error: Exception) -> None:
     """A batch item's error, carried as a failed VerifyLms call would carry it."""
-    status, details, error_json = error_status(error, "VerifyLmsBatch")
-    result.error.status_code = status.value[0]
-    result.error.details = details
-    result.error.error_json = error_json
+    set_error(result, error, "VerifyLmsBatch")
 
 
 def not_hosted(gtin: str) -> NotFound:

@@ -22,23 +22,24 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1everinet/common/v1/common.proto\x12\x11verinet.common.v1\"K\n\x0ePackIdentifier\x12\x0c\n\x04gtin\x18\x01 \x01(\t\x12\x0e\n\x06serial\x18\x02 \x01(\t\x12\x0b\n\x03lot\x18\x03 \x01(\t\x12\x0e\n\x06\x65xpiry\x18\x04 \x01(\t\"i\n\x06\x43\x61ller\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\r\n\x05roles\x18\x02 \x03(\t\x12\x0c\n\x04glns\x18\x03 \x03(\t\x12\x18\n\x10\x63ompany_prefixes\x18\x04 \x03(\t\x12\x14\n\x0clocation_gln\x18\x05 \x01(\t\"\xfb\x01\n\nPackResult\x12\r\n\x05index\x18\x01 \x01(\r\x12/\n\x04pack\x18\x02 \x01(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12+\n\x05state\x18\x06 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x10\n\x08\x61lert_id\x18\x07 \x01(\t\x12\x0f\n\x07warning\x18\x08 \x01(\x08\x12\x32\n\x0c\x62\x61tch_status\x18\t \x01(\x0e\x32\x1c.verinet.common.v1.PackState\"D\n\x08RpcError\x12\x13\n\x0bstatus_code\x18\x01 \x01(\r\x12\x0f\n\x07\x64\x65tails\x18\x02 \x01(\t\x12\x12\n\nerror_json\x18\x03 \x01(\x0c*\xef\x02\n\tPackState\x12\x1a\n\x16PACK_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11PACK_STATE_ACTIVE\x10\x01\x12\x17\n\x13PACK_STATE_SUPPLIED\x10\x02\x12\x18\n\x14PACK_STATE_DESTROYED\x10\x03\x12\x15\n\x11PACK_STATE_STOLEN\x10\x04\x12\x15\n\x11PACK_STATE_SAMPLE\x10\x05\x12\x1a\n\x16PACK_STATE_FREE_SAMPLE\x10\x06\x12\x17\n\x13PACK_STATE_EXPORTED\x10\x07\x12\x15\n\x11PACK_STATE_LOCKED\x10\x08\x12\x1a\n\x16PACK_STATE_CHECKED_OUT\x10\t\x12\x16\n\x12PACK_STATE_EXPIRED\x10\n\x12\x17\n\x13PACK_STATE_RECALLED\x10\x0b\x12\x18\n\x14PACK_STATE_WITHDRAWN\x10\x0c\x12\x1b\n\x17PACK_STATE_ILLEGITIMATE\x10\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1everinet/common/v1/common.proto\x12\x11verinet.common.v1\x1a\x17google/rpc/status.proto\"K\n\x0ePackIdentifier\x12\x0c\n\x04gtin\x18\x01 \x01(\t\x12\x0e\n\x06serial\x18\x02 \x01(\t\x12\x0b\n\x03lot\x18\x03 \x01(\t\x12\x0e\n\x06\x65xpiry\x18\x04 \x01(\t\"i\n\x06\x43\x61ller\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\r\n\x05roles\x18\x02 \x03(\t\x12\x0c\n\x04glns\x18\x03 \x03(\t\x12\x18\n\x10\x63ompany_prefixes\x18\x04 \x03(\t\x12\x14\n\x0clocation_gln\x18\x05 \x01(\t\"\xfb\x01\n\nPackResult\x12\r\n\x05index\x18\x01 \x01(\r\x12/\n\x04pack\x18\x02 \x01(\x0b\x32!.verinet.common.v1.PackIdentifier\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12+\n\x05state\x18\x06 \x01(\x0e\x32\x1c.verinet.common.v1.PackState\x12\x10\n\x08\x61lert_id\x18\x07 \x01(\t\x12\x0f\n\x07warning\x18\x08 \x01(\x08\x12\x32\n\x0c\x62\x61tch_status\x18\t \x01(\x0e\x32\x1c.verinet.common.v1.PackState\"f\n\x08RpcError\x12\x13\n\x0bstatus_code\x18\x01 \x01(\r\x12\x0f\n\x07\x64\x65tails\x18\x02 \x01(\t\x12\"\n\x06status\x18\x04 \x01(\x0b\x32\x12.google.rpc.StatusJ\x04\x08\x03\x10\x04R\nerror_json*\xef\x02\n\tPackState\x12\x1a\n\x16PACK_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11PACK_STATE_ACTIVE\x10\x01\x12\x17\n\x13PACK_STATE_SUPPLIED\x10\x02\x12\x18\n\x14PACK_STATE_DESTROYED\x10\x03\x12\x15\n\x11PACK_STATE_STOLEN\x10\x04\x12\x15\n\x11PACK_STATE_SAMPLE\x10\x05\x12\x1a\n\x16PACK_STATE_FREE_SAMPLE\x10\x06\x12\x17\n\x13PACK_STATE_EXPORTED\x10\x07\x12\x15\n\x11PACK_STATE_LOCKED\x10\x08\x12\x1a\n\x16PACK_STATE_CHECKED_OUT\x10\t\x12\x16\n\x12PACK_STATE_EXPIRED\x10\n\x12\x17\n\x13PACK_STATE_RECALLED\x10\x0b\x12\x18\n\x14PACK_STATE_WITHDRAWN\x10\x0c\x12\x1b\n\x17PACK_STATE_ILLEGITIMATE\x10\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'verinet.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PACKSTATE']._serialized_start=562
-  _globals['_PACKSTATE']._serialized_end=929
-  _globals['_PACKIDENTIFIER']._serialized_start=53
-  _globals['_PACKIDENTIFIER']._serialized_end=128
-  _globals['_CALLER']._serialized_start=130
-  _globals['_CALLER']._serialized_end=235
-  _globals['_PACKRESULT']._serialized_start=238
-  _globals['_PACKRESULT']._serialized_end=489
-  _globals['_RPCERROR']._serialized_start=491
-  _globals['_RPCERROR']._serialized_end=559
+  _globals['_PACKSTATE']._serialized_start=621
+  _globals['_PACKSTATE']._serialized_end=988
+  _globals['_PACKIDENTIFIER']._serialized_start=78
+  _globals['_PACKIDENTIFIER']._serialized_end=153
+  _globals['_CALLER']._serialized_start=155
+  _globals['_CALLER']._serialized_end=260
+  _globals['_PACKRESULT']._serialized_start=263
+  _globals['_PACKRESULT']._serialized_end=514
+  _globals['_RPCERROR']._serialized_start=516
+  _globals['_RPCERROR']._serialized_end=618
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -87,11 +88,11 @@ class PackResult(_message.Message):
     def __init__(self, index: _Optional[int] = ..., pack: _Optional[_Union[PackIdentifier, _Mapping]] = ..., ok: _Optional[bool] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., state: _Optional[_Union[PackState, str]] = ..., alert_id: _Optional[str] = ..., warning: _Optional[bool] = ..., batch_status: _Optional[_Union[PackState, str]] = ...) -> None: ...
 
 class RpcError(_message.Message):
-    __slots__ = ("status_code", "details", "error_json")
+    __slots__ = ("status_code", "details", "status")
     STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
-    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     status_code: int
     details: str
-    error_json: bytes
-    def __init__(self, status_code: _Optional[int] = ..., details: _Optional[str] = ..., error_json: _Optional[bytes] = ...) -> None: ...
+    status: _status_pb2.Status
+    def __init__(self, status_code: _Optional[int] = ..., details: _Optional[str] = ..., status: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
