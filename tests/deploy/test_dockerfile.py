@@ -318,4 +318,4 @@ def test_the_wheel_built_from_the_build_context_carries_every_entry_point(tmp_pa
     for module in SERVICES.values():
         assert f"verinet/{module}/__main__.py" in names
         assert f"verinet/{module}/settings.py" in names
-    assert "verinet/rpc.py" in names and "verinet/signing.py" in names
+    assert "verinet/rpc.py" in names and "verinet/signing/__init__.py" in names
