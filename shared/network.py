@@ -31,6 +31,7 @@ from typing import Any
 
 from verinet.embedded_redis import EmbeddedRedis, free_port
 from verinet.errors import ConfigError, Conflict, Unavailable
+from verinet.identifiers import check_digit
 from verinet.internal_tls import ServiceFiles, ensure_certificates
 
 SERVICES = ("recall-status", "lookup", "verifier", "gateway")
@@ -49,8 +50,7 @@ DEMO_PACKS = 1000
 
 
 def gs1_check_digit(digits: str) -> str:
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
+    return str(check_digit(digits))
 
 
 def with_check_digit(digits: str) -> str:

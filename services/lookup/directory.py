@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 
 from verinet.errors import InvalidInput, VerinetError
-from verinet.identifiers import validate_gln, validate_gtin
+from verinet.identifiers import check_digit, validate_gln, validate_gtin
 from verinet.store import reply_bytes, reply_fields
 
 VERSION_KEY = "dir:version"
@@ -78,8 +78,7 @@ class DirectoryEntry:
         if self.kind == "gtin":
             return self.key
         body = ("0" + self.key).ljust(13, "0")
-        total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-        return body + str((10 - total % 10) % 10)
+        return body + str(check_digit(body))
 
 
 def entry_key(kind: str, key: str) -> str:

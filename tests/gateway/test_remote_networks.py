@@ -34,6 +34,7 @@ from tests.lookup.fake_quartet import (
     FakeQuartet,
     quartet_in_thread,
 )
+from verinet.identifiers import check_digit
 from verinet.internal_tls import ensure_certificates
 
 UNKNOWN_GTIN = "00614141888047"
@@ -281,7 +282,7 @@ def test_a_profile_is_answered_without_its_secrets_and_only_admins_name_one_in_a
     assert again["deadline_seconds"] == 1.5 and again["attempts"] == 3 and again["atp"] == {"carriage": "header", "name": "ATP-Presentation"}
     manufacturer, client = a.add_partner(["manufacturer"])
     gtin = "0" + manufacturer["company_prefixes"][0].ljust(12, "0")
-    gtin += str((10 - sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(gtin))) % 10) % 10)
+    gtin += str(check_digit(gtin))
     refused = client.put(f"/v1/directory/gtins/{gtin}", json={"route": "remote", "network": "quartet-secret", "responder_gln": QUARTET_GLN})
     assert refused.status_code == 403 and refused.json()["code"] == "directory.network_admin_only"
     unknown = a.admin.put(f"/v1/directory/gtins/{KNOWN_GTIN}", json={"route": "remote", "network": "nowhere", "responder_gln": QUARTET_GLN})
