@@ -393,3 +393,12 @@ def test_a_webhook_request_with_a_tampered_body_fails_the_digest_check(ring: Key
     with pytest.raises(InvalidInput) as caught:
         verify_request("POST", url, headers, BODY + b" ", ring.jwks())
     assert caught.value.code == "signature.digest_mismatch"
+
+
+def test_a_signature_input_naming_a_label_twice_is_refused_not_read_last_wins(ring: KeyRing) -> None:
+    headers = ResponseSigner(ring).sign(BODY)
+    doubled = {**headers, "Signature-Input": f"{headers['Signature-Input']}, {headers['Signature-Input']}"}
+
+    with pytest.raises(InvalidInput, match="no second member 'sig1'") as caught:
+        verify_response(200, doubled, BODY, ring.jwks())
+    assert caught.value.code == "signature.invalid"
