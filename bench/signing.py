@@ -16,7 +16,6 @@ signs a ``requests.Response``, which is what it takes; both produce the same RFC
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import timeit
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import common  # first: re-runs this benchmark under the project's venv when needed
 import requests
+from parse import pin_to_one_core
 from http_message_signatures import (
     HTTPMessageSigner,
     HTTPMessageVerifier,
@@ -48,14 +48,6 @@ def per_call_us(call: Callable[[], object], seconds: float, repeats: int = 5) ->
     number, elapsed = timer.autorange()
     number = max(1, int(number * seconds / max(elapsed, 1e-9)))
     return min(timer.repeat(repeat=repeats, number=number)) / number * 1e6
-
-
-def pin_to_one_core() -> str:
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no sched_setaffinity)"
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return f"pinned to CPU {cpu}"
 
 
 def main(argv: list[str] | None = None) -> int:
