@@ -24,13 +24,13 @@ from pathlib import Path
 
 import common  # first: re-runs this benchmark under the project's venv when needed
 import requests
-from parse import pin_to_one_core
 from http_message_signatures import (
     HTTPMessageSigner,
     HTTPMessageVerifier,
     MappingKeyResolver,
     algorithms,
 )
+from parse import pin_to_one_core
 from requests.structures import CaseInsensitiveDict
 
 from verinet.signing import KeyRing, ResponseSigner, verify_response
