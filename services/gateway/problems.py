@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -26,22 +25,24 @@ HTTP_STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.INTERNAL: 500,
 }
 
-#: RFC 9110's reason phrases where Python 3.11's ``http.HTTPStatus`` still has RFC 7231's.
-RFC_9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
-
-
-def title(status: int) -> str:
-    """A problem's title: the status's reason phrase (RFC 9110), "Error" for a status without one.
-
-    >>> title(404), title(413), title(599)
-    ('Not Found', 'Content Too Large', 'Error')
-    """
-    if status in RFC_9110_PHRASES:
-        return RFC_9110_PHRASES[status]
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    409: "Conflict",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def status_for(error: VerinetError) -> int:
@@ -56,6 +57,8 @@ def _headers(status: int, retry_after: object) -> dict[str, str] | None:
         retry_after = 1
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="verinet"'
+    if retry_after is None and status == 503:
+        retry_after = 1  # every 503 says when to come back, whichever service raised it
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return headers or None
@@ -64,7 +67,7 @@ def _headers(status: int, retry_after: object) -> dict[str, str] | None:
 def problem(status: int, code: str, detail: str, **members: Any) -> web.Response:
     body: dict[str, Any] = {
         "type": f"https://verinet.dev/problems/{code}",
-        "title": title(status),
+        "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
         "code": code,

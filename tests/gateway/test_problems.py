@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from verinet.errors import InvalidInput, RateLimited, TooLarge, Unavailable
-from verinet.gateway.problems import lms_error, problem_from_error, title
+from verinet.gateway.problems import lms_error, problem_from_error
 
 
 def test_a_503_from_any_service_tells_the_client_when_to_retry() -> None:
@@ -33,9 +33,3 @@ def test_a_too_large_error_is_a_413_problem() -> None:
     assert response.body is not None
     assert orjson.loads(response.body)["code"] == "body.line_too_long"
     assert orjson.loads(response.body)["line"] == 3
-
-
-def test_a_problem_is_titled_with_its_statuss_rfc_9110_reason_phrase() -> None:
-    assert [title(status) for status in (404, 406, 413, 414, 422, 599)] == [
-        "Not Found", "Not Acceptable", "Content Too Large", "URI Too Long", "Unprocessable Content", "Error",
-    ]  # fmt: skip
