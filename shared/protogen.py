@@ -12,16 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from verinet.source_layout import folder_of, package_folders
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = REPO_ROOT / "protos"
 
-#: Where each proto package's generated modules live in the source tree.
-PACKAGE_FOLDERS = {
-    "verinet/common": "shared/common",
-    "verinet/verifier": "services/verifier",
-    "verinet/lookup": "services/lookup",
-    "verinet/recall_status": "services/recall-status",
-}
 
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
@@ -35,6 +30,7 @@ def generate(proto_root: Path = PROTO_ROOT) -> dict[Path, bytes]:
     from google.rpc import status_pb2
     from grpc_tools import protoc  # build-time dependency only
 
+    folders = package_folders(proto_root.parent)
     with tempfile.TemporaryDirectory() as raw:
         tmp = Path(raw)
         files = [str(p.relative_to(proto_root)) for p in proto_files(proto_root)]
@@ -60,8 +56,8 @@ def generate(proto_root: Path = PROTO_ROOT) -> dict[Path, bytes]:
             if not produced.is_file() or not produced.name.endswith(GENERATED_SUFFIXES):
                 continue
             rel = produced.relative_to(tmp)
-            package = "/".join(rel.parts[:2])
-            target = Path(PACKAGE_FOLDERS[package], *rel.parts[2:])
+            package = ".".join(rel.parts[:-1])
+            target = Path(folder_of(package, folders), rel.name)
             result[target] = produced.read_bytes()
     return result
 
