@@ -16,15 +16,12 @@ from prometheus_client import start_http_server
 
 from verinet import logs
 from verinet.recall_status.alerts import AlertStore
-from verinet.recall_status.notifications import (
-    DeliveryWorker,
-    Notifier,
-    Sign,
-    SubscriptionStore,
-)
+from verinet.recall_status.delivery_worker import DeliveryWorker, Sign
+from verinet.recall_status.notifications import Notifier
 from verinet.recall_status.packs import PackRepository
 from verinet.recall_status.servicer import RecallStatusServicer
 from verinet.recall_status.settings import Settings
+from verinet.recall_status.subscriptions import SubscriptionStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import call, channel, install_event_loop_policy, run_until_signalled, start_server
 from verinet.store import connect, wait_until_answering

@@ -50,7 +50,7 @@ def _unit_link(key: str) -> str:
 
 
 def epcis_event(event: Any, partner_id: str) -> dict[str, Any]:
-    """A captured event (``custody.CustodyEvent``) as an EPCIS 2.0 JSON event, with the
+    """A captured event (``custody_model.CustodyEvent``) as an EPCIS 2.0 JSON event, with the
     canonical keys of its EPCs under ``_units``, ``_containers`` and ``_parent`` for queries."""
     when = dt.datetime.fromtimestamp(event.event_time, dt.UTC)
     stored_id = event.event_hash.hex()[:32]

@@ -4,7 +4,7 @@
 messages and call the domain in ``verinet.recall_status.notifications``. They use, on the
 servicer instance:
 
-``subscriptions``  a :class:`~verinet.recall_status.notifications.SubscriptionStore`
+``subscriptions``  a :class:`~verinet.recall_status.subscriptions.SubscriptionStore`
 ``notifier``       a :class:`~verinet.recall_status.notifications.Notifier` (the delivery log)
 ``recall_owner``   ``async (recall_id) -> owner partner id | None``, so that a recall's
                    manufacturer sees all its deliveries; when unset, only admin sees all
@@ -26,11 +26,10 @@ from verinet.recall_status.notifications import (
     Delivery,
     Notifier,
     RecallOwner,
-    Subscription,
-    SubscriptionStore,
     rfc3339,
     validate_recall_id,
 )
+from verinet.recall_status.subscriptions import Subscription, SubscriptionStore
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import translate_errors
 

@@ -37,13 +37,13 @@ from verinet.recall_status.packs import (
     StoredPack,
     require_packs,
 )
-from verinet.recall_status.recalls import (
+from verinet.recall_status.recall_model import (
     RecallScope,
-    RecallService,
     parse_time,
     recall_key,
     require_manufacturer,
 )
+from verinet.recall_status.recalls import RecallService
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.visibility import history_for, shows_pack

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from verinet.config import Env, InternalTls
 from verinet.errors import ConfigError
 from verinet.outbound import ALLOW_CIDRS_VARIABLE, OutboundPolicy
-from verinet.recall_status.notifications import DeliverySettings
+from verinet.recall_status.delivery_worker import DeliverySettings
 
 
 @dataclass(frozen=True)

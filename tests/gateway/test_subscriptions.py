@@ -16,7 +16,8 @@ from tests.conftest import LOOPBACK_OUTBOUND
 from tests.webhook_receiver import WebhookReceiver
 from verinet.embedded_redis import EmbeddedRedisCluster, free_port
 from verinet.network import Network, with_check_digit
-from verinet.recall_status.notifications import Notifier, SubscriptionStore
+from verinet.recall_status.notifications import Notifier
+from verinet.recall_status.subscriptions import SubscriptionStore
 from verinet.store import connect
 
 FAST_WEBHOOKS = {

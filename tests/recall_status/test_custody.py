@@ -18,12 +18,9 @@ from redis.crc import key_slot
 from verinet.errors import Conflict
 from verinet.network import with_check_digit
 from verinet.packs import PackState
-from verinet.recall_status.custody import (
-    Actor,
-    Capture,
-    CaptureOutcome,
-    CustodyEvent,
-    Party,
+from verinet.recall_status.custody import Capture
+from verinet.recall_status.custody_model import Actor, CaptureOutcome, CustodyEvent, Party
+from verinet.recall_status.custody_store import (
     aggregation_key,
     container_parent_key,
     custody_key,

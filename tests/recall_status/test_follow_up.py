@@ -15,7 +15,7 @@ import orjson
 from tests.recall_status.test_custody import GTIN, MAKER, PHARMACY, WHOLESALER
 from tests.recall_status.test_recalls import Case, run
 from verinet.recall_status.notifications import Notification, new_notification_id
-from verinet.recall_status.recalls import recall_key
+from verinet.recall_status.recall_model import recall_key
 
 DAY = 86400.0
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "webhooks" / "recall-events.schema.json").read_text())

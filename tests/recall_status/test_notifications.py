@@ -23,23 +23,21 @@ from redis.crc import key_slot
 from verinet.embedded_redis import EmbeddedRedis
 from verinet.errors import ConfigError, Conflict, InvalidInput, NotFound
 from verinet.outbound import OutboundPolicy
+from verinet.recall_status.delivery_worker import DeliverySettings, DeliveryWorker, backoff_delay
 from verinet.recall_status.notifications import (
     DEAD_STREAM,
     GROUP,
     NOTIFY_STREAM,
     RETRY_KEY,
     Delivery,
-    DeliverySettings,
-    DeliveryWorker,
     Notifier,
-    SubscriptionStore,
     append_recall_audit,
     audit_head_key,
     audit_key,
-    backoff_delay,
     deliveries_key,
 )
 from verinet.recall_status.settings import Settings
+from verinet.recall_status.subscriptions import SubscriptionStore
 from verinet.signing import KeyRing, ResponseSigner, verify_request
 from verinet.store import connect
 
