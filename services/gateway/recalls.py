@@ -142,7 +142,21 @@ async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
         rs_pb.ListRecallsRequest(caller=caller_message(partner), status=request.query.get("status", ""), limit=max(1, min(limit, 1000))),
         timeout=RECALL_RPC_SECONDS,
     )
-    return web.Response(body=answer.json, content_type="application/json")
+    return json_response({"recalls": [recall_summary_json(r) for r in answer.recalls]})
+
+
+def recall_summary_json(recall: rs_pb.RecallSummary) -> dict[str, Any]:
+    """A recall in a listing, as REST shows it."""
+    return {
+        "id": recall.id,
+        "class": recall.recall_class,
+        "reason": recall.reason,
+        "depth": recall.depth,
+        "mock": recall.mock,
+        "status": recall.status,
+        "published_at": recall.published_at,
+        "units": recall.units,
+    }
 
 
 @route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
@@ -474,14 +488,45 @@ async def record_effectiveness_check(request: web.Request, partner: Partner) -> 
         ),
         timeout=RECALL_RPC_SECONDS,
     )
-    return web.Response(status=201, body=answer.json, content_type="application/json")
+    return json_response(effectiveness_check_json(answer), status=201)
+
+
+def effectiveness_check_json(check: rs_pb.EffectivenessCheck) -> dict[str, Any]:
+    """A recorded effectiveness check, as REST shows it."""
+    return {
+        "partner": check.partner,
+        "at": check.at,
+        "checked_by": check.checked_by,
+        "method": check.method,
+        "result": check.result,
+        "note": check.note,
+    }
 
 
 @route("GET", "/v1/recall-tasks", roles=HOLDER_ROLES, tag="Recalls", summary="Your open recall tasks: units you hold that are not yet acknowledged")
 async def recall_tasks(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(clients.recall_status.ListRecallTasks, rs_pb.ListRecallTasksRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
-    return web.Response(body=answer.json, content_type="application/json")
+    return json_response({"tasks": [recall_task_json(task) for task in answer.tasks]})
+
+
+def recall_task_json(task: rs_pb.RecallTask) -> dict[str, Any]:
+    """A holder's open recall task, as REST shows it."""
+    recall, notice = task.recall, task.notice
+    return {
+        "recall": {
+            "id": recall.id, "class": recall.recall_class, "reason": recall.reason, "depth": recall.depth,
+            "mock": recall.mock, "published_at": recall.published_at,
+        },
+        "notice": {
+            "heading": notice.heading,
+            "products": [{"gtin": p.gtin, "lots": list(p.lots), "units": p.units} for p in notice.products],
+            "reason": notice.reason, "what_to_do": notice.what_to_do, "respond": notice.respond,
+            "contact": notice.contact, "public_warning": notice.public_warning,
+        },
+        "units_open": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "gln": u.gln} for u in task.units_open],
+        "units_acknowledged": task.units_acknowledged,
+    }  # fmt: skip
 
 
 @route("GET", "/v1/packs/{gtin}/{serial}/history", roles=VIEWER_ROLES, tag="Packs", summary="A pack's history: all of it for its manufacturer, their own part for partners that took part")
@@ -510,7 +555,12 @@ async def list_audit(request: web.Request, partner: Partner) -> web.Response:
         rs_pb.ListAuditRequest(caller=caller_message(partner), gtin=gtin, recall_id=request.query.get("recall", ""), limit=max(1, min(limit, 10_000))),
         timeout=RECALL_RPC_SECONDS,
     )
-    return web.Response(body=answer.json, content_type="application/json")
+    return json_response(audit_listing_json(answer))
+
+
+def audit_listing_json(listing: rs_pb.ListAuditResponse) -> dict[str, Any]:
+    """An audit chain's entries, as REST shows them: each entry's own members after its id and hash."""
+    return {"chain": listing.chain, "entries": [{"id": e.id, "hash": e.hash, **orjson.loads(e.entry)} for e in listing.entries]}
 
 
 @route("POST", "/v1/audit/verify", roles=("admin",), tag="Audit", summary="Recompute every audit chain and name the first broken link")
@@ -518,6 +568,26 @@ async def verify_audit(request: web.Request, partner: Partner) -> web.Response:
     await optional_json_object(request)  # no members; a body sent anyway is read as any other
     clients = request.app[CLIENTS]
     answer = await call(clients.recall_status.VerifyAudit, rs_pb.VerifyAuditRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
-    return web.Response(body=answer.json, content_type="application/json")
+    return json_response(
+        {
+            "ok": answer.ok,
+            "chains": answer.chains,
+            "broken": [chain_check_json(check) for check in answer.broken],
+            "entries_checked": answer.entries_checked,
+        }
+    )
+
+
+def chain_check_json(check: rs_pb.AuditChainCheck) -> dict[str, Any]:
+    """One audit chain that does not hold, as REST shows it (``first_broken_entry`` is null
+    when only the chain's head is wrong)."""
+    first = check.first_broken_entry if check.HasField("first_broken_entry") else None
+    return {
+        "chain": check.chain,
+        "ok": check.ok,
+        "entries_checked": check.entries_checked,
+        "first_broken_entry": first,
+        "problem": check.problem,
+    }
 
 

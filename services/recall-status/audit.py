@@ -27,11 +27,12 @@ def link_hash(previous: bytes, entry: bytes) -> bytes:
     return hashlib.sha1(previous + b"\n" + entry).hexdigest().encode()
 
 
-async def entries(redis: aioredis.Redis, key: str, limit: int) -> list[dict[str, Any]]:
-    out = []
-    for entry_id, fields in reply_entries(await redis.xrevrange(key, count=limit)):
-        out.append({"id": entry_id.decode(), "hash": fields[b"hash"].decode(), **orjson.loads(fields[b"entry"])})
-    return out
+async def entries(redis: aioredis.Redis, key: str, limit: int) -> list[tuple[str, str, bytes]]:
+    """The newest ``limit`` entries of a chain: id, hash, and the entry's JSON bytes as chained."""
+    return [
+        (entry_id.decode(), fields[b"hash"].decode(), fields[b"entry"])
+        for entry_id, fields in reply_entries(await redis.xrevrange(key, count=limit))
+    ]
 
 
 async def verify_chain(redis: aioredis.Redis, key: str) -> dict[str, Any]:

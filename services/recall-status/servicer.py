@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import grpc
@@ -72,6 +72,25 @@ def record_code(kind: int, possession_attested: bool) -> str:
     """A sighting with attested possession is ``P``; attestation changes nothing else."""
     code = RECORD_CODE_OF_KIND.get(kind, "S")  # type: ignore[call-overload]
     return "P" if code == "S" and possession_attested else code
+
+
+def recall_task(task: Mapping[str, Any]) -> rs_pb.RecallTask:
+    """A holder's recall task (``Acknowledgements.tasks``) as its message."""
+    recall, notice = task["recall"], task["notice"]
+    return rs_pb.RecallTask(
+        recall=rs_pb.RecallHeader(
+            id=recall["id"], recall_class=recall["class"], reason=recall["reason"], depth=recall["depth"],
+            mock=recall["mock"], published_at=recall["published_at"],
+        ),
+        notice=rs_pb.RecallNotice(
+            heading=notice["heading"],
+            products=[rs_pb.NoticeProduct(**product) for product in notice["products"]],
+            reason=notice["reason"], what_to_do=notice["what_to_do"], respond=notice["respond"],
+            contact=notice["contact"], public_warning=notice["public_warning"],
+        ),
+        units_open=[rs_pb.OpenUnit(**unit) for unit in task["units_open"]],
+        units_acknowledged=task["units_acknowledged"],
+    )  # fmt: skip
 
 
 def audit_entry_json(change: rs_pb.PackChange) -> bytes:
@@ -534,13 +553,21 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ListRecalls(
-        self, request: rs_pb.ListRecallsRequest, context: grpc.aio.ServicerContext[rs_pb.ListRecallsRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.ListRecallsRequest, context: grpc.aio.ServicerContext[rs_pb.ListRecallsRequest, rs_pb.ListRecallsResponse]
+    ) -> rs_pb.ListRecallsResponse:
         require_manufacturer(request.caller.roles)
         recalls = await self.recalls.list(
             request.caller.partner_id, "admin" in request.caller.roles, request.status, request.limit
         )
-        return self._json({"recalls": recalls})
+        return rs_pb.ListRecallsResponse(
+            recalls=[
+                rs_pb.RecallSummary(
+                    id=r["id"], recall_class=r["class"], reason=r["reason"], depth=r["depth"], mock=r["mock"],
+                    status=r["status"], published_at=r["published_at"], units=r["units"],
+                )
+                for r in recalls
+            ]
+        )  # fmt: skip
 
     @translate_errors
     async def GetRecall(
@@ -607,8 +634,8 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def RecordEffectivenessCheck(
-        self, request: rs_pb.RecordEffectivenessCheckRequest, context: grpc.aio.ServicerContext[rs_pb.RecordEffectivenessCheckRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.RecordEffectivenessCheckRequest, context: grpc.aio.ServicerContext[rs_pb.RecordEffectivenessCheckRequest, rs_pb.EffectivenessCheck]
+    ) -> rs_pb.EffectivenessCheck:
         require_manufacturer(request.caller.roles)
         check = await self.recalls.record_check(
             request.recall_id,
@@ -620,7 +647,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             result=request.result,
             note=request.note,
         )
-        return self._json(check)
+        return rs_pb.EffectivenessCheck(**check)
 
     @translate_errors
     async def StreamRecallReport(
@@ -657,9 +684,10 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ListRecallTasks(
-        self, request: rs_pb.ListRecallTasksRequest, context: grpc.aio.ServicerContext[rs_pb.ListRecallTasksRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
-        return self._json({"tasks": await self.recalls.tasks(request.caller.partner_id)})
+        self, request: rs_pb.ListRecallTasksRequest, context: grpc.aio.ServicerContext[rs_pb.ListRecallTasksRequest, rs_pb.ListRecallTasksResponse]
+    ) -> rs_pb.ListRecallTasksResponse:
+        tasks = await self.recalls.tasks(request.caller.partner_id)
+        return rs_pb.ListRecallTasksResponse(tasks=[recall_task(task) for task in tasks])
 
     # -- locations, history, audit ----------------------------------------------------------
 
@@ -732,8 +760,8 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def ListAudit(
-        self, request: rs_pb.ListAuditRequest, context: grpc.aio.ServicerContext[rs_pb.ListAuditRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.ListAuditRequest, context: grpc.aio.ServicerContext[rs_pb.ListAuditRequest, rs_pb.ListAuditResponse]
+    ) -> rs_pb.ListAuditResponse:
         caller = request.caller
         is_admin = "admin" in caller.roles
         if bool(request.gtin) == bool(request.recall_id):
@@ -746,12 +774,21 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
                 raise NotFound(f"No recall with id {request.recall_id!r}.", code="recall.not_found")
         key = audit.chain_key(gtin=request.gtin, recall_id=request.recall_id)
         limit = min(request.limit or 100, 10_000)
-        return self._json({"chain": key, "entries": await audit.entries(self.repository.redis, key, limit)})
+        found = await audit.entries(self.repository.redis, key, limit)
+        return rs_pb.ListAuditResponse(
+            chain=key, entries=[rs_pb.AuditEntry(id=entry_id, hash=link, entry=entry) for entry_id, link, entry in found]
+        )
 
     @translate_errors
     async def VerifyAudit(
-        self, request: rs_pb.VerifyAuditRequest, context: grpc.aio.ServicerContext[rs_pb.VerifyAuditRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.VerifyAuditRequest, context: grpc.aio.ServicerContext[rs_pb.VerifyAuditRequest, rs_pb.VerifyAuditResponse]
+    ) -> rs_pb.VerifyAuditResponse:
         if "admin" not in request.caller.roles:
             raise Forbidden("Only admins verify the audit chains.", code="auth.role")
-        return self._json(await audit.verify_all(self.repository.redis))
+        verified = await audit.verify_all(self.repository.redis)
+        return rs_pb.VerifyAuditResponse(
+            ok=verified["ok"],
+            chains=verified["chains"],
+            broken=[rs_pb.AuditChainCheck(**check) for check in verified["broken"]],
+            entries_checked=verified["entries_checked"],
+        )

@@ -460,6 +460,22 @@ class RecordEffectivenessCheckRequest(_message.Message):
     note: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., partner_id: _Optional[str] = ..., checked_by: _Optional[str] = ..., method: _Optional[str] = ..., result: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
+class EffectivenessCheck(_message.Message):
+    __slots__ = ("partner", "at", "checked_by", "method", "result", "note")
+    PARTNER_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_BY_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    partner: str
+    at: str
+    checked_by: str
+    method: str
+    result: str
+    note: str
+    def __init__(self, partner: _Optional[str] = ..., at: _Optional[str] = ..., checked_by: _Optional[str] = ..., method: _Optional[str] = ..., result: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
 class AcknowledgeRecallResponse(_message.Message):
     __slots__ = ("results",)
     RESULTS_FIELD_NUMBER: _ClassVar[int]
@@ -471,6 +487,80 @@ class ListRecallTasksRequest(_message.Message):
     CALLER_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
+
+class RecallHeader(_message.Message):
+    __slots__ = ("id", "recall_class", "reason", "depth", "mock", "published_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RECALL_CLASS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MOCK_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    recall_class: str
+    reason: str
+    depth: str
+    mock: bool
+    published_at: str
+    def __init__(self, id: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., published_at: _Optional[str] = ...) -> None: ...
+
+class NoticeProduct(_message.Message):
+    __slots__ = ("gtin", "lots", "units")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    lots: _containers.RepeatedScalarFieldContainer[str]
+    units: int
+    def __init__(self, gtin: _Optional[str] = ..., lots: _Optional[_Iterable[str]] = ..., units: _Optional[int] = ...) -> None: ...
+
+class RecallNotice(_message.Message):
+    __slots__ = ("heading", "products", "reason", "what_to_do", "respond", "contact", "public_warning")
+    HEADING_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    WHAT_TO_DO_FIELD_NUMBER: _ClassVar[int]
+    RESPOND_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_WARNING_FIELD_NUMBER: _ClassVar[int]
+    heading: str
+    products: _containers.RepeatedCompositeFieldContainer[NoticeProduct]
+    reason: str
+    what_to_do: str
+    respond: str
+    contact: str
+    public_warning: str
+    def __init__(self, heading: _Optional[str] = ..., products: _Optional[_Iterable[_Union[NoticeProduct, _Mapping]]] = ..., reason: _Optional[str] = ..., what_to_do: _Optional[str] = ..., respond: _Optional[str] = ..., contact: _Optional[str] = ..., public_warning: _Optional[str] = ...) -> None: ...
+
+class OpenUnit(_message.Message):
+    __slots__ = ("gtin", "serial", "lot", "gln")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    LOT_FIELD_NUMBER: _ClassVar[int]
+    GLN_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    serial: str
+    lot: str
+    gln: str
+    def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., lot: _Optional[str] = ..., gln: _Optional[str] = ...) -> None: ...
+
+class RecallTask(_message.Message):
+    __slots__ = ("recall", "notice", "units_open", "units_acknowledged")
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_OPEN_FIELD_NUMBER: _ClassVar[int]
+    UNITS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    recall: RecallHeader
+    notice: RecallNotice
+    units_open: _containers.RepeatedCompositeFieldContainer[OpenUnit]
+    units_acknowledged: int
+    def __init__(self, recall: _Optional[_Union[RecallHeader, _Mapping]] = ..., notice: _Optional[_Union[RecallNotice, _Mapping]] = ..., units_open: _Optional[_Iterable[_Union[OpenUnit, _Mapping]]] = ..., units_acknowledged: _Optional[int] = ...) -> None: ...
+
+class ListRecallTasksResponse(_message.Message):
+    __slots__ = ("tasks",)
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[RecallTask]
+    def __init__(self, tasks: _Optional[_Iterable[_Union[RecallTask, _Mapping]]] = ...) -> None: ...
 
 class JsonResponse(_message.Message):
     __slots__ = ("json",)
@@ -565,6 +655,50 @@ class VerifyAuditRequest(_message.Message):
     CALLER_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
+
+class AuditEntry(_message.Message):
+    __slots__ = ("id", "hash", "entry")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    hash: str
+    entry: bytes
+    def __init__(self, id: _Optional[str] = ..., hash: _Optional[str] = ..., entry: _Optional[bytes] = ...) -> None: ...
+
+class ListAuditResponse(_message.Message):
+    __slots__ = ("chain", "entries")
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    chain: str
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    def __init__(self, chain: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
+
+class AuditChainCheck(_message.Message):
+    __slots__ = ("chain", "ok", "entries_checked", "first_broken_entry", "problem")
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BROKEN_ENTRY_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    chain: str
+    ok: bool
+    entries_checked: int
+    first_broken_entry: str
+    problem: str
+    def __init__(self, chain: _Optional[str] = ..., ok: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., first_broken_entry: _Optional[str] = ..., problem: _Optional[str] = ...) -> None: ...
+
+class VerifyAuditResponse(_message.Message):
+    __slots__ = ("ok", "chains", "broken", "entries_checked")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    CHAINS_FIELD_NUMBER: _ClassVar[int]
+    BROKEN_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    chains: int
+    broken: _containers.RepeatedCompositeFieldContainer[AuditChainCheck]
+    entries_checked: int
+    def __init__(self, ok: _Optional[bool] = ..., chains: _Optional[int] = ..., broken: _Optional[_Iterable[_Union[AuditChainCheck, _Mapping]]] = ..., entries_checked: _Optional[int] = ...) -> None: ...
 
 class GetRecallRequest(_message.Message):
     __slots__ = ("caller", "recall_id")
@@ -667,6 +801,32 @@ class ListRecallsRequest(_message.Message):
     status: str
     limit: int
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class RecallSummary(_message.Message):
+    __slots__ = ("id", "recall_class", "reason", "depth", "mock", "status", "published_at", "units")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RECALL_CLASS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MOCK_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    recall_class: str
+    reason: str
+    depth: str
+    mock: bool
+    status: str
+    published_at: str
+    units: int
+    def __init__(self, id: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., status: _Optional[str] = ..., published_at: _Optional[str] = ..., units: _Optional[int] = ...) -> None: ...
+
+class ListRecallsResponse(_message.Message):
+    __slots__ = ("recalls",)
+    RECALLS_FIELD_NUMBER: _ClassVar[int]
+    recalls: _containers.RepeatedCompositeFieldContainer[RecallSummary]
+    def __init__(self, recalls: _Optional[_Iterable[_Union[RecallSummary, _Mapping]]] = ...) -> None: ...
 
 class CaptureEventsRequest(_message.Message):
     __slots__ = ("caller", "events", "commit")

@@ -108,7 +108,7 @@ class RecallStatusServiceStub:
         self.ListRecalls = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/ListRecalls',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsResponse.FromString,
                 _registered_method=True)
         self.GetRecall = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetRecall',
@@ -138,7 +138,7 @@ class RecallStatusServiceStub:
         self.RecordEffectivenessCheck = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/RecordEffectivenessCheck',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.EffectivenessCheck.FromString,
                 _registered_method=True)
         self.GetRecallNotice = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetRecallNotice',
@@ -158,7 +158,7 @@ class RecallStatusServiceStub:
         self.ListRecallTasks = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/ListRecallTasks',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksResponse.FromString,
                 _registered_method=True)
         self.RecordPackEvents = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/RecordPackEvents',
@@ -173,12 +173,12 @@ class RecallStatusServiceStub:
         self.ListAudit = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/ListAudit',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditResponse.FromString,
                 _registered_method=True)
         self.VerifyAudit = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/VerifyAudit',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditResponse.FromString,
                 _registered_method=True)
         self.CaptureEvents = channel.stream_unary(
                 '/verinet.recall_status.v1.RecallStatusService/CaptureEvents',
@@ -517,7 +517,7 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'ListRecalls': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRecalls,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsResponse.SerializeToString,
             ),
             'GetRecall': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRecall,
@@ -547,7 +547,7 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'RecordEffectivenessCheck': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordEffectivenessCheck,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.EffectivenessCheck.SerializeToString,
             ),
             'GetRecallNotice': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRecallNotice,
@@ -567,7 +567,7 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'ListRecallTasks': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRecallTasks,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksResponse.SerializeToString,
             ),
             'RecordPackEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordPackEvents,
@@ -582,12 +582,12 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'ListAudit': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAudit,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditResponse.SerializeToString,
             ),
             'VerifyAudit': grpc.unary_unary_rpc_method_handler(
                     servicer.VerifyAudit,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditResponse.SerializeToString,
             ),
             'CaptureEvents': grpc.stream_unary_rpc_method_handler(
                     servicer.CaptureEvents,
@@ -1015,7 +1015,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/ListRecalls',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1177,7 +1177,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/RecordEffectivenessCheck',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordEffectivenessCheckRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.EffectivenessCheck.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1285,7 +1285,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/ListRecallTasks',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListRecallTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1366,7 +1366,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/ListAudit',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1393,7 +1393,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/VerifyAudit',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.VerifyAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

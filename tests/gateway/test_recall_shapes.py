@@ -1,0 +1,65 @@
+"""The gateway alone turns recall-status's typed answers into REST bodies: these fix the shapes."""
+
+from __future__ import annotations
+
+import orjson
+
+from verinet.gateway.recalls import (
+    audit_listing_json,
+    chain_check_json,
+    effectiveness_check_json,
+    recall_summary_json,
+    recall_task_json,
+)
+from verinet.recall_status.servicer import recall_task
+from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
+
+
+def test_an_audit_listing_shows_each_entry_as_chained_after_its_id_and_hash() -> None:
+    listing = rs_pb.ListAuditResponse(
+        chain="audit:{rc:R1}",
+        entries=[rs_pb.AuditEntry(id="1-0", hash="ab", entry=b'{"action":"recall.published","by":"m1"}')],
+    )
+    assert audit_listing_json(listing) == {
+        "chain": "audit:{rc:R1}",
+        "entries": [{"id": "1-0", "hash": "ab", "action": "recall.published", "by": "m1"}],
+    }
+
+
+def test_a_chain_broken_only_at_its_head_names_no_first_broken_entry() -> None:
+    at_head = rs_pb.AuditChainCheck(chain="audit:{g}", entries_checked=2, problem="the chain's last entry is missing")
+    assert chain_check_json(at_head)["first_broken_entry"] is None
+    in_the_middle = rs_pb.AuditChainCheck(chain="audit:{g}", entries_checked=1, first_broken_entry="5-0", problem="x")
+    assert list(chain_check_json(in_the_middle).items()) == [
+        ("chain", "audit:{g}"), ("ok", False), ("entries_checked", 1), ("first_broken_entry", "5-0"), ("problem", "x"),
+    ]  # fmt: skip
+
+
+def test_an_effectiveness_check_reads_as_it_was_recorded() -> None:
+    check = rs_pb.EffectivenessCheck(partner="p1", at="2026-01-01T00:00:00+00:00", checked_by="QA", method="phone", result="confirmed")
+    assert list(effectiveness_check_json(check)) == ["partner", "at", "checked_by", "method", "result", "note"]
+    assert effectiveness_check_json(check)["note"] == ""
+
+
+def test_a_recall_in_a_listing_keeps_its_rest_members_in_order() -> None:
+    summary = rs_pb.RecallSummary(id="R1", recall_class="I", reason="r", depth="retail", status="open", published_at="t", units=3)
+    assert list(recall_summary_json(summary).items()) == [
+        ("id", "R1"), ("class", "I"), ("reason", "r"), ("depth", "retail"), ("mock", False),
+        ("status", "open"), ("published_at", "t"), ("units", 3),
+    ]  # fmt: skip
+
+
+def test_a_recall_task_reads_at_rest_exactly_as_recall_status_made_it() -> None:
+    made = {
+        "recall": {"id": "R1", "class": "I", "reason": "glass", "depth": "retail", "mock": False, "published_at": "2026-01-01T00:00:00+00:00"},
+        "notice": {
+            "heading": "URGENT: DRUG RECALL (class I)",
+            "products": [{"gtin": "00614141000012", "lots": ["L1", "L2"], "units": 3}],
+            "reason": "glass", "what_to_do": "Stop", "respond": "POST", "contact": "", "public_warning": "",
+        },
+        "units_open": [{"gtin": "00614141000012", "serial": "S1", "lot": "L1", "gln": ""}],
+        "units_acknowledged": 2,
+    }  # fmt: skip
+    shown = recall_task_json(recall_task(made))
+    assert shown == made
+    assert orjson.dumps(shown) == orjson.dumps(made)  # the same members in the same order
