@@ -115,7 +115,20 @@ async def create_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
     answer = await call(clients.recall_status.CreateRecall, scope_from(body, partner), timeout=RECALL_RPC_SECONDS)
-    return web.Response(status=201, body=answer.recall_json, content_type="application/json")
+    return json_response(created_recall_json(answer), status=201)
+
+
+def created_recall_json(created: rs_pb.CreateRecallResponse) -> dict[str, Any]:
+    """A new recall and where its units are, as REST shows it."""
+    return {
+        "id": created.recall_id,
+        "mock": created.mock,
+        "status": created.status,
+        "units": created.units,
+        "units_by_location": [units_at_location_json(at) for at in created.units_by_location],
+        "units_not_yet_shipped": created.units_not_yet_shipped,
+        "unknown_units": list(created.unknown_units),
+    }
 
 
 @route("POST", "/v1/recalls/preview", roles=("manufacturer",), tag="Recalls", summary="The scope a recall would have (units, by location, not yet shipped); writes nothing")
@@ -127,7 +140,30 @@ async def preview_recall(request: web.Request, partner: Partner) -> web.Response
         scope_from({"class": "I", "reason": "preview", **body}, partner),
         timeout=RECALL_RPC_SECONDS,
     )
-    return web.Response(body=answer.json, content_type="application/json")
+    return json_response(recall_preview_json(answer))
+
+
+def recall_preview_json(preview: rs_pb.PreviewRecallResponse) -> dict[str, Any]:
+    """What a recall would scope, as REST shows it."""
+    return {
+        "preview": True,
+        "units": preview.units,
+        "units_by_location": [units_at_location_json(at) for at in preview.units_by_location],
+        "units_not_yet_shipped": preview.units_not_yet_shipped,
+        "unknown_units": list(preview.unknown_units),
+    }
+
+
+#: A location's members as REST shows them, in order; only the known ones appear.
+LOCATION_MEMBERS = ("name", "street", "city", "state", "postal_code", "country_code", "address")
+
+
+def units_at_location_json(at: rs_pb.UnitsAtLocation) -> dict[str, Any]:
+    """A recall's units at one holder's location, with the location's name and address when known."""
+    out: dict[str, Any] = {"gln": at.gln, "partner": at.partner, "units": at.units}
+    if at.HasField("location"):
+        out["location"] = {name: value for name in LOCATION_MEMBERS if (value := getattr(at.location, name))}
+    return out
 
 
 @route("GET", "/v1/recalls", roles=("manufacturer", "admin"), tag="Recalls", summary="Recalls, newest first: a manufacturer's own, all for admin (?status=open|closed&limit=)")

@@ -74,6 +74,27 @@ def record_code(kind: int, possession_attested: bool) -> str:
     return "P" if code == "S" and possession_attested else code
 
 
+def recall_preview(preview: Mapping[str, Any]) -> rs_pb.PreviewRecallResponse:
+    """A recall's preview (``RecallService.preview``) as its message."""
+    return rs_pb.PreviewRecallResponse(
+        units=preview["units"],
+        units_by_location=units_by_location(preview["units_by_location"]),
+        units_not_yet_shipped=preview["units_not_yet_shipped"],
+        unknown_units=preview["unknown_units"],
+    )
+
+
+def units_by_location(located: Sequence[Mapping[str, Any]]) -> list[rs_pb.UnitsAtLocation]:
+    """A scope summary's ``units_by_location`` (``RecallRecords.scope_summary``) as messages."""
+    return [
+        rs_pb.UnitsAtLocation(
+            gln=at["gln"], partner=at["partner"], units=at["units"],
+            location=rs_pb.LocationDetails(**at["location"]) if "location" in at else None,
+        )
+        for at in located
+    ]  # fmt: skip
+
+
 def recall_task(task: Mapping[str, Any]) -> rs_pb.RecallTask:
     """A holder's recall task (``Acknowledgements.tasks``) as its message."""
     recall, notice = task["recall"], task["notice"]
@@ -537,19 +558,22 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             strategy=json_object_of(request.strategy_json, "strategy"),
         )
         return rs_pb.CreateRecallResponse(
-            recall_id=recall["id"], units=recall["units"], recall_json=orjson.dumps(recall)
+            recall_id=recall["id"],
+            units=recall["units"],
+            mock=recall["mock"],
+            status=recall["status"],
+            units_by_location=units_by_location(recall["units_by_location"]),
+            units_not_yet_shipped=recall["units_not_yet_shipped"],
+            unknown_units=recall["unknown_units"],
         )
 
     @translate_errors
     async def PreviewRecall(
-        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CreateRecallRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CreateRecallRequest, rs_pb.PreviewRecallResponse]
+    ) -> rs_pb.PreviewRecallResponse:
         require_manufacturer(request.caller.roles)
-        return self._json(
-            await self.recalls.preview(
-                request.caller.partner_id, "admin" in request.caller.roles, self._scope(request)
-            )
-        )
+        preview = await self.recalls.preview(request.caller.partner_id, "admin" in request.caller.roles, self._scope(request))
+        return recall_preview(preview)
 
     @translate_errors
     async def ListRecalls(

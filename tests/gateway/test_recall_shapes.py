@@ -7,11 +7,13 @@ import orjson
 from verinet.gateway.recalls import (
     audit_listing_json,
     chain_check_json,
+    created_recall_json,
     effectiveness_check_json,
+    recall_preview_json,
     recall_summary_json,
     recall_task_json,
 )
-from verinet.recall_status.servicer import recall_task
+from verinet.recall_status.servicer import recall_preview, recall_task, units_by_location
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 
 
@@ -63,3 +65,31 @@ def test_a_recall_task_reads_at_rest_exactly_as_recall_status_made_it() -> None:
     shown = recall_task_json(recall_task(made))
     assert shown == made
     assert orjson.dumps(shown) == orjson.dumps(made)  # the same members in the same order
+
+
+def test_a_preview_reads_at_rest_exactly_as_recall_status_made_it_with_only_known_location_members() -> None:
+    made = {
+        "preview": True,
+        "units": 5,
+        "units_by_location": [
+            {"gln": "0614141000005", "partner": "w1", "units": 3, "location": {"name": "DC 1", "city": "Austin", "address": "Austin"}},
+            {"gln": "", "partner": "p2", "units": 1},
+        ],
+        "units_not_yet_shipped": 2,
+        "unknown_units": ["00614141000012|S9"],
+    }  # fmt: skip
+    shown = recall_preview_json(recall_preview(made))
+    assert orjson.dumps(shown) == orjson.dumps(made)
+
+
+def test_a_created_recall_reads_at_rest_exactly_as_recall_status_made_it() -> None:
+    made = {
+        "id": "rc_20260101_0a1b2c3d4e", "mock": True, "status": "open", "units": 4,
+        "units_by_location": [{"gln": "0614141000005", "partner": "w1", "units": 4}],
+        "units_not_yet_shipped": 0, "unknown_units": [],
+    }  # fmt: skip
+    created = rs_pb.CreateRecallResponse(
+        recall_id=made["id"], units=4, mock=True, status="open",
+        units_by_location=units_by_location(made["units_by_location"]),
+    )  # fmt: skip
+    assert orjson.dumps(created_recall_json(created)) == orjson.dumps(made)

@@ -349,14 +349,64 @@ class CreateRecallRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtins: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., packs: _Optional[_Iterable[_Union[_common_pb2.PackIdentifier, _Mapping]]] = ..., line: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., strategy_json: _Optional[bytes] = ...) -> None: ...
 
 class CreateRecallResponse(_message.Message):
-    __slots__ = ("recall_id", "units", "recall_json")
+    __slots__ = ("recall_id", "units", "mock", "status", "units_by_location", "units_not_yet_shipped", "unknown_units")
     RECALL_ID_FIELD_NUMBER: _ClassVar[int]
     UNITS_FIELD_NUMBER: _ClassVar[int]
-    RECALL_JSON_FIELD_NUMBER: _ClassVar[int]
+    MOCK_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_BY_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    UNITS_NOT_YET_SHIPPED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_UNITS_FIELD_NUMBER: _ClassVar[int]
     recall_id: str
     units: int
-    recall_json: bytes
-    def __init__(self, recall_id: _Optional[str] = ..., units: _Optional[int] = ..., recall_json: _Optional[bytes] = ...) -> None: ...
+    mock: bool
+    status: str
+    units_by_location: _containers.RepeatedCompositeFieldContainer[UnitsAtLocation]
+    units_not_yet_shipped: int
+    unknown_units: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, recall_id: _Optional[str] = ..., units: _Optional[int] = ..., mock: _Optional[bool] = ..., status: _Optional[str] = ..., units_by_location: _Optional[_Iterable[_Union[UnitsAtLocation, _Mapping]]] = ..., units_not_yet_shipped: _Optional[int] = ..., unknown_units: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LocationDetails(_message.Message):
+    __slots__ = ("name", "street", "city", "state", "postal_code", "country_code", "address")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STREET_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    POSTAL_CODE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    street: str
+    city: str
+    state: str
+    postal_code: str
+    country_code: str
+    address: str
+    def __init__(self, name: _Optional[str] = ..., street: _Optional[str] = ..., city: _Optional[str] = ..., state: _Optional[str] = ..., postal_code: _Optional[str] = ..., country_code: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class UnitsAtLocation(_message.Message):
+    __slots__ = ("gln", "partner", "units", "location")
+    GLN_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    gln: str
+    partner: str
+    units: int
+    location: LocationDetails
+    def __init__(self, gln: _Optional[str] = ..., partner: _Optional[str] = ..., units: _Optional[int] = ..., location: _Optional[_Union[LocationDetails, _Mapping]] = ...) -> None: ...
+
+class PreviewRecallResponse(_message.Message):
+    __slots__ = ("units", "units_by_location", "units_not_yet_shipped", "unknown_units")
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_BY_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    UNITS_NOT_YET_SHIPPED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_UNITS_FIELD_NUMBER: _ClassVar[int]
+    units: int
+    units_by_location: _containers.RepeatedCompositeFieldContainer[UnitsAtLocation]
+    units_not_yet_shipped: int
+    unknown_units: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, units: _Optional[int] = ..., units_by_location: _Optional[_Iterable[_Union[UnitsAtLocation, _Mapping]]] = ..., units_not_yet_shipped: _Optional[int] = ..., unknown_units: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ExtendRecallRequest(_message.Message):
     __slots__ = ("caller", "recall_id", "scope")

@@ -103,7 +103,7 @@ class RecallStatusServiceStub:
         self.PreviewRecall = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/PreviewRecall',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PreviewRecallResponse.FromString,
                 _registered_method=True)
         self.ListRecalls = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/ListRecalls',
@@ -512,7 +512,7 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'PreviewRecall': grpc.unary_unary_rpc_method_handler(
                     servicer.PreviewRecall,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PreviewRecallResponse.SerializeToString,
             ),
             'ListRecalls': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRecalls,
@@ -988,7 +988,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/PreviewRecall',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CreateRecallRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.PreviewRecallResponse.FromString,
             options,
             channel_credentials,
             insecure,
