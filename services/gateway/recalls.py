@@ -350,9 +350,48 @@ async def recall_notice_letter(request: web.Request, partner: Partner) -> web.Re
         rs_pb.GetRecallNoticeRequest(caller=caller_message(partner), recall_id=request.match_info["id"], partner_id=request.query.get("partner", "")),
         timeout=RECALL_RPC_SECONDS,
     )
+    letter = recall_letter_json(answer)
     if output == "json":
-        return web.Response(body=answer.json, content_type="application/json")
-    return printable_page(html_letter(orjson.loads(answer.json)))
+        return json_response(letter)
+    return printable_page(html_letter(letter))
+
+
+def recall_letter_json(letter: rs_pb.GetRecallNoticeResponse) -> dict[str, Any]:
+    """A holder's recall notice as a letter, as REST shows it, with the form of its answer."""
+    recall, holder = letter.recall, letter.holder
+    return {
+        "recall": {
+            "id": recall.id, "class": recall.recall_class, "reason": recall.reason, "depth": recall.depth,
+            "status": recall.status, "mock": recall.mock, "published_at": recall.published_at,
+        },
+        "holder": {
+            "partner": holder.partner,
+            "name": holder.name,
+            "locations": [{"gln": at.gln, "name": at.name, "address": at.address} for at in holder.locations],
+        },
+        "notified_at": letter.notified_at,
+        "notified_by": letter.notified_by,
+        "notice": recall_notice_json(letter.notice),
+        "response_form": {
+            "acknowledge": f"/v1/recalls/{recall.id}/acknowledgements",
+            "fields": {
+                "units": "the units you hold, each by gtin and serial",
+                "lots": "or per lot: lot and quantity_on_hand (0 when none is left)",
+                "action": "quarantined, returned or destroyed",
+                "note": "free text, optional",
+            },
+        },
+    }  # fmt: skip
+
+
+def recall_notice_json(notice: rs_pb.RecallNotice) -> dict[str, Any]:
+    """A holder's recall notice, as REST (and the printable letter) shows it."""
+    return {
+        "heading": notice.heading,
+        "products": [{"gtin": p.gtin, "lots": list(p.lots), "units": p.units} for p in notice.products],
+        "reason": notice.reason, "what_to_do": notice.what_to_do, "respond": notice.respond,
+        "contact": notice.contact, "public_warning": notice.public_warning,
+    }  # fmt: skip
 
 
 def printable_page(page: str) -> web.Response:
@@ -554,12 +593,7 @@ def recall_task_json(task: rs_pb.RecallTask) -> dict[str, Any]:
             "id": recall.id, "class": recall.recall_class, "reason": recall.reason, "depth": recall.depth,
             "mock": recall.mock, "published_at": recall.published_at,
         },
-        "notice": {
-            "heading": notice.heading,
-            "products": [{"gtin": p.gtin, "lots": list(p.lots), "units": p.units} for p in notice.products],
-            "reason": notice.reason, "what_to_do": notice.what_to_do, "respond": notice.respond,
-            "contact": notice.contact, "public_warning": notice.public_warning,
-        },
+        "notice": recall_notice_json(notice),
         "units_open": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "gln": u.gln} for u in task.units_open],
         "units_acknowledged": task.units_acknowledged,
     }  # fmt: skip

@@ -227,16 +227,7 @@ class Acknowledgements(RecallRecords):
             "notified_at": iso(notified),
             "notified_by": method,
             "notice": recall_notice(meta, units),
-            "response_form": {
-                "acknowledge": f"/v1/recalls/{recall_id}/acknowledgements",
-                "fields": {
-                    "units": "the units you hold, each by gtin and serial",
-                    "lots": "or per lot: lot and quantity_on_hand (0 when none is left)",
-                    "action": "quarantined, returned or destroyed",
-                    "note": "free text, optional",
-                },
-            },
-        }
+        }  # the gateway adds how to answer it (its REST route)
 
     async def follow_up(self, now: float | None = None) -> builtins.list[tuple[str, str, int]]:
         """Reminds every consignee still silent whose next reminder is due, in every open

@@ -97,20 +97,43 @@ def units_by_location(located: Sequence[Mapping[str, Any]]) -> list[rs_pb.UnitsA
 
 def recall_task(task: Mapping[str, Any]) -> rs_pb.RecallTask:
     """A holder's recall task (``Acknowledgements.tasks``) as its message."""
-    recall, notice = task["recall"], task["notice"]
     return rs_pb.RecallTask(
-        recall=rs_pb.RecallHeader(
-            id=recall["id"], recall_class=recall["class"], reason=recall["reason"], depth=recall["depth"],
-            mock=recall["mock"], published_at=recall["published_at"],
-        ),
-        notice=rs_pb.RecallNotice(
-            heading=notice["heading"],
-            products=[rs_pb.NoticeProduct(**product) for product in notice["products"]],
-            reason=notice["reason"], what_to_do=notice["what_to_do"], respond=notice["respond"],
-            contact=notice["contact"], public_warning=notice["public_warning"],
-        ),
+        recall=recall_header(task["recall"]),
+        notice=recall_notice_message(task["notice"]),
         units_open=[rs_pb.OpenUnit(**unit) for unit in task["units_open"]],
         units_acknowledged=task["units_acknowledged"],
+    )
+
+
+def recall_letter(letter: Mapping[str, Any]) -> rs_pb.GetRecallNoticeResponse:
+    """A holder's recall notice as a letter (``Acknowledgements.notice_letter``) as its message."""
+    holder = letter["holder"]
+    return rs_pb.GetRecallNoticeResponse(
+        recall=recall_header(letter["recall"]),
+        holder=rs_pb.NoticeHolder(
+            partner=holder["partner"], name=holder["name"], locations=[rs_pb.HolderLocation(**at) for at in holder["locations"]]
+        ),
+        notified_at=letter["notified_at"],
+        notified_by=letter["notified_by"],
+        notice=recall_notice_message(letter["notice"]),
+    )
+
+
+def recall_header(recall: Mapping[str, Any]) -> rs_pb.RecallHeader:
+    """A recall as a holder's task or letter names it."""
+    return rs_pb.RecallHeader(
+        id=recall["id"], recall_class=recall["class"], reason=recall["reason"], depth=recall["depth"],
+        mock=recall["mock"], published_at=recall["published_at"], status=recall.get("status", ""),
+    )  # fmt: skip
+
+
+def recall_notice_message(notice: Mapping[str, Any]) -> rs_pb.RecallNotice:
+    """A holder's recall notice (``recall_acknowledgements.recall_notice``) as its message."""
+    return rs_pb.RecallNotice(
+        heading=notice["heading"],
+        products=[rs_pb.NoticeProduct(**product) for product in notice["products"]],
+        reason=notice["reason"], what_to_do=notice["what_to_do"], respond=notice["respond"],
+        contact=notice["contact"], public_warning=notice["public_warning"],
     )  # fmt: skip
 
 
@@ -651,10 +674,10 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def GetRecallNotice(
-        self, request: rs_pb.GetRecallNoticeRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallNoticeRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.GetRecallNoticeRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallNoticeRequest, rs_pb.GetRecallNoticeResponse]
+    ) -> rs_pb.GetRecallNoticeResponse:
         letter = await self.recalls.notice_letter(request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, request.partner_id)
-        return self._json(letter)
+        return recall_letter(letter)
 
     @translate_errors
     async def RecordEffectivenessCheck(

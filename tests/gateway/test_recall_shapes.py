@@ -9,11 +9,17 @@ from verinet.gateway.recalls import (
     chain_check_json,
     created_recall_json,
     effectiveness_check_json,
+    recall_letter_json,
     recall_preview_json,
     recall_summary_json,
     recall_task_json,
 )
-from verinet.recall_status.servicer import recall_preview, recall_task, units_by_location
+from verinet.recall_status.servicer import (
+    recall_letter,
+    recall_preview,
+    recall_task,
+    units_by_location,
+)
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 
 
@@ -93,3 +99,21 @@ def test_a_created_recall_reads_at_rest_exactly_as_recall_status_made_it() -> No
         units_by_location=units_by_location(made["units_by_location"]),
     )  # fmt: skip
     assert orjson.dumps(created_recall_json(created)) == orjson.dumps(made)
+
+
+def test_a_recall_letter_reads_at_rest_as_recall_status_made_it_with_the_gateways_answer_form() -> None:
+    made = {
+        "recall": {"id": "R1", "class": "II", "reason": "label", "depth": "retail", "status": "open", "mock": True, "published_at": "t0"},
+        "holder": {"partner": "p1", "name": "Pharmacy", "locations": [{"gln": "0614141000005", "name": "Front", "address": "1 Main St"}]},
+        "notified_at": "t1",
+        "notified_by": "console task",
+        "notice": {
+            "heading": "RECALL DRILL", "products": [], "reason": "label", "what_to_do": "Stop",
+            "respond": "POST", "contact": "qa@example.com", "public_warning": "",
+        },
+    }  # fmt: skip
+    shown = recall_letter_json(recall_letter(made))
+    form = shown.pop("response_form")
+    assert orjson.dumps(shown) == orjson.dumps(made)
+    assert form["acknowledge"] == "/v1/recalls/R1/acknowledgements"
+    assert list(form["fields"]) == ["units", "lots", "action", "note"]

@@ -539,20 +539,22 @@ class ListRecallTasksRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
 
 class RecallHeader(_message.Message):
-    __slots__ = ("id", "recall_class", "reason", "depth", "mock", "published_at")
+    __slots__ = ("id", "recall_class", "reason", "depth", "mock", "published_at", "status")
     ID_FIELD_NUMBER: _ClassVar[int]
     RECALL_CLASS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     DEPTH_FIELD_NUMBER: _ClassVar[int]
     MOCK_FIELD_NUMBER: _ClassVar[int]
     PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     id: str
     recall_class: str
     reason: str
     depth: str
     mock: bool
     published_at: str
-    def __init__(self, id: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., published_at: _Optional[str] = ...) -> None: ...
+    status: str
+    def __init__(self, id: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., published_at: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
 
 class NoticeProduct(_message.Message):
     __slots__ = ("gtin", "lots", "units")
@@ -605,6 +607,40 @@ class RecallTask(_message.Message):
     units_open: _containers.RepeatedCompositeFieldContainer[OpenUnit]
     units_acknowledged: int
     def __init__(self, recall: _Optional[_Union[RecallHeader, _Mapping]] = ..., notice: _Optional[_Union[RecallNotice, _Mapping]] = ..., units_open: _Optional[_Iterable[_Union[OpenUnit, _Mapping]]] = ..., units_acknowledged: _Optional[int] = ...) -> None: ...
+
+class HolderLocation(_message.Message):
+    __slots__ = ("gln", "name", "address")
+    GLN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    gln: str
+    name: str
+    address: str
+    def __init__(self, gln: _Optional[str] = ..., name: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class NoticeHolder(_message.Message):
+    __slots__ = ("partner", "name", "locations")
+    PARTNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    partner: str
+    name: str
+    locations: _containers.RepeatedCompositeFieldContainer[HolderLocation]
+    def __init__(self, partner: _Optional[str] = ..., name: _Optional[str] = ..., locations: _Optional[_Iterable[_Union[HolderLocation, _Mapping]]] = ...) -> None: ...
+
+class GetRecallNoticeResponse(_message.Message):
+    __slots__ = ("recall", "holder", "notified_at", "notified_by", "notice")
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_BY_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
+    recall: RecallHeader
+    holder: NoticeHolder
+    notified_at: str
+    notified_by: str
+    notice: RecallNotice
+    def __init__(self, recall: _Optional[_Union[RecallHeader, _Mapping]] = ..., holder: _Optional[_Union[NoticeHolder, _Mapping]] = ..., notified_at: _Optional[str] = ..., notified_by: _Optional[str] = ..., notice: _Optional[_Union[RecallNotice, _Mapping]] = ...) -> None: ...
 
 class ListRecallTasksResponse(_message.Message):
     __slots__ = ("tasks",)

@@ -143,7 +143,7 @@ class RecallStatusServiceStub:
         self.GetRecallNotice = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetRecallNotice',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeResponse.FromString,
                 _registered_method=True)
         self.StreamRecallReport = channel.unary_stream(
                 '/verinet.recall_status.v1.RecallStatusService/StreamRecallReport',
@@ -552,7 +552,7 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'GetRecallNotice': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRecallNotice,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeResponse.SerializeToString,
             ),
             'StreamRecallReport': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamRecallReport,
@@ -1204,7 +1204,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/GetRecallNotice',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallNoticeResponse.FromString,
             options,
             channel_credentials,
             insecure,
