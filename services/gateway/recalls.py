@@ -162,8 +162,13 @@ def units_at_location_json(at: rs_pb.UnitsAtLocation) -> dict[str, Any]:
     """A recall's units at one holder's location, with the location's name and address when known."""
     out: dict[str, Any] = {"gln": at.gln, "partner": at.partner, "units": at.units}
     if at.HasField("location"):
-        out["location"] = {name: value for name in LOCATION_MEMBERS if (value := getattr(at.location, name))}
+        out["location"] = location_json(at.location)
     return out
+
+
+def location_json(location: rs_pb.LocationDetails) -> dict[str, str]:
+    """A location's name and address: its known members only."""
+    return {name: value for name in LOCATION_MEMBERS if (value := getattr(location, name))}
 
 
 @route("GET", "/v1/recalls", roles=("manufacturer", "admin"), tag="Recalls", summary="Recalls, newest first: a manufacturer's own, all for admin (?status=open|closed&limit=)")
@@ -609,7 +614,21 @@ async def pack_history(request: web.Request, partner: Partner) -> web.Response:
         rs_pb.GetPackHistoryRequest(caller=caller_message(partner), gtin=gtin, serial=serial),
         timeout=clients.rpc_timeout,
     )
-    return web.Response(body=answer.json, content_type="application/json")
+    return json_response(pack_history_json(answer))
+
+
+def pack_history_json(history: rs_pb.GetPackHistoryResponse) -> dict[str, Any]:
+    """A pack's history, as REST shows it: each event's members, then its location when known."""
+    events = []
+    for event in history.events:
+        shown = orjson.loads(event.entry)
+        if event.HasField("location"):
+            shown["location"] = location_json(event.location)
+        events.append(shown)
+    return {
+        "gtin": history.gtin, "serial": history.serial, "lot": history.lot, "expiry": history.expiry,
+        "state": history.state, "events": events,
+    }  # fmt: skip
 
 
 @route("GET", "/v1/audit", roles=("admin", "manufacturer"), tag="Audit", summary="Entries of an audit chain (?gtin= or ?recall=), newest first")

@@ -762,8 +762,8 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def GetPackHistory(
-        self, request: rs_pb.GetPackHistoryRequest, context: grpc.aio.ServicerContext[rs_pb.GetPackHistoryRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.GetPackHistoryRequest, context: grpc.aio.ServicerContext[rs_pb.GetPackHistoryRequest, rs_pb.GetPackHistoryResponse]
+    ) -> rs_pb.GetPackHistoryResponse:
         caller = request.caller
         stored = (await self.repository.statuses([(request.gtin, request.serial)]))[0]
         not_found = NotFound(
@@ -790,19 +790,19 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
                 raise not_found
         # names and addresses of the GLNs this caller may see (Location master data)
         known = await locations.lookup(self.repository.redis, (str(e.get("gln", "")) for e in events))
-        for entry in events:
-            gln = str(entry.get("gln", ""))
-            if gln in known:
-                entry["location"] = known[gln].as_dict()
-        return self._json(
-            {
-                "gtin": request.gtin,
-                "serial": request.serial,
-                "lot": stored.record.lot,
-                "expiry": stored.record.expiry,
-                "state": stored.record.pack_state.value,
-                "events": events,
-            }
+        return rs_pb.GetPackHistoryResponse(
+            gtin=request.gtin,
+            serial=request.serial,
+            lot=stored.record.lot,
+            expiry=stored.record.expiry,
+            state=stored.record.pack_state.value,
+            events=[
+                rs_pb.HistoryEvent(
+                    entry=orjson.dumps(entry),
+                    location=rs_pb.LocationDetails(**place.as_dict()) if (place := known.get(str(entry.get("gln", "")))) else None,
+                )
+                for entry in events
+            ],
         )
 
     @translate_errors

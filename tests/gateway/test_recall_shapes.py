@@ -9,6 +9,7 @@ from verinet.gateway.recalls import (
     chain_check_json,
     created_recall_json,
     effectiveness_check_json,
+    pack_history_json,
     recall_letter_json,
     recall_preview_json,
     recall_summary_json,
@@ -117,3 +118,18 @@ def test_a_recall_letter_reads_at_rest_as_recall_status_made_it_with_the_gateway
     assert orjson.dumps(shown) == orjson.dumps(made)
     assert form["acknowledge"] == "/v1/recalls/R1/acknowledgements"
     assert list(form["fields"]) == ["units", "lots", "action", "note"]
+
+
+def test_a_pack_history_shows_each_event_as_recorded_then_its_location_when_known() -> None:
+    history = rs_pb.GetPackHistoryResponse(
+        gtin="00614141000012", serial="S1", lot="L1", expiry="261231", state="active",
+        events=[
+            rs_pb.HistoryEvent(entry=b'{"event":"shipping","partner":"m","gln":"1","at":"t","detail":"","to":["2"]}',
+                               location=rs_pb.LocationDetails(name="DC", address="Austin")),
+            rs_pb.HistoryEvent(entry=b'{"event":"receiving","partner":"","gln":"","at":"t","detail":""}'),
+        ],
+    )  # fmt: skip
+    shown = pack_history_json(history)
+    assert list(shown) == ["gtin", "serial", "lot", "expiry", "state", "events"]
+    assert shown["events"][0] == {"event": "shipping", "partner": "m", "gln": "1", "at": "t", "detail": "", "to": ["2"], "location": {"name": "DC", "address": "Austin"}}
+    assert "location" not in shown["events"][1]

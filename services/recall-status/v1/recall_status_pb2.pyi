@@ -724,6 +724,30 @@ class GetPackHistoryRequest(_message.Message):
     serial: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., gtin: _Optional[str] = ..., serial: _Optional[str] = ...) -> None: ...
 
+class HistoryEvent(_message.Message):
+    __slots__ = ("entry", "location")
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    entry: bytes
+    location: LocationDetails
+    def __init__(self, entry: _Optional[bytes] = ..., location: _Optional[_Union[LocationDetails, _Mapping]] = ...) -> None: ...
+
+class GetPackHistoryResponse(_message.Message):
+    __slots__ = ("gtin", "serial", "lot", "expiry", "state", "events")
+    GTIN_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    LOT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    gtin: str
+    serial: str
+    lot: str
+    expiry: str
+    state: str
+    events: _containers.RepeatedCompositeFieldContainer[HistoryEvent]
+    def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., state: _Optional[str] = ..., events: _Optional[_Iterable[_Union[HistoryEvent, _Mapping]]] = ...) -> None: ...
+
 class ListAuditRequest(_message.Message):
     __slots__ = ("caller", "gtin", "recall_id", "limit")
     CALLER_FIELD_NUMBER: _ClassVar[int]

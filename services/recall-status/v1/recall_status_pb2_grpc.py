@@ -168,7 +168,7 @@ class RecallStatusServiceStub:
         self.GetPackHistory = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetPackHistory',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryResponse.FromString,
                 _registered_method=True)
         self.ListAudit = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/ListAudit',
@@ -577,7 +577,7 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'GetPackHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPackHistory,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryResponse.SerializeToString,
             ),
             'ListAudit': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAudit,
@@ -1339,7 +1339,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/GetPackHistory',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,
