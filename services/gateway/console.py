@@ -20,7 +20,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from verinet.gateway.routing import route
+from verinet.gateway.routing import RouteTable
+
+routes = RouteTable()
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 
@@ -45,6 +47,7 @@ CSP_DIRECTIVES = (
     "frame-ancestors 'none'",
     "object-src 'none'",
 )
+
 CONTENT_SECURITY_POLICY = "; ".join(CSP_DIRECTIVES)
 
 SECURITY_HEADERS = {
@@ -111,12 +114,12 @@ def installed_console() -> Console:
         raise web.HTTPNotFound(reason="The console's files are not installed with this gateway.") from None
 
 
-@route("GET", "/console", roles=(), tag="Console", summary="The web console (a page; it signs in with a partner token)")
+@routes.route("GET", "/console", roles=(), tag="Console", summary="The web console (a page; it signs in with a partner token)")
 async def console_page(request: web.Request, partner: None) -> web.Response:
     return _answer(request, installed_console().index, REVALIDATE)
 
 
-@route("GET", "/console/{asset:[^/]*}", roles=(), tag="Console", summary="The web console's script, style sheet and icon")
+@routes.route("GET", "/console/{asset:[^/]*}", roles=(), tag="Console", summary="The web console's script, style sheet and icon")
 async def console_asset(request: web.Request, partner: None) -> web.StreamResponse:
     name = request.match_info["asset"]
     if name in ("", "index.html"):

@@ -42,25 +42,27 @@ import jsonschema_rs
 import orjson
 from aiohttp import web
 
+from verinet.callers import HOLDER_ROLES, Role, owning_prefix
 from verinet.epc import Gln, Sgtin, case_container, is_case, parse_epc, parse_location
 from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, TooLarge, VerinetError
-from verinet.gateway.api import json_response, owns_gtin
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.api import json_response
+from verinet.gateway.app_keys import BODY_LIMITS, CLIENTS
 from verinet.gateway.epcis_master_data import apply_master_data, dscsa_notes, event_notes
 from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
-from verinet.gateway.inputs import BODY_LIMITS, NDJSON_TYPES
+from verinet.gateway.inputs import NDJSON_TYPES
 from verinet.gateway.jsonscan import JsonScanner
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import HTTP_STATUS_BY_KIND, problem, problem_from_error
-from verinet.gateway.routing import route
+from verinet.gateway.routing import RouteTable
 from verinet.identifiers import parse_expiry, validate_lot
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import error_from_rpc
 
+routes = RouteTable()
+
 log = logging.getLogger(__name__)
 
-CAPTURE_ROLES = ("manufacturer", "wholesaler", "dispenser")
 JSON_TYPES = ("application/json", "application/ld+json")
 MAX_DOCUMENT_BYTES = 2 * 1024**3
 BODY_IDLE_SECONDS = 30.0
@@ -455,10 +457,10 @@ class Reader:
             )
 
     def _commissioning(self, raw: dict[str, Any], units: list[str]) -> tuple[str, str]:
-        if not self.partner.has_role("manufacturer"):
+        if not self.partner.has_role(Role.MANUFACTURER):
             raise EventError("auth.role", "Only manufacturers commission packs.", ErrorKind.FORBIDDEN)
         for gtin in sorted({u[:14] for u in units}):
-            if not owns_gtin(self.partner, gtin):
+            if owning_prefix(self.partner.company_prefixes, gtin) is None:
                 raise EventError(
                     "product.foreign_prefix",
                     f"GTIN {gtin} is not under your GS1 company prefixes {list(self.partner.company_prefixes)!r}.",
@@ -694,10 +696,10 @@ def refused_response(reader: Reader, answer: rs_pb.CaptureEventsResponse | None)
     return problem(status, "epcis.refused", detail, events=reader.events, refused=refused, errors=errors)
 
 
-@route(
+@routes.route(
     "POST",
     "/v1/events",
-    roles=CAPTURE_ROLES,
+    roles=HOLDER_ROLES,
     tag="Custody",
     summary="Capture an EPCIS document (2.0 JSON / JSON-LD, 1.2 or 2.0 XML, streamed; or NDJSON of events): all or nothing",
     request_body={
