@@ -7,7 +7,7 @@ from typing import Any, cast
 import orjson
 from aiohttp import web
 
-from verinet.callers import HOLDER_ROLES, Role
+from verinet.callers import ALL_ROLES, HOLDER_ROLES, Role
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput, VerinetError
 from verinet.gateway.api import json_response
@@ -28,6 +28,7 @@ from verinet.packs import PackState
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
+from verinet.verifier.lifecycle import ALLOWED_OPERATIONS_BY_ROLE, ALLOWED_STATES_BY_ROLE, Operation
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
 routes = RouteTable()
@@ -169,6 +170,25 @@ async def decommission_packs(request: web.Request, partner: Partner) -> web.Resp
 @routes.route("POST", "/v1/packs/reactivate", roles=HOLDER_ROLES, tag="Packs", summary="Undo a decommission (Art. 13 rules)")
 async def reactivate_packs(request: web.Request, partner: Partner) -> web.Response:
     return await pack_operation(request, partner, "reactivate")
+
+
+def role_rules() -> dict[str, Any]:
+    """The FMD role matrix the verifier enforces, by role: the pack operations it may run and
+    the states it may decommission a pack to (in the order ``PackState`` lists them)."""
+    return {
+        "roles": {
+            str(role): {
+                "operations": [op.value for op in Operation if op in ALLOWED_OPERATIONS_BY_ROLE.get(role, ())],
+                "states": [state.value for state in PackState if state in ALLOWED_STATES_BY_ROLE.get(role, ())],
+            }
+            for role in ALL_ROLES
+        }
+    }
+
+
+@routes.route("GET", "/v1/packs/roles", roles=ALL_ROLES, tag="Packs", summary="Which pack operations and decommission states each role may use (the table the verifier enforces)")
+async def pack_roles(request: web.Request, partner: Partner) -> web.Response:
+    return json_response(role_rules())
 
 
 def alert_json(alert: rs_pb.Alert) -> dict[str, Any]:

@@ -232,6 +232,10 @@ def test_signing_in_shows_who_you_are_and_the_pages_of_your_roles(browser: Any, 
     assert page.locator("#whoami-roles").inner_text() == "dispenser"
     visible = page.locator("#nav li:not([hidden]) a").evaluate_all("links => links.map(a => a.dataset.page)")
     assert visible == ["scan", "tote", "history", "tasks", "alerts"]
+    # The states the scan desk offers are the API's role matrix for a dispenser, read at sign-in.
+    offered = page.locator("#scan-state option").evaluate_all("options => options.map(o => o.value)")
+    assert offered == world["clients"]["dispenser"].get("/v1/packs/roles").json()["roles"]["dispenser"]["states"]
+    assert offered == ["supplied", "destroyed", "sample"]
     # The scanner can start at once: the scan field has the focus.
     assert page.evaluate("document.activeElement.id") == "scan-input"
     assert page.evaluate("sessionStorage.getItem('verinet.console.token')") == world["tokens"]["dispenser"]

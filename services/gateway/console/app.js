@@ -17,11 +17,6 @@
   const COMMISSION_CHUNK = 1000;
   const HOLDER_ROLES = ['dispenser', 'wholesaler'];
 
-  /** Decommission states each role may set (the verifier enforces the same table). */
-  const STATES_BY_ROLE = {
-    dispenser: ['supplied', 'destroyed', 'sample'],
-    wholesaler: ['supplied', 'destroyed', 'sample', 'stolen', 'free_sample', 'locked', 'exported', 'checked_out'],
-  };
   const STATE_LABELS = {
     active: 'active', supplied: 'supplied (dispensed)', destroyed: 'destroyed', sample: 'sample',
     stolen: 'stolen', free_sample: 'free sample', locked: 'locked (quarantine)', exported: 'exported',
@@ -64,6 +59,7 @@
   const app = {
     token: null,
     me: null,
+    packRoles: {}, // role -> {operations, states}: the verifier's table, from GET /v1/packs/roles
     page: null,
     last: null, // the last single scan: {op, pack, result, kind}
     tote: [],
@@ -238,14 +234,20 @@
   function hasRole(...wanted) { return roles().some((r) => wanted.includes(r)); }
   function settableStates() {
     const out = [];
-    for (const role of roles()) for (const st of STATES_BY_ROLE[role] || []) if (!out.includes(st)) out.push(st);
+    for (const role of roles()) {
+      for (const st of (app.packRoles[role] && app.packRoles[role].states) || []) if (!out.includes(st)) out.push(st);
+    }
     return out;
   }
 
   async function signIn(token) {
-    const me = await api('GET', '/v1/partners/me', undefined, { token });
+    const [me, rules] = await Promise.all([
+      api('GET', '/v1/partners/me', undefined, { token }),
+      api('GET', '/v1/packs/roles', undefined, { token }),
+    ]);
     app.token = token;
     app.me = me;
+    app.packRoles = rules.roles;
     sessionStorage.setItem(TOKEN_KEY, token);
     afterSignIn();
   }
@@ -273,6 +275,7 @@
     sessionStorage.removeItem(RECALLS_KEY);
     app.token = null;
     app.me = null;
+    app.packRoles = {};
     app.tote = [];
     app.last = null;
     $('whoami').hidden = true;
