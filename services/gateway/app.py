@@ -11,7 +11,7 @@ from prometheus_client import Counter
 from verinet.gateway import (
     api,
     console,
-    epcis,
+    epcis_capture,
     epcis_export,
     epcis_query,
     lms,
@@ -36,7 +36,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     lms.routes,
     api.routes,
     console.routes,
-    epcis.routes,
+    epcis_capture.routes,
     epcis_query.routes,
     epcis_export.routes,
     networks.routes,
