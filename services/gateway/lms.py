@@ -79,8 +79,8 @@ def lms_caller(request: web.Request, partner: Partner, gln: str) -> common_pb.Ca
     one from a network (role ``network``) even when the credential it came with has another
     role: such questions are answered only for hosted GTINs, never forwarded again."""
     caller = caller_message(partner, gln)
-    if "network" not in caller.roles and relayed_by_verinet(request):
-        caller.roles.append("network")
+    if Role.NETWORK not in caller.roles and relayed_by_verinet(request):
+        caller.roles.append(Role.NETWORK)
     return caller
 
 
