@@ -49,7 +49,7 @@ from verinet.recall_status.custody_model import (
 )
 from verinet.recall_status.custody_store import LOCK_MILLISECONDS, lock_key
 from verinet.recall_status.custody_writes import CaptureWriter
-from verinet.recall_status.packs import (
+from verinet.recall_status.pack_store import (
     NewPack,
     PackRepository,
     PackValue,

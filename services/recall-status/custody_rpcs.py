@@ -16,7 +16,7 @@ from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
 from verinet.recall_status.custody import Capture
 from verinet.recall_status.custody_model import Actor, CaptureOutcome, CustodyEvent, Party
-from verinet.recall_status.packs import PackRepository
+from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import translate_errors
 

@@ -3,7 +3,7 @@ custody and cases, product and lot states), loaded from Redis a chunk of events 
 the partner's capture lock, and the digests that drop events captured before. Writing the
 accepted capture back is :mod:`verinet.recall_status.custody_writes`.
 
-Key layout (beside those of :mod:`verinet.recall_status.packs`; keys of a GTIN carry
+Key layout (beside those of :mod:`verinet.recall_status.pack_store`; keys of a GTIN carry
 ``{gtin}``, keys of a logistic unit ``{sscc}``, keys of a partner ``{partner...}``, so every
 key, script and pipeline is Redis Cluster safe):
 
@@ -39,7 +39,7 @@ from verinet.recall_status.custody_model import (
     split_unit,
     target_state,
 )
-from verinet.recall_status.packs import (
+from verinet.recall_status.pack_store import (
     PACK_CODEC_LUA,
     NewPack,
     PackRepository,

@@ -28,7 +28,7 @@ from verinet.recall_status.custody_store import (
     seen_key,
     unit_parent_key,
 )
-from verinet.recall_status.packs import (
+from verinet.recall_status.pack_store import (
     HISTORY_LIMIT,
     RECORD_ONE_LUA,
     DecommissionRecord,

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from verinet.errors import NotFound
 from verinet.recall_status import locations
-from verinet.recall_status.packs import PackRepository
+from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.recall_model import (
     UNIT_BUCKETS,
     AuditAppend,

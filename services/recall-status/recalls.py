@@ -12,7 +12,7 @@ The scope is fixed when the recall is published: the units are the packs that ma
 (each group of pack buckets is read, and for a published recall its members recorded, in one
 atomic step); a pack commissioned later is not in the recall even if it matches. A recall by
 line or window recalls its packs with one rule per GTIN plus those member lists (see
-``recall_status.packs``), a lot recall with one write per lot. Members are stored as
+``recall_status.pack_store``), a lot recall with one write per lot. Members are stored as
 compact lists (at most 128 per GTIN here), and per-unit rows only for units with a last known
 location (what a holder is notified of and acknowledges); the report builds the rows of the
 other units when it is read.
@@ -35,7 +35,7 @@ from typing import Any, cast
 import orjson
 
 from verinet.errors import Conflict, InvalidInput
-from verinet.recall_status.packs import scope_group_of
+from verinet.recall_status.pack_store import scope_group_of
 from verinet.recall_status.recall_acknowledgements import Acknowledgements, recall_notice
 from verinet.recall_status.recall_model import (
     Collected,

@@ -26,7 +26,7 @@ from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.notification_rpcs import NotificationRpcs
 from verinet.recall_status.notifications import append_recall_audit
-from verinet.recall_status.packs import (
+from verinet.recall_status.pack_store import (
     DecommissionRecord,
     NewPack,
     PackChange,
@@ -58,7 +58,7 @@ PROTO_STATE = {
 STATE_FROM_PROTO = {value: state for state, value in PROTO_STATE.items()}
 
 
-#: How each kind of pack event is recorded (``packs.RECORD_CODES``); an unspecified kind is a
+#: How each kind of pack event is recorded (``pack_store.RECORD_CODES``); an unspecified kind is a
 #: bare sighting, so an event that says nothing never moves custody.
 RECORD_CODE_OF_KIND = {
     rs_pb.PACK_EVENT_KIND_UNSPECIFIED: "S",

@@ -24,7 +24,7 @@ from tests.recall_status.test_custody import (
     unit,
 )
 from verinet.recall_status.holders import holders_of
-from verinet.recall_status.packs import (
+from verinet.recall_status.pack_store import (
     PackEventBatchData,
     PackEventData,
     PackRepository,

@@ -13,7 +13,7 @@ import pytest
 from verinet.errors import InvalidInput
 from verinet.network import with_check_digit
 from verinet.packs import PackState
-from verinet.recall_status.packs import (
+from verinet.recall_status.pack_store import (
     COMMISSION_CHUNK,
     HISTORY_LIMIT,
     CommissionOutcome,
