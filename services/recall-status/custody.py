@@ -49,11 +49,8 @@ from verinet.recall_status.custody_model import (
 )
 from verinet.recall_status.custody_store import LOCK_MILLISECONDS, lock_key
 from verinet.recall_status.custody_writes import CaptureWriter
-from verinet.recall_status.pack_store import (
-    NewPack,
-    PackRepository,
-    PackValue,
-)
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import NewPack, PackValue
 from verinet.verifier.lifecycle import Caller, LastDecommission, Operation, decide
 
 MAX_REFUSALS = 100

@@ -39,16 +39,10 @@ from verinet.recall_status.custody_model import (
     split_unit,
     target_state,
 )
-from verinet.recall_status.pack_store import (
-    PACK_CODEC_LUA,
-    NewPack,
-    PackRepository,
-    PackValue,
-    bucket_key,
-    bucket_of,
-    lot_state_key,
-    product_key,
-)
+from verinet.recall_status.pack_keys import bucket_key, bucket_of, lot_state_key, product_key
+from verinet.recall_status.pack_scripts import PACK_CODEC_LUA
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import NewPack, PackValue
 from verinet.store import run_script_batch
 from verinet.verifier.lifecycle import LastDecommission
 

@@ -28,15 +28,9 @@ from verinet.recall_status.custody_store import (
     seen_key,
     unit_parent_key,
 )
-from verinet.recall_status.pack_store import (
-    HISTORY_LIMIT,
-    RECORD_ONE_LUA,
-    DecommissionRecord,
-    PackChange,
-    PackEventData,
-    bucket_of,
-    product_key,
-)
+from verinet.recall_status.pack_keys import HISTORY_LIMIT, bucket_of, product_key
+from verinet.recall_status.pack_scripts import RECORD_ONE_LUA
+from verinet.recall_status.pack_values import DecommissionRecord, PackChange, PackEventData
 from verinet.store import run_script_batch
 from verinet.verifier.lifecycle import Caller, LastDecommission, Operation
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation

@@ -26,16 +26,15 @@ from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.notification_rpcs import NotificationRpcs
 from verinet.recall_status.notifications import append_recall_audit
-from verinet.recall_status.pack_store import (
+from verinet.recall_status.pack_store import PackRepository, require_packs
+from verinet.recall_status.pack_values import (
     DecommissionRecord,
     NewPack,
     PackChange,
     PackEventBatchData,
     PackEventData,
-    PackRepository,
     PackValue,
     StoredPack,
-    require_packs,
 )
 from verinet.recall_status.recall_model import (
     RecallScope,
@@ -58,7 +57,7 @@ PROTO_STATE = {
 STATE_FROM_PROTO = {value: state for state, value in PROTO_STATE.items()}
 
 
-#: How each kind of pack event is recorded (``pack_store.RECORD_CODES``); an unspecified kind is a
+#: How each kind of pack event is recorded (``pack_values.RECORD_CODES``); an unspecified kind is a
 #: bare sighting, so an event that says nothing never moves custody.
 RECORD_CODE_OF_KIND = {
     rs_pb.PACK_EVENT_KIND_UNSPECIFIED: "S",

@@ -27,7 +27,8 @@ from tests.recall_status.test_custody import (
 )
 from verinet.errors import InvalidInput, NotFound
 from verinet.recall_status.notifications import append_recall_audit
-from verinet.recall_status.pack_store import PackEventData, PackRepository
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import PackEventData
 from verinet.recall_status.recall_acknowledgements import MAX_ACK_UNITS
 from verinet.recall_status.recall_model import RecallScope
 from verinet.recall_status.recalls import RecallService
