@@ -9,7 +9,7 @@ that touch one GTIN stay in one Redis Cluster slot):
 ``ctx:{G}``            hash  context -> its number, ``ctxid:{G}`` number -> context: the
                              GTIN's interned "<expiry YYMMDD><lot>[US<line>US<minute>]"
 ``pr:{G}:<bucket>``    hash  serial -> recall id, for units recalled one by one
-``rcrule:{G}``         hash  "<recall id>:<n>" -> a recall's filter (lots, line, window), see SCOPE_SCRIPT
+``rcrule:{G}``         hash  "<recall id>:<n>" -> a recall's filter (lots, line, window), see ``lua/pack_scope.lua``
 ``rcs:{G}:<recall id>`` hash  span of 16 buckets -> serials (newline-joined) the recall took when published
 ``loc:{G}:<bucket>``   hash  serial -> last custody event "<unix time>|<event>|<partner>|<gln>"
                              (shipping, receiving, a state change by the custodian)

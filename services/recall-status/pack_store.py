@@ -53,15 +53,7 @@ from verinet.recall_status.pack_keys import (
     recall_rules_key,
     sightings_key,
 )
-from verinet.recall_status.pack_scripts import (
-    APPLY_CHANGES_SCRIPT,
-    COMMISSION_SCRIPT,
-    RECORD_EVENT_BATCH_SCRIPT,
-    RECORD_EVENTS_SCRIPT,
-    SCOPE_SCRIPT,
-    SET_LEVEL_STATE_SCRIPT,
-    STATUS_SCRIPT,
-)
+from verinet.recall_status.pack_scripts import PackScripts
 from verinet.recall_status.pack_values import (
     FIELD_SEPARATOR,
     CommissionOutcome,
@@ -101,6 +93,7 @@ class PackRepository:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
+        self.scripts = PackScripts(redis)
 
     async def register_product(
         self, gtin: str, owner_partner_id: str, name: str, now: dt.datetime, attributes: dict[str, str] | None = None
@@ -199,7 +192,7 @@ class PackRepository:
                     )
                 )
                 chunks.append(chunk)
-        replies = await run_script_batch(self.redis, self.redis.register_script(COMMISSION_SCRIPT), calls)
+        replies = await run_script_batch(self.redis, self.scripts.commission, calls)
         stored = CommissionOutcome("stored")
         unchanged = CommissionOutcome("unchanged")
         outcomes: list[CommissionOutcome] = [stored] * len(packs)
@@ -239,7 +232,7 @@ class PackRepository:
                 lines = [BUCKET_SUFFIXES[zlib.crc32(serial) & BUCKET_MASK] + serial for serial in serials]
                 calls.append((script_keys, [flag, b"\n".join(lines)]))
                 chunks.append((gtin, chunk))
-        replies = await run_script_batch(self.redis, self.redis.register_script(STATUS_SCRIPT), calls)
+        replies = await run_script_batch(self.redis, self.scripts.status, calls)
         records: list[StoredPack | None] = [None] * len(keys)
         for (gtin, chunk), reply in zip(chunks, replies, strict=True):
             product_state = PackState.from_stored(reply[0].decode()) if reply[0] else PackState.ACTIVE
@@ -298,7 +291,7 @@ class PackRepository:
 
     async def withdraw_product(self, gtin: str, audit_entry: bytes) -> bool:
         """Marks a product withdrawn: one write, whatever the number of packs. Irreversible."""
-        script = self.redis.register_script(SET_LEVEL_STATE_SCRIPT)
+        script = self.scripts.set_level_state
         changed = await script(
             keys=[product_key(gtin), audit_key(gtin), audit_head_key(gtin)],
             args=["state", PackState.WITHDRAWN.stored, audit_entry],
@@ -336,7 +329,7 @@ class PackRepository:
                 chunks.append(chunk)
         applied = [False] * len(changes)
         if calls:
-            replies = await run_script_batch(self.redis, self.redis.register_script(APPLY_CHANGES_SCRIPT), calls)
+            replies = await run_script_batch(self.redis, self.scripts.apply_changes, calls)
             for chunk, reply in zip(chunks, replies, strict=True):
                 for i, done in zip(chunk, reply, strict=True):
                     applied[i] = bool(done)
@@ -360,7 +353,7 @@ class PackRepository:
                     args += [e.serial, f"{bucket_of(e.serial):04x}", e.record, e.place, orjson.dumps(e.as_dict())]
                 calls.append(([product_key(gtin)], args))
         if calls:
-            await run_script_batch(self.redis, self.redis.register_script(RECORD_EVENTS_SCRIPT), calls)
+            await run_script_batch(self.redis, self.scripts.record_events, calls)
         return len(events)
 
     async def record_event_batch(self, batch: PackEventBatchData) -> int:
@@ -399,7 +392,7 @@ class PackRepository:
                 entries = [history[pair] for pair in chunk_entries]
                 calls.append(([product_key(gtin)], [HISTORY_LIMIT, place, len(entries), *entries, b"\n".join(lines)]))
         if calls:
-            script = self.redis.register_script(RECORD_EVENT_BATCH_SCRIPT)
+            script = self.scripts.record_event_batch
             await run_script_batch(self.redis, script, calls)
         return len(batch.gtins)
 
@@ -428,7 +421,7 @@ class PackRepository:
         """The packs of a GTIN matching ``where``, filtered inside Redis a group of buckets at a
         time. ``mode="mark"`` also makes each match a member of ``recall_id`` in the same
         atomic step, which with ``add_recall_rule`` makes it recalled."""
-        script = self.redis.register_script(SCOPE_SCRIPT)
+        script = self.scripts.scope
         args = [mode, where.encode()]
         for start in range(0, SCOPE_GROUPS, batch):
             groups = range(start, min(start + batch, SCOPE_GROUPS))
