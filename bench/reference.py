@@ -46,7 +46,7 @@ from verinet.gateway.lms import (
 from verinet.gateway.routing import bearer_token
 from verinet.identifiers import parse_expiry, validate_lot, validate_serial
 from verinet.partners import PartnerStore
-from verinet.recall_status.packs import PackRepository
+from verinet.recall_status.pack_store import PackRepository
 from verinet.rpc import install_event_loop_policy
 from verinet.signing import KeyRing, ResponseSigner
 from verinet.store import connect

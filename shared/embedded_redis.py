@@ -39,7 +39,7 @@ SERVER_SETTINGS: tuple[tuple[str, str], ...] = (
     # Refuse writes when full instead of evicting: an evicted key is a lost pack, recall or
     # audit entry. Where memory is bounded (a container), set maxmemory below the limit too.
     ("maxmemory-policy", "noeviction"),
-    # Compact hashes: the pack buckets stay in listpack/ziplist encoding (see recall_status.packs).
+    # Compact hashes: the pack buckets stay in listpack/ziplist encoding (see recall_status.pack_store).
     ("hash-max-ziplist-entries", "1024"),
     ("hash-max-ziplist-value", "64"),
 )

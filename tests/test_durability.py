@@ -44,7 +44,7 @@ import requests
 
 from tests.conftest import RunningNetwork, start_network, sync_redis
 from verinet.network import with_check_digit
-from verinet.recall_status.packs import decommission_key
+from verinet.recall_status.pack_keys import decommission_key
 
 PACKS = int(os.environ.get("VERINET_DURABILITY_PACKS", "20000"))
 BATCH = 500

@@ -18,7 +18,7 @@ from verinet import logs
 from verinet.recall_status.alerts import AlertStore
 from verinet.recall_status.delivery_worker import DeliveryWorker, Sign
 from verinet.recall_status.notifications import Notifier
-from verinet.recall_status.packs import PackRepository
+from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.servicer import RecallStatusServicer
 from verinet.recall_status.settings import Settings
 from verinet.recall_status.subscriptions import SubscriptionStore

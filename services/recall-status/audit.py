@@ -4,6 +4,8 @@ Each chain is a Redis stream ``audit:{<tag>}`` (``{<gtin>}`` for pack state chan
 ``{rc:<recall id>}`` for a recall) whose entries hold ``entry`` (JSON), ``prev`` (the hash of
 the entry before) and ``hash`` = SHA-1 hex of ``prev + "\\n" + entry``; ``audithead:{<tag>}``
 holds the last hash. Changing, removing or reordering an entry breaks the chain at that link.
+Entries are appended by Lua, in the same atomic step as the change they record
+(``lua/audit_chain.lua``; ``lua/audit_append.lua`` appends one entry alone).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 
 from verinet.store import reply_bytes, reply_entries
@@ -71,34 +72,5 @@ async def verify_all(redis: aioredis.Redis) -> dict[str, Any]:
     return {"ok": all(c["ok"] for c in chains), "chains": len(chains), "broken": [c for c in chains if not c["ok"]], "entries_checked": sum(c["entries_checked"] for c in chains)}
 
 
-def chain_append_lua(stream: str, head: str, entry: str) -> str:
-    """Lua that appends ``entry`` to a chain with its link, for scripts that also change state
-    in the same atomic step (SHA-1 is the hash Redis scripts offer); leaves ``hash`` set."""
-    return f"""
-local previous = redis.call('GET', {head}) or ''
-{chain_link_lua(stream, entry)}
-redis.call('SET', {head}, hash)
-"""
-
-
-def chain_link_lua(stream: str, entry: str) -> str:
-    """Lua that appends ``entry`` after the hash in the variable ``previous`` and sets ``hash``
-    to its own; scripts appending many entries read the head once and write it once."""
-    return f"""
-local hash = redis.sha1hex(previous .. '\\n' .. {entry})
-redis.call('XADD', {stream}, '*', 'entry', {entry}, 'prev', previous, 'hash', hash)
-"""
-
-
-#: Appends one entry. KEYS: chain stream, chain head. ARGV: entry JSON. Returns the new hash.
-APPEND_SCRIPT = chain_append_lua("KEYS[1]", "KEYS[2]", "ARGV[1]") + "return hash\n"
-
-
 def head_key(key: str) -> str:
     return "audithead:" + key.split(":", 1)[1]
-
-
-async def append(redis: aioredis.Redis, key: str, entry: dict[str, Any]) -> str:
-    """Appends ``entry`` to the chain ``key`` (``audit:{...}``) with its hash link."""
-    head = await redis.eval(APPEND_SCRIPT, 2, key, head_key(key), orjson.dumps(entry))
-    return head.decode() if isinstance(head, bytes) else str(head)

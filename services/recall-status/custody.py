@@ -47,13 +47,10 @@ from verinet.recall_status.custody_model import (
     split_unit,
     target_state,
 )
-from verinet.recall_status.custody_store import LOCK_MILLISECONDS, lock_key
+from verinet.recall_status.custody_store import LOCK_MILLISECONDS, CustodyScripts, lock_key
 from verinet.recall_status.custody_writes import CaptureWriter
-from verinet.recall_status.packs import (
-    NewPack,
-    PackRepository,
-    PackValue,
-)
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import NewPack, PackValue
 from verinet.verifier.lifecycle import Caller, LastDecommission, Operation, decide
 
 MAX_REFUSALS = 100
@@ -78,8 +75,9 @@ class Capture(CaptureWriter):
         now: dt.datetime,
         *,
         max_refusals: int = MAX_REFUSALS,
+        scripts: CustodyScripts | None = None,
     ) -> None:
-        super().__init__(repository, actor, now)
+        super().__init__(repository, actor, now, scripts)
         self.max_refusals = max_refusals
 
     async def add(self, events: Sequence[CustodyEvent]) -> None:

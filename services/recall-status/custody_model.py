@@ -137,7 +137,7 @@ class Refused(Exception):
 @dataclass(slots=True)
 class HistoryEntry:
     """One event's history entry for a list of units (the entry is shared, not copied);
-    ``record`` is its record code (``packs.RECORD_CODES``), ``extra`` more entry fields."""
+    ``record`` is its record code (``pack_values.RECORD_CODES``), ``extra`` more entry fields."""
 
     event: str
     partner_id: str

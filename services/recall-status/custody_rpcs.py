@@ -2,7 +2,8 @@
 
 ``RecallStatusServicer`` inherits :class:`CustodyRpcs`; ``CaptureEvents`` only translates the
 streamed messages and drives a :class:`~verinet.recall_status.custody.Capture`. It uses, on
-the servicer instance, ``repository`` (a ``PackRepository``) and ``now`` (the clock).
+the servicer instance, ``repository`` (a ``PackRepository``), ``custody_scripts`` (the
+capture scripts, registered once) and ``now`` (the clock).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
 from verinet.recall_status.custody import Capture
 from verinet.recall_status.custody_model import Actor, CaptureOutcome, CustodyEvent, Party
-from verinet.recall_status.packs import PackRepository
+from verinet.recall_status.custody_store import CustodyScripts
+from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import translate_errors
 
@@ -78,6 +80,7 @@ class CustodyRpcs:
     """CaptureEvents; see the module docstring."""
 
     repository: PackRepository
+    custody_scripts: CustodyScripts
     now: Callable[[], dt.datetime]
 
     @translate_errors
@@ -91,7 +94,7 @@ class CustodyRpcs:
         try:
             async for chunk in request_iterator:
                 if capture is None:
-                    capture = Capture(self.repository, actor_from(chunk.caller), self.now())
+                    capture = Capture(self.repository, actor_from(chunk.caller), self.now(), scripts=self.custody_scripts)
                     await capture.begin()
                 await capture.add([event_from(e) for e in chunk.events])
                 if chunk.commit:

@@ -3,7 +3,7 @@ custody and cases, product and lot states), loaded from Redis a chunk of events 
 the partner's capture lock, and the digests that drop events captured before. Writing the
 accepted capture back is :mod:`verinet.recall_status.custody_writes`.
 
-Key layout (beside those of :mod:`verinet.recall_status.packs`; keys of a GTIN carry
+Key layout (beside those of :mod:`verinet.recall_status.pack_store`; keys of a GTIN carry
 ``{gtin}``, keys of a logistic unit ``{sscc}``, keys of a partner ``{partner...}``, so every
 key, script and pipeline is Redis Cluster safe):
 
@@ -39,16 +39,10 @@ from verinet.recall_status.custody_model import (
     split_unit,
     target_state,
 )
-from verinet.recall_status.packs import (
-    PACK_CODEC_LUA,
-    NewPack,
-    PackRepository,
-    PackValue,
-    bucket_key,
-    bucket_of,
-    lot_state_key,
-    product_key,
-)
+from verinet.recall_status.pack_keys import bucket_key, bucket_of, lot_state_key, product_key
+from verinet.recall_status.pack_scripts import script_source
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import NewPack, PackValue
 from verinet.store import run_script_batch
 from verinet.verifier.lifecycle import LastDecommission
 
@@ -56,29 +50,23 @@ SCRIPT_CHUNK = 500  # units per script call (all keys of one GTIN: one cluster s
 LOCK_MILLISECONDS = 600_000
 WRITE_CHUNK = 5_000
 
-_RELEASE_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+RELEASE_LOCK = script_source("custody_release_lock")
+READ_UNITS = script_source("custody_read_units")
+READ_FIELDS = script_source("custody_read_fields")
+SET_FIELDS = script_source("custody_set_fields")
+RECORD = script_source("custody_record")
 
-# Reads a chunk of one GTIN's units. KEYS: the product, then per unit its pack bucket and its
-# custody hash. ARGV: the serials. Returns the owner, then per unit its pack value and custody.
-_READ_UNITS = PACK_CODEC_LUA + """
-local out = {redis.call('HGET', KEYS[1], 'owner')}
-local contexts = contexts_of(KEYS[1])
-for i = 1, #ARGV do
-  out[#out + 1] = expand(contexts, redis.call('HGET', KEYS[2 * i], ARGV[i]))
-  out[#out + 1] = redis.call('HGET', KEYS[2 * i + 1], ARGV[i])
-end
-return out
-"""
 
-# Reads one field per key. KEYS: hashes. ARGV: the field of each.
-_READ_FIELDS = """
-local out = {}
-for i = 1, #KEYS do out[i] = redis.call('HGET', KEYS[i], ARGV[i]) end
-return out
-"""
+class CustodyScripts:
+    """The scripts of custody capture (``lua/custody_*.lua``), registered on one Redis client:
+    made once by the servicer and handed to each capture."""
+
+    def __init__(self, redis: Any) -> None:
+        self.release_lock = redis.register_script(RELEASE_LOCK)
+        self.read_units = redis.register_script(READ_UNITS)
+        self.read_fields = redis.register_script(READ_FIELDS)
+        self.set_fields = redis.register_script(SET_FIELDS)
+        self.record = redis.register_script(RECORD)
 
 
 def aggregation_key(sscc: str) -> str:
@@ -120,9 +108,11 @@ class CaptureStore:
         repository: PackRepository,
         actor: Actor,
         now: dt.datetime,
+        scripts: CustodyScripts | None = None,
     ) -> None:
         self.repository = repository
         self.redis = repository.redis
+        self.scripts = scripts or CustodyScripts(self.redis)
         self.actor = actor
         self.now = now
         self.outcome = CaptureOutcome(applied=False)
@@ -167,7 +157,7 @@ class CaptureStore:
 
     async def release(self) -> None:
         if self._lock_token:
-            script = self.redis.register_script(_RELEASE_LOCK)
+            script = self.scripts.release_lock
             await script(keys=[lock_key(self.actor.partner_id)], args=[self._lock_token])
             self._lock_token = ""
 
@@ -257,7 +247,7 @@ class CaptureStore:
                 chunks.append((gtin, chunk))
         if not calls:
             return
-        replies = await run_script_batch(self.redis, self.redis.register_script(_READ_UNITS), calls)
+        replies = await run_script_batch(self.redis, self.scripts.read_units, calls)
         for (gtin, chunk), reply in zip(chunks, replies, strict=True):
             self.owners[gtin] = reply[0].decode() if reply[0] else ""
             for n, key in enumerate(chunk):
@@ -284,7 +274,7 @@ class CaptureStore:
                 chunks.append(chunk)
         if not calls:
             return
-        replies = await run_script_batch(self.redis, self.redis.register_script(_READ_FIELDS), calls)
+        replies = await run_script_batch(self.redis, self.scripts.read_fields, calls)
         for chunk, reply in zip(chunks, replies, strict=True):
             for key, parent in zip(chunk, reply, strict=True):
                 self.unit_parent[key] = parent.decode() if parent else ""

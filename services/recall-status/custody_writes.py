@@ -28,45 +28,11 @@ from verinet.recall_status.custody_store import (
     seen_key,
     unit_parent_key,
 )
-from verinet.recall_status.packs import (
-    HISTORY_LIMIT,
-    RECORD_ONE_LUA,
-    DecommissionRecord,
-    PackChange,
-    PackEventData,
-    bucket_of,
-    product_key,
-)
+from verinet.recall_status.pack_keys import HISTORY_LIMIT, bucket_of, product_key
+from verinet.recall_status.pack_values import DecommissionRecord, PackChange, PackEventData
 from verinet.store import run_script_batch
 from verinet.verifier.lifecycle import Caller, LastDecommission, Operation
 from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
-
-# Sets (or, with an empty value, removes) one field per key to one value. KEYS: hashes.
-# ARGV: the value, then the field of each hash.
-_SET_FIELDS = """
-local value = ARGV[1]
-for i = 1, #KEYS do
-  if value == '' then redis.call('HDEL', KEYS[i], ARGV[i + 1])
-  else redis.call('HSET', KEYS[i], ARGV[i + 1], value) end
-end
-return 1
-"""
-
-# Records a chunk of one GTIN's unit-events, in order, as PackRepository.record_events does
-# (same encodings and record codes, the history capped alike), sending each event's entry
-# once. KEYS: the GTIN's product hash (it names the slot). ARGV: history limit, n, then n
-# triples (record code, place, history entry), then per unit its serial, bucket (4 hex) and
-# triple number (from 1).
-_RECORD = RECORD_ONE_LUA + """
-local limit, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-local tag = string.match(KEYS[1], '{[^}]*}')
-local base = 2 + 3 * n
-for i = 0, (#ARGV - base) / 3 - 1 do
-  local serial, bucket, e = ARGV[base + 1 + 3 * i], ARGV[base + 2 + 3 * i], tonumber(ARGV[base + 3 + 3 * i])
-  record_one(tag, bucket, serial, ARGV[3 * e], ARGV[1 + 3 * e], ARGV[2 + 3 * e], limit)
-end
-return 1
-"""
 
 
 async def run_in_order(redis: Any, script: Any, calls: dict[str, list[tuple[list[str], list[Any]]]]) -> None:
@@ -233,14 +199,14 @@ class CaptureWriter(CaptureStore):
                     chunk = group[start : start + SCRIPT_CHUNK]
                     calls.append(([field_key(gtin, u[14:]) for u in chunk], [value, *(u[14:] for u in chunk)]))
         for start in range(0, len(calls), 64):
-            await run_script_batch(self.redis, self.redis.register_script(_SET_FIELDS), calls[start : start + 64])
+            await run_script_batch(self.redis, self.scripts.set_fields, calls[start : start + 64])
 
     async def _write_history(self) -> None:
         """History in event order, with custody events and sightings by each event's record
         code. Same encodings as ``PackRepository.record_events`` (a test holds them equal),
         with each event's entry sent once per chunk instead of once per unit. Calls are built
         and sent a batch at a time, so memory stays bounded whatever the document's size."""
-        script = self.redis.register_script(_RECORD)
+        script = self.scripts.record
         pending: dict[str, list[tuple[str, int]]] = {}  # GTIN -> (serial, entry number) in order
         entries: dict[int, tuple[str, str, bytes]] = {}
         ready: dict[str, list[tuple[list[str], list[Any]]]] = {}

@@ -30,12 +30,12 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError, ResponseError
 
+from verinet import lua_scripts
 from verinet.errors import InvalidInput
 from verinet.outbound import OutboundPolicy
 from verinet.outbound_http import GuardedConnector, connect_failure
 from verinet.partners import is_revoked
 from verinet.recall_status.notifications import (
-    APPEND_AUDIT_SCRIPT,
     DEAD_STREAM,
     GROUP,
     NOTIFY_STREAM,
@@ -72,36 +72,11 @@ DELIVERY_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 
-# One delivery attempt: its log entry and its audit entry, atomically (one slot: {rc:<id>}).
-# KEYS: audit stream, audit head, deliveries stream. ARGV: audit entry JSON, then the log
-# entry's field/value pairs.
-RECORD_ATTEMPT_SCRIPT = "redis.call('XADD', KEYS[3], '*', unpack(ARGV, 2))\n" + APPEND_AUDIT_SCRIPT
-
-# Acknowledges a processed entry and, only if this call acknowledged it (a slow consumer and
-# the one that took its entry over cannot both), schedules its retry or dead-letters it.
-# KEYS: notify, retry zset, dead stream. ARGV: group, entry id, mode (ack, retry or dead),
-# due time, retry member (JSON list of field/value pairs), then the dead entry's pairs.
-FINISH_SCRIPT = r"""
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-if acked == 0 then return 0 end
-if ARGV[3] == 'retry' then
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
-elseif ARGV[3] == 'dead' then
-  redis.call('XADD', KEYS[3], '*', unpack(ARGV, 6))
-end
-return 1
-"""
-
-# Moves retries that are due back to the stream. KEYS: retry zset, notify. ARGV: now, limit.
-MOVE_DUE_SCRIPT = r"""
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, member in ipairs(due) do
-  redis.call('XADD', KEYS[2], '*', unpack(cjson.decode(member)))
-  redis.call('ZREM', KEYS[1], member)
-end
-return #due
-"""
+# The worker's scripts (``lua/notification_*.lua``): a delivery attempt's log and audit entry
+# in one step; finishing an entry (acknowledge, then retry or dead-letter); moving due retries.
+RECORD_ATTEMPT = lua_scripts.source("verinet.recall_status", "notification_record_attempt")
+FINISH = lua_scripts.source("verinet.recall_status", "notification_finish")
+MOVE_DUE = lua_scripts.source("verinet.recall_status", "notification_move_due")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +131,9 @@ class DeliveryWorker:
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.now = now
         self.rng = rng or random.Random()
-        self._record = redis.register_script(RECORD_ATTEMPT_SCRIPT)
-        self._finish = redis.register_script(FINISH_SCRIPT)
-        self._move_due = redis.register_script(MOVE_DUE_SCRIPT)
+        self._record = redis.register_script(RECORD_ATTEMPT)
+        self._finish = redis.register_script(FINISH)
+        self._move_due = redis.register_script(MOVE_DUE)
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._inflight: dict[asyncio.Task[None], bytes] = {}

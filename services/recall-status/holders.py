@@ -8,7 +8,7 @@
 3. A bare sighting (no attestation) and a failed check (an attempt) add none: they are never
    stored where this rule reads.
 
->>> from verinet.recall_status.packs import Location, Whereabouts
+>>> from verinet.recall_status.pack_values import Location, Whereabouts
 >>> shipped = Location(100.0, "receiving", "wholesaler", "0614141000012")
 >>> seen = Location(200.0, "verification", "pharmacy", "0614141000029")
 >>> [h.partner_id for h in holders_of(Whereabouts(shipped, (seen,)))]
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verinet.recall_status.packs import Whereabouts
+from verinet.recall_status.pack_values import Whereabouts
 
 __all__ = ["Holding", "holders_of"]
 

@@ -35,6 +35,7 @@ import orjson
 import redis.asyncio as aioredis
 from prometheus_client import Counter
 
+from verinet import lua_scripts
 from verinet.errors import InvalidInput, NotFound
 from verinet.partners import is_revoked
 from verinet.recall_status import audit
@@ -49,8 +50,8 @@ __all__ = [
     "Delivery",
     "Notification",
     "Notifier",
+    "RecallAudit",
     "RecallOwner",
-    "append_recall_audit",
     "rfc3339",
     "validate_recall_id",
 ]
@@ -93,7 +94,7 @@ def rfc3339(at: float) -> str:
 
 # The recall's chain uses the one append of recall_status.audit, so one verifier
 # recomputes every chain.
-APPEND_AUDIT_SCRIPT = audit.APPEND_SCRIPT
+APPEND_AUDIT = lua_scripts.source("verinet.recall_status", "audit_append")
 
 
 def audit_key(recall_id: str) -> str:
@@ -120,18 +121,23 @@ def validate_recall_id(recall_id: str) -> str:
     return recall_id
 
 
-async def append_recall_audit(redis: aioredis.Redis, recall_id: str, entry: dict[str, Any]) -> str:
-    """Appends ``entry`` (as compact JSON) to the recall's audit chain; returns its hash.
+class RecallAudit:
+    """Appends to recalls' audit chains, its script registered once on one Redis client."""
 
-    Stored as fields ``entry``, ``prev`` and ``hash`` of ``audit:{rc:<recall_id>}``, with
-    ``hash = sha1hex(prev + "\\n" + entry)`` and the new head in ``audithead:{rc:<recall_id>}``.
-    """
-    validate_recall_id(recall_id)
-    script = redis.register_script(APPEND_AUDIT_SCRIPT)
-    head = await script(
-        keys=[audit_key(recall_id), audit_head_key(recall_id)], args=[orjson.dumps(entry)]
-    )
-    return head.decode() if isinstance(head, bytes) else str(head)
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._append = redis.register_script(APPEND_AUDIT)
+
+    async def append(self, recall_id: str, entry: dict[str, Any]) -> str:
+        """Appends ``entry`` (as compact JSON) to the recall's audit chain; returns its hash.
+
+        Stored as fields ``entry``, ``prev`` and ``hash`` of ``audit:{rc:<recall_id>}``, with
+        ``hash = sha1hex(prev + "\\n" + entry)`` and the new head in ``audithead:{rc:<recall_id>}``.
+        """
+        validate_recall_id(recall_id)
+        head = await self._append(
+            keys=[audit_key(recall_id), audit_head_key(recall_id)], args=[orjson.dumps(entry)]
+        )
+        return head.decode() if isinstance(head, bytes) else str(head)
 
 
 @dataclass(frozen=True, slots=True)

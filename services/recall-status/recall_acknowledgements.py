@@ -40,32 +40,6 @@ ACTIONS = ("quarantined", "returned", "destroyed")
 MAX_ACK_UNITS = 10_000
 
 
-# Records a holder's acknowledgement: its first time is kept, its action is the latest.
-# KEYS: the ack hash. ARGV: per unit its field, then time and action (shared).
-ACKNOWLEDGE_SCRIPT = r"""
-local at, action = ARGV[#ARGV - 1], ARGV[#ARGV]
-for i = 1, #ARGV - 2 do
-  local before = redis.call('HGET', KEYS[1], ARGV[i])
-  local first = before and string.match(before, '^[^|]*') or at
-  redis.call('HSET', KEYS[1], ARGV[i], first .. '|' .. action)
-end
-return 1
-"""
-
-
-# Records reminder ``ARGV[2]`` of partner ``ARGV[1]`` at ``ARGV[3]`` unless that step (or a later
-# one) is recorded already: replicas polling at once remind a partner once per step.
-# KEYS: the reminders hash. Answers 1 when recorded.
-REMIND_SCRIPT = r"""
-local before = redis.call('HGET', KEYS[1], ARGV[1]) or ''
-local sent = 0
-for _ in string.gmatch(before, '[^,]+') do sent = sent + 1 end
-if sent >= tonumber(ARGV[2]) then return 0 end
-local entry = ARGV[3]
-for _ = sent + 2, tonumber(ARGV[2]) do entry = entry .. ',' .. ARGV[3] end
-redis.call('HSET', KEYS[1], ARGV[1], before ~= '' and (before .. ',' .. entry) or entry)
-return 1
-"""
 
 
 #: What a holder is asked to do, by the recall's depth (21 CFR 7.49: what to do, down to which level).
@@ -150,8 +124,7 @@ class Acknowledgements(RecallRecords):
             fields.setdefault(ack_bucket_key(recall_id, key), []).append(f"{key}|{partner_id}")
             results.append((True, "OK", f"Unit {key} recorded as {action}."))
         if fields:
-            script = self.redis.register_script(ACKNOWLEDGE_SCRIPT)
-            await run_script_batch(self.redis, script, [([bucket], [*names, f"{now:.3f}", action]) for bucket, names in fields.items()])
+            await run_script_batch(self.redis, self.scripts.acknowledge, [([bucket], [*names, f"{now:.3f}", action]) for bucket, names in fields.items()])
         acknowledged = sum(len(names) for names in fields.values())
         if acknowledged or lots:
             response = {"partner": partner_id, "at": now, "action": action, "note": note, "lots": lots, "units": acknowledged}
@@ -253,12 +226,11 @@ class Acknowledgements(RecallRecords):
         since = {k.decode(): float(v) for k, v in reply_fields(await self.redis.hgetall(task_since_key(recall_id))).items()}
         delivered = await self.delivered_at(recall_id)
         published = float(meta["published_at"])
-        script = self.redis.register_script(REMIND_SCRIPT)
         reminded: builtins.list[tuple[str, str, int]] = []
         for partner in sorted(partners):
             notice = min(since.get(partner, published), delivered.get(partner, math.inf))
             step = sum(1 for days in schedule if notice + days * 86400 <= now)
-            if not step or not await script(keys=[reminders_key(recall_id)], args=[partner, step, f"{now:.3f}"]):
+            if not step or not await self.scripts.remind(keys=[reminders_key(recall_id)], args=[partner, step, f"{now:.3f}"]):
                 continue
             units = await self.redis.scard(partner_units_key(recall_id, partner))
             payload = {

@@ -35,7 +35,7 @@ from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Forbidden, InvalidInput
 from verinet.recall_status.holders import holders_of
-from verinet.recall_status.packs import ScopeFilter, Whereabouts
+from verinet.recall_status.pack_values import ScopeFilter, Whereabouts
 from verinet.recall_status.strategy import RecallStrategy
 
 MAX_PARTNER_ID = 100

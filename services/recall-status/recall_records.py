@@ -16,9 +16,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from verinet import lua_scripts
 from verinet.errors import NotFound
 from verinet.recall_status import locations
-from verinet.recall_status.packs import PackRepository
+from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.recall_model import (
     UNIT_BUCKETS,
     AuditAppend,
@@ -39,6 +40,21 @@ from verinet.recall_status.recall_model import (
 from verinet.recall_status.status_report import Location
 from verinet.store import reply_bytes, reply_fields
 
+#: The recall scripts (``lua/recall_*.lua``): a holder's acknowledgement, a reminder step
+#: recorded once, and appending serials to member lists.
+ACKNOWLEDGE = lua_scripts.source("verinet.recall_status", "recall_acknowledge")
+REMIND = lua_scripts.source("verinet.recall_status", "recall_remind")
+APPEND_MEMBERS = lua_scripts.source("verinet.recall_status", "recall_append_members")
+
+
+class RecallScripts:
+    """The recall scripts, registered on one Redis client."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.acknowledge = redis.register_script(ACKNOWLEDGE)
+        self.remind = redis.register_script(REMIND)
+        self.append_members = redis.register_script(APPEND_MEMBERS)
+
 
 @dataclass
 class RecallRecords:
@@ -51,6 +67,10 @@ class RecallRecords:
     delivered_at: DeliveredAt
     clock: Callable[[], float] = field(default=time.time)
     partner_names: PartnerNames = no_names
+    scripts: RecallScripts = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.scripts = RecallScripts(self.redis)
 
     async def _meta(self, recall_id: str, viewer: str, is_admin: bool, *, manufacturer_only: bool = False) -> dict[str, str]:
         raw = await self.redis.hgetall(recall_key(recall_id))

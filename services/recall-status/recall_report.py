@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 from verinet.packs import PackState
-from verinet.recall_status.packs import StoredPack
+from verinet.recall_status.pack_values import StoredPack
 from verinet.recall_status.recall_effectiveness import Effectiveness
 from verinet.recall_status.recall_model import Unit, iso, members_key, partner_units_key
 from verinet.store import reply_bytes

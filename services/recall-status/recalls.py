@@ -12,7 +12,7 @@ The scope is fixed when the recall is published: the units are the packs that ma
 (each group of pack buckets is read, and for a published recall its members recorded, in one
 atomic step); a pack commissioned later is not in the recall even if it matches. A recall by
 line or window recalls its packs with one rule per GTIN plus those member lists (see
-``recall_status.packs``), a lot recall with one write per lot. Members are stored as
+``recall_status.pack_store``), a lot recall with one write per lot. Members are stored as
 compact lists (at most 128 per GTIN here), and per-unit rows only for units with a last known
 location (what a holder is notified of and acknowledges); the report builds the rows of the
 other units when it is read.
@@ -35,7 +35,7 @@ from typing import Any, cast
 import orjson
 
 from verinet.errors import Conflict, InvalidInput
-from verinet.recall_status.packs import scope_group_of
+from verinet.recall_status.pack_store import scope_group_of
 from verinet.recall_status.recall_acknowledgements import Acknowledgements, recall_notice
 from verinet.recall_status.recall_model import (
     Collected,
@@ -64,19 +64,6 @@ CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
 
 
-# Appends serials to member lists, in one write. ARGV: field, serials, field, serials, ...
-APPEND_MEMBERS_SCRIPT = r"""
-local fields = {}
-for i = 1, #ARGV, 2 do fields[#fields + 1] = ARGV[i] end
-local current = redis.call('HMGET', KEYS[1], unpack(fields))
-local updated = {}
-for n = 1, #fields do
-  local before = current[n]
-  updated[#updated + 1] = fields[n]
-  updated[#updated + 1] = (before and before ~= '') and (before .. '\n' .. ARGV[2 * n]) or ARGV[2 * n]
-end
-return redis.call('HSET', KEYS[1], unpack(updated))
-"""
 MEMBER_WRITE_BYTES = 1 << 20  # bounds one member-append call...
 MEMBER_WRITE_FIELDS = 1_000  # ...and its fields (Lua's unpack takes a few thousand values)
 ROW_WRITE_UNITS = 20_000  # bounds one pipeline of unit rows
@@ -233,7 +220,7 @@ class RecallService(RecallReports, Acknowledgements):
 
     async def _add_units(self, recall_id: str, found: Collected) -> None:
         """Stores the members and the rows of located units, in bounded writes."""
-        append = self.redis.register_script(APPEND_MEMBERS_SCRIPT)
+        append = self.scripts.append_members
         args: builtins.list[str] = []
         size = 0
         for (gtin, group), serials in found.members.items():

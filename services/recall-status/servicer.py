@@ -24,18 +24,18 @@ from verinet.partners import partner_names
 from verinet.recall_status import audit, event_store, locations
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
+from verinet.recall_status.custody_store import CustodyScripts
 from verinet.recall_status.notification_rpcs import NotificationRpcs
-from verinet.recall_status.notifications import append_recall_audit
-from verinet.recall_status.packs import (
+from verinet.recall_status.notifications import RecallAudit
+from verinet.recall_status.pack_store import PackRepository, require_packs
+from verinet.recall_status.pack_values import (
     DecommissionRecord,
     NewPack,
     PackChange,
     PackEventBatchData,
     PackEventData,
-    PackRepository,
     PackValue,
     StoredPack,
-    require_packs,
 )
 from verinet.recall_status.recall_model import (
     RecallScope,
@@ -58,7 +58,7 @@ PROTO_STATE = {
 STATE_FROM_PROTO = {value: state for state, value in PROTO_STATE.items()}
 
 
-#: How each kind of pack event is recorded (``packs.RECORD_CODES``); an unspecified kind is a
+#: How each kind of pack event is recorded (``pack_values.RECORD_CODES``); an unspecified kind is a
 #: bare sighting, so an event that says nothing never moves custody.
 RECORD_CODE_OF_KIND = {
     rs_pb.PACK_EVENT_KIND_UNSPECIFIED: "S",
@@ -246,9 +246,11 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         self.subscriptions = subscriptions
         self.call_streams = CallStreamServer()
         redis = repository.redis
+        self.custody_scripts = CustodyScripts(redis)
+        recall_audit = RecallAudit(redis)
 
         async def audit_recall(recall_id: str, entry: dict[str, Any]) -> None:
-            await append_recall_audit(redis, recall_id, entry)
+            await recall_audit.append(recall_id, entry)
 
         async def recall_owner(recall_id: str) -> str | None:
             owner = reply_bytes(await redis.hget(recall_key(recall_id), "owner"))

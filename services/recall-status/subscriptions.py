@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import orjson
 import redis.asyncio as aioredis
 
+from verinet import lua_scripts
 from verinet.errors import Conflict, InvalidInput
 from verinet.outbound import OutboundPolicy
 from verinet.store import reply_bytes, reply_fields
@@ -42,28 +43,8 @@ EVENTS = ("recall.published", "recall.updated", "recall.closed", "recall.drill",
 MAX_URL_LENGTH = 2000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
-# Creates or replaces a subscription and keeps the event index in step, refusing an event
-# that another subscription of the partner already carries.
-# KEYS: the partner's subscriptions, then the index of each event in EVENTS order.
-# ARGV: partner, name, subscription JSON, then "1" or "0" per event in EVENTS order.
-PUT_SUBSCRIPTION_SCRIPT = r"""
-for i = 2, #KEYS do
-  if ARGV[i + 2] == '1' then
-    local holder = redis.call('HGET', KEYS[i], ARGV[1])
-    if holder and holder ~= ARGV[2] then return {'taken', tostring(i - 1), holder} end
-  end
-end
-local existed = redis.call('HEXISTS', KEYS[1], ARGV[2])
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-for i = 2, #KEYS do
-  if ARGV[i + 2] == '1' then
-    redis.call('HSET', KEYS[i], ARGV[1], ARGV[2])
-  elseif redis.call('HGET', KEYS[i], ARGV[1]) == ARGV[2] then
-    redis.call('HDEL', KEYS[i], ARGV[1])
-  end
-end
-return {'ok', tostring(existed)}
-"""
+# Creates or replaces a subscription and keeps the event index in step (``lua/subscription_put.lua``).
+PUT_SUBSCRIPTION = lua_scripts.source("verinet.recall_status", "subscription_put")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +179,7 @@ class SubscriptionStore:
         self.redis = redis
         #: Where webhook URLs may point; public unicast only unless the operator allows more.
         self.policy = policy or OutboundPolicy()
-        self._put = redis.register_script(PUT_SUBSCRIPTION_SCRIPT)
+        self._put = redis.register_script(PUT_SUBSCRIPTION)
 
     async def put(
         self, partner_id: str, name: str, url: str, events: Sequence[str], now: dt.datetime

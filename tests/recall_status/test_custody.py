@@ -28,15 +28,15 @@ from verinet.recall_status.custody_store import (
     seen_key,
     unit_parent_key,
 )
-from verinet.recall_status.packs import (
-    PackEventData,
-    PackRepository,
+from verinet.recall_status.pack_keys import (
     audit_key,
     bucket_key,
     decommission_key,
     history_key,
     location_key,
 )
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import PackEventData
 from verinet.store import connect
 
 NOW = dt.datetime(2026, 11, 25, 10, tzinfo=dt.UTC)

@@ -24,15 +24,9 @@ from tests.recall_status.test_custody import (
     unit,
 )
 from verinet.recall_status.holders import holders_of
-from verinet.recall_status.packs import (
-    PackEventBatchData,
-    PackEventData,
-    PackRepository,
-    Whereabouts,
-    bucket_key,
-    location_key,
-    sightings_key,
-)
+from verinet.recall_status.pack_keys import bucket_key, location_key, sightings_key
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import PackEventBatchData, PackEventData, Whereabouts
 from verinet.store import connect
 
 SHIPPED_AT = 1_764_000_000.0  # the custody events of test_custody's ev()

@@ -31,7 +31,7 @@ from verinet.recall_status.notifications import (
     RETRY_KEY,
     Delivery,
     Notifier,
-    append_recall_audit,
+    RecallAudit,
     audit_head_key,
     audit_key,
     deliveries_key,
@@ -652,8 +652,8 @@ def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(
     redis_url: str, tmp_path: Path
 ) -> None:
     async def scenario(parts: Parts) -> None:
-        first_hash = await append_recall_audit(
-            parts.redis, "rc_1", {"action": "recall.published", "partner": "p_maker"}
+        first_hash = await RecallAudit(parts.redis).append(
+            "rc_1", {"action": "recall.published", "partner": "p_maker"}
         )
         async with receiving(parts.keys.jwks(), answering(500)) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
@@ -666,8 +666,8 @@ def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(
                 await parts.deliveries_until("rc_1", settled)
             finally:
                 await worker.drain(5.0)
-        last_hash = await append_recall_audit(
-            parts.redis, "rc_1", {"action": "recall.acknowledged", "partner": "p_pharmacy"}
+        last_hash = await RecallAudit(parts.redis).append(
+            "rc_1", {"action": "recall.acknowledged", "partner": "p_pharmacy"}
         )
         chain = await parts.redis.xrange(audit_key("rc_1"))
         previous = b""
@@ -711,8 +711,8 @@ def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(
 
 def test_tampering_with_an_audit_entry_breaks_its_link(redis_url: str, tmp_path: Path) -> None:
     async def scenario(parts: Parts) -> None:
-        await append_recall_audit(parts.redis, "rc_1", {"action": "a"})
-        await append_recall_audit(parts.redis, "rc_1", {"action": "b"})
+        await RecallAudit(parts.redis).append("rc_1", {"action": "a"})
+        await RecallAudit(parts.redis).append("rc_1", {"action": "b"})
         [(_, first), (_, second)] = await parts.redis.xrange(audit_key("rc_1"))
         assert second[b"prev"] == first[b"hash"]
         forged = b'{"action":"x"}'

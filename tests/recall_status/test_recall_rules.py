@@ -13,7 +13,8 @@ import redis
 from tests.conftest import command_calls
 from verinet.network import with_check_digit
 from verinet.packs import PackState
-from verinet.recall_status.packs import NewPack, PackRepository, ScopeFilter
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import NewPack, ScopeFilter
 from verinet.store import connect
 
 GTIN = with_check_digit("0061414154321")

@@ -26,8 +26,9 @@ from tests.recall_status.test_custody import (
     unit,
 )
 from verinet.errors import InvalidInput, NotFound
-from verinet.recall_status.notifications import append_recall_audit
-from verinet.recall_status.packs import PackEventData, PackRepository
+from verinet.recall_status.notifications import RecallAudit
+from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.pack_values import PackEventData
 from verinet.recall_status.recall_acknowledgements import MAX_ACK_UNITS
 from verinet.recall_status.recall_model import RecallScope
 from verinet.recall_status.recalls import RecallService
@@ -78,8 +79,10 @@ def run(redis_url: str, scenario: Callable[[Case], Awaitable[None]]) -> None:
             )
             queued = Queued()
 
+            recall_audit = RecallAudit(client)
+
             async def audit(recall_id: str, entry: dict[str, Any]) -> None:
-                await append_recall_audit(client, recall_id, entry)
+                await recall_audit.append(recall_id, entry)
 
             async def delivered_at(recall_id: str) -> dict[str, float]:
                 return {}

@@ -13,20 +13,21 @@ import pytest
 from verinet.errors import InvalidInput
 from verinet.network import with_check_digit
 from verinet.packs import PackState
-from verinet.recall_status.packs import (
-    COMMISSION_CHUNK,
+from verinet.recall_status.pack_keys import (
     HISTORY_LIMIT,
+    bucket_key,
+    history_key,
+    location_key,
+    sightings_key,
+)
+from verinet.recall_status.pack_store import COMMISSION_CHUNK, PackRepository
+from verinet.recall_status.pack_values import (
     CommissionOutcome,
     NewPack,
     PackChange,
     PackEventBatchData,
     PackEventData,
-    PackRepository,
     PackValue,
-    bucket_key,
-    history_key,
-    location_key,
-    sightings_key,
 )
 from verinet.store import connect
 

@@ -1,0 +1,485 @@
+"""The hosted repository in Redis: products, commissioned packs and their states
+(:class:`PackRepository`). Its keys are :mod:`verinet.recall_status.pack_keys`, its values
+:mod:`verinet.recall_status.pack_values`, its Lua scripts
+:mod:`verinet.recall_status.pack_scripts`.
+
+Packs are spread over ``BUCKETS`` hashes per GTIN by a CRC of the serial, so each hash stays
+small enough for Redis's compact listpack/ziplist encoding (see ``embedded_redis``). A pack
+stores only a small integer: its state and the number of its context (expiry, lot, line and
+commissioning minute, which the packs of a lot share), interned per GTIN; Redis keeps such a
+value in 2 to 4 bytes, so a pack costs its serial plus a few bytes. Scripts translate between
+that and the expanded value ``<state code><context>`` (``PackValue``) that Python reads and
+writes, so nothing outside the scripts sees the compact form. A lot recall or a product withdrawal is a
+single field write, never one write per pack. A recall by line and window is one rule write
+plus its member lists (at most one write per 16 buckets): a pack is recalled by it when it
+matches the rule and is a member, so a pack commissioned after the recall into its window is
+not.
+
+Custody and sightings (README "Custody, sightings and visibility"): a verification never
+writes ``loc``; a failed check is history only; an attested sighting goes to ``sgt``; a state
+change is a custody event when the custodian makes it (``cus`` of
+:mod:`verinet.recall_status.custody_store`, else the product's owner) and an attested sighting
+otherwise. The record scripts apply that rule, so it holds however events arrive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from verinet.errors import Forbidden, InvalidInput, NotFound
+from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
+from verinet.recall_status.pack_keys import (
+    BUCKET_MASK,
+    BUCKET_SUFFIXES,
+    BUCKETS,
+    HISTORY_LIMIT,
+    MASTER_DATA_FIELD,
+    audit_head_key,
+    audit_key,
+    bucket_key_at,
+    bucket_of,
+    history_key,
+    location_key,
+    lot_state_key,
+    pack_recall_key,
+    product_key,
+    recall_members_key,
+    recall_rules_key,
+    sightings_key,
+)
+from verinet.recall_status.pack_scripts import PackScripts
+from verinet.recall_status.pack_values import (
+    FIELD_SEPARATOR,
+    CommissionOutcome,
+    DecommissionRecord,
+    Location,
+    NewPack,
+    PackChange,
+    PackEventBatchData,
+    PackEventData,
+    PackValue,
+    Product,
+    ScopeFilter,
+    ScopeGroup,
+    StoredPack,
+    Whereabouts,
+    require_record_code,
+)
+from verinet.store import reply_fields, run_script_batch
+
+STATUS_CHUNK = 500
+
+
+SCOPE_GROUP = 128  # buckets a scope call reads: about 8,000 packs of a 1,000,000-pack GTIN
+SCOPE_GROUPS = BUCKETS // SCOPE_GROUP
+
+
+def scope_group_of(serial: str) -> int:
+    """The scope call (and recall member group) that covers ``serial``."""
+    return bucket_of(serial) // SCOPE_GROUP
+
+
+COMMISSION_CHUNK = 2000
+
+
+class PackRepository:
+    """Products and packs of the manufacturers hosted in this network."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self.scripts = PackScripts(redis)
+
+    async def register_product(
+        self, gtin: str, owner_partner_id: str, name: str, now: dt.datetime, attributes: dict[str, str] | None = None
+    ) -> tuple[Product, bool]:
+        key = product_key(gtin)
+        created = await self.redis.hsetnx(key, "owner", owner_partner_id)
+        if created:
+            await self.redis.hset(
+                key,
+                mapping={"name": name, "state": PackState.ACTIVE.stored, "created_at": now.isoformat()},
+            )
+        product = await self.product(gtin)
+        if product is None:  # pragma: no cover - we just wrote it
+            raise NotFound(f"Product {gtin!r} vanished while being registered.")
+        if product.owner_partner_id != owner_partner_id:
+            raise Forbidden(
+                f"Failed to register GTIN {gtin!r}: it is owned by another partner.",
+                code="product.foreign_owner",
+                field="gtin",
+            )
+        changed: dict[Any, str] = {f"{MASTER_DATA_FIELD}{k}": v for k, v in (attributes or {}).items() if product.attributes.get(k) != v}
+        if not created and name and product.name != name:
+            changed["name"] = name
+        if changed:
+            await self.redis.hset(key, mapping=changed)
+            product = await self.product(gtin) or product
+        return product, bool(created)
+
+    async def product(self, gtin: str) -> Product | None:
+        raw = reply_fields(await self.redis.hgetall(product_key(gtin)))
+        if not raw:
+            return None
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        return Product(
+            gtin=gtin,
+            owner_partner_id=fields.get("owner", ""),
+            name=fields.get("name", ""),
+            state=PackState.from_stored(fields.get("state", "A")),
+            created_at=fields.get("created_at", ""),
+            attributes={k[len(MASTER_DATA_FIELD) :]: v for k, v in fields.items() if k.startswith(MASTER_DATA_FIELD)},
+        )
+
+    async def require_owned_product(self, gtin: str, partner_id: str, *, is_admin: bool) -> Product:
+        product = await self.product(gtin)
+        if product is None:
+            raise NotFound(
+                f"Failed to find product {gtin!r}: register it with PUT /v1/products/{gtin} first.",
+                code="product.not_registered",
+                field="gtin",
+            )
+        if not is_admin and product.owner_partner_id != partner_id:
+            raise Forbidden(
+                f"Failed to use product {gtin!r}: it belongs to another manufacturer.",
+                code="product.foreign_owner",
+                field="gtin",
+            )
+        return product
+
+    async def commission(self, packs: Sequence[NewPack]) -> list[CommissionOutcome]:
+        """Stores packs as ACTIVE; a repeat with the same lot and expiry is a no-op.
+
+        One round trip: a script call per GTIN and chunk stores what is new and answers what
+        was already there."""
+        if not packs:
+            return []
+        groups: dict[str, list[int]] = {}
+        for index, pack in enumerate(packs):
+            groups.setdefault(pack.gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[list[int]] = []
+        suffixes = BUCKET_SUFFIXES
+        for gtin, indexes in groups.items():
+            for start in range(0, len(indexes), COMMISSION_CHUNK):
+                chunk = indexes[start : start + COMMISSION_CHUNK]
+                # Packs of a chunk share a few contexts: each is encoded and sent once.
+                numbers: dict[tuple[str, str, str, float], bytes] = {}
+                contexts: dict[bytes, bytes] = {}
+                lines: list[bytes] = []
+                serials = [packs[i].serial.encode() for i in chunk]
+                require_packable(serials)
+                for i, serial in zip(chunk, serials, strict=True):
+                    pack = packs[i]
+                    context = pack[2:]
+                    number = numbers.get(context)
+                    if number is None:
+                        value = pack.value()
+                        number = contexts.get(value)
+                        if number is None:
+                            number = contexts[value] = b"%d\x1f" % (len(contexts) + 1)
+                        numbers[context] = number
+                    lines.append(suffixes[zlib.crc32(serial) & BUCKET_MASK] + number + serial)
+                calls.append(
+                    (
+                        [f"ctx:{{{gtin}}}", f"ctxid:{{{gtin}}}"],
+                        [f"pk:{{{gtin}}}:", b"\n".join(lines), *contexts],
+                    )
+                )
+                chunks.append(chunk)
+        replies = await run_script_batch(self.redis, self.scripts.commission, calls)
+        stored = CommissionOutcome("stored")
+        unchanged = CommissionOutcome("unchanged")
+        outcomes: list[CommissionOutcome] = [stored] * len(packs)
+        for chunk, reply in zip(chunks, replies, strict=True):
+            for i, answer in zip(chunk, reply, strict=True):
+                if answer == 1:
+                    continue
+                existing = PackValue.decode(answer)
+                if existing.lot == packs[i].lot and existing.expiry == packs[i].expiry:
+                    outcomes[i] = unchanged
+                else:
+                    outcomes[i] = CommissionOutcome("conflict", existing.lot, existing.expiry)
+        return outcomes
+
+    async def statuses(
+        self,
+        keys: Sequence[tuple[str, str]],
+        *,
+        with_decommission: bool = False,
+        owners: dict[str, str] | None = None,
+    ) -> list[StoredPack | None]:
+        """Records for (gtin, serial) pairs: one script call per GTIN and chunk, all sent in
+        one round trip (a pipeline; concurrent calls on a cluster). ``owners``, when given,
+        receives the owner of each registered product among them (read by the same calls)."""
+        groups: dict[str, list[int]] = {}
+        for index, (gtin, _) in enumerate(keys):
+            groups.setdefault(gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[tuple[str, list[int]]] = []
+        flag = b"1" if with_decommission else b"0"
+        for gtin, indexes in groups.items():
+            script_keys = [product_key(gtin), lot_state_key(gtin)]
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                chunk = indexes[start : start + STATUS_CHUNK]
+                serials = [keys[i][1].encode() for i in chunk]
+                require_packable(serials)
+                lines = [BUCKET_SUFFIXES[zlib.crc32(serial) & BUCKET_MASK] + serial for serial in serials]
+                calls.append((script_keys, [flag, b"\n".join(lines)]))
+                chunks.append((gtin, chunk))
+        replies = await run_script_batch(self.redis, self.scripts.status, calls)
+        records: list[StoredPack | None] = [None] * len(keys)
+        for (gtin, chunk), reply in zip(chunks, replies, strict=True):
+            product_state = PackState.from_stored(reply[0].decode()) if reply[0] else PackState.ACTIVE
+            owner = reply[1].decode() if reply[1] else ""
+            if owners is not None and owner:
+                owners[gtin] = owner
+            lot_flat = reply[2]
+            lot_states = {
+                lot.decode(): PackState.from_stored(code.decode()) if code else PackState.ACTIVE
+                for lot, code in zip(lot_flat[::2], lot_flat[1::2], strict=True)
+            }
+            for n, i in enumerate(chunk):
+                value, unit_recalled, decommission = reply[3 + 3 * n : 6 + 3 * n]
+                if value is None:
+                    continue
+                records[i] = self._stored(
+                    gtin, keys[i][1], value, unit_recalled, decommission, product_state, owner, lot_states
+                )
+        return records
+
+    async def product_owners(self, gtins: Sequence[str]) -> dict[str, str]:
+        """Owner partner id of each registered product among ``gtins``."""
+        unique = list(dict.fromkeys(gtins))
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin in unique:
+            pipe.hget(product_key(gtin), "owner")
+        return {g: o.decode() for g, o in zip(unique, await pipe.execute(), strict=True) if o}
+
+    @staticmethod
+    def _stored(
+        gtin: str,
+        serial: str,
+        value: bytes,
+        unit_recalled: int,
+        decommission: bytes | None,
+        product_state: PackState,
+        owner: str,
+        lot_states: dict[str, PackState],
+    ) -> StoredPack:
+        # PackValue.decode, without the object: this runs for every pack of a bulk call.
+        text = value.decode()
+        lot = text[7:]
+        if FIELD_SEPARATOR in lot:
+            lot = lot.partition(FIELD_SEPARATOR)[0]
+        record = PackRecord(
+            gtin,
+            serial,
+            lot,
+            text[1:7].strip(),
+            STATE_BY_STORED_CODE[text[0]],
+            PackState.RECALLED if unit_recalled else lot_states.get(lot, PackState.ACTIVE),
+            product_state,
+            owner,
+        )
+        return StoredPack(record, DecommissionRecord.decode(decommission) if decommission else None, value)
+
+    async def withdraw_product(self, gtin: str, audit_entry: bytes) -> bool:
+        """Marks a product withdrawn: one write, whatever the number of packs. Irreversible."""
+        script = self.scripts.set_level_state
+        changed = await script(
+            keys=[product_key(gtin), audit_key(gtin), audit_head_key(gtin)],
+            args=["state", PackState.WITHDRAWN.stored, audit_entry],
+        )
+        return bool(changed)
+
+    async def apply(self, changes: Sequence[PackChange]) -> list[bool]:
+        """Applies each change atomically with its audit entry, if the pack is unchanged: one
+        script call per GTIN and chunk, changes of a GTIN applied and audited in order."""
+        groups: dict[str, list[int]] = {}
+        for index, change in enumerate(changes):
+            groups.setdefault(change.gtin, []).append(index)
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: list[list[int]] = []
+        for gtin, indexes in groups.items():
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                chunk = indexes[start : start + STATUS_CHUNK]
+                keys = [audit_key(gtin), audit_head_key(gtin)]
+                args: list[Any] = []
+                for i in chunk:
+                    change = changes[i]
+                    bucket = f"{bucket_of(change.serial):04x}"
+                    keys += [f"pk:{{{gtin}}}:{bucket}", f"pd:{{{gtin}}}:{bucket}"]
+                    # PackValue(...).with_state(...).encode() without the objects: the state is
+                    # the value's first character, the rest stays as it is.
+                    new_value = change.new_state.stored.encode() + change.expected_revision[1:]
+                    args += [
+                        change.serial,
+                        change.expected_revision,
+                        new_value,
+                        change.decommission.encode() if change.decommission else b"",
+                        change.audit_entry,
+                    ]
+                calls.append((keys, args))
+                chunks.append(chunk)
+        applied = [False] * len(changes)
+        if calls:
+            replies = await run_script_batch(self.redis, self.scripts.apply_changes, calls)
+            for chunk, reply in zip(chunks, replies, strict=True):
+                for i, done in zip(chunk, reply, strict=True):
+                    applied[i] = bool(done)
+        return applied
+
+    async def record_events(self, events: Sequence[PackEventData]) -> int:
+        """Custody events, sightings and history of each pack, by their record codes (the
+        caller checks the pack exists): one script call per GTIN and chunk, all in one round
+        trip."""
+        groups: dict[str, list[PackEventData]] = {}
+        for event in events:
+            require_record_code(event.record)
+            groups.setdefault(event.gtin, []).append(event)
+        calls: list[tuple[list[str], list[Any]]] = []
+        for gtin, group in groups.items():
+            for start in range(0, len(group), STATUS_CHUNK):
+                chunk = group[start : start + STATUS_CHUNK]
+                require_packable([e.serial.encode() for e in chunk])
+                args: list[Any] = [HISTORY_LIMIT]
+                for e in chunk:
+                    args += [e.serial, f"{bucket_of(e.serial):04x}", e.record, e.place, orjson.dumps(e.as_dict())]
+                calls.append(([product_key(gtin)], args))
+        if calls:
+            await run_script_batch(self.redis, self.scripts.record_events, calls)
+        return len(events)
+
+    async def record_event_batch(self, batch: PackEventBatchData) -> int:
+        """Records ``batch`` exactly as :meth:`record_events` would record its events one by
+        one, with one script call per GTIN and chunk and no per-pack formatting."""
+        records = batch.records or ["S"] * len(batch.gtins)
+        if not len(batch.gtins) == len(batch.serials) == len(batch.details) == len(records):
+            raise InvalidInput(
+                f"Failed to record a batch of pack events: expected as many serials, details and "
+                f"record codes as GTINs ({len(batch.gtins)}), got {len(batch.serials)}, "
+                f"{len(batch.details)} and {len(records)}.",
+                code="events.columns",
+            )
+        for code in set(records):
+            require_record_code(code)
+        place = f"{batch.at:.3f}|{batch.event}|{batch.partner_id}|{batch.gln}"
+        history = {(d, r): batch.history_entry(d, r) for d, r in set(zip(batch.details, records, strict=True))}
+        groups: dict[str, list[int]] = {}
+        for index, gtin in enumerate(batch.gtins):
+            groups.setdefault(gtin, []).append(index)
+        serials, details = batch.serials, batch.details
+        calls: list[tuple[list[str], list[Any]]] = []
+        for gtin, indexes in groups.items():
+            for start in range(0, len(indexes), STATUS_CHUNK):
+                chunk = indexes[start : start + STATUS_CHUNK]
+                packed = [serials[i].encode() for i in chunk]
+                require_packable(packed)
+                lines: list[bytes] = []
+                chunk_entries: dict[tuple[str, str], bytes] = {}
+                for i, serial in zip(chunk, packed, strict=True):
+                    pair = (details[i], records[i])
+                    number = chunk_entries.get(pair)
+                    if number is None:
+                        number = chunk_entries[pair] = b"%d\x1f" % (len(chunk_entries) + 1)
+                    lines.append(BUCKET_SUFFIXES[zlib.crc32(serial) & BUCKET_MASK] + records[i].encode() + number + serial)
+                entries = [history[pair] for pair in chunk_entries]
+                calls.append(([product_key(gtin)], [HISTORY_LIMIT, place, len(entries), *entries, b"\n".join(lines)]))
+        if calls:
+            script = self.scripts.record_event_batch
+            await run_script_batch(self.redis, script, calls)
+        return len(batch.gtins)
+
+    async def locations(self, keys: Sequence[tuple[str, str]]) -> list[Location | None]:
+        """The last custody event of each pack (None: never moved from its manufacturer)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin, serial in keys:
+            pipe.hget(location_key(gtin, serial), serial)
+        return [Location.decode(raw) if raw else None for raw in await pipe.execute()]
+
+    async def whereabouts(self, keys: Sequence[tuple[str, str]]) -> list[Whereabouts]:
+        """The last custody event and the attested sightings of each pack, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin, serial in keys:
+            pipe.hget(location_key(gtin, serial), serial)
+            pipe.hget(sightings_key(gtin, serial), serial)
+        replies = await pipe.execute()
+        return [Whereabouts.decode(replies[2 * n], replies[2 * n + 1]) for n in range(len(keys))]
+
+    async def history(self, gtin: str, serial: str) -> list[dict[str, object]]:
+        return [orjson.loads(raw) for raw in await self.redis.lrange(history_key(gtin, serial), 0, -1)]
+
+    async def scan_scope(
+        self, gtin: str, where: ScopeFilter, *, mode: str = "count", recall_id: str = "", batch: int = 16
+    ) -> AsyncIterator[ScopeGroup]:
+        """The packs of a GTIN matching ``where``, filtered inside Redis a group of buckets at a
+        time. ``mode="mark"`` also makes each match a member of ``recall_id`` in the same
+        atomic step, which with ``add_recall_rule`` makes it recalled."""
+        script = self.scripts.scope
+        args = [mode, where.encode()]
+        for start in range(0, SCOPE_GROUPS, batch):
+            groups = range(start, min(start + batch, SCOPE_GROUPS))
+            calls = []
+            for group in groups:
+                keys = [recall_members_key(gtin, recall_id)]
+                for bucket in range(group * SCOPE_GROUP, (group + 1) * SCOPE_GROUP):
+                    keys += [bucket_key_at(gtin, bucket), f"loc:{{{gtin}}}:{bucket:04x}", f"sgt:{{{gtin}}}:{bucket:04x}"]
+                calls.append((keys, args))
+            for group, (count, serials, flat) in zip(groups, await run_script_batch(self.redis, script, calls), strict=True):
+                yield ScopeGroup(
+                    group,
+                    int(count),
+                    serials,
+                    [
+                        (flat[i].decode(), PackValue.decode(flat[i + 1]), Whereabouts.decode(flat[i + 2], flat[i + 3]))
+                        for i in range(0, len(flat), 4)
+                    ],
+                )
+
+    async def add_recall_rule(self, gtin: str, recall_id: str, index: int, where: ScopeFilter) -> None:
+        """Makes the packs of ``gtin`` that match ``where`` AND are members of the recall (see
+        ``scan_scope``) recalled: one write, whatever the number of packs."""
+        await self.redis.hset(recall_rules_key(gtin), f"{recall_id}:{index}", where.encode())
+
+    async def recall_units(self, units: Sequence[tuple[str, str]], recall_id: str) -> None:
+        """Marks units recalled one by one (pipelined; lot recalls use ``recall_lots``)."""
+        for start in range(0, len(units), 10_000):
+            pipe = self.redis.pipeline(transaction=False)
+            for gtin, serial in units[start : start + 10_000]:
+                pipe.hset(pack_recall_key(gtin, serial), serial, recall_id)
+            await pipe.execute()
+
+    async def recall_lots(self, lots: Sequence[tuple[str, str]]) -> None:
+        """A lot recall is one write per (GTIN, lot), whatever the number of packs."""
+        pipe = self.redis.pipeline(transaction=False)
+        for gtin, lot in lots:
+            pipe.hset(lot_state_key(gtin), lot, PackState.RECALLED.stored)
+        await pipe.execute()
+
+
+def require_packable(serials: Sequence[bytes]) -> None:
+    """Scripts read packs as lines ending in the serial: a serial must be there and hold no line
+    break (serials are validated long before; this guards the format)."""
+    if not all(serials) or b"\n" in b"".join(serials):
+        raise InvalidInput(
+            "Failed to read packs: expected serials of 1 or more characters without line breaks.",
+            code="pack.serial",
+            field="serial",
+        )
+
+
+def require_packs(packs: Sequence[NewPack], limit: int) -> None:
+    if not packs:
+        raise InvalidInput("Failed to commission: expected at least one pack, got none.", field="packs")
+    if len(packs) > limit:
+        raise InvalidInput(
+            f"Failed to commission: expected at most {limit} packs a request, got {len(packs)}.",
+            code="packs.too_many",
+            field="packs",
+        )
