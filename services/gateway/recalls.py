@@ -123,14 +123,16 @@ async def create_recall(request: web.Request, partner: Partner) -> web.Response:
 
 def created_recall_json(created: rs_pb.CreateRecallResponse) -> dict[str, Any]:
     """A new recall and where its units are, as REST shows it."""
+    return {"id": created.recall_id, "mock": created.mock, "status": created.status, **scope_json(created)}
+
+
+def scope_json(scoped: rs_pb.CreateRecallResponse | rs_pb.PreviewRecallResponse) -> dict[str, Any]:
+    """The scope of a recall (made or previewed): its units, where they are, the unknown ones."""
     return {
-        "id": created.recall_id,
-        "mock": created.mock,
-        "status": created.status,
-        "units": created.units,
-        "units_by_location": [units_at_location_json(at) for at in created.units_by_location],
-        "units_not_yet_shipped": created.units_not_yet_shipped,
-        "unknown_units": list(created.unknown_units),
+        "units": scoped.units,
+        "units_by_location": [units_at_location_json(at) for at in scoped.units_by_location],
+        "units_not_yet_shipped": scoped.units_not_yet_shipped,
+        "unknown_units": list(scoped.unknown_units),
     }
 
 
@@ -148,13 +150,7 @@ async def preview_recall(request: web.Request, partner: Partner) -> web.Response
 
 def recall_preview_json(preview: rs_pb.PreviewRecallResponse) -> dict[str, Any]:
     """What a recall would scope, as REST shows it."""
-    return {
-        "preview": True,
-        "units": preview.units,
-        "units_by_location": [units_at_location_json(at) for at in preview.units_by_location],
-        "units_not_yet_shipped": preview.units_not_yet_shipped,
-        "unknown_units": list(preview.unknown_units),
-    }
+    return {"preview": True, **scope_json(preview)}
 
 
 #: A location's members as REST shows them, in order; only the known ones appear.
