@@ -14,11 +14,14 @@ from typing import Any, cast
 
 import grpc
 
+from verinet.callers import Caller
 from verinet.coalesce import Coalescer
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import BadUpstream, Conflict, InvalidInput, NotFound, UpstreamTimeout
+from verinet.lifecycle import FAILED_CHECK_CODES, Decision, LastDecommission, Operation
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
+from verinet.pack_operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
@@ -27,14 +30,6 @@ from verinet.signing import KeyRing, ResponseSigner
 from verinet.streamed_calls import CallStreamServer, StreamedCalls
 from verinet.verifier.directory_watch import watch_directory
 from verinet.verifier.events import EventBatcher
-from verinet.verifier.lifecycle import (
-    FAILED_CHECK_CODES,
-    Caller,
-    Decision,
-    LastDecommission,
-    Operation,
-)
-from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.verifier.routes import (
     REMOTE_CONFORMANCE_HEADER,
     RouteCache,
@@ -524,7 +519,12 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     ) -> None:
         """Decides ``packs`` and appends one ``PackResult`` each to the ``results`` field."""
         now = self.now()
-        actor = Caller(partner_id=caller.partner_id, roles=tuple(caller.roles), location_gln=caller.location_gln)
+        actor = Caller(
+            partner_id=caller.partner_id,
+            roles=tuple(caller.roles),
+            glns=tuple(caller.glns),
+            location_gln=caller.location_gln,
+        )
         questions = [PackQuestion(p.gtin, p.serial, p.lot, p.expiry) for p in packs]
         # A bulk call moves more data: its deadlines grow with the number of packs.
         timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(packs)
