@@ -7,11 +7,13 @@ import time
 
 import orjson
 from aiohttp import web
+from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from verinet.gateway.clients import CLIENTS
 from verinet.gateway.routing import ROUTES, route
+from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
@@ -65,13 +67,19 @@ async def metrics(request: web.Request, partner: None) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-@route("GET", "/.well-known/jwks.json", roles=(), tag="System", summary="Public keys that sign verdicts (JWKS)")
+@route("GET", "/.well-known/jwks.json", roles=(), tag="System", summary="Public keys that sign verdicts and webhook deliveries (JWKS)")
 async def jwks(request: web.Request, partner: None) -> web.Response:
     cache = request.app[JWKS_CACHE]
     if cache.get("expires", 0.0) < time.monotonic():
         clients = request.app[CLIENTS]
-        answer = await call(clients.verifier.GetJwks, verifier_pb.GetJwksRequest(), timeout=clients.rpc_timeout)
-        cache.update(body=answer.jwks_json, expires=time.monotonic() + JWKS_CACHE_SECONDS)
+        # One JWKS for the network: the verifier's verdict keys, then recall-status's webhook keys.
+        verdicts, webhooks = await asyncio.gather(
+            call(clients.verifier.GetJwks, verifier_pb.GetJwksRequest(), timeout=clients.rpc_timeout),
+            call(clients.recall_status.GetWebhookKeys, rs_pb.GetWebhookKeysRequest(), timeout=clients.rpc_timeout),
+        )
+        keys = orjson.loads(verdicts.jwks_json)["keys"]
+        keys += [MessageToDict(jwk, preserving_proto_field_name=True) for jwk in webhooks.keys]
+        cache.update(body=orjson.dumps({"keys": keys}), expires=time.monotonic() + JWKS_CACHE_SECONDS)
     return web.Response(
         body=cache["body"],
         content_type="application/jwk-set+json",

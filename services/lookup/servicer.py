@@ -18,6 +18,7 @@ from typing import Any, TypedDict
 
 import grpc
 
+from verinet.callers import Role, owns_key
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import BadUpstream, Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.lookup.atp import AtpExchange
@@ -34,6 +35,7 @@ from verinet.lookup.watch import DirectoryWatch
 from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
 from verinet.rpc import translate_errors
+from verinet.wire import caller_of
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +90,11 @@ def entry_from_message(message: lookup_pb.DirectoryEntry) -> DirectoryEntry:
 
 def require_may_edit(caller: common_pb.Caller, kind: str, key: str) -> None:
     """Admin edits any entry; a manufacturer only entries under its own company prefixes."""
-    if "admin" in caller.roles:
+    who = caller_of(caller)
+    if who.is_admin:
         return
-    if "manufacturer" in caller.roles:
-        digits = key[1:] if kind == "gtin" else key
-        if any(digits.startswith(prefix) for prefix in caller.company_prefixes):
+    if who.has_role(Role.MANUFACTURER):
+        if who.owns_gtin(key) if kind == "gtin" else owns_key(who.company_prefixes, key):
             return
         raise Forbidden(
             f"Failed to edit directory entry {key!r}: it is not under your company prefixes "
@@ -113,7 +115,7 @@ def wallet_to_message(stored: PartnerWallet) -> lookup_pb.PartnerWallet:
 
 
 def require_admin(caller: common_pb.Caller) -> None:
-    if "admin" not in caller.roles:
+    if not caller_of(caller).is_admin:
         raise Forbidden("Only admins manage remote-network profiles.", code="auth.role")
 
 
@@ -198,7 +200,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     def _with_owner(self, caller: common_pb.Caller, entry: DirectoryEntry) -> DirectoryEntry:
         """The entry as the caller may write it: admins' entries are trusted (their URLs may
         point anywhere) and may name an owner; anyone else's entry is its own, untrusted."""
-        if "admin" in caller.roles:
+        if caller_of(caller).is_admin:
             return replace(entry, owner_partner_id=entry.owner_partner_id or caller.partner_id, trusted=True)
         return replace(entry, owner_partner_id=caller.partner_id, trusted=False)
 
@@ -324,7 +326,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         """A route naming a remote-network profile: only admins set one, and it must exist."""
         if not entry.network:
             return
-        if "admin" not in caller.roles:
+        if not caller_of(caller).is_admin:
             raise Forbidden(
                 f"Only admins route entries through a remote-network profile ({entry.network[:64]!r}).",
                 code="directory.network_admin_only",
@@ -531,7 +533,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         request: lookup_pb.GetPartnerWalletRequest,
         context: grpc.aio.ServicerContext[lookup_pb.GetPartnerWalletRequest, lookup_pb.GetPartnerWalletResponse],
     ) -> lookup_pb.GetPartnerWalletResponse:
-        if "admin" not in request.caller.roles and request.caller.partner_id != request.partner_id:
+        if not caller_of(request.caller).is_admin and request.caller.partner_id != request.partner_id:
             raise Forbidden("A partner reads only its own wallet.", code="auth.forbidden")
         stored = await self.wallets.get(request.partner_id)
         if stored is None:
@@ -546,7 +548,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     ) -> lookup_pb.ListCredentialAuditResponse:
         if not request.corr_uuid or len(request.corr_uuid) > 256:
             raise InvalidInput("Failed to read corrUUID: expected the corrUUID of a question.", code="query.corr_uuid", field="corrUUID")
-        admin = "admin" in request.caller.roles
+        admin = caller_of(request.caller).is_admin
         entries = [
             e for e in await self.wallets.audit_of(request.corr_uuid) if admin or e.partner_id == request.caller.partner_id
         ]

@@ -30,6 +30,7 @@ from verinet.lms_vocabulary import (
     SUSPECT,
 )
 from verinet.packs import DECOMMISSIONED_STATES, PackRecord, PackState
+from verinet.timestamps import utc_z_ms
 
 #: Reasons that mean the question's data did not match a pack: a failed check is recorded as
 #: an attempt, never as a sighting (README "Custody, sightings and visibility").
@@ -92,7 +93,7 @@ _FLAGS = {PackState.STOLEN: SUSPECT, PackState.ILLEGITIMATE: ILLEGITIMATE}
 
 def timestamp(now: dt.datetime) -> str:
     """ISO-8601 UTC with milliseconds and a Z, as LMS examples show."""
-    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return utc_z_ms(now)
 
 
 def lms_body(verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.datetime) -> bytes:

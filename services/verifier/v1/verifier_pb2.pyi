@@ -158,31 +158,6 @@ class ReactivatePacksResponse(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
     def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ...) -> None: ...
 
-class SignRequestRequest(_message.Message):
-    __slots__ = ("method", "url", "body", "content_type")
-    METHOD_FIELD_NUMBER: _ClassVar[int]
-    URL_FIELD_NUMBER: _ClassVar[int]
-    BODY_FIELD_NUMBER: _ClassVar[int]
-    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
-    method: str
-    url: str
-    body: bytes
-    content_type: str
-    def __init__(self, method: _Optional[str] = ..., url: _Optional[str] = ..., body: _Optional[bytes] = ..., content_type: _Optional[str] = ...) -> None: ...
-
-class SignRequestResponse(_message.Message):
-    __slots__ = ("headers",)
-    class HeadersEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: str
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
-    HEADERS_FIELD_NUMBER: _ClassVar[int]
-    headers: _containers.ScalarMap[str, str]
-    def __init__(self, headers: _Optional[_Mapping[str, str]] = ...) -> None: ...
-
 class GetJwksRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
