@@ -5,7 +5,6 @@ import doctest
 import pytest
 
 import verinet.callers
-
 from verinet.callers import ALL_ROLES, HOLDER_ROLES, TRADING_ROLES, Caller, Role, owning_prefix
 from verinet.partners import ROLES
 
