@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import cast
 
 from verinet.callers import Caller
@@ -30,17 +29,14 @@ from verinet.packs import PackState
 __all__ = ["PROTO_FROM_STATE", "STATE_FROM_PROTO", "caller_of"]
 
 #: Each state as its proto enum value. protoc's stubs type ``Value()`` as int; each of these
-#: ints is a member of the proto enum.
-PROTO_FROM_STATE: Mapping[PackState, common_pb.PackState] = MappingProxyType(
-    {
-        state: cast("common_pb.PackState", common_pb.PackState.Value(f"PACK_STATE_{state.name}"))
-        for state in PackState
-    }
-)
+#: ints is a member of the proto enum. Plain dicts typed read-only: the verifier looks states
+#: up per pack, and a dict is the fastest lookup.
+PROTO_FROM_STATE: Mapping[PackState, common_pb.PackState] = {
+    state: cast("common_pb.PackState", common_pb.PackState.Value(f"PACK_STATE_{state.name}"))
+    for state in PackState
+}
 #: The state of each proto enum value (no entry for ``PACK_STATE_UNSPECIFIED``).
-STATE_FROM_PROTO: Mapping[int, PackState] = MappingProxyType(
-    {value: state for state, value in PROTO_FROM_STATE.items()}
-)
+STATE_FROM_PROTO: Mapping[int, PackState] = {value: state for state, value in PROTO_FROM_STATE.items()}
 
 
 def caller_of(message: common_pb.Caller) -> Caller:
