@@ -34,8 +34,8 @@ in ``to``, a receipt's senders in ``from`` and ``from_partners``, so that a hist
 shown to each partner without them (README "Custody, sightings and visibility"). Refusals
 never name another partner or its GLN. Commissioning writes the pack only, as ``/v1/packs/commission``
 does: a unit the manufacturer never shipped stays "not yet shipped" for a recall.
-State changes are decided by :func:`verinet.verifier.lifecycle.decide` and applied by
-:func:`verinet.verifier.operations.run_operation`, the functions of the pack API.
+State changes are decided by :func:`verinet.lifecycle.decide` and applied by
+:func:`verinet.pack_operations.run_operation`, the functions of the pack API.
 
 Past 500 lines, three ideas: the custody model (``CustodyEvent``, ``Custody``, refusals and
 outcomes), the rules that check an event against the overlay (``Capture._process`` and the steps
