@@ -29,7 +29,7 @@ from verinet.lookup.profiles import ProfileStore, RemoteProfile, default_profile
 from verinet.lookup.remote_auth import refusal
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
-from verinet.lookup.wallets import PartnerWallet, WalletStore
+from verinet.lookup.wallets import AuditEntry, PartnerWallet, WalletStore
 from verinet.lookup.watch import DirectoryWatch
 from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
@@ -389,13 +389,18 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         deadline = forwarder.clock() + timeout
         query = dict(request.query)
         holder = None
-        if self.atp is not None:
-            profile, query, holder = await self.atp.outbound(request.caller.partner_id, profile, query, deadline)
-        answer = await forwarder.verify(
-            entry, pack.gtin, pack.lot, pack.serial, query, max(deadline - forwarder.clock(), 0.001), profile
-        )
-        if holder is not None and self.atp is not None:
-            await self.atp.check_answer(holder, profile, answer, query["corrUUID"], deadline)
+        audit: list[AuditEntry] = []  # the credential exchange's, stored once the question is over
+        try:
+            if self.atp is not None:
+                profile, query, holder = await self.atp.outbound(request.caller.partner_id, profile, query, deadline, audit)
+            answer = await forwarder.verify(
+                entry, pack.gtin, pack.lot, pack.serial, query, max(deadline - forwarder.clock(), 0.001), profile
+            )
+            if holder is not None and self.atp is not None:
+                await self.atp.check_answer(holder, profile, answer, query["corrUUID"], deadline, audit)
+        finally:
+            if self.atp is not None:
+                await self.atp.record(audit)
         if answer.status == 401:
             forwarder.auth.forget(profile)  # an OAuth2 token it no longer takes: fetch anew
         return lookup_pb.ForwardVerificationResponse(

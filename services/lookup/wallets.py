@@ -90,12 +90,13 @@ class WalletStore:
         wallet = Wallet(did=f["did"], url=f["url"], client_id=f["client_id"], client_secret=f["client_secret"], token_url=f.get("token_url", ""))
         return PartnerWallet(partner_id, wallet, f.get("inbound_policy", "optional"))
 
-    async def audit(self, entry: AuditEntry) -> None:
-        key = f"oci:audit:{entry.corr_uuid}"
+    async def audit(self, *entries: AuditEntry) -> None:
+        """Appends entries (those of one question, usually) in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.rpush(key, orjson.dumps(_as_dict(entry)))
-        pipe.ltrim(key, -MAX_AUDIT_ENTRIES, -1)
-        pipe.expire(key, AUDIT_DAYS * 86400)
+        for key in dict.fromkeys(f"oci:audit:{entry.corr_uuid}" for entry in entries):
+            pipe.rpush(key, *(orjson.dumps(_as_dict(e)) for e in entries if f"oci:audit:{e.corr_uuid}" == key))
+            pipe.ltrim(key, -MAX_AUDIT_ENTRIES, -1)
+            pipe.expire(key, AUDIT_DAYS * 86400)
         await pipe.execute()
 
     async def audit_of(self, corr_uuid: str) -> list[AuditEntry]:
