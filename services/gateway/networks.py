@@ -173,6 +173,23 @@ async def get_network(request: web.Request, partner: Partner) -> web.Response:
     return json_response(profile_json(answer.network))
 
 
+@route(
+    "DELETE",
+    "/v1/directory/networks/{network}",
+    roles=("admin",),
+    tag="Directory",
+    summary="Delete a remote-network profile (409 while a directory route names it)",
+)
+async def delete_network(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    await call(
+        clients.lookup.DeleteRemoteNetwork,
+        lookup_pb.DeleteRemoteNetworkRequest(caller=caller_message(partner), name=request.match_info["network"]),
+        timeout=clients.rpc_timeout,
+    )
+    return web.Response(status=204)
+
+
 @route("GET", "/v1/directory/networks", roles=("admin",), tag="Directory", summary="List the remote-network profiles (never their secrets)")
 async def list_networks(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
@@ -242,6 +259,17 @@ async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
         timeout=clients.rpc_timeout,
     )
     return json_response(wallet_json(answer.wallet))
+
+
+@route("DELETE", "/v1/partners/{id}/wallet", roles=("admin",), tag="Credentials", summary="Delete a partner's DID and wallet (its questions then go without ATP credentials)")
+async def delete_wallet(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    await call(
+        clients.lookup.DeletePartnerWallet,
+        lookup_pb.DeletePartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"]),
+        timeout=clients.rpc_timeout,
+    )
+    return web.Response(status=204)
 
 
 @route(

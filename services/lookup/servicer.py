@@ -510,6 +510,28 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             networks=[profile_to_message(p) for p in profiles if p is not None]
         )
 
+    @translate_errors
+    async def DeleteRemoteNetwork(
+        self,
+        request: lookup_pb.DeleteRemoteNetworkRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.DeleteRemoteNetworkRequest, lookup_pb.DeleteRemoteNetworkResponse],
+    ) -> lookup_pb.DeleteRemoteNetworkResponse:
+        require_admin(request.caller)
+        users = [e for e in await self.directory.remote_entries() if e.network == request.name]
+        if users:
+            named = ", ".join(f"{e.kind} {e.key}" for e in users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+            raise Conflict(
+                f"Remote network {request.name[:64]!r} is still named by {len(users)} directory route(s): {named}. "
+                "Point them elsewhere or delete them first.",
+                code="network.in_use",
+                field="network",
+            )
+        version = await self.profiles.delete(request.name)
+        if version is None:
+            raise NotFound(f"No remote network profile {request.name[:64]!r}.", code="network.not_found", field="name")
+        await self._changed(version)
+        return lookup_pb.DeleteRemoteNetworkResponse(directory_version=version)
+
     # -- ATP credentials (OCI wallets) -----------------------------------------------------------
 
     @translate_errors
@@ -542,6 +564,17 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         if stored is None:
             raise NotFound(f"Partner {request.partner_id[:64]!r} has no wallet.", code="wallet.not_found")
         return lookup_pb.GetPartnerWalletResponse(wallet=wallet_to_message(stored))
+
+    @translate_errors
+    async def DeletePartnerWallet(
+        self,
+        request: lookup_pb.DeletePartnerWalletRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.DeletePartnerWalletRequest, lookup_pb.DeletePartnerWalletResponse],
+    ) -> lookup_pb.DeletePartnerWalletResponse:
+        require_admin(request.caller)
+        if not await self.wallets.delete(request.partner_id):
+            raise NotFound(f"Partner {request.partner_id[:64]!r} has no wallet.", code="wallet.not_found")
+        return lookup_pb.DeletePartnerWalletResponse()
 
     @translate_errors
     async def ListCredentialAudit(

@@ -90,6 +90,9 @@ class WalletStore:
         wallet = Wallet(did=f["did"], url=f["url"], client_id=f["client_id"], client_secret=f["client_secret"], token_url=f.get("token_url", ""))
         return PartnerWallet(partner_id, wallet, f.get("inbound_policy", "optional"))
 
+    async def delete(self, partner_id: str) -> bool:
+        return bool(await self.redis.delete(f"oci:wallet:{partner_id}"))
+
     async def audit(self, *entries: AuditEntry) -> None:
         """Appends entries (those of one question, usually) in one round trip."""
         pipe = self.redis.pipeline(transaction=False)

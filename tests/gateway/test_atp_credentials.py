@@ -213,3 +213,20 @@ def test_wallet_secrets_never_reach_answers_or_logs(a: RunningNetwork, b: Runnin
         for wallet in (wallets["one"], wallets["two"]):
             assert wallet.client_secret not in logs
             assert not any(token in logs for token in wallet.tokens)
+
+
+def test_an_admin_deletes_a_partners_wallet_and_its_questions_then_go_without_a_presentation(
+    world: dict[str, Any], a: RunningNetwork, wallets: dict[str, Any]
+) -> None:
+    leaving, l_at_a = a.add_partner(["wholesaler"])
+    assert a.admin.put(f"/v1/partners/{leaving['id']}/wallet", json=wallet_body(wallets["one"], wallets["wholesaler"])).status_code == 200
+    assert ask(l_at_a, leaving, world["gtin"], "A-1", str(uuid.uuid4())).status_code == 200
+    assert l_at_a.delete(f"/v1/partners/{leaving['id']}/wallet").status_code == 403  # admins only, not the partner itself
+    assert a.admin.delete(f"/v1/partners/{leaving['id']}/wallet").status_code == 204
+    assert l_at_a.get(f"/v1/partners/{leaving['id']}/wallet").status_code == 404
+    corr = str(uuid.uuid4())
+    refused = ask(l_at_a, leaving, world["gtin"], "A-1", corr)  # B requires a presentation from A's network
+    assert refused.status_code == 403 and "requires an ATP presentation" in refused.text
+    assert [e["action"] for e in a.admin.get("/v1/credentials/audit", params={"corrUUID": corr}).json()["entries"]] == []
+    again = a.admin.delete(f"/v1/partners/{leaving['id']}/wallet")
+    assert again.status_code == 404 and again.json()["code"] == "wallet.not_found"

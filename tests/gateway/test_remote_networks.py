@@ -360,3 +360,21 @@ def test_the_cli_puts_a_profile_from_a_file_with_its_secret_from_the_environment
     assert main(["directory", "import", str(imported), "--no-progress"]) == 0
     capsys.readouterr()
     assert a.admin.get(f"/v1/directory/gtins/{SLOW_GTIN}").json()["network"] == "quartet-cli"
+
+
+def test_a_profile_is_deleted_only_by_an_admin_and_only_once_no_route_names_it(a: RunningNetwork, quartet: FakeQuartet) -> None:
+    put_profile(a, "quartet-gone", profile(quartet, new_base()))
+    gtin = "00614141777778"
+    route_through(a, gtin, "quartet-gone")
+    _, wholesaler_client = a.add_partner(["wholesaler"])
+    assert wholesaler_client.delete("/v1/directory/networks/quartet-gone").status_code == 403
+    in_use = a.admin.delete("/v1/directory/networks/quartet-gone")
+    assert in_use.status_code == 409 and in_use.json()["code"] == "network.in_use"
+    assert f"gtin {gtin}" in in_use.json()["detail"]
+    assert a.admin.get("/v1/directory/networks/quartet-gone").status_code == 200
+    assert a.admin.delete(f"/v1/directory/gtins/{gtin}").status_code == 204
+    assert a.admin.delete("/v1/directory/networks/quartet-gone").status_code == 204
+    assert a.admin.get("/v1/directory/networks/quartet-gone").status_code == 404
+    assert "quartet-gone" not in [n["name"] for n in a.admin.get("/v1/directory/networks").json()["networks"]]
+    again = a.admin.delete("/v1/directory/networks/quartet-gone")
+    assert again.status_code == 404 and again.json()["code"] == "network.not_found"

@@ -387,6 +387,20 @@ class ListRemoteNetworksResponse(_message.Message):
     networks: _containers.RepeatedCompositeFieldContainer[RemoteNetwork]
     def __init__(self, networks: _Optional[_Iterable[_Union[RemoteNetwork, _Mapping]]] = ...) -> None: ...
 
+class DeleteRemoteNetworkRequest(_message.Message):
+    __slots__ = ("caller", "name")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    name: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class DeleteRemoteNetworkResponse(_message.Message):
+    __slots__ = ("directory_version",)
+    DIRECTORY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    directory_version: int
+    def __init__(self, directory_version: _Optional[int] = ...) -> None: ...
+
 class PartnerWallet(_message.Message):
     __slots__ = ("partner_id", "did", "url", "client_id", "client_secret", "token_url", "inbound_policy", "secret_set")
     PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -434,6 +448,18 @@ class GetPartnerWalletResponse(_message.Message):
     WALLET_FIELD_NUMBER: _ClassVar[int]
     wallet: PartnerWallet
     def __init__(self, wallet: _Optional[_Union[PartnerWallet, _Mapping]] = ...) -> None: ...
+
+class DeletePartnerWalletRequest(_message.Message):
+    __slots__ = ("caller", "partner_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    partner_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., partner_id: _Optional[str] = ...) -> None: ...
+
+class DeletePartnerWalletResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class CredentialAuditEntry(_message.Message):
     __slots__ = ("at", "partner_id", "action", "outcome", "code", "corr_uuid", "counterparty")
