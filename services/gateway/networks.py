@@ -174,6 +174,68 @@ async def get_network(request: web.Request, partner: Partner) -> web.Response:
 
 
 @route(
+    "POST",
+    "/v1/directory/networks/import",
+    roles=("admin",),
+    tag="Directory",
+    summary="Create or replace many remote-network profiles, all or none: {\"networks\": [{\"name\", ...profile}]}; 400 lists every refused entry",
+    request_body={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["networks"],
+                    "properties": {"networks": {"type": "array", "items": {**PROFILE_SCHEMA, "required": ["name", "url"], "properties": {"name": {"type": "string"}, **PROFILE_SCHEMA["properties"]}}}},  # type: ignore[dict-item]
+                }
+            }
+        },
+    },
+)
+async def import_networks(request: web.Request, partner: Partner) -> web.Response:
+    body = _object(await json_object(request), "", ("networks",))
+    entries = body.get("networks")
+    if not isinstance(entries, list):
+        raise InvalidInput('Failed to read "networks": expected a list of profiles, each with its "name".', code="body.field_type", field="networks")
+    messages: list[lookup_pb.RemoteNetwork] = []
+    refused: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        try:
+            if not isinstance(name, str) or not name:
+                raise InvalidInput('Failed to read "name": expected the profile\'s name.', code="body.field_type", field="name")
+            messages.append(profile_from_json(name, {k: v for k, v in entry.items() if k != "name"}))
+        except InvalidInput as error:
+            refused.append({"index": index, "name": name if isinstance(name, str) else None, "code": error.code, "field": error.field, "message": error.message})
+    if refused:
+        raise _import_refused(refused, len(entries))
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.ImportRemoteNetworks,
+        lookup_pb.ImportRemoteNetworksRequest(caller=caller_message(partner), networks=messages),
+        timeout=clients.rpc_timeout,
+    )
+    if not answer.stored:
+        raise _import_refused(
+            [{"index": r.index, "name": messages[r.index].name, "code": r.code, "field": r.field or None, "message": r.message} for r in answer.results if not r.ok],
+            len(entries),
+        )
+    return json_response({"imported": [{"name": m.name, "created": r.created} for m, r in zip(messages, answer.results, strict=True)]})
+
+
+def _import_refused(refused: list[dict[str, Any]], total: int) -> InvalidInput:
+    first = refused[0]
+    error = InvalidInput(
+        f"Failed to import {total} profiles: {len(refused)} refused, none stored. First: networks[{first['index']}] "
+        f"({first['name']!r}): {first['message']}",
+        code="network.import_refused",
+        field=f"networks[{first['index']}]" + (f".{first['field']}" if first["field"] else ""),
+    )
+    error.details["entries"] = refused
+    return error
+
+
+@route(
     "DELETE",
     "/v1/directory/networks/{network}",
     roles=("admin",),

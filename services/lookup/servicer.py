@@ -25,7 +25,7 @@ from verinet.lookup.directory import Directory, DirectoryEntry, validate_entry
 from verinet.lookup.forwarding import Forwarder, ForwardSettings, RemoteAnswer
 from verinet.lookup.network_messages import profile_from_message, profile_to_message
 from verinet.lookup.oci import Wallet, WalletClient
-from verinet.lookup.profiles import ProfileStore, RemoteProfile, default_profile
+from verinet.lookup.profiles import ProfileStore, RemoteProfile, default_profile, validate_profile
 from verinet.lookup.remote_auth import refusal
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
@@ -48,6 +48,7 @@ NOTIFY_WAIT_SECONDS = 1.0
 #: Time kept back from the caller's gRPC deadline, to answer after the last HTTP attempt.
 DEADLINE_RESERVE_SECONDS = 0.05
 MAX_IMPORT_ENTRIES = 10_000
+MAX_IMPORT_NETWORKS = 1_000
 
 
 def entry_to_message(entry: DirectoryEntry) -> lookup_pb.DirectoryEntry:
@@ -509,6 +510,43 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.ListRemoteNetworksResponse(
             networks=[profile_to_message(p) for p in profiles if p is not None]
         )
+
+    @translate_errors
+    async def ImportRemoteNetworks(
+        self,
+        request: lookup_pb.ImportRemoteNetworksRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ImportRemoteNetworksRequest, lookup_pb.ImportRemoteNetworksResponse],
+    ) -> lookup_pb.ImportRemoteNetworksResponse:
+        """Every profile is checked first; they are stored only when all are valid."""
+        require_admin(request.caller)
+        if len(request.networks) > MAX_IMPORT_NETWORKS:
+            raise InvalidInput(
+                f"Failed to import {len(request.networks)} profiles at once: expected at most {MAX_IMPORT_NETWORKS}.",
+                code="network.import_too_large",
+            )
+        results: list[lookup_pb.DirectoryImportResult] = []
+        valid: list[RemoteProfile] = []
+        seen: set[str] = set()
+        for index, message in enumerate(request.networks):
+            try:
+                if message.name in seen:
+                    raise InvalidInput(f"Profile {message.name[:64]!r} appears twice in the import: expected each name once.", code="network.duplicate", field="name")
+                seen.add(message.name)
+                valid.append(validate_profile(profile_from_message(message)))
+            except VerinetError as error:
+                results.append(lookup_pb.DirectoryImportResult(index=index, ok=False, code=error.code, message=error.message, field=error.field or ""))
+                continue
+            results.append(lookup_pb.DirectoryImportResult(index=index, ok=True))
+        if len(valid) < len(request.networks):
+            return lookup_pb.ImportRemoteNetworksResponse(results=results, stored=False, directory_version=await self.directory.version())
+        version = await self.directory.version()
+        for index, profile in enumerate(valid):
+            _, created, version = await self.profiles.put(profile, self.now())
+            results[index].created = created
+        if valid:
+            log.info("%d remote network profiles imported", len(valid), extra={"networks": [p.name for p in valid]})
+            await self._changed(version)
+        return lookup_pb.ImportRemoteNetworksResponse(results=results, stored=True, directory_version=version)
 
     @translate_errors
     async def DeleteRemoteNetwork(

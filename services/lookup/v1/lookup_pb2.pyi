@@ -387,6 +387,24 @@ class ListRemoteNetworksResponse(_message.Message):
     networks: _containers.RepeatedCompositeFieldContainer[RemoteNetwork]
     def __init__(self, networks: _Optional[_Iterable[_Union[RemoteNetwork, _Mapping]]] = ...) -> None: ...
 
+class ImportRemoteNetworksRequest(_message.Message):
+    __slots__ = ("caller", "networks")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    networks: _containers.RepeatedCompositeFieldContainer[RemoteNetwork]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., networks: _Optional[_Iterable[_Union[RemoteNetwork, _Mapping]]] = ...) -> None: ...
+
+class ImportRemoteNetworksResponse(_message.Message):
+    __slots__ = ("results", "stored", "directory_version")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    DIRECTORY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[DirectoryImportResult]
+    stored: bool
+    directory_version: int
+    def __init__(self, results: _Optional[_Iterable[_Union[DirectoryImportResult, _Mapping]]] = ..., stored: _Optional[bool] = ..., directory_version: _Optional[int] = ...) -> None: ...
+
 class DeleteRemoteNetworkRequest(_message.Message):
     __slots__ = ("caller", "name")
     CALLER_FIELD_NUMBER: _ClassVar[int]

@@ -95,6 +95,11 @@ class LookupServiceStub:
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.SerializeToString,
                 response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.FromString,
                 _registered_method=True)
+        self.ImportRemoteNetworks = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ImportRemoteNetworks',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksResponse.FromString,
+                _registered_method=True)
         self.DeleteRemoteNetwork = channel.unary_unary(
                 '/verinet.lookup.v1.LookupService/DeleteRemoteNetwork',
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteRemoteNetworkRequest.SerializeToString,
@@ -218,6 +223,13 @@ class LookupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportRemoteNetworks(self, request, context):
+        """Creates or replaces many remote-network profiles, all or none (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteRemoteNetwork(self, request, context):
         """Deletes a remote-network profile no directory route names (admin only).
         """
@@ -323,6 +335,11 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     servicer.ListRemoteNetworks,
                     request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.FromString,
                     response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.SerializeToString,
+            ),
+            'ImportRemoteNetworks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportRemoteNetworks,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksResponse.SerializeToString,
             ),
             'DeleteRemoteNetwork': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteRemoteNetwork,
@@ -680,6 +697,33 @@ class LookupService:
             '/verinet.lookup.v1.LookupService/ListRemoteNetworks',
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.SerializeToString,
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportRemoteNetworks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ImportRemoteNetworks',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksResponse.FromString,
             options,
             channel_credentials,
             insecure,
