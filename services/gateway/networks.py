@@ -265,7 +265,7 @@ async def list_networks(request: web.Request, partner: Partner) -> web.Response:
 
 # -- ATP credentials: partners' DIDs and wallets, and the audit ---------------------------------
 
-WALLET_FIELDS = ("did", "url", "client_id", "client_secret", "token_url", "inbound_policy")
+WALLET_FIELDS = ("did", "url", "client_id", "client_secret", "token_url", "inbound_policy", "inbound_carriage")
 
 
 def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
@@ -276,6 +276,7 @@ def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
         "client_id": wallet.client_id,
         "client_secret_set": wallet.secret_set,
         "inbound_policy": wallet.inbound_policy,
+        "inbound_carriage": wallet.inbound_carriage or "header",
     }
     if wallet.token_url:
         out["token_url"] = wallet.token_url
@@ -305,6 +306,7 @@ async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
                 client_secret=values["client_secret"],
                 token_url=values["token_url"],
                 inbound_policy=values["inbound_policy"],
+                inbound_carriage=values["inbound_carriage"],
             ),
         ),
         timeout=clients.rpc_timeout,

@@ -77,20 +77,26 @@ class AtpExchange:
         )
 
     async def inbound(
-        self, sender: str, corr_uuid: str, presentation: str, own: PartnerWallet | None, deadline: float
-    ) -> str:
+        self, sender: str, corr_uuid: str, presentation: str, own: PartnerWallet | None, deadline: float,
+        body_presentation: str = "",
+    ) -> tuple[str, str]:
         """A question from network partner ``sender``: its presentation verified through this
-        network's wallet as its inbound policy says; this network's presentation to answer with."""
+        network's wallet as its inbound policy says; this network's presentation to answer with,
+        and where (``header`` or ``body``). The sender's inbound carriage says where its
+        presentation is read: the header ``presentation`` (the default) or, for ``body``, the
+        query parameter ``body_presentation``; one elsewhere is not seen."""
         if own is None or not sender:
-            return ""
+            return "", "header"
         record = await self.wallets.get(sender)
         policy = record.inbound_policy if record is not None else "off"
+        carriage = record.inbound_carriage if record is not None else "header"
         if policy == "off":
-            return ""
+            return "", carriage
         audited_as = replace(own, partner_id=sender)  # the sender lists what was done for its question
         audit: list[AuditEntry] = []
+        sent = body_presentation if carriage == "body" else presentation
         try:
-            return await self._inbound(audited_as, sender, policy, corr_uuid, presentation, own, deadline, audit)
+            return await self._inbound(audited_as, sender, policy, corr_uuid, sent, own, deadline, audit), carriage
         finally:
             await self.record(audit)
 

@@ -109,7 +109,7 @@ def wallet_to_message(stored: PartnerWallet) -> lookup_pb.PartnerWallet:
     w = stored.wallet
     return lookup_pb.PartnerWallet(
         partner_id=stored.partner_id, did=w.did, url=w.url, client_id=w.client_id, token_url=w.token_url,
-        inbound_policy=stored.inbound_policy, secret_set=bool(w.client_secret),
+        inbound_policy=stored.inbound_policy, secret_set=bool(w.client_secret), inbound_carriage=stored.inbound_carriage,
     )
 
 
@@ -586,6 +586,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
                 w.partner_id,
                 Wallet(did=w.did, url=w.url, client_id=w.client_id, client_secret=w.client_secret, token_url=w.token_url),
                 w.inbound_policy or "optional",
+                w.inbound_carriage or "header",
             )
         )
         return lookup_pb.PutPartnerWalletResponse(wallet=wallet_to_message(stored))
@@ -646,10 +647,11 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             return lookup_pb.ExchangeInboundPresentationResponse()
         remaining = context.time_remaining()
         deadline = time.monotonic() + (remaining - DEADLINE_RESERVE_SECONDS if remaining is not None else 1.0)
-        presentation = await self.atp.inbound(
-            request.caller.partner_id, request.corr_uuid, request.presentation, self.network_wallet, deadline
+        presentation, carriage = await self.atp.inbound(
+            request.caller.partner_id, request.corr_uuid, request.presentation, self.network_wallet, deadline,
+            body_presentation=request.body_presentation,
         )
-        return lookup_pb.ExchangeInboundPresentationResponse(presentation=presentation)
+        return lookup_pb.ExchangeInboundPresentationResponse(presentation=presentation, carriage=carriage)
 
     async def WatchDirectory(
         self,

@@ -13,6 +13,7 @@ batch is recalled or its product withdrawn. An active pack is verified, with ``R
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -95,7 +96,9 @@ def timestamp(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def lms_body(verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.datetime) -> bytes:
+def lms_body(
+    verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.datetime, extra: Mapping[str, str] | None = None
+) -> bytes:
     body: dict[str, object] = {
         "verificationTimestamp": timestamp(now),
         "responderGLN": responder_gln,
@@ -103,6 +106,8 @@ def lms_body(verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.da
     }
     if corr_uuid:
         body["corrUUID"] = corr_uuid
+    for name, value in (extra or {}).items():
+        body.setdefault(name, value)  # never an LMS member
     return orjson.dumps(body)
 
 
