@@ -94,10 +94,12 @@ def measure(a, b, wallets_pid, token, path, gln, users, seconds):
         bad = 0
         while time.perf_counter() < stop_at:
             query = f"?exp=301231&linkType=verificationService&reqGLN={gln}&corrUUID={uuid.uuid4()}"
-            status, _, elapsed = a.request("GET", path + query, token)
+            status, body, elapsed = a.request("GET", path + query, token)
             if status == 200:
                 mine.append(elapsed)
             else:
+                if not bad and not errors[0]:
+                    print(f"  first error: {status} {str(body)[:300]}", flush=True)
                 bad += 1
         with lock:
             times.extend(mine)
