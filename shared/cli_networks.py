@@ -75,7 +75,7 @@ def _read_import(path: str) -> list[Any]:
         body = json.loads(text)
     except ValueError as json_error:
         try:
-            import yaml
+            import yaml  # type: ignore[import-untyped]  # optional: the dev install has it
         except ImportError:
             raise SystemExit(f"Failed to read the import file {path} as JSON ({json_error}); YAML needs PyYAML installed.") from None
         try:

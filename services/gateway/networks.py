@@ -68,6 +68,20 @@ PROFILE_SCHEMA = {
 }
 
 
+#: ``POST /v1/directory/networks/import``: profiles, each with its name.
+IMPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["networks"],
+    "additionalProperties": False,
+    "properties": {
+        "networks": {
+            "type": "array",
+            "items": {**PROFILE_SCHEMA, "required": ["name", "url"], "properties": {"name": {"type": "string"}, **PROFILE_SCHEMA["properties"]}},  # type: ignore[dict-item]
+        }
+    },
+}
+
+
 def _text(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f'Failed to read "{field}": expected a string, got {type(value).__name__}.', code="body.field_type", field=field)
@@ -179,18 +193,7 @@ async def get_network(request: web.Request, partner: Partner) -> web.Response:
     roles=("admin",),
     tag="Directory",
     summary="Create or replace many remote-network profiles, all or none: {\"networks\": [{\"name\", ...profile}]}; 400 lists every refused entry",
-    request_body={
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["networks"],
-                    "properties": {"networks": {"type": "array", "items": {**PROFILE_SCHEMA, "required": ["name", "url"], "properties": {"name": {"type": "string"}, **PROFILE_SCHEMA["properties"]}}}},  # type: ignore[dict-item]
-                }
-            }
-        },
-    },
+    request_body={"required": True, "content": {"application/json": {"schema": IMPORT_SCHEMA}}},
 )
 async def import_networks(request: web.Request, partner: Partner) -> web.Response:
     body = _object(await json_object(request), "", ("networks",))

@@ -43,12 +43,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import coincurve
 import jwt
 from aiohttp import web
-from cryptography.hazmat.primitives.asymmetric import ec
-import coincurve
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from jwt.algorithms import Algorithm, ECAlgorithm
 from jwt.utils import base64url_decode
 
