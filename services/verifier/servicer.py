@@ -357,7 +357,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         record = record_from_status(pack.gtin, pack.serial, status)
         verdict = lms_verdict(record, pack.lot, pack.expiry, now.date())
         responder = route.responder_gln or self.responder_gln
-        body = lms_body(verdict, responder, request.corr_uuid, now)
+        body = lms_body(verdict, responder, request.corr_uuid, now, request.answer_members)
         headers = self.signer.sign(body, status=200)
         into.http_status = 200
         into.body = body

@@ -13,6 +13,7 @@ batch is recalled or its product withdrawn. An active pack is verified, with ``R
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -96,7 +97,9 @@ def timestamp(now: dt.datetime) -> str:
     return utc_z_ms(now)
 
 
-def lms_body(verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.datetime) -> bytes:
+def lms_body(
+    verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.datetime, extra: Mapping[str, str] | None = None
+) -> bytes:
     body: dict[str, object] = {
         "verificationTimestamp": timestamp(now),
         "responderGLN": responder_gln,
@@ -104,6 +107,8 @@ def lms_body(verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.da
     }
     if corr_uuid:
         body["corrUUID"] = corr_uuid
+    for name, value in (extra or {}).items():
+        body.setdefault(name, value)  # never an LMS member
     return orjson.dumps(body)
 
 
