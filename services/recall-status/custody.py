@@ -18,8 +18,8 @@ in ``to``, a receipt's senders in ``from`` and ``from_partners``, so that a hist
 shown to each partner without them (README "Custody, sightings and visibility"). Refusals
 never name another partner or its GLN. Commissioning writes the pack only, as ``/v1/packs/commission``
 does: a unit the manufacturer never shipped stays "not yet shipped" for a recall.
-State changes are decided by :func:`verinet.verifier.lifecycle.decide` and applied by
-:func:`verinet.verifier.operations.run_operation`, the functions of the pack API.
+State changes are decided by :func:`verinet.lifecycle.decide` and applied by
+:func:`verinet.pack_operations.run_operation`, the functions of the pack API.
 
 The rules are here (:class:`Capture`: ``_process`` and the steps it calls); the model is
 :mod:`verinet.recall_status.custody_model`, what a capture reads
@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from verinet.epc import describe_container, is_case_container
+from verinet.lifecycle import LastDecommission, Operation, decide
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.custody_model import (
     Actor,
@@ -51,7 +53,6 @@ from verinet.recall_status.custody_store import LOCK_MILLISECONDS, CustodyScript
 from verinet.recall_status.custody_writes import CaptureWriter
 from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.pack_values import NewPack, PackValue
-from verinet.verifier.lifecycle import Caller, LastDecommission, Operation, decide
 
 MAX_REFUSALS = 100
 
@@ -201,7 +202,7 @@ class Capture(CaptureWriter):
                     f"GTIN {gtin} is not a hosted product: register it with PUT "
                     f"/v1/products/{gtin} first.",
                 )
-            if owner != self.actor.partner_id and "admin" not in self.actor.roles:
+            if owner != self.actor.partner_id and not self.actor.is_admin:
                 raise Refused(
                     "product.foreign_owner",
                     f"GTIN {gtin} belongs to another manufacturer.",
@@ -361,7 +362,7 @@ class Capture(CaptureWriter):
 
     def _change_state(self, event: CustodyEvent, target: PackState) -> None:
         units = self._expand(event)
-        caller = Caller(self.actor.partner_id, self.actor.roles, event.location_gln)
+        caller = replace(self.actor, location_gln=event.location_gln)
         decided = []
         for key in units:
             record, last = self._record_of(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from verinet.callers import Caller
 from verinet.packs import PackState
 
 #: Business steps that change a pack's state, and the state they set. ``decommissioning``
@@ -43,13 +44,8 @@ def split_unit(key: str) -> tuple[str, str]:
     return key[:14], key[14:]
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The partner submitting the document: id, roles and GLNs."""
-
-    partner_id: str
-    roles: tuple[str, ...]
-    glns: tuple[str, ...]
+#: The partner submitting the document (its id, roles and GLNs): the shared caller value.
+Actor = Caller
 
 
 @dataclass(frozen=True, slots=True)

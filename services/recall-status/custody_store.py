@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from verinet.errors import Conflict
+from verinet.lifecycle import LastDecommission
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.custody_model import (
     Actor,
@@ -44,7 +45,6 @@ from verinet.recall_status.pack_scripts import script_source
 from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.pack_values import NewPack, PackValue
 from verinet.store import run_script_batch
-from verinet.verifier.lifecycle import LastDecommission
 
 SCRIPT_CHUNK = 500  # units per script call (all keys of one GTIN: one cluster slot)
 LOCK_MILLISECONDS = 600_000

@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
 from redis.asyncio.cluster import RedisCluster
 
 from verinet.errors import Conflict
+from verinet.lifecycle import LastDecommission, Operation
+from verinet.pack_operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.packs import PackState
 from verinet.recall_status import event_store
 from verinet.recall_status.custody_model import split_unit
@@ -31,8 +34,6 @@ from verinet.recall_status.custody_store import (
 from verinet.recall_status.pack_keys import HISTORY_LIMIT, bucket_of, product_key
 from verinet.recall_status.pack_values import DecommissionRecord, PackChange, PackEventData
 from verinet.store import run_script_batch
-from verinet.verifier.lifecycle import Caller, LastDecommission, Operation
-from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 
 
 async def run_in_order(redis: Any, script: Any, calls: dict[str, list[tuple[list[str], list[Any]]]]) -> None:
@@ -88,7 +89,7 @@ class CaptureWriter(CaptureStore):
     async def _write_state_changes(self) -> None:
         now = self.now
         for (target, gln, transaction), units in self.state_changes.items():
-            caller = Caller(self.actor.partner_id, self.actor.roles, gln)
+            caller = replace(self.actor, location_gln=gln)
 
             async def write(changes: Sequence[Change], gln: str = gln, transaction: str = transaction) -> list[bool]:
                 return await self._apply_changes(changes, gln, transaction)

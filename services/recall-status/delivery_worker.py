@@ -46,10 +46,10 @@ from verinet.recall_status.notifications import (
     audit_head_key,
     audit_key,
     deliveries_key,
-    rfc3339,
     utc_now,
 )
 from verinet.store import reply_streams
+from verinet.timestamps import utc_ms
 
 __all__ = ["DeliverySettings", "DeliveryWorker", "Sign", "backoff_delay"]
 
@@ -394,7 +394,7 @@ class DeliveryWorker:
                 "attempt": notification.attempt,
                 "http_status": status,
                 "error": delivery.error,
-                "retry_at": rfc3339(due) if due else None,
+                "retry_at": utc_ms(due) if due else None,
             },
         )
         return delivery

@@ -41,6 +41,7 @@ from verinet.partners import is_revoked
 from verinet.recall_status import audit
 from verinet.recall_status.subscriptions import SubscriptionStore, redact_url
 from verinet.store import reply_entries
+from verinet.timestamps import id_stamp, utc_ms
 
 __all__ = [
     "DEAD_STREAM",
@@ -52,7 +53,6 @@ __all__ = [
     "Notifier",
     "RecallAudit",
     "RecallOwner",
-    "rfc3339",
     "validate_recall_id",
 ]
 
@@ -83,10 +83,6 @@ ENQUEUED = Counter(
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def rfc3339(at: float) -> str:
-    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="milliseconds")
 
 
 
@@ -192,13 +188,13 @@ class Notification:
                 "recall_id": self.recall_id,
                 "drill": self.drill,
                 "data": orjson.Fragment(self.payload),
-                "sent_at": sent_at.isoformat(timespec="milliseconds"),
+                "sent_at": utc_ms(sent_at),
             }
         )
 
 
 def new_notification_id(now: dt.datetime) -> str:
-    return f"nt_{now.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(6)}"
+    return f"nt_{id_stamp(now)}_{secrets.token_hex(6)}"
 
 
 @dataclass(frozen=True, slots=True)

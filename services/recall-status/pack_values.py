@@ -7,7 +7,6 @@ the compact integer form is the Lua scripts' (:mod:`verinet.recall_status.pack_s
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -16,6 +15,7 @@ import orjson
 
 from verinet.errors import InvalidInput
 from verinet.packs import PackRecord, PackState
+from verinet.timestamps import utc
 
 MAX_SIGHTINGS = 8
 
@@ -146,7 +146,7 @@ class PackEventData:
             "event": self.event,
             "partner": self.partner_id,
             "gln": self.gln,
-            "at": dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat(),
+            "at": utc(self.at),
             "detail": self.detail,
         }
         if self.outcome:

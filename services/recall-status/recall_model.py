@@ -33,10 +33,12 @@ from typing import Any
 import orjson
 from redis.typing import EncodableT, FieldT
 
+from verinet.callers import Role
 from verinet.errors import Forbidden, InvalidInput
 from verinet.recall_status.holders import holders_of
 from verinet.recall_status.pack_values import ScopeFilter, Whereabouts
 from verinet.recall_status.strategy import RecallStrategy
+from verinet.timestamps import utc
 
 MAX_PARTNER_ID = 100
 UNIT_BUCKETS = 256
@@ -117,10 +119,6 @@ def parse_time(value: str, name: str) -> float | None:
     return parsed.timestamp()
 
 
-def iso(at: float) -> str:
-    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat() if at else ""
-
-
 @dataclass(frozen=True)
 class RecallScope:
     """Units in scope: the explicit ones, plus every pack of the GTINs matching all filters."""
@@ -176,7 +174,7 @@ class RecallScope:
         for name in ("window_start", "window_end"):
             value = getattr(self, name)
             if value is not None:
-                out[name] = dt.datetime.fromtimestamp(value, dt.UTC).isoformat()
+                out[name] = utc(value)
         return out
 
 
@@ -284,5 +282,5 @@ def strategy_of(meta: Mapping[str, str]) -> RecallStrategy:
 
 def require_manufacturer(roles: Sequence[str]) -> None:
     """Recall publishing and listing are for manufacturers (admin may list and read)."""
-    if "manufacturer" not in roles and "admin" not in roles:
+    if not any(role in (Role.MANUFACTURER, Role.ADMIN) for role in roles):
         raise Forbidden("Only manufacturers publish recalls.", code="auth.role")
