@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -79,11 +80,12 @@ async def jwks(request: web.Request, partner: None) -> web.Response:
     if cache.get("expires", 0.0) < time.monotonic():
         clients = request.app[CLIENTS]
         # One JWKS for the network: the verifier's verdict keys, then recall-status's webhook keys.
-        verdicts, webhooks = await asyncio.gather(
+        answers: tuple[Any, Any] = await asyncio.gather(
             call(clients.verifier.GetJwks, verifier_pb.GetJwksRequest(), timeout=clients.rpc_timeout),
             call(clients.recall_status.GetWebhookKeys, rs_pb.GetWebhookKeysRequest(), timeout=clients.rpc_timeout),
             return_exceptions=True,
         )
+        verdicts, webhooks = answers
         # One service down must not hide the other's keys: verdicts stay verifiable while
         # recall-status restarts. The missing part is its last known keys, if any, and the
         # answer is cached briefly so that the whole set comes back soon.
