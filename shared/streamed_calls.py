@@ -62,6 +62,15 @@ class _Error(Protocol):
     error_json: bytes
 
 
+class CallContext(Protocol):
+    """Where a server reads a stream's calls and writes their answers: a grpc.aio servicer
+    context, or a Unix socket's (``verinet.socket_calls``)."""
+
+    async def read(self) -> Any: ...
+
+    async def write(self, message: Any, /) -> None: ...
+
+
 class CallRequest(Protocol):
     call_id: int
     timeout_seconds: float
@@ -144,7 +153,7 @@ class _Stream(Generic[Request, Answer]):
                     await self.call.done_writing()
                     return
                 await self.call.write(request)
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError, OSError):
             return  # the stream ended; the reader fails what is pending
 
     async def _read_loop(self) -> None:
@@ -165,6 +174,9 @@ class _Stream(Generic[Request, Answer]):
             # The stream itself broke (server gone, connection lost): every call on it failed
             # in transport, whatever it was, as a unary call to a vanished server fails.
             log.info("A call stream ended: %s %s", error.code().name, error.details())
+            failure = Unavailable("An internal service is unavailable.")
+        except OSError as error:  # the same on a Unix socket (verinet.socket_calls)
+            log.info("A call stream ended: %s", error)
             failure = Unavailable("An internal service is unavailable.")
         self._end(failure)
 
@@ -301,7 +313,7 @@ class CallStreamServer:
 
     async def serve(
         self,
-        context: grpc.aio.ServicerContext[Any, Any],
+        context: CallContext,
         handle: Callable[[Request], Awaitable[Answer]],
         answer_type: Callable[[], Answer],
         method: str,

@@ -119,6 +119,7 @@ def create_app(settings: Settings) -> web.Application:
             lms_batch_in_flight=settings.lms_batch_in_flight,
             lms_batch_max=settings.lms_batch_max,
             streamed_calls=settings.streamed_calls,
+            verifier_sockets=settings.verifier_call_sockets,
         )
     )
 

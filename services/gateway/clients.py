@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -44,6 +44,7 @@ def clients_context(
     lms_batch_in_flight: int = 2,
     lms_batch_max: int = 64,
     streamed_calls: bool = True,
+    verifier_sockets: Sequence[str] = (),
 ) -> object:
     from verinet.gateway.routing import PARTNER_STORE
 
@@ -56,7 +57,12 @@ def clients_context(
         }
         verifier = verifier_grpc.VerifierServiceStub(channels["verifier"])
         lms = LmsVerifier(
-            verifier, rpc_timeout, in_flight=lms_batch_in_flight, max_batch=lms_batch_max, streamed=streamed_calls
+            verifier,
+            rpc_timeout,
+            in_flight=lms_batch_in_flight,
+            max_batch=lms_batch_max,
+            streamed=streamed_calls,
+            sockets=verifier_sockets,
         )
         app[CLIENTS] = Clients(
             redis=redis,

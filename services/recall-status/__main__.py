@@ -27,6 +27,7 @@ from verinet.recall_status.servicer import RecallStatusServicer
 from verinet.recall_status.settings import Settings
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import call, channel, install_event_loop_policy, run_until_signalled, start_server
+from verinet.socket_calls import SocketCallServer
 from verinet.store import connect, wait_until_answering
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
@@ -82,6 +83,8 @@ async def serve(settings: Settings) -> None:
         notifier=notifier,
         subscriptions=subscriptions,
     )
+    sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
+    await sockets.start()
     handle = await start_server(
         "verinet.recall_status.v1.RecallStatusService",
         [lambda server: rs_grpc.add_RecallStatusServiceServicer_to_server(servicer, server)],
@@ -96,11 +99,16 @@ async def serve(settings: Settings) -> None:
 
     async def stop() -> None:
         follow_up.cancel()
+        await sockets.close(settings.shutdown_grace)
         await worker.drain(settings.shutdown_grace)
         await verifier_channel.close()
         await redis.aclose()
 
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=servicer.drain)
+    def drain() -> None:
+        servicer.drain()
+        sockets.stop_accepting()
+
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=drain)
 
 
 def main() -> None:

@@ -48,8 +48,12 @@ from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.visibility import history_for, shows_pack
 from verinet.rpc import translate_errors
+from verinet.socket_calls import SocketMethod
 from verinet.store import reply_bytes
 from verinet.streamed_calls import CallStreamServer
+
+#: The status reads' call stream, by its gRPC method name (also on a Unix socket).
+STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses"
 
 # protoc's stubs type Value() as int; each of these ints is a member of the PackState enum.
 PROTO_STATE = {
@@ -364,6 +368,14 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         context: grpc.aio.ServicerContext[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse],
     ) -> None:
         await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
+
+    def socket_methods(self) -> dict[str, SocketMethod]:
+        """The call streams also served on a Unix socket (``verinet.socket_calls``)."""
+
+        async def statuses(context: Any) -> None:
+            await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
+
+        return {STREAM_PACK_STATUSES: SocketMethod(rs_pb.GetPackStatusRequest.FromString, statuses)}
 
     def drain(self) -> None:
         """Sends the verifiers' open call streams elsewhere (on SIGTERM, before the server stops)."""
