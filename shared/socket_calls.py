@@ -81,6 +81,7 @@ class SocketCall:
     def __init__(self, path: str, method: str, parse_answer: Callable[[bytes], Any]) -> None:
         self._parse_answer = parse_answer
         self._writer: asyncio.StreamWriter | None = None
+        self._done_writing = False
         self._connected = asyncio.get_running_loop().create_task(self._connect(path, method))
 
     async def _connect(self, path: str, method: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -101,11 +102,15 @@ class SocketCall:
         reader, _ = await self._connected
         payload = await _read_frame(reader)
         if payload is None:
+            if not self._done_writing:
+                # A server ends a stream only after its client did: this one went away.
+                raise StreamBroken("The server closed the connection.")
             return grpc.aio.EOF
         return self._parse_answer(payload)
 
     async def done_writing(self) -> None:
         _, writer = await self._connected
+        self._done_writing = True
         if writer.can_write_eof():
             writer.write_eof()
 
@@ -159,7 +164,7 @@ class SocketCallServer:
         self.path = str(path)
         self._methods = methods
         self._server: asyncio.AbstractServer | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self) -> None:
         if not self.path:
@@ -177,7 +182,7 @@ class SocketCallServer:
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        self._connections[task] = writer
         try:
             head = await _read_frame(reader)
             method = self._methods.get(head.decode(errors="replace")) if head is not None else None
@@ -187,8 +192,10 @@ class SocketCallServer:
             await method.serve(_SocketContext(reader, writer, method.parse_request))
         except (StreamBroken, ConnectionError) as error:
             log.info("A call socket connection ended: %s", error)
+        except asyncio.CancelledError:
+            pass  # cut by close(): asyncio would log a cancelled connection task as an error
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
 
     def stop_accepting(self) -> None:
@@ -200,8 +207,10 @@ class SocketCallServer:
     async def close(self, grace: float) -> None:
         """Waits up to ``grace`` seconds for the open streams to end, then cuts them."""
         self.stop_accepting()
-        if self._connections:
-            _, cut = await asyncio.wait(list(self._connections), timeout=grace)
-            for task in cut:
-                task.cancel()
-            await asyncio.gather(*cut, return_exceptions=True)
+        if self._connections and grace > 0:
+            await asyncio.wait(list(self._connections), timeout=grace)
+        cut = list(self._connections)
+        for task in cut:
+            self._connections[task].transport.abort()
+            task.cancel()
+        await asyncio.gather(*cut, return_exceptions=True)
