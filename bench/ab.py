@@ -56,10 +56,11 @@ def main(argv: list[str] | None = None) -> int:
                     run = run_wrk(bench, paths[name], conns, args.seconds, 1 if conns == 1 else 2)
                     cpu = sum(run.cpu.seconds[p] for p in bench.pids()) / max(1, run.requests)
                     totals.setdefault((name, conns), []).append(cpu)
+                    each = ", ".join(f"{p} {run.cpu.seconds[p] / max(1, run.requests) * 1e6:,.0f}" for p in bench.pids())
                     rows.append([str(round_number), str(conns), name, f"{run.rate:,.0f}", f"{run.latency_us['p50'] / 1000:.2f}",
-                                 f"{run.latency_us['p99'] / 1000:.2f}", f"{cpu * 1e6:,.0f}", f"{run.cpu.other_load():.2f}"])
+                                 f"{run.latency_us['p99'] / 1000:.2f}", f"{cpu * 1e6:,.0f}", each, f"{run.cpu.other_load():.2f}"])
                     print(" | ".join(rows[-1]), flush=True)
-    report.table(["round", "conn", "network", "req/s", "p50 ms", "p99 ms", "CPU µs/answer", "other load"], rows)
+    report.table(["round", "conn", "network", "req/s", "p50 ms", "p99 ms", "CPU µs/answer", "by process", "other load"], rows)
     for conns in (1, 64):
         a, b = (sum(totals[(n, conns)]) / len(totals[(n, conns)]) for n in ("A", "B"))
         report.add(f"- {conns} connection(s): mean CPU per answer A {a * 1e6:,.0f} µs, B {b * 1e6:,.0f} µs (B/A {b / a:.2f})")
