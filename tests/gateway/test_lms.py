@@ -20,10 +20,9 @@ from tests.gateway.lms_load import (
 )
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import VerinetError
-from verinet.gateway.lms_batches import outcome
+from verinet.gateway.lms_batches import STREAM_VERIFY_LMS_BATCHES, outcome
 from verinet.network import with_check_digit
 from verinet.rpc import error_from_rpc
-from verinet.gateway.lms_batches import STREAM_VERIFY_LMS_BATCHES
 from verinet.socket_calls import socket_stream_opener
 from verinet.streamed_calls import StreamedCalls
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
