@@ -98,6 +98,15 @@ class SocketCall:
         writer.write(_frame(message.SerializeToString()))
         await writer.drain()
 
+    def write_nowait(self, message: Any) -> bool:
+        """Writes ``message`` now when the connection is up and not backed up; False (nothing
+        written) otherwise, and the caller queues it for ``write``."""
+        if not self._connected.done() or self._connected.cancelled() or self._connected.exception() is not None:
+            return False
+        if self._done_writing:
+            return False
+        return _write_now(self._connected.result()[1], message)
+
     async def read(self) -> Any:
         reader, _ = await self._connected
         payload = await _read_frame(reader)
@@ -118,6 +127,17 @@ class SocketCall:
         self._connected.cancel()
         if self._writer is not None:
             self._writer.close()
+
+
+#: Past this many unsent bytes a connection's writes wait for it to drain (``write``).
+WRITE_NOW_LIMIT = 64 * 1024
+
+
+def _write_now(writer: asyncio.StreamWriter, message: Any) -> bool:
+    if writer.is_closing() or writer.transport.get_write_buffer_size() > WRITE_NOW_LIMIT:
+        return False
+    writer.write(_frame(message.SerializeToString()))
+    return True
 
 
 def socket_stream_opener(
@@ -145,6 +165,9 @@ class _SocketContext:
     async def write(self, message: Any) -> None:
         self._writer.write(_frame(message.SerializeToString()))
         await self._writer.drain()
+
+    def write_nowait(self, message: Any) -> bool:
+        return _write_now(self._writer, message)
 
 
 @dataclass(frozen=True)

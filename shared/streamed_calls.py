@@ -115,6 +115,7 @@ class _Stream(Generic[Request, Answer]):
         self.closing = False
         self.ended = False
         self._outbox: asyncio.Queue[Request | None] = asyncio.Queue()
+        self._write_now: Callable[[Request], bool] | None = getattr(call, "write_nowait", None)
         loop = asyncio.get_running_loop()
         self._writer = loop.create_task(self._write_loop())
         self._reader = loop.create_task(self._read_loop())
@@ -125,7 +126,10 @@ class _Stream(Generic[Request, Answer]):
     def send(self, call_id: int, request: Request) -> asyncio.Future[Answer]:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.pending[call_id] = future
-        self._outbox.put_nowait(request)
+        # A transport that writes without waiting (a Unix socket's) takes it at once: no
+        # hand-off to the writer task, so no cancelled write can cut the stream either.
+        if not (self._outbox.empty() and self._write_now is not None and self._write_now(request)):
+            self._outbox.put_nowait(request)
         return future
 
     def forget(self, call_id: int) -> None:
@@ -325,6 +329,8 @@ class CallStreamServer:
         outbox: asyncio.Queue[Answer | None] = asyncio.Queue()
         running: set[asyncio.Task[None]] = set()
         seconds = RPC_SECONDS.labels(method)
+        # A transport that writes without waiting (a Unix socket's) answers at once.
+        write_now: Callable[[Answer], bool] | None = getattr(context, "write_nowait", None)
 
         async def run(request: Request) -> None:
             started = time.perf_counter()
@@ -339,7 +345,8 @@ class CallStreamServer:
                 set_error(answer, error, method)
             answer.call_id = request.call_id
             seconds.observe(time.perf_counter() - started)
-            outbox.put_nowait(answer)
+            if not (outbox.empty() and write_now is not None and write_now(answer)):
+                outbox.put_nowait(answer)
 
         async def write_answers() -> None:
             while (answer := await outbox.get()) is not None:
