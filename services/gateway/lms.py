@@ -14,11 +14,12 @@ from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
+from verinet.callers import TRADING_ROLES, Role
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
 from verinet.free_text import validate_text
-from verinet.gateway.clients import CLIENTS
-from verinet.gateway.routing import TRADING_ROLES, route
+from verinet.gateway.app_keys import CLIENTS
+from verinet.gateway.routing import RouteTable
 from verinet.identifiers import (
     parse_expiry,
     validate_gln,
@@ -51,6 +52,8 @@ COMMON_LMS_PARAMS = (
     query_param("ctrlPossessAtt", "requestor attests possession (LMS 1.2+)"),
 )
 
+routes = RouteTable()
+
 
 def caller_message(partner: Partner, location_gln: str = "") -> common_pb.Caller:
     return common_pb.Caller(
@@ -76,8 +79,8 @@ def lms_caller(request: web.Request, partner: Partner, gln: str) -> common_pb.Ca
     one from a network (role ``network``) even when the credential it came with has another
     role: such questions are answered only for hosted GTINs, never forwarded again."""
     caller = caller_message(partner, gln)
-    if "network" not in caller.roles and relayed_by_verinet(request):
-        caller.roles.append("network")
+    if Role.NETWORK not in caller.roles and relayed_by_verinet(request):
+        caller.roles.append(Role.NETWORK)
     return caller
 
 
@@ -97,7 +100,7 @@ def requestor_gln(params: dict[str, str], partner: Partner) -> str:
     if not value:
         raise InvalidInput("Missing query parameter reqGLN: expected the requestor's GLN-13.", field="reqGLN", code="gln.missing")
     gln = validate_gln(value)
-    if not partner.has_role("network") and gln not in partner.glns:
+    if not partner.has_role(Role.NETWORK) and gln not in partner.glns:
         raise Forbidden(
             f"reqGLN {gln} is not one of the GLNs of the authenticated partner.",
             code="auth.gln",
@@ -257,7 +260,7 @@ async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid
     """For a question from another network: its ATP presentation checked through this
     network's wallet (lookup applies the sender's policy), and this network's presentation to
     answer with (empty when none is exchanged). A refusal is 403 with the OCI error code."""
-    if not partner.has_role("network"):
+    if not partner.has_role(Role.NETWORK):
         return ""
     clients = request.app[CLIENTS]
     answer = await call(
@@ -272,7 +275,7 @@ async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid
     return answer.presentation  # type: ignore[no-any-return]
 
 
-@route(
+@routes.route(
     "GET",
     "/verify/gtin/{gtin}/lot/{lot}/ser/{serial}",
     roles=TRADING_ROLES,
@@ -285,7 +288,7 @@ async def verify_alpha(request: web.Request, partner: Partner) -> web.Response:
     return await answer_verify(request, partner, "exp")
 
 
-@route(
+@routes.route(
     "GET",
     "/01/{gtin}/10/{lot}/21/{serial}",
     roles=TRADING_ROLES,
@@ -298,7 +301,7 @@ async def verify_numeric(request: web.Request, partner: Partner) -> web.Response
     return await answer_verify(request, partner, "17")
 
 
-@route(
+@routes.route(
     "GET",
     "/checkConnectivity",
     roles=TRADING_ROLES,

@@ -12,15 +12,18 @@ from typing import Any
 
 from aiohttp import web
 
+from verinet.callers import ALL_ROLES, Role
 from verinet.errors import InvalidInput
 from verinet.gateway.api import json_response
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.app_keys import CLIENTS
 from verinet.gateway.inputs import json_object
 from verinet.gateway.lms import caller_message
-from verinet.gateway.routing import ALL_PARTNER_ROLES, route
+from verinet.gateway.routing import RouteTable
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.partners import Partner
 from verinet.rpc import call
+
+routes = RouteTable()
 
 PROFILE_FIELDS = ("url", "auth", "deadline_seconds", "attempts", "headers", "lms_version", "lenient", "atp")
 #: JSON member of ``auth`` -> RemoteNetwork field.
@@ -143,10 +146,10 @@ def profile_json(network: lookup_pb.RemoteNetwork) -> dict[str, Any]:
     }
 
 
-@route(
+@routes.route(
     "PUT",
     "/v1/directory/networks/{network}",
-    roles=("admin",),
+    roles=(Role.ADMIN,),
     tag="Directory",
     summary="Create or replace a remote-network profile: URL, auth (bearer, token, basic, oauth2, mtls), per-hop deadline, attempts, headers, LMS version, lenient, ATP carriage",
     request_body={"required": True, "content": {"application/json": {"schema": PROFILE_SCHEMA}}},
@@ -162,7 +165,7 @@ async def put_network(request: web.Request, partner: Partner) -> web.Response:
     return json_response(profile_json(answer.network), status=201 if answer.created else 200)
 
 
-@route("GET", "/v1/directory/networks/{network}", roles=("admin",), tag="Directory", summary="Read a remote-network profile (never its secrets)")
+@routes.route("GET", "/v1/directory/networks/{network}", roles=(Role.ADMIN,), tag="Directory", summary="Read a remote-network profile (never its secrets)")
 async def get_network(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(
@@ -173,7 +176,7 @@ async def get_network(request: web.Request, partner: Partner) -> web.Response:
     return json_response(profile_json(answer.network))
 
 
-@route("GET", "/v1/directory/networks", roles=("admin",), tag="Directory", summary="List the remote-network profiles (never their secrets)")
+@routes.route("GET", "/v1/directory/networks", roles=(Role.ADMIN,), tag="Directory", summary="List the remote-network profiles (never their secrets)")
 async def list_networks(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(
@@ -203,10 +206,10 @@ def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
     return out
 
 
-@route(
+@routes.route(
     "PUT",
     "/v1/partners/{id}/wallet",
-    roles=("admin",),
+    roles=(Role.ADMIN,),
     tag="Credentials",
     summary="Set a partner's DID and OCI wallet (URL, OAuth2 client credentials) and, for network partners, the inbound ATP policy",
 )
@@ -233,7 +236,7 @@ async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
     return json_response(wallet_json(answer.wallet))
 
 
-@route("GET", "/v1/partners/{id}/wallet", roles=ALL_PARTNER_ROLES, tag="Credentials", summary="Read a partner's DID and wallet (admins, or the partner itself; never the client secret)")
+@routes.route("GET", "/v1/partners/{id}/wallet", roles=ALL_ROLES, tag="Credentials", summary="Read a partner's DID and wallet (admins, or the partner itself; never the client secret)")
 async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(
@@ -244,10 +247,10 @@ async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
     return json_response(wallet_json(answer.wallet))
 
 
-@route(
+@routes.route(
     "GET",
     "/v1/credentials/audit",
-    roles=ALL_PARTNER_ROLES,
+    roles=ALL_ROLES,
     tag="Credentials",
     summary="ATP presentations generated and verified for one question (admins see all, a partner its own)",
     params=({"name": "corrUUID", "in": "query", "required": True, "schema": {"type": "string"}},),

@@ -10,23 +10,23 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from verinet.gateway.clients import CLIENTS
-from verinet.gateway.routing import ROUTES, route
+from verinet.gateway.app_keys import CLIENTS, DRAINING, JWKS_CACHE, ROUTES
+from verinet.gateway.routing import RouteTable
 from verinet.rpc import call
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
-DRAINING = web.AppKey("draining", asyncio.Event)
-JWKS_CACHE = web.AppKey("jwks_cache", dict)
+routes = RouteTable()
+
 JWKS_CACHE_SECONDS = 60.0
 METRICS_PATH = "/metrics"
 
 
-@route("GET", "/healthz", roles=(), tag="System", summary="Liveness: the gateway process answers")
+@routes.route("GET", "/healthz", roles=(), tag="System", summary="Liveness: the gateway process answers")
 async def healthz(request: web.Request, partner: None) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-@route("GET", "/readyz", roles=(), tag="System", summary="Readiness: Redis and every internal service answer")
+@routes.route("GET", "/readyz", roles=(), tag="System", summary="Readiness: Redis and every internal service answer")
 async def readyz(request: web.Request, partner: None) -> web.Response:
     if request.app[DRAINING].is_set():
         return web.json_response({"status": "draining"}, status=503)
@@ -60,12 +60,12 @@ async def readyz(request: web.Request, partner: None) -> web.Response:
     return web.json_response({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
 
 
-@route("GET", METRICS_PATH, roles=(), tag="System", summary="Prometheus metrics (here only when METRICS_PORT is 0; else on that port)")
+@routes.route("GET", METRICS_PATH, roles=(), tag="System", summary="Prometheus metrics (here only when METRICS_PORT is 0; else on that port)")
 async def metrics(request: web.Request, partner: None) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-@route("GET", "/.well-known/jwks.json", roles=(), tag="System", summary="Public keys that sign verdicts (JWKS)")
+@routes.route("GET", "/.well-known/jwks.json", roles=(), tag="System", summary="Public keys that sign verdicts (JWKS)")
 async def jwks(request: web.Request, partner: None) -> web.Response:
     cache = request.app[JWKS_CACHE]
     if cache.get("expires", 0.0) < time.monotonic():
@@ -79,8 +79,9 @@ async def jwks(request: web.Request, partner: None) -> web.Response:
     )
 
 
-@route("GET", "/openapi.json", roles=(), tag="System", summary="This API's OpenAPI document")
+@routes.route("GET", "/openapi.json", roles=(), tag="System", summary="This API's OpenAPI document")
 async def openapi(request: web.Request, partner: None) -> web.Response:
     from verinet.gateway.openapi import build
 
-    return web.Response(body=orjson.dumps(build(ROUTES)), content_type="application/json")
+    declared = request.app[ROUTES]
+    return web.Response(body=orjson.dumps(build(declared)), content_type="application/json")
