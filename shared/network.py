@@ -169,7 +169,13 @@ class Network:
 
     @property
     def key_dir(self) -> Path:
+        """The verifier's verdict signing keys."""
         return self.data_dir / "keys"
+
+    @property
+    def webhook_key_dir(self) -> Path:
+        """recall-status's webhook signing keys."""
+        return self.data_dir / "webhook-keys"
 
     @property
     def log_dir(self) -> Path:
@@ -329,7 +335,7 @@ class Network:
         if name == "verifier":
             env["RECALL_STATUS_CALL_SOCKETS"] = self.call_sockets("recall-status")
         if name == "recall-status":
-            env.update(VERIFIER_ADDR=addr["verifier"])  # webhook deliveries are signed there
+            env.update(WEBHOOK_KEY_DIR=str(self.webhook_key_dir))  # it signs its webhooks itself
         if name in ("recall-status", "lookup") and os.environ.get("OUTBOUND_ALLOW_CIDRS"):
             # the operator's outbound allowance reaches the two services that call out
             env["OUTBOUND_ALLOW_CIDRS"] = os.environ["OUTBOUND_ALLOW_CIDRS"]

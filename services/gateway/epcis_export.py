@@ -30,6 +30,7 @@ from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
+from verinet.timestamps import utc_z_ms
 
 routes = RouteTable()
 
@@ -184,7 +185,7 @@ def document(
     partner: Partner, shipped: list[dict[str, Any]], packing: list[dict[str, Any]], commissioning: list[dict[str, Any]], master: str
 ) -> bytes:
     writer = Writer(partner)
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created = utc_z_ms(dt.datetime.now(dt.UTC))
     receiver = next(
         (d["destination"].rsplit("/", 1)[-1] for e in shipped for d in e.get("destinationList", ()) if d["type"] in ("owning_party", "location")),
         "",

@@ -36,6 +36,7 @@ from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
+from verinet.timestamps import utc_z_ms
 
 routes = RouteTable()
 
@@ -203,7 +204,7 @@ async def answer(request: web.Request, partner: Partner, asked: Callable[[], rs_
     clients = request.app[CLIENTS]
     found = await call(clients.recall_status.QueryEvents, asked(), timeout=clients.rpc_timeout)
     events = [orjson.loads(e) for e in found.events]
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created = utc_z_ms(dt.datetime.now(dt.UTC))
     headers = dict(GS1_HEADERS)
     if found.next_page_token:
         kept = [(k, v) for k, v in request.query.items() if k != "nextPageToken"]

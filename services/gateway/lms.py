@@ -35,6 +35,8 @@ from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
 LINK_TYPES = ("verificationService", "gs1:verificationService")
 MAX_PARAM_LENGTH = 256
+#: An ATP presentation (a JWT carrying a credential JWT) sent as the query parameter ATP-Presentation.
+MAX_PRESENTATION_LENGTH = 16384
 
 
 def query_param(name: str, description: str, required: bool = False, pattern: str | None = None) -> dict[str, object]:
@@ -156,9 +158,10 @@ def single_valued_query(request: web.Request) -> dict[str, str]:
         name = strictly_decoded(raw_name.replace("+", " "), "query parameter name")
         value = strictly_decoded(raw_value.replace("+", " "), f"query parameter {name[:40]}")
         given[name] = given.get(name, 0) + 1
-        if len(value) > MAX_PARAM_LENGTH:
+        limit = MAX_PRESENTATION_LENGTH if name == ATP_HEADER else MAX_PARAM_LENGTH
+        if len(value) > limit:
             raise InvalidInput(
-                f"Query parameter {name[:40]} is too long: expected at most {MAX_PARAM_LENGTH} characters, got {len(value)}.",
+                f"Query parameter {name[:40]} is too long: expected at most {limit} characters, got {len(value)}.",
                 code="query.too_long",
                 field=name[:40],
             )
@@ -239,7 +242,7 @@ async def answer_verify(request: web.Request, partner: Partner, exp_param: str) 
     gln = requestor_gln(params, partner)
     text = forwarded_text(params)
     forwarded = {"exp": expiry, "linkType": link_type, "reqGLN": gln, **text, **possession_attested(params)}
-    presentation = await inbound_presentation(request, partner, text.get("corrUUID", ""))
+    presentation, carriage = await inbound_presentation(request, partner, text.get("corrUUID", ""), params)
     answer = await request.app[CLIENTS].lms.verify(
         verifier_pb.VerifyLmsRequest(
             caller=lms_caller(request, partner, gln),
@@ -248,20 +251,23 @@ async def answer_verify(request: web.Request, partner: Partner, exp_param: str) 
             corr_uuid=text.get("corrUUID", ""),
             context=text.get("context", ""),
             query=forwarded,
+            answer_members={ATP_HEADER: presentation} if presentation and carriage == "body" else {},
         )
     )
     response = signed_response(answer)
-    if presentation:
+    if presentation and carriage != "body":
         response.headers[ATP_HEADER] = presentation
     return response
 
 
-async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid: str) -> str:
+async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid: str, params: dict[str, str]) -> tuple[str, str]:
     """For a question from another network: its ATP presentation checked through this
-    network's wallet (lookup applies the sender's policy), and this network's presentation to
-    answer with (empty when none is exchanged). A refusal is 403 with the OCI error code."""
+    network's wallet (lookup applies the sender's policy and reads it where the sender's
+    carriage says: header, or query parameter for ``body``), and this network's presentation
+    to answer with and where (empty when none is exchanged). A refusal is 403 with the OCI
+    error code."""
     if not partner.has_role(Role.NETWORK):
-        return ""
+        return "", "header"
     clients = request.app[CLIENTS]
     answer = await call(
         clients.lookup.ExchangeInboundPresentation,
@@ -269,10 +275,11 @@ async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid
             caller=caller_message(partner),
             corr_uuid=corr_uuid,
             presentation=request.headers.get(ATP_HEADER, ""),
+            body_presentation=params.get(ATP_HEADER, ""),
         ),
         timeout=clients.rpc_timeout,
     )
-    return answer.presentation  # type: ignore[no-any-return]
+    return answer.presentation, answer.carriage or "header"
 
 
 @routes.route(

@@ -24,20 +24,18 @@ from verinet.gateway.inputs import (
 from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import RouteTable
 from verinet.identifiers import validate_gln, validate_gtin
+from verinet.lifecycle import ALLOWED_OPERATIONS_BY_ROLE, ALLOWED_STATES_BY_ROLE, Operation
 from verinet.packs import PackState
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
-from verinet.verifier.lifecycle import ALLOWED_OPERATIONS_BY_ROLE, ALLOWED_STATES_BY_ROLE, Operation
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+from verinet.wire import PROTO_FROM_STATE, STATE_FROM_PROTO
 
 routes = RouteTable()
 
-STATE_NAMES = {common_pb.PackState.Value(f"PACK_STATE_{s.name}"): s.value for s in PackState}
-# protoc's stubs type Value() as int; each of these ints is a member of the PackState enum.
-DECOMMISSION_STATES = {
-    s.value: cast(common_pb.PackState, common_pb.PackState.Value(f"PACK_STATE_{s.name}")) for s in PackState
-}
+STATE_NAMES = {value: state.value for value, state in STATE_FROM_PROTO.items()}
+DECOMMISSION_STATES = {state.value: value for state, value in PROTO_FROM_STATE.items()}
 
 
 def location_of(partner: Partner, body: dict[str, Any]) -> str:

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import orjson
 from aiohttp import web
+from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from verinet.gateway.app_keys import CLIENTS, DRAINING, JWKS_CACHE, ROUTES
 from verinet.gateway.routing import RouteTable
+from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
 routes = RouteTable()
 
+log = logging.getLogger(__name__)
+
 JWKS_CACHE_SECONDS = 60.0
+#: How long a JWKS missing one service's keys is kept before asking again.
+JWKS_PARTIAL_SECONDS = 5.0
 METRICS_PATH = "/metrics"
 
 
@@ -65,17 +72,40 @@ async def metrics(request: web.Request, partner: None) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-@routes.route("GET", "/.well-known/jwks.json", roles=(), tag="System", summary="Public keys that sign verdicts (JWKS)")
+@routes.route("GET", "/.well-known/jwks.json", roles=(), tag="System", summary="Public keys that sign verdicts and webhook deliveries (JWKS)")
 async def jwks(request: web.Request, partner: None) -> web.Response:
     cache = request.app[JWKS_CACHE]
+    max_age = JWKS_CACHE_SECONDS
     if cache.get("expires", 0.0) < time.monotonic():
         clients = request.app[CLIENTS]
-        answer = await call(clients.verifier.GetJwks, verifier_pb.GetJwksRequest(), timeout=clients.rpc_timeout)
-        cache.update(body=answer.jwks_json, expires=time.monotonic() + JWKS_CACHE_SECONDS)
+        # One JWKS for the network: the verifier's verdict keys, then recall-status's webhook keys.
+        verdicts, webhooks = await asyncio.gather(
+            call(clients.verifier.GetJwks, verifier_pb.GetJwksRequest(), timeout=clients.rpc_timeout),
+            call(clients.recall_status.GetWebhookKeys, rs_pb.GetWebhookKeysRequest(), timeout=clients.rpc_timeout),
+            return_exceptions=True,
+        )
+        # One service down must not hide the other's keys: verdicts stay verifiable while
+        # recall-status restarts. The missing part is its last known keys, if any, and the
+        # answer is cached briefly so that the whole set comes back soon.
+        if isinstance(verdicts, BaseException):
+            if "verdicts" not in cache:
+                raise verdicts
+        else:
+            cache["verdicts"] = orjson.loads(verdicts.jwks_json)["keys"]
+        if isinstance(webhooks, BaseException):
+            log.warning("JWKS: recall-status's webhook keys unavailable (%s); serving the verdict keys", type(webhooks).__name__)
+        else:
+            cache["webhooks"] = [MessageToDict(jwk, preserving_proto_field_name=True) for jwk in webhooks.keys]
+        complete = not isinstance(verdicts, BaseException) and not isinstance(webhooks, BaseException)
+        max_age = JWKS_CACHE_SECONDS if complete else JWKS_PARTIAL_SECONDS
+        keys = [*cache["verdicts"], *cache.get("webhooks", [])]
+        cache.update(body=orjson.dumps({"keys": keys}), expires=time.monotonic() + max_age)
+    else:
+        max_age = max(0.0, cache["expires"] - time.monotonic())
     return web.Response(
         body=cache["body"],
         content_type="application/jwk-set+json",
-        headers={"Cache-Control": f"public, max-age={int(JWKS_CACHE_SECONDS)}"},
+        headers={"Cache-Control": f"public, max-age={int(max_age)}"},
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from verinet.config import Env, InternalTls
 from verinet.errors import ConfigError
@@ -21,7 +22,7 @@ class Settings:
     shutdown_grace: float
     max_packs_per_request: int
     log_level: str
-    verifier_addr: str
+    webhook_key_dir: Path
     rpc_timeout: float
     notify: DeliverySettings
     internal_tls: InternalTls | None
@@ -74,7 +75,7 @@ class Settings:
             shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
             max_packs_per_request=env.int("MAX_PACKS_PER_REQUEST", 10_000, minimum=1),
             log_level=env.str("LOG_LEVEL", "INFO"),
-            verifier_addr=env.str("VERIFIER_ADDR", example="verifier:50051"),
+            webhook_key_dir=env.path("WEBHOOK_KEY_DIR", "/var/run/verinet/webhook-keys"),
             rpc_timeout=rpc_timeout,
             notify=notify,
             internal_tls=InternalTls.from_env(env),
