@@ -29,10 +29,12 @@ import uuid
 from contextlib import ExitStack, contextmanager
 from types import SimpleNamespace
 
-import common
-from common import Report, verdict
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
+from cpu import CpuMeter, wait_quiet
+from harness import ROOT, running_network
+from report import Report, fmt_ms, percentile, verdict
 
-sys.path.insert(0, str(common.ROOT))
+sys.path.insert(0, str(ROOT))
 from tests.lookup.oci_wallet import ReferenceWallet
 from verinet.rpc import install_event_loop_policy
 
@@ -83,7 +85,7 @@ def wallets_process():
 
 def measure(a, b, wallets_pid, token, path, gln, users, seconds):
     pids = {f"A {n}": p for n, p in a.pids().items()} | {f"B {n}": p for n, p in b.pids().items()} | {"wallets": wallets_pid}
-    meter = common.CpuMeter(pids).start()
+    meter = CpuMeter(pids).start()
     times: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -129,8 +131,8 @@ def main() -> None:
     report = Report("OCI ATP credentials on forwarded questions (two networks, two wallets)")
     with ExitStack() as stack:
         ids, wallets_pid = stack.enter_context(wallets_process())
-        a = stack.enter_context(common.running_network(extra_env=wallet_env(*ids["network-a"])))
-        b = stack.enter_context(common.running_network(extra_env=wallet_env(*ids["network-b"])))
+        a = stack.enter_context(running_network(extra_env=wallet_env(*ids["network-a"])))
+        b = stack.enter_context(running_network(extra_env=wallet_env(*ids["network-b"])))
         manufacturer = b.add_partner(["manufacturer"])
         (gtin,) = b.add_products(manufacturer, 1)
         b.must("POST", "/v1/packs/commission", manufacturer["token"], {"packs": [{"gtin": gtin, "serial": "B-1", "lot": "L1", "expiry": "301231"}]})
@@ -146,7 +148,7 @@ def main() -> None:
         results = {}
         for label, partner in (("off", without), ("on", with_wallet))[1 if args.on_only else 0:]:
             measure(a, b, wallets_pid, partner["token"], path, partner["glns"][0], args.users, 2.0)  # warm up
-            common.wait_quiet([*a.pids().values(), *b.pids().values(), wallets_pid], max_wait=30)
+            wait_quiet([*a.pids().values(), *b.pids().values(), wallets_pid], max_wait=30)
             times, errors, meter = measure(a, b, wallets_pid, partner["token"], path, partner["glns"][0], args.users, args.seconds)
             rate = len(times) / meter.wall
             network_cpu = sum(s for n, s in meter.seconds.items() if not n.startswith(("bench driver", "wallets")))
@@ -154,8 +156,8 @@ def main() -> None:
             results[label] = (rate, times, network_cpu / max(1, len(times)), meter, wallets_cpu / max(1, len(times)))
             mean = sum(times) / len(times) if times else None
             rows.append([
-                f"credentials {label}", f"{rate:,.1f}", common.fmt_ms(mean), common.fmt_ms(common.percentile(times, 50)),
-                common.fmt_ms(common.percentile(times, 90)), common.fmt_ms(common.percentile(times, 99)), errors,
+                f"credentials {label}", f"{rate:,.1f}", fmt_ms(mean), fmt_ms(percentile(times, 50)),
+                fmt_ms(percentile(times, 90)), fmt_ms(percentile(times, 99)), errors,
                 f"{network_cpu / max(1, len(times)) * 1e3:.2f}", f"{wallets_cpu / max(1, len(times)) * 1e3:.2f}", f"{meter.seconds['bench driver (this python)'] / max(1, len(times)) * 1e3:.2f}",
                 f"{meter.other_load():.2f}",
             ])
@@ -176,7 +178,7 @@ def main() -> None:
         on_rate, on_times, on_cpu, on_meter, on_wallets = results["on"]
         on_driver = on_meter.seconds["bench driver (this python)"] / max(1, len(on_times))
         _, off_times, off_cpu, _, _ = results["off"]
-        p90_on = common.percentile(on_times, 90) or 0.0
+        p90_on = percentile(on_times, 90) or 0.0
         report.add(
             f"- added by the credential exchange: {(sum(on_times) / len(on_times) - sum(off_times) / len(off_times)) * 1000:.1f} ms mean latency, "
             f"{(on_cpu - off_cpu) * 1000:.2f} ms network CPU and {on_wallets * 1000:.2f} ms wallets' CPU per forwarded question",

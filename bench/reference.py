@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: F401  (re-runs this with the project's venv when needed)
+import harness  # noqa: F401  (re-runs this with the project's venv when needed)
 from aiohttp import web
 
 from verinet.callers import TRADING_ROLES

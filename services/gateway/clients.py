@@ -50,6 +50,7 @@ def clients_context(settings: Settings) -> Callable[[web.Application], AsyncIter
             in_flight=settings.lms_batch_in_flight,
             max_batch=settings.lms_batch_max,
             streamed=settings.streamed_calls,
+            sockets=settings.verifier_call_sockets,
         )
         app[CLIENTS] = Clients(
             redis=redis,

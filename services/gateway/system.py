@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -13,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from verinet.gateway.app_keys import CLIENTS, DRAINING, JWKS_CACHE, ROUTES
+from verinet.gateway.clients import Clients
 from verinet.gateway.routing import RouteTable
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
@@ -72,6 +74,16 @@ async def metrics(request: web.Request, partner: None) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def verdict_keys(clients: Clients) -> list[dict[str, Any]]:
+    answer = await call(clients.verifier.GetJwks, verifier_pb.GetJwksRequest(), timeout=clients.rpc_timeout)
+    return list(orjson.loads(answer.jwks_json)["keys"])
+
+
+async def webhook_keys(clients: Clients) -> list[dict[str, Any]]:
+    answer = await call(clients.recall_status.GetWebhookKeys, rs_pb.GetWebhookKeysRequest(), timeout=clients.rpc_timeout)
+    return [MessageToDict(jwk, preserving_proto_field_name=True) for jwk in answer.keys]
+
+
 @routes.route("GET", "/.well-known/jwks.json", roles=(), tag="System", summary="Public keys that sign verdicts and webhook deliveries (JWKS)")
 async def jwks(request: web.Request, partner: None) -> web.Response:
     cache = request.app[JWKS_CACHE]
@@ -79,11 +91,9 @@ async def jwks(request: web.Request, partner: None) -> web.Response:
     if cache.get("expires", 0.0) < time.monotonic():
         clients = request.app[CLIENTS]
         # One JWKS for the network: the verifier's verdict keys, then recall-status's webhook keys.
-        verdicts, webhooks = await asyncio.gather(
-            call(clients.verifier.GetJwks, verifier_pb.GetJwksRequest(), timeout=clients.rpc_timeout),
-            call(clients.recall_status.GetWebhookKeys, rs_pb.GetWebhookKeysRequest(), timeout=clients.rpc_timeout),
-            return_exceptions=True,
-        )
+        answers = await asyncio.gather(verdict_keys(clients), webhook_keys(clients), return_exceptions=True)
+        verdicts: list[dict[str, Any]] | BaseException = answers[0]
+        webhooks: list[dict[str, Any]] | BaseException = answers[1]
         # One service down must not hide the other's keys: verdicts stay verifiable while
         # recall-status restarts. The missing part is its last known keys, if any, and the
         # answer is cached briefly so that the whole set comes back soon.
@@ -91,11 +101,11 @@ async def jwks(request: web.Request, partner: None) -> web.Response:
             if "verdicts" not in cache:
                 raise verdicts
         else:
-            cache["verdicts"] = orjson.loads(verdicts.jwks_json)["keys"]
+            cache["verdicts"] = verdicts
         if isinstance(webhooks, BaseException):
             log.warning("JWKS: recall-status's webhook keys unavailable (%s); serving the verdict keys", type(webhooks).__name__)
         else:
-            cache["webhooks"] = [MessageToDict(jwk, preserving_proto_field_name=True) for jwk in webhooks.keys]
+            cache["webhooks"] = webhooks
         complete = not isinstance(verdicts, BaseException) and not isinstance(webhooks, BaseException)
         max_age = JWKS_CACHE_SECONDS if complete else JWKS_PARTIAL_SECONDS
         keys = [*cache["verdicts"], *cache.get("webhooks", [])]

@@ -27,6 +27,7 @@ from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.webhook_keys import WebhookKeys
 from verinet.rpc import install_event_loop_policy, run_until_signalled, start_server
 from verinet.signing import KeyRing
+from verinet.socket_calls import SocketCallServer
 from verinet.store import connect, wait_until_answering
 from verinet.tls_reload import follow_signing_keys
 
@@ -62,6 +63,8 @@ async def serve(settings: Settings) -> None:
         subscriptions=subscriptions,
         webhook_keys=webhook_keys,
     )
+    sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
+    await sockets.start()
     handle = await start_server(
         "verinet.recall_status.v1.RecallStatusService",
         [lambda server: rs_grpc.add_RecallStatusServiceServicer_to_server(servicer, server)],
@@ -78,10 +81,15 @@ async def serve(settings: Settings) -> None:
     async def stop() -> None:
         follow_up.cancel()
         key_watch.cancel()
+        await sockets.close(settings.shutdown_grace)
         await worker.drain(settings.shutdown_grace)
         await redis.aclose()
 
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=servicer.drain)
+    def drain() -> None:
+        servicer.drain()
+        sockets.stop_accepting()
+
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=drain)
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ from verinet.recall_status.recall_model import (
     MAX_PARTNER_ID,
     Unit,
     ack_bucket_key,
-    iso,
     notice_of,
     partner_units_key,
     partners_key,
@@ -34,6 +33,7 @@ from verinet.recall_status.recall_model import (
 from verinet.recall_status.recall_records import RecallRecords
 from verinet.recall_status.status_report import Location
 from verinet.store import reply_bytes, reply_fields, run_script_batch
+from verinet.timestamps import utc_or_empty as iso
 
 ACTIONS = ("quarantined", "returned", "destroyed")
 #: Units one acknowledgement request may name (the documented limit).

@@ -20,7 +20,6 @@ from verinet.recall_status.recall_model import (
     UNIT_BUCKETS,
     Unit,
     checks_key,
-    iso,
     partners_key,
     reminders_key,
     responses_key,
@@ -30,6 +29,7 @@ from verinet.recall_status.recall_model import (
 from verinet.recall_status.recall_records import RecallRecords
 from verinet.recall_status.status_report import EffectivenessCheck, Facts, Holding, Response, build
 from verinet.store import reply_fields
+from verinet.timestamps import utc_or_empty as iso
 
 CHECK_METHODS = ("phone", "email", "visit", "letter", "portal")
 CHECK_RESULTS = ("confirmed", "received_not_acted", "not_received", "no_answer")

@@ -13,8 +13,9 @@ from typing import Any
 from verinet.packs import PackState
 from verinet.recall_status.pack_values import StoredPack
 from verinet.recall_status.recall_effectiveness import Effectiveness
-from verinet.recall_status.recall_model import Unit, iso, members_key, partner_units_key
+from verinet.recall_status.recall_model import Unit, members_key, partner_units_key
 from verinet.store import reply_bytes
+from verinet.timestamps import utc_or_empty as iso
 
 REPORT_CHUNK_ROWS = 5_000  # rows a report chunk carries: one round trip for their rows, one for their states
 REPORT_READ_AHEAD = 2  # chunks a report reads while the current one is sent

@@ -43,7 +43,6 @@ from verinet.recall_status.recall_model import (
     RecallScope,
     Unit,
     hash_fields,
-    iso,
     members_key,
     partner_units_key,
     partners_key,
@@ -59,6 +58,7 @@ from verinet.recall_status.strategy import (
     RecallStrategy,
 )
 from verinet.store import reply_bytes
+from verinet.timestamps import utc_or_empty as iso
 
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")

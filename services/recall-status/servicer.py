@@ -50,10 +50,14 @@ from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.visibility import history_for, shows_pack
 from verinet.recall_status.webhook_keys import WebhookKeys
 from verinet.rpc import translate_errors
+from verinet.socket_calls import SocketMethod
 from verinet.store import reply_bytes
 from verinet.streamed_calls import CallStreamServer
 from verinet.timestamps import utc
 from verinet.wire import PROTO_FROM_STATE, STATE_FROM_PROTO, caller_of
+
+#: The status reads' call stream, by its gRPC method name (also on a Unix socket).
+STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses"
 
 #: How each kind of pack event is recorded (``pack_values.RECORD_CODES``); an unspecified kind is a
 #: bare sighting, so an event that says nothing never moves custody.
@@ -374,6 +378,14 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         context: grpc.aio.ServicerContext[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse],
     ) -> None:
         await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
+
+    def socket_methods(self) -> dict[str, SocketMethod]:
+        """The call streams also served on a Unix socket (``verinet.socket_calls``)."""
+
+        async def statuses(context: Any) -> None:
+            await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
+
+        return {STREAM_PACK_STATUSES: SocketMethod(rs_pb.GetPackStatusRequest.FromString, statuses)}
 
     def drain(self) -> None:
         """Sends the verifiers' open call streams elsewhere (on SIGTERM, before the server stops)."""

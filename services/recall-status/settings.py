@@ -28,6 +28,9 @@ class Settings:
     internal_tls: InternalTls | None
     health_port: int
     follow_up_seconds: float = 300.0
+    #: On one machine (verinet up): the Unix socket its status-read call stream is also served
+    #: on (verinet.socket_calls). Empty: gRPC only.
+    call_socket: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -78,4 +81,5 @@ class Settings:
             internal_tls=InternalTls.from_env(env),
             health_port=env.int("HEALTH_PORT", 0, maximum=65535),
             follow_up_seconds=env.float("RECALL_FOLLOW_UP_SECONDS", 300.0, minimum=0.01),
+            call_socket=env.str("CALL_SOCKET", ""),
         )

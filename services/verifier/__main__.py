@@ -13,6 +13,7 @@ from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import channel, install_event_loop_policy, run_until_signalled, start_server
 from verinet.signing import KeyRing
+from verinet.socket_calls import SocketCallServer
 from verinet.tls_reload import follow_signing_keys
 from verinet.verifier.servicer import VerifierServicer
 from verinet.verifier.settings import Settings
@@ -35,7 +36,10 @@ async def serve(settings: Settings) -> None:
         status_batch_max=settings.status_batch_max,
         streamed_calls=settings.streamed_calls,
         pack_event_delay=settings.pack_event_delay,
+        status_sockets=settings.recall_status_call_sockets,
     )
+    sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
+    await sockets.start()
     handle = await start_server(
         "verinet.verifier.v1.VerifierService",
         [lambda server: verifier_grpc.add_VerifierServiceServicer_to_server(servicer, server)],
@@ -49,11 +53,16 @@ async def serve(settings: Settings) -> None:
 
     async def close_channels() -> None:
         key_watch.cancel()
+        await sockets.close(settings.shutdown_grace)
         await servicer.aclose()
         await lookup_channel.close()
         await recall_status_channel.close()
 
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=close_channels, on_drain=servicer.drain)
+    def drain() -> None:
+        servicer.drain()
+        sockets.stop_accepting()
+
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=close_channels, on_drain=drain)
 
 
 def main() -> None:

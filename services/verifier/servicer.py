@@ -27,6 +27,7 @@ from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import STREAM_RENEWAL_SECONDS, call, error_status, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
+from verinet.socket_calls import SocketMethod, socket_stream_opener
 from verinet.streamed_calls import CallStreamServer, StreamedCalls
 from verinet.verifier.directory_watch import watch_directory
 from verinet.verifier.events import EventBatcher
@@ -42,6 +43,11 @@ from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 from verinet.verifier.verdicts import connectivity_body, lms_body, lms_verdict
 from verinet.wire import PROTO_FROM_STATE, STATE_FROM_PROTO, caller_of
+
+#: The two call streams the verifier takes part in, by their gRPC method names (also the
+#: names they go by on a Unix socket).
+STREAM_VERIFY_LMS_BATCHES = "/verinet.verifier.v1.VerifierService/StreamVerifyLmsBatches"
+STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses"
 
 BULK_SECONDS_PER_PACK = 0.002
 OPERATION_NAMES = {
@@ -181,6 +187,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         status_batch_in_flight: int = 2,
         status_batch_max: int = 256,
         streamed_calls: bool = True,
+        status_sockets: Sequence[str] = (),
         watch_renew_seconds: float = STREAM_RENEWAL_SECONDS,
         pack_event_delay: float = 0.2,
     ) -> None:
@@ -197,8 +204,15 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self.forward_timeout = rpc_timeout
         self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events, max_delay=pack_event_delay)
         # Status reads of LMS questions travel on one stream (False: unary GetPackStatus calls).
+        # With ``status_sockets`` (recall-status's processes on this machine) that stream is a
+        # Unix socket (verinet.socket_calls), else gRPC.
+        open_status_stream: Callable[[], Any] = (
+            socket_stream_opener(status_sockets, STREAM_PACK_STATUSES, rs_pb.GetPackStatusResponse.FromString)
+            if status_sockets
+            else recall_status.StreamPackStatuses
+        )
         self.status_stream: StreamedCalls[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse] | None = (
-            StreamedCalls(recall_status.StreamPackStatuses, name="StreamPackStatuses") if streamed_calls else None
+            StreamedCalls(open_status_stream, name="StreamPackStatuses") if streamed_calls else None
         )
         self.call_streams = CallStreamServer()
         # Pack status reads of LMS questions: concurrent ones share one GetPackStatus call
@@ -441,6 +455,16 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     def drain(self) -> None:
         """Sends the gateways' open call streams elsewhere (on SIGTERM, before the server stops)."""
         self.call_streams.drain()
+
+    def socket_methods(self) -> dict[str, SocketMethod]:
+        """The call streams also served on a Unix socket (``verinet.socket_calls``)."""
+
+        async def batches(context: Any) -> None:
+            await self.call_streams.serve(
+                context, self._answer_batch, verifier_pb.VerifyLmsBatchResponse, "StreamVerifyLmsBatches"
+            )
+
+        return {STREAM_VERIFY_LMS_BATCHES: SocketMethod(verifier_pb.VerifyLmsBatchRequest.FromString, batches)}
 
     async def _answer_batch(self, request: verifier_pb.VerifyLmsBatchRequest) -> verifier_pb.VerifyLmsBatchResponse:
         """Each question gets what VerifyLms would answer it, except that questions for
