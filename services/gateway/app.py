@@ -14,6 +14,7 @@ from verinet.gateway import (  # noqa: F401 - modules declare their routes
     epcis,
     epcis_export,
     epcis_query,
+    epcis_received,
     lms,
     networks,
     packs,

@@ -21,7 +21,7 @@ from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetE
 from verinet.identifiers import validate_lot
 from verinet.packs import PackState, validate_line
 from verinet.partners import partner_names
-from verinet.recall_status import audit, event_store, locations
+from verinet.recall_status import audit, event_store, locations, received_documents
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.notification_rpcs import NotificationRpcs
@@ -696,7 +696,10 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             code="pack.not_found",
         )
         if stored is None:
-            raise not_found
+            received = await received_documents.history(self.repository.redis, caller.partner_id, request.gtin, request.serial)
+            if received is None:  # not hosted here, and in no document the caller received
+                raise not_found
+            return self._json(received)
         events = await self.repository.history(request.gtin, request.serial)
         owner = stored.record.owner_partner_id
         if "admin" in caller.roles or owner == caller.partner_id:

@@ -718,6 +718,36 @@ class CustodyEvent(_message.Message):
     notes: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., event_hash: _Optional[bytes] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., biz_step: _Optional[str] = ..., disposition: _Optional[str] = ..., event_time: _Optional[float] = ..., location_gln: _Optional[str] = ..., units: _Optional[_Iterable[str]] = ..., containers: _Optional[_Iterable[str]] = ..., parent: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., destinations: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., biz_transactions: _Optional[_Iterable[str]] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class RecordReceivedDocumentRequest(_message.Message):
+    __slots__ = ("caller", "reference", "receiver_gln", "events", "units", "received_at")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVER_GLN_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    reference: str
+    receiver_gln: str
+    events: _containers.RepeatedCompositeFieldContainer[CustodyEvent]
+    units: _containers.RepeatedScalarFieldContainer[str]
+    received_at: float
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., reference: _Optional[str] = ..., receiver_gln: _Optional[str] = ..., events: _Optional[_Iterable[_Union[CustodyEvent, _Mapping]]] = ..., units: _Optional[_Iterable[str]] = ..., received_at: _Optional[float] = ...) -> None: ...
+
+class RecordReceivedDocumentResponse(_message.Message):
+    __slots__ = ("duplicate", "units", "received", "recorded", "events")
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    duplicate: bool
+    units: int
+    received: int
+    recorded: int
+    events: int
+    def __init__(self, duplicate: _Optional[bool] = ..., units: _Optional[int] = ..., received: _Optional[int] = ..., recorded: _Optional[int] = ..., events: _Optional[int] = ...) -> None: ...
+
 class CustodyParty(_message.Message):
     __slots__ = ("type", "gln")
     TYPE_FIELD_NUMBER: _ClassVar[int]
