@@ -31,7 +31,7 @@ from verinet.gateway.clients import CLIENTS
 from verinet.gateway.epcis import JSON_TYPES, CountingReader, Reader, json_events, refused_response
 from verinet.gateway.epcis_master_data import dscsa_notes, event_notes
 from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
-from verinet.gateway.inputs import BODY_LIMITS
+from verinet.gateway.inputs import BODY_LIMITS, read_body
 from verinet.gateway.jsonscan import JsonScanner
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import problem, problem_from_error
@@ -167,6 +167,7 @@ def reference_of(shipping: list[rs_pb.CustodyEvent], events: list[rs_pb.CustodyE
 )
 async def record_received(request: web.Request, partner: Partner) -> web.StreamResponse:
     if request.content_type not in (*XML_TYPES, *JSON_TYPES):
+        await read_body(request)  # scanned as any body is: a hostile one is refused for what it is
         return problem(
             415, "body.media_type", f"Expected application/xml, text/xml, application/ld+json or application/json, got {request.content_type!r}."
         )
