@@ -12,7 +12,14 @@ import pytest
 from tests.conftest import RunningNetwork, start_network
 from tests.gateway import test_epcis
 from tests.gateway.test_epcis import Party, history, new_sscc, new_units, product_gtin
-from tests.gateway.test_epcis_xml import XML, commissioning_xml, packing_xml, receiving_xml, shipping_xml, xml_document
+from tests.gateway.test_epcis_xml import (
+    XML,
+    commissioning_xml,
+    packing_xml,
+    receiving_xml,
+    shipping_xml,
+    xml_document,
+)
 
 parties = test_epcis.parties  # the partners fixture of the JSON capture tests, one set for this module
 
