@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from tests.conftest import REPO_ROOT
+from tests.gateway.test_epcis_xml import XML, location_element, master_data, xml_document
 from verinet.network import with_check_digit
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -101,6 +102,10 @@ def world(network: Any) -> dict[str, Any]:
     wholesaler, wclient = network.add_partner(["wholesaler"], name="Northern Wholesale")
     held = [{k: p[k] for k in ("gtin", "serial", "lot", "expiry")} for p in packs[30:40] + packs[50:53]]
     assert wclient.post("/v1/packs/verify", json={"packs": held, "possession_attested": True}).json()["count"] == len(held)
+    # The wholesaler names its site, as EPCIS Location master data does: the console shows the name beside the GLN.
+    site = location_element(wholesaler["glns"][0], name="Northern Wholesale DC", city="Leeds", countryCode="GB")
+    named = wclient.post("/v1/events", data=xml_document(header=master_data([], [site])), headers={"Content-Type": XML})
+    assert named.status_code == 200, named.text
     recall = mclient.post("/v1/recalls", json={"gtins": [gtin], "lots": [RECALLED_LOT], "class": "II", "reason": "Out-of-specification dissolution", "depth": "retail"})
     assert recall.status_code == 201, recall.text
     return {
@@ -110,6 +115,7 @@ def world(network: Any) -> dict[str, Any]:
         "names": {"manufacturer": "Acme Pharma", "dispenser": "Riverside Pharmacy", "wholesaler": "Northern Wholesale"},
         "clients": {"manufacturer": mclient, "dispenser": pclient, "wholesaler": wclient},
         "wholesaler_id": wholesaler["id"],
+        "wholesaler_gln": wholesaler["glns"][0],
     }
 
 
@@ -480,6 +486,7 @@ def test_a_manufacturer_previews_the_scope_publishes_a_drill_and_sees_its_chart(
     assert page.locator("#preview-units").inner_text() == "50 units in scope"
     preview = page.locator("#recall-preview").inner_text()
     assert "located at 2 locations" in preview and world["wholesaler_id"] in preview
+    assert f"Northern Wholesale DC ({world['wholesaler_gln']})" in preview  # the GLN's name, where its partner gave one
     tab.shot("14-recall-form-preview")
     page.get_by_role("button", name="Start the drill").click()
     page.locator("#effectiveness-chart").wait_for()
@@ -487,6 +494,7 @@ def test_a_manufacturer_previews_the_scope_publishes_a_drill_and_sees_its_chart(
     assert page.locator("#recall-title").inner_text().startswith("Recall drill rc_")
     assert page.locator("#stat-units").inner_text() == "50"
     assert page.locator("#effectiveness-chart polyline").count() == 2
+    assert f"Northern Wholesale DC ({world['wholesaler_gln']})" in page.locator("section:has(#locations-title)").inner_text()
     page.locator("#recall-deliveries p, #recall-deliveries table").first.wait_for()
     tab.shot("15-recall-drill")
 

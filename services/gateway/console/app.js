@@ -1394,13 +1394,20 @@
     }
   }
 
+  /** A GLN as people read it: the name its partner gave it (EPCIS Location master data, in an
+   * answer's `location`) before the GLN, the address as its title; else the GLN alone. */
+  function glnView(gln, location) {
+    if (!location || !location.name) return h('span', { class: 'mono', text: gln });
+    return h('span', { class: 'gln-named', title: location.address || '' }, location.name, ' ', h('span', { class: 'mono', text: `(${gln})` }));
+  }
+
   function previewView(preview) {
     const located = preview.units - (preview.units_not_yet_shipped || 0);
     return [
       h('p', { class: 'preview-total', id: 'preview-units' }, `${fmtNumber(preview.units)} unit${preview.units === 1 ? '' : 's'} in scope`),
       h('p', { text: `${fmtNumber(located)} located at ${fmtNumber((preview.units_by_location || []).length)} location${(preview.units_by_location || []).length === 1 ? '' : 's'}; ${fmtNumber(preview.units_not_yet_shipped || 0)} not yet shipped (still with you).` }),
       (preview.units_by_location || []).length
-        ? table('Where the units are', ['Location (GLN)', 'Partner', 'Units'], preview.units_by_location.map((l) => [h('span', { class: 'mono', text: l.gln }), h('span', { class: 'mono', text: l.partner }), fmtNumber(l.units)]), { numeric: [2] })
+        ? table('Where the units are', ['Location (GLN)', 'Partner', 'Units'], preview.units_by_location.map((l) => [glnView(l.gln, l.location), h('span', { class: 'mono', text: l.partner }), fmtNumber(l.units)]), { numeric: [2] })
         : null,
       (preview.unknown_units || []).length ? notice('warn', `Unknown units (not commissioned): ${preview.unknown_units.slice(0, 10).join(', ')}${preview.unknown_units.length > 10 ? '…' : ''}`) : null,
     ];
@@ -1521,7 +1528,7 @@
       h('section', { class: 'card', 'aria-labelledby': 'locations-title' },
         h('h2', { id: 'locations-title', text: 'Where the units are' }),
         (recall.units_by_location || []).length
-          ? table('', ['Location (GLN)', 'Partner', 'Units'], recall.units_by_location.map((l) => [h('span', { class: 'mono', text: l.gln }), h('span', { class: 'mono', text: l.partner }), fmtNumber(l.units)]), { numeric: [2] })
+          ? table('', ['Location (GLN)', 'Partner', 'Units'], recall.units_by_location.map((l) => [glnView(l.gln, l.location), h('span', { class: 'mono', text: l.partner }), fmtNumber(l.units)]), { numeric: [2] })
           : h('p', { class: 'empty', text: 'No unit has been seen outside your site.' })),
       h('section', { class: 'card', 'aria-labelledby': 'deliveries-title' },
         h('h2', { id: 'deliveries-title', text: 'Notifications delivered' }), deliveries),
