@@ -494,7 +494,7 @@ def test_a_manufacturer_previews_the_scope_publishes_a_drill_and_sees_its_chart(
     assert page.locator("#recall-title").inner_text().startswith("Recall drill rc_")
     assert page.locator("#stat-units").inner_text() == "50"
     assert page.locator("#effectiveness-chart polyline").count() == 2
-    assert f"Northern Wholesale DC ({world['wholesaler_gln']})" in page.locator("section:has(#locations-title)").inner_text()
+    assert f"Northern Wholesale DC ({world['wholesaler_gln']})" in page.locator("section.card:has(#locations-title)").inner_text()
     page.locator("#recall-deliveries p, #recall-deliveries table").first.wait_for()
     tab.shot("15-recall-drill")
 
