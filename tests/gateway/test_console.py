@@ -514,6 +514,7 @@ def test_a_wholesaler_acknowledges_its_recall_task_and_the_manufacturer_sees_it(
     assert "RECALL DRILL: exercise only" in task.inner_text() and "What to do:" in task.inner_text()  # the recall notice
     units = task.locator("tbody tr").count()
     assert units == 16  # 10 received at the start, 6 verified in the tote
+    assert f"Northern Wholesale DC ({world['wholesaler_gln']})" in task.locator("tbody").inner_text()  # its site by name
     tab.shot("16-recall-tasks")
     with page.expect_download() as download:
         task.get_by_role("button", name="Print the recall letter").click()

@@ -1040,7 +1040,7 @@
           h('tbody', {}, task.units_open.map((u, i) => h('tr', {},
             h('td', {}, h('label', { for: `${id}-u${i}`, class: 'checkbox' }, checkboxes[i], h('span', { class: 'visually-hidden', text: `Unit ${u.serial}` }))),
             h('td', { class: 'mono', text: u.gtin }), h('td', { class: 'mono', text: u.serial }),
-            h('td', { class: 'mono', text: u.lot }), h('td', { class: 'mono', text: u.gln })))))),
+            h('td', { class: 'mono', text: u.lot }), h('td', {}, glnView(u.gln, (task.locations || {})[u.gln]))))))),
       h('div', { class: 'field-row' },
         h('div', { class: 'field' }, h('label', { for: `${id}-action`, text: 'What you did with them' }), action),
         button),
