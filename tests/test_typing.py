@@ -14,6 +14,9 @@ from types import ModuleType
 
 import pytest
 
+from verinet.source_layout import package_folders
+from verinet.source_layout import source_path as layout_source_path
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,14 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Remove a path once its branch is merged and it is clean (the tests print which are).
 ALLOWED: dict[str, str] = {}
 
-#: The installed layout (package-dir in pyproject.toml) back to the source tree.
-PACKAGE_FOLDERS = {
-    "verinet/gateway/": "services/gateway/",
-    "verinet/verifier/": "services/verifier/",
-    "verinet/lookup/": "services/lookup/",
-    "verinet/recall_status/": "services/recall-status/",
-    "verinet/": "shared/",
-}
+#: The installed layout (package-dir in pyproject.toml), to turn installed paths into source paths.
+PACKAGE_FOLDERS = package_folders(REPO_ROOT)
 
 FINDING = re.compile(r"^(?P<path>[^:\s]+):(?P<line>\d+):(?:\d+:)? (?P<text>.+)$", re.MULTILINE)
 
@@ -42,10 +39,7 @@ def load_typing_tree() -> ModuleType:
 
 
 def source_path(installed: str) -> str:
-    for prefix, folder in PACKAGE_FOLDERS.items():
-        if installed.startswith(prefix):
-            return folder + installed.removeprefix(prefix)
-    return installed
+    return layout_source_path(installed, PACKAGE_FOLDERS)
 
 
 @pytest.fixture(scope="module")

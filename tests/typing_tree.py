@@ -16,25 +16,22 @@ import sys
 import tempfile
 from pathlib import Path
 
+from verinet.source_layout import package_folders
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: Subpackage name -> folder, as in pyproject.toml's package-dir.
-SERVICE_FOLDERS = {
-    "gateway": "services/gateway",
-    "verifier": "services/verifier",
-    "lookup": "services/lookup",
-    "recall_status": "services/recall-status",
-}
 
 
 def build_tree(parent: Path, repo_root: Path = REPO_ROOT) -> Path:
     """Creates ``parent/verinet`` with symlinks into the source tree and returns it."""
+    folders = package_folders(repo_root)
     package = parent / "verinet"
     package.mkdir()
-    for entry in sorted((repo_root / "shared").iterdir()):
-        if entry.name != "__pycache__":
+    subpackages = {name.removeprefix("verinet."): folder for name, folder in folders.items() if name != "verinet"}
+    for entry in sorted((repo_root / folders["verinet"]).iterdir()):
+        if entry.name != "__pycache__" and entry.name not in subpackages:
             (package / entry.name).symlink_to(entry)
-    for name, folder in SERVICE_FOLDERS.items():
+    for name, folder in subpackages.items():
         (package / name).symlink_to(repo_root / folder)
     return package
 
