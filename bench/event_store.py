@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import common
 from common import Report
 
 from verinet.embedded_redis import EmbeddedRedis
