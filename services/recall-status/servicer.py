@@ -446,7 +446,13 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             limit=request.limit,
         )
         viewer, is_admin = request.caller.partner_id, "admin" in request.caller.roles
-        return rs_pb.ListAlertsResponse(alerts=[alert_message(a.seen_by(viewer, is_admin)) for a in alerts])
+        messages = [alert_message(a.seen_by(viewer, is_admin)) for a in alerts]
+        # the names partners gave their GLNs (EPCIS Location master data), shown beside them
+        named = await locations.lookup(self.repository.redis, {m.location_gln for m in messages if m.location_gln})
+        for message in messages:
+            if message.location_gln in named:
+                message.location_name = named[message.location_gln].name
+        return rs_pb.ListAlertsResponse(alerts=messages)
 
     @translate_errors
     async def CloseAlert(

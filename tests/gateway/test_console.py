@@ -103,9 +103,10 @@ def world(network: Any) -> dict[str, Any]:
     held = [{k: p[k] for k in ("gtin", "serial", "lot", "expiry")} for p in packs[30:40] + packs[50:53]]
     assert wclient.post("/v1/packs/verify", json={"packs": held, "possession_attested": True}).json()["count"] == len(held)
     # The wholesaler names its site, as EPCIS Location master data does: the console shows the name beside the GLN.
-    site = location_element(wholesaler["glns"][0], name="Northern Wholesale DC", city="Leeds", countryCode="GB")
-    named = wclient.post("/v1/events", data=xml_document(header=master_data([], [site])), headers={"Content-Type": XML})
-    assert named.status_code == 200, named.text
+    for client, gln, name in ((wclient, wholesaler["glns"][0], "Northern Wholesale DC"), (pclient, pharmacy["glns"][0], "Riverside Pharmacy, High Street")):
+        site = location_element(gln, name=name, city="Leeds", countryCode="GB")
+        named = client.post("/v1/events", data=xml_document(header=master_data([], [site])), headers={"Content-Type": XML})
+        assert named.status_code == 200, named.text
     recall = mclient.post("/v1/recalls", json={"gtins": [gtin], "lots": [RECALLED_LOT], "class": "II", "reason": "Out-of-specification dissolution", "depth": "retail"})
     assert recall.status_code == 201, recall.text
     return {
@@ -116,6 +117,7 @@ def world(network: Any) -> dict[str, Any]:
         "clients": {"manufacturer": mclient, "dispenser": pclient, "wholesaler": wclient},
         "wholesaler_id": wholesaler["id"],
         "wholesaler_gln": wholesaler["glns"][0],
+        "pharmacy_gln": pharmacy["glns"][0],
     }
 
 
@@ -601,6 +603,8 @@ def test_a_manufacturer_closes_an_alert_with_a_reason(tabs: dict[str, Console], 
     alert_id = world.get("alert_id") or page.locator("#alerts-list tbody code").first.inner_text()
     page.get_by_role("button", name=f"Close alert {alert_id}").click()
     row = page.locator("#alerts-list tbody tr", has=page.locator(f"code:text-is('{alert_id}')"))
+    if world.get("alert_id"):  # raised at the pharmacy's till: its site by name
+        assert f"Riverside Pharmacy, High Street ({world['pharmacy_gln']})" in row.inner_text()
     row.get_by_label("Reason").select_option("06b End User - technical error")
     row.get_by_label("Details (optional)").fill("rescanned: keying error at the till")
     tab.shot("19-alerts")

@@ -1695,7 +1695,7 @@
         fmtTime(a.raised_at),
         h('span', {}, h('code', { text: a.id }), h('br'), h('code', { text: a.code }), ` ${CODE_MEANINGS[a.code] || ''}`, h('br'), h('span', { class: 'help', text: a.message })),
         h('span', { class: 'mono' }, a.gtin, h('br'), a.serial, a.lot ? [h('br'), `batch ${a.lot}`] : null),
-        h('span', {}, `${a.operation} at `, h('span', { class: 'mono', text: a.location_gln }), h('br'), h('span', { class: 'mono help', text: a.partner })),
+        h('span', {}, `${a.operation} at `, glnView(a.location_gln, a.location_name ? { name: a.location_name } : null), h('br'), h('span', { class: 'mono help', text: a.partner })),
         a.status === 'closed'
           ? h('span', {}, pill('ok', 'closed'), h('br'), a.close_reason || '')
           : closeAlertControl(a),

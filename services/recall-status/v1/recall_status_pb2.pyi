@@ -223,7 +223,7 @@ class ApplyPackChangesResponse(_message.Message):
     def __init__(self, applied: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("id", "pack", "code", "message", "partner_id", "location_gln", "owner_partner_id", "operation", "status", "raised_at", "close_reason", "closed_at", "closed_by")
+    __slots__ = ("id", "pack", "code", "message", "partner_id", "location_gln", "owner_partner_id", "operation", "status", "raised_at", "close_reason", "closed_at", "closed_by", "location_name")
     ID_FIELD_NUMBER: _ClassVar[int]
     PACK_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +237,7 @@ class Alert(_message.Message):
     CLOSE_REASON_FIELD_NUMBER: _ClassVar[int]
     CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
     CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_NAME_FIELD_NUMBER: _ClassVar[int]
     id: str
     pack: _common_pb2.PackIdentifier
     code: str
@@ -250,7 +251,8 @@ class Alert(_message.Message):
     close_reason: str
     closed_at: str
     closed_by: str
-    def __init__(self, id: _Optional[str] = ..., pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., partner_id: _Optional[str] = ..., location_gln: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[str] = ..., raised_at: _Optional[str] = ..., close_reason: _Optional[str] = ..., closed_at: _Optional[str] = ..., closed_by: _Optional[str] = ...) -> None: ...
+    location_name: str
+    def __init__(self, id: _Optional[str] = ..., pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., partner_id: _Optional[str] = ..., location_gln: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[str] = ..., raised_at: _Optional[str] = ..., close_reason: _Optional[str] = ..., closed_at: _Optional[str] = ..., closed_by: _Optional[str] = ..., location_name: _Optional[str] = ...) -> None: ...
 
 class RecordAlertsRequest(_message.Message):
     __slots__ = ("alerts",)
