@@ -22,9 +22,10 @@ received document never commissions. Nothing is written unless every unit passes
 
 Keys (per buyer, under one hash tag, Redis Cluster safe):
 
-``rcv:{<partner>}``   hash  shipment reference -> the inbound record (JSON): reference, receiver
-                            GLN, receipt time, units, the events as EPCIS 2.0 JSON with their notes
-``rcvu:{<partner>}``  hash  unit (GTIN-14 + serial) -> reference of its latest inbound record
+``rcv:{<partner>}``   hash  record id (``record_id``: reference and a digest of the units) -> the
+                            inbound record (JSON): reference, receiver GLN, receipt time, units,
+                            the events as EPCIS 2.0 JSON with their notes
+``rcvu:{<partner>}``  hash  unit (GTIN-14 + serial) -> id of its latest inbound record
 
 The events are also added to the EPCIS query store (``event_store``) as captured by
 ``received.<partner>``, visible to the buyer only. Records are kept as long as the buyer's
@@ -83,6 +84,13 @@ class ReceivedOutcome:
     events: int = 0
 
 
+def record_id(document: ReceivedDocument) -> str:
+    """The inbound record's id: the shipment's reference and a digest of the units it ships
+    (two sellers may use the same desadv number; the same document again is the same record)."""
+    digest = hashlib.sha256("\n".join(sorted(document.units)).encode()).hexdigest()[:16]
+    return f"{document.reference}|{digest}"
+
+
 def _describe(key: str) -> str:
     return f"serial {key[14:]!r} of GTIN {key[:14]}"
 
@@ -91,7 +99,7 @@ async def record(repository: PackRepository, actor: Actor, now: dt.datetime, doc
     """Receives the hosted units into the buyer's custody and keeps the inbound record, or
     refuses the whole document (``Conflict``, ``Forbidden``) and writes nothing."""
     redis = repository.redis
-    if await redis.hexists(records_key(actor.partner_id), document.reference):
+    if await redis.hexists(records_key(actor.partner_id), record_id(document)):
         return ReceivedOutcome(duplicate=True, units=len(document.units))
     capture = Capture(repository, actor, now)
     await capture.begin()  # one capture or received document at a time per partner
@@ -147,7 +155,7 @@ async def _split(repository: PackRepository, document: ReceivedDocument) -> tupl
 
 def _receipt(document: ReceivedDocument, units: Sequence[str]) -> CustodyEvent:
     """The buyer's receiving of the hosted units, at the GLN the shipment is addressed to."""
-    digest = hashlib.sha256(f"received|{document.reference}|{document.receiver_gln}".encode()).digest()
+    digest = hashlib.sha256(f"received|{record_id(document)}|{document.receiver_gln}".encode()).digest()
     return CustodyEvent(
         index=0, event_id="", event_hash=digest, type="ObjectEvent", action="OBSERVE", biz_step="receiving",
         disposition="in_progress", event_time=document.received_at, location_gln=document.receiver_gln,
@@ -169,8 +177,9 @@ async def _keep(redis: Any, partner_id: str, document: ReceivedDocument) -> None
         "events": events,
     }
     pipe = redis.pipeline(transaction=True)
-    pipe.hset(records_key(partner_id), document.reference, orjson.dumps(kept))
-    pipe.hset(units_key(partner_id), mapping=dict.fromkeys(document.units, document.reference))
+    key = record_id(document)
+    pipe.hset(records_key(partner_id), key, orjson.dumps(kept))
+    pipe.hset(units_key(partner_id), mapping=dict.fromkeys(document.units, key))
     await pipe.execute()
     queryable = [({k: v for k, v in e.items() if k != "_notes"}, event_time(e), (partner_id,)) for e in events]
     await event_store.store(redis, capturer, queryable)

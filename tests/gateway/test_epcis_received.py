@@ -7,11 +7,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.conftest import RunningNetwork, start_network
 from tests.gateway import test_epcis
-from tests.gateway.test_epcis import Party, history, new_sscc, new_units, product_gtin
+from tests.gateway.test_epcis import (
+    Party,
+    commissioning,
+    document,
+    history,
+    new_sscc,
+    new_units,
+    packing,
+    product_gtin,
+    shipping,
+)
 from tests.gateway.test_epcis_xml import (
     XML,
     commissioning_xml,
@@ -166,3 +177,16 @@ def test_units_hosted_on_n2_move_to_the_buyer_only_on_a_shipment_recorded_there(
     on_n2 = twin.client.post("/v1/recalls/preview", json=scope).json()["units_by_location"]
     assert on_a == [{"gln": wholesaler.gln, "partner": wholesaler.id, "units": 4}]
     assert on_n2 == [{"gln": wholesaler.gln, "partner": buyer.id, "units": 4}]
+
+
+def test_an_epcis_2_0_json_document_is_recorded_too_and_the_same_desadv_of_another_shipment_is_another_record(
+    parties: dict[str, Party], second: dict[str, Party]
+) -> None:
+    maker, wholesaler, buyer = parties["maker"], parties["wholesaler"], second["buyer"]
+    for _ in range(2):  # two shipments under the same desadv number
+        units, pallet = new_units(maker, 2), new_sscc(maker)
+        body = orjson.dumps(document(commissioning(maker, units), packing(maker, pallet, units), shipping(maker, wholesaler, [pallet])))
+        answer = buyer.client.post("/v1/shipments/received", data=body, headers={"Content-Type": "application/ld+json"})
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["duplicate"], answer.json()["recorded"]) == (False, 2)
+        assert [e for e, _ in steps(buyer.client, units[1])] == ["commissioning", "packing", "shipping", "receiving"]
