@@ -172,6 +172,10 @@ def test_units_hosted_on_n2_move_to_the_buyer_only_on_a_shipment_recorded_there(
     assert wholesaler.post(xml_document(receiving_xml(wholesaler, [shipment["pallet"]]), version="2.0"), XML).status_code == 200
     unit = shipment["units"][0]
     assert steps(buyer.client, unit) == steps(wholesaler.client, unit) == [("shipping", ""), ("receiving", wholesaler.gln)]
+    # The EPCIS query: the seller's events under the same eventIDs, then the receipt (each network's own).
+    epcs = [unit, shipment["case"], shipment["pallet"]]
+    here, there = query(buyer.client, epcs), query(seller.client, epcs)
+    assert here[:4] == there[:4] and [step for _, step in here[4:]] == [step for _, step in there[4:]] == ["receiving"]
     scope = {"units": [{"gtin": u.gtin, "serial": u.serial} for u in shipment["units"][:4]]}
     on_a = seller.client.post("/v1/recalls/preview", json=scope).json()["units_by_location"]
     on_n2 = twin.client.post("/v1/recalls/preview", json=scope).json()["units_by_location"]
