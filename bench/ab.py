@@ -15,9 +15,12 @@ import argparse
 import sys
 from contextlib import ExitStack
 
-import common
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import lms
-from common import Report
+from data import commission, make_lots, make_packs
+from harness import running_network
+from load import run_wrk
+from report import Report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,26 +40,27 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     totals: dict[tuple[str, int], list[float]] = {}
     with ExitStack() as stack:
-        nets = {name: stack.enter_context(common.running_network(extra_env=env)) for name, env in envs.items()}
+        nets = {name: stack.enter_context(running_network(extra_env=env)) for name, env in envs.items()}
         paths = {}
         for name, bench in nets.items():
             maker = bench.add_partner(["manufacturer"])
             traders = [bench.add_partner(["wholesaler"]) for _ in range(2)] + [bench.add_partner(["dispenser"]) for _ in range(2)]
-            packs = common.make_packs(common.make_lots(bench.add_products(maker, 4), 2), args.packs)
-            common.commission(bench, maker["token"], packs, progress=False)
+            packs = make_packs(make_lots(bench.add_products(maker, 4), 2), args.packs)
+            commission(bench, maker["token"], packs, progress=False)
             written, _ = lms.write_paths(packs, traders, args.packs, 0.8)
             paths[name] = written.rename(written.with_name(f"ab-{name}.tsv"))
-            common.run_wrk(bench, paths[name], 64, 2, 2)  # warm up
+            run_wrk(bench, paths[name], 64, 2, 2)  # warm up
         for round_number in range(1, args.rounds + 1):
             for conns in (1, 64):
                 for name, bench in nets.items():
-                    run = common.run_wrk(bench, paths[name], conns, args.seconds, 1 if conns == 1 else 2)
+                    run = run_wrk(bench, paths[name], conns, args.seconds, 1 if conns == 1 else 2)
                     cpu = sum(run.cpu.seconds[p] for p in bench.pids()) / max(1, run.requests)
                     totals.setdefault((name, conns), []).append(cpu)
+                    each = ", ".join(f"{p} {run.cpu.seconds[p] / max(1, run.requests) * 1e6:,.0f}" for p in bench.pids())
                     rows.append([str(round_number), str(conns), name, f"{run.rate:,.0f}", f"{run.latency_us['p50'] / 1000:.2f}",
-                                 f"{run.latency_us['p99'] / 1000:.2f}", f"{cpu * 1e6:,.0f}", f"{run.cpu.other_load():.2f}"])
+                                 f"{run.latency_us['p99'] / 1000:.2f}", f"{cpu * 1e6:,.0f}", each, f"{run.cpu.other_load():.2f}"])
                     print(" | ".join(rows[-1]), flush=True)
-    report.table(["round", "conn", "network", "req/s", "p50 ms", "p99 ms", "CPU µs/answer", "other load"], rows)
+    report.table(["round", "conn", "network", "req/s", "p50 ms", "p99 ms", "CPU µs/answer", "by process", "other load"], rows)
     for conns in (1, 64):
         a, b = (sum(totals[(n, conns)]) / len(totals[(n, conns)]) for n in ("A", "B"))
         report.add(f"- {conns} connection(s): mean CPU per answer A {a * 1e6:,.0f} µs, B {b * 1e6:,.0f} µs (B/A {b / a:.2f})")

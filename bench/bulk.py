@@ -17,15 +17,19 @@ import sys
 import threading
 import time
 
-import common
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import orjson
-from common import Report, verdict
+from cpu import QUIET_MAX_WAIT, CpuMeter, quiet_run, set_quiet_max_wait, wait_quiet
+from data import PackSet, commission, commission_report, make_lots, make_packs
+from harness import BenchNetwork, check_logs, running_network
+from profiles import finish_perf, finish_profiles, profile_tables, start_perf, start_profiles
+from report import Report, percentile, verdict
 
 TARGET_VERIFY = 50_000
 TARGET_VERIFY_ISSUE5 = 20_000
 
 
-def bodies(packs: common.PackSet, start: int, end: int, size: int, extra: dict | None = None) -> list[bytes]:
+def bodies(packs: PackSet, start: int, end: int, size: int, extra: dict | None = None) -> list[bytes]:
     out = []
     for s in range(start, end, size):
         body = {"packs": [packs.ident(i) for i in range(s, min(s + size, end))], **(extra or {})}
@@ -34,7 +38,7 @@ def bodies(packs: common.PackSet, start: int, end: int, size: int, extra: dict |
 
 
 class Run:
-    def __init__(self, bench: common.BenchNetwork, operation: str, tokens: list[str], requests: list[bytes],
+    def __init__(self, bench: BenchNetwork, operation: str, tokens: list[str], requests: list[bytes],
                  clients: int, seconds: float, cycle: bool) -> None:
         self.bench, self.operation, self.tokens = bench, operation, tokens
         self.requests, self.clients, self.seconds, self.cycle = requests, clients, seconds, cycle
@@ -75,7 +79,7 @@ class Run:
                             self.codes[r["code"]] = self.codes.get(r["code"], 0) + 1
 
     def go(self) -> Run:
-        self.meter = common.CpuMeter(self.bench.pids()).start()
+        self.meter = CpuMeter(self.bench.pids()).start()
         self.deadline = time.perf_counter() + self.seconds
         started = time.perf_counter()
         threads = [threading.Thread(target=self.worker, args=(n,)) for n in range(self.clients)]
@@ -102,25 +106,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,4", help="concurrent clients, one run each")
     parser.add_argument("--seconds", type=float, default=20.0, help="each run (decommission also stops when packs run out)")
     parser.add_argument("--profile-seconds", type=float, default=12.0, help="py-spy/perf of bulk verify at the most clients; 0 to skip")
-    parser.add_argument("--max-wait", type=float, default=common.QUIET_MAX_WAIT,
+    parser.add_argument("--max-wait", type=float, default=QUIET_MAX_WAIT,
                         help="seconds to wait at most for a quiet machine before each run (0 for quick looks)")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     client_counts = [int(c) for c in args.clients.split(",")]
-    common.QUIET_MAX_WAIT = args.max_wait
+    set_quiet_max_wait(args.max_wait)
     report = Report("bulk verify and decommission (EU FMD)")
     report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics; "
                f"{args.size:,} packs a request, all packs known and active; clients: {args.clients}; {args.seconds:g} s a run")
-    with common.running_network(keep=args.keep) as bench:
+    with running_network(keep=args.keep) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         wholesalers = [bench.add_partner(["wholesaler"]) for _ in range(max(client_counts))]
         tokens = [w["token"] for w in wholesalers]
         gtins = bench.add_products(manufacturer, args.gtins)
-        packs = common.make_packs(common.make_lots(gtins, args.lots_per_gtin), args.packs, seed=23)
-        common.wait_quiet(bench.pids().values())
-        commissioned = common.commission(bench, manufacturer["token"], packs)
-        common.commission_report(report, commissioned, 50_000, 1)
+        packs = make_packs(make_lots(gtins, args.lots_per_gtin), args.packs, seed=23)
+        wait_quiet(bench.pids().values())
+        commissioned = commission(bench, manufacturer["token"], packs)
+        commission_report(report, commissioned, 50_000, 1)
 
         half = len(packs) // 2
         verify_bodies = bodies(packs, 0, half, args.size)
@@ -130,13 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         Run(bench, "verify", tokens, verify_bodies[:4], 1, 30, cycle=False).go()
         own = list(bench.pids().values())
         for clients in client_counts:
-            run = common.quiet_run(lambda clients=clients: Run(bench, "verify", tokens, verify_bodies, clients, args.seconds, cycle=True).go(),
+            run = quiet_run(lambda clients=clients: Run(bench, "verify", tokens, verify_bodies, clients, args.seconds, cycle=True).go(),
                                    own, lambda r: r.meter)
             results[("verify", clients)] = run
         decommission_bodies = bodies(packs, half, len(packs), args.size, {"state": "supplied"})
         per_run = len(decommission_bodies) // len(client_counts)
         for k, clients in enumerate(client_counts):
-            common.wait_quiet(own)
+            wait_quiet(own)
             chunk = decommission_bodies[k * per_run : (k + 1) * per_run]
             run = Run(bench, "decommission", tokens, chunk, clients, args.seconds, cycle=False).go()
             results[("decommission", clients)] = run
@@ -147,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             lat = run.latencies
             net = sum(v for k2, v in run.meter.seconds.items() if not k2.startswith("bench driver"))
             rows.append([
-                operation, clients, f"{len(lat):,}", f"**{run.rate:,.0f}**", f"{common.percentile(lat, 50) * 1000:.0f}",
-                f"{common.percentile(lat, 99) * 1000:.0f}", f"{lat[-1] * 1000:.0f}",
+                operation, clients, f"{len(lat):,}", f"**{run.rate:,.0f}**", f"{percentile(lat, 50) * 1000:.0f}",
+                f"{percentile(lat, 99) * 1000:.0f}", f"{lat[-1] * 1000:.0f}",
                 f"{run.errors}" + (f" ({run.first_error[:80]})" if run.errors else ""),
                 f"{run.ok:,}/{run.packs:,}",
                 *(f"{run.meter.seconds[n] / max(1, run.packs) * 1e6:.1f}" for n in ("gateway", "verifier", "recall-status", "redis")),
@@ -177,26 +181,26 @@ def main(argv: list[str] | None = None) -> int:
 
             def start() -> None:
                 time.sleep(1.0)
-                running.update(common.start_profiles(pids, args.profile_seconds - 2, "bulkverify"))
-                running["perf"] = common.start_perf(bench.pids(), args.profile_seconds - 3, "bulkverify")
+                running.update(start_profiles(pids, args.profile_seconds - 2, "bulkverify"))
+                running["perf"] = start_perf(bench.pids(), args.profile_seconds - 3, "bulkverify")
 
-            common.wait_quiet(bench.pids().values())
+            wait_quiet(bench.pids().values())
             helper = threading.Thread(target=start)
             helper.start()
             prof = Run(bench, "verify", tokens, verify_bodies, clients, args.profile_seconds, cycle=True).go()
             helper.join()
-            perf = common.finish_perf(running.pop("perf", {}))
-            profiles = common.finish_profiles(running)
+            perf = finish_perf(running.pop("perf", {}))
+            profiles = finish_profiles(running)
             report.add("", f"### Profile of bulk verify, {clients} clients ({prof.rate:,.0f} packs/s with the profilers attached)", "")
             for name, path in profiles.items():
                 cpu_per_pack = results[('verify', clients)].meter.seconds[name] / max(1, results[('verify', clients)].packs) * 1e6
                 report.add(f"#### {name}: {cpu_per_pack:.1f} µs CPU per pack", "")
-                common.profile_tables(report, path, top=10)
+                profile_tables(report, path, top=10)
                 if perf.get(name):
                     report.add("perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf[name]), "")
             if perf.get("redis"):
                 report.add("redis, perf top symbols: " + ", ".join(f"`{s}` {v:.1f}%" for s, v in perf.get("redis symbols", [])[:8]))
-        common.check_logs(bench, report)
+        check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
 

@@ -14,8 +14,12 @@ import argparse
 import sys
 import time
 
-import common
-from common import Report
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
+from cpu import wait_quiet
+from data import PackSet, commission, commission_report, make_lots, make_packs
+from harness import check_logs, running_network
+from profiles import finish_perf, finish_profiles, profile_tables, start_perf, start_profiles
+from report import Report, verdict
 
 TARGET = 100_000
 
@@ -34,54 +38,54 @@ def main(argv: list[str] | None = None) -> int:
     report = Report("commissioning")
     report.add(f"- data: {args.packs:,} new packs per run, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics, "
                f"NDJSON requests of {args.chunk:,} packs (the gateway forwards them to recall-status in chunks of its own)")
-    with common.running_network(keep=args.keep) as bench:
+    with running_network(keep=args.keep) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         gtins = bench.add_products(manufacturer, args.gtins)
-        lots = common.make_lots(gtins, args.lots_per_gtin)
+        lots = make_lots(gtins, args.lots_per_gtin)
         best = 0.0
         first = None
         for k, clients in enumerate(int(c) for c in args.clients.split(",")):
-            packs = common.make_packs(lots, args.packs, seed=100 + k)
+            packs = make_packs(lots, args.packs, seed=100 + k)
             first = first or packs
-            common.wait_quiet(bench.pids().values())
-            result = common.commission(bench, manufacturer["token"], packs, chunk=args.chunk, clients=clients)
+            wait_quiet(bench.pids().values())
+            result = commission(bench, manufacturer["token"], packs, chunk=args.chunk, clients=clients)
             report.add("", f"#### {clients} client(s)")
-            common.commission_report(report, result, args.chunk, clients)
+            commission_report(report, result, args.chunk, clients)
             best = max(best, result.rate)
         assert first is not None
-        again = common.PackSet(first.serials[: args.chunk], first.lot_index[: args.chunk], first.lots)
-        result = common.commission(bench, manufacturer["token"], again, chunk=args.chunk, progress=False)
+        again = PackSet(first.serials[: args.chunk], first.lot_index[: args.chunk], first.lots)
+        result = commission(bench, manufacturer["token"], again, chunk=args.chunk, progress=False)
         report.add(f"- re-sending {len(again):,} already commissioned packs (idempotent path): unchanged {result.unchanged:,} "
                    f"in {result.seconds:.2f} s = {len(again) / result.seconds:,.0f} packs/s")
-        report.add("", f"- **commission: {best:,.0f} packs/s** (target >= {TARGET:,}: {common.verdict(best, TARGET)})")
+        report.add("", f"- **commission: {best:,.0f} packs/s** (target >= {TARGET:,}: {verdict(best, TARGET)})")
 
         if args.profile_seconds > 0:
-            packs = common.make_packs(lots, 400_000, seed=999)
+            packs = make_packs(lots, 400_000, seed=999)
             pids = {n: p for n, p in bench.pids().items() if n in ("gateway", "recall-status")}
             running: dict = {}
             import threading
 
             def start() -> None:
                 time.sleep(0.5)
-                running.update(common.start_profiles(pids, args.profile_seconds, "commission"))
-                running["perf"] = common.start_perf(bench.pids(), args.profile_seconds, "commission")
+                running.update(start_profiles(pids, args.profile_seconds, "commission"))
+                running["perf"] = start_perf(bench.pids(), args.profile_seconds, "commission")
 
             helper = threading.Thread(target=start)
-            common.wait_quiet(bench.pids().values())
+            wait_quiet(bench.pids().values())
             helper.start()
-            result = common.commission(bench, manufacturer["token"], packs, chunk=args.chunk, progress=False)
+            result = commission(bench, manufacturer["token"], packs, chunk=args.chunk, progress=False)
             helper.join()
-            perf = common.finish_perf(running.pop("perf", {}))
-            profiles = common.finish_profiles(running)
+            perf = finish_perf(running.pop("perf", {}))
+            profiles = finish_profiles(running)
             report.add("", f"### Profile of commissioning ({result.rate:,.0f} packs/s with the profilers attached)", "")
             for name, path in profiles.items():
                 report.add(f"#### {name}", "")
-                common.profile_tables(report, path, top=12)
+                profile_tables(report, path, top=12)
                 if perf.get(name):
                     report.add("perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf[name]), "")
             if perf.get("redis"):
                 report.add("redis, perf top symbols: " + ", ".join(f"`{s}` {v:.1f}%" for s, v in perf.get("redis symbols", [])[:8]))
-        common.check_logs(bench, report)
+        check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
 

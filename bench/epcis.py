@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-import common  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
+import harness  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
 
 from verinet.embedded_redis import free_port
 from verinet.epc import Gln, Sgtin, Sscc

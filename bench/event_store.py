@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Report
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
+from report import Report
 
 from verinet.embedded_redis import EmbeddedRedis
 from verinet.recall_status import event_store

@@ -22,8 +22,11 @@ import textwrap
 import time
 from pathlib import Path
 
-import common
-from common import Report
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
+from cpu import CpuMeter, wait_quiet
+from harness import OUT
+from load import require_wrk, run_wrk
+from report import Report
 
 AIOHTTP_SERVER = textwrap.dedent("""
     import asyncio, sys, uvloop
@@ -100,7 +103,7 @@ def aiohttp_floor(seconds: float) -> list[str]:
                     break
                 except OSError:
                     time.sleep(0.1)
-            paths = common.OUT / "floor-paths.tsv"
+            paths = OUT / "floor-paths.tsv"
             paths.write_text("".join(f"vn_token_{n}\t/verify/gtin/00614141000012/lot/LOT/ser/S{n}?exp=281231&linkType=verificationService&reqGLN=0614141000005\n" for n in range(1000)))
 
             class Fake:
@@ -109,8 +112,8 @@ def aiohttp_floor(seconds: float) -> list[str]:
                 def pids(self) -> dict[str, int]:
                     return {"aiohttp server": server.pid}
 
-            common.wait_quiet([server.pid])
-            run = common.run_wrk(Fake(), paths, 64, seconds, 2)  # type: ignore[arg-type]
+            wait_quiet([server.pid])
+            run = run_wrk(Fake(), paths, 64, seconds, 2)  # type: ignore[arg-type]
         finally:
             server.terminate()
             server.wait()
@@ -130,8 +133,8 @@ def grpc_floor(seconds: float, concurrency: int, payload: int, label: str) -> li
         try:
             assert server.stdout is not None
             server.stdout.readline()
-            common.wait_quiet([server.pid])
-            meter = common.CpuMeter({"server": server.pid}).start()
+            wait_quiet([server.pid])
+            meter = CpuMeter({"server": server.pid}).start()
             client = subprocess.run([sys.executable, str(script), "call", str(port), str(seconds), str(concurrency), str(payload)],
                                     capture_output=True, text=True, check=True)
             meter.stop()
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    common.require_wrk()
+    require_wrk()
     report = Report("framework floor (no verinet code)")
     rows = [aiohttp_floor(args.seconds)]
     rows.append(grpc_floor(args.seconds, 64, 200, "grpc.aio unary, 200-byte message, 64 concurrent callers"))

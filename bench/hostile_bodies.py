@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import common  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
+import harness  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
 import orjson
-from common import RESULTS, Report, running_network
+from harness import RESULTS, running_network
+from report import Report
 
 from verinet.gateway.jsonscan import BodyLimits, JsonScanner
 from verinet.network import with_check_digit

@@ -31,8 +31,20 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import common
-from common import OUT, Report, fmt_ms, verdict
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
+from cpu import QUIET_MAX_WAIT, CpuMeter, quiet_run, set_quiet_max_wait, wait_quiet
+from data import PackSet, commission, commission_report, make_lots, make_packs, random_serials
+from harness import OUT, BenchNetwork, check_logs, free_port, running_network
+from load import WrkResult, require_wrk, run_wrk
+from profiles import (
+    finish_perf,
+    finish_profiles,
+    profile_tables,
+    start_perf,
+    start_profiles,
+    summarize_profile,
+)
+from report import Report, fmt_ms, verdict
 
 TARGET_RATE = 5_000
 TARGET_P99_64 = 0.010
@@ -48,11 +60,11 @@ def lms_path(gtin: str, lot: str, serial: str, expiry: str, gln: str) -> str:
     )
 
 
-def write_paths(packs: common.PackSet, traders: list[dict], count: int, known_share: float, seed: int = 5) -> tuple[Path, list[tuple[str, str, bool]]]:
+def write_paths(packs: PackSet, traders: list[dict], count: int, known_share: float, seed: int = 5) -> tuple[Path, list[tuple[str, str, bool]]]:
     """A file of "<token>\\t<path>" lines: ``known_share`` of commissioned packs, the rest
     unknown serials of the same GTINs and lots."""
     rng = random.Random(seed)
-    unknown_serials = common.random_serials(count, seed=999_983)
+    unknown_serials = random_serials(count, seed=999_983)
     lines: list[tuple[str, str, bool]] = []
     for n in range(count):
         partner = traders[n % len(traders)]
@@ -71,7 +83,7 @@ def write_paths(packs: common.PackSet, traders: list[dict], count: int, known_sh
     return path, lines
 
 
-def check_answers(bench: common.BenchNetwork, lines: list[tuple[str, str, bool]], sample: int = 300) -> tuple[int, int, list[str]]:
+def check_answers(bench: BenchNetwork, lines: list[tuple[str, str, bool]], sample: int = 300) -> tuple[int, int, list[str]]:
     """Asks a sample of the paths one by one: known must verify, unknown must be No_match."""
     bad: list[str] = []
     known = unknown = 0
@@ -89,7 +101,7 @@ def check_answers(bench: common.BenchNetwork, lines: list[tuple[str, str, bool]]
     return known, unknown, bad
 
 
-def coalesced(bench: common.BenchNetwork) -> tuple[float, float]:
+def coalesced(bench: BenchNetwork) -> tuple[float, float]:
     """(calls, questions) the gateway has sent to the verifier so far, from its
     ``verinet_coalesced_batch_size`` histogram (0, 0 when it does not coalesce)."""
     import urllib.request
@@ -104,12 +116,12 @@ def coalesced(bench: common.BenchNetwork) -> tuple[float, float]:
     return found["count"], found["sum"]
 
 
-def redis_commandstats(bench: common.BenchNetwork) -> dict[str, int]:
+def redis_commandstats(bench: BenchNetwork) -> dict[str, int]:
     stats = bench.redis().info("commandstats")
     return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
 
 
-def cpu_cells(meter: common.CpuMeter, requests: int) -> list[str]:
+def cpu_cells(meter: CpuMeter, requests: int) -> list[str]:
     names = ["gateway", "verifier", "lookup", "recall-status", "redis"]
     cells = [f"{meter.seconds[n] / requests * 1e6:,.0f}" for n in names]
     total = sum(meter.seconds[n] for n in names)
@@ -124,12 +136,12 @@ def cpu_cells(meter: common.CpuMeter, requests: int) -> list[str]:
 CPU_HEAD = ["gateway µs", "verifier µs", "lookup µs", "recall-status µs", "redis µs", "network µs", "load gen µs", "machine busy", "other load (cores)"]
 
 
-def run_open_loop(bench: common.BenchNetwork, paths: Path, rate: float, seconds: float, offset: int) -> tuple[dict, common.CpuMeter]:
+def run_open_loop(bench: BenchNetwork, paths: Path, rate: float, seconds: float, offset: int) -> tuple[dict, CpuMeter]:
     import os
 
     command = [sys.executable, str(Path(__file__).with_name("openloop.py")), "--port", str(bench.port), "--paths", str(paths),
                "--rate", f"{rate:g}", "--seconds", f"{seconds:g}", "--offset", str(offset)]
-    meter = common.CpuMeter(bench.pids()).start()
+    meter = CpuMeter(bench.pids()).start()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(process.pid, 0)
     meter.stop()
@@ -143,7 +155,7 @@ def run_open_loop(bench: common.BenchNetwork, paths: Path, rate: float, seconds:
     return result, meter
 
 
-def profile_section(report: Report, profiles: dict[str, Path], meter: common.CpuMeter, requests: int,
+def profile_section(report: Report, profiles: dict[str, Path], meter: CpuMeter, requests: int,
                     perf: dict[str, list[tuple[str, float]]] | None = None, where: str = "the 64-connection closed loop") -> None:
     report.add("", f"### Profile under {where}", "",
                "py-spy 0.4 `record --nonblocking --rate 97 --format raw`, one per process, during a separate wrk run "
@@ -155,13 +167,13 @@ def profile_section(report: Report, profiles: dict[str, Path], meter: common.Cpu
                "process's CPU by shared object: libpython is the interpreter running Python code, cygrpc is grpc "
                "C-core and its cython layer, [kernel] is syscalls and loopback TCP.")
     for name, path in profiles.items():
-        total = common.summarize_profile(path)["samples"]
+        total = summarize_profile(path)["samples"]
         cpu = meter.seconds.get(name, 0.0)
         threads = getattr(meter, "thread_seconds", {}).get(name, {})
         thread_text = ", ".join(f"{t} {s / requests * 1e6:.0f} µs" for t, s in sorted(threads.items(), key=lambda kv: -kv[1]) if s > 0.05 * cpu) if threads else ""
         report.add("", f"#### {name}: {cpu / requests * 1e6:,.0f} µs CPU per request; {total:,} samples"
                    + (f"; by thread: {thread_text}" if thread_text else ""), "")
-        common.profile_tables(report, path, top=14)
+        profile_tables(report, path, top=14)
         if perf and perf.get(name):
             report.add("perf, CPU by shared object: " + ", ".join(f"{dso} {share:.1f}%" for dso, share in perf[name]),
                        "", "perf, top symbols: " + ", ".join(f"`{sym}` {share:.1f}%" for sym, share in perf.get(name + " symbols", [])[:8]))
@@ -179,10 +191,10 @@ TARGET_CPU_RATIO_1 = 2.0
 
 class ReferenceServers:
     """``bench/reference.py`` once per core on one port (SO_REUSEPORT), on the network's Redis
-    and signing key; what ``common.run_wrk`` needs of a target (``url``, ``pids``)."""
+    and signing key; what ``run_wrk`` needs of a target (``url``, ``pids``)."""
 
-    def __init__(self, bench: common.BenchNetwork, responder_gln: str, processes: int) -> None:
-        self.port = common.free_port()
+    def __init__(self, bench: BenchNetwork, responder_gln: str, processes: int) -> None:
+        self.port = free_port()
         self.redis_pid = bench.pids()["redis"]
         command = [sys.executable, str(REFERENCE_SERVER), "--port", str(self.port), "--redis-url", bench.network.redis_url or "",
                    "--key-dir", str(bench.network.key_dir), "--responder-gln", responder_gln]
@@ -239,7 +251,7 @@ class ReferenceServers:
         self.log.close()
 
 
-def same_answers(bench: common.BenchNetwork, reference: ReferenceServers, lines: list[tuple[str, str, bool]], sample: int = 200) -> list[str]:
+def same_answers(bench: BenchNetwork, reference: ReferenceServers, lines: list[tuple[str, str, bool]], sample: int = 200) -> list[str]:
     """Asks both the same questions: the same status and verdict (``data``), the same responder
     and correlation id, and both signed (RFC 9421 headers and a content digest)."""
     differences: list[str] = []
@@ -257,13 +269,13 @@ def same_answers(bench: common.BenchNetwork, reference: ReferenceServers, lines:
     return differences
 
 
-def cpu_per_answer(run: common.WrkResult, target_pids: dict[str, int]) -> float:
+def cpu_per_answer(run: WrkResult, target_pids: dict[str, int]) -> float:
     """CPU seconds per answer: utime+stime of every process of the target (Redis included)."""
     return sum(run.cpu.seconds[name] for name in target_pids) / max(1, run.requests)
 
 
 def reference_comparison(args: argparse.Namespace) -> int:
-    common.require_wrk()
+    require_wrk()
     cores = os.cpu_count() or 1
     report = Report("LMS: verinet against the same work in one process per core (issue 25)")
     report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots; {args.paths:,} distinct requests, "
@@ -278,13 +290,13 @@ def reference_comparison(args: argparse.Namespace) -> int:
         report.add(f"- service environment: {', '.join(f'{k}={v}' for k, v in extra_env.items())}")
     if args.workers > 1:
         report.add(f"- verinet: {args.workers} processes per service (`verinet up --workers {args.workers}`)")
-    with common.running_network(keep=args.keep, extra_env=extra_env, workers=args.workers) as bench:
+    with running_network(keep=args.keep, extra_env=extra_env, workers=args.workers) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         traders = [bench.add_partner(["wholesaler"]) for _ in range(4)] + [bench.add_partner(["dispenser"]) for _ in range(4)]
         gtins = bench.add_products(manufacturer, args.gtins)
-        packs = common.make_packs(common.make_lots(gtins, args.lots_per_gtin), args.packs)
+        packs = make_packs(make_lots(gtins, args.lots_per_gtin), args.packs)
         print(f"commissioning {len(packs):,} packs", flush=True)
-        result = common.commission(bench, manufacturer["token"], packs, chunk=args.chunk, progress=False)
+        result = commission(bench, manufacturer["token"], packs, chunk=args.chunk, progress=False)
         report.add(f"- commissioned {result.stored:,} packs ({result.rate:,.0f}/s)")
         paths, lines = write_paths(packs, traders, args.paths, args.known)
         known, unknown, bad = check_answers(bench, lines)
@@ -299,15 +311,15 @@ def reference_comparison(args: argparse.Namespace) -> int:
                        "timestamps aside); the reference signed each" + (f"; first: `{differences[0][:300]}`" if differences else ""))
             print("warming up both (5 s at 64 connections each)", flush=True)
             for target in (bench, reference):
-                common.run_wrk(target, paths, 64, 5, args.threads, offset=7)
-            runs: dict[tuple[str, int], list[common.WrkResult]] = {}
+                run_wrk(target, paths, 64, 5, args.threads, offset=7)
+            runs: dict[tuple[str, int], list[WrkResult]] = {}
             rows = []
             for round_number in range(1, args.rounds + 1):
                 for conns in (64, 1):
                     for name, target in (("verinet", bench), ("reference", reference)):
-                        common.wait_quiet(list(bench.pids().values()) + list(reference.pids().values()))
+                        wait_quiet(list(bench.pids().values()) + list(reference.pids().values()))
                         load = os.getloadavg()[0]
-                        run = common.run_wrk(target, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=round_number * 10 + conns)
+                        run = run_wrk(target, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=round_number * 10 + conns)
                         runs.setdefault((name, conns), []).append(run)
                         cpu = cpu_per_answer(run, target.pids())
                         lat = run.latency_us
@@ -347,28 +359,28 @@ def reference_comparison(args: argparse.Namespace) -> int:
                 profile_verinet(report, bench, paths, args)
         finally:
             reference.stop()
-        common.check_logs(bench, report)
+        check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
 
 
-def profile_verinet(report: Report, bench: common.BenchNetwork, paths: Path, args: argparse.Namespace) -> None:
+def profile_verinet(report: Report, bench: BenchNetwork, paths: Path, args: argparse.Namespace) -> None:
     """py-spy of every verinet process at ``--profile-connections`` (a separate run)."""
     conns = args.profile_connections
     tag = f"ref{conns}"
     pids = {n: p for n, p in bench.pids().items() if n != "redis"}
-    meter_run = common.run_wrk(bench, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=77, thread_cpu_detail=True)
+    meter_run = run_wrk(bench, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=77, thread_cpu_detail=True)
     running: dict = {}
 
     def start() -> None:
         time.sleep(1.0)
-        running.update(common.start_profiles(pids, args.profile_seconds - 2, tag))
-        running["perf"] = common.start_perf(bench.pids(), args.profile_seconds - 3, tag)
+        running.update(start_profiles(pids, args.profile_seconds - 2, tag))
+        running["perf"] = start_perf(bench.pids(), args.profile_seconds - 3, tag)
 
     print(f"profiling verinet for {args.profile_seconds:g} s at {conns} connections", flush=True)
-    prof = common.run_wrk(bench, paths, conns, args.profile_seconds, args.threads if conns > 1 else 1, offset=90, during=start)
-    perf = common.finish_perf(running.pop("perf", {}))
-    profiles = common.finish_profiles(running)
+    prof = run_wrk(bench, paths, conns, args.profile_seconds, args.threads if conns > 1 else 1, offset=90, during=start)
+    perf = finish_perf(running.pop("perf", {}))
+    profiles = finish_profiles(running)
     report.add(f"- profile run: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profilers attached); "
                f"the CPU figures below are from a run without them ({meter_run.rate:,.0f} req/s)")
     profile_section(report, profiles, meter_run.cpu, meter_run.requests, perf, f"the {conns}-connection closed loop")
@@ -398,10 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", action="store_true", help="issue 25: verinet and the one-process reference, alternately")
     parser.add_argument("--workers", type=int, default=1, help="with --reference: processes per verinet service (verinet up --workers)")
     parser.add_argument("--rounds", type=int, default=2, help="with --reference: rounds of (64, 1 connections) x (verinet, reference)")
-    parser.add_argument("--max-wait", type=float, default=common.QUIET_MAX_WAIT,
+    parser.add_argument("--max-wait", type=float, default=QUIET_MAX_WAIT,
                         help="seconds to wait at most for the machine to quiet down before a run")
     args = parser.parse_args(argv)
-    common.QUIET_MAX_WAIT = args.max_wait
+    set_quiet_max_wait(args.max_wait)
     if args.reference:
         args.packs = args.packs or 200_000
         args.seconds = args.seconds or 10.0
@@ -410,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     args.seconds = args.seconds or 15.0
     if args.profile_connections not in [int(c) for c in args.connections.split(",")] + [1]:
         parser.error(f"--profile-connections {args.profile_connections} is not one of the runs (--connections {args.connections}, and 1)")
-    common.require_wrk()
+    require_wrk()
     report = Report("LMS single-pack verification")
     report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics; "
                f"{args.paths:,} distinct requests, {args.known:.0%} known / {1 - args.known:.0%} unknown serials, "
@@ -418,39 +430,39 @@ def main(argv: list[str] | None = None) -> int:
     extra_env = dict(item.split("=", 1) for item in args.env)
     if extra_env:
         report.add(f"- service environment: {', '.join(f'{k}={v}' for k, v in extra_env.items())}")
-    with common.running_network(keep=args.keep, extra_env=extra_env) as bench:
+    with running_network(keep=args.keep, extra_env=extra_env) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         traders = [bench.add_partner(["wholesaler"]) for _ in range(4)] + [bench.add_partner(["dispenser"]) for _ in range(4)]
         gtins = bench.add_products(manufacturer, args.gtins)
-        lots = common.make_lots(gtins, args.lots_per_gtin)
-        packs = common.make_packs(lots, args.packs)
+        lots = make_lots(gtins, args.lots_per_gtin)
+        packs = make_packs(lots, args.packs)
         print(f"commissioning {len(packs):,} packs", flush=True)
-        common.wait_quiet(bench.pids().values())
-        result = common.commission(bench, manufacturer["token"], packs, chunk=args.chunk)
-        common.commission_report(report, result, args.chunk, 1)
+        wait_quiet(bench.pids().values())
+        result = commission(bench, manufacturer["token"], packs, chunk=args.chunk)
+        commission_report(report, result, args.chunk, 1)
 
         paths, lines = write_paths(packs, traders, args.paths, args.known)
         known, unknown, bad = check_answers(bench, lines)
         report.add(f"- answers checked before the load: {known} known verified, {unknown} unknown answered No_match_GTIN_Serial, "
                    f"{len(bad)} wrong" + (f"; first: `{bad[0]}`" if bad else ""))
         print("warming up (5 s at 64 connections)", flush=True)
-        common.run_wrk(bench, paths, 64, 5, args.threads, offset=7)
+        run_wrk(bench, paths, 64, 5, args.threads, offset=7)
 
         rows = []
-        closed: dict[int, common.WrkResult] = {}
+        closed: dict[int, WrkResult] = {}
         redis_per_request = ""
         batch_means: list[str] = []
         for k, conns in enumerate([int(c) for c in args.connections.split(",")] + [1]):
-            def closed_run(conns: int = conns, k: int = k) -> tuple[common.WrkResult, dict[str, int]]:
+            def closed_run(conns: int = conns, k: int = k) -> tuple[WrkResult, dict[str, int]]:
                 before, sent = redis_commandstats(bench), coalesced(bench)
-                run = common.run_wrk(bench, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=k + 1, thread_cpu_detail=conns == 64)
+                run = run_wrk(bench, paths, conns, args.seconds, args.threads if conns > 1 else 1, offset=k + 1, thread_cpu_detail=conns == 64)
                 after, sent_after = redis_commandstats(bench), coalesced(bench)
                 calls = {c: after[c] - before.get(c, 0) for c in after if after[c] - before.get(c, 0) > 0}
                 calls["(gateway->verifier calls)"] = int(sent_after[0] - sent[0])
                 calls["(questions in them)"] = int(sent_after[1] - sent[1])
                 return run, calls
 
-            run, calls = common.quiet_run(closed_run, list(bench.pids().values()), lambda r: r[0].cpu)
+            run, calls = quiet_run(closed_run, list(bench.pids().values()), lambda r: r[0].cpu)
             batches, questions = calls.pop("(gateway->verifier calls)"), calls.pop("(questions in them)")
             if batches:
                 batch_means.append(f"{conns} connections {questions / batches:.1f}")
@@ -469,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
                  else [float(r) for r in args.open_rates.split(",")])
         open_results = []
         for n, rate in enumerate(rates):
-            result_ol, meter = common.quiet_run(lambda rate=rate, n=n: run_open_loop(bench, paths, rate, args.seconds, offset=50_000 + n * 20_000),
+            result_ol, meter = quiet_run(lambda rate=rate, n=n: run_open_loop(bench, paths, rate, args.seconds, offset=50_000 + n * 20_000),
                                                 list(bench.pids().values()), lambda r: r[1])
             open_results.append(result_ol)
             lat = result_ol["latency"]
@@ -507,18 +519,18 @@ def main(argv: list[str] | None = None) -> int:
             tag = f"lms{conns}"
             print(f"profiling for {args.profile_seconds:g} s at {conns} connections", flush=True)
             pids = {n: p for n, p in bench.pids().items() if n != "redis"}
-            common.wait_quiet(bench.pids().values())
+            wait_quiet(bench.pids().values())
             running: dict = {}
 
             def start() -> None:
                 time.sleep(1.0)  # let wrk ramp up
-                running.update(common.start_profiles(pids, args.profile_seconds - 2, tag))
-                running["perf"] = common.start_perf(bench.pids(), args.profile_seconds - 3, tag)
+                running.update(start_profiles(pids, args.profile_seconds - 2, tag))
+                running["perf"] = start_perf(bench.pids(), args.profile_seconds - 3, tag)
 
-            prof = common.run_wrk(bench, paths, conns, args.profile_seconds, args.threads, offset=90, during=start, thread_cpu_detail=True)
+            prof = run_wrk(bench, paths, conns, args.profile_seconds, args.threads, offset=90, during=start, thread_cpu_detail=True)
             perf_run = running.pop("perf", {})
-            profiles = common.finish_profiles(running)
-            perf = common.finish_perf(perf_run)
+            profiles = finish_profiles(running)
+            perf = finish_perf(perf_run)
             report.add(f"- during the profile: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profiler attached)")
             where = f"the {conns}-connection closed loop"
             profile_section(report, profiles, closed[conns].cpu, closed[conns].requests, perf, where)
@@ -526,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
                 report.add("", "redis, perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf["redis"]),
                            "", "redis, top symbols: " + ", ".join(f"`{sym}` {v:.1f}%" for sym, v in perf.get("redis symbols", [])[:8]))
             report.add(f"- raw profiles: bench/out/profile-{tag}-<service>.txt (git-ignored; `py-spy` raw collapsed stacks)")
-        common.check_logs(bench, report)
+        check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-import common
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import orjson
-from common import Report
+from data import commission, make_lots, make_packs
+from harness import BenchNetwork, check_logs, running_network
+from report import Report, verdict
 
 TARGET = 48
 
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                "lots of 11 characters, one expiry per lot; used_memory delta of commissioning through the API")
     rows = []
     verdicts = []
-    with common.running_network(keep=args.keep) as bench:
+    with running_network(keep=args.keep) as bench:
         redis = bench.redis()
         manufacturer = bench.add_partner(["manufacturer"])
         report.add(f"- redis {redis.info('server')['redis_version']}, config: "
@@ -67,12 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         for n, layout in enumerate(args.layouts.split(",")):
             gtin_count, lots_per_gtin = (int(x) for x in layout.split("x"))
             gtins = bench.add_products(manufacturer, gtin_count) if n == 0 else _more_products(bench, manufacturer, gtin_count, n)
-            packs = common.make_packs(common.make_lots(gtins, lots_per_gtin, seed=31 + n), args.packs, seed=70 + n)
+            packs = make_packs(make_lots(gtins, lots_per_gtin, seed=31 + n), args.packs, seed=70 + n)
             first_packs = first_packs or packs
             payload = sum(len(s) for s in packs.serials) / len(packs)
             value = sum(len(packs.lots[packs.lot_index[i]].lot) + 7 for i in range(0, len(packs), 97)) / len(range(0, len(packs), 97))
             before = used_memory(redis)
-            result = common.commission(bench, manufacturer["token"], packs, progress=False)
+            result = commission(bench, manufacturer["token"], packs, progress=False)
             after = used_memory(redis)
             per_pack = (after["used_memory"] - before["used_memory"]) / max(1, result.stored)
             verdicts.append(per_pack)
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(verdicts)
         best = min(verdicts)
         report.add(f"- **Redis memory: {verdicts[0]:.1f} B per commissioned pack** (layout {args.layouts.split(',')[0]}; "
-                   f"range {best:.1f} to {worst:.1f} over the layouts) (target <= {TARGET} B: {common.verdict(verdicts[0], TARGET, False)})")
+                   f"range {best:.1f} to {worst:.1f} over the layouts) (target <= {TARGET} B: {verdict(verdicts[0], TARGET, False)})")
 
         if args.located and first_packs is not None:
             wholesaler = bench.add_partner(["wholesaler"])
@@ -102,12 +104,12 @@ def main(argv: list[str] | None = None) -> int:
             report.add(f"- after verifying {count:,} of the packs once (bulk FMD verify attesting possession): +{(after['used_memory'] - before['used_memory']) / count:.0f} B "
                        f"per located pack, +{after['keys'] - before['keys']:,} keys (an attested sighting hash field + a history list per pack), "
                        f"AOF +{(after['aof'] - before['aof']) / count:.0f} B per pack")
-        common.check_logs(bench, report)
+        check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
 
 
-def _more_products(bench: common.BenchNetwork, manufacturer: dict, count: int, batch: int) -> list[str]:
+def _more_products(bench: BenchNetwork, manufacturer: dict, count: int, batch: int) -> list[str]:
     from verinet.network import with_check_digit
 
     prefix = manufacturer["company_prefixes"][0]

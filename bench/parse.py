@@ -25,7 +25,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-import common  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
+import harness  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
 
 from verinet.identifiers import parse
 

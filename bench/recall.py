@@ -26,10 +26,21 @@ import threading
 import time
 from typing import Any
 
-import common
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import orjson
-from common import Report
+from cpu import CpuMeter, cpu_rows, wait_quiet
+from data import Lot, commission, commission_report, make_packs
+from harness import BenchNetwork, check_logs, running_network
 from lms import lms_path
+from profiles import (
+    finish_perf,
+    finish_profiles,
+    interrupt,
+    profile_tables,
+    start_perf,
+    start_profiles,
+)
+from report import Report, verdict
 
 TARGET_VISIBLE = 0.100
 TARGET_SCOPE = 10.0
@@ -40,7 +51,7 @@ def recalled(body: object) -> bool:
     return isinstance(body, dict) and body.get("data", {}).get("additionalInfo") == "Recalled"
 
 
-def visibility_trial(bench: common.BenchNetwork, manufacturer: dict, holder: dict, recall_body: dict,
+def visibility_trial(bench: BenchNetwork, manufacturer: dict, holder: dict, recall_body: dict,
                      watched: dict, probe: dict) -> dict[str, float | int | None]:
     """Publishes one recall; returns times relative to the moment its 201 arrived."""
     token, gln = holder["token"], holder["glns"][0]
@@ -98,7 +109,7 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def timed_report(bench: common.BenchNetwork, path: str, token: str, output: str) -> dict[str, Any]:
+def timed_report(bench: BenchNetwork, path: str, token: str, output: str) -> dict[str, Any]:
     """Reads a streamed report chunk by chunk (never holding it): status, rows, bytes, seconds
     to the first byte and to the end, and the resident memory of the gateway and recall-status
     before and at their peak while it streamed (sampled every 50 ms)."""
@@ -150,15 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="also time the big recall's report, streamed as JSON and as CSV")
     args = parser.parse_args(argv)
     report = Report("recalls: publish to Recalled, scope of 1,000,000 units")
-    with common.running_network(keep=args.keep) as bench:
+    with running_network(keep=args.keep) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         holders = [bench.add_partner(["wholesaler"]) for _ in range(2)] + [bench.add_partner(["dispenser"]) for _ in range(max(0, args.holders - 2))]
         gtin_small, gtin_big = bench.add_products(manufacturer, 2)
 
         # (a) publish -> first Recalled
         trials = args.trials
-        lots = [common.Lot(gtin_small, f"RL{n:03d}", "291231") for n in range(trials * 2)]
-        small = common.make_packs(lots, 400 * len(lots), seed=5)
+        lots = [Lot(gtin_small, f"RL{n:03d}", "291231") for n in range(trials * 2)]
+        small = make_packs(lots, 400 * len(lots), seed=5)
         # each trial's units: by lot (trial t uses lot t) or by line and window (trial t: line U<t>, one hour)
         small.line = ""
         packs_by_lot: dict[int, list[int]] = {}
@@ -174,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             body_lines.append(orjson.dumps(pack))
         bench.must("POST", "/v1/packs/commission", manufacturer["token"], raw=b"\n".join(body_lines), content_type="application/x-ndjson")
         results: dict[str, list[dict]] = {"lot": [], "line and window (rule + member lists)": []}
-        common.wait_quiet(bench.pids().values())
+        wait_quiet(bench.pids().values())
         for t in range(trials * 2):
             members = packs_by_lot[t]
             watched, probe = small.ident(members[0]), small.ident(members[1])
@@ -205,17 +216,17 @@ def main(argv: list[str] | None = None) -> int:
                    "first received Recalled, relative to the 201 (negative: before the 201 reached the manufacturer).")
         report.table(["recall by", "trials", "units each", "publish ms (median)", "after 201 ms, median", "after 201 ms, max",
                       "polls needed (max)", "background poller first Recalled ms (min / max)", "never Recalled within 5 s"], rows)
-        report.add(f"- **publish to first Recalled: at most {worst * 1000:.1f} ms** (target < 100 ms: {common.verdict(worst, TARGET_VISIBLE, False)})")
+        report.add(f"- **publish to first Recalled: at most {worst * 1000:.1f} ms** (target < 100 ms: {verdict(worst, TARGET_VISIBLE, False)})")
 
         # (b) a recall of 1,000,000 units
-        big_lots = [common.Lot(gtin_big, f"BIG{n:02d}", "300630") for n in range(4)]
+        big_lots = [Lot(gtin_big, f"BIG{n:02d}", "300630") for n in range(4)]
         window = (DAY.timestamp() + 60, DAY.timestamp() + 86_340)
-        big = common.make_packs(big_lots, args.units, seed=77, line="L3", window=window)
+        big = make_packs(big_lots, args.units, seed=77, line="L3", window=window)
         print(f"commissioning {len(big):,} packs on line L3 within {DAY:%Y-%m-%d}", flush=True)
-        common.wait_quiet(bench.pids().values())
-        commissioned = common.commission(bench, manufacturer["token"], big, chunk=50_000)
+        wait_quiet(bench.pids().values())
+        commissioned = commission(bench, manufacturer["token"], big, chunk=50_000)
         report.add("", f"#### (b) a recall of {len(big):,} units (line L3, one day)", "")
-        common.commission_report(report, commissioned, 50_000, 1)
+        commission_report(report, commissioned, 50_000, 1)
         located = min(args.located, len(big))
         started = time.perf_counter()
         for start in range(0, located, 1000):
@@ -224,21 +235,21 @@ def main(argv: list[str] | None = None) -> int:
             bench.must("POST", "/v1/packs/verify", holder["token"], raw=body)
         report.add(f"- located {located:,} units: bulk FMD verify attesting possession by {len(holders)} partners in {time.perf_counter() - started:.1f} s")
         scope = {"gtins": [gtin_big], "line": "L3", "window": {"start": DAY.isoformat(), "end": (DAY + dt.timedelta(days=1)).isoformat()}}
-        common.wait_quiet(bench.pids().values())
+        wait_quiet(bench.pids().values())
         status, preview, preview_seconds = bench.request("POST", "/v1/recalls/preview", manufacturer["token"], scope)
         if status != 200:
             report.add(f"- preview FAILED: HTTP {status} after {preview_seconds:.1f} s: `{str(preview)[:300]}`")
         else:
             report.add(f"- preview (scope and locations, nothing written): **{preview_seconds:.2f} s**, units {preview['units']:,}, "
                        f"located {sum(x['units'] for x in preview['units_by_location']):,} at {len(preview['units_by_location'])} locations")
-        common.wait_quiet(bench.pids().values())
+        wait_quiet(bench.pids().values())
         running: dict = {}
         if not args.no_profile:
             pids = {n: p for n, p in bench.pids().items() if n == "recall-status"}
-            running.update(common.start_profiles(pids, None, "recall1m"))
-            perf_running = common.start_perf({n: p for n, p in bench.pids().items() if n in ("recall-status", "redis")}, None, "recall1m")
+            running.update(start_profiles(pids, None, "recall1m"))
+            perf_running = start_perf({n: p for n, p in bench.pids().items() if n in ("recall-status", "redis")}, None, "recall1m")
             time.sleep(0.5)
-        meter = common.CpuMeter(bench.pids()).start()
+        meter = CpuMeter(bench.pids()).start()
         status, created, publish_seconds = bench.request(
             "POST", "/v1/recalls", manufacturer["token"], {**scope, "class": "I", "reason": "bench: 1M-unit line recall", "depth": "retail"})
         meter.stop()
@@ -247,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             located_found = sum(x["units"] for x in created["units_by_location"])
             report.add(f"- **publish (POST /v1/recalls, scope + locations + unit writes + notifications): {publish_seconds:.2f} s** "
-                       f"(target < {TARGET_SCOPE:g} s: {common.verdict(publish_seconds, TARGET_SCOPE, False)}); units {created['units']:,}, "
+                       f"(target < {TARGET_SCOPE:g} s: {verdict(publish_seconds, TARGET_SCOPE, False)}); units {created['units']:,}, "
                        f"located {located_found:,} at {len(created['units_by_location'])} locations")
             # the first LMS answer after it
             unit = big.ident(len(big) - 1)
@@ -256,32 +267,32 @@ def main(argv: list[str] | None = None) -> int:
             status, _, seconds = bench.request("GET", f"/v1/recalls/{created['id']}", manufacturer["token"])
             report.add(f"- GET /v1/recalls/{{id}} (summary and effectiveness): HTTP {status} in {seconds:.2f} s")
             if args.report:
-                common.wait_quiet(bench.pids().values())
+                wait_quiet(bench.pids().values())
                 for output in ("json", "csv"):
-                    report_meter = common.CpuMeter(bench.pids()).start()
+                    report_meter = CpuMeter(bench.pids()).start()
                     timed = timed_report(bench, f"/v1/recalls/{created['id']}/report?format={output}", manufacturer["token"], output)
                     report_meter.stop()
                     report.add(f"- CPU during the {output.upper()} report: " + ", ".join(
-                        f"{row[0]} {row[1]} s ({row[2]})" for row in common.cpu_rows(report_meter, timed["rows"], "row")))
+                        f"{row[0]} {row[1]} s ({row[2]})" for row in cpu_rows(report_meter, timed["rows"], "row")))
                     report.add(f"- GET /v1/recalls/{{id}}/report ({output.upper()}, streamed): HTTP {timed['status']}, {timed['rows']:,} rows, "
                                f"{timed['bytes'] / 1e6:.0f} MB, first byte after {timed['first_byte']:.2f} s, **all in {timed['seconds']:.2f} s**; "
                                f"resident memory before / peak during: " + ", ".join(
                                    f"{name} {before:.0f} / {peak:.0f} MB" for name, (before, peak) in timed["rss"].items()))
-        report.table(["process", "CPU s", "CPU/wall", "CPU µs per unit"], common.cpu_rows(meter, len(big), "unit"))
+        report.table(["process", "CPU s", "CPU/wall", "CPU µs per unit"], cpu_rows(meter, len(big), "unit"))
         if running:
-            common.interrupt(running)
-            common.interrupt(perf_running)
-            perf = common.finish_perf(perf_running)
-            profiles = common.finish_profiles(running)
+            interrupt(running)
+            interrupt(perf_running)
+            perf = finish_perf(perf_running)
+            profiles = finish_profiles(running)
             report.add("", "### Profile of the 1,000,000-unit publish", "")
             for name, path in profiles.items():
                 report.add(f"#### {name}", "")
-                common.profile_tables(report, path, top=12)
+                profile_tables(report, path, top=12)
                 if perf.get(name):
                     report.add("perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf[name]), "")
             if perf.get("redis"):
                 report.add("redis, perf top symbols: " + ", ".join(f"`{s}` {v:.1f}%" for s, v in perf.get("redis symbols", [])[:8]))
-        common.check_logs(bench, report)
+        check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
 

@@ -16,9 +16,12 @@ import argparse
 import sys
 import time
 
-import common
+import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import orjson
-from common import Report
+from cpu import wait_quiet
+from data import Lot, commission, make_packs
+from harness import check_logs, running_network
+from report import Report, verdict
 
 TARGET_SECONDS = 2.0
 
@@ -30,12 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     report = Report(f"recall status report: a drill of {args.units:,} units over {args.holders} holders")
-    with common.running_network() as bench:
+    with running_network() as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         (gtin,) = bench.add_products(manufacturer, 1)
         holders = [bench.add_partner(["wholesaler" if n % 10 == 0 else "dispenser"]) for n in range(args.holders)]
-        packs = common.make_packs([common.Lot(gtin, f"SR{n:02d}", "301231") for n in range(4)], args.units, seed=27)
-        common.commission(bench, manufacturer["token"], packs, chunk=50_000, progress=False)
+        packs = make_packs([Lot(gtin, f"SR{n:02d}", "301231") for n in range(4)], args.units, seed=27)
+        commission(bench, manufacturer["token"], packs, chunk=50_000, progress=False)
         started = time.perf_counter()
         share = -(-len(packs) // len(holders))
         held: list[list[dict[str, str]]] = []
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.must("POST", f"/v1/recalls/{recall_id}/effectiveness-checks", manufacturer["token"],
                        {"partner": holder["id"], "checked_by": "bench QA", "method": "phone", "result": "confirmed"})
         report.add(f"- {len(holders) // 2} holders acknowledged all their units, {len(holders[::10])} checks recorded, in {time.perf_counter() - started:.1f} s")
-        common.wait_quiet(bench.pids().values())
+        wait_quiet(bench.pids().values())
         rows = []
         worst = 0.0
         for output in ("json", "csv", "html"):
@@ -82,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([output.upper(), f"{min(times):.3f}", f"{max(times):.3f}", f"{size / 1e3:.0f} kB"])
         report.table(["form", "best s", "worst s", "size"], rows)
         report.add(f"- **status report of {len(packs):,} units over {len(holders)} holders: at most {worst:.2f} s** "
-                   f"(target < {TARGET_SECONDS:g} s: {common.verdict(worst, TARGET_SECONDS, False)})")
-        common.check_logs(bench, report)
+                   f"(target < {TARGET_SECONDS:g} s: {verdict(worst, TARGET_SECONDS, False)})")
+        check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
 

@@ -30,9 +30,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: F401  (re-runs this with the project's venv when needed)
+import harness  # noqa: F401  (re-runs this with the project's venv when needed)
 from aiohttp import web
 
+from verinet.callers import TRADING_ROLES
 from verinet.errors import InvalidInput, VerinetError
 from verinet.gateway.lms import (
     LINK_TYPES,
@@ -42,7 +43,7 @@ from verinet.gateway.lms import (
     requestor_gln,
     single_valued_query,
 )
-from verinet.gateway.routing import TRADING_ROLES, bearer_token
+from verinet.gateway.routing import bearer_token
 from verinet.identifiers import parse_expiry, validate_lot, validate_serial
 from verinet.partners import PartnerStore
 from verinet.recall_status.packs import PackRepository

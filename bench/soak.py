@@ -49,7 +49,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import common  # noqa: E402  (first: re-runs this under the project's venv; the machine speed reference)
+import harness  # noqa: E402, F401  (first: re-runs this under the project's venv)
+from report import (  # noqa: E402  (the machine speed reference)
+    SPEED_PROBE,
+    SPEED_PROBE_SERVER,
+    machine_speed_line,
+)
 
 # isort: split
 import aiohttp  # noqa: E402
@@ -290,8 +295,8 @@ async def open_loop(world: World, seconds: float, rate: float, seed: int, progre
 
 
 async def speed_probe_ms() -> float:
-    """common.machine_speed_ms without blocking the load generator's event loop."""
-    probe = await asyncio.create_subprocess_exec(sys.executable, "-c", common.SPEED_PROBE, stdout=asyncio.subprocess.PIPE)
+    """machine_speed_ms without blocking the load generator's event loop."""
+    probe = await asyncio.create_subprocess_exec(sys.executable, "-c", SPEED_PROBE, stdout=asyncio.subprocess.PIPE)
     out, _ = await probe.communicate()
     return float(out) * 1000
 
@@ -303,7 +308,7 @@ async def speed_every_minute(speeds: list[float]) -> None:
     the network and made a p99 spike of its own (about 200 ms, every minute on the minute's
     half). It times CPU, not wall time, so waiting for a core does not change its reading."""
     probe = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import os; os.nice(19)\n" + common.SPEED_PROBE_SERVER,
+        sys.executable, "-c", "import os; os.nice(19)\n" + SPEED_PROBE_SERVER,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )
     assert probe.stdin is not None and probe.stdout is not None
@@ -455,7 +460,7 @@ def write_results(path: Path, summary: dict[str, Any]) -> None:
         f"- commit: `{commit}`",
         f"- machine: {platform.machine()}, {cpu_model()}, {os.cpu_count()} CPUs; the load generator runs on the same machine",
         f"- Python {platform.python_version()}",
-        common.machine_speed_line(summary["speed_before_ms"]),
+        machine_speed_line(summary["speed_before_ms"]),
         f"- command: `{command}`",
         f"- mix: {KNOWN_SHARE:.0%} known serials, {1 - KNOWN_SHARE:.0%} unknown, over {summary['packs']:,} commissioned packs, {summary['partners']} wholesalers",
         f"- capacity (closed loop, {summary['concurrency']} clients, {summary['capacity_seconds']:.0f} s): {summary['capacity']:,.0f} answers/s, p99 {ms(summary['capacity_p99'])}",

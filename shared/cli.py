@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = psub.add_parser("revoke", help="revoke a partner's token")
     revoke.add_argument("id")
     revoke.set_defaults(func=cmd_partners_revoke)
+    from verinet.cli_networks import add_wallet_commands
+
+    add_wallet_commands(psub)
 
     audit = sub.add_parser("audit", help="the tamper-evident audit chains (admin)")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import sys
 from typing import Any
 
 import orjson
+
+from verinet.timestamps import utc_ms
 
 # LogRecord attributes that are not user-supplied extras.
 _STANDARD_ATTRS = frozenset(
@@ -33,9 +34,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": utc_ms(record.created),
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,

@@ -32,6 +32,7 @@ from typing import Any
 from verinet.embedded_redis import EmbeddedRedis, free_port
 from verinet.errors import ConfigError, Conflict, Unavailable
 from verinet.internal_tls import ServiceFiles, ensure_certificates
+from verinet.socket_calls import MAX_PATH_BYTES as MAX_SOCKET_PATH_BYTES
 
 SERVICES = ("recall-status", "lookup", "verifier", "gateway")
 STOP_ORDER = ("gateway", "verifier", "lookup", "recall-status")
@@ -168,7 +169,13 @@ class Network:
 
     @property
     def key_dir(self) -> Path:
+        """The verifier's verdict signing keys."""
         return self.data_dir / "keys"
+
+    @property
+    def webhook_key_dir(self) -> Path:
+        """recall-status's webhook signing keys."""
+        return self.data_dir / "webhook-keys"
 
     @property
     def log_dir(self) -> Path:
@@ -193,6 +200,7 @@ class Network:
             if self.gateway_port:
                 self._check_port_free(self.gateway_port)
             self.log_dir.mkdir(exist_ok=True)
+            (self.data_dir / "sockets").mkdir(exist_ok=True, mode=0o700)
             if self.network_file.exists():
                 self.info = json.loads(self.network_file.read_text())
             if self.redis_url is None:
@@ -288,6 +296,18 @@ class Network:
             return f"127.0.0.1:{ports[0]}"
         return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
 
+    def call_socket(self, worker: str) -> str:
+        """The Unix socket on which a verifier or recall-status process also serves its LMS
+        call stream (verinet.socket_calls); "" when the data directory's path is too long for
+        one (the streams then stay gRPC)."""
+        path = str(self.data_dir.resolve() / "sockets" / f"{worker}.sock")
+        return path if len(os.fsencode(path)) <= MAX_SOCKET_PATH_BYTES else ""
+
+    def call_sockets(self, service: str) -> str:
+        """Every process's call socket of ``service``, as its callers' setting lists them."""
+        paths = [self.call_socket(w) for w in self.workers_of(service)]
+        return ",".join(paths) if all(paths) else ""
+
     def service_env(self, worker: str) -> dict[str, str]:
         """The environment of one process (by supervised name, or a service's name)."""
         name = service_of(worker)
@@ -308,8 +328,14 @@ class Network:
                 SIGNING_KEY_DIR=str(self.key_dir),
             )
             del env["REDIS_URL"]  # the verifier holds the key, not the data
+        if name in ("verifier", "recall-status"):
+            # The LMS hot path's call streams run on Unix sockets between these processes
+            # (verinet.socket_calls); everything else, and Kubernetes, stays gRPC.
+            env["CALL_SOCKET"] = self.call_socket(worker)
+        if name == "verifier":
+            env["RECALL_STATUS_CALL_SOCKETS"] = self.call_sockets("recall-status")
         if name == "recall-status":
-            env.update(VERIFIER_ADDR=addr["verifier"])  # webhook deliveries are signed there
+            env.update(WEBHOOK_KEY_DIR=str(self.webhook_key_dir))  # it signs its webhooks itself
         if name in ("recall-status", "lookup") and os.environ.get("OUTBOUND_ALLOW_CIDRS"):
             # the operator's outbound allowance reaches the two services that call out
             env["OUTBOUND_ALLOW_CIDRS"] = os.environ["OUTBOUND_ALLOW_CIDRS"]
@@ -318,6 +344,7 @@ class Network:
                 VERIFIER_ADDR=addr["verifier"],
                 LOOKUP_ADDR=addr["lookup"],
                 RECALL_STATUS_ADDR=addr["recall-status"],
+                VERIFIER_CALL_SOCKETS=self.call_sockets("verifier"),
             )
             if self.workers > 1:
                 env["REUSE_PORT"] = "true"  # its processes share the one port

@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from verinet.callers import ALL_ROLES, Role
 from verinet.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from verinet.store import reply_bytes, reply_fields
 
-ROLES = ("manufacturer", "wholesaler", "dispenser", "network", "admin")
+#: The roles a partner may be stored with, as their wire spellings (``verinet.callers.Role``).
+ROLES: tuple[str, ...] = tuple(role.value for role in ALL_ROLES)
 TOKEN_PREFIX = "vn_"
 PARTNERS_KEY = "partners"
 #: A partner being created: stored, its identities not yet claimed, its token refused.
@@ -212,7 +214,7 @@ def validate_new_partner(new: NewPartner) -> None:
                 code="prefix.format",
                 field="company_prefixes",
             )
-    if "manufacturer" in new.roles and not new.company_prefixes:
+    if Role.MANUFACTURER in new.roles and not new.company_prefixes:
         raise InvalidInput(
             "A manufacturer needs at least one GS1 company prefix.",
             code="partner.prefixes",
@@ -280,7 +282,7 @@ class PartnerStore:
             args=[
                 mode,
                 partner.id,
-                "1" if partner.has_role("admin") and mode != "release" else "0",
+                "1" if partner.has_role(Role.ADMIN) and mode != "release" else "0",
                 len(partner.company_prefixes),
                 *partner.company_prefixes,
                 len(partner.glns),

@@ -62,6 +62,15 @@ class _Error(Protocol):
     error_json: bytes
 
 
+class CallContext(Protocol):
+    """Where a server reads a stream's calls and writes their answers: a grpc.aio servicer
+    context, or a Unix socket's (``verinet.socket_calls``)."""
+
+    async def read(self) -> Any: ...
+
+    async def write(self, message: Any, /) -> None: ...
+
+
 class CallRequest(Protocol):
     call_id: int
     timeout_seconds: float
@@ -106,6 +115,7 @@ class _Stream(Generic[Request, Answer]):
         self.closing = False
         self.ended = False
         self._outbox: asyncio.Queue[Request | None] = asyncio.Queue()
+        self._write_now: Callable[[Request], bool] | None = getattr(call, "write_nowait", None)
         loop = asyncio.get_running_loop()
         self._writer = loop.create_task(self._write_loop())
         self._reader = loop.create_task(self._read_loop())
@@ -116,7 +126,10 @@ class _Stream(Generic[Request, Answer]):
     def send(self, call_id: int, request: Request) -> asyncio.Future[Answer]:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.pending[call_id] = future
-        self._outbox.put_nowait(request)
+        # A transport that writes without waiting (a Unix socket's) takes it at once: no
+        # hand-off to the writer task, so no cancelled write can cut the stream either.
+        if not (self._outbox.empty() and self._write_now is not None and self._write_now(request)):
+            self._outbox.put_nowait(request)
         return future
 
     def forget(self, call_id: int) -> None:
@@ -144,7 +157,7 @@ class _Stream(Generic[Request, Answer]):
                     await self.call.done_writing()
                     return
                 await self.call.write(request)
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError, OSError):
             return  # the stream ended; the reader fails what is pending
 
     async def _read_loop(self) -> None:
@@ -165,6 +178,9 @@ class _Stream(Generic[Request, Answer]):
             # The stream itself broke (server gone, connection lost): every call on it failed
             # in transport, whatever it was, as a unary call to a vanished server fails.
             log.info("A call stream ended: %s %s", error.code().name, error.details())
+            failure = Unavailable("An internal service is unavailable.")
+        except OSError as error:  # the same on a Unix socket (verinet.socket_calls)
+            log.info("A call stream ended: %s", error)
             failure = Unavailable("An internal service is unavailable.")
         self._end(failure)
 
@@ -301,7 +317,7 @@ class CallStreamServer:
 
     async def serve(
         self,
-        context: grpc.aio.ServicerContext[Any, Any],
+        context: CallContext,
         handle: Callable[[Request], Awaitable[Answer]],
         answer_type: Callable[[], Answer],
         method: str,
@@ -313,6 +329,8 @@ class CallStreamServer:
         outbox: asyncio.Queue[Answer | None] = asyncio.Queue()
         running: set[asyncio.Task[None]] = set()
         seconds = RPC_SECONDS.labels(method)
+        # A transport that writes without waiting (a Unix socket's) answers at once.
+        write_now: Callable[[Answer], bool] | None = getattr(context, "write_nowait", None)
 
         async def run(request: Request) -> None:
             started = time.perf_counter()
@@ -327,7 +345,8 @@ class CallStreamServer:
                 set_error(answer, error, method)
             answer.call_id = request.call_id
             seconds.observe(time.perf_counter() - started)
-            outbox.put_nowait(answer)
+            if not (outbox.empty() and write_now is not None and write_now(answer)):
+                outbox.put_nowait(answer)
 
         async def write_answers() -> None:
             while (answer := await outbox.get()) is not None:

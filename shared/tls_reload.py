@@ -1,4 +1,4 @@
-"""Renewed certificates and keys, taken while serving (mTLS files, the verifier's signing keys).
+"""Renewed certificates and keys, taken while serving (mTLS files, signing key directories).
 
 cert-manager renews a certificate well before it expires and rewrites its Secret; Kubernetes
 then swaps the files of the mounted volume at once (a symlink flip), and ``verinet up`` renews
@@ -11,6 +11,7 @@ half-written set never replaces a good one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -22,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from verinet.config import InternalTls
+from verinet.errors import ConfigError
+from verinet.signing import KeyRing
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +112,29 @@ def signing_keys_fingerprint(directory: Path, pattern: str = "signing-*.pem") ->
             continue  # removed while looking: the next look sees the new set
         found.append((path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns))
     return tuple(found)
+
+
+async def follow_signing_keys(
+    directory: Path, use: Callable[[KeyRing], None], interval: float = DEFAULT_CHECK_SECONDS
+) -> None:
+    """Loads a key directory again whenever its keys change (a rotation written into the
+    Secret, or KeyRing.rotate on the directory) and hands the new ring to ``use``: the newest
+    key signs from then on, every key stays published. A set that does not load yet (a key
+    half written) is retried. Runs until cancelled."""
+    seen = signing_keys_fingerprint(directory)
+    while True:
+        await asyncio.sleep(interval)
+        now_seen = signing_keys_fingerprint(directory)
+        if now_seen == seen:
+            continue
+        try:
+            keys = KeyRing.load(directory)
+        except (ConfigError, ValueError, OSError) as error:
+            log.warning("Ignoring changed signing keys in %s for now: %s", directory, error)
+            continue
+        seen = now_seen
+        use(keys)
+        log.info(
+            "Signing keys reloaded",
+            extra={"key_dir": str(directory), "active_kid": keys.active.kid, "kids": list(keys.kids)},
+        )

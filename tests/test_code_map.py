@@ -174,3 +174,31 @@ def test_every_module_past_500_lines_says_at_its_top_why_or_where_it_would_be_cu
     assert not silent, (
         f"modules past {LONG_MODULE_LINES} lines that do not say why at their top: {silent}"
     )
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module)
+    return modules
+
+
+def test_no_service_imports_another_services_code_only_its_generated_contract() -> None:
+    crossings = []
+    for service in SERVICES:
+        own = "verinet." + service.replace("-", "_")
+        for path in (REPO_ROOT / "services" / service).rglob("*.py"):
+            if path.name.endswith(("_pb2.py", "_pb2_grpc.py")):
+                continue
+            for module in imported_modules(path):
+                other = next(
+                    (f"verinet.{s.replace('-', '_')}" for s in SERVICES
+                     if module.startswith(f"verinet.{s.replace('-', '_')}")),
+                    None,
+                )
+                if other and other != own and not module.startswith(other + ".v1"):
+                    crossings.append(f"{path.relative_to(REPO_ROOT)} imports {module}")
+    assert not crossings, f"services import each other's code (share it in shared/): {crossings}"

@@ -204,7 +204,8 @@ def key_material(key_dir: Path) -> list[str]:
 
 def secrets_of(network: RunningNetwork, day: dict[str, Any]) -> dict[str, str]:
     found = {f"token {t[:6]}...": t for t in day["tokens"]}
-    found.update({f"key material {n}": piece for n, piece in enumerate(key_material(network.network.key_dir))})
+    for name, key_dir in (("verdict", network.network.key_dir), ("webhook", network.network.webhook_key_dir)):
+        found.update({f"{name} key material {n}": piece for n, piece in enumerate(key_material(key_dir))})
     found["directory credential"] = CREDENTIAL
     return found
 

@@ -62,14 +62,17 @@ if [ "${SKIP_DEPLOY:-}" != 1 ]; then
     kube create namespace "$NS" >/dev/null
   fi
   pass "namespace $NS exists"
-  if ! kube -n "$NS" get secret verinet-signing-keys >/dev/null 2>&1; then
-    keys=$(mktemp -d)
-    "$PYTHON" -c 'import sys; from pathlib import Path; from verinet.signing import KeyRing; KeyRing.load_or_create(Path(sys.argv[1]))' "$keys/ring"
-    key_files=("$keys"/ring/signing-*.pem)
-    kube -n "$NS" create secret generic verinet-signing-keys "${key_files[@]/#/--from-file=}" >/dev/null
-    rm -rf "$keys"
-  fi
-  pass "secret verinet-signing-keys exists in $NS"
+  # The verifier's verdict keys and recall-status's webhook keys: one fresh key each.
+  for secret in verinet-signing-keys verinet-webhook-keys; do
+    if ! kube -n "$NS" get secret "$secret" >/dev/null 2>&1; then
+      keys=$(mktemp -d)
+      "$PYTHON" -c 'import sys; from pathlib import Path; from verinet.signing import KeyRing; KeyRing.load_or_create(Path(sys.argv[1]))' "$keys/ring"
+      key_files=("$keys"/ring/signing-*.pem)
+      kube -n "$NS" create secret generic "$secret" "${key_files[@]/#/--from-file=}" >/dev/null
+      rm -rf "$keys"
+    fi
+    pass "secret $secret exists in $NS"
+  done
   if [ "$OVERLAY" != dev ]; then
     if ! kube -n "$NS" get secret verinet-redis >/dev/null 2>&1; then
       kube -n "$NS" create secret generic verinet-redis \

@@ -15,8 +15,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from verinet.callers import ALL_ROLES, Role, owning_prefix, owns_key
 from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.app_keys import CLIENTS, PARTNER_STORE, SETTINGS
 from verinet.gateway.inputs import (
     is_ndjson,
     json_object,
@@ -29,15 +30,15 @@ from verinet.gateway.inputs import (
     stored_text,
 )
 from verinet.gateway.lms import caller_message
-from verinet.gateway.routing import ALL_PARTNER_ROLES, PARTNER_STORE, route
-from verinet.gateway.settings import Settings
+from verinet.gateway.routing import RouteTable
 from verinet.identifiers import parse, validate_gln, validate_gtin
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.partners import NewPartner, Partner, PartnerChanges
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
 
-SETTINGS = web.AppKey("settings", Settings)
+routes = RouteTable()
+
 COMMISSION_CHUNK = 5_000
 #: Chunks of one upload being stored at once: recall-status and Redis store one while the
 #: gateway encodes the next, instead of each stage waiting for the others.
@@ -84,12 +85,9 @@ def at_field(validate: Callable[[str], str], value: str, field: str) -> str:
         raise
 
 
-def owns_gtin(partner: Partner, gtin: str) -> bool:
-    return any(gtin[1:].startswith(prefix) for prefix in partner.company_prefixes)
-
-
 def require_own_gtin(partner: Partner, gtin: str, field: str = "gtin") -> None:
-    if partner.has_role("admin") or owns_gtin(partner, gtin):
+    """Admins act on any GTIN; anyone else only on GTINs under their own company prefixes."""
+    if partner.has_role(Role.ADMIN) or owning_prefix(partner.company_prefixes, gtin) is not None:
         return
     raise Forbidden(
         f"GTIN {gtin} is not under your GS1 company prefixes {list(partner.company_prefixes)!r}.",
@@ -101,7 +99,7 @@ def require_own_gtin(partner: Partner, gtin: str, field: str = "gtin") -> None:
 # -- partners ---------------------------------------------------------------------------------
 
 
-@route("POST", "/v1/partners", roles=("admin",), tag="Partners", summary="Create a partner and its token (shown once)")
+@routes.route("POST", "/v1/partners", roles=(Role.ADMIN,), tag="Partners", summary="Create a partner and its token (shown once)")
 async def create_partner(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     name = body.get("name")
@@ -119,13 +117,13 @@ async def create_partner(request: web.Request, partner: Partner) -> web.Response
     return json_response({**created.as_dict(), "token": token}, status=201)
 
 
-@route("GET", "/v1/partners", roles=("admin",), tag="Partners", summary="List partners")
+@routes.route("GET", "/v1/partners", roles=(Role.ADMIN,), tag="Partners", summary="List partners")
 async def list_partners(request: web.Request, partner: Partner) -> web.Response:
     partners = await request.app[PARTNER_STORE].list()
     return json_response({"partners": [p.as_dict() for p in partners]})
 
 
-@route("GET", "/v1/partners/me", roles=ALL_PARTNER_ROLES, tag="Partners", summary="The calling partner")
+@routes.route("GET", "/v1/partners/me", roles=ALL_ROLES, tag="Partners", summary="The calling partner")
 async def whoami(request: web.Request, partner: Partner) -> web.Response:
     return json_response(partner.as_dict())
 
@@ -149,7 +147,7 @@ PARTNER_CHANGES_BODY = {
 }
 
 
-@route("PATCH", "/v1/partners/{id}", roles=("admin",), tag="Partners", summary="Change a partner's name, roles, GLNs or company prefixes (each exclusive to one partner: 409 when another holds it)", request_body=PARTNER_CHANGES_BODY)
+@routes.route("PATCH", "/v1/partners/{id}", roles=(Role.ADMIN,), tag="Partners", summary="Change a partner's name, roles, GLNs or company prefixes (each exclusive to one partner: 409 when another holds it)", request_body=PARTNER_CHANGES_BODY)
 async def update_partner(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     unknown = sorted(str(name)[:40] for name in body if name not in ("name", "roles", "glns", "company_prefixes"))
@@ -169,7 +167,7 @@ async def update_partner(request: web.Request, partner: Partner) -> web.Response
     return json_response(updated.as_dict())
 
 
-@route("POST", "/v1/partners/{id}/revoke", roles=("admin",), tag="Partners", summary="Revoke a partner's token (again: no change; never the last admin)")
+@routes.route("POST", "/v1/partners/{id}/revoke", roles=(Role.ADMIN,), tag="Partners", summary="Revoke a partner's token (again: no change; never the last admin)")
 async def revoke_partner(request: web.Request, partner: Partner) -> web.Response:
     await optional_json_object(request)  # no members; a body sent anyway is read as any other
     revoked = await request.app[PARTNER_STORE].revoke(request.match_info["id"], dt.datetime.now(dt.UTC))
@@ -179,7 +177,7 @@ async def revoke_partner(request: web.Request, partner: Partner) -> web.Response
 # -- products and commissioning -----------------------------------------------------------------
 
 
-@route("PUT", "/v1/products/{gtin}", roles=("manufacturer",), tag="Manufacturers", summary="Register a hosted product under an own company prefix")
+@routes.route("PUT", "/v1/products/{gtin}", roles=(Role.MANUFACTURER,), tag="Manufacturers", summary="Register a hosted product under an own company prefix")
 async def put_product(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     require_own_gtin(partner, gtin)
@@ -219,7 +217,7 @@ async def register_product(
     return product
 
 
-@route("GET", "/v1/products/{gtin}", roles=("manufacturer",), tag="Manufacturers", summary="A hosted product of yours with its master data (name, NDC, dosage form, strength, net content, manufacturer)")
+@routes.route("GET", "/v1/products/{gtin}", roles=(Role.MANUFACTURER,), tag="Manufacturers", summary="A hosted product of yours with its master data (name, NDC, dosage form, strength, net content, manufacturer)")
 async def get_product(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     require_own_gtin(partner, gtin)
@@ -241,7 +239,7 @@ async def get_product(request: web.Request, partner: Partner) -> web.Response:
     )
 
 
-@route("POST", "/v1/packs/commission", roles=("manufacturer",), tag="Manufacturers", summary="Commission packs (JSON or NDJSON), idempotently")
+@routes.route("POST", "/v1/packs/commission", roles=(Role.MANUFACTURER,), tag="Manufacturers", summary="Commission packs (JSON or NDJSON), idempotently")
 async def commission(request: web.Request, partner: Partner) -> web.Response:
     settings = request.app[SETTINGS]
     items, _ = await packs_body(request, settings.max_commission_packs)
@@ -307,7 +305,7 @@ async def commission(request: web.Request, partner: Partner) -> web.Response:
     )
 
 
-@route("POST", "/v1/products/{gtin}/withdraw", roles=("manufacturer",), tag="Manufacturers", summary="Withdraw a product (irreversible; confirm with the GTIN in the body)")
+@routes.route("POST", "/v1/products/{gtin}/withdraw", roles=(Role.MANUFACTURER,), tag="Manufacturers", summary="Withdraw a product (irreversible; confirm with the GTIN in the body)")
 async def withdraw_product(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     require_own_gtin(partner, gtin)
@@ -389,7 +387,7 @@ def entry_from_json(body: dict[str, Any], kind: lookup_pb.EntryKind, key: str, p
     values = {name: entry_text(body, name, where + name) for name in ENTRY_FIELDS}
     if values["route"] not in ROUTE_KINDS:
         raise InvalidInput(f"Failed to read route {values['route'][:40]!r}: expected 'hosted' or 'remote'.", code="route.invalid", field=where + "route")
-    if values["owner"] and values["owner"] != partner.id and not partner.has_role("admin"):
+    if values["owner"] and values["owner"] != partner.id and not partner.has_role(Role.ADMIN):
         raise Forbidden("Only admins set the owner of a directory entry; leave it out to own the entry.", code="directory.owner", field=where + "owner")
     return lookup_pb.DirectoryEntry(
         kind=kind,
@@ -405,15 +403,15 @@ def entry_from_json(body: dict[str, Any], kind: lookup_pb.EntryKind, key: str, p
 
 
 def require_directory_reader(partner: Partner, kind: lookup_pb.EntryKind, key: str) -> None:
-    if partner.has_role("admin"):
+    if partner.has_role(Role.ADMIN):
         return
-    digits = key[1:] if kind == lookup_pb.ENTRY_KIND_GTIN else key
-    if any(digits.startswith(p) for p in partner.company_prefixes):
+    digits = key[1:] if kind == lookup_pb.ENTRY_KIND_GTIN else key  # a prefix entry has no indicator
+    if owns_key(partner.company_prefixes, digits) is not None:
         return
     raise Forbidden(f"Directory entry {key!r} is not under your company prefixes {list(partner.company_prefixes)!r}.", code="directory.foreign_prefix", field="key")
 
 
-@route("PUT", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Create or replace a directory entry (route hosted, or remote with url, responder_gln and credential)")
+@routes.route("PUT", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=(Role.ADMIN, Role.MANUFACTURER), tag="Directory", summary="Create or replace a directory entry (route hosted, or remote with url, responder_gln and credential)")
 async def put_directory_entry(request: web.Request, partner: Partner) -> web.Response:
     kind, key = directory_key(request)
     entry = entry_from_json(await json_object(request), kind, key, partner)
@@ -426,7 +424,7 @@ async def put_directory_entry(request: web.Request, partner: Partner) -> web.Res
     return json_response(entry_json(answer.entry), status=201 if answer.created else 200)
 
 
-@route("GET", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Read a directory entry (never its credential)")
+@routes.route("GET", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=(Role.ADMIN, Role.MANUFACTURER), tag="Directory", summary="Read a directory entry (never its credential)")
 async def get_directory_entry(request: web.Request, partner: Partner) -> web.Response:
     kind, key = directory_key(request)
     require_directory_reader(partner, kind, key)
@@ -439,7 +437,7 @@ async def get_directory_entry(request: web.Request, partner: Partner) -> web.Res
     return json_response(entry_json(answer.entry))
 
 
-@route("DELETE", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=("admin", "manufacturer"), tag="Directory", summary="Delete a directory entry")
+@routes.route("DELETE", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=(Role.ADMIN, Role.MANUFACTURER), tag="Directory", summary="Delete a directory entry")
 async def delete_directory_entry(request: web.Request, partner: Partner) -> web.Response:
     kind, key = directory_key(request)
     clients = request.app[CLIENTS]
@@ -497,7 +495,7 @@ async def entries_body(request: web.Request) -> list[Any]:
     return items
 
 
-@route("POST", "/v1/directory/import", roles=("admin", "manufacturer"), tag="Directory", summary="Create or replace many directory entries (JSON {entries: [...]} or NDJSON), with one result per entry")
+@routes.route("POST", "/v1/directory/import", roles=(Role.ADMIN, Role.MANUFACTURER), tag="Directory", summary="Create or replace many directory entries (JSON {entries: [...]} or NDJSON), with one result per entry")
 async def import_directory(request: web.Request, partner: Partner) -> web.Response:
     items = await entries_body(request)
     results: dict[int, dict[str, Any]] = {}
@@ -538,7 +536,7 @@ async def import_directory(request: web.Request, partner: Partner) -> web.Respon
     )
 
 
-@route("POST", "/v1/directory/check", roles=("admin",), tag="Directory", summary="Probe every remote endpoint of the directory: reachability, status, latency, circuit breaker")
+@routes.route("POST", "/v1/directory/check", roles=(Role.ADMIN,), tag="Directory", summary="Probe every remote endpoint of the directory: reachability, status, latency, circuit breaker")
 async def check_directory(request: web.Request, partner: Partner) -> web.Response:
     body = await optional_json_object(request)
     req_gln = body.get("req_gln") or ""
@@ -579,7 +577,7 @@ async def check_directory(request: web.Request, partner: Partner) -> web.Respons
 # -- identifiers ------------------------------------------------------------------------------
 
 
-@route("POST", "/v1/identifiers/parse", roles=ALL_PARTNER_ROLES, tag="Identifiers", summary="Parse a scan, HRI text or Digital Link into its GS1 fields")
+@routes.route("POST", "/v1/identifiers/parse", roles=ALL_ROLES, tag="Identifiers", summary="Parse a scan, HRI text or Digital Link into its GS1 fields")
 async def parse_identifier(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     data = body.get("data")

@@ -8,31 +8,45 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import Counter
 
-from verinet.gateway import (  # noqa: F401 - modules declare their routes
+from verinet.gateway import (
     api,
     console,
-    epcis,
+    epcis_capture,
     epcis_export,
     epcis_query,
     epcis_received,
     lms,
     networks,
-    packs,
+    pack_routes,
     recalls,
     subscriptions,
     system,
 )
-from verinet.gateway.api import SETTINGS
+from verinet.gateway.app_keys import BODY_LIMITS, DRAINING, JWKS_CACHE, LIMITS, ROUTES, SETTINGS
 from verinet.gateway.clients import clients_context
-from verinet.gateway.inputs import BODY_LIMITS
 from verinet.gateway.jsonscan import BodyLimits
 from verinet.gateway.limits import Limits
 from verinet.gateway.problems import problem
-from verinet.gateway.routing import LIMITS, ROUTES
+from verinet.gateway.routing import RouteTable
 from verinet.gateway.settings import Settings
-from verinet.gateway.system import DRAINING, JWKS_CACHE, METRICS_PATH
+from verinet.gateway.system import METRICS_PATH
 from verinet.rpc import freeze_startup_objects
 
+#: Every module's routes, added to the app by ``create_app`` (OpenAPI lists them in this order).
+ROUTE_TABLES: tuple[RouteTable, ...] = (
+    lms.routes,
+    api.routes,
+    console.routes,
+    epcis_capture.routes,
+    epcis_query.routes,
+    epcis_export.routes,
+    epcis_received.routes,
+    networks.routes,
+    pack_routes.routes,
+    recalls.routes,
+    subscriptions.routes,
+    system.routes,
+)
 # Routes that stream their body and enforce their own, larger limit (EPCIS documents).
 STREAMED_UPLOADS = frozenset({"/v1/events"})
 OVERLOAD_REFUSALS = Counter("verinet_http_overload_refusals_total", "Requests refused by the overload guard")
@@ -108,20 +122,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[DRAINING] = asyncio.Event()
     app[JWKS_CACHE] = {}
-    app.cleanup_ctx.append(
-        clients_context(  # type: ignore[arg-type]
-            settings.redis_url,
-            settings.redis_timeout,
-            settings.verifier_addr,
-            settings.lookup_addr,
-            settings.recall_status_addr,
-            settings.rpc_timeout,
-            settings.internal_tls,
-            lms_batch_in_flight=settings.lms_batch_in_flight,
-            lms_batch_max=settings.lms_batch_max,
-            streamed_calls=settings.streamed_calls,
-        )
-    )
+    app.cleanup_ctx.append(clients_context(settings))
 
     async def start_draining(app: web.Application) -> None:
         app[DRAINING].set()
@@ -132,7 +133,8 @@ def create_app(settings: Settings) -> web.Application:
         freeze_startup_objects()
 
     app.on_startup.append(freeze)
-    for spec in ROUTES:
+    app[ROUTES] = tuple(spec for table in ROUTE_TABLES for spec in table)
+    for spec in app[ROUTES]:
         if spec.path == METRICS_PATH and settings.metrics_port:
             continue  # served on METRICS_PORT instead, never to partners
         app.router.add_route(spec.method, spec.path, spec.handler)

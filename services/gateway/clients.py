@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import grpc
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from verinet.config import InternalTls
+from verinet.gateway.app_keys import CLIENTS, PARTNER_STORE
 from verinet.gateway.lms_batches import LmsVerifier
+from verinet.gateway.settings import Settings
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.partners import PartnerStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
@@ -30,33 +31,26 @@ class Clients:
     lms: LmsVerifier
 
 
-CLIENTS = web.AppKey("clients", Clients)
-
-
-def clients_context(
-    redis_url: str,
-    redis_timeout: float,
-    verifier_addr: str,
-    lookup_addr: str,
-    recall_status_addr: str,
-    rpc_timeout: float,
-    internal_tls: InternalTls | None = None,
-    lms_batch_in_flight: int = 2,
-    lms_batch_max: int = 64,
-    streamed_calls: bool = True,
-) -> object:
-    from verinet.gateway.routing import PARTNER_STORE
+def clients_context(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The app's cleanup context: opens Redis and the gRPC channels from ``settings`` at start
+    (``CLIENTS``, ``PARTNER_STORE``) and closes them at shutdown."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        redis = connect(redis_url, timeout=redis_timeout)
+        redis = connect(settings.redis_url, timeout=settings.redis_timeout)
+        tls = settings.internal_tls
         channels = {
-            "verifier": channel(verifier_addr, internal_tls),
-            "lookup": channel(lookup_addr, internal_tls),
-            "recall-status": channel(recall_status_addr, internal_tls),
+            "verifier": channel(settings.verifier_addr, tls),
+            "lookup": channel(settings.lookup_addr, tls),
+            "recall-status": channel(settings.recall_status_addr, tls),
         }
         verifier = verifier_grpc.VerifierServiceStub(channels["verifier"])
         lms = LmsVerifier(
-            verifier, rpc_timeout, in_flight=lms_batch_in_flight, max_batch=lms_batch_max, streamed=streamed_calls
+            verifier,
+            settings.rpc_timeout,
+            in_flight=settings.lms_batch_in_flight,
+            max_batch=settings.lms_batch_max,
+            streamed=settings.streamed_calls,
+            sockets=settings.verifier_call_sockets,
         )
         app[CLIENTS] = Clients(
             redis=redis,
@@ -64,7 +58,7 @@ def clients_context(
             lookup=lookup_grpc.LookupServiceStub(channels["lookup"]),
             recall_status=rs_grpc.RecallStatusServiceStub(channels["recall-status"]),
             channels=channels,
-            rpc_timeout=rpc_timeout,
+            rpc_timeout=settings.rpc_timeout,
             lms=lms,
         )
         app[PARTNER_STORE] = PartnerStore(redis)

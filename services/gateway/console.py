@@ -7,20 +7,25 @@ are the same for everyone.
 
 Every answer carries a strict Content-Security-Policy (scripts, styles and requests from this
 origin only, no inline code, no frames), ``nosniff``, ``no-referrer`` and cache headers:
-``index.html`` is revalidated on every load and names its assets with a content hash
-(``/console/app.js?v=<hash>``), so an asset requested with its current hash is cached for a year.
+``index.html`` is revalidated on every load and names its assets with the console's version, a
+hash of all its files (``/console/app.js?v=<hash>``); the script is ES modules (one per page,
+``app.js`` the entry), which import each other at that version too. An asset requested with
+the current version is cached for a year, and one page load never mixes old and new modules.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
-from verinet.gateway.routing import route
+from verinet.gateway.routing import RouteTable
+
+routes = RouteTable()
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 
@@ -45,6 +50,7 @@ CSP_DIRECTIVES = (
     "frame-ancestors 'none'",
     "object-src 'none'",
 )
+
 CONTENT_SECURITY_POLICY = "; ".join(CSP_DIRECTIVES)
 
 SECURITY_HEADERS = {
@@ -60,7 +66,10 @@ SECURITY_HEADERS = {
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
-ASSETS = ("app.js", "app.css", "favicon.svg")
+#: The files served besides index.html: the script's modules, the style sheet, the icon.
+ASSET_PATTERNS = ("*.js", "*.css", "*.svg")
+#: ``from './scan.js'`` in a module: the gateway adds the console's version to it.
+_MODULE_IMPORT = re.compile(rb"""(\bfrom\s+')\./([a-z][a-z0-9_-]*\.js)(')""")
 
 
 @dataclass(frozen=True)
@@ -69,15 +78,12 @@ class Asset:
     content_type: str
     etag: str
 
-    @property
-    def version(self) -> str:
-        return self.etag.strip('"')
-
 
 @dataclass(frozen=True)
 class Console:
     index: Asset
     assets: dict[str, Asset]
+    version: str
 
 
 def _asset(body: bytes, suffix: str) -> Asset:
@@ -88,12 +94,22 @@ def _asset(body: bytes, suffix: str) -> Asset:
 @functools.cache
 def load_console(directory: Path = CONSOLE_DIR) -> Console:
     """The files, read once: they are part of the installed package and never change while the
-    gateway runs. ``index.html`` gets each asset's hash put into its URL."""
-    assets = {name: _asset((directory / name).read_bytes(), Path(name).suffix) for name in ASSETS}
+    gateway runs. ``index.html`` and the modules' imports get the console's version put into
+    their URLs."""
+    files = {path.name: path.read_bytes() for pattern in ASSET_PATTERNS for path in sorted(directory.glob(pattern))}
     html = (directory / "index.html").read_text(encoding="utf-8")
-    for name, asset in assets.items():
-        html = html.replace(f"/console/{name}\"", f"/console/{name}?v={asset.version}\"")
-    return Console(index=_asset(html.encode(), ".html"), assets=assets)
+    whole = hashlib.sha256(html.encode())
+    for name, body in sorted(files.items()):
+        whole.update(b"\0" + name.encode() + b"\0" + body)
+    version = whole.hexdigest()[:16]
+    assets = {}
+    for name, body in files.items():
+        if name.endswith(".js"):
+            body = _MODULE_IMPORT.sub(lambda m: m[1] + b"./" + m[2] + b"?v=" + version.encode() + m[3], body)
+        assets[name] = _asset(body, Path(name).suffix)
+    for name in assets:
+        html = html.replace(f"/console/{name}\"", f"/console/{name}?v={version}\"")
+    return Console(index=_asset(html.encode(), ".html"), assets=assets, version=version)
 
 
 def _answer(request: web.Request, asset: Asset, cache_control: str) -> web.Response:
@@ -111,12 +127,12 @@ def installed_console() -> Console:
         raise web.HTTPNotFound(reason="The console's files are not installed with this gateway.") from None
 
 
-@route("GET", "/console", roles=(), tag="Console", summary="The web console (a page; it signs in with a partner token)")
+@routes.route("GET", "/console", roles=(), tag="Console", summary="The web console (a page; it signs in with a partner token)")
 async def console_page(request: web.Request, partner: None) -> web.Response:
     return _answer(request, installed_console().index, REVALIDATE)
 
 
-@route("GET", "/console/{asset:[^/]*}", roles=(), tag="Console", summary="The web console's script, style sheet and icon")
+@routes.route("GET", "/console/{asset:[^/]*}", roles=(), tag="Console", summary="The web console's script, style sheet and icon")
 async def console_asset(request: web.Request, partner: None) -> web.StreamResponse:
     name = request.match_info["asset"]
     if name in ("", "index.html"):
@@ -124,5 +140,5 @@ async def console_asset(request: web.Request, partner: None) -> web.StreamRespon
     asset = installed_console().assets.get(name)
     if asset is None:
         raise web.HTTPNotFound(reason=f"No console file named {name!r}.")
-    versioned = request.query.get("v") == asset.version
+    versioned = request.query.get("v") == installed_console().version
     return _answer(request, asset, IMMUTABLE if versioned else REVALIDATE)

@@ -1,79 +1,40 @@
-"""EPCIS 2.0 capture: ``POST /v1/events``.
+"""EPCIS reading: one event of a capture checked and reduced to a ``CustodyEvent``.
 
-The body is an EPCISDocument in JSON or JSON-LD (``application/json``,
-``application/ld+json``), read incrementally with ijson so a document of any size streams
-through; or, as an alternative, one EPCIS event per line (``application/x-ndjson``), which
-skips the document header. Each event is checked on its own here (the subset of the EPCIS 2.0
-JSON schema in ``verinet/epcis-capture.schema.json``, then verinet's rules: supported event
-types, business steps and dispositions, EPC schemes, the caller's own locations, own GTINs for
-commissioning), reduced to a ``CustodyEvent`` and streamed to recall-status in chunks, which
-checks it against stored state and writes the whole document only if every event passed.
+Each event is checked on its own (the subset of the EPCIS 2.0 JSON schema in
+``verinet/epcis-capture.schema.json``, then verinet's rules: supported event types, business
+steps and dispositions, EPC schemes, the caller's own locations, own GTINs for commissioning)
+and reduced to a ``CustodyEvent``, which recall-status checks against stored state. No HTTP
+here: the body is read by ``epcis_stream`` (JSON, NDJSON) or ``epcis_xml``, and the route is
+``epcis_capture``.
 
 Who may submit what: the caller's GLNs must include the event's readPoint and bizLocation; for
 shipping, every source of type ``location`` or ``possessing_party``; for receiving, every such
 destination (an ``owning_party`` may be someone else, e.g. the owner of goods a 3PL ships).
 Commissioning is for manufacturers, on GTINs under their own company prefixes.
-
-A refused document answers with the status of its first refused event (400 invalid, 403 not
-the caller's, 409 contradicts stored state) and ``errors``: each with the event's ``index`` in
-eventList, its ``eventID``, a ``code`` and a precise ``message``. Nothing is written.
-
-Past 500 lines, three ideas in order: checking and reducing one event (``Reader``), reading the
-body as a stream (``# -- reading the body``), and the route. It would be cut at those headings.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import functools
 import hashlib
 import importlib.resources
-import logging
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
-import ijson
 import jsonschema_rs
 import orjson
-from aiohttp import web
 
+from verinet.callers import Role, owning_prefix
 from verinet.epc import Gln, Sgtin, case_container, is_case, parse_epc, parse_location
-from verinet.errors import ErrorKind, InvalidInput, RequestTimeout, TooLarge, VerinetError
-from verinet.gateway.api import json_response, owns_gtin
-from verinet.gateway.clients import CLIENTS
-from verinet.gateway.epcis_master_data import apply_master_data, dscsa_notes, event_notes
-from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
-from verinet.gateway.inputs import BODY_LIMITS, NDJSON_TYPES
-from verinet.gateway.jsonscan import JsonScanner
-from verinet.gateway.lms import caller_message
-from verinet.gateway.problems import HTTP_STATUS_BY_KIND, problem, problem_from_error
-from verinet.gateway.routing import route
+from verinet.errors import ErrorKind, InvalidInput, VerinetError
 from verinet.identifiers import parse_expiry, validate_lot
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import error_from_rpc
 
-log = logging.getLogger(__name__)
-
-CAPTURE_ROLES = ("manufacturer", "wholesaler", "dispenser")
-JSON_TYPES = ("application/json", "application/ld+json")
-MAX_DOCUMENT_BYTES = 2 * 1024**3
-BODY_IDLE_SECONDS = 30.0
 MAX_EVENTS = 2_000_000
-#: Values the document's members other than its events may hold (with MAX_JSON_VALUES, the
-#: lower wins): the header is read token by token in Python, so its size is its time.
-MAX_HEADER_VALUES = 100_000
 MAX_LISTED_ERRORS = 100
-CHUNK_EVENTS = 2_000
-CHUNK_EPCS = 20_000
-# A document of 100,000 events with a million unit-events takes about a minute.
-CAPTURE_RPC_SECONDS = 1800.0
-EVENT_LIST = "epcisBody.eventList.item"
 REQUIRED_HEADER = frozenset({"@context", "type", "schemaVersion", "creationDate"})
 TIME_MEMBERS = ("eventTime", "recordTime", "creationDate", "declarationTime")
 # The common shapes of SGTIN EPCs, whose serials need no unescaping: read without the general
@@ -103,6 +64,7 @@ _EXPIRY_KEYS = (
     "urn:epcglobal:cbv:mda#itemExpirationDate",
     "https://ref.gs1.org/cbv/mda/itemExpirationDate",
 )
+
 
 
 @functools.cache
@@ -455,10 +417,10 @@ class Reader:
             )
 
     def _commissioning(self, raw: dict[str, Any], units: list[str]) -> tuple[str, str]:
-        if not self.partner.has_role("manufacturer"):
+        if not self.partner.has_role(Role.MANUFACTURER):
             raise EventError("auth.role", "Only manufacturers commission packs.", ErrorKind.FORBIDDEN)
         for gtin in sorted({u[:14] for u in units}):
-            if not owns_gtin(self.partner, gtin):
+            if owning_prefix(self.partner.company_prefixes, gtin) is None:
                 raise EventError(
                     "product.foreign_prefix",
                     f"GTIN {gtin} is not under your GS1 company prefixes {list(self.partner.company_prefixes)!r}.",
@@ -485,316 +447,3 @@ class Reader:
         expiry = expiry_from_date(expiry)
         parse_expiry(expiry)
         return lot, expiry
-
-
-# -- reading the body ---------------------------------------------------------------------------
-
-
-class CountingReader:
-    """The request body, each chunk scanned (``jsonscan``) before a parser sees it: a byte
-    limit (a streamed body skips aiohttp's client_max_size), the depth, NDJSON line and
-    per-event value limits, the text's encoding; and an idle limit: a client that sends
-    nothing for BODY_IDLE_SECONDS is answered 408."""
-
-    def __init__(self, content: Any, scanner: JsonScanner | None, max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
-        self.content = content
-        self.scanner = scanner  # None: an XML body, only its size is bounded here
-        self.max_bytes = max_bytes
-        self.read_bytes = 0
-
-    async def read(self, n: int = -1) -> bytes:
-        if n == 0:  # ijson asks for nothing to learn whether the stream gives bytes
-            return b""
-        try:
-            async with asyncio.timeout(BODY_IDLE_SECONDS):
-                data: bytes = await self.content.read(n if n > 0 else 65536)
-        except TimeoutError:
-            raise RequestTimeout(
-                f"The document stopped arriving: nothing came for {BODY_IDLE_SECONDS:g} seconds "
-                f"after {self.read_bytes:,} bytes.",
-                code="body.timeout",
-            ) from None
-        self.read_bytes += len(data)
-        if self.scanner is None:
-            if self.read_bytes > self.max_bytes:
-                raise TooLarge(f"The body is larger than {self.max_bytes:,} bytes.", code="body.too_large", limit=self.max_bytes)
-        elif data:
-            self.scanner.feed(data)
-        else:
-            self.scanner.finish()
-        return data
-
-
-class Follower:
-    """A second reader of the body: gets each chunk the first reader read, in order."""
-
-    def __init__(self) -> None:
-        self.chunks: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)  # bounded: back-pressure
-        self.closed = False
-        self.ended = False
-        self.error: BaseException | None = None  # why it stopped, when it failed
-
-    async def read(self, n: int = -1) -> bytes:
-        if n == 0 or self.ended:
-            return b""
-        data = await self.chunks.get()
-        self.ended = not data
-        return data
-
-    def close(self) -> None:
-        """The follower stopped reading: drop what waits, and take nothing more."""
-        self.closed = True
-        while not self.chunks.empty():
-            self.chunks.get_nowait()
-
-
-class Leader:
-    """The body, read for the events parser, handing every chunk to a follower as well."""
-
-    def __init__(self, body: CountingReader, follower: Follower) -> None:
-        self.body = body
-        self.follower = follower
-        self.done = False
-
-    async def read(self, n: int = -1) -> bytes:
-        if n == 0:
-            return b""
-        if self.follower.error is not None:
-            raise self.follower.error  # the header is refused: stop reading now, not at the end
-        data = await self.body.read(n)
-        if not self.done and not self.follower.closed:
-            await self.follower.chunks.put(data)
-            self.done = not data
-        return data
-
-
-async def read_header(follower: Follower, reader: Reader, max_values: int) -> None:
-    """The document's members other than the events. When the required ones (@context, type,
-    schemaVersion, creationDate) come before epcisBody, as in the GS1 examples and most
-    documents, this parse stops where the events start and only drains the rest; otherwise it
-    follows the whole document, skipping the events' tokens (``ijson.items`` builds them)."""
-    builder: Any = None
-    building = ""
-    built = 0  # what the header holds (and skips), bounded like one event
-    first = True
-    async for prefix, event, value in ijson.parse_async(follower, use_float=True):
-        if prefix.startswith(EVENT_LIST):
-            continue
-        if first:
-            first = False
-            if event != "start_map":
-                raise InvalidInput("The body is not a JSON object: expected an EPCISDocument.", code="epcis.schema")
-            continue
-        built += 1
-        if built > max_values:
-            raise TooLarge(
-                f"The EPCISDocument's members other than its events hold more than {max_values:,} JSON values.",
-                code="body.too_many_values",
-                limit=max_values,
-            )
-        if builder is not None:
-            builder.event(event, value)
-            if prefix == building and event in ("end_map", "end_array"):
-                reader.header[building] = builder.value
-                builder = None
-        elif prefix == "epcisBody.eventList":
-            reader.saw_event_list = True
-            shapes: dict[str, Any] = {"start_array": [], "start_map": {}}
-            if event in shapes or event not in ("end_array", "end_map", "map_key"):
-                reader.header.setdefault("epcisBody", {})["eventList"] = shapes.get(event, value)
-            if event == "start_array" and reader.header.keys() >= REQUIRED_HEADER:
-                break
-        elif prefix == "epcisBody":
-            if event in ("start_map", "start_array") or event not in ("map_key", "end_map", "end_array"):
-                reader.header["epcisBody"] = {"start_map": {}, "start_array": []}.get(event, value)
-        elif prefix and not prefix.startswith("epcisBody."):  # a top-level member
-            if event in ("start_map", "start_array"):
-                builder, building = ijson.ObjectBuilder(), prefix
-                builder.event(event, value)
-            else:
-                reader.header[prefix] = value
-    while not follower.ended:  # the events' parse reads on; keep pace with it
-        await follower.read()
-
-
-async def json_events(body: CountingReader, reader: Reader) -> AsyncIterator[tuple[int, Any]]:
-    """Events of an EPCISDocument as they arrive; the other members go to ``reader.header``."""
-    follower = Follower()
-    assert body.scanner is not None  # a JSON body is always scanned (only XML goes without)
-    header = asyncio.ensure_future(read_header(follower, reader, min(body.scanner.limits.max_values, MAX_HEADER_VALUES)))
-    def header_done(task: asyncio.Future[None]) -> None:
-        follower.close()
-        if not task.cancelled():
-            follower.error = task.exception()
-
-    header.add_done_callback(header_done)
-    try:
-        index = 0
-        async for item in ijson.items_async(Leader(body, follower), EVENT_LIST, use_float=True):
-            if header.done():
-                header.result()  # the header parse failed: raise its error now
-            yield index, item
-            index += 1
-        await header
-    finally:
-        if not header.done():
-            header.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await header  # also retrieves an error the events' parse went past
-
-
-async def ndjson_events(body: CountingReader) -> AsyncIterator[tuple[int, Any]]:
-    """One event per line; blank lines are skipped. A line's pieces are joined once, when it
-    ends, so a long line costs time linear in its length (the scanner bounds it too)."""
-    index = 0
-    line_number = 0
-    pieces: list[bytes] = []
-    while True:
-        data = await body.read(1 << 20)
-        lines = data.split(b"\n") if data else [b""]
-        if len(lines) == 1 and data:
-            pieces.append(data)
-            continue
-        lines[0] = b"".join([*pieces, lines[0]])
-        pieces = [lines.pop()] if data else []
-        for line in lines:
-            line_number += 1
-            if not line.strip():
-                continue
-            try:
-                yield index, orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                raise InvalidInput(
-                    f"Failed to parse line {line_number} (event {index}) as JSON: {error}.",
-                    code="body.json",
-                    field=f"line {line_number}",
-                ) from None
-            index += 1
-        if not data:
-            return
-
-
-# -- the route --------------------------------------------------------------------------------
-
-
-def refused_response(reader: Reader, answer: rs_pb.CaptureEventsResponse | None) -> web.Response:
-    errors = list(reader.errors)
-    refused = reader.refused
-    if answer is not None:
-        refused += answer.refused
-        for r in answer.refusals:
-            entry: dict[str, Any] = {"index": r.index, "code": r.code, "message": r.message, "kind": r.kind}
-            if r.event_id:
-                entry["eventID"] = r.event_id
-            errors.append(entry)
-    errors.sort(key=lambda e: e["index"])
-    errors = errors[:MAX_LISTED_ERRORS]
-    first = errors[0] if errors else {"kind": "invalid", "index": 0, "message": "The document was refused."}
-    status = HTTP_STATUS_BY_KIND[ErrorKind(first["kind"])]
-    detail = (
-        f"Refused the whole document: {refused} event(s) failed and nothing was written. "
-        f"First, event {first['index']}: {first['message']}"
-    )
-    return problem(status, "epcis.refused", detail, events=reader.events, refused=refused, errors=errors)
-
-
-@route(
-    "POST",
-    "/v1/events",
-    roles=CAPTURE_ROLES,
-    tag="Custody",
-    summary="Capture an EPCIS document (2.0 JSON / JSON-LD, 1.2 or 2.0 XML, streamed; or NDJSON of events): all or nothing",
-    request_body={
-        "content": {
-            "application/ld+json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
-            "application/json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
-            "application/x-ndjson": {"schema": {"type": "string", "description": "one EPCIS event per line"}},
-            "application/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
-            "text/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
-        }
-    },
-    responses={
-        "200": "Applied: counts of events, duplicates ignored, unit-events, commissioned packs, state changes",
-        "400": "Refused: a schema or rule error (errors[] with index, code, message)",
-        "403": "Refused: an event at a location (or for a GTIN) that is not the caller's",
-        "409": "Refused: an event contradicts stored state (e.g. receiving a unit never shipped)",
-    },
-)
-async def capture_events(request: web.Request, partner: Partner) -> web.StreamResponse:
-    if request.content_type in JSON_TYPES:
-        ndjson = False
-    elif request.content_type in NDJSON_TYPES:
-        ndjson = True
-    elif request.content_type in XML_TYPES:
-        ndjson = False
-    else:
-        return problem(
-            415,
-            "body.media_type",
-            "Expected application/ld+json, application/json, application/x-ndjson, application/xml or text/xml, "
-            f"got {request.content_type!r}.",
-        )
-    xml = XmlDocument() if request.content_type in XML_TYPES else None
-    reader = Reader(partner)
-    # Events are built one at a time: the values of each (of each line in NDJSON) count on
-    # their own; an event of a document sits at depth 4 (document, epcisBody, eventList).
-    # XML has its own bounds (epcis_xml: no DTD or entities, depth, text and markup sizes).
-    scanner = None if xml is not None else JsonScanner(request.app[BODY_LIMITS], ndjson=ndjson, unit_depth=1 if ndjson else 4, max_bytes=MAX_DOCUMENT_BYTES)
-    body = CountingReader(request.content, scanner)
-    caller = caller_message(partner)
-    clients = request.app[CLIENTS]
-
-    async def chunks() -> AsyncIterator[rs_pb.CaptureEventsRequest]:
-        batch: list[rs_pb.CustodyEvent] = []
-        epcs = 0
-        try:
-            if xml is not None:
-                source = xml_events(body, xml, on_header=functools.partial(apply_master_data, clients, partner))
-            else:
-                source = ndjson_events(body) if ndjson else json_events(body, reader)
-            async for index, raw in source:
-                event = reader.read(index, raw)
-                if event is None or reader.failed:
-                    batch.clear()
-                    continue
-                if event.biz_step == "shipping":
-                    event.notes.extend(event_notes(raw, dscsa_notes(xml)))
-                batch.append(event)
-                epcs += len(event.units) + len(event.containers) + 1
-                if len(batch) >= CHUNK_EVENTS or epcs >= CHUNK_EPCS:
-                    yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
-                    batch, epcs = [], 0
-            if not ndjson and xml is None:
-                reader.check_header()
-        except VerinetError as error:
-            reader.document_error = error
-        except ijson.JSONError as error:
-            reader.document_error = InvalidInput(
-                f"Failed to parse the body as JSON after {body.read_bytes} bytes: {error}.", code="body.json"
-            )
-        except Exception as error:  # answered, never a dropped connection
-            # An error escaping this generator cancels the gRPC call and the request with it.
-            log.exception("Failed to read an EPCIS body after %d bytes", body.read_bytes)
-            reader.document_error = VerinetError(f"Internal error while reading the body ({type(error).__name__}); it has been logged.")
-        if batch and not reader.failed:
-            yield rs_pb.CaptureEventsRequest(caller=caller, events=batch)
-        yield rs_pb.CaptureEventsRequest(caller=caller, commit=not reader.failed)
-
-    try:
-        answer = await clients.recall_status.CaptureEvents(chunks(), timeout=CAPTURE_RPC_SECONDS)
-    except grpc.aio.AioRpcError as error:
-        raise error_from_rpc(error) from None
-    if reader.document_error is not None:
-        return problem_from_error(reader.document_error)
-    if reader.failed or not answer.applied:
-        return refused_response(reader, answer)
-    return json_response(
-        {
-            "applied": True,
-            "events": answer.events,
-            "duplicates": answer.duplicates,
-            "unit_events": answer.unit_events,
-            "commissioned": answer.commissioned,
-            "state_changes": answer.state_changes,
-        }
-    )

@@ -20,21 +20,26 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 from aiohttp import web
 
+from verinet.callers import Role, owning_prefix, owns_key
 from verinet.epc import Gln, Sgtin, Sscc, parse_epc
 from verinet.errors import NotFound, VerinetError
-from verinet.gateway.api import owns_gtin
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.app_keys import CLIENTS
 from verinet.gateway.epcis_query import event_xml
 from verinet.gateway.lms import caller_message
-from verinet.gateway.routing import route
+from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
+from verinet.timestamps import utc_z_ms
 
-EXPORT_ROLES = ("manufacturer", "wholesaler")
+routes = RouteTable()
+
+#: Sellers: the partners that ship packs to others.
+EXPORT_ROLES = (Role.MANUFACTURER, Role.WHOLESALER)
 STATEMENT = (
     "Seller has complied with each applicable subsection of FDCA Sec. 581(27)(A)-(G)."
 )
+
 PAGE = 1000
 MAX_DEPTH = 8  # pallets of cases of inner packs: far deeper than any real shipment
 
@@ -63,14 +68,16 @@ class Writer:
         self.partner = partner
 
     def prefix_length(self, digits: str) -> int | None:
-        return next((len(p) for p in self.partner.company_prefixes if digits.startswith(p)), None)
+        """The length of the seller's company prefix that ``digits`` (no indicator) start with."""
+        prefix = owns_key(self.partner.company_prefixes, digits)
+        return len(prefix) if prefix else None
 
     def epc(self, link: str) -> str:
         try:
             epc = parse_epc(link)
         except VerinetError:
             return link
-        if isinstance(epc, Sgtin) and owns_gtin(self.partner, epc.gtin):
+        if isinstance(epc, Sgtin):
             length = self.prefix_length(epc.gtin[1:])
             return Sgtin(epc.gtin, epc.serial, length).as_urn() if length else link
         if isinstance(epc, Sscc):
@@ -88,7 +95,7 @@ class Writer:
         return event_xml(event, version="1.2", epc=self.epc, location=self.location)
 
 
-@route(
+@routes.route(
     "GET",
     "/v1/shipments/{id}/epcis",
     roles=EXPORT_ROLES,
@@ -144,13 +151,13 @@ async def master_data(clients: Any, caller: Any, partner: Partner, units: set[st
     """EPCClass elements for the seller's own products among the units."""
     elements = []
     for gtin in sorted({u[:14] for u in units}):
-        if not owns_gtin(partner, gtin):
+        prefix = owning_prefix(partner.company_prefixes, gtin)
+        if prefix is None:
             continue
         try:
             product = await call(clients.recall_status.GetProduct, rs_pb.GetProductRequest(caller=caller, gtin=gtin), timeout=clients.rpc_timeout)
         except VerinetError:
             continue
-        prefix = next(p for p in partner.company_prefixes if gtin[1:].startswith(p))
         pattern = f"urn:epc:idpat:sgtin:{prefix}.{gtin[0]}{gtin[1 + len(prefix) : 13]}.*"
         attributes = {"regulatedProductName": product.name}
         names = {"ndc": "additionalTradeItemIdentification", "dosage_form": "dosageFormType", "strength": "strengthDescription",
@@ -178,7 +185,7 @@ def document(
     partner: Partner, shipped: list[dict[str, Any]], packing: list[dict[str, Any]], commissioning: list[dict[str, Any]], master: str
 ) -> bytes:
     writer = Writer(partner)
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created = utc_z_ms(dt.datetime.now(dt.UTC))
     receiver = next(
         (d["destination"].rsplit("/", 1)[-1] for e in shipped for d in e.get("destinationList", ()) if d["type"] in ("owning_party", "location")),
         "",

@@ -22,9 +22,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from verinet.callers import Role, owning_prefix
 from verinet.epc import parse_location
 from verinet.errors import InvalidInput, VerinetError
-from verinet.gateway.api import owns_gtin, register_product
+from verinet.gateway.api import register_product
 from verinet.gateway.epcis_xml import Node, XmlDocument
 from verinet.gateway.lms import caller_message
 from verinet.identifiers import check_digit
@@ -37,9 +38,9 @@ async def apply_master_data(clients: Any, partner: Partner, document: XmlDocumen
     """Registers or updates the caller's own products and locations the header describes;
     returns how many."""
     applied = 0
-    if partner.has_role("manufacturer"):
+    if partner.has_role(Role.MANUFACTURER):
         for product in products_of(document):
-            if owns_gtin(partner, product.gtin):
+            if owning_prefix(partner.company_prefixes, product.gtin) is not None:
                 await register_product(clients, partner, product.gtin, product.name, product.attributes)
                 applied += 1
     own = [rs_pb.LocationMasterData(**entry) for entry in locations_of(document) if entry["gln"] in partner.glns]

@@ -25,18 +25,23 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 from aiohttp import web
 
+from verinet.callers import HOLDER_ROLES, Role
 from verinet.epc import Sgtin, case_container, is_case, parse_epc, parse_location
 from verinet.errors import InvalidInput, VerinetError
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.app_keys import CLIENTS
 from verinet.gateway.epcis import vocabulary
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import problem
-from verinet.gateway.routing import route
+from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
+from verinet.timestamps import utc_z_ms
 
-QUERY_ROLES = ("manufacturer", "wholesaler", "dispenser", "admin")
+routes = RouteTable()
+
+#: Holders query their own events; admins any.
+QUERY_ROLES = (*HOLDER_ROLES, Role.ADMIN)
 EPCIS_VERSION = "2.0.0"
 CBV_VERSION = "2.0.0"
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
@@ -44,6 +49,7 @@ SUPPORTED = frozenset(
     {"MATCH_epc", "MATCH_anyEPC", "MATCH_parentID", "EQ_bizStep", "EQ_disposition", "EQ_bizLocation",
      "EQ_readPoint", "GE_eventTime", "LT_eventTime", "EQ_eventID", "perPage", "nextPageToken"}
 )  # fmt: skip
+
 GS1_HEADERS = {"GS1-EPCIS-Version": EPCIS_VERSION, "GS1-CBV-Version": CBV_VERSION}
 
 
@@ -133,7 +139,7 @@ def wants_xml(request: web.Request) -> bool:
     return "xml" in accept and "json" not in accept.split("xml")[0]
 
 
-@route(
+@routes.route(
     "GET",
     "/epcis/events",
     roles=QUERY_ROLES,
@@ -153,7 +159,7 @@ async def query_events(request: web.Request, partner: Partner) -> web.StreamResp
     return await answer(request, partner, lambda: query_request(request, partner))
 
 
-@route(
+@routes.route(
     "GET",
     "/epcis/epcs/{epc}/events",
     roles=QUERY_ROLES,
@@ -183,7 +189,7 @@ async def events_of_epc(request: web.Request, partner: Partner) -> web.StreamRes
     return await answer(request, partner, asked)
 
 
-@route("GET", "/epcis/eventTypes", roles=QUERY_ROLES, tag="EPCIS query", summary="EPCIS 2.0 query: the event types this server keeps")
+@routes.route("GET", "/epcis/eventTypes", roles=QUERY_ROLES, tag="EPCIS query", summary="EPCIS 2.0 query: the event types this server keeps")
 async def event_types(request: web.Request, partner: Partner) -> web.Response:
     body = {"@context": CONTEXT, "type": "Collection", "member": ["ObjectEvent", "AggregationEvent"]}
     return web.Response(body=orjson.dumps(body), content_type="application/ld+json", headers=GS1_HEADERS)
@@ -198,7 +204,7 @@ async def answer(request: web.Request, partner: Partner, asked: Callable[[], rs_
     clients = request.app[CLIENTS]
     found = await call(clients.recall_status.QueryEvents, asked(), timeout=clients.rpc_timeout)
     events = [orjson.loads(e) for e in found.events]
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created = utc_z_ms(dt.datetime.now(dt.UTC))
     headers = dict(GS1_HEADERS)
     if found.next_page_token:
         kept = [(k, v) for k, v in request.query.items() if k != "nextPageToken"]

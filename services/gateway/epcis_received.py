@@ -27,20 +27,24 @@ from aiohttp import web
 from verinet.epc import Gln, describe_container
 from verinet.errors import Forbidden, InvalidInput, VerinetError
 from verinet.gateway.api import json_response
-from verinet.gateway.clients import CLIENTS
-from verinet.gateway.epcis import JSON_TYPES, CountingReader, Reader, json_events, refused_response
+from verinet.gateway.app_keys import BODY_LIMITS, CLIENTS
+from verinet.gateway.epcis import Reader
+from verinet.gateway.epcis_capture import JSON_TYPES, refused_response
 from verinet.gateway.epcis_master_data import dscsa_notes, event_notes
+from verinet.gateway.epcis_stream import CountingReader, json_events
 from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
-from verinet.gateway.inputs import BODY_LIMITS, read_body
+from verinet.gateway.inputs import read_body
 from verinet.gateway.jsonscan import JsonScanner
 from verinet.gateway.lms import caller_message
 from verinet.gateway.problems import problem, problem_from_error
-from verinet.gateway.routing import route
+from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
 
 __all__ = ["record_received", "shipped_to"]
+
+routes = RouteTable()
 
 RECEIVING_ROLES = ("manufacturer", "wholesaler", "dispenser")
 #: A document sent for one shipment: far more than any real one, small enough to hold whole.
@@ -144,7 +148,7 @@ def reference_of(shipping: list[rs_pb.CustodyEvent], events: list[rs_pb.CustodyE
     return f"document {digest[:32]}"
 
 
-@route(
+@routes.route(
     "POST",
     "/v1/shipments/received",
     roles=RECEIVING_ROLES,

@@ -17,15 +17,14 @@ from aiohttp import web
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import IdentifierError, InvalidInput, RequestTimeout, VerinetError
 from verinet.free_text import TEXT_LIMITS, validate_text
-from verinet.gateway.jsonscan import BodyLimits, JsonScanner
+from verinet.gateway.app_keys import BODY_LIMITS
+from verinet.gateway.jsonscan import JsonScanner
 from verinet.identifiers import parse, parse_expiry, validate_gtin, validate_lot, validate_serial
 from verinet.packs import validate_line
 
 BODY_READ_SECONDS = 30.0
 READ_CHUNK_BYTES = 65536
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonlines", "application/jsonl")
-#: The limits every body is scanned against (from Settings, set by the app factory).
-BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
 #: Where a request keeps its body once read (a handler may ask for it twice).
 _BODY = "verinet.body"
 

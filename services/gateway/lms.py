@@ -14,11 +14,12 @@ from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
+from verinet.callers import TRADING_ROLES, Role
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
 from verinet.free_text import validate_text
-from verinet.gateway.clients import CLIENTS
-from verinet.gateway.routing import TRADING_ROLES, route
+from verinet.gateway.app_keys import CLIENTS
+from verinet.gateway.routing import RouteTable
 from verinet.identifiers import (
     parse_expiry,
     validate_gln,
@@ -34,6 +35,8 @@ from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 
 LINK_TYPES = ("verificationService", "gs1:verificationService")
 MAX_PARAM_LENGTH = 256
+#: An ATP presentation (a JWT carrying a credential JWT) sent as the query parameter ATP-Presentation.
+MAX_PRESENTATION_LENGTH = 16384
 
 
 def query_param(name: str, description: str, required: bool = False, pattern: str | None = None) -> dict[str, object]:
@@ -50,6 +53,8 @@ COMMON_LMS_PARAMS = (
     query_param("corrUUID", "correlation id, echoed"),
     query_param("ctrlPossessAtt", "requestor attests possession (LMS 1.2+)"),
 )
+
+routes = RouteTable()
 
 
 def caller_message(partner: Partner, location_gln: str = "") -> common_pb.Caller:
@@ -76,8 +81,8 @@ def lms_caller(request: web.Request, partner: Partner, gln: str) -> common_pb.Ca
     one from a network (role ``network``) even when the credential it came with has another
     role: such questions are answered only for hosted GTINs, never forwarded again."""
     caller = caller_message(partner, gln)
-    if "network" not in caller.roles and relayed_by_verinet(request):
-        caller.roles.append("network")
+    if Role.NETWORK not in caller.roles and relayed_by_verinet(request):
+        caller.roles.append(Role.NETWORK)
     return caller
 
 
@@ -97,7 +102,7 @@ def requestor_gln(params: dict[str, str], partner: Partner) -> str:
     if not value:
         raise InvalidInput("Missing query parameter reqGLN: expected the requestor's GLN-13.", field="reqGLN", code="gln.missing")
     gln = validate_gln(value)
-    if not partner.has_role("network") and gln not in partner.glns:
+    if not partner.has_role(Role.NETWORK) and gln not in partner.glns:
         raise Forbidden(
             f"reqGLN {gln} is not one of the GLNs of the authenticated partner.",
             code="auth.gln",
@@ -153,9 +158,10 @@ def single_valued_query(request: web.Request) -> dict[str, str]:
         name = strictly_decoded(raw_name.replace("+", " "), "query parameter name")
         value = strictly_decoded(raw_value.replace("+", " "), f"query parameter {name[:40]}")
         given[name] = given.get(name, 0) + 1
-        if len(value) > MAX_PARAM_LENGTH:
+        limit = MAX_PRESENTATION_LENGTH if name == ATP_HEADER else MAX_PARAM_LENGTH
+        if len(value) > limit:
             raise InvalidInput(
-                f"Query parameter {name[:40]} is too long: expected at most {MAX_PARAM_LENGTH} characters, got {len(value)}.",
+                f"Query parameter {name[:40]} is too long: expected at most {limit} characters, got {len(value)}.",
                 code="query.too_long",
                 field=name[:40],
             )
@@ -236,7 +242,7 @@ async def answer_verify(request: web.Request, partner: Partner, exp_param: str) 
     gln = requestor_gln(params, partner)
     text = forwarded_text(params)
     forwarded = {"exp": expiry, "linkType": link_type, "reqGLN": gln, **text, **possession_attested(params)}
-    presentation = await inbound_presentation(request, partner, text.get("corrUUID", ""))
+    presentation, carriage = await inbound_presentation(request, partner, text.get("corrUUID", ""), params)
     answer = await request.app[CLIENTS].lms.verify(
         verifier_pb.VerifyLmsRequest(
             caller=lms_caller(request, partner, gln),
@@ -245,20 +251,23 @@ async def answer_verify(request: web.Request, partner: Partner, exp_param: str) 
             corr_uuid=text.get("corrUUID", ""),
             context=text.get("context", ""),
             query=forwarded,
+            answer_members={ATP_HEADER: presentation} if presentation and carriage == "body" else {},
         )
     )
     response = signed_response(answer)
-    if presentation:
+    if presentation and carriage != "body":
         response.headers[ATP_HEADER] = presentation
     return response
 
 
-async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid: str) -> str:
+async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid: str, params: dict[str, str]) -> tuple[str, str]:
     """For a question from another network: its ATP presentation checked through this
-    network's wallet (lookup applies the sender's policy), and this network's presentation to
-    answer with (empty when none is exchanged). A refusal is 403 with the OCI error code."""
-    if not partner.has_role("network"):
-        return ""
+    network's wallet (lookup applies the sender's policy and reads it where the sender's
+    carriage says: header, or query parameter for ``body``), and this network's presentation
+    to answer with and where (empty when none is exchanged). A refusal is 403 with the OCI
+    error code."""
+    if not partner.has_role(Role.NETWORK):
+        return "", "header"
     clients = request.app[CLIENTS]
     answer = await call(
         clients.lookup.ExchangeInboundPresentation,
@@ -266,13 +275,14 @@ async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid
             caller=caller_message(partner),
             corr_uuid=corr_uuid,
             presentation=request.headers.get(ATP_HEADER, ""),
+            body_presentation=params.get(ATP_HEADER, ""),
         ),
         timeout=clients.rpc_timeout,
     )
-    return answer.presentation  # type: ignore[no-any-return]
+    return answer.presentation, answer.carriage or "header"
 
 
-@route(
+@routes.route(
     "GET",
     "/verify/gtin/{gtin}/lot/{lot}/ser/{serial}",
     roles=TRADING_ROLES,
@@ -285,7 +295,7 @@ async def verify_alpha(request: web.Request, partner: Partner) -> web.Response:
     return await answer_verify(request, partner, "exp")
 
 
-@route(
+@routes.route(
     "GET",
     "/01/{gtin}/10/{lot}/21/{serial}",
     roles=TRADING_ROLES,
@@ -298,7 +308,7 @@ async def verify_numeric(request: web.Request, partner: Partner) -> web.Response
     return await answer_verify(request, partner, "17")
 
 
-@route(
+@routes.route(
     "GET",
     "/checkConnectivity",
     roles=TRADING_ROLES,

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import TypeAlias
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import grpc
 
@@ -23,11 +23,15 @@ from verinet.coalesce import Coalescer
 from verinet.errors import UpstreamTimeout, VerinetError
 from verinet.remote_networks import MAX_HOP_SECONDS
 from verinet.rpc import STATUS_BY_NUMBER, call, error_from_rpc, error_from_status
+from verinet.socket_calls import socket_stream_opener
 from verinet.streamed_calls import StreamedCalls
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
 log = logging.getLogger(__name__)
+
+#: The LMS batches' call stream, by its gRPC method name (also on a Unix socket).
+STREAM_VERIFY_LMS_BATCHES = "/verinet.verifier.v1.VerifierService/StreamVerifyLmsBatches"
 
 Answer: TypeAlias = verifier_pb.SignedHttpResponse
 
@@ -59,12 +63,20 @@ class LmsVerifier:
         in_flight: int = 2,
         max_batch: int = 64,
         streamed: bool = True,
+        sockets: Sequence[str] = (),
     ) -> None:
         self.verifier = verifier
         self.rpc_timeout = rpc_timeout
         # Batches travel as messages on one open stream (False: one unary call each).
+        # With ``sockets`` (the verifier's processes on this machine) that stream is a Unix
+        # socket (verinet.socket_calls), else gRPC.
+        open_stream: Callable[[], Any] = (
+            socket_stream_opener(sockets, STREAM_VERIFY_LMS_BATCHES, verifier_pb.VerifyLmsBatchResponse.FromString)
+            if sockets
+            else verifier.StreamVerifyLmsBatches
+        )
         self.stream: StreamedCalls[verifier_pb.VerifyLmsBatchRequest, verifier_pb.VerifyLmsBatchResponse] | None = (
-            StreamedCalls(verifier.StreamVerifyLmsBatches, name="StreamVerifyLmsBatches")
+            StreamedCalls(open_stream, name="StreamVerifyLmsBatches")
             if streamed and in_flight > 0
             else None
         )

@@ -12,15 +12,18 @@ from typing import Any
 
 from aiohttp import web
 
+from verinet.callers import ALL_ROLES, Role
 from verinet.errors import InvalidInput
 from verinet.gateway.api import json_response
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.app_keys import CLIENTS
 from verinet.gateway.inputs import json_object
 from verinet.gateway.lms import caller_message
-from verinet.gateway.routing import ALL_PARTNER_ROLES, route
+from verinet.gateway.routing import RouteTable
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.partners import Partner
 from verinet.rpc import call
+
+routes = RouteTable()
 
 PROFILE_FIELDS = ("url", "auth", "deadline_seconds", "attempts", "headers", "lms_version", "lenient", "atp")
 #: JSON member of ``auth`` -> RemoteNetwork field.
@@ -64,6 +67,20 @@ PROFILE_SCHEMA = {
             "additionalProperties": False,
             "properties": {"carriage": {"enum": ["header", "body"], "default": "header"}, "name": {"type": "string", "default": "ATP-Presentation"}},
         },
+    },
+}
+
+
+#: ``POST /v1/directory/networks/import``: profiles, each with its name.
+IMPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["networks"],
+    "additionalProperties": False,
+    "properties": {
+        "networks": {
+            "type": "array",
+            "items": {**PROFILE_SCHEMA, "required": ["name", "url"], "properties": {"name": {"type": "string"}, **PROFILE_SCHEMA["properties"]}},  # type: ignore[dict-item]
+        }
     },
 }
 
@@ -143,10 +160,10 @@ def profile_json(network: lookup_pb.RemoteNetwork) -> dict[str, Any]:
     }
 
 
-@route(
+@routes.route(
     "PUT",
     "/v1/directory/networks/{network}",
-    roles=("admin",),
+    roles=(Role.ADMIN,),
     tag="Directory",
     summary="Create or replace a remote-network profile: URL, auth (bearer, token, basic, oauth2, mtls), per-hop deadline, attempts, headers, LMS version, lenient, ATP carriage",
     request_body={"required": True, "content": {"application/json": {"schema": PROFILE_SCHEMA}}},
@@ -162,7 +179,7 @@ async def put_network(request: web.Request, partner: Partner) -> web.Response:
     return json_response(profile_json(answer.network), status=201 if answer.created else 200)
 
 
-@route("GET", "/v1/directory/networks/{network}", roles=("admin",), tag="Directory", summary="Read a remote-network profile (never its secrets)")
+@routes.route("GET", "/v1/directory/networks/{network}", roles=(Role.ADMIN,), tag="Directory", summary="Read a remote-network profile (never its secrets)")
 async def get_network(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(
@@ -173,7 +190,75 @@ async def get_network(request: web.Request, partner: Partner) -> web.Response:
     return json_response(profile_json(answer.network))
 
 
-@route("GET", "/v1/directory/networks", roles=("admin",), tag="Directory", summary="List the remote-network profiles (never their secrets)")
+@routes.route(
+    "POST",
+    "/v1/directory/networks/import",
+    roles=(Role.ADMIN,),
+    tag="Directory",
+    summary="Create or replace many remote-network profiles, all or none: {\"networks\": [{\"name\", ...profile}]}; 400 lists every refused entry",
+    request_body={"required": True, "content": {"application/json": {"schema": IMPORT_SCHEMA}}},
+)
+async def import_networks(request: web.Request, partner: Partner) -> web.Response:
+    body = _object(await json_object(request), "", ("networks",))
+    entries = body.get("networks")
+    if not isinstance(entries, list):
+        raise InvalidInput('Failed to read "networks": expected a list of profiles, each with its "name".', code="body.field_type", field="networks")
+    messages: list[lookup_pb.RemoteNetwork] = []
+    refused: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        try:
+            if not isinstance(name, str) or not name:
+                raise InvalidInput('Failed to read "name": expected the profile\'s name.', code="body.field_type", field="name")
+            messages.append(profile_from_json(name, {k: v for k, v in entry.items() if k != "name"}))
+        except InvalidInput as error:
+            refused.append({"index": index, "name": name if isinstance(name, str) else None, "code": error.code, "field": error.field, "message": error.message})
+    if refused:
+        raise _import_refused(refused, len(entries))
+    clients = request.app[CLIENTS]
+    answer = await call(
+        clients.lookup.ImportRemoteNetworks,
+        lookup_pb.ImportRemoteNetworksRequest(caller=caller_message(partner), networks=messages),
+        timeout=clients.rpc_timeout,
+    )
+    if not answer.stored:
+        raise _import_refused(
+            [{"index": r.index, "name": messages[r.index].name, "code": r.code, "field": r.field or None, "message": r.message} for r in answer.results if not r.ok],
+            len(entries),
+        )
+    return json_response({"imported": [{"name": m.name, "created": r.created} for m, r in zip(messages, answer.results, strict=True)]})
+
+
+def _import_refused(refused: list[dict[str, Any]], total: int) -> InvalidInput:
+    first = refused[0]
+    error = InvalidInput(
+        f"Failed to import {total} profiles: {len(refused)} refused, none stored. First: networks[{first['index']}] "
+        f"({first['name']!r}): {first['message']}",
+        code="network.import_refused",
+        field=f"networks[{first['index']}]" + (f".{first['field']}" if first["field"] else ""),
+    )
+    error.details["entries"] = refused
+    return error
+
+
+@routes.route(
+    "DELETE",
+    "/v1/directory/networks/{network}",
+    roles=(Role.ADMIN,),
+    tag="Directory",
+    summary="Delete a remote-network profile (409 while a directory route names it)",
+)
+async def delete_network(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    await call(
+        clients.lookup.DeleteRemoteNetwork,
+        lookup_pb.DeleteRemoteNetworkRequest(caller=caller_message(partner), name=request.match_info["network"]),
+        timeout=clients.rpc_timeout,
+    )
+    return web.Response(status=204)
+
+
+@routes.route("GET", "/v1/directory/networks", roles=(Role.ADMIN,), tag="Directory", summary="List the remote-network profiles (never their secrets)")
 async def list_networks(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(
@@ -186,7 +271,7 @@ async def list_networks(request: web.Request, partner: Partner) -> web.Response:
 
 # -- ATP credentials: partners' DIDs and wallets, and the audit ---------------------------------
 
-WALLET_FIELDS = ("did", "url", "client_id", "client_secret", "token_url", "inbound_policy")
+WALLET_FIELDS = ("did", "url", "client_id", "client_secret", "token_url", "inbound_policy", "inbound_carriage")
 
 
 def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
@@ -197,16 +282,17 @@ def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
         "client_id": wallet.client_id,
         "client_secret_set": wallet.secret_set,
         "inbound_policy": wallet.inbound_policy,
+        "inbound_carriage": wallet.inbound_carriage or "header",
     }
     if wallet.token_url:
         out["token_url"] = wallet.token_url
     return out
 
 
-@route(
+@routes.route(
     "PUT",
     "/v1/partners/{id}/wallet",
-    roles=("admin",),
+    roles=(Role.ADMIN,),
     tag="Credentials",
     summary="Set a partner's DID and OCI wallet (URL, OAuth2 client credentials) and, for network partners, the inbound ATP policy",
 )
@@ -226,6 +312,7 @@ async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
                 client_secret=values["client_secret"],
                 token_url=values["token_url"],
                 inbound_policy=values["inbound_policy"],
+                inbound_carriage=values["inbound_carriage"],
             ),
         ),
         timeout=clients.rpc_timeout,
@@ -233,7 +320,7 @@ async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
     return json_response(wallet_json(answer.wallet))
 
 
-@route("GET", "/v1/partners/{id}/wallet", roles=ALL_PARTNER_ROLES, tag="Credentials", summary="Read a partner's DID and wallet (admins, or the partner itself; never the client secret)")
+@routes.route("GET", "/v1/partners/{id}/wallet", roles=ALL_ROLES, tag="Credentials", summary="Read a partner's DID and wallet (admins, or the partner itself; never the client secret)")
 async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(
@@ -244,10 +331,21 @@ async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
     return json_response(wallet_json(answer.wallet))
 
 
-@route(
+@routes.route("DELETE", "/v1/partners/{id}/wallet", roles=(Role.ADMIN,), tag="Credentials", summary="Delete a partner's DID and wallet (its questions then go without ATP credentials)")
+async def delete_wallet(request: web.Request, partner: Partner) -> web.Response:
+    clients = request.app[CLIENTS]
+    await call(
+        clients.lookup.DeletePartnerWallet,
+        lookup_pb.DeletePartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"]),
+        timeout=clients.rpc_timeout,
+    )
+    return web.Response(status=204)
+
+
+@routes.route(
     "GET",
     "/v1/credentials/audit",
-    roles=ALL_PARTNER_ROLES,
+    roles=ALL_ROLES,
     tag="Credentials",
     summary="ATP presentations generated and verified for one question (admins see all, a partner its own)",
     params=({"name": "corrUUID", "in": "query", "required": True, "schema": {"type": "string"}},),

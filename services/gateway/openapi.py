@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from verinet import __version__
@@ -55,7 +56,7 @@ def operation(spec: RouteSpec) -> dict[str, Any]:
     return op
 
 
-def build(routes: list[RouteSpec]) -> dict[str, Any]:
+def build(routes: Iterable[RouteSpec]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for spec in routes:
         paths.setdefault(openapi_path(spec.path), {})[spec.method.lower()] = operation(spec)

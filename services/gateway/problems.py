@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -25,24 +26,23 @@ HTTP_STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.INTERNAL: 500,
 }
 
-TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    409: "Conflict",
-    413: "Content Too Large",
-    414: "URI Too Long",
-    415: "Unsupported Media Type",
-    429: "Too Many Requests",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
+#: RFC 9110's names where Python before 3.13 still has the older ones; every other title is
+#: ``http.HTTPStatus``'s phrase.
+_RFC_9110_TITLES = {413: "Content Too Large", 414: "URI Too Long"}
+
+
+def title(status: int) -> str:
+    """The reason phrase of an HTTP status, as a problem document's title.
+
+    >>> title(404), title(413), title(599)
+    ('Not Found', 'Content Too Large', 'Error')
+    """
+    if status in _RFC_9110_TITLES:
+        return _RFC_9110_TITLES[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def status_for(error: VerinetError) -> int:
@@ -67,7 +67,7 @@ def _headers(status: int, retry_after: object) -> dict[str, str] | None:
 def problem(status: int, code: str, detail: str, **members: Any) -> web.Response:
     body: dict[str, Any] = {
         "type": f"https://verinet.dev/problems/{code}",
-        "title": TITLES.get(status, "Error"),
+        "title": title(status),
         "status": status,
         "detail": detail,
         "code": code,

@@ -16,12 +16,13 @@ import grpc
 import orjson
 from aiohttp import web
 
+from verinet.callers import HOLDER_ROLES, Role
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.csv_cells import safe_writer
 from verinet.errors import BadUpstream, InvalidInput, UpstreamTimeout
 from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.gateway.api import at_field, json_response, require_own_gtin, string_list
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.app_keys import CLIENTS
 from verinet.gateway.inputs import (
     json_object,
     lot_list,
@@ -32,16 +33,18 @@ from verinet.gateway.inputs import (
 )
 from verinet.gateway.lms import caller_message, query_param
 from verinet.gateway.recall_documents import csv_report, html_letter, html_report
-from verinet.gateway.routing import route
+from verinet.gateway.routing import RouteTable
 from verinet.identifiers import validate_gtin, validate_serial
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call, error_from_rpc
 
+routes = RouteTable()
+
 log = logging.getLogger(__name__)
 
-HOLDER_ROLES = ("wholesaler", "dispenser", "manufacturer")
-VIEWER_ROLES = ("admin", "manufacturer", "wholesaler", "dispenser")
+#: Holders, and admins who see everything.
+VIEWER_ROLES = (Role.ADMIN, *HOLDER_ROLES)
 MAX_RECALL_UNITS = 1_000_000
 #: Free-text members of a recall strategy and their limits in ``verinet.free_text.TEXT_LIMITS``.
 STRATEGY_TEXT = {"public_warning_by": "recall public warning by", "external_reference": "recall external reference", "contact": "recall contact"}
@@ -110,7 +113,7 @@ def strategy_members(body: dict[str, Any]) -> bytes:
     return orjson.dumps(value)
 
 
-@route("POST", "/v1/recalls", roles=("manufacturer",), tag="Recalls", summary="Publish a recall (or a drill with mock: true) by lots, units, or line and time window")
+@routes.route("POST", "/v1/recalls", roles=(Role.MANUFACTURER,), tag="Recalls", summary="Publish a recall (or a drill with mock: true) by lots, units, or line and time window")
 async def create_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
@@ -118,7 +121,7 @@ async def create_recall(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(status=201, body=answer.recall_json, content_type="application/json")
 
 
-@route("POST", "/v1/recalls/preview", roles=("manufacturer",), tag="Recalls", summary="The scope a recall would have (units, by location, not yet shipped); writes nothing")
+@routes.route("POST", "/v1/recalls/preview", roles=(Role.MANUFACTURER,), tag="Recalls", summary="The scope a recall would have (units, by location, not yet shipped); writes nothing")
 async def preview_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
@@ -130,7 +133,7 @@ async def preview_recall(request: web.Request, partner: Partner) -> web.Response
     return web.Response(body=answer.json, content_type="application/json")
 
 
-@route("GET", "/v1/recalls", roles=("manufacturer", "admin"), tag="Recalls", summary="Recalls, newest first: a manufacturer's own, all for admin (?status=open|closed&limit=)")
+@routes.route("GET", "/v1/recalls", roles=(Role.MANUFACTURER, Role.ADMIN), tag="Recalls", summary="Recalls, newest first: a manufacturer's own, all for admin (?status=open|closed&limit=)")
 async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
     try:
         limit = int(request.query.get("limit", "100"))
@@ -145,7 +148,7 @@ async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.json, content_type="application/json")
 
 
-@route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
+@routes.route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
 async def get_recall(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(
@@ -156,7 +159,7 @@ async def get_recall(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.recall_json, content_type="application/json")
 
 
-@route("POST", "/v1/recalls/{id}/extend", roles=("manufacturer",), tag="Recalls", summary="Add lots, units, or a line and window to a recall")
+@routes.route("POST", "/v1/recalls/{id}/extend", roles=(Role.MANUFACTURER,), tag="Recalls", summary="Add lots, units, or a line and window to a recall")
 async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
@@ -168,10 +171,10 @@ async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.recall_json, content_type="application/json")
 
 
-@route(
+@routes.route(
     "PATCH",
     "/v1/recalls/{id}/strategy",
-    roles=("manufacturer", "admin"),
+    roles=(Role.MANUFACTURER, Role.ADMIN),
     tag="Recalls",
     summary="Change a recall's strategy (depth, public warning, effectiveness-check level A to E and share, external reference, contact); audited",
 )
@@ -186,7 +189,7 @@ async def update_recall_strategy(request: web.Request, partner: Partner) -> web.
     return web.Response(body=answer.recall_json, content_type="application/json")
 
 
-@route("POST", "/v1/recalls/{id}/close", roles=("manufacturer",), tag="Recalls", summary="Close a recall; its units stay recalled")
+@routes.route("POST", "/v1/recalls/{id}/close", roles=(Role.MANUFACTURER,), tag="Recalls", summary="Close a recall; its units stay recalled")
 async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = stored_text(body, "reason", "recall close reason")
@@ -199,7 +202,7 @@ async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.recall_json, content_type="application/json")
 
 
-@route(
+@routes.route(
     "GET",
     "/v1/recalls/{id}/report",
     roles=VIEWER_ROLES,
@@ -242,10 +245,10 @@ async def recall_report(request: web.Request, partner: Partner) -> web.StreamRes
         stream.cancel()  # the client went away, or the deadline passed: recall-status stops too
 
 
-@route(
+@routes.route(
     "GET",
     "/v1/recalls/{id}/status-report",
-    roles=("manufacturer", "admin"),
+    roles=(Role.MANUFACTURER, Role.ADMIN),
     tag="Recalls",
     summary="The 21 CFR 7.53 status report at a time (?at=, default now; ?from= for a reporting period ending at it): consignees notified (date, method), responding (quantity on hand), not responding, effectiveness checks, estimated completion; JSON, CSV or printable HTML (?format=json|csv|html)",
     params=(
@@ -279,7 +282,7 @@ async def recall_status_report(request: web.Request, partner: Partner) -> web.Re
     return printable_page(html_report(report))
 
 
-@route(
+@routes.route(
     "GET",
     "/v1/recalls/{id}/notice",
     roles=VIEWER_ROLES,
@@ -424,7 +427,7 @@ def lot_quantities(body: dict[str, Any]) -> list[rs_pb.LotQuantity]:
     return out
 
 
-@route(
+@routes.route(
     "POST",
     "/v1/recalls/{id}/acknowledgements",
     roles=HOLDER_ROLES,
@@ -451,10 +454,10 @@ async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Resp
     return json_response({"acknowledged": sum(1 for r in results if r["ok"]), "results": results})
 
 
-@route(
+@routes.route(
     "POST",
     "/v1/recalls/{id}/effectiveness-checks",
-    roles=("manufacturer", "admin"),
+    roles=(Role.MANUFACTURER, Role.ADMIN),
     tag="Recalls",
     summary="Record an effectiveness check of a consignee: partner, checked_by, method (phone, email, visit, letter, portal), result (confirmed, received_not_acted, not_received, no_answer), note",
 )
@@ -477,14 +480,14 @@ async def record_effectiveness_check(request: web.Request, partner: Partner) -> 
     return web.Response(status=201, body=answer.json, content_type="application/json")
 
 
-@route("GET", "/v1/recall-tasks", roles=HOLDER_ROLES, tag="Recalls", summary="Your open recall tasks: units you hold that are not yet acknowledged")
+@routes.route("GET", "/v1/recall-tasks", roles=HOLDER_ROLES, tag="Recalls", summary="Your open recall tasks: units you hold that are not yet acknowledged")
 async def recall_tasks(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await call(clients.recall_status.ListRecallTasks, rs_pb.ListRecallTasksRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
     return web.Response(body=answer.json, content_type="application/json")
 
 
-@route("GET", "/v1/packs/{gtin}/{serial}/history", roles=VIEWER_ROLES, tag="Packs", summary="A pack's history: all of it for its manufacturer, their own part for partners that took part")
+@routes.route("GET", "/v1/packs/{gtin}/{serial}/history", roles=VIEWER_ROLES, tag="Packs", summary="A pack's history: all of it for its manufacturer, their own part for partners that took part")
 async def pack_history(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     serial = validate_serial(request.match_info["serial"])
@@ -497,7 +500,7 @@ async def pack_history(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.json, content_type="application/json")
 
 
-@route("GET", "/v1/audit", roles=("admin", "manufacturer"), tag="Audit", summary="Entries of an audit chain (?gtin= or ?recall=), newest first")
+@routes.route("GET", "/v1/audit", roles=(Role.ADMIN, Role.MANUFACTURER), tag="Audit", summary="Entries of an audit chain (?gtin= or ?recall=), newest first")
 async def list_audit(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.query["gtin"]) if request.query.get("gtin") else ""
     try:
@@ -513,7 +516,7 @@ async def list_audit(request: web.Request, partner: Partner) -> web.Response:
     return web.Response(body=answer.json, content_type="application/json")
 
 
-@route("POST", "/v1/audit/verify", roles=("admin",), tag="Audit", summary="Recompute every audit chain and name the first broken link")
+@routes.route("POST", "/v1/audit/verify", roles=(Role.ADMIN,), tag="Audit", summary="Recompute every audit chain and name the first broken link")
 async def verify_audit(request: web.Request, partner: Partner) -> web.Response:
     await optional_json_object(request)  # no members; a body sent anyway is read as any other
     clients = request.app[CLIENTS]

@@ -1,7 +1,16 @@
 """Route declarations: every route names its roles, so authorization is never forgotten.
 
-``ROUTES`` is the single list that the app registers, the OpenAPI document describes and the
-authorization tests walk.
+Each route module keeps a ``RouteTable`` (like aiohttp's ``web.RouteTableDef``, plus the roles,
+tag and summary of each route) and declares its handlers with ``@routes.route(...)``. The app
+factory adds every module's table to the app (``app.py``, ``ROUTE_TABLES``); the OpenAPI
+document and the authorization tests walk the same routes.
+
+>>> routes = RouteTable()
+>>> @routes.route("GET", "/ping", roles=(), summary="Answers")
+... async def ping(request: web.Request, partner: None) -> web.Response:
+...     return web.Response(text="pong")
+>>> [(spec.method, spec.path, spec.roles) for spec in routes]
+[('GET', '/ping', ())]
 """
 
 from __future__ import annotations
@@ -9,7 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast, overload
 
@@ -18,9 +27,9 @@ from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
 from verinet.errors import Forbidden, Unauthenticated, Unavailable, VerinetError
-from verinet.gateway.limits import Limits
+from verinet.gateway.app_keys import LIMITS, PARTNER_STORE
 from verinet.gateway.problems import lms_error, problem, problem_from_error
-from verinet.partners import Partner, PartnerStore
+from verinet.partners import Partner
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +37,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AuthedHandler = Callable[[web.Request, Partner], Awaitable[web.StreamResponse]]
 #: A public route's handler (``roles=()``): no token is read, its partner is always None.
 PublicHandler = Callable[[web.Request, None], Awaitable[web.StreamResponse]]
-
-PARTNER_STORE = web.AppKey("partner_store", PartnerStore)
-LIMITS = web.AppKey("limits", Limits)
 
 HTTP_SECONDS = Histogram(
     "verinet_http_request_seconds",
@@ -42,25 +48,18 @@ HTTP_RESPONSES = Counter(
     "verinet_http_responses_total", "HTTP responses by route and status", ["route", "status"]
 )
 
-ALL_PARTNER_ROLES = ("manufacturer", "wholesaler", "dispenser", "network", "admin")
-TRADING_ROLES = ("manufacturer", "wholesaler", "dispenser", "network")
-
-
 @dataclass(frozen=True)
 class RouteSpec:
     method: str
     path: str
     handler: Handler
-    roles: tuple[str, ...]  # empty: public, no token needed
+    roles: tuple[str, ...]  # empty: public, no token needed; else Role members
     summary: str
     lms: bool = False
     tag: str = "verinet"
     params: tuple[dict[str, Any], ...] = ()
     request_body: dict[str, Any] | None = None
     responses: dict[str, str] = field(default_factory=dict)
-
-
-ROUTES: list[RouteSpec] = []
 
 
 def bearer_token(request: web.Request) -> str:
@@ -87,115 +86,130 @@ async def authenticate(request: web.Request) -> Partner:
         raise
 
 
-@overload
-def route(
-    method: str,
-    path: str,
-    *,
-    roles: tuple[()],
-    summary: str,
-    lms: bool = False,
-    tag: str = "verinet",
-    params: tuple[dict[str, Any], ...] = (),
-    request_body: dict[str, Any] | None = None,
-    responses: dict[str, str] | None = None,
-) -> Callable[[PublicHandler], PublicHandler]: ...
-@overload
-def route(
-    method: str,
-    path: str,
-    *,
-    roles: tuple[str, *tuple[str, ...]],  # at least one role
-    summary: str,
-    lms: bool = False,
-    tag: str = "verinet",
-    params: tuple[dict[str, Any], ...] = (),
-    request_body: dict[str, Any] | None = None,
-    responses: dict[str, str] | None = None,
-) -> Callable[[AuthedHandler], AuthedHandler]: ...
-def route(
-    method: str,
-    path: str,
-    *,
-    roles: tuple[str, ...],
-    summary: str,
-    lms: bool = False,
-    tag: str = "verinet",
-    params: tuple[dict[str, Any], ...] = (),
-    request_body: dict[str, Any] | None = None,
-    responses: dict[str, str] | None = None,
-) -> Callable[[Any], Any]:
-    """Declares a route: authenticates, checks roles, maps errors, records metrics.
+class RouteTable:
+    """One module's routes, in declaration order; the app factory adds them to the app."""
 
-    ``roles=()`` declares a public route, whose handler takes None for the partner."""
+    def __init__(self) -> None:
+        self._specs: list[RouteSpec] = []
 
-    def decorate(handler: AuthedHandler | PublicHandler) -> AuthedHandler | PublicHandler:
-        seconds = HTTP_SECONDS.labels(path, method)  # bound once: no label lookup per request
-        responses_by_status: dict[int, Any] = {}
+    def __iter__(self) -> Iterator[RouteSpec]:
+        return iter(self._specs)
 
-        @functools.wraps(handler)
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            started = time.perf_counter()
-            status = 500
-            try:
-                if not roles:
-                    # The overloads tie roles=() to a PublicHandler.
-                    response = await cast(PublicHandler, handler)(request, None)
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    @overload
+    def route(  # type: ignore[overload-overlap]  # roles=() picks this public overload first
+        self,
+        method: str,
+        path: str,
+        *,
+        roles: tuple[()],
+        summary: str,
+        lms: bool = False,
+        tag: str = "verinet",
+        params: tuple[dict[str, Any], ...] = (),
+        request_body: dict[str, Any] | None = None,
+        responses: dict[str, str] | None = None,
+    ) -> Callable[[PublicHandler], PublicHandler]: ...
+    @overload
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        roles: tuple[str, ...],  # at least one role (a Role group, or a tuple of Role members)
+        summary: str,
+        lms: bool = False,
+        tag: str = "verinet",
+        params: tuple[dict[str, Any], ...] = (),
+        request_body: dict[str, Any] | None = None,
+        responses: dict[str, str] | None = None,
+    ) -> Callable[[AuthedHandler], AuthedHandler]: ...
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        roles: tuple[str, ...],
+        summary: str,
+        lms: bool = False,
+        tag: str = "verinet",
+        params: tuple[dict[str, Any], ...] = (),
+        request_body: dict[str, Any] | None = None,
+        responses: dict[str, str] | None = None,
+    ) -> Callable[[Any], Any]:
+        """Declares a route: authenticates, checks roles, maps errors, records metrics.
+
+        ``roles=()`` declares a public route, whose handler takes None for the partner."""
+
+        def decorate(handler: AuthedHandler | PublicHandler) -> AuthedHandler | PublicHandler:
+            seconds = HTTP_SECONDS.labels(path, method)  # bound once: no label lookup per request
+            responses_by_status: dict[int, Any] = {}
+
+            @functools.wraps(handler)
+            async def wrapped(request: web.Request) -> web.StreamResponse:
+                started = time.perf_counter()
+                status = 500
+                try:
+                    if not roles:
+                        # The overloads tie roles=() to a PublicHandler.
+                        response = await cast(PublicHandler, handler)(request, None)
+                        status = response.status
+                        return response
+                    partner = await authenticate(request)
+                    if not partner.has_role(*roles):
+                        raise Forbidden(
+                            f"This route needs one of the roles {', '.join(roles)}; "
+                            f"the partner has {', '.join(partner.roles)}.",
+                            code="auth.role",
+                        )
+                    limits = request.app[LIMITS]
+                    limits.admit(partner.id)
+                    try:
+                        response = await cast(AuthedHandler, handler)(request, partner)
+                    finally:
+                        limits.release(partner.id)
                     status = response.status
                     return response
-                partner = await authenticate(request)
-                if not partner.has_role(*roles):
-                    raise Forbidden(
-                        f"This route needs one of the roles {', '.join(roles)}; "
-                        f"the partner has {', '.join(partner.roles)}.",
-                        code="auth.role",
-                    )
-                limits = request.app[LIMITS]
-                limits.admit(partner.id)
-                try:
-                    response = await cast(AuthedHandler, handler)(request, partner)
+                except VerinetError as error:
+                    response = lms_error(error) if lms else problem_from_error(error)
+                    status = response.status
+                    if status >= 500:
+                        log.warning("Request failed: %s", error.message, extra={"code": error.code})
+                    return response
+                except web.HTTPException:
+                    raise
+                except RedisError as error:
+                    log.warning("Redis failed on %s %s: %s", method, path, type(error).__name__)
+                    response = lms_error(Unavailable("The data store is unavailable; retry shortly.")) if lms else problem(503, "store.unavailable", "The data store is unavailable; retry shortly.")
+                    response.headers["Retry-After"] = "1"
+                    status = response.status
+                    return response
+                except Exception:
+                    log.exception("Unhandled error on %s %s", method, path)
+                    return problem(500, "internal", "Internal error; it has been logged.")
                 finally:
-                    limits.release(partner.id)
-                status = response.status
-                return response
-            except VerinetError as error:
-                response = lms_error(error) if lms else problem_from_error(error)
-                status = response.status
-                if status >= 500:
-                    log.warning("Request failed: %s", error.message, extra={"code": error.code})
-                return response
-            except web.HTTPException:
-                raise
-            except RedisError as error:
-                log.warning("Redis failed on %s %s: %s", method, path, type(error).__name__)
-                response = lms_error(Unavailable("The data store is unavailable; retry shortly.")) if lms else problem(503, "store.unavailable", "The data store is unavailable; retry shortly.")
-                response.headers["Retry-After"] = "1"
-                status = response.status
-                return response
-            except Exception:
-                log.exception("Unhandled error on %s %s", method, path)
-                return problem(500, "internal", "Internal error; it has been logged.")
-            finally:
-                seconds.observe(time.perf_counter() - started)
-                counter = responses_by_status.get(status)
-                if counter is None:
-                    counter = responses_by_status[status] = HTTP_RESPONSES.labels(path, str(status))
-                counter.inc()
+                    seconds.observe(time.perf_counter() - started)
+                    counter = responses_by_status.get(status)
+                    if counter is None:
+                        counter = responses_by_status[status] = HTTP_RESPONSES.labels(path, str(status))
+                    counter.inc()
 
-        ROUTES.append(
-            RouteSpec(
-                method=method,
-                path=path,
-                handler=wrapped,
-                roles=roles,
-                summary=summary,
-                lms=lms,
-                tag=tag,
-                params=params,
-                request_body=request_body,
-                responses=responses or {},
+            self._specs.append(
+                RouteSpec(
+                    method=method,
+                    path=path,
+                    handler=wrapped,
+                    roles=roles,
+                    summary=summary,
+                    lms=lms,
+                    tag=tag,
+                    params=params,
+                    request_body=request_body,
+                    responses=responses or {},
+                )
             )
-        )
-        return handler
+            return handler
 
-    return decorate
+        return decorate

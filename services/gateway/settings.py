@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from verinet.config import Env, InternalTls
+from verinet.socket_calls import socket_list
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Settings:
     lms_batch_in_flight: int
     lms_batch_max: int
     streamed_calls: bool
+    verifier_call_sockets: tuple[str, ...]
     reuse_port: bool
 
     @classmethod
@@ -91,6 +93,9 @@ class Settings:
             lms_batch_max=env.int("LMS_BATCH_MAX", 64, minimum=1, maximum=1000),
             # Those batches travel as messages on one open stream (false: one unary call each).
             streamed_calls=env.bool("STREAMED_CALLS", True),
+            # On one machine (verinet up): the Unix sockets of the verifier's processes, which
+            # then carry that stream (verinet.socket_calls). Empty: gRPC.
+            verifier_call_sockets=socket_list(env.str("VERIFIER_CALL_SOCKETS", "")),
             # Several gateway processes on one port (``verinet up --workers``): each binds with
             # SO_REUSEPORT and the kernel spreads new connections over them.
             reuse_port=env.bool("REUSE_PORT", False),

@@ -10,15 +10,18 @@ from typing import Any
 
 from aiohttp import web
 
+from verinet.callers import ALL_ROLES, TRADING_ROLES
 from verinet.errors import InvalidInput
 from verinet.gateway.api import json_response
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.app_keys import CLIENTS
 from verinet.gateway.inputs import json_object
 from verinet.gateway.lms import caller_message
-from verinet.gateway.routing import ALL_PARTNER_ROLES, TRADING_ROLES, route
+from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
+
+routes = RouteTable()
 
 #: Every partner role but admin: admin receives no recalls, so it has nothing to subscribe.
 SUBSCRIBER_ROLES = TRADING_ROLES
@@ -82,7 +85,7 @@ def delivery_json(delivery: rs_pb.Delivery) -> dict[str, Any]:
     }
 
 
-@route(
+@routes.route(
     "PUT",
     "/v1/subscriptions/{name}",
     roles=SUBSCRIBER_ROLES,
@@ -122,7 +125,7 @@ async def put_subscription(request: web.Request, partner: Partner) -> web.Respon
     )
 
 
-@route(
+@routes.route(
     "GET",
     "/v1/subscriptions",
     roles=SUBSCRIBER_ROLES,
@@ -139,10 +142,10 @@ async def list_subscriptions(request: web.Request, partner: Partner) -> web.Resp
     return json_response({"subscriptions": [subscription_json(s) for s in answer.subscriptions]})
 
 
-@route(
+@routes.route(
     "GET",
     "/v1/recalls/{id}/deliveries",
-    roles=ALL_PARTNER_ROLES,
+    roles=ALL_ROLES,
     tag="Webhooks",
     summary="Webhook delivery attempts of a recall (all to its manufacturer and admin; your own to others)",
 )

@@ -173,17 +173,20 @@ def passed_headers(headers: Mapping[str, str], keep: tuple[str, ...] = ()) -> di
 FORWARDED_PARAMS = ("gtin", "exp", "linkType", "context", "reqGLN", "corrUUID", "ctrlPossessAtt", "email", "telephone")
 
 
-def lms_query(query: Mapping[str, str]) -> str:
+def lms_query(query: Mapping[str, str], also: tuple[str, ...] = ()) -> str:
     """The query string to send, rebuilt from the known LMS parameters only (each once, in a
-    fixed order), with the numeric Digital Link expiry ``17`` named ``exp`` for the alpha path.
+    fixed order), with the numeric Digital Link expiry ``17`` named ``exp`` for the alpha path;
+    then the parameters named in ``also`` (the ATP presentation of a ``body`` profile).
 
     >>> lms_query({"corrUUID": "a b", "17": "281231", "reqGLN": "0614141000005", "reqgln": "x"})
     'exp=281231&reqGLN=0614141000005&corrUUID=a%20b'
+    >>> lms_query({"corrUUID": "c", "ATP-Presentation": "h.p.s", "x": "y"}, also=("ATP-Presentation",))
+    'corrUUID=c&ATP-Presentation=h.p.s'
     """
     values = dict(query)
     if "17" in values:
         values.setdefault("exp", values["17"])
-    items = [(name, values[name]) for name in FORWARDED_PARAMS if values.get(name)]
+    items = [(name, values[name]) for name in (*FORWARDED_PARAMS, *also) if values.get(name)]
     return urlencode(items, quote_via=quote, safe="")
 
 
@@ -275,7 +278,7 @@ class Forwarder:
         profile = profile or self.profile_of(entry)
         url = profile.base_url + verify_path(gtin, lot, serial)
         if query:
-            url += "?" + lms_query(query)
+            url += "?" + lms_query(query, also=(profile.atp_name,) if profile.atp_carriage == "body" else ())
         corr_uuid = query.get("corrUUID", "")
 
         def conformance(body: bytes, corr_uuid: str) -> Judgement:

@@ -287,5 +287,16 @@ class ProfileStore:
             headers=tuple((str(k), str(v)) for k, v in orjson.loads(values.get("headers") or "[]")),
         )
 
+    async def delete(self, name: str) -> int | None:
+        """Deletes a profile; the directory version after it, or None when there was none.
+        (The caller checks first that no route names it.)"""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(network_key(name))
+        pipe.srem(NETWORKS_KEY, name)
+        deleted, _ = await pipe.execute()
+        if not deleted:
+            return None
+        return int(await self.redis.incr(VERSION_KEY))
+
     async def names(self) -> list[str]:
         return sorted(reply_bytes(m).decode() for m in await self.redis.smembers(NETWORKS_KEY))

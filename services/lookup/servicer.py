@@ -18,6 +18,7 @@ from typing import Any, TypedDict
 
 import grpc
 
+from verinet.callers import Role, owns_key
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import BadUpstream, Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.lookup.atp import AtpExchange
@@ -25,15 +26,16 @@ from verinet.lookup.directory import Directory, DirectoryEntry, validate_entry
 from verinet.lookup.forwarding import Forwarder, ForwardSettings, RemoteAnswer
 from verinet.lookup.network_messages import profile_from_message, profile_to_message
 from verinet.lookup.oci import Wallet, WalletClient
-from verinet.lookup.profiles import ProfileStore, RemoteProfile, default_profile
+from verinet.lookup.profiles import ProfileStore, RemoteProfile, default_profile, validate_profile
 from verinet.lookup.remote_auth import refusal
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
-from verinet.lookup.wallets import PartnerWallet, WalletStore
+from verinet.lookup.wallets import AuditEntry, PartnerWallet, WalletStore
 from verinet.lookup.watch import DirectoryWatch
 from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
 from verinet.rpc import translate_errors
+from verinet.wire import caller_of
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ NOTIFY_WAIT_SECONDS = 1.0
 #: Time kept back from the caller's gRPC deadline, to answer after the last HTTP attempt.
 DEADLINE_RESERVE_SECONDS = 0.05
 MAX_IMPORT_ENTRIES = 10_000
+MAX_IMPORT_NETWORKS = 1_000
 
 
 def entry_to_message(entry: DirectoryEntry) -> lookup_pb.DirectoryEntry:
@@ -88,11 +91,11 @@ def entry_from_message(message: lookup_pb.DirectoryEntry) -> DirectoryEntry:
 
 def require_may_edit(caller: common_pb.Caller, kind: str, key: str) -> None:
     """Admin edits any entry; a manufacturer only entries under its own company prefixes."""
-    if "admin" in caller.roles:
+    who = caller_of(caller)
+    if who.is_admin:
         return
-    if "manufacturer" in caller.roles:
-        digits = key[1:] if kind == "gtin" else key
-        if any(digits.startswith(prefix) for prefix in caller.company_prefixes):
+    if who.has_role(Role.MANUFACTURER):
+        if who.owns_gtin(key) if kind == "gtin" else owns_key(who.company_prefixes, key):
             return
         raise Forbidden(
             f"Failed to edit directory entry {key!r}: it is not under your company prefixes "
@@ -108,12 +111,12 @@ def wallet_to_message(stored: PartnerWallet) -> lookup_pb.PartnerWallet:
     w = stored.wallet
     return lookup_pb.PartnerWallet(
         partner_id=stored.partner_id, did=w.did, url=w.url, client_id=w.client_id, token_url=w.token_url,
-        inbound_policy=stored.inbound_policy, secret_set=bool(w.client_secret),
+        inbound_policy=stored.inbound_policy, secret_set=bool(w.client_secret), inbound_carriage=stored.inbound_carriage,
     )
 
 
 def require_admin(caller: common_pb.Caller) -> None:
-    if "admin" not in caller.roles:
+    if not caller_of(caller).is_admin:
         raise Forbidden("Only admins manage remote-network profiles.", code="auth.role")
 
 
@@ -198,7 +201,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     def _with_owner(self, caller: common_pb.Caller, entry: DirectoryEntry) -> DirectoryEntry:
         """The entry as the caller may write it: admins' entries are trusted (their URLs may
         point anywhere) and may name an owner; anyone else's entry is its own, untrusted."""
-        if "admin" in caller.roles:
+        if caller_of(caller).is_admin:
             return replace(entry, owner_partner_id=entry.owner_partner_id or caller.partner_id, trusted=True)
         return replace(entry, owner_partner_id=caller.partner_id, trusted=False)
 
@@ -324,7 +327,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         """A route naming a remote-network profile: only admins set one, and it must exist."""
         if not entry.network:
             return
-        if "admin" not in caller.roles:
+        if not caller_of(caller).is_admin:
             raise Forbidden(
                 f"Only admins route entries through a remote-network profile ({entry.network[:64]!r}).",
                 code="directory.network_admin_only",
@@ -389,13 +392,18 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         deadline = forwarder.clock() + timeout
         query = dict(request.query)
         holder = None
-        if self.atp is not None:
-            profile, query, holder = await self.atp.outbound(request.caller.partner_id, profile, query, deadline)
-        answer = await forwarder.verify(
-            entry, pack.gtin, pack.lot, pack.serial, query, max(deadline - forwarder.clock(), 0.001), profile
-        )
-        if holder is not None and self.atp is not None:
-            await self.atp.check_answer(holder, profile, answer, query["corrUUID"], deadline)
+        audit: list[AuditEntry] = []  # the credential exchange's, stored once the question is over
+        try:
+            if self.atp is not None:
+                profile, query, holder = await self.atp.outbound(request.caller.partner_id, profile, query, deadline, audit)
+            answer = await forwarder.verify(
+                entry, pack.gtin, pack.lot, pack.serial, query, max(deadline - forwarder.clock(), 0.001), profile
+            )
+            if holder is not None and self.atp is not None:
+                await self.atp.check_answer(holder, profile, answer, query["corrUUID"], deadline, audit)
+        finally:
+            if self.atp is not None:
+                await self.atp.record(audit)
         if answer.status == 401:
             forwarder.auth.forget(profile)  # an OAuth2 token it no longer takes: fetch anew
         return lookup_pb.ForwardVerificationResponse(
@@ -505,6 +513,65 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             networks=[profile_to_message(p) for p in profiles if p is not None]
         )
 
+    @translate_errors
+    async def ImportRemoteNetworks(
+        self,
+        request: lookup_pb.ImportRemoteNetworksRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.ImportRemoteNetworksRequest, lookup_pb.ImportRemoteNetworksResponse],
+    ) -> lookup_pb.ImportRemoteNetworksResponse:
+        """Every profile is checked first; they are stored only when all are valid."""
+        require_admin(request.caller)
+        if len(request.networks) > MAX_IMPORT_NETWORKS:
+            raise InvalidInput(
+                f"Failed to import {len(request.networks)} profiles at once: expected at most {MAX_IMPORT_NETWORKS}.",
+                code="network.import_too_large",
+            )
+        results: list[lookup_pb.DirectoryImportResult] = []
+        valid: list[RemoteProfile] = []
+        seen: set[str] = set()
+        for index, message in enumerate(request.networks):
+            try:
+                if message.name in seen:
+                    raise InvalidInput(f"Profile {message.name[:64]!r} appears twice in the import: expected each name once.", code="network.duplicate", field="name")
+                seen.add(message.name)
+                valid.append(validate_profile(profile_from_message(message)))
+            except VerinetError as error:
+                results.append(lookup_pb.DirectoryImportResult(index=index, ok=False, code=error.code, message=error.message, field=error.field or ""))
+                continue
+            results.append(lookup_pb.DirectoryImportResult(index=index, ok=True))
+        if len(valid) < len(request.networks):
+            return lookup_pb.ImportRemoteNetworksResponse(results=results, stored=False, directory_version=await self.directory.version())
+        version = await self.directory.version()
+        for index, profile in enumerate(valid):
+            _, created, version = await self.profiles.put(profile, self.now())
+            results[index].created = created
+        if valid:
+            log.info("%d remote network profiles imported", len(valid), extra={"networks": [p.name for p in valid]})
+            await self._changed(version)
+        return lookup_pb.ImportRemoteNetworksResponse(results=results, stored=True, directory_version=version)
+
+    @translate_errors
+    async def DeleteRemoteNetwork(
+        self,
+        request: lookup_pb.DeleteRemoteNetworkRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.DeleteRemoteNetworkRequest, lookup_pb.DeleteRemoteNetworkResponse],
+    ) -> lookup_pb.DeleteRemoteNetworkResponse:
+        require_admin(request.caller)
+        users = [e for e in await self.directory.remote_entries() if e.network == request.name]
+        if users:
+            named = ", ".join(f"{e.kind} {e.key}" for e in users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+            raise Conflict(
+                f"Remote network {request.name[:64]!r} is still named by {len(users)} directory route(s): {named}. "
+                "Point them elsewhere or delete them first.",
+                code="network.in_use",
+                field="network",
+            )
+        version = await self.profiles.delete(request.name)
+        if version is None:
+            raise NotFound(f"No remote network profile {request.name[:64]!r}.", code="network.not_found", field="name")
+        await self._changed(version)
+        return lookup_pb.DeleteRemoteNetworkResponse(directory_version=version)
+
     # -- ATP credentials (OCI wallets) -----------------------------------------------------------
 
     @translate_errors
@@ -521,6 +588,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
                 w.partner_id,
                 Wallet(did=w.did, url=w.url, client_id=w.client_id, client_secret=w.client_secret, token_url=w.token_url),
                 w.inbound_policy or "optional",
+                w.inbound_carriage or "header",
             )
         )
         return lookup_pb.PutPartnerWalletResponse(wallet=wallet_to_message(stored))
@@ -531,12 +599,23 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         request: lookup_pb.GetPartnerWalletRequest,
         context: grpc.aio.ServicerContext[lookup_pb.GetPartnerWalletRequest, lookup_pb.GetPartnerWalletResponse],
     ) -> lookup_pb.GetPartnerWalletResponse:
-        if "admin" not in request.caller.roles and request.caller.partner_id != request.partner_id:
+        if not caller_of(request.caller).is_admin and request.caller.partner_id != request.partner_id:
             raise Forbidden("A partner reads only its own wallet.", code="auth.forbidden")
         stored = await self.wallets.get(request.partner_id)
         if stored is None:
             raise NotFound(f"Partner {request.partner_id[:64]!r} has no wallet.", code="wallet.not_found")
         return lookup_pb.GetPartnerWalletResponse(wallet=wallet_to_message(stored))
+
+    @translate_errors
+    async def DeletePartnerWallet(
+        self,
+        request: lookup_pb.DeletePartnerWalletRequest,
+        context: grpc.aio.ServicerContext[lookup_pb.DeletePartnerWalletRequest, lookup_pb.DeletePartnerWalletResponse],
+    ) -> lookup_pb.DeletePartnerWalletResponse:
+        require_admin(request.caller)
+        if not await self.wallets.delete(request.partner_id):
+            raise NotFound(f"Partner {request.partner_id[:64]!r} has no wallet.", code="wallet.not_found")
+        return lookup_pb.DeletePartnerWalletResponse()
 
     @translate_errors
     async def ListCredentialAudit(
@@ -546,7 +625,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     ) -> lookup_pb.ListCredentialAuditResponse:
         if not request.corr_uuid or len(request.corr_uuid) > 256:
             raise InvalidInput("Failed to read corrUUID: expected the corrUUID of a question.", code="query.corr_uuid", field="corrUUID")
-        admin = "admin" in request.caller.roles
+        admin = caller_of(request.caller).is_admin
         entries = [
             e for e in await self.wallets.audit_of(request.corr_uuid) if admin or e.partner_id == request.caller.partner_id
         ]
@@ -570,10 +649,11 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             return lookup_pb.ExchangeInboundPresentationResponse()
         remaining = context.time_remaining()
         deadline = time.monotonic() + (remaining - DEADLINE_RESERVE_SECONDS if remaining is not None else 1.0)
-        presentation = await self.atp.inbound(
-            request.caller.partner_id, request.corr_uuid, request.presentation, self.network_wallet, deadline
+        presentation, carriage = await self.atp.inbound(
+            request.caller.partner_id, request.corr_uuid, request.presentation, self.network_wallet, deadline,
+            body_presentation=request.body_presentation,
         )
-        return lookup_pb.ExchangeInboundPresentationResponse(presentation=presentation)
+        return lookup_pb.ExchangeInboundPresentationResponse(presentation=presentation, carriage=carriage)
 
     async def WatchDirectory(
         self,

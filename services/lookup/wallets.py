@@ -19,6 +19,7 @@ from verinet.lookup.oci import Wallet
 from verinet.store import reply_bytes, reply_fields
 
 POLICIES = ("required", "optional", "off")
+CARRIAGES = ("header", "body")
 AUDIT_DAYS = 30
 MAX_AUDIT_ENTRIES = 200
 
@@ -28,6 +29,7 @@ class PartnerWallet:
     partner_id: str
     wallet: Wallet
     inbound_policy: str = "optional"
+    inbound_carriage: str = "header"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,12 @@ def validate_wallet(entry: PartnerWallet) -> PartnerWallet:
             code="wallet.policy",
             field="inbound_policy",
         )
+    if entry.inbound_carriage not in CARRIAGES:
+        raise InvalidInput(
+            f"Failed to read inbound_carriage {entry.inbound_carriage[:20]!r}: expected header or body.",
+            code="wallet.carriage",
+            field="inbound_carriage",
+        )
     return replace(entry, wallet=replace(wallet, url=url, token_url=token_url))
 
 
@@ -76,7 +84,7 @@ class WalletStore:
             key,
             mapping={
                 "did": w.did, "url": w.url, "client_id": w.client_id, "client_secret": w.client_secret,
-                "token_url": w.token_url, "inbound_policy": stored.inbound_policy,
+                "token_url": w.token_url, "inbound_policy": stored.inbound_policy, "inbound_carriage": stored.inbound_carriage,
             },
         )
         await pipe.execute()
@@ -88,14 +96,18 @@ class WalletStore:
             return None
         f = {k.decode(): v.decode() for k, v in raw.items()}
         wallet = Wallet(did=f["did"], url=f["url"], client_id=f["client_id"], client_secret=f["client_secret"], token_url=f.get("token_url", ""))
-        return PartnerWallet(partner_id, wallet, f.get("inbound_policy", "optional"))
+        return PartnerWallet(partner_id, wallet, f.get("inbound_policy", "optional"), f.get("inbound_carriage", "header"))
 
-    async def audit(self, entry: AuditEntry) -> None:
-        key = f"oci:audit:{entry.corr_uuid}"
+    async def delete(self, partner_id: str) -> bool:
+        return bool(await self.redis.delete(f"oci:wallet:{partner_id}"))
+
+    async def audit(self, *entries: AuditEntry) -> None:
+        """Appends entries (those of one question, usually) in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.rpush(key, orjson.dumps(_as_dict(entry)))
-        pipe.ltrim(key, -MAX_AUDIT_ENTRIES, -1)
-        pipe.expire(key, AUDIT_DAYS * 86400)
+        for key in dict.fromkeys(f"oci:audit:{entry.corr_uuid}" for entry in entries):
+            pipe.rpush(key, *(orjson.dumps(_as_dict(e)) for e in entries if f"oci:audit:{e.corr_uuid}" == key))
+            pipe.ltrim(key, -MAX_AUDIT_ENTRIES, -1)
+            pipe.expire(key, AUDIT_DAYS * 86400)
         await pipe.execute()
 
     async def audit_of(self, corr_uuid: str) -> list[AuditEntry]:

@@ -1,6 +1,7 @@
 """Runs the recall-status service: ``python -m verinet.recall_status``.
 
-Besides the gRPC server it runs the webhook delivery worker and the recall follow-up (due
+Besides the gRPC server it runs the webhook delivery worker (signing each delivery with its own
+keys from WEBHOOK_KEY_DIR, reloaded when they rotate) and the recall follow-up (due
 reminders, every RECALL_FOLLOW_UP_SECONDS) as background tasks; on SIGTERM
 the server drains first, then the worker finishes the deliveries in flight (within the grace
 period) and leaves anything else in the stream for another replica.
@@ -22,35 +23,20 @@ from verinet.recall_status.alerts import AlertStore
 from verinet.recall_status.notifications import (
     DeliveryWorker,
     Notifier,
-    Sign,
     SubscriptionStore,
 )
 from verinet.recall_status.packs import PackRepository
 from verinet.recall_status.servicer import RecallStatusServicer
 from verinet.recall_status.settings import Settings
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import call, channel, install_event_loop_policy, run_until_signalled, start_server
+from verinet.recall_status.webhook_keys import WebhookKeys
+from verinet.rpc import install_event_loop_policy, run_until_signalled, start_server
+from verinet.signing import KeyRing
+from verinet.socket_calls import SocketCallServer
 from verinet.store import connect, wait_until_answering
-from verinet.verifier.v1 import verifier_pb2 as verifier_pb
-from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
+from verinet.tls_reload import follow_signing_keys
 
 log = logging.getLogger("verinet.recall_status")
-
-
-def verifier_signer(stub: verifier_grpc.VerifierServiceStub, timeout: float) -> Sign:
-    """Signs webhook requests with the network key, which only the verifier holds."""
-
-    async def sign(method: str, url: str, body: bytes) -> dict[str, str]:
-        answer = await call(
-            stub.SignRequest,
-            verifier_pb.SignRequestRequest(
-                method=method, url=url, body=body, content_type="application/json"
-            ),
-            timeout=timeout,
-        )
-        return dict(answer.headers)
-
-    return sign
 
 
 async def follow_up_loop(servicer: RecallStatusServicer, every: float) -> None:
@@ -84,21 +70,20 @@ async def prune_loop(redis: Any, retention_days: int, every: float = 3600.0) -> 
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
     await wait_until_answering(redis)
-    verifier_channel = channel(settings.verifier_addr, settings.internal_tls)
+    webhook_keys = WebhookKeys(KeyRing.load_or_create(settings.webhook_key_dir))
     subscriptions = SubscriptionStore(redis, settings.notify.outbound)
     notifier = Notifier(redis, subscriptions)
-    worker = DeliveryWorker(
-        redis,
-        verifier_signer(verifier_grpc.VerifierServiceStub(verifier_channel), settings.rpc_timeout),
-        settings.notify,
-    )
+    worker = DeliveryWorker(redis, webhook_keys.sign, settings.notify)
     servicer = RecallStatusServicer(
         PackRepository(redis),
         AlertStore(redis),
         settings.max_packs_per_request,
         notifier=notifier,
         subscriptions=subscriptions,
+        webhook_keys=webhook_keys,
     )
+    sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
+    await sockets.start()
     handle = await start_server(
         "verinet.recall_status.v1.RecallStatusService",
         [lambda server: rs_grpc.add_RecallStatusServiceServicer_to_server(servicer, server)],
@@ -110,17 +95,23 @@ async def serve(settings: Settings) -> None:
     await worker.start()
     follow_up = asyncio.create_task(follow_up_loop(servicer, settings.follow_up_seconds))
     pruning = asyncio.create_task(prune_loop(redis, settings.event_retention_days)) if settings.event_retention_days else None
+    key_watch = asyncio.create_task(follow_signing_keys(settings.webhook_key_dir, webhook_keys.use_keys))
     log.info("recall-status listening", extra={"port": handle.port})
 
     async def stop() -> None:
         follow_up.cancel()
         if pruning is not None:
             pruning.cancel()
+        key_watch.cancel()
+        await sockets.close(settings.shutdown_grace)
         await worker.drain(settings.shutdown_grace)
-        await verifier_channel.close()
         await redis.aclose()
 
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=servicer.drain)
+    def drain() -> None:
+        servicer.drain()
+        sockets.stop_accepting()
+
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=drain)
 
 
 def main() -> None:

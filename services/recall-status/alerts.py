@@ -17,6 +17,7 @@ from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, InvalidInput, NotFound
 from verinet.store import reply_fields, reply_scored
+from verinet.timestamps import id_stamp
 
 ALL_KEY = "alerts:all"
 STATUSES = ("open", "closed")
@@ -65,7 +66,7 @@ def reporter_key(partner_id: str) -> str:
 
 
 def new_alert_id(now: dt.datetime) -> str:
-    return f"al_{now.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(5)}"
+    return f"al_{id_stamp(now)}_{secrets.token_hex(5)}"
 
 
 class AlertStore:

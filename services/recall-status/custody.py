@@ -34,8 +34,8 @@ in ``to``, a receipt's senders in ``from`` and ``from_partners``, so that a hist
 shown to each partner without them (README "Custody, sightings and visibility"). Refusals
 never name another partner or its GLN. Commissioning writes the pack only, as ``/v1/packs/commission``
 does: a unit the manufacturer never shipped stays "not yet shipped" for a recall.
-State changes are decided by :func:`verinet.verifier.lifecycle.decide` and applied by
-:func:`verinet.verifier.operations.run_operation`, the functions of the pack API.
+State changes are decided by :func:`verinet.lifecycle.decide` and applied by
+:func:`verinet.pack_operations.run_operation`, the functions of the pack API.
 
 Past 500 lines, three ideas: the custody model (``CustodyEvent``, ``Custody``, refusals and
 outcomes), the rules that check an event against the overlay (``Capture._process`` and the steps
@@ -49,14 +49,17 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 from redis.asyncio.cluster import RedisCluster
 
+from verinet.callers import Caller
 from verinet.epc import describe_container, is_case_container
 from verinet.errors import Conflict
+from verinet.lifecycle import LastDecommission, Operation, decide
+from verinet.pack_operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status import event_store
 from verinet.recall_status.packs import (
@@ -75,8 +78,6 @@ from verinet.recall_status.packs import (
     product_key,
 )
 from verinet.store import run_script_batch
-from verinet.verifier.lifecycle import Caller, LastDecommission, Operation, decide
-from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 
 MAX_REFUSALS = 100
 SCRIPT_CHUNK = 500  # units per script call (all keys of one GTIN: one cluster slot)
@@ -191,13 +192,8 @@ def split_unit(key: str) -> tuple[str, str]:
     return key[:14], key[14:]
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The partner submitting the document: id, roles and GLNs."""
-
-    partner_id: str
-    roles: tuple[str, ...]
-    glns: tuple[str, ...]
+#: The partner submitting the document (its id, roles and GLNs): the shared caller value.
+Actor = Caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -693,7 +689,7 @@ class Capture:
                     f"GTIN {gtin} is not a hosted product: register it with PUT "
                     f"/v1/products/{gtin} first.",
                 )
-            if owner != self.actor.partner_id and "admin" not in self.actor.roles:
+            if owner != self.actor.partner_id and not self.actor.is_admin:
                 raise Refused(
                     "product.foreign_owner",
                     f"GTIN {gtin} belongs to another manufacturer.",
@@ -853,7 +849,7 @@ class Capture:
 
     def _change_state(self, event: CustodyEvent, target: PackState) -> None:
         units = self._expand(event)
-        caller = Caller(self.actor.partner_id, self.actor.roles, event.location_gln)
+        caller = replace(self.actor, location_gln=event.location_gln)
         decided = []
         for key in units:
             record, last = self._record_of(key)
@@ -947,7 +943,7 @@ class Capture:
     async def _write_state_changes(self) -> None:
         now = self.now
         for (target, gln, transaction), units in self.state_changes.items():
-            caller = Caller(self.actor.partner_id, self.actor.roles, gln)
+            caller = replace(self.actor, location_gln=gln)
 
             async def write(changes: Sequence[Change], gln: str = gln, transaction: str = transaction) -> list[bool]:
                 return await self._apply_changes(changes, gln, transaction)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 
+from verinet.callers import HOLDER_ROLES
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
 from verinet.recall_status.custody import (
@@ -27,9 +28,10 @@ from verinet.recall_status.packs import PackRepository
 from verinet.recall_status.received_documents import ReceivedDocument, record
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import translate_errors
+from verinet.wire import caller_of
 
 #: Roles that may capture custody events (trading partners holding goods).
-CAPTURE_ROLES = ("manufacturer", "wholesaler", "dispenser")
+CAPTURE_ROLES = HOLDER_ROLES
 
 
 def actor_from(caller: common_pb.Caller) -> Actor:
@@ -38,7 +40,7 @@ def actor_from(caller: common_pb.Caller) -> Actor:
             f"Only partners with one of the roles {', '.join(CAPTURE_ROLES)} capture EPCIS events.",
             code="auth.role",
         )
-    return Actor(caller.partner_id, tuple(caller.roles), tuple(caller.glns))
+    return caller_of(caller)
 
 
 def event_from(message: rs_pb.CustodyEvent) -> CustodyEvent:

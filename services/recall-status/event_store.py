@@ -33,6 +33,7 @@ import orjson
 
 from verinet.epc import Sgtin, is_case_container
 from verinet.errors import InvalidInput
+from verinet.timestamps import utc_z_ms
 
 GS1 = "https://id.gs1.org"
 SCAN_BATCH = 500
@@ -65,7 +66,7 @@ def epcis_event(event: Any, partner_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": event.type,
         "eventID": event.event_id or f"ni:///sha-256;{event.event_hash.hex()}?ver=CBV2.0",
-        "eventTime": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "eventTime": utc_z_ms(when),
         "eventTimeZoneOffset": "+00:00",
         "action": event.action,
     }

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import grpc
 
+from verinet.callers import TRADING_ROLES
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, Unavailable
 from verinet.recall_status.notifications import (
@@ -28,14 +29,15 @@ from verinet.recall_status.notifications import (
     RecallOwner,
     Subscription,
     SubscriptionStore,
-    rfc3339,
     validate_recall_id,
 )
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import translate_errors
+from verinet.timestamps import utc_ms
+from verinet.wire import caller_of
 
 #: Roles that may subscribe: every partner role but admin (admin receives no recalls).
-SUBSCRIBER_ROLES = ("manufacturer", "wholesaler", "dispenser", "network")
+SUBSCRIBER_ROLES = TRADING_ROLES
 
 
 def subscription_message(subscription: Subscription) -> rs_pb.Subscription:
@@ -57,7 +59,7 @@ def delivery_message(delivery: Delivery) -> rs_pb.Delivery:
         outcome=delivery.outcome,
         http_status=delivery.http_status,
         error=delivery.error,
-        at=rfc3339(delivery.at),
+        at=utc_ms(delivery.at),
         drill=delivery.drill,
     )
 
@@ -127,7 +129,7 @@ class NotificationRpcs:
         deliveries = await self._notifier().deliveries_for(
             recall_id,
             viewer_id=request.caller.partner_id,
-            is_admin="admin" in request.caller.roles,
+            is_admin=caller_of(request.caller).is_admin,
             owner_id=owner,
         )
         return rs_pb.ListDeliveriesResponse(deliveries=[delivery_message(d) for d in deliveries])

@@ -64,6 +64,7 @@ from verinet.outbound_http import GuardedConnector, connect_failure
 from verinet.partners import is_revoked
 from verinet.recall_status import audit
 from verinet.store import reply_bytes, reply_entries, reply_fields, reply_streams
+from verinet.timestamps import id_stamp, utc_ms
 
 __all__ = [
     "DEAD_STREAM",
@@ -83,7 +84,6 @@ __all__ = [
     "append_recall_audit",
     "backoff_delay",
     "redact_url",
-    "rfc3339",
     "validate_recall_id",
     "validate_subscription",
 ]
@@ -133,10 +133,6 @@ DELIVERY_SECONDS = Histogram(
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def rfc3339(at: float) -> str:
-    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="milliseconds")
 
 
 # --- the recall audit chain ---------------------------------------------------------------
@@ -481,13 +477,13 @@ class Notification:
                 "recall_id": self.recall_id,
                 "drill": self.drill,
                 "data": orjson.Fragment(self.payload),
-                "sent_at": sent_at.isoformat(timespec="milliseconds"),
+                "sent_at": utc_ms(sent_at),
             }
         )
 
 
 def new_notification_id(now: dt.datetime) -> str:
-    return f"nt_{now.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(6)}"
+    return f"nt_{id_stamp(now)}_{secrets.token_hex(6)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -970,7 +966,7 @@ class DeliveryWorker:
                 "attempt": notification.attempt,
                 "http_status": status,
                 "error": delivery.error,
-                "retry_at": rfc3339(due) if due else None,
+                "retry_at": utc_ms(due) if due else None,
             },
         )
         return delivery

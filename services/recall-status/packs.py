@@ -59,6 +59,7 @@ from verinet.errors import Forbidden, InvalidInput, NotFound
 from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
 from verinet.recall_status.audit import chain_append_lua, chain_link_lua
 from verinet.store import reply_fields, run_script_batch
+from verinet.timestamps import utc
 
 BUCKETS = 16384
 _BUCKET_MASK = BUCKETS - 1
@@ -621,7 +622,7 @@ class PackEventData:
             "event": self.event,
             "partner": self.partner_id,
             "gln": self.gln,
-            "at": dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat(),
+            "at": utc(self.at),
             "detail": self.detail,
         }
         if self.outcome:

@@ -52,6 +52,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
+from verinet.callers import Role
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from verinet.free_text import TEXT_LIMITS, validate_text
 from verinet.packs import PackState
@@ -78,6 +79,8 @@ from verinet.recall_status.strategy import (
     RecallStrategy,
 )
 from verinet.store import reply_bytes, reply_fields, run_script_batch
+from verinet.timestamps import utc
+from verinet.timestamps import utc_or_empty as iso
 
 CLASSES = ("I", "II", "III")
 DEPTHS = ("wholesale", "retail", "consumer")
@@ -269,7 +272,7 @@ class RecallScope:
         for name in ("window_start", "window_end"):
             value = getattr(self, name)
             if value is not None:
-                out[name] = dt.datetime.fromtimestamp(value, dt.UTC).isoformat()
+                out[name] = utc(value)
         return out
 
 
@@ -360,10 +363,6 @@ class Collected:
     def add(self, gtin: str, group: int, serials: str, count: int) -> None:
         self.members.setdefault((gtin, group), []).append(serials)
         self.count += count
-
-
-def iso(at: float) -> str:
-    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat() if at else ""
 
 
 @dataclass
@@ -1269,5 +1268,5 @@ def strategy_of(meta: Mapping[str, str]) -> RecallStrategy:
 
 def require_manufacturer(roles: Sequence[str]) -> None:
     """Recall publishing and listing are for manufacturers (admin may list and read)."""
-    if "manufacturer" not in roles and "admin" not in roles:
+    if not any(role in (Role.MANUFACTURER, Role.ADMIN) for role in roles):
         raise Forbidden("Only manufacturers publish recalls.", code="auth.role")

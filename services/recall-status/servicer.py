@@ -11,11 +11,12 @@ import contextlib
 import datetime as dt
 import functools
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import grpc
 import orjson
 
+from verinet.callers import Role
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.identifiers import validate_lot
@@ -47,16 +48,16 @@ from verinet.recall_status.recalls import (
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.visibility import history_for, shows_pack
+from verinet.recall_status.webhook_keys import WebhookKeys
 from verinet.rpc import translate_errors
+from verinet.socket_calls import SocketMethod
 from verinet.store import reply_bytes
 from verinet.streamed_calls import CallStreamServer
+from verinet.timestamps import utc
+from verinet.wire import PROTO_FROM_STATE, STATE_FROM_PROTO, caller_of
 
-# protoc's stubs type Value() as int; each of these ints is a member of the PackState enum.
-PROTO_STATE = {
-    state: cast(common_pb.PackState, common_pb.PackState.Value(f"PACK_STATE_{state.name}")) for state in PackState
-}
-STATE_FROM_PROTO = {value: state for state, value in PROTO_STATE.items()}
-
+#: The status reads' call stream, by its gRPC method name (also on a Unix socket).
+STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses"
 
 #: How each kind of pack event is recorded (``packs.RECORD_CODES``); an unspecified kind is a
 #: bare sighting, so an event that says nothing never moves custody.
@@ -95,7 +96,7 @@ def decommission_message(record: DecommissionRecord | None) -> rs_pb.Decommissio
     if record is None:
         return None
     return rs_pb.Decommission(
-        state=PROTO_STATE[record.state],
+        state=PROTO_FROM_STATE[record.state],
         partner_id=record.partner_id,
         location_gln=record.location_gln,
         at=record.at,
@@ -112,9 +113,9 @@ def add_status(stored: StoredPack | None, add: Callable[..., rs_pb.PackStatus]) 
         found=True,
         lot=record.lot,
         expiry=record.expiry,
-        pack_state=PROTO_STATE[record.pack_state],
-        lot_state=PROTO_STATE[record.lot_state],
-        product_state=PROTO_STATE[record.product_state],
+        pack_state=PROTO_FROM_STATE[record.pack_state],
+        lot_state=PROTO_FROM_STATE[record.lot_state],
+        product_state=PROTO_FROM_STATE[record.product_state],
         owner_partner_id=record.owner_partner_id,
         last_decommission=decommission_message(stored.last_decommission),
         revision=stored.revision,
@@ -176,8 +177,10 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         notifier: Any = None,
         subscriptions: Any = None,
+        webhook_keys: WebhookKeys | None = None,
     ) -> None:
         self.repository = repository
+        self.webhook_keys = webhook_keys
         self.alerts = alerts
         self.notifier = notifier
         self.subscriptions = subscriptions
@@ -214,7 +217,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     async def RegisterProduct(
         self, request: rs_pb.RegisterProductRequest, context: grpc.aio.ServicerContext[rs_pb.RegisterProductRequest, rs_pb.RegisterProductResponse]
     ) -> rs_pb.RegisterProductResponse:
-        if "manufacturer" not in request.caller.roles:
+        if not caller_of(request.caller).has_role(Role.MANUFACTURER):
             raise Forbidden("Only manufacturers register products.", code="auth.role")
         product, created = await self.repository.register_product(
             request.gtin, request.caller.partner_id, request.name, self.now(), dict(request.attributes)
@@ -232,7 +235,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         self, request: rs_pb.GetProductRequest, context: grpc.aio.ServicerContext[rs_pb.GetProductRequest, rs_pb.GetProductResponse]
     ) -> rs_pb.GetProductResponse:
         product = await self.repository.require_owned_product(
-            request.gtin, request.caller.partner_id, is_admin="admin" in request.caller.roles
+            request.gtin, request.caller.partner_id, is_admin=caller_of(request.caller).is_admin
         )
         return rs_pb.GetProductResponse(
             gtin=product.gtin,
@@ -242,6 +245,15 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             created_at=product.created_at,
             attributes=product.attributes,
         )
+
+    @translate_errors
+    async def GetWebhookKeys(
+        self,
+        request: rs_pb.GetWebhookKeysRequest,
+        context: grpc.aio.ServicerContext[rs_pb.GetWebhookKeysRequest, rs_pb.GetWebhookKeysResponse],
+    ) -> rs_pb.GetWebhookKeysResponse:
+        keys = self.webhook_keys.keys.jwks()["keys"] if self.webhook_keys else []
+        return rs_pb.GetWebhookKeysResponse(keys=[rs_pb.Jwk(**jwk) for jwk in keys])
 
     @translate_errors
     async def QueryEvents(
@@ -263,7 +275,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
         per_page = min(max(request.per_page or 30, 1), event_store.MAX_PER_PAGE)
         events, token = await event_store.query(
-            self.repository.redis, request.caller.partner_id, "admin" in request.caller.roles, wanted, per_page,
+            self.repository.redis, request.caller.partner_id, caller_of(request.caller).is_admin, wanted, per_page,
             request.page_token,
         )  # fmt: skip
         return rs_pb.QueryEventsResponse(events=[orjson.dumps(e) for e in events], next_page_token=token)
@@ -274,7 +286,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     ) -> rs_pb.PutLocationsResponse:
         own = set(request.caller.glns)
         for entry in request.locations:
-            if entry.gln not in own and "admin" not in request.caller.roles:
+            if entry.gln not in own and not caller_of(request.caller).is_admin:
                 raise Forbidden(
                     f"GLN {entry.gln} is not one of your GLNs: only its partner names a location.",
                     code="location.foreign_gln",
@@ -309,7 +321,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             for i, p in enumerate(request.packs)
         ]
         require_packs(packs, self.max_packs)
-        is_admin = "admin" in request.caller.roles
+        is_admin = caller_of(request.caller).is_admin
         refusals: dict[int, tuple[str, str]] = {}
         for gtin in sorted({p.gtin for p in packs}):
             try:
@@ -364,6 +376,14 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         context: grpc.aio.ServicerContext[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse],
     ) -> None:
         await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
+
+    def socket_methods(self) -> dict[str, SocketMethod]:
+        """The call streams also served on a Unix socket (``verinet.socket_calls``)."""
+
+        async def statuses(context: Any) -> None:
+            await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
+
+        return {STREAM_PACK_STATUSES: SocketMethod(rs_pb.GetPackStatusRequest.FromString, statuses)}
 
     def drain(self) -> None:
         """Sends the verifiers' open call streams elsewhere (on SIGTERM, before the server stops)."""
@@ -438,14 +458,14 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     ) -> rs_pb.ListAlertsResponse:
         alerts = await self.alerts.list(
             viewer_id=request.caller.partner_id,
-            is_admin="admin" in request.caller.roles,
+            is_admin=caller_of(request.caller).is_admin,
             gtin=request.gtin,
             partner_id=request.partner_id,
             code=request.code,
             status=request.status,
             limit=request.limit,
         )
-        viewer, is_admin = request.caller.partner_id, "admin" in request.caller.roles
+        viewer, is_admin = request.caller.partner_id, caller_of(request.caller).is_admin
         messages = [alert_message(a.seen_by(viewer, is_admin)) for a in alerts]
         # the names partners gave their GLNs (EPCIS Location master data), shown beside them
         named = await locations.lookup(self.repository.redis, {m.location_gln for m in messages if m.location_gln})
@@ -461,12 +481,12 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         closed = await self.alerts.close(
             request.alert_id,
             by=request.caller.partner_id,
-            is_admin="admin" in request.caller.roles,
+            is_admin=caller_of(request.caller).is_admin,
             reason=request.reason,
             now=self.now(),
         )
         return rs_pb.CloseAlertResponse(
-            alert=alert_message(closed.seen_by(request.caller.partner_id, "admin" in request.caller.roles))
+            alert=alert_message(closed.seen_by(request.caller.partner_id, caller_of(request.caller).is_admin))
         )
 
     @translate_errors
@@ -474,7 +494,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         self, request: rs_pb.WithdrawProductRequest, context: grpc.aio.ServicerContext[rs_pb.WithdrawProductRequest, rs_pb.WithdrawProductResponse]
     ) -> rs_pb.WithdrawProductResponse:
         await self.repository.require_owned_product(
-            request.gtin, request.caller.partner_id, is_admin="admin" in request.caller.roles
+            request.gtin, request.caller.partner_id, is_admin=caller_of(request.caller).is_admin
         )
         now = self.now()
         entry = orjson.dumps(
@@ -515,7 +535,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.create(
             owner=request.caller.partner_id,
-            is_admin="admin" in request.caller.roles,
+            is_admin=caller_of(request.caller).is_admin,
             scope=self._scope(request),
             recall_class=request.recall_class,
             reason=request.reason,
@@ -534,7 +554,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         require_manufacturer(request.caller.roles)
         return self._json(
             await self.recalls.preview(
-                request.caller.partner_id, "admin" in request.caller.roles, self._scope(request)
+                request.caller.partner_id, caller_of(request.caller).is_admin, self._scope(request)
             )
         )
 
@@ -544,7 +564,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     ) -> rs_pb.JsonResponse:
         require_manufacturer(request.caller.roles)
         recalls = await self.recalls.list(
-            request.caller.partner_id, "admin" in request.caller.roles, request.status, request.limit
+            request.caller.partner_id, caller_of(request.caller).is_admin, request.status, request.limit
         )
         return self._json({"recalls": recalls})
 
@@ -553,7 +573,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallRequest, rs_pb.GetRecallResponse]
     ) -> rs_pb.GetRecallResponse:
         recall = await self.recalls.get(
-            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles
+            request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin
         )
         return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
 
@@ -565,7 +585,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         recall = await self.recalls.extend(
             request.recall_id,
             request.caller.partner_id,
-            "admin" in request.caller.roles,
+            caller_of(request.caller).is_admin,
             self._scope(request.scope),
         )
         return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
@@ -576,7 +596,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     ) -> rs_pb.GetRecallResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.close(
-            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, request.reason
+            request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin, request.reason
         )
         return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
 
@@ -586,7 +606,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     ) -> rs_pb.GetRecallResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.set_strategy(
-            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, json_object_of(request.changes_json, "strategy")
+            request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin, json_object_of(request.changes_json, "strategy")
         )
         return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
 
@@ -598,7 +618,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         report = await self.recalls.status_report(
             request.recall_id,
             request.caller.partner_id,
-            "admin" in request.caller.roles,
+            caller_of(request.caller).is_admin,
             at=parse_time(request.at, "at"),
             start=parse_time(request.period_start, "from"),
         )
@@ -608,7 +628,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     async def GetRecallNotice(
         self, request: rs_pb.GetRecallNoticeRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallNoticeRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
-        letter = await self.recalls.notice_letter(request.recall_id, request.caller.partner_id, "admin" in request.caller.roles, request.partner_id)
+        letter = await self.recalls.notice_letter(request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin, request.partner_id)
         return self._json(letter)
 
     @translate_errors
@@ -619,7 +639,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         check = await self.recalls.record_check(
             request.recall_id,
             request.caller.partner_id,
-            "admin" in request.caller.roles,
+            caller_of(request.caller).is_admin,
             partner_id=request.partner_id,
             checked_by=request.checked_by,
             method=request.method,
@@ -635,7 +655,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         """The recall first, then its rows chunk by chunk; a failure midway ends the stream
         with an error status, never with a short report that looks complete."""
         recall, chunks = await self.recalls.report(
-            request.recall_id, request.caller.partner_id, "admin" in request.caller.roles
+            request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin
         )
         async with contextlib.aclosing(chunks):  # a cancelled call stops its reads at once
             await context.write(rs_pb.StreamRecallReportResponse(recall_json=orjson.dumps(recall)))
@@ -708,13 +728,13 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             return self._json(received)
         events = await self.repository.history(request.gtin, request.serial)
         owner = stored.record.owner_partner_id
-        if "admin" in caller.roles or owner == caller.partner_id:
+        if caller_of(caller).is_admin or owner == caller.partner_id:
             value = PackValue.decode(stored.revision)
             commissioned: dict[str, object] = {
                 "event": "commissioning",
                 "partner": owner,
                 "gln": "",
-                "at": dt.datetime.fromtimestamp(value.commissioned_at, dt.UTC).isoformat() if value.commissioned_minute else "",
+                "at": utc(value.commissioned_at) if value.commissioned_minute else "",
                 "detail": f"line {value.line}" if value.line else "",
             }
             events = [commissioned, *events]
@@ -744,7 +764,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         self, request: rs_pb.ListAuditRequest, context: grpc.aio.ServicerContext[rs_pb.ListAuditRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
         caller = request.caller
-        is_admin = "admin" in caller.roles
+        is_admin = caller_of(caller).is_admin
         if bool(request.gtin) == bool(request.recall_id):
             raise InvalidInput("Name exactly one chain: gtin or recall.", code="audit.chain")
         if request.gtin:
@@ -761,6 +781,6 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
     async def VerifyAudit(
         self, request: rs_pb.VerifyAuditRequest, context: grpc.aio.ServicerContext[rs_pb.VerifyAuditRequest, rs_pb.JsonResponse]
     ) -> rs_pb.JsonResponse:
-        if "admin" not in request.caller.roles:
+        if not caller_of(request.caller).is_admin:
             raise Forbidden("Only admins verify the audit chains.", code="auth.role")
         return self._json(await audit.verify_all(self.repository.redis))

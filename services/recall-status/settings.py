@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from verinet.config import Env, InternalTls
 from verinet.errors import ConfigError
@@ -21,7 +22,7 @@ class Settings:
     shutdown_grace: float
     max_packs_per_request: int
     log_level: str
-    verifier_addr: str
+    webhook_key_dir: Path
     rpc_timeout: float
     notify: DeliverySettings
     internal_tls: InternalTls | None
@@ -29,6 +30,9 @@ class Settings:
     follow_up_seconds: float = 300.0
     #: EPCIS events older than this leave the query store (event_store.prune); 0 keeps them all.
     event_retention_days: int = 2190
+    #: On one machine (verinet up): the Unix socket its status-read call stream is also served
+    #: on (verinet.socket_calls). Empty: gRPC only.
+    call_socket: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -73,11 +77,12 @@ class Settings:
             shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
             max_packs_per_request=env.int("MAX_PACKS_PER_REQUEST", 10_000, minimum=1),
             log_level=env.str("LOG_LEVEL", "INFO"),
-            verifier_addr=env.str("VERIFIER_ADDR", example="verifier:50051"),
+            webhook_key_dir=env.path("WEBHOOK_KEY_DIR", "/var/run/verinet/webhook-keys"),
             rpc_timeout=rpc_timeout,
             notify=notify,
             internal_tls=InternalTls.from_env(env),
             health_port=env.int("HEALTH_PORT", 0, maximum=65535),
             follow_up_seconds=env.float("RECALL_FOLLOW_UP_SECONDS", 300.0, minimum=0.01),
             event_retention_days=env.int("EPCIS_EVENT_RETENTION_DAYS", 2190, minimum=0),
+            call_socket=env.str("CALL_SOCKET", ""),
         )

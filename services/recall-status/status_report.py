@@ -25,7 +25,6 @@ Pure: facts in, a JSON-ready dict out; reading the facts is ``RecallService.stat
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -33,10 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verinet.recall_status.strategy import RecallStrategy
-
-
-def iso(at: float) -> str:
-    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat() if at else ""
+from verinet.timestamps import utc_or_empty as iso
 
 
 @dataclass

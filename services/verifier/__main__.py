@@ -5,42 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from pathlib import Path
 
 from prometheus_client import start_http_server
 
 from verinet import logs
-from verinet.errors import ConfigError
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import channel, install_event_loop_policy, run_until_signalled, start_server
 from verinet.signing import KeyRing
-from verinet.tls_reload import DEFAULT_CHECK_SECONDS, signing_keys_fingerprint
+from verinet.socket_calls import SocketCallServer
+from verinet.tls_reload import follow_signing_keys
 from verinet.verifier.servicer import VerifierServicer
 from verinet.verifier.settings import Settings
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
 log = logging.getLogger("verinet.verifier")
-
-
-async def follow_signing_keys(servicer: VerifierServicer, directory: Path, interval: float = DEFAULT_CHECK_SECONDS) -> None:
-    """Loads the key directory again whenever its keys change (a rotation written into the
-    Secret, or KeyRing.rotate on the directory): the newest key signs from then on, every key
-    stays published. A set that does not load yet (a key half written) is retried."""
-    seen = signing_keys_fingerprint(directory)
-    while True:
-        await asyncio.sleep(interval)
-        now_seen = signing_keys_fingerprint(directory)
-        if now_seen == seen:
-            continue
-        try:
-            keys = KeyRing.load(directory)
-        except (ConfigError, ValueError, OSError) as error:
-            log.warning("Ignoring changed signing keys for now: %s", error)
-            continue
-        seen = now_seen
-        servicer.use_keys(keys)
-        log.info("Signing keys reloaded", extra={"active_kid": keys.active.kid, "kids": list(keys.kids)})
 
 
 async def serve(settings: Settings) -> None:
@@ -57,7 +36,10 @@ async def serve(settings: Settings) -> None:
         status_batch_max=settings.status_batch_max,
         streamed_calls=settings.streamed_calls,
         pack_event_delay=settings.pack_event_delay,
+        status_sockets=settings.recall_status_call_sockets,
     )
+    sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
+    await sockets.start()
     handle = await start_server(
         "verinet.verifier.v1.VerifierService",
         [lambda server: verifier_grpc.add_VerifierServiceServicer_to_server(servicer, server)],
@@ -67,15 +49,20 @@ async def serve(settings: Settings) -> None:
         health_port=settings.health_port,
     )
     log.info("verifier listening", extra={"port": handle.port})
-    key_watch = asyncio.create_task(follow_signing_keys(servicer, settings.signing_key_dir))
+    key_watch = asyncio.create_task(follow_signing_keys(settings.signing_key_dir, servicer.use_keys))
 
     async def close_channels() -> None:
         key_watch.cancel()
+        await sockets.close(settings.shutdown_grace)
         await servicer.aclose()
         await lookup_channel.close()
         await recall_status_channel.close()
 
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=close_channels, on_drain=servicer.drain)
+    def drain() -> None:
+        servicer.drain()
+        sockets.stop_accepting()
+
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=close_channels, on_drain=drain)
 
 
 def main() -> None:

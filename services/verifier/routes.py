@@ -23,6 +23,8 @@ from typing import Generic, TypeVar
 
 import orjson
 
+from verinet.callers import Role
+
 log = logging.getLogger(__name__)
 
 Route = TypeVar("Route")
@@ -192,7 +194,7 @@ def is_relayed(roles: Collection[str]) -> bool:
     """A question from another network (role ``network``, or relayed by a verinet): this
     network answers it only for GTINs it hosts, so two networks routing a GTIN to each other
     cannot bounce a question forever."""
-    return "network" in roles
+    return Role.NETWORK in roles
 
 
 def connectivity_responder(body: bytes) -> str | None:

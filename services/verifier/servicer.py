@@ -10,31 +10,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import grpc
 
+from verinet.callers import Caller
 from verinet.coalesce import Coalescer
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import BadUpstream, Conflict, InvalidInput, NotFound, UpstreamTimeout
+from verinet.lifecycle import FAILED_CHECK_CODES, Decision, LastDecommission, Operation
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
+from verinet.pack_operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.rpc import STREAM_RENEWAL_SECONDS, call, error_status, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
+from verinet.socket_calls import SocketMethod, socket_stream_opener
 from verinet.streamed_calls import CallStreamServer, StreamedCalls
 from verinet.verifier.directory_watch import watch_directory
 from verinet.verifier.events import EventBatcher
-from verinet.verifier.lifecycle import (
-    FAILED_CHECK_CODES,
-    Caller,
-    Decision,
-    LastDecommission,
-    Operation,
-)
-from verinet.verifier.operations import Change, PackQuestion, ReadPack, run_operation
 from verinet.verifier.routes import (
     REMOTE_CONFORMANCE_HEADER,
     RouteCache,
@@ -46,15 +42,13 @@ from verinet.verifier.routes import (
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 from verinet.verifier.verdicts import connectivity_body, lms_body, lms_verdict
+from verinet.wire import PROTO_FROM_STATE, STATE_FROM_PROTO, caller_of
 
-STATE_FROM_PROTO: dict[int, PackState] = {
-    common_pb.PackState.Value(f"PACK_STATE_{state.name}"): state for state in PackState
-}
+#: The two call streams the verifier takes part in, by their gRPC method names (also the
+#: names they go by on a Unix socket).
+STREAM_VERIFY_LMS_BATCHES = "/verinet.verifier.v1.VerifierService/StreamVerifyLmsBatches"
+STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses"
 
-
-PROTO_FROM_STATE: dict[PackState, common_pb.PackState] = {
-    state: cast("common_pb.PackState", value) for value, state in STATE_FROM_PROTO.items()
-}
 BULK_SECONDS_PER_PACK = 0.002
 OPERATION_NAMES = {
     Operation.VERIFY: "verify",
@@ -193,6 +187,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         status_batch_in_flight: int = 2,
         status_batch_max: int = 256,
         streamed_calls: bool = True,
+        status_sockets: Sequence[str] = (),
         watch_renew_seconds: float = STREAM_RENEWAL_SECONDS,
         pack_event_delay: float = 0.2,
     ) -> None:
@@ -209,8 +204,15 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self.forward_timeout = rpc_timeout
         self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events, max_delay=pack_event_delay)
         # Status reads of LMS questions travel on one stream (False: unary GetPackStatus calls).
+        # With ``status_sockets`` (recall-status's processes on this machine) that stream is a
+        # Unix socket (verinet.socket_calls), else gRPC.
+        open_status_stream: Callable[[], Any] = (
+            socket_stream_opener(status_sockets, STREAM_PACK_STATUSES, rs_pb.GetPackStatusResponse.FromString)
+            if status_sockets
+            else recall_status.StreamPackStatuses
+        )
         self.status_stream: StreamedCalls[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse] | None = (
-            StreamedCalls(recall_status.StreamPackStatuses, name="StreamPackStatuses") if streamed_calls else None
+            StreamedCalls(open_status_stream, name="StreamPackStatuses") if streamed_calls else None
         )
         self.call_streams = CallStreamServer()
         # Pack status reads of LMS questions: concurrent ones share one GetPackStatus call
@@ -369,7 +371,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         record = record_from_status(pack.gtin, pack.serial, status)
         verdict = lms_verdict(record, pack.lot, pack.expiry, now.date())
         responder = route.responder_gln or self.responder_gln
-        body = lms_body(verdict, responder, request.corr_uuid, now)
+        body = lms_body(verdict, responder, request.corr_uuid, now, request.answer_members)
         headers = self.signer.sign(body, status=200)
         into.http_status = 200
         into.body = body
@@ -454,6 +456,16 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         """Sends the gateways' open call streams elsewhere (on SIGTERM, before the server stops)."""
         self.call_streams.drain()
 
+    def socket_methods(self) -> dict[str, SocketMethod]:
+        """The call streams also served on a Unix socket (``verinet.socket_calls``)."""
+
+        async def batches(context: Any) -> None:
+            await self.call_streams.serve(
+                context, self._answer_batch, verifier_pb.VerifyLmsBatchResponse, "StreamVerifyLmsBatches"
+            )
+
+        return {STREAM_VERIFY_LMS_BATCHES: SocketMethod(verifier_pb.VerifyLmsBatchRequest.FromString, batches)}
+
     async def _answer_batch(self, request: verifier_pb.VerifyLmsBatchRequest) -> verifier_pb.VerifyLmsBatchResponse:
         """Each question gets what VerifyLms would answer it, except that questions for
         GTINs routed to another network are answered ``remote`` (the caller asks VerifyLms
@@ -524,7 +536,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     ) -> None:
         """Decides ``packs`` and appends one ``PackResult`` each to the ``results`` field."""
         now = self.now()
-        actor = Caller(partner_id=caller.partner_id, roles=tuple(caller.roles), location_gln=caller.location_gln)
+        actor = caller_of(caller)
         questions = [PackQuestion(p.gtin, p.serial, p.lot, p.expiry) for p in packs]
         # A bulk call moves more data: its deadlines grow with the number of packs.
         timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(packs)
@@ -663,17 +675,6 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             Operation.REACTIVATE, request.caller, request.packs, response.results, None, request.transaction_id
         )
         return response
-
-    @translate_errors
-    async def SignRequest(
-        self,
-        request: verifier_pb.SignRequestRequest,
-        context: grpc.aio.ServicerContext[verifier_pb.SignRequestRequest, verifier_pb.SignRequestResponse],
-    ) -> verifier_pb.SignRequestResponse:
-        headers = self.signer.sign_request(
-            request.method, request.url, request.body, content_type=request.content_type or "application/json"
-        )
-        return verifier_pb.SignRequestResponse(headers=headers)
 
     @translate_errors
     async def GetJwks(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verinet.config import Env, InternalTls
+from verinet.socket_calls import socket_list
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Settings:
     status_batch_max: int
     streamed_calls: bool
     pack_event_delay: float
+    call_socket: str
+    recall_status_call_sockets: tuple[str, ...]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -53,4 +56,9 @@ class Settings:
             # Where verified packs were seen is sent to recall-status in batches, at most this
             # late: at a slow trickle of questions each batch is a call (and wake-ups) of its own.
             pack_event_delay=env.float("PACK_EVENT_DELAY_SECONDS", 0.2),
+            # On one machine (verinet up) the LMS call streams also run on Unix sockets
+            # (verinet.socket_calls): the one this process serves its stream on, and those of
+            # recall-status's processes that it reads statuses from. Empty: gRPC only.
+            call_socket=env.str("CALL_SOCKET", ""),
+            recall_status_call_sockets=socket_list(env.str("RECALL_STATUS_CALL_SOCKETS", "")),
         )

@@ -13,6 +13,7 @@ batch is recalled or its product withdrawn. An active pack is verified, with ``R
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -30,6 +31,7 @@ from verinet.lms_vocabulary import (
     SUSPECT,
 )
 from verinet.packs import DECOMMISSIONED_STATES, PackRecord, PackState
+from verinet.timestamps import utc_z_ms
 
 #: Reasons that mean the question's data did not match a pack: a failed check is recorded as
 #: an attempt, never as a sighting (README "Custody, sightings and visibility").
@@ -92,10 +94,12 @@ _FLAGS = {PackState.STOLEN: SUSPECT, PackState.ILLEGITIMATE: ILLEGITIMATE}
 
 def timestamp(now: dt.datetime) -> str:
     """ISO-8601 UTC with milliseconds and a Z, as LMS examples show."""
-    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return utc_z_ms(now)
 
 
-def lms_body(verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.datetime) -> bytes:
+def lms_body(
+    verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.datetime, extra: Mapping[str, str] | None = None
+) -> bytes:
     body: dict[str, object] = {
         "verificationTimestamp": timestamp(now),
         "responderGLN": responder_gln,
@@ -103,6 +107,8 @@ def lms_body(verdict: LmsVerdict, responder_gln: str, corr_uuid: str, now: dt.da
     }
     if corr_uuid:
         body["corrUUID"] = corr_uuid
+    for name, value in (extra or {}).items():
+        body.setdefault(name, value)  # never an LMS member
     return orjson.dumps(body)
 
 

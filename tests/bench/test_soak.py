@@ -13,7 +13,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def load_soak() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # soak imports its neighbour common
+    sys.path.insert(0, str(BENCH))  # soak imports its neighbours harness and report
     try:
         spec = importlib.util.spec_from_file_location("soak", BENCH / "soak.py")
         assert spec is not None and spec.loader is not None

@@ -11,7 +11,7 @@ import pytest
 
 SERVICES = ("gateway", "verifier", "lookup", "recall-status")
 #: Secrets that are created outside git; their values cannot be read from the render.
-OUT_OF_BAND = {"verinet-signing-keys", "verinet-redis"}
+OUT_OF_BAND = {"verinet-signing-keys", "verinet-webhook-keys", "verinet-redis"}
 ADDRESS = re.compile(r"^dns:///(?P<host>[a-z0-9-]+):(?P<port>\d+)$")
 
 

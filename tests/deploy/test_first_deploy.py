@@ -116,9 +116,10 @@ def test_the_readme_steps_deploy_each_overlay_in_order_on_a_fresh_cluster(
     assert answer.stdout.count("condition met") == len(rendered[overlay].of_kind("Deployment")) + len(
         rendered[overlay].of_kind("StatefulSet")
     )
-    keys = cluster.find("Secret", namespace, SIGNING_KEYS_SECRET)
-    assert keys is not None and keys["data"], "the signing-key Secret holds no key"
-    assert all(re.fullmatch(r"signing-[\w-]+\.pem", name) for name in keys["data"]), sorted(keys["data"])
+    for secret in (SIGNING_KEYS_SECRET, "verinet-webhook-keys"):
+        keys = cluster.find("Secret", namespace, secret)
+        assert keys is not None and keys["data"], f"the key Secret {secret} holds no key"
+        assert all(re.fullmatch(r"signing-[\w-]+\.pem", name) for name in keys["data"]), sorted(keys["data"])
     redis_secret = cluster.find("Secret", namespace, "verinet-redis")
     if overlay == "dev":
         assert redis_secret is None  # the overlay generates its own, under a hashed name
@@ -140,18 +141,20 @@ def test_a_secret_before_its_namespace_fails_as_on_a_real_cluster(cluster: Offli
 
 
 def test_waiting_for_pods_whose_secret_is_in_another_namespace_fails(cluster: OfflineCluster) -> None:
-    """Guards the test above: the signing key created in prod's namespace does not start the
-    dev verifier, which waits for it in verinet-dev."""
+    """Guards the test above: the signing keys created in prod's namespace do not start the
+    dev verifier (or recall-status), which wait for them in verinet-dev."""
     answer = run_steps(
         cluster,
         "kubectl create namespace verinet\n"
         "kubectl -n verinet create secret generic verinet-signing-keys --from-literal=signing-1.pem=x\n"
+        "kubectl -n verinet create secret generic verinet-webhook-keys --from-literal=signing-1.pem=x\n"
         "kubectl apply -k deploy/k8s/overlays/dev\n"
         "kubectl -n verinet-dev wait --for=condition=Available deployment --all --timeout=5m\n",
     )
     assert answer.returncode != 0
-    assert "deployment/verifier in verinet-dev would wait forever" in answer.stderr
-    assert f"'{SIGNING_KEYS_SECRET}'" in answer.stderr
+    waits = re.search(r"deployment/(\S+) in verinet-dev would wait forever: expected Secret '([\w-]+)'", answer.stderr)
+    assert waits, answer.stderr
+    assert (waits[1], waits[2]) in {("verifier", SIGNING_KEYS_SECRET), ("recall-status", "verinet-webhook-keys")}
 
 
 def test_a_name_is_created_once(cluster: OfflineCluster) -> None:

@@ -22,7 +22,14 @@ SERVICES = {
 }
 GRPC_SERVICES = ("verifier", "lookup", "recall-status")
 SIGNING_KEYS_SECRET = "verinet-signing-keys"
-#: Key file modes the verifier's key loader accepts (verinet.signing).
+WEBHOOK_KEYS_SECRET = "verinet-webhook-keys"
+#: Each key Secret, the one service that mounts it, and the variable naming its directory:
+#: the verifier signs verdicts, recall-status signs webhook deliveries (with keys of its own).
+KEY_SECRETS = {
+    SIGNING_KEYS_SECRET: ("verifier", "SIGNING_KEY_DIR"),
+    WEBHOOK_KEYS_SECRET: ("recall-status", "WEBHOOK_KEY_DIR"),
+}
+#: Key file modes the key loader accepts (verinet.signing).
 KEY_FILE_MODES = {0o400, 0o440, 0o600}
 
 
@@ -72,7 +79,9 @@ def test_the_pods_of_the_image_run_as_the_image_user(manifests: Any) -> None:
         assert str(context["runAsGroup"]) == (user[1] or user[0])
 
 
-def test_the_signing_keys_are_mounted_into_the_verifier_alone(manifests: Any) -> None:
+@pytest.mark.parametrize("secret", KEY_SECRETS)
+def test_each_key_secret_is_mounted_into_its_one_service_alone(manifests: Any, secret: str) -> None:
+    service, variable = KEY_SECRETS[secret]
     users = {}
     for workload in manifests.workloads().values():
         pod = workload.pod
@@ -91,31 +100,27 @@ def test_the_signing_keys_are_mounted_into_the_verifier_alone(manifests: Any) ->
             for source in container.get("envFrom", []):
                 if "secretRef" in source:
                     named.add(source["secretRef"]["name"])
-        if SIGNING_KEYS_SECRET in named:
+        if secret in named:
             users[workload.name] = workload
-    assert list(users) == ["verifier"]
-    verifier = users["verifier"]
+    assert list(users) == [service]
+    holder = users[service]
     volume = next(
-        v
-        for v in verifier.pod["volumes"]
-        if v.get("secret", {}).get("secretName") == SIGNING_KEYS_SECRET
+        v for v in holder.pod["volumes"] if v.get("secret", {}).get("secretName") == secret
     )
     assert volume["secret"]["defaultMode"] in KEY_FILE_MODES
-    # Secret files belong to root; fsGroup makes them the verifier's group, mode 0440.
-    assert (
-        verifier.pod["securityContext"]["fsGroup"] == verifier.pod["securityContext"]["runAsGroup"]
-    )
-    mounts = [m for m in verifier.container["volumeMounts"] if m["name"] == volume["name"]]
+    # Secret files belong to root; fsGroup makes them the service's group, mode 0440.
+    assert holder.pod["securityContext"]["fsGroup"] == holder.pod["securityContext"]["runAsGroup"]
+    mounts = [m for m in holder.container["volumeMounts"] if m["name"] == volume["name"]]
     assert len(mounts) == 1 and mounts[0]["readOnly"] is True
     assert "subPath" not in mounts[0], "a subPath mount never sees a rotated key"
-    assert mounts[0]["mountPath"] == env_value(verifier.container, "SIGNING_KEY_DIR")
+    assert mounts[0]["mountPath"] == env_value(holder.container, variable)
 
 
 def test_no_signing_key_is_committed(manifests: Any) -> None:
     assert not [
         s
         for s in manifests.of_kind("Secret")
-        if s["metadata"]["name"].startswith(SIGNING_KEYS_SECRET)
+        if s["metadata"]["name"].startswith(tuple(KEY_SECRETS))
     ]
     assert not list((REPO_ROOT / "deploy").rglob("*.pem"))
     for item in manifests.objects:

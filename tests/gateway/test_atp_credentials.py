@@ -213,3 +213,53 @@ def test_wallet_secrets_never_reach_answers_or_logs(a: RunningNetwork, b: Runnin
         for wallet in (wallets["one"], wallets["two"]):
             assert wallet.client_secret not in logs
             assert not any(token in logs for token in wallet.tokens)
+
+
+def test_an_admin_deletes_a_partners_wallet_and_its_questions_then_go_without_a_presentation(
+    world: dict[str, Any], a: RunningNetwork, wallets: dict[str, Any]
+) -> None:
+    leaving, l_at_a = a.add_partner(["wholesaler"])
+    assert a.admin.put(f"/v1/partners/{leaving['id']}/wallet", json=wallet_body(wallets["one"], wallets["wholesaler"])).status_code == 200
+    assert ask(l_at_a, leaving, world["gtin"], "A-1", str(uuid.uuid4())).status_code == 200
+    assert l_at_a.delete(f"/v1/partners/{leaving['id']}/wallet").status_code == 403  # admins only, not the partner itself
+    assert a.admin.delete(f"/v1/partners/{leaving['id']}/wallet").status_code == 204
+    assert l_at_a.get(f"/v1/partners/{leaving['id']}/wallet").status_code == 404
+    corr = str(uuid.uuid4())
+    refused = ask(l_at_a, leaving, world["gtin"], "A-1", corr)  # B requires a presentation from A's network
+    assert refused.status_code == 403 and "requires an ATP presentation" in refused.text
+    assert [e["action"] for e in a.admin.get("/v1/credentials/audit", params={"corrUUID": corr}).json()["entries"]] == []
+    again = a.admin.delete(f"/v1/partners/{leaving['id']}/wallet")
+    assert again.status_code == 404 and again.json()["code"] == "wallet.not_found"
+
+
+def test_a_network_taking_presentations_in_the_body_gets_them_as_a_query_parameter_and_answers_with_ours_in_the_signed_body(
+    a: RunningNetwork, b: RunningNetwork, wallets: dict[str, Any], world: dict[str, Any]
+) -> None:
+    manufacturer, m_at_b = b.add_partner(["manufacturer"])
+    gtin = gtin_under(manufacturer["company_prefixes"][0])
+    assert m_at_b.put(f"/v1/products/{gtin}", json={"name": "ATP body 5 mg"}).status_code == 201
+    packs = [{"gtin": gtin, "serial": "B-1", "lot": LOT, "expiry": EXPIRY}]
+    assert m_at_b.post("/v1/packs/commission", json={"packs": packs}).status_code == 200
+    a_at_b, a_asks_b = b.add_partner(["network"])
+    body_wallet = {**wallet_body(wallets["one"], wallets["network-a"], "required"), "inbound_carriage": "body"}
+    put = b.admin.put(f"/v1/partners/{a_at_b['id']}/wallet", json=body_wallet)
+    assert put.status_code == 200 and put.json()["inbound_carriage"] == "body"
+    wrong = b.admin.put(f"/v1/partners/{a_at_b['id']}/wallet", json={**body_wallet, "inbound_carriage": "cookie"})
+    assert wrong.status_code == 400 and wrong.json()["field"] == "inbound_carriage"
+    profile = {"url": b.url, "auth": {"scheme": "bearer", "token": a_at_b["token"]}, "deadline_seconds": 2, "atp": {"carriage": "body"}}
+    assert a.admin.put("/v1/directory/networks/network-b-body", json=profile).status_code == 201
+    route = {"route": "remote", "network": "network-b-body", "responder_gln": manufacturer["glns"][0]}
+    assert a.admin.put(f"/v1/directory/gtins/{gtin}", json=route).status_code == 201
+    corr = str(uuid.uuid4())
+    answer = ask(world["w_at_a"], world["wholesaler"], gtin, "B-1", corr)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"] == {"verified": True}
+    assert answer.json()["ATP-Presentation"].count(".") == 2  # B's presentation, inside the body B signed
+    at_b = b.admin.get("/v1/credentials/audit", params={"corrUUID": corr}).json()["entries"]
+    assert sorted((e["action"], e["outcome"]) for e in at_b) == [("generate", "ok"), ("verify", "ok")]
+    at_a = a.admin.get("/v1/credentials/audit", params={"corrUUID": corr}).json()["entries"]
+    assert [(e["action"], e["outcome"]) for e in at_a] == [("generate", "ok"), ("verify", "ok")]
+    # A presentation in the header is not where this sender's is read: as good as none.
+    params = {"exp": EXPIRY, "linkType": "verificationService", "reqGLN": a_at_b["glns"][0], "corrUUID": str(uuid.uuid4())}
+    refused = a_asks_b.get(f"/verify/gtin/{gtin}/lot/{LOT}/ser/B-1", params=params, headers={"ATP-Presentation": "x.y.z"})
+    assert refused.status_code == 403 and "requires an ATP presentation" in refused.text

@@ -217,6 +217,15 @@ def test_the_console_is_public_self_contained_and_served_with_strict_headers(net
         assert again.status_code == 304
         # Nothing from another origin: no CDN, no web font, no absolute URL in a request.
         assert not re.search(r"""(src=|href=|url\(|@import|fetch\()\s*["']?(https?:)?//""", answer.text), asset
+    # The script is ES modules: each import names the same version, so a page load is one set.
+    (version,) = {a.split("?v=")[1] for a in assets}
+    entry = requests.get(network.url + f"/console/app.js?v={version}", timeout=10).text
+    imported = re.findall(r"from '\./([a-z-]+\.js)\?v=([0-9a-f]+)'", entry)
+    assert len(imported) >= 8 and {v for _, v in imported} == {version}
+    for module, _ in imported:
+        answer = requests.get(network.url + f"/console/{module}?v={version}", timeout=10)
+        assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/javascript"), module
+        assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     unversioned = requests.get(network.url + "/console/app.js", timeout=10)
     assert unversioned.headers["Cache-Control"] == "no-cache"
     assert requests.get(network.url + "/console/nope.js", timeout=10).status_code == 404
@@ -240,6 +249,10 @@ def test_signing_in_shows_who_you_are_and_the_pages_of_your_roles(browser: Any, 
     assert page.locator("#whoami-roles").inner_text() == "dispenser"
     visible = page.locator("#nav li:not([hidden]) a").evaluate_all("links => links.map(a => a.dataset.page)")
     assert visible == ["scan", "tote", "history", "tasks", "alerts"]
+    # The states the scan desk offers are the API's role matrix for a dispenser, read at sign-in.
+    offered = page.locator("#scan-state option").evaluate_all("options => options.map(o => o.value)")
+    assert offered == world["clients"]["dispenser"].get("/v1/packs/roles").json()["roles"]["dispenser"]["states"]
+    assert offered == ["supplied", "destroyed", "sample"]
     # The scanner can start at once: the scan field has the focus.
     assert page.evaluate("document.activeElement.id") == "scan-input"
     assert page.evaluate("sessionStorage.getItem('verinet.console.token')") == world["tokens"]["dispenser"]
@@ -672,9 +685,10 @@ def test_the_console_neutralises_csv_cells_by_the_same_rule_as_every_other_csv_w
 
     from verinet.csv_cells import FORMULA_STARTS
 
-    source = (REPO_ROOT / "services" / "gateway" / "console" / "app.js").read_text()
+    modules = sorted((REPO_ROOT / "services" / "gateway" / "console").glob("*.js"))
+    source = "\n".join(path.read_text() for path in modules)
     found = re.search(r"const CSV_FORMULA_STARTS = '((?:[^'\\]|\\.)*)';", source)
-    assert found, "app.js declares CSV_FORMULA_STARTS"
+    assert found, "a console module declares CSV_FORMULA_STARTS"
     in_console = json.loads('"' + found.group(1).replace("\\'", "'") + '"')
     assert set(in_console) == FORMULA_STARTS
     assert "].map(csvCell).join(',')" in source and "`\"${String(v" not in source

@@ -449,10 +449,10 @@ def route_of(path: str) -> str:
 #: Fields whose hostile values once answered 500 (fixed; kept as regression cases):
 #: (method, route, field path, what broke it, where).
 KNOWN_500: list[tuple[str, str, tuple[Any, ...], str, str]] = [
-    ("POST", "/v1/packs/decommission", ("state",), "a list or object", "services/gateway/packs.py pack_operation: `state_name not in DECOMMISSION_STATES` on an unhashable value (TypeError)"),
-    ("POST", "/v1/packs/verify", ("location_gln",), "a ~1000-deep array", "services/gateway/packs.py location_of: validate_gln(str(named)) (RecursionError)"),
-    ("POST", "/v1/packs/decommission", ("location_gln",), "a ~1000-deep array", "services/gateway/packs.py location_of (RecursionError)"),
-    ("POST", "/v1/packs/reactivate", ("location_gln",), "a ~1000-deep array", "services/gateway/packs.py location_of (RecursionError)"),
+    ("POST", "/v1/packs/decommission", ("state",), "a list or object", "services/gateway/pack_routes.py pack_operation: `state_name not in DECOMMISSION_STATES` on an unhashable value (TypeError)"),
+    ("POST", "/v1/packs/verify", ("location_gln",), "a ~1000-deep array", "services/gateway/pack_routes.py location_of: validate_gln(str(named)) (RecursionError)"),
+    ("POST", "/v1/packs/decommission", ("location_gln",), "a ~1000-deep array", "services/gateway/pack_routes.py location_of (RecursionError)"),
+    ("POST", "/v1/packs/reactivate", ("location_gln",), "a ~1000-deep array", "services/gateway/pack_routes.py location_of (RecursionError)"),
     *(
         ("POST", route, path, "a ~1000-deep array", f"services/gateway/recalls.py scope_from: str() of {'.'.join(path)} (RecursionError)")
         for route in ("/v1/recalls/preview", "/v1/recalls/{id}/extend")

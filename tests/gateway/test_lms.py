@@ -20,9 +20,10 @@ from tests.gateway.lms_load import (
 )
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import VerinetError
-from verinet.gateway.lms_batches import outcome
+from verinet.gateway.lms_batches import STREAM_VERIFY_LMS_BATCHES, outcome
 from verinet.network import with_check_digit
 from verinet.rpc import error_from_rpc
+from verinet.socket_calls import socket_stream_opener
 from verinet.streamed_calls import StreamedCalls
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
@@ -302,6 +303,7 @@ def rpc_answer_key(answer: verifier_pb.SignedHttpResponse | VerinetError) -> tup
 
 
 def test_the_verifier_answers_each_question_of_a_batch_or_a_streamed_batch_as_it_answers_it_alone(hosted: dict[str, Any], network: Any) -> None:
+    """Streamed on gRPC (Kubernetes) or on the Unix socket ``verinet up`` gives the gateway."""
     questions = [rpc_question(hosted, hosted["gtin"], *case) for case in HOSTED_CASES.values()]
     questions.append(rpc_question(hosted, with_check_digit("0999999900001"), "SER-1", LOT, EXPIRY))  # no route
     questions.append(rpc_question(hosted, hosted["gtin"], "SER-1", LOT, EXPIRY, roles=("network",)))  # hosted: answered
@@ -319,11 +321,24 @@ def test_the_verifier_answers_each_question_of_a_batch_or_a_streamed_batch_as_it
             stream = StreamedCalls(stub.StreamVerifyLmsBatches, name="test")
             streamed = await stream.call(verifier_pb.VerifyLmsBatchRequest(requests=questions), 5)
             await stream.aclose()
-            return alone, [outcome(result) for result in batch.results], [outcome(result) for result in streamed.results]
+            on_socket = StreamedCalls(
+                socket_stream_opener(
+                    [network.network.call_socket("verifier")],
+                    STREAM_VERIFY_LMS_BATCHES,
+                    verifier_pb.VerifyLmsBatchResponse.FromString,
+                ),
+                name="test-socket",
+            )
+            socket_streamed = await on_socket.call(verifier_pb.VerifyLmsBatchRequest(requests=questions), 5)
+            await on_socket.aclose()
+            return alone, [outcome(result) for result in batch.results], [
+                [outcome(result) for result in answer.results] for answer in (streamed, socket_streamed)
+            ]
 
-    alone, batched, streamed = asyncio.run(ask())
+    alone, batched, (streamed, socket_streamed) = asyncio.run(ask())
     assert [rpc_answer_key(a) for a in batched] == [rpc_answer_key(a) for a in alone]
     assert [rpc_answer_key(a) for a in streamed] == [rpc_answer_key(a) for a in alone]
+    assert [rpc_answer_key(a) for a in socket_streamed] == [rpc_answer_key(a) for a in alone]
     assert isinstance(alone[-2], VerinetError) and alone[-2].code == "route.not_found"
 
 

@@ -131,6 +131,29 @@ def test_a_pharmacy_may_not_set_states_reserved_to_wholesalers(world: dict[str, 
     assert lms(world, p["serial"]) == {"verified": True}
 
 
+DECOMMISSION_TARGETS = ("supplied", "destroyed", "stolen", "sample", "free_sample", "exported", "locked", "checked_out")
+
+
+def test_any_partner_reads_the_role_matrix_and_the_verifier_enforces_exactly_it(network: Any, world: dict[str, Any]) -> None:
+    """The console offers the states this table lists: each listed one is accepted, the others refused."""
+    _, networker = network.add_partner(["network"])
+    tables = [client.get("/v1/packs/roles") for client in (world["pharmacy"], world["manufacturer"], networker, network.admin)]
+    assert [answer.status_code for answer in tables] == [200, 200, 200, 200]
+    assert all(answer.json() == tables[0].json() for answer in tables)
+    matrix = tables[0].json()["roles"]
+    assert sorted(matrix) == ["admin", "dispenser", "manufacturer", "network", "wholesaler"]
+    assert matrix["admin"] == {"operations": [], "states": []}
+    assert matrix["network"] == {"operations": ["verify"], "states": []}
+    assert matrix["dispenser"]["operations"] == ["verify", "decommission", "reactivate"]
+    for state in DECOMMISSION_TARGETS:
+        result = operate(world["pharmacy"], "decommission", [pack(world)], state=state)["results"][0]
+        if state in matrix["dispenser"]["states"]:
+            assert result["ok"], (state, result)
+        else:
+            assert (result["ok"], result["code"]) == (False, "VERINET_ROLE_STATE"), state
+    assert network.client(None).get("/v1/packs/roles").status_code == 401
+
+
 @pytest.mark.parametrize("role", ["admin", "network"])
 def test_admins_and_networks_may_not_operate_on_packs(network: Any, world: dict[str, Any], role: str) -> None:
     client = network.admin if role == "admin" else network.add_partner([role])[1]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import doctest
+
 import orjson
 
+import verinet.gateway.problems
+import verinet.gateway.routing
 from verinet.errors import InvalidInput, RateLimited, TooLarge, Unavailable
-from verinet.gateway.problems import lms_error, problem_from_error
+from verinet.gateway.problems import lms_error, problem, problem_from_error
 
 
 def test_a_503_from_any_service_tells_the_client_when_to_retry() -> None:
@@ -33,3 +37,14 @@ def test_a_too_large_error_is_a_413_problem() -> None:
     assert response.body is not None
     assert orjson.loads(response.body)["code"] == "body.line_too_long"
     assert orjson.loads(response.body)["line"] == 3
+
+
+def test_a_problem_is_titled_with_the_status_phrase_and_rfc_9110_names_where_python_is_older() -> None:
+    assert orjson.loads(problem(404, "route.not_found", "No such route.").body)["title"] == "Not Found"
+    assert orjson.loads(problem(413, "body.too_large", "Too big.").body)["title"] == "Content Too Large"
+    assert orjson.loads(problem(414, "uri.too_long", "Too long.").body)["title"] == "URI Too Long"
+
+
+def test_the_examples_in_the_problems_and_routing_modules_hold() -> None:
+    for module in (verinet.gateway.problems, verinet.gateway.routing):
+        assert doctest.testmod(module).failed == 0, module.__name__

@@ -360,3 +360,80 @@ def test_the_cli_puts_a_profile_from_a_file_with_its_secret_from_the_environment
     assert main(["directory", "import", str(imported), "--no-progress"]) == 0
     capsys.readouterr()
     assert a.admin.get(f"/v1/directory/gtins/{SLOW_GTIN}").json()["network"] == "quartet-cli"
+
+
+def test_a_profile_is_deleted_only_by_an_admin_and_only_once_no_route_names_it(a: RunningNetwork, quartet: FakeQuartet) -> None:
+    put_profile(a, "quartet-gone", profile(quartet, new_base()))
+    gtin = "00614141777778"
+    route_through(a, gtin, "quartet-gone")
+    _, wholesaler_client = a.add_partner(["wholesaler"])
+    assert wholesaler_client.delete("/v1/directory/networks/quartet-gone").status_code == 403
+    in_use = a.admin.delete("/v1/directory/networks/quartet-gone")
+    assert in_use.status_code == 409 and in_use.json()["code"] == "network.in_use"
+    assert f"gtin {gtin}" in in_use.json()["detail"]
+    assert a.admin.get("/v1/directory/networks/quartet-gone").status_code == 200
+    assert a.admin.delete(f"/v1/directory/gtins/{gtin}").status_code == 204
+    assert a.admin.delete("/v1/directory/networks/quartet-gone").status_code == 204
+    assert a.admin.get("/v1/directory/networks/quartet-gone").status_code == 404
+    assert "quartet-gone" not in [n["name"] for n in a.admin.get("/v1/directory/networks").json()["networks"]]
+    again = a.admin.delete("/v1/directory/networks/quartet-gone")
+    assert again.status_code == 404 and again.json()["code"] == "network.not_found"
+
+
+def test_an_import_file_stores_every_profile_or_none_and_names_each_wrong_entry(
+    a: RunningNetwork, quartet: FakeQuartet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from verinet.cli import main
+
+    monkeypatch.setenv("VERINET_URL", a.url)
+    monkeypatch.setenv("VERINET_TOKEN", a.network.info["admin_token"])
+    monkeypatch.setenv("QUARTET_KEY", TOKEN_KEY)
+    good = f"""
+- name: imported-one
+  url: {quartet.url(new_base())}
+  auth: {{scheme: token, token: {{env: QUARTET_KEY}}}}
+  deadline_seconds: 2
+- name: imported-two
+  url: {quartet.url(new_base())}
+  auth: {{scheme: basic, username: {BASIC_USER}, password: {BASIC_PASSWORD}}}
+"""
+    file = tmp_path / "networks.yaml"
+    file.write_text(good + "- {name: imported-bad, url: 'ftp://x'}\n- {name: imported-slow, url: 'http://x', deadline_seconds: 6}\n")
+    with pytest.raises(SystemExit) as refused:
+        main(["directory", "networks", "import", str(file)])
+    assert "Nothing imported: 2 of the profiles" in str(refused.value)
+    printed = capsys.readouterr().out
+    assert "networks[2] 'imported-bad' [url]" in printed and "absolute http(s) URL" in printed
+    assert "networks[3] 'imported-slow' [deadline_seconds]" in printed and "expected 0.05 to 5 seconds" in printed
+    assert a.admin.get("/v1/directory/networks/imported-one").status_code == 404  # none stored
+    over_http = a.admin.post("/v1/directory/networks/import", json={"networks": [{"name": "x", "url": "ftp://x"}]})
+    assert over_http.status_code == 400 and over_http.json()["code"] == "network.import_refused"
+    assert over_http.json()["entries"][0]["field"] == "url"
+    file.write_text(good)
+    assert main(["directory", "networks", "import", str(file)]) == 0
+    assert capsys.readouterr().out.split() == ["imported-one", "created", "imported-two", "created"]
+    one = a.admin.get("/v1/directory/networks/imported-one").json()
+    assert one["auth"] == {"scheme": "token", "secrets_set": ["token"]} and one["deadline_seconds"] == 2
+    assert main(["directory", "networks", "delete", "imported-two"]) == 0
+    assert a.admin.get("/v1/directory/networks/imported-two").status_code == 404
+
+
+def test_the_cli_sets_shows_and_deletes_a_partners_wallet_never_printing_its_secret(
+    a: RunningNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from verinet.cli import main
+
+    monkeypatch.setenv("VERINET_URL", a.url)
+    monkeypatch.setenv("VERINET_TOKEN", a.network.info["admin_token"])
+    monkeypatch.setenv("WALLET_SECRET", "wallet-secret-from-env")
+    partner, _ = a.add_partner(["wholesaler"])
+    file = tmp_path / "wallet.json"
+    file.write_text(json.dumps({"did": "did:web:wallet.example.net:acme", "url": "https://wallet.example.net", "client_id": "acme", "client_secret": {"env": "WALLET_SECRET"}}))
+    assert main(["partners", "wallet", "set", partner["id"], "--file", str(file)]) == 0
+    assert main(["partners", "wallet", "show", partner["id"]]) == 0
+    printed = capsys.readouterr().out
+    assert "wallet-secret-from-env" not in printed and '"client_secret_set": true' in printed and "did:web:wallet.example.net:acme" in printed
+    assert main(["partners", "wallet", "delete", partner["id"]]) == 0
+    with pytest.raises(SystemExit) as gone:
+        main(["partners", "wallet", "show", partner["id"]])
+    assert "failed with 404" in str(gone.value)

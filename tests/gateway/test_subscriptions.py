@@ -17,6 +17,7 @@ from tests.webhook_receiver import WebhookReceiver
 from verinet.embedded_redis import EmbeddedRedisCluster, free_port
 from verinet.network import Network, with_check_digit
 from verinet.recall_status.notifications import Notifier, SubscriptionStore
+from verinet.signing import KeyRing
 from verinet.store import connect
 
 FAST_WEBHOOKS = {
@@ -367,9 +368,13 @@ def test_a_webhook_signed_by_the_verifier_is_retried_then_delivered_and_logged(
     assert log[0]["error"] == "HTTP 500" and log[1]["error"] == ""
 
     assert len(hook.received) == 2
+    webhook_kid = KeyRing.load(world.network.webhook_key_dir).active.kid
+    assert webhook_kid not in KeyRing.load(world.network.key_dir).kids  # not a verdict key
     for got in hook.received:
         assert got["error"] is None, got["error"]
-        assert got["kid"] == got["jwks"]["keys"][0]["kid"]
+        # Signed by recall-status's own webhook key, published in the network's one JWKS.
+        assert got["kid"] == webhook_kid
+        assert webhook_kid in [key["kid"] for key in got["jwks"]["keys"]]
         assert got["body"]["id"] == notification_id and got["body"]["data"] == payload
         assert got["body"]["drill"] is False and "Verinet-Drill" not in got["headers"]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 
 from tests.lookup.oci_wallet import (
@@ -105,5 +106,42 @@ def test_a_wallet_token_is_fetched_once_and_reused(monkeypatch: Any) -> None:
         for _ in range(3):
             await world.client.generate(world.holders_wallet, CORR, time.monotonic() + 5)
         assert len(world.issuer_wallet.tokens) == 1
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("code", WRONG_CASES)
+def test_each_bad_presentation_is_refused_even_after_the_holders_credential_was_verified(code: str) -> None:
+    """The verifier's wallet remembers a credential whose signature it checked; the
+    presentation around it (signature, iat, nonce) and the credential's status are checked
+    on every question all the same."""
+
+    async def scenario(world: World) -> None:
+        good = await world.client.generate(world.holders_wallet, CORR, time.monotonic() + 5)
+        assert await world.verify(good) == world.holder.did
+        assert world.holder.credential in world.verifier_wallet.proven
+        bad = bad_presentation(world, code)
+        world.verifier_wallet.fetched.clear()  # a revocation list read before vc_revoked's revocation (the next test times that)
+        with pytest.raises(AtpRefused) as refused:
+            await world.verify(bad)
+        assert refused.value.oci_code == code
+
+    run(scenario)
+
+
+def test_a_revoked_credential_is_refused_once_the_wallets_cache_time_has_passed() -> None:
+    """A wallet reads revocation lists (and remembers checked credentials) for cache_seconds:
+    a credential revoked after it was verified is refused on the first question after that."""
+
+    async def scenario(world: World) -> None:
+        world.verifier_wallet.cache_seconds = 0.3
+        first = await world.client.generate(world.holders_wallet, CORR, time.monotonic() + 5)
+        assert await world.verify(first) == world.holder.did
+        world.issuer_wallet.revoked.add(jwt.decode(world.holder.credential, options={"verify_signature": False})["jti"])
+        await asyncio.sleep(0.35)
+        later = await world.client.generate(world.holders_wallet, CORR, time.monotonic() + 5)
+        with pytest.raises(AtpRefused) as refused:
+            await world.verify(later)
+        assert refused.value.oci_code == "vc_revoked"
 
     run(scenario)

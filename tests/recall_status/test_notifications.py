@@ -40,6 +40,7 @@ from verinet.recall_status.notifications import (
     deliveries_key,
 )
 from verinet.recall_status.settings import Settings
+from verinet.recall_status.webhook_keys import WebhookKeys
 from verinet.signing import KeyRing, ResponseSigner, verify_request
 from verinet.store import connect
 
@@ -135,11 +136,7 @@ class Parts:
     keys: KeyRing
 
     def worker(self, settings: DeliverySettings = FAST, **kwargs: Any) -> DeliveryWorker:
-        signer = ResponseSigner(self.keys)
-
-        async def sign(method: str, url: str, body: bytes) -> dict[str, str]:
-            return signer.sign_request(method, url, body)
-
+        sign = WebhookKeys(self.keys).sign  # recall-status's own signer, as it runs
         return DeliveryWorker(self.redis, sign, settings, rng=random.Random(7), **kwargs)
 
     async def subscribe(
@@ -781,9 +778,10 @@ def test_the_backoff_doubles_per_attempt_up_to_the_cap_with_jitter() -> None:
 
 
 def test_settings_read_the_notification_variables_with_their_defaults() -> None:
-    base = {"REDIS_URL": "redis://r:6379/0", "VERIFIER_ADDR": "verifier:50051"}
+    base = {"REDIS_URL": "redis://r:6379/0"}
     defaults = Settings.from_env(base)
-    assert defaults.verifier_addr == "verifier:50051" and defaults.rpc_timeout == 0.8
+    assert defaults.webhook_key_dir == Path("/var/run/verinet/webhook-keys")
+    assert defaults.rpc_timeout == 0.8
     assert defaults.notify == DeliverySettings()
     tuned = Settings.from_env(
         base
@@ -804,11 +802,10 @@ def test_settings_read_the_notification_variables_with_their_defaults() -> None:
 @pytest.mark.parametrize(
     ("extra", "named"),
     [
-        ({}, "VERIFIER_ADDR"),
-        ({"VERIFIER_ADDR": "v:1", "NOTIFY_CLAIM_IDLE_SECONDS": "5"}, "NOTIFY_CLAIM_IDLE_SECONDS"),
-        ({"VERIFIER_ADDR": "v:1", "NOTIFY_BACKOFF_MAX_SECONDS": "1"}, "NOTIFY_BACKOFF_MAX_SECONDS"),
-        ({"VERIFIER_ADDR": "v:1", "NOTIFY_POLL_SECONDS": "3"}, "NOTIFY_POLL_SECONDS"),
-        ({"VERIFIER_ADDR": "v:1", "NOTIFY_MAX_ATTEMPTS": "0"}, "NOTIFY_MAX_ATTEMPTS"),
+        ({"NOTIFY_CLAIM_IDLE_SECONDS": "5"}, "NOTIFY_CLAIM_IDLE_SECONDS"),
+        ({"NOTIFY_BACKOFF_MAX_SECONDS": "1"}, "NOTIFY_BACKOFF_MAX_SECONDS"),
+        ({"NOTIFY_POLL_SECONDS": "3"}, "NOTIFY_POLL_SECONDS"),
+        ({"NOTIFY_MAX_ATTEMPTS": "0"}, "NOTIFY_MAX_ATTEMPTS"),
     ],
 )
 def test_settings_refuse_values_that_cannot_work_and_name_the_variable(
@@ -892,7 +889,7 @@ def test_a_running_worker_resumes_delivering_after_redis_is_killed_and_restarted
 
 # -- the outbound policy ------------------------------------------------------------------------
 
-SETTINGS_ENV = {"REDIS_URL": "redis://r:6379/0", "VERIFIER_ADDR": "verifier:50051", "NOTIFY_POLL_SECONDS": "0.05"}
+SETTINGS_ENV = {"REDIS_URL": "redis://r:6379/0", "NOTIFY_POLL_SECONDS": "0.05"}
 
 
 def test_a_webhook_to_the_metadata_address_is_refused(redis_url: str, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import asyncio
 
 import grpc
 
-from verinet.gateway.epcis import CAPTURE_RPC_SECONDS
+from verinet.gateway.epcis_capture import CAPTURE_RPC_SECONDS
 from verinet.gateway.recalls import RECALL_RPC_SECONDS, REPORT_MAX_SECONDS
 from verinet.rpc import (
     MAX_CONNECTION_AGE_GRACE_SECONDS,

@@ -21,7 +21,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from verinet.config import Env, InternalTls
 from verinet.internal_tls import ServiceFiles, ensure_certificates
 from verinet.rpc import channel, start_server
-from verinet.tls_reload import TlsFiles
+from verinet.signing import KeyRing
+from verinet.tls_reload import TlsFiles, follow_signing_keys
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 #: TlsFiles looks every 5 s; a renewal must be in use well within this.
@@ -172,3 +173,25 @@ def test_a_half_written_set_is_ignored_until_it_is_whole(tmp_path: Path, two_cas
     renewed = files.renewed()
     assert renewed is not None and renewed.cert == new["verifier"].cert.read_bytes()
     assert renewed.key == new["verifier"].key.read_bytes() and renewed.ca == new["verifier"].ca.read_bytes()
+
+
+def test_a_key_added_to_a_signing_key_directory_is_handed_over_and_a_half_written_one_waits(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    first = KeyRing.load_or_create(directory).active.kid
+    rings: list[KeyRing] = []
+
+    async def scenario() -> None:
+        watch = asyncio.create_task(follow_signing_keys(directory, rings.append, interval=0.02))
+        await asyncio.sleep(0.1)
+        (directory / ("signing-" + "x" * 43 + ".pem")).write_text("half written")
+        await asyncio.sleep(0.1)
+        assert rings == []  # a set that does not load is not handed over
+        (directory / ("signing-" + "x" * 43 + ".pem")).unlink()
+        rotated = KeyRing.rotate(directory)
+        deadline = time.monotonic() + 5
+        while not rings and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        watch.cancel()
+        assert rings and rings[-1].active.kid == rotated and first in rings[-1].kids
+
+    asyncio.run(scenario())

@@ -15,8 +15,9 @@ import re
 import pytest
 
 from tests.conftest import REPO_ROOT
+from verinet.callers import Caller
+from verinet.lifecycle import ALERT_CODES, NMVS_CODES, Operation, decide
 from verinet.packs import PackRecord, PackState
-from verinet.verifier.lifecycle import ALERT_CODES, NMVS_CODES, Caller, Operation, decide
 from verinet.verifier.verdicts import lms_verdict
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
@@ -102,7 +103,7 @@ def test_fmd_verify_carries_the_pack_state_and_the_batch_status_apart_as_the_tab
     decision = decide(
         Operation.VERIFY,
         record=record,
-        caller=Caller("p1", ["wholesaler"], "0860000100007"),
+        caller=Caller("p1", roles=("wholesaler",), location_gln="0860000100007"),
         now=NOW,
         lot=record.lot,
         expiry=record.expiry,

@@ -387,8 +387,40 @@ class ListRemoteNetworksResponse(_message.Message):
     networks: _containers.RepeatedCompositeFieldContainer[RemoteNetwork]
     def __init__(self, networks: _Optional[_Iterable[_Union[RemoteNetwork, _Mapping]]] = ...) -> None: ...
 
+class ImportRemoteNetworksRequest(_message.Message):
+    __slots__ = ("caller", "networks")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    networks: _containers.RepeatedCompositeFieldContainer[RemoteNetwork]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., networks: _Optional[_Iterable[_Union[RemoteNetwork, _Mapping]]] = ...) -> None: ...
+
+class ImportRemoteNetworksResponse(_message.Message):
+    __slots__ = ("results", "stored", "directory_version")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    DIRECTORY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[DirectoryImportResult]
+    stored: bool
+    directory_version: int
+    def __init__(self, results: _Optional[_Iterable[_Union[DirectoryImportResult, _Mapping]]] = ..., stored: _Optional[bool] = ..., directory_version: _Optional[int] = ...) -> None: ...
+
+class DeleteRemoteNetworkRequest(_message.Message):
+    __slots__ = ("caller", "name")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    name: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class DeleteRemoteNetworkResponse(_message.Message):
+    __slots__ = ("directory_version",)
+    DIRECTORY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    directory_version: int
+    def __init__(self, directory_version: _Optional[int] = ...) -> None: ...
+
 class PartnerWallet(_message.Message):
-    __slots__ = ("partner_id", "did", "url", "client_id", "client_secret", "token_url", "inbound_policy", "secret_set")
+    __slots__ = ("partner_id", "did", "url", "client_id", "client_secret", "token_url", "inbound_policy", "secret_set", "inbound_carriage")
     PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
     DID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
@@ -397,6 +429,7 @@ class PartnerWallet(_message.Message):
     TOKEN_URL_FIELD_NUMBER: _ClassVar[int]
     INBOUND_POLICY_FIELD_NUMBER: _ClassVar[int]
     SECRET_SET_FIELD_NUMBER: _ClassVar[int]
+    INBOUND_CARRIAGE_FIELD_NUMBER: _ClassVar[int]
     partner_id: str
     did: str
     url: str
@@ -405,7 +438,8 @@ class PartnerWallet(_message.Message):
     token_url: str
     inbound_policy: str
     secret_set: bool
-    def __init__(self, partner_id: _Optional[str] = ..., did: _Optional[str] = ..., url: _Optional[str] = ..., client_id: _Optional[str] = ..., client_secret: _Optional[str] = ..., token_url: _Optional[str] = ..., inbound_policy: _Optional[str] = ..., secret_set: _Optional[bool] = ...) -> None: ...
+    inbound_carriage: str
+    def __init__(self, partner_id: _Optional[str] = ..., did: _Optional[str] = ..., url: _Optional[str] = ..., client_id: _Optional[str] = ..., client_secret: _Optional[str] = ..., token_url: _Optional[str] = ..., inbound_policy: _Optional[str] = ..., secret_set: _Optional[bool] = ..., inbound_carriage: _Optional[str] = ...) -> None: ...
 
 class PutPartnerWalletRequest(_message.Message):
     __slots__ = ("caller", "wallet")
@@ -434,6 +468,18 @@ class GetPartnerWalletResponse(_message.Message):
     WALLET_FIELD_NUMBER: _ClassVar[int]
     wallet: PartnerWallet
     def __init__(self, wallet: _Optional[_Union[PartnerWallet, _Mapping]] = ...) -> None: ...
+
+class DeletePartnerWalletRequest(_message.Message):
+    __slots__ = ("caller", "partner_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PARTNER_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    partner_id: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., partner_id: _Optional[str] = ...) -> None: ...
+
+class DeletePartnerWalletResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class CredentialAuditEntry(_message.Message):
     __slots__ = ("at", "partner_id", "action", "outcome", "code", "corr_uuid", "counterparty")
@@ -468,17 +514,21 @@ class ListCredentialAuditResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[CredentialAuditEntry, _Mapping]]] = ...) -> None: ...
 
 class ExchangeInboundPresentationRequest(_message.Message):
-    __slots__ = ("caller", "corr_uuid", "presentation")
+    __slots__ = ("caller", "corr_uuid", "presentation", "body_presentation")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     CORR_UUID_FIELD_NUMBER: _ClassVar[int]
     PRESENTATION_FIELD_NUMBER: _ClassVar[int]
+    BODY_PRESENTATION_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     corr_uuid: str
     presentation: str
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., corr_uuid: _Optional[str] = ..., presentation: _Optional[str] = ...) -> None: ...
+    body_presentation: str
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., corr_uuid: _Optional[str] = ..., presentation: _Optional[str] = ..., body_presentation: _Optional[str] = ...) -> None: ...
 
 class ExchangeInboundPresentationResponse(_message.Message):
-    __slots__ = ("presentation",)
+    __slots__ = ("presentation", "carriage")
     PRESENTATION_FIELD_NUMBER: _ClassVar[int]
+    CARRIAGE_FIELD_NUMBER: _ClassVar[int]
     presentation: str
-    def __init__(self, presentation: _Optional[str] = ...) -> None: ...
+    carriage: str
+    def __init__(self, presentation: _Optional[str] = ..., carriage: _Optional[str] = ...) -> None: ...

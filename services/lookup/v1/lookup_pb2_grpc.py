@@ -95,6 +95,16 @@ class LookupServiceStub:
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.SerializeToString,
                 response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.FromString,
                 _registered_method=True)
+        self.ImportRemoteNetworks = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/ImportRemoteNetworks',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksResponse.FromString,
+                _registered_method=True)
+        self.DeleteRemoteNetwork = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/DeleteRemoteNetwork',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteRemoteNetworkRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteRemoteNetworkResponse.FromString,
+                _registered_method=True)
         self.PutPartnerWallet = channel.unary_unary(
                 '/verinet.lookup.v1.LookupService/PutPartnerWallet',
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutPartnerWalletRequest.SerializeToString,
@@ -104,6 +114,11 @@ class LookupServiceStub:
                 '/verinet.lookup.v1.LookupService/GetPartnerWallet',
                 request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletRequest.SerializeToString,
                 response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletResponse.FromString,
+                _registered_method=True)
+        self.DeletePartnerWallet = channel.unary_unary(
+                '/verinet.lookup.v1.LookupService/DeletePartnerWallet',
+                request_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeletePartnerWalletRequest.SerializeToString,
+                response_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeletePartnerWalletResponse.FromString,
                 _registered_method=True)
         self.ListCredentialAudit = channel.unary_unary(
                 '/verinet.lookup.v1.LookupService/ListCredentialAudit',
@@ -208,6 +223,20 @@ class LookupServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportRemoteNetworks(self, request, context):
+        """Creates or replaces many remote-network profiles, all or none (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRemoteNetwork(self, request, context):
+        """Deletes a remote-network profile no directory route names (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PutPartnerWallet(self, request, context):
         """Sets a partner's DID and OCI wallet (admin only).
         """
@@ -217,6 +246,13 @@ class LookupServiceServicer:
 
     def GetPartnerWallet(self, request, context):
         """Reads a partner's DID and wallet, secret blanked (admin, or the partner itself).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePartnerWallet(self, request, context):
+        """Deletes a partner's DID and wallet (admin only).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -300,6 +336,16 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksRequest.FromString,
                     response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ListRemoteNetworksResponse.SerializeToString,
             ),
+            'ImportRemoteNetworks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportRemoteNetworks,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksResponse.SerializeToString,
+            ),
+            'DeleteRemoteNetwork': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRemoteNetwork,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteRemoteNetworkRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteRemoteNetworkResponse.SerializeToString,
+            ),
             'PutPartnerWallet': grpc.unary_unary_rpc_method_handler(
                     servicer.PutPartnerWallet,
                     request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.PutPartnerWalletRequest.FromString,
@@ -309,6 +355,11 @@ def add_LookupServiceServicer_to_server(servicer, server):
                     servicer.GetPartnerWallet,
                     request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletRequest.FromString,
                     response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletResponse.SerializeToString,
+            ),
+            'DeletePartnerWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePartnerWallet,
+                    request_deserializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeletePartnerWalletRequest.FromString,
+                    response_serializer=verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeletePartnerWalletResponse.SerializeToString,
             ),
             'ListCredentialAudit': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCredentialAudit,
@@ -657,6 +708,60 @@ class LookupService:
             _registered_method=True)
 
     @staticmethod
+    def ImportRemoteNetworks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/ImportRemoteNetworks',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.ImportRemoteNetworksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRemoteNetwork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/DeleteRemoteNetwork',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteRemoteNetworkRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeleteRemoteNetworkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def PutPartnerWallet(request,
             target,
             options=(),
@@ -700,6 +805,33 @@ class LookupService:
             '/verinet.lookup.v1.LookupService/GetPartnerWallet',
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletRequest.SerializeToString,
             verinet_dot_lookup_dot_v1_dot_lookup__pb2.GetPartnerWalletResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePartnerWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.lookup.v1.LookupService/DeletePartnerWallet',
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeletePartnerWalletRequest.SerializeToString,
+            verinet_dot_lookup_dot_v1_dot_lookup__pb2.DeletePartnerWalletResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -205,6 +205,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentResponse.FromString,
                 _registered_method=True)
+        self.GetWebhookKeys = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/GetWebhookKeys',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetWebhookKeysRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetWebhookKeysResponse.FromString,
+                _registered_method=True)
 
 
 class RecallStatusServiceServicer:
@@ -454,6 +459,14 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWebhookKeys(self, request, context):
+        """The public keys that sign webhook deliveries (recall-status's own keys), which the gateway
+        publishes in the network's JWKS beside the verifier's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecallStatusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -626,6 +639,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.RecordReceivedDocument,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentResponse.SerializeToString,
+            ),
+            'GetWebhookKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWebhookKeys,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetWebhookKeysRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetWebhookKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1547,6 +1565,33 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/RecordReceivedDocument',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWebhookKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/GetWebhookKeys',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetWebhookKeysRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetWebhookKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -8,8 +8,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class VerifyLmsRequest(_message.Message):
-    __slots__ = ("caller", "pack", "req_gln", "corr_uuid", "context", "query")
+    __slots__ = ("caller", "pack", "req_gln", "corr_uuid", "context", "query", "answer_members")
     class QueryEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AnswerMembersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -22,13 +29,15 @@ class VerifyLmsRequest(_message.Message):
     CORR_UUID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     pack: _common_pb2.PackIdentifier
     req_gln: str
     corr_uuid: str
     context: str
     query: _containers.ScalarMap[str, str]
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., req_gln: _Optional[str] = ..., corr_uuid: _Optional[str] = ..., context: _Optional[str] = ..., query: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    answer_members: _containers.ScalarMap[str, str]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., req_gln: _Optional[str] = ..., corr_uuid: _Optional[str] = ..., context: _Optional[str] = ..., query: _Optional[_Mapping[str, str]] = ..., answer_members: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class SignedHttpResponse(_message.Message):
     __slots__ = ("http_status", "body", "headers")
@@ -157,31 +166,6 @@ class ReactivatePacksResponse(_message.Message):
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[_common_pb2.PackResult]
     def __init__(self, results: _Optional[_Iterable[_Union[_common_pb2.PackResult, _Mapping]]] = ...) -> None: ...
-
-class SignRequestRequest(_message.Message):
-    __slots__ = ("method", "url", "body", "content_type")
-    METHOD_FIELD_NUMBER: _ClassVar[int]
-    URL_FIELD_NUMBER: _ClassVar[int]
-    BODY_FIELD_NUMBER: _ClassVar[int]
-    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
-    method: str
-    url: str
-    body: bytes
-    content_type: str
-    def __init__(self, method: _Optional[str] = ..., url: _Optional[str] = ..., body: _Optional[bytes] = ..., content_type: _Optional[str] = ...) -> None: ...
-
-class SignRequestResponse(_message.Message):
-    __slots__ = ("headers",)
-    class HeadersEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: str
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
-    HEADERS_FIELD_NUMBER: _ClassVar[int]
-    headers: _containers.ScalarMap[str, str]
-    def __init__(self, headers: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GetJwksRequest(_message.Message):
     __slots__ = ()

@@ -70,11 +70,6 @@ class VerifierServiceStub:
                 request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksRequest.SerializeToString,
                 response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksResponse.FromString,
                 _registered_method=True)
-        self.SignRequest = channel.unary_unary(
-                '/verinet.verifier.v1.VerifierService/SignRequest',
-                request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.SignRequestRequest.SerializeToString,
-                response_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.SignRequestResponse.FromString,
-                _registered_method=True)
         self.GetJwks = channel.unary_unary(
                 '/verinet.verifier.v1.VerifierService/GetJwks',
                 request_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.GetJwksRequest.SerializeToString,
@@ -138,15 +133,9 @@ class VerifierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def SignRequest(self, request, context):
-        """Signs an outbound request (webhook delivery) with the network's key.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def GetJwks(self, request, context):
-        """Publishes the public signing keys.
+        """Publishes the public keys that sign verdicts (webhook deliveries are signed by
+        recall-status with its own keys: recall-status never calls the verifier).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -189,11 +178,6 @@ def add_VerifierServiceServicer_to_server(servicer, server):
                     servicer.ReactivatePacks,
                     request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksRequest.FromString,
                     response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksResponse.SerializeToString,
-            ),
-            'SignRequest': grpc.unary_unary_rpc_method_handler(
-                    servicer.SignRequest,
-                    request_deserializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.SignRequestRequest.FromString,
-                    response_serializer=verinet_dot_verifier_dot_v1_dot_verifier__pb2.SignRequestResponse.SerializeToString,
             ),
             'GetJwks': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJwks,
@@ -391,33 +375,6 @@ class VerifierService:
             '/verinet.verifier.v1.VerifierService/ReactivatePacks',
             verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksRequest.SerializeToString,
             verinet_dot_verifier_dot_v1_dot_verifier__pb2.ReactivatePacksResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def SignRequest(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/verinet.verifier.v1.VerifierService/SignRequest',
-            verinet_dot_verifier_dot_v1_dot_verifier__pb2.SignRequestRequest.SerializeToString,
-            verinet_dot_verifier_dot_v1_dot_verifier__pb2.SignRequestResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,10 +7,11 @@ from typing import Any, cast
 import orjson
 from aiohttp import web
 
+from verinet.callers import ALL_ROLES, HOLDER_ROLES, Role
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput, VerinetError
-from verinet.gateway.api import SETTINGS, json_response
-from verinet.gateway.clients import CLIENTS
+from verinet.gateway.api import json_response
+from verinet.gateway.app_keys import CLIENTS, SETTINGS
 from verinet.gateway.idempotency import fingerprint, once, validate_transaction_id
 from verinet.gateway.inputs import (
     json_object,
@@ -21,20 +22,20 @@ from verinet.gateway.inputs import (
     text_of,
 )
 from verinet.gateway.lms import caller_message
-from verinet.gateway.routing import route
+from verinet.gateway.routing import RouteTable
 from verinet.identifiers import validate_gln, validate_gtin
+from verinet.lifecycle import ALLOWED_OPERATIONS_BY_ROLE, ALLOWED_STATES_BY_ROLE, Operation
 from verinet.packs import PackState
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import call
 from verinet.verifier.v1 import verifier_pb2 as verifier_pb
+from verinet.wire import PROTO_FROM_STATE, STATE_FROM_PROTO
 
-PACK_ROLES = ("manufacturer", "wholesaler", "dispenser")
-STATE_NAMES = {common_pb.PackState.Value(f"PACK_STATE_{s.name}"): s.value for s in PackState}
-# protoc's stubs type Value() as int; each of these ints is a member of the PackState enum.
-DECOMMISSION_STATES = {
-    s.value: cast(common_pb.PackState, common_pb.PackState.Value(f"PACK_STATE_{s.name}")) for s in PackState
-}
+routes = RouteTable()
+
+STATE_NAMES = {value: state.value for value, state in STATE_FROM_PROTO.items()}
+DECOMMISSION_STATES = {state.value: value for state, value in PROTO_FROM_STATE.items()}
 
 
 def location_of(partner: Partner, body: dict[str, Any]) -> str:
@@ -154,19 +155,38 @@ async def pack_operation(request: web.Request, partner: Partner, operation: str)
     return web.Response(status=status, body=payload, content_type="application/json")
 
 
-@route("POST", "/v1/packs/verify", roles=PACK_ROLES, tag="Packs", summary="EU FMD verify of 1 to 1,000 packs")
+@routes.route("POST", "/v1/packs/verify", roles=HOLDER_ROLES, tag="Packs", summary="EU FMD verify of 1 to 1,000 packs")
 async def verify_packs(request: web.Request, partner: Partner) -> web.Response:
     return await pack_operation(request, partner, "verify")
 
 
-@route("POST", "/v1/packs/decommission", roles=PACK_ROLES, tag="Packs", summary="Decommission 1 to 1,000 packs to a state (supplied, destroyed, ...)")
+@routes.route("POST", "/v1/packs/decommission", roles=HOLDER_ROLES, tag="Packs", summary="Decommission 1 to 1,000 packs to a state (supplied, destroyed, ...)")
 async def decommission_packs(request: web.Request, partner: Partner) -> web.Response:
     return await pack_operation(request, partner, "decommission")
 
 
-@route("POST", "/v1/packs/reactivate", roles=PACK_ROLES, tag="Packs", summary="Undo a decommission (Art. 13 rules)")
+@routes.route("POST", "/v1/packs/reactivate", roles=HOLDER_ROLES, tag="Packs", summary="Undo a decommission (Art. 13 rules)")
 async def reactivate_packs(request: web.Request, partner: Partner) -> web.Response:
     return await pack_operation(request, partner, "reactivate")
+
+
+def role_rules() -> dict[str, Any]:
+    """The FMD role matrix the verifier enforces, by role: the pack operations it may run and
+    the states it may decommission a pack to (in the order ``PackState`` lists them)."""
+    return {
+        "roles": {
+            str(role): {
+                "operations": [op.value for op in Operation if op in ALLOWED_OPERATIONS_BY_ROLE.get(role, ())],
+                "states": [state.value for state in PackState if state in ALLOWED_STATES_BY_ROLE.get(role, ())],
+            }
+            for role in ALL_ROLES
+        }
+    }
+
+
+@routes.route("GET", "/v1/packs/roles", roles=ALL_ROLES, tag="Packs", summary="Which pack operations and decommission states each role may use (the table the verifier enforces)")
+async def pack_roles(request: web.Request, partner: Partner) -> web.Response:
+    return json_response(role_rules())
 
 
 def alert_json(alert: rs_pb.Alert) -> dict[str, Any]:
@@ -192,7 +212,7 @@ def alert_json(alert: rs_pb.Alert) -> dict[str, Any]:
     return out
 
 
-@route("GET", "/v1/alerts", roles=("admin", *PACK_ROLES), tag="Alerts", summary="Alerts raised by you or on your products (filters: gtin, partner, code, status, limit)")
+@routes.route("GET", "/v1/alerts", roles=(Role.ADMIN, *HOLDER_ROLES), tag="Alerts", summary="Alerts raised by you or on your products (filters: gtin, partner, code, status, limit)")
 async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
     query = request.query
     gtin = validate_gtin(query["gtin"]) if query.get("gtin") else ""
@@ -218,7 +238,7 @@ async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
     return json_response({"alerts": [alert_json(a) for a in answer.alerts]})
 
 
-@route("POST", "/v1/alerts/{id}/close", roles=("admin", *PACK_ROLES), tag="Alerts", summary="Close an alert with a reason")
+@routes.route("POST", "/v1/alerts/{id}/close", roles=(Role.ADMIN, *HOLDER_ROLES), tag="Alerts", summary="Close an alert with a reason")
 async def close_alert(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = stored_text(body, "reason", "alert close reason")

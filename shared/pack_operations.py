@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from verinet.callers import Caller
 from verinet.errors import Conflict
+from verinet.lifecycle import Decision, LastDecommission, Operation, decide
 from verinet.packs import PackRecord, PackState
-from verinet.verifier.lifecycle import Caller, Decision, LastDecommission, Operation, decide
 
 MAX_ATTEMPTS = 5
 

@@ -38,6 +38,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from verinet.callers import Caller, Role
 from verinet.errors import InvalidInput
 from verinet.identifiers import expiry_matches, parse_expiry
 from verinet.packs import DECOMMISSIONED_STATES, PackRecord, PackState
@@ -51,7 +52,6 @@ __all__ = [
     "NMVS_CODES",
     "REPEAT_SCAN_WINDOW",
     "UNDO_WINDOW",
-    "Caller",
     "Decision",
     "LastDecommission",
     "Operation",
@@ -134,8 +134,8 @@ ALERT_CODES = frozenset(
 #: A manufacturer's states apply only to its own products (see :func:`_settable_states`).
 ALLOWED_STATES_BY_ROLE: Mapping[str, frozenset[PackState]] = MappingProxyType(
     {
-        "dispenser": frozenset({PackState.SUPPLIED, PackState.DESTROYED, PackState.SAMPLE}),
-        "wholesaler": frozenset(
+        Role.DISPENSER: frozenset({PackState.SUPPLIED, PackState.DESTROYED, PackState.SAMPLE}),
+        Role.WHOLESALER: frozenset(
             {
                 PackState.SUPPLIED,
                 PackState.DESTROYED,
@@ -147,7 +147,7 @@ ALLOWED_STATES_BY_ROLE: Mapping[str, frozenset[PackState]] = MappingProxyType(
                 PackState.CHECKED_OUT,
             }
         ),
-        "manufacturer": frozenset(
+        Role.MANUFACTURER: frozenset(
             {
                 PackState.DESTROYED,
                 PackState.STOLEN,
@@ -156,8 +156,8 @@ ALLOWED_STATES_BY_ROLE: Mapping[str, frozenset[PackState]] = MappingProxyType(
                 PackState.ILLEGITIMATE,
             }
         ),
-        "network": frozenset(),
-        "admin": frozenset(),  # not a trading partner
+        Role.NETWORK: frozenset(),
+        Role.ADMIN: frozenset(),  # not a trading partner
     }
 )
 
@@ -165,11 +165,11 @@ _TRADING = frozenset(Operation)
 #: Which operations each role may ask for at all.
 ALLOWED_OPERATIONS_BY_ROLE: Mapping[str, frozenset[Operation]] = MappingProxyType(
     {
-        "dispenser": _TRADING,
-        "wholesaler": _TRADING,
-        "manufacturer": _TRADING,
-        "network": frozenset({Operation.VERIFY}),
-        "admin": frozenset(),
+        Role.DISPENSER: _TRADING,
+        Role.WHOLESALER: _TRADING,
+        Role.MANUFACTURER: _TRADING,
+        Role.NETWORK: frozenset({Operation.VERIFY}),
+        Role.ADMIN: frozenset(),
     }
 )
 
@@ -187,15 +187,6 @@ IRREVERSIBLE_STATES = frozenset(
 # Art. 13 is about reverting a decommission, and EMVO's warning that Locked "lets packs be
 # un-recalled" only makes sense if an unlock has no deadline.
 _NO_UNDO_DEADLINE = frozenset({PackState.LOCKED})
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asks: the partner, its roles and the location (GLN) the request is made for."""
-
-    partner_id: str
-    roles: Collection[str]
-    location_gln: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,7 +529,7 @@ def _settable_states(caller: Caller, record: PackRecord) -> set[PackState]:
     # packs stolen or illegitimate is not its call. Its other roles still count.
     if record.owner_partner_id == caller.partner_id:
         return _states_of(caller.roles)
-    return _states_of([role for role in caller.roles if role != "manufacturer"])
+    return _states_of([role for role in caller.roles if role != Role.MANUFACTURER])
 
 
 def _identity_mismatch(record: PackRecord, lot: str, expiry: str) -> Decision | None:

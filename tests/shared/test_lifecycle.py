@@ -13,19 +13,19 @@ import sys
 
 import pytest
 
+from verinet.callers import Caller
 from verinet.errors import InvalidInput
-from verinet.packs import PackRecord, PackState
-from verinet.verifier.lifecycle import (
+from verinet.lifecycle import (
     ALERT_CODES,
     ALLOWED_STATES_BY_ROLE,
     NMVS_CODES,
-    Caller,
     Decision,
     LastDecommission,
     Operation,
     batch_status,
     decide,
 )
+from verinet.packs import PackRecord, PackState
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 GTIN = "09506000134352"
@@ -668,7 +668,7 @@ def test_a_target_state_is_ignored_by_verify_and_reactivate() -> None:
 
 def test_the_decision_core_imports_no_transport_storage_or_generated_code() -> None:
     probe = (
-        "import sys, verinet.verifier.lifecycle; "
+        "import sys, verinet.lifecycle, verinet.pack_operations; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'aiohttp', 'redis') "
         "or m.endswith('_pb2')))"
     )
