@@ -427,6 +427,10 @@ class Reader:
                     ErrorKind.FORBIDDEN,
                     "epcList",
                 )
+        return self._lot_and_expiry(raw)
+
+    def _lot_and_expiry(self, raw: dict[str, Any]) -> tuple[str, str]:
+        """The commissioned lot and expiry (YYMMDD) in the event's ILMD."""
         ilmd = raw.get("ilmd", {})
         lot = next((ilmd[k] for k in _LOT_KEYS if k in ilmd), None)
         expiry = next((ilmd[k] for k in _EXPIRY_KEYS if k in ilmd), None)

@@ -205,6 +205,8 @@ def alert_json(alert: rs_pb.Alert) -> dict[str, Any]:
         "status": alert.status,
         "raised_at": alert.raised_at,
     }
+    if alert.location_name:
+        out["location_name"] = alert.location_name
     if alert.status == "closed":
         out.update(close_reason=alert.close_reason, closed_at=alert.closed_at, closed_by=alert.closed_by)
     return out

@@ -600,6 +600,7 @@ def recall_task_json(task: rs_pb.RecallTask) -> dict[str, Any]:
         "notice": recall_notice_json(notice),
         "units_open": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "gln": u.gln} for u in task.units_open],
         "units_acknowledged": task.units_acknowledged,
+        "locations": {at.gln: {"name": at.name, "address": at.address} for at in task.locations},
     }  # fmt: skip
 
 
@@ -624,6 +625,11 @@ def pack_history_json(history: rs_pb.GetPackHistoryResponse) -> dict[str, Any]:
         if event.HasField("location"):
             shown["location"] = location_json(event.location)
         events.append(shown)
+    if history.received:  # not hosted here: told by the inbound document the caller received
+        return {
+            "gtin": history.gtin, "serial": history.serial, "lot": history.lot, "expiry": history.expiry,
+            "hosted": False, "received": history.received, "events": events,
+        }  # fmt: skip
     return {
         "gtin": history.gtin, "serial": history.serial, "lot": history.lot, "expiry": history.expiry,
         "state": history.state, "events": events,

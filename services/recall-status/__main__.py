@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
+from typing import Any
 
 from prometheus_client import start_http_server
 
 from verinet import logs
+from verinet.recall_status import event_store
 from verinet.recall_status.alerts import AlertStore
 from verinet.recall_status.delivery_worker import DeliveryWorker
 from verinet.recall_status.notifications import Notifier
@@ -48,6 +51,20 @@ async def follow_up_loop(servicer: RecallStatusServicer, every: float) -> None:
             log.info("Recall reminders sent", extra={"reminders": len(sent)})
 
 
+async def prune_loop(redis: Any, retention_days: int, every: float = 3600.0) -> None:
+    """Takes EPCIS events past their retention out of the query store, now and every hour
+    (replicas may all run it: removing what is already gone does nothing)."""
+    while True:
+        try:
+            removed = await event_store.prune(redis, time.time() - retention_days * 86400.0)
+        except Exception:  # a failed pass is retried at the next one
+            log.exception("EPCIS event pruning failed")
+        else:
+            if removed:
+                log.info("EPCIS events past their retention removed", extra={"events": removed})
+        await asyncio.sleep(every)
+
+
 async def serve(settings: Settings) -> None:
     redis = connect(settings.redis_url, timeout=settings.redis_timeout)
     await wait_until_answering(redis)
@@ -75,11 +92,14 @@ async def serve(settings: Settings) -> None:
     )
     await worker.start()
     follow_up = asyncio.create_task(follow_up_loop(servicer, settings.follow_up_seconds))
+    pruning = asyncio.create_task(prune_loop(redis, settings.event_retention_days)) if settings.event_retention_days else None
     key_watch = asyncio.create_task(follow_signing_keys(settings.webhook_key_dir, webhook_keys.use_keys))
     log.info("recall-status listening", extra={"port": handle.port})
 
     async def stop() -> None:
         follow_up.cancel()
+        if pruning is not None:
+            pruning.cancel()
         key_watch.cancel()
         await sockets.close(settings.shutdown_grace)
         await worker.drain(settings.shutdown_grace)

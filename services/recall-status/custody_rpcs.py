@@ -1,8 +1,9 @@
 """gRPC methods of recall-status for EPCIS custody capture (mixin).
 
 ``RecallStatusServicer`` inherits :class:`CustodyRpcs`; ``CaptureEvents`` only translates the
-streamed messages and drives a :class:`~verinet.recall_status.custody.Capture`. It uses, on
-the servicer instance, ``repository`` (a ``PackRepository``), ``custody_scripts`` (the
+streamed messages and drives a :class:`~verinet.recall_status.custody.Capture`;
+``RecordReceivedDocument`` hands a buyer's received document to
+:mod:`~verinet.recall_status.received_documents`. It uses, on the servicer instance, ``repository`` (a ``PackRepository``), ``custody_scripts`` (the
 capture scripts, registered once) and ``now`` (the clock).
 """
 
@@ -20,6 +21,7 @@ from verinet.recall_status.custody import Capture
 from verinet.recall_status.custody_model import Actor, CaptureOutcome, CustodyEvent, Party
 from verinet.recall_status.custody_store import CustodyScripts
 from verinet.recall_status.pack_store import PackRepository
+from verinet.recall_status.received_documents import ReceivedDocument, record
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import translate_errors
 from verinet.wire import caller_of
@@ -79,7 +81,7 @@ def outcome_message(outcome: CaptureOutcome) -> rs_pb.CaptureEventsResponse:
 
 
 class CustodyRpcs:
-    """CaptureEvents; see the module docstring."""
+    """CaptureEvents and RecordReceivedDocument; see the module docstring."""
 
     repository: PackRepository
     custody_scripts: CustodyScripts
@@ -108,3 +110,21 @@ class CustodyRpcs:
         finally:
             if capture is not None:
                 await capture.release()
+
+    @translate_errors
+    async def RecordReceivedDocument(
+        self,
+        request: rs_pb.RecordReceivedDocumentRequest,
+        context: grpc.aio.ServicerContext[rs_pb.RecordReceivedDocumentRequest, rs_pb.RecordReceivedDocumentResponse],
+    ) -> rs_pb.RecordReceivedDocumentResponse:
+        document = ReceivedDocument(
+            reference=request.reference,
+            receiver_gln=request.receiver_gln,
+            events=tuple(event_from(e) for e in request.events),
+            units=tuple(dict.fromkeys(request.units)),
+            received_at=request.received_at,
+        )
+        outcome = await record(self.repository, actor_from(request.caller), self.now(), document)
+        return rs_pb.RecordReceivedDocumentResponse(
+            duplicate=outcome.duplicate, units=outcome.units, received=outcome.received, recorded=outcome.recorded, events=outcome.events
+        )

@@ -160,12 +160,15 @@ class Acknowledgements(RecallRecords):
             open_units = [u for u in units if not u.holders[0].ack]
             if meta["status"] != "open" or not open_units:
                 continue
+            places = await self._location_details(sorted({u.holders[0].gln for u in open_units if u.holders[0].gln}))
             out.append(
                 {
                     "recall": {k: meta[k] for k in ("id", "class", "reason", "depth")} | {"mock": bool(meta["mock"]), "published_at": iso(float(meta["published_at"]))},
                     "notice": recall_notice(meta, units),
                     "units_open": [{"gtin": u.gtin, "serial": u.serial, "lot": u.lot, "gln": u.holders[0].gln} for u in open_units],
                     "units_acknowledged": len(units) - len(open_units),
+                    # names and addresses the holder gave its GLNs (EPCIS Location master data)
+                    "locations": {g: {"name": p.name, "address": p.address} for g, p in places.items() if p.name},
                 }
             )
         return out

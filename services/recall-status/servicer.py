@@ -22,7 +22,7 @@ from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetE
 from verinet.identifiers import validate_lot
 from verinet.packs import PackState, validate_line
 from verinet.partners import partner_names
-from verinet.recall_status import audit, event_store, locations
+from verinet.recall_status import audit, event_store, locations, received_documents
 from verinet.recall_status.alerts import Alert, AlertStore
 from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.custody_store import CustodyScripts
@@ -103,6 +103,7 @@ def recall_task(task: Mapping[str, Any]) -> rs_pb.RecallTask:
         notice=recall_notice_message(task["notice"]),
         units_open=[rs_pb.OpenUnit(**unit) for unit in task["units_open"]],
         units_acknowledged=task["units_acknowledged"],
+        locations=[rs_pb.HolderLocation(gln=gln, **place) for gln, place in task["locations"].items()],
     )
 
 
@@ -531,7 +532,13 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             limit=request.limit,
         )
         viewer, is_admin = request.caller.partner_id, caller_of(request.caller).is_admin
-        return rs_pb.ListAlertsResponse(alerts=[alert_message(a.seen_by(viewer, is_admin)) for a in alerts])
+        messages = [alert_message(a.seen_by(viewer, is_admin)) for a in alerts]
+        # the names partners gave their GLNs (EPCIS Location master data), shown beside them
+        named = await locations.lookup(self.repository.redis, {m.location_gln for m in messages if m.location_gln})
+        for message in messages:
+            if message.location_gln in named:
+                message.location_name = named[message.location_gln].name
+        return rs_pb.ListAlertsResponse(alerts=messages)
 
     @translate_errors
     async def CloseAlert(
@@ -793,7 +800,17 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             code="pack.not_found",
         )
         if stored is None:
-            raise not_found
+            received = await received_documents.history(self.repository.redis, caller.partner_id, request.gtin, request.serial)
+            if received is None:  # not hosted here, and in no document the caller received
+                raise not_found
+            return rs_pb.GetPackHistoryResponse(
+                gtin=request.gtin,
+                serial=request.serial,
+                lot=received["lot"],
+                expiry=received["expiry"],
+                received=received["received"],
+                events=[rs_pb.HistoryEvent(entry=orjson.dumps(entry)) for entry in received["events"]],
+            )
         events = await self.repository.history(request.gtin, request.serial)
         owner = stored.record.owner_partner_id
         if caller_of(caller).is_admin or owner == caller.partner_id:

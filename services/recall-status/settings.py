@@ -28,6 +28,8 @@ class Settings:
     internal_tls: InternalTls | None
     health_port: int
     follow_up_seconds: float = 300.0
+    #: EPCIS events older than this leave the query store (event_store.prune); 0 keeps them all.
+    event_retention_days: int = 2190
     #: On one machine (verinet up): the Unix socket its status-read call stream is also served
     #: on (verinet.socket_calls). Empty: gRPC only.
     call_socket: str = ""
@@ -81,5 +83,6 @@ class Settings:
             internal_tls=InternalTls.from_env(env),
             health_port=env.int("HEALTH_PORT", 0, maximum=65535),
             follow_up_seconds=env.float("RECALL_FOLLOW_UP_SECONDS", 300.0, minimum=0.01),
+            event_retention_days=env.int("EPCIS_EVENT_RETENTION_DAYS", 2190, minimum=0),
             call_socket=env.str("CALL_SOCKET", ""),
         )

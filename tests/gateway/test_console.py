@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from tests.conftest import REPO_ROOT
+from tests.gateway.test_epcis_xml import XML, location_element, master_data, xml_document
 from verinet.network import with_check_digit
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -101,6 +102,11 @@ def world(network: Any) -> dict[str, Any]:
     wholesaler, wclient = network.add_partner(["wholesaler"], name="Northern Wholesale")
     held = [{k: p[k] for k in ("gtin", "serial", "lot", "expiry")} for p in packs[30:40] + packs[50:53]]
     assert wclient.post("/v1/packs/verify", json={"packs": held, "possession_attested": True}).json()["count"] == len(held)
+    # The wholesaler names its site, as EPCIS Location master data does: the console shows the name beside the GLN.
+    for client, gln, name in ((wclient, wholesaler["glns"][0], "Northern Wholesale DC"), (pclient, pharmacy["glns"][0], "Riverside Pharmacy, High Street")):
+        site = location_element(gln, name=name, city="Leeds", countryCode="GB")
+        named = client.post("/v1/events", data=xml_document(header=master_data([], [site])), headers={"Content-Type": XML})
+        assert named.status_code == 200, named.text
     recall = mclient.post("/v1/recalls", json={"gtins": [gtin], "lots": [RECALLED_LOT], "class": "II", "reason": "Out-of-specification dissolution", "depth": "retail"})
     assert recall.status_code == 201, recall.text
     return {
@@ -110,6 +116,8 @@ def world(network: Any) -> dict[str, Any]:
         "names": {"manufacturer": "Acme Pharma", "dispenser": "Riverside Pharmacy", "wholesaler": "Northern Wholesale"},
         "clients": {"manufacturer": mclient, "dispenser": pclient, "wholesaler": wclient},
         "wholesaler_id": wholesaler["id"],
+        "wholesaler_gln": wholesaler["glns"][0],
+        "pharmacy_gln": pharmacy["glns"][0],
     }
 
 
@@ -493,6 +501,7 @@ def test_a_manufacturer_previews_the_scope_publishes_a_drill_and_sees_its_chart(
     assert page.locator("#preview-units").inner_text() == "50 units in scope"
     preview = page.locator("#recall-preview").inner_text()
     assert "located at 2 locations" in preview and world["wholesaler_id"] in preview
+    assert f"Northern Wholesale DC ({world['wholesaler_gln']})" in preview  # the GLN's name, where its partner gave one
     tab.shot("14-recall-form-preview")
     page.get_by_role("button", name="Start the drill").click()
     page.locator("#effectiveness-chart").wait_for()
@@ -500,6 +509,7 @@ def test_a_manufacturer_previews_the_scope_publishes_a_drill_and_sees_its_chart(
     assert page.locator("#recall-title").inner_text().startswith("Recall drill rc_")
     assert page.locator("#stat-units").inner_text() == "50"
     assert page.locator("#effectiveness-chart polyline").count() == 2
+    assert f"Northern Wholesale DC ({world['wholesaler_gln']})" in page.locator("section.card:has(#locations-title)").inner_text()
     page.locator("#recall-deliveries p, #recall-deliveries table").first.wait_for()
     tab.shot("15-recall-drill")
 
@@ -519,6 +529,7 @@ def test_a_wholesaler_acknowledges_its_recall_task_and_the_manufacturer_sees_it(
     assert "RECALL DRILL: exercise only" in task.inner_text() and "What to do:" in task.inner_text()  # the recall notice
     units = task.locator("tbody tr").count()
     assert units == 16  # 10 received at the start, 6 verified in the tote
+    assert f"Northern Wholesale DC ({world['wholesaler_gln']})" in task.locator("tbody").inner_text()  # its site by name
     tab.shot("16-recall-tasks")
     with page.expect_download() as download:
         task.get_by_role("button", name="Print the recall letter").click()
@@ -605,6 +616,8 @@ def test_a_manufacturer_closes_an_alert_with_a_reason(tabs: dict[str, Console], 
     alert_id = world.get("alert_id") or page.locator("#alerts-list tbody code").first.inner_text()
     page.get_by_role("button", name=f"Close alert {alert_id}").click()
     row = page.locator("#alerts-list tbody tr", has=page.locator(f"code:text-is('{alert_id}')"))
+    if world.get("alert_id"):  # raised at the pharmacy's till: its site by name
+        assert f"Riverside Pharmacy, High Street ({world['pharmacy_gln']})" in row.inner_text()
     row.get_by_label("Reason").select_option("06b End User - technical error")
     row.get_by_label("Details (optional)").fill("rescanned: keying error at the till")
     tab.shot("19-alerts")

@@ -1,6 +1,6 @@
 /* verinet console: The Alerts page: open and closed alerts, closed with a reason. */
 
-import { $, ALERT_CLOSE_REASONS, api, CODE_MEANINGS, fill, fmtTime, h, notice, pill, problemView, table } from './core.js';
+import { $, ALERT_CLOSE_REASONS, api, CODE_MEANINGS, fill, fmtTime, glnView, h, notice, pill, problemView, table } from './core.js';
 
 export async function loadAlerts() {
   const list = $('alerts-list');
@@ -18,7 +18,7 @@ export async function loadAlerts() {
       fmtTime(a.raised_at),
       h('span', {}, h('code', { text: a.id }), h('br'), h('code', { text: a.code }), ` ${CODE_MEANINGS[a.code] || ''}`, h('br'), h('span', { class: 'help', text: a.message })),
       h('span', { class: 'mono' }, a.gtin, h('br'), a.serial, a.lot ? [h('br'), `batch ${a.lot}`] : null),
-      h('span', {}, `${a.operation} at `, h('span', { class: 'mono', text: a.location_gln }), h('br'), h('span', { class: 'mono help', text: a.partner })),
+      h('span', {}, `${a.operation} at `, glnView(a.location_gln, a.location_name ? { name: a.location_name } : null), h('br'), h('span', { class: 'mono help', text: a.partner })),
       a.status === 'closed'
         ? h('span', {}, pill('ok', 'closed'), h('br'), a.close_reason || '')
         : closeAlertControl(a),

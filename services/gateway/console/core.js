@@ -139,6 +139,12 @@ export function table(caption, headers, rows, { numeric = [] } = {}) {
       h('thead', {}, h('tr', {}, headers.map((name, i) => h('th', { scope: 'col', class: numeric.includes(i) ? 'num' : null, text: name })))),
       h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((cell, i) => h('td', { class: numeric.includes(i) ? 'num' : null }, cell)))))));
 }
+/** A GLN as people read it: the name its partner gave it (EPCIS Location master data, in an
+ * answer's `location`) before the GLN, the address as its title; else the GLN alone. */
+export function glnView(gln, location) {
+  if (!location || !location.name) return h('span', { class: 'mono', text: gln });
+  return h('span', { class: 'gln-named', title: location.address || '' }, location.name, ' ', h('span', { class: 'mono', text: `(${gln})` }));
+}
 export function notice(kind, ...children) { return h('div', { class: `notice notice-${kind}` }, ...children); }
 
 /** First characters that make a spreadsheet run a cell, and the quote that neutralises them:

@@ -1,6 +1,6 @@
 /* verinet console: The Recall page: one recall, its effectiveness chart, report, deliveries and closing. */
 
-import { $, announce, api, app, downloadBlob, fill, fmtNumber, fmtTime, h, notice, pct, pill, problemView, request, s, table } from './core.js';
+import { $, announce, api, app, downloadBlob, fill, fmtNumber, fmtTime, glnView, h, notice, pct, pill, problemView, request, s, table } from './core.js';
 import { rememberRecall } from './recalls.js';
 import { hasRole } from './signin.js';
 
@@ -60,7 +60,7 @@ export async function loadRecall(id) {
     h('section', { class: 'card', 'aria-labelledby': 'locations-title' },
       h('h2', { id: 'locations-title', text: 'Where the units are' }),
       (recall.units_by_location || []).length
-        ? table('', ['Location (GLN)', 'Partner', 'Units'], recall.units_by_location.map((l) => [h('span', { class: 'mono', text: l.gln }), h('span', { class: 'mono', text: l.partner }), fmtNumber(l.units)]), { numeric: [2] })
+        ? table('', ['Location (GLN)', 'Partner', 'Units'], recall.units_by_location.map((l) => [glnView(l.gln, l.location), h('span', { class: 'mono', text: l.partner }), fmtNumber(l.units)]), { numeric: [2] })
         : h('p', { class: 'empty', text: 'No unit has been seen outside your site.' })),
     h('section', { class: 'card', 'aria-labelledby': 'deliveries-title' },
       h('h2', { id: 'deliveries-title', text: 'Notifications delivered' }), deliveries),

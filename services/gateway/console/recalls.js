@@ -1,6 +1,6 @@
 /* verinet console: The Recalls page (manufacturer): the list, and the recall form with its scope preview. */
 
-import { $, announce, api, app, fill, fmtNumber, h, notice, pill, problemView, RECALLS_KEY, s, table } from './core.js';
+import { $, announce, api, app, fill, fmtNumber, glnView, h, notice, pill, problemView, RECALLS_KEY, s, table } from './core.js';
 import { installScanner, normalizeScan, packOf } from './scanning.js';
 
 export function knownRecalls() {
@@ -107,7 +107,7 @@ export function previewView(preview) {
     h('p', { class: 'preview-total', id: 'preview-units' }, `${fmtNumber(preview.units)} unit${preview.units === 1 ? '' : 's'} in scope`),
     h('p', { text: `${fmtNumber(located)} located at ${fmtNumber((preview.units_by_location || []).length)} location${(preview.units_by_location || []).length === 1 ? '' : 's'}; ${fmtNumber(preview.units_not_yet_shipped || 0)} not yet shipped (still with you).` }),
     (preview.units_by_location || []).length
-      ? table('Where the units are', ['Location (GLN)', 'Partner', 'Units'], preview.units_by_location.map((l) => [h('span', { class: 'mono', text: l.gln }), h('span', { class: 'mono', text: l.partner }), fmtNumber(l.units)]), { numeric: [2] })
+      ? table('Where the units are', ['Location (GLN)', 'Partner', 'Units'], preview.units_by_location.map((l) => [glnView(l.gln, l.location), h('span', { class: 'mono', text: l.partner }), fmtNumber(l.units)]), { numeric: [2] })
       : null,
     (preview.unknown_units || []).length ? notice('warn', `Unknown units (not commissioned): ${preview.unknown_units.slice(0, 10).join(', ')}${preview.unknown_units.length > 10 ? '…' : ''}`) : null,
   ];

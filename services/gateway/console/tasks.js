@@ -1,6 +1,6 @@
 /* verinet console: The Recall tasks page (holders): units to confirm and acknowledge. */
 
-import { $, announce, api, downloadBlob, fill, fmtTime, h, notice, pill, problemView, request } from './core.js';
+import { $, announce, api, downloadBlob, fill, fmtTime, glnView, h, notice, pill, problemView, request } from './core.js';
 
 export async function refreshTaskBadge() {
   try {
@@ -102,7 +102,7 @@ export function taskCard(task) {
         h('tbody', {}, task.units_open.map((u, i) => h('tr', {},
           h('td', {}, h('label', { for: `${id}-u${i}`, class: 'checkbox' }, checkboxes[i], h('span', { class: 'visually-hidden', text: `Unit ${u.serial}` }))),
           h('td', { class: 'mono', text: u.gtin }), h('td', { class: 'mono', text: u.serial }),
-          h('td', { class: 'mono', text: u.lot }), h('td', { class: 'mono', text: u.gln })))))),
+          h('td', { class: 'mono', text: u.lot }), h('td', {}, glnView(u.gln, (task.locations || {})[u.gln]))))))),
     h('div', { class: 'field-row' },
       h('div', { class: 'field' }, h('label', { for: `${id}-action`, text: 'What you did with them' }), action),
       button),

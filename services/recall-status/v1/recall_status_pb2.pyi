@@ -223,7 +223,7 @@ class ApplyPackChangesResponse(_message.Message):
     def __init__(self, applied: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("id", "pack", "code", "message", "partner_id", "location_gln", "owner_partner_id", "operation", "status", "raised_at", "close_reason", "closed_at", "closed_by")
+    __slots__ = ("id", "pack", "code", "message", "partner_id", "location_gln", "owner_partner_id", "operation", "status", "raised_at", "close_reason", "closed_at", "closed_by", "location_name")
     ID_FIELD_NUMBER: _ClassVar[int]
     PACK_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +237,7 @@ class Alert(_message.Message):
     CLOSE_REASON_FIELD_NUMBER: _ClassVar[int]
     CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
     CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_NAME_FIELD_NUMBER: _ClassVar[int]
     id: str
     pack: _common_pb2.PackIdentifier
     code: str
@@ -250,7 +251,8 @@ class Alert(_message.Message):
     close_reason: str
     closed_at: str
     closed_by: str
-    def __init__(self, id: _Optional[str] = ..., pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., partner_id: _Optional[str] = ..., location_gln: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[str] = ..., raised_at: _Optional[str] = ..., close_reason: _Optional[str] = ..., closed_at: _Optional[str] = ..., closed_by: _Optional[str] = ...) -> None: ...
+    location_name: str
+    def __init__(self, id: _Optional[str] = ..., pack: _Optional[_Union[_common_pb2.PackIdentifier, _Mapping]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., partner_id: _Optional[str] = ..., location_gln: _Optional[str] = ..., owner_partner_id: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[str] = ..., raised_at: _Optional[str] = ..., close_reason: _Optional[str] = ..., closed_at: _Optional[str] = ..., closed_by: _Optional[str] = ..., location_name: _Optional[str] = ...) -> None: ...
 
 class RecordAlertsRequest(_message.Message):
     __slots__ = ("alerts",)
@@ -597,16 +599,18 @@ class OpenUnit(_message.Message):
     def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., lot: _Optional[str] = ..., gln: _Optional[str] = ...) -> None: ...
 
 class RecallTask(_message.Message):
-    __slots__ = ("recall", "notice", "units_open", "units_acknowledged")
+    __slots__ = ("recall", "notice", "units_open", "units_acknowledged", "locations")
     RECALL_FIELD_NUMBER: _ClassVar[int]
     NOTICE_FIELD_NUMBER: _ClassVar[int]
     UNITS_OPEN_FIELD_NUMBER: _ClassVar[int]
     UNITS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    LOCATIONS_FIELD_NUMBER: _ClassVar[int]
     recall: RecallHeader
     notice: RecallNotice
     units_open: _containers.RepeatedCompositeFieldContainer[OpenUnit]
     units_acknowledged: int
-    def __init__(self, recall: _Optional[_Union[RecallHeader, _Mapping]] = ..., notice: _Optional[_Union[RecallNotice, _Mapping]] = ..., units_open: _Optional[_Iterable[_Union[OpenUnit, _Mapping]]] = ..., units_acknowledged: _Optional[int] = ...) -> None: ...
+    locations: _containers.RepeatedCompositeFieldContainer[HolderLocation]
+    def __init__(self, recall: _Optional[_Union[RecallHeader, _Mapping]] = ..., notice: _Optional[_Union[RecallNotice, _Mapping]] = ..., units_open: _Optional[_Iterable[_Union[OpenUnit, _Mapping]]] = ..., units_acknowledged: _Optional[int] = ..., locations: _Optional[_Iterable[_Union[HolderLocation, _Mapping]]] = ...) -> None: ...
 
 class HolderLocation(_message.Message):
     __slots__ = ("gln", "name", "address")
@@ -733,20 +737,22 @@ class HistoryEvent(_message.Message):
     def __init__(self, entry: _Optional[bytes] = ..., location: _Optional[_Union[LocationDetails, _Mapping]] = ...) -> None: ...
 
 class GetPackHistoryResponse(_message.Message):
-    __slots__ = ("gtin", "serial", "lot", "expiry", "state", "events")
+    __slots__ = ("gtin", "serial", "lot", "expiry", "state", "events", "received")
     GTIN_FIELD_NUMBER: _ClassVar[int]
     SERIAL_FIELD_NUMBER: _ClassVar[int]
     LOT_FIELD_NUMBER: _ClassVar[int]
     EXPIRY_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
     gtin: str
     serial: str
     lot: str
     expiry: str
     state: str
     events: _containers.RepeatedCompositeFieldContainer[HistoryEvent]
-    def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., state: _Optional[str] = ..., events: _Optional[_Iterable[_Union[HistoryEvent, _Mapping]]] = ...) -> None: ...
+    received: str
+    def __init__(self, gtin: _Optional[str] = ..., serial: _Optional[str] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., state: _Optional[str] = ..., events: _Optional[_Iterable[_Union[HistoryEvent, _Mapping]]] = ..., received: _Optional[str] = ...) -> None: ...
 
 class ListAuditRequest(_message.Message):
     __slots__ = ("caller", "gtin", "recall_id", "limit")
@@ -987,6 +993,36 @@ class CustodyEvent(_message.Message):
     expiry: str
     notes: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., event_hash: _Optional[bytes] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., biz_step: _Optional[str] = ..., disposition: _Optional[str] = ..., event_time: _Optional[float] = ..., location_gln: _Optional[str] = ..., units: _Optional[_Iterable[str]] = ..., containers: _Optional[_Iterable[str]] = ..., parent: _Optional[str] = ..., sources: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., destinations: _Optional[_Iterable[_Union[CustodyParty, _Mapping]]] = ..., biz_transactions: _Optional[_Iterable[str]] = ..., lot: _Optional[str] = ..., expiry: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecordReceivedDocumentRequest(_message.Message):
+    __slots__ = ("caller", "reference", "receiver_gln", "events", "units", "received_at")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVER_GLN_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    reference: str
+    receiver_gln: str
+    events: _containers.RepeatedCompositeFieldContainer[CustodyEvent]
+    units: _containers.RepeatedScalarFieldContainer[str]
+    received_at: float
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., reference: _Optional[str] = ..., receiver_gln: _Optional[str] = ..., events: _Optional[_Iterable[_Union[CustodyEvent, _Mapping]]] = ..., units: _Optional[_Iterable[str]] = ..., received_at: _Optional[float] = ...) -> None: ...
+
+class RecordReceivedDocumentResponse(_message.Message):
+    __slots__ = ("duplicate", "units", "received", "recorded", "events")
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    duplicate: bool
+    units: int
+    received: int
+    recorded: int
+    events: int
+    def __init__(self, duplicate: _Optional[bool] = ..., units: _Optional[int] = ..., received: _Optional[int] = ..., recorded: _Optional[int] = ..., events: _Optional[int] = ...) -> None: ...
 
 class CustodyParty(_message.Message):
     __slots__ = ("type", "gln")

@@ -200,6 +200,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.FromString,
                 _registered_method=True)
+        self.RecordReceivedDocument = channel.unary_unary(
+                '/verinet.recall_status.v1.RecallStatusService/RecordReceivedDocument',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentResponse.FromString,
+                _registered_method=True)
         self.GetWebhookKeys = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetWebhookKeys',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetWebhookKeysRequest.SerializeToString,
@@ -446,6 +451,14 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordReceivedDocument(self, request, context):
+        """Records a DSCSA document a seller sent the caller: receipt of the units hosted here (only
+        if their shipment to the caller is recorded here), the inbound record of the others.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetWebhookKeys(self, request, context):
         """The public keys that sign webhook deliveries (recall-status's own keys), which the gateway
         publishes in the network's JWKS beside the verifier's.
@@ -621,6 +634,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
                     servicer.QueryEvents,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.SerializeToString,
+            ),
+            'RecordReceivedDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordReceivedDocument,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentResponse.SerializeToString,
             ),
             'GetWebhookKeys': grpc.unary_unary_rpc_method_handler(
                     servicer.GetWebhookKeys,
@@ -1520,6 +1538,33 @@ class RecallStatusService:
             '/verinet.recall_status.v1.RecallStatusService/QueryEvents',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.QueryEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordReceivedDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/RecordReceivedDocument',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordReceivedDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,
