@@ -68,6 +68,7 @@ def test_a_recall_task_reads_at_rest_exactly_as_recall_status_made_it() -> None:
         },
         "units_open": [{"gtin": "00614141000012", "serial": "S1", "lot": "L1", "gln": ""}],
         "units_acknowledged": 2,
+        "locations": {"0614141000005": {"name": "DC 1", "address": "1 Main St, Austin"}},
     }  # fmt: skip
     shown = recall_task_json(recall_task(made))
     assert shown == made
