@@ -32,6 +32,7 @@ from types import SimpleNamespace
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 from cpu import CpuMeter, wait_quiet
 from harness import ROOT, running_network
+from profiles import finish_profiles, profile_tables, start_profiles
 from report import Report, fmt_ms, percentile, verdict
 
 sys.path.insert(0, str(ROOT))
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--on-only", action="store_true", help="measure with credentials on only (for profiling; writes nothing)")
+    parser.add_argument("--profile", action="store_true", help="with --on-only: py-spy of both lookups and the wallets during the run, printed")
     parser.add_argument("--serve-wallets", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_wallets:
@@ -149,7 +151,13 @@ def main() -> None:
         for label, partner in (("off", without), ("on", with_wallet))[1 if args.on_only else 0:]:
             measure(a, b, wallets_pid, partner["token"], path, partner["glns"][0], args.users, 2.0)  # warm up
             wait_quiet([*a.pids().values(), *b.pids().values(), wallets_pid], max_wait=30)
+            running = {}
+            if args.profile and args.on_only:
+                running = start_profiles({"A lookup": a.pids()["lookup"], "B lookup": b.pids()["lookup"], "wallets": wallets_pid}, args.seconds - 1, "atp")
             times, errors, meter = measure(a, b, wallets_pid, partner["token"], path, partner["glns"][0], args.users, args.seconds)
+            for name, profile in finish_profiles(running).items():
+                print(f"\n## py-spy of {name}", flush=True)
+                profile_tables(report, profile, top=25)  # printed as it is added (--on-only writes nothing)
             rate = len(times) / meter.wall
             network_cpu = sum(s for n, s in meter.seconds.items() if not n.startswith(("bench driver", "wallets")))
             wallets_cpu = meter.seconds["wallets"]
