@@ -3,6 +3,7 @@ to B) and two reference OCI wallets (tests/lookup/oci_wallet.py) on this machine
 
     python bench/atp.py                    # 10 users, 30 s with credentials off, then on
     python bench/atp.py --seconds 120 --no-write
+    python bench/atp.py --on-only --profile   # py-spy of both lookups and the wallets, printed
 
 Each user is a thread with a keep-alive connection to A asking about one of B's packs,
 the next question when the previous one is answered (as OCI's July 2024 load test: 10
