@@ -33,7 +33,7 @@ from types import SimpleNamespace
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 from cpu import CpuMeter, wait_quiet
 from harness import ROOT, running_network
-from profiles import finish_profiles, profile_tables, start_profiles
+from profiles import finish_profiles, process_profiles, start_profiles
 from report import Report, fmt_ms, percentile, verdict
 
 sys.path.insert(0, str(ROOT))
@@ -156,9 +156,8 @@ def main() -> None:
             if args.profile and args.on_only:
                 running = start_profiles({"A lookup": a.pids()["lookup"], "B lookup": b.pids()["lookup"], "wallets": wallets_pid}, args.seconds - 1, "atp")
             times, errors, meter = measure(a, b, wallets_pid, partner["token"], path, partner["glns"][0], args.users, args.seconds)
-            for name, profile in finish_profiles(running).items():
-                print(f"\n## py-spy of {name}", flush=True)
-                profile_tables(report, profile, top=25)  # printed as it is added (--on-only writes nothing)
+            if running:  # printed as it is added (--on-only writes nothing)
+                process_profiles(report, finish_profiles(running), {}, top=25, heading=lambda name: f"## py-spy of {name}")
             rate = len(times) / meter.wall
             network_cpu = sum(s for n, s in meter.seconds.items() if not n.startswith(("bench driver", "wallets")))
             wallets_cpu = meter.seconds["wallets"]
