@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from verinet.embedded_redis import EmbeddedRedis
 from verinet.lookup.oci import Wallet
@@ -48,17 +49,35 @@ def test_the_exchange_sees_another_replicas_wallet_change_within_the_cache_time_
     asyncio.run(main())
 
 
+class PausingStore(WalletStore):
+    """A store whose Redis read, once it has its answer, waits until the test lets it go on:
+    the test decides where a write lands relative to a read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_answered = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def get(self, partner_id: str) -> PartnerWallet | None:
+        answer = await super().get(partner_id)
+        self.read_answered.set()
+        await self.go_on.wait()
+        return answer
+
+
 def test_a_read_overtaken_by_a_write_through_this_process_is_not_kept(tmp_path: Path) -> None:
     async def main() -> None:
         with EmbeddedRedis(tmp_path / "redis") as server:
             redis = connect(server.url)
-            store = WalletStore(redis)
+            store = PausingStore(redis)
             try:
                 await store.put(record("p1", "optional"))
                 reading = asyncio.create_task(store.current("p1"))
-                await asyncio.sleep(0)  # the read has started
+                await store.read_answered.wait()  # the read has the old record in hand
                 await store.put(record("p1", "required"))
-                await reading
+                store.go_on.set()
+                assert (await reading).inbound_policy == "optional"  # type: ignore[union-attr]
+                # what that read saw is not kept: the next question sees the write
                 assert (await store.current("p1")).inbound_policy == "required"  # type: ignore[union-attr]
             finally:
                 await redis.aclose()
