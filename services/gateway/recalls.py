@@ -396,9 +396,9 @@ async def recall_status_report(request: web.Request, partner: Partner) -> web.Re
         ),
         timeout=RECALL_RPC_SECONDS,
     )
+    report = status_report_json(answer)
     if output == "json":
-        return web.Response(body=answer.json, content_type="application/json")
-    report = orjson.loads(answer.json)
+        return json_response(report)
     if output == "csv":
         return web.Response(
             text=csv_report(report),
@@ -407,6 +407,72 @@ async def recall_status_report(request: web.Request, partner: Partner) -> web.Re
             headers={"Content-Disposition": f'attachment; filename="{report["recall"]["id"]}-status.csv"'},
         )
     return printable_page(html_report(report))
+
+
+#: The members of a consignee each list of a status report shows, in order.
+NOTIFIED_MEMBERS = ("partner", "name", "locations", "notified_at", "notified_by")
+RESPONDING_MEMBERS = ("partner", "name", "locations", "responded_at", "units_held", "units_acknowledged", "quantity_on_hand", "actions", "note")
+NOT_RESPONDING_MEMBERS = ("partner", "name", "locations", "units_held", "notified_at", "reminders", "overdue")
+
+
+def status_report_json(report: rs_pb.GetRecallStatusReportResponse) -> dict[str, Any]:
+    """A recall status report, as REST (and its CSV and printable forms) shows it: the
+    consignees notified, responding and not responding are views of its consignee rows."""
+    rows = [consignee_json(row) for row in report.consignee_rows]
+    recall = report.recall
+    checks = report.effectiveness_checks
+    estimate = report.estimated_completion
+    out: dict[str, Any] = {
+        "recall": {
+            "id": recall.id, "class": recall.recall_class, "reason": recall.reason, "depth": recall.depth,
+            "mock": recall.mock, "status": recall.status, "published_at": recall.published_at,
+            **({"closed_at": recall.closed_at, "close_reason": recall.close_reason} if recall.HasField("closed_at") else {}),
+        },
+        "as_of": report.as_of,
+        "strategy": strategy_json(report.strategy),
+        "consignees": report.consignees,
+        "consignees_notified": report.consignees_notified,
+        "consignees_responding": report.consignees_responding,
+        "consignees_not_responding": report.consignees_not_responding,
+        "consignees_overdue": report.consignees_overdue,
+        "units": report.units,
+        "units_acknowledged": report.units_acknowledged,
+        "quantity_on_hand": report.quantity_on_hand,
+        "notified": [{k: r[k] for k in NOTIFIED_MEMBERS} for r in rows if r["notified_at"]],
+        "responding": [{k: r[k] for k in RESPONDING_MEMBERS} for r in rows if r["status"] == "responded"],
+        "not_responding": [{k: r[k] for k in NOT_RESPONDING_MEMBERS} for r in rows if r["status"] != "responded"],
+        "effectiveness_checks": {
+            "level": checks.level, "share": checks.share, "due": checks.due, "done": checks.done,
+            "results": dict(sorted(checks.results.items())),
+            "checks": [
+                {"partner": c.partner, "name": c.name, "at": c.at, "checked_by": c.checked_by, "method": c.method, "result": c.result, "note": c.note}
+                for c in checks.checks
+            ],
+        },
+        "estimated_completion": {"complete": estimate.complete, "at": estimate.at if estimate.HasField("at") else None, "basis": estimate.basis},
+        "consignee_rows": rows,
+    }  # fmt: skip
+    if report.HasField("period"):
+        period = report.period
+        out["period"] = {
+            "from": getattr(period, "from"), "to": period.to, "consignees_notified": period.consignees_notified,
+            "consignees_responding": period.consignees_responding, "effectiveness_checks": period.effectiveness_checks,
+        }  # fmt: skip
+    return out
+
+
+def consignee_json(row: rs_pb.ReportedConsignee) -> dict[str, Any]:
+    """One consignee of a status report, as REST shows it (lots and actions sorted)."""
+    return {
+        "partner": row.partner, "name": row.name, "glns": list(row.glns),
+        "locations": [{"gln": at.gln, "name": at.name, "address": at.address} for at in row.locations],
+        "units_held": row.units_held, "lots": dict(sorted(row.lots.items())),
+        "notified_at": row.notified_at, "notified_by": row.notified_by, "responded_at": row.responded_at,
+        "units_acknowledged": row.units_acknowledged,
+        "quantity_on_hand": row.quantity_on_hand if row.HasField("quantity_on_hand") else None,
+        "actions": dict(sorted(row.actions.items())), "note": row.note, "status": row.status,
+        "overdue": row.overdue, "reminders": row.reminders,
+    }  # fmt: skip
 
 
 @routes.route(

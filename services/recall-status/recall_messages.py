@@ -54,6 +54,37 @@ def extended_recall(recall: Mapping[str, Any]) -> rs_pb.ExtendRecallResponse:
     return rs_pb.ExtendRecallResponse(recall=recall_message(recall), added_units=recall["added_units"], unknown_units=recall["unknown_units"])
 
 
+def status_report_message(report: Mapping[str, Any]) -> rs_pb.GetRecallStatusReportResponse:
+    """A status report (``status_report.build``) as its message; its lists of consignees
+    notified, responding and not responding are views of ``consignee_rows`` the gateway draws."""
+    recall = report["recall"]
+    checks = report["effectiveness_checks"]
+    estimate = report["estimated_completion"]
+    period = report.get("period")
+    return rs_pb.GetRecallStatusReportResponse(
+        recall=rs_pb.RecallHeader(
+            id=recall["id"], recall_class=recall["class"], reason=recall["reason"], depth=recall["depth"], mock=recall["mock"],
+            status=recall["status"], published_at=recall["published_at"], closed_at=recall.get("closed_at"), close_reason=recall.get("close_reason", ""),
+        ),
+        as_of=report["as_of"],
+        strategy=rs_pb.RecallStrategy(**report["strategy"]),
+        consignees=report["consignees"], consignees_notified=report["consignees_notified"],
+        consignees_responding=report["consignees_responding"], consignees_not_responding=report["consignees_not_responding"],
+        consignees_overdue=report["consignees_overdue"],
+        units=report["units"], units_acknowledged=report["units_acknowledged"], quantity_on_hand=report["quantity_on_hand"],
+        effectiveness_checks=rs_pb.ReportedChecks(
+            level=checks["level"], share=checks["share"], due=checks["due"], done=checks["done"], results=checks["results"],
+            checks=[rs_pb.ReportedCheck(**check) for check in checks["checks"]],
+        ),
+        estimated_completion=rs_pb.EstimatedCompletion(complete=estimate["complete"], at=estimate["at"], basis=estimate["basis"]),
+        consignee_rows=[
+            rs_pb.ReportedConsignee(**{**row, "locations": [rs_pb.HolderLocation(**at) for at in row["locations"]]})
+            for row in report["consignee_rows"]
+        ],
+        period=None if period is None else rs_pb.ReportPeriod(**period),
+    )  # fmt: skip
+
+
 def report_rows(rows: Sequence[Mapping[str, Any]]) -> rs_pb.ReportRows:
     """A chunk of report rows (``RecallReports._report_row``), column by column."""
     chunk = rs_pb.ReportRows()

@@ -45,6 +45,7 @@ from verinet.recall_status.recall_messages import (
     recall_preview,
     recall_task,
     report_rows,
+    status_report_message,
     units_by_location,
 )
 from verinet.recall_status.recall_model import (
@@ -525,9 +526,6 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     # -- recalls ----------------------------------------------------------------------------
 
-    def _json(self, value: Any) -> rs_pb.JsonResponse:
-        return rs_pb.JsonResponse(json=orjson.dumps(value))
-
     @staticmethod
     def _scope(request: rs_pb.CreateRecallRequest) -> RecallScope:
         return RecallScope(
@@ -634,8 +632,8 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def GetRecallStatusReport(
-        self, request: rs_pb.GetRecallStatusReportRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallStatusReportRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.GetRecallStatusReportRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallStatusReportRequest, rs_pb.GetRecallStatusReportResponse]
+    ) -> rs_pb.GetRecallStatusReportResponse:
         require_manufacturer(request.caller.roles)
         report = await self.recalls.status_report(
             request.recall_id,
@@ -644,7 +642,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             at=parse_time(request.at, "at"),
             start=parse_time(request.period_start, "from"),
         )
-        return self._json(report)
+        return status_report_message(report)
 
     @translate_errors
     async def GetRecallNotice(

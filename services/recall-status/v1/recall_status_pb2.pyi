@@ -565,7 +565,7 @@ class ListRecallTasksRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
 
 class RecallHeader(_message.Message):
-    __slots__ = ("id", "recall_class", "reason", "depth", "mock", "published_at", "status")
+    __slots__ = ("id", "recall_class", "reason", "depth", "mock", "published_at", "status", "closed_at", "close_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     RECALL_CLASS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
@@ -573,6 +573,8 @@ class RecallHeader(_message.Message):
     MOCK_FIELD_NUMBER: _ClassVar[int]
     PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     recall_class: str
     reason: str
@@ -580,7 +582,9 @@ class RecallHeader(_message.Message):
     mock: bool
     published_at: str
     status: str
-    def __init__(self, id: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., published_at: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+    closed_at: str
+    close_reason: str
+    def __init__(self, id: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., published_at: _Optional[str] = ..., status: _Optional[str] = ..., closed_at: _Optional[str] = ..., close_reason: _Optional[str] = ...) -> None: ...
 
 class NoticeProduct(_message.Message):
     __slots__ = ("gtin", "lots", "units")
@@ -676,11 +680,153 @@ class ListRecallTasksResponse(_message.Message):
     tasks: _containers.RepeatedCompositeFieldContainer[RecallTask]
     def __init__(self, tasks: _Optional[_Iterable[_Union[RecallTask, _Mapping]]] = ...) -> None: ...
 
-class JsonResponse(_message.Message):
-    __slots__ = ("json",)
-    JSON_FIELD_NUMBER: _ClassVar[int]
-    json: bytes
-    def __init__(self, json: _Optional[bytes] = ...) -> None: ...
+class ReportedConsignee(_message.Message):
+    __slots__ = ("partner", "name", "glns", "locations", "units_held", "lots", "notified_at", "notified_by", "responded_at", "units_acknowledged", "quantity_on_hand", "actions", "note", "status", "overdue", "reminders")
+    class LotsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ActionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    PARTNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    GLNS_FIELD_NUMBER: _ClassVar[int]
+    LOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_HELD_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_BY_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_AT_FIELD_NUMBER: _ClassVar[int]
+    UNITS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    REMINDERS_FIELD_NUMBER: _ClassVar[int]
+    partner: str
+    name: str
+    glns: _containers.RepeatedScalarFieldContainer[str]
+    locations: _containers.RepeatedCompositeFieldContainer[HolderLocation]
+    units_held: int
+    lots: _containers.ScalarMap[str, int]
+    notified_at: str
+    notified_by: str
+    responded_at: str
+    units_acknowledged: int
+    quantity_on_hand: int
+    actions: _containers.ScalarMap[str, int]
+    note: str
+    status: str
+    overdue: bool
+    reminders: int
+    def __init__(self, partner: _Optional[str] = ..., name: _Optional[str] = ..., glns: _Optional[_Iterable[str]] = ..., locations: _Optional[_Iterable[_Union[HolderLocation, _Mapping]]] = ..., units_held: _Optional[int] = ..., lots: _Optional[_Mapping[str, int]] = ..., notified_at: _Optional[str] = ..., notified_by: _Optional[str] = ..., responded_at: _Optional[str] = ..., units_acknowledged: _Optional[int] = ..., quantity_on_hand: _Optional[int] = ..., actions: _Optional[_Mapping[str, int]] = ..., note: _Optional[str] = ..., status: _Optional[str] = ..., overdue: _Optional[bool] = ..., reminders: _Optional[int] = ...) -> None: ...
+
+class ReportedCheck(_message.Message):
+    __slots__ = ("partner", "name", "at", "checked_by", "method", "result", "note")
+    PARTNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_BY_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    partner: str
+    name: str
+    at: str
+    checked_by: str
+    method: str
+    result: str
+    note: str
+    def __init__(self, partner: _Optional[str] = ..., name: _Optional[str] = ..., at: _Optional[str] = ..., checked_by: _Optional[str] = ..., method: _Optional[str] = ..., result: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ReportedChecks(_message.Message):
+    __slots__ = ("level", "share", "due", "done", "results", "checks")
+    class ResultsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    DUE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    level: str
+    share: float
+    due: int
+    done: int
+    results: _containers.ScalarMap[str, int]
+    checks: _containers.RepeatedCompositeFieldContainer[ReportedCheck]
+    def __init__(self, level: _Optional[str] = ..., share: _Optional[float] = ..., due: _Optional[int] = ..., done: _Optional[int] = ..., results: _Optional[_Mapping[str, int]] = ..., checks: _Optional[_Iterable[_Union[ReportedCheck, _Mapping]]] = ...) -> None: ...
+
+class EstimatedCompletion(_message.Message):
+    __slots__ = ("complete", "at", "basis")
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    complete: bool
+    at: str
+    basis: str
+    def __init__(self, complete: _Optional[bool] = ..., at: _Optional[str] = ..., basis: _Optional[str] = ...) -> None: ...
+
+class ReportPeriod(_message.Message):
+    __slots__ = ("to", "consignees_notified", "consignees_responding", "effectiveness_checks")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_NOTIFIED_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_RESPONDING_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVENESS_CHECKS_FIELD_NUMBER: _ClassVar[int]
+    to: str
+    consignees_notified: int
+    consignees_responding: int
+    effectiveness_checks: int
+    def __init__(self, to: _Optional[str] = ..., consignees_notified: _Optional[int] = ..., consignees_responding: _Optional[int] = ..., effectiveness_checks: _Optional[int] = ..., **kwargs) -> None: ...
+
+class GetRecallStatusReportResponse(_message.Message):
+    __slots__ = ("recall", "as_of", "strategy", "consignees", "consignees_notified", "consignees_responding", "consignees_not_responding", "consignees_overdue", "units", "units_acknowledged", "quantity_on_hand", "effectiveness_checks", "estimated_completion", "consignee_rows", "period")
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_NOTIFIED_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_RESPONDING_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_NOT_RESPONDING_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVENESS_CHECKS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_COMPLETION_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEE_ROWS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    recall: RecallHeader
+    as_of: str
+    strategy: RecallStrategy
+    consignees: int
+    consignees_notified: int
+    consignees_responding: int
+    consignees_not_responding: int
+    consignees_overdue: int
+    units: int
+    units_acknowledged: int
+    quantity_on_hand: int
+    effectiveness_checks: ReportedChecks
+    estimated_completion: EstimatedCompletion
+    consignee_rows: _containers.RepeatedCompositeFieldContainer[ReportedConsignee]
+    period: ReportPeriod
+    def __init__(self, recall: _Optional[_Union[RecallHeader, _Mapping]] = ..., as_of: _Optional[str] = ..., strategy: _Optional[_Union[RecallStrategy, _Mapping]] = ..., consignees: _Optional[int] = ..., consignees_notified: _Optional[int] = ..., consignees_responding: _Optional[int] = ..., consignees_not_responding: _Optional[int] = ..., consignees_overdue: _Optional[int] = ..., units: _Optional[int] = ..., units_acknowledged: _Optional[int] = ..., quantity_on_hand: _Optional[int] = ..., effectiveness_checks: _Optional[_Union[ReportedChecks, _Mapping]] = ..., estimated_completion: _Optional[_Union[EstimatedCompletion, _Mapping]] = ..., consignee_rows: _Optional[_Iterable[_Union[ReportedConsignee, _Mapping]]] = ..., period: _Optional[_Union[ReportPeriod, _Mapping]] = ...) -> None: ...
 
 class PackEvent(_message.Message):
     __slots__ = ("gtin", "serial", "event", "partner_id", "gln", "at", "detail", "kind", "possession_attested", "outcome")

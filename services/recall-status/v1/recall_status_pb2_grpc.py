@@ -133,7 +133,7 @@ class RecallStatusServiceStub:
         self.GetRecallStatusReport = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetRecallStatusReport',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportResponse.FromString,
                 _registered_method=True)
         self.RecordEffectivenessCheck = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/RecordEffectivenessCheck',
@@ -568,7 +568,7 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'GetRecallStatusReport': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRecallStatusReport,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportResponse.SerializeToString,
             ),
             'RecordEffectivenessCheck': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordEffectivenessCheck,
@@ -1186,7 +1186,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/GetRecallStatusReport',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportResponse.FromString,
             options,
             channel_credentials,
             insecure,
