@@ -31,7 +31,14 @@ from verinet.recall_status.recall_messages import (
     status_report_message,
     units_by_location,
 )
-from verinet.recall_status.status_report import EffectivenessCheck, Facts, Holding, Location, Response, build
+from verinet.recall_status.status_report import (
+    EffectivenessCheck,
+    Facts,
+    Holding,
+    Location,
+    Response,
+    build,
+)
 from verinet.recall_status.strategy import RecallStrategy
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 
