@@ -7,6 +7,7 @@ round trip reads exactly as recall-status made each answer, member order include
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
@@ -85,12 +86,15 @@ def status_report_message(report: Mapping[str, Any]) -> rs_pb.GetRecallStatusRep
     )  # fmt: skip
 
 
-def report_rows(rows: Sequence[Mapping[str, Any]]) -> rs_pb.ReportRows:
-    """A chunk of report rows (``RecallReports._report_row``), column by column."""
-    chunk = rs_pb.ReportRows()
+def report_rows(rows: Sequence[Mapping[str, Any]]) -> rs_pb.StreamRecallReportResponse:
+    """A chunk of report rows (``RecallReports._report_row``) as a report message, column by
+    column (filled in place: a chunk of thousands of rows is never copied)."""
+    message = rs_pb.StreamRecallReportResponse()
+    chunk = message.rows
+    chunk.SetInParent()
     for member, column in REPORT_COLUMNS:
-        getattr(chunk, column).extend([row[member] for row in rows])
-    return chunk
+        getattr(chunk, column).extend(list(map(itemgetter(member), rows)))
+    return message
 
 
 def recall_preview(preview: Mapping[str, Any]) -> rs_pb.PreviewRecallResponse:

@@ -680,7 +680,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         async with contextlib.aclosing(chunks):  # a cancelled call stops its reads at once
             await context.write(rs_pb.StreamRecallReportResponse(recall=recall_message(recall)))
             async for rows in chunks:
-                await context.write(rs_pb.StreamRecallReportResponse(rows=report_rows(rows)))
+                await context.write(report_rows(rows))
 
     @translate_errors
     async def AcknowledgeRecall(

@@ -220,8 +220,8 @@ def test_report_rows_read_at_rest_row_by_row_as_recall_status_made_them() -> Non
          "acknowledged_at": "", "action": "quarantined" if n == 2 else ""}
         for n in range(3)
     ]  # fmt: skip
-    assert orjson.dumps(report_rows_json(report_rows(made))) == orjson.dumps(made)
-    assert report_rows_json(report_rows([])) == []
+    assert orjson.dumps(report_rows_json(report_rows(made).rows)) == orjson.dumps(made)
+    assert report_rows_json(report_rows([]).rows) == []
 
 
 def a_status_reports_facts(closed: bool) -> Facts:
