@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Iterator
 from typing import Any, cast
 
 import grpc
@@ -588,10 +589,16 @@ async def write_json_report(response: web.StreamResponse, stream: Any, recall: r
 
 
 def report_rows_json(chunk: rs_pb.ReportRows) -> list[dict[str, str]]:
-    """A chunk of report rows (sent column by column) as REST shows each row, in REPORT_COLUMNS order."""
-    columns = (chunk.gtins, chunk.serials, chunk.lots, chunk.states, chunk.last_locations, chunk.last_partners,
-               chunk.last_seen, chunk.notified_at, chunk.acknowledged_at, chunk.actions)  # fmt: skip
-    return [dict(zip(REPORT_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]
+    """A chunk of report rows as REST shows each row, its members in REPORT_COLUMNS order."""
+    return [dict(zip(REPORT_COLUMNS, row, strict=True)) for row in report_row_values(chunk)]
+
+
+def report_row_values(chunk: rs_pb.ReportRows) -> Iterator[tuple[str, ...]]:
+    """Each row of a chunk (sent column by column) as its values in REPORT_COLUMNS order."""
+    return zip(
+        chunk.gtins, chunk.serials, chunk.lots, chunk.states, chunk.last_locations, chunk.last_partners,
+        chunk.last_seen, chunk.notified_at, chunk.acknowledged_at, chunk.actions, strict=True,
+    )  # fmt: skip
 
 
 async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
@@ -607,7 +614,7 @@ async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
         message = await read_report_message(stream)
         if message is None:
             return
-        writer.write_dicts(REPORT_COLUMNS, report_rows_json(message.rows))
+        writer.writerows(report_row_values(message.rows))
 
 
 def abort_report(request: web.Request, response: web.StreamResponse, reason: str) -> web.StreamResponse:
