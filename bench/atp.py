@@ -3,6 +3,7 @@ to B) and two reference OCI wallets (tests/lookup/oci_wallet.py) on this machine
 
     python bench/atp.py                    # 10 users, 30 s with credentials off, then on
     python bench/atp.py --seconds 120 --no-write
+    python bench/atp.py --on-only --profile   # py-spy of both lookups and the wallets, printed
 
 Each user is a thread with a keep-alive connection to A asking about one of B's packs,
 the next question when the previous one is answered (as OCI's July 2024 load test: 10
@@ -32,6 +33,7 @@ from types import SimpleNamespace
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 from cpu import CpuMeter, wait_quiet
 from harness import ROOT, running_network
+from profiles import finish_profiles, process_profiles, start_profiles
 from report import Report, fmt_ms, percentile, verdict
 
 sys.path.insert(0, str(ROOT))
@@ -122,6 +124,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--on-only", action="store_true", help="measure with credentials on only (for profiling; writes nothing)")
+    parser.add_argument("--profile", action="store_true", help="with --on-only: py-spy of both lookups and the wallets during the run, printed")
     parser.add_argument("--serve-wallets", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_wallets:
@@ -149,7 +152,12 @@ def main() -> None:
         for label, partner in (("off", without), ("on", with_wallet))[1 if args.on_only else 0:]:
             measure(a, b, wallets_pid, partner["token"], path, partner["glns"][0], args.users, 2.0)  # warm up
             wait_quiet([*a.pids().values(), *b.pids().values(), wallets_pid], max_wait=30)
+            running = {}
+            if args.profile and args.on_only:
+                running = start_profiles({"A lookup": a.pids()["lookup"], "B lookup": b.pids()["lookup"], "wallets": wallets_pid}, args.seconds - 1, "atp")
             times, errors, meter = measure(a, b, wallets_pid, partner["token"], path, partner["glns"][0], args.users, args.seconds)
+            if running:  # printed as it is added (--on-only writes nothing)
+                process_profiles(report, finish_profiles(running), {}, top=25, heading=lambda name: f"## py-spy of {name}")
             rate = len(times) / meter.wall
             network_cpu = sum(s for n, s in meter.seconds.items() if not n.startswith(("bench driver", "wallets")))
             wallets_cpu = meter.seconds["wallets"]
@@ -187,7 +195,8 @@ def main() -> None:
             f"- CPU per forwarded question with credentials on, everything on this machine counted (networks, wallets, load generator): "
             f"{(on_cpu + on_wallets + on_driver) * 1000:.2f} ms, so two idle cores could carry at most {2 / (on_cpu + on_wallets + on_driver):,.0f} round trips/s",
             "- presentations are not cached (each carries its own nonce, the question's corrUUID); the wallets check a holder's credential's issuer "
-            "signature once per 60 s (their DID-document and revocation-list cache time) and everything else on every question.",
+            "signature once per 60 s (their DID-document and revocation-list cache time) and everything else on every question; "
+            "lookup keeps partners' wallet records 5 s and a forwarded GTIN's route while the directory version holds.",
         )
     report.write(enabled=not args.no_write)
 

@@ -22,7 +22,7 @@ import orjson
 from cpu import QUIET_MAX_WAIT, CpuMeter, quiet_run, set_quiet_max_wait, wait_quiet
 from data import PackSet, commission, commission_report, make_lots, make_packs
 from harness import BenchNetwork, check_logs, running_network
-from profiles import finish_perf, finish_profiles, profile_tables, start_perf, start_profiles
+from profiles import finish_perf, finish_profiles, process_profiles, start_perf, start_profiles
 from report import Report, percentile, verdict
 
 TARGET_VERIFY = 50_000
@@ -192,14 +192,11 @@ def main(argv: list[str] | None = None) -> int:
             perf = finish_perf(running.pop("perf", {}))
             profiles = finish_profiles(running)
             report.add("", f"### Profile of bulk verify, {clients} clients ({prof.rate:,.0f} packs/s with the profilers attached)", "")
-            for name, path in profiles.items():
-                cpu_per_pack = results[('verify', clients)].meter.seconds[name] / max(1, results[('verify', clients)].packs) * 1e6
-                report.add(f"#### {name}: {cpu_per_pack:.1f} µs CPU per pack", "")
-                profile_tables(report, path, top=10)
-                if perf.get(name):
-                    report.add("perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf[name]), "")
-            if perf.get("redis"):
-                report.add("redis, perf top symbols: " + ", ".join(f"`{s}` {v:.1f}%" for s, v in perf.get("redis symbols", [])[:8]))
+            verify = results[("verify", clients)]
+            process_profiles(
+                report, profiles, perf, top=10,
+                heading=lambda name: f"#### {name}: {verify.meter.seconds[name] / max(1, verify.packs) * 1e6:.1f} µs CPU per pack",
+            )  # fmt: skip
         check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0

@@ -18,7 +18,7 @@ import harness  # noqa: F401  (first: it re-runs the script with the venv when n
 from cpu import wait_quiet
 from data import PackSet, commission, commission_report, make_lots, make_packs
 from harness import check_logs, running_network
-from profiles import finish_perf, finish_profiles, profile_tables, start_perf, start_profiles
+from profiles import finish_perf, finish_profiles, process_profiles, start_perf, start_profiles
 from report import Report, verdict
 
 TARGET = 100_000
@@ -78,13 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             perf = finish_perf(running.pop("perf", {}))
             profiles = finish_profiles(running)
             report.add("", f"### Profile of commissioning ({result.rate:,.0f} packs/s with the profilers attached)", "")
-            for name, path in profiles.items():
-                report.add(f"#### {name}", "")
-                profile_tables(report, path, top=12)
-                if perf.get(name):
-                    report.add("perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf[name]), "")
-            if perf.get("redis"):
-                report.add("redis, perf top symbols: " + ", ".join(f"`{s}` {v:.1f}%" for s, v in perf.get("redis symbols", [])[:8]))
+            process_profiles(report, profiles, perf)
         check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0

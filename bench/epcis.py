@@ -34,7 +34,6 @@ import os
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import harness  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
+from report import cpu_model, git
 
 from verinet.embedded_redis import free_port
 from verinet.epc import Gln, Sgtin, Sscc
@@ -59,19 +59,8 @@ SERVICES = ("gateway", "recall-status", "verifier", "lookup")
 # -- results ------------------------------------------------------------------------------------
 
 
-def git(*args: str) -> str:
-    try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip()
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def cpu_seconds(pid: int) -> float:

@@ -18,7 +18,6 @@ import functools
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import timeit
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import harness  # noqa: F401  (first: re-runs this benchmark under the project's venv when needed)
+from report import cpu_model, git
 
 from verinet.identifiers import parse
 
@@ -72,24 +72,8 @@ def scans_per_second(call: Callable[[], object], seconds: float, repeats: int = 
     return number / best
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
-def git(*args: str) -> str:
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip()
 
 
 def biip_baseline() -> Callable[[], object] | None:

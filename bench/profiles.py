@@ -193,5 +193,18 @@ def profile_tables(report: Report, path: Path, top: int = 12) -> int:
     return total
 
 
+def process_profiles(report: Report, profiles: dict[str, Path], perf: dict[str, Any], top: int = 12, heading: Any = None) -> None:
+    """Each process's profile tables with its perf split by shared object, then Redis's top
+    symbols: the profile section every throughput bench ends with. ``heading(name)`` titles a
+    process (default ``#### name``)."""
+    for name, path in profiles.items():
+        report.add(heading(name) if heading else f"#### {name}", "")
+        profile_tables(report, path, top=top)
+        if perf.get(name):
+            report.add("perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf[name]), "")
+    if perf.get("redis"):
+        report.add("redis, perf top symbols: " + ", ".join(f"`{s}` {v:.1f}%" for s, v in perf.get("redis symbols", [])[:8]))
+
+
 def percent(n: int, total: int) -> str:
     return f"{100 * n / total:.1f}%" if total else "n/a"

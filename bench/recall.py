@@ -36,7 +36,7 @@ from profiles import (
     finish_perf,
     finish_profiles,
     interrupt,
-    profile_tables,
+    process_profiles,
     start_perf,
     start_profiles,
 )
@@ -285,13 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             perf = finish_perf(perf_running)
             profiles = finish_profiles(running)
             report.add("", "### Profile of the 1,000,000-unit publish", "")
-            for name, path in profiles.items():
-                report.add(f"#### {name}", "")
-                profile_tables(report, path, top=12)
-                if perf.get(name):
-                    report.add("perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf[name]), "")
-            if perf.get("redis"):
-                report.add("redis, perf top symbols: " + ", ".join(f"`{s}` {v:.1f}%" for s, v in perf.get("redis symbols", [])[:8]))
+            process_profiles(report, profiles, perf)
         check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0

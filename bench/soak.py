@@ -38,7 +38,6 @@ import platform
 import random
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from array import array
@@ -53,6 +52,8 @@ import harness  # noqa: E402, F401  (first: re-runs this under the project's ven
 from report import (  # noqa: E402  (the machine speed reference)
     SPEED_PROBE,
     SPEED_PROBE_SERVER,
+    cpu_model,
+    git,
     machine_speed_line,
 )
 
@@ -429,22 +430,8 @@ def redis_memory(network: Network) -> dict[str, int]:
 # -- the record ---------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
-def git(*args: str) -> str:
-    try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip()
 
 
 def write_results(path: Path, summary: dict[str, Any]) -> None:

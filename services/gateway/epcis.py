@@ -77,15 +77,13 @@ def validators() -> tuple[Any, Any]:
     return document, event
 
 
-class EventError(Exception):
-    """One event's refusal, found while reading it."""
+class EventError(VerinetError):
+    """One event's refusal, found while reading it: the reader collects them (with the event's
+    index) instead of failing the document at the first one."""
 
     def __init__(self, code: str, message: str, kind: ErrorKind = ErrorKind.INVALID, field: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code, field=field or None)
         self.kind = kind
-        self.field = field
 
 
 def vocabulary(value: Any, kind: str) -> str:

@@ -10,9 +10,7 @@ import signal
 from typing import Any
 
 import aiohttp
-from prometheus_client import start_http_server
 
-from verinet import logs
 from verinet.lookup.directory import Directory
 from verinet.lookup.forwarding import Forwarder
 from verinet.lookup.servicer import LookupServicer
@@ -21,7 +19,8 @@ from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.lookup.watch import DirectoryWatch
 from verinet.outbound_http import GuardedConnector
 from verinet.partners import PartnerStore
-from verinet.rpc import install_event_loop_policy, start_server
+from verinet.rpc import start_server
+from verinet.service_main import run_service
 from verinet.store import connect, wait_until_answering
 
 log = logging.getLogger("verinet.lookup")
@@ -98,12 +97,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env(os.environ)
-    logs.configure("lookup", settings.log_level)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.bind_host)
-    install_event_loop_policy()
-    asyncio.run(serve(settings))
+    run_service("lookup", Settings.from_env(os.environ), serve)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class AtpExchange:
     ) -> tuple[RemoteProfile, dict[str, str], PartnerWallet | None]:
         """The profile and query to send with: the requestor's presentation attached. What was
         done goes to ``audit``, for the caller to ``record`` when the question is over."""
-        holder = await self.wallets.get(partner_id) if partner_id else None
+        holder = await self.wallets.current(partner_id) if partner_id else None
         if holder is None:
             return profile, query, None
         query = dict(query)
@@ -87,7 +87,7 @@ class AtpExchange:
         query parameter ``body_presentation``; one elsewhere is not seen."""
         if own is None or not sender:
             return "", "header"
-        record = await self.wallets.get(sender)
+        record = await self.wallets.current(sender)
         policy = record.inbound_policy if record is not None else "off"
         carriage = record.inbound_carriage if record is not None else "header"
         if policy == "off":

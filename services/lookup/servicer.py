@@ -31,7 +31,7 @@ from verinet.lookup.remote_auth import refusal
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.lookup.wallets import AuditEntry, PartnerWallet, WalletStore
-from verinet.lookup.watch import DirectoryWatch
+from verinet.lookup.watch import ByVersion, DirectoryWatch
 from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
 from verinet.rpc import translate_errors
@@ -166,6 +166,8 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         self.outbound = outbound or OutboundPolicy()
         self.now = now
         self.profiles = ProfileStore(directory.redis)
+        #: A forwarded GTIN's remote route and profile, while the directory version holds.
+        self.remote_routes: ByVersion[str, tuple[DirectoryEntry, RemoteProfile]] = ByVersion(self.watch)
         self.wallets = WalletStore(directory.redis)
         # This network's own ATP identity, for questions from other networks.
         self.network_wallet = PartnerWallet("", network_wallet) if network_wallet is not None else None
@@ -359,7 +361,12 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return profile
 
     async def _remote_route(self, gtin: str) -> tuple[Forwarder, DirectoryEntry, RemoteProfile]:
-        entry = await self.directory.resolve(gtin, self.now())
+        now = self.now()
+        known = self.remote_routes.get(gtin)
+        if known is not None and not known[0].is_expired(now) and self.forwarder is not None:
+            return self.forwarder, *known
+        version = self.remote_routes.version()
+        entry = await self.directory.resolve(gtin, now)
         if entry is None or entry.route != "remote":
             # The caller's cached route is stale: it drops it and asks again.
             raise Conflict(
@@ -371,7 +378,9 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         if self.forwarder is None:
             raise NotFound("This lookup does not forward to other networks.", code="route.no_forwarding")
         profile = await self._profile(entry)
-        return self.forwarder, replace(entry, remote_base_url=profile.base_url), profile
+        entry = replace(entry, remote_base_url=profile.base_url)
+        self.remote_routes.put(gtin, version, (entry, profile))
+        return self.forwarder, entry, profile
 
     def _deadline(self, context: grpc.aio.ServicerContext[Any, Any], profile: RemoteProfile) -> float:
         timeout = profile.timeout_seconds

@@ -3,10 +3,17 @@
 ``oci:wallet:<partner id>`` is a hash of the partner's DID, wallet URL, OAuth2 client and
 inbound policy; the client secret is stored here only and never answered. ``oci:audit:<corrUUID>``
 is a list of JSON entries, kept for AUDIT_DAYS.
+
+The credential exchange reads a partner's record on every forwarded or incoming question
+(``current``): it is kept in this process for CACHE_SECONDS, and a write through this process
+drops it at once, so a change made through another lookup replica is seen within
+CACHE_SECONDS. Reads for answers (``get``) always go to Redis.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +29,11 @@ POLICIES = ("required", "optional", "off")
 CARRIAGES = ("header", "body")
 AUDIT_DAYS = 30
 MAX_AUDIT_ENTRIES = 200
+#: How long the exchange trusts a partner's wallet record read from Redis (another replica's
+#: write is seen within this time; this process's own at once).
+CACHE_SECONDS = 5.0
+#: At most this many partners' records are kept (then all are dropped and read again).
+MAX_CACHED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +83,12 @@ def validate_wallet(entry: PartnerWallet) -> PartnerWallet:
 
 
 class WalletStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, clock: Callable[[], float] = time.monotonic) -> None:
         self.redis = redis
+        self.clock = clock
+        self.cached: dict[str, tuple[float, PartnerWallet | None]] = {}
+        #: Writes through this process so far: a read that a write overtook is not kept.
+        self.writes = 0
 
     async def put(self, entry: PartnerWallet) -> PartnerWallet:
         stored = validate_wallet(entry)
@@ -87,8 +103,25 @@ class WalletStore:
                 "token_url": w.token_url, "inbound_policy": stored.inbound_policy, "inbound_carriage": stored.inbound_carriage,
             },
         )
-        await pipe.execute()
+        try:
+            await pipe.execute()
+        finally:
+            self._forget(stored.partner_id)
         return stored
+
+    async def current(self, partner_id: str) -> PartnerWallet | None:
+        """The partner's record as the credential exchange uses it: read at most CACHE_SECONDS ago."""
+        now = self.clock()
+        known = self.cached.get(partner_id)
+        if known is not None and now - known[0] < CACHE_SECONDS:
+            return known[1]
+        writes = self.writes
+        record = await self.get(partner_id)
+        if writes == self.writes:
+            if len(self.cached) >= MAX_CACHED:
+                self.cached.clear()
+            self.cached[partner_id] = (now, record)
+        return record
 
     async def get(self, partner_id: str) -> PartnerWallet | None:
         raw = reply_fields(await self.redis.hgetall(f"oci:wallet:{partner_id}"))
@@ -99,7 +132,14 @@ class WalletStore:
         return PartnerWallet(partner_id, wallet, f.get("inbound_policy", "optional"), f.get("inbound_carriage", "header"))
 
     async def delete(self, partner_id: str) -> bool:
-        return bool(await self.redis.delete(f"oci:wallet:{partner_id}"))
+        try:
+            return bool(await self.redis.delete(f"oci:wallet:{partner_id}"))
+        finally:
+            self._forget(partner_id)
+
+    def _forget(self, partner_id: str) -> None:
+        self.writes += 1
+        self.cached.pop(partner_id, None)
 
     async def audit(self, *entries: AuditEntry) -> None:
         """Appends entries (those of one question, usually) in one round trip."""

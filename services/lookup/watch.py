@@ -13,6 +13,10 @@ again after every change:
   and cluster-safe).
 
 A watcher that loses its stream must stop trusting its cache until it reconnects.
+
+Lookup's own memo of what it derives from the directory for forwarded questions
+(:class:`ByVersion`) follows the same version: it is used only while the polling works, and
+forgotten when the version moves.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,8 @@ class DirectoryWatch:
         self._acked = asyncio.Event()
         self._watchers: set[Watcher] = set()
         self._closed = False
+        #: When ``run`` last read the version (monotonic); None before it has.
+        self.polled_at: float | None = None
 
     @property
     def watchers(self) -> int:
@@ -55,11 +63,22 @@ class DirectoryWatch:
         while not self._closed:
             try:
                 self.publish(await self._read_version())
+                self.polled_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - Redis hiccup: keep polling
                 log.warning("Failed to read the directory version: %s", error)
             await asyncio.sleep(self.poll_seconds)
+
+    @property
+    def current(self) -> bool:
+        """Whether ``version`` is known to be the directory's (less a poll interval): the
+        polling runs and its last read is recent (four intervals, at least a second)."""
+        return (
+            not self._closed
+            and self.polled_at is not None
+            and time.monotonic() - self.polled_at < max(1.0, 4 * self.poll_seconds)
+        )
 
     def publish(self, version: int) -> int:
         """Records the version; returns the change sequence number to wait for."""
@@ -113,3 +132,38 @@ class DirectoryWatch:
         self._closed = True
         self._changed.set()
         self._wake_writers()
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ByVersion(Generic[K, V]):
+    """Values derived from the directory, kept while its version stays the same (and the watch
+    is ``current``): a write through this process forgets them at once, one through another
+    replica within the watch's poll interval, as for the verifiers' route caches.
+
+    Read the version (``version()``) before reading what the value is derived from, and
+    ``put`` it with that version: a value read across a change is then never used.
+    """
+
+    def __init__(self, watch: DirectoryWatch, limit: int = 10_000) -> None:
+        self.watch = watch
+        self.limit = limit
+        self.values: dict[K, tuple[int, V]] = {}
+
+    def version(self) -> int:
+        return self.watch.version
+
+    def get(self, key: K) -> V | None:
+        if not self.watch.current:
+            return None
+        known = self.values.get(key)
+        if known is None or known[0] != self.watch.version:
+            return None
+        return known[1]
+
+    def put(self, key: K, version: int, value: V) -> None:
+        if len(self.values) >= self.limit:
+            self.values.clear()
+        self.values[key] = (version, value)

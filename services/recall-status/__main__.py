@@ -15,9 +15,6 @@ import os
 import time
 from typing import Any
 
-from prometheus_client import start_http_server
-
-from verinet import logs
 from verinet.recall_status import event_store
 from verinet.recall_status.alerts import AlertStore
 from verinet.recall_status.delivery_worker import DeliveryWorker
@@ -28,7 +25,8 @@ from verinet.recall_status.settings import Settings
 from verinet.recall_status.subscriptions import SubscriptionStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.webhook_keys import WebhookKeys
-from verinet.rpc import install_event_loop_policy, run_until_signalled, start_server
+from verinet.rpc import run_until_signalled, start_server
+from verinet.service_main import run_service
 from verinet.signing import KeyRing
 from verinet.socket_calls import SocketCallServer
 from verinet.store import connect, wait_until_answering
@@ -113,12 +111,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env(os.environ)
-    logs.configure("recall-status", settings.log_level)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.bind_host)
-    install_event_loop_policy()
-    asyncio.run(serve(settings))
+    run_service("recall-status", Settings.from_env(os.environ), serve)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ class Capture(CaptureWriter):
         self.outcome.refused += 1
         if len(self.outcome.refusals) < self.max_refusals:
             self.outcome.refusals.append(
-                Refusal(event.index, event.event_id, refusal.code, refusal.message, refusal.kind)
+                Refusal(event.index, event.event_id, refusal.code, refusal.message, refusal.kind.value)
             )
 
     # -- expansion ----------------------------------------------------------------------------

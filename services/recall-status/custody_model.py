@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verinet.callers import Caller
+from verinet.errors import ErrorKind, VerinetError
 from verinet.packs import PackState
 
 #: Business steps that change a pack's state, and the state they set. ``decommissioning``
@@ -120,14 +121,13 @@ class Custody:
         return cls(status, partner, gln, tuple(d for d in (rest[0] if rest else "").split(",") if d))
 
 
-class Refused(Exception):
-    """One event's refusal; the capture collects them and writes nothing."""
+class Refused(VerinetError):
+    """One event's refusal; the capture collects them and writes nothing. ``kind`` is invalid,
+    forbidden or conflict."""
 
     def __init__(self, code: str, message: str, kind: str = "conflict") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.kind = kind
+        super().__init__(message, code=code)
+        self.kind = ErrorKind(kind)
 
 
 @dataclass(slots=True)

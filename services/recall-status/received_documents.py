@@ -47,6 +47,7 @@ from verinet.recall_status import event_store
 from verinet.recall_status.custody import Capture
 from verinet.recall_status.custody_model import Actor, CustodyEvent
 from verinet.recall_status.pack_store import PackRepository
+from verinet.timestamps import utc
 
 __all__ = ["ReceivedDocument", "ReceivedOutcome", "history", "record"]
 
@@ -232,7 +233,7 @@ async def history(redis: Any, partner_id: str, gtin: str, serial: str) -> dict[s
             "event": step,
             "partner": "",
             "gln": event["_gln"],
-            "at": dt.datetime.fromtimestamp(event_time(event), dt.UTC).isoformat(),
+            "at": utc(event_time(event)),
             "detail": "; ".join([*references, *event["_notes"], f"eventID {event['eventID']}"])[:500],
         }
         if step == "shipping":
@@ -243,7 +244,7 @@ async def history(redis: Any, partner_id: str, gtin: str, serial: str) -> dict[s
             "event": "receiving",
             "partner": partner_id,
             "gln": kept["receiver_gln"],
-            "at": dt.datetime.fromtimestamp(kept["received_at"], dt.UTC).isoformat(),
+            "at": utc(kept["received_at"]),
             "detail": kept["reference"],
         }
     )

@@ -6,12 +6,10 @@ import asyncio
 import logging
 import os
 
-from prometheus_client import start_http_server
-
-from verinet import logs
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import channel, install_event_loop_policy, run_until_signalled, start_server
+from verinet.rpc import channel, run_until_signalled, start_server
+from verinet.service_main import run_service
 from verinet.signing import KeyRing
 from verinet.socket_calls import SocketCallServer
 from verinet.tls_reload import follow_signing_keys
@@ -66,12 +64,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings.from_env(os.environ)
-    logs.configure("verifier", settings.log_level)
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.bind_host)
-    install_event_loop_policy()
-    asyncio.run(serve(settings))
+    run_service("verifier", Settings.from_env(os.environ), serve)
 
 
 if __name__ == "__main__":

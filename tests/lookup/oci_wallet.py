@@ -24,7 +24,8 @@ same in every presentation of one holder, so its issuer's signature is checked o
 at most); everything else about it (trusted issuer, expiry, revocation against the current list)
 and everything about the presentation (signature, ``iat``, lifetime; the caller compares the
 nonce) is checked on every verify. So a revocation is seen within ``cache_seconds`` of being
-listed, as without the cache.
+listed, as without the cache. Keys are turned into libsecp256k1's form once: an identity's
+signing key when it first signs, a DID document's public key once per fetched document.
 
 ``presentation()`` and ``credential()`` build good and bad JWTs for the tests.
 """
@@ -34,17 +35,20 @@ from __future__ import annotations
 import asyncio
 import binascii
 import contextlib
+import re
 import secrets
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import aiohttp
 import coincurve
 import jwt
+import orjson
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -61,6 +65,8 @@ VP_LIFETIME = 300
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 #: At most this many credentials' proven signatures are remembered (then the oldest go).
 MAX_PROVEN = 10_000
+#: A compact JWS is three base64url segments (no padding), separated by dots.
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 class Es256k(Algorithm):
@@ -125,6 +131,15 @@ class Identity:
     def kid(self) -> str:
         return f"{self.did}#key-1"
 
+    @cached_property
+    def signer(self) -> coincurve.PrivateKey:
+        """``key`` as libsecp256k1 takes it (made once: every presentation is signed with it)."""
+        return coincurve.PrivateKey.from_int(self.key.private_numbers().private_value)
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
 
 def did_web(host: str, port: int, name: str) -> str:
     return f"did:web:{host}%3A{port}:{name}"
@@ -164,6 +179,9 @@ class ReferenceWallet:
     #: Credentials (VC JWTs) whose issuer's signature was checked: when, and their header and claims.
     proven: dict[str, tuple[float, dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
     codec: jwt.PyJWT = field(default_factory=es256k_jwt)
+    #: Public keys read from DID documents, by document URL and key id, with the document they
+    #: came from: one is used only while that very document is the cached one in ``fetched``.
+    keys: dict[tuple[str, str], tuple[Any, Any]] = field(default_factory=dict)
     es256k: Es256k = field(default_factory=Es256k)
 
     @property
@@ -200,7 +218,7 @@ class ReferenceWallet:
                 "credentialStatus": {"id": f"{self.url}/revocations", "type": "RevocationList"},
             },
         }
-        return self.codec.encode(claims, sign_with or issuer.key, algorithm="ES256K", headers={"kid": issuer.kid})
+        return self.codec.encode(claims, sign_with or issuer.signer, algorithm="ES256K", headers={"kid": issuer.kid})
 
     def presentation(
         self,
@@ -226,7 +244,7 @@ class ReferenceWallet:
                 "verifiableCredential": [holder.credential] if credentials is None else credentials,
             },
         }
-        return self.codec.encode(claims, sign_with or holder.key, algorithm="ES256K", headers={"kid": f"{iss or holder.did}#key-1"})
+        return self.codec.encode(claims, sign_with or holder.signer, algorithm="ES256K", headers={"kid": f"{iss or holder.did}#key-1"})
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -240,18 +258,18 @@ class ReferenceWallet:
 
         expected = "Basic " + base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         if request.headers.get("Authorization") != expected or form.get("grant_type") != "client_credentials":
-            return web.json_response({"error": "invalid_client"}, status=401)
+            return json_response({"error": "invalid_client"}, status=401)
         token = secrets.token_urlsafe(16)
         self.tokens.add(token)
-        return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        return json_response({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 
     async def did_json(self, request: web.Request) -> web.Response:
         did = did_web(self.host, self.port, request.match_info["name"])
         ident = self.identities.get(did)
         if ident is None:
-            return web.json_response({"error": "notFound"}, status=404)
+            return json_response({"error": "notFound"}, status=404)
         jwk = ECAlgorithm.to_jwk(ident.key.public_key(), as_dict=True)
-        return web.json_response(
+        return json_response(
             {
                 "@context": ["https://www.w3.org/ns/did/v1"],
                 "id": did,
@@ -262,31 +280,31 @@ class ReferenceWallet:
         )
 
     async def trusted(self, request: web.Request) -> web.Response:
-        return web.json_response({"issuers": sorted(self.trusted_issuers)})
+        return json_response({"issuers": sorted(self.trusted_issuers)})
 
     async def revocations(self, request: web.Request) -> web.Response:
-        return web.json_response({"revoked": sorted(self.revoked)})
+        return json_response({"revoked": sorted(self.revoked)})
 
     async def generate(self, request: web.Request) -> web.Response:
         if not self.authorized(request):
-            return web.json_response({"error": "unauthorized"}, status=401)
-        body = await request.json()
+            return json_response({"error": "unauthorized"}, status=401)
+        body = orjson.loads(await request.read())
         self.calls.append(("generate", body))
         holder = self.identities.get(str(body.get("holderDID", "")))
         if holder is None or not holder.credential or body.get("credentialType") != ATP_CREDENTIAL:
-            return web.json_response({"errorCode": "vc_not_found", "message": "no such credential for that holder"}, status=404)
-        return web.json_response({"verifiablePresentation": self.presentation(holder, str(body.get("corrUUID", "")))})
+            return json_response({"errorCode": "vc_not_found", "message": "no such credential for that holder"}, status=404)
+        return json_response({"verifiablePresentation": self.presentation(holder, str(body.get("corrUUID", "")))})
 
     async def verify(self, request: web.Request) -> web.Response:
         if not self.authorized(request):
-            return web.json_response({"error": "unauthorized"}, status=401)
-        body = await request.json()
+            return json_response({"error": "unauthorized"}, status=401)
+        body = orjson.loads(await request.read())
         self.calls.append(("verify", body))
         try:
             holder, nonce = await self._verify(str(body.get("verifiablePresentation", "")))
         except Refused as refused:
-            return web.json_response({"verified": False, "errorCode": refused.code, "message": refused.message})
-        return web.json_response({"verified": True, "holderDID": holder, "nonce": nonce})
+            return json_response({"verified": False, "errorCode": refused.code, "message": refused.message})
+        return json_response({"verified": True, "holderDID": holder, "nonce": nonce})
 
     async def _fetch(self, url: str) -> Any:
         """A JSON document, from the cache when fetched within ``cache_seconds``; None when
@@ -311,18 +329,31 @@ class ReferenceWallet:
         doc = await self._fetch(url)
         if not isinstance(doc, dict):
             raise Refused(code, f"{did} did not resolve")
+        known = self.keys.get((url, kid))
+        if known is not None and known[0] is doc:
+            return known[1]
         for method in doc.get("verificationMethod", []):
             if method.get("id") == kid:
-                return ECAlgorithm.from_jwk(method["publicKeyJwk"])
+                key = ECAlgorithm.from_jwk(method["publicKeyJwk"])
+                with contextlib.suppress(jwt.InvalidKeyError):
+                    key = self.es256k.prepare_key(key)  # once per document, not per signature
+                self.keys[(url, kid)] = (doc, key)
+                return key
         raise Refused(code, f"{did} has no key {kid}")
 
     def _parse(self, token: str, code: str, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The header and claims of a JWT, its signature not yet checked."""
+        """The header and claims of a compact JWS whose header and payload are JSON objects,
+        its signature not yet checked."""
+        if not isinstance(token, str) or not COMPACT_JWS.fullmatch(token):
+            raise Refused(code, f"the {what} is not a JWT")
+        encoded_header, encoded_claims, _ = token.split(".")
         try:
-            parsed = self.codec.decode_complete(token, options={"verify_signature": False})
-        except (jwt.PyJWTError, TypeError, AttributeError):
+            header, claims = orjson.loads(base64url_decode(encoded_header)), orjson.loads(base64url_decode(encoded_claims))
+        except (binascii.Error, orjson.JSONDecodeError, ValueError):
             raise Refused(code, f"the {what} is not a JWT") from None
-        return parsed["header"], parsed["payload"]
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise Refused(code, f"the {what} is not a JWT")
+        return header, claims
 
     def _signed_by(self, token: str, key: Any) -> bool:
         """Whether ES256K ``token`` (already parsed) is signed by ``key``."""

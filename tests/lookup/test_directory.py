@@ -4,6 +4,7 @@ remote entries the endpoint check walks, the version every write bumps, and vali
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from verinet.embedded_redis import EmbeddedRedis
 from verinet.errors import InvalidInput
 from verinet.lookup.directory import Directory, DirectoryEntry, validate_entry
+from verinet.lookup.watch import ByVersion, DirectoryWatch
 from verinet.network import with_check_digit
 from verinet.store import connect
 
@@ -122,3 +124,32 @@ def test_an_invalid_entry_is_refused_naming_its_field(entry: DirectoryEntry, fie
     with pytest.raises(InvalidInput) as refused:
         validate_entry(entry)
     assert refused.value.field == field
+
+
+def test_lookups_memo_of_forwarded_routes_is_forgotten_within_a_poll_of_another_replicas_write(tmp_path: Path) -> None:
+    async def main() -> None:
+        with EmbeddedRedis(tmp_path / "redis") as server:
+            redis = connect(server.url)
+            here, other = Directory(redis), Directory(redis)
+            watch = DirectoryWatch(here.version, poll_seconds=0.05)
+            memo: ByVersion[str, str] = ByVersion(watch)
+            assert memo.get(GTIN) is None
+            memo.put(GTIN, memo.version(), "route")
+            assert memo.get(GTIN) is None  # the watch does not poll: nothing is trusted
+            polling = asyncio.create_task(watch.run())
+            try:
+                while not watch.current:
+                    await asyncio.sleep(0.01)
+                memo.put(GTIN, memo.version(), "route")
+                assert memo.get(GTIN) == "route"
+                await other.put(remote("prefix", "0614"), NOW)
+                await asyncio.sleep(0.2)
+                assert memo.get(GTIN) is None
+            finally:
+                watch.close()
+                polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polling
+                await redis.aclose()
+
+    asyncio.run(main())

@@ -1,37 +1,6 @@
 """Fixtures of the recall-status repository tests: each test runs on a private Redis and on a
 real 3-master Redis Cluster."""
 
-from __future__ import annotations
+from tests.redis_fixtures import redis_cluster, redis_url
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-import redis
-
-from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
-
-
-@pytest.fixture(scope="module")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedisCluster]:
-    cluster = EmbeddedRedisCluster(tmp_path_factory.mktemp("cluster"))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["standalone", "cluster"])
-def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A private Redis, or an emptied real 3-master Redis Cluster (where a script whose keys
-    are not in one slot is refused with CROSSSLOT)."""
-    if request.param == "standalone":
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            yield server.url
-        return
-    cluster: EmbeddedRedisCluster = request.getfixturevalue("redis_cluster")
-    for node in cluster.nodes:
-        with redis.Redis(port=node.port, socket_timeout=5) as client:
-            client.flushall()
-    yield cluster.url
+__all__ = ["redis_cluster", "redis_url"]

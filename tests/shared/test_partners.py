@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-import redis
 
-from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster
 from verinet.errors import Conflict, Unauthenticated
 from verinet.partners import NewPartner, Partner, PartnerChanges, PartnerStore
 from verinet.store import connect
@@ -20,29 +17,6 @@ from verinet.store import connect
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 GLN_A = "0614141000005"
 GLN_B = "0860000100007"
-
-
-@pytest.fixture(scope="module")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedisCluster]:
-    cluster = EmbeddedRedisCluster(tmp_path_factory.mktemp("cluster"))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["standalone", "cluster"])
-def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "standalone":
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            yield server.url
-        return
-    cluster: EmbeddedRedisCluster = request.getfixturevalue("redis_cluster")
-    for node in cluster.nodes:
-        with redis.Redis(port=node.port, socket_timeout=5) as client:
-            client.flushall()
-    yield cluster.url
 
 
 def run(redis_url: str, scenario: Callable[[Callable[[], PartnerStore]], Awaitable[None]]) -> None:

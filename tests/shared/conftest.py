@@ -1,0 +1,6 @@
+"""Fixtures of the shared package's tests: Redis-backed stores run on a private Redis and on a
+real 3-master Redis Cluster."""
+
+from tests.redis_fixtures import redis_cluster, redis_url
+
+__all__ = ["redis_cluster", "redis_url"]
