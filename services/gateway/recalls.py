@@ -188,15 +188,18 @@ async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
 
 def recall_summary_json(recall: rs_pb.RecallSummary) -> dict[str, Any]:
     """A recall in a listing, as REST shows it."""
+    return {"id": recall.id, **recall_facts_json(recall), "units": recall.units}
+
+
+def recall_facts_json(recall: rs_pb.RecallSummary | rs_pb.Recall | rs_pb.RecallHeader) -> dict[str, Any]:
+    """What every REST view of a recall says of it after its id (and owner), in this order."""
     return {
-        "id": recall.id,
         "class": recall.recall_class,
         "reason": recall.reason,
         "depth": recall.depth,
         "mock": recall.mock,
         "status": recall.status,
         "published_at": recall.published_at,
-        "units": recall.units,
     }
 
 
@@ -220,12 +223,7 @@ def recall_json(recall: rs_pb.Recall) -> dict[str, Any]:
         out["owner"] = recall.owner
     out.update(
         {
-            "class": recall.recall_class,
-            "reason": recall.reason,
-            "depth": recall.depth,
-            "mock": recall.mock,
-            "status": recall.status,
-            "published_at": recall.published_at,
+            **recall_facts_json(recall),
             "scopes": [recall_scope_json(scope) for scope in recall.scopes],
             "strategy": strategy_json(recall.strategy),
             "units": recall.units,
@@ -425,8 +423,7 @@ def status_report_json(report: rs_pb.GetRecallStatusReportResponse) -> dict[str,
     estimate = report.estimated_completion
     out: dict[str, Any] = {
         "recall": {
-            "id": recall.id, "class": recall.recall_class, "reason": recall.reason, "depth": recall.depth,
-            "mock": recall.mock, "status": recall.status, "published_at": recall.published_at,
+            "id": recall.id, **recall_facts_json(recall),
             **({"closed_at": recall.closed_at, "close_reason": recall.close_reason} if recall.HasField("closed_at") else {}),
         },
         "as_of": report.as_of,
