@@ -2,7 +2,9 @@
 
 Past 500 lines, still one idea: the REST face of recall-status, each route translating one
 request into its RPC and the answer into JSON, CSV or HTML (the documents themselves are drawn
-in ``recall_documents``). It would be cut at the streamed unit report (``report_*``, ``write_*``).
+in ``recall_documents``). It would be cut at the streamed unit report (``report_*``, ``write_*``)
+and at the REST shapes of a recall and its status report (``recall_json``, ``status_report_json``),
+which recall-status answers as typed messages.
 """
 
 from __future__ import annotations
