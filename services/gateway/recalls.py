@@ -2,7 +2,9 @@
 
 Past 500 lines, still one idea: the REST face of recall-status, each route translating one
 request into its RPC and the answer into JSON, CSV or HTML (the documents themselves are drawn
-in ``recall_documents``). It would be cut at the streamed unit report (``report_*``, ``write_*``).
+in ``recall_documents``). It would be cut at the streamed unit report (``report_*``, ``write_*``)
+and at the REST shapes of a recall and its status report (``recall_json``, ``status_report_json``),
+which recall-status answers as typed messages.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Iterator
 from typing import Any, cast
 
 import grpc
@@ -187,15 +190,18 @@ async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
 
 def recall_summary_json(recall: rs_pb.RecallSummary) -> dict[str, Any]:
     """A recall in a listing, as REST shows it."""
+    return {"id": recall.id, **recall_facts_json(recall), "units": recall.units}
+
+
+def recall_facts_json(recall: rs_pb.RecallSummary | rs_pb.Recall | rs_pb.RecallHeader) -> dict[str, Any]:
+    """What every REST view of a recall says of it after its id (and owner), in this order."""
     return {
-        "id": recall.id,
         "class": recall.recall_class,
         "reason": recall.reason,
         "depth": recall.depth,
         "mock": recall.mock,
         "status": recall.status,
         "published_at": recall.published_at,
-        "units": recall.units,
     }
 
 
@@ -207,7 +213,71 @@ async def get_recall(request: web.Request, partner: Partner) -> web.Response:
         rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"]),
         timeout=RECALL_RPC_SECONDS,
     )
-    return web.Response(body=answer.recall_json, content_type="application/json")
+    return json_response(recall_json(answer.recall))
+
+
+def recall_json(recall: rs_pb.Recall) -> dict[str, Any]:
+    """A recall with its scope and effectiveness, as REST shows it: a holder's view has no
+    owner and no strategy external reference; closed_at and close_reason once closed; a
+    drill's timings for a drill."""
+    out: dict[str, Any] = {"id": recall.id}
+    if recall.HasField("owner"):
+        out["owner"] = recall.owner
+    out.update(
+        {
+            **recall_facts_json(recall),
+            "scopes": [recall_scope_json(scope) for scope in recall.scopes],
+            "strategy": strategy_json(recall.strategy),
+            "units": recall.units,
+            "units_by_location": [units_at_location_json(at) for at in recall.units_by_location],
+            "units_not_yet_shipped": recall.units_not_yet_shipped,
+            "located": recall.located,
+            "notified": recall.notified,
+            "acknowledged": recall.acknowledged,
+            "effectiveness": [{"hours": p.hours, "notified": p.notified, "acknowledged": p.acknowledged} for p in recall.effectiveness],
+            "holders": [{"partner": h.partner, "units": h.units, "notified_at": h.notified_at, "acknowledged": h.acknowledged} for h in recall.holders],
+        }
+    )
+    if recall.HasField("closed_at"):
+        out.update(closed_at=recall.closed_at, close_reason=recall.close_reason)
+    if recall.HasField("drill"):
+        out["drill"] = {name: getattr(recall.drill, name) if recall.drill.HasField(name) else None for name in DRILL_TIMINGS}
+    return out
+
+
+#: A drill's timings, in REST order; each null until it happened.
+DRILL_TIMINGS = ("seconds_to_scope", "seconds_to_first_notification", "seconds_to_first_acknowledgement", "seconds_to_90_percent_acknowledged")
+
+
+def recall_scope_json(scope: rs_pb.RecallScopeEntry) -> dict[str, Any]:
+    """One publication's or extension's scope: its GTINs, then only the filters it named."""
+    out: dict[str, Any] = {"gtins": list(scope.gtins)}
+    if scope.lots:
+        out["lots"] = list(scope.lots)
+    if scope.units_listed:
+        out["units_listed"] = scope.units_listed
+    if scope.line:
+        out["line"] = scope.line
+    if scope.window_start:
+        out["window_start"] = scope.window_start
+    if scope.window_end:
+        out["window_end"] = scope.window_end
+    return out
+
+
+def strategy_json(strategy: rs_pb.RecallStrategy) -> dict[str, Any]:
+    """A recall's strategy; its external reference only where the manufacturer reads it."""
+    out: dict[str, Any] = {
+        "depth": strategy.depth,
+        "public_warning": strategy.public_warning,
+        "public_warning_by": strategy.public_warning_by,
+        "check_level": strategy.check_level,
+        "check_share": strategy.check_share,
+    }
+    if strategy.HasField("external_reference"):
+        out["external_reference"] = strategy.external_reference
+    out.update(contact=strategy.contact, reminder_days=list(strategy.reminder_days))
+    return out
 
 
 @routes.route("POST", "/v1/recalls/{id}/extend", roles=(Role.MANUFACTURER,), tag="Recalls", summary="Add lots, units, or a line and window to a recall")
@@ -219,7 +289,12 @@ async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
         rs_pb.ExtendRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], scope=scope_from({"class": "I", "reason": "extend", **body}, partner)),
         timeout=RECALL_RPC_SECONDS,
     )
-    return web.Response(body=answer.recall_json, content_type="application/json")
+    return json_response(extended_recall_json(answer))
+
+
+def extended_recall_json(extended: rs_pb.ExtendRecallResponse) -> dict[str, Any]:
+    """A recall after an extension, then the units it added and the unknown ones named."""
+    return {**recall_json(extended.recall), "added_units": extended.added_units, "unknown_units": list(extended.unknown_units)}
 
 
 @routes.route(
@@ -237,7 +312,7 @@ async def update_recall_strategy(request: web.Request, partner: Partner) -> web.
         rs_pb.UpdateRecallStrategyRequest(caller=caller_message(partner), recall_id=request.match_info["id"], changes_json=strategy_members({"strategy": body})),
         timeout=RECALL_RPC_SECONDS,
     )
-    return web.Response(body=answer.recall_json, content_type="application/json")
+    return json_response(recall_json(answer.recall))
 
 
 @routes.route("POST", "/v1/recalls/{id}/close", roles=(Role.MANUFACTURER,), tag="Recalls", summary="Close a recall; its units stay recalled")
@@ -250,7 +325,7 @@ async def close_recall(request: web.Request, partner: Partner) -> web.Response:
         rs_pb.CloseRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], reason=reason),
         timeout=RECALL_RPC_SECONDS,
     )
-    return web.Response(body=answer.recall_json, content_type="application/json")
+    return json_response(recall_json(answer.recall))
 
 
 @routes.route(
@@ -274,12 +349,14 @@ async def recall_report(request: web.Request, partner: Partner) -> web.StreamRes
             header = await read_report_message(stream)
             if header is None:
                 raise BadUpstream("The recall report ended before its recall.")
-            units = int(orjson.loads(header.recall_json).get("units", 0))
+            if not header.HasField("recall"):
+                raise BadUpstream("The recall report began without its recall.")
+            units = header.recall.units
             budget.reschedule(asyncio.get_running_loop().time() + RECALL_RPC_SECONDS + REPORT_SECONDS_PER_UNIT * units)
             response = report_response(output, request.match_info["id"])
             await response.prepare(request)
             if output == "json":
-                await write_json_report(response, stream, header.recall_json)
+                await write_json_report(response, stream, header.recall)
             else:
                 await write_csv_report(response, stream)
             await response.write_eof()
@@ -320,9 +397,9 @@ async def recall_status_report(request: web.Request, partner: Partner) -> web.Re
         ),
         timeout=RECALL_RPC_SECONDS,
     )
+    report = status_report_json(answer)
     if output == "json":
-        return web.Response(body=answer.json, content_type="application/json")
-    report = orjson.loads(answer.json)
+        return json_response(report)
     if output == "csv":
         return web.Response(
             text=csv_report(report),
@@ -331,6 +408,71 @@ async def recall_status_report(request: web.Request, partner: Partner) -> web.Re
             headers={"Content-Disposition": f'attachment; filename="{report["recall"]["id"]}-status.csv"'},
         )
     return printable_page(html_report(report))
+
+
+#: The members of a consignee each list of a status report shows, in order.
+NOTIFIED_MEMBERS = ("partner", "name", "locations", "notified_at", "notified_by")
+RESPONDING_MEMBERS = ("partner", "name", "locations", "responded_at", "units_held", "units_acknowledged", "quantity_on_hand", "actions", "note")
+NOT_RESPONDING_MEMBERS = ("partner", "name", "locations", "units_held", "notified_at", "reminders", "overdue")
+
+
+def status_report_json(report: rs_pb.GetRecallStatusReportResponse) -> dict[str, Any]:
+    """A recall status report, as REST (and its CSV and printable forms) shows it: the
+    consignees notified, responding and not responding are views of its consignee rows."""
+    rows = [consignee_json(row) for row in report.consignee_rows]
+    recall = report.recall
+    checks = report.effectiveness_checks
+    estimate = report.estimated_completion
+    out: dict[str, Any] = {
+        "recall": {
+            "id": recall.id, **recall_facts_json(recall),
+            **({"closed_at": recall.closed_at, "close_reason": recall.close_reason} if recall.HasField("closed_at") else {}),
+        },
+        "as_of": report.as_of,
+        "strategy": strategy_json(report.strategy),
+        "consignees": report.consignees,
+        "consignees_notified": report.consignees_notified,
+        "consignees_responding": report.consignees_responding,
+        "consignees_not_responding": report.consignees_not_responding,
+        "consignees_overdue": report.consignees_overdue,
+        "units": report.units,
+        "units_acknowledged": report.units_acknowledged,
+        "quantity_on_hand": report.quantity_on_hand,
+        "notified": [{k: r[k] for k in NOTIFIED_MEMBERS} for r in rows if r["notified_at"]],
+        "responding": [{k: r[k] for k in RESPONDING_MEMBERS} for r in rows if r["status"] == "responded"],
+        "not_responding": [{k: r[k] for k in NOT_RESPONDING_MEMBERS} for r in rows if r["status"] != "responded"],
+        "effectiveness_checks": {
+            "level": checks.level, "share": checks.share, "due": checks.due, "done": checks.done,
+            "results": dict(sorted(checks.results.items())),
+            "checks": [
+                {"partner": c.partner, "name": c.name, "at": c.at, "checked_by": c.checked_by, "method": c.method, "result": c.result, "note": c.note}
+                for c in checks.checks
+            ],
+        },
+        "estimated_completion": {"complete": estimate.complete, "at": estimate.at if estimate.HasField("at") else None, "basis": estimate.basis},
+        "consignee_rows": rows,
+    }  # fmt: skip
+    if report.HasField("period"):
+        period = report.period
+        out["period"] = {
+            "from": getattr(period, "from"), "to": period.to, "consignees_notified": period.consignees_notified,
+            "consignees_responding": period.consignees_responding, "effectiveness_checks": period.effectiveness_checks,
+        }  # fmt: skip
+    return out
+
+
+def consignee_json(row: rs_pb.ReportedConsignee) -> dict[str, Any]:
+    """One consignee of a status report, as REST shows it (lots and actions sorted)."""
+    return {
+        "partner": row.partner, "name": row.name, "glns": list(row.glns),
+        "locations": [{"gln": at.gln, "name": at.name, "address": at.address} for at in row.locations],
+        "units_held": row.units_held, "lots": dict(sorted(row.lots.items())),
+        "notified_at": row.notified_at, "notified_by": row.notified_by, "responded_at": row.responded_at,
+        "units_acknowledged": row.units_acknowledged,
+        "quantity_on_hand": row.quantity_on_hand if row.HasField("quantity_on_hand") else None,
+        "actions": dict(sorted(row.actions.items())), "note": row.note, "status": row.status,
+        "overdue": row.overdue, "reminders": row.reminders,
+    }  # fmt: skip
 
 
 @routes.route(
@@ -433,16 +575,29 @@ def report_response(output: str, recall_id: str) -> web.StreamResponse:
     return response
 
 
-async def write_json_report(response: web.StreamResponse, stream: Any, recall_json: bytes) -> None:
+async def write_json_report(response: web.StreamResponse, stream: Any, recall: rs_pb.Recall) -> None:
     """The documented shape, {"recall": ..., "rows": [...]}, one chunk of rows at a time."""
-    await response.write(b'{"recall":' + recall_json + b',"rows":[')
+    await response.write(b'{"recall":' + orjson.dumps(recall_json(recall)) + b',"rows":[')
     separator = b""
     while (message := await read_report_message(stream)) is not None:
-        rows = message.rows_json.strip()[1:-1]  # the chunk's array without its brackets
+        rows = report_rows_json(message.rows)
         if rows:
-            await response.write(separator + rows)
+            await response.write(separator + orjson.dumps(rows)[1:-1])  # the chunk's array without its brackets
             separator = b","
     await response.write(b"]}")
+
+
+def report_rows_json(chunk: rs_pb.ReportRows) -> list[dict[str, str]]:
+    """A chunk of report rows as REST shows each row, its members in REPORT_COLUMNS order."""
+    return [dict(zip(REPORT_COLUMNS, row, strict=True)) for row in report_row_values(chunk)]
+
+
+def report_row_values(chunk: rs_pb.ReportRows) -> Iterator[tuple[str, ...]]:
+    """Each row of a chunk (sent column by column) as its values in REPORT_COLUMNS order."""
+    return zip(
+        chunk.gtins, chunk.serials, chunk.lots, chunk.states, chunk.last_locations, chunk.last_partners,
+        chunk.last_seen, chunk.notified_at, chunk.acknowledged_at, chunk.actions, strict=True,
+    )  # fmt: skip
 
 
 async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
@@ -458,7 +613,7 @@ async def write_csv_report(response: web.StreamResponse, stream: Any) -> None:
         message = await read_report_message(stream)
         if message is None:
             return
-        writer.write_dicts(REPORT_COLUMNS, orjson.loads(message.rows_json))
+        writer.writerows(report_row_values(message.rows))
 
 
 def abort_report(request: web.Request, response: web.StreamResponse, reason: str) -> web.StreamResponse:

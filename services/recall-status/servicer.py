@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -37,6 +37,16 @@ from verinet.recall_status.pack_values import (
     PackEventData,
     PackValue,
     StoredPack,
+)
+from verinet.recall_status.recall_messages import (
+    extended_recall,
+    recall_letter,
+    recall_message,
+    recall_preview,
+    recall_task,
+    report_rows,
+    status_report_message,
+    units_by_location,
 )
 from verinet.recall_status.recall_model import (
     RecallScope,
@@ -73,70 +83,6 @@ def record_code(kind: int, possession_attested: bool) -> str:
     """A sighting with attested possession is ``P``; attestation changes nothing else."""
     code = RECORD_CODE_OF_KIND.get(kind, "S")  # type: ignore[call-overload]
     return "P" if code == "S" and possession_attested else code
-
-
-def recall_preview(preview: Mapping[str, Any]) -> rs_pb.PreviewRecallResponse:
-    """A recall's preview (``RecallService.preview``) as its message."""
-    return rs_pb.PreviewRecallResponse(
-        units=preview["units"],
-        units_by_location=units_by_location(preview["units_by_location"]),
-        units_not_yet_shipped=preview["units_not_yet_shipped"],
-        unknown_units=preview["unknown_units"],
-    )
-
-
-def units_by_location(located: Sequence[Mapping[str, Any]]) -> list[rs_pb.UnitsAtLocation]:
-    """A scope summary's ``units_by_location`` (``RecallRecords.scope_summary``) as messages."""
-    return [
-        rs_pb.UnitsAtLocation(
-            gln=at["gln"], partner=at["partner"], units=at["units"],
-            location=rs_pb.LocationDetails(**at["location"]) if "location" in at else None,
-        )
-        for at in located
-    ]  # fmt: skip
-
-
-def recall_task(task: Mapping[str, Any]) -> rs_pb.RecallTask:
-    """A holder's recall task (``Acknowledgements.tasks``) as its message."""
-    return rs_pb.RecallTask(
-        recall=recall_header(task["recall"]),
-        notice=recall_notice_message(task["notice"]),
-        units_open=[rs_pb.OpenUnit(**unit) for unit in task["units_open"]],
-        units_acknowledged=task["units_acknowledged"],
-        locations=[rs_pb.HolderLocation(gln=gln, **place) for gln, place in task["locations"].items()],
-    )
-
-
-def recall_letter(letter: Mapping[str, Any]) -> rs_pb.GetRecallNoticeResponse:
-    """A holder's recall notice as a letter (``Acknowledgements.notice_letter``) as its message."""
-    holder = letter["holder"]
-    return rs_pb.GetRecallNoticeResponse(
-        recall=recall_header(letter["recall"]),
-        holder=rs_pb.NoticeHolder(
-            partner=holder["partner"], name=holder["name"], locations=[rs_pb.HolderLocation(**at) for at in holder["locations"]]
-        ),
-        notified_at=letter["notified_at"],
-        notified_by=letter["notified_by"],
-        notice=recall_notice_message(letter["notice"]),
-    )
-
-
-def recall_header(recall: Mapping[str, Any]) -> rs_pb.RecallHeader:
-    """A recall as a holder's task or letter names it."""
-    return rs_pb.RecallHeader(
-        id=recall["id"], recall_class=recall["class"], reason=recall["reason"], depth=recall["depth"],
-        mock=recall["mock"], published_at=recall["published_at"], status=recall.get("status", ""),
-    )  # fmt: skip
-
-
-def recall_notice_message(notice: Mapping[str, Any]) -> rs_pb.RecallNotice:
-    """A holder's recall notice (``recall_acknowledgements.recall_notice``) as its message."""
-    return rs_pb.RecallNotice(
-        heading=notice["heading"],
-        products=[rs_pb.NoticeProduct(**product) for product in notice["products"]],
-        reason=notice["reason"], what_to_do=notice["what_to_do"], respond=notice["respond"],
-        contact=notice["contact"], public_warning=notice["public_warning"],
-    )  # fmt: skip
 
 
 def audit_entry_json(change: rs_pb.PackChange) -> bytes:
@@ -580,9 +526,6 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     # -- recalls ----------------------------------------------------------------------------
 
-    def _json(self, value: Any) -> rs_pb.JsonResponse:
-        return rs_pb.JsonResponse(json=orjson.dumps(value))
-
     @staticmethod
     def _scope(request: rs_pb.CreateRecallRequest) -> RecallScope:
         return RecallScope(
@@ -652,12 +595,12 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         recall = await self.recalls.get(
             request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin
         )
-        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+        return rs_pb.GetRecallResponse(recall=recall_message(recall))
 
     @translate_errors
     async def ExtendRecall(
-        self, request: rs_pb.ExtendRecallRequest, context: grpc.aio.ServicerContext[rs_pb.ExtendRecallRequest, rs_pb.GetRecallResponse]
-    ) -> rs_pb.GetRecallResponse:
+        self, request: rs_pb.ExtendRecallRequest, context: grpc.aio.ServicerContext[rs_pb.ExtendRecallRequest, rs_pb.ExtendRecallResponse]
+    ) -> rs_pb.ExtendRecallResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.extend(
             request.recall_id,
@@ -665,32 +608,32 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             caller_of(request.caller).is_admin,
             self._scope(request.scope),
         )
-        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+        return extended_recall(recall)
 
     @translate_errors
     async def CloseRecall(
-        self, request: rs_pb.CloseRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CloseRecallRequest, rs_pb.GetRecallResponse]
-    ) -> rs_pb.GetRecallResponse:
+        self, request: rs_pb.CloseRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CloseRecallRequest, rs_pb.CloseRecallResponse]
+    ) -> rs_pb.CloseRecallResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.close(
             request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin, request.reason
         )
-        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+        return rs_pb.CloseRecallResponse(recall=recall_message(recall))
 
     @translate_errors
     async def UpdateRecallStrategy(
-        self, request: rs_pb.UpdateRecallStrategyRequest, context: grpc.aio.ServicerContext[rs_pb.UpdateRecallStrategyRequest, rs_pb.GetRecallResponse]
-    ) -> rs_pb.GetRecallResponse:
+        self, request: rs_pb.UpdateRecallStrategyRequest, context: grpc.aio.ServicerContext[rs_pb.UpdateRecallStrategyRequest, rs_pb.UpdateRecallStrategyResponse]
+    ) -> rs_pb.UpdateRecallStrategyResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.set_strategy(
             request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin, json_object_of(request.changes_json, "strategy")
         )
-        return rs_pb.GetRecallResponse(recall_json=orjson.dumps(recall))
+        return rs_pb.UpdateRecallStrategyResponse(recall=recall_message(recall))
 
     @translate_errors
     async def GetRecallStatusReport(
-        self, request: rs_pb.GetRecallStatusReportRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallStatusReportRequest, rs_pb.JsonResponse]
-    ) -> rs_pb.JsonResponse:
+        self, request: rs_pb.GetRecallStatusReportRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallStatusReportRequest, rs_pb.GetRecallStatusReportResponse]
+    ) -> rs_pb.GetRecallStatusReportResponse:
         require_manufacturer(request.caller.roles)
         report = await self.recalls.status_report(
             request.recall_id,
@@ -699,7 +642,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             at=parse_time(request.at, "at"),
             start=parse_time(request.period_start, "from"),
         )
-        return self._json(report)
+        return status_report_message(report)
 
     @translate_errors
     async def GetRecallNotice(
@@ -735,9 +678,9 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin
         )
         async with contextlib.aclosing(chunks):  # a cancelled call stops its reads at once
-            await context.write(rs_pb.StreamRecallReportResponse(recall_json=orjson.dumps(recall)))
+            await context.write(rs_pb.StreamRecallReportResponse(recall=recall_message(recall)))
             async for rows in chunks:
-                await context.write(rs_pb.StreamRecallReportResponse(rows_json=orjson.dumps(rows)))
+                await context.write(report_rows(rows))
 
     @translate_errors
     async def AcknowledgeRecall(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import orjson
 
 from verinet.gateway.recalls import (
@@ -9,18 +11,35 @@ from verinet.gateway.recalls import (
     chain_check_json,
     created_recall_json,
     effectiveness_check_json,
+    extended_recall_json,
     pack_history_json,
+    recall_json,
     recall_letter_json,
     recall_preview_json,
     recall_summary_json,
     recall_task_json,
+    report_rows_json,
+    status_report_json,
 )
-from verinet.recall_status.servicer import (
+from verinet.recall_status.recall_messages import (
+    extended_recall,
     recall_letter,
+    recall_message,
     recall_preview,
     recall_task,
+    report_rows,
+    status_report_message,
     units_by_location,
 )
+from verinet.recall_status.status_report import (
+    EffectivenessCheck,
+    Facts,
+    Holding,
+    Location,
+    Response,
+    build,
+)
+from verinet.recall_status.strategy import RecallStrategy
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 
 
@@ -134,3 +153,112 @@ def test_a_pack_history_shows_each_event_as_recorded_then_its_location_when_know
     assert list(shown) == ["gtin", "serial", "lot", "expiry", "state", "events"]
     assert shown["events"][0] == {"event": "shipping", "partner": "m", "gln": "1", "at": "t", "detail": "", "to": ["2"], "location": {"name": "DC", "address": "Austin"}}
     assert "location" not in shown["events"][1]
+
+
+def a_recall_as_its_manufacturer_reads_it() -> dict[str, object]:
+    """A drill, closed, as ``Effectiveness.get`` makes it for its manufacturer."""
+    return {
+        "id": "rc_20260101_0a1b2c3d4e", "owner": "m1", "class": "I", "reason": "glass", "depth": "retail",
+        "mock": True, "status": "closed", "published_at": "2026-01-01T00:00:00+00:00",
+        "scopes": [
+            {"gtins": ["00614141000012"], "lots": ["L1"]},
+            {"gtins": ["00614141000012"], "units_listed": 2, "line": "L3",
+             "window_start": "2026-01-01T00:00:00+00:00", "window_end": "2026-01-02T00:00:00+00:00"},
+        ],
+        "strategy": {
+            "depth": "retail", "public_warning": True, "public_warning_by": "FDA", "check_level": "B", "check_share": 0.25,
+            "external_reference": "", "contact": "qa@example.com", "reminder_days": [1.0, 3.0],
+        },
+        "units": 5,
+        "units_by_location": [
+            {"gln": "0614141000005", "partner": "w1", "units": 3, "location": {"name": "DC 1", "address": "Austin"}},
+            {"gln": "", "partner": "p2", "units": 1},
+        ],
+        "units_not_yet_shipped": 1, "located": 4, "notified": 3, "acknowledged": 2,
+        "effectiveness": [{"hours": 0, "notified": 0.0, "acknowledged": 0.0}, {"hours": 1, "notified": 0.6, "acknowledged": 0.4}],
+        "holders": [
+            {"partner": "p2", "units": 1, "notified_at": "", "acknowledged": 0},
+            {"partner": "w1", "units": 3, "notified_at": "2026-01-01T00:00:01+00:00", "acknowledged": 2},
+        ],
+        "closed_at": "2026-01-02T00:00:00+00:00", "close_reason": "",
+        "drill": {"seconds_to_scope": 0.125, "seconds_to_first_notification": 1.0,
+                  "seconds_to_first_acknowledgement": 30.5, "seconds_to_90_percent_acknowledged": None},
+    }  # fmt: skip
+
+
+def test_a_recall_reads_at_rest_exactly_as_recall_status_made_it_for_its_manufacturer() -> None:
+    made = a_recall_as_its_manufacturer_reads_it()
+    assert orjson.dumps(recall_json(recall_message(made))) == orjson.dumps(made)
+
+
+def test_a_holder_reads_a_recall_without_its_owner_or_the_strategys_external_reference() -> None:
+    made = a_recall_as_its_manufacturer_reads_it()
+    del made["owner"]
+    del made["strategy"]["external_reference"]  # type: ignore[attr-defined]
+    shown = recall_json(recall_message(made))
+    assert "owner" not in shown
+    assert "external_reference" not in shown["strategy"]
+    assert orjson.dumps(shown) == orjson.dumps(made)
+
+
+def test_an_open_real_recall_has_no_closing_and_no_drill_timings() -> None:
+    made = a_recall_as_its_manufacturer_reads_it()
+    del made["closed_at"], made["close_reason"], made["drill"]
+    made.update(mock=False, status="open")
+    assert orjson.dumps(recall_json(recall_message(made))) == orjson.dumps(made)
+
+
+def test_an_extended_recall_reads_at_rest_with_the_units_added_and_the_unknown_ones_last() -> None:
+    made = {**a_recall_as_its_manufacturer_reads_it(), "added_units": 7, "unknown_units": ["00614141000012|S9"]}
+    assert orjson.dumps(extended_recall_json(extended_recall(made))) == orjson.dumps(made)
+
+
+def test_report_rows_read_at_rest_row_by_row_as_recall_status_made_them() -> None:
+    made = [
+        {"gtin": "00614141000012", "serial": f"S{n}", "lot": "L1", "state": "recalled", "last_location": "0614141000005" if n else "",
+         "last_partner": "w1" if n else "", "last_seen": "2026-01-01T00:00:00+00:00" if n else "", "notified_at": "",
+         "acknowledged_at": "", "action": "quarantined" if n == 2 else ""}
+        for n in range(3)
+    ]  # fmt: skip
+    assert orjson.dumps(report_rows_json(report_rows(made).rows)) == orjson.dumps(made)
+    assert report_rows_json(report_rows([]).rows) == []
+
+
+def a_status_reports_facts(closed: bool) -> Facts:
+    """Three consignees: one responded (with a stated quantity), one notified and silent, one
+    with two lots and GLNs; a check recorded."""
+    t0, hour = 1_800_000_000.0, 3600.0
+    recall = {"id": "rc_1", "class": "II", "reason": "Label", "depth": "retail", "mock": False, "status": "open", "published_at": "2027-01-15T08:00:00+00:00"}
+    if closed:
+        recall.update(status="closed", closed_at="2027-01-20T08:00:00+00:00", close_reason="")
+    return Facts(
+        recall=recall, published_at=t0,
+        strategy=RecallStrategy().changed({"check_level": "B", "check_share": 0.5, "external_reference": "CAPA-1"}),
+        holdings=[
+            Holding("w1", 3, Counter({"L2": 1, "L1": 2}), Counter({"4000001000005": 2, "4000002000002": 1}), [(t0 + 2 * hour, "quarantined", "L1")], t0),
+            Holding("p1", 2, Counter({"L1": 2}), Counter({"4000002000002": 2}), [], t0),
+        ],
+        delivered={"w1": t0 + 10},
+        responses=[Response("w1", t0 + 3 * hour, "returned", lots={"L2": 0}, note="all back")],
+        checks=[EffectivenessCheck("w1", t0 + 4 * hour, "QA", "phone", "confirmed")],
+        reminders={"p1": [t0 + 80 * hour]},
+        names={"w1": "Wholesale One"},
+        locations={"4000001000005": Location("4000001000005", "North depot", "1 Dock Rd")},
+    )  # fmt: skip
+
+
+def test_a_status_report_reads_at_rest_exactly_as_recall_status_made_it() -> None:
+    for closed in (False, True):
+        facts = a_status_reports_facts(closed)
+        for made in (build(facts, facts.published_at + 100 * 3600.0), build(facts, facts.published_at + 3600.0, start=facts.published_at)):
+            shown = status_report_json(status_report_message(made))
+            assert orjson.dumps(shown) == orjson.dumps(made)
+
+
+def test_a_status_report_without_a_response_has_no_estimated_time_and_no_quantity_on_hand() -> None:
+    facts = a_status_reports_facts(closed=False)
+    made = build(facts, facts.published_at + 60.0)
+    shown = status_report_json(status_report_message(made))
+    assert shown["estimated_completion"]["at"] is None
+    assert [row["quantity_on_hand"] for row in shown["consignee_rows"]] == [None, None]
+    assert orjson.dumps(shown) == orjson.dumps(made)

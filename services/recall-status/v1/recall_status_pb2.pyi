@@ -463,12 +463,36 @@ class GetRecallNoticeRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ..., partner_id: _Optional[str] = ...) -> None: ...
 
 class StreamRecallReportResponse(_message.Message):
-    __slots__ = ("recall_json", "rows_json")
-    RECALL_JSON_FIELD_NUMBER: _ClassVar[int]
-    ROWS_JSON_FIELD_NUMBER: _ClassVar[int]
-    recall_json: bytes
-    rows_json: bytes
-    def __init__(self, recall_json: _Optional[bytes] = ..., rows_json: _Optional[bytes] = ...) -> None: ...
+    __slots__ = ("recall", "rows")
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    recall: Recall
+    rows: ReportRows
+    def __init__(self, recall: _Optional[_Union[Recall, _Mapping]] = ..., rows: _Optional[_Union[ReportRows, _Mapping]] = ...) -> None: ...
+
+class ReportRows(_message.Message):
+    __slots__ = ("gtins", "serials", "lots", "states", "last_locations", "last_partners", "last_seen", "notified_at", "acknowledged_at", "actions")
+    GTINS_FIELD_NUMBER: _ClassVar[int]
+    SERIALS_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    LAST_PARTNERS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    gtins: _containers.RepeatedScalarFieldContainer[str]
+    serials: _containers.RepeatedScalarFieldContainer[str]
+    lots: _containers.RepeatedScalarFieldContainer[str]
+    states: _containers.RepeatedScalarFieldContainer[str]
+    last_locations: _containers.RepeatedScalarFieldContainer[str]
+    last_partners: _containers.RepeatedScalarFieldContainer[str]
+    last_seen: _containers.RepeatedScalarFieldContainer[str]
+    notified_at: _containers.RepeatedScalarFieldContainer[str]
+    acknowledged_at: _containers.RepeatedScalarFieldContainer[str]
+    actions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, gtins: _Optional[_Iterable[str]] = ..., serials: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., states: _Optional[_Iterable[str]] = ..., last_locations: _Optional[_Iterable[str]] = ..., last_partners: _Optional[_Iterable[str]] = ..., last_seen: _Optional[_Iterable[str]] = ..., notified_at: _Optional[_Iterable[str]] = ..., acknowledged_at: _Optional[_Iterable[str]] = ..., actions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AcknowledgeRecallRequest(_message.Message):
     __slots__ = ("caller", "recall_id", "packs", "action", "note", "lots")
@@ -541,7 +565,7 @@ class ListRecallTasksRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
 
 class RecallHeader(_message.Message):
-    __slots__ = ("id", "recall_class", "reason", "depth", "mock", "published_at", "status")
+    __slots__ = ("id", "recall_class", "reason", "depth", "mock", "published_at", "status", "closed_at", "close_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     RECALL_CLASS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
@@ -549,6 +573,8 @@ class RecallHeader(_message.Message):
     MOCK_FIELD_NUMBER: _ClassVar[int]
     PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     recall_class: str
     reason: str
@@ -556,7 +582,9 @@ class RecallHeader(_message.Message):
     mock: bool
     published_at: str
     status: str
-    def __init__(self, id: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., published_at: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+    closed_at: str
+    close_reason: str
+    def __init__(self, id: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., published_at: _Optional[str] = ..., status: _Optional[str] = ..., closed_at: _Optional[str] = ..., close_reason: _Optional[str] = ...) -> None: ...
 
 class NoticeProduct(_message.Message):
     __slots__ = ("gtin", "lots", "units")
@@ -652,11 +680,153 @@ class ListRecallTasksResponse(_message.Message):
     tasks: _containers.RepeatedCompositeFieldContainer[RecallTask]
     def __init__(self, tasks: _Optional[_Iterable[_Union[RecallTask, _Mapping]]] = ...) -> None: ...
 
-class JsonResponse(_message.Message):
-    __slots__ = ("json",)
-    JSON_FIELD_NUMBER: _ClassVar[int]
-    json: bytes
-    def __init__(self, json: _Optional[bytes] = ...) -> None: ...
+class ReportedConsignee(_message.Message):
+    __slots__ = ("partner", "name", "glns", "locations", "units_held", "lots", "notified_at", "notified_by", "responded_at", "units_acknowledged", "quantity_on_hand", "actions", "note", "status", "overdue", "reminders")
+    class LotsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ActionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    PARTNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    GLNS_FIELD_NUMBER: _ClassVar[int]
+    LOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_HELD_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_BY_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_AT_FIELD_NUMBER: _ClassVar[int]
+    UNITS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    REMINDERS_FIELD_NUMBER: _ClassVar[int]
+    partner: str
+    name: str
+    glns: _containers.RepeatedScalarFieldContainer[str]
+    locations: _containers.RepeatedCompositeFieldContainer[HolderLocation]
+    units_held: int
+    lots: _containers.ScalarMap[str, int]
+    notified_at: str
+    notified_by: str
+    responded_at: str
+    units_acknowledged: int
+    quantity_on_hand: int
+    actions: _containers.ScalarMap[str, int]
+    note: str
+    status: str
+    overdue: bool
+    reminders: int
+    def __init__(self, partner: _Optional[str] = ..., name: _Optional[str] = ..., glns: _Optional[_Iterable[str]] = ..., locations: _Optional[_Iterable[_Union[HolderLocation, _Mapping]]] = ..., units_held: _Optional[int] = ..., lots: _Optional[_Mapping[str, int]] = ..., notified_at: _Optional[str] = ..., notified_by: _Optional[str] = ..., responded_at: _Optional[str] = ..., units_acknowledged: _Optional[int] = ..., quantity_on_hand: _Optional[int] = ..., actions: _Optional[_Mapping[str, int]] = ..., note: _Optional[str] = ..., status: _Optional[str] = ..., overdue: _Optional[bool] = ..., reminders: _Optional[int] = ...) -> None: ...
+
+class ReportedCheck(_message.Message):
+    __slots__ = ("partner", "name", "at", "checked_by", "method", "result", "note")
+    PARTNER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_BY_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    partner: str
+    name: str
+    at: str
+    checked_by: str
+    method: str
+    result: str
+    note: str
+    def __init__(self, partner: _Optional[str] = ..., name: _Optional[str] = ..., at: _Optional[str] = ..., checked_by: _Optional[str] = ..., method: _Optional[str] = ..., result: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ReportedChecks(_message.Message):
+    __slots__ = ("level", "share", "due", "done", "results", "checks")
+    class ResultsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    DUE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    level: str
+    share: float
+    due: int
+    done: int
+    results: _containers.ScalarMap[str, int]
+    checks: _containers.RepeatedCompositeFieldContainer[ReportedCheck]
+    def __init__(self, level: _Optional[str] = ..., share: _Optional[float] = ..., due: _Optional[int] = ..., done: _Optional[int] = ..., results: _Optional[_Mapping[str, int]] = ..., checks: _Optional[_Iterable[_Union[ReportedCheck, _Mapping]]] = ...) -> None: ...
+
+class EstimatedCompletion(_message.Message):
+    __slots__ = ("complete", "at", "basis")
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    complete: bool
+    at: str
+    basis: str
+    def __init__(self, complete: _Optional[bool] = ..., at: _Optional[str] = ..., basis: _Optional[str] = ...) -> None: ...
+
+class ReportPeriod(_message.Message):
+    __slots__ = ("to", "consignees_notified", "consignees_responding", "effectiveness_checks")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_NOTIFIED_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_RESPONDING_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVENESS_CHECKS_FIELD_NUMBER: _ClassVar[int]
+    to: str
+    consignees_notified: int
+    consignees_responding: int
+    effectiveness_checks: int
+    def __init__(self, to: _Optional[str] = ..., consignees_notified: _Optional[int] = ..., consignees_responding: _Optional[int] = ..., effectiveness_checks: _Optional[int] = ..., **kwargs) -> None: ...
+
+class GetRecallStatusReportResponse(_message.Message):
+    __slots__ = ("recall", "as_of", "strategy", "consignees", "consignees_notified", "consignees_responding", "consignees_not_responding", "consignees_overdue", "units", "units_acknowledged", "quantity_on_hand", "effectiveness_checks", "estimated_completion", "consignee_rows", "period")
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_NOTIFIED_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_RESPONDING_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_NOT_RESPONDING_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEES_OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_ON_HAND_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVENESS_CHECKS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_COMPLETION_FIELD_NUMBER: _ClassVar[int]
+    CONSIGNEE_ROWS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    recall: RecallHeader
+    as_of: str
+    strategy: RecallStrategy
+    consignees: int
+    consignees_notified: int
+    consignees_responding: int
+    consignees_not_responding: int
+    consignees_overdue: int
+    units: int
+    units_acknowledged: int
+    quantity_on_hand: int
+    effectiveness_checks: ReportedChecks
+    estimated_completion: EstimatedCompletion
+    consignee_rows: _containers.RepeatedCompositeFieldContainer[ReportedConsignee]
+    period: ReportPeriod
+    def __init__(self, recall: _Optional[_Union[RecallHeader, _Mapping]] = ..., as_of: _Optional[str] = ..., strategy: _Optional[_Union[RecallStrategy, _Mapping]] = ..., consignees: _Optional[int] = ..., consignees_notified: _Optional[int] = ..., consignees_responding: _Optional[int] = ..., consignees_not_responding: _Optional[int] = ..., consignees_overdue: _Optional[int] = ..., units: _Optional[int] = ..., units_acknowledged: _Optional[int] = ..., quantity_on_hand: _Optional[int] = ..., effectiveness_checks: _Optional[_Union[ReportedChecks, _Mapping]] = ..., estimated_completion: _Optional[_Union[EstimatedCompletion, _Mapping]] = ..., consignee_rows: _Optional[_Iterable[_Union[ReportedConsignee, _Mapping]]] = ..., period: _Optional[_Union[ReportPeriod, _Mapping]] = ...) -> None: ...
 
 class PackEvent(_message.Message):
     __slots__ = ("gtin", "serial", "event", "partner_id", "gln", "at", "detail", "kind", "possession_attested", "outcome")
@@ -824,11 +994,149 @@ class GetRecallRequest(_message.Message):
     recall_id: str
     def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., recall_id: _Optional[str] = ...) -> None: ...
 
+class RecallScopeEntry(_message.Message):
+    __slots__ = ("gtins", "lots", "units_listed", "line", "window_start", "window_end")
+    GTINS_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_LISTED_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    gtins: _containers.RepeatedScalarFieldContainer[str]
+    lots: _containers.RepeatedScalarFieldContainer[str]
+    units_listed: int
+    line: str
+    window_start: str
+    window_end: str
+    def __init__(self, gtins: _Optional[_Iterable[str]] = ..., lots: _Optional[_Iterable[str]] = ..., units_listed: _Optional[int] = ..., line: _Optional[str] = ..., window_start: _Optional[str] = ..., window_end: _Optional[str] = ...) -> None: ...
+
+class RecallStrategy(_message.Message):
+    __slots__ = ("depth", "public_warning", "public_warning_by", "check_level", "check_share", "external_reference", "contact", "reminder_days")
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_WARNING_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_WARNING_BY_FIELD_NUMBER: _ClassVar[int]
+    CHECK_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CHECK_SHARE_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
+    REMINDER_DAYS_FIELD_NUMBER: _ClassVar[int]
+    depth: str
+    public_warning: bool
+    public_warning_by: str
+    check_level: str
+    check_share: float
+    external_reference: str
+    contact: str
+    reminder_days: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, depth: _Optional[str] = ..., public_warning: _Optional[bool] = ..., public_warning_by: _Optional[str] = ..., check_level: _Optional[str] = ..., check_share: _Optional[float] = ..., external_reference: _Optional[str] = ..., contact: _Optional[str] = ..., reminder_days: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class EffectivenessPoint(_message.Message):
+    __slots__ = ("hours", "notified", "acknowledged")
+    HOURS_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    hours: int
+    notified: float
+    acknowledged: float
+    def __init__(self, hours: _Optional[int] = ..., notified: _Optional[float] = ..., acknowledged: _Optional[float] = ...) -> None: ...
+
+class HolderEffectiveness(_message.Message):
+    __slots__ = ("partner", "units", "notified_at", "acknowledged")
+    PARTNER_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    partner: str
+    units: int
+    notified_at: str
+    acknowledged: int
+    def __init__(self, partner: _Optional[str] = ..., units: _Optional[int] = ..., notified_at: _Optional[str] = ..., acknowledged: _Optional[int] = ...) -> None: ...
+
+class DrillTimings(_message.Message):
+    __slots__ = ("seconds_to_scope", "seconds_to_first_notification", "seconds_to_first_acknowledgement", "seconds_to_90_percent_acknowledged")
+    SECONDS_TO_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_TO_FIRST_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_TO_FIRST_ACKNOWLEDGEMENT_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_TO_90_PERCENT_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    seconds_to_scope: float
+    seconds_to_first_notification: float
+    seconds_to_first_acknowledgement: float
+    seconds_to_90_percent_acknowledged: float
+    def __init__(self, seconds_to_scope: _Optional[float] = ..., seconds_to_first_notification: _Optional[float] = ..., seconds_to_first_acknowledgement: _Optional[float] = ..., seconds_to_90_percent_acknowledged: _Optional[float] = ...) -> None: ...
+
+class Recall(_message.Message):
+    __slots__ = ("id", "owner", "recall_class", "reason", "depth", "mock", "status", "published_at", "scopes", "strategy", "units", "units_by_location", "units_not_yet_shipped", "located", "notified", "acknowledged", "effectiveness", "holders", "closed_at", "close_reason", "drill")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    RECALL_CLASS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MOCK_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    UNITS_BY_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    UNITS_NOT_YET_SHIPPED_FIELD_NUMBER: _ClassVar[int]
+    LOCATED_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVENESS_FIELD_NUMBER: _ClassVar[int]
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_REASON_FIELD_NUMBER: _ClassVar[int]
+    DRILL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    owner: str
+    recall_class: str
+    reason: str
+    depth: str
+    mock: bool
+    status: str
+    published_at: str
+    scopes: _containers.RepeatedCompositeFieldContainer[RecallScopeEntry]
+    strategy: RecallStrategy
+    units: int
+    units_by_location: _containers.RepeatedCompositeFieldContainer[UnitsAtLocation]
+    units_not_yet_shipped: int
+    located: int
+    notified: int
+    acknowledged: int
+    effectiveness: _containers.RepeatedCompositeFieldContainer[EffectivenessPoint]
+    holders: _containers.RepeatedCompositeFieldContainer[HolderEffectiveness]
+    closed_at: str
+    close_reason: str
+    drill: DrillTimings
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., recall_class: _Optional[str] = ..., reason: _Optional[str] = ..., depth: _Optional[str] = ..., mock: _Optional[bool] = ..., status: _Optional[str] = ..., published_at: _Optional[str] = ..., scopes: _Optional[_Iterable[_Union[RecallScopeEntry, _Mapping]]] = ..., strategy: _Optional[_Union[RecallStrategy, _Mapping]] = ..., units: _Optional[int] = ..., units_by_location: _Optional[_Iterable[_Union[UnitsAtLocation, _Mapping]]] = ..., units_not_yet_shipped: _Optional[int] = ..., located: _Optional[int] = ..., notified: _Optional[int] = ..., acknowledged: _Optional[int] = ..., effectiveness: _Optional[_Iterable[_Union[EffectivenessPoint, _Mapping]]] = ..., holders: _Optional[_Iterable[_Union[HolderEffectiveness, _Mapping]]] = ..., closed_at: _Optional[str] = ..., close_reason: _Optional[str] = ..., drill: _Optional[_Union[DrillTimings, _Mapping]] = ...) -> None: ...
+
 class GetRecallResponse(_message.Message):
-    __slots__ = ("recall_json",)
-    RECALL_JSON_FIELD_NUMBER: _ClassVar[int]
-    recall_json: bytes
-    def __init__(self, recall_json: _Optional[bytes] = ...) -> None: ...
+    __slots__ = ("recall",)
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    recall: Recall
+    def __init__(self, recall: _Optional[_Union[Recall, _Mapping]] = ...) -> None: ...
+
+class ExtendRecallResponse(_message.Message):
+    __slots__ = ("recall", "added_units", "unknown_units")
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    ADDED_UNITS_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_UNITS_FIELD_NUMBER: _ClassVar[int]
+    recall: Recall
+    added_units: int
+    unknown_units: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, recall: _Optional[_Union[Recall, _Mapping]] = ..., added_units: _Optional[int] = ..., unknown_units: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CloseRecallResponse(_message.Message):
+    __slots__ = ("recall",)
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    recall: Recall
+    def __init__(self, recall: _Optional[_Union[Recall, _Mapping]] = ...) -> None: ...
+
+class UpdateRecallStrategyResponse(_message.Message):
+    __slots__ = ("recall",)
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    recall: Recall
+    def __init__(self, recall: _Optional[_Union[Recall, _Mapping]] = ...) -> None: ...
 
 class Subscription(_message.Message):
     __slots__ = ("name", "partner_id", "url", "events", "updated_at")

@@ -118,22 +118,22 @@ class RecallStatusServiceStub:
         self.ExtendRecall = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/ExtendRecall',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallResponse.FromString,
                 _registered_method=True)
         self.CloseRecall = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/CloseRecall',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallResponse.FromString,
                 _registered_method=True)
         self.UpdateRecallStrategy = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/UpdateRecallStrategy',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyResponse.FromString,
                 _registered_method=True)
         self.GetRecallStatusReport = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetRecallStatusReport',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.SerializeToString,
-                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportResponse.FromString,
                 _registered_method=True)
         self.RecordEffectivenessCheck = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/RecordEffectivenessCheck',
@@ -553,22 +553,22 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             'ExtendRecall': grpc.unary_unary_rpc_method_handler(
                     servicer.ExtendRecall,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallResponse.SerializeToString,
             ),
             'CloseRecall': grpc.unary_unary_rpc_method_handler(
                     servicer.CloseRecall,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallResponse.SerializeToString,
             ),
             'UpdateRecallStrategy': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateRecallStrategy,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyResponse.SerializeToString,
             ),
             'GetRecallStatusReport': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRecallStatusReport,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.FromString,
-                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.SerializeToString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportResponse.SerializeToString,
             ),
             'RecordEffectivenessCheck': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordEffectivenessCheck,
@@ -1105,7 +1105,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/ExtendRecall',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.ExtendRecallResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1132,7 +1132,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/CloseRecall',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.CloseRecallResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1159,7 +1159,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/UpdateRecallStrategy',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.UpdateRecallStrategyResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1186,7 +1186,7 @@ class RecallStatusService:
             target,
             '/verinet.recall_status.v1.RecallStatusService/GetRecallStatusReport',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportRequest.SerializeToString,
-            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.JsonResponse.FromString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetRecallStatusReportResponse.FromString,
             options,
             channel_credentials,
             insecure,
