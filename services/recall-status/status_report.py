@@ -117,12 +117,6 @@ def build(facts: Facts, at: float, start: float | None = None) -> dict[str, Any]
         "units": sum(r["units_held"] for r in rows),
         "units_acknowledged": sum(r["units_acknowledged"] for r in rows),
         "quantity_on_hand": sum(r["quantity_on_hand"] or 0 for r in rows),
-        "notified": [{k: r[k] for k in ("partner", "name", "locations", "notified_at", "notified_by")} for r in notified],
-        "responding": [
-            {k: r[k] for k in ("partner", "name", "locations", "responded_at", "units_held", "units_acknowledged", "quantity_on_hand", "actions", "note")}
-            for r in responding
-        ],
-        "not_responding": [{k: r[k] for k in ("partner", "name", "locations", "units_held", "notified_at", "reminders", "overdue")} for r in silent],
         "effectiveness_checks": {
             "level": facts.strategy.check_level,
             "share": facts.strategy.check_share,

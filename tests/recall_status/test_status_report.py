@@ -19,6 +19,15 @@ HOUR = 3600.0
 RECALL = {"id": "rc_1", "class": "II", "reason": "Label mix-up", "depth": "retail"}
 
 
+
+def view(report: dict, name: str) -> list:
+    """The consignees notified, responding or not responding: the rows the gateway shows in
+    each list of the status report."""
+    rows = report["consignee_rows"]
+    if name == "notified":
+        return [r for r in rows if r["notified_at"]]
+    return [r for r in rows if (r["status"] == "responded") == (name == "responding")]
+
 def holding(partner: str, units: int, lot: str = "L1", gln: str = "4000001000005", acks: list[tuple[float, str]] = ()) -> Holding:  # type: ignore[assignment]
     return Holding(partner, units, Counter({lot: units}), Counter({gln: units}), [(t, a, lot) for t, a in acks], T0)
 
@@ -43,17 +52,17 @@ def facts(**extra: object) -> Facts:
 
 def test_each_consignee_is_notified_by_webhook_when_delivered_else_by_its_console_task() -> None:
     report = build(facts(), T0 + HOUR)
-    methods = {r["partner"]: r["notified_by"] for r in report["notified"]}
+    methods = {r["partner"]: r["notified_by"] for r in view(report, "notified")}
     assert methods == {"w1": "webhook", "p1": "console task", "p2": "console task"}
     before_delivery = build(facts(), T0 + 5)
-    assert {r["partner"]: r["notified_by"] for r in before_delivery["notified"]}["w1"] == "console task"
+    assert {r["partner"]: r["notified_by"] for r in view(before_delivery, "notified")}["w1"] == "console task"
 
 
 def test_responses_and_silence_are_counted_as_of_the_reports_time() -> None:
     early, late = build(facts(), T0 + 3 * HOUR), build(facts(), T0 + 6 * HOUR)
-    assert [r["partner"] for r in early["responding"]] == ["w1"]
-    assert sorted(r["partner"] for r in early["not_responding"]) == ["p1", "p2"]
-    assert sorted(r["partner"] for r in late["responding"]) == ["p2", "w1"]
+    assert [r["partner"] for r in view(early, "responding")] == ["w1"]
+    assert sorted(r["partner"] for r in view(early, "not_responding")) == ["p1", "p2"]
+    assert sorted(r["partner"] for r in view(late, "responding")) == ["p2", "w1"]
     assert (late["units"], late["units_acknowledged"], late["quantity_on_hand"]) == (9, 4, 4)
 
 
@@ -62,7 +71,7 @@ def test_a_stated_lot_quantity_replaces_the_units_named_for_that_lot_and_the_lat
         Response("p1", T0 + HOUR, "quarantined", lots={"L1": 5}, note="first count"),
         Response("p1", T0 + 2 * HOUR, "returned", lots={"L1": 2}, note="recounted"),
     ]
-    row = next(r for r in build(facts(responses=responses), T0 + 3 * HOUR)["responding"] if r["partner"] == "p1")
+    row = next(r for r in view(build(facts(responses=responses), T0 + 3 * HOUR), "responding") if r["partner"] == "p1")
     assert (row["quantity_on_hand"], row["actions"], row["note"]) == (2, {"returned": 2}, "recounted")
 
 
@@ -100,5 +109,5 @@ def test_a_reporting_period_counts_what_happened_within_it() -> None:
 def test_a_consignee_silent_past_the_first_reminder_day_is_overdue() -> None:
     report = build(facts(), T0 + 3.5 * 24 * HOUR)  # default schedule: 3 and 7 days
     assert report["consignees_overdue"] == 1
-    assert [(r["partner"], r["overdue"]) for r in report["not_responding"]] == [("p1", True)]
+    assert [(r["partner"], r["overdue"]) for r in view(report, "not_responding")] == [("p1", True)]
     assert build(facts(), T0 + 2 * 24 * HOUR)["consignees_overdue"] == 0
