@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import ijson
-import orjson
 
 from verinet.errors import InvalidInput, RequestTimeout, TooLarge
 from verinet.gateway.epcis import REQUIRED_HEADER, Reader
+from verinet.gateway.inputs import ndjson_value
 from verinet.gateway.jsonscan import JsonScanner
 
 MAX_DOCUMENT_BYTES = 2 * 1024**3
@@ -196,14 +196,7 @@ async def ndjson_events(body: CountingReader) -> AsyncIterator[tuple[int, Any]]:
             line_number += 1
             if not line.strip():
                 continue
-            try:
-                yield index, orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                raise InvalidInput(
-                    f"Failed to parse line {line_number} (event {index}) as JSON: {error}.",
-                    code="body.json",
-                    field=f"line {line_number}",
-                ) from None
+            yield index, ndjson_value(line, line_number, f"event {index}")
             index += 1
         if not data:
             return

@@ -62,6 +62,16 @@ def ndjson_lines(raw: bytes) -> list[tuple[int, bytes]]:
     return [(number, line) for number, line in enumerate(raw.split(b"\n"), start=1) if line.strip()]
 
 
+def ndjson_value(line: bytes, line_number: int, what: str = "") -> Any:
+    """One NDJSON line's value; a line that is not JSON is a 400 naming the line (and ``what``
+    it held, e.g. "event 3")."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        held = f" ({what})" if what else ""
+        raise InvalidInput(f"Failed to parse line {line_number}{held} as JSON: {error}.", code="body.json", field=f"line {line_number}") from None
+
+
 def text_of(body: dict[str, Any], name: str, default: str = "") -> str:
     """A string member of a JSON object; anything else is a 400 naming the member."""
     value = body.get(name, default)
@@ -138,14 +148,7 @@ async def packs_body(request: web.Request, limit: int) -> tuple[list[Any], dict[
         packs = []
         raw = await read_body(request)
         for line_number, line in ndjson_lines(raw):
-            try:
-                packs.append(orjson.loads(line))
-            except orjson.JSONDecodeError as error:
-                raise InvalidInput(
-                    f"Failed to parse line {line_number} as JSON: {error}.",
-                    code="body.json",
-                    field=f"line {line_number}",
-                ) from None
+            packs.append(ndjson_value(line, line_number))
             if len(packs) > limit:
                 break
         body: dict[str, Any] = {}
