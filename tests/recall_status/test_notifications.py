@@ -126,6 +126,24 @@ def answering(*statuses: int, then: int = 200) -> Callable[[int], Awaitable[int]
 # -- the parts under test -----------------------------------------------------------------------
 
 
+def outcomes(deliveries: list[Delivery]) -> list[tuple[int, str, int]]:
+    return [(d.attempt, d.outcome, d.http_status) for d in deliveries]
+
+
+def settled(deliveries: list[Delivery]) -> bool:
+    return bool(deliveries) and deliveries[-1].outcome in ("delivered", "dead")
+
+
+@asynccontextmanager
+async def running(worker: DeliveryWorker) -> AsyncIterator[DeliveryWorker]:
+    """The worker delivers inside the block and is drained on the way out, even on failure."""
+    await worker.start()
+    try:
+        yield worker
+    finally:
+        await worker.drain(5.0)
+
+
 @dataclass
 class Parts:
     redis: Any  # redis.asyncio.Redis or RedisCluster
@@ -154,6 +172,18 @@ class Parts:
                 raise AssertionError(f"deliveries of {recall_id} never settled: {found}")
             await asyncio.sleep(0.02)
 
+    async def deliver(
+        self,
+        recall_id: str,
+        settings: DeliverySettings = FAST,
+        *,
+        done: Callable[[list[Delivery]], bool] = settled,
+        **worker_kwargs: Any,
+    ) -> list[Delivery]:
+        """Runs a worker until the deliveries of ``recall_id`` are done, then drains it."""
+        async with running(self.worker(settings, **worker_kwargs)):
+            return await self.deliveries_until(recall_id, done)
+
 
 def run(redis_url: str, tmp_path: Path, scenario: Callable[[Parts], Awaitable[None]]) -> None:
     async def main() -> None:
@@ -171,14 +201,6 @@ def run(redis_url: str, tmp_path: Path, scenario: Callable[[Parts], Awaitable[No
             await client.aclose()
 
     asyncio.run(main())
-
-
-def outcomes(deliveries: list[Delivery]) -> list[tuple[int, str, int]]:
-    return [(d.attempt, d.outcome, d.http_status) for d in deliveries]
-
-
-def settled(deliveries: list[Delivery]) -> bool:
-    return bool(deliveries) and deliveries[-1].outcome in ("delivered", "dead")
 
 
 # -- subscriptions ------------------------------------------------------------------------------
@@ -355,12 +377,7 @@ def test_a_subscriber_receives_a_signed_notification_that_verifies_with_the_jwks
             notification_id = await parts.notifier.enqueue(
                 "rc_1", "p_pharmacy", "recall.published", payload, drill=False
             )
-            worker = parts.worker(now=lambda: NOW)
-            await worker.start()
-            try:
-                [delivery] = await parts.deliveries_until("rc_1", settled)
-            finally:
-                await worker.drain(5.0)
+            [delivery] = await parts.deliver("rc_1", now=lambda: NOW)
         [got] = receiver.received
         assert got.signature_error is None and got.signed_by == parts.keys.active.kid
         assert got.url == receiver.url
@@ -402,12 +419,7 @@ def test_a_drill_notification_carries_the_drill_header_and_flag(
             await parts.notifier.enqueue(
                 "rc_drill", "p_pharmacy", "recall.drill", {"units": []}, drill=True
             )
-            worker = parts.worker()
-            await worker.start()
-            try:
-                [delivery] = await parts.deliveries_until("rc_drill", settled)
-            finally:
-                await worker.drain(5.0)
+            [delivery] = await parts.deliver("rc_drill")
         [got] = receiver.received
         assert got.headers["Verinet-Drill"] == "true"
         assert got.json["drill"] is True and got.signature_error is None
@@ -425,12 +437,7 @@ def test_failed_deliveries_are_retried_with_backoff_until_delivered(
             notification_id = await parts.notifier.enqueue(
                 "rc_1", "p_pharmacy", "recall.published", {"n": 1}, drill=False
             )
-            worker = parts.worker()
-            await worker.start()
-            try:
-                deliveries = await parts.deliveries_until("rc_1", settled)
-            finally:
-                await worker.drain(5.0)
+            deliveries = await parts.deliver("rc_1")
         assert outcomes(deliveries) == [
             (1, "failed", 500),
             (2, "failed", 503),
@@ -464,13 +471,11 @@ def test_a_receiver_that_hangs_is_cut_off_at_the_delivery_deadline(
         async with receiving(parts.keys.jwks(), hang_first) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
             await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {}, drill=False)
-            worker = parts.worker()
-            await worker.start()
-            try:
-                deliveries = await parts.deliveries_until("rc_1", settled)
-            finally:
-                release.set()
-                await worker.drain(5.0)
+            async with running(parts.worker()):
+                try:
+                    deliveries = await parts.deliveries_until("rc_1", settled)
+                finally:
+                    release.set()  # lets the hung answer end before the worker drains
         assert outcomes(deliveries) == [(1, "failed", 0), (2, "delivered", 200)]
         assert deliveries[0].error == "No answer within 0.5 s."
         assert 450 <= deliveries[0].latency_ms < 3000
@@ -487,13 +492,9 @@ def test_a_notification_that_always_fails_is_dead_lettered_after_the_last_attemp
             notification_id = await parts.notifier.enqueue(
                 "rc_1", "p_pharmacy", "recall.published", {}, drill=False
             )
-            worker = parts.worker()
-            await worker.start()
-            try:
+            async with running(parts.worker()):
                 deliveries = await parts.deliveries_until("rc_1", settled)
                 await asyncio.sleep(0.3)  # nothing more is attempted
-            finally:
-                await worker.drain(5.0)
         assert outcomes(deliveries) == [(1, "failed", 500), (2, "failed", 500), (3, "dead", 500)]
         assert len(receiver.received) == 3
         [(_, dead)] = await parts.redis.xrange(DEAD_STREAM)
@@ -525,13 +526,11 @@ def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(
                 raise ConnectionError("verifier down")
             return ResponseSigner(parts.keys).sign_request(method, url, body)
 
-        worker = DeliveryWorker(parts.redis, broken_sign, replace(FAST, max_attempts=1))
-        await worker.start()
-        try:
+        async with running(
+            DeliveryWorker(parts.redis, broken_sign, replace(FAST, max_attempts=1))
+        ):
             [closed] = await parts.deliveries_until("rc_1", settled)
             [signless] = await parts.deliveries_until("rc_2", settled)
-        finally:
-            await worker.drain(5.0)
         assert (closed.outcome, closed.http_status) == ("dead", 0)
         # Partners read these in their delivery log: what failed in words, no address, port
         # or internal error text.
@@ -555,15 +554,11 @@ def test_a_notification_left_pending_by_a_dead_consumer_is_taken_over(
             [[_, [(entry_id, _)]]] = await parts.redis.xreadgroup(
                 GROUP, "crashed-pod", {NOTIFY_STREAM: ">"}, count=1
             )
-            worker = parts.worker(
+            [delivery] = await parts.deliver(
+                "rc_1",
                 replace(FAST, claim_idle=0.3, delivery_timeout=0.2, sign_timeout=0.05),
                 consumer="healthy-pod",
             )
-            await worker.start()
-            try:
-                [delivery] = await parts.deliveries_until("rc_1", settled)
-            finally:
-                await worker.drain(5.0)
         assert delivery.outcome == "delivered" and len(receiver.received) == 1
         assert await parts.redis.xpending(NOTIFY_STREAM, GROUP) == {
             "pending": 0,
@@ -628,12 +623,7 @@ def test_many_notifications_are_delivered_concurrently_and_each_once(
                 await parts.notifier.enqueue(
                     "rc_many", partner, "recall.published", {"partner": partner}, drill=False
                 )
-            worker = parts.worker(replace(FAST, concurrency=10))
-            await worker.start()
-            try:
-                deliveries = await parts.deliveries_until("rc_many", lambda d: len(d) == 20)
-            finally:
-                await worker.drain(5.0)
+            deliveries = await parts.deliver("rc_many", replace(FAST, concurrency=10), done=lambda d: len(d) == 20)
         assert sorted(d.partner_id for d in deliveries) == partners
         assert {d.outcome for d in deliveries} == {"delivered"}
         assert sorted(r.json["data"]["partner"] for r in receiver.received) == partners
@@ -657,12 +647,7 @@ def test_every_delivery_outcome_is_appended_to_the_recall_audit_chain(
             notification_id = await parts.notifier.enqueue(
                 "rc_1", "p_pharmacy", "recall.published", {}, drill=False
             )
-            worker = parts.worker()
-            await worker.start()
-            try:
-                await parts.deliveries_until("rc_1", settled)
-            finally:
-                await worker.drain(5.0)
+            await parts.deliver("rc_1")
         last_hash = await RecallAudit(parts.redis).append(
             "rc_1", {"action": "recall.acknowledged", "partner": "p_pharmacy"}
         )
@@ -726,12 +711,7 @@ def test_deliveries_are_shown_in_full_to_admin_and_the_manufacturer_and_otherwis
             for partner in ("p_a", "p_b"):
                 await parts.subscribe(partner, receiver.url)
                 await parts.notifier.enqueue("rc_1", partner, "recall.published", {}, drill=False)
-            worker = parts.worker()
-            await worker.start()
-            try:
-                await parts.deliveries_until("rc_1", lambda d: len(d) == 2)
-            finally:
-                await worker.drain(5.0)
+            await parts.deliver("rc_1", done=lambda d: len(d) == 2)
 
         async def seen(
             viewer: str, *, admin: bool = False, owner: str | None = "p_maker"
@@ -822,12 +802,7 @@ def test_a_malformed_queue_entry_is_dead_lettered_instead_of_blocking_the_queue(
             await parts.subscribe("p_pharmacy", receiver.url)
             await parts.redis.xadd(NOTIFY_STREAM, {"id": "nt_broken", "attempt": "one"})
             await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {}, drill=False)
-            worker = parts.worker()
-            await worker.start()
-            try:
-                [delivery] = await parts.deliveries_until("rc_1", settled)
-            finally:
-                await worker.drain(5.0)
+            [delivery] = await parts.deliver("rc_1")
         assert delivery.outcome == "delivered"
         [(_, dead)] = await parts.redis.xrange(DEAD_STREAM)
         assert dead[b"id"] == b"nt_broken" and dead[b"dead_error"].startswith(b"malformed")
@@ -840,16 +815,12 @@ def test_the_worker_recreates_a_deleted_queue_and_goes_on(redis_url: str, tmp_pa
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
-            worker = parts.worker()
-            await worker.start()
-            try:
+            async with running(parts.worker()):
                 await parts.redis.delete(NOTIFY_STREAM)
                 await parts.notifier.enqueue(
                     "rc_1", "p_pharmacy", "recall.published", {}, drill=False
                 )
                 [delivery] = await parts.deliveries_until("rc_1", settled)
-            finally:
-                await worker.drain(5.0)
         assert delivery.outcome == "delivered"
 
     run(redis_url, tmp_path, scenario)
@@ -864,9 +835,7 @@ def test_a_running_worker_resumes_delivering_after_redis_is_killed_and_restarted
     async def scenario(parts: Parts) -> None:
         async with receiving(parts.keys.jwks(), answering()) as receiver:
             await parts.subscribe("p_pharmacy", receiver.url)
-            worker = parts.worker()
-            await worker.start()
-            try:
+            async with running(parts.worker()):
                 await parts.notifier.enqueue("rc_1", "p_pharmacy", "recall.published", {}, drill=False)
                 await parts.deliveries_until("rc_1", settled)
                 server.kill()  # SIGKILL
@@ -874,8 +843,6 @@ def test_a_running_worker_resumes_delivering_after_redis_is_killed_and_restarted
                 await asyncio.to_thread(server.start)  # same port, same append-only file
                 await parts.notifier.enqueue("rc_2", "p_pharmacy", "recall.published", {}, drill=False)
                 [delivery] = await parts.deliveries_until("rc_2", settled, timeout=20)
-            finally:
-                await worker.drain(5.0)
         assert delivery.outcome == "delivered"
         assert [r.json["recall_id"] for r in receiver.received] == ["rc_1", "rc_2"]
 
@@ -914,12 +881,7 @@ def test_with_outbound_allow_cidrs_unset_a_loopback_receiver_gets_nothing(
             await parts.subscribe("p_1", receiver.url)
             await parts.notifier.enqueue("rc_1", "p_1", "recall.published", {}, drill=False)
             unset = Settings.from_env(SETTINGS_ENV).notify
-            worker = parts.worker(replace(FAST, max_attempts=1, outbound=unset.outbound))
-            await worker.start()
-            try:
-                [delivery] = await parts.deliveries_until("rc_1", settled)
-            finally:
-                await worker.drain(5.0)
+            [delivery] = await parts.deliver("rc_1", replace(FAST, max_attempts=1, outbound=unset.outbound))
             assert receiver.received == []
             assert (delivery.outcome, delivery.http_status) == ("dead", 0)
             assert delivery.error == (
@@ -936,12 +898,7 @@ def test_with_outbound_allow_cidrs_set_to_loopback_delivery_works(redis_url: str
         async with receiving(parts.keys.jwks(), answering()) as receiver:
             await parts.subscribe("p_1", receiver.url)
             await parts.notifier.enqueue("rc_1", "p_1", "recall.published", {}, drill=False)
-            worker = parts.worker(replace(FAST, outbound=allowed.outbound))
-            await worker.start()
-            try:
-                [delivery] = await parts.deliveries_until("rc_1", settled)
-            finally:
-                await worker.drain(5.0)
+            [delivery] = await parts.deliver("rc_1", replace(FAST, outbound=allowed.outbound))
             assert delivery.outcome == "delivered" and len(receiver.received) == 1
 
     run(redis_url, tmp_path, scenario)
