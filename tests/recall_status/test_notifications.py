@@ -526,9 +526,7 @@ def test_an_unreachable_receiver_or_a_failing_signer_is_a_failed_attempt(
                 raise ConnectionError("verifier down")
             return ResponseSigner(parts.keys).sign_request(method, url, body)
 
-        async with running(
-            DeliveryWorker(parts.redis, broken_sign, replace(FAST, max_attempts=1))
-        ):
+        async with running(DeliveryWorker(parts.redis, broken_sign, replace(FAST, max_attempts=1))):
             [closed] = await parts.deliveries_until("rc_1", settled)
             [signless] = await parts.deliveries_until("rc_2", settled)
         assert (closed.outcome, closed.http_status) == ("dead", 0)
@@ -623,7 +621,9 @@ def test_many_notifications_are_delivered_concurrently_and_each_once(
                 await parts.notifier.enqueue(
                     "rc_many", partner, "recall.published", {"partner": partner}, drill=False
                 )
-            deliveries = await parts.deliver("rc_many", replace(FAST, concurrency=10), done=lambda d: len(d) == 20)
+            deliveries = await parts.deliver(
+                "rc_many", replace(FAST, concurrency=10), done=lambda d: len(d) == 20
+            )
         assert sorted(d.partner_id for d in deliveries) == partners
         assert {d.outcome for d in deliveries} == {"delivered"}
         assert sorted(r.json["data"]["partner"] for r in receiver.received) == partners
@@ -881,7 +881,9 @@ def test_with_outbound_allow_cidrs_unset_a_loopback_receiver_gets_nothing(
             await parts.subscribe("p_1", receiver.url)
             await parts.notifier.enqueue("rc_1", "p_1", "recall.published", {}, drill=False)
             unset = Settings.from_env(SETTINGS_ENV).notify
-            [delivery] = await parts.deliver("rc_1", replace(FAST, max_attempts=1, outbound=unset.outbound))
+            [delivery] = await parts.deliver(
+                "rc_1", replace(FAST, max_attempts=1, outbound=unset.outbound)
+            )
             assert receiver.received == []
             assert (delivery.outcome, delivery.http_status) == ("dead", 0)
             assert delivery.error == (
