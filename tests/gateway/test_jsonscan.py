@@ -68,29 +68,40 @@ def test_valid_json_passes_however_it_is_cut_into_chunks() -> None:
             scan(data, chunk, limits=limits)
 
 
+#: Faulty bodies by the code they are refused with: (body, byte offset of the fault).
+FAULTS: dict[str, list[tuple[bytes, int]]] = {
+    "body.too_deep": [
+        (b"[" * 9 + b"]" * 9, 8),
+        (b'{"a":' * 9 + b"1" + b"}" * 9, 40),
+        (b'["[[[[[[[[[[", {"b": [[[[[[[[[[]]]]]]]]]]}]', 27),
+    ],
+    "body.surrogate": [
+        (b'["a\\ud800"]', 3),
+        (b'["a\\udc00"]', 3),
+        (b'["\\ud83d\\u0041"]', 2),
+        (b'["\\ud83d\\\\udc00"]', 2),
+    ],
+    "body.nul": [(b'["a\\u0000"]', 3), (b'["a\x00"]', 3)],
+    "body.encoding": [
+        (b'["\xff"]', 2),
+        (b'["\xed\xa0\x80"]', 2),  # a surrogate encoded as UTF-8
+        (b'["\xc3', 2),  # cut inside a character
+        (b"\xef\xbb\xbf[]", 0),  # a byte order mark
+        (b"\xff\xfe[\x00]\x00", 0),  # UTF-16
+    ],
+    "body.json": [
+        (b'["a\nb"]', 3),
+        (b'["a\\qb"]', 3),
+        (b'["a\x1fb"]', 3),
+        (b"[1]]", 3),
+        (b'{"a": "no end', 13),
+    ],
+}
+
+
 @pytest.mark.parametrize(
     ("body", "code", "position"),
-    [
-        (b"[" * 9 + b"]" * 9, "body.too_deep", 8),
-        (b'{"a":' * 9 + b"1" + b"}" * 9, "body.too_deep", 40),
-        (b'["[[[[[[[[[[", {"b": [[[[[[[[[[]]]]]]]]]]}]', "body.too_deep", 27),
-        (b'["a\\ud800"]', "body.surrogate", 3),
-        (b'["a\\udc00"]', "body.surrogate", 3),
-        (b'["\\ud83d\\u0041"]', "body.surrogate", 2),
-        (b'["\\ud83d\\\\udc00"]', "body.surrogate", 2),
-        (b'["a\\u0000"]', "body.nul", 3),
-        (b'["a\x00"]', "body.nul", 3),
-        (b'["\xff"]', "body.encoding", 2),
-        (b'["\xed\xa0\x80"]', "body.encoding", 2),  # a surrogate encoded as UTF-8
-        (b'["\xc3', "body.encoding", 2),  # cut inside a character
-        (b"\xef\xbb\xbf[]", "body.encoding", 0),
-        (b"\xff\xfe[\x00]\x00", "body.encoding", 0),
-        (b'["a\nb"]', "body.json", 3),
-        (b'["a\\qb"]', "body.json", 3),
-        (b'["a\x1fb"]', "body.json", 3),
-        (b"[1]]", "body.json", 3),
-        (b'{"a": "no end', "body.json", 13),
-    ],
+    [(body, code, position) for code, faults in FAULTS.items() for body, position in faults],
 )
 def test_a_fault_is_refused_at_the_same_byte_however_the_body_is_cut(body: bytes, code: str, position: int) -> None:
     assert verdicts(body) == {(code, position)}
