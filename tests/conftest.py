@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -16,6 +19,16 @@ from verinet.network import Network, with_check_digit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = REPO_ROOT.parent / "shared" / "testdata"
+
+
+def load_script(path: Path) -> ModuleType:
+    """A Python file outside the package (deploy/image_lock.py, tests/typing_tree.py), loaded as
+    a module named after the file."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
@@ -84,6 +97,11 @@ class Client:
 _prefix_counter = itertools.count(1)
 
 
+def gtin_under(prefix: str, item: int = 1) -> str:
+    """The GTIN-14 of item reference ``item`` under a company prefix."""
+    return with_check_digit("0" + prefix + str(item).rjust(12 - len(prefix), "0"))
+
+
 @dataclass
 class RunningNetwork:
     network: Network
@@ -111,6 +129,20 @@ class RunningNetwork:
         created = answer.json()
         return created, self.client(created["token"])
 
+    def add_product_with_packs(
+        self, packs: Sequence[tuple[str, str, str]], *, item: int = 1, name: str = ""
+    ) -> tuple[dict[str, Any], Client, str]:
+        """A new manufacturer, its product ``item`` and active ``packs`` of it, each (serial, lot,
+        expiry): returns the manufacturer, its client and the product's GTIN."""
+        manufacturer, client = self.add_partner(["manufacturer"])
+        gtin = gtin_under(manufacturer["company_prefixes"][0], item)
+        product = {"name": name} if name else {}
+        assert client.put(f"/v1/products/{gtin}", json=product).status_code == 201
+        body = {"packs": [{"gtin": gtin, "serial": s, "lot": lot, "expiry": exp} for s, lot, exp in packs]}
+        answer = client.post("/v1/packs/commission", json=body)
+        assert answer.status_code == 200 and answer.json()["stored"] == len(packs), answer.text
+        return manufacturer, client, gtin
+
 
 #: Test receivers and fake remote networks listen on loopback, which the outbound policy
 #: refuses unless the operator allows it; a test of the policy itself passes its own value.
@@ -124,6 +156,28 @@ def start_network(data_dir: Path, **kwargs: Any) -> Network:
     return network
 
 
+@contextmanager
+def running_network(data_dir: Path, **kwargs: Any) -> Iterator[RunningNetwork]:
+    """A network started for the block (a module's fixture, most often), stopped after it."""
+    started = start_network(data_dir, **kwargs)
+    try:
+        yield RunningNetwork(started)
+    finally:
+        started.stop()
+
+
+def own_network(**env: str) -> Any:
+    """A module fixture starting a network of the module's own with ``env``, beside the shared
+    ``network``: ``b = own_network(BREAKER_FAILURES="3")`` (for tests between two networks)."""
+
+    @pytest.fixture(scope="module")
+    def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
+        with running_network(tmp_path_factory.mktemp("own-network"), extra_env=env) as network:
+            yield network
+
+    return fixture
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Modules naming ``REDIS_BACKENDS = ("standalone", "cluster")`` run against both a single
     Redis and a real 3-master Redis Cluster."""
@@ -134,7 +188,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="module")
 def network(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    """A whole network (Redis and the four services) shared by a test module."""
+    """A whole network (Redis and the four services) shared by a test module, started with the
+    module's ``NETWORK_ENV`` if it names one."""
     data_dir = tmp_path_factory.mktemp("network")
     cluster = None
     if getattr(request, "param", "standalone") == "cluster":
@@ -142,11 +197,9 @@ def network(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         cluster.start()
     try:
         env = getattr(request.module, "NETWORK_ENV", {})
-        started = start_network(data_dir, redis_url=cluster.url if cluster else None, extra_env=dict(env))
-        try:
-            yield RunningNetwork(started)
-        finally:
-            started.stop()
+        redis_url = cluster.url if cluster else None
+        with running_network(data_dir, redis_url=redis_url, extra_env=dict(env)) as network:
+            yield network
     finally:
         if cluster is not None:
             cluster.stop()

@@ -8,17 +8,8 @@ set -euo pipefail
 if [ -x /usr/bin/chromium ]; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "console_tools.sh: /usr/bin/chromium is missing and apt-get is not available;" \
-       "install Chromium so that /usr/bin/chromium exists." >&2
-  exit 1
-fi
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO=(sudo)
-fi
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq chromium >/dev/null
+# shellcheck source=tests/apt_tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../apt_tools.sh"
+apt_install chromium "install Chromium so that /usr/bin/chromium exists."
 test -x /usr/bin/chromium
 echo "console_tools.sh: installed $(/usr/bin/chromium --version 2>/dev/null)"

@@ -22,7 +22,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from tests.conftest import Client, RunningNetwork, start_network
+from tests.conftest import Client, RunningNetwork, running_network
 from tests.gateway.test_routing import gtin_under
 from tests.lookup.oci_wallet import (
     WRONG_CASES,
@@ -61,20 +61,16 @@ def wallet_env(wallet: ReferenceWallet, holder: Identity) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def a(tmp_path_factory: pytest.TempPathFactory, wallets: dict[str, Any]) -> Iterator[RunningNetwork]:
-    started = start_network(tmp_path_factory.mktemp("atp-a"), extra_env=wallet_env(wallets["one"], wallets["network-a"]))
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
+    env = wallet_env(wallets["one"], wallets["network-a"])
+    with running_network(tmp_path_factory.mktemp("atp-a"), extra_env=env) as network:
+        yield network
 
 
 @pytest.fixture(scope="module")
 def b(tmp_path_factory: pytest.TempPathFactory, wallets: dict[str, Any]) -> Iterator[RunningNetwork]:
-    started = start_network(tmp_path_factory.mktemp("atp-b"), extra_env=wallet_env(wallets["two"], wallets["network-b"]))
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
+    env = wallet_env(wallets["two"], wallets["network-b"])
+    with running_network(tmp_path_factory.mktemp("atp-b"), extra_env=env) as network:
+        yield network
 
 
 def wallet_body(wallet: ReferenceWallet, holder: Identity, policy: str = "optional") -> dict[str, str]:

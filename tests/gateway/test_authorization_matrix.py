@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-
-from tests.conftest import RunningNetwork, start_network
 
 ROLES = ("manufacturer", "wholesaler", "dispenser", "network", "admin")
 SAMPLE_PARAMS = {
@@ -29,15 +26,9 @@ def concrete(path: str) -> str:
     return re.sub(r"\{([^}]+)\}", lambda m: SAMPLE_PARAMS[m.group(1)], path)
 
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    """Its own network: this module sends hundreds of refused requests on purpose, which
-    the failed sign-in throttle would otherwise answer with 429."""
-    started = start_network(tmp_path_factory.mktemp("matrix"), extra_env={"AUTH_FAILURES_PER_MINUTE": "100000"})
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
+#: The module's network (tests/conftest.py): it sends hundreds of refused requests on purpose,
+#: which the failed sign-in throttle would otherwise answer with 429.
+NETWORK_ENV = {"AUTH_FAILURES_PER_MINUTE": "100000"}
 
 
 @pytest.fixture(scope="module")

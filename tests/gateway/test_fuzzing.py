@@ -37,8 +37,7 @@ import requests
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 
-from tests.conftest import RunningNetwork, start_network, sync_redis
-from verinet.network import with_check_digit
+from tests.conftest import RunningNetwork, gtin_under, sync_redis
 
 MAX_BODY = 1024 * 1024  # this module's MAX_BODY_BYTES: oversized bodies stay cheap to send
 EXAMPLES = int(os.environ.get("VERINET_FUZZ_EXAMPLES", "40"))
@@ -62,15 +61,9 @@ SETTINGS = hypothesis.settings(
 # -- the network --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    """Its own network: thousands of refused sign-ins on purpose, a small body limit."""
-    env = {"AUTH_FAILURES_PER_MINUTE": "1000000", "MAX_BODY_BYTES": str(MAX_BODY)}
-    started = start_network(tmp_path_factory.mktemp("fuzz"), extra_env=env)
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
+#: The module's network (tests/conftest.py): thousands of refused sign-ins on purpose, a small
+#: body limit.
+NETWORK_ENV = {"AUTH_FAILURES_PER_MINUTE": "1000000", "MAX_BODY_BYTES": str(MAX_BODY)}
 
 
 @pytest.fixture(scope="module")
@@ -81,18 +74,11 @@ def world(network: RunningNetwork) -> dict[str, Any]:
     partners = {"admin": {"token": network.network.info["admin_token"], "glns": []}}
     for role in ("manufacturer", "wholesaler", "dispenser", "network"):
         partners[role] = network.add_partner([role])[0]
-    owner, oclient = network.add_partner(["manufacturer"])
-    prefix = owner["company_prefixes"][0]
-    gtin = with_check_digit("0" + prefix + "1".rjust(12 - len(prefix), "0"))
-    assert oclient.put(f"/v1/products/{gtin}", json={}).status_code == 201
-    packs = [{"gtin": gtin, "serial": f"F{n}", "lot": LOT, "expiry": EXPIRY} for n in range(20)]
-    assert oclient.post("/v1/packs/commission", json={"packs": packs}).json()["stored"] == 20
-    partners["owner"] = owner
-    own_prefix = partners["manufacturer"]["company_prefixes"][0]
+    partners["owner"], _, gtin = network.add_product_with_packs([(f"F{n}", LOT, EXPIRY) for n in range(20)])
     return {
         "partners": partners,
         "gtin": gtin,
-        "own_gtin": with_check_digit("0" + own_prefix + "7".rjust(12 - len(own_prefix), "0")),
+        "own_gtin": gtin_under(partners["manufacturer"]["company_prefixes"][0], 7),
     }
 
 

@@ -18,6 +18,7 @@ from tests.gateway.lms_load import (
     ask_one_by_one,
     batch_sizes,
 )
+from tests.gateway.lms_mismatches import no_match_questions
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import VerinetError
 from verinet.gateway.lms_batches import STREAM_VERIFY_LMS_BATCHES, outcome
@@ -40,21 +41,15 @@ GS1_LMS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 @pytest.fixture(scope="module")
 def hosted(network: Any) -> dict[str, Any]:
-    manufacturer, mclient = network.add_partner(["manufacturer"])
-    wholesaler, wclient = network.add_partner(["wholesaler"])
-    prefix = manufacturer["company_prefixes"][0]
-    gtin = with_check_digit("0" + prefix + "0001".rjust(12 - len(prefix), "0"))
-    assert mclient.put(f"/v1/products/{gtin}", json={"name": "Test 10 mg"}).status_code == 201
     packs = [
-        {"gtin": gtin, "serial": "SER-1", "lot": LOT, "expiry": EXPIRY},
-        {"gtin": gtin, "serial": "SER-2", "lot": LOT, "expiry": DAY00_EXPIRY},
-        {"gtin": gtin, "serial": "EXP-1", "lot": EXPIRED_LOT, "expiry": PAST_EXPIRY},
-        {"gtin": gtin, "serial": "REC-1", "lot": RECALLED_LOT, "expiry": EXPIRY},
-        {"gtin": gtin, "serial": "DEC-1", "lot": LOT, "expiry": EXPIRY},
+        ("SER-1", LOT, EXPIRY),
+        ("SER-2", LOT, DAY00_EXPIRY),
+        ("EXP-1", EXPIRED_LOT, PAST_EXPIRY),
+        ("REC-1", RECALLED_LOT, EXPIRY),
+        ("DEC-1", LOT, EXPIRY),
     ]
-    answer = mclient.post("/v1/packs/commission", json={"packs": packs})
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["stored"] == len(packs)
+    manufacturer, mclient, gtin = network.add_product_with_packs(packs, name="Test 10 mg")
+    wholesaler, wclient = network.add_partner(["wholesaler"])
     recall = mclient.post("/v1/recalls", json={"gtins": [gtin], "lots": [RECALLED_LOT], "class": "II", "reason": "Coalescing tests"})
     assert recall.status_code == 201, recall.text
     _, pharmacy = network.add_partner(["dispenser"])
@@ -113,15 +108,7 @@ def test_the_numeric_digital_link_form_gives_the_same_verdict(hosted: dict[str, 
     assert answer.json()["data"] == {"verified": True}
 
 
-@pytest.mark.parametrize(
-    ("serial", "lot", "exp", "reason"),
-    [
-        ("NOPE-1", LOT, EXPIRY, "No_match_GTIN_Serial"),
-        ("SER-1", "OTHER", EXPIRY, "No_match_GTIN_Serial_Lot"),
-        ("SER-1", LOT, "281130", "No_match_GTIN_Serial_Expiry"),
-        ("SER-1", "OTHER", "281130", "No_match_GTIN_Serial_Lot_Expiry"),
-    ],
-)
+@pytest.mark.parametrize(("serial", "lot", "exp", "reason"), no_match_questions("SER-1", LOT, EXPIRY, "281130"))
 def test_a_mismatch_answers_not_verified_with_its_lms_reason(
     hosted: dict[str, Any], serial: str, lot: str, exp: str, reason: str
 ) -> None:

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import RunningNetwork, start_network
+from tests.conftest import RunningNetwork, gtin_under
 from tests.lookup.fake_remote import FAKE_GLN, FakeRemote, serving_in_thread
 from verinet.embedded_redis import free_port
-from verinet.network import with_check_digit
 
 #: Hosts that reach inside, in the spellings a hostile partner would try.
 INSIDE_URLS = [
@@ -34,23 +33,14 @@ INSIDE_URLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    started = start_network(tmp_path_factory.mktemp("outbound"), extra_env={"OUTBOUND_ALLOW_CIDRS": ""})
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
+#: The module's network (tests/conftest.py) runs with the policy's default: no address inside.
+NETWORK_ENV = {"OUTBOUND_ALLOW_CIDRS": ""}
 
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeRemote]:
     with serving_in_thread() as remote:
         yield remote
-
-
-def gtin_under(prefix: str) -> str:
-    return with_check_digit("0" + prefix + "1".rjust(12 - len(prefix), "0"))
 
 
 def test_a_webhook_to_the_metadata_address_is_refused(network: RunningNetwork) -> None:

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import sync_redis
-from verinet.network import with_check_digit
+from tests.conftest import gtin_under, sync_redis
 
 REDIS_BACKENDS = ("standalone", "cluster")
 
@@ -19,12 +18,7 @@ LOT, EXPIRY = "B1", "301231"
 
 @pytest.fixture(scope="module")
 def world(network: Any) -> dict[str, Any]:
-    manufacturer, mclient = network.add_partner(["manufacturer"])
-    prefix = manufacturer["company_prefixes"][0]
-    gtin = with_check_digit("0" + prefix + "1".rjust(12 - len(prefix), "0"))
-    assert mclient.put(f"/v1/products/{gtin}", json={}).status_code == 201
-    packs = [{"gtin": gtin, "serial": f"P{n:05d}", "lot": LOT, "expiry": EXPIRY} for n in range(3000)]
-    assert mclient.post("/v1/packs/commission", json={"packs": packs}).json()["stored"] == 3000
+    _, mclient, gtin = network.add_product_with_packs([(f"P{n:05d}", LOT, EXPIRY) for n in range(3000)])
     _pharmacy, pclient = network.add_partner(["dispenser"])
     _other_pharmacy, oclient = network.add_partner(["dispenser"])
     wholesaler, wclient = network.add_partner(["wholesaler"])
@@ -263,7 +257,7 @@ def test_a_withdrawn_product_verifies_as_recalled_and_cannot_be_supplied(network
     manufacturer, mclient = network.add_partner(["manufacturer"])
     _, pclient = network.add_partner(["dispenser"])
     prefix = manufacturer["company_prefixes"][0]
-    gtin = with_check_digit("0" + prefix + "2".rjust(12 - len(prefix), "0"))
+    gtin = gtin_under(prefix, 2)
     mclient.put(f"/v1/products/{gtin}", json={})
     mclient.post("/v1/packs/commission", json={"packs": [{"gtin": gtin, "serial": "W1", "lot": LOT, "expiry": EXPIRY}]})
     unconfirmed = mclient.post(f"/v1/products/{gtin}/withdraw", json={"reason": "quality"})

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Client, RunningNetwork, start_network
+from tests.conftest import Client, RunningNetwork, own_network
 from tests.lookup.fake_quartet import (
     BASIC_PASSWORD,
     BASIC_USER,
@@ -58,13 +58,7 @@ def quartet(certificates: dict[str, Any]) -> Iterator[FakeQuartet]:
         yield remote
 
 
-@pytest.fixture(scope="module")
-def a(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    started = start_network(tmp_path_factory.mktemp("net-a"))
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
+a = own_network()
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,9 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 
-from tests.conftest import Client, RunningNetwork, start_network
+from tests.conftest import Client, RunningNetwork, gtin_under, own_network
 from tests.gateway.lms_load import Question, ask_concurrently, ask_one_by_one, batch_sizes
+from tests.gateway.lms_mismatches import no_match_questions
 from tests.lookup.fake_remote import FAKE_GLN, FakeRemote, serving_in_thread
 from verinet.embedded_redis import free_port
 from verinet.network import with_check_digit
@@ -37,10 +38,6 @@ LOT, EXPIRY = "LOT-R1", "301231"
 CORR = "21EC2020-3AEA-4069-A2DD-08002B30309D"
 
 
-def gtin_under(prefix: str, item: int = 1) -> str:
-    return with_check_digit("0" + prefix + str(item).rjust(12 - len(prefix), "0"))
-
-
 def verify_path(gtin: str, lot: str, serial: str) -> str:
     return f"/verify/gtin/{gtin}/lot/{quote(lot, safe='')}/ser/{quote(serial, safe='')}"
 
@@ -51,38 +48,16 @@ def fake() -> Iterator[FakeRemote]:
         yield remote
 
 
-@pytest.fixture(scope="module")
-def a(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    env = {"BREAKER_FAILURES": str(BREAKER_FAILURES), "BREAKER_OPEN_SECONDS": str(BREAKER_OPEN_SECONDS)}
-    started = start_network(tmp_path_factory.mktemp("net-a"), extra_env=env)
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
-
-
-@pytest.fixture(scope="module")
-def b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    started = start_network(tmp_path_factory.mktemp("net-b"))
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
+a = own_network(BREAKER_FAILURES=str(BREAKER_FAILURES), BREAKER_OPEN_SECONDS=str(BREAKER_OPEN_SECONDS))
+b = own_network()
 
 
 @pytest.fixture(scope="module")
 def world(a: RunningNetwork, b: RunningNetwork) -> dict[str, Any]:
     """M at B with commissioned packs (one lot later recalled); M's prefix routed A -> B."""
-    manufacturer, m_at_b = b.add_partner(["manufacturer"])
+    packs = [("R-1", LOT, EXPIRY), ("R-2", "LOT-RECALL", EXPIRY)]
+    manufacturer, m_at_b, gtin = b.add_product_with_packs(packs, name="Routed 5 mg")
     prefix = manufacturer["company_prefixes"][0]
-    gtin = gtin_under(prefix)
-    assert m_at_b.put(f"/v1/products/{gtin}", json={"name": "Routed 5 mg"}).status_code == 201
-    packs = [
-        {"gtin": gtin, "serial": "R-1", "lot": LOT, "expiry": EXPIRY},
-        {"gtin": gtin, "serial": "R-2", "lot": "LOT-RECALL", "expiry": EXPIRY},
-    ]
-    answer = m_at_b.post("/v1/packs/commission", json={"packs": packs})
-    assert answer.status_code == 200 and answer.json()["stored"] == 2, answer.text
     a_at_b, _ = b.add_partner(["network"])
     put = a.admin.put(
         f"/v1/directory/prefixes/{prefix}",
@@ -143,15 +118,7 @@ def test_a_wholesaler_of_a_gets_the_verdict_of_b_for_a_pack_b_hosts(world: dict[
         assert header in answer.headers
 
 
-@pytest.mark.parametrize(
-    ("serial", "lot", "exp", "reason"),
-    [
-        ("NOPE-1", LOT, EXPIRY, "No_match_GTIN_Serial"),
-        ("R-1", "OTHER", EXPIRY, "No_match_GTIN_Serial_Lot"),
-        ("R-1", LOT, "301130", "No_match_GTIN_Serial_Expiry"),
-        ("R-1", "OTHER", "301130", "No_match_GTIN_Serial_Lot_Expiry"),
-    ],
-)
+@pytest.mark.parametrize(("serial", "lot", "exp", "reason"), no_match_questions("R-1", LOT, EXPIRY, "301130"))
 def test_each_no_match_reason_of_b_reaches_the_wholesaler_of_a_unchanged(
     world: dict[str, Any], serial: str, lot: str, exp: str, reason: str
 ) -> None:

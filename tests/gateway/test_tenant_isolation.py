@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Client, RunningNetwork, start_network
+from tests.conftest import Client, RunningNetwork, gtin_under
 from tests.gateway.test_authorization_matrix import operations
 from verinet.epc import Gln
-from verinet.network import with_check_digit
 
 EXPECTATIONS = Path(__file__).with_name("isolation_expectations.json")
 CALLERS = ("manufacturer", "wholesaler", "dispenser", "network", "admin", "none")
@@ -59,24 +57,15 @@ class Party:
         return [s for s in out if s]
 
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    """Its own network: hundreds of refused requests, which the sign-in throttle would slow."""
-    started = start_network(tmp_path_factory.mktemp("isolation"), extra_env={"AUTH_FAILURES_PER_MINUTE": "100000"})
-    try:
-        yield RunningNetwork(started)
-    finally:
-        started.stop()
+#: The module's network (tests/conftest.py): hundreds of refused requests, which the sign-in
+#: throttle would slow.
+NETWORK_ENV = {"AUTH_FAILURES_PER_MINUTE": "100000"}
 
 
 @pytest.fixture(scope="module")
 def expectations() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(EXPECTATIONS.read_text())
     return data
-
-
-def gtin_under(prefix: str, item: int) -> str:
-    return with_check_digit("0" + prefix + str(item).rjust(12 - len(prefix), "0"))
 
 
 def ok(answer: requests.Response, *statuses: int) -> Any:
