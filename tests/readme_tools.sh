@@ -6,15 +6,7 @@ set -euo pipefail
 if command -v curl >/dev/null 2>&1; then
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "readme_tools.sh: curl is missing and apt-get is not available; install curl." >&2
-  exit 1
-fi
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO=(sudo)
-fi
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq curl >/dev/null
+# shellcheck source=tests/apt_tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt_tools.sh"
+apt_install curl "install curl."
 echo "readme_tools.sh: installed $(curl --version | head -1)"
