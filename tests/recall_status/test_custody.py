@@ -4,22 +4,28 @@ whole refusals that write nothing, repeats ignored, one capture at a time per pa
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import hashlib
-import itertools
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import orjson
 import pytest
 from redis.crc import key_slot
 
+from tests.recall_status.custody_cast import (
+    GTIN,
+    MAKER,
+    NOW,
+    OTHER,
+    PHARMACY,
+    WHOLESALER,
+    sscc,
+    unit,
+)
+from tests.recall_status.custody_events import capture, commission, ev, run
 from verinet.errors import Conflict
-from verinet.network import with_check_digit
 from verinet.packs import PackState
 from verinet.recall_status.custody import Capture
-from verinet.recall_status.custody_model import Actor, CaptureOutcome, CustodyEvent, Party
+from verinet.recall_status.custody_model import Actor, CaptureOutcome, CustodyEvent
 from verinet.recall_status.custody_store import (
     aggregation_key,
     container_parent_key,
@@ -37,94 +43,10 @@ from verinet.recall_status.pack_keys import (
 )
 from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.pack_values import PackEventData
-from verinet.store import connect
-
-NOW = dt.datetime(2026, 11, 25, 10, tzinfo=dt.UTC)
-GTIN = with_check_digit("0061414112345")
-MAKER = Actor("maker", ("manufacturer",), (with_check_digit("061414100000"),))
-WHOLESALER = Actor("wholesaler", ("wholesaler",), (with_check_digit("001234500001"),))
-PHARMACY = Actor("pharmacy", ("dispenser",), (with_check_digit("001234500002"),))
-OTHER = Actor("other", ("wholesaler",), (with_check_digit("001234500003"),))
-
-_index = itertools.count()
-
-
-def run(redis_url: str, scenario: Callable[[PackRepository], Awaitable[None]]) -> None:
-    async def main() -> None:
-        client = connect(redis_url)
-        try:
-            repository = PackRepository(client)
-            await repository.register_product(GTIN, MAKER.partner_id, "Custody case", NOW)
-            await scenario(repository)
-        finally:
-            await client.aclose()
-
-    asyncio.run(main())
-
-
-def unit(n: int) -> str:
-    return f"{GTIN}U{n}"
-
-
-def sscc(n: int) -> str:
-    return with_check_digit(f"30614141{n:09d}")
-
-
-def ev(
-    actor: Actor,
-    step: str,
-    *,
-    units: Sequence[str] = (),
-    containers: Sequence[str] = (),
-    parent: str = "",
-    kind: str = "ObjectEvent",
-    action: str = "OBSERVE",
-    disposition: str = "",
-    destinations: Sequence[str] = (),
-    event_id: str = "",
-    at: float = 1_764_000_000.0,
-) -> CustodyEvent:
-    index = next(_index)
-    fingerprint = repr((index, step, units, containers, parent, kind, action, at)).encode()
-    return CustodyEvent(
-        index=index,
-        event_id=event_id,
-        event_hash=hashlib.sha256(fingerprint).digest(),
-        type=kind,
-        action=action,
-        biz_step=step,
-        disposition=disposition,
-        event_time=at,
-        location_gln=actor.glns[0],
-        units=tuple(units),
-        containers=tuple(containers),
-        parent=parent,
-        destinations=tuple(Party("location", gln) for gln in destinations),
-        biz_transactions=("po PO-1",),
-        lot="L1" if step == "commissioning" else "",
-        expiry="301231" if step == "commissioning" else "",
-    )
-
-
-def commission(*units: str) -> CustodyEvent:
-    return ev(MAKER, "commissioning", units=units, action="ADD")
 
 
 def pack(actor: Actor, parent: str, units: Sequence[str] = (), containers: Sequence[str] = ()) -> CustodyEvent:
     return ev(actor, "packing", units=units, containers=containers, parent=parent, kind="AggregationEvent", action="ADD")
-
-
-async def capture(
-    repository: PackRepository, actor: Actor, *chunks: Sequence[CustodyEvent], commit: bool = True, **options: Any
-) -> CaptureOutcome:
-    run_ = Capture(repository, actor, NOW, **options)
-    await run_.begin()
-    try:
-        for chunk in chunks:
-            await run_.add(chunk)
-        return await run_.finish(commit)
-    finally:
-        await run_.release()
 
 
 def codes(outcome: CaptureOutcome) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-from tests.recall_status.test_custody import GTIN, MAKER, PHARMACY, WHOLESALER
+from tests.recall_status.custody_cast import GTIN, MAKER, PHARMACY, WHOLESALER
 from tests.recall_status.test_recalls import Case, run
 from tests.recall_status.test_status_report import view
 from verinet.recall_status.notifications import Notification, new_notification_id

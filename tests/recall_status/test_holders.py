@@ -4,46 +4,20 @@ do with the unit. Each test is the attack, or the mistake, the rule prevents."""
 
 from __future__ import annotations
 
-import asyncio
 import doctest
 import importlib
-from collections.abc import Awaitable, Callable
 
 from redis.crc import key_slot
 
-from tests.recall_status.test_custody import (
-    GTIN,
-    MAKER,
-    NOW,
-    OTHER,
-    PHARMACY,
-    WHOLESALER,
-    capture,
-    commission,
-    ev,
-    unit,
-)
+from tests.recall_status.custody_cast import GTIN, MAKER, OTHER, PHARMACY, WHOLESALER, unit
+from tests.recall_status.custody_events import capture, commission, ev, run
 from verinet.recall_status.holders import holders_of
 from verinet.recall_status.pack_keys import bucket_key, location_key, sightings_key
 from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.pack_values import PackEventBatchData, PackEventData, Whereabouts
-from verinet.store import connect
 
-SHIPPED_AT = 1_764_000_000.0  # the custody events of test_custody's ev()
+SHIPPED_AT = 1_764_000_000.0  # the custody events of custody_events.ev()
 LATER = SHIPPED_AT + 3600
-
-
-def run(redis_url: str, scenario: Callable[[PackRepository], Awaitable[None]]) -> None:
-    async def main() -> None:
-        client = connect(redis_url)
-        try:
-            repository = PackRepository(client)
-            await repository.register_product(GTIN, MAKER.partner_id, "Holders case", NOW)
-            await scenario(repository)
-        finally:
-            await client.aclose()
-
-    asyncio.run(main())
 
 
 async def at_wholesaler(repository: PackRepository, *serials: int) -> None:

@@ -13,26 +13,14 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.recall_status.test_custody import (
-    GTIN,
-    MAKER,
-    NOW,
-    OTHER,
-    PHARMACY,
-    WHOLESALER,
-    capture,
-    commission,
-    ev,
-    unit,
-)
+from tests.recall_status.custody_cast import GTIN, MAKER, OTHER, PHARMACY, WHOLESALER, unit
+from tests.recall_status.custody_events import capture, commission, ev, repository_with_product
 from verinet.errors import InvalidInput, NotFound
 from verinet.recall_status.notifications import RecallAudit
-from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.pack_values import PackEventData
 from verinet.recall_status.recall_acknowledgements import MAX_ACK_UNITS
 from verinet.recall_status.recall_model import RecallScope
 from verinet.recall_status.recalls import RecallService
-from verinet.store import connect
 
 LATER = 1_764_000_000.0 + 3600
 
@@ -61,10 +49,8 @@ def run(redis_url: str, scenario: Callable[[Case], Awaitable[None]]) -> None:
     recall. The recall takes units 1 to 5."""
 
     async def main() -> None:
-        client = connect(redis_url)
-        try:
-            repository = PackRepository(client)
-            await repository.register_product(GTIN, MAKER.partner_id, "Recall case", NOW)
+        async with repository_with_product(redis_url, "Recall case") as repository:
+            client = repository.redis
             units = [unit(n) for n in range(1, 7)]
             await capture(repository, MAKER, [commission(*units)])
             shipped = units[:4] + units[5:]
@@ -91,8 +77,6 @@ def run(redis_url: str, scenario: Callable[[Case], Awaitable[None]]) -> None:
             scope = RecallScope(packs=tuple((GTIN, f"U{n}") for n in range(1, 6)))
             created = await recalls.create(MAKER.partner_id, False, scope, "I", "Contamination", "retail", False)
             await scenario(Case(recalls, queued, created["id"]))
-        finally:
-            await client.aclose()
 
     asyncio.run(main())
 
