@@ -3,7 +3,6 @@ in ALLOWED, a list that only shrinks."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ from types import ModuleType
 
 import pytest
 
+from tests.conftest import load_script
 from verinet.source_layout import package_folders
 from verinet.source_layout import source_path as layout_source_path
 
@@ -31,11 +31,7 @@ FINDING = re.compile(r"^(?P<path>[^:\s]+):(?P<line>\d+):(?:\d+:)? (?P<text>.+)$"
 
 
 def load_typing_tree() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("typing_tree", REPO_ROOT / "tests" / "typing_tree.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO_ROOT / "tests" / "typing_tree.py")
 
 
 def source_path(installed: str) -> str:

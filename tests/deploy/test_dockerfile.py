@@ -21,13 +21,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {
-    "gateway": "gateway",
-    "verifier": "verifier",
-    "lookup": "lookup",
-    "recall-status": "recall_status",
-}
+from tests.deploy.conftest import REPO_ROOT, SERVICES
+
 PINNED_PYTHON = re.compile(
     r"^python:(?P<major>\d+)\.(?P<minor>\d+)\.\d+-slim-(?P<debian>[a-z]+)(@sha256:[0-9a-f]{64})?$"
 )

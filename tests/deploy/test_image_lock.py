@@ -3,23 +3,20 @@ requirements.lock (what CI tests and .ci/audit.sh audits). deploy/image_lock.py 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.conftest import load_script
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def image_lock() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("image_lock", REPO_ROOT / "deploy" / "image_lock.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO_ROOT / "deploy" / "image_lock.py")
 
 
 def test_the_image_lock_pins_the_runtime_closure_at_the_versions_of_requirements_lock(image_lock: ModuleType) -> None:

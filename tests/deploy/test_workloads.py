@@ -6,22 +6,14 @@ from __future__ import annotations
 import importlib
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.deploy.conftest import REPO_ROOT, SERVICES, SIGNING_KEYS_SECRET
 from verinet.embedded_redis import SERVER_SETTINGS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {
-    "gateway": "gateway",
-    "verifier": "verifier",
-    "lookup": "lookup",
-    "recall-status": "recall_status",
-}
 GRPC_SERVICES = ("verifier", "lookup", "recall-status")
-SIGNING_KEYS_SECRET = "verinet-signing-keys"
 WEBHOOK_KEYS_SECRET = "verinet-webhook-keys"
 #: Each key Secret, the one service that mounts it, and the variable naming its directory:
 #: the verifier signs verdicts, recall-status signs webhook deliveries (with keys of its own).
