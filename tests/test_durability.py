@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import RunningNetwork, start_network, sync_redis
+from tests.conftest import RunningNetwork, gtin_under, running_network, sync_redis
 from verinet.network import with_check_digit
 from verinet.recall_status.pack_keys import decommission_key
 
@@ -67,11 +67,10 @@ FIGURES: list[dict[str, Any]] = []  # printed at the end (pytest -s) for the rec
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
-    started = start_network(tmp_path_factory.mktemp("durability"))
     try:
-        yield RunningNetwork(started)
+        with running_network(tmp_path_factory.mktemp("durability")) as network:
+            yield network
     finally:
-        started.stop()
         for figures in FIGURES:
             print(json.dumps(figures))
 
@@ -97,13 +96,10 @@ SCENARIOS: dict[str, Scenario] = {}
 def control(network: RunningNetwork) -> dict[str, Any]:
     """A manufacturer, an auditing wholesaler and a product whose packs stay active, for the
     LMS client that runs beside each load."""
-    manufacturer, mclient = network.add_partner(["manufacturer"])
+    packs = [(f"C{n:05d}", LOT, EXPIRY) for n in range(200)]
+    manufacturer, mclient, gtin = network.add_product_with_packs(packs, item=0)
     auditor, _ = network.add_partner(["wholesaler"])
     prefix = manufacturer["company_prefixes"][0]
-    gtin = with_check_digit("0" + prefix + "0".rjust(12 - len(prefix), "0"))
-    assert mclient.put(f"/v1/products/{gtin}", json={}).status_code == 201
-    packs = [{"gtin": gtin, "serial": f"C{n:05d}", "lot": LOT, "expiry": EXPIRY} for n in range(200)]
-    assert mclient.post("/v1/packs/commission", json={"packs": packs}).json()["stored"] == 200
     return {"manufacturer": manufacturer, "mclient": mclient, "prefix": prefix, "gtin": gtin, "auditor": auditor}
 
 
@@ -120,7 +116,7 @@ def until_answered(send: Callable[[], requests.Response], attempts: int = 40) ->
 
 def new_scenario(network: RunningNetwork, control: dict[str, Any], name: str) -> Scenario:
     prefix = control["prefix"]
-    gtin = with_check_digit("0" + prefix + str(next(_gtin_counter)).rjust(12 - len(prefix), "0"))
+    gtin = gtin_under(prefix, next(_gtin_counter))
     mclient = control["mclient"]
     assert until_answered(lambda: mclient.put(f"/v1/products/{gtin}", json={"name": f"durability {name}"})).status_code in (200, 201)
     serials = [f"{name[:3].upper()}{n:07d}" for n in range(PACKS)]
