@@ -67,22 +67,18 @@ class Party:
         return {"readPoint": {"id": sgln(self.gln)}, "bizLocation": {"id": sgln(self.gln)}}
 
 
+def add_parties(network: Any, roles: dict[str, str], product_name: str) -> dict[str, Party]:
+    """A partner for each name with its role; the one named "maker" registers the product."""
+    out = {name: Party(*network.add_partner([role])) for name, role in roles.items()}
+    maker = out["maker"]
+    assert maker.client.put(f"/v1/products/{product_gtin(maker.prefix)}", json={"name": product_name}).status_code == 201
+    return out
+
+
 @pytest.fixture(scope="module")
 def parties(network: Any) -> dict[str, Party]:
-    out = {}
-    for name, roles in (
-        ("maker", ["manufacturer"]),
-        ("wholesaler", ["wholesaler"]),
-        ("pharmacy", ["dispenser"]),
-        ("other", ["wholesaler"]),
-        ("network", ["network"]),
-    ):
-        info, client = network.add_partner(roles)
-        out[name] = Party(info, client)
-    maker = out["maker"]
-    gtin = product_gtin(maker.prefix)
-    assert maker.client.put(f"/v1/products/{gtin}", json={"name": "EPCIS case"}).status_code == 201
-    return out
+    roles = {"maker": "manufacturer", "wholesaler": "wholesaler", "pharmacy": "dispenser", "other": "wholesaler", "network": "network"}
+    return add_parties(network, roles, "EPCIS case")
 
 
 def product_gtin(prefix: str) -> str:
@@ -127,15 +123,19 @@ def packing(party: Party, parent: Sscc, children: list[Any], at: str = "2026-11-
     )
 
 
+def observed(party: Party, epcs: list[Any], at: str, step: str, disposition: str, **members: Any) -> dict[str, Any]:
+    """An ObjectEvent in which ``party`` observes ``epcs`` at its GLN."""
+    epc_list = [e.as_urn() for e in epcs]
+    return event("ObjectEvent", "OBSERVE", at, epcList=epc_list, bizStep=step, disposition=disposition, **party.location(), **members)
+
+
 def shipping(sender: Party, receiver: Party, epcs: list[Any], at: str = "2026-11-25T10:00:00.000+01:00", **extra: Any) -> dict[str, Any]:
-    return event(
-        "ObjectEvent",
-        "OBSERVE",
+    return observed(
+        sender,
+        epcs,
         at,
-        epcList=[e.as_urn() for e in epcs],
-        bizStep="shipping",
-        disposition="in_transit",
-        **sender.location(),
+        "shipping",
+        "in_transit",
         bizTransactionList=[
             {"type": "po", "bizTransaction": "http://transaction.acme.com/po/12345678"},
             {"type": "desadv", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:1152"},
@@ -153,14 +153,12 @@ def shipping(sender: Party, receiver: Party, epcs: list[Any], at: str = "2026-11
 
 
 def receiving(receiver: Party, epcs: list[Any], at: str = "2026-11-26T08:00:00.000+01:00") -> dict[str, Any]:
-    return event(
-        "ObjectEvent",
-        "OBSERVE",
+    return observed(
+        receiver,
+        epcs,
         at,
-        epcList=[e.as_urn() for e in epcs],
-        bizStep="receiving",
-        disposition="in_progress",
-        **receiver.location(),
+        "receiving",
+        "in_progress",
         bizTransactionList=[{"type": "po", "bizTransaction": "http://transaction.acme.com/po/12345678"}],
         destinationList=[{"type": "location", "destination": sgln(receiver.gln)}],
     )

@@ -230,14 +230,23 @@ def test_an_xml_event_that_breaks_a_rule_refuses_the_document_with_its_index_and
     assert maker.client.get(f"/v1/packs/{units[0].gtin}/{units[0].serial.replace('/', '%2F')}/history").status_code == 404
 
 
+def unsupported_event(event_type: str, members: str) -> str:
+    """An event of a type verinet does not capture, at 2026-11-20T09:00Z."""
+    when = "<eventTime>2026-11-20T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>"
+    return f"<{event_type}>{when}{members}</{event_type}>"
+
+
+def refusal_of_extension_events(party: Party, in_extension: str) -> dict[str, Any]:
+    """The first error of the 400 refusing a 1.2 document whose events are ``in_extension``."""
+    body = assert_refused(party.post(xml_document(in_extension=in_extension), XML), 400, "epcis.refused")
+    return body["errors"][0]
+
+
 def test_an_unsupported_event_type_in_xml_is_refused_with_a_reason(parties: dict[str, Party]) -> None:
     maker = parties["maker"]
-    transformation = (
-        "<TransformationEvent><eventTime>2026-11-20T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>"
-        f"{epc_list('inputEPCList', new_units(maker, 1))}{where(maker)}</TransformationEvent>"
-    )
-    body = assert_refused(maker.post(xml_document(in_extension=transformation), XML), 400, "epcis.refused")
-    assert "TransformationEvent" in body["errors"][0]["message"]
+    epcs = epc_list("inputEPCList", new_units(maker, 1))
+    error = refusal_of_extension_events(maker, unsupported_event("TransformationEvent", epcs + where(maker)))
+    assert "TransformationEvent" in error["message"]
 
 
 def test_an_xml_commissioning_with_a_bad_lot_names_the_field(parties: dict[str, Party]) -> None:
@@ -587,12 +596,10 @@ def test_a_bare_doctype_as_in_published_examples_is_accepted(parties: dict[str, 
 
 def test_an_event_in_nested_1_2_extensions_is_read_and_refused_by_its_type(parties: dict[str, Party]) -> None:
     maker = parties["maker"]
-    association = (
-        "<extension><AssociationEvent><eventTime>2026-11-20T09:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>"
-        f"<parentID>{new_sscc(maker).as_urn()}</parentID><action>ADD</action>{where(maker)}</AssociationEvent></extension>"
-    )
-    body = assert_refused(maker.post(xml_document(in_extension=association), XML), 400, "epcis.refused")
-    assert body["errors"][0]["code"] == "epcis.event_type" and "AssociationEvent" in body["errors"][0]["message"]
+    members = f"<parentID>{new_sscc(maker).as_urn()}</parentID><action>ADD</action>{where(maker)}"
+    association = unsupported_event("AssociationEvent", members)
+    error = refusal_of_extension_events(maker, f"<extension>{association}</extension>")
+    assert error["code"] == "epcis.event_type" and "AssociationEvent" in error["message"]
 
 
 def test_a_recall_names_the_location_that_holds_the_units(parties: dict[str, Party], direct_purchase: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from tests.gateway.test_epcis import (
     Party,
+    add_parties,
     commissioning,
     document,
     new_sscc,
@@ -47,20 +48,8 @@ STRATEGY_B = {
 
 @pytest.fixture(scope="module")
 def parties(network: Any) -> dict[str, Party]:
-    out = {}
-    for name, roles in (
-        ("maker", ["manufacturer"]),
-        ("w1", ["wholesaler"]),
-        ("w2", ["wholesaler"]),
-        ("p1", ["dispenser"]),
-        ("p2", ["dispenser"]),
-        ("rival", ["manufacturer"]),
-    ):
-        info, client = network.add_partner(roles)
-        out[name] = Party(info, client)
-    maker = out["maker"]
-    assert maker.client.put(f"/v1/products/{product_gtin(maker.prefix)}", json={"name": "Regulatory case"}).status_code == 201
-    return out
+    roles = {"maker": "manufacturer", "w1": "wholesaler", "w2": "wholesaler", "p1": "dispenser", "p2": "dispenser", "rival": "manufacturer"}
+    return add_parties(network, roles, "Regulatory case")
 
 
 @pytest.fixture(scope="module")

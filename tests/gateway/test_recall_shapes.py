@@ -22,6 +22,7 @@ from verinet.gateway.recalls import (
     report_rows_json,
     status_report_json,
 )
+from verinet.recall_status import status_report
 from verinet.recall_status.recall_messages import (
     extended_recall,
     recall_letter,
@@ -31,14 +32,6 @@ from verinet.recall_status.recall_messages import (
     report_rows,
     status_report_message,
     units_by_location,
-)
-from verinet.recall_status.status_report import (
-    EffectivenessCheck,
-    Facts,
-    Holding,
-    Location,
-    Response,
-    build,
 )
 from verinet.recall_status.strategy import RecallStrategy
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
@@ -225,26 +218,26 @@ def test_report_rows_read_at_rest_row_by_row_as_recall_status_made_them() -> Non
     assert report_rows_json(report_rows([]).rows) == []
 
 
-def a_status_reports_facts(closed: bool) -> Facts:
+def a_status_reports_facts(closed: bool) -> status_report.Facts:
     """Three consignees: one responded (with a stated quantity), one notified and silent, one
     with two lots and GLNs; a check recorded."""
     t0, hour = 1_800_000_000.0, 3600.0
     recall = {"id": "rc_1", "class": "II", "reason": "Label", "depth": "retail", "mock": False, "status": "open", "published_at": "2027-01-15T08:00:00+00:00"}
     if closed:
         recall.update(status="closed", closed_at="2027-01-20T08:00:00+00:00", close_reason="")
-    return Facts(
+    return status_report.Facts(
         recall=recall, published_at=t0,
         strategy=RecallStrategy().changed({"check_level": "B", "check_share": 0.5, "external_reference": "CAPA-1"}),
         holdings=[
-            Holding("w1", 3, Counter({"L2": 1, "L1": 2}), Counter({"4000001000005": 2, "4000002000002": 1}), [(t0 + 2 * hour, "quarantined", "L1")], t0),
-            Holding("p1", 2, Counter({"L1": 2}), Counter({"4000002000002": 2}), [], t0),
+            status_report.Holding("w1", 3, Counter({"L2": 1, "L1": 2}), Counter({"4000001000005": 2, "4000002000002": 1}), [(t0 + 2 * hour, "quarantined", "L1")], t0),
+            status_report.Holding("p1", 2, Counter({"L1": 2}), Counter({"4000002000002": 2}), [], t0),
         ],
         delivered={"w1": t0 + 10},
-        responses=[Response("w1", t0 + 3 * hour, "returned", lots={"L2": 0}, note="all back")],
-        checks=[EffectivenessCheck("w1", t0 + 4 * hour, "QA", "phone", "confirmed")],
+        responses=[status_report.Response("w1", t0 + 3 * hour, "returned", lots={"L2": 0}, note="all back")],
+        checks=[status_report.EffectivenessCheck("w1", t0 + 4 * hour, "QA", "phone", "confirmed")],
         reminders={"p1": [t0 + 80 * hour]},
         names={"w1": "Wholesale One"},
-        locations={"4000001000005": Location("4000001000005", "North depot", "1 Dock Rd")},
+        locations={"4000001000005": status_report.Location("4000001000005", "North depot", "1 Dock Rd")},
     )  # fmt: skip
 
 
@@ -274,14 +267,14 @@ def with_consignee_lists(made: dict[str, Any]) -> dict[str, Any]:
 def test_a_status_report_reads_at_rest_exactly_as_recall_status_made_it() -> None:
     for closed in (False, True):
         facts = a_status_reports_facts(closed)
-        for made in (build(facts, facts.published_at + 100 * 3600.0), build(facts, facts.published_at + 3600.0, start=facts.published_at)):
+        for made in (status_report.build(facts, facts.published_at + 100 * 3600.0), status_report.build(facts, facts.published_at + 3600.0, start=facts.published_at)):
             shown = status_report_json(status_report_message(made))
             assert orjson.dumps(shown) == orjson.dumps(with_consignee_lists(made))
 
 
 def test_a_status_report_without_a_response_has_no_estimated_time_and_no_quantity_on_hand() -> None:
     facts = a_status_reports_facts(closed=False)
-    made = build(facts, facts.published_at + 60.0)
+    made = status_report.build(facts, facts.published_at + 60.0)
     shown = status_report_json(status_report_message(made))
     assert shown["estimated_completion"]["at"] is None
     assert [row["quantity_on_hand"] for row in shown["consignee_rows"]] == [None, None]
