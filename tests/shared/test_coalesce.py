@@ -22,13 +22,15 @@ class Refused(Exception):
 
 
 class Sender:
-    """A send_batch that records its batches; ``gate`` holds every batch until set."""
+    """A send_batch that records its batches; ``gate`` holds every batch until set (``held``:
+    it starts closed)."""
 
-    def __init__(self, answer: Callable[[str], Any] = str.upper) -> None:
+    def __init__(self, answer: Callable[[str], Any] = str.upper, *, held: bool = False) -> None:
         self.batches: list[list[str]] = []
         self.timeouts: list[float] = []
         self.gate = asyncio.Event()
-        self.gate.set()
+        if not held:
+            self.gate.set()
         self.answer = answer
 
     async def __call__(self, items: list[str], timeout: float) -> Sequence[Any]:
@@ -36,6 +38,11 @@ class Sender:
         self.timeouts.append(timeout)
         await self.gate.wait()
         return [self.answer(item) for item in items]
+
+
+def upper_unless_x(item: str) -> Any:
+    """The answer to one item: refused when it starts with "x", else in upper case."""
+    return Refused(item) if item.startswith("x") else item.upper()
 
 
 def coalescer(sender: Sender, **options: Any) -> Coalescer[str, Any]:
@@ -64,8 +71,7 @@ def test_an_item_at_low_load_is_sent_at_once_and_alone() -> None:
 
 def test_arrivals_while_every_slot_is_busy_travel_together_in_the_next_batch() -> None:
     async def scenario() -> None:
-        sender = Sender()
-        sender.gate.clear()
+        sender = Sender(held=True)
         batches = coalescer(sender, max_in_flight=2)
         waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abcdef"]
         await settle()
@@ -80,8 +86,7 @@ def test_arrivals_while_every_slot_is_busy_travel_together_in_the_next_batch() -
 
 def test_a_batch_never_exceeds_its_maximum_size() -> None:
     async def scenario() -> None:
-        sender = Sender()
-        sender.gate.clear()
+        sender = Sender(held=True)
         batches = coalescer(sender, max_in_flight=1, max_batch=2)
         waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abcde"]
         await settle()
@@ -93,12 +98,8 @@ def test_a_batch_never_exceeds_its_maximum_size() -> None:
 
 
 def test_each_item_gets_its_own_result_or_its_own_error() -> None:
-    def answer(item: str) -> Any:
-        return Refused(item) if item.startswith("x") else item.upper()
-
     async def scenario() -> None:
-        sender = Sender(answer)
-        sender.gate.clear()
+        sender = Sender(upper_unless_x, held=True)
         batches = coalescer(sender, max_in_flight=1)
         waiters = [asyncio.create_task(batches.submit(x, 5)) for x in ("a", "b", "x1", "c")]
         await settle()
@@ -135,8 +136,7 @@ def test_a_failed_batch_call_fails_each_of_its_items_and_the_next_batch_still_go
 
 def test_an_item_past_its_deadline_fails_with_the_timeout_error_and_the_others_are_answered() -> None:
     async def scenario() -> None:
-        sender = Sender()
-        sender.gate.clear()
+        sender = Sender(held=True)
         batches = coalescer(sender, max_in_flight=1)
         slow = asyncio.create_task(batches.submit("a", 5))
         hasty = asyncio.create_task(batches.submit("b", 0.01))  # queued behind "a"
@@ -182,8 +182,7 @@ def test_an_item_in_flight_past_its_deadline_fails_while_its_batch_goes_on() -> 
 
 def test_a_cancelled_waiter_leaves_the_others_of_its_batch_unharmed() -> None:
     async def scenario() -> None:
-        sender = Sender()
-        sender.gate.clear()
+        sender = Sender(held=True)
         batches = coalescer(sender, max_in_flight=1)
         first = asyncio.create_task(batches.submit("a", 5))
         await settle()
@@ -202,11 +201,8 @@ def test_a_cancelled_waiter_leaves_the_others_of_its_batch_unharmed() -> None:
 
 
 def test_items_submitted_together_share_a_batch_and_the_first_error_is_raised() -> None:
-    def answer(item: str) -> Any:
-        return Refused(item) if item.startswith("x") else item.upper()
-
     async def scenario() -> None:
-        sender = Sender(answer)
+        sender = Sender(upper_unless_x)
         batches = coalescer(sender, max_in_flight=1)
         assert await batches.submit_many(["a", "b", "c"], 5) == ["A", "B", "C"]
         with pytest.raises(Refused):
@@ -223,8 +219,7 @@ def test_the_batch_sizes_are_counted_in_the_histogram() -> None:
         return value or 0.0
 
     async def scenario() -> None:
-        sender = Sender()
-        sender.gate.clear()
+        sender = Sender(held=True)
         batches: Coalescer[str, Any] = Coalescer(sender, name="histogram-test", timeout_error=Late, max_in_flight=1)
         waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abcd"]
         await settle()

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from tests.shared.test_streamed_calls import Backend, ask, lots
+from tests.shared.test_streamed_calls import Backend, ask, drain_with_a_call_in_flight, lots, soon
 from verinet.errors import NotFound, Unavailable, UpstreamTimeout, VerinetError
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.socket_calls import SocketCallServer, SocketMethod, socket_list, socket_stream_opener
-from verinet.streamed_calls import CallStreamServer, StreamedCalls
+from verinet.streamed_calls import StreamedCalls
 
 METHOD = "/test.Calls/Stream"
 RUNS = itertools.count()
@@ -97,10 +97,7 @@ def test_a_call_past_its_deadline_times_out_on_both_sides(path: Path) -> None:
     async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: SocketCallServer) -> Any:
         with pytest.raises(UpstreamTimeout) as late:
             await calls.call(ask("wait:5"), 0.1)
-        for _ in range(50):
-            if backend.cancelled:
-                break
-            await asyncio.sleep(0.02)
+        await soon(lambda: backend.cancelled)
         return late.value, backend.cancelled, lots(await calls.call(ask("ok"), 5))
 
     late, cancelled, after = run(scenario, path)
@@ -111,18 +108,10 @@ def test_a_call_past_its_deadline_times_out_on_both_sides(path: Path) -> None:
 
 def test_a_draining_server_answers_what_is_in_flight_and_takes_no_new_connection(path: Path) -> None:
     async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: SocketCallServer) -> Any:
-        await calls.call(ask("first"), 5)
-        in_flight = asyncio.ensure_future(calls.call(ask("wait:0.2", "in flight"), 5))
-        await asyncio.sleep(0.05)
-        draining = backend.streams
-        backend.streams = CallStreamServer()
-        draining.drain()
+        in_flight = await drain_with_a_call_in_flight(backend, calls)
         server.stop_accepting()
         answered = await in_flight
-        for _ in range(50):
-            if backend.streams_ended:
-                break
-            await asyncio.sleep(0.02)
+        await soon(lambda: backend.streams_ended)
         with pytest.raises(Unavailable) as refused:
             await calls.call(ask("after"), 5)
         return lots(answered), backend.streams_ended, refused.value

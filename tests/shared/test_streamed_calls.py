@@ -117,6 +117,27 @@ def run(scenario: Scenario, server_options: list[tuple[str, int]] | None = None,
     return asyncio.run(main())
 
 
+async def soon(condition: Callable[[], object]) -> None:
+    """Waits up to a second for ``condition`` to hold; the test then asserts what it counts."""
+    for _ in range(50):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+
+
+async def drain_with_a_call_in_flight(backend: Backend, calls: StreamedCalls[Any, Any]) -> asyncio.Future[Any]:
+    """After one answered call, a call that takes 0.2 s is in flight when the stream serving
+    both drains and a new CallStreamServer takes over behind the same address (as a replica
+    would); answers the call in flight."""
+    await calls.call(ask("first"), 5)
+    in_flight = asyncio.ensure_future(calls.call(ask("wait:0.2", "in flight"), 5))
+    await asyncio.sleep(0.05)
+    draining = backend.streams
+    backend.streams = CallStreamServer()
+    draining.drain()
+    return in_flight
+
+
 def opened(calls: StreamedCalls[Any, Any]) -> float:
     return calls._opened._value.get()  # type: ignore[attr-defined]
 
@@ -158,10 +179,7 @@ def test_a_call_past_its_deadline_times_out_on_both_sides_and_others_are_answere
     async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: Any, port: int) -> Any:
         with pytest.raises(UpstreamTimeout) as late:
             await calls.call(ask("wait:5"), 0.1)
-        for _ in range(50):  # the server's own deadline for the call is the same 0.1 s
-            if backend.cancelled:
-                break
-            await asyncio.sleep(0.02)
+        await soon(lambda: backend.cancelled)  # the server's own deadline for the call is the same 0.1 s
         after = await calls.call(ask("ok"), 5)
         return late.value, backend.cancelled, lots(after), opened(calls)
 
@@ -186,21 +204,12 @@ def test_a_caller_that_goes_away_leaves_the_other_calls_alone() -> None:
 
 def test_a_draining_server_moves_new_calls_to_a_new_stream_and_loses_none() -> None:
     async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: Any, port: int) -> Any:
-        await calls.call(ask("first"), 5)
-        in_flight = asyncio.ensure_future(calls.call(ask("wait:0.2", "in flight"), 5))
-        await asyncio.sleep(0.05)
-        draining = backend.streams
-        # A replica that takes over behind the same address (a new CallStreamServer here).
-        backend.streams = CallStreamServer()
-        draining.drain()
+        in_flight = await drain_with_a_call_in_flight(backend, calls)
         # Sent before this client can have read the server's notice: refused unrun by the
         # draining server, or sent on a new stream; answered either way.
         at_once = await calls.call(ask("at once"), 5)
         answered = await in_flight
-        for _ in range(50):
-            if backend.streams_ended:
-                break
-            await asyncio.sleep(0.02)
+        await soon(lambda: backend.streams_ended)
         return lots(at_once), lots(answered), backend.streams_ended, opened(calls)
 
     at_once, answered, ended, streams = run(scenario)
@@ -220,10 +229,7 @@ def test_a_stream_is_renewed_after_its_time_and_the_old_one_closes_once_answered
         quick = await calls.call(ask("quick"), 5)
         ended_before_slow = backend.streams_ended
         slow_answer = await slow
-        for _ in range(50):
-            if backend.streams_ended:
-                break
-            await asyncio.sleep(0.02)
+        await soon(lambda: backend.streams_ended)
         return lots(quick), lots(slow_answer), ended_before_slow, backend.streams_ended, opened(calls)
 
     quick, slow, ended_before, ended_after, streams = run(scenario, stream_seconds=60.0, clock=lambda: now[0])
@@ -263,10 +269,7 @@ def test_an_old_stream_a_stuck_server_never_closes_is_cut_a_renewal_period_later
         still_open = backend.streams_ended
         now[0] = 122.0  # a whole renewal period later
         await calls.call(ask("two"), 5)
-        for _ in range(50):
-            if backend.stuck_cut:
-                break
-            await asyncio.sleep(0.02)
+        await soon(lambda: backend.stuck_cut)
         return still_open, backend.stuck_cut, opened(calls)
 
     still_open, cut, streams = run(scenario, stream_seconds=60.0, clock=lambda: now[0])
