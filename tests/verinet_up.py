@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from verinet.embedded_redis import children_of
+from verinet.network import DEMO_EXPIRY, DEMO_GTIN, DEMO_LOT
 
 UP_LINE = "Ctrl-C stops"
 
@@ -181,6 +182,20 @@ class VerinetUp:
         if self.reader is not None:
             self.reader.join(5)
         return code
+
+
+def verify_demo_pack(
+    url: str, info: dict[str, Any], serial: str, session: requests.Session | None = None
+) -> requests.Response:
+    """The demo wholesaler's LMS question about the demo pack ``serial`` to the network at ``url``
+    (``info``: its network.json), on ``session`` when given."""
+    wholesaler = info["partners"]["wholesaler"]
+    return (session or requests.Session()).get(
+        f"{url}/verify/gtin/{DEMO_GTIN}/lot/{DEMO_LOT}/ser/{serial}",
+        params={"exp": DEMO_EXPIRY, "linkType": "verificationService", "reqGLN": wholesaler["glns"][0]},
+        headers={"Authorization": f"Bearer {wholesaler['token']}"},
+        timeout=10,
+    )
 
 
 def run_verinet(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:

@@ -6,41 +6,19 @@ import http.server
 import json
 import os
 import shlex
-import signal
 import stat
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.signatures import jwks_verifier
-from tests.verinet_up import run_verinet
+from tests.verinet_up import VerinetUp, run_verinet
 from verinet.cli import build_parser
 from verinet.embedded_redis import free_port
-
-
-def start_up(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
-    """Starts ``verinet up --demo`` and reads what it prints until it says how to stop it."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "verinet.cli", "up", "--demo", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={key: value for key, value in os.environ.items() if key != "REDIS_URL"},
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 120
-    while not any(line.startswith("Ctrl-C stops") for line in lines):
-        assert time.monotonic() < deadline, lines
-        line = process.stdout.readline()
-        assert line, f"verinet up exited early: {lines}"
-        lines.append(line.strip())
-    return process, lines
 
 
 def run_curl_line(line: str) -> requests.Response:
@@ -66,8 +44,9 @@ def run_curl_line(line: str) -> requests.Response:
 def test_the_printed_curl_line_verifies_a_demo_pack_with_a_signed_answer_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     port = free_port()
-    process, printed = start_up(data_dir, port)
+    up = VerinetUp(data_dir, port).start("--demo")
     try:
+        printed = [line.strip() for line in up.lines]
         curl = next(line for line in printed if line.startswith("curl "))
         answer = run_curl_line(curl)
         assert answer.status_code == 200, answer.text
@@ -86,10 +65,9 @@ def test_the_printed_curl_line_verifies_a_demo_pack_with_a_signed_answer_and_sig
         assert f"logs: {(data_dir / 'logs').resolve()}" in printed
         assert {"manufacturer", "wholesaler", "dispenser"} <= set(info["partners"])
     finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, output
-    assert "Stopped." in output
+        stopped = up.stop()
+    assert stopped == 0, (up.lines, up.stderr())
+    assert "Stopped." in up.lines
 
 
 # -- commands that cannot reach a network ------------------------------------------------------

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import stat
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +14,12 @@ import pytest
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.verinet_up import VerinetUp, verify_demo_pack
 from verinet.config import Env, InternalTls
 from verinet.embedded_redis import free_port
 from verinet.errors import ConfigError
 from verinet.internal_tls import ServiceFiles, ensure_certificates
-from verinet.network import DEMO_EXPIRY, DEMO_GTIN, DEMO_LOT, Network, demo_serial
+from verinet.network import Network, demo_serial
 from verinet.rpc import start_server
 
 INTERNAL_SERVICES = ("verifier", "lookup", "recall-status")
@@ -65,13 +62,7 @@ def assert_refused(target: str, credentials: grpc.ChannelCredentials | None) -> 
 
 
 def test_a_network_with_internal_mtls_answers_an_lms_verification_end_to_end(mtls_network: Network) -> None:
-    wholesaler = mtls_network.info["partners"]["wholesaler"]
-    answer = requests.get(
-        f"{mtls_network.gateway_url}/verify/gtin/{DEMO_GTIN}/lot/{DEMO_LOT}/ser/{demo_serial(7)}",
-        params={"exp": DEMO_EXPIRY, "linkType": "verificationService", "reqGLN": wholesaler["glns"][0]},
-        headers={"Authorization": f"Bearer {wholesaler['token']}"},
-        timeout=10,
-    )
+    answer = verify_demo_pack(mtls_network.gateway_url, mtls_network.info, demo_serial(7))
     assert answer.status_code == 200
     assert answer.json()["data"] == {"verified": True}
     assert "Signature" in answer.headers  # the verifier, behind mTLS, signed it
@@ -153,27 +144,13 @@ def test_internal_tls_needs_all_three_files_and_names_the_missing_ones(tmp_path:
 def run_verinet_up(data_dir: Path, port: int) -> tuple[list[str], dict[str, bytes]]:
     """Runs ``verinet up --internal-mtls`` until it is up, asks /readyz, then stops it with
     SIGTERM; answers what it printed and the certificate files it left."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "verinet.cli", "up", "--internal-mtls", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
+    up = VerinetUp(data_dir, port).start("--internal-mtls", timeout=90)
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 90
-        while not any(line.startswith("Ctrl-C stops") for line in lines):
-            assert time.monotonic() < deadline, lines
-            line = process.stdout.readline()
-            assert line, f"verinet up exited: {lines}"
-            lines.append(line.strip())
-        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
+        assert requests.get(f"{up.url}/readyz", timeout=10).status_code == 200
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=60)
+        up.stop()
     tls_dir = data_dir / "internal-tls"
-    return lines, {path.name: path.read_bytes() for path in sorted(tls_dir.iterdir())}
+    return up.lines, {path.name: path.read_bytes() for path in sorted(tls_dir.iterdir())}
 
 
 def test_verinet_up_internal_mtls_makes_certificates_once_and_reuses_them(tmp_path: Path) -> None:

@@ -11,19 +11,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.verinet_up import VerinetUp, redis_servers_on, run_verinet
+from tests.verinet_up import VerinetUp, redis_servers_on, run_verinet, verify_demo_pack
 from verinet.embedded_redis import free_port
-from verinet.network import DEMO_EXPIRY, DEMO_GTIN, DEMO_LOT, Network, demo_serial
+from verinet.network import Network, demo_serial
 
 
 def verify_demo(network: Network, serial: str) -> requests.Response:
-    wholesaler = network.info["partners"]["wholesaler"]
-    return requests.get(
-        f"{network.gateway_url}/verify/gtin/{DEMO_GTIN}/lot/{DEMO_LOT}/ser/{serial}",
-        params={"exp": DEMO_EXPIRY, "linkType": "verificationService", "reqGLN": wholesaler["glns"][0]},
-        headers={"Authorization": f"Bearer {wholesaler['token']}"},
-        timeout=10,
-    )
+    return verify_demo_pack(network.gateway_url, network.info, serial)
 
 
 def test_a_demo_network_survives_sigterm_and_restart_with_all_its_data(tmp_path: Path) -> None:

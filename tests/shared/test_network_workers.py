@@ -17,7 +17,7 @@ import requests
 
 import verinet.network
 from tests.conftest import start_network
-from tests.verinet_up import VerinetUp, process_name, run_verinet
+from tests.verinet_up import VerinetUp, process_name, run_verinet, verify_demo_pack
 from verinet.cli import build_parser
 from verinet.embedded_redis import children_of, free_port
 from verinet.network import (
@@ -114,13 +114,7 @@ def wait_listeners(port: int, count: int, timeout: float = 10.0) -> None:
 
 
 def lms(up: VerinetUp, session: requests.Session, serial: str) -> requests.Response:
-    wholesaler = up.info["partners"]["wholesaler"]
-    return session.get(
-        f"{up.url}/verify/gtin/{DEMO_GTIN}/lot/{DEMO_LOT}/ser/{serial}",
-        params={"exp": DEMO_EXPIRY, "linkType": "verificationService", "reqGLN": wholesaler["glns"][0]},
-        headers={"Authorization": f"Bearer {wholesaler['token']}"},
-        timeout=10,
-    )
+    return verify_demo_pack(up.url, up.info, serial, session)
 
 
 @pytest.fixture(scope="module")
@@ -207,15 +201,9 @@ def test_two_workers_talk_mutual_tls_to_each_others_processes(tmp_path: Path) ->
     network = start_network(tmp_path / "var", internal_mtls=True, workers=2)
     try:
         network._ensure_demo()
-        wholesaler = network.info["partners"]["wholesaler"]
         session = requests.Session()
         for n in range(1, 21):  # over both processes of each service
-            answer = session.get(
-                f"{network.gateway_url}/verify/gtin/{DEMO_GTIN}/lot/{DEMO_LOT}/ser/{demo_serial(n)}",
-                params={"exp": DEMO_EXPIRY, "linkType": "verificationService", "reqGLN": wholesaler["glns"][0]},
-                headers={"Authorization": f"Bearer {wholesaler['token']}"},
-                timeout=10,
-            )
+            answer = verify_demo_pack(network.gateway_url, network.info, demo_serial(n), session)
             assert answer.status_code == 200 and answer.json()["data"] == {"verified": True}, answer.text
         assert network.address("verifier").startswith("ipv4:127.0.0.1:")
     finally:
