@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -578,35 +579,37 @@ def test_the_manufacturer_sees_the_recalls_status_report_and_its_printable_page(
     assert download.value.suggested_filename == f"{drill_id}-status.html"
     assert "Consignees not responding" in Path(download.value.path()).read_text()
     # the printable page as a browser renders it for printing, with the manufacturer's token
-    context = browser.new_context(viewport=DESKTOP, extra_http_headers={"Authorization": f"Bearer {world['tokens']['manufacturer']}"})
-    try:
-        printable = context.new_page()
-        answer = printable.goto(f"{network.url}/v1/recalls/{drill_id}/status-report?format=html")
-        assert answer is not None and answer.status == 200
-        printable.emulate_media(media="print")
+    status_report = f"{network.url}/v1/recalls/{drill_id}/status-report?format=html"
+    with printed(browser, status_report, world["tokens"]["manufacturer"]) as printable:
         assert printable.locator("h1").inner_text() == f"Recall status report: {drill_id}"
         assert printable.locator("table").count() >= 4
         printable.screenshot(path=str(ARTIFACTS / "23-recall-status-report-printable.png"), full_page=True)
+
+
+
+@contextmanager
+def printed(browser: Any, url: str, token: str) -> Iterator[Any]:
+    """The page at ``url``, fetched with ``token``, as a browser renders it for printing."""
+    context = browser.new_context(viewport=DESKTOP, extra_http_headers={"Authorization": f"Bearer {token}"})
+    try:
+        page = context.new_page()
+        answer = page.goto(url)
+        assert answer is not None and answer.status == 200
+        page.emulate_media(media="print")
+        yield page
     finally:
         context.close()
-
 
 
 def test_a_holder_prints_its_recall_letter_as_a_browser_renders_it(browser: Any, network: Any, world: dict[str, Any]) -> None:
     drill_id = world.get("drill_id") or world["clients"]["manufacturer"].post(
         "/v1/recalls", json={"gtins": [world["gtin"]], "line": "L1", "class": "II", "reason": "drill", "mock": True}
     ).json()["id"]
-    context = browser.new_context(viewport=DESKTOP, extra_http_headers={"Authorization": f"Bearer {world['tokens']['wholesaler']}"})
-    try:
-        printable = context.new_page()
-        answer = printable.goto(f"{network.url}/v1/recalls/{drill_id}/notice?format=html")
-        assert answer is not None and answer.status == 200
-        printable.emulate_media(media="print")
+    letter = f"{network.url}/v1/recalls/{drill_id}/notice?format=html"
+    with printed(browser, letter, world["tokens"]["wholesaler"]) as printable:
         assert printable.locator("h1").inner_text() == "RECALL DRILL: exercise only, no stock to act on"
         assert "Northern Wholesale" in printable.locator("p.to").inner_text()
         printable.screenshot(path=str(ARTIFACTS / "24-recall-letter-printable.png"), full_page=True)
-    finally:
-        context.close()
 
 def test_a_manufacturer_closes_an_alert_with_a_reason(tabs: dict[str, Console], world: dict[str, Any]) -> None:
     tab = tabs["manufacturer"]
