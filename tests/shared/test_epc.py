@@ -98,15 +98,16 @@ def test_a_twelve_digit_prefix_leaves_the_location_reference_empty() -> None:
 # -- serial escaping -----------------------------------------------------------------------------
 
 
+#: Serials with the seven characters a URN escapes, and how both forms escape them, alike.
+ESCAPED_ALIKE = {
+    'a"b': "a%22b", "50%": "50%25", "x&y": "x%26y", "1/2": "1%2F2", "<>": "%3C%3E", "why?": "why%3F"
+}
+
+
 @pytest.mark.parametrize(
     ("serial", "urn_part", "link_part"),
     [
-        ('a"b', "a%22b", "a%22b"),
-        ("50%", "50%25", "50%25"),
-        ("x&y", "x%26y", "x%26y"),
-        ("1/2", "1%2F2", "1%2F2"),
-        ("<>", "%3C%3E", "%3C%3E"),
-        ("why?", "why%3F", "why%3F"),
+        *((serial, escaped, escaped) for serial, escaped in ESCAPED_ALIKE.items()),
         ("a.b-c_d", "a.b-c_d", "a.b-c_d"),  # literal in both
         ("(1)+2,3*!'", "(1)+2,3*!'", "%281%29%2B2%2C3%2A%21%27"),  # literal in the URN only
         ("p:q;r=s", "p:q;r=s", "p%3Aq%3Br%3Ds"),
@@ -144,25 +145,35 @@ def test_a_digital_link_with_lot_and_expiry_names_the_same_sgtin() -> None:
 # -- refusals -----------------------------------------------------------------------------------
 
 
+#: EPCs parse_epc() refuses, by the code it refuses them with: (text, words of the reason).
+BAD_EPCS = {
+    "epc.scheme": [
+        ("urn:epc:id:grai:0614141.12345.400", "urn:epc:id:grai"),
+        ("urn:epc:class:lgtin:4012345.012345.998877", "urn:epc:class:lgtin"),
+        ("urn:epc:idpat:sgtin:4012345.098765.*", "urn:epc:idpat:sgtin"),
+        ("https://id.gs1.org/414/0614141000005", "location or party"),
+        ("GTIN 10614141073464", "urn:epc:id"),
+    ],
+    "epc.format": [
+        ("https://id.gs1.org/8003/006141410000181234", "check digit"),
+        ("urn:epc:id:sgtin:0614141.10734.1", "13 digits together, got 12"),
+        ("urn:epc:id:sgtin:06141.1073464.1", "company prefix of 6 to 12 digits"),
+        ("urn:epc:id:sgtin:0614141.107346", "expected 3 parts"),
+        ("urn:epc:id:sgtin:0614141.107346.123456789012345678901", "1 to 20"),
+        ("urn:epc:id:sscc:0614141.123456789", "17 digits together"),
+        ("https://id.gs1.org/01/10614141073465/21/1", "check digit"),
+    ],
+    "epc.escape": [
+        ("urn:epc:id:sgtin:0614141.107346.a/b", "escaped as %2F"),
+        ("urn:epc:id:sgtin:0614141.107346.%41", "%41"),
+        ("urn:epc:id:sgtin:0614141.107346.a b", "CSET 82"),
+    ],
+}
+
+
 @pytest.mark.parametrize(
     ("text", "code", "words"),
-    [
-        ("urn:epc:id:grai:0614141.12345.400", "epc.scheme", "urn:epc:id:grai"),
-        ("urn:epc:class:lgtin:4012345.012345.998877", "epc.scheme", "urn:epc:class:lgtin"),
-        ("urn:epc:idpat:sgtin:4012345.098765.*", "epc.scheme", "urn:epc:idpat:sgtin"),
-        ("https://id.gs1.org/8003/006141410000181234", "epc.format", "check digit"),
-        ("https://id.gs1.org/414/0614141000005", "epc.scheme", "location or party"),
-        ("GTIN 10614141073464", "epc.scheme", "urn:epc:id"),
-        ("urn:epc:id:sgtin:0614141.10734.1", "epc.format", "13 digits together, got 12"),
-        ("urn:epc:id:sgtin:06141.1073464.1", "epc.format", "company prefix of 6 to 12 digits"),
-        ("urn:epc:id:sgtin:0614141.107346", "epc.format", "expected 3 parts"),
-        ("urn:epc:id:sgtin:0614141.107346.a/b", "epc.escape", "escaped as %2F"),
-        ("urn:epc:id:sgtin:0614141.107346.%41", "epc.escape", "%41"),
-        ("urn:epc:id:sgtin:0614141.107346.a b", "epc.escape", "CSET 82"),
-        ("urn:epc:id:sgtin:0614141.107346.123456789012345678901", "epc.format", "1 to 20"),
-        ("urn:epc:id:sscc:0614141.123456789", "epc.format", "17 digits together"),
-        ("https://id.gs1.org/01/10614141073465/21/1", "epc.format", "check digit"),
-    ],
+    [(text, code, words) for code, refused in BAD_EPCS.items() for text, words in refused],
 )
 def test_bad_epcs_are_refused_with_a_code_and_the_reason(text: str, code: str, words: str) -> None:
     with pytest.raises(IdentifierError) as caught:
