@@ -16,8 +16,9 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -84,19 +85,19 @@ class Load:
                 "transaction_id": f"chaos-{k}-{n}",
                 "packs": [{"gtin": self.gtin, "serial": s, "lot": LOT, "expiry": EXPIRY} for s in batch],
             }
-            try:
-                answer = session.post(
+            answer = self.attempt(
+                self.decommission_answers,
+                partial(
+                    session.post,
                     self.url + "/v1/packs/decommission",
                     json=body,
                     headers={"Authorization": f"Bearer {partner['token']}"},
                     timeout=30,
-                )
-            except requests.RequestException as error:
-                self.note(self.decommission_answers, type(error).__name__)
+                ),
+            )
+            if answer is None:
                 session = requests.Session()
-                time.sleep(0.2)
                 continue
-            self.note(self.decommission_answers, str(answer.status_code))
             if answer.status_code == 200:
                 results = answer.json()["results"]
                 if [r["serial"] for r in results] != batch or not all(r["ok"] for r in results):
@@ -115,14 +116,10 @@ class Load:
         rng = random.Random(seed)
         while not self.stop.is_set():
             serial = f"K{rng.randrange(CONTROL_PACKS):05d}"
-            try:
-                answer = self.verify(session, serial)
-            except requests.RequestException as error:
-                self.note(self.lms_answers, type(error).__name__)
+            answer = self.attempt(self.lms_answers, partial(self.verify, session, serial))
+            if answer is None:
                 session = requests.Session()
-                time.sleep(0.2)
                 continue
-            self.note(self.lms_answers, str(answer.status_code))
             if answer.status_code == 200:
                 if answer.json()["data"] != {"verified": True}:
                     self.wrong.append(f"LMS {serial}: {answer.text[:300]}")
@@ -137,6 +134,18 @@ class Load:
             headers={"Authorization": f"Bearer {self.auditor['token']}"},
             timeout=10,
         )
+
+    def attempt(self, answers: Counter[str], send: Callable[[], requests.Response]) -> requests.Response | None:
+        """One request under the kills, its status or the error that cut it off tallied in
+        ``answers``; None, after a pause, when no answer came (the caller opens a new session)."""
+        try:
+            answer = send()
+        except requests.RequestException as error:
+            self.note(answers, type(error).__name__)
+            time.sleep(0.2)
+            return None
+        self.note(answers, str(answer.status_code))
+        return answer
 
     def note(self, counter: Counter[str], outcome: str) -> None:
         with self.lock:
