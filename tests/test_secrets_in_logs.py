@@ -26,7 +26,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from tests.conftest import Client, RunningNetwork, start_network
+from tests.conftest import Client, RunningNetwork, start_network, wait_for
 from tests.webhook_receiver import WebhookReceiver
 from verinet.network import with_check_digit
 
@@ -71,15 +71,6 @@ class Recorder:
         if answer.status_code >= 400:
             self.errors.append(f"{answer.status_code} {answer.headers} {answer.text}")
         return answer
-
-
-def wait_for(condition: Any, timeout: float = 60.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
+from tests.conftest import wait_for
 from tests.gateway.test_epcis import (
     Party,
     add_parties,
@@ -170,13 +171,6 @@ def when(text: str) -> dt.datetime:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
-
-
-def wait_for(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import command_calls, sync_redis
+from tests.conftest import command_calls, sync_redis, wait_for
 from tests.webhook_receiver import WebhookReceiver
 from verinet.network import with_check_digit
 
@@ -168,13 +168,6 @@ def test_a_recall_of_one_line_on_one_day_targets_exactly_its_units(field_case: d
     assert recall["units_not_yet_shipped"] == len(expected) - len(shipped)
     by_gln = collections.Counter(field_case["holders"][field_case["holder_of"][p["serial"]]][0]["glns"][0] for p in shipped)
     assert {entry["gln"]: entry["units"] for entry in recall["units_by_location"]} == dict(by_gln)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_exactly_the_partners_holding_units_are_notified_with_their_own_units_signed(
