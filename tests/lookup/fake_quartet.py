@@ -19,13 +19,14 @@ import contextlib
 import datetime as dt
 import secrets
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
+
+from tests.lookup.fake_serving import loop_in_thread, run_on, serve
 
 QUARTET_GLN = "0614141888887"
 KNOWN_GTIN = "00614141888016"  # verified:true
@@ -125,18 +126,12 @@ class FakeQuartet:
         return app
 
     async def start(self) -> list[web.AppRunner]:
-        runner = web.AppRunner(self.app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runner, self.port = await serve(self.app(), self.host, self.port, handler_cancellation=True)
         runners = [runner]
         if self.server_ssl is not None:
-            tls_runner = web.AppRunner(self.app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
-            await tls_runner.setup()
-            tls_site = web.TCPSite(tls_runner, self.host, 0, ssl_context=self.server_ssl)
-            await tls_site.start()
-            self.tls_port = tls_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            tls_runner, self.tls_port = await serve(
+                self.app(), self.host, 0, self.server_ssl, handler_cancellation=True
+            )
             runners.append(tls_runner)
         return runners
 
@@ -145,24 +140,10 @@ class FakeQuartet:
 def quartet_in_thread(server_ssl: ssl.SSLContext | None = None) -> Iterator[FakeQuartet]:
     """The fake QU4RTET on its own loop in a thread (verinet's processes call it over HTTP)."""
     remote = FakeQuartet(server_ssl=server_ssl)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    runners: list[web.AppRunner] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        runners.extend(loop.run_until_complete(remote.start()))
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, name="fake-quartet", daemon=True)
-    thread.start()
-    assert started.wait(10), "the fake QU4RTET did not start"
-    try:
-        yield remote
-    finally:
-        for runner in runners:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with loop_in_thread("fake-quartet") as loop:
+        runners = run_on(loop, remote.start())
+        try:
+            yield remote
+        finally:
+            for runner in runners:
+                run_on(loop, runner.cleanup())

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import socket
 import struct
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -36,6 +35,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+
+from tests.lookup.fake_serving import loop_in_thread, run_on, serve
 
 FAKE_GLN = "0614141999996"
 
@@ -135,11 +136,7 @@ class FakeRemote:
         return app
 
     async def start(self) -> web.AppRunner:
-        runner = web.AppRunner(self.app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runner, self.port = await serve(self.app(), self.host, self.port, handler_cancellation=True)
         return runner
 
 
@@ -158,23 +155,9 @@ async def serving() -> Any:
 def serving_in_thread() -> Iterator[FakeRemote]:
     """The fake remote on its own loop in a thread (for tests that call a network over HTTP)."""
     remote = FakeRemote()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    runner_box: list[web.AppRunner] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        runner_box.append(loop.run_until_complete(remote.start()))
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, name="fake-remote", daemon=True)
-    thread.start()
-    assert started.wait(10), "the fake remote did not start"
-    try:
-        yield remote
-    finally:
-        asyncio.run_coroutine_threadsafe(runner_box[0].cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with loop_in_thread("fake-remote") as loop:
+        runner = run_on(loop, remote.start())
+        try:
+            yield remote
+        finally:
+            run_on(loop, runner.cleanup())

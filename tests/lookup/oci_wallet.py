@@ -32,12 +32,10 @@ signing key when it first signs, a DID document's public key once per fetched do
 
 from __future__ import annotations
 
-import asyncio
 import binascii
 import contextlib
 import re
 import secrets
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -58,6 +56,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from jwt.algorithms import Algorithm, ECAlgorithm
 from jwt.utils import base64url_decode
+
+from tests.lookup.fake_serving import loop_in_thread, run_on, serve
 
 ATP_CREDENTIAL = "DSCSAATPCredential"
 VP_LIFETIME = 300
@@ -427,12 +427,8 @@ class ReferenceWallet:
 
     async def start(self) -> web.AppRunner:
         self.session = aiohttp.ClientSession()
-        runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
         # The port is known before identities are made: their DIDs name it.
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        runner, self.port = await serve(self.app(), self.host, self.port)
         return runner
 
     async def stop(self, runner: web.AppRunner) -> None:
@@ -501,25 +497,10 @@ async def wallet_serving() -> Any:
 def wallets_in_thread(count: int) -> Iterator[list[ReferenceWallet]]:
     """``count`` wallets on one loop in a thread (for tests that drive verinet over HTTP)."""
     wallets = [ReferenceWallet() for _ in range(count)]
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    runners: list[web.AppRunner] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        for wallet in wallets:
-            runners.append(loop.run_until_complete(wallet.start()))
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, name="oci-wallets", daemon=True)
-    thread.start()
-    assert started.wait(10), "the reference wallets did not start"
-    try:
-        yield wallets
-    finally:
-        for wallet, runner in zip(wallets, runners, strict=True):
-            asyncio.run_coroutine_threadsafe(wallet.stop(runner), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with loop_in_thread("oci-wallets") as loop:
+        runners = [run_on(loop, wallet.start()) for wallet in wallets]
+        try:
+            yield wallets
+        finally:
+            for wallet, runner in zip(wallets, runners, strict=True):
+                run_on(loop, wallet.stop(runner))
