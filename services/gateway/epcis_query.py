@@ -35,7 +35,6 @@ from verinet.gateway.problems import problem
 from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
 from verinet.timestamps import utc_z_ms
 
 routes = RouteTable()
@@ -202,7 +201,7 @@ async def answer(request: web.Request, partner: Partner, asked: Callable[[], rs_
         refused.headers.update(GS1_HEADERS)
         return refused
     clients = request.app[CLIENTS]
-    found = await call(clients.recall_status.QueryEvents, asked(), timeout=clients.rpc_timeout)
+    found = await clients.ask(clients.recall_status.QueryEvents, asked())
     events = [orjson.loads(e) for e in found.events]
     created = utc_z_ms(dt.datetime.now(dt.UTC))
     headers = dict(GS1_HEADERS)

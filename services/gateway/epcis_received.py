@@ -40,7 +40,6 @@ from verinet.gateway.problems import problem, problem_from_error
 from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
 
 __all__ = ["record_received", "shipped_to"]
 
@@ -200,7 +199,7 @@ async def record_received(request: web.Request, partner: Partner) -> web.StreamR
         return refused_response(reader, None)
     reference, receiver, units = shipped_to(partner, events)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.RecordReceivedDocument,
         rs_pb.RecordReceivedDocumentRequest(
             caller=caller_message(partner), reference=reference, receiver_gln=receiver, events=events, units=units,

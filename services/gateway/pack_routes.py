@@ -223,7 +223,7 @@ async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
     if not 1 <= limit <= 1000:
         raise InvalidInput(f"Failed to read limit {limit}: expected 1 to 1000.", field="limit")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.ListAlerts,
         rs_pb.ListAlertsRequest(
             caller=caller_message(partner),
@@ -233,7 +233,6 @@ async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
             status=query.get("status", ""),
             limit=limit,
         ),
-        timeout=clients.rpc_timeout,
     )
     return json_response({"alerts": [alert_json(a) for a in answer.alerts]})
 
@@ -243,9 +242,8 @@ async def close_alert(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = stored_text(body, "reason", "alert close reason")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.CloseAlert,
         rs_pb.CloseAlertRequest(caller=caller_message(partner), alert_id=request.match_info["id"], reason=reason),
-        timeout=clients.rpc_timeout,
     )
     return json_response(alert_json(answer.alert))

@@ -40,7 +40,7 @@ from verinet.gateway.routing import RouteTable
 from verinet.identifiers import validate_gtin, validate_serial
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call, error_from_rpc
+from verinet.rpc import error_from_rpc
 
 routes = RouteTable()
 
@@ -120,7 +120,7 @@ def strategy_members(body: dict[str, Any]) -> bytes:
 async def create_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
-    answer = await call(clients.recall_status.CreateRecall, scope_from(body, partner), timeout=RECALL_RPC_SECONDS)
+    answer = await clients.ask(clients.recall_status.CreateRecall, scope_from(body, partner), timeout=RECALL_RPC_SECONDS)
     return json_response(created_recall_json(answer), status=201)
 
 
@@ -143,7 +143,7 @@ def scope_json(scoped: rs_pb.CreateRecallResponse | rs_pb.PreviewRecallResponse)
 async def preview_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.PreviewRecall,
         scope_from({"class": "I", "reason": "preview", **body}, partner),
         timeout=RECALL_RPC_SECONDS,
@@ -180,7 +180,7 @@ async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
     except ValueError:
         raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.ListRecalls,
         rs_pb.ListRecallsRequest(caller=caller_message(partner), status=request.query.get("status", ""), limit=max(1, min(limit, 1000))),
         timeout=RECALL_RPC_SECONDS,
@@ -208,7 +208,7 @@ def recall_facts_json(recall: rs_pb.RecallSummary | rs_pb.Recall | rs_pb.RecallH
 @routes.route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
 async def get_recall(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.GetRecall,
         rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"]),
         timeout=RECALL_RPC_SECONDS,
@@ -284,7 +284,7 @@ def strategy_json(strategy: rs_pb.RecallStrategy) -> dict[str, Any]:
 async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.ExtendRecall,
         rs_pb.ExtendRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], scope=scope_from({"class": "I", "reason": "extend", **body}, partner)),
         timeout=RECALL_RPC_SECONDS,
@@ -307,7 +307,7 @@ def extended_recall_json(extended: rs_pb.ExtendRecallResponse) -> dict[str, Any]
 async def update_recall_strategy(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.UpdateRecallStrategy,
         rs_pb.UpdateRecallStrategyRequest(caller=caller_message(partner), recall_id=request.match_info["id"], changes_json=strategy_members({"strategy": body})),
         timeout=RECALL_RPC_SECONDS,
@@ -320,7 +320,7 @@ async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = stored_text(body, "reason", "recall close reason")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.CloseRecall,
         rs_pb.CloseRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], reason=reason),
         timeout=RECALL_RPC_SECONDS,
@@ -390,7 +390,7 @@ async def recall_status_report(request: web.Request, partner: Partner) -> web.Re
     if output not in ("json", "csv", "html"):
         raise InvalidInput(f"Failed to read format {output!r}: expected json, csv or html.", field="format")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.GetRecallStatusReport,
         rs_pb.GetRecallStatusReportRequest(
             caller=caller_message(partner), recall_id=request.match_info["id"], at=request.query.get("at", ""), period_start=request.query.get("from", "")
@@ -491,7 +491,7 @@ async def recall_notice_letter(request: web.Request, partner: Partner) -> web.Re
     if output not in ("json", "html"):
         raise InvalidInput(f"Failed to read format {output!r}: expected json or html.", field="format")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.GetRecallNotice,
         rs_pb.GetRecallNoticeRequest(caller=caller_message(partner), recall_id=request.match_info["id"], partner_id=request.query.get("partner", "")),
         timeout=RECALL_RPC_SECONDS,
@@ -685,7 +685,7 @@ async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Resp
     lots = lot_quantities(body)
     note = stored_text(body, "note", "recall response note", required=False)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.AcknowledgeRecall,
         rs_pb.AcknowledgeRecallRequest(
             caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=text_of(body, "action"), note=note, lots=lots
@@ -709,7 +709,7 @@ async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Resp
 async def record_effectiveness_check(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.RecordEffectivenessCheck,
         rs_pb.RecordEffectivenessCheckRequest(
             caller=caller_message(partner),
@@ -740,7 +740,7 @@ def effectiveness_check_json(check: rs_pb.EffectivenessCheck) -> dict[str, Any]:
 @routes.route("GET", "/v1/recall-tasks", roles=HOLDER_ROLES, tag="Recalls", summary="Your open recall tasks: units you hold that are not yet acknowledged")
 async def recall_tasks(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(clients.recall_status.ListRecallTasks, rs_pb.ListRecallTasksRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
+    answer = await clients.ask(clients.recall_status.ListRecallTasks, rs_pb.ListRecallTasksRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
     return json_response({"tasks": [recall_task_json(task) for task in answer.tasks]})
 
 
@@ -764,10 +764,9 @@ async def pack_history(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     serial = validate_serial(request.match_info["serial"])
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.GetPackHistory,
         rs_pb.GetPackHistoryRequest(caller=caller_message(partner), gtin=gtin, serial=serial),
-        timeout=clients.rpc_timeout,
     )
     return json_response(pack_history_json(answer))
 
@@ -799,7 +798,7 @@ async def list_audit(request: web.Request, partner: Partner) -> web.Response:
     except ValueError:
         raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.ListAudit,
         rs_pb.ListAuditRequest(caller=caller_message(partner), gtin=gtin, recall_id=request.query.get("recall", ""), limit=max(1, min(limit, 10_000))),
         timeout=RECALL_RPC_SECONDS,
@@ -816,7 +815,7 @@ def audit_listing_json(listing: rs_pb.ListAuditResponse) -> dict[str, Any]:
 async def verify_audit(request: web.Request, partner: Partner) -> web.Response:
     await optional_json_object(request)  # no members; a body sent anyway is read as any other
     clients = request.app[CLIENTS]
-    answer = await call(clients.recall_status.VerifyAudit, rs_pb.VerifyAuditRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
+    answer = await clients.ask(clients.recall_status.VerifyAudit, rs_pb.VerifyAuditRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
     return json_response(
         {
             "ok": answer.ok,

@@ -19,7 +19,6 @@ from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
 
 routes = RouteTable()
 
@@ -110,7 +109,7 @@ async def put_subscription(request: web.Request, partner: Partner) -> web.Respon
             field="events",
         )
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.PutSubscription,
         rs_pb.PutSubscriptionRequest(
             caller=caller_message(partner),
@@ -118,7 +117,6 @@ async def put_subscription(request: web.Request, partner: Partner) -> web.Respon
                 name=request.match_info["name"], url=url, events=events
             ),
         ),
-        timeout=clients.rpc_timeout,
     )
     return json_response(
         subscription_json(answer.subscription), status=201 if answer.created else 200
@@ -134,11 +132,7 @@ async def put_subscription(request: web.Request, partner: Partner) -> web.Respon
 )
 async def list_subscriptions(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.recall_status.ListSubscriptions,
-        rs_pb.ListSubscriptionsRequest(caller=caller_message(partner)),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.recall_status.ListSubscriptions, rs_pb.ListSubscriptionsRequest(caller=caller_message(partner)))
     return json_response({"subscriptions": [subscription_json(s) for s in answer.subscriptions]})
 
 
@@ -152,11 +146,7 @@ async def list_subscriptions(request: web.Request, partner: Partner) -> web.Resp
 async def list_deliveries(request: web.Request, partner: Partner) -> web.Response:
     recall_id = request.match_info["id"]
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.recall_status.ListDeliveries,
-        rs_pb.ListDeliveriesRequest(caller=caller_message(partner), recall_id=recall_id),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.recall_status.ListDeliveries, rs_pb.ListDeliveriesRequest(caller=caller_message(partner), recall_id=recall_id))
     return json_response(
         {"recall_id": recall_id, "deliveries": [delivery_json(d) for d in answer.deliveries]}
     )
