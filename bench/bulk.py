@@ -20,9 +20,16 @@ import time
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import orjson
 from cpu import QUIET_MAX_WAIT, CpuMeter, quiet_run, set_quiet_max_wait, wait_quiet
-from data import PackSet, commission, commission_report, make_lots, make_packs
+from data import (
+    PackSet,
+    add_pack_set_arguments,
+    commission,
+    commission_report,
+    make_lots,
+    make_packs,
+)
 from harness import BenchNetwork, check_logs, running_network
-from profiles import finish_perf, finish_profiles, process_profiles, start_perf, start_profiles
+from profiles import report_profiles, start_perf, start_profiles
 from report import Report, percentile, verdict
 
 TARGET_VERIFY = 50_000
@@ -99,9 +106,7 @@ class Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--packs", type=int, default=400_000, help="packs commissioned (decommission uses each once)")
-    parser.add_argument("--gtins", type=int, default=4)
-    parser.add_argument("--lots-per-gtin", type=int, default=4)
+    add_pack_set_arguments(parser, packs=400_000, packs_help="packs commissioned (decommission uses each once)", gtins=4)
     parser.add_argument("--size", type=int, default=1000, help="packs per request")
     parser.add_argument("--clients", default="1,4", help="concurrent clients, one run each")
     parser.add_argument("--seconds", type=float, default=20.0, help="each run (decommission also stops when packs run out)")
@@ -189,12 +194,11 @@ def main(argv: list[str] | None = None) -> int:
             helper.start()
             prof = Run(bench, "verify", tokens, verify_bodies, clients, args.profile_seconds, cycle=True).go()
             helper.join()
-            perf = finish_perf(running.pop("perf", {}))
-            profiles = finish_profiles(running)
-            report.add("", f"### Profile of bulk verify, {clients} clients ({prof.rate:,.0f} packs/s with the profilers attached)", "")
+            perf_running = running.pop("perf", {})
             verify = results[("verify", clients)]
-            process_profiles(
-                report, profiles, perf, top=10,
+            report_profiles(
+                report, f"Profile of bulk verify, {clients} clients ({prof.rate:,.0f} packs/s with the profilers attached)",
+                running, perf_running, top=10,
                 heading=lambda name: f"#### {name}: {verify.meter.seconds[name] / max(1, verify.packs) * 1e6:.1f} µs CPU per pack",
             )  # fmt: skip
         check_logs(bench, report)

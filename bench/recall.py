@@ -32,14 +32,7 @@ from cpu import CpuMeter, cpu_rows, wait_quiet
 from data import Lot, commission, commission_report, make_packs
 from harness import BenchNetwork, check_logs, running_network
 from lms import lms_path
-from profiles import (
-    finish_perf,
-    finish_profiles,
-    interrupt,
-    process_profiles,
-    start_perf,
-    start_profiles,
-)
+from profiles import interrupt, report_profiles, start_perf, start_profiles
 from report import Report, verdict
 
 TARGET_VISIBLE = 0.100
@@ -282,10 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         if running:
             interrupt(running)
             interrupt(perf_running)
-            perf = finish_perf(perf_running)
-            profiles = finish_profiles(running)
-            report.add("", "### Profile of the 1,000,000-unit publish", "")
-            process_profiles(report, profiles, perf)
+            report_profiles(report, "Profile of the 1,000,000-unit publish", running, perf_running)
         check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0
