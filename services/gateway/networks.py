@@ -234,13 +234,7 @@ def _import_refused(refused: list[dict[str, Any]], total: int) -> InvalidInput:
     return error
 
 
-@routes.route(
-    "DELETE",
-    "/v1/directory/networks/{network}",
-    roles=(Role.ADMIN,),
-    tag="Directory",
-    summary="Delete a remote-network profile (409 while a directory route names it)",
-)
+@routes.route("DELETE", "/v1/directory/networks/{network}", roles=(Role.ADMIN,), tag="Directory", summary="Delete a remote-network profile (409 while a directory route names it)")
 async def delete_network(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     await clients.ask(
@@ -259,6 +253,7 @@ async def list_networks(request: web.Request, partner: Partner) -> web.Response:
 
 # -- ATP credentials: partners' DIDs and wallets, and the audit ---------------------------------
 
+#: A wallet's members in a PUT body, named as the PartnerWallet fields they set.
 WALLET_FIELDS = ("did", "url", "client_id", "client_secret", "token_url", "inbound_policy", "inbound_carriage")
 
 
@@ -277,33 +272,14 @@ def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
     return out
 
 
-@routes.route(
-    "PUT",
-    "/v1/partners/{id}/wallet",
-    roles=(Role.ADMIN,),
-    tag="Credentials",
-    summary="Set a partner's DID and OCI wallet (URL, OAuth2 client credentials) and, for network partners, the inbound ATP policy",
-)
+@routes.route("PUT", "/v1/partners/{id}/wallet", roles=(Role.ADMIN,), tag="Credentials", summary="Set a partner's DID and OCI wallet (URL, OAuth2 client credentials) and, for network partners, the inbound ATP policy")
 async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
     body = _object(await json_object(request), "", WALLET_FIELDS)
-    values = {name: _text(body.get(name, ""), name) for name in WALLET_FIELDS}
+    wallet = lookup_pb.PartnerWallet(partner_id=request.match_info["id"])
+    for name in WALLET_FIELDS:
+        setattr(wallet, name, _text(body.get(name, ""), name))
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.lookup.PutPartnerWallet,
-        lookup_pb.PutPartnerWalletRequest(
-            caller=caller_message(partner),
-            wallet=lookup_pb.PartnerWallet(
-                partner_id=request.match_info["id"],
-                did=values["did"],
-                url=values["url"],
-                client_id=values["client_id"],
-                client_secret=values["client_secret"],
-                token_url=values["token_url"],
-                inbound_policy=values["inbound_policy"],
-                inbound_carriage=values["inbound_carriage"],
-            ),
-        ),
-    )
+    answer = await clients.ask(clients.lookup.PutPartnerWallet, lookup_pb.PutPartnerWalletRequest(caller=caller_message(partner), wallet=wallet))
     return json_response(wallet_json(answer.wallet))
 
 

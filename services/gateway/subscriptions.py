@@ -108,41 +108,25 @@ async def put_subscription(request: web.Request, partner: Partner) -> web.Respon
             code="subscription.events",
             field="events",
         )
+    subscription = rs_pb.Subscription(name=request.match_info["name"], url=url, events=events)
     clients = request.app[CLIENTS]
     answer = await clients.ask(
         clients.recall_status.PutSubscription,
-        rs_pb.PutSubscriptionRequest(
-            caller=caller_message(partner),
-            subscription=rs_pb.Subscription(
-                name=request.match_info["name"], url=url, events=events
-            ),
-        ),
+        rs_pb.PutSubscriptionRequest(caller=caller_message(partner), subscription=subscription),
     )
     return json_response(
         subscription_json(answer.subscription), status=201 if answer.created else 200
     )
 
 
-@routes.route(
-    "GET",
-    "/v1/subscriptions",
-    roles=SUBSCRIBER_ROLES,
-    tag="Webhooks",
-    summary="Your webhook subscriptions",
-)
+@routes.route("GET", "/v1/subscriptions", roles=SUBSCRIBER_ROLES, tag="Webhooks", summary="Your webhook subscriptions")
 async def list_subscriptions(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
     answer = await clients.ask(clients.recall_status.ListSubscriptions, rs_pb.ListSubscriptionsRequest(caller=caller_message(partner)))
     return json_response({"subscriptions": [subscription_json(s) for s in answer.subscriptions]})
 
 
-@routes.route(
-    "GET",
-    "/v1/recalls/{id}/deliveries",
-    roles=ALL_ROLES,
-    tag="Webhooks",
-    summary="Webhook delivery attempts of a recall (all to its manufacturer and admin; your own to others)",
-)
+@routes.route("GET", "/v1/recalls/{id}/deliveries", roles=ALL_ROLES, tag="Webhooks", summary="Webhook delivery attempts of a recall (all to its manufacturer and admin; your own to others)")
 async def list_deliveries(request: web.Request, partner: Partner) -> web.Response:
     recall_id = request.match_info["id"]
     clients = request.app[CLIENTS]
