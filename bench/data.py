@@ -32,7 +32,7 @@ class Lot:
     expiry: str
 
 
-def add_pack_set_arguments(parser: argparse.ArgumentParser, *, packs: int, packs_help: str, gtins: int) -> None:
+def add_pack_options(parser: argparse.ArgumentParser, *, packs: int, packs_help: str, gtins: int) -> None:
     """``--packs``, ``--gtins`` and ``--lots-per-gtin``: the size and shape of a bench's packs."""
     parser.add_argument("--packs", type=int, default=packs, help=packs_help)
     parser.add_argument("--gtins", type=int, default=gtins)
