@@ -12,17 +12,16 @@ request when the previous one is answered.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 import time
 
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import orjson
-from cpu import QUIET_MAX_WAIT, CpuMeter, quiet_run, set_quiet_max_wait, wait_quiet
-from data import PackSet, commission, commission_report, make_lots, make_packs
-from harness import BenchNetwork, check_logs, running_network
-from profiles import finish_perf, finish_profiles, process_profiles, start_perf, start_profiles
+from cpu import CpuMeter, add_max_wait_option, quiet_run, set_quiet_max_wait, wait_quiet
+from data import PackSet, add_pack_options, commission, commission_report, make_lots, make_packs
+from harness import BenchNetwork, check_logs, network_bench_parser, running_network
+from profiles import report_profiles, start_perf, start_profiles
 from report import Report, percentile, verdict
 
 TARGET_VERIFY = 50_000
@@ -98,18 +97,13 @@ class Run:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--packs", type=int, default=400_000, help="packs commissioned (decommission uses each once)")
-    parser.add_argument("--gtins", type=int, default=4)
-    parser.add_argument("--lots-per-gtin", type=int, default=4)
+    parser = network_bench_parser(__doc__)
+    add_pack_options(parser, packs=400_000, packs_help="packs commissioned (decommission uses each once)", gtins=4)
     parser.add_argument("--size", type=int, default=1000, help="packs per request")
     parser.add_argument("--clients", default="1,4", help="concurrent clients, one run each")
     parser.add_argument("--seconds", type=float, default=20.0, help="each run (decommission also stops when packs run out)")
     parser.add_argument("--profile-seconds", type=float, default=12.0, help="py-spy/perf of bulk verify at the most clients; 0 to skip")
-    parser.add_argument("--max-wait", type=float, default=QUIET_MAX_WAIT,
-                        help="seconds to wait at most for a quiet machine before each run (0 for quick looks)")
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--keep", action="store_true")
+    add_max_wait_option(parser)
     args = parser.parse_args(argv)
     client_counts = [int(c) for c in args.clients.split(",")]
     set_quiet_max_wait(args.max_wait)
@@ -189,12 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             helper.start()
             prof = Run(bench, "verify", tokens, verify_bodies, clients, args.profile_seconds, cycle=True).go()
             helper.join()
-            perf = finish_perf(running.pop("perf", {}))
-            profiles = finish_profiles(running)
-            report.add("", f"### Profile of bulk verify, {clients} clients ({prof.rate:,.0f} packs/s with the profilers attached)", "")
+            perf_running = running.pop("perf", {})
             verify = results[("verify", clients)]
-            process_profiles(
-                report, profiles, perf, top=10,
+            report_profiles(
+                report, f"Profile of bulk verify, {clients} clients ({prof.rate:,.0f} packs/s with the profilers attached)",
+                running, perf_running, top=10,
                 heading=lambda name: f"#### {name}: {verify.meter.seconds[name] / max(1, verify.packs) * 1e6:.1f} µs CPU per pack",
             )  # fmt: skip
         check_logs(bench, report)

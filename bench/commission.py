@@ -10,30 +10,25 @@ last run re-sends the first chunk to time the idempotent path (``unchanged``).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 from cpu import wait_quiet
-from data import PackSet, commission, commission_report, make_lots, make_packs
-from harness import check_logs, running_network
-from profiles import finish_perf, finish_profiles, process_profiles, start_perf, start_profiles
+from data import PackSet, add_pack_options, commission, commission_report, make_lots, make_packs
+from harness import check_logs, network_bench_parser, running_network
+from profiles import report_profiles, start_perf, start_profiles
 from report import Report, verdict
 
 TARGET = 100_000
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--packs", type=int, default=1_000_000, help="packs per run")
-    parser.add_argument("--gtins", type=int, default=10)
-    parser.add_argument("--lots-per-gtin", type=int, default=4)
+    parser = network_bench_parser(__doc__)
+    add_pack_options(parser, packs=1_000_000, packs_help="packs per run", gtins=10)
     parser.add_argument("--chunk", type=int, default=50_000, help="packs per request")
     parser.add_argument("--clients", default="1,2", help="concurrent uploads, one run each")
     parser.add_argument("--profile-seconds", type=float, default=10.0, help="py-spy/perf during a 1-client upload; 0 to skip")
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     report = Report("commissioning")
     report.add(f"- data: {args.packs:,} new packs per run, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics, "
@@ -75,10 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             helper.start()
             result = commission(bench, manufacturer["token"], packs, chunk=args.chunk, progress=False)
             helper.join()
-            perf = finish_perf(running.pop("perf", {}))
-            profiles = finish_profiles(running)
-            report.add("", f"### Profile of commissioning ({result.rate:,.0f} packs/s with the profilers attached)", "")
-            process_profiles(report, profiles, perf)
+            perf_running = running.pop("perf", {})
+            report_profiles(report, f"Profile of commissioning ({result.rate:,.0f} packs/s with the profilers attached)", running, perf_running)
         check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0

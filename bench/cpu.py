@@ -3,6 +3,7 @@ used meanwhile, and waiting for a quiet machine before a run (and running again 
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import time
@@ -90,6 +91,12 @@ _quiet_max_wait = [QUIET_MAX_WAIT]
 def set_quiet_max_wait(seconds: float) -> None:
     """The longest ``wait_quiet`` waits for a quiet machine from now on (a script's --max-wait)."""
     _quiet_max_wait[0] = seconds
+
+
+def add_max_wait_option(parser: argparse.ArgumentParser) -> None:
+    """``--max-wait SECONDS``, for the script to pass to ``set_quiet_max_wait`` once parsed."""
+    parser.add_argument("--max-wait", type=float, default=QUIET_MAX_WAIT,
+                        help="seconds to wait at most for a quiet machine before each run (0 for quick looks)")  # fmt: skip
 
 
 def wait_quiet(own_pids: Sequence[int], max_wait: float | None = None, threshold: float = 0.15) -> float:

@@ -3,6 +3,7 @@ into a network by commissioning (NDJSON through the API), with its report."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import random
 import string
@@ -29,6 +30,13 @@ class Lot:
     gtin: str
     lot: str
     expiry: str
+
+
+def add_pack_options(parser: argparse.ArgumentParser, *, packs: int, packs_help: str, gtins: int) -> None:
+    """``--packs``, ``--gtins`` and ``--lots-per-gtin``: the size and shape of a bench's packs."""
+    parser.add_argument("--packs", type=int, default=packs, help=packs_help)
+    parser.add_argument("--gtins", type=int, default=gtins)
+    parser.add_argument("--lots-per-gtin", type=int, default=4)
 
 
 def make_lots(gtins: Sequence[str], lots_per_gtin: int, seed: int = 7) -> list[Lot]:

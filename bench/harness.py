@@ -10,6 +10,7 @@ when verinet is not importable.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import http.client
 import itertools
@@ -166,6 +167,16 @@ class BenchNetwork:
             self.must("PUT", f"/v1/products/{gtin}", manufacturer["token"], {"name": f"Bench product {item}"})
             gtins.append(gtin)
         return gtins
+
+
+def network_bench_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a bench that starts a network, described by the first line of its
+    ``doc``: ``--no-write`` (no entry in RESULTS.md) and ``--keep`` (keep the network's data
+    directory), then the bench's own options."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    return parser
 
 
 @contextmanager

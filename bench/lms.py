@@ -32,7 +32,7 @@ import urllib.parse
 from pathlib import Path
 
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
-from cpu import QUIET_MAX_WAIT, CpuMeter, quiet_run, set_quiet_max_wait, wait_quiet
+from cpu import CpuMeter, add_max_wait_option, quiet_run, set_quiet_max_wait, wait_quiet
 from data import PackSet, commission, commission_report, make_lots, make_packs, random_serials
 from harness import OUT, BenchNetwork, check_logs, free_port, running_network
 from load import WrkResult, require_wrk, run_wrk
@@ -410,8 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", action="store_true", help="issue 25: verinet and the one-process reference, alternately")
     parser.add_argument("--workers", type=int, default=1, help="with --reference: processes per verinet service (verinet up --workers)")
     parser.add_argument("--rounds", type=int, default=2, help="with --reference: rounds of (64, 1 connections) x (verinet, reference)")
-    parser.add_argument("--max-wait", type=float, default=QUIET_MAX_WAIT,
-                        help="seconds to wait at most for the machine to quiet down before a run")
+    add_max_wait_option(parser)
     args = parser.parse_args(argv)
     set_quiet_max_wait(args.max_wait)
     if args.reference:

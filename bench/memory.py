@@ -12,13 +12,12 @@ last-known-location and history records cost per located pack.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import orjson
 from data import commission, make_lots, make_packs
-from harness import BenchNetwork, check_logs, running_network
+from harness import BenchNetwork, check_logs, network_bench_parser, running_network
 from report import Report, verdict
 
 TARGET = 48
@@ -48,12 +47,10 @@ def bucket_sample(redis, gtin: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = network_bench_parser(__doc__)
     parser.add_argument("--packs", type=int, default=1_000_000, help="packs per layout")
     parser.add_argument("--layouts", default="10x4,1x4", help="GTINSxLOTS per GTIN, comma-separated, one measurement each")
     parser.add_argument("--located", type=int, default=100_000, help="packs then verified, to price location records; 0 to skip")
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     report = Report("Redis memory per commissioned pack")
     report.add(f"- data: {args.packs:,} packs per layout, serials 12-20 uppercase alphanumerics (mean 16 characters), "

@@ -206,5 +206,21 @@ def process_profiles(report: Report, profiles: dict[str, Path], perf: dict[str, 
         report.add("redis, perf top symbols: " + ", ".join(f"`{s}` {v:.1f}%" for s, v in perf.get("redis symbols", [])[:8]))
 
 
+def report_profiles(
+    report: Report,
+    title: str,
+    running: dict[str, tuple[subprocess.Popen[bytes], Path]],
+    perf_running: dict[str, tuple[subprocess.Popen[bytes], Path]],
+    top: int = 12,
+    heading: Any = None,
+) -> None:
+    """Stops the py-spy and perf runs, then adds their tables (``process_profiles``) under the
+    section ``### title``."""
+    perf = finish_perf(perf_running)
+    profiles = finish_profiles(running)
+    report.add("", f"### {title}", "")
+    process_profiles(report, profiles, perf, top=top, heading=heading)
+
+
 def percent(n: int, total: int) -> str:
     return f"{100 * n / total:.1f}%" if total else "n/a"

@@ -17,7 +17,6 @@ and recall-status and Redis are profiled during the publish. Target (issue 6): u
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import http.client
 import statistics
@@ -30,16 +29,9 @@ import harness  # noqa: F401  (first: it re-runs the script with the venv when n
 import orjson
 from cpu import CpuMeter, cpu_rows, wait_quiet
 from data import Lot, commission, commission_report, make_packs
-from harness import BenchNetwork, check_logs, running_network
+from harness import BenchNetwork, check_logs, network_bench_parser, running_network
 from lms import lms_path
-from profiles import (
-    finish_perf,
-    finish_profiles,
-    interrupt,
-    process_profiles,
-    start_perf,
-    start_profiles,
-)
+from profiles import interrupt, report_profiles, start_perf, start_profiles
 from report import Report, verdict
 
 TARGET_VISIBLE = 0.100
@@ -150,14 +142,12 @@ def timed_report(bench: BenchNetwork, path: str, token: str, output: str) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = network_bench_parser(__doc__)
     parser.add_argument("--units", type=int, default=1_000_000, help="packs in the big recall's scope")
     parser.add_argument("--located", type=int, default=100_000, help="of them, verified by partners first")
     parser.add_argument("--holders", type=int, default=5)
     parser.add_argument("--trials", type=int, default=5, help="publish-to-Recalled trials per recall kind")
     parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--keep", action="store_true")
     parser.add_argument("--report", action="store_true", help="also time the big recall's report, streamed as JSON and as CSV")
     args = parser.parse_args(argv)
     report = Report("recalls: publish to Recalled, scope of 1,000,000 units")
@@ -282,10 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         if running:
             interrupt(running)
             interrupt(perf_running)
-            perf = finish_perf(perf_running)
-            profiles = finish_profiles(running)
-            report.add("", "### Profile of the 1,000,000-unit publish", "")
-            process_profiles(report, profiles, perf)
+            report_profiles(report, "Profile of the 1,000,000-unit publish", running, perf_running)
         check_logs(bench, report)
     report.write(enabled=not args.no_write)
     return 0

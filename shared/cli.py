@@ -123,34 +123,24 @@ def unreachable(args: argparse.Namespace, url: str, error: OSError) -> str:
 
 
 def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
-    import urllib.error
-    import urllib.request
+    from verinet.gateway_http import send_json
 
     url, token = _client(args)
-    request = urllib.request.Request(
-        url + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        raise SystemExit(f"{method} {path} failed with {error.code}: {_problem_text(error.read())}") from None
+        status, answer = send_json(url + path, token, method, body, timeout=30)
     except OSError as error:  # refused, reset, timed out: nothing answers at that URL
         raise SystemExit(unreachable(args, url, error)) from None
+    if status >= 400:
+        raise SystemExit(f"{method} {path} failed with {status}: {_problem_text(answer)}")
+    return answer
 
 
-def _problem_text(body: bytes) -> str:
-    """A problem document as one line: its detail and code, else the body's text."""
-    text = body.decode(errors="replace")
-    try:
-        problem = json.loads(text)
-    except ValueError:
-        problem = None
-    if isinstance(problem, dict) and problem.get("detail"):
-        text = f"{problem['detail']} ({problem.get('code', 'no code')})"
+def _problem_text(answer: Any) -> str:
+    """A problem document as one line: its detail and code, else the answer's text."""
+    if isinstance(answer, dict) and answer.get("detail"):
+        text = f"{answer['detail']} ({answer.get('code', 'no code')})"
+    else:
+        text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
     return " ".join(text.split())
 
 

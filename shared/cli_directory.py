@@ -28,8 +28,6 @@ import csv
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,28 +48,13 @@ class ApiError(Exception):
 
 
 def _request(args: argparse.Namespace, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    from verinet.cli import _client
+    from verinet.cli import _client, unreachable
+    from verinet.gateway_http import send_json
 
     url, token = _client(args)
-    request = urllib.request.Request(
-        url + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
     try:
-        with urllib.request.urlopen(request, timeout=args.timeout) as answer:
-            raw = answer.read()
-            return answer.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except ValueError:
-            return error.code, raw.decode(errors="replace")
+        return send_json(url + path, token, method, body, timeout=args.timeout)
     except OSError as error:
-        from verinet.cli import unreachable
-
         raise SystemExit(unreachable(args, url, error)) from None
 
 

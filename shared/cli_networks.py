@@ -34,8 +34,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+#: A subcommand: its parsed arguments in, the exit status out.
+Command = Callable[[argparse.Namespace], int]
 
 
 def _from_env(values: dict[str, Any], where: str) -> None:
@@ -156,12 +160,20 @@ def add_wallet_commands(psub: Any) -> None:
     put.add_argument("id", help="partner id")
     put.add_argument("--file", required=True, help="the body of PUT /v1/partners/{id}/wallet; client_secret may be {\"env\": \"VAR\"}")
     put.set_defaults(func=cmd_wallet_set)
-    show = wsub.add_parser("show", help="show a partner's DID and wallet (never the client secret)")
-    show.add_argument("id")
-    show.set_defaults(func=cmd_wallet_show)
-    delete = wsub.add_parser("delete", help="delete a partner's DID and wallet")
-    delete.add_argument("id")
-    delete.set_defaults(func=cmd_wallet_delete)
+    _add_commands_of_one_name(
+        wsub,
+        "id",
+        ("show", "show a partner's DID and wallet (never the client secret)", cmd_wallet_show),
+        ("delete", "delete a partner's DID and wallet", cmd_wallet_delete),
+    )
+
+
+def _add_commands_of_one_name(sub: Any, argument: str, *commands: tuple[str, str, Command]) -> None:
+    """Registers ``(name, help, command)`` subcommands that each take just ``argument``."""
+    for name, help_text, command in commands:
+        parser = sub.add_parser(name, help=help_text)
+        parser.add_argument(argument)
+        parser.set_defaults(func=command)
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -200,12 +212,12 @@ def add_network_commands(dsub: Any) -> None:
     imp = nsub.add_parser("import", help="create or replace many profiles from a JSON or YAML list, all or none")
     imp.add_argument("file", help="a list of profiles, each the body of PUT /v1/directory/networks/{name} plus its name")
     imp.set_defaults(func=cmd_import)
-    delete = nsub.add_parser("delete", help="delete a profile (refused while a directory route names it)")
-    delete.add_argument("name")
-    delete.set_defaults(func=cmd_delete)
-    get = nsub.add_parser("get", help="show a profile (never its secrets)")
-    get.add_argument("name")
-    get.set_defaults(func=cmd_get)
+    _add_commands_of_one_name(
+        nsub,
+        "name",
+        ("delete", "delete a profile (refused while a directory route names it)", cmd_delete),
+        ("get", "show a profile (never its secrets)", cmd_get),
+    )
     listing = nsub.add_parser("list", help="list the profiles")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=cmd_list)

@@ -7,11 +7,15 @@ built on :class:`Env`; only ``__main__`` modules pass ``os.environ`` in.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from verinet.errors import ConfigError
+
+#: A number setting's type: ``Env.int`` and ``Env.float`` read theirs the same way.
+Number = TypeVar("Number", int, float)
 
 
 class Env:
@@ -46,34 +50,35 @@ class Env:
     def int(
         self, name: builtins.str, default: int, *, minimum: int = 0, maximum: int | None = None
     ) -> int:
+        return self._number(name, default, builtins.int, "an integer", minimum, maximum)
+
+    def float(self, name: builtins.str, default: float, *, minimum: float = 0.0) -> float:
+        return self._number(name, default, builtins.float, "a number", minimum, None)
+
+    def _number(
+        self,
+        name: builtins.str,
+        default: Number,
+        read: Callable[[builtins.str], Number],
+        kind: builtins.str,
+        minimum: Number,
+        maximum: Number | None,
+    ) -> Number:
+        """The variable as ``read`` reads it (``kind`` names what it expects), within bounds."""
         value = self._raw(name)
         if value is None:
             return default
         try:
-            number = int(value)
+            number = read(value)
         except ValueError:
             raise ConfigError(
-                f"Failed to read {name}={value!r}: expected an integer, for example {name}={default}"
+                f"Failed to read {name}={value!r}: expected {kind}, for example {name}={default}"
             ) from None
         if number < minimum or (maximum is not None and number > maximum):
             upper = "" if maximum is None else f" and at most {maximum}"
             raise ConfigError(
                 f"Failed to read {name}={value!r}: expected at least {minimum}{upper}"
             )
-        return number
-
-    def float(self, name: builtins.str, default: float, *, minimum: float = 0.0) -> float:
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(
-                f"Failed to read {name}={value!r}: expected a number, for example {name}={default}"
-            ) from None
-        if number < minimum:
-            raise ConfigError(f"Failed to read {name}={value!r}: expected at least {minimum}")
         return number
 
     def bool(self, name: builtins.str, default: bool) -> bool:

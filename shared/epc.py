@@ -113,6 +113,13 @@ def _prefix_length(length: int | None, what: str, key: str) -> int:
     return length
 
 
+def _prefix_and_reference(key: str, what: str, length: int | None) -> tuple[str, str]:
+    """A GTIN-14's or SSCC-18's company prefix and its URN reference: the leading indicator
+    (or extension) digit, then the digits after the prefix, without the check digit."""
+    length = _prefix_length(length, what, key)
+    return key[1 : 1 + length], key[0] + key[1 + length : -1]
+
+
 def company_prefix_length_for(key: str, prefixes: Iterable[str]) -> int | None:
     """The length of the longest known company prefix that ``key`` carries, if any.
 
@@ -163,11 +170,8 @@ class Sgtin:
         return self.gtin + self.serial
 
     def as_urn(self, company_prefix_length: int | None = None) -> str:
-        length = _prefix_length(
-            company_prefix_length or self.company_prefix_length, "GTIN", self.gtin
-        )
-        prefix = self.gtin[1 : 1 + length]
-        item = self.gtin[0] + self.gtin[1 + length : 13]
+        length = company_prefix_length or self.company_prefix_length
+        prefix, item = _prefix_and_reference(self.gtin, "GTIN", length)
         return f"urn:epc:id:sgtin:{prefix}.{item}.{_urn_encode(self.serial)}"
 
     def as_digital_link(self, domain: str = GS1_DOMAIN) -> str:
@@ -182,11 +186,8 @@ class Sscc:
     company_prefix_length: int | None = None
 
     def as_urn(self, company_prefix_length: int | None = None) -> str:
-        length = _prefix_length(
-            company_prefix_length or self.company_prefix_length, "SSCC", self.sscc
-        )
-        prefix = self.sscc[1 : 1 + length]
-        reference = self.sscc[0] + self.sscc[1 + length : 17]
+        length = company_prefix_length or self.company_prefix_length
+        prefix, reference = _prefix_and_reference(self.sscc, "SSCC", length)
         return f"urn:epc:id:sscc:{prefix}.{reference}"
 
     def as_digital_link(self, domain: str = GS1_DOMAIN) -> str:

@@ -64,6 +64,11 @@ def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text
 
 
+def _present(members: dict[str, Any]) -> dict[str, Any]:
+    """The members that have a value: a problem document leaves out the others."""
+    return {name: value for name, value in members.items() if value is not None}
+
+
 class VerinetError(Exception):
     """Base of every error verinet raises on purpose."""
 
@@ -87,13 +92,8 @@ class VerinetError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         """The error as the JSON members of a problem document."""
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field is not None:
-            out["field"] = self.field
-        for key, value in self.details.items():
-            if value is not None:
-                out[key] = value
-        return out
+        members = {"field": self.field, **self.details}
+        return {"code": self.code, "message": self.message, **_present(members)}
 
 
 class InvalidInput(VerinetError):
@@ -129,12 +129,8 @@ class IdentifierError(InvalidInput):
         self.hint = hint
 
     def as_dict(self) -> dict[str, Any]:
-        out = super().as_dict()
-        for key in ("ai", "position", "hint"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
+        where = {"ai": self.ai, "position": self.position, "hint": self.hint}
+        return {**super().as_dict(), **_present(where)}
 
 
 class Unauthenticated(VerinetError):

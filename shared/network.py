@@ -31,6 +31,7 @@ from typing import Any
 
 from verinet.embedded_redis import EmbeddedRedis, free_port
 from verinet.errors import ConfigError, Conflict, Unavailable
+from verinet.gateway_http import send_json
 from verinet.identifiers import check_digit
 from verinet.internal_tls import ServiceFiles, ensure_certificates
 from verinet.socket_calls import MAX_PATH_BYTES as MAX_SOCKET_PATH_BYTES
@@ -481,23 +482,7 @@ class Network:
         asyncio.run(ensure())
 
     def request(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            self.gateway_url + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=60, context=self.tls_client_context()) as answer:
-                raw = answer.read()
-                return answer.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            try:
-                return error.code, json.loads(raw)
-            except ValueError:
-                return error.code, raw.decode(errors="replace")
+        return send_json(self.gateway_url + path, token, method, body, timeout=60, tls=self.tls_client_context())
 
     def _ensure_demo(self) -> None:
         partners = self.info.setdefault("partners", {})

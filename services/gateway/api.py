@@ -195,12 +195,11 @@ async def register_product(
 ) -> rs_pb.RegisterProductResponse:
     """Registers (or updates) a hosted product of the partner and routes its GTIN here."""
     caller = caller_message(partner)
-    product: rs_pb.RegisterProductResponse = await call(
+    product: rs_pb.RegisterProductResponse = await clients.ask(
         clients.recall_status.RegisterProduct,
         rs_pb.RegisterProductRequest(caller=caller, gtin=gtin, name=name, attributes=attributes or {}),
-        timeout=clients.rpc_timeout,
     )
-    await call(
+    await clients.ask(
         clients.lookup.PutDirectoryEntry,
         lookup_pb.PutDirectoryEntryRequest(
             caller=caller,
@@ -212,7 +211,6 @@ async def register_product(
                 responder_gln=partner.glns[0] if partner.glns else "",
             ),
         ),
-        timeout=clients.rpc_timeout,
     )
     return product
 
@@ -222,11 +220,7 @@ async def get_product(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     require_own_gtin(partner, gtin)
     clients = request.app[CLIENTS]
-    product = await call(
-        clients.recall_status.GetProduct,
-        rs_pb.GetProductRequest(caller=caller_message(partner), gtin=gtin),
-        timeout=clients.rpc_timeout,
-    )
+    product = await clients.ask(clients.recall_status.GetProduct, rs_pb.GetProductRequest(caller=caller_message(partner), gtin=gtin))
     return json_response(
         {
             "gtin": product.gtin,
@@ -318,10 +312,9 @@ async def withdraw_product(request: web.Request, partner: Partner) -> web.Respon
         )
     reason = stored_text(body, "reason", "withdrawal reason")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.WithdrawProduct,
         rs_pb.WithdrawProductRequest(caller=caller_message(partner), gtin=gtin, reason=reason),
-        timeout=clients.rpc_timeout,
     )
     return json_response({"gtin": answer.gtin, "state": "withdrawn", "withdrawn_at": answer.withdrawn_at})
 
@@ -416,11 +409,7 @@ async def put_directory_entry(request: web.Request, partner: Partner) -> web.Res
     kind, key = directory_key(request)
     entry = entry_from_json(await json_object(request), kind, key, partner)
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.lookup.PutDirectoryEntry,
-        lookup_pb.PutDirectoryEntryRequest(caller=caller_message(partner), entry=entry),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.lookup.PutDirectoryEntry, lookup_pb.PutDirectoryEntryRequest(caller=caller_message(partner), entry=entry))
     return json_response(entry_json(answer.entry), status=201 if answer.created else 200)
 
 
@@ -429,11 +418,7 @@ async def get_directory_entry(request: web.Request, partner: Partner) -> web.Res
     kind, key = directory_key(request)
     require_directory_reader(partner, kind, key)
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.lookup.GetDirectoryEntry,
-        lookup_pb.GetDirectoryEntryRequest(kind=kind, key=key),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.lookup.GetDirectoryEntry, lookup_pb.GetDirectoryEntryRequest(kind=kind, key=key))
     return json_response(entry_json(answer.entry))
 
 
@@ -441,10 +426,9 @@ async def get_directory_entry(request: web.Request, partner: Partner) -> web.Res
 async def delete_directory_entry(request: web.Request, partner: Partner) -> web.Response:
     kind, key = directory_key(request)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.lookup.DeleteDirectoryEntry,
         lookup_pb.DeleteDirectoryEntryRequest(caller=caller_message(partner), kind=kind, key=key),
-        timeout=clients.rpc_timeout,
     )
     if not answer.deleted:
         raise NotFound(f"No directory entry for {key!r}.", code="directory.not_found")
@@ -507,7 +491,7 @@ async def import_directory(request: web.Request, partner: Partner) -> web.Respon
             results[index] = {"index": index, "ok": False, **error.as_dict()}
     if sent:
         clients = request.app[CLIENTS]
-        answer = await call(
+        answer = await clients.ask(
             clients.lookup.ImportDirectoryEntries,
             lookup_pb.ImportDirectoryEntriesRequest(caller=caller_message(partner), entries=[e for _, e in sent]),
             timeout=max(clients.rpc_timeout, 10.0),
@@ -545,7 +529,7 @@ async def check_directory(request: web.Request, partner: Partner) -> web.Respons
     if req_gln:
         req_gln = at_field(validate_gln, req_gln, "req_gln")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.lookup.ProbeRemoteEndpoints,
         lookup_pb.ProbeRemoteEndpointsRequest(req_gln=req_gln),
         timeout=max(clients.rpc_timeout, 5.0),

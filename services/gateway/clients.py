@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import redis.asyncio as aioredis
@@ -15,7 +16,7 @@ from verinet.gateway.settings import Settings
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.partners import PartnerStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import channel
+from verinet.rpc import call, channel
 from verinet.store import connect
 from verinet.verifier.v1 import verifier_pb2_grpc as verifier_grpc
 
@@ -29,6 +30,12 @@ class Clients:
     channels: dict[str, grpc.aio.Channel]
     rpc_timeout: float
     lms: LmsVerifier
+
+    async def ask(self, rpc: Callable[..., Any], message: Any, *, timeout: float | None = None) -> Any:
+        """Sends ``message`` to ``rpc`` (a stub's unary method, e.g. ``self.lookup.GetRemoteNetwork``)
+        within the gateway's deadline, or ``timeout`` for the slow ones; a gRPC error comes back as
+        the VerinetError it carries, for the error middleware to answer."""
+        return await call(rpc, message, timeout=self.rpc_timeout if timeout is None else timeout)
 
 
 def clients_context(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:

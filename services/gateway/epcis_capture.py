@@ -50,6 +50,23 @@ routes = RouteTable()
 log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json", "application/ld+json")
+
+
+_JSON_DOCUMENT = {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}
+_XML_DOCUMENT = {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}
+#: What a body of each media type an EPCIS route reads holds, for the OpenAPI description.
+DOCUMENT_SCHEMAS: dict[str, dict[str, str]] = {
+    "application/ld+json": _JSON_DOCUMENT,
+    "application/json": _JSON_DOCUMENT,
+    "application/x-ndjson": {"type": "string", "description": "one EPCIS event per line"},
+    "application/xml": _XML_DOCUMENT,
+    "text/xml": _XML_DOCUMENT,
+}
+
+
+def document_body(*media_types: str) -> dict[str, Any]:
+    """The OpenAPI request body of a route reading an EPCIS document in ``media_types``."""
+    return {"content": {media_type: {"schema": DOCUMENT_SCHEMAS[media_type]} for media_type in media_types}}
 CHUNK_EVENTS = 2_000
 CHUNK_EPCS = 20_000
 # A document of 100,000 events with a million unit-events takes about a minute.
@@ -83,15 +100,7 @@ def refused_response(reader: Reader, answer: rs_pb.CaptureEventsResponse | None)
     roles=HOLDER_ROLES,
     tag="Custody",
     summary="Capture an EPCIS document (2.0 JSON / JSON-LD, 1.2 or 2.0 XML, streamed; or NDJSON of events): all or nothing",
-    request_body={
-        "content": {
-            "application/ld+json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
-            "application/json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
-            "application/x-ndjson": {"schema": {"type": "string", "description": "one EPCIS event per line"}},
-            "application/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
-            "text/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
-        }
-    },
+    request_body=document_body("application/ld+json", "application/json", "application/x-ndjson", *XML_TYPES),
     responses={
         "200": "Applied: counts of events, duplicates ignored, unit-events, commissioned packs, state changes",
         "400": "Refused: a schema or rule error (errors[] with index, code, message)",

@@ -29,7 +29,6 @@ from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
 from verinet.timestamps import utc_z_ms
 
 routes = RouteTable()
@@ -49,7 +48,7 @@ async def events(clients: Any, request: rs_pb.QueryEventsRequest) -> list[dict[s
     found: list[dict[str, Any]] = []
     request.per_page = PAGE
     while True:
-        answer = await call(clients.recall_status.QueryEvents, request, timeout=clients.rpc_timeout)
+        answer = await clients.ask(clients.recall_status.QueryEvents, request)
         found += [orjson.loads(e) for e in answer.events]
         if not answer.next_page_token:
             return found
@@ -155,7 +154,7 @@ async def master_data(clients: Any, caller: Any, partner: Partner, units: set[st
         if prefix is None:
             continue
         try:
-            product = await call(clients.recall_status.GetProduct, rs_pb.GetProductRequest(caller=caller, gtin=gtin), timeout=clients.rpc_timeout)
+            product = await clients.ask(clients.recall_status.GetProduct, rs_pb.GetProductRequest(caller=caller, gtin=gtin))
         except VerinetError:
             continue
         pattern = f"urn:epc:idpat:sgtin:{prefix}.{gtin[0]}{gtin[1 + len(prefix) : 13]}.*"

@@ -31,7 +31,6 @@ from verinet.gateway.lms import caller_message
 from verinet.identifiers import check_digit
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
 
 
 async def apply_master_data(clients: Any, partner: Partner, document: XmlDocument) -> int:
@@ -45,11 +44,7 @@ async def apply_master_data(clients: Any, partner: Partner, document: XmlDocumen
                 applied += 1
     own = [rs_pb.LocationMasterData(**entry) for entry in locations_of(document) if entry["gln"] in partner.glns]
     if own:
-        await call(
-            clients.recall_status.PutLocations,
-            rs_pb.PutLocationsRequest(caller=caller_message(partner), locations=own),
-            timeout=clients.rpc_timeout,
-        )
+        await clients.ask(clients.recall_status.PutLocations, rs_pb.PutLocationsRequest(caller=caller_message(partner), locations=own))
         applied += len(own)
     return applied
 

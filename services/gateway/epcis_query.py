@@ -35,7 +35,6 @@ from verinet.gateway.problems import problem
 from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
 from verinet.timestamps import utc_z_ms
 
 routes = RouteTable()
@@ -134,6 +133,13 @@ def query_request(request: web.Request, partner: Partner) -> rs_pb.QueryEventsRe
     return asked
 
 
+#: The OpenAPI description of the query parameters both query routes take.
+QUERY_PARAMS = tuple(
+    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+    for name in sorted(SUPPORTED)
+)
+
+
 def wants_xml(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
     return "xml" in accept and "json" not in accept.split("xml")[0]
@@ -145,10 +151,7 @@ def wants_xml(request: web.Request) -> bool:
     roles=QUERY_ROLES,
     tag="EPCIS query",
     summary="EPCIS 2.0 query: the events you may see (captured by you, about units you held, or of your products), filtered and paged",
-    params=tuple(
-        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-        for name in sorted(SUPPORTED)
-    ),
+    params=QUERY_PARAMS,
     responses={
         "200": "EPCISQueryDocument (JSON-LD, or EPCIS 2.0 XML on Accept: application/xml); Link rel=next when more pages follow",
         "400": "A parameter is malformed or not supported",
@@ -165,10 +168,7 @@ async def query_events(request: web.Request, partner: Partner) -> web.StreamResp
     roles=QUERY_ROLES,
     tag="EPCIS query",
     summary="EPCIS 2.0 query: the events you may see that name an EPC (an EPC URN; the query parameters of /epcis/events narrow it)",
-    params=tuple(
-        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-        for name in sorted(SUPPORTED)
-    ),
+    params=QUERY_PARAMS,
     responses={"200": "EPCISQueryDocument, as GET /epcis/events with MATCH_anyEPC", "400": "Not an EPC, or a bad parameter"},
 )
 async def events_of_epc(request: web.Request, partner: Partner) -> web.StreamResponse:
@@ -202,7 +202,7 @@ async def answer(request: web.Request, partner: Partner, asked: Callable[[], rs_
         refused.headers.update(GS1_HEADERS)
         return refused
     clients = request.app[CLIENTS]
-    found = await call(clients.recall_status.QueryEvents, asked(), timeout=clients.rpc_timeout)
+    found = await clients.ask(clients.recall_status.QueryEvents, asked())
     events = [orjson.loads(e) for e in found.events]
     created = utc_z_ms(dt.datetime.now(dt.UTC))
     headers = dict(GS1_HEADERS)

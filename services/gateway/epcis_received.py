@@ -29,7 +29,7 @@ from verinet.errors import Forbidden, InvalidInput, VerinetError
 from verinet.gateway.api import json_response
 from verinet.gateway.app_keys import BODY_LIMITS, CLIENTS
 from verinet.gateway.epcis import Reader
-from verinet.gateway.epcis_capture import JSON_TYPES, refused_response
+from verinet.gateway.epcis_capture import JSON_TYPES, document_body, refused_response
 from verinet.gateway.epcis_master_data import dscsa_notes, event_notes
 from verinet.gateway.epcis_stream import CountingReader, json_events
 from verinet.gateway.epcis_xml import XML_TYPES, XmlDocument, xml_events
@@ -40,7 +40,6 @@ from verinet.gateway.problems import problem, problem_from_error
 from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
 
 __all__ = ["record_received", "shipped_to"]
 
@@ -154,14 +153,7 @@ def reference_of(shipping: list[rs_pb.CustodyEvent], events: list[rs_pb.CustodyE
     roles=RECEIVING_ROLES,
     tag="Custody",
     summary="Record the DSCSA document (EPCIS XML or JSON) a seller sent you: custody of units hosted here, your inbound record of the others",
-    request_body={
-        "content": {
-            "application/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
-            "text/xml": {"schema": {"type": "string", "description": "EPCISDocument (EPCIS 1.2 or 2.0 XML)"}},
-            "application/ld+json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
-            "application/json": {"schema": {"type": "object", "description": "EPCISDocument (EPCIS 2.0)"}},
-        }
-    },
+    request_body=document_body(*XML_TYPES, "application/ld+json", "application/json"),
     responses={
         "200": "Recorded (or recorded before: duplicate): units, received into your custody, kept in your inbound record",
         "400": "Not a document of a shipment, or events about other units",
@@ -200,7 +192,7 @@ async def record_received(request: web.Request, partner: Partner) -> web.StreamR
         return refused_response(reader, None)
     reference, receiver, units = shipped_to(partner, events)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.RecordReceivedDocument,
         rs_pb.RecordReceivedDocumentRequest(
             caller=caller_message(partner), reference=reference, receiver_gln=receiver, events=events, units=units,

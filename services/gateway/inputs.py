@@ -86,6 +86,18 @@ def text_of(body: dict[str, Any], name: str, default: str = "") -> str:
     return value
 
 
+def limit_query(request: web.Request, most: int, *, refuse_outside: bool = False) -> int:
+    """The ``?limit=`` of a listing (100 when left out) within 1 to ``most``: one outside is
+    brought within, or with ``refuse_outside`` a 400, as is one that is not an integer."""
+    try:
+        limit = int(request.query.get("limit", "100"))
+    except ValueError:
+        raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
+    if refuse_outside and not 1 <= limit <= most:
+        raise InvalidInput(f"Failed to read limit {limit}: expected 1 to {most}.", field="limit")
+    return max(1, min(limit, most))
+
+
 def stored_text(body: dict[str, Any], name: str, limit: str, *, required: bool = True) -> str:
     """A free-text member that is stored (a name, a reason): a string of printable text within
     its documented limit ``TEXT_LIMITS[limit]`` (``verinet.free_text``); anything else is a 400

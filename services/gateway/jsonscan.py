@@ -155,6 +155,11 @@ class JsonScanner:
         # replace, not format: ``what`` may quote the body's own braces
         return InvalidInput(what.replace("{where}", where), code=code, position=at.byte, line=at.line, column=at.column)
 
+    def _too_large(self, code: str, what: str, offset: int, limit: int) -> TooLarge:
+        """A body over ``limit``, where ``what`` says with ``{where}`` for the offset's place."""
+        where, at = self._where(offset)
+        return TooLarge(what.replace("{where}", where), code=code, limit=limit, position=at.byte, line=at.line, column=at.column)
+
     # -- feeding ------------------------------------------------------------------------------
 
     def feed(self, chunk: bytes) -> None:
@@ -232,15 +237,7 @@ class JsonScanner:
                     if len(line) > limit:
                         break
                     start += len(line) + 1
-            where, at = self._where(start)
-            raise TooLarge(
-                f"The NDJSON line starting at {where} is longer than {limit:,} bytes.",
-                code="body.line_too_long",
-                limit=limit,
-                position=at.byte,
-                line=at.line,
-                column=at.column,
-            )
+            raise self._too_large("body.line_too_long", f"The NDJSON line starting at {{where}} is longer than {limit:,} bytes.", start, limit)
         self._line_bytes = first if len(lines) == 1 else len(lines[-1])
 
     # -- structure ----------------------------------------------------------------------------
@@ -321,15 +318,7 @@ class JsonScanner:
                 at = self._string_at if continued else opening(0)
             else:
                 at = opening(next(i for i, content in enumerate(contents) if len(content) > limit))
-            where, position = self._where(at)
-            raise TooLarge(
-                f"The body has a string longer than {limit:,} bytes, starting at {where}.",
-                code="body.string_too_long",
-                limit=limit,
-                position=position.byte,
-                line=position.line,
-                column=position.column,
-            )
+            raise self._too_large("body.string_too_long", f"The body has a string longer than {limit:,} bytes, starting at {{where}}.", at, limit)
         if ends_open:
             if continued and len(contents) == 1:
                 self._open_string = first
@@ -377,15 +366,12 @@ class JsonScanner:
 
     def _too_many_values(self, offset: int) -> None:
         what = "The body holds" if not self.unit_depth else "One line holds" if self.ndjson else "One event holds"
-        where, at = self._where(offset)
-        raise TooLarge(
-            f"{what} more than {self.limits.max_values:,} JSON values (counted up to {where}): "
-            "send fewer packs, entries or EPCs a request.",
-            code="body.too_many_values",
-            limit=self.limits.max_values,
-            position=at.byte,
-            line=at.line,
-            column=at.column,
+        limit = self.limits.max_values
+        raise self._too_large(
+            "body.too_many_values",
+            f"{what} more than {limit:,} JSON values (counted up to {{where}}): send fewer packs, entries or EPCs a request.",
+            offset,
+            limit,
         )
 
     def _check_escapes(self, buf: bytes, base: int, in_string: bool, carry: bytes) -> bytes:

@@ -22,14 +22,36 @@ class TokenBucket:
     tokens: float
     updated: float
 
-    def take(self, now: float) -> float:
-        """Takes one token; returns 0 when allowed, else seconds until one is available."""
+    def refill(self, now: float) -> None:
+        """Adds the tokens earned since the last update, up to the burst."""
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+
+    def take(self, now: float) -> float:
+        """Takes one token; returns 0 when allowed, else seconds until one is available."""
+        self.refill(now)
         if self.tokens >= 1:
             self.tokens -= 1
             return 0.0
+        return self.seconds_to_token()
+
+    def seconds_to_token(self) -> float:
         return (1 - self.tokens) / self.rate
+
+
+#: Keys (partners, client addresses) a table keeps buckets for before it starts over, so a
+#: flood of new keys cannot grow the gateway's memory.
+MAX_BUCKETS = 100_000
+
+
+def bucket_of(table: dict[str, TokenBucket], key: str, rate: float, burst: float, now: float) -> TokenBucket:
+    """The bucket of ``key`` in ``table``, a full new one when it has none."""
+    bucket = table.get(key)
+    if bucket is None:
+        if len(table) > MAX_BUCKETS:
+            table.clear()
+        bucket = table[key] = TokenBucket(rate, burst, burst, now)
+    return bucket
 
 
 @dataclass
@@ -46,12 +68,7 @@ class Limits:
     def admit(self, partner_id: str) -> None:
         """Counts a request of a partner in; raises RateLimited with a Retry-After."""
         now = self.clock()
-        bucket = self._buckets.get(partner_id)
-        if bucket is None:
-            if len(self._buckets) > 100_000:
-                self._buckets.clear()
-            bucket = self._buckets[partner_id] = TokenBucket(self.rate_per_second, self.burst, self.burst, now)
-        wait = bucket.take(now)
+        wait = bucket_of(self._buckets, partner_id, self.rate_per_second, self.burst, now).take(now)
         if wait:
             raise RateLimited(
                 f"Rate limit of {self.rate_per_second:g} requests a second exceeded; retry later.",
@@ -78,22 +95,15 @@ class Limits:
         bucket = self._failures.get(client)
         if bucket is None:
             return
-        now = self.clock()
-        bucket.tokens = min(bucket.burst, bucket.tokens + (now - bucket.updated) * bucket.rate)
-        bucket.updated = now
+        bucket.refill(self.clock())
         if bucket.tokens < 1:
             raise RateLimited(
                 "Too many failed sign-ins from this address; retry later.",
                 code="rate_limited.auth",
-                retry_after=max(1, math.ceil((1 - bucket.tokens) / bucket.rate)),
+                retry_after=max(1, math.ceil(bucket.seconds_to_token())),
             )
 
     def auth_failed(self, client: str) -> None:
         now = self.clock()
-        bucket = self._failures.get(client)
-        if bucket is None:
-            if len(self._failures) > 100_000:
-                self._failures.clear()
-            per_minute = self.auth_failures_per_minute
-            bucket = self._failures[client] = TokenBucket(per_minute / 60.0, per_minute, per_minute, now)
-        bucket.take(now)
+        per_minute = self.auth_failures_per_minute
+        bucket_of(self._failures, client, per_minute / 60.0, per_minute, now).take(now)

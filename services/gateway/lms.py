@@ -10,6 +10,7 @@ for a remote GTIN, to another network) rebuilt from the validated values only.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
 from verinet.free_text import validate_text
 from verinet.gateway.app_keys import CLIENTS
-from verinet.gateway.routing import RouteTable
+from verinet.gateway.routing import AuthedHandler, RouteTable
 from verinet.identifiers import (
     parse_expiry,
     validate_gln,
@@ -282,28 +283,26 @@ async def inbound_presentation(request: web.Request, partner: Partner, corr_uuid
     return answer.presentation, answer.carriage or "header"
 
 
-@routes.route(
-    "GET",
-    "/verify/gtin/{gtin}/lot/{lot}/ser/{serial}",
-    roles=TRADING_ROLES,
-    lms=True,
-    tag="LMS",
-    summary="LMS 1.3 verification of one product identifier (legacy alpha Digital Link form)",
-    params=(query_param("exp", "expiry YYMMDD (DD may be 00)", True, "^[0-9]{6}$"), *COMMON_LMS_PARAMS),
-)
+def verification_route(path: str, expiry: str, form: str) -> Callable[[AuthedHandler], AuthedHandler]:
+    """Declares one spelling of the LMS verification URI: they differ only in their path, the
+    query parameter carrying the expiry, and the name of their form."""
+    return routes.route(
+        "GET",
+        path,
+        roles=TRADING_ROLES,
+        lms=True,
+        tag="LMS",
+        summary=f"LMS 1.3 verification of one product identifier ({form})",
+        params=(query_param(expiry, "expiry YYMMDD (DD may be 00)", True, "^[0-9]{6}$"), *COMMON_LMS_PARAMS),
+    )
+
+
+@verification_route("/verify/gtin/{gtin}/lot/{lot}/ser/{serial}", "exp", "legacy alpha Digital Link form")
 async def verify_alpha(request: web.Request, partner: Partner) -> web.Response:
     return await answer_verify(request, partner, "exp")
 
 
-@routes.route(
-    "GET",
-    "/01/{gtin}/10/{lot}/21/{serial}",
-    roles=TRADING_ROLES,
-    lms=True,
-    tag="LMS",
-    summary="LMS 1.3 verification of one product identifier (numeric GS1 Digital Link form)",
-    params=(query_param("17", "expiry YYMMDD (DD may be 00)", True, "^[0-9]{6}$"), *COMMON_LMS_PARAMS),
-)
+@verification_route("/01/{gtin}/10/{lot}/21/{serial}", "17", "numeric GS1 Digital Link form")
 async def verify_numeric(request: web.Request, partner: Partner) -> web.Response:
     return await answer_verify(request, partner, "17")
 

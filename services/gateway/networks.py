@@ -21,7 +21,6 @@ from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import RouteTable
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.partners import Partner
-from verinet.rpc import call
 
 routes = RouteTable()
 
@@ -171,21 +170,16 @@ def profile_json(network: lookup_pb.RemoteNetwork) -> dict[str, Any]:
 async def put_network(request: web.Request, partner: Partner) -> web.Response:
     message = profile_from_json(request.match_info["network"], await json_object(request))
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.lookup.PutRemoteNetwork,
-        lookup_pb.PutRemoteNetworkRequest(caller=caller_message(partner), network=message),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.lookup.PutRemoteNetwork, lookup_pb.PutRemoteNetworkRequest(caller=caller_message(partner), network=message))
     return json_response(profile_json(answer.network), status=201 if answer.created else 200)
 
 
 @routes.route("GET", "/v1/directory/networks/{network}", roles=(Role.ADMIN,), tag="Directory", summary="Read a remote-network profile (never its secrets)")
 async def get_network(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.lookup.GetRemoteNetwork,
         lookup_pb.GetRemoteNetworkRequest(caller=caller_message(partner), name=request.match_info["network"]),
-        timeout=clients.rpc_timeout,
     )
     return json_response(profile_json(answer.network))
 
@@ -216,10 +210,9 @@ async def import_networks(request: web.Request, partner: Partner) -> web.Respons
     if refused:
         raise _import_refused(refused, len(entries))
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.lookup.ImportRemoteNetworks,
         lookup_pb.ImportRemoteNetworksRequest(caller=caller_message(partner), networks=messages),
-        timeout=clients.rpc_timeout,
     )
     if not answer.stored:
         raise _import_refused(
@@ -241,19 +234,12 @@ def _import_refused(refused: list[dict[str, Any]], total: int) -> InvalidInput:
     return error
 
 
-@routes.route(
-    "DELETE",
-    "/v1/directory/networks/{network}",
-    roles=(Role.ADMIN,),
-    tag="Directory",
-    summary="Delete a remote-network profile (409 while a directory route names it)",
-)
+@routes.route("DELETE", "/v1/directory/networks/{network}", roles=(Role.ADMIN,), tag="Directory", summary="Delete a remote-network profile (409 while a directory route names it)")
 async def delete_network(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    await call(
+    await clients.ask(
         clients.lookup.DeleteRemoteNetwork,
         lookup_pb.DeleteRemoteNetworkRequest(caller=caller_message(partner), name=request.match_info["network"]),
-        timeout=clients.rpc_timeout,
     )
     return web.Response(status=204)
 
@@ -261,16 +247,13 @@ async def delete_network(request: web.Request, partner: Partner) -> web.Response
 @routes.route("GET", "/v1/directory/networks", roles=(Role.ADMIN,), tag="Directory", summary="List the remote-network profiles (never their secrets)")
 async def list_networks(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.lookup.ListRemoteNetworks,
-        lookup_pb.ListRemoteNetworksRequest(caller=caller_message(partner)),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.lookup.ListRemoteNetworks, lookup_pb.ListRemoteNetworksRequest(caller=caller_message(partner)))
     return json_response({"networks": [profile_json(n) for n in answer.networks]})
 
 
 # -- ATP credentials: partners' DIDs and wallets, and the audit ---------------------------------
 
+#: A wallet's members in a PUT body, named as the PartnerWallet fields they set.
 WALLET_FIELDS = ("did", "url", "client_id", "client_secret", "token_url", "inbound_policy", "inbound_carriage")
 
 
@@ -289,44 +272,23 @@ def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
     return out
 
 
-@routes.route(
-    "PUT",
-    "/v1/partners/{id}/wallet",
-    roles=(Role.ADMIN,),
-    tag="Credentials",
-    summary="Set a partner's DID and OCI wallet (URL, OAuth2 client credentials) and, for network partners, the inbound ATP policy",
-)
+@routes.route("PUT", "/v1/partners/{id}/wallet", roles=(Role.ADMIN,), tag="Credentials", summary="Set a partner's DID and OCI wallet (URL, OAuth2 client credentials) and, for network partners, the inbound ATP policy")
 async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
     body = _object(await json_object(request), "", WALLET_FIELDS)
-    values = {name: _text(body.get(name, ""), name) for name in WALLET_FIELDS}
+    wallet = lookup_pb.PartnerWallet(partner_id=request.match_info["id"])
+    for name in WALLET_FIELDS:
+        setattr(wallet, name, _text(body.get(name, ""), name))
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.lookup.PutPartnerWallet,
-        lookup_pb.PutPartnerWalletRequest(
-            caller=caller_message(partner),
-            wallet=lookup_pb.PartnerWallet(
-                partner_id=request.match_info["id"],
-                did=values["did"],
-                url=values["url"],
-                client_id=values["client_id"],
-                client_secret=values["client_secret"],
-                token_url=values["token_url"],
-                inbound_policy=values["inbound_policy"],
-                inbound_carriage=values["inbound_carriage"],
-            ),
-        ),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.lookup.PutPartnerWallet, lookup_pb.PutPartnerWalletRequest(caller=caller_message(partner), wallet=wallet))
     return json_response(wallet_json(answer.wallet))
 
 
 @routes.route("GET", "/v1/partners/{id}/wallet", roles=ALL_ROLES, tag="Credentials", summary="Read a partner's DID and wallet (admins, or the partner itself; never the client secret)")
 async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.lookup.GetPartnerWallet,
         lookup_pb.GetPartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"]),
-        timeout=clients.rpc_timeout,
     )
     return json_response(wallet_json(answer.wallet))
 
@@ -334,10 +296,9 @@ async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
 @routes.route("DELETE", "/v1/partners/{id}/wallet", roles=(Role.ADMIN,), tag="Credentials", summary="Delete a partner's DID and wallet (its questions then go without ATP credentials)")
 async def delete_wallet(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    await call(
+    await clients.ask(
         clients.lookup.DeletePartnerWallet,
         lookup_pb.DeletePartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"]),
-        timeout=clients.rpc_timeout,
     )
     return web.Response(status=204)
 
@@ -352,10 +313,9 @@ async def delete_wallet(request: web.Request, partner: Partner) -> web.Response:
 )
 async def credential_audit(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.lookup.ListCredentialAudit,
         lookup_pb.ListCredentialAuditRequest(caller=caller_message(partner), corr_uuid=request.query.get("corrUUID", "")),
-        timeout=clients.rpc_timeout,
     )
     return json_response(
         {

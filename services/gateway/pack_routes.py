@@ -15,6 +15,7 @@ from verinet.gateway.app_keys import CLIENTS, SETTINGS
 from verinet.gateway.idempotency import fingerprint, once, validate_transaction_id
 from verinet.gateway.inputs import (
     json_object,
+    limit_query,
     pack_fields,
     packs_body,
     read_body,
@@ -216,14 +217,9 @@ def alert_json(alert: rs_pb.Alert) -> dict[str, Any]:
 async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
     query = request.query
     gtin = validate_gtin(query["gtin"]) if query.get("gtin") else ""
-    try:
-        limit = int(query.get("limit", "100"))
-    except ValueError:
-        raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
-    if not 1 <= limit <= 1000:
-        raise InvalidInput(f"Failed to read limit {limit}: expected 1 to 1000.", field="limit")
+    limit = limit_query(request, most=1000, refuse_outside=True)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.ListAlerts,
         rs_pb.ListAlertsRequest(
             caller=caller_message(partner),
@@ -233,7 +229,6 @@ async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
             status=query.get("status", ""),
             limit=limit,
         ),
-        timeout=clients.rpc_timeout,
     )
     return json_response({"alerts": [alert_json(a) for a in answer.alerts]})
 
@@ -243,9 +238,8 @@ async def close_alert(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = stored_text(body, "reason", "alert close reason")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.CloseAlert,
         rs_pb.CloseAlertRequest(caller=caller_message(partner), alert_id=request.match_info["id"], reason=reason),
-        timeout=clients.rpc_timeout,
     )
     return json_response(alert_json(answer.alert))

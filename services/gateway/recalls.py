@@ -28,6 +28,7 @@ from verinet.gateway.api import at_field, json_response, require_own_gtin, strin
 from verinet.gateway.app_keys import CLIENTS
 from verinet.gateway.inputs import (
     json_object,
+    limit_query,
     lot_list,
     optional_json_object,
     pack_from_json,
@@ -40,7 +41,7 @@ from verinet.gateway.routing import RouteTable
 from verinet.identifiers import validate_gtin, validate_serial
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call, error_from_rpc
+from verinet.rpc import error_from_rpc
 
 routes = RouteTable()
 
@@ -120,7 +121,7 @@ def strategy_members(body: dict[str, Any]) -> bytes:
 async def create_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
-    answer = await call(clients.recall_status.CreateRecall, scope_from(body, partner), timeout=RECALL_RPC_SECONDS)
+    answer = await clients.ask(clients.recall_status.CreateRecall, scope_from(body, partner), timeout=RECALL_RPC_SECONDS)
     return json_response(created_recall_json(answer), status=201)
 
 
@@ -143,7 +144,7 @@ def scope_json(scoped: rs_pb.CreateRecallResponse | rs_pb.PreviewRecallResponse)
 async def preview_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.PreviewRecall,
         scope_from({"class": "I", "reason": "preview", **body}, partner),
         timeout=RECALL_RPC_SECONDS,
@@ -175,14 +176,11 @@ def location_json(location: rs_pb.LocationDetails) -> dict[str, str]:
 
 @routes.route("GET", "/v1/recalls", roles=(Role.MANUFACTURER, Role.ADMIN), tag="Recalls", summary="Recalls, newest first: a manufacturer's own, all for admin (?status=open|closed&limit=)")
 async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
-    try:
-        limit = int(request.query.get("limit", "100"))
-    except ValueError:
-        raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
+    limit = limit_query(request, most=1000)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.ListRecalls,
-        rs_pb.ListRecallsRequest(caller=caller_message(partner), status=request.query.get("status", ""), limit=max(1, min(limit, 1000))),
+        rs_pb.ListRecallsRequest(caller=caller_message(partner), status=request.query.get("status", ""), limit=limit),
         timeout=RECALL_RPC_SECONDS,
     )
     return json_response({"recalls": [recall_summary_json(r) for r in answer.recalls]})
@@ -208,7 +206,7 @@ def recall_facts_json(recall: rs_pb.RecallSummary | rs_pb.Recall | rs_pb.RecallH
 @routes.route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
 async def get_recall(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.GetRecall,
         rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"]),
         timeout=RECALL_RPC_SECONDS,
@@ -249,31 +247,26 @@ def recall_json(recall: rs_pb.Recall) -> dict[str, Any]:
 DRILL_TIMINGS = ("seconds_to_scope", "seconds_to_first_notification", "seconds_to_first_acknowledgement", "seconds_to_90_percent_acknowledged")
 
 
+#: The filters a recall's scope may name besides its GTINs, in the order REST shows them.
+SCOPE_FILTERS = ("lots", "units_listed", "line", "window_start", "window_end")
+
+
 def recall_scope_json(scope: rs_pb.RecallScopeEntry) -> dict[str, Any]:
     """One publication's or extension's scope: its GTINs, then only the filters it named."""
     out: dict[str, Any] = {"gtins": list(scope.gtins)}
-    if scope.lots:
-        out["lots"] = list(scope.lots)
-    if scope.units_listed:
-        out["units_listed"] = scope.units_listed
-    if scope.line:
-        out["line"] = scope.line
-    if scope.window_start:
-        out["window_start"] = scope.window_start
-    if scope.window_end:
-        out["window_end"] = scope.window_end
+    for name in SCOPE_FILTERS:
+        if value := getattr(scope, name):
+            out[name] = list(value) if name == "lots" else value  # lots: a repeated field
     return out
+
+
+#: A strategy's members as REST shows them first, named as in the proto.
+STRATEGY_MEMBERS = ("depth", "public_warning", "public_warning_by", "check_level", "check_share")
 
 
 def strategy_json(strategy: rs_pb.RecallStrategy) -> dict[str, Any]:
     """A recall's strategy; its external reference only where the manufacturer reads it."""
-    out: dict[str, Any] = {
-        "depth": strategy.depth,
-        "public_warning": strategy.public_warning,
-        "public_warning_by": strategy.public_warning_by,
-        "check_level": strategy.check_level,
-        "check_share": strategy.check_share,
-    }
+    out: dict[str, Any] = {name: getattr(strategy, name) for name in STRATEGY_MEMBERS}
     if strategy.HasField("external_reference"):
         out["external_reference"] = strategy.external_reference
     out.update(contact=strategy.contact, reminder_days=list(strategy.reminder_days))
@@ -284,7 +277,7 @@ def strategy_json(strategy: rs_pb.RecallStrategy) -> dict[str, Any]:
 async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.ExtendRecall,
         rs_pb.ExtendRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], scope=scope_from({"class": "I", "reason": "extend", **body}, partner)),
         timeout=RECALL_RPC_SECONDS,
@@ -297,19 +290,13 @@ def extended_recall_json(extended: rs_pb.ExtendRecallResponse) -> dict[str, Any]
     return {**recall_json(extended.recall), "added_units": extended.added_units, "unknown_units": list(extended.unknown_units)}
 
 
-@routes.route(
-    "PATCH",
-    "/v1/recalls/{id}/strategy",
-    roles=(Role.MANUFACTURER, Role.ADMIN),
-    tag="Recalls",
-    summary="Change a recall's strategy (depth, public warning, effectiveness-check level A to E and share, external reference, contact); audited",
-)
+@routes.route("PATCH", "/v1/recalls/{id}/strategy", roles=(Role.MANUFACTURER, Role.ADMIN), tag="Recalls", summary="Change a recall's strategy (depth, public warning, effectiveness-check level A to E and share, external reference, contact); audited")
 async def update_recall_strategy(request: web.Request, partner: Partner) -> web.Response:
-    body = await json_object(request)
+    changes = strategy_members({"strategy": await json_object(request)})
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.UpdateRecallStrategy,
-        rs_pb.UpdateRecallStrategyRequest(caller=caller_message(partner), recall_id=request.match_info["id"], changes_json=strategy_members({"strategy": body})),
+        rs_pb.UpdateRecallStrategyRequest(caller=caller_message(partner), recall_id=request.match_info["id"], changes_json=changes),
         timeout=RECALL_RPC_SECONDS,
     )
     return json_response(recall_json(answer.recall))
@@ -320,7 +307,7 @@ async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = stored_text(body, "reason", "recall close reason")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.CloseRecall,
         rs_pb.CloseRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], reason=reason),
         timeout=RECALL_RPC_SECONDS,
@@ -390,7 +377,7 @@ async def recall_status_report(request: web.Request, partner: Partner) -> web.Re
     if output not in ("json", "csv", "html"):
         raise InvalidInput(f"Failed to read format {output!r}: expected json, csv or html.", field="format")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.GetRecallStatusReport,
         rs_pb.GetRecallStatusReportRequest(
             caller=caller_message(partner), recall_id=request.match_info["id"], at=request.query.get("at", ""), period_start=request.query.get("from", "")
@@ -491,7 +478,7 @@ async def recall_notice_letter(request: web.Request, partner: Partner) -> web.Re
     if output not in ("json", "html"):
         raise InvalidInput(f"Failed to read format {output!r}: expected json or html.", field="format")
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.GetRecallNotice,
         rs_pb.GetRecallNoticeRequest(caller=caller_message(partner), recall_id=request.match_info["id"], partner_id=request.query.get("partner", "")),
         timeout=RECALL_RPC_SECONDS,
@@ -672,26 +659,11 @@ def lot_quantities(body: dict[str, Any]) -> list[rs_pb.LotQuantity]:
     return out
 
 
-@routes.route(
-    "POST",
-    "/v1/recalls/{id}/acknowledgements",
-    roles=HOLDER_ROLES,
-    tag="Recalls",
-    summary="Respond to a recall: confirm units you hold, and/or the quantity on hand of lots you hold, as quarantined, returned or destroyed, with an optional note",
-)
+@routes.route("POST", "/v1/recalls/{id}/acknowledgements", roles=HOLDER_ROLES, tag="Recalls", summary="Respond to a recall: confirm units you hold, and/or the quantity on hand of lots you hold, as quarantined, returned or destroyed, with an optional note")
 async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Response:
-    body = await json_object(request)
-    units = acknowledged_units(body)
-    lots = lot_quantities(body)
-    note = stored_text(body, "note", "recall response note", required=False)
+    response = recall_response_from(await json_object(request), partner, request.match_info["id"])
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.recall_status.AcknowledgeRecall,
-        rs_pb.AcknowledgeRecallRequest(
-            caller=caller_message(partner), recall_id=request.match_info["id"], packs=units, action=text_of(body, "action"), note=note, lots=lots
-        ),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.AcknowledgeRecall, response, timeout=RECALL_RPC_SECONDS)
     results = [
         {"index": r.index, "gtin": r.pack.gtin, "serial": r.pack.serial, "ok": r.ok, "code": r.code, "message": r.message}
         for r in answer.results
@@ -699,48 +671,55 @@ async def acknowledge_recall(request: web.Request, partner: Partner) -> web.Resp
     return json_response({"acknowledged": sum(1 for r in results if r["ok"]), "results": results})
 
 
-@routes.route(
-    "POST",
-    "/v1/recalls/{id}/effectiveness-checks",
-    roles=(Role.MANUFACTURER, Role.ADMIN),
-    tag="Recalls",
-    summary="Record an effectiveness check of a consignee: partner, checked_by, method (phone, email, visit, letter, portal), result (confirmed, received_not_acted, not_received, no_answer), note",
-)
-async def record_effectiveness_check(request: web.Request, partner: Partner) -> web.Response:
-    body = await json_object(request)
-    clients = request.app[CLIENTS]
-    answer = await call(
-        clients.recall_status.RecordEffectivenessCheck,
-        rs_pb.RecordEffectivenessCheckRequest(
-            caller=caller_message(partner),
-            recall_id=request.match_info["id"],
-            partner_id=text_of(body, "partner"),
-            checked_by=stored_text(body, "checked_by", "effectiveness checked by"),
-            method=text_of(body, "method"),
-            result=text_of(body, "result"),
-            note=stored_text(body, "note", "effectiveness check note", required=False),
-        ),
-        timeout=RECALL_RPC_SECONDS,
+def recall_response_from(body: dict[str, Any], partner: Partner, recall_id: str) -> rs_pb.AcknowledgeRecallRequest:
+    """A body of POST /v1/recalls/{id}/acknowledgements as the message recording the response:
+    its units, its lots' quantities on hand, an optional note and the action taken (checked in
+    this order, so the first error named is the same as ever)."""
+    return rs_pb.AcknowledgeRecallRequest(
+        caller=caller_message(partner),
+        recall_id=recall_id,
+        packs=acknowledged_units(body),
+        lots=lot_quantities(body),
+        note=stored_text(body, "note", "recall response note", required=False),
+        action=text_of(body, "action"),
     )
+
+
+@routes.route("POST", "/v1/recalls/{id}/effectiveness-checks", roles=(Role.MANUFACTURER, Role.ADMIN), tag="Recalls", summary="Record an effectiveness check of a consignee: partner, checked_by, method (phone, email, visit, letter, portal), result (confirmed, received_not_acted, not_received, no_answer), note")
+async def record_effectiveness_check(request: web.Request, partner: Partner) -> web.Response:
+    check = effectiveness_check_from(await json_object(request), partner, request.match_info["id"])
+    clients = request.app[CLIENTS]
+    answer = await clients.ask(clients.recall_status.RecordEffectivenessCheck, check, timeout=RECALL_RPC_SECONDS)
     return json_response(effectiveness_check_json(answer), status=201)
+
+
+def effectiveness_check_from(body: dict[str, Any], partner: Partner, recall_id: str) -> rs_pb.RecordEffectivenessCheckRequest:
+    """A body of POST /v1/recalls/{id}/effectiveness-checks as the message recording it;
+    recall-status checks the method and result names."""
+    return rs_pb.RecordEffectivenessCheckRequest(
+        caller=caller_message(partner),
+        recall_id=recall_id,
+        partner_id=text_of(body, "partner"),
+        checked_by=stored_text(body, "checked_by", "effectiveness checked by"),
+        method=text_of(body, "method"),
+        result=text_of(body, "result"),
+        note=stored_text(body, "note", "effectiveness check note", required=False),
+    )
+
+
+#: A recorded effectiveness check's members as REST shows them, named as in the proto.
+EFFECTIVENESS_CHECK_MEMBERS = ("partner", "at", "checked_by", "method", "result", "note")
 
 
 def effectiveness_check_json(check: rs_pb.EffectivenessCheck) -> dict[str, Any]:
     """A recorded effectiveness check, as REST shows it."""
-    return {
-        "partner": check.partner,
-        "at": check.at,
-        "checked_by": check.checked_by,
-        "method": check.method,
-        "result": check.result,
-        "note": check.note,
-    }
+    return {name: getattr(check, name) for name in EFFECTIVENESS_CHECK_MEMBERS}
 
 
 @routes.route("GET", "/v1/recall-tasks", roles=HOLDER_ROLES, tag="Recalls", summary="Your open recall tasks: units you hold that are not yet acknowledged")
 async def recall_tasks(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(clients.recall_status.ListRecallTasks, rs_pb.ListRecallTasksRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
+    answer = await clients.ask(clients.recall_status.ListRecallTasks, rs_pb.ListRecallTasksRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
     return json_response({"tasks": [recall_task_json(task) for task in answer.tasks]})
 
 
@@ -764,10 +743,9 @@ async def pack_history(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     serial = validate_serial(request.match_info["serial"])
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.GetPackHistory,
         rs_pb.GetPackHistoryRequest(caller=caller_message(partner), gtin=gtin, serial=serial),
-        timeout=clients.rpc_timeout,
     )
     return json_response(pack_history_json(answer))
 
@@ -794,14 +772,11 @@ def pack_history_json(history: rs_pb.GetPackHistoryResponse) -> dict[str, Any]:
 @routes.route("GET", "/v1/audit", roles=(Role.ADMIN, Role.MANUFACTURER), tag="Audit", summary="Entries of an audit chain (?gtin= or ?recall=), newest first")
 async def list_audit(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.query["gtin"]) if request.query.get("gtin") else ""
-    try:
-        limit = int(request.query.get("limit", "100"))
-    except ValueError:
-        raise InvalidInput("Failed to read limit: expected an integer.", field="limit") from None
+    limit = limit_query(request, most=10_000)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.ListAudit,
-        rs_pb.ListAuditRequest(caller=caller_message(partner), gtin=gtin, recall_id=request.query.get("recall", ""), limit=max(1, min(limit, 10_000))),
+        rs_pb.ListAuditRequest(caller=caller_message(partner), gtin=gtin, recall_id=request.query.get("recall", ""), limit=limit),
         timeout=RECALL_RPC_SECONDS,
     )
     return json_response(audit_listing_json(answer))
@@ -816,7 +791,7 @@ def audit_listing_json(listing: rs_pb.ListAuditResponse) -> dict[str, Any]:
 async def verify_audit(request: web.Request, partner: Partner) -> web.Response:
     await optional_json_object(request)  # no members; a body sent anyway is read as any other
     clients = request.app[CLIENTS]
-    answer = await call(clients.recall_status.VerifyAudit, rs_pb.VerifyAuditRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
+    answer = await clients.ask(clients.recall_status.VerifyAudit, rs_pb.VerifyAuditRequest(caller=caller_message(partner)), timeout=RECALL_RPC_SECONDS)
     return json_response(
         {
             "ok": answer.ok,

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast, overload
+from typing import Any, TypedDict, Unpack, cast, overload
 
 from aiohttp import web
 from prometheus_client import Counter, Histogram
@@ -86,6 +86,17 @@ async def authenticate(request: web.Request) -> Partner:
         raise
 
 
+class RouteOptions(TypedDict, total=False):
+    """What a route may declare besides its method, path, roles and summary (defaults in
+    :meth:`RouteTable.route`)."""
+
+    lms: bool
+    tag: str
+    params: tuple[dict[str, Any], ...]
+    request_body: dict[str, Any] | None
+    responses: dict[str, str] | None
+
+
 class RouteTable:
     """One module's routes, in declaration order; the app factory adds them to the app."""
 
@@ -100,31 +111,11 @@ class RouteTable:
 
     @overload
     def route(  # type: ignore[overload-overlap]  # roles=() picks this public overload first
-        self,
-        method: str,
-        path: str,
-        *,
-        roles: tuple[()],
-        summary: str,
-        lms: bool = False,
-        tag: str = "verinet",
-        params: tuple[dict[str, Any], ...] = (),
-        request_body: dict[str, Any] | None = None,
-        responses: dict[str, str] | None = None,
+        self, method: str, path: str, *, roles: tuple[()], summary: str, **options: Unpack[RouteOptions]
     ) -> Callable[[PublicHandler], PublicHandler]: ...
     @overload
-    def route(
-        self,
-        method: str,
-        path: str,
-        *,
-        roles: tuple[str, ...],  # at least one role (a Role group, or a tuple of Role members)
-        summary: str,
-        lms: bool = False,
-        tag: str = "verinet",
-        params: tuple[dict[str, Any], ...] = (),
-        request_body: dict[str, Any] | None = None,
-        responses: dict[str, str] | None = None,
+    def route(  # roles: at least one (a Role group, or a tuple of Role members)
+        self, method: str, path: str, *, roles: tuple[str, ...], summary: str, **options: Unpack[RouteOptions]
     ) -> Callable[[AuthedHandler], AuthedHandler]: ...
     def route(
         self,

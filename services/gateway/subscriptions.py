@@ -19,7 +19,6 @@ from verinet.gateway.lms import caller_message
 from verinet.gateway.routing import RouteTable
 from verinet.partners import Partner
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import call
 
 routes = RouteTable()
 
@@ -109,54 +108,29 @@ async def put_subscription(request: web.Request, partner: Partner) -> web.Respon
             code="subscription.events",
             field="events",
         )
+    subscription = rs_pb.Subscription(name=request.match_info["name"], url=url, events=events)
     clients = request.app[CLIENTS]
-    answer = await call(
+    answer = await clients.ask(
         clients.recall_status.PutSubscription,
-        rs_pb.PutSubscriptionRequest(
-            caller=caller_message(partner),
-            subscription=rs_pb.Subscription(
-                name=request.match_info["name"], url=url, events=events
-            ),
-        ),
-        timeout=clients.rpc_timeout,
+        rs_pb.PutSubscriptionRequest(caller=caller_message(partner), subscription=subscription),
     )
     return json_response(
         subscription_json(answer.subscription), status=201 if answer.created else 200
     )
 
 
-@routes.route(
-    "GET",
-    "/v1/subscriptions",
-    roles=SUBSCRIBER_ROLES,
-    tag="Webhooks",
-    summary="Your webhook subscriptions",
-)
+@routes.route("GET", "/v1/subscriptions", roles=SUBSCRIBER_ROLES, tag="Webhooks", summary="Your webhook subscriptions")
 async def list_subscriptions(request: web.Request, partner: Partner) -> web.Response:
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.recall_status.ListSubscriptions,
-        rs_pb.ListSubscriptionsRequest(caller=caller_message(partner)),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.recall_status.ListSubscriptions, rs_pb.ListSubscriptionsRequest(caller=caller_message(partner)))
     return json_response({"subscriptions": [subscription_json(s) for s in answer.subscriptions]})
 
 
-@routes.route(
-    "GET",
-    "/v1/recalls/{id}/deliveries",
-    roles=ALL_ROLES,
-    tag="Webhooks",
-    summary="Webhook delivery attempts of a recall (all to its manufacturer and admin; your own to others)",
-)
+@routes.route("GET", "/v1/recalls/{id}/deliveries", roles=ALL_ROLES, tag="Webhooks", summary="Webhook delivery attempts of a recall (all to its manufacturer and admin; your own to others)")
 async def list_deliveries(request: web.Request, partner: Partner) -> web.Response:
     recall_id = request.match_info["id"]
     clients = request.app[CLIENTS]
-    answer = await call(
-        clients.recall_status.ListDeliveries,
-        rs_pb.ListDeliveriesRequest(caller=caller_message(partner), recall_id=recall_id),
-        timeout=clients.rpc_timeout,
-    )
+    answer = await clients.ask(clients.recall_status.ListDeliveries, rs_pb.ListDeliveriesRequest(caller=caller_message(partner), recall_id=recall_id))
     return json_response(
         {"recall_id": recall_id, "deliveries": [delivery_json(d) for d in answer.deliveries]}
     )

@@ -250,13 +250,8 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
             query_ai: str | None = None
             if key.isascii() and key.isdigit():
                 if key not in AI_TABLE:
-                    raise IdentifierError(
-                        f"Failed to parse {data!r} as GS1 Digital Link: expected a GS1 "
-                        f"Application Identifier in the query, got ({key}).",
-                        code="ai.unknown",
-                        ai=key,
-                        position=base + param.start(),
-                    )
+                    reason = f"expected a GS1 Application Identifier in the query, got ({key})"
+                    raise _fail(data, reason, "ai.unknown", ai=key, position=base + param.start())
                 query_ai = key
             elif key in DL_QUERY_ALPHAS:
                 query_ai = DL_QUERY_ALPHAS[key]
@@ -267,13 +262,8 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
             value_at = base + param.start() + len(key) + 1
             value = _decode(data, raw, value_at)
             if not value:
-                raise IdentifierError(
-                    f"Failed to parse {data!r} as GS1 Digital Link: expected a value for "
-                    f"AI ({ai}) at position {value_at}, got nothing.",
-                    code="ai.missing_value",
-                    ai=ai,
-                    position=value_at,
-                )
+                reason = f"expected a value for AI ({ai}) at position {value_at}, got nothing"
+                raise _fail(data, reason, "ai.missing_value", ai=ai, position=value_at)
             if ai in seen:
                 raise _fail(
                     data, f"expected each AI once, got ({ai}) twice", ai=ai, position=value_at

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from verinet.errors import IdentifierError
 from verinet.identifiers import _dates, _hints
@@ -75,36 +76,7 @@ _valid_gtins: dict[str, str] = {}
 
 
 def _checked_gtin(text: str) -> str:
-    if not _is_digits(text):
-        if not text:
-            raise IdentifierError(
-                "Failed to parse '' as GTIN: expected 8, 12, 13 or 14 digits, got nothing.",
-                code="gtin.length",
-                field="gtin",
-            )
-        at = _first_non_digit(text)
-        raise IdentifierError(
-            f"Failed to parse {text!r} as GTIN: expected only digits, got {text[at]!r} "
-            f"at position {at}.",
-            code="gtin.charset",
-            position=at,
-            field="gtin",
-        )
-    if len(text) not in _GTIN_LENGTHS:
-        raise IdentifierError(
-            f"Failed to parse {text!r} as GTIN: expected 8, 12, 13 or 14 digits, got {len(text)}.",
-            code="gtin.length",
-            field="gtin",
-        )
-    expected = mod10(text[:-1])
-    if expected != ord(text[-1]) - 48:
-        raise IdentifierError(
-            f"Failed to parse {text!r} as GTIN: expected a check digit of {expected}, "
-            f"got {text[-1]}.",
-            code="gtin.check_digit",
-            position=len(text) - 1,
-            field="gtin",
-        )
+    _check_digits(text, "GTIN", _GTIN_LENGTHS, "8, 12, 13 or 14 digits", field="gtin")
     return text.zfill(14)
 
 
@@ -114,41 +86,51 @@ def validate_gln(text: str) -> str:
     >>> validate_gln("1234567890128")
     '1234567890128'
     """
+    _check_digits(text, "GLN", (13,), "13 digits")
+    return text
+
+
+def _check_digits(
+    text: str, what: str, lengths: Collection[int], lengths_text: str, field: str | None = None
+) -> None:
+    """Refuses ``text`` unless it is digits only, of one of ``lengths``, with a right mod-10
+    check digit last; each error's code starts with ``what`` in lower case (``gln.length``)."""
+    family = what.lower()
     if not _is_digits(text):
         if not text:
             raise IdentifierError(
-                "Failed to parse '' as GLN: expected 13 digits, got nothing.",
-                code="gln.length",
+                f"Failed to parse '' as {what}: expected {lengths_text}, got nothing.",
+                code=f"{family}.length",
+                field=field,
             )
         at = _first_non_digit(text)
         raise IdentifierError(
-            f"Failed to parse {text!r} as GLN: expected only digits, got {text[at]!r} "
+            f"Failed to parse {text!r} as {what}: expected only digits, got {text[at]!r} "
             f"at position {at}.",
-            code="gln.charset",
+            code=f"{family}.charset",
             position=at,
+            field=field,
         )
-    if len(text) != 13:
+    if len(text) not in lengths:
         raise IdentifierError(
-            f"Failed to parse {text!r} as GLN: expected 13 digits, got {len(text)}.",
-            code="gln.length",
+            f"Failed to parse {text!r} as {what}: expected {lengths_text}, got {len(text)}.",
+            code=f"{family}.length",
+            field=field,
         )
     expected = mod10(text[:-1])
     if expected != ord(text[-1]) - 48:
         raise IdentifierError(
-            f"Failed to parse {text!r} as GLN: expected a check digit of {expected}, "
+            f"Failed to parse {text!r} as {what}: expected a check digit of {expected}, "
             f"got {text[-1]}.",
-            code="gln.check_digit",
-            position=12,
+            code=f"{family}.check_digit",
+            position=len(text) - 1,
+            field=field,
         )
-    return text
 
 
 def _family(ai: str) -> str:
-    if ai in GTIN_AIS:
-        return "gtin"
-    if ai in GLN_AIS:
-        return "gln"
-    return "value"
+    """The first word of a value error's code: ``gtin``, ``gln``, or ``value`` for other AIs."""
+    return "gtin" if ai in GTIN_AIS else "gln" if ai in GLN_AIS else "value"
 
 
 def _length_code(family: str, *, too_long: bool) -> str:

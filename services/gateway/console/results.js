@@ -85,7 +85,19 @@ export function classify(op, r) {
   return 'refused';
 }
 
+/** What a result means and what to do next, for the kinds whose advice never varies. */
+const FIXED_ADVICE = new Map(Object.entries({
+  reactivated: { title: 'Undone: the pack is active again', next: 'Put the pack back into saleable stock.' },
+  recalled: { title: 'Recalled', next: 'Do not supply this pack. Quarantine it and follow the recall notice.' },
+  withdrawn: { title: 'Product withdrawn', next: 'Do not supply this pack. Return or destroy it as the manufacturer instructs.' },
+  expired: { title: 'Expired', next: 'Do not supply this pack. Dispose of it as expired stock.' },
+  alert: { title: 'Alert raised', next: 'Do not supply this pack. Keep it in quarantine while the alert is investigated.' },
+  nothingToUndo: { title: 'Nothing to undo', next: 'The pack is already active.' },
+  badscan: { title: 'Bad scan: the code could not be read', next: 'Scan the pack again. If it fails again, check the scanner setup, or report the pack.' },
+}));
+
 export function describe(op, r, kind, target, here) {
+  if (FIXED_ADVICE.has(kind)) return { ...FIXED_ADVICE.get(kind) };
   const dispenser = hasRole('dispenser');
   const stateLabel = STATE_LABELS[r.state] || r.state;
   switch (kind) {
@@ -97,8 +109,6 @@ export function describe(op, r, kind, target, here) {
         title: `Decommissioned as ${stateLabel}`,
         next: REVERSIBLE.has(r.state) ? 'The pack is out of the supply chain now. You can undo this here if it was a mistake.' : 'The pack is out of the supply chain for good: this cannot be undone.',
       };
-    case 'reactivated':
-      return { title: 'Undone: the pack is active again', next: 'Put the pack back into saleable stock.' };
     case 'repeat':
       return { title: `Already ${stateLabel} here`, next: 'You scanned this pack a moment ago; nothing changed. If this is a second physical pack with the same serial number, do not supply it and report it.' };
     case 'inactiveHere': {
@@ -114,18 +124,6 @@ export function describe(op, r, kind, target, here) {
     }
     case 'inactive':
       return { title: r.state === 'supplied' ? 'Already dispensed' : `Inactive: ${stateLabel}`, next: 'Do not supply this pack. Set it aside and check where it came from.' };
-    case 'recalled':
-      return { title: 'Recalled', next: 'Do not supply this pack. Quarantine it and follow the recall notice.' };
-    case 'withdrawn':
-      return { title: 'Product withdrawn', next: 'Do not supply this pack. Return or destroy it as the manufacturer instructs.' };
-    case 'expired':
-      return { title: 'Expired', next: 'Do not supply this pack. Dispose of it as expired stock.' };
-    case 'alert':
-      return { title: 'Alert raised', next: 'Do not supply this pack. Keep it in quarantine while the alert is investigated.' };
-    case 'nothingToUndo':
-      return { title: 'Nothing to undo', next: 'The pack is already active.' };
-    case 'badscan':
-      return { title: 'Bad scan: the code could not be read', next: 'Scan the pack again. If it fails again, check the scanner setup, or report the pack.' };
     default:
       return { title: op === 'reactivate' ? 'Undo refused' : 'Refused', next: r.message || CODE_MEANINGS[r.code] || 'The request was refused.' };
   }
