@@ -33,7 +33,7 @@ from verinet.lookup.watch import ByVersion, DirectoryWatch
 from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
 from verinet.rpc import RpcContext, translate_errors
-from verinet.wire import caller_of
+from verinet.wire import caller_of, fields_of
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,12 @@ MAX_IMPORT_NETWORKS = 1_000
 def entry_to_message(entry: DirectoryEntry) -> lookup_pb.DirectoryEntry:
     """The entry for answers: the credential never leaves lookup, only whether one is set."""
     return lookup_pb.DirectoryEntry(
+        **fields_of(
+            entry, "key", "owner_partner_id", "remote_base_url", "responder_gln", "expires_at", "updated_at", "network"
+        ),
         kind=KIND_ENUM[entry.kind],
-        key=entry.key,
-        owner_partner_id=entry.owner_partner_id,
         route=ROUTE_ENUM.get(entry.route, lookup_pb.ROUTE_KIND_UNSPECIFIED),
-        remote_base_url=entry.remote_base_url,
-        responder_gln=entry.responder_gln,
-        expires_at=entry.expires_at,
-        updated_at=entry.updated_at,
         has_credential=bool(entry.remote_credential),
-        network=entry.network,
     )
 
 

@@ -22,7 +22,7 @@ from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.received_documents import ReceivedDocument, record
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import RpcContext, translate_errors
-from verinet.wire import caller_of
+from verinet.wire import caller_of, fields_of
 
 #: Roles that may capture custody events (trading partners holding goods).
 CAPTURE_ROLES = HOLDER_ROLES
@@ -61,18 +61,11 @@ def event_from(message: rs_pb.CustodyEvent) -> CustodyEvent:
 
 
 def outcome_message(outcome: CaptureOutcome) -> rs_pb.CaptureEventsResponse:
+    counts = ("events", "duplicates", "unit_events", "commissioned", "state_changes", "refused")
     return rs_pb.CaptureEventsResponse(
-        applied=outcome.applied,
-        events=outcome.events,
-        duplicates=outcome.duplicates,
-        unit_events=outcome.unit_events,
-        commissioned=outcome.commissioned,
-        state_changes=outcome.state_changes,
-        refused=outcome.refused,
+        **fields_of(outcome, "applied", *counts),
         refusals=[
-            rs_pb.EventRefusal(
-                index=r.index, event_id=r.event_id, code=r.code, message=r.message, kind=r.kind
-            )
+            rs_pb.EventRefusal(**fields_of(r, "index", "event_id", "code", "message", "kind"))
             for r in outcome.refusals
         ],
     )

@@ -31,33 +31,22 @@ from verinet.recall_status.subscriptions import Subscription, SubscriptionStore
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.rpc import RpcContext, translate_errors
 from verinet.timestamps import utc_ms
-from verinet.wire import caller_of
+from verinet.wire import caller_of, fields_of
 
 #: Roles that may subscribe: every partner role but admin (admin receives no recalls).
 SUBSCRIBER_ROLES = TRADING_ROLES
 
 
 def subscription_message(subscription: Subscription) -> rs_pb.Subscription:
-    return rs_pb.Subscription(
-        name=subscription.name,
-        partner_id=subscription.partner_id,
-        url=subscription.url,
-        events=subscription.events,
-        updated_at=subscription.updated_at,
-    )
+    return rs_pb.Subscription(**fields_of(subscription, "name", "partner_id", "url", "events", "updated_at"))
 
 
 def delivery_message(delivery: Delivery) -> rs_pb.Delivery:
     return rs_pb.Delivery(
-        notification_id=delivery.notification_id,
-        partner_id=delivery.partner_id,
-        url=delivery.url,
-        attempt=delivery.attempt,
-        outcome=delivery.outcome,
-        http_status=delivery.http_status,
-        error=delivery.error,
+        **fields_of(
+            delivery, "notification_id", "partner_id", "url", "attempt", "outcome", "http_status", "error", "drill"
+        ),
         at=utc_ms(delivery.at),
-        drill=delivery.drill,
     )
 
 
