@@ -220,15 +220,14 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self.call_streams = CallStreamServer()
         # Pack status reads of LMS questions: concurrent ones share one GetPackStatus call
         # (0 in flight: one call each).
-        self.statuses: Coalescer[tuple[str, str], rs_pb.PackStatus] | None = None
-        if status_batch_in_flight > 0:
-            self.statuses = Coalescer(
-                self._send_status_batch,
-                name="GetPackStatus",
-                timeout_error=status_timeout,
-                max_in_flight=status_batch_in_flight,
-                max_batch=status_batch_max,
+        self.statuses: Coalescer[tuple[str, str], rs_pb.PackStatus] | None = (
+            Coalescer(
+                self._send_status_batch, name="GetPackStatus", timeout_error=status_timeout,
+                max_in_flight=status_batch_in_flight, max_batch=status_batch_max,
             )
+            if status_batch_in_flight > 0
+            else None
+        )  # fmt: skip
 
     async def _send_status_batch(
         self, keys: list[tuple[str, str]], timeout: float
