@@ -86,6 +86,10 @@ RPC_ERRORS = Counter(
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
+#: The context a servicer method is handed: its request and response types are already named
+#: by the method's own signature, so they are not spelled a second time here.
+RpcContext = grpc.aio.ServicerContext[Any, Any]
+
 
 def error_status(error: Exception, method: str) -> tuple[grpc.StatusCode, str, status_pb2.Status | None]:
     """What a call that failed with ``error`` answers: the status, its details, and the error
@@ -124,7 +128,7 @@ def translate_errors(method: Handler) -> Handler:
     seconds = RPC_SECONDS.labels(name)
 
     @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def wrapper(self: Any, request: Any, context: RpcContext) -> Any:
         started = time.perf_counter()
         try:
             return await method(self, request, context)

@@ -2,35 +2,58 @@
 event loop, then the service's own ``serve``.
 
 Each ``python -m verinet.<service>`` calls :func:`run_service` from its ``main`` with its own
-frozen settings, so the three services cannot drift apart in how they start.
+frozen settings, which extend :class:`GrpcServing`, and starts its server with
+:func:`start_grpc_server`, so the three services cannot drift apart in how they start.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import grpc
 from prometheus_client import start_http_server
 
 from verinet import logs
-from verinet.rpc import install_event_loop_policy
+from verinet.config import Env, InternalTls
+from verinet.rpc import ServerHandle, install_event_loop_policy, start_server
 
-__all__ = ["ServiceSettings", "run_service"]
-
-
-class ServiceSettings(Protocol):
-    """What the start needs of a service's settings."""
-
-    @property
-    def log_level(self) -> str: ...
-    @property
-    def metrics_port(self) -> int: ...
-    @property
-    def bind_host(self) -> str: ...
+__all__ = ["GrpcServing", "run_service", "start_grpc_server"]
 
 
-S = TypeVar("S", bound=ServiceSettings)
+@dataclass(frozen=True)
+class GrpcServing:
+    """How a gRPC service serves, alike in every service: its port and host, the metrics and
+    plain-text health ports (0: none), mutual TLS inside the cluster, its log level, and how
+    long its drain on SIGTERM may take. Each service's ``Settings`` extends it."""
+
+    port: int
+    bind_host: str
+    metrics_port: int
+    health_port: int
+    internal_tls: InternalTls | None
+    log_level: str
+    shutdown_grace: float
+
+    @staticmethod
+    def serving_from_env(env: Env, default_port: int) -> dict[str, Any]:
+        """These fields, for a ``Settings.from_env`` to pass on: PORT (``default_port`` when
+        unset), BIND_HOST, METRICS_PORT, HEALTH_PORT, INTERNAL_TLS_*, LOG_LEVEL and
+        SHUTDOWN_GRACE_SECONDS."""
+        return {
+            "port": env.int("PORT", default_port, maximum=65535),
+            "bind_host": env.str("BIND_HOST", "0.0.0.0"),
+            "metrics_port": env.int("METRICS_PORT", 0, maximum=65535),
+            "health_port": env.int("HEALTH_PORT", 0, maximum=65535),
+            "internal_tls": InternalTls.from_env(env),
+            "log_level": env.str("LOG_LEVEL", "INFO"),
+            "shutdown_grace": env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
+        }
+
+
+S = TypeVar("S", bound=GrpcServing)
 
 
 def run_service(name: str, settings: S, serve: Callable[[S], Coroutine[Any, Any, None]]) -> None:
@@ -42,3 +65,18 @@ def run_service(name: str, settings: S, serve: Callable[[S], Coroutine[Any, Any,
         start_http_server(settings.metrics_port, addr=settings.bind_host)
     install_event_loop_policy()
     asyncio.run(serve(settings))
+
+
+async def start_grpc_server(
+    settings: GrpcServing, service_name: str, add_servicer: Callable[[grpc.aio.Server], None]
+) -> ServerHandle:
+    """Starts the service ``service_name`` (its full proto name, for health checks), which
+    ``add_servicer`` adds to the server, where and as ``settings`` say."""
+    return await start_server(
+        service_name,
+        [add_servicer],
+        settings.port,
+        settings.bind_host,
+        tls=settings.internal_tls,
+        health_port=settings.health_port,
+    )

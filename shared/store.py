@@ -59,6 +59,12 @@ def reply_fields(reply: object) -> Fields:
     return cast(Fields, reply)
 
 
+def reply_text_fields(reply: object) -> dict[str, str]:
+    """An HGETALL reply, or the fields of one stream entry, with names and values as text
+    (empty for a key that does not exist)."""
+    return {name.decode(): value.decode() for name, value in reply_fields(reply).items()}
+
+
 def reply_entries(reply: object) -> StreamEntries:
     """An XRANGE or XREVRANGE reply."""
     return cast(StreamEntries, reply)

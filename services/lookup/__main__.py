@@ -19,8 +19,7 @@ from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.lookup.watch import DirectoryWatch
 from verinet.outbound_http import GuardedConnector
 from verinet.partners import PartnerStore
-from verinet.rpc import start_server
-from verinet.service_main import run_service
+from verinet.service_main import run_service, start_grpc_server
 from verinet.store import connect, wait_until_answering
 
 log = logging.getLogger("verinet.lookup")
@@ -65,13 +64,10 @@ async def serve(settings: Settings) -> None:
         outbound=settings.outbound,
         network_wallet=settings.network_wallet,
     )
-    handle = await start_server(
+    handle = await start_grpc_server(
+        settings,
         "verinet.lookup.v1.LookupService",
-        [lambda server: lookup_grpc.add_LookupServiceServicer_to_server(servicer, server)],
-        settings.port,
-        settings.bind_host,
-        tls=settings.internal_tls,
-        health_port=settings.health_port,
+        lambda server: lookup_grpc.add_LookupServiceServicer_to_server(servicer, server),
     )
     poller = asyncio.create_task(watch.run())
     log.info("lookup listening", extra={"port": handle.port})

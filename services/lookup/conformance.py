@@ -109,13 +109,7 @@ def _data_deviations(data: dict[str, Any]) -> list[Deviation]:
     out: list[Deviation] = []
     reason = data.get("verificationFailureReason")
     if reason is not None and reason not in FAILURE_REASONS:
-        out.append(
-            Deviation(
-                "failure_reason.unknown",
-                f"data.verificationFailureReason {_shown(reason)} is not in LMS 1.3: expected one of "
-                f"{_sorted_vocabulary(FAILURE_REASONS)}",
-            )
-        )
+        out.append(_not_in_lms("failure_reason.unknown", "data.verificationFailureReason", reason, FAILURE_REASONS))
     elif not verified and reason is None:
         out.append(
             Deviation("failure_reason.missing", "data.verified is false without a verificationFailureReason")
@@ -129,14 +123,15 @@ def _data_deviations(data: dict[str, Any]) -> list[Deviation]:
         )
     info = data.get("additionalInfo")
     if info is not None and info not in ADDITIONAL_INFO:
-        out.append(
-            Deviation(
-                "additional_info.unknown",
-                f"data.additionalInfo {_shown(info)} is not in LMS 1.3: expected one of "
-                f"{_sorted_vocabulary(ADDITIONAL_INFO)}",
-            )
-        )
+        out.append(_not_in_lms("additional_info.unknown", "data.additionalInfo", info, ADDITIONAL_INFO))
     return out
+
+
+def _not_in_lms(code: str, member: str, value: Any, vocabulary: frozenset[str]) -> Deviation:
+    """``member`` holds ``value``, a word LMS 1.3's ``vocabulary`` for it does not have."""
+    return Deviation(
+        code, f"{member} {_shown(value)} is not in LMS 1.3: expected one of {_sorted_vocabulary(vocabulary)}"
+    )
 
 
 

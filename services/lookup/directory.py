@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 
 from verinet.errors import InvalidInput, VerinetError
 from verinet.identifiers import check_digit, validate_gln, validate_gtin
-from verinet.store import reply_bytes, reply_fields
+from verinet.store import reply_bytes, reply_fields, reply_text_fields
 
 VERSION_KEY = "dir:version"
 REMOTES_KEY = "dir:remotes"
@@ -349,7 +349,7 @@ class Directory:
 
 
 def _entry(kind: str, key: str, raw: dict[bytes, bytes]) -> DirectoryEntry:
-    fields = {k.decode(): v.decode() for k, v in raw.items()}
+    fields = reply_text_fields(raw)
     return DirectoryEntry(
         kind=kind,
         key=key,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from verinet.lookup.profiles import DEFAULT_ATP_NAME, RemoteProfile
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
 from verinet.remote_networks import DEFAULT_HOP_SECONDS
+from verinet.wire import fields_of
 
 
 def profile_from_message(message: lookup_pb.RemoteNetwork) -> RemoteProfile:
@@ -38,22 +39,11 @@ def profile_to_message(profile: RemoteProfile) -> lookup_pb.RemoteNetwork:
     """The profile for answers: secrets blanked, their names in ``secrets_set``."""
     public = profile.public()
     return lookup_pb.RemoteNetwork(
-        name=public.name,
-        base_url=public.base_url,
-        auth_scheme=public.auth_scheme,
-        username=public.username,
-        oauth_token_url=public.oauth_token_url,
-        oauth_client_id=public.oauth_client_id,
-        oauth_scope=public.oauth_scope,
-        client_cert_pem=public.client_cert_pem,
-        ca_pem=public.ca_pem,
-        timeout_seconds=public.timeout_seconds,
-        attempts=public.attempts,
+        **fields_of(
+            public, "name", "base_url", "auth_scheme", "username", "oauth_token_url", "oauth_client_id",
+            "oauth_scope", "client_cert_pem", "ca_pem", "timeout_seconds", "attempts", "lms_version",
+            "lenient", "atp_carriage", "atp_name", "updated_at",
+        ),
         headers=dict(public.headers),
-        lms_version=public.lms_version,
-        lenient=public.lenient,
-        atp_carriage=public.atp_carriage,
-        atp_name=public.atp_name,
         secrets_set=profile.secrets_set(),
-        updated_at=public.updated_at,
-    )
+    )  # fmt: skip

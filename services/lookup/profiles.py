@@ -40,7 +40,7 @@ from redis.typing import EncodableT, FieldT
 from verinet.errors import InvalidInput
 from verinet.lookup.directory import MAX_CREDENTIAL_LENGTH, VERSION_KEY, redacted, validate_url
 from verinet.remote_networks import ATP_HEADER, DEFAULT_HOP_SECONDS, MAX_HOP_SECONDS
-from verinet.store import reply_bytes, reply_fields
+from verinet.store import reply_bytes, reply_text_fields
 
 NETWORKS_KEY = "dir:networks"
 AUTH_SCHEMES = ("none", "bearer", "token", "basic", "oauth2", "mtls")
@@ -274,10 +274,9 @@ class ProfileStore:
         return stored, not existed, int(answers[-1])
 
     async def get(self, name: str) -> RemoteProfile | None:
-        raw = reply_fields(await self.redis.hgetall(network_key(name)))
-        if not raw:
+        values = reply_text_fields(await self.redis.hgetall(network_key(name)))
+        if not values:
             return None
-        values = {k.decode(): v.decode() for k, v in raw.items()}
         return RemoteProfile(
             name=name,
             **{n: values.get(n, "") for n in _STRING_FIELDS},

@@ -14,9 +14,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from typing import Any, TypedDict
-
-import grpc
+from typing import TypedDict
 
 from verinet.callers import Role, owns_key
 from verinet.common.v1 import common_pb2 as common_pb
@@ -34,8 +32,8 @@ from verinet.lookup.wallets import AuditEntry, PartnerWallet, WalletStore
 from verinet.lookup.watch import ByVersion, DirectoryWatch
 from verinet.outbound import OutboundPolicy, Resolve, remembering, system_resolve
 from verinet.partners import PartnerStore
-from verinet.rpc import translate_errors
-from verinet.wire import caller_of
+from verinet.rpc import RpcContext, translate_errors
+from verinet.wire import caller_of, fields_of
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +54,12 @@ MAX_IMPORT_NETWORKS = 1_000
 def entry_to_message(entry: DirectoryEntry) -> lookup_pb.DirectoryEntry:
     """The entry for answers: the credential never leaves lookup, only whether one is set."""
     return lookup_pb.DirectoryEntry(
+        **fields_of(
+            entry, "key", "owner_partner_id", "remote_base_url", "responder_gln", "expires_at", "updated_at", "network"
+        ),
         kind=KIND_ENUM[entry.kind],
-        key=entry.key,
-        owner_partner_id=entry.owner_partner_id,
         route=ROUTE_ENUM.get(entry.route, lookup_pb.ROUTE_KIND_UNSPECIFIED),
-        remote_base_url=entry.remote_base_url,
-        responder_gln=entry.responder_gln,
-        expires_at=entry.expires_at,
-        updated_at=entry.updated_at,
         has_credential=bool(entry.remote_credential),
-        network=entry.network,
     )
 
 
@@ -216,11 +210,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
             )
 
     @translate_errors
-    async def ResolveRoute(
-        self,
-        request: lookup_pb.ResolveRouteRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ResolveRouteRequest, lookup_pb.ResolveRouteResponse],
-    ) -> lookup_pb.ResolveRouteResponse:
+    async def ResolveRoute(self, request: lookup_pb.ResolveRouteRequest, context: RpcContext) -> lookup_pb.ResolveRouteResponse:
         now = self.now()
         entry = await self.directory.resolve(request.gtin, now)
         answer = lookup_pb.ResolveRouteResponse(
@@ -241,11 +231,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return answer
 
     @translate_errors
-    async def PutDirectoryEntry(
-        self,
-        request: lookup_pb.PutDirectoryEntryRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.PutDirectoryEntryRequest, lookup_pb.PutDirectoryEntryResponse],
-    ) -> lookup_pb.PutDirectoryEntryResponse:
+    async def PutDirectoryEntry(self, request: lookup_pb.PutDirectoryEntryRequest, context: RpcContext) -> lookup_pb.PutDirectoryEntryResponse:
         entry = self._with_owner(request.caller, entry_from_message(request.entry))
         entry = validate_entry(entry)
         require_may_edit(request.caller, entry.kind, entry.key)
@@ -259,11 +245,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         )
 
     @translate_errors
-    async def ImportDirectoryEntries(
-        self,
-        request: lookup_pb.ImportDirectoryEntriesRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ImportDirectoryEntriesRequest, lookup_pb.ImportDirectoryEntriesResponse],
-    ) -> lookup_pb.ImportDirectoryEntriesResponse:
+    async def ImportDirectoryEntries(self, request: lookup_pb.ImportDirectoryEntriesRequest, context: RpcContext) -> lookup_pb.ImportDirectoryEntriesResponse:
         if len(request.entries) > MAX_IMPORT_ENTRIES:
             raise InvalidInput(
                 f"Failed to import {len(request.entries)} entries at once: expected at most "
@@ -299,11 +281,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.ImportDirectoryEntriesResponse(results=results, directory_version=version)
 
     @translate_errors
-    async def GetDirectoryEntry(
-        self,
-        request: lookup_pb.GetDirectoryEntryRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.GetDirectoryEntryRequest, lookup_pb.GetDirectoryEntryResponse],
-    ) -> lookup_pb.GetDirectoryEntryResponse:
+    async def GetDirectoryEntry(self, request: lookup_pb.GetDirectoryEntryRequest, context: RpcContext) -> lookup_pb.GetDirectoryEntryResponse:
         kind = KIND_NAME.get(request.kind, "")
         entry = await self.directory.get(kind, request.key)
         if entry is None:
@@ -311,11 +289,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.GetDirectoryEntryResponse(entry=entry_to_message(entry))
 
     @translate_errors
-    async def DeleteDirectoryEntry(
-        self,
-        request: lookup_pb.DeleteDirectoryEntryRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.DeleteDirectoryEntryRequest, lookup_pb.DeleteDirectoryEntryResponse],
-    ) -> lookup_pb.DeleteDirectoryEntryResponse:
+    async def DeleteDirectoryEntry(self, request: lookup_pb.DeleteDirectoryEntryRequest, context: RpcContext) -> lookup_pb.DeleteDirectoryEntryResponse:
         kind = KIND_NAME.get(request.kind, "")
         require_may_edit(request.caller, kind, request.key)
         deleted, version = await self.directory.delete(kind, request.key)
@@ -382,7 +356,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         self.remote_routes.put(gtin, version, (entry, profile))
         return self.forwarder, entry, profile
 
-    def _deadline(self, context: grpc.aio.ServicerContext[Any, Any], profile: RemoteProfile) -> float:
+    def _deadline(self, context: RpcContext, profile: RemoteProfile) -> float:
         timeout = profile.timeout_seconds
         remaining = context.time_remaining()
         if remaining is not None:
@@ -390,11 +364,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return max(timeout, 0.001)
 
     @translate_errors
-    async def ForwardVerification(
-        self,
-        request: lookup_pb.ForwardVerificationRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ForwardVerificationRequest, lookup_pb.ForwardVerificationResponse],
-    ) -> lookup_pb.ForwardVerificationResponse:
+    async def ForwardVerification(self, request: lookup_pb.ForwardVerificationRequest, context: RpcContext) -> lookup_pb.ForwardVerificationResponse:
         forwarder, entry, profile = await self._remote_route(request.pack.gtin)
         pack = request.pack
         timeout = self._deadline(context, profile)
@@ -420,11 +390,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         )
 
     @translate_errors
-    async def ForwardConnectivityCheck(
-        self,
-        request: lookup_pb.ForwardConnectivityCheckRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ForwardConnectivityCheckRequest, lookup_pb.ForwardConnectivityCheckResponse],
-    ) -> lookup_pb.ForwardConnectivityCheckResponse:
+    async def ForwardConnectivityCheck(self, request: lookup_pb.ForwardConnectivityCheckRequest, context: RpcContext) -> lookup_pb.ForwardConnectivityCheckResponse:
         forwarder, entry, profile = await self._remote_route(request.gtin)
         answer = await forwarder.check_connectivity(
             entry, request.gtin, dict(request.query), self._deadline(context, profile), profile
@@ -434,11 +400,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.ForwardConnectivityCheckResponse(**answer_fields(entry, answer))
 
     @translate_errors
-    async def ProbeRemoteEndpoints(
-        self,
-        request: lookup_pb.ProbeRemoteEndpointsRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ProbeRemoteEndpointsRequest, lookup_pb.ProbeRemoteEndpointsResponse],
-    ) -> lookup_pb.ProbeRemoteEndpointsResponse:
+    async def ProbeRemoteEndpoints(self, request: lookup_pb.ProbeRemoteEndpointsRequest, context: RpcContext) -> lookup_pb.ProbeRemoteEndpointsResponse:
         if self.forwarder is None:
             return lookup_pb.ProbeRemoteEndpointsResponse()
         forwarder = self.forwarder
@@ -485,11 +447,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     # -- remote-network profiles ----------------------------------------------------------------
 
     @translate_errors
-    async def PutRemoteNetwork(
-        self,
-        request: lookup_pb.PutRemoteNetworkRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.PutRemoteNetworkRequest, lookup_pb.PutRemoteNetworkResponse],
-    ) -> lookup_pb.PutRemoteNetworkResponse:
+    async def PutRemoteNetwork(self, request: lookup_pb.PutRemoteNetworkRequest, context: RpcContext) -> lookup_pb.PutRemoteNetworkResponse:
         require_admin(request.caller)
         stored, created, version = await self.profiles.put(profile_from_message(request.network), self.now())
         log.info("Remote network profile %s stored", stored.name, extra={"network": stored.name, "is_new": created})
@@ -499,11 +457,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         )
 
     @translate_errors
-    async def GetRemoteNetwork(
-        self,
-        request: lookup_pb.GetRemoteNetworkRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.GetRemoteNetworkRequest, lookup_pb.GetRemoteNetworkResponse],
-    ) -> lookup_pb.GetRemoteNetworkResponse:
+    async def GetRemoteNetwork(self, request: lookup_pb.GetRemoteNetworkRequest, context: RpcContext) -> lookup_pb.GetRemoteNetworkResponse:
         require_admin(request.caller)
         profile = await self.profiles.get(request.name)
         if profile is None:
@@ -511,11 +465,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.GetRemoteNetworkResponse(network=profile_to_message(profile))
 
     @translate_errors
-    async def ListRemoteNetworks(
-        self,
-        request: lookup_pb.ListRemoteNetworksRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ListRemoteNetworksRequest, lookup_pb.ListRemoteNetworksResponse],
-    ) -> lookup_pb.ListRemoteNetworksResponse:
+    async def ListRemoteNetworks(self, request: lookup_pb.ListRemoteNetworksRequest, context: RpcContext) -> lookup_pb.ListRemoteNetworksResponse:
         require_admin(request.caller)
         profiles = [await self.profiles.get(name) for name in await self.profiles.names()]
         return lookup_pb.ListRemoteNetworksResponse(
@@ -523,11 +473,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         )
 
     @translate_errors
-    async def ImportRemoteNetworks(
-        self,
-        request: lookup_pb.ImportRemoteNetworksRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ImportRemoteNetworksRequest, lookup_pb.ImportRemoteNetworksResponse],
-    ) -> lookup_pb.ImportRemoteNetworksResponse:
+    async def ImportRemoteNetworks(self, request: lookup_pb.ImportRemoteNetworksRequest, context: RpcContext) -> lookup_pb.ImportRemoteNetworksResponse:
         """Every profile is checked first; they are stored only when all are valid."""
         require_admin(request.caller)
         if len(request.networks) > MAX_IMPORT_NETWORKS:
@@ -560,11 +506,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.ImportRemoteNetworksResponse(results=results, stored=True, directory_version=version)
 
     @translate_errors
-    async def DeleteRemoteNetwork(
-        self,
-        request: lookup_pb.DeleteRemoteNetworkRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.DeleteRemoteNetworkRequest, lookup_pb.DeleteRemoteNetworkResponse],
-    ) -> lookup_pb.DeleteRemoteNetworkResponse:
+    async def DeleteRemoteNetwork(self, request: lookup_pb.DeleteRemoteNetworkRequest, context: RpcContext) -> lookup_pb.DeleteRemoteNetworkResponse:
         require_admin(request.caller)
         users = [e for e in await self.directory.remote_entries() if e.network == request.name]
         if users:
@@ -584,11 +526,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
     # -- ATP credentials (OCI wallets) -----------------------------------------------------------
 
     @translate_errors
-    async def PutPartnerWallet(
-        self,
-        request: lookup_pb.PutPartnerWalletRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.PutPartnerWalletRequest, lookup_pb.PutPartnerWalletResponse],
-    ) -> lookup_pb.PutPartnerWalletResponse:
+    async def PutPartnerWallet(self, request: lookup_pb.PutPartnerWalletRequest, context: RpcContext) -> lookup_pb.PutPartnerWalletResponse:
         require_admin(request.caller)
         w = request.wallet
         await self.partners.get(w.partner_id)  # NotFound for an unknown partner
@@ -603,11 +541,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.PutPartnerWalletResponse(wallet=wallet_to_message(stored))
 
     @translate_errors
-    async def GetPartnerWallet(
-        self,
-        request: lookup_pb.GetPartnerWalletRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.GetPartnerWalletRequest, lookup_pb.GetPartnerWalletResponse],
-    ) -> lookup_pb.GetPartnerWalletResponse:
+    async def GetPartnerWallet(self, request: lookup_pb.GetPartnerWalletRequest, context: RpcContext) -> lookup_pb.GetPartnerWalletResponse:
         if not caller_of(request.caller).is_admin and request.caller.partner_id != request.partner_id:
             raise Forbidden("A partner reads only its own wallet.", code="auth.forbidden")
         stored = await self.wallets.get(request.partner_id)
@@ -616,22 +550,14 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         return lookup_pb.GetPartnerWalletResponse(wallet=wallet_to_message(stored))
 
     @translate_errors
-    async def DeletePartnerWallet(
-        self,
-        request: lookup_pb.DeletePartnerWalletRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.DeletePartnerWalletRequest, lookup_pb.DeletePartnerWalletResponse],
-    ) -> lookup_pb.DeletePartnerWalletResponse:
+    async def DeletePartnerWallet(self, request: lookup_pb.DeletePartnerWalletRequest, context: RpcContext) -> lookup_pb.DeletePartnerWalletResponse:
         require_admin(request.caller)
         if not await self.wallets.delete(request.partner_id):
             raise NotFound(f"Partner {request.partner_id[:64]!r} has no wallet.", code="wallet.not_found")
         return lookup_pb.DeletePartnerWalletResponse()
 
     @translate_errors
-    async def ListCredentialAudit(
-        self,
-        request: lookup_pb.ListCredentialAuditRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ListCredentialAuditRequest, lookup_pb.ListCredentialAuditResponse],
-    ) -> lookup_pb.ListCredentialAuditResponse:
+    async def ListCredentialAudit(self, request: lookup_pb.ListCredentialAuditRequest, context: RpcContext) -> lookup_pb.ListCredentialAuditResponse:
         if not request.corr_uuid or len(request.corr_uuid) > 256:
             raise InvalidInput("Failed to read corrUUID: expected the corrUUID of a question.", code="query.corr_uuid", field="corrUUID")
         admin = caller_of(request.caller).is_admin
@@ -649,11 +575,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         )
 
     @translate_errors
-    async def ExchangeInboundPresentation(
-        self,
-        request: lookup_pb.ExchangeInboundPresentationRequest,
-        context: grpc.aio.ServicerContext[lookup_pb.ExchangeInboundPresentationRequest, lookup_pb.ExchangeInboundPresentationResponse],
-    ) -> lookup_pb.ExchangeInboundPresentationResponse:
+    async def ExchangeInboundPresentation(self, request: lookup_pb.ExchangeInboundPresentationRequest, context: RpcContext) -> lookup_pb.ExchangeInboundPresentationResponse:
         if self.atp is None:
             return lookup_pb.ExchangeInboundPresentationResponse()
         remaining = context.time_remaining()
@@ -664,11 +586,7 @@ class LookupServicer(lookup_grpc.LookupServiceServicer):
         )
         return lookup_pb.ExchangeInboundPresentationResponse(presentation=presentation, carriage=carriage)
 
-    async def WatchDirectory(
-        self,
-        requests: AsyncIterator[lookup_pb.WatchDirectoryRequest],
-        context: grpc.aio.ServicerContext[lookup_pb.WatchDirectoryRequest, lookup_pb.WatchDirectoryResponse],
-    ) -> AsyncIterator[lookup_pb.WatchDirectoryResponse]:
+    async def WatchDirectory(self, requests: AsyncIterator[lookup_pb.WatchDirectoryRequest], context: RpcContext) -> AsyncIterator[lookup_pb.WatchDirectoryResponse]:
         watcher = self.watch.subscribe()
 
         async def read_acknowledgements() -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from verinet.config import Env, InternalTls
+from verinet.config import Env
 from verinet.errors import ConfigError
 from verinet.lookup.forwarding import ForwardSettings
 from verinet.lookup.oci import Wallet
 from verinet.outbound import ALLOW_CIDRS_VARIABLE, OutboundPolicy
+from verinet.service_main import GrpcServing
 
 
 def network_wallet(env: Env) -> Wallet | None:
@@ -28,21 +29,14 @@ def network_wallet(env: Env) -> Wallet | None:
 
 
 @dataclass(frozen=True)
-class Settings:
-    port: int
-    bind_host: str
-    metrics_port: int
+class Settings(GrpcServing):
     redis_url: str
     redis_timeout: float
-    shutdown_grace: float
     route_cache_seconds: int
     directory_poll_seconds: float
     forward: ForwardSettings
     forward_pool_size: int
     network_gln: str
-    log_level: str
-    internal_tls: InternalTls | None
-    health_port: int
     #: Where directory entries written by manufacturers may point (admins' entries: anywhere).
     outbound: OutboundPolicy
     network_wallet: Wallet | None = None
@@ -65,20 +59,14 @@ class Settings:
                 "(LMS round trips aim at under a second), for example FORWARD_TIMEOUT_SECONDS=0.6"
             )
         return cls(
-            port=env.int("PORT", 50052, maximum=65535),
-            bind_host=env.str("BIND_HOST", "0.0.0.0"),
-            metrics_port=env.int("METRICS_PORT", 0, maximum=65535),
+            **GrpcServing.serving_from_env(env, default_port=50052),
             redis_url=env.str("REDIS_URL", example="redis://127.0.0.1:6379/0"),
             redis_timeout=env.float("REDIS_TIMEOUT_SECONDS", 2.0),
-            shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
             route_cache_seconds=env.int("ROUTE_CACHE_SECONDS", 30),
             directory_poll_seconds=env.float("DIRECTORY_POLL_SECONDS", 0.25, minimum=0.01),
             forward=forward,
             forward_pool_size=env.int("FORWARD_POOL_SIZE", 100, minimum=1),
             network_gln=env.str("NETWORK_GLN", ""),
-            log_level=env.str("LOG_LEVEL", "INFO"),
-            internal_tls=InternalTls.from_env(env),
-            health_port=env.int("HEALTH_PORT", 0, maximum=65535),
             outbound=OutboundPolicy.from_text(env.str(ALLOW_CIDRS_VARIABLE, "")),
             network_wallet=network_wallet(env),
         )

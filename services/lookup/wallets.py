@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from verinet.errors import InvalidInput
 from verinet.lookup.directory import validate_url
 from verinet.lookup.oci import Wallet
-from verinet.store import reply_bytes, reply_fields
+from verinet.store import reply_bytes, reply_text_fields
 
 POLICIES = ("required", "optional", "off")
 CARRIAGES = ("header", "body")
@@ -124,10 +124,9 @@ class WalletStore:
         return record
 
     async def get(self, partner_id: str) -> PartnerWallet | None:
-        raw = reply_fields(await self.redis.hgetall(f"oci:wallet:{partner_id}"))
-        if not raw:
+        f = reply_text_fields(await self.redis.hgetall(f"oci:wallet:{partner_id}"))
+        if not f:
             return None
-        f = {k.decode(): v.decode() for k, v in raw.items()}
         wallet = Wallet(did=f["did"], url=f["url"], client_id=f["client_id"], client_secret=f["client_secret"], token_url=f.get("token_url", ""))
         return PartnerWallet(partner_id, wallet, f.get("inbound_policy", "optional"), f.get("inbound_carriage", "header"))
 

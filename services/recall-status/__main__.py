@@ -25,8 +25,8 @@ from verinet.recall_status.settings import Settings
 from verinet.recall_status.subscriptions import SubscriptionStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.webhook_keys import WebhookKeys
-from verinet.rpc import run_until_signalled, start_server
-from verinet.service_main import run_service
+from verinet.rpc import run_until_signalled
+from verinet.service_main import run_service, start_grpc_server
 from verinet.signing import KeyRing
 from verinet.socket_calls import SocketCallServer
 from verinet.store import connect, wait_until_answering
@@ -80,13 +80,10 @@ async def serve(settings: Settings) -> None:
     )
     sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
     await sockets.start()
-    handle = await start_server(
+    handle = await start_grpc_server(
+        settings,
         "verinet.recall_status.v1.RecallStatusService",
-        [lambda server: rs_grpc.add_RecallStatusServiceServicer_to_server(servicer, server)],
-        settings.port,
-        settings.bind_host,
-        tls=settings.internal_tls,
-        health_port=settings.health_port,
+        lambda server: rs_grpc.add_RecallStatusServiceServicer_to_server(servicer, server),
     )
     await worker.start()
     follow_up = asyncio.create_task(follow_up_loop(servicer, settings.follow_up_seconds))

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
 from verinet.errors import Conflict, InvalidInput, NotFound
-from verinet.store import reply_fields, reply_scored
+from verinet.store import reply_scored, reply_text_fields
 from verinet.timestamps import id_stamp
 
 ALL_KEY = "alerts:all"
@@ -87,10 +87,10 @@ class AlertStore:
         return [a.id for a in stored]
 
     async def get(self, alert_id: str) -> Alert:
-        raw = reply_fields(await self.redis.hgetall(f"alert:{alert_id}"))
-        if not raw:
+        fields = reply_text_fields(await self.redis.hgetall(f"alert:{alert_id}"))
+        if not fields:
             raise NotFound(f"No alert with id {alert_id!r}.", code="alert.not_found")
-        return Alert(**{k.decode(): v.decode() for k, v in raw.items()})
+        return Alert(**fields)
 
     async def list(
         self,
@@ -122,7 +122,7 @@ class AlertStore:
             for raw in await pipe.execute():
                 if not raw:
                     continue
-                alert = Alert(**{k.decode(): v.decode() for k, v in raw.items()})
+                alert = Alert(**reply_text_fields(raw))
                 if gtin and alert.gtin != gtin:
                     continue
                 if partner_id and alert.partner_id != partner_id:

@@ -62,6 +62,11 @@ def _describe(key: str) -> str:
     return f"serial {serial!r} of GTIN {gtin}"
 
 
+def _already_packed(what: str, container: str) -> Refused:
+    """Packing refused: ``what`` (a unit or a case) is packed in ``container`` already."""
+    return Refused("aggregation.already_packed", f"{what} is packed in SSCC {container}: unpack it first.")
+
+
 def _glns(parties: Iterable[Party]) -> list[str]:
     return list(dict.fromkeys(p.gln for p in parties))
 
@@ -248,18 +253,12 @@ class Capture(CaptureWriter):
                 )
             current = self.container_parent.get(child, "")
             if current not in ("", parent):
-                raise Refused(
-                    "aggregation.already_packed",
-                    f"SSCC {child} is packed in SSCC {current}: unpack it first.",
-                )
+                raise _already_packed(f"SSCC {child}", current)
         self._require_commissioned(event.units)
         for key in event.units:
             current = self.unit_parent.get(key, "")
             if current not in ("", parent):
-                raise Refused(
-                    "aggregation.already_packed",
-                    f"{_describe(key)} is packed in SSCC {current}: unpack it first.",
-                )
+                raise _already_packed(_describe(key), current)
         self._require_held(event.units)
         members = self.children.setdefault(parent, set())
         for key in event.units:

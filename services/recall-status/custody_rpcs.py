@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
-import grpc
-
 from verinet.callers import HOLDER_ROLES
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
@@ -23,8 +21,8 @@ from verinet.recall_status.custody_store import CustodyScripts
 from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.received_documents import ReceivedDocument, record
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import translate_errors
-from verinet.wire import caller_of
+from verinet.rpc import RpcContext, translate_errors
+from verinet.wire import caller_of, fields_of
 
 #: Roles that may capture custody events (trading partners holding goods).
 CAPTURE_ROLES = HOLDER_ROLES
@@ -63,18 +61,11 @@ def event_from(message: rs_pb.CustodyEvent) -> CustodyEvent:
 
 
 def outcome_message(outcome: CaptureOutcome) -> rs_pb.CaptureEventsResponse:
+    counts = ("events", "duplicates", "unit_events", "commissioned", "state_changes", "refused")
     return rs_pb.CaptureEventsResponse(
-        applied=outcome.applied,
-        events=outcome.events,
-        duplicates=outcome.duplicates,
-        unit_events=outcome.unit_events,
-        commissioned=outcome.commissioned,
-        state_changes=outcome.state_changes,
-        refused=outcome.refused,
+        **fields_of(outcome, "applied", *counts),
         refusals=[
-            rs_pb.EventRefusal(
-                index=r.index, event_id=r.event_id, code=r.code, message=r.message, kind=r.kind
-            )
+            rs_pb.EventRefusal(**fields_of(r, "index", "event_id", "code", "message", "kind"))
             for r in outcome.refusals
         ],
     )
@@ -88,11 +79,7 @@ class CustodyRpcs:
     now: Callable[[], dt.datetime]
 
     @translate_errors
-    async def CaptureEvents(
-        self,
-        request_iterator: AsyncIterator[rs_pb.CaptureEventsRequest],
-        context: grpc.aio.ServicerContext[rs_pb.CaptureEventsRequest, rs_pb.CaptureEventsResponse],
-    ) -> rs_pb.CaptureEventsResponse:
+    async def CaptureEvents(self, request_iterator: AsyncIterator[rs_pb.CaptureEventsRequest], context: RpcContext) -> rs_pb.CaptureEventsResponse:
         capture: Capture | None = None
         commit = False
         try:
@@ -112,11 +99,7 @@ class CustodyRpcs:
                 await capture.release()
 
     @translate_errors
-    async def RecordReceivedDocument(
-        self,
-        request: rs_pb.RecordReceivedDocumentRequest,
-        context: grpc.aio.ServicerContext[rs_pb.RecordReceivedDocumentRequest, rs_pb.RecordReceivedDocumentResponse],
-    ) -> rs_pb.RecordReceivedDocumentResponse:
+    async def RecordReceivedDocument(self, request: rs_pb.RecordReceivedDocumentRequest, context: RpcContext) -> rs_pb.RecordReceivedDocumentResponse:
         document = ReceivedDocument(
             reference=request.reference,
             receiver_gln=request.receiver_gln,

@@ -28,6 +28,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from redis.commands.core import AsyncScript
+
 from verinet.errors import Conflict
 from verinet.lifecycle import LastDecommission
 from verinet.packs import PackRecord, PackState
@@ -40,8 +42,9 @@ from verinet.recall_status.custody_model import (
     split_unit,
     target_state,
 )
-from verinet.recall_status.pack_keys import bucket_key, bucket_of, lot_state_key, product_key
-from verinet.recall_status.pack_scripts import script_source
+from verinet.recall_status.key_families import bucketed, tagged
+from verinet.recall_status.pack_keys import BUCKETS, bucket_key, lot_state_key, product_key
+from verinet.recall_status.pack_scripts import ScriptSet
 from verinet.recall_status.pack_store import PackRepository
 from verinet.recall_status.pack_values import NewPack, PackValue
 from verinet.store import run_script_batch
@@ -50,47 +53,26 @@ SCRIPT_CHUNK = 500  # units per script call (all keys of one GTIN: one cluster s
 LOCK_MILLISECONDS = 600_000
 WRITE_CHUNK = 5_000
 
-RELEASE_LOCK = script_source("custody_release_lock")
-READ_UNITS = script_source("custody_read_units")
-READ_FIELDS = script_source("custody_read_fields")
-SET_FIELDS = script_source("custody_set_fields")
-RECORD = script_source("custody_record")
+class CustodyScripts(ScriptSet, prefix="custody_"):
+    """The scripts of custody capture (``lua/custody_*.lua``): made once by the servicer and
+    handed to each capture."""
+
+    release_lock: AsyncScript
+    read_units: AsyncScript
+    read_fields: AsyncScript
+    set_fields: AsyncScript
+    record: AsyncScript
 
 
-class CustodyScripts:
-    """The scripts of custody capture (``lua/custody_*.lua``), registered on one Redis client:
-    made once by the servicer and handed to each capture."""
-
-    def __init__(self, redis: Any) -> None:
-        self.release_lock = redis.register_script(RELEASE_LOCK)
-        self.read_units = redis.register_script(READ_UNITS)
-        self.read_fields = redis.register_script(READ_FIELDS)
-        self.set_fields = redis.register_script(SET_FIELDS)
-        self.record = redis.register_script(RECORD)
-
-
-def aggregation_key(sscc: str) -> str:
-    return f"agg:{{{sscc}}}"
-
-
-def container_parent_key(sscc: str) -> str:
-    return f"ctr:{{{sscc}}}"
-
-
-def unit_parent_key(gtin: str, serial: str) -> str:
-    return f"aggp:{{{gtin}}}:{bucket_of(serial):04x}"
-
-
-def custody_key(gtin: str, serial: str) -> str:
-    return f"cus:{{{gtin}}}:{bucket_of(serial):04x}"
+aggregation_key = tagged("agg")  # by SSCC
+container_parent_key = tagged("ctr")  # by SSCC
+lock_key = tagged("epcislock")  # by partner
+unit_parent_key = bucketed("aggp", BUCKETS)  # by GTIN, serial
+custody_key = bucketed("cus", BUCKETS)  # by GTIN, serial
 
 
 def seen_key(partner_id: str, digest: bytes) -> str:
     return f"epcisseen:{{{partner_id}:{digest[0]:02x}}}"
-
-
-def lock_key(partner_id: str) -> str:
-    return f"epcislock:{{{partner_id}}}"
 
 
 def by_gtin(units: Iterable[str]) -> dict[str, list[str]]:

@@ -33,6 +33,7 @@ import orjson
 
 from verinet.epc import Sgtin, is_case_container
 from verinet.errors import InvalidInput
+from verinet.recall_status.key_families import tagged
 from verinet.timestamps import utc_z_ms
 
 GS1 = "https://id.gs1.org"
@@ -46,8 +47,8 @@ def events_key(capturer: str, stored_id: str) -> str:
     return f"epcq:ev:{{{capturer}:{stored_id[:2]}}}"
 
 
-def visible_key(partner_id: str) -> str:
-    return f"epcq:vis:{{{partner_id}}}"
+#: The index of the events a partner may see, by its partner id.
+visible_key = tagged("epcq:vis")
 
 
 def _member(capturer: str, stored_id: str) -> str:

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from verinet.store import reply_text_fields
+
 FIELDS = ("name", "street", "city", "state", "postal_code", "country_code")
 
 
@@ -64,6 +66,6 @@ async def lookup(redis: Any, glns: Iterable[str]) -> dict[str, LocationData]:
     found = {}
     for gln, raw in zip(wanted, await pipe.execute(), strict=True):
         if raw:
-            fields = {k.decode(): v.decode() for k, v in raw.items()}
+            fields = reply_text_fields(raw)
             found[gln] = LocationData(gln, **{k: fields.get(k, "") for k in FIELDS})
     return found

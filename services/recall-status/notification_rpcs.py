@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-import grpc
-
 from verinet.callers import TRADING_ROLES
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, Unavailable
@@ -31,35 +29,24 @@ from verinet.recall_status.notifications import (
 )
 from verinet.recall_status.subscriptions import Subscription, SubscriptionStore
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
-from verinet.rpc import translate_errors
+from verinet.rpc import RpcContext, translate_errors
 from verinet.timestamps import utc_ms
-from verinet.wire import caller_of
+from verinet.wire import caller_of, fields_of
 
 #: Roles that may subscribe: every partner role but admin (admin receives no recalls).
 SUBSCRIBER_ROLES = TRADING_ROLES
 
 
 def subscription_message(subscription: Subscription) -> rs_pb.Subscription:
-    return rs_pb.Subscription(
-        name=subscription.name,
-        partner_id=subscription.partner_id,
-        url=subscription.url,
-        events=subscription.events,
-        updated_at=subscription.updated_at,
-    )
+    return rs_pb.Subscription(**fields_of(subscription, "name", "partner_id", "url", "events", "updated_at"))
 
 
 def delivery_message(delivery: Delivery) -> rs_pb.Delivery:
     return rs_pb.Delivery(
-        notification_id=delivery.notification_id,
-        partner_id=delivery.partner_id,
-        url=delivery.url,
-        attempt=delivery.attempt,
-        outcome=delivery.outcome,
-        http_status=delivery.http_status,
-        error=delivery.error,
+        **fields_of(
+            delivery, "notification_id", "partner_id", "url", "attempt", "outcome", "http_status", "error", "drill"
+        ),
         at=utc_ms(delivery.at),
-        drill=delivery.drill,
     )
 
 
@@ -91,11 +78,7 @@ class NotificationRpcs:
         return self.notifier
 
     @translate_errors
-    async def PutSubscription(
-        self,
-        request: rs_pb.PutSubscriptionRequest,
-        context: grpc.aio.ServicerContext[rs_pb.PutSubscriptionRequest, rs_pb.PutSubscriptionResponse],
-    ) -> rs_pb.PutSubscriptionResponse:
+    async def PutSubscription(self, request: rs_pb.PutSubscriptionRequest, context: RpcContext) -> rs_pb.PutSubscriptionResponse:
         require_subscriber(request.caller)
         wanted = request.subscription
         subscription, created = await self._subscription_store().put(
@@ -106,11 +89,7 @@ class NotificationRpcs:
         )
 
     @translate_errors
-    async def ListSubscriptions(
-        self,
-        request: rs_pb.ListSubscriptionsRequest,
-        context: grpc.aio.ServicerContext[rs_pb.ListSubscriptionsRequest, rs_pb.ListSubscriptionsResponse],
-    ) -> rs_pb.ListSubscriptionsResponse:
+    async def ListSubscriptions(self, request: rs_pb.ListSubscriptionsRequest, context: RpcContext) -> rs_pb.ListSubscriptionsResponse:
         require_subscriber(request.caller)
         subscriptions = await self._subscription_store().list(request.caller.partner_id)
         return rs_pb.ListSubscriptionsResponse(
@@ -118,11 +97,7 @@ class NotificationRpcs:
         )
 
     @translate_errors
-    async def ListDeliveries(
-        self,
-        request: rs_pb.ListDeliveriesRequest,
-        context: grpc.aio.ServicerContext[rs_pb.ListDeliveriesRequest, rs_pb.ListDeliveriesResponse],
-    ) -> rs_pb.ListDeliveriesResponse:
+    async def ListDeliveries(self, request: rs_pb.ListDeliveriesRequest, context: RpcContext) -> rs_pb.ListDeliveriesResponse:
         recall_id = validate_recall_id(request.recall_id)
         owner = await self.recall_owner(recall_id) if self.recall_owner is not None else None
         deliveries = await self._notifier().deliveries_for(

@@ -40,7 +40,7 @@ from verinet.errors import InvalidInput, NotFound
 from verinet.partners import is_revoked
 from verinet.recall_status import audit
 from verinet.recall_status.subscriptions import SubscriptionStore, redact_url
-from verinet.store import reply_entries
+from verinet.store import reply_entries, reply_text_fields
 from verinet.timestamps import id_stamp, utc_ms
 
 __all__ = [
@@ -163,7 +163,7 @@ class Notification:
 
     @classmethod
     def from_fields(cls, raw: Mapping[bytes, bytes]) -> Notification:
-        text = {k.decode(): v.decode() for k, v in raw.items()}
+        text = reply_text_fields(raw)
         orjson.loads(text["payload"])  # refuse what would not make a JSON body
         attempt = int(text["attempt"])
         if attempt < 1:
@@ -231,7 +231,7 @@ class Delivery:
 
     @classmethod
     def from_log(cls, recall_id: str, raw: Mapping[bytes, bytes]) -> Delivery:
-        text = {k.decode(): v.decode() for k, v in raw.items()}
+        text = reply_text_fields(raw)
         return cls(
             notification_id=text["notification_id"],
             recall_id=recall_id,

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import zlib
 
+from verinet.recall_status.key_families import bucketed, tagged
+
 BUCKETS = 16384
 BUCKET_MASK = BUCKETS - 1
 
@@ -36,13 +38,21 @@ BUCKET_MASK = BUCKETS - 1
 # Master data attributes live in the product's hash under this prefix (``md:ndc``, ...).
 MASTER_DATA_FIELD = "md:"
 
+HISTORY_LIMIT = 200
 
-def product_key(gtin: str) -> str:
-    return f"prod:{{{gtin}}}"
+# Keys of a GTIN (see the layout above).
+product_key = tagged("prod")
+lot_state_key = tagged("lotstate")
+recall_rules_key = tagged("rcrule")
+audit_key = tagged("audit")
+audit_head_key = tagged("audithead")
 
-
-def lot_state_key(gtin: str) -> str:
-    return f"lotstate:{{{gtin}}}"
+# Keys of a GTIN's packs, in BUCKETS hashes by serial.
+bucket_key = bucketed("pk", BUCKETS)
+decommission_key = bucketed("pd", BUCKETS)
+pack_recall_key = bucketed("pr", BUCKETS)
+location_key = bucketed("loc", BUCKETS)
+sightings_key = bucketed("sgt", BUCKETS)
 
 
 def bucket_of(serial: str) -> int:
@@ -54,48 +64,13 @@ def bucket_of(serial: str) -> int:
 BUCKET_SUFFIXES = tuple(b"%04x" % bucket for bucket in range(BUCKETS))
 
 
-def bucket_key(gtin: str, serial: str) -> str:
-    return f"pk:{{{gtin}}}:{bucket_of(serial):04x}"
-
-
 def bucket_key_at(gtin: str, bucket: int) -> str:
     return f"pk:{{{gtin}}}:{bucket:04x}"
-
-
-def decommission_key(gtin: str, serial: str) -> str:
-    return f"pd:{{{gtin}}}:{bucket_of(serial):04x}"
-
-
-def pack_recall_key(gtin: str, serial: str) -> str:
-    return f"pr:{{{gtin}}}:{bucket_of(serial):04x}"
-
-
-def recall_rules_key(gtin: str) -> str:
-    return f"rcrule:{{{gtin}}}"
 
 
 def recall_members_key(gtin: str, recall_id: str) -> str:
     return f"rcs:{{{gtin}}}:{recall_id}"
 
 
-def location_key(gtin: str, serial: str) -> str:
-    return f"loc:{{{gtin}}}:{bucket_of(serial):04x}"
-
-
 def history_key(gtin: str, serial: str) -> str:
     return f"hist:{{{gtin}}}:{serial}"
-
-
-def sightings_key(gtin: str, serial: str) -> str:
-    return f"sgt:{{{gtin}}}:{bucket_of(serial):04x}"
-
-
-HISTORY_LIMIT = 200
-
-
-def audit_key(gtin: str) -> str:
-    return f"audit:{{{gtin}}}"
-
-
-def audit_head_key(gtin: str) -> str:
-    return f"audithead:{{{gtin}}}"

@@ -2,12 +2,15 @@
 keys atomically, in the GTIN's cluster slot, and translates between the compact stored pack
 value and the expanded one Python reads (:class:`~verinet.recall_status.pack_values.PackValue`;
 the translation is ``lua/pack_codec.lua``). Read once at import; :class:`PackScripts`
-registers them once per Redis client.
+registers them once per Redis client
+(:class:`ScriptSet`, which the custody scripts use too).
 """
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
+import inspect
+from typing import Any, ClassVar
+
 from redis.commands.core import AsyncScript
 
 from verinet import lua_scripts
@@ -27,23 +30,29 @@ def script_source(name: str) -> str:
     return lua_scripts.source("verinet.recall_status", name, VALUES)
 
 
-APPLY_CHANGES = script_source("pack_apply_changes")
-COMMISSION = script_source("pack_commission")
-RECORD_EVENTS = script_source("pack_record_events")
-RECORD_EVENT_BATCH = script_source("pack_record_event_batch")
-SCOPE = script_source("pack_scope")
-SET_LEVEL_STATE = script_source("pack_set_level_state")
-STATUS = script_source("pack_status")
+class ScriptSet:
+    """Scripts registered on one Redis client: one for each attribute a subclass annotates,
+    from ``lua/<prefix><attribute>.lua``, its text read once when the subclass is defined."""
+
+    _sources: ClassVar[dict[str, str]]
+
+    def __init_subclass__(cls, *, prefix: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = inspect.get_annotations(cls)  # its own attributes, not ScriptSet's
+        cls._sources = {name: script_source(prefix + name) for name in names}
+
+    def __init__(self, redis: Any) -> None:
+        for name, source in self._sources.items():
+            setattr(self, name, redis.register_script(source))
 
 
-class PackScripts:
-    """The pack store's scripts, registered on one Redis client."""
+class PackScripts(ScriptSet, prefix="pack_"):
+    """The pack store's scripts (``lua/pack_*.lua``)."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
-        self.apply_changes: AsyncScript = redis.register_script(APPLY_CHANGES)
-        self.commission: AsyncScript = redis.register_script(COMMISSION)
-        self.record_events: AsyncScript = redis.register_script(RECORD_EVENTS)
-        self.record_event_batch: AsyncScript = redis.register_script(RECORD_EVENT_BATCH)
-        self.scope: AsyncScript = redis.register_script(SCOPE)
-        self.set_level_state: AsyncScript = redis.register_script(SET_LEVEL_STATE)
-        self.status: AsyncScript = redis.register_script(STATUS)
+    apply_changes: AsyncScript
+    commission: AsyncScript
+    record_events: AsyncScript
+    record_event_batch: AsyncScript
+    scope: AsyncScript
+    set_level_state: AsyncScript
+    status: AsyncScript

@@ -71,7 +71,7 @@ from verinet.recall_status.pack_values import (
     Whereabouts,
     require_record_code,
 )
-from verinet.store import reply_fields, run_script_batch
+from verinet.store import reply_text_fields, run_script_batch
 
 STATUS_CHUNK = 500
 
@@ -123,10 +123,9 @@ class PackRepository:
         return product, bool(created)
 
     async def product(self, gtin: str) -> Product | None:
-        raw = reply_fields(await self.redis.hgetall(product_key(gtin)))
-        if not raw:
+        fields = reply_text_fields(await self.redis.hgetall(product_key(gtin)))
+        if not fields:
             return None
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
         return Product(
             gtin=gtin,
             owner_partner_id=fields.get("owner", ""),

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ from redis.typing import EncodableT, FieldT
 from verinet.callers import Role
 from verinet.errors import Forbidden, InvalidInput
 from verinet.recall_status.holders import holders_of
+from verinet.recall_status.key_families import bucketed, tagged
 from verinet.recall_status.pack_values import ScopeFilter, Whereabouts
 from verinet.recall_status.strategy import RecallStrategy
 from verinet.timestamps import utc
@@ -50,48 +50,22 @@ AuditAppend = Callable[[str, dict[str, Any]], Awaitable[None]]
 DeliveredAt = Callable[[str], Awaitable[dict[str, float]]]
 
 
-def recall_key(recall_id: str) -> str:
-    return f"recall:{{rc:{recall_id}}}"
-
-
-def unit_bucket_key(recall_id: str, unit: str) -> str:
-    return f"rcu:{{rc:{recall_id}}}:{zlib.crc32(unit.encode()) % UNIT_BUCKETS:02x}"
-
-
-def members_key(recall_id: str) -> str:
-    return f"rcm:{{rc:{recall_id}}}"
-
-
-def ack_bucket_key(recall_id: str, unit: str) -> str:
-    return f"rca:{{rc:{recall_id}}}:{zlib.crc32(unit.encode()) % UNIT_BUCKETS:02x}"
+# Keys of a recall (see the layout above), by its id.
+recall_key = tagged("recall", tag_prefix="rc:")
+members_key = tagged("rcm", tag_prefix="rc:")
+partners_key = tagged("rcpartners", tag_prefix="rc:")
+task_since_key = tagged("rcpsince", tag_prefix="rc:")
+responses_key = tagged("rcresp", tag_prefix="rc:")
+responded_key = tagged("rcresponded", tag_prefix="rc:")
+checks_key = tagged("rcchecks", tag_prefix="rc:")
+reminders_key = tagged("rcrem", tag_prefix="rc:")
+# ... and by its id and a unit, the units spread over UNIT_BUCKETS hashes.
+unit_bucket_key = bucketed("rcu", UNIT_BUCKETS, tag_prefix="rc:")
+ack_bucket_key = bucketed("rca", UNIT_BUCKETS, tag_prefix="rc:")
 
 
 def partner_units_key(recall_id: str, partner_id: str) -> str:
     return f"rcpu:{{rc:{recall_id}}}:{partner_id}"
-
-
-def task_since_key(recall_id: str) -> str:
-    return f"rcpsince:{{rc:{recall_id}}}"
-
-
-def responses_key(recall_id: str) -> str:
-    return f"rcresp:{{rc:{recall_id}}}"
-
-
-def checks_key(recall_id: str) -> str:
-    return f"rcchecks:{{rc:{recall_id}}}"
-
-
-def reminders_key(recall_id: str) -> str:
-    return f"rcrem:{{rc:{recall_id}}}"
-
-
-def responded_key(recall_id: str) -> str:
-    return f"rcresponded:{{rc:{recall_id}}}"
-
-
-def partners_key(recall_id: str) -> str:
-    return f"rcpartners:{{rc:{recall_id}}}"
 
 
 def hash_fields(values: Mapping[str, str] | Mapping[str, bytes]) -> dict[FieldT, EncodableT]:

@@ -13,7 +13,6 @@ import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import grpc
 import orjson
 
 from verinet.callers import Role
@@ -59,7 +58,7 @@ from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.visibility import history_for, shows_pack
 from verinet.recall_status.webhook_keys import WebhookKeys
-from verinet.rpc import translate_errors
+from verinet.rpc import RpcContext, translate_errors
 from verinet.socket_calls import SocketMethod
 from verinet.store import reply_bytes
 from verinet.streamed_calls import CallStreamServer
@@ -163,6 +162,12 @@ def json_object_of(raw: bytes, name: str) -> dict[str, Any]:
     return value
 
 
+def recall_asked(request: Any) -> tuple[str, str, bool]:
+    """What each call about one recall is asked with: the recall's id, the caller's partner id,
+    and whether the caller is an admin (``RecallService`` checks ownership from them)."""
+    return request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin
+
+
 def lot_quantities(lots: Sequence[rs_pb.LotQuantity]) -> dict[str, int]:
     """Quantities on hand by lot, each lot once (a GS1 lot)."""
     out: dict[str, int] = {}
@@ -226,9 +231,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         self.now = now
 
     @translate_errors
-    async def RegisterProduct(
-        self, request: rs_pb.RegisterProductRequest, context: grpc.aio.ServicerContext[rs_pb.RegisterProductRequest, rs_pb.RegisterProductResponse]
-    ) -> rs_pb.RegisterProductResponse:
+    async def RegisterProduct(self, request: rs_pb.RegisterProductRequest, context: RpcContext) -> rs_pb.RegisterProductResponse:
         if not caller_of(request.caller).has_role(Role.MANUFACTURER):
             raise Forbidden("Only manufacturers register products.", code="auth.role")
         product, created = await self.repository.register_product(
@@ -243,9 +246,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
-    async def GetProduct(
-        self, request: rs_pb.GetProductRequest, context: grpc.aio.ServicerContext[rs_pb.GetProductRequest, rs_pb.GetProductResponse]
-    ) -> rs_pb.GetProductResponse:
+    async def GetProduct(self, request: rs_pb.GetProductRequest, context: RpcContext) -> rs_pb.GetProductResponse:
         product = await self.repository.require_owned_product(
             request.gtin, request.caller.partner_id, is_admin=caller_of(request.caller).is_admin
         )
@@ -259,18 +260,12 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
-    async def GetWebhookKeys(
-        self,
-        request: rs_pb.GetWebhookKeysRequest,
-        context: grpc.aio.ServicerContext[rs_pb.GetWebhookKeysRequest, rs_pb.GetWebhookKeysResponse],
-    ) -> rs_pb.GetWebhookKeysResponse:
+    async def GetWebhookKeys(self, request: rs_pb.GetWebhookKeysRequest, context: RpcContext) -> rs_pb.GetWebhookKeysResponse:
         keys = self.webhook_keys.keys.jwks()["keys"] if self.webhook_keys else []
         return rs_pb.GetWebhookKeysResponse(keys=[rs_pb.Jwk(**jwk) for jwk in keys])
 
     @translate_errors
-    async def QueryEvents(
-        self, request: rs_pb.QueryEventsRequest, context: grpc.aio.ServicerContext[rs_pb.QueryEventsRequest, rs_pb.QueryEventsResponse]
-    ) -> rs_pb.QueryEventsResponse:
+    async def QueryEvents(self, request: rs_pb.QueryEventsRequest, context: RpcContext) -> rs_pb.QueryEventsResponse:
         wanted = event_store.EventQuery(
             match_epc=set(request.match_epc),
             match_any_epc=set(request.match_any_epc),
@@ -293,9 +288,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.QueryEventsResponse(events=[orjson.dumps(e) for e in events], next_page_token=token)
 
     @translate_errors
-    async def PutLocations(
-        self, request: rs_pb.PutLocationsRequest, context: grpc.aio.ServicerContext[rs_pb.PutLocationsRequest, rs_pb.PutLocationsResponse]
-    ) -> rs_pb.PutLocationsResponse:
+    async def PutLocations(self, request: rs_pb.PutLocationsRequest, context: RpcContext) -> rs_pb.PutLocationsResponse:
         own = set(request.caller.glns)
         for entry in request.locations:
             if entry.gln not in own and not caller_of(request.caller).is_admin:
@@ -314,9 +307,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.PutLocationsResponse(stored=stored)
 
     @translate_errors
-    async def CommissionPacks(
-        self, request: rs_pb.CommissionPacksRequest, context: grpc.aio.ServicerContext[rs_pb.CommissionPacksRequest, rs_pb.CommissionPacksResponse]
-    ) -> rs_pb.CommissionPacksResponse:
+    async def CommissionPacks(self, request: rs_pb.CommissionPacksRequest, context: RpcContext) -> rs_pb.CommissionPacksResponse:
         production = list(request.production)
         if production and len(production) != len(request.packs):
             raise InvalidInput("production must be empty or have one entry per pack.", field="production")
@@ -377,16 +368,10 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return response
 
     @translate_errors
-    async def GetPackStatus(
-        self, request: rs_pb.GetPackStatusRequest, context: grpc.aio.ServicerContext[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse]
-    ) -> rs_pb.GetPackStatusResponse:
+    async def GetPackStatus(self, request: rs_pb.GetPackStatusRequest, context: RpcContext) -> rs_pb.GetPackStatusResponse:
         return await self._pack_statuses(request)
 
-    async def StreamPackStatuses(
-        self,
-        request_iterator: AsyncIterator[rs_pb.GetPackStatusRequest],
-        context: grpc.aio.ServicerContext[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse],
-    ) -> None:
+    async def StreamPackStatuses(self, request_iterator: AsyncIterator[rs_pb.GetPackStatusRequest], context: RpcContext) -> None:
         await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
 
     def socket_methods(self) -> dict[str, SocketMethod]:
@@ -419,9 +404,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return response
 
     @translate_errors
-    async def ApplyPackChanges(
-        self, request: rs_pb.ApplyPackChangesRequest, context: grpc.aio.ServicerContext[rs_pb.ApplyPackChangesRequest, rs_pb.ApplyPackChangesResponse]
-    ) -> rs_pb.ApplyPackChangesResponse:
+    async def ApplyPackChanges(self, request: rs_pb.ApplyPackChangesRequest, context: RpcContext) -> rs_pb.ApplyPackChangesResponse:
         changes = [
             PackChange(
                 gtin=c.gtin,
@@ -443,9 +426,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.ApplyPackChangesResponse(applied=await self.repository.apply(changes))
 
     @translate_errors
-    async def RecordAlerts(
-        self, request: rs_pb.RecordAlertsRequest, context: grpc.aio.ServicerContext[rs_pb.RecordAlertsRequest, rs_pb.RecordAlertsResponse]
-    ) -> rs_pb.RecordAlertsResponse:
+    async def RecordAlerts(self, request: rs_pb.RecordAlertsRequest, context: RpcContext) -> rs_pb.RecordAlertsResponse:
         alerts = [
             Alert(
                 id="",
@@ -465,9 +446,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.RecordAlertsResponse(ids=await self.alerts.record(alerts, self.now()))
 
     @translate_errors
-    async def ListAlerts(
-        self, request: rs_pb.ListAlertsRequest, context: grpc.aio.ServicerContext[rs_pb.ListAlertsRequest, rs_pb.ListAlertsResponse]
-    ) -> rs_pb.ListAlertsResponse:
+    async def ListAlerts(self, request: rs_pb.ListAlertsRequest, context: RpcContext) -> rs_pb.ListAlertsResponse:
         alerts = await self.alerts.list(
             viewer_id=request.caller.partner_id,
             is_admin=caller_of(request.caller).is_admin,
@@ -487,9 +466,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.ListAlertsResponse(alerts=messages)
 
     @translate_errors
-    async def CloseAlert(
-        self, request: rs_pb.CloseAlertRequest, context: grpc.aio.ServicerContext[rs_pb.CloseAlertRequest, rs_pb.CloseAlertResponse]
-    ) -> rs_pb.CloseAlertResponse:
+    async def CloseAlert(self, request: rs_pb.CloseAlertRequest, context: RpcContext) -> rs_pb.CloseAlertResponse:
         closed = await self.alerts.close(
             request.alert_id,
             by=request.caller.partner_id,
@@ -502,9 +479,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
-    async def WithdrawProduct(
-        self, request: rs_pb.WithdrawProductRequest, context: grpc.aio.ServicerContext[rs_pb.WithdrawProductRequest, rs_pb.WithdrawProductResponse]
-    ) -> rs_pb.WithdrawProductResponse:
+    async def WithdrawProduct(self, request: rs_pb.WithdrawProductRequest, context: RpcContext) -> rs_pb.WithdrawProductResponse:
         await self.repository.require_owned_product(
             request.gtin, request.caller.partner_id, is_admin=caller_of(request.caller).is_admin
         )
@@ -538,9 +513,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
-    async def CreateRecall(
-        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CreateRecallRequest, rs_pb.CreateRecallResponse]
-    ) -> rs_pb.CreateRecallResponse:
+    async def CreateRecall(self, request: rs_pb.CreateRecallRequest, context: RpcContext) -> rs_pb.CreateRecallResponse:
         require_manufacturer(request.caller.roles)
         recall = await self.recalls.create(
             owner=request.caller.partner_id,
@@ -563,17 +536,13 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
-    async def PreviewRecall(
-        self, request: rs_pb.CreateRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CreateRecallRequest, rs_pb.PreviewRecallResponse]
-    ) -> rs_pb.PreviewRecallResponse:
+    async def PreviewRecall(self, request: rs_pb.CreateRecallRequest, context: RpcContext) -> rs_pb.PreviewRecallResponse:
         require_manufacturer(request.caller.roles)
         preview = await self.recalls.preview(request.caller.partner_id, caller_of(request.caller).is_admin, self._scope(request))
         return recall_preview(preview)
 
     @translate_errors
-    async def ListRecalls(
-        self, request: rs_pb.ListRecallsRequest, context: grpc.aio.ServicerContext[rs_pb.ListRecallsRequest, rs_pb.ListRecallsResponse]
-    ) -> rs_pb.ListRecallsResponse:
+    async def ListRecalls(self, request: rs_pb.ListRecallsRequest, context: RpcContext) -> rs_pb.ListRecallsResponse:
         require_manufacturer(request.caller.roles)
         recalls = await self.recalls.list(
             request.caller.partner_id, caller_of(request.caller).is_admin, request.status, request.limit
@@ -589,77 +558,49 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )  # fmt: skip
 
     @translate_errors
-    async def GetRecall(
-        self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallRequest, rs_pb.GetRecallResponse]
-    ) -> rs_pb.GetRecallResponse:
-        recall = await self.recalls.get(
-            request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin
-        )
+    async def GetRecall(self, request: rs_pb.GetRecallRequest, context: RpcContext) -> rs_pb.GetRecallResponse:
+        recall = await self.recalls.get(*recall_asked(request))
         return rs_pb.GetRecallResponse(recall=recall_message(recall))
 
     @translate_errors
-    async def ExtendRecall(
-        self, request: rs_pb.ExtendRecallRequest, context: grpc.aio.ServicerContext[rs_pb.ExtendRecallRequest, rs_pb.ExtendRecallResponse]
-    ) -> rs_pb.ExtendRecallResponse:
+    async def ExtendRecall(self, request: rs_pb.ExtendRecallRequest, context: RpcContext) -> rs_pb.ExtendRecallResponse:
         require_manufacturer(request.caller.roles)
-        recall = await self.recalls.extend(
-            request.recall_id,
-            request.caller.partner_id,
-            caller_of(request.caller).is_admin,
-            self._scope(request.scope),
-        )
+        recall = await self.recalls.extend(*recall_asked(request), self._scope(request.scope))
         return extended_recall(recall)
 
     @translate_errors
-    async def CloseRecall(
-        self, request: rs_pb.CloseRecallRequest, context: grpc.aio.ServicerContext[rs_pb.CloseRecallRequest, rs_pb.CloseRecallResponse]
-    ) -> rs_pb.CloseRecallResponse:
+    async def CloseRecall(self, request: rs_pb.CloseRecallRequest, context: RpcContext) -> rs_pb.CloseRecallResponse:
         require_manufacturer(request.caller.roles)
-        recall = await self.recalls.close(
-            request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin, request.reason
-        )
+        recall = await self.recalls.close(*recall_asked(request), request.reason)
         return rs_pb.CloseRecallResponse(recall=recall_message(recall))
 
     @translate_errors
-    async def UpdateRecallStrategy(
-        self, request: rs_pb.UpdateRecallStrategyRequest, context: grpc.aio.ServicerContext[rs_pb.UpdateRecallStrategyRequest, rs_pb.UpdateRecallStrategyResponse]
-    ) -> rs_pb.UpdateRecallStrategyResponse:
+    async def UpdateRecallStrategy(self, request: rs_pb.UpdateRecallStrategyRequest, context: RpcContext) -> rs_pb.UpdateRecallStrategyResponse:
         require_manufacturer(request.caller.roles)
-        recall = await self.recalls.set_strategy(
-            request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin, json_object_of(request.changes_json, "strategy")
-        )
+        changes = json_object_of(request.changes_json, "strategy")
+        recall = await self.recalls.set_strategy(*recall_asked(request), changes)
         return rs_pb.UpdateRecallStrategyResponse(recall=recall_message(recall))
 
     @translate_errors
-    async def GetRecallStatusReport(
-        self, request: rs_pb.GetRecallStatusReportRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallStatusReportRequest, rs_pb.GetRecallStatusReportResponse]
-    ) -> rs_pb.GetRecallStatusReportResponse:
+    async def GetRecallStatusReport(self, request: rs_pb.GetRecallStatusReportRequest, context: RpcContext) -> rs_pb.GetRecallStatusReportResponse:
         require_manufacturer(request.caller.roles)
         report = await self.recalls.status_report(
-            request.recall_id,
-            request.caller.partner_id,
-            caller_of(request.caller).is_admin,
+            *recall_asked(request),
             at=parse_time(request.at, "at"),
             start=parse_time(request.period_start, "from"),
         )
         return status_report_message(report)
 
     @translate_errors
-    async def GetRecallNotice(
-        self, request: rs_pb.GetRecallNoticeRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallNoticeRequest, rs_pb.GetRecallNoticeResponse]
-    ) -> rs_pb.GetRecallNoticeResponse:
-        letter = await self.recalls.notice_letter(request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin, request.partner_id)
+    async def GetRecallNotice(self, request: rs_pb.GetRecallNoticeRequest, context: RpcContext) -> rs_pb.GetRecallNoticeResponse:
+        letter = await self.recalls.notice_letter(*recall_asked(request), request.partner_id)
         return recall_letter(letter)
 
     @translate_errors
-    async def RecordEffectivenessCheck(
-        self, request: rs_pb.RecordEffectivenessCheckRequest, context: grpc.aio.ServicerContext[rs_pb.RecordEffectivenessCheckRequest, rs_pb.EffectivenessCheck]
-    ) -> rs_pb.EffectivenessCheck:
+    async def RecordEffectivenessCheck(self, request: rs_pb.RecordEffectivenessCheckRequest, context: RpcContext) -> rs_pb.EffectivenessCheck:
         require_manufacturer(request.caller.roles)
         check = await self.recalls.record_check(
-            request.recall_id,
-            request.caller.partner_id,
-            caller_of(request.caller).is_admin,
+            *recall_asked(request),
             partner_id=request.partner_id,
             checked_by=request.checked_by,
             method=request.method,
@@ -669,23 +610,17 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.EffectivenessCheck(**check)
 
     @translate_errors
-    async def StreamRecallReport(
-        self, request: rs_pb.GetRecallRequest, context: grpc.aio.ServicerContext[rs_pb.GetRecallRequest, rs_pb.StreamRecallReportResponse]
-    ) -> None:
+    async def StreamRecallReport(self, request: rs_pb.GetRecallRequest, context: RpcContext) -> None:
         """The recall first, then its rows chunk by chunk; a failure midway ends the stream
         with an error status, never with a short report that looks complete."""
-        recall, chunks = await self.recalls.report(
-            request.recall_id, request.caller.partner_id, caller_of(request.caller).is_admin
-        )
+        recall, chunks = await self.recalls.report(*recall_asked(request))
         async with contextlib.aclosing(chunks):  # a cancelled call stops its reads at once
             await context.write(rs_pb.StreamRecallReportResponse(recall=recall_message(recall)))
             async for rows in chunks:
                 await context.write(report_rows(rows))
 
     @translate_errors
-    async def AcknowledgeRecall(
-        self, request: rs_pb.AcknowledgeRecallRequest, context: grpc.aio.ServicerContext[rs_pb.AcknowledgeRecallRequest, rs_pb.AcknowledgeRecallResponse]
-    ) -> rs_pb.AcknowledgeRecallResponse:
+    async def AcknowledgeRecall(self, request: rs_pb.AcknowledgeRecallRequest, context: RpcContext) -> rs_pb.AcknowledgeRecallResponse:
         outcomes = await self.recalls.acknowledge(
             request.recall_id,
             request.caller.partner_id,
@@ -702,18 +637,14 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
-    async def ListRecallTasks(
-        self, request: rs_pb.ListRecallTasksRequest, context: grpc.aio.ServicerContext[rs_pb.ListRecallTasksRequest, rs_pb.ListRecallTasksResponse]
-    ) -> rs_pb.ListRecallTasksResponse:
+    async def ListRecallTasks(self, request: rs_pb.ListRecallTasksRequest, context: RpcContext) -> rs_pb.ListRecallTasksResponse:
         tasks = await self.recalls.tasks(request.caller.partner_id)
         return rs_pb.ListRecallTasksResponse(tasks=[recall_task(task) for task in tasks])
 
     # -- locations, history, audit ----------------------------------------------------------
 
     @translate_errors
-    async def RecordPackEvents(
-        self, request: rs_pb.RecordPackEventsRequest, context: grpc.aio.ServicerContext[rs_pb.RecordPackEventsRequest, rs_pb.RecordPackEventsResponse]
-    ) -> rs_pb.RecordPackEventsResponse:
+    async def RecordPackEvents(self, request: rs_pb.RecordPackEventsRequest, context: RpcContext) -> rs_pb.RecordPackEventsResponse:
         events = [
             PackEventData(
                 e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail,
@@ -733,9 +664,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         return rs_pb.RecordPackEventsResponse(recorded=recorded)
 
     @translate_errors
-    async def GetPackHistory(
-        self, request: rs_pb.GetPackHistoryRequest, context: grpc.aio.ServicerContext[rs_pb.GetPackHistoryRequest, rs_pb.GetPackHistoryResponse]
-    ) -> rs_pb.GetPackHistoryResponse:
+    async def GetPackHistory(self, request: rs_pb.GetPackHistoryRequest, context: RpcContext) -> rs_pb.GetPackHistoryResponse:
         caller = request.caller
         stored = (await self.repository.statuses([(request.gtin, request.serial)]))[0]
         not_found = NotFound(
@@ -788,9 +717,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
-    async def ListAudit(
-        self, request: rs_pb.ListAuditRequest, context: grpc.aio.ServicerContext[rs_pb.ListAuditRequest, rs_pb.ListAuditResponse]
-    ) -> rs_pb.ListAuditResponse:
+    async def ListAudit(self, request: rs_pb.ListAuditRequest, context: RpcContext) -> rs_pb.ListAuditResponse:
         caller = request.caller
         is_admin = caller_of(caller).is_admin
         if bool(request.gtin) == bool(request.recall_id):
@@ -809,9 +736,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
 
     @translate_errors
-    async def VerifyAudit(
-        self, request: rs_pb.VerifyAuditRequest, context: grpc.aio.ServicerContext[rs_pb.VerifyAuditRequest, rs_pb.VerifyAuditResponse]
-    ) -> rs_pb.VerifyAuditResponse:
+    async def VerifyAudit(self, request: rs_pb.VerifyAuditRequest, context: RpcContext) -> rs_pb.VerifyAuditResponse:
         if not caller_of(request.caller).is_admin:
             raise Forbidden("Only admins verify the audit chains.", code="auth.role")
         verified = await audit.verify_all(self.repository.redis)

@@ -6,27 +6,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from verinet.config import Env, InternalTls
+from verinet.config import Env
 from verinet.errors import ConfigError
 from verinet.outbound import ALLOW_CIDRS_VARIABLE, OutboundPolicy
 from verinet.recall_status.delivery_worker import DeliverySettings
+from verinet.service_main import GrpcServing
 
 
 @dataclass(frozen=True)
-class Settings:
-    port: int
-    bind_host: str
-    metrics_port: int
+class Settings(GrpcServing):
     redis_url: str
     redis_timeout: float
-    shutdown_grace: float
     max_packs_per_request: int
-    log_level: str
     webhook_key_dir: Path
     rpc_timeout: float
     notify: DeliverySettings
-    internal_tls: InternalTls | None
-    health_port: int
     follow_up_seconds: float = 300.0
     #: EPCIS events older than this leave the query store (event_store.prune); 0 keeps them all.
     event_retention_days: int = 2190
@@ -69,19 +63,13 @@ class Settings:
                 f"for example NOTIFY_POLL_SECONDS=1"
             )
         return cls(
-            port=env.int("PORT", 50053, maximum=65535),
-            bind_host=env.str("BIND_HOST", "0.0.0.0"),
-            metrics_port=env.int("METRICS_PORT", 0, maximum=65535),
+            **GrpcServing.serving_from_env(env, default_port=50053),
             redis_url=env.str("REDIS_URL", example="redis://127.0.0.1:6379/0"),
             redis_timeout=redis_timeout,
-            shutdown_grace=env.float("SHUTDOWN_GRACE_SECONDS", 10.0),
             max_packs_per_request=env.int("MAX_PACKS_PER_REQUEST", 10_000, minimum=1),
-            log_level=env.str("LOG_LEVEL", "INFO"),
             webhook_key_dir=env.path("WEBHOOK_KEY_DIR", "/var/run/verinet/webhook-keys"),
             rpc_timeout=rpc_timeout,
             notify=notify,
-            internal_tls=InternalTls.from_env(env),
-            health_port=env.int("HEALTH_PORT", 0, maximum=65535),
             follow_up_seconds=env.float("RECALL_FOLLOW_UP_SECONDS", 300.0, minimum=0.01),
             event_retention_days=env.int("EPCIS_EVENT_RETENTION_DAYS", 2190, minimum=0),
             call_socket=env.str("CALL_SOCKET", ""),

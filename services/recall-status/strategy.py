@@ -44,18 +44,17 @@ class RecallStrategy:
     def validated(self) -> RecallStrategy:
         """The strategy when it holds together, with the share of a fixed level filled in;
         else InvalidInput naming the member."""
-        if self.depth not in DEPTHS:
-            raise InvalidInput(
-                f'Failed to read "strategy.depth": expected wholesale, retail or consumer, got {self.depth!r}.',
-                code="recall.depth",
-                field="strategy.depth",
-            )
-        if self.check_level not in CHECK_LEVELS:
-            raise InvalidInput(
-                f'Failed to read "strategy.check_level": expected A, B, C, D or E, got {self.check_level!r}.',
-                code="recall.check_level",
-                field="strategy.check_level",
-            )
+        for name, allowed, expected in (
+            ("depth", DEPTHS, "wholesale, retail or consumer"),
+            ("check_level", CHECK_LEVELS, "A, B, C, D or E"),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise InvalidInput(
+                    f'Failed to read "strategy.{name}": expected {expected}, got {value!r}.',
+                    code=f"recall.{name}",
+                    field=f"strategy.{name}",
+                )
         share = self.check_share
         if self.check_level == "B":
             if not 0.1 < share < 1.0:

@@ -8,8 +8,8 @@ import os
 
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import channel, run_until_signalled, start_server
-from verinet.service_main import run_service
+from verinet.rpc import channel, run_until_signalled
+from verinet.service_main import run_service, start_grpc_server
 from verinet.signing import KeyRing
 from verinet.socket_calls import SocketCallServer
 from verinet.tls_reload import follow_signing_keys
@@ -38,13 +38,10 @@ async def serve(settings: Settings) -> None:
     )
     sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
     await sockets.start()
-    handle = await start_server(
+    handle = await start_grpc_server(
+        settings,
         "verinet.verifier.v1.VerifierService",
-        [lambda server: verifier_grpc.add_VerifierServiceServicer_to_server(servicer, server)],
-        settings.port,
-        settings.bind_host,
-        tls=settings.internal_tls,
-        health_port=settings.health_port,
+        lambda server: verifier_grpc.add_VerifierServiceServicer_to_server(servicer, server),
     )
     log.info("verifier listening", extra={"port": handle.port})
     key_watch = asyncio.create_task(follow_signing_keys(settings.signing_key_dir, servicer.use_keys))

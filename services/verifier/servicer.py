@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
-
-import grpc
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from verinet.callers import Caller
 from verinet.coalesce import Coalescer
@@ -25,7 +23,7 @@ from verinet.pack_operations import Change, PackQuestion, ReadPack, run_operatio
 from verinet.packs import PackRecord, PackState
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import STREAM_RENEWAL_SECONDS, call, translate_errors
+from verinet.rpc import STREAM_RENEWAL_SECONDS, RpcContext, call, translate_errors
 from verinet.signing import KeyRing, ResponseSigner
 from verinet.socket_calls import SocketMethod, socket_stream_opener
 from verinet.streamed_calls import CallStreamServer, StreamedCalls, set_error
@@ -140,6 +138,14 @@ def event_kind(operation: Operation, decision: Decision) -> rs_pb.PackEventKind:
     return rs_pb.PACK_EVENT_KIND_SIGHTING
 
 
+#: The answer of a pack operation: each carries one ``PackResult`` a pack in ``results``.
+PackResponse = TypeVar(
+    "PackResponse",
+    verifier_pb.VerifyPacksResponse,
+    verifier_pb.DecommissionPacksResponse,
+    verifier_pb.ReactivatePacksResponse,
+)
+
 #: Time the verifier allows lookup beyond its per-hop forwarding deadline, to answer.
 FORWARD_MARGIN_SECONDS = 0.2
 
@@ -214,15 +220,14 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self.call_streams = CallStreamServer()
         # Pack status reads of LMS questions: concurrent ones share one GetPackStatus call
         # (0 in flight: one call each).
-        self.statuses: Coalescer[tuple[str, str], rs_pb.PackStatus] | None = None
-        if status_batch_in_flight > 0:
-            self.statuses = Coalescer(
-                self._send_status_batch,
-                name="GetPackStatus",
-                timeout_error=status_timeout,
-                max_in_flight=status_batch_in_flight,
-                max_batch=status_batch_max,
+        self.statuses: Coalescer[tuple[str, str], rs_pb.PackStatus] | None = (
+            Coalescer(
+                self._send_status_batch, name="GetPackStatus", timeout_error=status_timeout,
+                max_in_flight=status_batch_in_flight, max_batch=status_batch_max,
             )
+            if status_batch_in_flight > 0
+            else None
+        )  # fmt: skip
 
     async def _send_status_batch(
         self, keys: list[tuple[str, str]], timeout: float
@@ -328,6 +333,30 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             deviations=list(forwarded.conformance_deviations),
         )
 
+    async def _route_or_forwarded(
+        self,
+        gtin: str,
+        caller: common_pb.Caller,
+        forward: Callable[[lookup_pb.DirectoryEntry], Awaitable[verifier_pb.SignedHttpResponse]],
+    ) -> tuple[lookup_pb.DirectoryEntry, verifier_pb.SignedHttpResponse | None]:
+        """The route of ``gtin``, and the answer ``forward`` brings back when that route leads to
+        another network (None when the GTIN is hosted here). When lookup says a cached route
+        has changed, the route is looked up once more, fresh, and followed."""
+        route = await self._route(gtin)
+        if route.route != lookup_pb.ROUTE_KIND_REMOTE:
+            return route, None
+        if is_relayed(caller.roles):
+            raise not_hosted(gtin)
+        try:
+            return route, await forward(route)
+        except Conflict as error:
+            if error.code != "route.changed":
+                raise
+        route = await self._route(gtin, fresh=True)  # the cached route was stale
+        if route.route != lookup_pb.ROUTE_KIND_REMOTE:
+            return route, None
+        return route, await forward(route)
+
     def _forward_timeout(self, route: lookup_pb.DirectoryEntry) -> float:
         """Lookup's per-hop deadline for this route (its remote-network profile's)."""
         if route.forward_timeout_seconds > 0:
@@ -390,24 +419,13 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             )
 
     @translate_errors
-    async def VerifyLms(
-        self,
-        request: verifier_pb.VerifyLmsRequest,
-        context: grpc.aio.ServicerContext[verifier_pb.VerifyLmsRequest, verifier_pb.VerifyLmsResponse],
-    ) -> verifier_pb.VerifyLmsResponse:
+    async def VerifyLms(self, request: verifier_pb.VerifyLmsRequest, context: RpcContext) -> verifier_pb.VerifyLmsResponse:
         pack = request.pack
-        route = await self._route(pack.gtin)
-        if route.route == lookup_pb.ROUTE_KIND_REMOTE:
-            if is_relayed(request.caller.roles):
-                raise not_hosted(pack.gtin)
-            try:
-                return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request, route))
-            except Conflict as error:
-                if error.code != "route.changed":
-                    raise
-            route = await self._route(pack.gtin, fresh=True)  # the cached route was stale
-            if route.route == lookup_pb.ROUTE_KIND_REMOTE:
-                return verifier_pb.VerifyLmsResponse(response=await self._forward_verification(request, route))
+        route, forwarded = await self._route_or_forwarded(
+            pack.gtin, request.caller, lambda remote: self._forward_verification(request, remote)
+        )
+        if forwarded is not None:
+            return verifier_pb.VerifyLmsResponse(response=forwarded)
         (status,) = await self._pack_statuses([(pack.gtin, pack.serial)])
         answer = verifier_pb.VerifyLmsResponse()
         self._hosted_answer(request, route, status, self.now(), answer.response)
@@ -433,18 +451,10 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         return routes
 
     @translate_errors
-    async def VerifyLmsBatch(
-        self,
-        request: verifier_pb.VerifyLmsBatchRequest,
-        context: grpc.aio.ServicerContext[verifier_pb.VerifyLmsBatchRequest, verifier_pb.VerifyLmsBatchResponse],
-    ) -> verifier_pb.VerifyLmsBatchResponse:
+    async def VerifyLmsBatch(self, request: verifier_pb.VerifyLmsBatchRequest, context: RpcContext) -> verifier_pb.VerifyLmsBatchResponse:
         return await self._answer_batch(request)
 
-    async def StreamVerifyLmsBatches(
-        self,
-        request_iterator: AsyncIterator[verifier_pb.VerifyLmsBatchRequest],
-        context: grpc.aio.ServicerContext[verifier_pb.VerifyLmsBatchRequest, verifier_pb.VerifyLmsBatchResponse],
-    ) -> None:
+    async def StreamVerifyLmsBatches(self, request_iterator: AsyncIterator[verifier_pb.VerifyLmsBatchRequest], context: RpcContext) -> None:
         await self.call_streams.serve(
             context, self._answer_batch, verifier_pb.VerifyLmsBatchResponse, "StreamVerifyLmsBatches"
         )
@@ -501,23 +511,12 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         return answer
 
     @translate_errors
-    async def CheckConnectivity(
-        self,
-        request: verifier_pb.CheckConnectivityRequest,
-        context: grpc.aio.ServicerContext[verifier_pb.CheckConnectivityRequest, verifier_pb.CheckConnectivityResponse],
-    ) -> verifier_pb.CheckConnectivityResponse:
-        route = await self._route(request.gtin)
-        if route.route == lookup_pb.ROUTE_KIND_REMOTE:
-            if is_relayed(request.caller.roles):
-                raise not_hosted(request.gtin)
-            try:
-                return verifier_pb.CheckConnectivityResponse(response=await self._forward_connectivity(request, route))
-            except Conflict as error:
-                if error.code != "route.changed":
-                    raise
-            route = await self._route(request.gtin, fresh=True)
-            if route.route == lookup_pb.ROUTE_KIND_REMOTE:
-                return verifier_pb.CheckConnectivityResponse(response=await self._forward_connectivity(request, route))
+    async def CheckConnectivity(self, request: verifier_pb.CheckConnectivityRequest, context: RpcContext) -> verifier_pb.CheckConnectivityResponse:
+        route, forwarded = await self._route_or_forwarded(
+            request.gtin, request.caller, lambda remote: self._forward_connectivity(request, remote)
+        )
+        if forwarded is not None:
+            return verifier_pb.CheckConnectivityResponse(response=forwarded)
         body = connectivity_body(route.responder_gln or self.responder_gln)
         return verifier_pb.CheckConnectivityResponse(response=self._signed(body))
 
@@ -526,12 +525,12 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         operation: Operation,
         caller: common_pb.Caller,
         packs: Sequence[common_pb.PackIdentifier],
-        results: Any,
+        response: PackResponse,
         target: PackState | None = None,
         transaction_id: str = "",
         possession: bool = False,
-    ) -> None:
-        """Decides ``packs`` and appends one ``PackResult`` each to the ``results`` field."""
+    ) -> PackResponse:
+        """Decides ``packs`` and returns ``response`` with one ``PackResult`` each in its ``results``."""
         now = self.now()
         actor = caller_of(caller)
         questions = [PackQuestion(p.gtin, p.serial, p.lot, p.expiry) for p in packs]
@@ -622,7 +621,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             )
             alert_ids = list(recorded.ids)
         next_alert = iter(alert_ids)
-        add = results.add
+        add = response.results.add
         # run_operation hands out one Decision object per distinct decision: a bulk call
         # repeats a few, so their fields are worked out once each.
         fields_of: dict[int, dict[str, Any]] = {}
@@ -633,50 +632,29 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             if decision.alert:
                 fields = {**fields, "alert_id": next(next_alert)}
             add(index=i, **fields)  # no copy of the pack: the caller sent it (common.proto)
-
-    @translate_errors
-    async def VerifyPacks(
-        self,
-        request: verifier_pb.VerifyPacksRequest,
-        context: grpc.aio.ServicerContext[verifier_pb.VerifyPacksRequest, verifier_pb.VerifyPacksResponse],
-    ) -> verifier_pb.VerifyPacksResponse:
-        response = verifier_pb.VerifyPacksResponse()
-        await self._pack_operation(
-            Operation.VERIFY, request.caller, request.packs, response.results, possession=request.possession_attested
-        )
         return response
 
     @translate_errors
-    async def DecommissionPacks(
-        self,
-        request: verifier_pb.DecommissionPacksRequest,
-        context: grpc.aio.ServicerContext[verifier_pb.DecommissionPacksRequest, verifier_pb.DecommissionPacksResponse],
-    ) -> verifier_pb.DecommissionPacksResponse:
+    async def VerifyPacks(self, request: verifier_pb.VerifyPacksRequest, context: RpcContext) -> verifier_pb.VerifyPacksResponse:
+        return await self._pack_operation(
+            Operation.VERIFY, request.caller, request.packs, verifier_pb.VerifyPacksResponse(), possession=request.possession_attested
+        )
+
+    @translate_errors
+    async def DecommissionPacks(self, request: verifier_pb.DecommissionPacksRequest, context: RpcContext) -> verifier_pb.DecommissionPacksResponse:
         target = STATE_FROM_PROTO.get(request.state)
         if target is None or target is PackState.ACTIVE:
             raise InvalidInput("Decommissioning needs a target state such as supplied.", code="state.invalid", field="state")
-        response = verifier_pb.DecommissionPacksResponse()
-        await self._pack_operation(
-            Operation.DECOMMISSION, request.caller, request.packs, response.results, target, request.transaction_id
+        return await self._pack_operation(
+            Operation.DECOMMISSION, request.caller, request.packs, verifier_pb.DecommissionPacksResponse(), target, request.transaction_id
         )
-        return response
 
     @translate_errors
-    async def ReactivatePacks(
-        self,
-        request: verifier_pb.ReactivatePacksRequest,
-        context: grpc.aio.ServicerContext[verifier_pb.ReactivatePacksRequest, verifier_pb.ReactivatePacksResponse],
-    ) -> verifier_pb.ReactivatePacksResponse:
-        response = verifier_pb.ReactivatePacksResponse()
-        await self._pack_operation(
-            Operation.REACTIVATE, request.caller, request.packs, response.results, None, request.transaction_id
+    async def ReactivatePacks(self, request: verifier_pb.ReactivatePacksRequest, context: RpcContext) -> verifier_pb.ReactivatePacksResponse:
+        return await self._pack_operation(
+            Operation.REACTIVATE, request.caller, request.packs, verifier_pb.ReactivatePacksResponse(), None, request.transaction_id
         )
-        return response
 
     @translate_errors
-    async def GetJwks(
-        self,
-        request: verifier_pb.GetJwksRequest,
-        context: grpc.aio.ServicerContext[verifier_pb.GetJwksRequest, verifier_pb.GetJwksResponse],
-    ) -> verifier_pb.GetJwksResponse:
+    async def GetJwks(self, request: verifier_pb.GetJwksRequest, context: RpcContext) -> verifier_pb.GetJwksResponse:
         return verifier_pb.GetJwksResponse(jwks_json=self.keys.jwks_json())

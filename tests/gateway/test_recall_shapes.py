@@ -22,17 +22,7 @@ from verinet.gateway.recalls import (
     report_rows_json,
     status_report_json,
 )
-from verinet.recall_status import status_report
-from verinet.recall_status.recall_messages import (
-    extended_recall,
-    recall_letter,
-    recall_message,
-    recall_preview,
-    recall_task,
-    report_rows,
-    status_report_message,
-    units_by_location,
-)
+from verinet.recall_status import recall_messages, status_report
 from verinet.recall_status.strategy import RecallStrategy
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 
@@ -83,7 +73,7 @@ def test_a_recall_task_reads_at_rest_exactly_as_recall_status_made_it() -> None:
         "units_acknowledged": 2,
         "locations": {"0614141000005": {"name": "DC 1", "address": "1 Main St, Austin"}},
     }  # fmt: skip
-    shown = recall_task_json(recall_task(made))
+    shown = recall_task_json(recall_messages.recall_task(made))
     assert shown == made
     assert orjson.dumps(shown) == orjson.dumps(made)  # the same members in the same order
 
@@ -99,7 +89,7 @@ def test_a_preview_reads_at_rest_exactly_as_recall_status_made_it_with_only_know
         "units_not_yet_shipped": 2,
         "unknown_units": ["00614141000012|S9"],
     }  # fmt: skip
-    shown = recall_preview_json(recall_preview(made))
+    shown = recall_preview_json(recall_messages.recall_preview(made))
     assert orjson.dumps(shown) == orjson.dumps(made)
 
 
@@ -111,7 +101,7 @@ def test_a_created_recall_reads_at_rest_exactly_as_recall_status_made_it() -> No
     }  # fmt: skip
     created = rs_pb.CreateRecallResponse(
         recall_id=made["id"], units=4, mock=True, status="open",
-        units_by_location=units_by_location(made["units_by_location"]),
+        units_by_location=recall_messages.units_by_location(made["units_by_location"]),
     )  # fmt: skip
     assert orjson.dumps(created_recall_json(created)) == orjson.dumps(made)
 
@@ -127,7 +117,7 @@ def test_a_recall_letter_reads_at_rest_as_recall_status_made_it_with_the_gateway
             "respond": "POST", "contact": "qa@example.com", "public_warning": "",
         },
     }  # fmt: skip
-    shown = recall_letter_json(recall_letter(made))
+    shown = recall_letter_json(recall_messages.recall_letter(made))
     form = shown.pop("response_form")
     assert orjson.dumps(shown) == orjson.dumps(made)
     assert form["acknowledge"] == "/v1/recalls/R1/acknowledgements"
@@ -182,14 +172,14 @@ def a_recall_as_its_manufacturer_reads_it() -> dict[str, object]:
 
 def test_a_recall_reads_at_rest_exactly_as_recall_status_made_it_for_its_manufacturer() -> None:
     made = a_recall_as_its_manufacturer_reads_it()
-    assert orjson.dumps(recall_json(recall_message(made))) == orjson.dumps(made)
+    assert orjson.dumps(recall_json(recall_messages.recall_message(made))) == orjson.dumps(made)
 
 
 def test_a_holder_reads_a_recall_without_its_owner_or_the_strategys_external_reference() -> None:
     made = a_recall_as_its_manufacturer_reads_it()
     del made["owner"]
     del made["strategy"]["external_reference"]  # type: ignore[attr-defined]
-    shown = recall_json(recall_message(made))
+    shown = recall_json(recall_messages.recall_message(made))
     assert "owner" not in shown
     assert "external_reference" not in shown["strategy"]
     assert orjson.dumps(shown) == orjson.dumps(made)
@@ -199,12 +189,12 @@ def test_an_open_real_recall_has_no_closing_and_no_drill_timings() -> None:
     made = a_recall_as_its_manufacturer_reads_it()
     del made["closed_at"], made["close_reason"], made["drill"]
     made.update(mock=False, status="open")
-    assert orjson.dumps(recall_json(recall_message(made))) == orjson.dumps(made)
+    assert orjson.dumps(recall_json(recall_messages.recall_message(made))) == orjson.dumps(made)
 
 
 def test_an_extended_recall_reads_at_rest_with_the_units_added_and_the_unknown_ones_last() -> None:
     made = {**a_recall_as_its_manufacturer_reads_it(), "added_units": 7, "unknown_units": ["00614141000012|S9"]}
-    assert orjson.dumps(extended_recall_json(extended_recall(made))) == orjson.dumps(made)
+    assert orjson.dumps(extended_recall_json(recall_messages.extended_recall(made))) == orjson.dumps(made)
 
 
 def test_report_rows_read_at_rest_row_by_row_as_recall_status_made_them() -> None:
@@ -214,8 +204,8 @@ def test_report_rows_read_at_rest_row_by_row_as_recall_status_made_them() -> Non
          "acknowledged_at": "", "action": "quarantined" if n == 2 else ""}
         for n in range(3)
     ]  # fmt: skip
-    assert orjson.dumps(report_rows_json(report_rows(made).rows)) == orjson.dumps(made)
-    assert report_rows_json(report_rows([]).rows) == []
+    assert orjson.dumps(report_rows_json(recall_messages.report_rows(made).rows)) == orjson.dumps(made)
+    assert report_rows_json(recall_messages.report_rows([]).rows) == []
 
 
 def a_status_reports_facts(closed: bool) -> status_report.Facts:
@@ -268,14 +258,14 @@ def test_a_status_report_reads_at_rest_exactly_as_recall_status_made_it() -> Non
     for closed in (False, True):
         facts = a_status_reports_facts(closed)
         for made in (status_report.build(facts, facts.published_at + 100 * 3600.0), status_report.build(facts, facts.published_at + 3600.0, start=facts.published_at)):
-            shown = status_report_json(status_report_message(made))
+            shown = status_report_json(recall_messages.status_report_message(made))
             assert orjson.dumps(shown) == orjson.dumps(with_consignee_lists(made))
 
 
 def test_a_status_report_without_a_response_has_no_estimated_time_and_no_quantity_on_hand() -> None:
     facts = a_status_reports_facts(closed=False)
     made = status_report.build(facts, facts.published_at + 60.0)
-    shown = status_report_json(status_report_message(made))
+    shown = status_report_json(recall_messages.status_report_message(made))
     assert shown["estimated_completion"]["at"] is None
     assert [row["quantity_on_hand"] for row in shown["consignee_rows"]] == [None, None]
     assert orjson.dumps(shown) == orjson.dumps(with_consignee_lists(made))
