@@ -152,28 +152,31 @@ def cmd_wallet_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_group(sub: Any, name: str, help_text: str, dest: str) -> Any:
+    """Registers ``name`` as a group of subcommands, one of which is required; answers the
+    group's subcommands, for ``_add_command``."""
+    return sub.add_parser(name, help=help_text).add_subparsers(dest=dest, required=True)
+
+
+def _add_command(
+    sub: Any, name: str, help_text: str, command: Command, argument: str = "", argument_help: str | None = None
+) -> argparse.ArgumentParser:
+    """Registers the subcommand ``name`` running ``command``, with its one positional
+    ``argument`` when named; answers its parser, for further options."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
+    if argument:
+        parser.add_argument(argument, help=argument_help)
+    parser.set_defaults(func=command)
+    return parser
+
+
 def add_wallet_commands(psub: Any) -> None:
     """Registers ``verinet partners wallet ...``."""
-    wallet = psub.add_parser("wallet", help="a partner's DID and OCI wallet for ATP credentials (admins)")
-    wsub = wallet.add_subparsers(dest="wallet_command", required=True)
-    put = wsub.add_parser("set", help="set a partner's DID and wallet from a JSON file")
-    put.add_argument("id", help="partner id")
+    wsub = _command_group(psub, "wallet", "a partner's DID and OCI wallet for ATP credentials (admins)", "wallet_command")
+    put = _add_command(wsub, "set", "set a partner's DID and wallet from a JSON file", cmd_wallet_set, "id", "partner id")
     put.add_argument("--file", required=True, help="the body of PUT /v1/partners/{id}/wallet; client_secret may be {\"env\": \"VAR\"}")
-    put.set_defaults(func=cmd_wallet_set)
-    _add_commands_of_one_name(
-        wsub,
-        "id",
-        ("show", "show a partner's DID and wallet (never the client secret)", cmd_wallet_show),
-        ("delete", "delete a partner's DID and wallet", cmd_wallet_delete),
-    )
-
-
-def _add_commands_of_one_name(sub: Any, argument: str, *commands: tuple[str, str, Command]) -> None:
-    """Registers ``(name, help, command)`` subcommands that each take just ``argument``."""
-    for name, help_text, command in commands:
-        parser = sub.add_parser(name, help=help_text)
-        parser.add_argument(argument)
-        parser.set_defaults(func=command)
+    _add_command(wsub, "show", "show a partner's DID and wallet (never the client secret)", cmd_wallet_show, "id")
+    _add_command(wsub, "delete", "delete a partner's DID and wallet", cmd_wallet_delete, "id")
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -203,21 +206,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def add_network_commands(dsub: Any) -> None:
     """Registers ``verinet directory networks ...``."""
-    networks = dsub.add_parser("networks", help="remote-network profiles: URL, auth, deadline, ... (admins)")
-    nsub = networks.add_subparsers(dest="networks_command", required=True)
-    put = nsub.add_parser("put", help="create or replace a profile from a JSON file")
-    put.add_argument("name", help="profile name, e.g. quartet-prod")
+    nsub = _command_group(dsub, "networks", "remote-network profiles: URL, auth, deadline, ... (admins)", "networks_command")
+    put = _add_command(nsub, "put", "create or replace a profile from a JSON file", cmd_put, "name", "profile name, e.g. quartet-prod")
     put.add_argument("--file", required=True, help="the profile as JSON (the body of PUT /v1/directory/networks/{name})")
-    put.set_defaults(func=cmd_put)
-    imp = nsub.add_parser("import", help="create or replace many profiles from a JSON or YAML list, all or none")
-    imp.add_argument("file", help="a list of profiles, each the body of PUT /v1/directory/networks/{name} plus its name")
-    imp.set_defaults(func=cmd_import)
-    _add_commands_of_one_name(
-        nsub,
-        "name",
-        ("delete", "delete a profile (refused while a directory route names it)", cmd_delete),
-        ("get", "show a profile (never its secrets)", cmd_get),
-    )
-    listing = nsub.add_parser("list", help="list the profiles")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.set_defaults(func=cmd_list)
+    imports = "a list of profiles, each the body of PUT /v1/directory/networks/{name} plus its name"
+    _add_command(nsub, "import", "create or replace many profiles from a JSON or YAML list, all or none", cmd_import, "file", imports)
+    _add_command(nsub, "delete", "delete a profile (refused while a directory route names it)", cmd_delete, "name")
+    _add_command(nsub, "get", "show a profile (never its secrets)", cmd_get, "name")
+    _add_command(nsub, "list", "list the profiles", cmd_list).add_argument("--json", action="store_true", help="print JSON")

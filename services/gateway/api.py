@@ -311,11 +311,9 @@ async def withdraw_product(request: web.Request, partner: Partner) -> web.Respon
             field="confirm",
         )
     reason = stored_text(body, "reason", "withdrawal reason")
+    message = rs_pb.WithdrawProductRequest(caller=caller_message(partner), gtin=gtin, reason=reason)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.WithdrawProduct,
-        rs_pb.WithdrawProductRequest(caller=caller_message(partner), gtin=gtin, reason=reason),
-    )
+    answer = await clients.ask(clients.recall_status.WithdrawProduct, message)
     return json_response({"gtin": answer.gtin, "state": "withdrawn", "withdrawn_at": answer.withdrawn_at})
 
 
@@ -425,11 +423,9 @@ async def get_directory_entry(request: web.Request, partner: Partner) -> web.Res
 @routes.route("DELETE", "/v1/directory/{kind:gtins|prefixes}/{key}", roles=(Role.ADMIN, Role.MANUFACTURER), tag="Directory", summary="Delete a directory entry")
 async def delete_directory_entry(request: web.Request, partner: Partner) -> web.Response:
     kind, key = directory_key(request)
+    message = lookup_pb.DeleteDirectoryEntryRequest(caller=caller_message(partner), kind=kind, key=key)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.lookup.DeleteDirectoryEntry,
-        lookup_pb.DeleteDirectoryEntryRequest(caller=caller_message(partner), kind=kind, key=key),
-    )
+    answer = await clients.ask(clients.lookup.DeleteDirectoryEntry, message)
     if not answer.deleted:
         raise NotFound(f"No directory entry for {key!r}.", code="directory.not_found")
     return web.Response(status=204)
@@ -528,12 +524,9 @@ async def check_directory(request: web.Request, partner: Partner) -> web.Respons
         raise InvalidInput('Failed to read "req_gln": expected a GLN-13 string.', code="body.field_type", field="req_gln")
     if req_gln:
         req_gln = at_field(validate_gln, req_gln, "req_gln")
+    message = lookup_pb.ProbeRemoteEndpointsRequest(req_gln=req_gln)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.lookup.ProbeRemoteEndpoints,
-        lookup_pb.ProbeRemoteEndpointsRequest(req_gln=req_gln),
-        timeout=max(clients.rpc_timeout, 5.0),
-    )
+    answer = await clients.ask(clients.lookup.ProbeRemoteEndpoints, message, timeout=max(clients.rpc_timeout, 5.0))
     return json_response(
         {
             "endpoints": [

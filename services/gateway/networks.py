@@ -83,6 +83,10 @@ IMPORT_SCHEMA: dict[str, Any] = {
     },
 }
 
+#: The OpenAPI request bodies of PUT /v1/directory/networks/{network} and of the import.
+PROFILE_BODY = {"required": True, "content": {"application/json": {"schema": PROFILE_SCHEMA}}}
+IMPORT_BODY = {"required": True, "content": {"application/json": {"schema": IMPORT_SCHEMA}}}
+
 
 def _text(value: Any, field: str) -> str:
     if not isinstance(value, str):
@@ -159,14 +163,7 @@ def profile_json(network: lookup_pb.RemoteNetwork) -> dict[str, Any]:
     }
 
 
-@routes.route(
-    "PUT",
-    "/v1/directory/networks/{network}",
-    roles=(Role.ADMIN,),
-    tag="Directory",
-    summary="Create or replace a remote-network profile: URL, auth (bearer, token, basic, oauth2, mtls), per-hop deadline, attempts, headers, LMS version, lenient, ATP carriage",
-    request_body={"required": True, "content": {"application/json": {"schema": PROFILE_SCHEMA}}},
-)
+@routes.route("PUT", "/v1/directory/networks/{network}", roles=(Role.ADMIN,), tag="Directory", summary="Create or replace a remote-network profile: URL, auth (bearer, token, basic, oauth2, mtls), per-hop deadline, attempts, headers, LMS version, lenient, ATP carriage", request_body=PROFILE_BODY)
 async def put_network(request: web.Request, partner: Partner) -> web.Response:
     message = profile_from_json(request.match_info["network"], await json_object(request))
     clients = request.app[CLIENTS]
@@ -176,22 +173,13 @@ async def put_network(request: web.Request, partner: Partner) -> web.Response:
 
 @routes.route("GET", "/v1/directory/networks/{network}", roles=(Role.ADMIN,), tag="Directory", summary="Read a remote-network profile (never its secrets)")
 async def get_network(request: web.Request, partner: Partner) -> web.Response:
+    message = lookup_pb.GetRemoteNetworkRequest(caller=caller_message(partner), name=request.match_info["network"])
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.lookup.GetRemoteNetwork,
-        lookup_pb.GetRemoteNetworkRequest(caller=caller_message(partner), name=request.match_info["network"]),
-    )
+    answer = await clients.ask(clients.lookup.GetRemoteNetwork, message)
     return json_response(profile_json(answer.network))
 
 
-@routes.route(
-    "POST",
-    "/v1/directory/networks/import",
-    roles=(Role.ADMIN,),
-    tag="Directory",
-    summary="Create or replace many remote-network profiles, all or none: {\"networks\": [{\"name\", ...profile}]}; 400 lists every refused entry",
-    request_body={"required": True, "content": {"application/json": {"schema": IMPORT_SCHEMA}}},
-)
+@routes.route("POST", "/v1/directory/networks/import", roles=(Role.ADMIN,), tag="Directory", summary="Create or replace many remote-network profiles, all or none: {\"networks\": [{\"name\", ...profile}]}; 400 lists every refused entry", request_body=IMPORT_BODY)
 async def import_networks(request: web.Request, partner: Partner) -> web.Response:
     body = _object(await json_object(request), "", ("networks",))
     entries = body.get("networks")
@@ -236,11 +224,9 @@ def _import_refused(refused: list[dict[str, Any]], total: int) -> InvalidInput:
 
 @routes.route("DELETE", "/v1/directory/networks/{network}", roles=(Role.ADMIN,), tag="Directory", summary="Delete a remote-network profile (409 while a directory route names it)")
 async def delete_network(request: web.Request, partner: Partner) -> web.Response:
+    message = lookup_pb.DeleteRemoteNetworkRequest(caller=caller_message(partner), name=request.match_info["network"])
     clients = request.app[CLIENTS]
-    await clients.ask(
-        clients.lookup.DeleteRemoteNetwork,
-        lookup_pb.DeleteRemoteNetworkRequest(caller=caller_message(partner), name=request.match_info["network"]),
-    )
+    await clients.ask(clients.lookup.DeleteRemoteNetwork, message)
     return web.Response(status=204)
 
 
@@ -285,38 +271,25 @@ async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
 
 @routes.route("GET", "/v1/partners/{id}/wallet", roles=ALL_ROLES, tag="Credentials", summary="Read a partner's DID and wallet (admins, or the partner itself; never the client secret)")
 async def get_wallet(request: web.Request, partner: Partner) -> web.Response:
+    message = lookup_pb.GetPartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"])
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.lookup.GetPartnerWallet,
-        lookup_pb.GetPartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"]),
-    )
+    answer = await clients.ask(clients.lookup.GetPartnerWallet, message)
     return json_response(wallet_json(answer.wallet))
 
 
 @routes.route("DELETE", "/v1/partners/{id}/wallet", roles=(Role.ADMIN,), tag="Credentials", summary="Delete a partner's DID and wallet (its questions then go without ATP credentials)")
 async def delete_wallet(request: web.Request, partner: Partner) -> web.Response:
+    message = lookup_pb.DeletePartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"])
     clients = request.app[CLIENTS]
-    await clients.ask(
-        clients.lookup.DeletePartnerWallet,
-        lookup_pb.DeletePartnerWalletRequest(caller=caller_message(partner), partner_id=request.match_info["id"]),
-    )
+    await clients.ask(clients.lookup.DeletePartnerWallet, message)
     return web.Response(status=204)
 
 
-@routes.route(
-    "GET",
-    "/v1/credentials/audit",
-    roles=ALL_ROLES,
-    tag="Credentials",
-    summary="ATP presentations generated and verified for one question (admins see all, a partner its own)",
-    params=({"name": "corrUUID", "in": "query", "required": True, "schema": {"type": "string"}},),
-)
+@routes.route("GET", "/v1/credentials/audit", roles=ALL_ROLES, tag="Credentials", summary="ATP presentations generated and verified for one question (admins see all, a partner its own)", params=({"name": "corrUUID", "in": "query", "required": True, "schema": {"type": "string"}},))
 async def credential_audit(request: web.Request, partner: Partner) -> web.Response:
+    message = lookup_pb.ListCredentialAuditRequest(caller=caller_message(partner), corr_uuid=request.query.get("corrUUID", ""))
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.lookup.ListCredentialAudit,
-        lookup_pb.ListCredentialAuditRequest(caller=caller_message(partner), corr_uuid=request.query.get("corrUUID", "")),
-    )
+    answer = await clients.ask(clients.lookup.ListCredentialAudit, message)
     return json_response(
         {
             "entries": [

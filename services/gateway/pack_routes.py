@@ -237,9 +237,7 @@ async def list_alerts(request: web.Request, partner: Partner) -> web.Response:
 async def close_alert(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = stored_text(body, "reason", "alert close reason")
+    message = rs_pb.CloseAlertRequest(caller=caller_message(partner), alert_id=request.match_info["id"], reason=reason)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.CloseAlert,
-        rs_pb.CloseAlertRequest(caller=caller_message(partner), alert_id=request.match_info["id"], reason=reason),
-    )
+    answer = await clients.ask(clients.recall_status.CloseAlert, message)
     return json_response(alert_json(answer.alert))

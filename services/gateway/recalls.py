@@ -143,12 +143,9 @@ def scope_json(scoped: rs_pb.CreateRecallResponse | rs_pb.PreviewRecallResponse)
 @routes.route("POST", "/v1/recalls/preview", roles=(Role.MANUFACTURER,), tag="Recalls", summary="The scope a recall would have (units, by location, not yet shipped); writes nothing")
 async def preview_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
+    message = scope_from({"class": "I", "reason": "preview", **body}, partner)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.PreviewRecall,
-        scope_from({"class": "I", "reason": "preview", **body}, partner),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.PreviewRecall, message, timeout=RECALL_RPC_SECONDS)
     return json_response(recall_preview_json(answer))
 
 
@@ -177,12 +174,9 @@ def location_json(location: rs_pb.LocationDetails) -> dict[str, str]:
 @routes.route("GET", "/v1/recalls", roles=(Role.MANUFACTURER, Role.ADMIN), tag="Recalls", summary="Recalls, newest first: a manufacturer's own, all for admin (?status=open|closed&limit=)")
 async def list_recalls(request: web.Request, partner: Partner) -> web.Response:
     limit = limit_query(request, most=1000)
+    message = rs_pb.ListRecallsRequest(caller=caller_message(partner), status=request.query.get("status", ""), limit=limit)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.ListRecalls,
-        rs_pb.ListRecallsRequest(caller=caller_message(partner), status=request.query.get("status", ""), limit=limit),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.ListRecalls, message, timeout=RECALL_RPC_SECONDS)
     return json_response({"recalls": [recall_summary_json(r) for r in answer.recalls]})
 
 
@@ -205,12 +199,9 @@ def recall_facts_json(recall: rs_pb.RecallSummary | rs_pb.Recall | rs_pb.RecallH
 
 @routes.route("GET", "/v1/recalls/{id}", roles=VIEWER_ROLES, tag="Recalls", summary="A recall with its scope and effectiveness (partners see their own units)")
 async def get_recall(request: web.Request, partner: Partner) -> web.Response:
+    message = rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"])
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.GetRecall,
-        rs_pb.GetRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"]),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.GetRecall, message, timeout=RECALL_RPC_SECONDS)
     return json_response(recall_json(answer.recall))
 
 
@@ -276,12 +267,9 @@ def strategy_json(strategy: rs_pb.RecallStrategy) -> dict[str, Any]:
 @routes.route("POST", "/v1/recalls/{id}/extend", roles=(Role.MANUFACTURER,), tag="Recalls", summary="Add lots, units, or a line and window to a recall")
 async def extend_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
+    message = rs_pb.ExtendRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], scope=scope_from({"class": "I", "reason": "extend", **body}, partner))
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.ExtendRecall,
-        rs_pb.ExtendRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], scope=scope_from({"class": "I", "reason": "extend", **body}, partner)),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.ExtendRecall, message, timeout=RECALL_RPC_SECONDS)
     return json_response(extended_recall_json(answer))
 
 
@@ -293,12 +281,9 @@ def extended_recall_json(extended: rs_pb.ExtendRecallResponse) -> dict[str, Any]
 @routes.route("PATCH", "/v1/recalls/{id}/strategy", roles=(Role.MANUFACTURER, Role.ADMIN), tag="Recalls", summary="Change a recall's strategy (depth, public warning, effectiveness-check level A to E and share, external reference, contact); audited")
 async def update_recall_strategy(request: web.Request, partner: Partner) -> web.Response:
     changes = strategy_members({"strategy": await json_object(request)})
+    message = rs_pb.UpdateRecallStrategyRequest(caller=caller_message(partner), recall_id=request.match_info["id"], changes_json=changes)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.UpdateRecallStrategy,
-        rs_pb.UpdateRecallStrategyRequest(caller=caller_message(partner), recall_id=request.match_info["id"], changes_json=changes),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.UpdateRecallStrategy, message, timeout=RECALL_RPC_SECONDS)
     return json_response(recall_json(answer.recall))
 
 
@@ -306,12 +291,9 @@ async def update_recall_strategy(request: web.Request, partner: Partner) -> web.
 async def close_recall(request: web.Request, partner: Partner) -> web.Response:
     body = await json_object(request)
     reason = stored_text(body, "reason", "recall close reason")
+    message = rs_pb.CloseRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], reason=reason)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.CloseRecall,
-        rs_pb.CloseRecallRequest(caller=caller_message(partner), recall_id=request.match_info["id"], reason=reason),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.CloseRecall, message, timeout=RECALL_RPC_SECONDS)
     return json_response(recall_json(answer.recall))
 
 
@@ -477,12 +459,9 @@ async def recall_notice_letter(request: web.Request, partner: Partner) -> web.Re
     output = request.query.get("format", "json")
     if output not in ("json", "html"):
         raise InvalidInput(f"Failed to read format {output!r}: expected json or html.", field="format")
+    message = rs_pb.GetRecallNoticeRequest(caller=caller_message(partner), recall_id=request.match_info["id"], partner_id=request.query.get("partner", ""))
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.GetRecallNotice,
-        rs_pb.GetRecallNoticeRequest(caller=caller_message(partner), recall_id=request.match_info["id"], partner_id=request.query.get("partner", "")),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.GetRecallNotice, message, timeout=RECALL_RPC_SECONDS)
     letter = recall_letter_json(answer)
     if output == "json":
         return json_response(letter)
@@ -742,11 +721,9 @@ def recall_task_json(task: rs_pb.RecallTask) -> dict[str, Any]:
 async def pack_history(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.match_info["gtin"])
     serial = validate_serial(request.match_info["serial"])
+    message = rs_pb.GetPackHistoryRequest(caller=caller_message(partner), gtin=gtin, serial=serial)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.GetPackHistory,
-        rs_pb.GetPackHistoryRequest(caller=caller_message(partner), gtin=gtin, serial=serial),
-    )
+    answer = await clients.ask(clients.recall_status.GetPackHistory, message)
     return json_response(pack_history_json(answer))
 
 
@@ -773,12 +750,9 @@ def pack_history_json(history: rs_pb.GetPackHistoryResponse) -> dict[str, Any]:
 async def list_audit(request: web.Request, partner: Partner) -> web.Response:
     gtin = validate_gtin(request.query["gtin"]) if request.query.get("gtin") else ""
     limit = limit_query(request, most=10_000)
+    message = rs_pb.ListAuditRequest(caller=caller_message(partner), gtin=gtin, recall_id=request.query.get("recall", ""), limit=limit)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.ListAudit,
-        rs_pb.ListAuditRequest(caller=caller_message(partner), gtin=gtin, recall_id=request.query.get("recall", ""), limit=limit),
-        timeout=RECALL_RPC_SECONDS,
-    )
+    answer = await clients.ask(clients.recall_status.ListAudit, message, timeout=RECALL_RPC_SECONDS)
     return json_response(audit_listing_json(answer))
 
 

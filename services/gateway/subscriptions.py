@@ -109,11 +109,9 @@ async def put_subscription(request: web.Request, partner: Partner) -> web.Respon
             field="events",
         )
     subscription = rs_pb.Subscription(name=request.match_info["name"], url=url, events=events)
+    message = rs_pb.PutSubscriptionRequest(caller=caller_message(partner), subscription=subscription)
     clients = request.app[CLIENTS]
-    answer = await clients.ask(
-        clients.recall_status.PutSubscription,
-        rs_pb.PutSubscriptionRequest(caller=caller_message(partner), subscription=subscription),
-    )
+    answer = await clients.ask(clients.recall_status.PutSubscription, message)
     return json_response(
         subscription_json(answer.subscription), status=201 if answer.created else 200
     )
