@@ -298,22 +298,13 @@ def wallet_json(wallet: lookup_pb.PartnerWallet) -> dict[str, Any]:
 )
 async def put_wallet(request: web.Request, partner: Partner) -> web.Response:
     body = _object(await json_object(request), "", WALLET_FIELDS)
-    values = {name: _text(body.get(name, ""), name) for name in WALLET_FIELDS}
+    values: dict[str, Any] = {name: _text(body.get(name, ""), name) for name in WALLET_FIELDS}
     clients = request.app[CLIENTS]
     answer = await call(
         clients.lookup.PutPartnerWallet,
         lookup_pb.PutPartnerWalletRequest(
             caller=caller_message(partner),
-            wallet=lookup_pb.PartnerWallet(
-                partner_id=request.match_info["id"],
-                did=values["did"],
-                url=values["url"],
-                client_id=values["client_id"],
-                client_secret=values["client_secret"],
-                token_url=values["token_url"],
-                inbound_policy=values["inbound_policy"],
-                inbound_carriage=values["inbound_carriage"],
-            ),
+            wallet=lookup_pb.PartnerWallet(partner_id=request.match_info["id"], **values),
         ),
         timeout=clients.rpc_timeout,
     )
