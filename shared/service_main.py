@@ -2,25 +2,27 @@
 event loop, then the service's own ``serve``.
 
 Each ``python -m verinet.<service>`` calls :func:`run_service` from its ``main`` with its own
-frozen settings, which extend :class:`GrpcServing`, and starts its server with
-:func:`start_grpc_server`, so the three services cannot drift apart in how they start.
+frozen settings, which extend :class:`GrpcServing`, starts its server with
+:func:`start_grpc_server`, and (with call sockets) drains with :func:`serve_until_signalled`,
+so the three services cannot drift apart in how they start and stop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from prometheus_client import start_http_server
 
 from verinet import logs
 from verinet.config import Env, InternalTls
-from verinet.rpc import ServerHandle, install_event_loop_policy, start_server
+from verinet.rpc import ServerHandle, install_event_loop_policy, run_until_signalled, start_server
+from verinet.socket_calls import SocketCallServer, SocketMethod
 
-__all__ = ["GrpcServing", "run_service", "start_grpc_server"]
+__all__ = ["GrpcServing", "run_service", "serve_until_signalled", "start_call_sockets", "start_grpc_server"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,47 @@ async def start_grpc_server(
         tls=settings.internal_tls,
         health_port=settings.health_port,
     )
+
+
+class StreamingServicer(Protocol):
+    """A servicer with call streams, also served on a Unix socket, that can be told to move
+    on to another replica."""
+
+    def socket_methods(self) -> dict[str, SocketMethod]: ...
+
+    def drain(self) -> None: ...
+
+
+async def start_call_sockets(path: str, servicer: StreamingServicer) -> SocketCallServer:
+    """Serves the call streams of ``servicer`` on the Unix socket ``path`` too (empty: gRPC
+    only), started before the gRPC server so both are up when health says SERVING."""
+    sockets = SocketCallServer(path, servicer.socket_methods())
+    await sockets.start()
+    return sockets
+
+
+async def serve_until_signalled(
+    settings: GrpcServing,
+    handle: ServerHandle,
+    servicer: StreamingServicer,
+    sockets: SocketCallServer,
+    *,
+    background: Sequence[asyncio.Task[Any]],
+    on_stop: Callable[[], Awaitable[None]],
+) -> None:
+    """Serves until SIGTERM or SIGINT, then drains: health NOT_SERVING, the servicer's call
+    streams and the call sockets told to move on, in-flight calls finished within the grace
+    period. Then stops: the ``background`` tasks cancelled, the sockets' calls finished, and
+    ``on_stop`` closes what the service holds."""
+
+    def drain() -> None:
+        servicer.drain()
+        sockets.stop_accepting()
+
+    async def stop() -> None:
+        for task in background:
+            task.cancel()
+        await sockets.close(settings.shutdown_grace)
+        await on_stop()
+
+    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=drain)

@@ -25,10 +25,13 @@ from verinet.recall_status.settings import Settings
 from verinet.recall_status.subscriptions import SubscriptionStore
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
 from verinet.recall_status.webhook_keys import WebhookKeys
-from verinet.rpc import run_until_signalled
-from verinet.service_main import run_service, start_grpc_server
+from verinet.service_main import (
+    run_service,
+    serve_until_signalled,
+    start_call_sockets,
+    start_grpc_server,
+)
 from verinet.signing import KeyRing
-from verinet.socket_calls import SocketCallServer
 from verinet.store import connect, wait_until_answering
 from verinet.tls_reload import follow_signing_keys
 
@@ -78,33 +81,26 @@ async def serve(settings: Settings) -> None:
         subscriptions=subscriptions,
         webhook_keys=webhook_keys,
     )
-    sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
-    await sockets.start()
+    sockets = await start_call_sockets(settings.call_socket, servicer)
     handle = await start_grpc_server(
         settings,
         "verinet.recall_status.v1.RecallStatusService",
         lambda server: rs_grpc.add_RecallStatusServiceServicer_to_server(servicer, server),
     )
     await worker.start()
-    follow_up = asyncio.create_task(follow_up_loop(servicer, settings.follow_up_seconds))
-    pruning = asyncio.create_task(prune_loop(redis, settings.event_retention_days)) if settings.event_retention_days else None
-    key_watch = asyncio.create_task(follow_signing_keys(settings.webhook_key_dir, webhook_keys.use_keys))
+    background = [
+        asyncio.create_task(follow_up_loop(servicer, settings.follow_up_seconds)),
+        asyncio.create_task(follow_signing_keys(settings.webhook_key_dir, webhook_keys.use_keys)),
+    ]
+    if settings.event_retention_days:
+        background.append(asyncio.create_task(prune_loop(redis, settings.event_retention_days)))
     log.info("recall-status listening", extra={"port": handle.port})
 
-    async def stop() -> None:
-        follow_up.cancel()
-        if pruning is not None:
-            pruning.cancel()
-        key_watch.cancel()
-        await sockets.close(settings.shutdown_grace)
+    async def close() -> None:
         await worker.drain(settings.shutdown_grace)
         await redis.aclose()
 
-    def drain() -> None:
-        servicer.drain()
-        sockets.stop_accepting()
-
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=stop, on_drain=drain)
+    await serve_until_signalled(settings, handle, servicer, sockets, background=background, on_stop=close)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ over many small hashes, the bucket of a member.
 The tag stands in braces (``prod:{<gtin>}``, ``recall:{rc:<recall id>}``), so every key that a
 script or a pipeline touches for one GTIN, one recall or one partner lands in one Redis Cluster
 slot. Written once here, each family is one line in the module that lays its keys out
-(``pack_keys``, ``recall_model``, ``custody_store``, ``event_store``).
+(``pack_keys``, ``recall_model``, ``custody_store``, ``event_store``, ``locations``, ``notifications``).
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from verinet.recall_status.key_families import tagged
 from verinet.store import reply_text_fields
 
 FIELDS = ("name", "street", "city", "state", "postal_code", "country_code")
 
 
-def location_key(gln: str) -> str:
-    return f"locmd:{{{gln}}}"
+location_key = tagged("locmd")  # by GLN
 
 
 @dataclass(frozen=True, slots=True)

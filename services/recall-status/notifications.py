@@ -39,6 +39,7 @@ from verinet import lua_scripts
 from verinet.errors import InvalidInput, NotFound
 from verinet.partners import is_revoked
 from verinet.recall_status import audit
+from verinet.recall_status.key_families import tagged
 from verinet.recall_status.subscriptions import SubscriptionStore, redact_url
 from verinet.store import reply_entries, reply_text_fields
 from verinet.timestamps import id_stamp, utc_ms
@@ -101,8 +102,7 @@ def audit_head_key(recall_id: str) -> str:
     return audit.head_key(audit_key(recall_id))
 
 
-def deliveries_key(recall_id: str) -> str:
-    return f"deliveries:{{rc:{recall_id}}}"
+deliveries_key = tagged("deliveries", tag_prefix="rc:")  # by recall id
 
 
 def validate_recall_id(recall_id: str) -> str:

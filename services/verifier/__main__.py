@@ -8,10 +8,14 @@ import os
 
 from verinet.lookup.v1 import lookup_pb2_grpc as lookup_grpc
 from verinet.recall_status.v1 import recall_status_pb2_grpc as rs_grpc
-from verinet.rpc import channel, run_until_signalled
-from verinet.service_main import run_service, start_grpc_server
+from verinet.rpc import channel
+from verinet.service_main import (
+    run_service,
+    serve_until_signalled,
+    start_call_sockets,
+    start_grpc_server,
+)
 from verinet.signing import KeyRing
-from verinet.socket_calls import SocketCallServer
 from verinet.tls_reload import follow_signing_keys
 from verinet.verifier.servicer import VerifierServicer
 from verinet.verifier.settings import Settings
@@ -36,8 +40,7 @@ async def serve(settings: Settings) -> None:
         pack_event_delay=settings.pack_event_delay,
         status_sockets=settings.recall_status_call_sockets,
     )
-    sockets = SocketCallServer(settings.call_socket, servicer.socket_methods())
-    await sockets.start()
+    sockets = await start_call_sockets(settings.call_socket, servicer)
     handle = await start_grpc_server(
         settings,
         "verinet.verifier.v1.VerifierService",
@@ -47,17 +50,11 @@ async def serve(settings: Settings) -> None:
     key_watch = asyncio.create_task(follow_signing_keys(settings.signing_key_dir, servicer.use_keys))
 
     async def close_channels() -> None:
-        key_watch.cancel()
-        await sockets.close(settings.shutdown_grace)
         await servicer.aclose()
         await lookup_channel.close()
         await recall_status_channel.close()
 
-    def drain() -> None:
-        servicer.drain()
-        sockets.stop_accepting()
-
-    await run_until_signalled(handle, settings.shutdown_grace, on_stop=close_channels, on_drain=drain)
+    await serve_until_signalled(settings, handle, servicer, sockets, background=[key_watch], on_stop=close_channels)
 
 
 def main() -> None:

@@ -7,7 +7,15 @@ from __future__ import annotations
 import doctest
 import zlib
 
-from verinet.recall_status import custody_store, event_store, key_families, pack_keys, recall_model
+from verinet.recall_status import (
+    custody_store,
+    event_store,
+    key_families,
+    locations,
+    notifications,
+    pack_keys,
+    recall_model,
+)
 from verinet.recall_status.pack_scripts import PackScripts, script_source
 
 GTIN = "09506000134352"
@@ -45,6 +53,7 @@ def test_custody_and_event_keys_keep_their_documented_names() -> None:
     assert custody_store.unit_parent_key(GTIN, SERIAL) == f"aggp:{{{GTIN}}}:{PACK_BUCKET}"
     assert custody_store.custody_key(GTIN, SERIAL) == f"cus:{{{GTIN}}}:{PACK_BUCKET}"
     assert event_store.visible_key("P1") == "epcq:vis:{P1}"
+    assert locations.location_key("4000001000005") == "locmd:{4000001000005}"
 
 
 def test_recall_keys_keep_their_documented_names() -> None:
@@ -64,6 +73,7 @@ def test_recall_keys_keep_their_documented_names() -> None:
     assert recall_model.unit_bucket_key(RECALL, UNIT) == f"rcu:{tag}:{UNIT_BUCKET}"
     assert recall_model.ack_bucket_key(RECALL, UNIT) == f"rca:{tag}:{UNIT_BUCKET}"
     assert recall_model.partner_units_key(RECALL, "P1") == f"rcpu:{tag}:P1"
+    assert notifications.deliveries_key(RECALL) == f"deliveries:{tag}"
 
 
 def test_a_script_set_reads_the_lua_file_of_each_attribute_it_names() -> None:
