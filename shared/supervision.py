@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from verinet.backoff import Backoff
 from verinet.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,8 @@ class RestartPolicy:
     #: This many exits of one process within ``window_seconds`` stop the network.
     give_up_after: int = 5
     window_seconds: float = 60.0
-    first_delay_seconds: float = 0.5
-    max_delay_seconds: float = 8.0
+    #: The wait before a restart, doubling with each exit still in the window.
+    restart_delay: Backoff = Backoff(base=0.5, maximum=8.0)
 
 
 @dataclass
@@ -57,8 +58,7 @@ class ExitHistory:
         recent = len(self.exits)
         if recent >= self.policy.give_up_after:
             return None
-        delay: float = self.policy.first_delay_seconds * 2.0 ** (recent - 1)
-        return min(delay, self.policy.max_delay_seconds)
+        return self.policy.restart_delay.delay(recent)
 
     @property
     def recent(self) -> int:

@@ -56,6 +56,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from yarl import URL
 
 from verinet import __version__
+from verinet.backoff import Backoff
 from verinet.errors import BadUpstream, UpstreamTimeout, VerinetError
 from verinet.lookup.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from verinet.lookup.conformance import Judgement, judge, lms_deviations
@@ -106,8 +107,8 @@ class ForwardSettings:
 
     timeout: float = 0.6
     max_attempts: int = 3
-    backoff_base: float = 0.05
-    backoff_max: float = 0.2
+    #: Between attempts, with jitter.
+    backoff: Backoff = Backoff(base=0.05, maximum=0.2)
     breaker_failures: int = 5
     breaker_open_seconds: float = 30.0
     max_body_bytes: int = 65536
@@ -389,8 +390,7 @@ class Forwarder:
                     raise _Failed("bad_status", f"answered {status}: expected 200 or a 4xx", status)
                 last = RemoteAnswer(status, body, answer_headers, attempt)
                 failed = _Failed("timeout" if status == 504 else "bad_status", f"answered {status}", status)
-            ceiling = min(settings.backoff_max, settings.backoff_base * 2 ** (attempt - 1))
-            delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+            delay = settings.backoff.delay(attempt, self.rng)
             if attempt >= profile.attempts or self.clock() + delay + MIN_ATTEMPT_SECONDS >= deadline:
                 if last is not None and last.status == 408:
                     return last  # still 408 at the end: passed on like any other 4xx

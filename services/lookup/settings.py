@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from verinet.backoff import Backoff
 from verinet.config import Env
 from verinet.errors import ConfigError
 from verinet.lookup.forwarding import ForwardSettings
@@ -47,8 +48,10 @@ class Settings(GrpcServing):
         forward = ForwardSettings(
             timeout=env.float("FORWARD_TIMEOUT_SECONDS", 0.6, minimum=0.05),
             max_attempts=env.int("FORWARD_MAX_ATTEMPTS", 3, minimum=1, maximum=10),
-            backoff_base=env.float("FORWARD_BACKOFF_SECONDS", 0.05),
-            backoff_max=env.float("FORWARD_BACKOFF_MAX_SECONDS", 0.2),
+            backoff=Backoff(
+                base=env.float("FORWARD_BACKOFF_SECONDS", 0.05),
+                maximum=env.float("FORWARD_BACKOFF_MAX_SECONDS", 0.2),
+            ),
             breaker_failures=env.int("BREAKER_FAILURES", 5, minimum=1),
             breaker_open_seconds=env.float("BREAKER_OPEN_SECONDS", 30.0),
             max_body_bytes=env.int("FORWARD_MAX_BODY_BYTES", 65536, minimum=1024),

@@ -31,6 +31,7 @@ from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError, ResponseError
 
 from verinet import lua_scripts
+from verinet.backoff import Backoff
 from verinet.errors import InvalidInput
 from verinet.outbound import OutboundPolicy
 from verinet.outbound_http import GuardedConnector, connect_failure
@@ -51,7 +52,7 @@ from verinet.recall_status.notifications import (
 from verinet.store import reply_streams
 from verinet.timestamps import utc_ms
 
-__all__ = ["DeliverySettings", "DeliveryWorker", "Sign", "backoff_delay"]
+__all__ = ["DeliverySettings", "DeliveryWorker", "Sign"]
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,8 @@ MOVE_DUE = lua_scripts.source("verinet.recall_status", "notification_move_due")
 class DeliverySettings:
     """How the worker delivers; ``recall_status.settings`` reads them from the environment."""
 
-    backoff_base: float = 5.0
-    backoff_max: float = 3600.0
+    #: Between attempts of one delivery, with jitter so that one receiver's outage spreads out.
+    backoff: Backoff = Backoff(base=5.0, maximum=3600.0)
     max_attempts: int = 15
     delivery_timeout: float = 10.0
     sign_timeout: float = 0.8
@@ -93,17 +94,6 @@ class DeliverySettings:
     poll_interval: float = 1.0
     #: Checked again on every connection: a name may resolve elsewhere than when it was set.
     outbound: OutboundPolicy = dataclasses.field(default_factory=OutboundPolicy)
-
-
-def backoff_delay(attempt: int, base: float, maximum: float, rng: random.Random) -> float:
-    """Seconds to wait after failed attempt ``attempt`` (from 1): exponential, capped, with
-    "equal jitter" (half fixed, half random) so retries of one outage spread out.
-
-    >>> backoff_delay(3, 1.0, 60.0, random.Random(0)) <= 4.0
-    True
-    """
-    ceiling = min(maximum, base * 2.0 ** min(attempt - 1, 62))
-    return ceiling / 2 + rng.uniform(0.0, ceiling / 2)
 
 
 def _short(text: str) -> str:
@@ -284,7 +274,7 @@ class DeliveryWorker:
         return (
             0.0
             if int(moved) >= limit
-            else min(self.settings.poll_interval, self.settings.backoff_base)
+            else min(self.settings.poll_interval, self.settings.backoff.base)
         )
 
     def _spawn(self, entry_id: bytes, fields: Mapping[bytes, bytes]) -> None:
@@ -353,12 +343,7 @@ class DeliveryWorker:
         due = 0.0
         member = ""
         if outcome == "failed":
-            due = delivery.at + backoff_delay(
-                notification.attempt,
-                self.settings.backoff_base,
-                self.settings.backoff_max,
-                self.rng,
-            )
+            due = delivery.at + self.settings.backoff.delay(notification.attempt, self.rng)
             retry = dataclasses.replace(notification, attempt=notification.attempt + 1)
             member = orjson.dumps(
                 [item for pair in retry.fields().items() for item in pair]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from verinet.backoff import Backoff
 from verinet.config import Env
 from verinet.errors import ConfigError
 from verinet.outbound import ALLOW_CIDRS_VARIABLE, OutboundPolicy
@@ -34,8 +35,10 @@ class Settings(GrpcServing):
         redis_timeout = env.float("REDIS_TIMEOUT_SECONDS", 2.0)
         rpc_timeout = env.float("RPC_TIMEOUT_SECONDS", 0.8, minimum=0.01)
         notify = DeliverySettings(
-            backoff_base=env.float("NOTIFY_BACKOFF_BASE_SECONDS", 5.0, minimum=0.001),
-            backoff_max=env.float("NOTIFY_BACKOFF_MAX_SECONDS", 3600.0, minimum=0.001),
+            backoff=Backoff(
+                base=env.float("NOTIFY_BACKOFF_BASE_SECONDS", 5.0, minimum=0.001),
+                maximum=env.float("NOTIFY_BACKOFF_MAX_SECONDS", 3600.0, minimum=0.001),
+            ),
             max_attempts=env.int("NOTIFY_MAX_ATTEMPTS", 15, minimum=1),
             delivery_timeout=env.float("NOTIFY_DELIVERY_TIMEOUT_SECONDS", 10.0, minimum=0.01),
             sign_timeout=rpc_timeout,
@@ -44,10 +47,10 @@ class Settings(GrpcServing):
             poll_interval=env.float("NOTIFY_POLL_SECONDS", 1.0, minimum=0.01),
             outbound=OutboundPolicy.from_text(env.str(ALLOW_CIDRS_VARIABLE, "")),
         )
-        if notify.backoff_max < notify.backoff_base:
+        if notify.backoff.maximum < notify.backoff.base:
             raise ConfigError(
-                f"Failed to read NOTIFY_BACKOFF_MAX_SECONDS={notify.backoff_max:g}: expected at "
-                f"least NOTIFY_BACKOFF_BASE_SECONDS ({notify.backoff_base:g})."
+                f"Failed to read NOTIFY_BACKOFF_MAX_SECONDS={notify.backoff.maximum:g}: "
+                f"expected at least NOTIFY_BACKOFF_BASE_SECONDS ({notify.backoff.base:g})."
             )
         if notify.claim_idle <= notify.delivery_timeout + rpc_timeout:
             raise ConfigError(

@@ -25,6 +25,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.lookup.fake_remote import FAKE_GLN, FakeRemote, serving
+from verinet.backoff import Backoff
 from verinet.common.v1 import common_pb2 as common_pb
 from verinet.embedded_redis import EmbeddedRedis, free_port
 from verinet.errors import BadUpstream, UpstreamTimeout
@@ -41,7 +42,7 @@ from verinet.outbound import OutboundPolicy
 from verinet.outbound_http import GuardedConnector
 
 GTIN = "00614141000012"
-FAST = ForwardSettings(timeout=0.5, max_attempts=3, backoff_base=0.04, backoff_max=0.1, breaker_failures=2, breaker_open_seconds=0.3)
+FAST = ForwardSettings(timeout=0.5, max_attempts=3, backoff=Backoff(0.04, 0.1), breaker_failures=2, breaker_open_seconds=0.3)
 
 
 def entry(url: str, credential: str = "tok") -> DirectoryEntry:
@@ -86,7 +87,7 @@ def test_only_408_502_503_504_and_connection_failures_are_retried(behaviour: str
 
 
 def test_retries_wait_a_jittered_growing_backoff_and_stop_before_the_deadline() -> None:
-    settings = ForwardSettings(timeout=0.5, max_attempts=10, backoff_base=0.05, backoff_max=0.2, breaker_failures=100)
+    settings = ForwardSettings(timeout=0.5, max_attempts=10, backoff=Backoff(0.05, 0.2), breaker_failures=100)
 
     async def scenario(remote: FakeRemote, forwarder: Forwarder) -> None:
         remote.failing.add("switch")

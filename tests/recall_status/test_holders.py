@@ -142,6 +142,6 @@ def test_an_epcis_state_change_by_a_partner_not_holding_the_unit_is_a_sighting(r
 
 
 def test_the_rules_hold_as_their_modules_document_them() -> None:
-    for name in ("holders", "visibility", "subscriptions", "delivery_worker"):
+    for name in ("holders", "visibility", "subscriptions"):
         result = doctest.testmod(importlib.import_module(f"verinet.recall_status.{name}"))
         assert result.attempted and not result.failed, name

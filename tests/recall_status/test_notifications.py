@@ -20,10 +20,11 @@ import pytest
 from aiohttp import web
 from redis.crc import key_slot
 
+from verinet.backoff import Backoff
 from verinet.embedded_redis import EmbeddedRedis
 from verinet.errors import ConfigError, Conflict, InvalidInput, NotFound
 from verinet.outbound import OutboundPolicy
-from verinet.recall_status.delivery_worker import DeliverySettings, DeliveryWorker, backoff_delay
+from verinet.recall_status.delivery_worker import DeliverySettings, DeliveryWorker
 from verinet.recall_status.notifications import (
     DEAD_STREAM,
     GROUP,
@@ -44,8 +45,7 @@ from verinet.store import connect
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 FAST = DeliverySettings(
-    backoff_base=0.05,
-    backoff_max=0.2,
+    backoff=Backoff(base=0.05, maximum=0.2),
     max_attempts=3,
     delivery_timeout=0.5,
     sign_timeout=1.0,
@@ -703,14 +703,6 @@ async def test_deliveries_are_shown_in_full_to_admin_and_the_manufacturer_and_ot
 # -- backoff and settings ----------------------------------------------------------------------------
 
 
-def test_the_backoff_doubles_per_attempt_up_to_the_cap_with_jitter() -> None:
-    rng = random.Random(1)
-    for attempt, ceiling in [(1, 2.0), (2, 4.0), (3, 8.0), (6, 60.0), (200, 60.0)]:
-        delays = [backoff_delay(attempt, 2.0, 60.0, rng) for _ in range(200)]
-        assert all(ceiling / 2 <= d <= ceiling for d in delays)
-        assert max(delays) - min(delays) > ceiling / 4  # spread out, not in lockstep
-
-
 def test_settings_read_the_notification_variables_with_their_defaults() -> None:
     base = {"REDIS_URL": "redis://r:6379/0"}
     defaults = Settings.from_env(base)
@@ -730,7 +722,7 @@ def test_settings_read_the_notification_variables_with_their_defaults() -> None:
             "RPC_TIMEOUT_SECONDS": "0.5",
         }
     )
-    assert tuned.notify == DeliverySettings(1.0, 30.0, 4, 3.0, 0.5, 8, 20.0, 0.5)
+    assert tuned.notify == DeliverySettings(Backoff(1.0, 30.0), 4, 3.0, 0.5, 8, 20.0, 0.5)
 
 
 @pytest.mark.parametrize(
