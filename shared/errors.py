@@ -103,6 +103,17 @@ class InvalidInput(VerinetError):
     default_code = "invalid"
 
 
+def unexpected(
+    failed_to: str, value: object, expected: str, *, code: str | None = None, field: str | None = None
+) -> InvalidInput:
+    """The uniform message for a value that does not fit, as an InvalidInput to raise.
+
+    >>> unexpected("read line", "a b", "letters and digits", code="line.invalid").message
+    "Failed to read line 'a b': expected letters and digits."
+    """
+    return InvalidInput(f"Failed to {failed_to} {value!r}: expected {expected}.", code=code, field=field)
+
+
 class IdentifierError(InvalidInput):
     """A GS1 identifier (GTIN, GLN, AI element string, Digital Link) failed to parse.
 

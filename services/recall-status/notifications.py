@@ -36,7 +36,7 @@ import redis.asyncio as aioredis
 from prometheus_client import Counter
 
 from verinet import lua_scripts
-from verinet.errors import InvalidInput, NotFound
+from verinet.errors import NotFound, unexpected
 from verinet.partners import is_revoked
 from verinet.recall_status import audit
 from verinet.recall_status.key_families import tagged
@@ -108,12 +108,8 @@ deliveries_key = tagged("deliveries", tag_prefix="rc:")  # by recall id
 def validate_recall_id(recall_id: str) -> str:
     """Recall ids become part of key names: letters, digits, '.', '_' and '-' only."""
     if not isinstance(recall_id, str) or not _RECALL_ID.fullmatch(recall_id):
-        raise InvalidInput(
-            f"Failed to read recall id {recall_id!r}: expected 1 to 100 letters, digits, '.', "
-            "'_' or '-'.",
-            code="recall.id",
-            field="recall_id",
-        )
+        expected = "1 to 100 letters, digits, '.', '_' or '-'"
+        raise unexpected("read recall id", recall_id, expected, code="recall.id", field="recall_id")
     return recall_id
 
 

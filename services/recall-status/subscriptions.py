@@ -23,7 +23,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from verinet import lua_scripts
-from verinet.errors import Conflict, InvalidInput
+from verinet.errors import Conflict, InvalidInput, unexpected
 from verinet.outbound import OutboundPolicy
 from verinet.store import reply_bytes, reply_fields
 
@@ -78,11 +78,8 @@ def event_index_key(event: str) -> str:
 
 def require_event(event: str, field: str = "event") -> str:
     if event not in EVENTS:
-        raise InvalidInput(
-            f"Failed to read event {event!r}: expected one of {', '.join(EVENTS)}.",
-            code="subscription.event_unknown",
-            field=field,
-        )
+        expected = f"one of {', '.join(EVENTS)}"
+        raise unexpected("read event", event, expected, code="subscription.event_unknown", field=field)
     return event
 
 
@@ -90,11 +87,7 @@ def validate_url(url: object) -> str:
     """An absolute http(s) URL with a host, no credentials and no fragment."""
 
     def fail(expected: str) -> InvalidInput:
-        return InvalidInput(
-            f"Failed to read webhook URL {url!r}: expected {expected}.",
-            code="subscription.url",
-            field="url",
-        )
+        return unexpected("read webhook URL", url, expected, code="subscription.url", field="url")
 
     if not isinstance(url, str) or not url:
         raise fail("an http or https URL")
@@ -140,26 +133,17 @@ def validate_subscription(
 ) -> tuple[str, str, tuple[str, ...]]:
     """Checks a subscription as given by a partner; each error names its field."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise InvalidInput(
-            f"Failed to read subscription name {name!r}: expected 1 to 64 letters, digits, '.', "
-            "'_' or '-', starting with a letter or digit.",
-            code="subscription.name",
-            field="name",
-        )
+        expected = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        raise unexpected("read subscription name", name, expected, code="subscription.name", field="name")
     checked_url = validate_url(url)
     if not isinstance(events, Sequence) or isinstance(events, str) or not events:
-        raise InvalidInput(
-            f"Failed to read events {events!r}: expected a non-empty list of {', '.join(EVENTS)}.",
-            code="subscription.events",
-            field="events",
-        )
+        expected = f"a non-empty list of {', '.join(EVENTS)}"
+        raise unexpected("read events", events, expected, code="subscription.events", field="events")
     seen: list[str] = []
     for i, event in enumerate(events):
         if not isinstance(event, str):
-            raise InvalidInput(
-                f"Failed to read events[{i}] {event!r}: expected a string.",
-                code="subscription.event_unknown",
-                field=f"events[{i}]",
+            raise unexpected(
+                f"read events[{i}]", event, "a string", code="subscription.event_unknown", field=f"events[{i}]"
             )
         require_event(event, f"events[{i}]")
         if event in seen:

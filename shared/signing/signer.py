@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Final, NoReturn
 from urllib.parse import urlsplit
 
-from verinet.errors import InvalidInput
+from verinet.errors import InvalidInput, unexpected
 from verinet.signing.keys import KeyRing
 
 #: The signature label used in ``Signature-Input`` and ``Signature``.
@@ -102,11 +102,9 @@ class ResponseSigner:
         no default port, no userinfo or fragment, ``/`` for an empty path.
         """
         if not isinstance(method, str) or not _METHOD.fullmatch(method):
-            raise InvalidInput(
-                f"Failed to sign a request with method {method!r}: "
-                "expected an uppercase token such as 'POST'.",
-                code="signature.header_invalid",
-                field="method",
+            expected = "an uppercase token such as 'POST'"
+            raise unexpected(
+                "sign a request with method", method, expected, code="signature.header_invalid", field="method"
             )
         uri = normalize_target_uri(target_uri)
         return self._sign(

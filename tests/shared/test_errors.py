@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import doctest
+
 import grpc
 import orjson
 from google.rpc import error_details_pb2
 
-from verinet.errors import MAX_MESSAGE_CHARS, IdentifierError, InvalidInput, NotFound, RateLimited
+import verinet.errors
+from verinet.errors import (
+    MAX_MESSAGE_CHARS,
+    IdentifierError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    unexpected,
+)
 from verinet.rpc import ERROR_DOMAIN, error_from_status, error_status
 
 
@@ -71,3 +81,14 @@ def test_an_error_info_of_another_domain_is_not_read_as_a_verinet_code() -> None
     info = error_details_pb2.ErrorInfo(reason="SOMETHING", domain="example.com")
     rich.details[0].Pack(info)
     assert error_from_status(grpc.StatusCode.INVALID_ARGUMENT, details, rich).code == "invalid"
+
+
+def test_a_value_that_does_not_fit_reads_failed_to_what_value_expected() -> None:
+    assert doctest.testmod(verinet.errors).failed == 0
+    error = unexpected("read depth", "deep", "wholesale or retail", code="recall.depth", field="depth")
+    assert isinstance(error, InvalidInput)
+    assert error.as_dict() == {
+        "code": "recall.depth",
+        "message": "Failed to read depth 'deep': expected wholesale or retail.",
+        "field": "depth",
+    }
