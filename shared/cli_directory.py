@@ -75,6 +75,23 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def _show(args: argparse.Namespace, path: str) -> int:
+    """A ``get`` subcommand: the answer to GET ``path``, as JSON."""
+    _print_json(_call(args, "GET", path))
+    return 0
+
+
+def _delete(args: argparse.Namespace, path: str, what: str) -> int:
+    """A ``delete`` subcommand: DELETE ``path``, then one line naming ``what`` is gone."""
+    _call(args, "DELETE", path)
+    print(f"Deleted {what}.")
+    return 0
+
+
+def _entry_path(args: argparse.Namespace) -> str:
+    return f"/v1/directory/{KIND_PATHS[args.kind]}/{args.key}"
+
+
 def _credential(args: argparse.Namespace) -> str | None:
     if args.credential_env:
         value = os.environ.get(args.credential_env)
@@ -95,19 +112,16 @@ def cmd_put(args: argparse.Namespace) -> int:
     credential = _credential(args)
     if credential:
         body["credential"] = credential
-    _print_json(_call(args, "PUT", f"/v1/directory/{KIND_PATHS[args.kind]}/{args.key}", body))
+    _print_json(_call(args, "PUT", _entry_path(args), body))
     return 0
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    _print_json(_call(args, "GET", f"/v1/directory/{KIND_PATHS[args.kind]}/{args.key}"))
-    return 0
+    return _show(args, _entry_path(args))
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    _call(args, "DELETE", f"/v1/directory/{KIND_PATHS[args.kind]}/{args.key}")
-    print(f"Deleted {args.kind} {args.key}.")
-    return 0
+    return _delete(args, _entry_path(args), f"{args.kind} {args.key}")
 
 
 # -- import -------------------------------------------------------------------------------------

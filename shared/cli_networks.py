@@ -121,11 +121,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from verinet.cli_directory import _call
+    from verinet.cli_directory import _delete
 
-    _call(args, "DELETE", f"/v1/directory/networks/{args.name}")
-    print(f"Deleted remote-network profile {args.name}.")
-    return 0
+    return _delete(args, f"/v1/directory/networks/{args.name}", f"remote-network profile {args.name}")
 
 
 def cmd_wallet_set(args: argparse.Namespace) -> int:
@@ -180,10 +178,9 @@ def add_wallet_commands(psub: Any) -> None:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    from verinet.cli_directory import _call, _print_json
+    from verinet.cli_directory import _show
 
-    _print_json(_call(args, "GET", f"/v1/directory/networks/{args.name}"))
-    return 0
+    return _show(args, f"/v1/directory/networks/{args.name}")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
