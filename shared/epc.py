@@ -120,6 +120,15 @@ def _prefix_and_reference(key: str, what: str, length: int | None) -> tuple[str,
     return key[1 : 1 + length], key[0] + key[1 + length : -1]
 
 
+def _digital_link(domain: str, *elements: tuple[str, str]) -> str:
+    """A Digital Link URI: ``domain``, then ``/<AI>/<value>`` per element, values percent-encoded.
+
+    >>> _digital_link("https://id.gs1.org/", ("01", "10614141073464"), ("21", "A/1"))
+    'https://id.gs1.org/01/10614141073464/21/A%2F1'
+    """
+    return domain.rstrip("/") + "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in elements)
+
+
 def company_prefix_length_for(key: str, prefixes: Iterable[str]) -> int | None:
     """The length of the longest known company prefix that ``key`` carries, if any.
 
@@ -175,7 +184,7 @@ class Sgtin:
         return f"urn:epc:id:sgtin:{prefix}.{item}.{_urn_encode(self.serial)}"
 
     def as_digital_link(self, domain: str = GS1_DOMAIN) -> str:
-        return f"{domain.rstrip('/')}/01/{self.gtin}/21/{quote(self.serial, safe='')}"
+        return _digital_link(domain, ("01", self.gtin), ("21", self.serial))
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +200,7 @@ class Sscc:
         return f"urn:epc:id:sscc:{prefix}.{reference}"
 
     def as_digital_link(self, domain: str = GS1_DOMAIN) -> str:
-        return f"{domain.rstrip('/')}/00/{self.sscc}"
+        return _digital_link(domain, ("00", self.sscc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,11 +220,10 @@ class Gln:
         return f"urn:epc:id:sgln:{prefix}.{reference}.{_urn_encode(self.extension) or '0'}"
 
     def as_digital_link(self, domain: str = GS1_DOMAIN) -> str:
-        base = domain.rstrip("/")
         if self.party:
-            return f"{base}/417/{self.gln}"
-        extension = f"/254/{quote(self.extension, safe='')}" if self.extension else ""
-        return f"{base}/414/{self.gln}{extension}"
+            return _digital_link(domain, ("417", self.gln))
+        extension = (("254", self.extension),) if self.extension else ()
+        return _digital_link(domain, ("414", self.gln), *extension)
 
 
 def _serial(text: str, serial: str) -> str:

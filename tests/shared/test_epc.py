@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import string
 from urllib.parse import unquote
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import verinet.epc
 from verinet.epc import Gln, Sgtin, Sscc, company_prefix_length_for, parse_epc, parse_location
 from verinet.errors import IdentifierError
 from verinet.identifiers import check_digit, parse
@@ -198,3 +200,8 @@ def test_a_location_is_not_an_object_epc_and_back() -> None:
     assert caught.value.code == "epc.scheme"
     with pytest.raises(IdentifierError):
         parse_location("urn:epc:id:sgln:0614141.12345.")
+
+
+def test_the_epc_examples_hold() -> None:
+    result = doctest.testmod(verinet.epc)
+    assert result.attempted > 0 and result.failed == 0
