@@ -66,28 +66,21 @@ def _fail(
     )
 
 
+def _bad_escape(data: str, at: int, expected: str, got: str) -> IdentifierError:
+    return _fail(data, f"expected {expected} at position {at}, got {got!r}", "dl.encoding", position=at)
+
+
 def _decode(data: str, raw: str, offset: int) -> str:
     if "%" not in raw:
         return raw
     bad = _BAD_PERCENT.search(raw)
     if bad is not None:
-        at = offset + bad.start()
-        raise _fail(
-            data,
-            f"expected '%' followed by two hex digits at position {at}, got "
-            f"{raw[bad.start() : bad.start() + 3]!r}",
-            "dl.encoding",
-            position=at,
-        )
+        escape = raw[bad.start() : bad.start() + 3]
+        raise _bad_escape(data, offset + bad.start(), "'%' followed by two hex digits", escape)
     try:
         return unquote(raw, errors="strict")
     except UnicodeDecodeError:
-        raise _fail(
-            data,
-            f"expected percent-encoded UTF-8 at position {offset}, got {raw!r}",
-            "dl.encoding",
-            position=offset,
-        ) from None
+        raise _bad_escape(data, offset, "percent-encoded UTF-8", raw) from None
 
 
 def _is_subsequence(items: Sequence[str], sequence: Sequence[str]) -> bool:
