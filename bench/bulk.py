@@ -20,7 +20,7 @@ import harness  # noqa: F401  (first: it re-runs the script with the venv when n
 import orjson
 from cpu import CpuMeter, add_max_wait_option, quiet_run, set_quiet_max_wait, wait_quiet
 from data import PackSet, add_pack_options, commission, commission_report, make_lots, make_packs
-from harness import BenchNetwork, check_logs, network_bench_parser, running_network
+from harness import BenchNetwork, add_run_options, check_logs, network_bench_parser, running_network
 from profiles import report_profiles, start_perf, start_profiles
 from report import Report, percentile, verdict
 
@@ -99,10 +99,9 @@ class Run:
 def main(argv: list[str] | None = None) -> int:
     parser = network_bench_parser(__doc__)
     add_pack_options(parser, packs=400_000, packs_help="packs commissioned (decommission uses each once)", gtins=4)
+    add_run_options(parser, clients="1,4", clients_are="clients", profile_seconds=12.0, profiled="of bulk verify at the most clients")
     parser.add_argument("--size", type=int, default=1000, help="packs per request")
-    parser.add_argument("--clients", default="1,4", help="concurrent clients, one run each")
     parser.add_argument("--seconds", type=float, default=20.0, help="each run (decommission also stops when packs run out)")
-    parser.add_argument("--profile-seconds", type=float, default=12.0, help="py-spy/perf of bulk verify at the most clients; 0 to skip")
     add_max_wait_option(parser)
     args = parser.parse_args(argv)
     client_counts = [int(c) for c in args.clients.split(",")]

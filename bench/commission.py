@@ -16,7 +16,7 @@ import time
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 from cpu import wait_quiet
 from data import PackSet, add_pack_options, commission, commission_report, make_lots, make_packs
-from harness import check_logs, network_bench_parser, running_network
+from harness import add_run_options, check_logs, network_bench_parser, running_network
 from profiles import report_profiles, start_perf, start_profiles
 from report import Report, verdict
 
@@ -26,9 +26,8 @@ TARGET = 100_000
 def main(argv: list[str] | None = None) -> int:
     parser = network_bench_parser(__doc__)
     add_pack_options(parser, packs=1_000_000, packs_help="packs per run", gtins=10)
+    add_run_options(parser, clients="1,2", clients_are="uploads", profile_seconds=10.0, profiled="during a 1-client upload")
     parser.add_argument("--chunk", type=int, default=50_000, help="packs per request")
-    parser.add_argument("--clients", default="1,2", help="concurrent uploads, one run each")
-    parser.add_argument("--profile-seconds", type=float, default=10.0, help="py-spy/perf during a 1-client upload; 0 to skip")
     args = parser.parse_args(argv)
     report = Report("commissioning")
     report.add(f"- data: {args.packs:,} new packs per run, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics, "

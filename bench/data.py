@@ -32,11 +32,13 @@ class Lot:
     expiry: str
 
 
-def add_pack_options(parser: argparse.ArgumentParser, *, packs: int, packs_help: str, gtins: int) -> None:
-    """``--packs``, ``--gtins`` and ``--lots-per-gtin``: the size and shape of a bench's packs."""
+def add_pack_options(parser: argparse.ArgumentParser, *, packs: int, packs_help: str, gtins: int | None = None) -> None:
+    """``--packs``, ``--gtins`` and ``--lots-per-gtin``: the size and shape of a bench's packs
+    (``gtins`` None: ``--packs`` alone, for a bench that shapes its products otherwise)."""
     parser.add_argument("--packs", type=int, default=packs, help=packs_help)
-    parser.add_argument("--gtins", type=int, default=gtins)
-    parser.add_argument("--lots-per-gtin", type=int, default=4)
+    if gtins is not None:
+        parser.add_argument("--gtins", type=int, default=gtins)
+        parser.add_argument("--lots-per-gtin", type=int, default=4)
 
 
 def make_lots(gtins: Sequence[str], lots_per_gtin: int, seed: int = 7) -> list[Lot]:

@@ -111,39 +111,37 @@ def write_document(path: Path, events: Iterator[dict[str, Any]], ndjson: bool = 
     return count
 
 
+def element(name: str, content: str, **attributes: str) -> str:
+    """``<name attribute="value">content</name>``; ``content`` is markup (escape text first)."""
+    spelled = "".join(f" {key}={quoteattr(value)}" for key, value in attributes.items())
+    return f"<{name}{spelled}>{content}</{name}>"
+
+
 def xml_event(event: dict[str, Any]) -> str:
     """One of the benchmark's events as EPCIS 1.2 XML (sources, destinations and ilmd in the
     event's extension element, CBV values as URNs)."""
-    parts = [f"<{event['type']}><eventTime>{event['eventTime']}</eventTime>",
-             f"<eventTimeZoneOffset>{event['eventTimeZoneOffset']}</eventTimeZoneOffset>"]  # fmt: skip
+    cbv = "urn:epcglobal:cbv:"
+    members = [element("eventTime", event["eventTime"]), element("eventTimeZoneOffset", event["eventTimeZoneOffset"])]
     if "parentID" in event:
-        parts.append(f"<parentID>{escape(event['parentID'])}</parentID>")
-    for name in ("epcList", "childEPCs"):
-        if name in event:
-            parts.append(f"<{name}>" + "".join(f"<epc>{escape(e)}</epc>" for e in event[name]) + f"</{name}>")
-    parts.append(f"<action>{event['action']}</action>")
-    if "bizStep" in event:
-        parts.append(f"<bizStep>urn:epcglobal:cbv:bizstep:{event['bizStep']}</bizStep>")
-    if "disposition" in event:
-        parts.append(f"<disposition>urn:epcglobal:cbv:disp:{event['disposition']}</disposition>")
-    for name in ("readPoint", "bizLocation"):
-        parts.append(f"<{name}><id>{escape(event[name]['id'])}</id></{name}>")
+        members.append(element("parentID", escape(event["parentID"])))
+    members += [element(name, "".join(element("epc", escape(e)) for e in event[name]))
+                for name in ("epcList", "childEPCs") if name in event]  # fmt: skip
+    members.append(element("action", event["action"]))
+    members += [element(name, f"{cbv}{vocabulary}:{event[name]}")
+                for name, vocabulary in (("bizStep", "bizstep"), ("disposition", "disp")) if name in event]  # fmt: skip
+    members += [element(name, element("id", escape(event[name]["id"]))) for name in ("readPoint", "bizLocation")]
     if "bizTransactionList" in event:
-        parts.append("<bizTransactionList>" + "".join(
-            f"<bizTransaction type={quoteattr('urn:epcglobal:cbv:btt:' + t['type'])}>{escape(t['bizTransaction'])}</bizTransaction>"
-            for t in event["bizTransactionList"]) + "</bizTransactionList>")  # fmt: skip
-    extension = []
-    for name, member in (("sourceList", "source"), ("destinationList", "destination")):
-        if name in event:
-            extension.append(f"<{name}>" + "".join(
-                f"<{member} type={quoteattr('urn:epcglobal:cbv:sdt:' + p['type'])}>{escape(p[member])}</{member}>"
-                for p in event[name]) + f"</{name}>")  # fmt: skip
+        transactions = (element("bizTransaction", escape(t["bizTransaction"]), type=f"{cbv}btt:{t['type']}")
+                        for t in event["bizTransactionList"])  # fmt: skip
+        members.append(element("bizTransactionList", "".join(transactions)))
+    # EPCIS 1.2 keeps sources, destinations and ILMD in the event's extension element.
+    extension = [element(name, "".join(element(member, escape(p[member]), type=f"{cbv}sdt:{p['type']}") for p in event[name]))
+                 for name, member in (("sourceList", "source"), ("destinationList", "destination")) if name in event]  # fmt: skip
     if "ilmd" in event:
-        extension.append("<ilmd>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in event["ilmd"].items()) + "</ilmd>")
+        extension.append(element("ilmd", "".join(element(key, escape(value)) for key, value in event["ilmd"].items())))
     if extension:
-        parts.append("<extension>" + "".join(extension) + "</extension>")
-    parts.append(f"</{event['type']}>")
-    return "".join(parts)
+        members.append(element("extension", "".join(extension)))
+    return element(event["type"], "".join(members))
 
 
 def write_xml_document(path: Path, events: Iterator[dict[str, Any]]) -> int:

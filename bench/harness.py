@@ -179,6 +179,13 @@ def network_bench_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_run_options(parser: argparse.ArgumentParser, *, clients: str, clients_are: str, profile_seconds: float, profiled: str) -> None:
+    """``--clients``, counts of concurrent ``clients_are`` (comma-separated, one run each), and
+    ``--profile-seconds``, how long py-spy and perf watch ``profiled`` (0 skips the profile)."""
+    parser.add_argument("--clients", default=clients, help=f"concurrent {clients_are}, one run each")
+    parser.add_argument("--profile-seconds", type=float, default=profile_seconds, help=f"py-spy/perf {profiled}; 0 to skip")
+
+
 @contextmanager
 def running_network(keep: bool = False, extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[BenchNetwork]:
     """Starts Redis and the four services like ``verinet up`` (no demo data), stops them after."""

@@ -16,7 +16,7 @@ import sys
 
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import orjson
-from data import commission, make_lots, make_packs
+from data import add_pack_options, commission, make_lots, make_packs
 from harness import BenchNetwork, check_logs, network_bench_parser, running_network
 from report import Report, verdict
 
@@ -48,7 +48,7 @@ def bucket_sample(redis, gtin: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = network_bench_parser(__doc__)
-    parser.add_argument("--packs", type=int, default=1_000_000, help="packs per layout")
+    add_pack_options(parser, packs=1_000_000, packs_help="packs per layout")
     parser.add_argument("--layouts", default="10x4,1x4", help="GTINSxLOTS per GTIN, comma-separated, one measurement each")
     parser.add_argument("--located", type=int, default=100_000, help="packs then verified, to price location records; 0 to skip")
     args = parser.parse_args(argv)

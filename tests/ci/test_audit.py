@@ -138,10 +138,17 @@ class Audit:
     seconds: float
 
 
-def assert_incomplete_without(audit: Audit, package: str) -> None:
-    """The audit ended incomplete (exit 2), naming ``package`` ("name version") as not audited."""
-    assert audit.code == 2, audit.output
-    assert f"not audited {package}" in audit.output
+def assert_ended(audit: Audit, code: int, *printed: str) -> None:
+    """The audit exited with ``code`` and printed each of ``printed``."""
+    assert audit.code == code, audit.output
+    for text in printed:
+        assert text in audit.output, audit.output
+
+
+def assert_incomplete_without(audit: Audit, package: str, *printed: str) -> None:
+    """The audit ended incomplete (exit 2), naming ``package`` ("name version") as not audited,
+    and printed each of ``printed``."""
+    assert_ended(audit, 2, f"not audited {package}", *printed)
 
 
 def run_audit(
@@ -187,9 +194,7 @@ def test_a_clean_lock_passes(index: FakeIndex, tmp_path: Path) -> None:
 
     audit = run_audit(index, tmp_path, ["aiohttp==3.14.5", "idna==3.20"])
 
-    assert audit.code == 0, audit.output
-    assert "2 packages, 2 audited" in audit.output
-    assert "audit: OK" in audit.output
+    assert_ended(audit, 0, "2 packages, 2 audited", "audit: OK")
 
 
 def test_a_package_at_its_latest_release_with_a_known_vulnerability_fails_and_names_it(
@@ -208,17 +213,18 @@ def test_a_package_at_its_latest_release_with_a_known_vulnerability_fails_and_na
 
     audit = run_audit(index, tmp_path, ["ecdsa==0.19.2", "idna==3.20"])
 
-    assert audit.code == 1, audit.output
-    assert (
+    assert_ended(
+        audit,
+        1,
         "VULNERABLE  ecdsa 0.19.2: PYSEC-2026-1325 (CVE-2024-23342, GHSA-wj6h-64fc-37mp), "
-        "fixed in no fixed release yet" in audit.output
+        "fixed in no fixed release yet",
+        "VULNERABLE  idna 3.20: GHSA-aaaa-bbbb-cccc, fixed in 3.21",
+        "2 unexplained",
+        "audit: FAILED",
     )
     assert audit.output.count("CVE-2024-23342") == 1, (
         "the PYSEC and GHSA records are one vulnerability"
     )
-    assert "VULNERABLE  idna 3.20: GHSA-aaaa-bbbb-cccc, fixed in 3.21" in audit.output
-    assert "2 unexplained" in audit.output
-    assert "audit: FAILED" in audit.output
 
 
 @pytest.mark.parametrize("listed", ["PYSEC-2026-1325", "CVE-2024-23342", "ghsa-wj6h-64fc-37mp"])
@@ -234,10 +240,13 @@ def test_a_vulnerability_explained_in_the_ignore_file_by_any_of_its_ids_passes(
         index, tmp_path, ["ecdsa==0.19.2"], [f"{listed}  we never sign with P-256; until 2027-06"]
     )
 
-    assert audit.code == 0, audit.output
-    assert "explained   ecdsa 0.19.2: PYSEC-2026-1325" in audit.output
-    assert "we never sign with P-256; until 2027-06" in audit.output
-    assert "0 unexplained, 1 explained" in audit.output
+    assert_ended(
+        audit,
+        0,
+        "explained   ecdsa 0.19.2: PYSEC-2026-1325",
+        "we never sign with P-256; until 2027-06",
+        "0 unexplained, 1 explained",
+    )
 
 
 def test_a_withdrawn_vulnerability_passes(index: FakeIndex, tmp_path: Path) -> None:
@@ -247,9 +256,8 @@ def test_a_withdrawn_vulnerability_passes(index: FakeIndex, tmp_path: Path) -> N
 
     audit = run_audit(index, tmp_path, ["idna==3.20"])
 
-    assert audit.code == 0, audit.output
+    assert_ended(audit, 0, "1 withdrawn")
     assert "PYSEC-2026-7" not in audit.output
-    assert "1 withdrawn" in audit.output
 
 
 def test_an_ignore_entry_that_matches_nothing_is_noted_for_removal(
@@ -259,9 +267,8 @@ def test_an_ignore_entry_that_matches_nothing_is_noted_for_removal(
 
     audit = run_audit(index, tmp_path, ["idna==3.20"], ["GHSA-old0-old0-old0  fixed long ago"])
 
-    assert audit.code == 0, audit.output
-    assert (
-        "GHSA-OLD0-OLD0-OLD0 matches no known vulnerability of the lock: remove it" in audit.output
+    assert_ended(
+        audit, 0, "GHSA-OLD0-OLD0-OLD0 matches no known vulnerability of the lock: remove it"
     )
 
 
@@ -275,12 +282,15 @@ def test_a_package_behind_its_latest_release_that_no_source_answers_for_leaves_t
 
     audit = run_audit(index, tmp_path, ["jsonschema-rs==0.60.3", "schemathesis==4.32.5"])
 
-    assert_incomplete_without(audit, "jsonschema-rs 0.60.3")
-    assert "PyPI's latest release is 0.61.2 and no source answers for 0.60.3" in audit.output
-    assert "PyPI's per-version JSON: HTTP 404; OSV: HTTP 404" in audit.output
-    assert "schemathesis 4.32.5 requires 'jsonschema-rs<0.61.0,>=0.60.3'" in audit.output
-    assert "run ./run lock to move to 0.61.2, which this machine can audit" in audit.output
-    assert "audit: INCOMPLETE: 1 of 2 packages not audited" in audit.output
+    assert_incomplete_without(
+        audit,
+        "jsonschema-rs 0.60.3",
+        "PyPI's latest release is 0.61.2 and no source answers for 0.60.3",
+        "PyPI's per-version JSON: HTTP 404; OSV: HTTP 404",
+        "schemathesis 4.32.5 requires 'jsonschema-rs<0.61.0,>=0.60.3'",
+        "run ./run lock to move to 0.61.2, which this machine can audit",
+        "audit: INCOMPLETE: 1 of 2 packages not audited",
+    )
 
 
 def test_a_package_behind_its_latest_release_is_audited_by_the_per_version_json_where_it_answers(
@@ -294,9 +304,12 @@ def test_a_package_behind_its_latest_release_is_audited_by_the_per_version_json_
 
     audit = run_audit(index, tmp_path, ["urllib3==2.5.0"])
 
-    assert audit.code == 1, audit.output
-    assert "VULNERABLE  urllib3 2.5.0: GHSA-pq67-6m6q-mj2v, fixed in 2.6.0" in audit.output
-    assert "1 by PyPI's per-version advisories" in audit.output
+    assert_ended(
+        audit,
+        1,
+        "VULNERABLE  urllib3 2.5.0: GHSA-pq67-6m6q-mj2v, fixed in 2.6.0",
+        "1 by PyPI's per-version advisories",
+    )
 
 
 def test_a_package_behind_its_latest_release_is_audited_by_osv_where_it_answers(
@@ -328,10 +341,8 @@ def test_a_package_behind_its_latest_release_is_audited_by_osv_where_it_answers(
 
     audit = run_audit(index, tmp_path, ["urllib3==2.5.0", "idna==3.10"])
 
-    assert audit.code == 1, audit.output
-    assert (
-        "VULNERABLE  urllib3 2.5.0: GHSA-pq67-6m6q-mj2v (CVE-2025-66418), fixed in 2.6.0"
-        in audit.output
+    assert_ended(
+        audit, 1, "VULNERABLE  urllib3 2.5.0: GHSA-pq67-6m6q-mj2v (CVE-2025-66418), fixed in 2.6.0"
     )
     assert "2 by OSV" in audit.output, "idna 3.10: OSV answers that it knows of nothing"
 
@@ -344,8 +355,7 @@ def test_a_server_that_never_answers_makes_the_audit_incomplete_within_the_reque
 
     audit = run_audit(index, tmp_path, ["aiohttp==3.14.5", "idna==3.20"], AUDIT_TIMEOUT_SECONDS="1")
 
-    assert_incomplete_without(audit, "aiohttp 3.14.5")
-    assert "PyPI's project JSON: timed out" in audit.output
+    assert_incomplete_without(audit, "aiohttp 3.14.5", "PyPI's project JSON: timed out")
     assert audit.seconds < 10, "one request and one retry of 1 s each"
 
 
@@ -365,8 +375,7 @@ def test_an_answer_that_never_ends_is_cut_off_by_the_audit_deadline(
         AUDIT_DEADLINE_SECONDS="2",
     )
 
-    assert_incomplete_without(audit, "aiohttp 3.14.5")
-    assert "1 not audited" in audit.output
+    assert_incomplete_without(audit, "aiohttp 3.14.5", "1 not audited")
     assert audit.seconds < 10, "the deadline is 2 s"
 
 
@@ -375,8 +384,7 @@ def test_a_lock_line_that_is_not_name_equals_version_stops_the_audit(
 ) -> None:
     audit = run_audit(index, tmp_path, ["idna==3.20", "aiohttp>=3.11"])
 
-    assert audit.code == 3, audit.output
-    assert "line 3 'aiohttp>=3.11': expected name==version" in audit.output
+    assert_ended(audit, 3, "line 3 'aiohttp>=3.11': expected name==version")
 
 
 def test_an_ignore_entry_without_a_reason_stops_the_audit(index: FakeIndex, tmp_path: Path) -> None:
@@ -384,5 +392,4 @@ def test_an_ignore_entry_without_a_reason_stops_the_audit(index: FakeIndex, tmp_
 
     audit = run_audit(index, tmp_path, ["idna==3.20"], ["GHSA-aaaa-bbbb-cccc"])
 
-    assert audit.code == 3, audit.output
-    assert "expected an id and the reason it is accepted" in audit.output
+    assert_ended(audit, 3, "expected an id and the reason it is accepted")

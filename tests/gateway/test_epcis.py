@@ -75,12 +75,6 @@ def add_parties(network: Any, roles: dict[str, str], product_name: str) -> dict[
     return out
 
 
-@pytest.fixture(scope="module")
-def parties(network: Any) -> dict[str, Party]:
-    roles = {"maker": "manufacturer", "wholesaler": "wholesaler", "pharmacy": "dispenser", "other": "wholesaler", "network": "network"}
-    return add_parties(network, roles, "EPCIS case")
-
-
 def product_gtin(prefix: str) -> str:
     return with_check_digit("0" + prefix + "1".rjust(12 - len(prefix), "0"))
 

@@ -10,17 +10,9 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from tests.conftest import RunningNetwork, start_network
-from tests.gateway import test_epcis
-from tests.gateway.test_epcis import Party, history, new_sscc, new_units
-from tests.gateway.test_epcis_xml import (
-    XML,
-    commissioning_xml,
-    packing_xml,
-    shipping_xml,
-    xml_document,
-)
+from tests.gateway.test_epcis import Party, history
+from tests.gateway.test_epcis_xml import XML, ship_a_pallet
 
-parties = test_epcis.parties  # the partners fixture of the JSON capture tests, one set for this module
 EPCIS_1 = "{urn:epcglobal:epcis:xsd:1}"
 
 
@@ -28,18 +20,9 @@ EPCIS_1 = "{urn:epcglobal:epcis:xsd:1}"
 def shipment(parties: dict[str, Party]) -> dict[str, Any]:
     """Five units commissioned in one event; four packed into a case, the case onto a pallet,
     the pallet shipped to the wholesaler under desadv ASN-9001. The fifth stays behind."""
-    maker, wholesaler = parties["maker"], parties["wholesaler"]
-    units, case, pallet = new_units(maker, 5), new_sscc(maker), new_sscc(maker)
-    body = xml_document(
-        commissioning_xml(maker, units),
-        packing_xml(maker, case, units[:4]),
-        packing_xml(maker, pallet, [case], at="2026-11-20T09:40:00.000-05:00"),
-        shipping_xml(maker, wholesaler, [pallet]).replace("ASN-815", "ASN-9001").replace("PO-4711", "PO-9001"),
-    )
-    answer = maker.post(body, XML)
-    assert answer.status_code == 200, answer.text
-    exported = maker.client.get("/v1/shipments/ASN-9001/epcis")
-    return {"units": units, "case": case, "pallet": pallet, "exported": exported}
+    maker = parties["maker"]
+    shipped = ship_a_pallet(maker, parties["wholesaler"], "ASN-9001", "PO-9001")
+    return {**shipped, "exported": maker.client.get("/v1/shipments/ASN-9001/epcis")}
 
 
 def test_the_document_holds_the_events_of_exactly_the_units_shipped(parties: dict[str, Party], shipment: dict[str, Any]) -> None:

@@ -21,8 +21,6 @@ from tests.gateway.test_epcis import (
     shipping,
 )
 
-parties = test_epcis.parties  # the partners fixture of the JSON capture tests, one set for this module
-
 
 def query(party: Party, **params: Any) -> Any:
     return party.client.get("/epcis/events", params=params)

@@ -11,7 +11,6 @@ import orjson
 import pytest
 
 from tests.conftest import RunningNetwork, start_network
-from tests.gateway import test_epcis
 from tests.gateway.test_epcis import (
     Party,
     commissioning,
@@ -28,28 +27,19 @@ from tests.gateway.test_epcis_xml import (
     commissioning_xml,
     packing_xml,
     receiving_xml,
+    ship_a_pallet,
     shipping_xml,
     xml_document,
 )
-
-parties = test_epcis.parties  # the partners fixture of the JSON capture tests, one set for this module
 
 
 def ship_and_export(maker: Party, buyer: Party, reference: str, n: int = 5) -> dict[str, Any]:
     """On network A: n units commissioned, four packed into a case, the case onto a pallet, the
     pallet shipped to the buyer under desadv ``reference``; the seller's document exported."""
-    units, case, pallet = new_units(maker, n), new_sscc(maker), new_sscc(maker)
-    body = xml_document(
-        commissioning_xml(maker, units),
-        packing_xml(maker, case, units[:4]),
-        packing_xml(maker, pallet, [case], at="2026-11-20T09:40:00.000-05:00"),
-        shipping_xml(maker, buyer, [pallet]).replace("ASN-815", reference).replace("PO-4711", "PO-" + reference),
-    )
-    answer = maker.post(body, XML)
-    assert answer.status_code == 200, answer.text
+    shipped = ship_a_pallet(maker, buyer, reference, "PO-" + reference, n)
     exported = maker.client.get(f"/v1/shipments/{reference}/epcis")
     assert exported.status_code == 200, exported.text
-    return {"units": units, "case": case, "pallet": pallet, "document": exported.content}
+    return {**shipped, "document": exported.content}
 
 
 def record(party: Party, document: bytes) -> Any:

@@ -11,7 +11,6 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from tests.gateway import test_epcis
 from tests.gateway.test_epcis import (
     EXPIRY,
     LOT,
@@ -25,8 +24,6 @@ from tests.gateway.test_epcis import (
 )
 from verinet.epc import Sgtin, Sscc
 from verinet.network import with_check_digit
-
-parties = test_epcis.parties  # the partners fixture of the JSON capture tests, one set for this module
 
 XML = "application/xml"
 EPCIS_1 = "urn:epcglobal:epcis:xsd:1"
@@ -145,6 +142,22 @@ def dscsa_header(sender: Party, receiver: Party) -> str:
         f"<gs1ushc:legalNotice>{STATEMENT}</gs1ushc:legalNotice></gs1ushc:dscsaTransactionStatement>"
         "<gs1ushc:guidelineVersion>1.3</gs1ushc:guidelineVersion>"
     )
+
+
+def ship_a_pallet(maker: Party, buyer: Party, desadv: str, po: str, units: int = 5) -> dict[str, Any]:
+    """In one EPCIS 1.2 XML document: ``units`` units commissioned, four packed into a case, the
+    case onto a pallet, the pallet shipped to ``buyer`` under ``desadv`` and ``po``. The rest
+    stay behind. Answers the units, the case and the pallet."""
+    made, case, pallet = new_units(maker, units), new_sscc(maker), new_sscc(maker)
+    body = xml_document(
+        commissioning_xml(maker, made),
+        packing_xml(maker, case, made[:4]),
+        packing_xml(maker, pallet, [case], at="2026-11-20T09:40:00.000-05:00"),
+        shipping_xml(maker, buyer, [pallet]).replace("ASN-815", desadv).replace("PO-4711", po),
+    )
+    answer = maker.post(body, XML)
+    assert answer.status_code == 200, answer.text
+    return {"units": made, "case": case, "pallet": pallet}
 
 
 def assert_refused(answer: Any, status: int, code: str, words: str = "") -> dict[str, Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 import pytest
 
-from tests.conftest import command_calls, on_every_node, sync_redis
+from tests.conftest import Client, command_calls, on_every_node, sync_redis
 from tests.gateway.lms_load import (
     Question,
     answer_key,
@@ -39,8 +39,18 @@ RECALLED_LOT = "RC-1"
 GS1_LMS_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
+class Hosted(NamedTuple):
+    """The module's product, hosted on its network, and the wholesaler that asks about it."""
+
+    gtin: str
+    manufacturer: dict[str, Any]
+    wholesaler: dict[str, Any]
+    client: Client  # the wholesaler's client
+    gln: str  # the wholesaler's GLN
+
+
 @pytest.fixture(scope="module")
-def hosted(network: Any) -> dict[str, Any]:
+def hosted(network: Any) -> Hosted:
     packs = [
         ("SER-1", LOT, EXPIRY),
         ("SER-2", LOT, DAY00_EXPIRY),
@@ -55,13 +65,7 @@ def hosted(network: Any) -> dict[str, Any]:
     _, pharmacy = network.add_partner(["dispenser"])
     supplied = pharmacy.post("/v1/packs/decommission", json={"packs": [{"gtin": gtin, "serial": "DEC-1", "lot": LOT, "expiry": EXPIRY}], "state": "supplied"})
     assert supplied.status_code == 200 and supplied.json()["results"][0]["ok"], supplied.text
-    return {
-        "gtin": gtin,
-        "manufacturer": manufacturer,
-        "wholesaler": wholesaler,
-        "client": wclient,
-        "gln": wholesaler["glns"][0],
-    }
+    return Hosted(gtin, manufacturer, wholesaler, wclient, wholesaler["glns"][0])
 
 
 def verify_path(gtin: str, lot: str, serial: str) -> str:
@@ -70,21 +74,21 @@ def verify_path(gtin: str, lot: str, serial: str) -> str:
     return f"/verify/gtin/{gtin}/lot/{quote(lot, safe='')}/ser/{quote(serial, safe='')}"
 
 
-def lms_query(hosted: dict[str, Any], exp: str, **extra: str) -> dict[str, str]:
+def lms_query(hosted: Hosted, exp: str, **extra: str) -> dict[str, str]:
     return {
         "exp": exp,
         "linkType": "verificationService",
         "context": "dscsaSaleableReturn",
-        "reqGLN": hosted["gln"],
+        "reqGLN": hosted.gln,
         **extra,
     }
 
 
-def verify(hosted: dict[str, Any], serial: str, lot: str = LOT, exp: str = EXPIRY, **extra: str) -> Any:
-    return hosted["client"].get(verify_path(hosted["gtin"], lot, serial), params=lms_query(hosted, exp, **extra))
+def verify(hosted: Hosted, serial: str, lot: str = LOT, exp: str = EXPIRY, **extra: str) -> Any:
+    return hosted.client.get(verify_path(hosted.gtin, lot, serial), params=lms_query(hosted, exp, **extra))
 
 
-def test_a_commissioned_pack_verifies_with_every_lms_field(hosted: dict[str, Any]) -> None:
+def test_a_commissioned_pack_verifies_with_every_lms_field(hosted: Hosted) -> None:
     corr = str(uuid.uuid4()).upper()
     answer = verify(hosted, "SER-1", corrUUID=corr)
     assert answer.status_code == 200, answer.text
@@ -92,25 +96,25 @@ def test_a_commissioned_pack_verifies_with_every_lms_field(hosted: dict[str, Any
     body = answer.json()
     assert list(body) == ["verificationTimestamp", "responderGLN", "data", "corrUUID"]
     assert GS1_LMS_TIMESTAMP.match(body["verificationTimestamp"])
-    assert body["responderGLN"] == hosted["manufacturer"]["glns"][0]
+    assert body["responderGLN"] == hosted.manufacturer["glns"][0]
     assert body["data"] == {"verified": True}
     assert body["corrUUID"] == corr
     for header in ("Content-Digest", "Signature-Input", "Signature"):
         assert header in answer.headers
 
 
-def test_the_numeric_digital_link_form_gives_the_same_verdict(hosted: dict[str, Any]) -> None:
+def test_the_numeric_digital_link_form_gives_the_same_verdict(hosted: Hosted) -> None:
     query = lms_query(hosted, "")
     del query["exp"]
     query["17"] = EXPIRY
-    answer = hosted["client"].get(f"/01/{hosted['gtin']}/10/A1%2FB2/21/SER-1", params=query)
+    answer = hosted.client.get(f"/01/{hosted.gtin}/10/A1%2FB2/21/SER-1", params=query)
     assert answer.status_code == 200, answer.text
     assert answer.json()["data"] == {"verified": True}
 
 
 @pytest.mark.parametrize(("serial", "lot", "exp", "reason"), no_match_questions("SER-1", LOT, EXPIRY, "281130"))
 def test_a_mismatch_answers_not_verified_with_its_lms_reason(
-    hosted: dict[str, Any], serial: str, lot: str, exp: str, reason: str
+    hosted: Hosted, serial: str, lot: str, exp: str, reason: str
 ) -> None:
     answer = verify(hosted, serial, lot=lot, exp=exp, corrUUID="c-1")
     assert answer.status_code == 200, answer.text
@@ -120,14 +124,14 @@ def test_a_mismatch_answers_not_verified_with_its_lms_reason(
 
 
 @pytest.mark.parametrize(("serial", "exp"), [("SER-1", "281200"), ("SER-2", "281130"), ("SER-2", "281100")])
-def test_expiry_day_00_matches_the_end_of_the_month(hosted: dict[str, Any], serial: str, exp: str) -> None:
+def test_expiry_day_00_matches_the_end_of_the_month(hosted: Hosted, serial: str, exp: str) -> None:
     answer = verify(hosted, serial, exp=exp)
     assert answer.json()["data"] == {"verified": True}
 
 
-def test_a_gtin_without_a_route_is_404(hosted: dict[str, Any]) -> None:
+def test_a_gtin_without_a_route_is_404(hosted: Hosted) -> None:
     unknown = with_check_digit("0999999900001")
-    answer = hosted["client"].get(verify_path(unknown, LOT, "SER-1"), params=lms_query(hosted, EXPIRY))
+    answer = hosted.client.get(verify_path(unknown, LOT, "SER-1"), params=lms_query(hosted, EXPIRY))
     assert answer.status_code == 404
     assert unknown in answer.text
 
@@ -147,51 +151,51 @@ def test_a_gtin_without_a_route_is_404(hosted: dict[str, Any]) -> None:
     ],
 )
 def test_a_malformed_request_is_400_with_a_precise_reason(
-    hosted: dict[str, Any], gtin: str | None, lot: str, serial: str, exp: str, link_type: str, needle: str
+    hosted: Hosted, gtin: str | None, lot: str, serial: str, exp: str, link_type: str, needle: str
 ) -> None:
     if gtin == "bad-check-digit":
-        gtin = hosted["gtin"][:-1] + str((int(hosted["gtin"][-1]) + 1) % 10)
-    path = verify_path(gtin or hosted["gtin"], lot, serial)
-    answer = hosted["client"].get(path, params=lms_query(hosted, exp, linkType=link_type))
+        gtin = hosted.gtin[:-1] + str((int(hosted.gtin[-1]) + 1) % 10)
+    path = verify_path(gtin or hosted.gtin, lot, serial)
+    answer = hosted.client.get(path, params=lms_query(hosted, exp, linkType=link_type))
     assert answer.status_code == 400
     assert needle in answer.text
 
 
-def test_an_empty_serial_is_400(hosted: dict[str, Any]) -> None:
-    answer = hosted["client"].get(
-        f"/verify/gtin/{hosted['gtin']}/lot/L/ser/%20", params=lms_query(hosted, EXPIRY)
+def test_an_empty_serial_is_400(hosted: Hosted) -> None:
+    answer = hosted.client.get(
+        f"/verify/gtin/{hosted.gtin}/lot/L/ser/%20", params=lms_query(hosted, EXPIRY)
     )
     assert answer.status_code == 400
 
 
-def test_a_missing_token_is_401_and_an_unknown_one_too(network: Any, hosted: dict[str, Any]) -> None:
-    path = verify_path(hosted["gtin"], LOT, "SER-1")
+def test_a_missing_token_is_401_and_an_unknown_one_too(network: Any, hosted: Hosted) -> None:
+    path = verify_path(hosted.gtin, LOT, "SER-1")
     assert network.client(None).get(path, params=lms_query(hosted, EXPIRY)).status_code == 401
     assert network.client("vn_forged").get(path, params=lms_query(hosted, EXPIRY)).status_code == 401
 
 
-def test_a_requestor_gln_that_is_not_the_callers_is_403(hosted: dict[str, Any]) -> None:
-    answer = verify(hosted, "SER-1", reqGLN=hosted["manufacturer"]["glns"][0])
+def test_a_requestor_gln_that_is_not_the_callers_is_403(hosted: Hosted) -> None:
+    answer = verify(hosted, "SER-1", reqGLN=hosted.manufacturer["glns"][0])
     assert answer.status_code == 403
 
 
-def test_an_admin_token_may_not_ask_lms_questions(network: Any, hosted: dict[str, Any]) -> None:
-    answer = network.admin.get(verify_path(hosted["gtin"], LOT, "SER-1"), params=lms_query(hosted, EXPIRY))
+def test_an_admin_token_may_not_ask_lms_questions(network: Any, hosted: Hosted) -> None:
+    answer = network.admin.get(verify_path(hosted.gtin, LOT, "SER-1"), params=lms_query(hosted, EXPIRY))
     assert answer.status_code == 403
 
 
-def test_check_connectivity_names_the_responder(hosted: dict[str, Any]) -> None:
-    answer = hosted["client"].get(
-        "/checkConnectivity", params={"gtin": hosted["gtin"], "reqGLN": hosted["gln"]}
+def test_check_connectivity_names_the_responder(hosted: Hosted) -> None:
+    answer = hosted.client.get(
+        "/checkConnectivity", params={"gtin": hosted.gtin, "reqGLN": hosted.gln}
     )
     assert answer.status_code == 200
-    assert answer.json() == {"responderGLN": hosted["manufacturer"]["glns"][0]}
+    assert answer.json() == {"responderGLN": hosted.manufacturer["glns"][0]}
     assert "Signature" in answer.headers
 
 
-def test_check_connectivity_for_an_unrouted_gtin_is_404(hosted: dict[str, Any]) -> None:
-    answer = hosted["client"].get(
-        "/checkConnectivity", params={"gtin": with_check_digit("0999999900001"), "reqGLN": hosted["gln"]}
+def test_check_connectivity_for_an_unrouted_gtin_is_404(hosted: Hosted) -> None:
+    answer = hosted.client.get(
+        "/checkConnectivity", params={"gtin": with_check_digit("0999999900001"), "reqGLN": hosted.gln}
     )
     assert answer.status_code == 404
 
@@ -212,23 +216,23 @@ HOSTED_CASES = {
 }
 
 
-def mixed_questions(network: Any, hosted: dict[str, Any]) -> list[Question]:
+def mixed_questions(network: Any, hosted: Hosted) -> list[Question]:
     """Every hosted case, plus questions the verifier refuses (no route) and questions the
     gateway refuses before asking it (malformed, foreign reqGLN), each with its own corrUUID."""
-    token = hosted["client"].token
+    token = hosted.client.token
     questions = [
-        Question(token, verify_path(hosted["gtin"], lot, serial), lms_query(hosted, exp, corrUUID=f"c-{name}"))
+        Question(token, verify_path(hosted.gtin, lot, serial), lms_query(hosted, exp, corrUUID=f"c-{name}"))
         for name, (serial, lot, exp) in HOSTED_CASES.items()
     ]
     questions += [
         Question(token, verify_path(with_check_digit("0999999900001"), LOT, "SER-1"), lms_query(hosted, EXPIRY)),
-        Question(token, verify_path(hosted["gtin"], LOT, "S N"), lms_query(hosted, EXPIRY)),
-        Question(token, verify_path(hosted["gtin"], LOT, "SER-1"), lms_query(hosted, EXPIRY, reqGLN=hosted["manufacturer"]["glns"][0])),
+        Question(token, verify_path(hosted.gtin, LOT, "S N"), lms_query(hosted, EXPIRY)),
+        Question(token, verify_path(hosted.gtin, LOT, "SER-1"), lms_query(hosted, EXPIRY, reqGLN=hosted.manufacturer["glns"][0])),
     ]
     return questions
 
 
-def test_each_hosted_case_gets_its_documented_verdict(hosted: dict[str, Any]) -> None:
+def test_each_hosted_case_gets_its_documented_verdict(hosted: Hosted) -> None:
     expected = {
         "expired": {"verified": True, "additionalInfo": "Expired"},
         "recalled": {"verified": True, "additionalInfo": "Recalled"},
@@ -241,7 +245,7 @@ def test_each_hosted_case_gets_its_documented_verdict(hosted: dict[str, Any]) ->
         assert answer.json()["data"] == data, name
 
 
-def test_a_question_at_low_load_is_sent_at_once_alone(network: Any, hosted: dict[str, Any]) -> None:
+def test_a_question_at_low_load_is_sent_at_once_alone(network: Any, hosted: Hosted) -> None:
     before = batch_sizes(network.url)
     answer = verify(hosted, "SER-1")
     assert answer.status_code == 200 and answer.json()["data"] == {"verified": True}
@@ -250,7 +254,7 @@ def test_a_question_at_low_load_is_sent_at_once_alone(network: Any, hosted: dict
 
 
 def test_concurrent_questions_travel_in_batches_and_get_the_answers_they_get_alone(
-    network: Any, hosted: dict[str, Any]
+    network: Any, hosted: Hosted
 ) -> None:
     questions = mixed_questions(network, hosted)
     alone = ask_one_by_one(network.url, questions)
@@ -271,15 +275,15 @@ def verifier_stub(network: Any) -> tuple[grpc.aio.Channel, verifier_grpc.Verifie
     return channel, verifier_grpc.VerifierServiceStub(channel)
 
 
-def rpc_question(hosted: dict[str, Any], gtin: str, serial: str, lot: str, exp: str, roles: tuple[str, ...] = ("wholesaler",)) -> verifier_pb.VerifyLmsRequest:
-    wholesaler = hosted["wholesaler"]
+def rpc_question(hosted: Hosted, gtin: str, serial: str, lot: str, exp: str, roles: tuple[str, ...] = ("wholesaler",)) -> verifier_pb.VerifyLmsRequest:
+    wholesaler = hosted.wholesaler
     return verifier_pb.VerifyLmsRequest(
-        caller=common_pb.Caller(partner_id=wholesaler["id"], roles=roles, glns=wholesaler["glns"], location_gln=hosted["gln"]),
+        caller=common_pb.Caller(partner_id=wholesaler["id"], roles=roles, glns=wholesaler["glns"], location_gln=hosted.gln),
         pack=common_pb.PackIdentifier(gtin=gtin, lot=lot, serial=serial, expiry=exp),
-        req_gln=hosted["gln"],
+        req_gln=hosted.gln,
         corr_uuid=f"c-{serial}",
         context="dscsaSaleableReturn",
-        query={"exp": exp, "linkType": "verificationService", "reqGLN": hosted["gln"]},
+        query={"exp": exp, "linkType": "verificationService", "reqGLN": hosted.gln},
     )
 
 
@@ -289,11 +293,11 @@ def rpc_answer_key(answer: verifier_pb.SignedHttpResponse | VerinetError) -> tup
     return ("answer", *answer_key(answer.http_status, dict(answer.headers), answer.body))
 
 
-def test_the_verifier_answers_each_question_of_a_batch_or_a_streamed_batch_as_it_answers_it_alone(hosted: dict[str, Any], network: Any) -> None:
+def test_the_verifier_answers_each_question_of_a_batch_or_a_streamed_batch_as_it_answers_it_alone(hosted: Hosted, network: Any) -> None:
     """Streamed on gRPC (Kubernetes) or on the Unix socket ``verinet up`` gives the gateway."""
-    questions = [rpc_question(hosted, hosted["gtin"], *case) for case in HOSTED_CASES.values()]
+    questions = [rpc_question(hosted, hosted.gtin, *case) for case in HOSTED_CASES.values()]
     questions.append(rpc_question(hosted, with_check_digit("0999999900001"), "SER-1", LOT, EXPIRY))  # no route
-    questions.append(rpc_question(hosted, hosted["gtin"], "SER-1", LOT, EXPIRY, roles=("network",)))  # hosted: answered
+    questions.append(rpc_question(hosted, hosted.gtin, "SER-1", LOT, EXPIRY, roles=("network",)))  # hosted: answered
 
     async def ask() -> tuple[list[Any], list[Any], list[Any]]:
         channel, stub = verifier_stub(network)
@@ -341,9 +345,9 @@ def pause_redis(network: Any, milliseconds: int) -> None:
     on_every_node(sync_redis(network.network.redis_url), "CLIENT PAUSE", milliseconds, "ALL")
 
 
-def test_concurrent_single_calls_to_the_verifier_share_pack_status_reads(hosted: dict[str, Any], network: Any) -> None:
+def test_concurrent_single_calls_to_the_verifier_share_pack_status_reads(hosted: Hosted, network: Any) -> None:
     serial, lot, exp = HOSTED_CASES["known"]
-    question = rpc_question(hosted, hosted["gtin"], serial, lot, exp)
+    question = rpc_question(hosted, hosted.gtin, serial, lot, exp)
 
     async def ask(n: int) -> list[verifier_pb.VerifyLmsResponse]:
         channel, stub = verifier_stub(network)

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.lookup.fake_serving import loop_in_thread, run_on, serve
+from tests.lookup.fake_serving import Received, serve, served_in_thread
 
 QUARTET_GLN = "0614141888887"
 KNOWN_GTIN = "00614141888016"  # verified:true
@@ -40,23 +40,15 @@ CLIENT_ID, CLIENT_SECRET = "verinet-client", "oauth-client-secret-91b"
 
 
 @dataclass
-class Asked:
-    base: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    client_cert: bool
-
-
-@dataclass
 class FakeQuartet:
     host: str = "127.0.0.1"
     port: int = 0
     tls_port: int = 0
-    requests: list[Asked] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
     tokens_issued: list[str] = field(default_factory=list)
     token_seconds: float = 3600.0
     server_ssl: ssl.SSLContext | None = None
+    runners: list[web.AppRunner] = field(default_factory=list)
 
     def url(self, base: str) -> str:
         return f"http://{self.host}:{self.port}/{base}"
@@ -64,8 +56,8 @@ class FakeQuartet:
     def tls_url(self, base: str) -> str:
         return f"https://localhost:{self.tls_port}/{base}"
 
-    def asked(self, base: str) -> list[Asked]:
-        return [r for r in self.requests if r.base == base]
+    def asked(self, base: str) -> list[Received]:
+        return [r for r in self.requests if r.endpoint == base]
 
     def authorized(self, request: web.Request) -> bool:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
@@ -113,10 +105,7 @@ class FakeQuartet:
         return web.json_response({"responderGLN": QUARTET_GLN})
 
     def _record(self, request: web.Request) -> None:
-        peercert = request.transport.get_extra_info("peercert") if request.transport else None
-        self.requests.append(
-            Asked(request.match_info["base"], request.path, dict(request.query), dict(request.headers), peercert is not None)
-        )
+        self.requests.append(Received.of(request, request.match_info["base"]))
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -125,25 +114,22 @@ class FakeQuartet:
         app.router.add_get("/{base}/checkConnectivity", self.connectivity)
         return app
 
-    async def start(self) -> list[web.AppRunner]:
+    async def start(self) -> None:
         runner, self.port = await serve(self.app(), self.host, self.port, handler_cancellation=True)
-        runners = [runner]
+        self.runners.append(runner)
         if self.server_ssl is not None:
             tls_runner, self.tls_port = await serve(
                 self.app(), self.host, 0, self.server_ssl, handler_cancellation=True
             )
-            runners.append(tls_runner)
-        return runners
+            self.runners.append(tls_runner)
+
+    async def stop(self) -> None:
+        for runner in self.runners:
+            await runner.cleanup()
 
 
 @contextlib.contextmanager
 def quartet_in_thread(server_ssl: ssl.SSLContext | None = None) -> Iterator[FakeQuartet]:
     """The fake QU4RTET on its own loop in a thread (verinet's processes call it over HTTP)."""
-    remote = FakeQuartet(server_ssl=server_ssl)
-    with loop_in_thread("fake-quartet") as loop:
-        runners = run_on(loop, remote.start())
-        try:
-            yield remote
-        finally:
-            for runner in runners:
-                run_on(loop, runner.cleanup())
+    with served_in_thread("fake-quartet", [FakeQuartet(server_ssl=server_ssl)]) as (quartet,):
+        yield quartet

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import socket
 import struct
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,37 +35,27 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.lookup.fake_serving import loop_in_thread, run_on, serve
+from tests.lookup.fake_serving import Received, serve, served, served_in_thread
 
 FAKE_GLN = "0614141999996"
-
-
-@dataclass
-class Seen:
-    behaviour: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    client_port: int
-    at: float = field(default_factory=time.monotonic)
-    raw_target: str = ""  # the request target exactly as received: path and query, still encoded
 
 
 @dataclass
 class FakeRemote:
     host: str = "127.0.0.1"
     port: int = 0
-    requests: list[Seen] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
     hits: Counter[str] = field(default_factory=Counter)
     failing: set[str] = field(default_factory=set)
     responder_gln: dict[str, str] = field(default_factory=dict)
+    runner: web.AppRunner | None = None
 
     def url(self, behaviour: str, instance: str = "") -> str:
         """The base URL of a behaviour; another ``instance`` is another endpoint (breaker)."""
         return f"http://{self.host}:{self.port}/{behaviour}{'.' + instance if instance else ''}"
 
-    def seen(self, behaviour: str) -> list[Seen]:
-        return [r for r in self.requests if r.behaviour == behaviour]
+    def seen(self, endpoint: str) -> list[Received]:
+        return [r for r in self.requests if r.endpoint == endpoint]
 
     def lms(self, request: web.Request, behaviour: str) -> web.Response:
         body: dict[str, Any] = {
@@ -78,19 +67,18 @@ class FakeRemote:
             body["corrUUID"] = request.query["corrUUID"]
         return web.Response(body=orjson.dumps(body), content_type="application/json")
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def arrived(self, request: web.Request) -> tuple[str, str]:
+        """Counts and records ``request``; answers its endpoint and behaviour (or never: hang)."""
         endpoint = request.match_info["behaviour"]
-        behaviour = endpoint.partition(".")[0]
         self.hits[endpoint] += 1
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        self.requests.append(
-            Seen(
-                endpoint, request.path, dict(request.query), dict(request.headers), peer[1] if peer else 0,
-                raw_target=request.raw_path,
-            )
-        )
+        self.requests.append(Received.of(request, endpoint))
+        behaviour = endpoint.partition(".")[0]
         if behaviour == "hang":
             await asyncio.sleep(3600)
+        return endpoint, behaviour
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        endpoint, behaviour = await self.arrived(request)
         if behaviour == "reset":
             transport = request.transport
             assert transport is not None
@@ -117,14 +105,7 @@ class FakeRemote:
         return self.lms(request, endpoint)
 
     async def connectivity(self, request: web.Request) -> web.StreamResponse:
-        endpoint = request.match_info["behaviour"]
-        behaviour = endpoint.partition(".")[0]
-        self.hits[endpoint] += 1
-        self.requests.append(
-            Seen(endpoint, request.path, dict(request.query), dict(request.headers), 0, raw_target=request.raw_path)
-        )
-        if behaviour == "hang":
-            await asyncio.sleep(3600)
+        _, behaviour = await self.arrived(request)
         if behaviour == "refuse":
             return web.Response(status=403, text="credential refused\n")
         return web.Response(status=200)  # LMS: checkConnectivity has no body
@@ -135,29 +116,21 @@ class FakeRemote:
         app.router.add_get("/{behaviour}/checkConnectivity", self.connectivity)
         return app
 
-    async def start(self) -> web.AppRunner:
-        runner, self.port = await serve(self.app(), self.host, self.port, handler_cancellation=True)
-        return runner
+    async def start(self) -> None:
+        self.runner, self.port = await serve(self.app(), self.host, self.port, handler_cancellation=True)
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
 
 
-@contextlib.asynccontextmanager
-async def serving() -> Any:
+def serving() -> contextlib.AbstractAsyncContextManager[FakeRemote]:
     """The fake remote in the running loop (for in-process tests)."""
-    remote = FakeRemote()
-    runner = await remote.start()
-    try:
-        yield remote
-    finally:
-        await runner.cleanup()
+    return served(FakeRemote())
 
 
 @contextlib.contextmanager
 def serving_in_thread() -> Iterator[FakeRemote]:
     """The fake remote on its own loop in a thread (for tests that call a network over HTTP)."""
-    remote = FakeRemote()
-    with loop_in_thread("fake-remote") as loop:
-        runner = run_on(loop, remote.start())
-        try:
-            yield remote
-        finally:
-            run_on(loop, runner.cleanup())
+    with served_in_thread("fake-remote", [FakeRemote()]) as (remote,):
+        yield remote

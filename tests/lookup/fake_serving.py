@@ -1,6 +1,7 @@
 """How the tests' fake servers (fake remote network, fake QU4RTET, reference OCI wallets)
 serve: an aiohttp app on a port, in the test's loop or on a loop of their own in a daemon thread
-when verinet's processes call them over HTTP from outside the test's thread."""
+when verinet's processes call them over HTTP from outside the test's thread; and what they
+record of each request they receive."""
 
 from __future__ import annotations
 
@@ -8,12 +9,49 @@ import asyncio
 import contextlib
 import ssl
 import threading
-from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+import time
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
 T = TypeVar("T")
+
+
+class FakeServer(Protocol):
+    """A fake that serves once started, until stopped (both in the loop it serves in)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=FakeServer)
+
+
+@dataclass
+class Received:
+    """A request a fake server received, as the tests look at it afterwards."""
+
+    endpoint: str  # the first path segment: the behaviour or base path the request chose
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    raw_target: str  # the request target exactly as received: path and query, still encoded
+    client_port: int
+    client_cert: bool  # the client presented a certificate (the TLS site)
+    at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def of(cls, request: web.Request, endpoint: str) -> Received:
+        transport = request.transport
+        peer = transport.get_extra_info("peername") if transport else None
+        peercert = transport.get_extra_info("peercert") if transport else None
+        return cls(
+            endpoint, request.path, dict(request.query), dict(request.headers), request.raw_path,
+            peer[1] if peer else 0, peercert is not None,
+        )  # fmt: skip
 
 
 async def serve(
@@ -49,3 +87,29 @@ def loop_in_thread(name: str) -> Iterator[asyncio.AbstractEventLoop]:
 def run_on(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) -> T:
     """Runs ``coroutine`` on the thread's ``loop`` and answers its result (within 10 s)."""
     return asyncio.run_coroutine_threadsafe(coroutine, loop).result(10)
+
+
+@contextlib.asynccontextmanager
+async def served(server: S) -> AsyncIterator[S]:
+    """``server`` serving in the running loop for the block (for in-process tests)."""
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@contextlib.contextmanager
+def served_in_thread(name: str, servers: list[S]) -> Iterator[list[S]]:
+    """``servers`` serving on one loop in a thread named ``name`` for the block (for tests whose
+    verinet processes call them over HTTP)."""
+    with loop_in_thread(name) as loop:
+        started: list[S] = []
+        try:
+            for server in servers:
+                run_on(loop, server.start())
+                started.append(server)
+            yield servers
+        finally:
+            for server in started:
+                run_on(loop, server.stop())

@@ -38,7 +38,6 @@ import re
 import secrets
 import time
 import urllib.parse
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -57,7 +56,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from jwt.algorithms import Algorithm, ECAlgorithm
 from jwt.utils import base64url_decode
 
-from tests.lookup.fake_serving import loop_in_thread, run_on, serve
+from tests.lookup.fake_serving import serve, served, served_in_thread
 
 ATP_CREDENTIAL = "DSCSAATPCredential"
 VP_LIFETIME = 300
@@ -173,6 +172,7 @@ class ReferenceWallet:
     tokens: set[str] = field(default_factory=set)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     session: aiohttp.ClientSession | None = None
+    runner: web.AppRunner | None = None
     #: DID documents and revocation lists fetched, by URL, with when (as a wallet caches them).
     fetched: dict[str, tuple[float, Any]] = field(default_factory=dict)
     cache_seconds: float = 60.0
@@ -425,14 +425,14 @@ class ReferenceWallet:
         app.router.add_post("/api/v1/verifiablePresentation/verify", self.verify)
         return app
 
-    async def start(self) -> web.AppRunner:
+    async def start(self) -> None:
         self.session = aiohttp.ClientSession()
         # The port is known before identities are made: their DIDs name it.
-        runner, self.port = await serve(self.app(), self.host, self.port)
-        return runner
+        self.runner, self.port = await serve(self.app(), self.host, self.port)
 
-    async def stop(self, runner: web.AppRunner) -> None:
-        await runner.cleanup()
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
         if self.session is not None:
             await self.session.close()
 
@@ -483,24 +483,11 @@ def wrong_presentation(wallet: ReferenceWallet, holder: Identity, issuer: Identi
     raise AssertionError(f"unknown case {case!r}")
 
 
-@contextlib.asynccontextmanager
-async def wallet_serving() -> Any:
-    wallet = ReferenceWallet()
-    runner = await wallet.start()
-    try:
-        yield wallet
-    finally:
-        await wallet.stop(runner)
+def wallet_serving() -> contextlib.AbstractAsyncContextManager[ReferenceWallet]:
+    """A wallet in the running loop (for in-process tests)."""
+    return served(ReferenceWallet())
 
 
-@contextlib.contextmanager
-def wallets_in_thread(count: int) -> Iterator[list[ReferenceWallet]]:
+def wallets_in_thread(count: int) -> contextlib.AbstractContextManager[list[ReferenceWallet]]:
     """``count`` wallets on one loop in a thread (for tests that drive verinet over HTTP)."""
-    wallets = [ReferenceWallet() for _ in range(count)]
-    with loop_in_thread("oci-wallets") as loop:
-        runners = [run_on(loop, wallet.start()) for wallet in wallets]
-        try:
-            yield wallets
-        finally:
-            for wallet, runner in zip(wallets, runners, strict=True):
-                run_on(loop, wallet.stop(runner))
+    return served_in_thread("oci-wallets", [ReferenceWallet() for _ in range(count)])

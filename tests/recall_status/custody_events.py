@@ -58,24 +58,16 @@ def ev(
 ) -> CustodyEvent:
     index = next(_index)
     fingerprint = repr((index, step, units, containers, parent, kind, action, at)).encode()
+    commissioning = step == "commissioning"  # the one step that carries a lot and expiry
+    # One line per part of the event: which, what happened, where and when, what it names.
     return CustodyEvent(
-        index=index,
-        event_id=event_id,
-        event_hash=hashlib.sha256(fingerprint).digest(),
-        type=kind,
-        action=action,
-        biz_step=step,
-        disposition=disposition,
-        event_time=at,
-        location_gln=actor.glns[0],
-        units=tuple(units),
-        containers=tuple(containers),
-        parent=parent,
-        destinations=tuple(Party("location", gln) for gln in destinations),
-        biz_transactions=("po PO-1",),
-        lot="L1" if step == "commissioning" else "",
-        expiry="301231" if step == "commissioning" else "",
-    )
+        index=index, event_id=event_id, event_hash=hashlib.sha256(fingerprint).digest(),
+        type=kind, action=action, biz_step=step, disposition=disposition,
+        event_time=at, location_gln=actor.glns[0],
+        units=tuple(units), containers=tuple(containers), parent=parent,
+        destinations=tuple(Party("location", gln) for gln in destinations), biz_transactions=("po PO-1",),
+        lot="L1" if commissioning else "", expiry="301231" if commissioning else "",
+    )  # fmt: skip
 
 
 def commission(*units: str) -> CustodyEvent:

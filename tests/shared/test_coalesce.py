@@ -4,7 +4,8 @@ deadline and its own fate. No timing assertions: batches are observed, not timed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import functools
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import pytest
@@ -49,8 +50,14 @@ def coalescer(sender: Sender, **options: Any) -> Coalescer[str, Any]:
     return Coalescer(sender, name="test", timeout_error=lambda: Late("too late"), **options)
 
 
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
+def in_a_loop(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """Runs the async ``test`` in a loop of its own (pytest calls plain functions)."""
+
+    @functools.wraps(test)
+    def run() -> None:
+        asyncio.run(test())
+
+    return run
 
 
 async def settle() -> None:
@@ -58,159 +65,141 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-def test_an_item_at_low_load_is_sent_at_once_and_alone() -> None:
-    async def scenario() -> None:
-        sender = Sender()
-        batches = coalescer(sender)
-        assert await batches.submit("a", 5) == "A"
-        assert await batches.submit("b", 5) == "B"
-        assert sender.batches == [["a"], ["b"]]
-
-    run(scenario)
+@in_a_loop
+async def test_an_item_at_low_load_is_sent_at_once_and_alone() -> None:
+    sender = Sender()
+    batches = coalescer(sender)
+    assert await batches.submit("a", 5) == "A"
+    assert await batches.submit("b", 5) == "B"
+    assert sender.batches == [["a"], ["b"]]
 
 
-def test_arrivals_while_every_slot_is_busy_travel_together_in_the_next_batch() -> None:
-    async def scenario() -> None:
-        sender = Sender(held=True)
-        batches = coalescer(sender, max_in_flight=2)
-        waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abcdef"]
-        await settle()
-        assert sender.batches == [["a"], ["b"]], "the first two went at once, alone"
-        assert batches.in_flight == 2
-        sender.gate.set()
-        assert await asyncio.gather(*waiters) == list("ABCDEF")
-        assert sender.batches[2:] == [["c", "d", "e", "f"]]
-
-    run(scenario)
+@in_a_loop
+async def test_arrivals_while_every_slot_is_busy_travel_together_in_the_next_batch() -> None:
+    sender = Sender(held=True)
+    batches = coalescer(sender, max_in_flight=2)
+    waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abcdef"]
+    await settle()
+    assert sender.batches == [["a"], ["b"]], "the first two went at once, alone"
+    assert batches.in_flight == 2
+    sender.gate.set()
+    assert await asyncio.gather(*waiters) == list("ABCDEF")
+    assert sender.batches[2:] == [["c", "d", "e", "f"]]
 
 
-def test_a_batch_never_exceeds_its_maximum_size() -> None:
-    async def scenario() -> None:
-        sender = Sender(held=True)
-        batches = coalescer(sender, max_in_flight=1, max_batch=2)
-        waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abcde"]
-        await settle()
-        sender.gate.set()
-        assert await asyncio.gather(*waiters) == list("ABCDE")
-        assert sender.batches == [["a"], ["b", "c"], ["d", "e"]]
-
-    run(scenario)
+@in_a_loop
+async def test_a_batch_never_exceeds_its_maximum_size() -> None:
+    sender = Sender(held=True)
+    batches = coalescer(sender, max_in_flight=1, max_batch=2)
+    waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abcde"]
+    await settle()
+    sender.gate.set()
+    assert await asyncio.gather(*waiters) == list("ABCDE")
+    assert sender.batches == [["a"], ["b", "c"], ["d", "e"]]
 
 
-def test_each_item_gets_its_own_result_or_its_own_error() -> None:
-    async def scenario() -> None:
-        sender = Sender(upper_unless_x, held=True)
-        batches = coalescer(sender, max_in_flight=1)
-        waiters = [asyncio.create_task(batches.submit(x, 5)) for x in ("a", "b", "x1", "c")]
-        await settle()
-        sender.gate.set()
-        outcomes = await asyncio.gather(*waiters, return_exceptions=True)
-        assert outcomes[:2] == ["A", "B"] and outcomes[3] == "C"
-        assert isinstance(outcomes[2], Refused) and outcomes[2].args == ("x1",)
-        assert sender.batches == [["a"], ["b", "x1", "c"]]
-
-    run(scenario)
+@in_a_loop
+async def test_each_item_gets_its_own_result_or_its_own_error() -> None:
+    sender = Sender(upper_unless_x, held=True)
+    batches = coalescer(sender, max_in_flight=1)
+    waiters = [asyncio.create_task(batches.submit(x, 5)) for x in ("a", "b", "x1", "c")]
+    await settle()
+    sender.gate.set()
+    outcomes = await asyncio.gather(*waiters, return_exceptions=True)
+    assert outcomes[:2] == ["A", "B"] and outcomes[3] == "C"
+    assert isinstance(outcomes[2], Refused) and outcomes[2].args == ("x1",)
+    assert sender.batches == [["a"], ["b", "x1", "c"]]
 
 
-def test_a_failed_batch_call_fails_each_of_its_items_and_the_next_batch_still_goes() -> None:
-    async def scenario() -> None:
-        calls = 0
+@in_a_loop
+async def test_a_failed_batch_call_fails_each_of_its_items_and_the_next_batch_still_goes() -> None:
+    calls = 0
 
-        async def flaky(items: list[str], timeout: float) -> Sequence[Any]:
-            nonlocal calls
-            calls += 1
-            await asyncio.sleep(0)
-            if calls == 2:
-                raise Refused("down")
-            return [item.upper() for item in items]
+    async def flaky(items: list[str], timeout: float) -> Sequence[Any]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        if calls == 2:
+            raise Refused("down")
+        return [item.upper() for item in items]
 
-        batches: Coalescer[str, Any] = Coalescer(flaky, name="test", timeout_error=Late, max_in_flight=1)
-        waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abc"]
-        outcomes = await asyncio.gather(*waiters, return_exceptions=True)
-        assert outcomes[0] == "A"
-        assert all(isinstance(o, Refused) for o in outcomes[1:])
-        assert await batches.submit("d", 5) == "D"
-
-    run(scenario)
+    batches: Coalescer[str, Any] = Coalescer(flaky, name="test", timeout_error=Late, max_in_flight=1)
+    waiters = [asyncio.create_task(batches.submit(x, 5)) for x in "abc"]
+    outcomes = await asyncio.gather(*waiters, return_exceptions=True)
+    assert outcomes[0] == "A"
+    assert all(isinstance(o, Refused) for o in outcomes[1:])
+    assert await batches.submit("d", 5) == "D"
 
 
-def test_an_item_past_its_deadline_fails_with_the_timeout_error_and_the_others_are_answered() -> None:
-    async def scenario() -> None:
-        sender = Sender(held=True)
-        batches = coalescer(sender, max_in_flight=1)
-        slow = asyncio.create_task(batches.submit("a", 5))
-        hasty = asyncio.create_task(batches.submit("b", 0.01))  # queued behind "a"
-        patient = asyncio.create_task(batches.submit("c", 5))
-        with pytest.raises(Late):
-            await hasty
-        sender.gate.set()
-        assert await slow == "A"
-        assert await patient == "C"
-        assert sender.batches == [["a"], ["c"]], "an expired item is not sent"
-
-    run(scenario)
+@in_a_loop
+async def test_an_item_past_its_deadline_fails_with_the_timeout_error_and_the_others_are_answered() -> None:
+    sender = Sender(held=True)
+    batches = coalescer(sender, max_in_flight=1)
+    slow = asyncio.create_task(batches.submit("a", 5))
+    hasty = asyncio.create_task(batches.submit("b", 0.01))  # queued behind "a"
+    patient = asyncio.create_task(batches.submit("c", 5))
+    with pytest.raises(Late):
+        await hasty
+    sender.gate.set()
+    assert await slow == "A"
+    assert await patient == "C"
+    assert sender.batches == [["a"], ["c"]], "an expired item is not sent"
 
 
-def test_an_item_in_flight_past_its_deadline_fails_while_its_batch_goes_on() -> None:
-    async def scenario() -> None:
-        held: list[tuple[list[str], float, asyncio.Event]] = []
+@in_a_loop
+async def test_an_item_in_flight_past_its_deadline_fails_while_its_batch_goes_on() -> None:
+    held: list[tuple[list[str], float, asyncio.Event]] = []
 
-        async def send(items: list[str], timeout: float) -> Sequence[Any]:
-            release = asyncio.Event()
-            held.append((items, timeout, release))
-            await release.wait()
-            return [item.upper() for item in items]
+    async def send(items: list[str], timeout: float) -> Sequence[Any]:
+        release = asyncio.Event()
+        held.append((items, timeout, release))
+        await release.wait()
+        return [item.upper() for item in items]
 
-        batches: Coalescer[str, Any] = Coalescer(send, name="test", timeout_error=Late, max_in_flight=1)
-        first = asyncio.create_task(batches.submit("a", 5))
-        await settle()
-        hasty = asyncio.create_task(batches.submit("b", 0.05))
-        patient = asyncio.create_task(batches.submit("c", 5))
-        await settle()
-        held[0][2].set()
-        assert await first == "A"
-        await settle()
-        assert [items for items, _, _ in held] == [["a"], ["b", "c"]]
-        assert held[1][1] > 1, "a batch gets the latest deadline of its items"
-        with pytest.raises(Late):
-            await hasty
-        held[1][2].set()
-        assert await patient == "C"
-
-    run(scenario)
+    batches: Coalescer[str, Any] = Coalescer(send, name="test", timeout_error=Late, max_in_flight=1)
+    first = asyncio.create_task(batches.submit("a", 5))
+    await settle()
+    hasty = asyncio.create_task(batches.submit("b", 0.05))
+    patient = asyncio.create_task(batches.submit("c", 5))
+    await settle()
+    held[0][2].set()
+    assert await first == "A"
+    await settle()
+    assert [items for items, _, _ in held] == [["a"], ["b", "c"]]
+    assert held[1][1] > 1, "a batch gets the latest deadline of its items"
+    with pytest.raises(Late):
+        await hasty
+    held[1][2].set()
+    assert await patient == "C"
 
 
-def test_a_cancelled_waiter_leaves_the_others_of_its_batch_unharmed() -> None:
-    async def scenario() -> None:
-        sender = Sender(held=True)
-        batches = coalescer(sender, max_in_flight=1)
-        first = asyncio.create_task(batches.submit("a", 5))
-        await settle()
-        queued = [asyncio.create_task(batches.submit(x, 5)) for x in "bcd"]
-        await settle()
-        queued[1].cancel()  # "c" gives up before it is sent
-        first.cancel()  # "a" gives up while its batch is in flight
-        await settle()
-        sender.gate.set()
-        assert await queued[0] == "B"
-        assert await queued[2] == "D"
-        assert sender.batches == [["a"], ["b", "d"]]
-        assert batches.in_flight == 0
-
-    run(scenario)
+@in_a_loop
+async def test_a_cancelled_waiter_leaves_the_others_of_its_batch_unharmed() -> None:
+    sender = Sender(held=True)
+    batches = coalescer(sender, max_in_flight=1)
+    first = asyncio.create_task(batches.submit("a", 5))
+    await settle()
+    queued = [asyncio.create_task(batches.submit(x, 5)) for x in "bcd"]
+    await settle()
+    queued[1].cancel()  # "c" gives up before it is sent
+    first.cancel()  # "a" gives up while its batch is in flight
+    await settle()
+    sender.gate.set()
+    assert await queued[0] == "B"
+    assert await queued[2] == "D"
+    assert sender.batches == [["a"], ["b", "d"]]
+    assert batches.in_flight == 0
 
 
-def test_items_submitted_together_share_a_batch_and_the_first_error_is_raised() -> None:
-    async def scenario() -> None:
-        sender = Sender(upper_unless_x)
-        batches = coalescer(sender, max_in_flight=1)
-        assert await batches.submit_many(["a", "b", "c"], 5) == ["A", "B", "C"]
-        with pytest.raises(Refused):
-            await batches.submit_many(["d", "x1", "x2"], 5)
-        assert sender.batches == [["a", "b", "c"], ["d", "x1", "x2"]]
-        assert await batches.submit_many([], 5) == []
-
-    run(scenario)
+@in_a_loop
+async def test_items_submitted_together_share_a_batch_and_the_first_error_is_raised() -> None:
+    sender = Sender(upper_unless_x)
+    batches = coalescer(sender, max_in_flight=1)
+    assert await batches.submit_many(["a", "b", "c"], 5) == ["A", "B", "C"]
+    with pytest.raises(Refused):
+        await batches.submit_many(["d", "x1", "x2"], 5)
+    assert sender.batches == [["a", "b", "c"], ["d", "x1", "x2"]]
+    assert await batches.submit_many([], 5) == []
 
 
 def test_the_batch_sizes_are_counted_in_the_histogram() -> None:
@@ -227,7 +216,7 @@ def test_the_batch_sizes_are_counted_in_the_histogram() -> None:
         await asyncio.gather(*waiters)
 
     count, alone = samples("verinet_coalesced_batch_size_count"), samples("verinet_coalesced_batch_size_bucket")
-    run(scenario)
+    asyncio.run(scenario())
     assert samples("verinet_coalesced_batch_size_count") == count + 2
     assert samples("verinet_coalesced_batch_size_bucket") == alone + 1
     assert samples("verinet_coalesced_batch_size_sum") >= 4
