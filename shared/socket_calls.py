@@ -104,8 +104,10 @@ class _Framed(asyncio.Protocol):
             raise StreamBroken("The connection is closed.")
         transport.write(_frame(message.SerializeToString()))
         if self._paused:
-            self._drained = asyncio.get_running_loop().create_future()
-            await self._drained
+            drained = self._drained
+            if drained is None or drained.done():
+                drained = self._drained = asyncio.get_running_loop().create_future()
+            await asyncio.shield(drained)  # one wait shared by every writer; a cancelled one leaves it
 
     # -- asyncio.Protocol -----------------------------------------------------------------
 
