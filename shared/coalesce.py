@@ -87,6 +87,8 @@ class Coalescer(Generic[Item, Result]):
     async def submit(self, item: Item, timeout: float) -> Result:
         """The result for one item, sent alone or with others; raises its error."""
         loop = asyncio.get_running_loop()
+        if not self._queue and self._in_flight < self.max_in_flight:
+            return await self._send_alone(item, timeout, loop)
         future: asyncio.Future[Result] = loop.create_future()
         deadline = loop.time() + timeout
         self._queue.append(_Waiting(item, future, deadline))
@@ -121,6 +123,34 @@ class Coalescer(Generic[Item, Result]):
             if isinstance(outcome, BaseException):
                 raise outcome
         return outcomes  # type: ignore[return-value]
+
+    async def _send_alone(self, item: Item, timeout: float, loop: asyncio.AbstractEventLoop) -> Result:
+        """A batch of one sent from the caller's own task: at low load no batch task, future
+        or timer stands between the caller and the call. Items that arrive meanwhile queue,
+        and are sent when it is answered, as after any batch."""
+        self._in_flight += 1
+        self.batches += 1
+        self.items += 1
+        self._sizes.observe(1)
+        try:
+            scope = asyncio.timeout(timeout)
+            try:
+                async with scope:
+                    outcomes = await self._send_batch([item], max(timeout, 0.001))
+            except TimeoutError:
+                if scope.expired():
+                    raise self._timeout_error() from None
+                raise
+            if len(outcomes) != 1:
+                raise RuntimeError(f"send_batch answered {len(outcomes)} outcomes for 1 item.")
+            (outcome,) = outcomes
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+        finally:
+            self._in_flight -= 1
+            while self._queue and self._in_flight < self.max_in_flight:
+                self._send_queued(loop)
 
     def _expire(self, future: asyncio.Future[Result]) -> None:
         if not future.done():

@@ -69,7 +69,8 @@ class _Error(Protocol):
 
 class CallContext(Protocol):
     """Where a server reads a stream's calls and writes their answers: a grpc.aio servicer
-    context, or a Unix socket's (``verinet.socket_calls``)."""
+    context. A Unix socket's (``verinet.socket_calls``) pushes each call instead, through
+    ``receive(on_request, on_end)``, and ``serve`` uses that when the context has it."""
 
     async def read(self) -> Any: ...
 
@@ -110,6 +111,15 @@ class _Unanswered(Exception):
     """The stream ended cleanly before this call was read by the server: safe to resend."""
 
 
+class _Expired(Exception):
+    """The call's deadline passed before its answer came."""
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())
+
+
 class _Stream(Generic[Request, Answer]):
     """One open stream: a writer task sends queued requests (a write cancelled midway would
     cancel the whole stream, so callers never write themselves), a reader task hands each
@@ -127,7 +137,14 @@ class _Stream(Generic[Request, Answer]):
         self._write_now: Callable[[Request], bool] | None = getattr(call, "write_nowait", None)
         loop = asyncio.get_running_loop()
         self._writer = loop.create_task(self._write_loop())
-        self._reader = loop.create_task(self._read_loop())
+        self._reader: asyncio.Task[None] | None = None
+        receive = getattr(call, "receive", None)
+        if receive is not None:
+            # A transport that hands each answer on as it arrives (a Unix socket's): the
+            # caller's future is resolved at once, with no reader task woken in between.
+            receive(self._take_answer, self._input_ended)
+        else:
+            self._reader = loop.create_task(self._read_loop())
 
     def usable(self, now: float) -> bool:
         return not self.ended and not self.closing and now < self.expires
@@ -169,29 +186,38 @@ class _Stream(Generic[Request, Answer]):
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError, OSError):
             return  # the stream ended; the reader fails what is pending
 
+    def _take_answer(self, answer: Answer) -> None:
+        if answer.call_id == 0:  # the server drains: new calls go elsewhere
+            self.close()
+            return
+        future = self.pending.pop(answer.call_id, None)
+        if future is not None and not future.done():
+            future.set_result(answer)
+
     async def _read_loop(self) -> None:
         failure: BaseException
         try:
-            while True:
-                answer = await self.call.read()
-                if answer is grpc.aio.EOF:
-                    failure = _Unanswered()
-                    break
-                if answer.call_id == 0:  # the server drains: new calls go elsewhere
-                    self.close()
-                    continue
-                future = self.pending.pop(answer.call_id, None)
-                if future is not None and not future.done():
-                    future.set_result(answer)
+            while (answer := await self.call.read()) is not grpc.aio.EOF:
+                self._take_answer(answer)
+            failure = _Unanswered()
         except grpc.aio.AioRpcError as error:
             # The stream itself broke (server gone, connection lost): every call on it failed
             # in transport, whatever it was, as a unary call to a vanished server fails.
             log.info("A call stream ended: %s %s", error.code().name, error.details())
             failure = Unavailable("An internal service is unavailable.")
-        except OSError as error:  # the same on a Unix socket (verinet.socket_calls)
+        except OSError as error:  # a transport of sockets that is read, not pushed
             log.info("A call stream ended: %s", error)
             failure = Unavailable("An internal service is unavailable.")
         self._end(failure)
+
+    def _input_ended(self, error: BaseException | None) -> None:
+        """The end of a pushed stream (``receive``): None after the server answered and closed."""
+        if error is None:
+            self._end(_Unanswered())
+            return
+        # The same on a Unix socket (verinet.socket_calls) as a broken gRPC stream.
+        log.info("A call stream ended: %s", error)
+        self._end(Unavailable("An internal service is unavailable."))
 
     def _end(self, failure: BaseException) -> None:
         self.ended = True
@@ -203,9 +229,10 @@ class _Stream(Generic[Request, Answer]):
 
     async def aclose(self) -> None:
         self.close()
-        self._reader.cancel()
-        self._writer.cancel()
-        await asyncio.gather(self._reader, self._writer, return_exceptions=True)
+        tasks = [self._writer] if self._reader is None else [self._reader, self._writer]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self.call.cancel()
 
 
@@ -274,14 +301,16 @@ class StreamedCalls(Generic[Request, Answer]):
             request.call_id = call_id
             request.timeout_seconds = left
             future = stream.send(call_id, request)
+            # A timer on the future itself: cheaper than a timeout scope around the await.
+            expiry = loop.call_at(deadline, _expire, future)
             try:
-                async with asyncio.timeout_at(deadline):
-                    answer = await future
-            except TimeoutError:
+                answer = await future
+            except _Expired:
                 raise upstream_timeout() from None
             except _Unanswered:
                 continue
             finally:
+                expiry.cancel()
                 stream.forget(call_id)
             if not answer.HasField("error"):
                 return answer
@@ -368,19 +397,36 @@ class CallStreamServer:
             set_error(goodbye, draining_error(), method)
             outbox.put_nowait(goodbye)  # call_id 0: the whole stream
 
+        def take(request: Request) -> None:
+            if self._draining.is_set():
+                refused = answer_type()
+                set_error(refused, draining_error(), method)
+                refused.call_id = request.call_id
+                outbox.put_nowait(refused)
+                return
+            task = loop.create_task(run(request))
+            running.add(task)
+            task.add_done_callback(running.discard)
+
         writer = loop.create_task(write_answers())
         announcer = loop.create_task(say_draining())
         try:
-            while (request := await context.read()) is not grpc.aio.EOF:
-                if self._draining.is_set():
-                    refused = answer_type()
-                    set_error(refused, draining_error(), method)
-                    refused.call_id = request.call_id
-                    outbox.put_nowait(refused)
-                    continue
-                task = loop.create_task(run(request))
-                running.add(task)
-                task.add_done_callback(running.discard)
+            receive = getattr(context, "receive", None)
+            if receive is not None:
+                # A transport that hands each request on as it arrives (a Unix socket's):
+                # each starts its task from the read callback, no reader task in between.
+                ended: asyncio.Future[BaseException | None] = loop.create_future()
+
+                def end(error: BaseException | None) -> None:
+                    if not ended.done():
+                        ended.set_result(error)
+
+                receive(take, end)
+                if (error := await ended) is not None:
+                    raise error
+            else:
+                while (request := await context.read()) is not grpc.aio.EOF:
+                    take(request)
             if running:
                 await asyncio.gather(*running)
             outbox.put_nowait(None)

@@ -67,6 +67,8 @@ from verinet.wire import PROTO_FROM_STATE, STATE_FROM_PROTO, caller_of
 
 #: The status reads' call stream, by its gRPC method name (also on a Unix socket).
 STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses"
+#: The verification events' call stream, likewise.
+STREAM_RECORD_PACK_EVENTS = "/verinet.recall_status.v1.RecallStatusService/StreamRecordPackEvents"
 
 #: How each kind of pack event is recorded (``pack_values.RECORD_CODES``); an unspecified kind is a
 #: bare sighting, so an event that says nothing never moves custody.
@@ -380,7 +382,15 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         async def statuses(context: Any) -> None:
             await self.call_streams.serve(context, self._pack_statuses, rs_pb.GetPackStatusResponse, "StreamPackStatuses")
 
-        return {STREAM_PACK_STATUSES: SocketMethod(rs_pb.GetPackStatusRequest.FromString, statuses)}
+        async def events(context: Any) -> None:
+            await self.call_streams.serve(
+                context, self._record_pack_events, rs_pb.RecordPackEventsResponse, "StreamRecordPackEvents"
+            )
+
+        return {
+            STREAM_PACK_STATUSES: SocketMethod(rs_pb.GetPackStatusRequest.FromString, statuses),
+            STREAM_RECORD_PACK_EVENTS: SocketMethod(rs_pb.RecordPackEventsRequest.FromString, events),
+        }
 
     def drain(self) -> None:
         """Sends the verifiers' open call streams elsewhere (on SIGTERM, before the server stops)."""
@@ -645,6 +655,12 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     @translate_errors
     async def RecordPackEvents(self, request: rs_pb.RecordPackEventsRequest, context: RpcContext) -> rs_pb.RecordPackEventsResponse:
+        return await self._record_pack_events(request)
+
+    async def StreamRecordPackEvents(self, request_iterator: AsyncIterator[rs_pb.RecordPackEventsRequest], context: RpcContext) -> None:
+        await self.call_streams.serve(context, self._record_pack_events, rs_pb.RecordPackEventsResponse, "StreamRecordPackEvents")
+
+    async def _record_pack_events(self, request: rs_pb.RecordPackEventsRequest) -> rs_pb.RecordPackEventsResponse:
         events = [
             PackEventData(
                 e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail,

@@ -46,6 +46,7 @@ from verinet.wire import PROTO_FROM_STATE, STATE_FROM_PROTO, caller_of
 #: names they go by on a Unix socket).
 STREAM_VERIFY_LMS_BATCHES = "/verinet.verifier.v1.VerifierService/StreamVerifyLmsBatches"
 STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses"
+STREAM_RECORD_PACK_EVENTS = "/verinet.recall_status.v1.RecallStatusService/StreamRecordPackEvents"
 
 BULK_SECONDS_PER_PACK = 0.002
 OPERATION_NAMES = {
@@ -217,6 +218,17 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         self.status_stream: StreamedCalls[rs_pb.GetPackStatusRequest, rs_pb.GetPackStatusResponse] | None = (
             StreamedCalls(open_status_stream, name="StreamPackStatuses") if streamed_calls else None
         )
+        # The verification events' batches too, on recall-status's sockets when it shares the
+        # machine (no gRPC call, and so none of gRPC's threads woken, for each batch); else
+        # a unary RecordPackEvents call each.
+        self.event_stream: StreamedCalls[rs_pb.RecordPackEventsRequest, rs_pb.RecordPackEventsResponse] | None = (
+            StreamedCalls(
+                socket_stream_opener(status_sockets, STREAM_RECORD_PACK_EVENTS, rs_pb.RecordPackEventsResponse.FromString),
+                name="StreamRecordPackEvents",
+            )
+            if status_sockets
+            else None
+        )
         self.call_streams = CallStreamServer()
         # Pack status reads of LMS questions: concurrent ones share one GetPackStatus call
         # (0 in flight: one call each).
@@ -262,13 +274,16 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         if self.status_stream is not None:
             await self.status_stream.aclose()
         await self.events.close()
+        if self.event_stream is not None:
+            await self.event_stream.aclose()
 
     async def _send_events(self, events: Sequence[rs_pb.PackEvent]) -> None:
-        await call(
-            self.recall_status.RecordPackEvents,
-            rs_pb.RecordPackEventsRequest(events=events),
-            timeout=self.rpc_timeout + BULK_SECONDS_PER_PACK * len(events),
-        )
+        request = rs_pb.RecordPackEventsRequest(events=events)
+        timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(events)
+        if self.event_stream is not None:
+            await self.event_stream.call(request, timeout)
+        else:
+            await call(self.recall_status.RecordPackEvents, request, timeout=timeout)
 
     async def _load_route(self, gtin: str) -> tuple[lookup_pb.DirectoryEntry | None, float]:
         answer = await call(

@@ -11,11 +11,12 @@ import asyncio
 import itertools
 import os
 import stat
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
 
 from tests.shared.test_streamed_calls import Backend, ask, drain_with_a_call_in_flight, lots, soon
 from verinet.errors import NotFound, Unavailable, UpstreamTimeout, VerinetError
@@ -62,6 +63,18 @@ def opened(calls: StreamedCalls[Any, Any]) -> float:
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "calls.sock"
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def event_loop_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test on the standard loop and on uvloop, which ``verinet up`` runs (its transports
+    are not subclasses of asyncio's)."""
+    if request.param == "uvloop":
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        yield request.param
+    finally:
+        asyncio.set_event_loop_policy(None)
 
 
 def test_concurrent_calls_each_get_their_own_answer_on_one_connection(path: Path) -> None:

@@ -875,18 +875,26 @@ class PackEventBatch(_message.Message):
     def __init__(self, event: _Optional[str] = ..., partner_id: _Optional[str] = ..., gln: _Optional[str] = ..., at: _Optional[float] = ..., gtins: _Optional[_Iterable[str]] = ..., serials: _Optional[_Iterable[str]] = ..., details: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[_Union[PackEventKind, str]]] = ..., possession_attested: _Optional[bool] = ...) -> None: ...
 
 class RecordPackEventsRequest(_message.Message):
-    __slots__ = ("events", "batches")
+    __slots__ = ("events", "batches", "call_id", "timeout_seconds")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     BATCHES_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[PackEvent]
     batches: _containers.RepeatedCompositeFieldContainer[PackEventBatch]
-    def __init__(self, events: _Optional[_Iterable[_Union[PackEvent, _Mapping]]] = ..., batches: _Optional[_Iterable[_Union[PackEventBatch, _Mapping]]] = ...) -> None: ...
+    call_id: int
+    timeout_seconds: float
+    def __init__(self, events: _Optional[_Iterable[_Union[PackEvent, _Mapping]]] = ..., batches: _Optional[_Iterable[_Union[PackEventBatch, _Mapping]]] = ..., call_id: _Optional[int] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
 
 class RecordPackEventsResponse(_message.Message):
-    __slots__ = ("recorded",)
+    __slots__ = ("recorded", "call_id", "error")
     RECORDED_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     recorded: int
-    def __init__(self, recorded: _Optional[int] = ...) -> None: ...
+    call_id: int
+    error: _common_pb2.RpcError
+    def __init__(self, recorded: _Optional[int] = ..., call_id: _Optional[int] = ..., error: _Optional[_Union[_common_pb2.RpcError, _Mapping]] = ...) -> None: ...
 
 class GetPackHistoryRequest(_message.Message):
     __slots__ = ("caller", "gtin", "serial")

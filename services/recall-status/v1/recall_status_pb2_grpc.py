@@ -165,6 +165,11 @@ class RecallStatusServiceStub:
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.SerializeToString,
                 response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.FromString,
                 _registered_method=True)
+        self.StreamRecordPackEvents = channel.stream_stream(
+                '/verinet.recall_status.v1.RecallStatusService/StreamRecordPackEvents',
+                request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.SerializeToString,
+                response_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.FromString,
+                _registered_method=True)
         self.GetPackHistory = channel.unary_unary(
                 '/verinet.recall_status.v1.RecallStatusService/GetPackHistory',
                 request_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.GetPackHistoryRequest.SerializeToString,
@@ -402,6 +407,14 @@ class RecallStatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamRecordPackEvents(self, request_iterator, context):
+        """RecordPackEvents calls carried on one long-lived stream, as StreamPackStatuses carries
+        GetPackStatus calls (the verifier's batches of verification events).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPackHistory(self, request, context):
         """The history of one pack.
         """
@@ -597,6 +610,11 @@ def add_RecallStatusServiceServicer_to_server(servicer, server):
             ),
             'RecordPackEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordPackEvents,
+                    request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.FromString,
+                    response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.SerializeToString,
+            ),
+            'StreamRecordPackEvents': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamRecordPackEvents,
                     request_deserializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.FromString,
                     response_serializer=verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.SerializeToString,
             ),
@@ -1347,6 +1365,33 @@ class RecallStatusService:
             request,
             target,
             '/verinet.recall_status.v1.RecallStatusService/RecordPackEvents',
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.SerializeToString,
+            verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamRecordPackEvents(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/verinet.recall_status.v1.RecallStatusService/StreamRecordPackEvents',
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsRequest.SerializeToString,
             verinet_dot_recall__status_dot_v1_dot_recall__status__pb2.RecordPackEventsResponse.FromString,
             options,
