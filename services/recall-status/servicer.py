@@ -662,13 +662,13 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
 
     async def _record_pack_events(self, request: rs_pb.RecordPackEventsRequest) -> rs_pb.RecordPackEventsResponse:
         # A few (kind, attested) pairs in a batch: each pair's record code is looked up once.
-        codes: dict[tuple[int, bool], str] = {}
+        code_of: dict[tuple[int, bool], str] = {}
         events = []
         for e in request.events:
             pair = (e.kind, e.possession_attested)
-            code = codes.get(pair)
+            code = code_of.get(pair)
             if code is None:
-                code = codes[pair] = record_code(*pair)
+                code = code_of[pair] = record_code(*pair)
             events.append(PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail, code, e.outcome))
         recorded = await self.repository.record_events(events) if events else 0
         for b in request.batches:
