@@ -36,6 +36,7 @@ import grpc
 from google.rpc import status_pb2
 from prometheus_client import Counter
 
+from verinet.coalesce import TaskDeadline
 from verinet.errors import Unavailable, UpstreamTimeout, VerinetError
 from verinet.rpc import (
     RPC_SECONDS,
@@ -367,23 +368,19 @@ class CallStreamServer:
         loop = asyncio.get_running_loop()
         outbox: asyncio.Queue[Answer | None] = asyncio.Queue()
         running: set[asyncio.Task[None]] = set()
-        overdue: set[asyncio.Task[Any]] = set()  # calls stopped at their deadline
         seconds = RPC_SECONDS.labels(method)
         # A transport that writes without waiting (a Unix socket's) answers at once.
         write_now: Callable[[Answer], bool] | None = getattr(context, "write_nowait", None)
 
         async def run(request: Request) -> None:
             started = time.perf_counter()
-            # The call's deadline: a timer that cancels this task (a quarter of what a timeout
-            # scope costs on uvloop), and marks it overdue, so that only its own cancellation
-            # becomes the timeout answer, and any other (the stream ends) still ends the task.
-            task = asyncio.current_task()
-            assert task is not None
-            deadline = loop.call_later(max(request.timeout_seconds, 0.001), cancel_overdue, task, overdue)
+            # Only the deadline's own cancellation becomes the timeout answer: any other (the
+            # stream ends) still ends the task.
+            deadline = TaskDeadline(loop, max(request.timeout_seconds, 0.001))
             try:
                 answer = await handle(request)
             except asyncio.CancelledError:
-                if task not in overdue or task.uncancel() > 0:
+                if not deadline.ended_it():
                     raise
                 answer = answer_type()
                 set_error(answer, upstream_timeout(), method)
@@ -395,10 +392,9 @@ class CallStreamServer:
                 set_error(answer, error, method)
             finally:
                 deadline.cancel()
-                overdue.discard(task)
                 # Here rather than in a done callback: one call_soon fewer a call. What follows
                 # never awaits, so the stream's end still finds each call answered.
-                running.discard(task)
+                running.discard(deadline.task)
             answer.call_id = request.call_id
             seconds.observe(time.perf_counter() - started)
             if not (outbox.empty() and write_now is not None and write_now(answer)):
@@ -451,13 +447,6 @@ class CallStreamServer:
             writer.cancel()
             for task in running:
                 task.cancel()
-
-
-def cancel_overdue(task: asyncio.Task[Any], overdue: set[asyncio.Task[Any]]) -> None:
-    """Stops a served call at its deadline, unless it was cancelled already (the stream ends)."""
-    if not task.cancelling():
-        overdue.add(task)
-        task.cancel()
 
 
 def draining_error() -> Unavailable:
