@@ -73,6 +73,7 @@ from verinet.recall_status.pack_values import (
     require_record_code,
 )
 from verinet.store import reply_text_fields, run_script_batch
+from verinet.timestamps import UtcSeconds
 
 STATUS_CHUNK = 500
 #: Events formatted between two turns of the event loop (``record_events``): about 0.3 ms.
@@ -343,17 +344,23 @@ class PackRepository:
         trip."""
         groups: dict[str, list[PackEventData]] = {}
         for event in events:
-            require_record_code(event.record)
             groups.setdefault(event.gtin, []).append(event)
+        for code in dict.fromkeys(event.record for event in events):
+            require_record_code(code)
+        # A batch of sightings falls in a few seconds: each is formatted once.
+        stamp = UtcSeconds()
         calls: list[tuple[list[str], list[Any]]] = []
         formatted = 0
         for gtin, group in groups.items():
             for start in range(0, len(group), STATUS_CHUNK):
                 chunk = group[start : start + STATUS_CHUNK]
-                require_packable([e.serial.encode() for e in chunk])
+                serials = [e.serial.encode() for e in chunk]
+                require_packable(serials)
                 args: list[Any] = [HISTORY_LIMIT]
-                for e in chunk:
-                    args += [e.serial, f"{bucket_of(e.serial):04x}", e.record, e.place, orjson.dumps(e.as_dict())]
+                for e, serial in zip(chunk, serials, strict=True):
+                    # Bytes where they are at hand: redis-py sends them as they are.
+                    bucket = BUCKET_SUFFIXES[zlib.crc32(serial) & BUCKET_MASK]
+                    args += (serial, bucket, e.record, e.place, orjson.dumps(e.as_dict(stamp)))
                     formatted += 1
                     if formatted % YIELD_EVERY_EVENTS == 0:
                         # A batch of the verifier's sightings is formatted in slices, so the

@@ -661,13 +661,15 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         await self.call_streams.serve(context, self._record_pack_events, rs_pb.RecordPackEventsResponse, "StreamRecordPackEvents")
 
     async def _record_pack_events(self, request: rs_pb.RecordPackEventsRequest) -> rs_pb.RecordPackEventsResponse:
-        events = [
-            PackEventData(
-                e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail,
-                record_code(e.kind, e.possession_attested), e.outcome,
-            )
-            for e in request.events
-        ]  # fmt: skip
+        # A few (kind, attested) pairs in a batch: each pair's record code is looked up once.
+        code_of: dict[tuple[int, bool], str] = {}
+        events = []
+        for e in request.events:
+            pair = (e.kind, e.possession_attested)
+            code = code_of.get(pair)
+            if code is None:
+                code = code_of[pair] = record_code(*pair)
+            events.append(PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail, code, e.outcome))
         recorded = await self.repository.record_events(events) if events else 0
         for b in request.batches:
             codes = {kind: record_code(kind, b.possession_attested) for kind in set(b.kinds)}

@@ -6,9 +6,11 @@ import datetime as dt
 import doctest
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import verinet.timestamps
-from verinet.timestamps import id_stamp, utc, utc_ms, utc_or_empty, utc_z_ms
+from verinet.timestamps import UtcSeconds, id_stamp, utc, utc_ms, utc_or_empty, utc_z_ms
 
 AT = dt.datetime(2026, 11, 25, 12, 0, 5, 987654, tzinfo=dt.UTC)
 
@@ -39,3 +41,20 @@ def test_a_time_in_another_zone_is_written_in_utc() -> None:
 
 def test_zero_is_a_time_not_reached_yet() -> None:
     assert utc_or_empty(0.0) == "" and utc_or_empty(AT.timestamp()) == utc(AT)
+
+
+@given(st.floats(min_value=-1e10, max_value=1e11, allow_nan=False))
+def test_utc_seconds_writes_what_utc_writes(at: float) -> None:
+    stamp = UtcSeconds()
+    assert stamp(at) == utc(at)
+    assert stamp(at + 0.25) == utc(at + 0.25)  # the same second again, or the next one
+
+
+def test_utc_seconds_rounds_microseconds_as_datetime_does() -> None:
+    stamp = UtcSeconds()
+    base = AT.timestamp()
+    for offset in (0.0, 0.0000005, 0.0000015, 0.9999994, 0.9999995, 0.9999996, 0.5, 1e-7, -0.0000005, -0.9999995):
+        assert stamp(base + offset) == utc(base + offset), offset
+    for n in range(20_000):  # a batch's times, a few distinct seconds
+        at = base + n * 0.000_173
+        assert stamp(at) == utc(at)
