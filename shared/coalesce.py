@@ -26,6 +26,8 @@ from typing import Generic, TypeVar
 
 from prometheus_client import Histogram
 
+from verinet.task_deadline import TaskDeadline
+
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
@@ -38,34 +40,6 @@ BATCH_SIZE = Histogram(
     ["call"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
-
-
-class TaskDeadline:
-    """A deadline for the running task: a timer that cancels it, where ``asyncio.timeout``
-    would (a quarter of a timeout scope's cost on uvloop; one on every call of the hot path).
-    A ``CancelledError`` is the deadline's when :meth:`ended_it` says so; any other
-    cancellation (a client gone, a stream ended) stays one. Call :meth:`cancel` when done."""
-
-    __slots__ = ("_expired", "_timer", "task")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
-        task = asyncio.current_task(loop)
-        assert task is not None, "a deadline belongs to a task"
-        self.task = task
-        self._expired = False
-        self._timer = loop.call_later(seconds, self._expire)
-
-    def _expire(self) -> None:
-        if not self.task.cancelling():  # cancelled already: that cancellation stands
-            self._expired = True
-            self.task.cancel()
-
-    def ended_it(self) -> bool:
-        """Whether the ``CancelledError`` being handled is this deadline's (and only its)."""
-        return self._expired and self.task.uncancel() == 0
-
-    def cancel(self) -> None:
-        self._timer.cancel()
 
 
 @dataclass(slots=True)

@@ -36,7 +36,6 @@ import grpc
 from google.rpc import status_pb2
 from prometheus_client import Counter
 
-from verinet.coalesce import TaskDeadline
 from verinet.errors import Unavailable, UpstreamTimeout, VerinetError
 from verinet.rpc import (
     RPC_SECONDS,
@@ -45,6 +44,7 @@ from verinet.rpc import (
     error_from_status,
     error_status,
 )
+from verinet.task_deadline import TaskDeadline
 
 log = logging.getLogger(__name__)
 
