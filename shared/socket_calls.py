@@ -72,6 +72,9 @@ class _Framed(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parse = parse
         self._buffer = bytearray()
+        #: Bytes the buffered part of a message must reach before it is worth reading again:
+        #: a large message arriving in many pieces is then joined once, not once a piece.
+        self._needed = 0
         self._on_message: OnMessage | None = None
         self._on_end: OnEnd | None = None
         self._held: deque[Any] = deque()
@@ -118,6 +121,8 @@ class _Framed(asyncio.Protocol):
         buffer = self._buffer
         if buffer:
             buffer += data
+            if len(buffer) < self._needed:
+                return
             data = bytes(buffer)
             buffer.clear()
         size, start = len(data), 0
@@ -128,12 +133,15 @@ class _Framed(asyncio.Protocol):
                 return
             end = start + 4 + length
             if end > size:
+                self._needed = end - start
                 break
             self.message(data[start + 4 : end])
             start = end
             if self._ended:
                 return
         if start < size:
+            if size - start < 4:
+                self._needed = 4
             buffer += data[start:]
 
     def message(self, payload: bytes) -> None:

@@ -87,6 +87,22 @@ def test_concurrent_calls_each_get_their_own_answer_on_one_connection(path: Path
     assert streams == 1
 
 
+def test_a_message_of_megabytes_arrives_whole_beside_small_ones(path: Path) -> None:
+    """A large message reaches the other side in many pieces (the socket's buffers are far
+    smaller); each is kept until the message is whole, and the small calls around it too."""
+    serials = [f"s{n:07d}" for n in range(60_000)]
+
+    async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: SocketCallServer) -> Any:
+        large = calls.call(ask(*serials), 10)
+        small = [calls.call(ask(f"n{n}"), 10) for n in range(5)]
+        answers = await asyncio.gather(large, *small)
+        return [lots(a) for a in answers]
+
+    large, *small = run(scenario, path)
+    assert large == serials
+    assert small == [[f"n{n}"] for n in range(5)]
+
+
 @pytest.mark.parametrize(
     ("serial", "expected"),
     [
