@@ -7,6 +7,7 @@ alerts, recalls, and history and audit, and would be cut at its ``# --`` heading
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import functools
@@ -27,7 +28,7 @@ from verinet.recall_status.custody_rpcs import CustodyRpcs
 from verinet.recall_status.custody_store import CustodyScripts
 from verinet.recall_status.notification_rpcs import NotificationRpcs
 from verinet.recall_status.notifications import RecallAudit
-from verinet.recall_status.pack_store import PackRepository, require_packs
+from verinet.recall_status.pack_store import YIELD_EVERY_EVENTS, PackRepository, require_packs
 from verinet.recall_status.pack_values import (
     DecommissionRecord,
     NewPack,
@@ -664,12 +665,16 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         # A few (kind, attested) pairs in a batch: each pair's record code is looked up once.
         code_of: dict[tuple[int, bool], str] = {}
         events = []
-        for e in request.events:
+        for count, e in enumerate(request.events, start=1):
             pair = (e.kind, e.possession_attested)
             code = code_of.get(pair)
             if code is None:
                 code = code_of[pair] = record_code(*pair)
             events.append(PackEventData(e.gtin, e.serial, e.event, e.partner_id, e.gln, e.at, e.detail, code, e.outcome))
+            if count % YIELD_EVERY_EVENTS == 0:
+                # Read in slices too, like record_events formats them: a status read waiting
+                # meanwhile is held up by a slice, not by the whole batch.
+                await asyncio.sleep(0)
         recorded = await self.repository.record_events(events) if events else 0
         for b in request.batches:
             codes = {kind: record_code(kind, b.possession_attested) for kind in set(b.kinds)}

@@ -8,7 +8,10 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from verinet.errors import InvalidInput
 from verinet.network import with_check_digit
@@ -20,8 +23,9 @@ from verinet.recall_status.pack_keys import (
     location_key,
     sightings_key,
 )
-from verinet.recall_status.pack_store import COMMISSION_CHUNK, PackRepository
+from verinet.recall_status.pack_store import COMMISSION_CHUNK, HistoryEntries, PackRepository
 from verinet.recall_status.pack_values import (
+    RECORD_CODES,
     CommissionOutcome,
     NewPack,
     PackChange,
@@ -87,6 +91,33 @@ def test_a_batch_of_events_is_stored_like_the_same_events_one_by_one(redis_url: 
             (place, None, 1),  # L: a custody event
         ]
         assert b'"attempt":true' in by_code["A"][2][0] and b'"possession_attested":true' in by_code["P"][2][0]
+
+    run(redis_url, scenario)
+
+
+@given(
+    texts=st.lists(st.text(), min_size=5, max_size=5),
+    record=st.sampled_from(sorted(RECORD_CODES)),
+    times=st.lists(st.floats(min_value=0, max_value=4e9), min_size=1, max_size=4),
+)
+def test_a_history_entry_made_from_a_template_is_the_json_of_the_event(texts: list[str], record: str, times: list[float]) -> None:
+    event, partner, gln, detail, outcome = texts
+    entries = HistoryEntries()
+    for at in times:  # the second and later events of a kind come from its template
+        data = PackEventData(GTINS[0], "S1", event, partner, gln, at, detail, record, outcome)
+        assert entries.entry(data) == orjson.dumps(data.as_dict())
+
+
+@pytest.mark.parametrize("field", ["serial", "gln"])
+@pytest.mark.parametrize("separator", ["\x1e", "\x1f"])
+def test_an_event_whose_serial_or_place_holds_a_separator_is_refused_and_writes_nothing(redis_url: str, field: str, separator: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        fine = PackEventData(GTINS[0], "FINE1", "verify", "p", GLN, AT, "OK", "L")
+        odd = PackEventData(GTINS[0], "BAD" + separator if field == "serial" else "BAD1", "verify", "p",
+                            GLN if field == "serial" else GLN + separator, AT, "OK", "L")  # fmt: skip
+        with pytest.raises(InvalidInput, match="without the control characters US and RS"):
+            await repository.record_events([fine, odd])
+        assert await repository.redis.dbsize() == 0
 
     run(redis_url, scenario)
 
@@ -229,6 +260,8 @@ def test_a_serial_the_scripts_could_not_read_back_is_refused_before_anything_is_
         batch = PackEventBatchData("verify", "pharmacy", GLN, AT, [GTINS[0]] * 2, ["FINE1", serial], ["OK", "OK"])
         with pytest.raises(InvalidInput, match="without line breaks"):
             await repository.record_event_batch(batch)
+        with pytest.raises(InvalidInput, match="without line breaks"):
+            await repository.record_events([PackEventData(GTINS[0], serial, "verify", "pharmacy", GLN, AT)])
         assert await repository.redis.dbsize() == 0
 
     run(redis_url, scenario)
