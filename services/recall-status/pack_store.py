@@ -59,6 +59,7 @@ from verinet.recall_status.pack_values import (
     FIELD_SEPARATOR,
     CommissionOutcome,
     DecommissionRecord,
+    EventLines,
     Location,
     NewPack,
     PackChange,
@@ -70,10 +71,10 @@ from verinet.recall_status.pack_values import (
     ScopeGroup,
     StoredPack,
     Whereabouts,
+    event_lines,
     require_record_code,
 )
 from verinet.store import reply_text_fields, run_script_batch
-from verinet.timestamps import UtcSeconds
 
 STATUS_CHUNK = 500
 #: Events read or formatted between two turns of the event loop (``record_events`` and the
@@ -342,14 +343,13 @@ class PackRepository:
     async def record_events(self, events: Sequence[PackEventData]) -> int:
         """Custody events, sightings and history of each pack, by their record codes (the
         caller checks the pack exists): one script call per GTIN and chunk, all in one round
-        trip. A chunk's events travel as one argument of lines, so that packing the command
-        costs one join instead of five encoded arguments an event."""
+        trip. A chunk's events travel as one argument of lines: packing it costs a join."""
         groups: dict[str, list[PackEventData]] = {}
         for event in events:
             groups.setdefault(event.gtin, []).append(event)
         for code in dict.fromkeys(event.record for event in events):
             require_record_code(code)
-        entries = HistoryEntries()
+        entries = EventLines()
         calls: list[tuple[list[str], list[Any]]] = []
         formatted = 0
         for gtin, group in groups.items():
@@ -359,12 +359,7 @@ class PackRepository:
                 serials = [e.serial.encode() for e in chunk]
                 require_packable(serials)
                 for e, serial in zip(chunk, serials, strict=True):
-                    lines.append(
-                        EVENT_FIELD_SEPARATOR.join((
-                            BUCKET_SUFFIXES[zlib.crc32(serial) & BUCKET_MASK], e.record.encode(), serial,
-                            e.place.encode(), entries.entry(e),
-                        ))
-                    )  # fmt: skip
+                    lines.append(entries.line(BUCKET_SUFFIXES[zlib.crc32(serial) & BUCKET_MASK], serial, e))
                     formatted += 1
                     if formatted % YIELD_EVERY_EVENTS == 0:
                         # A batch of the verifier's sightings is formatted in slices, so the
@@ -491,50 +486,6 @@ def require_packable(serials: Sequence[bytes]) -> None:
             code="pack.serial",
             field="serial",
         )
-
-
-#: Separators of ``record_events``'s lines: fields by US, events by RS. JSON escapes both, and
-#: serials, places and record codes never hold them (``event_lines`` checks).
-EVENT_FIELD_SEPARATOR, EVENT_SEPARATOR = b"\x1f", b"\x1e"
-FIELDS_PER_EVENT = 5
-
-
-def event_lines(lines: list[bytes]) -> bytes:
-    """The argument ``pack_record_events.lua`` reads: each line holds bucket, record code,
-    serial, place and history entry, separated by US; lines are separated by RS."""
-    joined = EVENT_SEPARATOR.join(lines)
-    if (
-        joined.count(EVENT_FIELD_SEPARATOR) != (FIELDS_PER_EVENT - 1) * len(lines)
-        or joined.count(EVENT_SEPARATOR) != len(lines) - 1
-    ):
-        raise InvalidInput(
-            "Failed to record pack events: expected serials and places without the control "
-            "characters US and RS.",
-            code="pack.serial",
-            field="serial",
-        )
-    return joined
-
-
-class HistoryEntries:
-    """History entries of a batch of events, each the bytes ``orjson.dumps(event.as_dict())``
-    gives: events alike but for their time share one template, so an entry costs a time
-    stamp and a join."""
-
-    __slots__ = ("_stamp", "_templates")
-
-    def __init__(self) -> None:
-        self._stamp = UtcSeconds()
-        self._templates: dict[tuple[str, str, str, str, str, str], tuple[bytes, bytes]] = {}
-
-    def entry(self, event: PackEventData) -> bytes:
-        key = (event.event, event.partner_id, event.gln, event.detail, event.outcome, event.record)
-        template = self._templates.get(key)
-        if template is None:
-            # "at" is a string JSON writes as it is: an empty one marks where each time goes.
-            before, _, after = orjson.dumps(event.as_dict(lambda _at: "")).partition(b',"at":""')
-            template = self._templates[key] = (before + b',"at":"', b'"' + after)
-        return template[0] + self._stamp(event.at).encode() + template[1]
 
 
 def require_packs(packs: Sequence[NewPack], limit: int) -> None:

@@ -15,7 +15,7 @@ import orjson
 
 from verinet.errors import InvalidInput
 from verinet.packs import PackRecord, PackState
-from verinet.timestamps import utc
+from verinet.timestamps import UtcSeconds, utc
 
 MAX_SIGHTINGS = 8
 
@@ -262,3 +262,51 @@ class NewPack(NamedTuple):
         return PackValue(
             PackState.ACTIVE, self.expiry, self.lot, self.line, int(self.commissioned_at // 60)
         ).encode()
+
+
+#: Separators of the lines ``PackRepository.record_events`` sends: fields by US, events by RS. JSON escapes both, and
+#: serials, places and record codes never hold them (``event_lines`` checks).
+EVENT_FIELD_SEPARATOR, EVENT_SEPARATOR = b"\x1f", b"\x1e"
+FIELDS_PER_EVENT = 5
+
+
+def event_lines(lines: list[bytes]) -> bytes:
+    """The argument ``pack_record_events.lua`` reads: each line holds bucket, record code,
+    serial, place and history entry, separated by US; lines are separated by RS."""
+    joined = EVENT_SEPARATOR.join(lines)
+    if (
+        joined.count(EVENT_FIELD_SEPARATOR) != (FIELDS_PER_EVENT - 1) * len(lines)
+        or joined.count(EVENT_SEPARATOR) != len(lines) - 1
+    ):
+        raise InvalidInput(
+            "Failed to record pack events: expected serials and places without the control "
+            "characters US and RS.",
+            code="pack.serial",
+            field="serial",
+        )
+    return joined
+
+
+class EventLines:
+    """The lines of a batch of events (``event_lines``), with each history entry the bytes
+    ``orjson.dumps(event.as_dict())`` gives: events alike but for their time share one
+    template, so an entry costs a time stamp and a join."""
+
+    __slots__ = ("_stamp", "_templates")
+
+    def __init__(self) -> None:
+        self._stamp = UtcSeconds()
+        self._templates: dict[tuple[str, str, str, str, str, str], tuple[bytes, bytes]] = {}
+
+    def entry(self, event: PackEventData) -> bytes:
+        key = (event.event, event.partner_id, event.gln, event.detail, event.outcome, event.record)
+        template = self._templates.get(key)
+        if template is None:
+            # "at" is a string JSON writes as it is: an empty one marks where each time goes.
+            before, _, after = orjson.dumps(event.as_dict(lambda _at: "")).partition(b',"at":""')
+            template = self._templates[key] = (before + b',"at":"', b'"' + after)
+        return template[0] + self._stamp(event.at).encode() + template[1]
+
+    def line(self, bucket: bytes, serial: bytes, event: PackEventData) -> bytes:
+        fields = (bucket, event.record.encode(), serial, event.place.encode(), self.entry(event))
+        return EVENT_FIELD_SEPARATOR.join(fields)

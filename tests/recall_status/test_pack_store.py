@@ -23,10 +23,11 @@ from verinet.recall_status.pack_keys import (
     location_key,
     sightings_key,
 )
-from verinet.recall_status.pack_store import COMMISSION_CHUNK, HistoryEntries, PackRepository
+from verinet.recall_status.pack_store import COMMISSION_CHUNK, PackRepository
 from verinet.recall_status.pack_values import (
     RECORD_CODES,
     CommissionOutcome,
+    EventLines,
     NewPack,
     PackChange,
     PackEventBatchData,
@@ -102,7 +103,7 @@ def test_a_batch_of_events_is_stored_like_the_same_events_one_by_one(redis_url: 
 )
 def test_a_history_entry_made_from_a_template_is_the_json_of_the_event(texts: list[str], record: str, times: list[float]) -> None:
     event, partner, gln, detail, outcome = texts
-    entries = HistoryEntries()
+    entries = EventLines()
     for at in times:  # the second and later events of a kind come from its template
         data = PackEventData(GTINS[0], "S1", event, partner, gln, at, detail, record, outcome)
         assert entries.entry(data) == orjson.dumps(data.as_dict())
