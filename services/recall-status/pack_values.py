@@ -264,8 +264,9 @@ class NewPack(NamedTuple):
         ).encode()
 
 
-#: Separators of the lines ``PackRepository.record_events`` sends: fields by US, events by RS. JSON escapes both, and
-#: serials, places and record codes never hold them (``event_lines`` checks).
+#: Separators of the lines ``PackRepository.record_events`` sends: fields by US, events by RS.
+#: JSON escapes both, and serials, places and record codes never hold them (``event_lines``
+#: checks).
 EVENT_FIELD_SEPARATOR, EVENT_SEPARATOR = b"\x1f", b"\x1e"
 FIELDS_PER_EVENT = 5
 
