@@ -147,9 +147,6 @@ class _Stream(Generic[Request, Answer]):
         else:
             self._reader = loop.create_task(self._read_loop())
 
-    def usable(self, now: float) -> bool:
-        return not self.ended and not self.closing and now < self.expires
-
     def send(self, call_id: int, request: Request) -> asyncio.Future[Answer]:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.pending[call_id] = future
@@ -262,11 +259,9 @@ class StreamedCalls(Generic[Request, Answer]):
         self._opened = STREAMS_OPENED.labels(name)
         self._expiries: Deadlines[asyncio.Future[Any]] | None = None
 
-    def _current(self) -> _Stream[Request, Answer]:
-        now = self._clock()
+    def _renewed(self, now: float) -> _Stream[Request, Answer]:
+        """A new stream in place of the current one, which ended, closes or is due for renewal."""
         stream = self._stream
-        if stream is not None and stream.usable(now):
-            return stream
         if stream is not None:
             stream.close()
             if not stream.ended:
@@ -299,8 +294,12 @@ class StreamedCalls(Generic[Request, Answer]):
             left = deadline - loop.time()
             if left <= 0:
                 raise upstream_timeout()
-            stream = self._current()
-            stream.settled_by = max(stream.settled_by, self._clock() + left)
+            now = self._clock()
+            stream = self._stream
+            if stream is None or stream.ended or stream.closing or now >= stream.expires:
+                stream = self._renewed(now)
+            if now + left > stream.settled_by:
+                stream.settled_by = now + left
             self._next_id += 1
             call_id = self._next_id
             request.call_id = call_id
