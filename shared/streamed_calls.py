@@ -44,7 +44,7 @@ from verinet.rpc import (
     error_from_status,
     error_status,
 )
-from verinet.task_deadline import TaskDeadline
+from verinet.task_deadline import Deadlines, TaskDeadlines
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +146,6 @@ class _Stream(Generic[Request, Answer]):
             receive(self._take_answer, self._input_ended)
         else:
             self._reader = loop.create_task(self._read_loop())
-
-    def usable(self, now: float) -> bool:
-        return not self.ended and not self.closing and now < self.expires
 
     def send(self, call_id: int, request: Request) -> asyncio.Future[Answer]:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
@@ -260,12 +257,11 @@ class StreamedCalls(Generic[Request, Answer]):
         self._cutting: set[asyncio.Task[None]] = set()
         self._next_id = 0
         self._opened = STREAMS_OPENED.labels(name)
+        self._expiries: Deadlines[asyncio.Future[Any]] | None = None
 
-    def _current(self) -> _Stream[Request, Answer]:
-        now = self._clock()
+    def _renewed(self, now: float) -> _Stream[Request, Answer]:
+        """A new stream in place of the current one, which ended, closes or is due for renewal."""
         stream = self._stream
-        if stream is not None and stream.usable(now):
-            return stream
         if stream is not None:
             stream.close()
             if not stream.ended:
@@ -287,6 +283,9 @@ class StreamedCalls(Generic[Request, Answer]):
         ``UpstreamTimeout`` past ``timeout`` seconds, ``Unavailable`` when the stream broke."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        expiries = self._expiries
+        if expiries is None or expiries.loop is not loop:
+            expiries = self._expiries = Deadlines(loop, _expire)
         for attempt in range(2):
             if attempt:  # the first copy may still sit in an old stream's queue
                 fresh = type(request)()
@@ -295,15 +294,19 @@ class StreamedCalls(Generic[Request, Answer]):
             left = deadline - loop.time()
             if left <= 0:
                 raise upstream_timeout()
-            stream = self._current()
-            stream.settled_by = max(stream.settled_by, self._clock() + left)
+            now = self._clock()
+            stream = self._stream
+            if stream is None or stream.ended or stream.closing or now >= stream.expires:
+                stream = self._renewed(now)
+            if now + left > stream.settled_by:
+                stream.settled_by = now + left
             self._next_id += 1
             call_id = self._next_id
             request.call_id = call_id
             request.timeout_seconds = left
             future = stream.send(call_id, request)
-            # A timer on the future itself: cheaper than a timeout scope around the await.
-            expiry = loop.call_at(deadline, _expire, future)
+            # One timer for every call's deadline: cheaper than a timeout scope, or a timer, each.
+            expiries.add(future, deadline)
             try:
                 answer = await future
             except _Expired:
@@ -311,7 +314,7 @@ class StreamedCalls(Generic[Request, Answer]):
             except _Unanswered:
                 continue
             finally:
-                expiry.cancel()
+                expiries.discard(future)
                 stream.forget(call_id)
             if not answer.HasField("error"):
                 return answer
@@ -325,6 +328,8 @@ class StreamedCalls(Generic[Request, Answer]):
         streams = [*self._old, *([self._stream] if self._stream is not None else [])]
         self._stream = None
         self._old.clear()
+        if self._expiries is not None:
+            self._expiries.close()
         await asyncio.gather(*(stream.aclose() for stream in streams), return_exceptions=True)
 
 
@@ -368,6 +373,7 @@ class CallStreamServer:
         loop = asyncio.get_running_loop()
         outbox: asyncio.Queue[Answer | None] = asyncio.Queue()
         running: set[asyncio.Task[None]] = set()
+        deadlines = TaskDeadlines(loop)  # every call's on one timer
         seconds = RPC_SECONDS.labels(method)
         # A transport that writes without waiting (a Unix socket's) answers at once.
         write_now: Callable[[Answer], bool] | None = getattr(context, "write_nowait", None)
@@ -376,11 +382,11 @@ class CallStreamServer:
             started = time.perf_counter()
             # Only the deadline's own cancellation becomes the timeout answer: any other (the
             # stream ends) still ends the task.
-            deadline = TaskDeadline(loop, max(request.timeout_seconds, 0.001))
+            task = deadlines.start(max(request.timeout_seconds, 0.001))
             try:
                 answer = await handle(request)
             except asyncio.CancelledError:
-                if not deadline.ended_it():
+                if not deadlines.ended_it(task):
                     raise
                 answer = answer_type()
                 set_error(answer, upstream_timeout(), method)
@@ -391,10 +397,10 @@ class CallStreamServer:
                 answer = answer_type()
                 set_error(answer, error, method)
             finally:
-                deadline.cancel()
+                deadlines.finish(task)
                 # Here rather than in a done callback: one call_soon fewer a call. What follows
                 # never awaits, so the stream's end still finds each call answered.
-                running.discard(deadline.task)
+                running.discard(task)
             answer.call_id = request.call_id
             seconds.observe(time.perf_counter() - started)
             if not (outbox.empty() and write_now is not None and write_now(answer)):
@@ -447,6 +453,7 @@ class CallStreamServer:
             writer.cancel()
             for task in running:
                 task.cancel()
+            deadlines.close()
 
 
 def draining_error() -> Unavailable:

@@ -115,11 +115,8 @@ def decommission_message(record: DecommissionRecord | None) -> rs_pb.Decommissio
     )
 
 
-def add_status(stored: StoredPack | None, add: Callable[..., rs_pb.PackStatus]) -> None:
-    """Appends one ``PackStatus`` with ``add`` (a response's field, built in place)."""
-    if stored is None:
-        add()
-        return
+def add_status(stored: StoredPack, add: Callable[..., rs_pb.PackStatus]) -> None:
+    """Appends a found pack's ``PackStatus`` with ``add`` (a response's field, built in place)."""
     record = stored.record
     add(
         found=True,
@@ -406,12 +403,11 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
         )
         response = rs_pb.GetPackStatusResponse()
         add = response.statuses.add
-        for record in records:
-            add_status(record, add)
-        statuses = response.statuses
-        for i, record in enumerate(records):
-            if record is None:  # the product's owner still learns of scans of serials it never made
-                statuses[i].owner_partner_id = owners.get(request.packs[i].gtin, "")
+        for i, stored in enumerate(records):
+            if stored is None:  # the product's owner still learns of scans of serials it never made
+                add(owner_partner_id=owners.get(request.packs[i].gtin, ""))
+            else:
+                add_status(stored, add)
         return response
 
     @translate_errors

@@ -135,6 +135,26 @@ def test_a_call_past_its_deadline_times_out_on_both_sides(path: Path) -> None:
     assert after == ["ok"]
 
 
+def test_calls_on_one_stream_keep_their_own_deadlines_whatever_order_they_come_in(path: Path) -> None:
+    async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: SocketCallServer) -> Any:
+        # The later deadline first: the one timer each side keeps for its calls' deadlines
+        # must come earlier for the second call.
+        patient = asyncio.ensure_future(calls.call(ask("wait:0.3", "patient"), 5))
+        await asyncio.sleep(0.02)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        with pytest.raises(UpstreamTimeout):
+            await calls.call(ask("wait:5"), 0.1)
+        waited = loop.time() - sent
+        await soon(lambda: backend.cancelled)
+        return waited, backend.cancelled, lots(await patient)
+
+    waited, cancelled, answered = run(scenario, path)
+    assert 0.09 <= waited < 0.25, "the client stopped waiting at the call's own deadline"
+    assert cancelled == 1, "the server stopped working on that call at its deadline, and only on it"
+    assert answered == ["patient"]
+
+
 def test_a_draining_server_answers_what_is_in_flight_and_takes_no_new_connection(path: Path) -> None:
     async def scenario(backend: Backend, calls: StreamedCalls[Any, Any], server: SocketCallServer) -> Any:
         in_flight = await drain_with_a_call_in_flight(backend, calls)
