@@ -20,6 +20,7 @@ from verinet.common.v1 import common_pb2 as common_pb
 from verinet.errors import Forbidden, InvalidInput
 from verinet.free_text import validate_text
 from verinet.gateway.app_keys import CLIENTS
+from verinet.gateway.lms_batches import lms_question
 from verinet.gateway.routing import AuthedHandler, RouteTable
 from verinet.identifiers import (
     parse_expiry,
@@ -245,7 +246,7 @@ async def answer_verify(request: web.Request, partner: Partner, exp_param: str) 
     forwarded = {"exp": expiry, "linkType": link_type, "reqGLN": gln, **text, **possession_attested(params)}
     presentation, carriage = await inbound_presentation(request, partner, text.get("corrUUID", ""), params)
     answer = await request.app[CLIENTS].lms.verify(
-        verifier_pb.VerifyLmsRequest(
+        lms_question(
             caller=lms_caller(request, partner, gln),
             pack=pack,
             req_gln=gln,
