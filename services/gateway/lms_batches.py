@@ -8,6 +8,9 @@ call and a batch a VerifyLmsBatch call. Under load, questions that arrive while
 the same signed response, or the same error (class, code, message, field). A question for a
 GTIN routed to another network comes back ``remote`` from a batch and is then asked on its
 own, so that no answer in a batch waits for a remote network.
+
+A question is built in place as a batch of its own (``lms_question``): alone, the usual case
+at low load, it travels as it was built; only questions sent together are copied into one batch.
 """
 
 from __future__ import annotations
@@ -34,6 +37,21 @@ log = logging.getLogger(__name__)
 STREAM_VERIFY_LMS_BATCHES = "/verinet.verifier.v1.VerifierService/StreamVerifyLmsBatches"
 
 Answer: TypeAlias = verifier_pb.SignedHttpResponse
+#: One LMS question: a VerifyLmsBatchRequest holding just that VerifyLmsRequest (``lms_question``).
+LmsQuestion: TypeAlias = verifier_pb.VerifyLmsBatchRequest
+
+
+def lms_question(**fields: Any) -> LmsQuestion:
+    """The question with ``fields`` (VerifyLmsRequest's), built in place in a batch of its own:
+    sent alone it needs no copy (building it apart and copying it in cost ~1.6 µs a question)."""
+    question = LmsQuestion()
+    question.requests.add(**fields)
+    return question
+
+
+def batch_of(questions: Sequence[LmsQuestion]) -> verifier_pb.VerifyLmsBatchRequest:
+    """Questions sent together, as one batch: each copied in, in order."""
+    return verifier_pb.VerifyLmsBatchRequest(requests=[question.requests[0] for question in questions])
 
 
 class _Remote:
@@ -80,7 +98,7 @@ class LmsVerifier:
             if streamed and in_flight > 0
             else None
         )
-        self.batches: Coalescer[verifier_pb.VerifyLmsRequest, Answer | _Remote] | None = None
+        self.batches: Coalescer[LmsQuestion, Answer | _Remote] | None = None
         if in_flight > 0:
             self.batches = Coalescer(
                 self._send,
@@ -90,10 +108,10 @@ class LmsVerifier:
                 max_batch=max_batch,
             )
 
-    async def verify(self, question: verifier_pb.VerifyLmsRequest) -> Answer:
+    async def verify(self, question: LmsQuestion) -> Answer:
         """The verifier's signed answer; raises the VerinetError VerifyLms would raise."""
         if self.batches is None:
-            return await self._single(question, self.rpc_timeout + MAX_HOP_SECONDS)
+            return await self._single(question.requests[0], self.rpc_timeout + MAX_HOP_SECONDS)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.rpc_timeout
         answer = await self.batches.submit(question, self.rpc_timeout)
@@ -104,41 +122,39 @@ class LmsVerifier:
             remaining = deadline + MAX_HOP_SECONDS - loop.time()
             if remaining <= 0:
                 raise rpc_timeout_error()
-            return await self._single(question, remaining)
+            return await self._single(question.requests[0], remaining)
         return answer
 
     async def _single(self, question: verifier_pb.VerifyLmsRequest, timeout: float) -> Answer:
         answer = await call(self.verifier.VerifyLms, question, timeout=timeout)
         return answer.response  # type: ignore[no-any-return]
 
-    async def _send(
-        self, questions: list[verifier_pb.VerifyLmsRequest], timeout: float
-    ) -> Sequence[Answer | _Remote | BaseException]:
+    async def _send(self, questions: list[LmsQuestion], timeout: float) -> Sequence[Answer | _Remote | BaseException]:
         if self.stream is not None:
             try:
-                answer = await self.stream.call(verifier_pb.VerifyLmsBatchRequest(requests=questions), timeout)
+                answer = await self.stream.call(questions[0] if len(questions) == 1 else batch_of(questions), timeout)
             except VerinetError as error:
                 return [error] * len(questions)
             return self._outcomes(answer, len(questions))
         if len(questions) == 1:  # alone: the plain call, which also forwards remote GTINs
             try:
-                return [await self._single(questions[0], timeout)]
+                return [await self._single(questions[0].requests[0], timeout)]
             except VerinetError as error:
                 return [error]
         try:
-            answer = await self.verifier.VerifyLmsBatch(
-                verifier_pb.VerifyLmsBatchRequest(requests=questions), timeout=timeout
-            )
+            answer = await self.verifier.VerifyLmsBatch(batch_of(questions), timeout=timeout)
         except grpc.aio.AioRpcError as error:
             return [error_from_rpc(error) for _ in questions]
         return self._outcomes(answer, len(questions))
 
     @staticmethod
     def _outcomes(answer: verifier_pb.VerifyLmsBatchResponse, asked: int) -> list[Answer | _Remote | VerinetError]:
-        if len(answer.results) != asked:
-            log.error("The verifier answered %d results for %d questions", len(answer.results), asked)
+        results = answer.results
+        if len(results) != asked:
+            log.error("The verifier answered %d results for %d questions", len(results), asked)
             raise VerinetError("Internal error", code="internal")
-        return [outcome(result) for result in answer.results]
+        # A signed answer, by far the most common outcome, is taken without a call to outcome().
+        return [result.response if result.HasField("response") else outcome(result) for result in results]
 
     async def aclose(self) -> None:
         if self.batches is not None:

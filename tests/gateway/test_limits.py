@@ -14,7 +14,9 @@ from aiohttp import web
 
 from tests.conftest import RunningNetwork, start_network
 from verinet.embedded_redis import free_port
+from verinet.errors import RateLimited
 from verinet.gateway.app import overload_guard
+from verinet.gateway.limits import Limits
 from verinet.internal_tls import ensure_certificates
 
 
@@ -61,6 +63,41 @@ def test_an_oversized_body_is_refused_with_413(strict_network: RunningNetwork) -
     answer = manufacturer.post("/v1/packs/commission", json=big)
     assert answer.status_code == 413
     assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_partner_spends_its_burst_then_earns_a_token_at_the_rate_and_no_more_than_the_burst() -> None:
+    now = [0.0]
+    limits = Limits(rate_per_second=2.0, burst=3, concurrency=10, auth_failures_per_minute=60, clock=lambda: now[0])
+
+    def admitted() -> bool:
+        try:
+            limits.admit("p1")
+        except RateLimited as refused:
+            assert refused.code == "rate_limited" and refused.details["retry_after"] == 1
+            return False
+        limits.release("p1")
+        return True
+
+    assert [admitted() for _ in range(4)] == [True, True, True, False]
+    now[0] = 0.25  # half a token earned
+    assert not admitted()
+    now[0] = 0.5
+    assert [admitted(), admitted()] == [True, False]
+    now[0] = 100.0  # a long pause earns the burst back, no more
+    assert [admitted() for _ in range(4)] == [True, True, True, False]
+    assert admitted() is False and limits.clock() == 100.0
+
+
+def test_a_partner_runs_at_most_its_concurrency_at_once() -> None:
+    limits = Limits(rate_per_second=1000.0, burst=1000, concurrency=2, auth_failures_per_minute=60)
+    limits.admit("p1")
+    limits.admit("p1")
+    with pytest.raises(RateLimited) as refused:
+        limits.admit("p1")
+    assert refused.value.code == "rate_limited.concurrency"
+    limits.admit("p2")  # another partner is not held up
+    limits.release("p1")
+    limits.admit("p1")
 
 
 def test_the_overload_guard_answers_503_instead_of_queueing() -> None:

@@ -25,7 +25,7 @@ from verinet.errors import (
     UpstreamTimeout,
     VerinetError,
 )
-from verinet.gateway.lms_batches import REMOTE, LmsVerifier, outcome
+from verinet.gateway.lms_batches import REMOTE, LmsVerifier, batch_of, lms_question, outcome
 from verinet.gateway.problems import lms_error
 from verinet.rpc import call, translate_errors
 from verinet.streamed_calls import CallStreamServer
@@ -52,6 +52,7 @@ class Raising(verifier_grpc.VerifierServiceServicer):
     def __init__(self) -> None:
         self.error: Exception = RuntimeError("unset")
         self.batches: list[int] = []
+        self.asked: list[list[str]] = []
         self.singles = 0
         self.streams = CallStreamServer()
 
@@ -69,6 +70,7 @@ class Raising(verifier_grpc.VerifierServiceServicer):
 
     async def answer_batch(self, request: Any) -> Any:
         self.batches.append(len(request.requests))
+        self.asked.append([question.corr_uuid for question in request.requests])
         answer = verifier_pb.VerifyLmsBatchResponse()
         for _ in request.requests:
             set_item_error(answer.results.add(), self.error)
@@ -132,7 +134,7 @@ def test_the_gateway_asks_a_remote_question_of_a_batch_again_on_its_own(
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                 lms = LmsVerifier(verifier_grpc.VerifierServiceStub(channel), 5.0, in_flight=1, streamed=streamed)
-                questions = [lms.verify(verifier_pb.VerifyLmsRequest(corr_uuid=str(n))) for n in range(4)]
+                questions = [lms.verify(lms_question(corr_uuid=str(n))) for n in range(4)]
                 outcomes = await asyncio.gather(*questions, return_exceptions=True)
                 await lms.aclose()
                 return outcomes, servicer.batches, servicer.singles
@@ -149,3 +151,32 @@ def test_an_empty_or_remote_outcome_reads_as_what_it_is() -> None:
     assert outcome(verifier_pb.VerifyLmsResult(remote=True)) is REMOTE
     empty = outcome(verifier_pb.VerifyLmsResult())
     assert isinstance(empty, VerinetError) and empty.code == "internal" and empty.message == "Internal error"
+
+
+def test_a_question_is_a_batch_of_its_own_and_questions_sent_together_keep_their_order() -> None:
+    question = lms_question(corr_uuid="a", req_gln="0614141000012", query={"exp": "261231"})
+    assert question == verifier_pb.VerifyLmsBatchRequest(
+        requests=[verifier_pb.VerifyLmsRequest(corr_uuid="a", req_gln="0614141000012", query={"exp": "261231"})]
+    )
+    together = batch_of([question, lms_question(corr_uuid="b"), lms_question(corr_uuid="c")])
+    assert [asked.corr_uuid for asked in together.requests] == ["a", "b", "c"]
+    assert together.requests[0] == question.requests[0]
+    assert together.call_id == 0 and together.timeout_seconds == 0
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["unary", "streamed"])
+def test_each_question_reaches_the_verifier_once_in_the_order_it_was_asked(streamed: bool) -> None:
+    async def scenario() -> list[list[str]]:
+        server, servicer, port = await serve()
+        servicer.error = NotFound("No route.", code="route.not_found", field="gtin")
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                lms = LmsVerifier(verifier_grpc.VerifierServiceStub(channel), 5.0, in_flight=1, streamed=streamed)
+                await asyncio.gather(*(lms.verify(lms_question(corr_uuid=str(n))) for n in range(4)), return_exceptions=True)
+                await lms.aclose()
+                return servicer.asked
+        finally:
+            await server.stop(0)
+
+    # The first goes alone (a batch of one on the stream, or a VerifyLms call), the next three together.
+    assert asyncio.run(scenario()) == ([["1", "2", "3"]] if not streamed else [["0"], ["1", "2", "3"]])
