@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack, cast, overload
 
 from aiohttp import web
+from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 
 from verinet.errors import Forbidden, Unauthenticated, Unavailable, VerinetError
 from verinet.gateway.app_keys import LIMITS, PARTNER_STORE
-from verinet.gateway.loop_metrics import CounterChild, LoopCounter, LoopHistogram
 from verinet.gateway.problems import lms_error, problem, problem_from_error
 from verinet.partners import Partner
 
@@ -38,14 +38,13 @@ AuthedHandler = Callable[[web.Request, Partner], Awaitable[web.StreamResponse]]
 #: A public route's handler (``roles=()``): no token is read, its partner is always None.
 PublicHandler = Callable[[web.Request, None], Awaitable[web.StreamResponse]]
 
-# Counted on the event loop without a lock per change (loop_metrics), scraped as Histogram and Counter.
-HTTP_SECONDS = LoopHistogram(
+HTTP_SECONDS = Histogram(
     "verinet_http_request_seconds",
     "Time to answer one HTTP request",
     ["route", "method"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
 )
-HTTP_RESPONSES = LoopCounter(
+HTTP_RESPONSES = Counter(
     "verinet_http_responses_total", "HTTP responses by route and status", ["route", "status"]
 )
 
@@ -138,7 +137,7 @@ class RouteTable:
 
         def decorate(handler: AuthedHandler | PublicHandler) -> AuthedHandler | PublicHandler:
             seconds = HTTP_SECONDS.labels(path, method)  # bound once: no label lookup per request
-            responses_by_status: dict[int, CounterChild] = {}
+            responses_by_status: dict[int, Any] = {}
 
             @functools.wraps(handler)
             async def wrapped(request: web.Request) -> web.StreamResponse:
