@@ -161,6 +161,12 @@ def set_item_error(result: verifier_pb.VerifyLmsResult, error: Exception) -> Non
     set_error(result, error, "VerifyLmsBatch")
 
 
+#: A batch's question for a hosted pack: the question, its pack, its route and its result.
+Hosted = tuple[
+    verifier_pb.VerifyLmsRequest, common_pb.PackIdentifier, lookup_pb.DirectoryEntry, verifier_pb.VerifyLmsResult
+]
+
+
 def not_hosted(gtin: str) -> NotFound:
     return NotFound(
         f"GTIN {gtin} is not hosted by this network, and questions from other networks are "
@@ -407,14 +413,15 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     def _hosted_answer(
         self,
         request: verifier_pb.VerifyLmsRequest,
+        pack: common_pb.PackIdentifier,
         route: lookup_pb.DirectoryEntry,
         status: rs_pb.PackStatus,
         now: dt.datetime,
         into: verifier_pb.SignedHttpResponse,
     ) -> None:
-        """Writes the signed verdict for a hosted pack, from its stored status, into ``into``
-        (untouched if it fails); records where the pack was seen."""
-        pack = request.pack
+        """Writes the signed verdict for a hosted pack (``request.pack``, read once by the
+        caller), from its stored status, into ``into`` (untouched if it fails); records where
+        the pack was seen."""
         record = record_from_status(pack.gtin, pack.serial, status)
         verdict = lms_verdict(record, pack.lot, pack.expiry, now.date())
         responder = route.responder_gln or self.responder_gln
@@ -449,7 +456,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             return verifier_pb.VerifyLmsResponse(response=forwarded)
         (status,) = await self._pack_statuses([(pack.gtin, pack.serial)])
         answer = verifier_pb.VerifyLmsResponse()
-        self._hosted_answer(request, route, status, self.now(), answer.response)
+        self._hosted_answer(request, pack, route, status, self.now(), answer.response)
         return answer
 
     async def _routes_of(self, gtins: set[str]) -> dict[str, lookup_pb.DirectoryEntry | Exception]:
@@ -500,35 +507,36 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         for those), so no answer waits for a remote network. Hosted packs are read in one
         GetPackStatus call, shared with concurrent questions."""
         questions = request.requests
+        # Each question's pack read once: every read of a message field builds an object.
+        packs = [question.pack for question in questions]
+        routes = await self._routes_of({pack.gtin for pack in packs})
         answer = verifier_pb.VerifyLmsBatchResponse()
-        results = [answer.results.add() for _ in questions]  # filled in place: no copies
-        routes = await self._routes_of({q.pack.gtin for q in questions})
-        hosted: list[tuple[int, lookup_pb.DirectoryEntry]] = []
-        for i, question in enumerate(questions):
-            route = routes[question.pack.gtin]
+        add_result = answer.results.add  # filled in place: no copies
+        hosted: list[Hosted] = []
+        for question, pack in zip(questions, packs, strict=True):
+            result = add_result()
+            route = routes[pack.gtin]
             if isinstance(route, Exception):
-                set_item_error(results[i], route)
+                set_item_error(result, route)
             elif route.route != lookup_pb.ROUTE_KIND_REMOTE:
-                hosted.append((i, route))
+                hosted.append((question, pack, route, result))
             elif is_relayed(question.caller.roles):
-                set_item_error(results[i], not_hosted(question.pack.gtin))
+                set_item_error(result, not_hosted(pack.gtin))
             else:
-                results[i].remote = True
+                result.remote = True
         if hosted:
             try:
-                statuses = await self._pack_statuses(
-                    [(questions[i].pack.gtin, questions[i].pack.serial) for i, _ in hosted]
-                )
+                statuses = await self._pack_statuses([(pack.gtin, pack.serial) for _, pack, _, _ in hosted])
             except Exception as error:  # noqa: BLE001 - each hosted question fails with it
-                for i, _ in hosted:
-                    set_item_error(results[i], error)
+                for _, _, _, result in hosted:
+                    set_item_error(result, error)
             else:
                 now = self.now()
-                for (i, route), status in zip(hosted, statuses, strict=True):
+                for (question, pack, route, result), status in zip(hosted, statuses, strict=True):
                     try:
-                        self._hosted_answer(questions[i], route, status, now, results[i].response)
+                        self._hosted_answer(question, pack, route, status, now, result.response)
                     except Exception as error:  # noqa: BLE001 - one question's fault stays its own
-                        set_item_error(results[i], error)
+                        set_item_error(result, error)
         return answer
 
     @translate_errors
