@@ -429,7 +429,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         headers = self.signer.sign(body, status=200)
         into.http_status = 200
         into.body = body
-        into.headers.update(headers)
+        into_headers = into.headers
+        for name, value in headers.items():  # a message map's update() is Python's generic one
+            into_headers[name] = value
         if record is not None:  # an unknown serial has no history to record it in
             self.events.add(
                 rs_pb.PackEvent(
