@@ -161,6 +161,11 @@ def set_item_error(result: verifier_pb.VerifyLmsResult, error: Exception) -> Non
     set_error(result, error, "VerifyLmsBatch")
 
 
+#: Where a verification saw a pack: the fields of its ``PackEvent`` (gtin, serial, partner_id,
+#: gln, at, detail, kind, possession_attested, outcome), kept until its batch is sent so that
+#: each event is built once, in the request, and not built and then copied into it.
+Sighting = tuple[str, str, str, str, float, str, rs_pb.PackEventKind, bool, str]
+
 #: A batch's question for a hosted pack: the question, its pack, its route and its result.
 Hosted = tuple[
     verifier_pb.VerifyLmsRequest, common_pb.PackIdentifier, lookup_pb.DirectoryEntry, verifier_pb.VerifyLmsResult
@@ -212,7 +217,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         )
         # Lookup's per-hop forwarding deadline, learnt from its route answers.
         self.forward_timeout = rpc_timeout
-        self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events, max_delay=pack_event_delay)
+        self.events: EventBatcher[Sighting] = EventBatcher(self._send_events, max_delay=pack_event_delay)
         # Status reads of LMS questions travel on one stream (False: unary GetPackStatus calls).
         # With ``status_sockets`` (recall-status's processes on this machine) that stream is a
         # Unix socket (verinet.socket_calls), else gRPC.
@@ -289,8 +294,14 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         if self.event_stream is not None:
             await self.event_stream.aclose()
 
-    async def _send_events(self, events: Sequence[rs_pb.PackEvent]) -> None:
-        request = rs_pb.RecordPackEventsRequest(events=events)
+    async def _send_events(self, events: Sequence[Sighting]) -> None:
+        request = rs_pb.RecordPackEventsRequest()
+        add = request.events.add
+        for gtin, serial, partner_id, gln, at, detail, kind, possession, outcome in events:
+            add(
+                gtin=gtin, serial=serial, event="verification", partner_id=partner_id, gln=gln, at=at,
+                detail=detail, kind=kind, possession_attested=possession, outcome=outcome,
+            )  # fmt: skip
         timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(events)
         if self.event_stream is not None:
             await self.event_stream.call(request, timeout)
@@ -422,7 +433,8 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         """Writes the signed verdict for a hosted pack (``request.pack``, read once by the
         caller), from its stored status, into ``into`` (untouched if it fails); records where
         the pack was seen."""
-        record = record_from_status(pack.gtin, pack.serial, status)
+        gtin, serial = pack.gtin, pack.serial
+        record = record_from_status(gtin, serial, status)
         verdict = lms_verdict(record, pack.lot, pack.expiry, now.date())
         responder = route.responder_gln or self.responder_gln
         body = lms_body(verdict, responder, request.corr_uuid, now, request.answer_members)
@@ -434,17 +446,16 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             into_headers[name] = value
         if record is not None:  # an unknown serial has no history to record it in
             self.events.add(
-                rs_pb.PackEvent(
-                    gtin=pack.gtin,
-                    serial=pack.serial,
-                    event="verification",
-                    partner_id=request.caller.partner_id,
-                    gln=request.req_gln,
-                    at=now.timestamp(),
-                    detail=request.context,
-                    kind=rs_pb.PACK_EVENT_KIND_ATTEMPT if verdict.failed_check else rs_pb.PACK_EVENT_KIND_SIGHTING,
-                    possession_attested=possession_attested(request.query),
-                    outcome=verdict.outcome,
+                (
+                    gtin,
+                    serial,
+                    request.caller.partner_id,
+                    request.req_gln,
+                    now.timestamp(),
+                    request.context,
+                    rs_pb.PACK_EVENT_KIND_ATTEMPT if verdict.failed_check else rs_pb.PACK_EVENT_KIND_SIGHTING,
+                    possession_attested(request.query),
+                    verdict.outcome,
                 )
             )
 
