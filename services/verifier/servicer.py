@@ -520,7 +520,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         for those), so no answer waits for a remote network. Hosted packs are read in one
         GetPackStatus call, shared with concurrent questions."""
         questions = request.requests
-        # Each question's pack read once: every read of a message field builds an object.
+        # Each question's pack read once: reading a message field is a lookup in C each time.
         packs = [question.pack for question in questions]
         routes = await self._routes_of({pack.gtin for pack in packs})
         answer = verifier_pb.VerifyLmsBatchResponse()
