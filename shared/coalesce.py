@@ -55,6 +55,10 @@ class Coalescer(Generic[Item, Result]):
     ``send_batch(items, timeout)`` answers with one result or one exception per item, in order
     (an exception it raises fails every item of its batch). ``timeout`` is the seconds left
     until the latest deadline among ``items``; use it as the deadline of the call.
+
+    ``send_keeps_deadline``: ``send_batch`` itself fails at ``timeout`` with the error
+    ``timeout_error()`` makes (a streamed call does), so a batch sent alone needs no deadline
+    of the coalescer's own around it (a timer and its bookkeeping fewer a call).
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class Coalescer(Generic[Item, Result]):
         timeout_error: Callable[[], BaseException],
         max_in_flight: int = 2,
         max_batch: int = 64,
+        send_keeps_deadline: bool = False,
     ) -> None:
         if max_in_flight < 1 or max_batch < 1:
             raise ValueError(
@@ -72,6 +77,7 @@ class Coalescer(Generic[Item, Result]):
             )
         self._send_batch = send_batch
         self._timeout_error = timeout_error
+        self._send_keeps_deadline = send_keeps_deadline
         self.max_in_flight = max_in_flight
         self.max_batch = max_batch
         self._queue: deque[_Waiting[Item, Result]] = deque()
@@ -135,15 +141,16 @@ class Coalescer(Generic[Item, Result]):
         self.items += 1
         self._sizes.observe(1)
         try:
-            deadline = TaskDeadline(loop, timeout)
+            deadline = None if self._send_keeps_deadline else TaskDeadline(loop, timeout)
             try:
                 outcomes = await self._send_batch([item], max(timeout, 0.001))
             except asyncio.CancelledError:
-                if deadline.ended_it():
+                if deadline is not None and deadline.ended_it():
                     raise self._timeout_error() from None
                 raise
             finally:
-                deadline.cancel()
+                if deadline is not None:
+                    deadline.cancel()
             if len(outcomes) != 1:
                 raise RuntimeError(f"send_batch answered {len(outcomes)} outcomes for 1 item.")
             (outcome,) = outcomes

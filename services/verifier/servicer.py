@@ -161,6 +161,17 @@ def set_item_error(result: verifier_pb.VerifyLmsResult, error: Exception) -> Non
     set_error(result, error, "VerifyLmsBatch")
 
 
+#: Where a verification saw a pack: the fields of its ``PackEvent`` (gtin, serial, partner_id,
+#: gln, at, detail, kind, possession_attested, outcome), kept until its batch is sent so that
+#: each event is built once, in the request, and not built and then copied into it.
+Sighting = tuple[str, str, str, str, float, str, rs_pb.PackEventKind, bool, str]
+
+#: A batch's question for a hosted pack: the question, its pack, its route and its result.
+Hosted = tuple[
+    verifier_pb.VerifyLmsRequest, common_pb.PackIdentifier, lookup_pb.DirectoryEntry, verifier_pb.VerifyLmsResult
+]
+
+
 def not_hosted(gtin: str) -> NotFound:
     return NotFound(
         f"GTIN {gtin} is not hosted by this network, and questions from other networks are "
@@ -206,7 +217,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         )
         # Lookup's per-hop forwarding deadline, learnt from its route answers.
         self.forward_timeout = rpc_timeout
-        self.events: EventBatcher[rs_pb.PackEvent] = EventBatcher(self._send_events, max_delay=pack_event_delay)
+        self.events: EventBatcher[Sighting] = EventBatcher(self._send_events, max_delay=pack_event_delay)
         # Status reads of LMS questions travel on one stream (False: unary GetPackStatus calls).
         # With ``status_sockets`` (recall-status's processes on this machine) that stream is a
         # Unix socket (verinet.socket_calls), else gRPC.
@@ -236,6 +247,9 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             Coalescer(
                 self._send_status_batch, name="GetPackStatus", timeout_error=status_timeout,
                 max_in_flight=status_batch_in_flight, max_batch=status_batch_max,
+                # Both ways of sending (a streamed call, a unary call) end at the timeout
+                # with UpstreamTimeout, as status_timeout() makes it.
+                send_keeps_deadline=True,
             )
             if status_batch_in_flight > 0
             else None
@@ -243,17 +257,20 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
 
     async def _send_status_batch(
         self, keys: list[tuple[str, str]], timeout: float
-    ) -> list[rs_pb.PackStatus]:
-        request = rs_pb.GetPackStatusRequest(
-            packs=[common_pb.PackIdentifier(gtin=gtin, serial=serial) for gtin, serial in keys]
-        )
+    ) -> Sequence[rs_pb.PackStatus]:
+        # Packs added in place and the answer's statuses handed on as they are: no message
+        # built to be copied, no list copied (a microsecond a question).
+        request = rs_pb.GetPackStatusRequest()
+        add = request.packs.add
+        for gtin, serial in keys:
+            add(gtin=gtin, serial=serial)
         if self.status_stream is not None:
             answer = await self.status_stream.call(request, timeout)
         else:
             answer = await call(self.recall_status.GetPackStatus, request, timeout=timeout)
-        return list(answer.statuses)
+        return answer.statuses
 
-    async def _pack_statuses(self, keys: list[tuple[str, str]]) -> list[rs_pb.PackStatus]:
+    async def _pack_statuses(self, keys: list[tuple[str, str]]) -> Sequence[rs_pb.PackStatus]:
         """Stored statuses of LMS questions' packs, read together with concurrent questions'."""
         if self.statuses is None:
             return await self._send_status_batch(keys, self.rpc_timeout)
@@ -277,8 +294,14 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         if self.event_stream is not None:
             await self.event_stream.aclose()
 
-    async def _send_events(self, events: Sequence[rs_pb.PackEvent]) -> None:
-        request = rs_pb.RecordPackEventsRequest(events=events)
+    async def _send_events(self, events: Sequence[Sighting]) -> None:
+        request = rs_pb.RecordPackEventsRequest()
+        add = request.events.add
+        for gtin, serial, partner_id, gln, at, detail, kind, possession, outcome in events:
+            add(
+                gtin=gtin, serial=serial, event="verification", partner_id=partner_id, gln=gln, at=at,
+                detail=detail, kind=kind, possession_attested=possession, outcome=outcome,
+            )  # fmt: skip
         timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(events)
         if self.event_stream is not None:
             await self.event_stream.call(request, timeout)
@@ -401,35 +424,38 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
     def _hosted_answer(
         self,
         request: verifier_pb.VerifyLmsRequest,
+        pack: common_pb.PackIdentifier,
         route: lookup_pb.DirectoryEntry,
         status: rs_pb.PackStatus,
         now: dt.datetime,
         into: verifier_pb.SignedHttpResponse,
     ) -> None:
-        """Writes the signed verdict for a hosted pack, from its stored status, into ``into``
-        (untouched if it fails); records where the pack was seen."""
-        pack = request.pack
-        record = record_from_status(pack.gtin, pack.serial, status)
+        """Writes the signed verdict for a hosted pack (``request.pack``, read once by the
+        caller), from its stored status, into ``into`` (untouched if it fails); records where
+        the pack was seen."""
+        gtin, serial = pack.gtin, pack.serial
+        record = record_from_status(gtin, serial, status)
         verdict = lms_verdict(record, pack.lot, pack.expiry, now.date())
         responder = route.responder_gln or self.responder_gln
         body = lms_body(verdict, responder, request.corr_uuid, now, request.answer_members)
         headers = self.signer.sign(body, status=200)
         into.http_status = 200
         into.body = body
-        into.headers.update(headers)
+        into_headers = into.headers
+        for name, value in headers.items():  # a message map's update() is Python's generic one
+            into_headers[name] = value
         if record is not None:  # an unknown serial has no history to record it in
             self.events.add(
-                rs_pb.PackEvent(
-                    gtin=pack.gtin,
-                    serial=pack.serial,
-                    event="verification",
-                    partner_id=request.caller.partner_id,
-                    gln=request.req_gln,
-                    at=now.timestamp(),
-                    detail=request.context,
-                    kind=rs_pb.PACK_EVENT_KIND_ATTEMPT if verdict.failed_check else rs_pb.PACK_EVENT_KIND_SIGHTING,
-                    possession_attested=possession_attested(request.query),
-                    outcome=verdict.outcome,
+                (
+                    gtin,
+                    serial,
+                    request.caller.partner_id,
+                    request.req_gln,
+                    now.timestamp(),
+                    request.context,
+                    rs_pb.PACK_EVENT_KIND_ATTEMPT if verdict.failed_check else rs_pb.PACK_EVENT_KIND_SIGHTING,
+                    possession_attested(request.query),
+                    verdict.outcome,
                 )
             )
 
@@ -443,7 +469,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             return verifier_pb.VerifyLmsResponse(response=forwarded)
         (status,) = await self._pack_statuses([(pack.gtin, pack.serial)])
         answer = verifier_pb.VerifyLmsResponse()
-        self._hosted_answer(request, route, status, self.now(), answer.response)
+        self._hosted_answer(request, pack, route, status, self.now(), answer.response)
         return answer
 
     async def _routes_of(self, gtins: set[str]) -> dict[str, lookup_pb.DirectoryEntry | Exception]:
@@ -494,35 +520,36 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         for those), so no answer waits for a remote network. Hosted packs are read in one
         GetPackStatus call, shared with concurrent questions."""
         questions = request.requests
+        # Each question's pack read once: reading a message field is a lookup in C each time.
+        packs = [question.pack for question in questions]
+        routes = await self._routes_of({pack.gtin for pack in packs})
         answer = verifier_pb.VerifyLmsBatchResponse()
-        results = [answer.results.add() for _ in questions]  # filled in place: no copies
-        routes = await self._routes_of({q.pack.gtin for q in questions})
-        hosted: list[tuple[int, lookup_pb.DirectoryEntry]] = []
-        for i, question in enumerate(questions):
-            route = routes[question.pack.gtin]
+        add_result = answer.results.add  # filled in place: no copies
+        hosted: list[Hosted] = []
+        for question, pack in zip(questions, packs, strict=True):
+            result = add_result()
+            route = routes[pack.gtin]
             if isinstance(route, Exception):
-                set_item_error(results[i], route)
+                set_item_error(result, route)
             elif route.route != lookup_pb.ROUTE_KIND_REMOTE:
-                hosted.append((i, route))
+                hosted.append((question, pack, route, result))
             elif is_relayed(question.caller.roles):
-                set_item_error(results[i], not_hosted(question.pack.gtin))
+                set_item_error(result, not_hosted(pack.gtin))
             else:
-                results[i].remote = True
+                result.remote = True
         if hosted:
             try:
-                statuses = await self._pack_statuses(
-                    [(questions[i].pack.gtin, questions[i].pack.serial) for i, _ in hosted]
-                )
+                statuses = await self._pack_statuses([(pack.gtin, pack.serial) for _, pack, _, _ in hosted])
             except Exception as error:  # noqa: BLE001 - each hosted question fails with it
-                for i, _ in hosted:
-                    set_item_error(results[i], error)
+                for _, _, _, result in hosted:
+                    set_item_error(result, error)
             else:
                 now = self.now()
-                for (i, route), status in zip(hosted, statuses, strict=True):
+                for (question, pack, route, result), status in zip(hosted, statuses, strict=True):
                     try:
-                        self._hosted_answer(questions[i], route, status, now, results[i].response)
+                        self._hosted_answer(question, pack, route, status, now, result.response)
                     except Exception as error:  # noqa: BLE001 - one question's fault stays its own
-                        set_item_error(results[i], error)
+                        set_item_error(result, error)
         return answer
 
     @translate_errors

@@ -174,6 +174,31 @@ async def test_an_item_in_flight_past_its_deadline_fails_while_its_batch_goes_on
 
 
 @in_a_loop
+async def test_an_item_sent_alone_past_its_deadline_fails_with_the_timeout_error() -> None:
+    sender = Sender(held=True)
+    batches = coalescer(sender)
+    with pytest.raises(Late):
+        await batches.submit("a", 0.01)
+    assert sender.batches == [["a"]]
+    assert batches.in_flight == 0
+
+
+@in_a_loop
+async def test_a_sender_that_keeps_its_own_deadline_is_not_cut_short_by_the_coalescer() -> None:
+    timeouts: list[float] = []
+
+    async def send_late(items: list[str], timeout: float) -> Sequence[Any]:
+        timeouts.append(timeout)
+        await asyncio.sleep(timeout * 3)  # a sender whose deadline is its own business
+        return [item.upper() for item in items]
+
+    batches: Coalescer[str, Any] = Coalescer(send_late, name="test", timeout_error=Late, send_keeps_deadline=True)
+    assert await batches.submit("a", 0.01) == "A"
+    assert timeouts == [0.01]
+    assert batches.in_flight == 0
+
+
+@in_a_loop
 async def test_a_cancelled_waiter_leaves_the_others_of_its_batch_unharmed() -> None:
     sender = Sender(held=True)
     batches = coalescer(sender, max_in_flight=1)
