@@ -180,3 +180,43 @@ def test_each_question_reaches_the_verifier_once_in_the_order_it_was_asked(strea
 
     # The first goes alone (a batch of one on the stream, or a VerifyLms call), the next three together.
     assert asyncio.run(scenario()) == ([["1", "2", "3"]] if not streamed else [["0"], ["1", "2", "3"]])
+
+
+class Hanging(Raising):
+    """A verifier that takes every question and never answers it."""
+
+    async def answer_batch(self, request: Any) -> Any:
+        await asyncio.Event().wait()
+
+    @translate_errors
+    async def VerifyLms(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["unary", "streamed"])
+def test_a_question_the_verifier_never_answers_fails_at_its_deadline_with_the_timeout_error(streamed: bool) -> None:
+    async def scenario() -> tuple[BaseException | None, float]:
+        servicer = Hanging()
+        server = grpc.aio.server()
+        verifier_grpc.add_VerifierServiceServicer_to_server(servicer, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                lms = LmsVerifier(verifier_grpc.VerifierServiceStub(channel), 0.3, in_flight=1, streamed=streamed)
+                started = asyncio.get_running_loop().time()
+                try:
+                    await asyncio.wait_for(lms.verify(lms_question(corr_uuid="1")), 5)
+                    failed = None
+                except Exception as error:  # noqa: BLE001 - the assertion below tells which
+                    failed = error
+                elapsed = asyncio.get_running_loop().time() - started
+                await lms.aclose()
+                return failed, elapsed
+        finally:
+            await server.stop(0)
+
+    failed, elapsed = asyncio.run(scenario())
+    assert isinstance(failed, UpstreamTimeout), failed
+    assert str(failed) == "Failed to get an answer from an internal service in time."
+    assert 0.25 <= elapsed < 2.0
