@@ -204,7 +204,7 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         streamed_calls: bool = True,
         status_sockets: Sequence[str] = (),
         watch_renew_seconds: float = STREAM_RENEWAL_SECONDS,
-        pack_event_delay: float = 0.2,
+        pack_event_delay: float = 1.0,
     ) -> None:
         self.lookup = lookup
         self.recall_status = recall_status

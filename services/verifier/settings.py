@@ -43,7 +43,7 @@ class Settings(GrpcServing):
             streamed_calls=env.bool("STREAMED_CALLS", True),
             # Where verified packs were seen is sent to recall-status in batches, at most this
             # late: at a slow trickle of questions each batch is a call (and wake-ups) of its own.
-            pack_event_delay=env.float("PACK_EVENT_DELAY_SECONDS", 0.2),
+            pack_event_delay=env.float("PACK_EVENT_DELAY_SECONDS", 1.0),
             # On one machine (verinet up) the LMS call streams also run on Unix sockets
             # (verinet.socket_calls): the one this process serves its stream on, and those of
             # recall-status's processes that it reads statuses from. Empty: gRPC only.
