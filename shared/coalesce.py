@@ -7,10 +7,13 @@ queue, and the first slot to free up sends everything queued (at most ``max_batc
 one batch. No timers decide when to send, so a batch never waits to fill up: its size follows
 the load by itself.
 
-Every item has its own deadline. An item whose deadline passes fails with the error
-``timeout_error()`` makes, whatever its batch is doing; the batch call itself gets the
-latest deadline of its items. An item whose waiter is cancelled (a client that went away) is
-left out of a batch not yet sent, or its answer is dropped: the others are not disturbed.
+Every item has its own deadline. ``send_batch`` is given the latest deadline of its batch's
+items and must end by it (the calls it makes carry it), failing with the error
+``timeout_error()`` makes; an item whose deadline comes earlier than its batch's fails with
+that error on the coalescer's own timer, whatever its batch is doing. So an item sent alone,
+whose deadline is its batch's, costs no timer of the coalescer's. An item whose waiter is
+cancelled (a client that went away) is left out of a batch not yet sent, or its answer is
+dropped: the others are not disturbed.
 
 Transport-free: ``send_batch`` is any coroutine function, the caller's concern.
 """
@@ -25,8 +28,6 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from prometheus_client import Histogram
-
-from verinet.task_deadline import TaskDeadline
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,8 @@ class Coalescer(Generic[Item, Result]):
 
     ``send_batch(items, timeout)`` answers with one result or one exception per item, in order
     (an exception it raises fails every item of its batch). ``timeout`` is the seconds left
-    until the latest deadline among ``items``; use it as the deadline of the call.
-
-    ``send_keeps_deadline``: ``send_batch`` itself fails at ``timeout`` with the error
-    ``timeout_error()`` makes (a streamed call does), so a batch sent alone needs no deadline
-    of the coalescer's own around it (a timer and its bookkeeping fewer a call).
+    until the latest deadline among ``items``: the call must end by then, failing with the
+    error ``timeout_error()`` makes (or answering it for each item).
     """
 
     def __init__(
@@ -69,7 +67,6 @@ class Coalescer(Generic[Item, Result]):
         timeout_error: Callable[[], BaseException],
         max_in_flight: int = 2,
         max_batch: int = 64,
-        send_keeps_deadline: bool = False,
     ) -> None:
         if max_in_flight < 1 or max_batch < 1:
             raise ValueError(
@@ -77,7 +74,6 @@ class Coalescer(Generic[Item, Result]):
             )
         self._send_batch = send_batch
         self._timeout_error = timeout_error
-        self._send_keeps_deadline = send_keeps_deadline
         self.max_in_flight = max_in_flight
         self.max_batch = max_batch
         self._queue: deque[_Waiting[Item, Result]] = deque()
@@ -141,16 +137,8 @@ class Coalescer(Generic[Item, Result]):
         self.items += 1
         self._sizes.observe(1)
         try:
-            deadline = None if self._send_keeps_deadline else TaskDeadline(loop, timeout)
-            try:
-                outcomes = await self._send_batch([item], max(timeout, 0.001))
-            except asyncio.CancelledError:
-                if deadline is not None and deadline.ended_it():
-                    raise self._timeout_error() from None
-                raise
-            finally:
-                if deadline is not None:
-                    deadline.cancel()
+            # The item's deadline is its batch's: send_batch ends by it.
+            outcomes = await self._send_batch([item], max(timeout, 0.001))
             if len(outcomes) != 1:
                 raise RuntimeError(f"send_batch answered {len(outcomes)} outcomes for 1 item.")
             (outcome,) = outcomes

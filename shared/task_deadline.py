@@ -1,13 +1,12 @@
 """Deadlines for the hot path's calls, cheaper than a timeout scope or a timer each.
 
-The hot path puts a deadline on every call (a batch sent alone by ``verinet.coalesce``, each
-call ``verinet.streamed_calls`` serves, each call it sends). ``asyncio.timeout`` costs about
-four times a ``call_later`` timer on uvloop (bench/RESULTS.md, issue 25), so
-``TaskDeadline`` is that timer, cancelling the task, and it tells its own cancellation from
-any other. Where many calls come and go on one owner (a call stream), ``Deadlines`` keeps
-them all on one timer, armed for the earliest: a call's deadline is then a dict entry, a
-sixth of a uvloop timer's cost, and the timer fires about once per deadline period, not
-once per call.
+The hot path puts a deadline on every call ``verinet.streamed_calls`` sends and serves.
+``asyncio.timeout`` costs about four times a ``call_later`` timer on uvloop (bench/RESULTS.md,
+issue 25), and many calls come and go on one owner (a call stream): ``Deadlines`` keeps them
+all on one timer, armed for the earliest, so a call's deadline is a dict entry, a sixth of a
+uvloop timer's cost, and the timer fires about once per deadline period, not once per call.
+``TaskDeadlines`` cancels each task whose deadline passes, and tells that cancellation from
+any other.
 """
 
 from __future__ import annotations
@@ -17,41 +16,13 @@ import math
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Deadlines", "TaskDeadline", "TaskDeadlines"]
+__all__ = ["Deadlines", "TaskDeadlines"]
 
 Key = TypeVar("Key", bound=Hashable)
 
 #: How early a loop may run a timer: uvloop rounds a delay to the millisecond, asyncio runs
 #: what is due within its clock's resolution. A deadline that close is due.
 TIMER_SLACK_SECONDS = 0.001
-
-
-class TaskDeadline:
-    """A deadline for the running task: a timer that cancels it, where ``asyncio.timeout``
-    would (a quarter of a timeout scope's cost on uvloop; one on every call of the hot path).
-    A ``CancelledError`` is the deadline's when :meth:`ended_it` says so; any other
-    cancellation (a client gone, a stream ended) stays one. Call :meth:`cancel` when done."""
-
-    __slots__ = ("_expired", "_timer", "task")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
-        task = asyncio.current_task(loop)
-        assert task is not None, "a deadline belongs to a task"
-        self.task = task
-        self._expired = False
-        self._timer = loop.call_later(seconds, self._expire)
-
-    def _expire(self) -> None:
-        if not self.task.cancelling():  # cancelled already: that cancellation stands
-            self._expired = True
-            self.task.cancel()
-
-    def ended_it(self) -> bool:
-        """Whether the ``CancelledError`` being handled is this deadline's (and only its)."""
-        return self._expired and self.task.uncancel() == 0
-
-    def cancel(self) -> None:
-        self._timer.cancel()
 
 
 class Deadlines(Generic[Key]):
@@ -106,9 +77,10 @@ class Deadlines(Generic[Key]):
 
 
 class TaskDeadlines:
-    """``TaskDeadline`` for many tasks on one timer (``Deadlines``): :meth:`start` puts the
+    """Deadlines that cancel their tasks, on one timer (``Deadlines``): :meth:`start` puts the
     running task under a deadline, :meth:`ended_it` tells the deadline's cancellation from any
-    other, :meth:`finish` ends the task's deadline, :meth:`close` all of them."""
+    other (a client gone, a stream ended), :meth:`finish` ends the task's deadline,
+    :meth:`close` all of them."""
 
     __slots__ = ("_deadlines", "_expired")
 

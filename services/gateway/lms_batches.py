@@ -106,8 +106,6 @@ class LmsVerifier:
                 timeout_error=rpc_timeout_error,
                 max_in_flight=in_flight,
                 max_batch=max_batch,
-                # _send ends at its timeout itself (the stream's deadline, the unary call's).
-                send_keeps_deadline=True,
             )
 
     async def verify(self, question: LmsQuestion) -> Answer:

@@ -247,9 +247,6 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
             Coalescer(
                 self._send_status_batch, name="GetPackStatus", timeout_error=status_timeout,
                 max_in_flight=status_batch_in_flight, max_batch=status_batch_max,
-                # Both ways of sending (a streamed call, a unary call) end at the timeout
-                # with UpstreamTimeout, as status_timeout() makes it.
-                send_keeps_deadline=True,
             )
             if status_batch_in_flight > 0
             else None

@@ -24,7 +24,7 @@ class Refused(Exception):
 
 class Sender:
     """A send_batch that records its batches; ``gate`` holds every batch until set (``held``:
-    it starts closed)."""
+    it starts closed). Like the calls it stands for, it ends by its ``timeout``, failing."""
 
     def __init__(self, answer: Callable[[str], Any] = str.upper, *, held: bool = False) -> None:
         self.batches: list[list[str]] = []
@@ -37,7 +37,10 @@ class Sender:
     async def __call__(self, items: list[str], timeout: float) -> Sequence[Any]:
         self.batches.append(list(items))
         self.timeouts.append(timeout)
-        await self.gate.wait()
+        try:
+            await asyncio.wait_for(self.gate.wait(), timeout)
+        except TimeoutError:
+            raise Late("too late") from None
         return [self.answer(item) for item in items]
 
 
@@ -184,15 +187,15 @@ async def test_an_item_sent_alone_past_its_deadline_fails_with_the_timeout_error
 
 
 @in_a_loop
-async def test_a_sender_that_keeps_its_own_deadline_is_not_cut_short_by_the_coalescer() -> None:
+async def test_an_item_sent_alone_gets_its_own_deadline_as_its_call_deadline_and_no_timer_beside_it() -> None:
     timeouts: list[float] = []
 
     async def send_late(items: list[str], timeout: float) -> Sequence[Any]:
         timeouts.append(timeout)
-        await asyncio.sleep(timeout * 3)  # a sender whose deadline is its own business
+        await asyncio.sleep(timeout * 3)  # ending in time is the call's business, not the coalescer's
         return [item.upper() for item in items]
 
-    batches: Coalescer[str, Any] = Coalescer(send_late, name="test", timeout_error=Late, send_keeps_deadline=True)
+    batches: Coalescer[str, Any] = Coalescer(send_late, name="test", timeout_error=Late)
     assert await batches.submit("a", 0.01) == "A"
     assert timeouts == [0.01]
     assert batches.in_flight == 0
