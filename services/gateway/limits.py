@@ -29,15 +29,10 @@ class TokenBucket:
 
     def take(self, now: float) -> float:
         """Takes one token; returns 0 when allowed, else seconds until one is available."""
-        # refill(now), written out: this runs on every request.
-        tokens = self.tokens + (now - self.updated) * self.rate
-        if tokens > self.burst:
-            tokens = self.burst
-        self.updated = now
-        if tokens >= 1:
-            self.tokens = tokens - 1
+        self.refill(now)
+        if self.tokens >= 1:
+            self.tokens -= 1
             return 0.0
-        self.tokens = tokens
         return self.seconds_to_token()
 
     def seconds_to_token(self) -> float:
@@ -73,8 +68,7 @@ class Limits:
     def admit(self, partner_id: str) -> None:
         """Counts a request of a partner in; raises RateLimited with a Retry-After."""
         now = self.clock()
-        bucket = self._buckets.get(partner_id) or bucket_of(self._buckets, partner_id, self.rate_per_second, self.burst, now)
-        wait = bucket.take(now)
+        wait = bucket_of(self._buckets, partner_id, self.rate_per_second, self.burst, now).take(now)
         if wait:
             raise RateLimited(
                 f"Rate limit of {self.rate_per_second:g} requests a second exceeded; retry later.",

@@ -153,8 +153,7 @@ class LmsVerifier:
         if len(results) != asked:
             log.error("The verifier answered %d results for %d questions", len(results), asked)
             raise VerinetError("Internal error", code="internal")
-        # A signed answer, by far the most common outcome, is taken without a call to outcome().
-        return [result.response if result.HasField("response") else outcome(result) for result in results]
+        return [outcome(result) for result in results]
 
     async def aclose(self) -> None:
         if self.batches is not None:
