@@ -3,12 +3,14 @@ during the closed loop, ``perf sched timehist -w`` read into context switches an
 question delimited by the client waking the gateway and the gateway waking the client back,
 and what ran or waited for a CPU inside it.
 
-A line of ``perf sched timehist -w`` is one of two kinds (times in seconds, durations in ms)::
+A line of ``perf sched timehist -w -M`` is one of three kinds (times in s, durations in ms)::
 
     888.369960 [0001]  sleep[8495]           0.282      0.025      1.318
     888.387420 [0001]  kworker/1:3-vir[3739]                        awakened: :95
+    888.500985 [0001]  swapper                                      migrated: python[12689] cpu 0 => 1
 
-the first a thread leaving a CPU (wait time, sch delay, run time), the second a wake-up. perf
+a thread leaving a CPU (wait time, sch delay, run time), a wake-up, a thread moved to another
+CPU's run queue (at its wake-up, or pulled by an idle CPU). perf
 names a thread ``comm[tid/pid]``, ``comm[tid]`` when it is its process's main thread, and a
 bare ``comm`` when it knows no process for it (``<idle>``, ``swapper``, ``:95``); a comm may
 hold spaces, brackets and slashes, so a line is read from its ends inwards.
@@ -44,6 +46,10 @@ _SWITCH = re.compile(
 )
 _WAKEUP = re.compile(
     r"\s*(?P<time>\d+\.\d+)\s+\[(?P<cpu>\d+)\]\s+(?P<waker>.+?)\s+awakened: (?P<wakee>.+?)\s*"
+)
+_MIGRATION = re.compile(
+    r"\s*(?P<time>\d+\.\d+)\s+\[(?P<cpu>\d+)\]\s+.+?\s+migrated: (?P<task>.+?)"
+    r" cpu (?P<source>\d+) => (?P<dest>\d+)\s*"
 )
 
 
@@ -113,18 +119,37 @@ class Wakeup:
     wakee: Task
 
 
-def parse_line(line: str) -> Switch | Wakeup | None:
-    """One line of ``perf sched timehist -w``; ``None`` for headers and anything else.
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """``task`` moved to CPU ``dest``'s run queue at ``time``."""
+
+    time: float
+    task: Task
+    source: int
+    dest: int
+
+
+Event = Switch | Wakeup | Migration
+
+
+def parse_line(line: str) -> Event | None:
+    """One line of ``perf sched timehist -w -M``; ``None`` for headers and anything else.
 
     >>> switch = parse_line("  888.369960 [0001]  Web Content[8495/8490]   0.282   0.025   1.318 ")
     >>> switch.task, switch.cpu, round(switch.sch_delay * 1e3, 3), round(switch.run * 1e3, 3)
     (Task(comm='Web Content', tid=8495, pid=8490), 1, 0.025, 1.318)
     >>> parse_line(" 888.387420 [0001]  swapper    awakened: grpc_global_tim[61/58]").wakee
     Task(comm='grpc_global_tim', tid=61, pid=58)
+    >>> parse_line(" 888.500985 [0001]  swapper    migrated: python[12689] cpu 0 => 1")
+    Migration(time=888.500985, task=Task(comm='python', tid=12689, pid=12689), source=0, dest=1)
     """
     if (match := _WAKEUP.fullmatch(line)) is not None:
         return Wakeup(
             float(match["time"]), int(match["cpu"]), _task(match["waker"]), _task(match["wakee"])
+        )
+    if (match := _MIGRATION.fullmatch(line)) is not None:
+        return Migration(
+            float(match["time"]), _task(match["task"]), int(match["source"]), int(match["dest"])
         )
     if (match := _SWITCH.fullmatch(line)) is not None:
         return Switch(
@@ -178,14 +203,14 @@ class Recording:
         )
         time.sleep(0.5)  # perf opens its events per CPU before it records anything
 
-    def read(self) -> Iterator[Switch | Wakeup]:
-        """Waits for the recording to end, then the switches and wake-ups in time order."""
+    def read(self) -> Iterator[Event]:
+        """Waits for the recording to end, then its switches, wake-ups and migrations."""
         if self.process is None:
             raise TraceUnavailable(self.unavailable or "not recorded")
         _, errors = self.process.communicate(timeout=60)
         if self.process.returncode != 0 or not self.path.exists():
             raise TraceUnavailable(f"perf sched record failed: {_last_line(errors)}")
-        command = [self.perf, "sched", "timehist", "-i", str(self.path), "-w"]
+        command = [self.perf, "sched", "timehist", "-i", str(self.path), "-w", "-M"]
         with subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         ) as timehist:
@@ -245,9 +270,9 @@ class Happening:
     """A run or a wait for a CPU inside a question, long enough to matter.
 
     ``seconds`` is the part inside the question, ``whole`` all of it; for a wait, ``holder`` is
-    what ran longest on that CPU meanwhile (who, process), as ``Trace.label`` names them, and
-    ``idle_elsewhere`` the longest another CPU was idle meanwhile (the scheduler left the waiting
-    thread queued behind the holder)."""
+    what ran longest on the CPU whose queue the thread waited in (who, process, as
+    ``Trace.label`` names them), and ``idle_elsewhere`` how long another CPU was idle meanwhile
+    (the scheduler left the thread queued behind the holder)."""
 
     who: str
     process: str
@@ -283,15 +308,18 @@ class Trace:
     """The switches and wake-ups of a recording, with the network's processes named:
     ``names`` maps a pid to its service (the client, this script, among them)."""
 
-    def __init__(self, events: Iterable[Switch | Wakeup], names: Mapping[int, str]) -> None:
+    def __init__(self, events: Iterable[Event], names: Mapping[int, str]) -> None:
         self.names = dict(names)
         self.switches: list[Switch] = []
         self.wakeups: list[Wakeup] = []
+        self.migrations: list[Migration] = []
         for event in events:
             if isinstance(event, Switch):
                 self.switches.append(event)
-            else:
+            elif isinstance(event, Wakeup):
                 self.wakeups.append(event)
+            else:
+                self.migrations.append(event)
         self.switches.sort(key=lambda switch: switch.time)
         self._ends = [switch.time for switch in self.switches]
         # each CPU's switches, idle ones included, tile its time: one after another
@@ -301,6 +329,17 @@ class Trace:
         self._cpu_ends = {
             cpu: [switch.time for switch in on_cpu] for cpu, on_cpu in self._by_cpu.items()
         }
+        # each thread's CPU from a time on: where it ran, or the queue a migration put it in
+        placements: dict[int, list[tuple[float, int]]] = {}
+        for switch in self.switches:
+            if switch.task.tid is not None:
+                placements.setdefault(switch.task.tid, []).append((switch.run_start, switch.cpu))
+        for migration in self.migrations:
+            if migration.task.tid is not None:
+                placements.setdefault(migration.task.tid, []).append(
+                    (migration.time, migration.dest)
+                )
+        self._placements = {tid: sorted(placed) for tid, placed in placements.items()}
         # how far before its line a switch's wait may begin: bounds the search for overlaps
         self._reach = max(
             (s.run + s.sch_delay for s in self.switches if s.task.comm != IDLE), default=0.0
@@ -355,30 +394,50 @@ class Trace:
                 return
             yield switch, _overlap(switch.run_start, switch.time, start, end)
 
-    def holder(self, cpu: int, start: float, end: float) -> tuple[str, str]:
-        """(who, process) of what ran longest on ``cpu`` between ``start`` and ``end``."""
+    def queues(self, waiting: Switch) -> list[tuple[int, float, float]]:
+        """(cpu, start, end): the run queues ``waiting``'s thread waited in before it ran, in
+        turn (an idle CPU may pull it from a busy one's)."""
+        placed = self._placements.get(waiting.task.tid or 0, [])
+        start, end = waiting.wait_start, waiting.run_start
+        index = bisect.bisect_right(placed, (start, float("inf"))) - 1
+        cpu = placed[index][1] if index >= 0 else waiting.cpu
+        found: list[tuple[int, float, float]] = []
+        for moved_at, moved_to in placed[index + 1 :]:
+            if moved_at >= end:
+                break
+            found.append((cpu, start, moved_at))
+            cpu, start = moved_to, moved_at
+        found.append((cpu, start, end))
+        return found
+
+    def holder(self, queues: Iterable[tuple[int, float, float]]) -> tuple[str, str]:
+        """(who, process) of what ran longest on the CPUs of ``queues`` while waited in."""
         longest: dict[tuple[str, str], float] = {}
-        for switch, ran in self._on_cpu(cpu, start, end):
-            if switch.task.comm != IDLE:
-                who, process, _ = self.label(switch.task)
-                longest[who, process] = longest.get((who, process), 0.0) + ran
+        for cpu, start, end in queues:
+            for switch, ran in self._on_cpu(cpu, start, end):
+                if switch.task.comm != IDLE:
+                    who, process, _ = self.label(switch.task)
+                    longest[who, process] = longest.get((who, process), 0.0) + ran
         if not longest or max(longest.values()) <= 0:
             return "the CPU was idle", "the CPU was idle"
         return max(longest, key=lambda holder: longest[holder])
 
-    def idle_elsewhere(self, cpu: int, start: float, end: float) -> float:
-        """The longest any CPU but ``cpu`` was idle between ``start`` and ``end``."""
-        return max(
-            (
-                sum(
-                    ran
-                    for switch, ran in self._on_cpu(other, start, end)
-                    if switch.task.comm == IDLE
-                )
-                for other in self._by_cpu
-                if other != cpu
-            ),
-            default=0.0,
+    def idle_elsewhere(self, queues: Iterable[tuple[int, float, float]]) -> float:
+        """How long some CPU other than the one waited on was idle meanwhile."""
+        return sum(
+            max(
+                (
+                    sum(
+                        ran
+                        for switch, ran in self._on_cpu(other, start, end)
+                        if switch.task.comm == IDLE
+                    )
+                    for other in self._by_cpu
+                    if other != cpu
+                ),
+                default=0.0,
+            )
+            for cpu, start, end in queues
         )
 
     def happenings(self, question: Question) -> list[Happening]:
@@ -394,8 +453,8 @@ class Trace:
                 )
             waited = _overlap(switch.wait_start, switch.run_start, question.start, question.end)
             if ours and waited >= LONG_CPU_WAIT_SECONDS:
-                holder = self.holder(switch.cpu, switch.wait_start, switch.run_start)
-                idle = self.idle_elsewhere(switch.cpu, switch.wait_start, switch.run_start)
+                queues = self.queues(switch)
+                holder, idle = self.holder(queues), self.idle_elsewhere(queues)
                 found.append(
                     (
                         switch.wait_start,

@@ -19,7 +19,8 @@ time is what this is for.
 (``sched_trace.py``) delimits each question from the client waking the gateway to the gateway
 waking the client, and puts each of the trace's slowest 1% down to the longest thing inside it:
 a run of one of the network's processes ("recall-status busy"), a wait of one of them for a CPU
-(named by what held that CPU), or another task's run (``kdamond.0``, someone else's benchmark).
+(named by what held the CPU it was queued on; it also says how long another CPU sat idle
+meanwhile), or another task's run (``kdamond.0``, someone else's benchmark).
 It also gives every process's wait for a CPU at each switch over the whole loop, what each
 wake-up costs. The trace stays in ``bench/out/tail-sched.data`` for ``perf sched timehist``.
 """
