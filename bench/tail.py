@@ -22,7 +22,8 @@ a run of one of the network's processes ("recall-status busy"), a wait of one of
 (named by what held the CPU it was queued on; it also says how long another CPU sat idle
 meanwhile), or another task's run (``kdamond.0``, someone else's benchmark).
 It also gives every process's wait for a CPU at each switch over the whole loop, what each
-wake-up costs. The trace stays in ``bench/out/tail-sched.data`` for ``perf sched timehist``.
+wake-up costs. On a VM a run also holds any time the hypervisor took the vCPU away: the guest
+cannot tell the two apart. The trace stays in ``bench/out/tail-sched.data`` for ``perf sched timehist``.
 """
 
 from __future__ import annotations
