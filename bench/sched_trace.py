@@ -422,23 +422,18 @@ class Trace:
             return "the CPU was idle", "the CPU was idle"
         return max(longest, key=lambda holder: longest[holder])
 
+    def _idle(self, cpu: int, start: float, end: float) -> float:
+        """How long ``cpu`` was idle between ``start`` and ``end``."""
+        return sum(ran for switch, ran in self._on_cpu(cpu, start, end) if switch.task.comm == IDLE)
+
     def idle_elsewhere(self, queues: Iterable[tuple[int, float, float]]) -> float:
-        """How long some CPU other than the one waited on was idle meanwhile."""
-        return sum(
-            max(
-                (
-                    sum(
-                        ran
-                        for switch, ran in self._on_cpu(other, start, end)
-                        if switch.task.comm == IDLE
-                    )
-                    for other in self._by_cpu
-                    if other != cpu
-                ),
-                default=0.0,
-            )
-            for cpu, start, end in queues
-        )
+        """How long some CPU other than the one waited on was idle meanwhile (the idlest, for
+        each queue waited in)."""
+        total = 0.0
+        for cpu, start, end in queues:
+            others = [self._idle(other, start, end) for other in self._by_cpu if other != cpu]
+            total += max(others, default=0.0)
+        return total
 
     def happenings(self, question: Question) -> list[Happening]:
         """Runs (of any task) and waits for a CPU (of the network's processes) inside

@@ -44,7 +44,7 @@ import lms
 from data import commission, make_lots, make_packs
 from harness import OUT, ROOT, running_network
 from load import run_wrk
-from report import Report
+from report import Report, percentile
 from sched_trace import (
     LONG_CPU_WAIT_SECONDS,
     LONG_RUN_SECONDS,
@@ -86,8 +86,10 @@ def closed_loop(
 
 
 def at_fraction(sorted_values: Sequence[float], fraction: float) -> float:
-    """The value ``fraction`` of the way up ``sorted_values`` (0.99: p99)."""
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+    """``report.percentile`` of values there are (0.99: p99)."""
+    value = percentile(sorted_values, fraction * 100)
+    assert value is not None, "a percentile of no values"
+    return value
 
 
 def read_trace(recorder: Recording, pids: dict[str, int]) -> Trace | str:
