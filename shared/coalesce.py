@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from prometheus_client import Histogram
+from verinet.metrics import Histogram
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from verinet.config import InternalTls
@@ -39,6 +39,7 @@ from verinet.errors import (
     VerinetError,
     bounded,
 )
+from verinet.metrics import Histogram
 from verinet.tls_reload import TlsFiles
 
 log = logging.getLogger(__name__)

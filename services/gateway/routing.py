@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack, cast, overload
 
 from aiohttp import web
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from verinet.errors import Forbidden, Unauthenticated, Unavailable, VerinetError
 from verinet.gateway.app_keys import LIMITS, PARTNER_STORE
 from verinet.gateway.problems import lms_error, problem, problem_from_error
+from verinet.metrics import Histogram
 from verinet.partners import Partner
 
 log = logging.getLogger(__name__)

@@ -52,7 +52,7 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 import orjson
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 from yarl import URL
 
 from verinet import __version__
@@ -63,6 +63,7 @@ from verinet.lookup.conformance import Judgement, judge, lms_deviations
 from verinet.lookup.directory import DirectoryEntry
 from verinet.lookup.profiles import RemoteProfile, default_profile
 from verinet.lookup.remote_auth import RemoteAuth
+from verinet.metrics import Histogram
 from verinet.outbound_http import connect_failure, refusal_of
 
 log = logging.getLogger(__name__)

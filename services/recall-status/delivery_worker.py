@@ -27,12 +27,13 @@ from dataclasses import dataclass
 import aiohttp
 import orjson
 import redis.asyncio as aioredis
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
 from redis.exceptions import RedisError, ResponseError
 
 from verinet import lua_scripts
 from verinet.backoff import Backoff
 from verinet.errors import InvalidInput
+from verinet.metrics import Histogram
 from verinet.outbound import OutboundPolicy
 from verinet.outbound_http import GuardedConnector, connect_failure
 from verinet.partners import is_revoked
