@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
+from typing import cast
 
 from prometheus_client import Histogram as _LibraryHistogram
 from prometheus_client.metrics_core import HistogramMetricFamily
@@ -21,6 +22,8 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from prometheus_client.utils import INF, floatToGoString
 
 DEFAULT_BUCKETS: tuple[float, ...] = tuple(_LibraryHistogram.DEFAULT_BUCKETS)
+#: How prometheus_client writes a bound as the ``le`` label ("0.005", "1.0", "+Inf").
+_le_text = cast(Callable[[float], str], floatToGoString)
 
 
 class HistogramChild:
@@ -68,7 +71,7 @@ class Histogram:
         self.documentation = documentation
         self.labelnames = tuple(labelnames)
         self._bounds = tuple(bounds)
-        self._bucket_names = [floatToGoString(bound) for bound in bounds]
+        self._bucket_names = [_le_text(bound) for bound in bounds]
         self._children: dict[tuple[str, ...], HistogramChild] = {}
         self._lock = threading.Lock()
         if registry is not None:
