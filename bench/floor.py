@@ -9,6 +9,10 @@ LMS figures can be read against a floor.
 2. grpc.aio unary calls between two processes (client and server on uvloop, the options
    verinet uses), 64 concurrent callers: CPU per call of each side, for single calls and for
    calls that carry 32 items each (what coalescing would send).
+3. The shape of an LMS question at one connection, with nothing else (issue 25): one process
+   (aiohttp, one Redis GET, a fixed body) against a chain of three (aiohttp, then two relays
+   on Unix sockets, the last doing the Redis GET), measured in turn. Their CPU ratio is what
+   the service split costs by its shape alone, before any verinet code.
 """
 
 from __future__ import annotations
@@ -86,6 +90,86 @@ GRPC_PEER = textwrap.dedent("""
 """)
 
 
+CHAIN_PEER = textwrap.dedent("""
+    # One role of the chain: 'front' (aiohttp; asks 'relay', or Redis itself when alone),
+    # 'relay' (passes each message on to 'store' and the answer back), 'store' (one Redis GET).
+    # Messages on Unix sockets: 4-byte length, 4-byte call id, payload.
+    import asyncio, struct, sys, uvloop
+    import redis.asyncio as aioredis
+    from aiohttp import web
+    HEAD = struct.Struct(">II")
+    BODY = b'{"verificationTimestamp":"2026-11-25T10:00:00.000Z","responderGLN":"0614141000005","data":{"verified":true}}'
+
+    class Framed(asyncio.Protocol):
+        def __init__(self, on_message):
+            self.on_message, self.buffer, self.transport = on_message, bytearray(), None
+        def connection_made(self, transport):
+            self.transport = transport
+        def data_received(self, data):
+            self.buffer += data
+            while len(self.buffer) >= 8:
+                length, call_id = HEAD.unpack_from(self.buffer)
+                if len(self.buffer) < 8 + length:
+                    return
+                payload = bytes(self.buffer[8:8 + length])
+                del self.buffer[:8 + length]
+                self.on_message(self, call_id, payload)
+        def send(self, call_id, payload):
+            self.transport.write(HEAD.pack(len(payload), call_id) + payload)
+
+    class Caller:
+        # Calls on one connection, each answer matched to its future by call id.
+        def __init__(self):
+            self.pending, self.next_id, self.link = {}, 0, None
+        async def connect(self, path):
+            loop = asyncio.get_running_loop()
+            _, self.link = await loop.create_unix_connection(lambda: Framed(self.answered), path)
+        def answered(self, link, call_id, payload):
+            self.pending.pop(call_id).set_result(payload)
+        async def call(self, payload):
+            self.next_id += 1
+            future = self.pending[self.next_id] = asyncio.get_running_loop().create_future()
+            self.link.send(self.next_id, payload)
+            return await future
+
+    async def serve_socket(path, handle):
+        def received(link, call_id, payload):
+            async def answer():
+                link.send(call_id, await handle(payload))
+            asyncio.get_running_loop().create_task(answer())
+        await asyncio.get_running_loop().create_unix_server(lambda: Framed(received), path)
+
+    async def main(role, where, redis_url):
+        store = aioredis.from_url(redis_url)
+        if role == "store":
+            async def lookup(key):
+                return (await store.get(key)) or b"-"
+            await serve_socket(where, lookup)
+        elif role == "relay":
+            onward = Caller()
+            await onward.connect(where.split(",")[1])
+            await serve_socket(where.split(",")[0], onward.call)
+        else:
+            port, _, next_hop = where.partition(",")
+            onward = Caller() if next_hop else None
+            if onward is not None:
+                await onward.connect(next_hop)
+            async def handler(request):
+                key = request.raw_path.rsplit("/", 1)[-1].partition("?")[0].encode()
+                value = await (onward.call(key) if onward is not None else store.get(key))
+                return web.Response(body=BODY if value else b"{}", content_type="application/json")
+            app = web.Application()
+            app.router.add_get("/{tail:.*}", handler)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", int(port)).start()
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    uvloop.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+""")
+
+
 def aiohttp_floor(seconds: float) -> list[str]:
     from verinet.embedded_redis import free_port
 
@@ -147,13 +231,97 @@ def grpc_floor(seconds: float, concurrency: int, payload: int, label: str) -> li
     return [label, f"{done_n / float(wall):,.0f} calls/s", f"{server_s / done_n * 1e6:.0f}", f"{client_s / done_n * 1e6:.0f}", "n/a", f"{max(0.0, meter.machine_busy_seconds - server_s - client_s - meter.seconds['bench driver (this python)']) / meter.wall:.2f}"]
 
 
+class _Target:
+    """What ``run_wrk`` needs of a server: its URL and the processes to meter."""
+
+    def __init__(self, url: str, pids: dict[str, int]) -> None:
+        self.url = url
+        self._pids = pids
+
+    def pids(self) -> dict[str, int]:
+        return dict(self._pids)
+
+
+def chain_floor(seconds: float, rounds: int) -> tuple[list[list[str]], float, float]:
+    """One connection through one process, then through a chain of three, in turn, ``rounds``
+    times: the rows, and the CPU per request of each summed over the rounds (µs)."""
+    import redis
+
+    from verinet.embedded_redis import EmbeddedRedis, free_port
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "peer.py"
+        script.write_text(CHAIN_PEER)
+        store = EmbeddedRedis(Path(tmp) / "redis")
+        store.start()
+        processes: list[subprocess.Popen[str]] = []
+
+        def start(role: str, where: str) -> int:
+            process = subprocess.Popen([sys.executable, str(script), role, where, store.url], stdout=subprocess.PIPE, text=True)
+            processes.append(process)
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the chain's {role} process did not start")
+            return process.pid
+
+        try:
+            assert store.process is not None
+            client = redis.Redis(port=store.port)
+            client.mset({f"S{n}": b"x" for n in range(1000)})
+            client.close()
+            alone_port, chain_port = free_port(), free_port()
+            alone = _Target(f"http://127.0.0.1:{alone_port}", {"front": start("front", str(alone_port)), "redis": store.process.pid})
+            store_socket, relay_socket = str(Path(tmp) / "store.sock"), str(Path(tmp) / "relay.sock")
+            chain_pids = {"store": start("store", store_socket)}
+            chain_pids["relay"] = start("relay", f"{relay_socket},{store_socket}")
+            chain_pids["front"] = start("front", f"{chain_port},{relay_socket}")
+            chain = _Target(f"http://127.0.0.1:{chain_port}", {**chain_pids, "redis": store.process.pid})
+            paths = OUT / "floor-paths.tsv"
+            paths.write_text("".join(f"vn_token_{n}\t/verify/gtin/00614141000012/lot/LOT/ser/S{n}?exp=281231\n" for n in range(1000)))
+            for target in (alone, chain):
+                run_wrk(target, paths, 4, 2, 1)  # type: ignore[arg-type]  # warm up
+            rows: list[list[str]] = []
+            totals = {"one process": [0.0, 0], "three processes": [0.0, 0]}
+            for round_number in range(1, rounds + 1):
+                for name, target in (("one process", alone), ("three processes", chain)):
+                    wait_quiet(list(target.pids().values()))
+                    run = run_wrk(target, paths, 1, seconds, 1)  # type: ignore[arg-type]
+                    cpu = sum(run.cpu.seconds[p] for p in target.pids())
+                    totals[name][0] += cpu
+                    totals[name][1] += run.requests
+                    each = ", ".join(f"{p} {run.cpu.seconds[p] / max(1, run.requests) * 1e6:.0f}" for p in target.pids())
+                    rows.append([str(round_number), name, f"{run.rate:,.0f}", f"{run.latency_us['p50'] / 1000:.2f}",
+                                 f"{run.latency_us['p99'] / 1000:.2f}", f"{cpu / max(1, run.requests) * 1e6:.0f}", each,
+                                 f"{run.cpu.other_load():.2f}"])
+                    print(" | ".join(rows[-1]), flush=True)
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait()
+            store.stop()
+    one, three = (totals[name][0] / max(1, int(totals[name][1])) * 1e6 for name in ("one process", "three processes"))
+    return rows, one, three
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--chain-only", action="store_true", help="only the one-connection chain against one process (3.)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the chain comparison")
     args = parser.parse_args(argv)
     require_wrk()
     report = Report("framework floor (no verinet code)")
+    chain_rows, one, three = chain_floor(args.seconds, args.rounds)
+    report.add("### One connection: one process against a chain of three (the service split's shape, no verinet code)")
+    report.table(["round", "target", "req/s", "p50 ms", "p99 ms", "CPU µs per request", "by process", "other load"], chain_rows)
+    report.add(f"- CPU per request over all rounds: one process {one:.0f} µs, three processes {three:.0f} µs: **{three / one:.2f}x**. "
+               "Each does one Redis GET and answers a fixed body; the chain adds two relays on Unix sockets "
+               "(4 more messages and 4 more wake-ups of a Python process a request), as an LMS question crosses "
+               "gateway, verifier and recall-status.")
+    if args.chain_only:
+        report.write(enabled=not args.no_write)
+        return 0
     rows = [aiohttp_floor(args.seconds)]
     rows.append(grpc_floor(args.seconds, 64, 200, "grpc.aio unary, 200-byte message, 64 concurrent callers"))
     rows.append(grpc_floor(args.seconds, 64, 200 * 32, "grpc.aio unary, 6.4 KB message (32 items of 200 B), 64 callers"))
