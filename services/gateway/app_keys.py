@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from verinet.gateway.jsonscan import BodyLimits
-from verinet.gateway.limits import Limits
+from verinet.gateway.limits import Limits, Overload
 from verinet.gateway.settings import Settings
 from verinet.partners import PartnerStore
 
@@ -28,6 +28,8 @@ CLIENTS: web.AppKey[Clients] = web.AppKey("clients")
 PARTNER_STORE = web.AppKey("partner_store", PartnerStore)
 #: Per-partner rate and concurrency limits, and the failed-sign-in allowance per address.
 LIMITS = web.AppKey("limits", Limits)
+#: The gateway-wide overload guard (requests in progress, the largest body declared).
+OVERLOAD = web.AppKey("overload", Overload)
 #: Limits on a JSON body's size and shape.
 BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
 #: Set when the gateway starts shutting down: readiness answers 503.

@@ -39,6 +39,17 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
+@dataclass(slots=True)
+class Overload:
+    """The gateway process's requests in progress, for its global guard: past ``max_in_flight``
+    a request is answered 503 at once instead of queueing, and a declared body past
+    ``max_body_bytes`` is refused before anything reads it (``routing.RouteTable``)."""
+
+    max_in_flight: int
+    max_body_bytes: int = 1 << 30
+    in_flight: int = 0
+
+
 #: Keys (partners, client addresses) a table keeps buckets for before it starts over, so a
 #: flood of new keys cannot grow the gateway's memory.
 MAX_BUCKETS = 100_000

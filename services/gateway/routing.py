@@ -27,7 +27,8 @@ from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from verinet.errors import Forbidden, Unauthenticated, Unavailable, VerinetError
-from verinet.gateway.app_keys import LIMITS, PARTNER_STORE
+from verinet.gateway.app_keys import LIMITS, OVERLOAD, PARTNER_STORE
+from verinet.gateway.limits import Overload
 from verinet.gateway.problems import lms_error, problem, problem_from_error
 from verinet.metrics import Histogram
 from verinet.partners import Partner
@@ -48,6 +49,36 @@ HTTP_SECONDS = Histogram(
 HTTP_RESPONSES = Counter(
     "verinet_http_responses_total", "HTTP responses by route and status", ["route", "status"]
 )
+OVERLOAD_REFUSALS = Counter("verinet_http_overload_refusals_total", "Requests refused by the overload guard")
+
+#: Routes that stream their body and enforce their own, larger limit (EPCIS documents).
+STREAMED_UPLOADS = frozenset({"/v1/events"})
+#: Routes that answer even at capacity: probes and scrapes must see an overloaded gateway.
+UNGUARDED = frozenset({"/healthz", "/readyz", "/metrics"})
+#: The problem codes of aiohttp's own refusals (a body past the app's limit, routing).
+HTTP_ERROR_CODES = {404: "route.not_found", 405: "method.not_allowed", 413: "body.too_large"}
+
+
+def http_error_problem(error: web.HTTPException) -> web.Response:
+    """An aiohttp refusal (4xx, 5xx) as a problem document, its Allow header kept."""
+    response = problem(error.status, HTTP_ERROR_CODES.get(error.status, "http.error"), error.reason or "HTTP error")
+    if error.status == 405 and "Allow" in error.headers:
+        response.headers["Allow"] = error.headers["Allow"]
+    return response
+
+
+def overload_refusal(request: web.Request, overload: Overload, *, sized: bool, guarded: bool) -> web.Response | None:
+    """413 for a declared body past the gateway's limit (before authentication or reading: an
+    oversized upload costs nothing), 503 past ``max_in_flight`` requests in progress; None to go on."""
+    length = request.content_length
+    if sized and length is not None and length > overload.max_body_bytes:
+        return problem(413, "body.too_large", f"The body is {length} bytes; at most {overload.max_body_bytes} are accepted.")
+    if guarded and overload.in_flight >= overload.max_in_flight:
+        OVERLOAD_REFUSALS.inc()
+        response = problem(503, "overloaded", "The gateway is at capacity; retry shortly.")
+        response.headers["Retry-After"] = "1"
+        return response
+    return None
 
 @dataclass(frozen=True)
 class RouteSpec:
@@ -132,18 +163,26 @@ class RouteTable:
         request_body: dict[str, Any] | None = None,
         responses: dict[str, str] | None = None,
     ) -> Callable[[Any], Any]:
-        """Declares a route: authenticates, checks roles, maps errors, records metrics.
+        """Declares a route: guards against overload, authenticates, checks roles, maps errors
+        (aiohttp's refusals among them) to problem documents, records metrics. Here rather than
+        in aiohttp middlewares, which would wrap every request in three more coroutines.
 
         ``roles=()`` declares a public route, whose handler takes None for the partner."""
 
         def decorate(handler: AuthedHandler | PublicHandler) -> AuthedHandler | PublicHandler:
             seconds = HTTP_SECONDS.labels(path, method)  # bound once: no label lookup per request
             responses_by_status: dict[int, Any] = {}
+            sized, guarded = path not in STREAMED_UPLOADS, path not in UNGUARDED
 
             @functools.wraps(handler)
             async def wrapped(request: web.Request) -> web.StreamResponse:
                 started = time.perf_counter()
                 status = 500
+                overload = request.app[OVERLOAD]
+                refusal = overload_refusal(request, overload, sized=sized, guarded=guarded)
+                if refusal is not None:
+                    return refusal  # counted by OVERLOAD_REFUSALS (503), not timed: nothing ran
+                overload.in_flight += 1
                 try:
                     if not roles:
                         # The overloads tie roles=() to a PublicHandler.
@@ -171,8 +210,12 @@ class RouteTable:
                     if status >= 500:
                         log.warning("Request failed: %s", error.message, extra={"code": error.code})
                     return response
-                except web.HTTPException:
-                    raise
+                except web.HTTPException as error:
+                    if error.status < 400:
+                        raise  # a redirect is an answer, not an error
+                    response = http_error_problem(error)
+                    status = response.status
+                    return response
                 except RedisError as error:
                     log.warning("Redis failed on %s %s: %s", method, path, type(error).__name__)
                     response = lms_error(Unavailable("The data store is unavailable; retry shortly.")) if lms else problem(503, "store.unavailable", "The data store is unavailable; retry shortly.")
@@ -183,6 +226,7 @@ class RouteTable:
                     log.exception("Unhandled error on %s %s", method, path)
                     return problem(500, "internal", "Internal error; it has been logged.")
                 finally:
+                    overload.in_flight -= 1
                     seconds.observe(time.perf_counter() - started)
                     counter = responses_by_status.get(status)
                     if counter is None:

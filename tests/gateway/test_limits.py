@@ -15,8 +15,9 @@ from aiohttp import web
 from tests.conftest import RunningNetwork, start_network
 from verinet.embedded_redis import free_port
 from verinet.errors import RateLimited
-from verinet.gateway.app import overload_guard
-from verinet.gateway.limits import Limits
+from verinet.gateway.app_keys import OVERLOAD
+from verinet.gateway.limits import Limits, Overload
+from verinet.gateway.routing import RouteTable
 from verinet.internal_tls import ensure_certificates
 
 
@@ -100,16 +101,24 @@ def test_a_partner_runs_at_most_its_concurrency_at_once() -> None:
     limits.admit("p1")
 
 
-def test_the_overload_guard_answers_503_instead_of_queueing() -> None:
+def test_the_overload_guard_answers_503_instead_of_queueing_and_health_still_answers() -> None:
     release = asyncio.Event()
+    routes = RouteTable()
 
-    async def slow(request: web.Request) -> web.Response:
+    @routes.route("GET", "/slow", roles=(), summary="Waits")
+    async def slow(request: web.Request, partner: None) -> web.Response:
         await release.wait()
         return web.Response(text="done")
 
+    @routes.route("GET", "/healthz", roles=(), summary="Alive")
+    async def healthz(request: web.Request, partner: None) -> web.Response:
+        return web.Response(text="ok")
+
     async def scenario() -> list[int]:
-        app = web.Application(middlewares=[overload_guard(2)])
-        app.router.add_get("/slow", slow)
+        app = web.Application()
+        app[OVERLOAD] = Overload(max_in_flight=2)
+        for spec in routes:
+            app.router.add_route(spec.method, spec.path, spec.handler)
         runner = web.AppRunner(app)
         await runner.setup()
         port = free_port()
@@ -120,13 +129,18 @@ def test_the_overload_guard_answers_503_instead_of_queueing() -> None:
                 await asyncio.sleep(0.2)
                 async with session.get(f"http://127.0.0.1:{port}/slow") as third:
                     refused = [third.status, int(third.headers["Retry-After"])]
+                    assert (await third.json())["code"] == "overloaded"
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
+                    refused.append(health.status)
                 release.set()
                 done = [(await task).status for task in first]
+                async with session.get(f"http://127.0.0.1:{port}/slow") as later:
+                    done.append(later.status)  # the count came back down
                 return refused + done
         finally:
             await runner.cleanup()
 
-    assert asyncio.run(scenario()) == [503, 1, 200, 200]
+    assert asyncio.run(scenario()) == [503, 1, 200, 200, 200, 200]
 
 
 def test_the_gateway_serves_https_with_the_configured_certificate(tmp_path: Path) -> None:
