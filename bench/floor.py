@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     require_wrk()
     report = Report("framework floor (no verinet code)")
     chain_rows, one, three = chain_floor(args.seconds, args.rounds)
-    report.add("### One connection: one process against a chain of three (the service split's shape, no verinet code)")
+    report.add("", "### One connection: one process against a chain of three (the service split's shape, no verinet code)")
     report.table(["round", "target", "req/s", "p50 ms", "p99 ms", "CPU µs per request", "by process", "other load"], chain_rows)
     report.add(f"- CPU per request over all rounds: one process {one:.0f} µs, three processes {three:.0f} µs: **{three / one:.2f}x**. "
                "Each does one Redis GET and answers a fixed body; the chain adds two relays on Unix sockets "
@@ -327,8 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(grpc_floor(args.seconds, 64, 200 * 32, "grpc.aio unary, 6.4 KB message (32 items of 200 B), 64 callers"))
     rows.append(grpc_floor(args.seconds, 1, 200, "grpc.aio unary, 200-byte message, 1 caller"))
     report.table(["what", "rate", "server CPU µs per request/call", "client CPU µs per call", "p99 ms", "other load"], rows)
-    report.add("- reading: an LMS verification crosses aiohttp once and grpc.aio twice (gateway->verifier, verifier->recall-status), "
-               "each time paying a client and a server side; the events RPC is batched.")
+    report.add("- reading: an LMS verification crosses aiohttp once and two call streams (gateway->verifier, verifier->recall-status), "
+               "each time paying a client and a server side: Unix sockets when the services share a machine (the chain above), "
+               "grpc.aio streams between machines; the sightings travel batched.")
     report.write(enabled=not args.no_write)
     return 0
 
