@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -92,9 +93,13 @@ class EmbeddedRedis:
         *,
         binary: str | None = None,
         fsync: str = "always",
+        choose_port: Callable[[], int] = free_port,
     ) -> None:
+        """``port`` 0: one chosen with ``choose_port``, and another chosen when something else
+        binds it between the choice and the start (a chosen port is free only when chosen)."""
         self.data_dir = Path(data_dir)
-        self.port = port or free_port()
+        self.port = port or choose_port()
+        self._choose_port = None if port else choose_port
         self.binary = find_redis_server(binary)
         self.fsync = fsync
         self.extra_args: list[str] = []
@@ -118,9 +123,32 @@ class EmbeddedRedis:
             *self.extra_args,
         ]
 
-    def start(self, timeout: float = 20.0) -> None:
-        self.spawn()
-        self.wait_ready(timeout)
+    def start(self, timeout: float = 20.0, attempts: int = 3) -> None:
+        for attempt in range(1, attempts + 1):
+            logged = self._log_size()
+            self.spawn()
+            try:
+                self.wait_ready(timeout)
+                return
+            except Unavailable:
+                if self._choose_port is None or attempt == attempts or not self._port_taken_since(logged):
+                    raise
+                self.port = self._choose_port()
+
+    def _log_size(self) -> int:
+        try:
+            return (self.data_dir / "redis.log").stat().st_size
+        except OSError:
+            return 0
+
+    def _port_taken_since(self, offset: int) -> bool:
+        """Whether the log written since ``offset`` says the port was bound by someone else."""
+        try:
+            with (self.data_dir / "redis.log").open("rb") as log:
+                log.seek(offset)
+                return b"Address already in use" in log.read()
+        except OSError:
+            return False
 
     def spawn(self) -> None:
         """Starts redis-server without waiting for it to answer (a supervisor restarting it
@@ -137,20 +165,22 @@ class EmbeddedRedis:
         client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
         try:
             while time.monotonic() < deadline:
-                if self.process is not None and self.process.poll() is not None:
-                    raise Unavailable(
-                        f"redis-server exited with {self.process.returncode}; "
-                        f"see {self.data_dir / 'redis.log'}"
-                    )
+                self._raise_if_exited()
                 try:
                     if client.ping():
                         # Loading a large AOF answers LOADING errors until done.
                         return
                 except (redis.ConnectionError, redis.BusyLoadingError, redis.TimeoutError):
                     time.sleep(0.05)
+            # A ping to a port another program holds can outlast the deadline: say why first.
+            self._raise_if_exited()
             raise Unavailable(f"redis-server did not answer on port {self.port} within {timeout}s")
         finally:
             client.close()
+
+    def _raise_if_exited(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise Unavailable(f"redis-server exited with {self.process.returncode}; see {self.data_dir / 'redis.log'}")
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM: Redis flushes the AOF and exits."""
@@ -205,7 +235,7 @@ class EmbeddedRedisCluster:
     def __init__(self, data_dir: Path, masters: int = 3, *, binary: str | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.nodes = [
-            EmbeddedRedis(self.data_dir / f"node{n}", free_cluster_port(), binary=binary) for n in range(masters)
+            EmbeddedRedis(self.data_dir / f"node{n}", binary=binary, choose_port=free_cluster_port) for n in range(masters)
         ]
 
     @property

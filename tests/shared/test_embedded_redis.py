@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
-from verinet.embedded_redis import EmbeddedRedis, children_of
+from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster, children_of
+from verinet.errors import Unavailable
 
 
 def test_children_of_names_the_processes_a_process_forked() -> None:
@@ -78,3 +81,46 @@ def test_the_embedded_redis_keeps_every_write_on_disk_and_rewrites_its_log_rarel
     assert config["rdbcompression"] == "no"
     assert config["save"] == ""  # no RDB snapshots beside the AOF
     assert config["maxmemory-policy"] == "noeviction"  # a full Redis refuses, never drops packs
+
+
+def listening_on(port: int) -> socket.socket:
+    """Another program's socket bound to ``port`` (and listening), as a race would leave it."""
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", port))
+    taken.listen()
+    return taken
+
+
+def test_a_chosen_port_taken_before_the_start_is_chosen_again(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    chosen = server.port
+    with listening_on(chosen):
+        server.start()
+        try:
+            assert server.port != chosen
+            assert redis.Redis(port=server.port).ping()
+        finally:
+            server.stop()
+
+
+def test_a_port_given_by_the_caller_that_is_taken_fails_the_start_and_says_where_to_look(tmp_path: Path) -> None:
+    port = EmbeddedRedis(tmp_path / "probe").port
+    with listening_on(port):
+        server = EmbeddedRedis(tmp_path / "redis", port)
+        with pytest.raises(Unavailable, match=r"redis\.log"):
+            server.start(timeout=5)
+    assert server.port == port
+    assert "Address already in use" in (tmp_path / "redis" / "redis.log").read_text()
+
+
+def test_a_cluster_node_whose_port_was_taken_starts_on_another_pair_of_ports(tmp_path: Path) -> None:
+    cluster = EmbeddedRedisCluster(tmp_path / "cluster")
+    chosen = cluster.nodes[1].port
+    with listening_on(chosen):
+        cluster.start()
+        try:
+            assert cluster.nodes[1].port != chosen
+            info = redis.Redis(port=cluster.nodes[1].port).cluster("INFO")
+            assert info["cluster_state"] == "ok"
+        finally:
+            cluster.stop()
