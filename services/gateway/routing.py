@@ -80,6 +80,7 @@ def overload_refusal(request: web.Request, overload: Overload, *, sized: bool, g
         return response
     return None
 
+
 @dataclass(frozen=True)
 class RouteSpec:
     method: str
@@ -181,7 +182,7 @@ class RouteTable:
                 overload = request.app[OVERLOAD]
                 refusal = overload_refusal(request, overload, sized=sized, guarded=guarded)
                 if refusal is not None:
-                    return refusal  # counted by OVERLOAD_REFUSALS (503), not timed: nothing ran
+                    return refusal  # not timed, nothing ran (a 503 is counted in OVERLOAD_REFUSALS)
                 overload.in_flight += 1
                 try:
                     if not roles:
