@@ -213,12 +213,33 @@ class EmbeddedRedis:
         self.stop()
 
 
+#: Where Linux takes the local ports of outgoing connections from (its ephemeral range).
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def cluster_port_range(ephemeral: Path = EPHEMERAL_PORTS) -> tuple[int, int]:
+    """Ports for cluster nodes whose bus port (+10000) stays below the ephemeral range, where
+    no outgoing connection can take either between their choice and the node's start.
+
+    >>> import tempfile; path = Path(tempfile.mkdtemp()) / "range"; _ = path.write_text("32768 60999")
+    >>> cluster_port_range(path)
+    (20000, 22767)
+    """
+    try:
+        first_ephemeral = int(ephemeral.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 0
+    top = first_ephemeral - 10_001
+    return (20_000, top) if top >= 21_000 else (20_000, 45_000)
+
+
 def free_cluster_port() -> int:
     """A free port whose cluster bus port (+10000) is free too."""
     import random
 
+    low, high = cluster_port_range()
     for _ in range(200):
-        port = random.randint(20_000, 45_000)
+        port = random.randint(low, high)
         try:
             for candidate in (port, port + 10_000):
                 with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import os
 import signal
 import socket
@@ -13,7 +14,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from verinet.embedded_redis import EmbeddedRedis, EmbeddedRedisCluster, children_of
+import verinet.embedded_redis
+from verinet.embedded_redis import (
+    EmbeddedRedis,
+    EmbeddedRedisCluster,
+    children_of,
+    cluster_port_range,
+    free_cluster_port,
+)
 from verinet.errors import Unavailable
 
 
@@ -124,3 +132,16 @@ def test_a_cluster_node_whose_port_was_taken_starts_on_another_pair_of_ports(tmp
             assert info["cluster_state"] == "ok"
         finally:
             cluster.stop()
+
+
+def test_cluster_ports_and_their_bus_ports_stay_below_the_range_outgoing_connections_take(tmp_path: Path) -> None:
+    ephemeral = tmp_path / "ip_local_port_range"
+    ephemeral.write_text("32768\t60999\n")
+    assert cluster_port_range(ephemeral) == (20_000, 22_767)
+    ephemeral.write_text("25000 60999\n")  # too low to leave room below it: the old wide range
+    assert cluster_port_range(ephemeral) == (20_000, 45_000)
+    assert cluster_port_range(tmp_path / "absent") == (20_000, 45_000)
+    low, high = cluster_port_range()
+    port = free_cluster_port()
+    assert low <= port <= high
+    assert doctest.testmod(verinet.embedded_redis).failed == 0
