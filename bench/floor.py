@@ -170,6 +170,17 @@ CHAIN_PEER = textwrap.dedent("""
 """)
 
 
+class _Target:
+    """What ``run_wrk`` needs of a server: its URL and the processes to meter."""
+
+    def __init__(self, url: str, pids: dict[str, int]) -> None:
+        self.url = url
+        self._pids = pids
+
+    def pids(self) -> dict[str, int]:
+        return dict(self._pids)
+
+
 def aiohttp_floor(seconds: float) -> list[str]:
     from verinet.embedded_redis import free_port
 
@@ -190,14 +201,9 @@ def aiohttp_floor(seconds: float) -> list[str]:
             paths = OUT / "floor-paths.tsv"
             paths.write_text("".join(f"vn_token_{n}\t/verify/gtin/00614141000012/lot/LOT/ser/S{n}?exp=281231&linkType=verificationService&reqGLN=0614141000005\n" for n in range(1000)))
 
-            class Fake:
-                url = f"http://127.0.0.1:{port}"
-
-                def pids(self) -> dict[str, int]:
-                    return {"aiohttp server": server.pid}
-
+            target = _Target(f"http://127.0.0.1:{port}", {"aiohttp server": server.pid})
             wait_quiet([server.pid])
-            run = run_wrk(Fake(), paths, 64, seconds, 2)  # type: ignore[arg-type]
+            run = run_wrk(target, paths, 64, seconds, 2)  # type: ignore[arg-type]
         finally:
             server.terminate()
             server.wait()
@@ -229,17 +235,6 @@ def grpc_floor(seconds: float, concurrency: int, payload: int, label: str) -> li
     done_n, client_s = int(done), float(client_cpu)
     server_s = meter.seconds["server"]
     return [label, f"{done_n / float(wall):,.0f} calls/s", f"{server_s / done_n * 1e6:.0f}", f"{client_s / done_n * 1e6:.0f}", "n/a", f"{max(0.0, meter.machine_busy_seconds - server_s - client_s - meter.seconds['bench driver (this python)']) / meter.wall:.2f}"]
-
-
-class _Target:
-    """What ``run_wrk`` needs of a server: its URL and the processes to meter."""
-
-    def __init__(self, url: str, pids: dict[str, int]) -> None:
-        self.url = url
-        self._pids = pids
-
-    def pids(self) -> dict[str, int]:
-        return dict(self._pids)
 
 
 def chain_floor(seconds: float, rounds: int) -> tuple[list[list[str]], float, float]:

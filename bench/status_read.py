@@ -31,8 +31,7 @@ from report import Report
 from verinet.recall_status.v1 import recall_status_pb2 as rs_pb
 from verinet.socket_calls import socket_stream_opener
 from verinet.streamed_calls import StreamedCalls
-
-STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPackStatuses"
+from verinet.verifier.servicer import STREAM_PACK_STATUSES
 
 
 async def read_alone(socket_path: str, keys: list[tuple[str, str]], seconds: float, pid: int) -> tuple[int, float]:

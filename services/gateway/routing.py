@@ -179,7 +179,8 @@ class RouteTable:
             async def wrapped(request: web.Request) -> web.StreamResponse:
                 started = time.perf_counter()
                 status = 500
-                overload = request.app[OVERLOAD]
+                app = request.app  # read once: aiohttp finds it through the match info each time
+                overload = app[OVERLOAD]
                 refusal = overload_refusal(request, overload, sized=sized, guarded=guarded)
                 if refusal is not None:
                     return refusal  # not timed, nothing ran (a 503 is counted in OVERLOAD_REFUSALS)
@@ -197,7 +198,7 @@ class RouteTable:
                             f"the partner has {', '.join(partner.roles)}.",
                             code="auth.role",
                         )
-                    limits = request.app[LIMITS]
+                    limits = app[LIMITS]
                     limits.admit(partner.id)
                     try:
                         response = await cast(AuthedHandler, handler)(request, partner)
