@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from verinet.errors import Forbidden, InvalidInput, NotFound
+from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
 from verinet.recall_status.pack_keys import (
     BUCKET_MASK,
@@ -240,21 +240,29 @@ class PackRepository:
         replies = await run_script_batch(self.redis, self.scripts.status, calls)
         records: list[StoredPack | None] = [None] * len(keys)
         for (gtin, chunk), reply in zip(chunks, replies, strict=True):
-            product_state = PackState.from_stored(reply[0].decode()) if reply[0] else PackState.ACTIVE
-            owner = reply[1].decode() if reply[1] else ""
+            fields = reply.split(b"\n")
+            lot_lines = int(fields[2])
+            first_pack = 3 + lot_lines
+            if len(fields) != first_pack + 3 * len(chunk):
+                raise VerinetError(
+                    f"Failed to read packs of GTIN {gtin}: expected {first_pack + 3 * len(chunk)} lines from the "
+                    f"status script, got {len(fields)}."
+                )
+            product_state = PackState.from_stored(fields[0].decode()) if fields[0] else PackState.ACTIVE
+            owner = fields[1].decode()
             if owners is not None and owner:
                 owners[gtin] = owner
-            lot_flat = reply[2]
             lot_states = {
                 lot.decode(): PackState.from_stored(code.decode()) if code else PackState.ACTIVE
-                for lot, code in zip(lot_flat[::2], lot_flat[1::2], strict=True)
+                for lot, code in zip(fields[3:first_pack:2], fields[4:first_pack:2], strict=True)
             }
             for n, i in enumerate(chunk):
-                value, unit_recalled, decommission = reply[3 + 3 * n : 6 + 3 * n]
-                if value is None:
+                at = first_pack + 3 * n
+                value = fields[at]
+                if not value:
                     continue
                 records[i] = self._stored(
-                    gtin, keys[i][1], value, unit_recalled, decommission, product_state, owner, lot_states
+                    gtin, keys[i][1], value, fields[at + 1] == b"1", fields[at + 2], product_state, owner, lot_states
                 )
         return records
 
@@ -271,8 +279,8 @@ class PackRepository:
         gtin: str,
         serial: str,
         value: bytes,
-        unit_recalled: int,
-        decommission: bytes | None,
+        unit_recalled: bool,
+        decommission: bytes,
         product_state: PackState,
         owner: str,
         lot_states: dict[str, PackState],

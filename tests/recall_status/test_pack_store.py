@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verinet.errors import InvalidInput
+from verinet.errors import InvalidInput, VerinetError
 from verinet.network import with_check_digit
 from verinet.packs import PackState
 from verinet.recall_status.pack_keys import (
@@ -264,5 +264,22 @@ def test_a_serial_the_scripts_could_not_read_back_is_refused_before_anything_is_
         with pytest.raises(InvalidInput, match="without line breaks"):
             await repository.record_events([PackEventData(GTINS[0], serial, "verify", "pharmacy", GLN, AT)])
         assert await repository.redis.dbsize() == 0
+
+    run(redis_url, scenario)
+
+
+def test_a_stored_value_holding_a_line_break_fails_the_read_instead_of_shifting_other_packs(redis_url: str) -> None:
+    # The status script answers in lines (one bulk reply, written by Redis in one go); a value
+    # no write path can store, but a hand edit could, must not move the fields of the packs after it.
+    async def scenario(repository: PackRepository) -> None:
+        gtin = GTINS[0]
+        packs = [NewPack(gtin, f"BRK{n}", "L1", "301231") for n in range(3)]
+        await repository.commission(packs)
+        await repository.redis.hset(bucket_key(gtin, "BRK1"), "BRK1", b"A301231L1\nX")
+        with pytest.raises(VerinetError, match=rf"Failed to read packs of GTIN {gtin}: expected 12 lines from the status script, got 13"):
+            await repository.statuses([(gtin, p.serial) for p in packs])
+        await repository.redis.hdel(bucket_key(gtin, "BRK1"), "BRK1")
+        records = await repository.statuses([(gtin, p.serial) for p in packs])
+        assert [r.record.serial if r else None for r in records] == ["BRK0", None, "BRK2"]
 
     run(redis_url, scenario)
