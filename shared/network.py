@@ -207,7 +207,7 @@ class Network:
             if self.redis_url is None:
                 self.redis = EmbeddedRedis(self.data_dir / "redis")
                 self.redis.start()
-                self.redis_url = self.redis.url
+                self.redis_url = self.redis.local_url
             self.ports = {name: free_port() for name in SERVICES}
             if self.internal_mtls:
                 self.internal_tls = ensure_certificates(self.internal_tls_dir, SERVICES)

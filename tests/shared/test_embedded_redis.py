@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import os
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -145,3 +146,30 @@ def test_cluster_ports_and_their_bus_ports_stay_below_the_range_outgoing_connect
     port = free_cluster_port()
     assert low <= port <= high
     assert doctest.testmod(verinet.embedded_redis).failed == 0
+
+
+def test_the_embedded_redis_also_answers_on_a_unix_socket_only_its_owner_may_open(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    try:
+        assert server.local_url == f"unix://{tmp_path.resolve() / 'redis' / 'redis.sock'}?db=0"
+        client = redis.Redis.from_url(server.local_url)
+        client.set("written-on-the-socket", "1")
+        assert redis.Redis(port=server.port).get("written-on-the-socket") == b"1"
+        client.close()
+        assert stat.S_IMODE(os.stat(server.socket_path).st_mode) == 0o700
+    finally:
+        server.stop()
+
+
+def test_a_data_directory_too_deep_for_a_socket_path_leaves_clients_on_tcp(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    server = EmbeddedRedis(deep)
+    assert server.socket_path is None
+    assert "--unixsocket" not in server.command_line()
+    server.start()
+    try:
+        assert server.local_url == server.url == f"redis://127.0.0.1:{server.port}/0"
+        assert redis.Redis.from_url(server.local_url).ping()
+    finally:
+        server.stop()

@@ -29,6 +29,8 @@ def test_a_demo_network_survives_sigterm_and_restart_with_all_its_data(tmp_path:
         assert stat.S_IMODE(os.stat(network_file).st_mode) == 0o600
         info = json.loads(network_file.read_text())
         assert info["gateway_url"] == first.gateway_url
+        # The services reach the embedded Redis on its Unix socket, cheaper than loopback TCP.
+        assert first.redis_url == f"unix://{(data_dir / 'redis' / 'redis.sock').resolve()}?db=0"
         assert set(info["partners"]) == {"manufacturer", "wholesaler", "dispenser"}
         assert verify_demo(first, demo_serial(1)).json()["data"] == {"verified": True}
         assert verify_demo(first, demo_serial(1000)).json()["data"] == {"verified": True}
