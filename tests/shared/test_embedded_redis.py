@@ -5,8 +5,8 @@ from __future__ import annotations
 import doctest
 import os
 import signal
-import stat
 import socket
+import stat
 import subprocess
 import sys
 import time
