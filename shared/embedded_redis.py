@@ -120,8 +120,8 @@ class EmbeddedRedis:
 
     @property
     def local_url(self) -> str:
-        """The URL for clients on this machine: the Unix socket where there is one. A round trip
-        on it costs about half the CPU of one over loopback TCP (bench/RESULTS.md)."""
+        """The URL for clients on this machine: the Unix socket where there is one, which skips
+        the kernel's TCP path (bench/redis_transport.py)."""
         path = self.socket_path
         return f"unix://{path}?db=0" if path is not None else self.url
 
