@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Self
@@ -123,7 +124,8 @@ class EmbeddedRedis:
         """The URL for clients on this machine: the Unix socket where there is one, which skips
         the kernel's TCP path (bench/redis_transport.py)."""
         path = self.socket_path
-        return f"unix://{path}?db=0" if path is not None else self.url
+        # Quoted: a data directory's name may hold '#', '?' or '%', which end or escape a URL's path.
+        return f"unix://{urllib.parse.quote(str(path))}?db=0" if path is not None else self.url
 
     def command_line(self) -> list[str]:
         return [
