@@ -128,6 +128,7 @@ class EmbeddedRedis:
         return f"unix://{urllib.parse.quote(str(path))}?db=0" if path is not None else self.url
 
     def command_line(self) -> list[str]:
+        socket_path = self.socket_path
         return [
             self.binary,
             "--port", str(self.port),
@@ -138,7 +139,7 @@ class EmbeddedRedis:
             "--appendfilename", "verinet.aof",
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
-            *(("--unixsocket", str(self.socket_path), "--unixsocketperm", "700") if self.socket_path else ()),
+            *(("--unixsocket", str(socket_path), "--unixsocketperm", "700") if socket_path else ()),
             *self.extra_args,
         ]
 
