@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Self
 
@@ -73,6 +73,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(count: int, taken: Collection[int] = ()) -> list[int]:
+    """``count`` free ports, distinct from each other and from ``taken``. Every probe stays bound
+    until all are chosen: one by one, the kernel may hand out a port again, and two servers
+    that bind with SO_REUSEPORT (the gateway, gRPC's) then share it without an error."""
+    with contextlib.ExitStack() as probes:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = probes.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port not in taken:
+                ports.append(port)
+        return ports
 
 
 def children_of(pid: int) -> list[int]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from verinet.embedded_redis import EmbeddedRedis, free_port
+from verinet.embedded_redis import EmbeddedRedis, free_ports
 from verinet.errors import ConfigError, Conflict, Unavailable
 from verinet.gateway_http import send_json
 from verinet.identifiers import check_digit
@@ -205,16 +205,21 @@ class Network:
             if self.network_file.exists():
                 self.info = json.loads(self.network_file.read_text())
             if self.redis_url is None:
-                self.redis = EmbeddedRedis(self.data_dir / "redis")
+                gateway = {self.gateway_port} if self.gateway_port else set()
+                self.redis = EmbeddedRedis(self.data_dir / "redis", choose_port=lambda: free_ports(1, gateway)[0])
                 self.redis.start()
                 self.redis_url = self.redis.local_url
-            self.ports = {name: free_port() for name in SERVICES}
+            # One probe for every port at once: chosen one by one, two could come out equal (free_ports).
+            taken = {port for port in (self.gateway_port, self.redis.port if self.redis else 0) if port}
+            extra_workers = (len(SERVICES) - 1) * (self.workers - 1)  # the gateway's share its port
+            chosen = iter(free_ports(len(SERVICES) + extra_workers, taken))
+            self.ports = {name: next(chosen) for name in SERVICES}
             if self.internal_mtls:
                 self.internal_tls = ensure_certificates(self.internal_tls_dir, SERVICES)
             if self.gateway_port:
                 self.ports["gateway"] = self.gateway_port
             self.worker_ports = {
-                worker_name(name, i): self.ports[name] if i == 0 or name == "gateway" else free_port()
+                worker_name(name, i): self.ports[name] if i == 0 or name == "gateway" else next(chosen)
                 for name in SERVICES
                 for i in range(self.workers)
             }

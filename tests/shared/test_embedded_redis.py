@@ -22,6 +22,7 @@ from verinet.embedded_redis import (
     children_of,
     cluster_port_range,
     free_cluster_port,
+    free_ports,
 )
 from verinet.errors import Unavailable
 
@@ -173,3 +174,10 @@ def test_a_data_directory_too_deep_for_a_socket_path_leaves_clients_on_tcp(tmp_p
         assert redis.Redis.from_url(server.local_url).ping()
     finally:
         server.stop()
+
+
+def test_free_ports_are_distinct_and_never_one_already_taken() -> None:
+    taken = set(free_ports(20))
+    chosen = free_ports(300, taken)
+    assert len(set(chosen)) == len(chosen) == 300
+    assert not taken & set(chosen)
