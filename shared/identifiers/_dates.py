@@ -63,17 +63,22 @@ def days_in_month(year: int, month: int) -> int:
 
 def _ymd(text: str, year_now: int, *, zero_day: bool) -> dt.date | str:
     """Resolve six ASCII digits YYMMDD; a string result says what is wrong."""
-    month = int(text[2:4])
+    return _calendar(int(text[:2]), text[2:6], year_now, zero_day=zero_day)
+
+
+def _calendar(yy: int, mmdd: str, year_now: int, *, zero_day: bool, full: int = 0) -> dt.date | str:
+    """The date for MMDD in two-digit year ``yy`` (or four-digit year ``full``)."""
+    month = int(mmdd[:2])
     if not 1 <= month <= 12:
-        return f"expected a month of 01-12, got {text[2:4]}"
-    year = century_year(int(text[:2]), year_now)
+        return f"expected a month of 01-12, got {mmdd[:2]}"
+    year = full or century_year(yy, year_now)
     last = days_in_month(year, month)
-    day = int(text[4:6])
+    day = int(mmdd[2:])
     if day == 0 and zero_day:
         return dt.date(year, month, last)
     if not 1 <= day <= last:
         allowed = f"01-{last}" + (" (or 00)" if zero_day else "")
-        return f"expected a day of {allowed} for {year:04d}-{month:02d}, got {text[4:6]}"
+        return f"expected a day of {allowed} for {year:04d}-{month:02d}, got {mmdd[2:]}"
     return dt.date(year, month, day)
 
 
@@ -87,24 +92,34 @@ def _time(text: str, names: tuple[str, ...]) -> str | None:
     return None
 
 
+_TIME_PARTS: Final = ("hour", "minute", "second")
+
+
 def resolve(value: str, layout: str, year_now: int) -> dt.date | str:
     """The date a date AI's value stands for, or a string saying what is wrong.
 
-    ``value`` must already match the AI's digit pattern (length and digits).
+    ``value`` must already match the AI's digit pattern (length and digits). ``layout`` is one
+    of ``_tables._DATES``: the date part, then ``hhmm`` (hour and minute, absent when the value
+    ends with the date) or ``hh`` (hour, then optional minute and second).
     """
-    if layout == "yymmd0":
-        return _ymd(value, year_now, zero_day=True)
-    first = _ymd(value, year_now, zero_day=False)
+    if layout.startswith("yyyy"):
+        date_len = 8
+        first = _calendar(0, value[4:8], year_now, zero_day=False, full=int(value[:4]))
+    else:
+        date_len = 6
+        first = _ymd(value, year_now, zero_day=layout.startswith("yymmd0"))
     if isinstance(first, str):
         return first
+    rest = value[date_len:]
     problem: str | None = None
-    if layout == "yymmdd" and len(value) == 12:  # 7007: a date range YYMMDD[YYMMDD]
-        second = _ymd(value[6:], year_now, zero_day=False)
+    time = layout[date_len:]
+    if time == "hhmm" and rest:
+        problem = _time(rest, _TIME_PARTS[:2])
+    elif time == "hh":
+        problem = _time(rest, _TIME_PARTS[: len(rest) // 2])
+    elif layout == "yymmdd" and len(value) == 12:  # 7007: a date range YYMMDD[YYMMDD]
+        second = _ymd(rest, year_now, zero_day=False)
         problem = second if isinstance(second, str) else None
-    elif layout == "yymmddhhmm":
-        problem = _time(value[6:], ("hour", "minute"))
-    elif layout == "yymmddhh":
-        problem = _time(value[6:], ("hour", "minute", "second")[: (len(value) - 6) // 2])
     return problem if problem is not None else first
 
 

@@ -12,9 +12,13 @@ Decisions (GS1 Digital Link URI Syntax 1.2+; GS1 Syntax Engine behaviour where t
 - Convenience alphas (Digital Link <= 1.2, still used by GS1 US LMS requests): ``gtin``, ``cpv``,
   ``lot``, ``ser`` in the path, ``exp`` (17) and ``expdt`` (7003) in the query.
 - Values are percent-decoded per RFC 3986 after splitting on ``/``, so ``%2F`` is part of a value.
-  ``+`` is a literal plus, not a space: Digital Link is not HTML form encoding, and a space is not
-  CSET 82 anyway. Characters RFC 3986 does not allow in a URI (space, ``<``, ``"``, ...) are
-  rejected rather than guessed.
+  In the path ``+`` is a literal plus; in a query AI value it is refused (``dl.encoding``): query
+  strings also use it for a space, so GS1's reference parser reads ``98=XYZ+987`` as an invalid
+  ``XYZ 987``; a plus must be written ``%2B``. Characters RFC 3986 does not allow in a URI (space,
+  ``<``, ``"``, ...) are rejected rather than guessed.
+- The host is a name of letters, digits, ``-`` and ``.``, an IPv4 address or a bracketed IPv6
+  address, with an optional port; user information and IPv6 zone identifiers are refused.
+- A query AI must be one the GS1 Barcode Syntax Dictionary allows as a data attribute.
 - Query parameters are separated by ``&`` (``;`` is accepted too). All-digit keys must be known AIs;
   other keys (``linkType``, ``context``, ``reqGLN``...) are not AIs: they are kept, decoded, in
   ``extra_query``. The fragment is ignored.
@@ -32,6 +36,7 @@ from verinet.errors import IdentifierError
 from verinet.identifiers._element import Token
 from verinet.identifiers._tables import (
     AI_TABLE,
+    DL_NOT_ATTRIBUTES,
     DL_PATH_ALPHAS,
     DL_PRIMARY_KEYS,
     DL_QUERY_ALPHAS,
@@ -42,6 +47,9 @@ _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _BAD_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _PARAM: Final = re.compile(r"[^&;]+")
 _SCHEMES: Final = frozenset({"http", "https", "HTTP", "HTTPS"})
+# A host is a registered name, an IPv4 address, or an IPv6 literal in brackets, with an optional
+# port; no user information, no percent-encoding (so no IPv6 zone identifier).
+_HOST: Final = re.compile(r"(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?")
 _WRITE_ORDER: Final = ("01", "8006", "00", "414", "417", "415", "8004", "8003", "8010",
                        "8013", "8017", "8018", "253", "255", "401", "402")  # fmt: skip
 
@@ -170,6 +178,14 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
             host_end = found
     if host_end == host_start:
         raise _fail(data, "expected a host name after '//'", position=base + host_start)
+    host = data[host_start:host_end]
+    if _HOST.fullmatch(host) is None:
+        raise _fail(
+            data,
+            f"expected a host name of letters, digits, '-' and '.' (or an IP address), "
+            f"got {host!r}",
+            position=base + host_start,
+        )
     hash_at = data.find("#", host_end)
     end = hash_at if hash_at >= 0 else len(data)
     query_at = data.find("?", host_end, end)
@@ -269,6 +285,16 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
                     ai=ai,
                     position=value_at,
                 )
+            if ai in DL_NOT_ATTRIBUTES:
+                reason = f"expected only AIs allowed as data attributes in the query, got ({ai})"
+                raise _fail(data, reason, ai=ai, position=value_at)
+            if "+" in raw:
+                at = value_at + raw.index("+")
+                reason = (
+                    f"expected '%2B' for a plus in a query value at position {at}, got '+' "
+                    "(which query strings also use for a space)"
+                )
+                raise _fail(data, reason, "dl.encoding", ai=ai, position=at)
             seen.add(ai)
             tokens.append((ai, value, value_at))
     return tokens, extra

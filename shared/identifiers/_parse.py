@@ -4,7 +4,7 @@ Form detection, in order:
 
 1. A symbology identifier (AIM ``]`` + 2 characters) says what follows: ``]d2`` (GS1 DataMatrix),
    ``]Q3`` (GS1 QR Code), ``]C1`` (GS1-128), ``]e0`` (GS1 DataBar), ``]J1`` (GS1 DotCode) carry an
-   element string; ``]d1`` and ``]Q1`` (no GS1 mode) must carry a Digital Link URI; ``]E0``
+   element string; ``]d1``, ``]Q1`` and ``]J0`` (no GS1 mode) must carry a Digital Link URI; ``]E0``
    (EAN-13/UPC-A, 13 digits), ``]E4`` (EAN-8) and ``]I1`` (ITF-14) a GTIN. Others are rejected.
 2. Text starting with a URI scheme (``https:``) is a Digital Link.
 3. Text starting with ``(`` is HRI.
@@ -27,6 +27,7 @@ from typing import Final
 
 from verinet.errors import IdentifierError
 from verinet.identifiers import _dates, _hints
+from verinet.identifiers._associations import check_associations
 from verinet.identifiers._digital_link import looks_like_uri, tokenize_digital_link
 from verinet.identifiers._element import (
     Token,
@@ -40,10 +41,8 @@ from verinet.identifiers._model import ProductIdentifier
 from verinet.identifiers._tables import (
     AI_TABLE,
     CSET82,
-    EXCLUDES,
     FIELDS,
     NHRN_AIS,
-    REQUIRES,
     AISpec,
     label,
     lookup_ai,
@@ -52,7 +51,7 @@ from verinet.identifiers._tables import (
 from verinet.identifiers._values import validate_gtin, validate_value
 
 _ELEMENT_STRING_SYMBOLOGIES: Final = frozenset({"]d2", "]Q3", "]C1", "]e0", "]J1"})
-_URI_SYMBOLOGIES: Final = frozenset({"]d1", "]Q1"})
+_URI_SYMBOLOGIES: Final = frozenset({"]d1", "]Q1", "]J0"})
 _GTIN_SYMBOLOGIES: Final = {"]E0": (13, "EAN-13/UPC-A"), "]E4": (8, "EAN-8"), "]I1": (14, "ITF-14")}
 _SYMBOLOGIES: Final = _ELEMENT_STRING_SYMBOLOGIES | _URI_SYMBOLOGIES | frozenset(_GTIN_SYMBOLOGIES)
 _MAX_REPAIR: Final = 1000
@@ -309,7 +308,7 @@ def _assemble(
         ais[ai] = value
         if resolved is not None:
             dates[ai] = resolved
-    _check_associations(text, ais)
+    check_associations(ais)
     return ProductIdentifier(
         form=form,
         gtin=ais.get("01"),
@@ -368,28 +367,6 @@ def _value_hint(
     if error.code == "value.charset" and form == "hri" and value != value.strip():
         return _hints.spaces_hint(spec.ai)
     return None
-
-
-def _check_associations(text: str, ais: dict[str, str]) -> None:
-    for first, second in EXCLUDES:
-        if first in ais and second in ais:
-            raise IdentifierError(
-                f"Failed to read {label(second)}: expected at most one of {label(first)} and "
-                f"{label(second)}, got both.",
-                code="ai.association",
-                ai=second,
-                field=FIELDS.get(second),
-            )
-    for ai in ais:
-        alternatives = REQUIRES.get(ai)
-        if alternatives and not any(all(r in ais for r in alt) for alt in alternatives):
-            needed = " or ".join(" with ".join(f"({r})" for r in alt) for alt in alternatives)
-            raise IdentifierError(
-                f"Failed to read {label(ai)}: expected {needed} with it, got none.",
-                code="ai.association",
-                ai=ai,
-                field=FIELDS.get(ai),
-            )
 
 
 def advisories(ais: dict[str, str], year_now: int) -> tuple[str, ...]:

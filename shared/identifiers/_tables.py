@@ -4,7 +4,7 @@ biip (jodal/biip) ships the GS1 Barcode Syntax Dictionary as a list of AIs with 
 (``N2+X..20``), a ``separator_required`` flag (false = predefined length, no FNC1 after it) and a
 regular expression per AI whose character classes are exactly CSET 82 / CSET 39 / CSET 64. We
 reuse that table for every AI, and add here what biip leaves out: which AIs carry a mod-10 check
-digit, which are dates, the requisite/exclusive AI pairs, and the Digital Link key qualifiers.
+digit, which are dates, and the Digital Link key qualifiers (associations: ``_associations``).
 
 Everything in this module is an immutable constant built once at import.
 """
@@ -78,12 +78,15 @@ _CHECK_DIGITS: Final = {
     "8003": 14, "8006": 14, "8017": 18, "8018": 18, "8026": 14,
 }  # fmt: skip
 
-# Date AIs and their layout. yymmd0: day 00 allowed (= whole month); yymmdd: a calendar day;
-# the others are a calendar day followed by a time.
+# Date AIs and their layout (GS1 Barcode Syntax Dictionary linters yymmd0, yymmdd, yyyymmdd, hh,
+# mi, ss, hhmi). yymmd0: day 00 allowed (= whole month); yymmdd: a calendar day; a suffix names
+# the time that follows (hhmm, or hh with optional mm and ss); 7007 may carry a second date and
+# 7011 an optional time, which the length tells apart.
 _DATES: Final = {
     "11": "yymmd0", "12": "yymmd0", "13": "yymmd0", "15": "yymmd0", "16": "yymmd0",
-    "17": "yymmd0", "4326": "yymmdd", "7006": "yymmdd", "7007": "yymmdd",
-    "7003": "yymmddhhmm", "8008": "yymmddhh",
+    "17": "yymmd0", "4324": "yymmd0hhmm", "4325": "yymmd0hhmm", "4326": "yymmdd",
+    "7006": "yymmdd", "7007": "yymmdd", "7003": "yymmddhhmm", "7011": "yymmddhhmm",
+    "7250": "yyyymmdd", "7251": "yyyymmddhhmm", "8008": "yymmddhh",
 }  # fmt: skip
 
 GTIN_AIS: Final = frozenset({"01", "02", "03"})
@@ -154,6 +157,13 @@ def _value_pattern(ai: str, pattern: str) -> re.Pattern[str]:
     return re.compile(pattern[len(head) : -1], re.ASCII)
 
 
+def _cset64_pattern(max_len: int) -> re.Pattern[str]:
+    """CSET 64 is base64url: one or two '=' may pad the end of a value whose length (padding
+    included) is a multiple of 3 (GS1 Barcode Syntax Tests "cset64"). biip leaves '=' out."""
+    body = "[0-9A-Za-z_-]"
+    return re.compile(f"{body}{{1,{max_len}}}|(?=(?:.{{3}}){{1,{max_len // 3}}}$){body}+={{1,2}}")
+
+
 def _build_table() -> MappingProxyType[str, AISpec]:
     table: dict[str, AISpec] = {}
     for code, entry in _GS1_APPLICATION_IDENTIFIERS.items():
@@ -165,7 +175,11 @@ def _build_table() -> MappingProxyType[str, AISpec]:
             min_len=sum(c.min_len for c in components if not c.optional),
             max_len=sum(c.max_len for c in components),
             components=components,
-            pattern=_value_pattern(code, entry.pattern),
+            pattern=(
+                _cset64_pattern(sum(c.max_len for c in components))
+                if any(c.kind == "Z" for c in components)
+                else _value_pattern(code, entry.pattern)
+            ),
             check_digits=_CHECK_DIGITS.get(code, 0),
             date=_DATES.get(code),
         )
@@ -181,60 +195,6 @@ def lookup_ai(text: str, pos: int) -> AISpec | None:
     get = AI_TABLE.get
     return get(text[pos : pos + 2]) or get(text[pos : pos + 3]) or get(text[pos : pos + 4])
 
-
-# -- association rules (GS1 Barcode Syntax Dictionary "req" and "ex" attributes) ---------------
-# A requisite is a tuple of alternatives; each alternative is a tuple of AIs that must all be
-# present. The subset here covers the AIs a pharmaceutical pack carries and their neighbours.
-_TRADE_ITEM: Final = (("01",), ("02",), ("8006",), ("8026",))
-
-
-def _build_requires() -> MappingProxyType[str, tuple[tuple[str, ...], ...]]:
-    requires: dict[str, tuple[tuple[str, ...], ...]] = {
-        "02": (("37",),),
-        "10": _TRADE_ITEM,
-        "11": _TRADE_ITEM,
-        "13": _TRADE_ITEM,
-        "15": _TRADE_ITEM,
-        "16": _TRADE_ITEM,
-        "17": _TRADE_ITEM,
-        "20": _TRADE_ITEM,
-        "21": (("01",), ("8006",)),
-        "22": (("01",),),
-        "235": (("01",),),
-        "240": _TRADE_ITEM,
-        "241": _TRADE_ITEM,
-        "242": _TRADE_ITEM,
-        "250": (("01", "21"), ("8006", "21")),
-        "251": (("01",), ("8006",)),
-        "254": (("414",),),
-        "30": _TRADE_ITEM,
-        "37": (("02",), ("8026",)),
-        "4326": _TRADE_ITEM,
-        "7003": _TRADE_ITEM,
-        "7006": _TRADE_ITEM,
-        "8011": (("8010",),),
-        "8019": (("8017",), ("8018",)),
-        "8020": (("415",),),
-        "8200": (("01",),),
-    }
-    requires |= dict.fromkeys(NHRN_AIS, (("01",),))
-    measures = ("31", "32", "33", "34", "35", "36")
-    requires |= dict.fromkeys((ai for ai in AI_TABLE if ai[:2] in measures), _TRADE_ITEM)
-    return MappingProxyType(requires)
-
-
-REQUIRES: Final = _build_requires()
-
-EXCLUDES: Final = (
-    ("01", "02"),
-    ("01", "37"),
-    ("01", "255"),
-    ("01", "8006"),
-    ("01", "8026"),
-    ("02", "8006"),
-    ("02", "8026"),
-    ("21", "235"),
-)
 
 # -- GS1 Digital Link (URI Syntax 1.2+): primary keys and their key-qualifier sequences -------
 # Each primary key lists the alternative qualifier sequences; a path uses one of them, in order,
@@ -262,6 +222,13 @@ DL_PRIMARY_KEYS: Final = MappingProxyType(
 # Legacy convenience alphas (GS1 Digital Link <= 1.2), still used by the GS1 US LMS request.
 DL_PATH_ALPHAS: Final = MappingProxyType({"gtin": "01", "cpv": "22", "lot": "10", "ser": "21"})
 DL_QUERY_ALPHAS: Final = MappingProxyType({"exp": "17", "expdt": "7003"})
+# AIs that may not be Digital Link data attributes (query parameters): those the GS1 Barcode
+# Syntax Dictionary does not flag "?". Key qualifiers belong in the path; the others (21 for an
+# ITIP, 8200...) have no place in a Digital Link query at all.
+DL_NOT_ATTRIBUTES: Final = frozenset(
+    {"03", "21", "22", "235", "254", "7040", "7041", "8011", "8014", "8019", "8020", "8040",
+     "8041", "8042", "8043", "8200"}
+)  # fmt: skip
 
 
 def mod10(payload: str) -> int:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 
 from verinet.errors import IdentifierError
-from verinet.identifiers import _dates, _hints
+from verinet.identifiers import _dates, _hints, _lint
 from verinet.identifiers._tables import (
     CHARSET_NAMES,
     FIELDS,
@@ -253,6 +253,17 @@ def validate_value(
                 position=None if offset is None else offset + spec.check_digits - 1,
                 field=FIELDS.get(spec.ai),
             )
+    fault = _lint.problem(spec.ai, value)
+    if fault is not None:
+        at, wanted, check_pair = fault
+        raise IdentifierError(
+            f"Failed to parse {value!r} as {label(spec.ai)}: expected {wanted} at position "
+            f"{at if offset is None else offset + at}.",
+            code="value.check_digit" if check_pair else "value.format",
+            ai=spec.ai,
+            position=None if offset is None else offset + at,
+            field=FIELDS.get(spec.ai),
+        )
     if spec.date is None:
         return None
     resolved = _dates.resolve(value, spec.date, year_now)
