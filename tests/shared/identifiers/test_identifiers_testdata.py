@@ -115,29 +115,44 @@ def test_shared_vector_reads_the_same_through_form_detection(case: dict[str, Any
     assert identifiers.parse(case["input"], today=today) == expected
 
 
+# GS1 keys a check-digit vector may name, read as the AI that carries each (GLN and GTIN have
+# their own validators). A kind not listed is held to the mod-10 check digit alone.
+KEY_AIS = {"SSCC": "00", "GSIN": "402", "GSRN": "8018", "GSRNP": "8017", "GDTI": "253", "GCN": "255"}
+
+
+def assert_refused(read: Any, text: str, *prefixes: str) -> None:
+    with pytest.raises(IdentifierError) as caught:
+        read(text)
+    assert caught.value.code.startswith(prefixes), caught.value
+
+
 @pytest.mark.parametrize("case", load("check_digits.json"))
 def test_shared_check_digit_vector_is_validated_as_expected(case: dict[str, Any]) -> None:
-    text, kind = case["input"], case["type"]
+    text, kind, valid = case["input"], case["type"], case["valid"]
     digits = text.isascii() and text.isdigit()
     if "expected_check_digit" in case and digits:
         assert identifiers.check_digit(text[:-1]) == case["expected_check_digit"]
     if kind == "GLN":
-        if case["valid"]:
+        if valid:
             assert identifiers.validate_gln(text) == text
         else:
-            with pytest.raises(IdentifierError) as caught:
-                identifiers.validate_gln(text)
-            assert caught.value.code.startswith("gln.")
-    elif kind == "SSCC":
-        if case["valid"]:
-            assert identifiers.parse_hri(f"(00){text}").ais == {"00": text}
+            assert_refused(identifiers.validate_gln, text, "gln.")
+    elif kind in KEY_AIS:
+        ai = KEY_AIS[kind]
+        if valid:
+            assert identifiers.parse_hri(f"({ai}){text}").ais == {ai: text}
         else:
-            with pytest.raises(IdentifierError) as caught:
-                identifiers.parse_hri(f"(00){text}")
-            assert caught.value.code == "value.check_digit"
-    elif case["valid"]:
-        assert identifiers.validate_gtin(text) == text.zfill(14)
+            assert_refused(identifiers.parse_hri, f"({ai}){text}", "value.")
+    elif kind is None or kind.startswith("GTIN"):
+        if valid:
+            assert identifiers.validate_gtin(text) == text.zfill(14)
+        else:
+            assert_refused(identifiers.validate_gtin, text, "gtin.")
     else:
-        with pytest.raises(IdentifierError) as caught:
-            identifiers.validate_gtin(text)
-        assert caught.value.code.startswith("gtin.")
+        assert digits or not valid
+        assert (digits and identifiers.check_digit(text[:-1]) == int(text[-1])) == valid
+
+
+def test_a_check_digit_vector_of_a_key_read_through_its_ai_fails_on_the_check_digit() -> None:
+    """A wrong last digit of an SSCC is named as such, not as some other fault."""
+    assert_refused(identifiers.parse_hri, "(00)123456789012345670", "value.check_digit")
