@@ -117,7 +117,14 @@ def test_shared_vector_reads_the_same_through_form_detection(case: dict[str, Any
 
 # GS1 keys a check-digit vector may name, read as the AI that carries each (GLN and GTIN have
 # their own validators). A kind not listed is held to the mod-10 check digit alone.
-KEY_AIS = {"SSCC": "00", "GSIN": "402", "GSRN": "8018", "GSRNP": "8017", "GDTI": "253", "GCN": "255"}
+KEY_AIS = {
+    "SSCC": "00",
+    "GSIN": "402",
+    "GSRN": "8018",
+    "GSRNP": "8017",
+    "GDTI": "253",
+    "GCN": "255",
+}
 
 
 def assert_refused(read: Any, text: str, *prefixes: str) -> None:
