@@ -86,6 +86,8 @@ def _time(text: str, names: tuple[str, ...]) -> str | None:
     limits = {"hour": 23, "minute": 59, "second": 59}
     for index, name in enumerate(names):
         part = text[2 * index : 2 * index + 2]
+        if len(part) < 2 or not part.isdigit():
+            break  # an incomplete time: the caller reports the value's format, not the time
         if int(part) > limits[name]:
             article = "an" if name == "hour" else "a"
             return f"expected {article} {name} of 00-{limits[name]}, got {part}"

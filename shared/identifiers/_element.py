@@ -44,7 +44,7 @@ _MAX_SEARCH: Final = 200
 
 def _unknown_ai(data: str, pos: int, base: int) -> IdentifierError:
     found = data[pos : pos + 4]
-    if not found[:1].isdigit() and pos == 0:
+    if not "0" <= found[:1] <= "9" and pos == 0:  # ASCII: an Arabic-Indic digit starts no AI
         return IdentifierError(
             f"Failed to parse {data!r}: expected an element string, HRI '(01)...', a GS1 "
             f"Digital Link URI or a GTIN, got {found!r} at position {base}.",

@@ -128,6 +128,20 @@ def _check_digits(
         )
 
 
+def _fixed_lengths(spec: AISpec) -> tuple[int, ...]:
+    """The lengths an all-digit value of fixed-length parts may have, (6, 10) for N6+[N4];
+    empty when a part has a variable length or is not digits."""
+    if not all(c.kind == "N" and c.min_len == c.max_len for c in spec.components):
+        return ()
+    lengths: list[int] = []
+    total = 0
+    for component in spec.components:
+        if component.optional:
+            lengths.append(total)
+        total += component.max_len
+    return (*lengths, total)
+
+
 def _family(ai: str) -> str:
     """The first word of a value error's code: ``gtin``, ``gln``, or ``value`` for other AIs."""
     return "gtin" if ai in GTIN_AIS else "gln" if ai in GLN_AIS else "value"
@@ -206,6 +220,21 @@ def value_error(spec: AISpec, value: str, *, offset: int | None, year_now: int) 
             position=offset,
             field=field,
         )
+    fmt = "+".join(
+        f"{'[' if c.optional else ''}{c.kind}{'' if c.min_len == c.max_len else '..'}"
+        f"{c.max_len}{']' if c.optional else ''}"
+        for c in spec.components
+    )
+    lengths = _fixed_lengths(spec)
+    if lengths and n not in lengths:  # (7011) 8 digits: neither a date nor a date and a time
+        allowed = " or ".join(str(k) for k in lengths)
+        return IdentifierError(
+            f"Failed to parse {value!r} as {what}: expected {allowed} digits ({fmt}), got {n}.",
+            code="value.format",
+            ai=ai,
+            position=None if offset is None else offset + max(k for k in lengths if k < n),
+            field=field,
+        )
     if spec.date is not None and _is_digits(value[:6]) and len(value) >= 6:
         resolved = _dates.resolve(value, spec.date, year_now)
         if isinstance(resolved, str):
@@ -216,11 +245,6 @@ def value_error(spec: AISpec, value: str, *, offset: int | None, year_now: int) 
                 position=offset,
                 field=field,
             )
-    fmt = "+".join(
-        f"{'[' if c.optional else ''}{c.kind}{'' if c.min_len == c.max_len else '..'}"
-        f"{c.max_len}{']' if c.optional else ''}"
-        for c in spec.components
-    )
     return IdentifierError(
         f"Failed to parse {value!r} as {what}: expected the format {fmt}, got a value that "
         "does not fit it.",
