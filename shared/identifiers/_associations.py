@@ -177,10 +177,6 @@ def _matches(pattern: str, ai: str) -> bool:
     return len(ai) == len(pattern) and ai.startswith(stem)
 
 
-def _present(pattern: str, ais: dict[str, str]) -> bool:
-    return pattern in ais if "n" not in pattern else any(_matches(pattern, ai) for ai in ais)
-
-
 def _show(alternative: tuple[str, ...]) -> str:
     return "+".join(f"({ai})" for ai in alternative)
 
@@ -195,8 +191,11 @@ def check_associations(ais: dict[str, str]) -> None:
     """
     order = list(ais)
     for index, ai in enumerate(order):
+        excluded = _EXCLUDED.get(ai)
+        if excluded is None:
+            continue
         for other in order[:index]:
-            if _excluded(other, ai):
+            if other in excluded:
                 raise IdentifierError(
                     f"Failed to read {label(ai)}: expected at most one of {label(other)} and "
                     f"{label(ai)}, got both.",
@@ -207,8 +206,8 @@ def check_associations(ais: dict[str, str]) -> None:
     if "8030" in ais:
         _check_signed_key(ais)
     for ai in order:
-        for group in REQUIRES.get(ai, ()):
-            if not any(all(_present(r, ais) for r in alt) for alt in group):
+        for group, any_of, combined in _REQUIRED.get(ai, ()):
+            if any_of.isdisjoint(ais) and not any(all(not found.isdisjoint(ais) for found in alt) for alt in combined):
                 needed = " or ".join(_show(alt) for alt in group)
                 raise IdentifierError(
                     f"Failed to read {label(ai)}: expected {needed} with it, got none.",
@@ -235,9 +234,36 @@ def _check_signed_key(ais: dict[str, str]) -> None:
 _SERIALISED_KEYS: Final = {"253": 13, "255": 13, "8003": 14}
 
 
-def _excluded(first: str, second: str) -> bool:
-    if first == second:
-        return False
-    return any(_matches(p, second) for p in EXCLUDES.get(first, ())) or any(
-        _matches(p, first) for p in EXCLUDES.get(second, ())
-    )
+def _concrete(pattern: str) -> frozenset[str]:
+    """The AIs a pattern stands for: ``310n`` is (3100)-(3109) as the AI table has them."""
+    if "n" not in pattern:
+        return frozenset({pattern})
+    return frozenset(ai for ai in AI_TABLE if _matches(pattern, ai))
+
+
+#: One ``req=`` group as written (alternatives of AIs or patterns); then the AIs any one of which
+#: meets it alone, and its alternatives of several AIs together (``01+21``) as sets.
+Group = tuple[tuple[str, ...], ...]
+Requisite = tuple[Group, frozenset[str], tuple[tuple[frozenset[str], ...], ...]]
+
+
+def _requisite(group: Group) -> Requisite:
+    alone = frozenset().union(*(_concrete(alt[0]) for alt in group if len(alt) == 1))
+    combined = tuple(tuple(_concrete(p) for p in alt) for alt in group if len(alt) > 1)
+    return group, alone, combined
+
+
+def _expanded() -> tuple[dict[str, frozenset[str]], dict[str, tuple[Requisite, ...]]]:
+    """The rules with their patterns expanded once, for a check that only looks AIs up: the AIs
+    each AI excludes (both ways, never itself), and each requisite group beside its sets."""
+    excluded: dict[str, set[str]] = {}
+    for ai, patterns in EXCLUDES.items():
+        for pattern in patterns:
+            for other in _concrete(pattern) - {ai}:
+                excluded.setdefault(ai, set()).add(other)
+                excluded.setdefault(other, set()).add(ai)
+    required = {ai: tuple(_requisite(group) for group in groups) for ai, groups in REQUIRES.items()}
+    return {ai: frozenset(others) for ai, others in excluded.items()}, required
+
+
+_EXCLUDED, _REQUIRED = _expanded()

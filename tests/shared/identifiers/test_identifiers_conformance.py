@@ -238,3 +238,31 @@ def test_a_dotcode_without_gs1_mode_may_carry_a_digital_link() -> None:
         "]J0",
         {"01": "12312312312333", "99": "TEST"},
     )
+
+
+def test_the_expanded_association_tables_say_what_the_written_patterns_say() -> None:
+    """The check looks AIs up in tables expanded once; for every pair of AIs they must agree
+    with the patterns as written (``310n``, ``31nn``) read one by one."""
+    from verinet.identifiers import _associations as rules
+    from verinet.identifiers._tables import AI_TABLE
+
+    def excluded_as_written(first: str, second: str) -> bool:
+        return first != second and (
+            any(rules._matches(p, second) for p in rules.EXCLUDES.get(first, ()))
+            or any(rules._matches(p, first) for p in rules.EXCLUDES.get(second, ()))
+        )
+
+    ais = sorted(AI_TABLE)
+    for first in ais:
+        expanded = rules._EXCLUDED.get(first, frozenset())
+        assert {second for second in ais if excluded_as_written(first, second)} == expanded, first
+    def as_written(pattern: str) -> set[str]:
+        return {a for a in ais if rules._matches(pattern, a)}
+
+    for ai, groups in rules.REQUIRES.items():
+        for (group, alone, combined), written in zip(rules._REQUIRED[ai], groups, strict=True):
+            assert group == written
+            singles = [alt[0] for alt in group if len(alt) == 1]
+            assert alone == set().union(*(as_written(p) for p in singles))
+            several = [alt for alt in group if len(alt) > 1]
+            assert [[set(f) for f in alt] for alt in combined] == [[as_written(p) for p in alt] for alt in several]
