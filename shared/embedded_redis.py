@@ -70,9 +70,7 @@ def find_redis_server(explicit: str | None = None) -> str:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def free_ports(count: int, taken: Collection[int] = ()) -> list[int]:

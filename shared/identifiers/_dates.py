@@ -86,7 +86,7 @@ def _time(text: str, names: tuple[str, ...]) -> str | None:
     limits = {"hour": 23, "minute": 59, "second": 59}
     for index, name in enumerate(names):
         part = text[2 * index : 2 * index + 2]
-        if len(part) < 2 or not part.isdigit():
+        if len(part) < 2:
             break  # an incomplete time: the caller reports the value's format, not the time
         if int(part) > limits[name]:
             article = "an" if name == "hour" else "a"
