@@ -22,7 +22,7 @@ Decisions (GS1 Digital Link URI Syntax 1.2+; GS1 Syntax Engine behaviour where t
 - Query parameters are separated by ``&`` (``;`` is accepted too). All-digit keys must be known AIs;
   other keys (``linkType``, ``context``, ``reqGLN``...) are not AIs: they are kept, decoded, in
   ``extra_query``. The fragment is ignored.
-- A GTIN-8/12/13 in the path is zero-padded to GTIN-14.
+- A GTIN-8/12/13 as (01), in the path or the query, is zero-padded to GTIN-14.
 """
 
 from __future__ import annotations
@@ -236,10 +236,7 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
         ai = _path_key(segments[j])
         value = _decode(data, segments[j + 1], offsets[j + 1])
         offset = offsets[j + 1]
-        if ai == "01" and value.isascii() and value.isdigit() and len(value) in (8, 12, 13):
-            # Positions still count the URI as sent: the padding zeros are not in it.
-            offset -= 14 - len(value)
-            value = value.zfill(14)
+        value, offset = _padded_gtin(ai, value, offset)
         if j > start:
             path_qualifiers.append(ai)
         tokens.append((ai, value, offset))
@@ -296,8 +293,16 @@ def tokenize_digital_link(data: str, base: int = 0) -> tuple[list[Token], dict[s
                 )
                 raise _fail(data, reason, "dl.encoding", ai=ai, position=at)
             seen.add(ai)
-            tokens.append((ai, value, value_at))
+            tokens.append((ai, *_padded_gtin(ai, value, value_at)))
     return tokens, extra
+
+
+def _padded_gtin(ai: str, value: str, offset: int) -> tuple[str, int]:
+    """A GTIN-8/12/13 as (01) takes it, zero-padded to 14 digits, in the path or the query alike."""
+    if ai == "01" and value.isascii() and value.isdigit() and len(value) in (8, 12, 13):
+        # Positions still count the URI as sent: the padding zeros are not in it.
+        return value.zfill(14), offset - (14 - len(value))
+    return value, offset
 
 
 def write_digital_link(

@@ -5,7 +5,7 @@ must be an ISO 3166 code, a piece number must not exceed the total...). This mod
 to the AIs named in ``_LINTS``; each check returns where in the value the fault starts and what
 was expected, and ``_values`` turns that into an IdentifierError.
 
-Not applied: the North American coupon AIs (8110, 8112) and the package type code list (7041).
+The North American coupon AIs (8110, 8112) have a structure of their own, read in ``_coupons``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Final
+
+from verinet.identifiers._coupons import coupon_code_problem, paperless_coupon_problem
 
 # ISO 3166-1 numeric country codes, ISO 4217 numeric currency codes and ISO 3166-1 alpha-2 codes,
 # as the GS1 Barcode Syntax Tests list them.
@@ -47,6 +49,23 @@ _ISO_3166_ALPHA2_TEXT: Final = """
     QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG
     TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
     ZW"""
+# GS1 PackageTypeCode code list (UN/ECE Recommendation 21 codes and GS1's additions), for (7041).
+_PACKAGE_TYPES_TEXT: Final = """
+    1A 1B 1D 1F 1G 1W 200 201 202 203 204 205 206 210 211 212 2C 3A 3H 43 44 4A 4B 4C 4D 4F 4G 4H
+    5H 5L 5M 6H 6P 7A 7B 8 8A 8B 8C 9 AA AB AC AD AF AG AH AI AJ AL AM AP APE AT AV B4 BB BC BD BE
+    BF BG BGE BH BI BJ BK BL BM BME BN BO BP BQ BR BRI BS BT BU BV BW BX BY BZ CA CB CBL CC CCE CD
+    CE CF CG CH CI CJ CK CL CM CN CO CP CQ CR CS CT CU CV CW CX CY CZ DA DB DC DG DH DI DJ DK DL DM
+    DN DP DPE DR DS DT DU DV DW DX DY E1 E2 E3 EC ED EE EF EG EH EI EN FB FC FD FE FI FL FO FOB FP
+    FPE FR FT FW FX GB GI GL GR GU GY GZ HA HB HC HG HN HR IA IB IC ID IE IF IG IH IK IL IN IZ JB JC
+    JG JR JT JY KG KI LAB LE LG LT LU LV LZ MA MB MC ME MPE MR MS MT MW MX NA NE NF NG NS NT NU NV
+    OA OB OC OD OE OF OK OPE OT OU P2 PA PAE PB PC PD PE PF PG PH PI PJ PK PL PLP PN PO POP PP PPE
+    PR PT PU PUE PV PX PY PZ QA QB QC QD QF QG QH QJ QK QL QM QN QP QQ QR QS RB1 RB2 RB3 RCB RD RG
+    RJ RK RL RO RT RZ S1 SA SB SC SD SE SEC SH SI SK SL SM SO SP SS ST STL SU SV SW SX SY SZ T1 TB
+    TC TD TE TEV TG THE TI TK TL TN TO TR TRE TS TT TTE TU TV TW TWE TY TZ UC UN UUE VA VG VI VK VL
+    VN VO VP VQ VR VS VY WA WB WC WD WF WG WH WJ WK WL WM WN WP WQ WR WRP WS WT WU WV WW WX WY WZ
+    X11 X12 X15 X16 X17 X18 X19 X20 X3 XA XB XC XD XF XG XH XJ XK YA YB YC YD YF YG YH YJ YK YL YM
+    YN YP YQ YR YS YT YV YW YX YY YZ ZA ZB ZC ZD ZF ZG ZH ZJ ZK ZL ZM ZN ZP ZQ ZR ZS ZT ZU ZV ZW ZX
+    ZY ZZ"""
 _ISO3166: Final = frozenset(_ISO_3166_TEXT.split())
 _ISO4217: Final = frozenset(_ISO_4217_TEXT.split())
 _ISO3166_ALPHA2: Final = frozenset(_ISO_3166_ALPHA2_TEXT.split())
@@ -196,6 +215,7 @@ def _iban(part: str) -> Problem:
 _country = _in(_ISO3166, "an ISO 3166 numeric country code")
 _country_or_999 = _in(_ISO3166 | {"999"}, "an ISO 3166 numeric country code or 999")
 _alpha2 = _in(_ISO3166_ALPHA2, "an ISO 3166 alpha-2 country code")
+_package_type = _in(frozenset(_PACKAGE_TYPES_TEXT.split()), "a GS1 PackageTypeCode")
 _currency = _in(_ISO4217, "an ISO 4217 numeric currency code")
 
 # AI -> (start, length or None for the rest, check). Checks run in order; the first fault wins.
@@ -216,6 +236,7 @@ _LINTS: dict[str, tuple[_Lint, ...]] = {
     "4317": ((0, 2, _alpha2),),
     "7023": ((0, None, _gcp),),
     "7040": ((3, 1, _in(_IMPORTER_INDEX, "an importer index character")),),
+    "7041": ((0, None, _package_type),),
     "7241": ((0, 2, _in(_MEDIA_TYPES, "an AIDC media type 01-10 or 80-99")),),
     "7252": ((0, 1, _sex),),
     "7258": ((0, None, _position_in_sequence),),
@@ -241,9 +262,16 @@ _LINTS |= dict.fromkeys(
 )  # fmt: skip
 
 
-def problem(ai: str, value: str) -> tuple[int, str, bool] | None:
+def problem(ai: str, value: str, year_now: int) -> tuple[int, str, bool] | None:
     """The first content fault of ``value``: its index, what was expected, and whether it is a
-    check character fault; ``None`` if the value passes (or the AI has no content rules)."""
+    check character fault; ``None`` if the value passes (or the AI has no content rules).
+    ``year_now`` places the two-digit years of a coupon's dates."""
+    if ai == "8110":
+        found = coupon_code_problem(value, year_now)
+        return None if found is None else (*found, False)
+    if ai == "8112":
+        found = paperless_coupon_problem(value)
+        return None if found is None else (*found, False)
     for start, length, check in _LINTS.get(ai, ()):
         part = value[start:] if length is None else value[start : start + length]
         found = check(part)

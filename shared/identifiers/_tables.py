@@ -148,7 +148,14 @@ def _components(fmt: str) -> tuple[Component, ...]:
     return tuple(out)
 
 
+# Where biip's pattern is stricter than the Syntax Dictionary's format: a CPID (8010) is
+# ``Y..30``, one to 30 characters (its GS1 Company Prefix check asks for 4 digits), not 5 to 30.
+_PATTERN_FIXES: Final = MappingProxyType({"8010": r"[A-Z0-9/#-]{1,30}"})
+
+
 def _value_pattern(ai: str, pattern: str) -> re.Pattern[str]:
+    if ai in _PATTERN_FIXES:
+        return re.compile(_PATTERN_FIXES[ai], re.ASCII)
     head = "^" + ai
     if not pattern.startswith(head) or not pattern.endswith("$"):  # pragma: no cover
         msg = f"unexpected pattern {pattern!r} for AI {ai}"

@@ -277,7 +277,7 @@ def validate_value(
                 position=None if offset is None else offset + spec.check_digits - 1,
                 field=FIELDS.get(spec.ai),
             )
-    fault = _lint.problem(spec.ai, value)
+    fault = _lint.problem(spec.ai, value, year_now)
     if fault is not None:
         at, wanted, check_pair = fault
         raise IdentifierError(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from verinet.errors import IdentifierError
-from verinet.identifiers import parse
+from verinet.identifiers import parse, parse_digital_link
 
 TESTDATA = Path(__file__).parents[3].parent / "shared" / "testdata" / "gs1"
 if not TESTDATA.is_dir():
@@ -100,6 +100,16 @@ def test_a_missing_value_names_its_ai_and_where_it_stands() -> None:
 
 def test_a_padded_gtin_in_a_digital_link_points_at_its_check_digit_in_the_uri() -> None:
     text = "https://id.gs1.org/01/012345678906"
+    error = error_of(text)
+    assert error is not None and error.code == "gtin.check_digit"
+    assert error.position == len(text) - 1
+
+
+def test_a_short_gtin_in_a_digital_link_query_is_padded_as_in_the_path() -> None:
+    """gse dl.c test_dl_parseDLuri: a zero-suppressed (01) data attribute reads as GTIN-14."""
+    uri = "https://example.com/8004/9520614141234567?01=2112345678900"
+    assert parse_digital_link(uri).ais == {"8004": "9520614141234567", "01": "02112345678900"}
+    text = "https://example.com/8004/9520614141234567?01=02345674"
     error = error_of(text)
     assert error is not None and error.code == "gtin.check_digit"
     assert error.position == len(text) - 1
