@@ -30,6 +30,7 @@ ERROR_CODES: Final = MappingProxyType(
         "value.format": "a value that does not fit its AI's format otherwise",
         "value.check_digit": "an SSCC, GDTI... whose mod-10 check digit is wrong",
         "date.invalid": "a date that does not exist (month 13, 30 February...)",
+        "hri.escape": "HRI text with a '(' inside a value that is not written '\\('",
         "dl.invalid": "a Digital Link URI whose structure is wrong",
         "dl.qualifier_order": "Digital Link key qualifiers out of grammar order",
         "dl.encoding": "a Digital Link URI with illegal characters or bad percent-encoding",

@@ -34,7 +34,7 @@ SEPARATOR_RE: Final = re.compile(
     r"\x1d|<GS>|\{GS\}|\[GS\]|<FNC1>|\{FNC1\}|\^\]|\\x1d|\\u001d", re.IGNORECASE
 )
 _HRI_AI: Final = re.compile(r"\(([0-9]+)\)")
-_HRI_ESCAPE: Final = re.compile(r"\((?=[0-9]+\))")
+_LITERAL_PAREN: Final = "\\("  # how HRI writes a '(' that is data
 # The AIs a missing-separator hint may propose: what a pack carries. Proposing any AI would turn
 # every long numeric value into a false alarm.
 _PACK_AIS: Final = ("21", "10", "17", "11", "15", "16", "22", "710", "711", "712", "713", "714",
@@ -122,6 +122,20 @@ def _next_hri_ai(data: str, start: int) -> re.Match[str] | None:
     return None
 
 
+def _unescaped(data: str, value: str, offset: int) -> str:
+    """An HRI value with its ``\\(`` read as ``(``. Any other ``(`` starts an AI (as the GS1
+    Syntax Engine reads HRI), so one that does not is refused rather than kept as data."""
+    for i, ch in enumerate(value):
+        if ch == "(" and (i == 0 or value[i - 1] != "\\"):
+            raise IdentifierError(
+                f"Failed to parse {data!r} as HRI: expected '\\(' for a parenthesis inside a value "
+                f"at position {offset + i}, got '(' not starting an AI.",
+                code="hri.escape",
+                position=offset + i,
+            )
+    return value.replace(_LITERAL_PAREN, "(")
+
+
 def tokenize_hri(data: str, base: int = 0) -> list[Token]:
     """Split ``(01)...(10)...`` into AI values."""
     match = _HRI_AI.match(data) if data.startswith("(") else None
@@ -146,8 +160,8 @@ def tokenize_hri(data: str, base: int = 0) -> list[Token]:
         following = _next_hri_ai(data, match.end())
         vend = following.start() if following is not None else len(data)
         value = data[match.end() : vend]
-        if "\\(" in value:
-            value = value.replace("\\(", "(")
+        if "(" in value:
+            value = _unescaped(data, value, base + match.end())
         tokens.append((ai, value, base + match.end()))
         match = following
     return tokens
@@ -161,12 +175,8 @@ def write_element_string(ais: Mapping[str, str], separator: str = "\x1d") -> str
 
 
 def write_hri(ais: Mapping[str, str]) -> str:
-    """``(01)...(10)...`` in the order given; a ``(`` that would look like an AI is escaped."""
-    return "".join(f"({ai}){_HRI_ESCAPE.sub(_escaped, value)}" for ai, value in ais.items())
-
-
-def _escaped(_: re.Match[str]) -> str:
-    return "\\("
+    """``(01)...(10)...`` in the order given; a ``(`` inside a value is escaped ``\\(``."""
+    return "".join(f"({ai}){value.replace('(', _LITERAL_PAREN)}" for ai, value in ais.items())
 
 
 def _splits(value: str, ais: tuple[str, ...]) -> list[tuple[int, str]]:

@@ -187,6 +187,7 @@ EXAMPLES: dict[str, Callable[[], object]] = {
     "value.format": lambda: parse("(8003)19506000134352"),
     "value.check_digit": lambda: parse("(00)376130321109103421"),
     "date.invalid": lambda: parse_expiry("261301"),
+    "hri.escape": lambda: parse(f"(01){GTIN}(10)A(B"),
     "dl.invalid": lambda: parse_digital_link("https://a/foo"),
     "dl.qualifier_order": lambda: parse_digital_link(f"https://a/01/{GTIN}/21/S/10/L"),
     "dl.encoding": lambda: parse_digital_link(f"https://a/01/{GTIN}/10/%zz"),

@@ -121,8 +121,21 @@ def test_without_separator_a_variable_length_value_runs_to_the_end() -> None:
 # -- HRI ---------------------------------------------------------------------------------------
 
 
-def test_hri_value_may_contain_a_parenthesis_that_does_not_start_an_ai() -> None:
-    assert parse(f"(01){GTIN}(10)AB(C)").lot == "AB(C)"
+def test_a_parenthesis_inside_an_hri_value_must_be_escaped() -> None:
+    """As the GS1 Syntax Engine and zint read HRI (zint backend/tests/test_gs1.c refuses
+    ``(10)()``): an unescaped '(' starts an AI; ``\\(`` is a parenthesis in the value."""
+    with pytest.raises(IdentifierError) as caught:
+        parse(f"(01){GTIN}(10)AB(C)")
+    assert (caught.value.code, caught.value.position) == ("hri.escape", 24)
+    assert parse(f"(01){GTIN}(10)AB\\(C)").lot == "AB(C)"
+    assert parse(f"(01){GTIN}(10)AB)C").lot == "AB)C"  # a ')' alone needs no escape
+
+
+def test_hri_written_from_a_value_with_parentheses_reads_back_the_same() -> None:
+    text = f"(01){GTIN}(10)A\\(\\(B"
+    pi = parse(text)
+    assert pi.lot == "A((B"
+    assert pi.as_hri() == text
 
 
 def test_hri_value_with_an_escaped_ai_lookalike_keeps_it() -> None:
