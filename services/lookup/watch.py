@@ -14,6 +14,12 @@ again after every change:
 
 A watcher that loses its stream must stop trusting its cache until it reconnects.
 
+The announced version only grows while Redis keeps its data: a write's version lower than the
+announced one is already covered by it (INCR orders the writes), and a poll whose read an
+announcement overtook is dropped (it may predate the write). Either, announced, would take a
+watcher back to a version it already had and let a write be answered before caches saw it.
+After Redis lost its data the version restarts lower; a poll announces that within its interval.
+
 Lookup's own memo of what it derives from the directory for forwarded questions
 (:class:`ByVersion`) follows the same version: it is used only while the polling works, and
 forgotten when the version moves.
@@ -62,7 +68,15 @@ class DirectoryWatch:
         """Polls the version until closed (run as a task)."""
         while not self._closed:
             try:
-                self.publish(await self._read_version())
+                before = self.sequence
+                version = await self._read_version()
+                # A read that a write's announcement overtook may predate that write: announcing
+                # it would take the version back and hide the write from a watcher that already
+                # had the older version. The next poll reads again.
+                if self.sequence == before and version != self.version:
+                    # Nothing announced meanwhile, so this is current: another replica's write,
+                    # or a lower version after Redis lost its data.
+                    self._announce(version)
                 self.polled_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
@@ -81,13 +95,18 @@ class DirectoryWatch:
         )
 
     def publish(self, version: int) -> int:
-        """Records the version; returns the change sequence number to wait for."""
-        if version != self.version:
-            self.version = version
-            self.sequence += 1
-            changed, self._changed = self._changed, asyncio.Event()
-            changed.set()
+        """Records the version a write through this process left (its own INCR of the
+        version); returns the change sequence number to wait for. An older version than the
+        one announced is covered by it (INCR orders the writes), so it changes nothing."""
+        if version > self.version:
+            self._announce(version)
         return self.sequence
+
+    def _announce(self, version: int) -> None:
+        self.version = version
+        self.sequence += 1
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     async def applied(self, sequence: int, timeout: float) -> bool:
         """Waits (at most ``timeout``) until every connected watcher has applied ``sequence``."""
@@ -144,7 +163,9 @@ class ByVersion(Generic[K, V]):
     replica within the watch's poll interval, as for the verifiers' route caches.
 
     Read the version (``version()``) before reading what the value is derived from, and
-    ``put`` it with that version: a value read across a change is then never used.
+    ``put`` it with that version: a value read across a change is then never used. The
+    "version" here is the watch's change sequence, which only grows: a directory version seen
+    again after Redis lost its data cannot bring back a value derived before.
     """
 
     def __init__(self, watch: DirectoryWatch, limit: int = 10_000) -> None:
@@ -153,13 +174,13 @@ class ByVersion(Generic[K, V]):
         self.values: dict[K, tuple[int, V]] = {}
 
     def version(self) -> int:
-        return self.watch.version
+        return self.watch.sequence
 
     def get(self, key: K) -> V | None:
         if not self.watch.current:
             return None
         known = self.values.get(key)
-        if known is None or known[0] != self.watch.version:
+        if known is None or known[0] != self.watch.sequence:
             return None
         return known[1]
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from verinet.store import connect
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 GTIN = "00614141000012"
 GLN = "0614141000005"
+OTHER_GLN = with_check_digit("950600013435")
 
 
 def hosted(kind: str, key: str, **extra: str) -> DirectoryEntry:
@@ -144,6 +146,81 @@ def test_lookups_memo_of_forwarded_routes_is_forgotten_within_a_poll_of_another_
                 assert memo.get(GTIN) == "route"
                 await other.put(remote("prefix", "0614"), NOW)
                 await asyncio.sleep(0.2)
+                assert memo.get(GTIN) is None
+            finally:
+                watch.close()
+                polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polling
+                await redis.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_poll_that_read_the_version_before_a_write_does_not_take_the_watch_back(tmp_path: Path) -> None:
+    """The poll's GET answered before a write's INCR, but reached the watch after the write was
+    announced: a watcher that acknowledges what it is told must still be told the write's
+    version, or the write would be answered with route caches one change behind."""
+
+    async def main() -> None:
+        with EmbeddedRedis(tmp_path / "redis") as server:
+            redis = connect(server.url)
+            directory = Directory(redis)
+            read, deliver = asyncio.Event(), asyncio.Event()
+
+            async def slow_read() -> int:
+                version = await directory.version()
+                read.set()
+                await deliver.wait()  # the answer waits in the loop while the write goes on
+                return version
+
+            await directory.put(hosted("prefix", "0614141"), NOW)
+            watch = DirectoryWatch(slow_read, poll_seconds=0.01)
+            watch.publish(await directory.version())
+            watcher = watch.subscribe()
+            updates = watch.updates(watcher)
+            sequence, before = await anext(updates)
+            watch.ack(watcher, sequence)
+            polling = asyncio.create_task(watch.run())
+            try:
+                await read.wait()  # the poll has read the version as it was
+                _, _, version = await directory.put(replace(hosted("prefix", "0614141"), responder_gln=OTHER_GLN), NOW)
+                written = watch.publish(version)
+                deliver.set()
+                await asyncio.sleep(0.05)  # the stale read is handled, and more polls run
+                sequence, told = await anext(updates)
+                assert (sequence, told) == (written, version)
+                assert told == before + 1
+                assert watch.version == version
+            finally:
+                watch.close()
+                polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polling
+                await redis.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_lower_version_after_redis_lost_its_data_is_announced_and_forgets_the_memo(tmp_path: Path) -> None:
+    async def main() -> None:
+        with EmbeddedRedis(tmp_path / "redis") as server:
+            redis = connect(server.url)
+            directory = Directory(redis)
+            for _ in range(3):
+                await directory.put(hosted("prefix", "0614141"), NOW)
+            watch = DirectoryWatch(directory.version, poll_seconds=0.01)
+            watch.publish(await directory.version())
+            polling = asyncio.create_task(watch.run())
+            memo: ByVersion[str, str] = ByVersion(watch)
+            try:
+                while not watch.current:
+                    await asyncio.sleep(0.01)
+                memo.put(GTIN, memo.version(), "derived before")
+                await redis.flushall()  # Redis restarted without its data
+                await directory.put(hosted("prefix", "0614141"), NOW)  # version 1 again
+                await asyncio.sleep(0.1)
+                assert watch.version == 1
                 assert memo.get(GTIN) is None
             finally:
                 watch.close()
