@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from verinet.embedded_redis import EmbeddedRedis
 from verinet.errors import InvalidInput
@@ -33,16 +34,20 @@ def remote(kind: str, key: str, url: str = "https://vrs.example.net", **extra: s
     return DirectoryEntry(kind=kind, key=key, owner_partner_id="p_1", route="remote", remote_base_url=url, responder_gln=GLN, remote_credential="tok", **extra)
 
 
-def run(tmp_path: Path, scenario: Callable[[Directory], Awaitable[None]]) -> None:
+def run_with_redis(tmp_path: Path, scenario: Callable[[Redis], Awaitable[None]]) -> None:
     async def main() -> None:
         with EmbeddedRedis(tmp_path / "redis") as server:
             redis = connect(server.url)
             try:
-                await scenario(Directory(redis))
+                await scenario(redis)
             finally:
                 await redis.aclose()
 
     asyncio.run(main())
+
+
+def run(tmp_path: Path, scenario: Callable[[Directory], Awaitable[None]]) -> None:
+    run_with_redis(tmp_path, lambda redis: scenario(Directory(redis)))
 
 
 def test_a_gtin_entry_wins_over_any_prefix_and_the_longest_prefix_over_shorter_ones(tmp_path: Path) -> None:
@@ -128,33 +133,37 @@ def test_an_invalid_entry_is_refused_naming_its_field(entry: DirectoryEntry, fie
     assert refused.value.field == field
 
 
-def test_lookups_memo_of_forwarded_routes_is_forgotten_within_a_poll_of_another_replicas_write(tmp_path: Path) -> None:
-    async def main() -> None:
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            redis = connect(server.url)
-            here, other = Directory(redis), Directory(redis)
-            watch = DirectoryWatch(here.version, poll_seconds=0.05)
-            memo: ByVersion[str, str] = ByVersion(watch)
-            assert memo.get(GTIN) is None
-            memo.put(GTIN, memo.version(), "route")
-            assert memo.get(GTIN) is None  # the watch does not poll: nothing is trusted
-            polling = asyncio.create_task(watch.run())
-            try:
-                while not watch.current:
-                    await asyncio.sleep(0.01)
-                memo.put(GTIN, memo.version(), "route")
-                assert memo.get(GTIN) == "route"
-                await other.put(remote("prefix", "0614"), NOW)
-                await asyncio.sleep(0.2)
-                assert memo.get(GTIN) is None
-            finally:
-                watch.close()
-                polling.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await polling
-                await redis.aclose()
+@contextlib.asynccontextmanager
+async def polling(watch: DirectoryWatch) -> AsyncIterator[None]:
+    """The watch polling the directory version, until the block ends."""
+    task = asyncio.create_task(watch.run())
+    try:
+        yield
+    finally:
+        watch.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
-    asyncio.run(main())
+
+def test_lookups_memo_of_forwarded_routes_is_forgotten_within_a_poll_of_another_replicas_write(tmp_path: Path) -> None:
+    async def scenario(redis: Redis) -> None:
+        here, other = Directory(redis), Directory(redis)
+        watch = DirectoryWatch(here.version, poll_seconds=0.05)
+        memo: ByVersion[str, str] = ByVersion(watch)
+        assert memo.get(GTIN) is None
+        memo.put(GTIN, memo.version(), "route")
+        assert memo.get(GTIN) is None  # the watch does not poll: nothing is trusted
+        async with polling(watch):
+            while not watch.current:
+                await asyncio.sleep(0.01)
+            memo.put(GTIN, memo.version(), "route")
+            assert memo.get(GTIN) == "route"
+            await other.put(remote("prefix", "0614"), NOW)
+            await asyncio.sleep(0.2)
+            assert memo.get(GTIN) is None
+
+    run_with_redis(tmp_path, scenario)
 
 
 def test_a_poll_that_read_the_version_before_a_write_does_not_take_the_watch_back(tmp_path: Path) -> None:
@@ -162,71 +171,53 @@ def test_a_poll_that_read_the_version_before_a_write_does_not_take_the_watch_bac
     announced: a watcher that acknowledges what it is told must still be told the write's
     version, or the write would be answered with route caches one change behind."""
 
-    async def main() -> None:
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            redis = connect(server.url)
-            directory = Directory(redis)
-            read, deliver = asyncio.Event(), asyncio.Event()
+    async def scenario(redis: Redis) -> None:
+        directory = Directory(redis)
+        read, deliver = asyncio.Event(), asyncio.Event()
 
-            async def slow_read() -> int:
-                version = await directory.version()
-                read.set()
-                await deliver.wait()  # the answer waits in the loop while the write goes on
-                return version
+        async def slow_read() -> int:
+            version = await directory.version()
+            read.set()
+            await deliver.wait()  # the answer waits in the loop while the write goes on
+            return version
 
-            await directory.put(hosted("prefix", "0614141"), NOW)
-            watch = DirectoryWatch(slow_read, poll_seconds=0.01)
-            watch.publish(await directory.version())
-            watcher = watch.subscribe()
-            updates = watch.updates(watcher)
-            sequence, before = await anext(updates)
-            watch.ack(watcher, sequence)
-            polling = asyncio.create_task(watch.run())
-            try:
-                await read.wait()  # the poll has read the version as it was
-                _, _, version = await directory.put(replace(hosted("prefix", "0614141"), responder_gln=OTHER_GLN), NOW)
-                written = watch.publish(version)
-                deliver.set()
-                await asyncio.sleep(0.05)  # the stale read is handled, and more polls run
-                sequence, told = await anext(updates)
-                assert (sequence, told) == (written, version)
-                assert told == before + 1
-                assert watch.version == version
-            finally:
-                watch.close()
-                polling.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await polling
-                await redis.aclose()
+        await directory.put(hosted("prefix", "0614141"), NOW)
+        watch = DirectoryWatch(slow_read, poll_seconds=0.01)
+        watch.publish(await directory.version())
+        watcher = watch.subscribe()
+        updates = watch.updates(watcher)
+        sequence, before = await anext(updates)
+        watch.ack(watcher, sequence)
+        async with polling(watch):
+            await read.wait()  # the poll has read the version as it was
+            _, _, version = await directory.put(replace(hosted("prefix", "0614141"), responder_gln=OTHER_GLN), NOW)
+            written = watch.publish(version)
+            deliver.set()
+            await asyncio.sleep(0.05)  # the stale read is handled, and more polls run
+            sequence, told = await anext(updates)
+            assert (sequence, told) == (written, version)
+            assert told == before + 1
+            assert watch.version == version
 
-    asyncio.run(main())
+    run_with_redis(tmp_path, scenario)
 
 
 def test_a_lower_version_after_redis_lost_its_data_is_announced_and_forgets_the_memo(tmp_path: Path) -> None:
-    async def main() -> None:
-        with EmbeddedRedis(tmp_path / "redis") as server:
-            redis = connect(server.url)
-            directory = Directory(redis)
-            for _ in range(3):
-                await directory.put(hosted("prefix", "0614141"), NOW)
-            watch = DirectoryWatch(directory.version, poll_seconds=0.01)
-            watch.publish(await directory.version())
-            polling = asyncio.create_task(watch.run())
-            memo: ByVersion[str, str] = ByVersion(watch)
-            try:
-                while not watch.current:
-                    await asyncio.sleep(0.01)
-                memo.put(GTIN, memo.version(), "derived before")
-                await redis.flushall()  # Redis restarted without its data
-                await directory.put(hosted("prefix", "0614141"), NOW)  # version 1 again
-                await asyncio.sleep(0.1)
-                assert watch.version == 1
-                assert memo.get(GTIN) is None
-            finally:
-                watch.close()
-                polling.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await polling
-                await redis.aclose()
+    async def scenario(redis: Redis) -> None:
+        directory = Directory(redis)
+        for _ in range(3):
+            await directory.put(hosted("prefix", "0614141"), NOW)
+        watch = DirectoryWatch(directory.version, poll_seconds=0.01)
+        watch.publish(await directory.version())
+        memo: ByVersion[str, str] = ByVersion(watch)
+        async with polling(watch):
+            while not watch.current:
+                await asyncio.sleep(0.01)
+            memo.put(GTIN, memo.version(), "derived before")
+            await redis.flushall()  # Redis restarted without its data
+            await directory.put(hosted("prefix", "0614141"), NOW)  # version 1 again
+            await asyncio.sleep(0.1)
+            assert watch.version == 1
+            assert memo.get(GTIN) is None
 
-    asyncio.run(main())
+    run_with_redis(tmp_path, scenario)
