@@ -17,8 +17,6 @@ import datetime as dt
 
 from verinet.identifiers import _dates
 
-Problem = tuple[int, str] | None
-
 
 class _Fault(Exception):
     def __init__(self, at: int, expected: str) -> None:
@@ -145,7 +143,7 @@ def _paperless_coupon(value: str) -> None:
     fields.end()
 
 
-def coupon_code_problem(value: str, year_now: int) -> Problem:
+def coupon_code_problem(value: str, year_now: int) -> tuple[int, str] | None:
     """The first fault of an (8110) value, or None."""
     try:
         _coupon_code(value, year_now)
@@ -154,7 +152,7 @@ def coupon_code_problem(value: str, year_now: int) -> Problem:
     return None
 
 
-def paperless_coupon_problem(value: str) -> Problem:
+def paperless_coupon_problem(value: str) -> tuple[int, str] | None:
     """The first fault of an (8112) value, or None."""
     try:
         _paperless_coupon(value)

@@ -262,15 +262,20 @@ _LINTS |= dict.fromkeys(
 )  # fmt: skip
 
 
+# AIs whose whole value is a structure of fields (the coupons'), read with the year their dates need.
+_STRUCTURES: Final[dict[str, Callable[[str, int], Problem]]] = {
+    "8110": coupon_code_problem,
+    "8112": lambda value, _year_now: paperless_coupon_problem(value),
+}
+
+
 def problem(ai: str, value: str, year_now: int) -> tuple[int, str, bool] | None:
     """The first content fault of ``value``: its index, what was expected, and whether it is a
     check character fault; ``None`` if the value passes (or the AI has no content rules).
     ``year_now`` places the two-digit years of a coupon's dates."""
-    if ai == "8110":
-        found = coupon_code_problem(value, year_now)
-        return None if found is None else (*found, False)
-    if ai == "8112":
-        found = paperless_coupon_problem(value)
+    structure = _STRUCTURES.get(ai)
+    if structure is not None:
+        found = structure(value, year_now)
         return None if found is None else (*found, False)
     for start, length, check in _LINTS.get(ai, ()):
         part = value[start:] if length is None else value[start : start + length]

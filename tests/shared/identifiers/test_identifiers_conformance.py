@@ -256,6 +256,7 @@ def test_the_expanded_association_tables_say_what_the_written_patterns_say() -> 
     for first in ais:
         expanded = rules._EXCLUDED.get(first, frozenset())
         assert {second for second in ais if excluded_as_written(first, second)} == expanded, first
+
     def as_written(pattern: str) -> set[str]:
         return {a for a in ais if rules._matches(pattern, a)}
 
