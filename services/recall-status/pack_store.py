@@ -28,7 +28,6 @@ share the key and value layout above. Were it cut, the event recording (``record
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import zlib
 from collections.abc import AsyncIterator, Sequence
@@ -37,6 +36,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from verinet.cooperative import give_way
 from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
 from verinet.recall_status.pack_keys import (
@@ -376,7 +376,7 @@ class PackRepository:
                     if formatted % YIELD_EVERY_EVENTS == 0:
                         # A batch of the verifier's sightings is formatted in slices, so the
                         # status reads of questions waiting meanwhile are not held up by all of it.
-                        await asyncio.sleep(0)
+                        await give_way()
                 calls.append(([product_key(gtin)], [HISTORY_LIMIT, event_lines(lines)]))
         if calls:
             await run_script_batch(self.redis, self.scripts.record_events, calls)

@@ -7,7 +7,6 @@ alerts, recalls, and history and audit, and would be cut at its ``# --`` heading
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import functools
@@ -18,6 +17,7 @@ import orjson
 
 from verinet.callers import Role
 from verinet.common.v1 import common_pb2 as common_pb
+from verinet.cooperative import give_way
 from verinet.errors import Conflict, Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.identifiers import validate_lot
 from verinet.packs import PackState, validate_line
@@ -670,7 +670,7 @@ class RecallStatusServicer(NotificationRpcs, CustodyRpcs, rs_grpc.RecallStatusSe
             if count % YIELD_EVERY_EVENTS == 0:
                 # Read in slices too, like record_events formats them: a status read waiting
                 # meanwhile is held up by a slice, not by the whole batch.
-                await asyncio.sleep(0)
+                await give_way()
         recorded = await self.repository.record_events(events) if events else 0
         for b in request.batches:
             codes = {kind: record_code(kind, b.possession_attested) for kind in set(b.kinds)}

@@ -23,7 +23,7 @@ from verinet.recall_status.pack_keys import (
     location_key,
     sightings_key,
 )
-from verinet.recall_status.pack_store import COMMISSION_CHUNK, PackRepository
+from verinet.recall_status.pack_store import COMMISSION_CHUNK, YIELD_EVERY_EVENTS, PackRepository
 from verinet.recall_status.pack_values import (
     RECORD_CODES,
     CommissionOutcome,
@@ -92,6 +92,31 @@ def test_a_batch_of_events_is_stored_like_the_same_events_one_by_one(redis_url: 
             (place, None, 1),  # L: a custody event
         ]
         assert b'"attempt":true' in by_code["A"][2][0] and b'"possession_attested":true' in by_code["P"][2][0]
+
+    run(redis_url, scenario)
+
+
+def test_a_large_batch_of_sightings_is_formatted_in_slices_that_let_other_work_run_between_them(redis_url: str) -> None:
+    async def scenario(repository: PackRepository) -> None:
+        count = 8_000
+        gtins, serials, details, _ = columns("SLC", count)
+        events = [PackEventData(g, s, "verification", "pharmacy", GLN, AT, d, "S") for g, s, d in zip(gtins, serials, details, strict=True)]
+        # The last event is refused once all before it are formatted, so the batch never
+        # reaches Redis: every turn the loop gets comes from the slices, none from waiting on I/O.
+        events[-1] = PackEventData(gtins[-1], "BAD\x1e", "verification", "pharmacy", GLN, AT, "OK", "S")
+        turns = 0
+
+        async def other_work() -> None:
+            nonlocal turns
+            while not recording.done():
+                turns += 1
+                await asyncio.sleep(0)
+
+        recording = asyncio.ensure_future(repository.record_events(events))
+        await asyncio.gather(recording, other_work(), return_exceptions=True)
+        assert isinstance(recording.exception(), InvalidInput)
+        # a turn every slice: formatted in one go, the batch would give none
+        assert turns >= (count - 500) // YIELD_EVERY_EVENTS
 
     run(redis_url, scenario)
 
