@@ -346,7 +346,7 @@ class Trace:
         )
 
     def questions(self, client: int, gateway: int) -> list[Question]:
-        """Each question the client (its main thread) asked, ending when the gateway woke it.
+        """Each question the client (the thread ``client``) asked, ending when the gateway woke it.
 
         A question starts when the client wakes the gateway. A gateway still running its last
         answer's work is not woken; that question starts when the client, having asked, went
@@ -362,9 +362,9 @@ class Trace:
         for event in events:
             if isinstance(event, Switch):
                 slept = event.time
-            elif event.waker.pid == client and event.wakee.pid == gateway:
+            elif event.waker.tid == client and event.wakee.pid == gateway:
                 woke_gateway = event.time
-            elif event.waker.pid == gateway and event.wakee.pid == client:
+            elif event.waker.pid == gateway and event.wakee.tid == client:
                 start = woke_gateway if woke_gateway is not None else slept
                 if start is not None:
                     found.append(Question(start, event.time, woke_gateway is not None))

@@ -4,6 +4,7 @@ our own that keeps each answer's start and latency, then the slowest 1% laid out
     python bench/tail.py                                  # 10 s, defaults; appends
     python bench/tail.py --env PACK_EVENT_DELAY_SECONDS=1 --no-write
     python bench/tail.py --sched --no-write --seconds 5       # why each slow answer was slow
+    python bench/tail.py --sched --wrk --packs 200000 --no-write   # the same, with wrk asking
 
 wrk gives percentiles only; this says *when* the slow answers come, which tells their cause
 apart: answers slow at the period of the verifier's batches of sightings
@@ -24,26 +25,33 @@ meanwhile), or another task's run (``kdamond.0``, someone else's benchmark).
 It also gives every process's wait for a CPU at each switch over the whole loop, what each
 wake-up costs. On a VM a run also holds any time the hypervisor took the vCPU away: the guest
 cannot tell the two apart. The trace stays in ``bench/out/tail-sched.data`` for ``perf sched timehist``.
+
+``--wrk`` asks with wrk (one connection, one thread) instead, as ``bench/lms.py`` does: its
+answers are 0.2 ms faster and its tail is the one the issue's target is read from, but wrk keeps
+percentiles only, so the run gives those and, with ``--sched``, the causes, not the layout in time.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from itertools import pairwise
+from pathlib import Path
 
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 import lms
 from data import commission, make_lots, make_packs
 from harness import OUT, ROOT, running_network
-from load import run_wrk
+from load import WRK_LUA, require_wrk, run_wrk
 from report import Report, percentile
 from sched_trace import (
     LONG_CPU_WAIT_SECONDS,
@@ -85,6 +93,37 @@ def closed_loop(
     return answers
 
 
+def wrk_loop(
+    url: str, written: Path, seconds: float, started: Callable[[int, int], None]
+) -> dict[str, float]:
+    """wrk's closed loop at one connection over the paths file ``written``; ``started`` gets
+    wrk's process and the thread that asks, as soon as both are there. wrk's percentiles, µs."""
+    script = OUT / "tail.lua"
+    script.write_text(WRK_LUA)
+    command = [require_wrk(), "-t", "1", "-c", "1", "-d", f"{seconds:g}s", "--timeout", "10s", "-s", str(script),
+               url + "/", "--", str(written), "0"]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as wrk:
+        tasks = Path(f"/proc/{wrk.pid}/task")
+        deadline = time.monotonic() + 5
+        # wrk's main thread only waits; the one thread it starts asks every question
+        while (
+            time.monotonic() < deadline
+            and len(threads := [int(tid) for tid in os.listdir(tasks)]) < 2
+        ):
+            time.sleep(0.01)
+        started(wrk.pid, max(threads))
+        out, err = wrk.communicate()
+    line = next((x for x in out.splitlines() if x.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed ({wrk.returncode}): {out[-2000:]} {err[-2000:]}")
+    data: dict[str, float] = json.loads(line[len("WRK_JSON ") :])
+    if data["status"] or data["timeout"]:
+        raise SystemExit(f"wrk had {data['status']} non-2xx answers and {data['timeout']} timeouts")
+    return data
+
+
 def at_fraction(sorted_values: Sequence[float], fraction: float) -> float:
     """``report.percentile`` of values there are (0.99: p99)."""
     value = percentile(sorted_values, fraction * 100)
@@ -92,10 +131,10 @@ def at_fraction(sorted_values: Sequence[float], fraction: float) -> float:
     return value
 
 
-def read_trace(recorder: Recording, pids: dict[str, int]) -> Trace | str:
-    """The recording read, with the network's processes and this client named; or why not."""
+def read_trace(recorder: Recording, pids: dict[str, int], client_pid: int) -> Trace | str:
+    """The recording read, with the network's processes and the client named; or why not."""
     names = {pid: "Redis" if name == "redis" else name for name, pid in pids.items()}
-    names[os.getpid()] = "client"
+    names[client_pid] = "client"
     try:
         return Trace(recorder.read(), names)
     except TraceUnavailable as error:
@@ -103,12 +142,17 @@ def read_trace(recorder: Recording, pids: dict[str, int]) -> Trace | str:
 
 
 def explain_slow_answers(
-    report: Report, trace: Trace, latencies: Sequence[float], pids: dict[str, int], perf_pid: int
+    report: Report,
+    trace: Trace,
+    client: int,
+    latencies: Sequence[float],
+    pids: dict[str, int],
+    perf_pid: int,
 ) -> None:
-    """The trace's questions against the client's answers, the slowest 1% of them each put
-    down to the longest run or wait for a CPU inside it, and what the network's processes
-    waited for a CPU at every switch."""
-    questions = trace.questions(client=os.getpid(), gateway=pids["gateway"])
+    """The trace's questions against the client's answers (none from wrk), the slowest 1% of
+    them each put down to the longest run or wait for a CPU inside it, and what the network's
+    processes waited for a CPU at every switch. ``client`` is the thread that asks."""
+    questions = trace.questions(client=client, gateway=pids["gateway"])
     if not questions:
         report.add(
             "- scheduler trace: no question found in it, so the slow answers are not attributed"
@@ -118,11 +162,16 @@ def explain_slow_answers(
     first, last = questions[0].start, questions[-1].end
     asleep = sum(not question.woke_gateway for question in questions)
     report.add(
-        f"- scheduler trace (`perf sched`, kept in {SCHED_DATA.relative_to(ROOT)}): {len(questions):,} of the "
-        f"{len(latencies):,} answers found, each from the client waking the gateway to the gateway waking the client "
+        f"- scheduler trace (`perf sched`, kept in {SCHED_DATA.relative_to(ROOT)}): {len(questions):,} "
+        + (f"of the {len(latencies):,} " if latencies else "")
+        + "answers found, each from the client waking the gateway to the gateway waking the client "
         f"({asleep:,} from the client going to sleep having asked: the gateway was still awake), ms: {spread(durations)}; "
-        f"the client's own: {spread(latencies)} (it adds its send, its read and its own wake-up); "
-        f"perf itself used {trace.busy_seconds(perf_pid, first, last) / (last - first):.1%} of a core"
+        + (
+            f"the client's own: {spread(latencies)} (it adds its send, its read and its own wake-up); "
+            if latencies
+            else ""
+        )
+        + f"perf itself used {trace.busy_seconds(perf_pid, first, last) / (last - first):.1%} of a core"
     )
     p99 = at_fraction(durations, 0.99)
     slow = [
@@ -215,6 +264,29 @@ def report_scheduling(
     )
 
 
+def report_layout(
+    report: Report, answers: list[tuple[float, float]], latencies: Sequence[float], seconds: float
+) -> None:
+    """The client's percentiles, and when in the run its slowest 1% came."""
+    count = len(latencies)
+    p99 = at_fraction(latencies, 0.99)
+    first = answers[0][0]
+    slow = [(started - first, latency) for started, latency in answers if latency >= p99]
+    gaps = Counter(round(b[0] - a[0], 2) for a, b in pairwise(slow))
+    report.add(
+        f"- {count:,} answers ({count / seconds:,.0f}/s): p50 {statistics.median(latencies) * 1e3:.2f} ms, "
+        f"p90 {at_fraction(latencies, 0.9) * 1e3:.2f}, p99 {p99 * 1e3:.2f}, max {latencies[-1] * 1e3:.2f}"
+    )
+    report.add(
+        "- the slowest 1% (second into the run: ms), first 40: "
+        + " ".join(f"{at:.3f}:{latency * 1e3:.1f}" for at, latency in slow[:40])
+    )
+    report.add(
+        "- seconds between consecutive slow answers, most common (gap: times): "
+        + ", ".join(f"{gap:.2f}: {times}" for gap, times in gaps.most_common(8))
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -227,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         help="the services' environment (repeatable)",
     )
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--wrk", action="store_true", help="ask with wrk (one connection), as bench/lms.py does"
+    )
     parser.add_argument(
         "--sched",
         action="store_true",
@@ -257,30 +332,30 @@ def main(argv: list[str] | None = None) -> int:
         redis.execute_command("LATENCY", "RESET")
         redis.config_resetstat()
         pids = bench.pids()
+        client = {"pid": os.getpid(), "thread": os.getpid()}
+
+        def wrk_started(pid: int, thread: int) -> None:
+            client.update(pid=pid, thread=thread)
+
+        answers: list[tuple[float, float]] = []
         with recording(args.seconds, SCHED_DATA) if args.sched else nullcontext() as recorder:
-            answers = closed_loop(bench.port, lines, args.seconds)
+            if args.wrk:
+                percentiles = wrk_loop(bench.url, written, args.seconds, wrk_started)
+            else:
+                answers = closed_loop(bench.port, lines, args.seconds)
             stats = redis.info("commandstats")
             fsyncs = redis.execute_command("LATENCY", "HISTORY", "aof-fsync-always")
-            trace = read_trace(recorder, pids) if recorder is not None else None
+            trace = read_trace(recorder, pids, client["pid"]) if recorder is not None else None
             perf_pid = recorder.process.pid if recorder is not None and recorder.process else 0
     latencies = sorted(latency for _, latency in answers)
-    count = len(latencies)
-    p99 = at_fraction(latencies, 0.99)
-    first = answers[0][0]
-    slow = [(started - first, latency) for started, latency in answers if latency >= p99]
-    gaps = Counter(round(b[0] - a[0], 2) for a, b in pairwise(slow))
-    report.add(
-        f"- {count:,} answers ({count / args.seconds:,.0f}/s): p50 {statistics.median(latencies) * 1e3:.2f} ms, "
-        f"p90 {at_fraction(latencies, 0.9) * 1e3:.2f}, p99 {p99 * 1e3:.2f}, max {latencies[-1] * 1e3:.2f}"
-    )
-    report.add(
-        "- the slowest 1% (second into the run: ms), first 40: "
-        + " ".join(f"{at:.3f}:{latency * 1e3:.1f}" for at, latency in slow[:40])
-    )
-    report.add(
-        "- seconds between consecutive slow answers, most common (gap: times): "
-        + ", ".join(f"{gap:.2f}: {times}" for gap, times in gaps.most_common(8))
-    )
+    if args.wrk:
+        report.add(
+            f"- {int(percentiles['requests']):,} answers ({percentiles['requests'] / args.seconds:,.0f}/s), wrk: p50 "
+            f"{percentiles['p50'] / 1e3:.2f} ms, p90 {percentiles['p90'] / 1e3:.2f}, p99 {percentiles['p99'] / 1e3:.2f}, "
+            f"p99.9 {percentiles['p999'] / 1e3:.2f}, max {percentiles['max'] / 1e3:.2f}"
+        )
+    else:
+        report_layout(report, answers, latencies, args.seconds)
     for name, stat in sorted(stats.items()):
         if name.startswith("cmdstat_eval"):
             report.add(
@@ -295,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(trace, str):
         report.add(f"- scheduler trace skipped, so the slow answers are not attributed: {trace}")
     elif trace is not None:
-        explain_slow_answers(report, trace, latencies, pids, perf_pid)
+        explain_slow_answers(report, trace, client["thread"], latencies, pids, perf_pid)
     report.write(enabled=not args.no_write)
     return 0
 
