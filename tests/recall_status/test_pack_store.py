@@ -23,7 +23,12 @@ from verinet.recall_status.pack_keys import (
     location_key,
     sightings_key,
 )
-from verinet.recall_status.pack_store import COMMISSION_CHUNK, YIELD_EVERY_EVENTS, PackRepository
+from verinet.recall_status.pack_store import (
+    COMMISSION_CHUNK,
+    STATUS_CHUNK,
+    YIELD_EVERY_EVENTS,
+    PackRepository,
+)
 from verinet.recall_status.pack_values import (
     RECORD_CODES,
     CommissionOutcome,
@@ -115,8 +120,9 @@ def test_a_large_batch_of_sightings_is_formatted_in_slices_that_let_other_work_r
         recording = asyncio.ensure_future(repository.record_events(events))
         await asyncio.gather(recording, other_work(), return_exceptions=True)
         assert isinstance(recording.exception(), InvalidInput)
-        # a turn every slice: formatted in one go, the batch would give none
-        assert turns >= (count - 500) // YIELD_EVERY_EVENTS
+        # a turn every slice of the events before the refused one's chunk; formatted in one
+        # go, the batch would give none
+        assert turns >= (count - STATUS_CHUNK) // YIELD_EVERY_EVENTS
 
     run(redis_url, scenario)
 
