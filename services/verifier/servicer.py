@@ -303,8 +303,8 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
                 detail=detail, kind=kind, possession_attested=possession, outcome=outcome,
             )  # fmt: skip
             if count % EVENTS_PER_SLICE == 0:
-                # A batch of 500 is half a millisecond: built in slices, the questions
-                # arriving meanwhile are held up by a slice at most.
+                # Building a batch of 500 takes about half a millisecond: in slices, the
+                # questions arriving meanwhile are held up by a slice at most.
                 await give_way()
         timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(events)
         if self.event_stream is not None:
