@@ -78,9 +78,11 @@ class WrkResult:
 
 
 def run_wrk(bench: BenchNetwork, paths_file: Path, connections: int, seconds: float, threads: int = 2,
-            offset: int = 0, during: Callable[[], None] | None = None, thread_cpu_detail: bool = False) -> WrkResult:
+            offset: int = 0, during: Callable[[], None] | None = None, thread_cpu_detail: bool = False,
+            started: Callable[[int], None] | None = None) -> WrkResult:
     """Closed loop: ``connections`` keep-alive connections, each sends its next request when the
-    previous one is answered. ``during`` runs (in a thread) while wrk does."""
+    previous one is answered. ``during`` runs (in a thread) while wrk does; ``started`` gets
+    wrk's process id as soon as it runs."""
     wrk = require_wrk()
     script = OUT / "lms.lua"
     script.write_text(WRK_LUA)
@@ -89,6 +91,8 @@ def run_wrk(bench: BenchNetwork, paths_file: Path, connections: int, seconds: fl
                "-s", str(script), bench.url + "/", "--", str(paths_file), str(offset)]
     meter = CpuMeter(bench.pids(), threads=thread_cpu_detail).start()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if started is not None:
+        started(process.pid)
     helper = None
     if during is not None:
         helper = threading.Thread(target=during)

@@ -35,14 +35,12 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from itertools import pairwise
 from pathlib import Path
@@ -51,7 +49,7 @@ import harness  # noqa: F401  (first: it re-runs the script with the venv when n
 import lms
 from data import commission, make_lots, make_packs
 from harness import OUT, ROOT, running_network
-from load import WRK_LUA, require_wrk, run_wrk
+from load import run_wrk
 from report import Report, percentile
 from sched_trace import (
     LONG_CPU_WAIT_SECONDS,
@@ -93,35 +91,16 @@ def closed_loop(
     return answers
 
 
-def wrk_loop(
-    url: str, written: Path, seconds: float, started: Callable[[int, int], None]
-) -> dict[str, float]:
-    """wrk's closed loop at one connection over the paths file ``written``; ``started`` gets
-    wrk's process and the thread that asks, as soon as both are there. wrk's percentiles, µs."""
-    script = OUT / "tail.lua"
-    script.write_text(WRK_LUA)
-    command = [require_wrk(), "-t", "1", "-c", "1", "-d", f"{seconds:g}s", "--timeout", "10s", "-s", str(script),
-               url + "/", "--", str(written), "0"]  # fmt: skip
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as wrk:
-        tasks = Path(f"/proc/{wrk.pid}/task")
-        deadline = time.monotonic() + 5
-        # wrk's main thread only waits; the one thread it starts asks every question
-        while (
-            time.monotonic() < deadline
-            and len(threads := [int(tid) for tid in os.listdir(tasks)]) < 2
-        ):
-            time.sleep(0.01)
-        started(wrk.pid, max(threads))
-        out, err = wrk.communicate()
-    line = next((x for x in out.splitlines() if x.startswith("WRK_JSON ")), None)
-    if line is None:
-        raise SystemExit(f"wrk failed ({wrk.returncode}): {out[-2000:]} {err[-2000:]}")
-    data: dict[str, float] = json.loads(line[len("WRK_JSON ") :])
-    if data["status"] or data["timeout"]:
-        raise SystemExit(f"wrk had {data['status']} non-2xx answers and {data['timeout']} timeouts")
-    return data
+def wrk_thread(pid: int) -> int:
+    """The thread of a just started ``wrk -t 1`` that asks every question (its main thread
+    only waits), once it is there."""
+    tasks = Path(f"/proc/{pid}/task")
+    deadline = time.monotonic() + 5
+    while (
+        len(threads := [int(tid) for tid in os.listdir(tasks)]) < 2 and time.monotonic() < deadline
+    ):
+        time.sleep(0.01)
+    return max(threads)
 
 
 def at_fraction(sorted_values: Sequence[float], fraction: float) -> float:
@@ -332,15 +311,17 @@ def main(argv: list[str] | None = None) -> int:
         redis.execute_command("LATENCY", "RESET")
         redis.config_resetstat()
         pids = bench.pids()
-        client = {"pid": os.getpid(), "thread": os.getpid()}
+        client = {"pid": os.getpid(), "thread": os.getpid()}  # wrk's, when wrk asks
 
-        def wrk_started(pid: int, thread: int) -> None:
-            client.update(pid=pid, thread=thread)
+        def wrk_started(pid: int) -> None:
+            client.update(pid=pid, thread=wrk_thread(pid))
 
         answers: list[tuple[float, float]] = []
         with recording(args.seconds, SCHED_DATA) if args.sched else nullcontext() as recorder:
             if args.wrk:
-                percentiles = wrk_loop(bench.url, written, args.seconds, wrk_started)
+                run = run_wrk(bench, written, 1, args.seconds, 1, started=wrk_started)
+                if run.error_count:
+                    raise SystemExit(f"wrk had errors: {run.errors}")
             else:
                 answers = closed_loop(bench.port, lines, args.seconds)
             stats = redis.info("commandstats")
@@ -349,10 +330,11 @@ def main(argv: list[str] | None = None) -> int:
             perf_pid = recorder.process.pid if recorder is not None and recorder.process else 0
     latencies = sorted(latency for _, latency in answers)
     if args.wrk:
+        latency = run.latency_us
         report.add(
-            f"- {int(percentiles['requests']):,} answers ({percentiles['requests'] / args.seconds:,.0f}/s), wrk: p50 "
-            f"{percentiles['p50'] / 1e3:.2f} ms, p90 {percentiles['p90'] / 1e3:.2f}, p99 {percentiles['p99'] / 1e3:.2f}, "
-            f"p99.9 {percentiles['p999'] / 1e3:.2f}, max {percentiles['max'] / 1e3:.2f}"
+            f"- {run.requests:,} answers ({run.rate:,.0f}/s), wrk: p50 {latency['p50'] / 1e3:.2f} ms, "
+            f"p90 {latency['p90'] / 1e3:.2f}, p99 {latency['p99'] / 1e3:.2f}, p99.9 {latency['p999'] / 1e3:.2f}, "
+            f"max {latency['max'] / 1e3:.2f}"
         )
     else:
         report_layout(report, answers, latencies, args.seconds)
