@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from verinet.cooperative import give_way
+from verinet.cooperative import Gaps, give_way
 from verinet.errors import Forbidden, InvalidInput, NotFound, VerinetError
 from verinet.packs import STATE_BY_STORED_CODE, PackRecord, PackState
 from verinet.recall_status.pack_keys import (
@@ -84,6 +84,12 @@ STATUS_CHUNK = 500
 #: Events read or formatted between two turns of the event loop (``record_events`` and the
 #: servicer's RecordPackEvents): about 0.1 ms.
 YIELD_EVERY_EVENTS = 32
+#: Sightings written to Redis in one piece, in a gap between status reads: about 0.2 ms of
+#: Redis, then its log's sync.
+SIGHTINGS_PER_WRITE = 64
+#: How long a piece of sightings waits for a status read to end (at one question at a time
+#: they end about every millisecond; busier, more often).
+SIGHTINGS_GAP_WAIT_SECONDS = 0.003
 
 
 SCOPE_GROUP = 128  # buckets a scope call reads: about 8,000 packs of a 1,000,000-pack GTIN
@@ -104,6 +110,8 @@ class PackRepository:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
         self.scripts = PackScripts(redis)
+        # The sightings' writes go in between the status reads (record_events).
+        self.status_read_gaps = Gaps()
 
     async def register_product(
         self, gtin: str, owner_partner_id: str, name: str, now: dt.datetime, attributes: dict[str, str] | None = None
@@ -242,6 +250,7 @@ class PackRepository:
                 calls.append((script_keys, [flag, b"\n".join(lines)]))
                 chunks.append((gtin, chunk))
         replies = await run_script_batch(self.redis, self.scripts.status, calls)
+        self.status_read_gaps.ended()
         records: list[StoredPack | None] = [None] * len(keys)
         for (gtin, chunk), reply in zip(chunks, replies, strict=True):
             fields = reply.split(b"\n")
@@ -353,20 +362,29 @@ class PackRepository:
         return applied
 
     async def record_events(self, events: Sequence[PackEventData]) -> int:
-        """Custody events, sightings and history of each pack, by their record codes (the
-        caller checks the pack exists): one script call per GTIN and chunk, all in one round
-        trip. A chunk's events travel as one argument of lines: packing it costs a join."""
+        """The verifier's sightings (and any events) of each pack, with their history, by their
+        record codes (the caller checks the pack exists). All are checked and formatted first,
+        so a bad one writes none; then they go to Redis in writes of ``SIGHTINGS_PER_WRITE``,
+        each in a gap between status reads (one script call per GTIN in a write; a call's
+        events travel as one argument of lines: packing it costs a join)."""
         groups: dict[str, list[PackEventData]] = {}
         for event in events:
             groups.setdefault(event.gtin, []).append(event)
         for code in dict.fromkeys(event.record for event in events):
             require_record_code(code)
         entries = EventLines()
-        calls: list[tuple[list[str], list[Any]]] = []
+        writes: list[list[tuple[list[str], list[Any]]]] = [[]]
+        room = SIGHTINGS_PER_WRITE
         formatted = 0
         for gtin, group in groups.items():
-            for start in range(0, len(group), STATUS_CHUNK):
-                chunk = group[start : start + STATUS_CHUNK]
+            start = 0
+            while start < len(group):
+                if room == 0:
+                    writes.append([])
+                    room = SIGHTINGS_PER_WRITE
+                chunk = group[start : start + room]
+                start += len(chunk)
+                room -= len(chunk)
                 lines: list[bytes] = []
                 serials = [e.serial.encode() for e in chunk]
                 require_packable(serials)
@@ -377,9 +395,13 @@ class PackRepository:
                         # A batch of the verifier's sightings is formatted in slices, so the
                         # status reads of questions waiting meanwhile are not held up by all of it.
                         await give_way()
-                calls.append(([product_key(gtin)], [HISTORY_LIMIT, event_lines(lines)]))
-        if calls:
-            await run_script_batch(self.redis, self.scripts.record_events, calls)
+                writes[-1].append(([product_key(gtin)], [HISTORY_LIMIT, event_lines(lines)]))
+        for calls in writes:
+            if calls:
+                # Just after a status read: the next is furthest away, and neither this write
+                # nor Redis's sync of its log holds it up.
+                await self.status_read_gaps.next(SIGHTINGS_GAP_WAIT_SECONDS)
+                await run_script_batch(self.redis, self.scripts.record_events, calls)
         return len(events)
 
     async def record_event_batch(self, batch: PackEventBatchData) -> int:

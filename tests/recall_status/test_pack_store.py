@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from verinet.errors import InvalidInput, VerinetError
 from verinet.network import with_check_digit
 from verinet.packs import PackState
+from verinet.recall_status import pack_store
 from verinet.recall_status.pack_keys import (
     HISTORY_LIMIT,
     bucket_key,
@@ -25,7 +26,7 @@ from verinet.recall_status.pack_keys import (
 )
 from verinet.recall_status.pack_store import (
     COMMISSION_CHUNK,
-    STATUS_CHUNK,
+    SIGHTINGS_PER_WRITE,
     YIELD_EVERY_EVENTS,
     PackRepository,
 )
@@ -122,7 +123,73 @@ def test_a_large_batch_of_sightings_is_formatted_in_slices_that_let_other_work_r
         assert isinstance(recording.exception(), InvalidInput)
         # a turn every slice of the events before the refused one's chunk; formatted in one
         # go, the batch would give none
-        assert turns >= (count - STATUS_CHUNK) // YIELD_EVERY_EVENTS
+        assert turns >= (count - SIGHTINGS_PER_WRITE) // YIELD_EVERY_EVENTS
+        # and all were formatted before the first write: none of the good ones was written
+        assert await repository.redis.dbsize() == 0
+
+    run(redis_url, scenario)
+
+
+def sightings(prefix: str, count: int) -> list[PackEventData]:
+    gtins, serials, details, _ = columns(prefix, count)
+    return [PackEventData(g, s, "verification", "pharmacy", GLN, AT, d, "S") for g, s, d in zip(gtins, serials, details, strict=True)]
+
+
+async def written(repository: PackRepository, events: list[PackEventData]) -> int:
+    """How many of ``events`` have reached their pack's history."""
+    pipe = repository.redis.pipeline(transaction=False)
+    for e in events:
+        pipe.exists(history_key(e.gtin, e.serial))
+    return sum(await pipe.execute())
+
+
+def test_while_status_reads_flow_sightings_are_written_a_piece_at_a_time_each_after_a_read_ends(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the end of a status read lets a piece go (no piece gives up waiting during the test).
+    monkeypatch.setattr(pack_store, "SIGHTINGS_GAP_WAIT_SECONDS", 60.0)
+
+    async def scenario(repository: PackRepository) -> None:
+        events = sightings("GAP", 2 * SIGHTINGS_PER_WRITE + 1)
+        await repository.statuses([(GTINS[0], "READ1")])  # status reads are flowing
+        recording = asyncio.ensure_future(repository.record_events(events))
+        for pieces in range(3):
+            await asyncio.sleep(0.2)  # ample time to write a piece, were it sent
+            assert await written(repository, events) == pieces * SIGHTINGS_PER_WRITE
+            assert not recording.done()
+            await repository.statuses([(GTINS[1], "READ2")])
+            expected = min(len(events), (pieces + 1) * SIGHTINGS_PER_WRITE)
+            for _ in range(500):
+                if await written(repository, events) == expected:
+                    break
+                await asyncio.sleep(0.01)
+            assert await written(repository, events) == expected
+        assert await asyncio.wait_for(recording, 5) == len(events)
+
+    run(redis_url, scenario)
+
+
+def test_with_no_status_reads_flowing_sightings_are_written_without_waiting_for_one(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pack_store, "SIGHTINGS_GAP_WAIT_SECONDS", 60.0)
+
+    async def scenario(repository: PackRepository) -> None:
+        events = sightings("IDLE", 3 * SIGHTINGS_PER_WRITE)
+        assert await asyncio.wait_for(repository.record_events(events), 5) == len(events)
+        assert await written(repository, events) == len(events)
+
+    run(redis_url, scenario)
+
+
+def test_sightings_wait_for_a_status_read_no_longer_than_the_gap_wait(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pack_store, "SIGHTINGS_GAP_WAIT_SECONDS", 0.05)
+
+    async def scenario(repository: PackRepository) -> None:
+        events = sightings("LATE", 2 * SIGHTINGS_PER_WRITE)
+        await repository.statuses([(GTINS[0], "READ1")])  # the last read of the flow
+        assert await asyncio.wait_for(repository.record_events(events), 5) == len(events)
+        assert await written(repository, events) == len(events)
 
     run(redis_url, scenario)
 
