@@ -11,8 +11,8 @@ ready to run, that costs a system call and returns.
 
 Background writes to a shared server go further: sent just after a latency-sensitive call to
 that server ended (``Gaps``), a write is furthest from the next such call. Redis runs one
-command at a time and, with `appendfsync always`, syncs its log after each write before it
-reads the next command; a status read that arrives meanwhile waits for both.
+command at a time and, with `appendfsync always`, syncs its log after every turn of its loop
+that wrote, before it reads more commands; a status read that arrives meanwhile waits for both.
 """
 
 from __future__ import annotations
