@@ -42,6 +42,8 @@ class Gaps:
     def ended(self) -> None:
         """A call of the flow has just ended: what waits for a gap goes now."""
         self._last_end = time.monotonic()
+        if not self._waiting:  # the usual case on the status-read path: no list to swap
+            return
         waiting, self._waiting = self._waiting, []
         for waiter in waiting:
             if not waiter.done():  # cancelled meanwhile

@@ -373,8 +373,8 @@ class PackRepository:
         for code in dict.fromkeys(event.record for event in events):
             require_record_code(code)
         entries = EventLines()
-        writes: list[list[tuple[list[str], list[Any]]]] = [[]]
-        room = SIGHTINGS_PER_WRITE
+        writes: list[list[tuple[list[str], list[Any]]]] = []
+        room = 0  # left in the last write
         formatted = 0
         for gtin, group in groups.items():
             start = 0
@@ -397,11 +397,10 @@ class PackRepository:
                         await give_way()
                 writes[-1].append(([product_key(gtin)], [HISTORY_LIMIT, event_lines(lines)]))
         for calls in writes:
-            if calls:
-                # Just after a status read: the next is furthest away, and neither this write
-                # nor Redis's sync of its log holds it up.
-                await self.status_read_gaps.next(SIGHTINGS_GAP_WAIT_SECONDS)
-                await run_script_batch(self.redis, self.scripts.record_events, calls)
+            # Just after a status read: the next is furthest away, and neither this write nor
+            # Redis's sync of its log holds it up.
+            await self.status_read_gaps.next(SIGHTINGS_GAP_WAIT_SECONDS)
+            await run_script_batch(self.redis, self.scripts.record_events, calls)
         return len(events)
 
     async def record_event_batch(self, batch: PackEventBatchData) -> int:

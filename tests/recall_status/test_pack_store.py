@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -188,7 +189,9 @@ def test_sightings_wait_for_a_status_read_no_longer_than_the_gap_wait(redis_url:
     async def scenario(repository: PackRepository) -> None:
         events = sightings("LATE", 2 * SIGHTINGS_PER_WRITE)
         await repository.statuses([(GTINS[0], "READ1")])  # the last read of the flow
+        started = time.monotonic()
         assert await asyncio.wait_for(repository.record_events(events), 5) == len(events)
+        assert time.monotonic() - started >= 0.05  # the first write waited, in vain, for a read
         assert await written(repository, events) == len(events)
 
     run(redis_url, scenario)

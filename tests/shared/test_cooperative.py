@@ -4,6 +4,7 @@ background work goes in the gaps between the calls of a latency-sensitive flow."
 from __future__ import annotations
 
 import asyncio
+import time
 
 from verinet.cooperative import Gaps, give_way
 
@@ -50,7 +51,9 @@ def test_background_work_waits_no_longer_than_it_is_told_for_a_gap() -> None:
     async def main() -> None:
         gaps = Gaps()
         gaps.ended()
+        started = time.monotonic()
         await asyncio.wait_for(gaps.next(0.05), 2.0)
+        assert time.monotonic() - started >= 0.05  # it did wait, for no call ended
 
     asyncio.run(main())
 
