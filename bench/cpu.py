@@ -40,9 +40,20 @@ def thread_cpu(pid: int) -> dict[str, float]:
 
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    values = _machine_jiffies()
     idle = values[3] + values[4]
     return sum(values) - idle, sum(values)
+
+
+def machine_steal() -> float:
+    """Jiffies the hypervisor gave this VM's vCPUs to others while they wanted to run (the
+    8th field of /proc/stat's cpu line; 0 on bare metal). machine_busy counts them as busy."""
+    values = _machine_jiffies()
+    return values[7] if len(values) > 7 else 0
+
+
+def _machine_jiffies() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
 
 
 class CpuMeter:
@@ -56,6 +67,7 @@ class CpuMeter:
         self.before = {name: proc_cpu_seconds(pid) for name, pid in self.pids.items()}
         self.before_threads = {name: thread_cpu(pid) for name, pid in self.pids.items()} if self.threads else {}
         self.busy0 = machine_busy()
+        self.steal0 = machine_steal()
         self.self0 = resource.getrusage(resource.RUSAGE_SELF)
         self.t0 = time.perf_counter()
         return self
@@ -71,6 +83,7 @@ class CpuMeter:
         busy1 = machine_busy()
         self.machine_util = (busy1[0] - self.busy0[0]) / max(1, busy1[1] - self.busy0[1])
         self.machine_busy_seconds = (busy1[0] - self.busy0[0]) / CLK_TCK
+        self.steal_seconds = (machine_steal() - self.steal0) / CLK_TCK
         s1 = resource.getrusage(resource.RUSAGE_SELF)
         self.seconds["bench driver (this python)"] = (s1.ru_utime - self.self0.ru_utime) + (s1.ru_stime - self.self0.ru_stime)
         return self
@@ -78,9 +91,16 @@ class CpuMeter:
 
     def other_load(self) -> float:
         """CPU seconds per wall second used on this machine by processes not measured here
-        (other people's tests and benchmarks share the 2 cores)."""
+        (other people's tests and benchmarks share the 2 cores), or taken by the hypervisor
+        (``steal_load``)."""
         ours = sum(self.seconds.values())
         return max(0.0, self.machine_busy_seconds - ours) / self.wall
+
+    def steal_load(self) -> float:
+        """Cores the hypervisor took from this VM meanwhile (steal: other VMs ran on its cores
+        while it wanted them). It shows in ``other_load`` too, as far as the processes' own
+        accounting leaves it out."""
+        return self.steal_seconds / self.wall
 
 
 #: How long ``wait_quiet`` waits at most; scripts lower it with ``--max-wait`` for quick looks.
