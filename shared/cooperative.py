@@ -1,8 +1,8 @@
 """Long jobs inside a serving process's event loop: done in slices that give way between them.
 
-A job of milliseconds (a batch of the verifier's sightings, say) holds the event loop and the
-CPU while questions wait on both. An ``await`` between slices gives the loop its turn, so what
-waits is read and its calls are sent; but it does not give up the CPU. Linux often puts a
+A job of milliseconds (recall-status recording a batch of sightings, say) holds the event loop
+and the CPU while questions wait on both. An ``await`` between slices gives the loop its turn, so
+what waits is read and its calls are sent; but it does not give up the CPU. Linux often puts a
 process woken over a local socket on the waker's CPU, expecting the waker to sleep soon, and
 an event loop in a long job does not: the Redis that a status read woke then waits behind the
 whole job while the other CPU idles (`bench/tail.py --sched` showed Redis 2 ms in that queue).

@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 from verinet.callers import Caller
 from verinet.coalesce import Coalescer
 from verinet.common.v1 import common_pb2 as common_pb
-from verinet.cooperative import give_way
 from verinet.errors import BadUpstream, Conflict, InvalidInput, NotFound, UpstreamTimeout
 from verinet.lifecycle import FAILED_CHECK_CODES, Decision, LastDecommission, Operation
 from verinet.lookup.v1 import lookup_pb2 as lookup_pb
@@ -50,8 +49,6 @@ STREAM_PACK_STATUSES = "/verinet.recall_status.v1.RecallStatusService/StreamPack
 STREAM_RECORD_PACK_EVENTS = "/verinet.recall_status.v1.RecallStatusService/StreamRecordPackEvents"
 
 BULK_SECONDS_PER_PACK = 0.002
-#: Sightings added to a batch's message between two turns of the event loop: about 0.1 ms.
-EVENTS_PER_SLICE = 128
 OPERATION_NAMES = {
     Operation.VERIFY: "verify",
     Operation.DECOMMISSION: "decommission",
@@ -165,9 +162,17 @@ def set_item_error(result: verifier_pb.VerifyLmsResult, error: Exception) -> Non
 
 
 #: Where a verification saw a pack: the fields of its ``PackEvent`` (gtin, serial, partner_id,
-#: gln, at, detail, kind, possession_attested, outcome), kept until its batch is sent so that
-#: each event is built once, in the request, and not built and then copied into it.
+#: gln, at, detail, kind, possession_attested, outcome).
 Sighting = tuple[str, str, str, str, float, str, rs_pb.PackEventKind, bool, str]
+
+
+def add_sighting(request: rs_pb.RecordPackEventsRequest, sighting: Sighting) -> None:
+    """Builds ``sighting`` in place in the batch's request (built once, not copied in)."""
+    gtin, serial, partner_id, gln, at, detail, kind, possession, outcome = sighting
+    request.events.add(
+        gtin=gtin, serial=serial, event="verification", partner_id=partner_id, gln=gln, at=at,
+        detail=detail, kind=kind, possession_attested=possession, outcome=outcome,
+    )  # fmt: skip
 
 #: A batch's question for a hosted pack: the question, its pack, its route and its result.
 Hosted = tuple[
@@ -220,7 +225,11 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         )
         # Lookup's per-hop forwarding deadline, learnt from its route answers.
         self.forward_timeout = rpc_timeout
-        self.events: EventBatcher[Sighting] = EventBatcher(self._send_events, max_delay=pack_event_delay)
+        # Each sighting is built into the batch's request as its answer is made: sending a
+        # batch then holds up no question (verinet.verifier.events).
+        self.events: EventBatcher[Sighting, rs_pb.RecordPackEventsRequest] = EventBatcher(
+            self._send_events, rs_pb.RecordPackEventsRequest, add_sighting, max_delay=pack_event_delay
+        )
         # Status reads of LMS questions travel on one stream (False: unary GetPackStatus calls).
         # With ``status_sockets`` (recall-status's processes on this machine) that stream is a
         # Unix socket (verinet.socket_calls), else gRPC.
@@ -294,19 +303,8 @@ class VerifierServicer(verifier_grpc.VerifierServiceServicer):
         if self.event_stream is not None:
             await self.event_stream.aclose()
 
-    async def _send_events(self, events: Sequence[Sighting]) -> None:
-        request = rs_pb.RecordPackEventsRequest()
-        add = request.events.add
-        for count, (gtin, serial, partner_id, gln, at, detail, kind, possession, outcome) in enumerate(events, start=1):
-            add(
-                gtin=gtin, serial=serial, event="verification", partner_id=partner_id, gln=gln, at=at,
-                detail=detail, kind=kind, possession_attested=possession, outcome=outcome,
-            )  # fmt: skip
-            if count % EVENTS_PER_SLICE == 0:
-                # Building a batch of 500 takes about half a millisecond: in slices, the
-                # questions arriving meanwhile are held up by a slice at most.
-                await give_way()
-        timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * len(events)
+    async def _send_events(self, request: rs_pb.RecordPackEventsRequest, count: int) -> None:
+        timeout = self.rpc_timeout + BULK_SECONDS_PER_PACK * count
         if self.event_stream is not None:
             await self.event_stream.call(request, timeout)
         else:

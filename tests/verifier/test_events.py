@@ -1,0 +1,115 @@
+"""The verifier's sightings batcher: each event is built into its batch when it happens, a
+batch goes when full or late by ``max_delay``, and an event that cannot be built is lost on its
+own without failing the verdict it came from."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client import REGISTRY
+
+from verinet.verifier.events import EventBatcher
+
+
+class Sent:
+    """What the batcher delivered: each batch, with the count it was sent with."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[list[str], int]] = []
+
+    async def send(self, batch: list[str], count: int) -> None:
+        self.batches.append((list(batch), count))
+
+
+def lost() -> float:
+    return REGISTRY.get_sample_value("verinet_pack_events_lost_total") or 0.0
+
+
+def test_each_event_is_in_its_batch_as_soon_as_it_is_added_so_sending_builds_nothing() -> None:
+    async def main() -> None:
+        built: list[list[str]] = []
+
+        def append(batch: list[str], event: str) -> None:
+            batch.append(event.upper())
+            built.append(list(batch))
+
+        sent = Sent()
+        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, append, max_batch=3, max_delay=60)
+        batcher.add("a")
+        assert built == [["A"]]  # before any turn of the loop
+        batcher.add("b")
+        assert built[-1] == ["A", "B"]
+        await asyncio.sleep(0)
+        assert sent.batches == []
+        await batcher.close()
+        assert sent.batches == [(["A", "B"], 2)]
+
+    asyncio.run(main())
+
+
+def test_a_full_batch_is_sent_at_once_and_the_next_events_start_a_new_one() -> None:
+    async def main() -> None:
+        sent = Sent()
+        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, list.append, max_batch=2, max_delay=60)
+        for event in "abcde":
+            batcher.add(event)
+        await asyncio.sleep(0)
+        assert sent.batches == [(["a", "b"], 2), (["c", "d"], 2)]
+        await batcher.close()
+        assert sent.batches[-1] == (["e"], 1)
+
+    asyncio.run(main())
+
+
+def test_a_batch_that_is_not_full_is_sent_max_delay_after_its_first_event() -> None:
+    async def main() -> None:
+        sent = Sent()
+        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, list.append, max_batch=500, max_delay=0.05)
+        batcher.add("a")
+        await asyncio.sleep(0.01)
+        batcher.add("b")
+        assert sent.batches == []
+        await asyncio.sleep(0.2)
+        assert sent.batches == [(["a", "b"], 2)]
+        await batcher.close()
+        assert sent.batches == [(["a", "b"], 2)]
+
+    asyncio.run(main())
+
+
+def test_an_event_that_cannot_be_built_is_counted_lost_and_neither_fails_its_caller_nor_its_batch() -> None:
+    async def main() -> None:
+        def append(batch: list[str], event: str) -> None:
+            if event == "bad":
+                raise ValueError("surrogates not allowed")
+            batch.append(event)
+
+        sent = Sent()
+        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, append, max_batch=2, max_delay=60)
+        before = lost()
+        batcher.add("bad")  # does not raise
+        batcher.add("a")
+        batcher.add("bad")
+        assert lost() == before + 2
+        batcher.add("b")  # the second good event fills the batch of two
+        await asyncio.sleep(0)
+        assert sent.batches == [(["a", "b"], 2)]
+        await batcher.close()
+        assert sent.batches == [(["a", "b"], 2)]
+
+    asyncio.run(main())
+
+
+def test_a_batch_whose_delivery_fails_counts_all_its_events_lost() -> None:
+    async def main() -> None:
+        async def send(batch: list[str], count: int) -> None:
+            raise ConnectionError("recall-status is down")
+
+        batcher: EventBatcher[str, list[str]] = EventBatcher(send, list, list.append, max_batch=3, max_delay=60)
+        before = lost()
+        for event in "abc":
+            batcher.add(event)
+        await batcher.close()
+        assert lost() == before + 3
+
+    asyncio.run(main())
