@@ -174,6 +174,7 @@ def add_sighting(request: rs_pb.RecordPackEventsRequest, sighting: Sighting) -> 
         detail=detail, kind=kind, possession_attested=possession, outcome=outcome,
     )  # fmt: skip
 
+
 #: A batch's question for a hosted pack: the question, its pack, its route and its result.
 Hosted = tuple[
     verifier_pb.VerifyLmsRequest, common_pb.PackIdentifier, lookup_pb.DirectoryEntry, verifier_pb.VerifyLmsResult
