@@ -64,12 +64,17 @@ def test_a_full_batch_is_sent_at_once_and_the_next_events_start_a_new_one() -> N
 def test_a_batch_that_is_not_full_is_sent_max_delay_after_its_first_event() -> None:
     async def main() -> None:
         sent = Sent()
-        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, list.append, max_batch=500, max_delay=0.05)
+        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, list.append, max_batch=500, max_delay=0.5)
+        loop = asyncio.get_running_loop()
+        first = loop.time()
         batcher.add("a")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
         batcher.add("b")
         assert sent.batches == []
-        await asyncio.sleep(0.2)
+        while not sent.batches:
+            assert loop.time() - first < 5, "the batch was never sent"
+            await asyncio.sleep(0.01)
+        assert loop.time() - first >= 0.5  # not before max_delay
         assert sent.batches == [(["a", "b"], 2)]
         await batcher.close()
         assert sent.batches == [(["a", "b"], 2)]
