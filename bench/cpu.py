@@ -45,7 +45,7 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-def machine_steal() -> float:
+def machine_steal() -> int:
     """Jiffies the hypervisor gave this VM's vCPUs to others while they wanted to run (the
     8th field of /proc/stat's cpu line; 0 on bare metal). machine_busy counts them as busy."""
     values = _machine_jiffies()

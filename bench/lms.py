@@ -284,24 +284,23 @@ def disturbance(run: WrkResult) -> float:
     return max(run.cpu.other_load(), run.cpu.steal_load())
 
 
-def quiet_rounds_summary(runs: dict[tuple[str, int], list[WrkResult]], pids: dict[str, int], ref_pids: dict[str, int]) -> list[str]:
+def quiet_rounds_summary(runs: dict[tuple[str, int], list[WrkResult]], pids: dict[str, int], ref_pids: dict[str, int]) -> str:
     """The 1-connection figures over the rounds in which both runs had the machine to
     themselves (``QUIET_ROUND_LOAD``), beside those over all rounds."""
     pairs = list(zip(runs[("verinet", 1)], runs[("reference", 1)], strict=True))
     quiet = [(mine, theirs) for mine, theirs in pairs
              if max(disturbance(mine), disturbance(theirs)) <= QUIET_ROUND_LOAD]
-    lines = [f"- quiet rounds at 1 connection (other load and steal at most {QUIET_ROUND_LOAD} cores in both runs of the round): "
-             f"{len(quiet)} of {len(pairs)}"]
+    counted = (f"- quiet rounds at 1 connection (other load and steal at most {QUIET_ROUND_LOAD} cores in both runs of the round): "
+               f"{len(quiet)} of {len(pairs)}")
     if not quiet:
-        return [lines[0] + "; the p99 target (a quiet machine) is not judged by this run"]
+        return counted + "; the p99 target (a quiet machine) is not judged by this run"
     cpu = sum(sum(m.cpu.seconds[n] for n in pids) for m, _ in quiet) / sum(m.requests for m, _ in quiet)
     ref_cpu = sum(sum(t.cpu.seconds[n] for n in ref_pids) for _, t in quiet) / sum(t.requests for _, t in quiet)
     p99 = statistics.median(m.latency_us["p99"] for m, _ in quiet) / 1e6
     ref_p99 = statistics.median(t.latency_us["p99"] for _, t in quiet) / 1e6
-    lines[0] += (f"; over those: CPU {cpu * 1e6:,.0f} against {ref_cpu * 1e6:,.0f} µs per answer, **{cpu / ref_cpu:.2f}x** (target <= 2x: "
-                 f"{verdict(cpu / ref_cpu, TARGET_CPU_RATIO_1, False)}); p99 **{p99 * 1000:.2f} ms** against {ref_p99 * 1000:.2f} "
-                 f"(median of the rounds; target <= 2 ms on a quiet machine: {verdict(p99, TARGET_P99_1, False)})")
-    return lines
+    return (counted + f"; over those: CPU {cpu * 1e6:,.0f} against {ref_cpu * 1e6:,.0f} µs per answer, **{cpu / ref_cpu:.2f}x** (target <= 2x: "
+            f"{verdict(cpu / ref_cpu, TARGET_CPU_RATIO_1, False)}); p99 **{p99 * 1000:.2f} ms** against {ref_p99 * 1000:.2f} "
+            f"(median of the rounds; target <= 2 ms on a quiet machine: {verdict(p99, TARGET_P99_1, False)})")
 
 
 def reference_comparison(args: argparse.Namespace) -> int:
@@ -390,7 +389,7 @@ def reference_comparison(args: argparse.Namespace) -> int:
             report.add("Over all rounds (throughput: answers / seconds summed; p99: median of the rounds; CPU: summed over the rounds):")
             report.table(["conn", "verinet req/s", "reference req/s", "ratio", "verinet p99", "reference p99", "ratio", "verinet CPU µs", "reference CPU µs", "ratio"], summary_rows)
             report.add(*verdicts)
-            report.add(*quiet_rounds_summary(runs, bench.pids(), reference.pids()))
+            report.add(quiet_rounds_summary(runs, bench.pids(), reference.pids()))
             if not args.no_profile:
                 profile_verinet(report, bench, paths, args)
         finally:
