@@ -34,6 +34,7 @@ from pathlib import Path
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
 from cpu import CpuMeter, add_max_wait_option, quiet_run, set_quiet_max_wait, wait_quiet
 from data import PackSet, commission, commission_report, make_lots, make_packs, random_serials
+from handoff import handoff_line, handoff_price
 from harness import OUT, BenchNetwork, check_logs, free_port, running_network
 from load import WrkResult, require_wrk, run_wrk
 from profiles import (
@@ -156,9 +157,10 @@ def run_open_loop(bench: BenchNetwork, paths: Path, rate: float, seconds: float,
 
 
 def profile_section(report: Report, profiles: dict[str, Path], meter: CpuMeter, requests: int,
-                    perf: dict[str, list[tuple[str, float]]] | None = None, where: str = "the 64-connection closed loop") -> None:
+                    perf: dict[str, list[tuple[str, float]]] | None = None, where: str = "the 64-connection closed loop",
+                    rate: int = 97) -> None:
     report.add("", f"### Profile under {where}", "",
-               "py-spy 0.4 `record --nonblocking --rate 97 --format raw`, one per process, during a separate wrk run "
+               f"py-spy 0.4 `record --nonblocking --rate {rate} --format raw`, one per process, during a separate wrk run "
                "(the figures above were measured without the profiler). Shares are of the samples in which the "
                "process's Python threads were running (idle excluded); the CPU column is what /proc says the whole "
                "process used, all threads, per request. A leaf `Runner.run` is time in C code called from the "
@@ -314,6 +316,8 @@ def reference_comparison(args: argparse.Namespace) -> int:
                "validation, one Redis read (PackRepository.statuses, the same Lua script), lms_verdict, lms_body, ResponseSigner.sign "
                "(Content-Digest, Ed25519, RFC 9421) with the network's key. It skips what verinet also does: admission limits, "
                "metrics, the verification event (where a pack was seen), the route lookup (cached in verinet)")
+    # What waking a sleeping process costs here moves the one-connection ratio between VMs.
+    report.add(handoff_line(handoff_price()))
     extra_env = dict(item.split("=", 1) for item in args.env)
     if extra_env:
         report.add(f"- service environment: {', '.join(f'{k}={v}' for k, v in extra_env.items())}")
@@ -409,7 +413,7 @@ def profile_verinet(report: Report, bench: BenchNetwork, paths: Path, args: argp
 
     def start() -> None:
         time.sleep(1.0)
-        running.update(start_profiles(pids, args.profile_seconds - 2, tag))
+        running.update(start_profiles(pids, args.profile_seconds - 2, tag, rate=args.profile_rate))
         running["perf"] = start_perf(bench.pids(), args.profile_seconds - 3, tag)
 
     print(f"profiling verinet for {args.profile_seconds:g} s at {conns} connections", flush=True)
@@ -418,7 +422,8 @@ def profile_verinet(report: Report, bench: BenchNetwork, paths: Path, args: argp
     profiles = finish_profiles(running)
     report.add(f"- profile run: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profilers attached); "
                f"the CPU figures below are from a run without them ({meter_run.rate:,.0f} req/s)")
-    profile_section(report, profiles, meter_run.cpu, meter_run.requests, perf, f"the {conns}-connection closed loop")
+    profile_section(report, profiles, meter_run.cpu, meter_run.requests, perf, f"the {conns}-connection closed loop",
+                    args.profile_rate)
     if perf.get("redis"):
         report.add("", "redis, perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf["redis"]))
 
@@ -434,8 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=None, help="each closed-loop run (default 15; 10 with --reference)")
     parser.add_argument("--connections", default="16,64,256")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--open-rates", default="auto", help="requests/s, comma-separated, or auto: 25,50,80%% of the 64-connection rate")
+    parser.add_argument("--open-rates", default="auto", help="requests/s, comma-separated, or auto: 25,50,80%% of the 64-connection rate; 0 for none")
     parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument("--profile-rate", type=int, default=97, help="py-spy samples per second (more: finer, and a slower run)")
     parser.add_argument("--profile-connections", type=int, default=64, help="closed-loop connections during the profile (one of --connections)")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-write", action="store_true")
@@ -513,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         # Open-loop rates from the 64-connection run, or the busiest one measured (``--connections 1``).
         best = closed[64].rate if 64 in closed else max(run.rate for run in closed.values())
         rates = ([round(best * f / 50) * 50 for f in (0.25, 0.5, 0.8)] if args.open_rates == "auto"
-                 else [float(r) for r in args.open_rates.split(",")])
+                 else [float(r) for r in args.open_rates.split(",") if float(r) > 0])  # 0: none
         open_results = []
         for n, rate in enumerate(rates):
             result_ol, meter = quiet_run(lambda rate=rate, n=n: run_open_loop(bench, paths, rate, args.seconds, offset=50_000 + n * 20_000),
@@ -563,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
 
             def start() -> None:
                 time.sleep(1.0)  # let wrk ramp up
-                running.update(start_profiles(pids, args.profile_seconds - 2, tag))
+                running.update(start_profiles(pids, args.profile_seconds - 2, tag, rate=args.profile_rate))
                 running["perf"] = start_perf(bench.pids(), args.profile_seconds - 3, tag)
 
             prof = run_wrk(bench, paths, conns, args.profile_seconds, args.threads, offset=90, during=start, thread_cpu_detail=True)
@@ -572,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
             perf = finish_perf(perf_run)
             report.add(f"- during the profile: {prof.rate:,.0f} req/s, p99 {prof.latency_us['p99'] / 1000:.2f} ms (profiler attached)")
             where = f"the {conns}-connection closed loop"
-            profile_section(report, profiles, closed[conns].cpu, closed[conns].requests, perf, where)
+            profile_section(report, profiles, closed[conns].cpu, closed[conns].requests, perf, where, args.profile_rate)
             if perf.get("redis"):
                 report.add("", "redis, perf by shared object: " + ", ".join(f"{d} {v:.1f}%" for d, v in perf["redis"]),
                            "", "redis, top symbols: " + ", ".join(f"`{sym}` {v:.1f}%" for sym, v in perf.get("redis symbols", [])[:8]))
