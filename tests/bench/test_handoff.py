@@ -1,0 +1,57 @@
+"""The hand-off calibration that `lms.py --reference` prints: it measures a price on both vCPU
+placements, gives the process its CPUs back (wrk and the services it starts next inherit
+them), and says so plainly where there is one CPU to measure on."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def load_handoff() -> ModuleType:
+    sys.path.insert(0, str(BENCH))  # handoff imports its neighbour harness
+    try:
+        spec = importlib.util.spec_from_file_location("handoff", BENCH / "handoff.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["handoff"] = module  # dataclasses look their module up by name
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to place the processes on")
+def test_a_hand_off_is_priced_on_both_placements_and_the_cpus_are_given_back() -> None:
+    handoff = load_handoff()
+    allowed = os.sched_getaffinity(0)
+
+    price = handoff.handoff_price(messages=200, work_us=20.0)
+
+    assert price is not None
+    for microseconds in (price.other_vcpu, price.same_vcpu):
+        assert math.isfinite(microseconds) and microseconds > 0
+    assert os.sched_getaffinity(0) == allowed
+    line = handoff.handoff_line(price)
+    assert f"{price.other_vcpu:.1f} µs" in line and f"{price.same_vcpu:.1f} µs" in line
+
+
+def test_with_one_cpu_the_price_is_reported_as_not_measured() -> None:
+    # In a child held to one CPU, so this process keeps its own.
+    script = (
+        "import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+        f"sys.path.insert(0, {str(BENCH)!r}); import handoff; "
+        "print(handoff.handoff_line(handoff.handoff_price(messages=50)))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+
+    assert result.stdout.strip() == "- hand-off price (`bench/handoff.py`): not measured (one usable CPU)"
