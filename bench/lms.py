@@ -519,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         # Open-loop rates from the 64-connection run, or the busiest one measured (``--connections 1``).
         best = closed[64].rate if 64 in closed else max(run.rate for run in closed.values())
         rates = ([round(best * f / 50) * 50 for f in (0.25, 0.5, 0.8)] if args.open_rates == "auto"
-                 else [float(r) for r in args.open_rates.split(",") if float(r) > 0])  # 0: none
+                 else [rate for rate in map(float, args.open_rates.split(",")) if rate > 0])  # 0: none
         open_results = []
         for n, rate in enumerate(rates):
             result_ol, meter = quiet_run(lambda rate=rate, n=n: run_open_loop(bench, paths, rate, args.seconds, offset=50_000 + n * 20_000),
