@@ -4,35 +4,19 @@ them), and says so plainly where there is one CPU to measure on."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import subprocess
 import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load_handoff() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # handoff imports its neighbour harness
-    try:
-        spec = importlib.util.spec_from_file_location("handoff", BENCH / "handoff.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["handoff"] = module  # dataclasses look their module up by name
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCH))
+from tests.bench.bench_modules import BENCH, load_bench_module
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to place the processes on")
 def test_a_hand_off_is_priced_on_both_placements_and_the_cpus_are_given_back() -> None:
-    handoff = load_handoff()
+    handoff = load_bench_module("handoff")
     allowed = os.sched_getaffinity(0)
 
     price = handoff.handoff_price(messages=200, work_us=20.0)

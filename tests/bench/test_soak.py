@@ -3,26 +3,9 @@ most above it and never below: the soak's pass or fail rests on its p99."""
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
-from pathlib import Path
-from types import ModuleType
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load_soak() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # soak imports its neighbours harness and report
-    try:
-        spec = importlib.util.spec_from_file_location("soak", BENCH / "soak.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["soak"] = module  # dataclasses look their module up by name
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCH))
+from tests.bench.bench_modules import load_bench_module
 
 
 def exact(values: list[float], q: float) -> float:
@@ -31,7 +14,7 @@ def exact(values: list[float], q: float) -> float:
 
 
 def test_quantiles_are_at_most_a_bucket_above_the_exact_ones_and_never_below() -> None:
-    soak = load_soak()
+    soak = load_bench_module("soak")
     rng = random.Random(7)
     # Mostly milliseconds, a tail of seconds past the fine buckets, one past the client's timeout.
     values = [rng.expovariate(1 / 0.008) for _ in range(50_000)] + [rng.uniform(2, 29) for _ in range(300)] + [31.5]
@@ -47,6 +30,6 @@ def test_quantiles_are_at_most_a_bucket_above_the_exact_ones_and_never_below() -
 
 
 def test_an_empty_histogram_has_no_quantile() -> None:
-    histogram = load_soak().Histogram()
+    histogram = load_bench_module("soak").Histogram()
     assert histogram.total == 0
     assert histogram.quantile(0.99) != histogram.quantile(0.99)  # NaN
