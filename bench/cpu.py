@@ -38,22 +38,19 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return dict(out)
 
 
-def machine_busy() -> tuple[float, float]:
+def machine_busy() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine from /proc/stat."""
-    values = _machine_jiffies()
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
+    busy, total, _ = machine_jiffies()
+    return busy, total
 
 
-def machine_steal() -> int:
-    """Jiffies the hypervisor gave this VM's vCPUs to others while they wanted to run (the
-    8th field of /proc/stat's cpu line; 0 on bare metal). machine_busy counts them as busy."""
-    values = _machine_jiffies()
-    return values[7] if len(values) > 7 else 0
-
-
-def _machine_jiffies() -> list[int]:
-    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+def machine_jiffies() -> tuple[int, int, int]:
+    """(busy, total, steal) jiffies of the whole machine, read at one instant from /proc/stat.
+    Steal (its 8th field; 0 on bare metal) is what the hypervisor gave this VM's vCPUs to
+    others while they wanted to run; busy counts it too."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    total = sum(values)
+    return total - values[3] - values[4], total, values[7] if len(values) > 7 else 0
 
 
 class CpuMeter:
@@ -66,8 +63,7 @@ class CpuMeter:
     def start(self) -> CpuMeter:
         self.before = {name: proc_cpu_seconds(pid) for name, pid in self.pids.items()}
         self.before_threads = {name: thread_cpu(pid) for name, pid in self.pids.items()} if self.threads else {}
-        self.busy0 = machine_busy()
-        self.steal0 = machine_steal()
+        self.busy0, self.total0, self.steal0 = machine_jiffies()
         self.self0 = resource.getrusage(resource.RUSAGE_SELF)
         self.t0 = time.perf_counter()
         return self
@@ -80,10 +76,10 @@ class CpuMeter:
             for name, pid in self.pids.items():
                 after = thread_cpu(pid)
                 self.thread_seconds[name] = {t: after[t] - self.before_threads[name].get(t, 0.0) for t in after}
-        busy1 = machine_busy()
-        self.machine_util = (busy1[0] - self.busy0[0]) / max(1, busy1[1] - self.busy0[1])
-        self.machine_busy_seconds = (busy1[0] - self.busy0[0]) / CLK_TCK
-        self.steal_seconds = (machine_steal() - self.steal0) / CLK_TCK
+        busy1, total1, steal1 = machine_jiffies()
+        self.machine_util = (busy1 - self.busy0) / max(1, total1 - self.total0)
+        self.machine_busy_seconds = (busy1 - self.busy0) / CLK_TCK
+        self.steal_seconds = (steal1 - self.steal0) / CLK_TCK
         s1 = resource.getrusage(resource.RUSAGE_SELF)
         self.seconds["bench driver (this python)"] = (s1.ru_utime - self.self0.ru_utime) + (s1.ru_stime - self.self0.ru_stime)
         return self

@@ -38,6 +38,7 @@ from handoff import handoff_line, handoff_price
 from harness import OUT, BenchNetwork, check_logs, free_port, running_network
 from load import WrkResult, require_wrk, run_wrk
 from profiles import (
+    PROFILE_RATE,
     finish_perf,
     finish_profiles,
     profile_tables,
@@ -158,7 +159,7 @@ def run_open_loop(bench: BenchNetwork, paths: Path, rate: float, seconds: float,
 
 def profile_section(report: Report, profiles: dict[str, Path], meter: CpuMeter, requests: int,
                     perf: dict[str, list[tuple[str, float]]] | None = None, where: str = "the 64-connection closed loop",
-                    rate: int = 97) -> None:
+                    rate: int = PROFILE_RATE) -> None:
     report.add("", f"### Profile under {where}", "",
                f"py-spy 0.4 `record --nonblocking --rate {rate} --format raw`, one per process, during a separate wrk run "
                "(the figures above were measured without the profiler). Shares are of the samples in which the "
@@ -441,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--open-rates", default="auto", help="requests/s, comma-separated, or auto: 25,50,80%% of the 64-connection rate; 0 for none")
     parser.add_argument("--profile-seconds", type=float, default=20.0)
-    parser.add_argument("--profile-rate", type=int, default=97, help="py-spy samples per second (more: finer, and a slower run)")
+    parser.add_argument("--profile-rate", type=int, default=PROFILE_RATE, help="py-spy samples per second (more: finer, and a slower run)")
     parser.add_argument("--profile-connections", type=int, default=64, help="closed-loop connections during the profile (one of --connections)")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-write", action="store_true")

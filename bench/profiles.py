@@ -33,7 +33,11 @@ def py_spy() -> str:
     return str(exe)
 
 
-def start_profiles(pids: dict[str, int], seconds: float | None, tag: str, rate: int = 97, native: bool = False) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
+#: py-spy samples per second: off the timer's harmonics, and light enough for the run it watches.
+PROFILE_RATE = 97
+
+
+def start_profiles(pids: dict[str, int], seconds: float | None, tag: str, rate: int = PROFILE_RATE, native: bool = False) -> dict[str, tuple[subprocess.Popen[bytes], Path]]:
     """Starts one ``py-spy record`` per process (raw collapsed stacks, non-blocking sampling);
     with ``seconds`` None it runs until ``interrupt`` is called."""
     exe = py_spy()
