@@ -5,6 +5,7 @@ own without failing the verdict it came from."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import REGISTRY
 
@@ -21,6 +22,17 @@ class Sent:
         self.batches.append((list(batch), count))
 
 
+def batcher(
+    send: Callable[[list[str], int], Awaitable[None]],
+    append: Callable[[list[str], str], None] = list.append,
+    *,
+    max_batch: int,
+    max_delay: float = 60.0,
+) -> EventBatcher[str, list[str]]:
+    """A batcher of strings into lists (``max_delay`` long enough not to matter by default)."""
+    return EventBatcher(send, list, append, max_batch=max_batch, max_delay=max_delay)
+
+
 def lost() -> float:
     return REGISTRY.get_sample_value("verinet_pack_events_lost_total") or 0.0
 
@@ -34,14 +46,14 @@ def test_each_event_is_in_its_batch_as_soon_as_it_is_added_so_sending_builds_not
             built.append(list(batch))
 
         sent = Sent()
-        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, append, max_batch=3, max_delay=60)
-        batcher.add("a")
+        events = batcher(sent.send, append, max_batch=3)
+        events.add("a")
         assert built == [["A"]]  # before any turn of the loop
-        batcher.add("b")
+        events.add("b")
         assert built[-1] == ["A", "B"]
         await asyncio.sleep(0)
         assert sent.batches == []
-        await batcher.close()
+        await events.close()
         assert sent.batches == [(["A", "B"], 2)]
 
     asyncio.run(main())
@@ -50,12 +62,12 @@ def test_each_event_is_in_its_batch_as_soon_as_it_is_added_so_sending_builds_not
 def test_a_full_batch_is_sent_at_once_and_the_next_events_start_a_new_one() -> None:
     async def main() -> None:
         sent = Sent()
-        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, list.append, max_batch=2, max_delay=60)
+        events = batcher(sent.send, max_batch=2)
         for event in "abcde":
-            batcher.add(event)
+            events.add(event)
         await asyncio.sleep(0)
         assert sent.batches == [(["a", "b"], 2), (["c", "d"], 2)]
-        await batcher.close()
+        await events.close()
         assert sent.batches[-1] == (["e"], 1)
 
     asyncio.run(main())
@@ -64,19 +76,19 @@ def test_a_full_batch_is_sent_at_once_and_the_next_events_start_a_new_one() -> N
 def test_a_batch_that_is_not_full_is_sent_max_delay_after_its_first_event() -> None:
     async def main() -> None:
         sent = Sent()
-        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, list.append, max_batch=500, max_delay=0.5)
+        events = batcher(sent.send, max_batch=500, max_delay=0.5)
         loop = asyncio.get_running_loop()
         first = loop.time()
-        batcher.add("a")
+        events.add("a")
         await asyncio.sleep(0.05)
-        batcher.add("b")
+        events.add("b")
         assert sent.batches == []
         while not sent.batches:
             assert loop.time() - first < 5, "the batch was never sent"
             await asyncio.sleep(0.01)
         assert loop.time() - first >= 0.5  # not before max_delay
         assert sent.batches == [(["a", "b"], 2)]
-        await batcher.close()
+        await events.close()
         assert sent.batches == [(["a", "b"], 2)]
 
     asyncio.run(main())
@@ -90,16 +102,16 @@ def test_an_event_that_cannot_be_built_is_counted_lost_and_neither_fails_its_cal
             batch.append(event)
 
         sent = Sent()
-        batcher: EventBatcher[str, list[str]] = EventBatcher(sent.send, list, append, max_batch=2, max_delay=60)
+        events = batcher(sent.send, append, max_batch=2)
         before = lost()
-        batcher.add("bad")  # does not raise
-        batcher.add("a")
-        batcher.add("bad")
+        events.add("bad")  # does not raise
+        events.add("a")
+        events.add("bad")
         assert lost() == before + 2
-        batcher.add("b")  # the second good event fills the batch of two
+        events.add("b")  # the second good event fills the batch of two
         await asyncio.sleep(0)
         assert sent.batches == [(["a", "b"], 2)]
-        await batcher.close()
+        await events.close()
         assert sent.batches == [(["a", "b"], 2)]
 
     asyncio.run(main())
@@ -110,11 +122,11 @@ def test_a_batch_whose_delivery_fails_counts_all_its_events_lost() -> None:
         async def send(batch: list[str], count: int) -> None:
             raise ConnectionError("recall-status is down")
 
-        batcher: EventBatcher[str, list[str]] = EventBatcher(send, list, list.append, max_batch=3, max_delay=60)
+        events = batcher(send, max_batch=3)
         before = lost()
         for event in "abc":
-            batcher.add(event)
-        await batcher.close()
+            events.add(event)
+        await events.close()
         assert lost() == before + 3
 
     asyncio.run(main())
