@@ -17,10 +17,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # -- CPU accounting -----------------------------------------------------------------------------
 
 
+def proc_cpu_times(pid: int) -> tuple[float, float]:
+    """(utime, stime) of a process (all its threads), in seconds: its CPU in user space and in
+    the kernel (system calls, and waking other processes on a write)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
 def proc_cpu_seconds(pid: int) -> float:
     """utime + stime of a process (all its threads), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return sum(proc_cpu_times(pid))
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
@@ -54,14 +60,15 @@ def machine_jiffies() -> tuple[int, int, int]:
 
 
 class CpuMeter:
-    """CPU seconds of each named process between start() and stop()."""
+    """CPU seconds of each named process between start() and stop(): ``seconds`` in all,
+    ``kernel_seconds`` the part spent in the kernel."""
 
     def __init__(self, pids: dict[str, int], threads: bool = False) -> None:
         self.pids = pids
         self.threads = threads
 
     def start(self) -> CpuMeter:
-        self.before = {name: proc_cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.before = {name: proc_cpu_times(pid) for name, pid in self.pids.items()}
         self.before_threads = {name: thread_cpu(pid) for name, pid in self.pids.items()} if self.threads else {}
         self.busy0, self.total0, self.steal0 = machine_jiffies()
         self.self0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -70,12 +77,14 @@ class CpuMeter:
 
     def stop(self) -> CpuMeter:
         self.wall = time.perf_counter() - self.t0
-        self.seconds = {name: proc_cpu_seconds(pid) - self.before[name] for name, pid in self.pids.items()}
+        after = {name: proc_cpu_times(pid) for name, pid in self.pids.items()}
+        self.seconds = {name: sum(after[name]) - sum(self.before[name]) for name in self.pids}
+        self.kernel_seconds = {name: after[name][1] - self.before[name][1] for name in self.pids}
         if self.threads:
             self.thread_seconds = {}
             for name, pid in self.pids.items():
-                after = thread_cpu(pid)
-                self.thread_seconds[name] = {t: after[t] - self.before_threads[name].get(t, 0.0) for t in after}
+                threads = thread_cpu(pid)
+                self.thread_seconds[name] = {t: threads[t] - self.before_threads[name].get(t, 0.0) for t in threads}
         busy1, total1, steal1 = machine_jiffies()
         self.machine_util = (busy1 - self.busy0) / max(1, total1 - self.total0)
         self.machine_busy_seconds = (busy1 - self.busy0) / CLK_TCK

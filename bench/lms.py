@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 
 import harness  # noqa: F401  (first: it re-runs the script with the venv when needed)
@@ -277,6 +278,20 @@ def cpu_per_answer(run: WrkResult, target_pids: dict[str, int]) -> float:
     return sum(run.cpu.seconds[name] for name in target_pids) / max(1, run.requests)
 
 
+def cpu_split(runs: Sequence[WrkResult], pids: dict[str, int]) -> str:
+    """CPU per answer of each process over ``runs``, as user space + kernel µs, then the
+    kernel's part of the whole: how much of a target's CPU went to system calls and to waking
+    other processes, and how much to the code each process ran."""
+    answers = max(1, sum(run.requests for run in runs))
+    parts, kernel_all, total_all = [], 0.0, 0.0
+    for name in pids:
+        total = sum(run.cpu.seconds[name] for run in runs) / answers
+        kernel = sum(run.cpu.kernel_seconds[name] for run in runs) / answers
+        parts.append(f"{name} {(total - kernel) * 1e6:,.0f} + {kernel * 1e6:,.0f}")
+        kernel_all, total_all = kernel_all + kernel, total_all + total
+    return f"{', '.join(parts)}; in the kernel {kernel_all * 1e6:,.0f} of {total_all * 1e6:,.0f}"
+
+
 #: A round's pair of 1-connection runs counts as made on a quiet machine when neither saw more
 #: than this much other load or steal (cores): the p99 target is for a quiet machine.
 QUIET_ROUND_LOAD = 0.05
@@ -395,6 +410,8 @@ def reference_comparison(args: argparse.Namespace) -> int:
             report.table(["conn", "verinet req/s", "reference req/s", "ratio", "verinet p99", "reference p99", "ratio", "verinet CPU µs", "reference CPU µs", "ratio"], summary_rows)
             report.add(*verdicts)
             report.add(quiet_rounds_summary(runs, bench.pids(), reference.pids()))
+            report.add(f"- 1 connection, CPU per answer by process over all rounds, user space + kernel µs: verinet "
+                       f"{cpu_split(runs[('verinet', 1)], bench.pids())}; the reference {cpu_split(runs[('reference', 1)], reference.pids())}")
             if not args.no_profile:
                 profile_verinet(report, bench, paths, args)
         finally:
