@@ -410,8 +410,8 @@ def reference_comparison(args: argparse.Namespace) -> int:
             report.table(["conn", "verinet req/s", "reference req/s", "ratio", "verinet p99", "reference p99", "ratio", "verinet CPU µs", "reference CPU µs", "ratio"], summary_rows)
             report.add(*verdicts)
             report.add(quiet_rounds_summary(runs, bench.pids(), reference.pids()))
-            report.add(f"- 1 connection, CPU per answer by process over all rounds, user space + kernel µs: verinet "
-                       f"{cpu_split(runs[('verinet', 1)], bench.pids())}; the reference {cpu_split(runs[('reference', 1)], reference.pids())}")
+            report.add(f"- 1 connection, CPU per answer by process over all rounds, user space + kernel µs: verinet: "
+                       f"{cpu_split(runs[('verinet', 1)], bench.pids())}; reference: {cpu_split(runs[('reference', 1)], reference.pids())}")
             if not args.no_profile:
                 profile_verinet(report, bench, paths, args)
         finally:
