@@ -44,12 +44,6 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return dict(out)
 
 
-def machine_busy() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine from /proc/stat."""
-    busy, total, _ = machine_jiffies()
-    return busy, total
-
-
 def machine_jiffies() -> tuple[int, int, int]:
     """(busy, total, steal) jiffies of the whole machine, read at one instant from /proc/stat.
     Steal (its 8th field; 0 on bare metal) is what the hypervisor gave this VM's vCPUs to
@@ -131,9 +125,9 @@ def wait_quiet(own_pids: Sequence[int], max_wait: float | None = None, threshold
     deadline = time.monotonic() + (_quiet_max_wait[0] if max_wait is None else max_wait)
     warned = False
     while True:
-        b0, c0 = machine_busy()[0], sum(_safe_cpu(p) for p in own)
+        b0, c0 = machine_jiffies()[0], sum(_safe_cpu(p) for p in own)
         time.sleep(1.0)
-        b1, c1 = machine_busy()[0], sum(_safe_cpu(p) for p in own)
+        b1, c1 = machine_jiffies()[0], sum(_safe_cpu(p) for p in own)
         foreign = max(0.0, (b1 - b0) / CLK_TCK - (c1 - c0))
         if foreign < threshold or time.monotonic() > deadline:
             if warned:

@@ -13,8 +13,8 @@ message, is the price of a hand-off: once with the two on different vCPUs (what 
 does with an idle vCPU at hand), once with both on one vCPU.
 
 On a virtual machine the price depends on the hypervisor: waking a sleeping vCPU may exit to
-the host. It moved the one-connection CPU ratio between VMs that ran the same code alike
-otherwise, so ``lms.py --reference`` prints it beside its figures.
+the host. ``lms.py --reference`` prints it beside its figures, so that runs on different VMs
+can be read together (it does not set the ratio alone: bench/RESULTS.md, 2026-12-07 22:45).
 """
 
 from __future__ import annotations

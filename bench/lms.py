@@ -332,7 +332,7 @@ def reference_comparison(args: argparse.Namespace) -> int:
                "validation, one Redis read (PackRepository.statuses, the same Lua script), lms_verdict, lms_body, ResponseSigner.sign "
                "(Content-Digest, Ed25519, RFC 9421) with the network's key. It skips what verinet also does: admission limits, "
                "metrics, the verification event (where a pack was seen), the route lookup (cached in verinet)")
-    # What waking a sleeping process costs here moves the one-connection ratio between VMs.
+    # What waking a sleeping process costs here, to read runs on different VMs together.
     report.add(handoff_line(handoff_price()))
     extra_env = dict(item.split("=", 1) for item in args.env)
     if extra_env:
