@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report("bulk verify and decommission (EU FMD)")
     report.add(f"- data: {args.packs:,} packs, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics; "
                f"{args.size:,} packs a request, all packs known and active; clients: {args.clients}; {args.seconds:g} s a run")
-    with running_network(keep=args.keep) as bench:
+    with running_network(keep=args.keep, placement=args.placement) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         wholesalers = [bench.add_partner(["wholesaler"]) for _ in range(max(client_counts))]
         tokens = [w["token"] for w in wholesalers]

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report("commissioning")
     report.add(f"- data: {args.packs:,} new packs per run, {args.gtins} GTINs x {args.lots_per_gtin} lots, serials 12-20 alphanumerics, "
                f"NDJSON requests of {args.chunk:,} packs (the gateway forwards them to recall-status in chunks of its own)")
-    with running_network(keep=args.keep) as bench:
+    with running_network(keep=args.keep, placement=args.placement) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         gtins = bench.add_products(manufacturer, args.gtins)
         lots = make_lots(gtins, args.lots_per_gtin)

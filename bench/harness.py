@@ -69,6 +69,7 @@ import orjson  # noqa: E402  (installed with verinet)
 
 from verinet.embedded_redis import free_port  # noqa: E402
 from verinet.network import Network, with_check_digit  # noqa: E402
+from verinet.placement import PLACEMENTS  # noqa: E402
 
 # -- the network --------------------------------------------------------------------------------
 
@@ -171,11 +172,12 @@ class BenchNetwork:
 
 def network_bench_parser(doc: str) -> argparse.ArgumentParser:
     """The command line of a bench that starts a network, described by the first line of its
-    ``doc``: ``--no-write`` (no entry in RESULTS.md) and ``--keep`` (keep the network's data
-    directory), then the bench's own options."""
+    ``doc``: ``--no-write`` (no entry in RESULTS.md), ``--keep`` (keep the network's data
+    directory) and ``--placement`` (``verinet up``'s), then the bench's own options."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--placement", choices=PLACEMENTS, default="auto", help="verinet up --placement (default auto)")
     return parser
 
 
@@ -187,16 +189,19 @@ def add_run_options(parser: argparse.ArgumentParser, *, clients: str, clients_ar
 
 
 @contextmanager
-def running_network(keep: bool = False, extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[BenchNetwork]:
-    """Starts Redis and the four services like ``verinet up`` (no demo data), stops them after."""
+def running_network(keep: bool = False, extra_env: dict[str, str] | None = None, workers: int = 1,
+                    placement: str = "auto") -> Iterator[BenchNetwork]:
+    """Starts Redis and the four services like ``verinet up`` (no demo data; ``placement`` as
+    its ``--placement``), stops them after."""
     OUT.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix="verinet-bench-"))
     env = {"LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
     env.update(extra_env or {})
-    network = Network(data_dir, gateway_port=free_port(), extra_env=env, workers=workers)
+    network = Network(data_dir, gateway_port=free_port(), extra_env=env, workers=workers, placement=placement)
     started = time.perf_counter()
     network.start(demo=False)
-    print(f"network up in {time.perf_counter() - started:.1f} s at {network.gateway_url} (data {data_dir})", flush=True)
+    placed = network.placed.describe() if network.placed else "processes where the kernel puts them"
+    print(f"network up in {time.perf_counter() - started:.1f} s at {network.gateway_url} (data {data_dir}; {placed})", flush=True)
     try:
         yield BenchNetwork(network)
     finally:

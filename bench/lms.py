@@ -49,6 +49,8 @@ from profiles import (
 )
 from report import Report, fmt_ms, verdict
 
+from verinet.placement import PLACEMENTS, usable_cpus
+
 TARGET_RATE = 5_000
 TARGET_P99_64 = 0.010
 TARGET_P99_1 = 0.002
@@ -202,8 +204,13 @@ class ReferenceServers:
         self.redis_pid = bench.pids()["redis"]
         command = [sys.executable, str(REFERENCE_SERVER), "--port", str(self.port), "--redis-url", bench.network.redis_url or "",
                    "--key-dir", str(bench.network.key_dir), "--responder-gln", responder_gln]
+        # Each process on a core of its own, as verinet places its processes (verinet.placement).
+        cpus = usable_cpus() if bench.network.placed is not None else []
         self.log = (OUT / "reference.log").open("ab")
-        self.processes = [subprocess.Popen(command, stdout=self.log, stderr=self.log) for _ in range(processes)]
+        self.processes = [
+            subprocess.Popen(command + (["--cpu", str(cpus[n % len(cpus)])] if cpus else []), stdout=self.log, stderr=self.log)
+            for n in range(processes)
+        ]
 
     @property
     def url(self) -> str:
@@ -339,7 +346,10 @@ def reference_comparison(args: argparse.Namespace) -> int:
         report.add(f"- service environment: {', '.join(f'{k}={v}' for k, v in extra_env.items())}")
     if args.workers > 1:
         report.add(f"- verinet: {args.workers} processes per service (`verinet up --workers {args.workers}`)")
-    with running_network(keep=args.keep, extra_env=extra_env, workers=args.workers) as bench:
+    with running_network(keep=args.keep, extra_env=extra_env, workers=args.workers, placement=args.placement) as bench:
+        placed = bench.network.placed
+        report.add(f"- placement (`--placement {args.placement}`): verinet's {placed.describe() if placed else 'processes where the kernel puts them'}; "
+                   f"{'each reference process on a core of its own' if placed else 'the reference processes where the kernel puts them'}")
         manufacturer = bench.add_partner(["manufacturer"])
         traders = [bench.add_partner(["wholesaler"]) for _ in range(4)] + [bench.add_partner(["dispenser"]) for _ in range(4)]
         gtins = bench.add_products(manufacturer, args.gtins)
@@ -410,6 +420,10 @@ def reference_comparison(args: argparse.Namespace) -> int:
             report.table(["conn", "verinet req/s", "reference req/s", "ratio", "verinet p99", "reference p99", "ratio", "verinet CPU µs", "reference CPU µs", "ratio"], summary_rows)
             report.add(*verdicts)
             report.add(quiet_rounds_summary(runs, bench.pids(), reference.pids()))
+            keeper = bench.network.placement_keeper
+            if keeper is not None:
+                report.add(f"- verinet's back end spread over every CPU or brought back {keeper.changes} times during the runs "
+                           f"(verinet.placement.AdaptivePlacement; spread at the end: {'yes' if keeper.spread else 'no'})")
             report.add(f"- 1 connection, CPU per answer by process over all rounds, user space + kernel µs: verinet: "
                        f"{cpu_split(runs[('verinet', 1)], bench.pids())}; reference: {cpu_split(runs[('reference', 1)], reference.pids())}")
             if not args.no_profile:
@@ -469,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", action="store_true", help="issue 25: verinet and the one-process reference, alternately")
     parser.add_argument("--workers", type=int, default=1, help="with --reference: processes per verinet service (verinet up --workers)")
     parser.add_argument("--rounds", type=int, default=2, help="with --reference: rounds of (64, 1 connections) x (verinet, reference)")
+    parser.add_argument("--placement", choices=PLACEMENTS, default="auto",
+                        help="verinet up --placement: auto (default) or none (the kernel places every process, the reference's too)")
     add_max_wait_option(parser)
     args = parser.parse_args(argv)
     set_quiet_max_wait(args.max_wait)
@@ -488,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     extra_env = dict(item.split("=", 1) for item in args.env)
     if extra_env:
         report.add(f"- service environment: {', '.join(f'{k}={v}' for k, v in extra_env.items())}")
-    with running_network(keep=args.keep, extra_env=extra_env) as bench:
+    with running_network(keep=args.keep, extra_env=extra_env, placement=args.placement) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         traders = [bench.add_partner(["wholesaler"]) for _ in range(4)] + [bench.add_partner(["dispenser"]) for _ in range(4)]
         gtins = bench.add_products(manufacturer, args.gtins)

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                "lots of 11 characters, one expiry per lot; used_memory delta of commissioning through the API")
     rows = []
     verdicts = []
-    with running_network(keep=args.keep) as bench:
+    with running_network(keep=args.keep, placement=args.placement) as bench:
         redis = bench.redis()
         manufacturer = bench.add_partner(["manufacturer"])
         report.add(f"- redis {redis.info('server')['redis_version']}, config: "

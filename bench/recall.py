@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="also time the big recall's report, streamed as JSON and as CSV")
     args = parser.parse_args(argv)
     report = Report("recalls: publish to Recalled, scope of 1,000,000 units")
-    with running_network(keep=args.keep) as bench:
+    with running_network(keep=args.keep, placement=args.placement) as bench:
         manufacturer = bench.add_partner(["manufacturer"])
         holders = [bench.add_partner(["wholesaler"]) for _ in range(2)] + [bench.add_partner(["dispenser"]) for _ in range(max(0, args.holders - 2))]
         gtin_small, gtin_big = bench.add_products(manufacturer, 2)

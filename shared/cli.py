@@ -46,6 +46,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         bind_host=args.host,
         internal_mtls=args.internal_mtls,
         workers=args.workers,
+        placement=args.placement,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -68,6 +69,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"  logs: {network.log_dir}")
     if network.workers > 1:
         print(f"  {network.workers} processes per service; the gateway's share port {network.ports['gateway']}")
+    if network.placed is not None:
+        print(f"  placement: {network.placed.describe()} (--placement none leaves it to the kernel)")
     if network.internal_tls:
         print(f"  services talk mutual TLS; CA and certificates in {network.internal_tls_dir}")
     print(f"  Redis: {network.redis_url}{' (embedded, append-only)' if network.redis else ''}")
@@ -207,6 +210,8 @@ def one_line(error: VerinetError) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from verinet.placement import PLACEMENTS
+
     parser = argparse.ArgumentParser(prog="verinet", description=__doc__)
     parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="data directory (default ./var)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -226,6 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         metavar="N|auto",
         help="processes per service; the gateway's share its port (default auto: one per 4 cores, at least 1)",
+    )
+    up.add_argument(
+        "--placement",
+        choices=PLACEMENTS,
+        default="auto",
+        help="auto (default): the gateway and lookup on one half of the CPUs, verifier, recall-status and "
+        "the embedded Redis on the other (on every CPU while they need more), so a question's wake-ups stay close; "
+        "none: the kernel places every process",
     )
     up.set_defaults(func=cmd_up)
 

@@ -34,6 +34,7 @@ from verinet.errors import ConfigError, Conflict, Unavailable
 from verinet.gateway_http import send_json
 from verinet.identifiers import check_digit
 from verinet.internal_tls import ServiceFiles, ensure_certificates
+from verinet.placement import Placement, PlacementKeeper, plan_placement, usable_cpus
 from verinet.socket_calls import MAX_PATH_BYTES as MAX_SOCKET_PATH_BYTES
 
 SERVICES = ("recall-status", "lookup", "verifier", "gateway")
@@ -150,6 +151,14 @@ class Network:
     #: (SO_REUSEPORT: the kernel spreads connections); every other one has a port of its own,
     #: and its callers list them all and spread their calls round robin.
     workers: int = 1
+    #: ``verinet up --placement``: ``auto`` runs the gateway and the back end on CPUs of their
+    #: own (verinet.placement), ``none`` leaves every process to the kernel.
+    placement: str = "auto"
+    #: The CPUs each group runs on, once started (None: the kernel places every process).
+    placed: Placement | None = None
+    #: Places each process as it starts, and spreads the back end over every CPU while it
+    #: needs more than its own (verinet.placement.AdaptivePlacement); None without placement.
+    placement_keeper: PlacementKeeper | None = None
     redis: EmbeddedRedis | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
@@ -195,6 +204,8 @@ class Network:
                 code="network.workers",
                 field="workers",
             )
+        self.placed = plan_placement(self.placement, usable_cpus())
+        self.placement_keeper = PlacementKeeper(self.placed, self._running_processes) if self.placed else None
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock_data_dir()
         try:
@@ -208,6 +219,7 @@ class Network:
                 gateway = {self.gateway_port} if self.gateway_port else set()
                 self.redis = EmbeddedRedis(self.data_dir / "redis", choose_port=lambda: free_ports(1, gateway)[0])
                 self.redis.start()
+                self._place(REDIS, self.redis.process)
                 self.redis_url = self.redis.local_url
             # One probe for every port at once: chosen one by one, two could come out equal (free_ports).
             taken = {port for port in (self.gateway_port, self.redis.port if self.redis else 0) if port}
@@ -228,6 +240,12 @@ class Network:
             for name in self.worker_ports:
                 self._spawn(name)
             self.wait_ready(timeout)
+            # Again, now that every process has started its threads: one started before its
+            # process was placed would not have inherited the placement.
+            for name, process in self.processes.items():
+                self._place(name, process)
+            if self.placement_keeper is not None:
+                self.placement_keeper.start()
             self.info["gateway_url"] = self.gateway_url
             if demo:
                 self._ensure_demo()
@@ -370,6 +388,18 @@ class Network:
             start_new_session=True,  # Ctrl-C reaches the supervisor, which stops children in order
         )
         log_file.close()
+        self._place(worker, self.processes[worker])
+
+    def _place(self, name: str, process: subprocess.Popen[bytes] | None) -> None:
+        """Puts a process (by supervised name) on its group's CPUs, when placement is on."""
+        if self.placement_keeper is not None and process is not None:
+            self.placement_keeper.place(service_of(name), process.pid)
+
+    def _running_processes(self) -> list[tuple[str, int]]:
+        """(service, process id) of every process started, the embedded Redis's as ``redis``."""
+        running = [(service_of(name), process.pid) for name, process in list(self.processes.items())]
+        redis = self.redis.process if self.redis is not None else None
+        return running + ([(REDIS, redis.pid)] if redis is not None else [])
 
     # -- supervision (verinet.supervision) ---------------------------------------------------
 
@@ -388,6 +418,7 @@ class Network:
         if name == REDIS:
             assert self.redis is not None and self.redis.process is not None
             self.redis.spawn()
+            self._place(REDIS, self.redis.process)
             return self.redis.process.pid
         self._spawn(name)
         return self.processes[name].pid
@@ -441,6 +472,8 @@ class Network:
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM each service (gateway first; all processes of a service at once), wait for
         them to drain, then stop Redis."""
+        if self.placement_keeper is not None:
+            self.placement_keeper.stop()
         for name in STOP_ORDER:
             running = [
                 process
