@@ -4,9 +4,10 @@ services as child processes, first-start bootstrap (admin, keys, demo data).
 ``verinet up`` uses it, and so do the end-to-end tests, so what the tests prove is what a
 user runs.
 
-Past 500 lines, holding three ideas: the processes (start, workers, supervision hooks, drain
-and stop), the data directory (its lock and network.json), and the first-start bootstrap
-(admin, demo partners and packs); the bootstrap is where it would be cut first.
+Past 500 lines, holding three ideas: the processes (start, workers, their CPUs as
+verinet.placement decides, supervision hooks, drain and stop), the data directory (its lock
+and network.json), and the first-start bootstrap (admin, demo partners and packs); the
+bootstrap is where it would be cut first.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ processes could not move away from.
 
 In Kubernetes each service is its own pod and the kubelet's CPU manager places it: nothing here.
 
-Transport-free: Linux's affinity calls, nothing else.
+Transport-free: Linux's affinity calls and /proc, nothing else.
 """
 
 from __future__ import annotations
@@ -113,7 +113,6 @@ def pin_process(pid: int, cpus: Sequence[int]) -> bool:
             log.warning("Failed to place process %d on CPUs %s: %s", pid, list(cpus), error)
             return False
     return placed
-
 
 
 class AdaptivePlacement:
