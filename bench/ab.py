@@ -66,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
                     totals.setdefault((name, conns), []).append(cpu)
                     rates.setdefault((name, conns), []).append(run.rate)
                     each = ", ".join(f"{p} {run.cpu.seconds[p] / max(1, run.requests) * 1e6:,.0f}" for p in bench.pids())
+                    keeper = bench.network.placement_keeper
+                    placed = "-" if keeper is None else f"{'spread' if keeper.spread else 'apart'} ({keeper.changes})"
                     rows.append([str(round_number), str(conns), name, f"{run.rate:,.0f}", f"{run.latency_us['p50'] / 1000:.2f}",
-                                 f"{run.latency_us['p99'] / 1000:.2f}", f"{cpu * 1e6:,.0f}", each, f"{run.cpu.other_load():.2f}"])
+                                 f"{run.latency_us['p99'] / 1000:.2f}", f"{cpu * 1e6:,.0f}", each, f"{run.cpu.other_load():.2f}", placed])
                     print(" | ".join(rows[-1]), flush=True)
-    report.table(["round", "conn", "network", "req/s", "p50 ms", "p99 ms", "CPU µs/answer", "by process", "other load"], rows)
+    report.table(["round", "conn", "network", "req/s", "p50 ms", "p99 ms", "CPU µs/answer", "by process", "other load",
+                  "back end after the run (changes so far)"], rows)
     for conns in (1, 64):
         a, b = (sum(totals[(n, conns)]) / len(totals[(n, conns)]) for n in ("A", "B"))
         rate_a, rate_b = (sum(rates[(n, conns)]) / len(rates[(n, conns)]) for n in ("A", "B"))

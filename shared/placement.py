@@ -136,8 +136,8 @@ class AdaptivePlacement:
         widen_at: float = 0.9,
         idle_at_least: float = 0.3,
         narrow_at: float = 0.65,
-        widen_after: int = 2,
-        narrow_after: int = 5,
+        widen_after: int = 1,
+        narrow_after: int = 25,
     ) -> None:
         self.back_cpus = back_cpus
         self.widen_at, self.idle_at_least, self.narrow_at = widen_at, idle_at_least, narrow_at
@@ -195,7 +195,7 @@ class PlacementKeeper:
         placed: Placement,
         processes: Callable[[], list[tuple[str, int]]],
         *,
-        interval: float = 1.0,
+        interval: float = 0.2,
         adaptive: AdaptivePlacement | None = None,
     ) -> None:
         self.placed = placed

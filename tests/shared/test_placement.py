@@ -114,6 +114,10 @@ def test_a_network_puts_each_process_on_its_groups_cpus_and_again_after_a_restar
     network = start_network(tmp_path / "net")
     try:
         assert network.placed == plan_placement("auto", CPUS)
+        if network.placement_keeper is not None:
+            # Placement as planned, not as the load decides: restarting takes the back end's
+            # CPU for a moment, which would spread it (the test below shows that part).
+            network.placement_keeper.stop()
         assert network.redis is not None and network.redis.process is not None
         pids = {name: process.pid for name, process in network.processes.items()} | {"redis": network.redis.process.pid}
         for name, pid in pids.items():
@@ -167,30 +171,30 @@ def test_verinet_up_says_where_it_placed_its_processes(tmp_path: Path) -> None:
         up.stop()
 
 
-def test_a_back_end_short_of_cpu_is_spread_only_after_two_full_intervals_with_cpu_idle_elsewhere() -> None:
+def test_a_back_end_short_of_cpu_is_spread_at_once_while_cpu_idles_elsewhere() -> None:
     adaptive = AdaptivePlacement(1)
-    assert adaptive.step(0.95, 0.6) is False  # one full interval may be a blip
-    assert adaptive.step(0.5, 0.6) is False  # and the streak starts again
-    assert adaptive.step(0.95, 0.6) is False
-    assert adaptive.step(0.99, 0.7) is True
+    assert adaptive.step(0.85, 0.9) is False  # not full
+    assert adaptive.step(0.95, 0.6) is True  # a bulk upload lasts seconds: each interval apart costs it
 
 
 def test_a_full_back_end_stays_on_its_own_cpus_while_nothing_idles_elsewhere() -> None:
     adaptive = AdaptivePlacement(1)
-    for _ in range(10):
+    for _ in range(50):
         assert adaptive.step(1.0, 0.1) is False  # a full LMS load: apart, it answers more
 
 
-def test_a_spread_back_end_comes_back_after_five_quiet_intervals_and_stays_put_in_between() -> None:
+def test_a_spread_back_end_comes_back_after_25_quiet_intervals_and_stays_put_in_between() -> None:
     adaptive = AdaptivePlacement(2)
-    adaptive.step(1.9, 0.5)
     assert adaptive.step(1.9, 0.5) is True
-    for _ in range(20):
+    for _ in range(50):
         assert adaptive.step(1.5, 0.5) is True  # between the two thresholds: as it is
-    for _ in range(4):
+    for _ in range(24):
         assert adaptive.step(1.2, 0.8) is True
-    assert adaptive.step(1.2, 0.8) is False  # 1.2 <= 0.65 x 2 for the fifth time
-    for _ in range(20):
+    assert adaptive.step(1.5, 0.8) is True  # the quiet streak starts again
+    for _ in range(24):
+        assert adaptive.step(1.2, 0.8) is True
+    assert adaptive.step(1.2, 0.8) is False  # 1.2 <= 0.65 x 2 for the 25th time in a row
+    for _ in range(50):
         assert adaptive.step(1.5, 0.3) is False
 
 
@@ -222,7 +226,6 @@ def test_a_back_end_full_under_bulk_verify_runs_on_every_cpu_until_the_load_ends
             assert keeper is None
             return
         assert keeper is not None and keeper.spread is False
-        keeper.interval = 0.3
         verifier = network.processes["verifier"].pid
         assert set(os.sched_getaffinity(verifier)) == set(network.placed.back)
         stop = threading.Event()
