@@ -220,7 +220,6 @@ class Network:
                 gateway = {self.gateway_port} if self.gateway_port else set()
                 self.redis = EmbeddedRedis(self.data_dir / "redis", choose_port=lambda: free_ports(1, gateway)[0])
                 self.redis.start()
-                self._place(REDIS, self.redis.process)
                 self.redis_url = self.redis.local_url
             # One probe for every port at once: chosen one by one, two could come out equal (free_ports).
             taken = {port for port in (self.gateway_port, self.redis.port if self.redis else 0) if port}
@@ -241,12 +240,13 @@ class Network:
             for name in self.worker_ports:
                 self._spawn(name)
             self.wait_ready(timeout)
-            # Again, now that every process has started its threads: one started before its
-            # process was placed would not have inherited the placement.
-            for name, process in self.processes.items():
-                self._place(name, process)
+            # Placed once every process is up, every thread of each: started all at once on half
+            # the CPUs, the back end's processes came up slower than their callers expected.
             if self.placement_keeper is not None:
                 self.placement_keeper.start()
+                for name, process in self.processes.items():
+                    self._place(name, process)
+                self._place(REDIS, self.redis.process if self.redis is not None else None)
             self.info["gateway_url"] = self.gateway_url
             if demo:
                 self._ensure_demo()
@@ -392,8 +392,9 @@ class Network:
         self._place(worker, self.processes[worker])
 
     def _place(self, name: str, process: subprocess.Popen[bytes] | None) -> None:
-        """Puts a process (by supervised name) on its group's CPUs, when placement is on."""
-        if self.placement_keeper is not None and process is not None:
+        """Puts a process (by supervised name) on its group's CPUs, once placement has begun
+        (after the network's start: a process restarted later is placed as it starts)."""
+        if self.placement_keeper is not None and self.placement_keeper.running and process is not None:
             self.placement_keeper.place(service_of(name), process.pid)
 
     def _running_processes(self) -> list[tuple[str, int]]:

@@ -210,6 +210,11 @@ class PlacementKeeper:
         self.changes = 0
 
     @property
+    def running(self) -> bool:
+        """Between :meth:`start` and :meth:`stop`."""
+        return self._thread is not None
+
+    @property
     def spread(self) -> bool:
         """Whether the back end runs on every CPU now (it needed more than its own)."""
         return self.adaptive.spread
