@@ -155,8 +155,6 @@ class Network:
     #: ``verinet up --placement``: ``auto`` runs the gateway and the back end on CPUs of their
     #: own (verinet.placement), ``none`` leaves every process to the kernel.
     placement: str = "auto"
-    #: The CPUs each group runs on, once started (None: the kernel places every process).
-    placed: Placement | None = None
     #: Places each process as it starts, and spreads the back end over every CPU while it
     #: needs more than its own (verinet.placement.AdaptivePlacement); None without placement.
     placement_keeper: PlacementKeeper | None = None
@@ -173,6 +171,11 @@ class Network:
     def gateway_url(self) -> str:
         scheme = "https" if self.extra_env.get("TLS_CERT_FILE") else "http"
         return f"{scheme}://127.0.0.1:{self.ports['gateway']}"
+
+    @property
+    def placed(self) -> Placement | None:
+        """The CPUs each group runs on, once started (None: the kernel places every process)."""
+        return self.placement_keeper.placed if self.placement_keeper is not None else None
 
     @property
     def network_file(self) -> Path:
@@ -205,8 +208,8 @@ class Network:
                 code="network.workers",
                 field="workers",
             )
-        self.placed = plan_placement(self.placement, usable_cpus())
-        self.placement_keeper = PlacementKeeper(self.placed, self._running_processes) if self.placed else None
+        placed = plan_placement(self.placement, usable_cpus())
+        self.placement_keeper = PlacementKeeper(placed, self._running_processes) if placed else None
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock_data_dir()
         try:
